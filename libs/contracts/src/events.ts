@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { TaskStatusSchema, TaskUsageSchema } from './task';
+
+// Event types Hangar records for a task. Agent CLIs' output is parsed into these;
+// `task.status` is written by Hangar itself at every lifecycle transition.
+export const EVENT_TYPES = [
+  'task.status',
+  'system.init',
+  'assistant.text',
+  'assistant.thinking',
+  'tool.use',
+  'tool.result',
+  'api.retry',
+  'result',
+  'stderr',
+  'unknown',
+] as const;
+export const EventTypeSchema = z.enum(EVENT_TYPES);
+export type EventType = z.infer<typeof EventTypeSchema>;
+
+export const AgentEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('task.status'),
+    data: z.object({ status: TaskStatusSchema, reason: z.string().optional() }),
+  }),
+  z.object({
+    type: z.literal('system.init'),
+    data: z.object({
+      sessionId: z.string(),
+      model: z.string().optional(),
+      cwd: z.string().optional(),
+      tools: z.array(z.string()),
+      permissionMode: z.string().optional(),
+      cliVersion: z.string().optional(),
+    }),
+  }),
+  z.object({ type: z.literal('assistant.text'), data: z.object({ text: z.string(), messageId: z.string().optional() }) }),
+  z.object({ type: z.literal('assistant.thinking'), data: z.object({ text: z.string() }) }),
+  z.object({
+    type: z.literal('tool.use'),
+    data: z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown() }),
+  }),
+  z.object({
+    type: z.literal('tool.result'),
+    data: z.object({ toolUseId: z.string(), content: z.string(), isError: z.boolean() }),
+  }),
+  z.object({
+    type: z.literal('api.retry'),
+    data: z.object({
+      attempt: z.number().optional(),
+      maxRetries: z.number().optional(),
+      delayMs: z.number().optional(),
+      status: z.number().nullable().optional(),
+      error: z.string().optional(),
+    }),
+  }),
+  z.object({
+    type: z.literal('result'),
+    data: z.object({
+      subtype: z.string(),
+      isError: z.boolean(),
+      result: z.string().nullable(),
+      costUsd: z.number().nullable(),
+      usage: TaskUsageSchema,
+      numTurns: z.number().int().nullable(),
+      durationMs: z.number().int().nullable(),
+      sessionId: z.string().nullable(),
+    }),
+  }),
+  z.object({ type: z.literal('stderr'), data: z.object({ line: z.string() }) }),
+  // Anything the parser does not know is kept whole, never dropped.
+  z.object({ type: z.literal('unknown'), data: z.object({ raw: z.unknown() }) }),
+]);
+export type AgentEvent = z.infer<typeof AgentEventSchema>;
+export type AgentEventOf<T extends EventType> = Extract<AgentEvent, { type: T }>;
+
+// An event as stored and delivered: numbered per task from 1, without gaps.
+export const TaskEventSchema = AgentEventSchema.and(
+  z.object({ taskId: z.string(), seq: z.number().int().positive(), at: z.string() }),
+);
+export type TaskEvent = AgentEvent & { taskId: string; seq: number; at: string };

@@ -1,0 +1,5 @@
+export * from './task';
+export * from './events';
+export * from './messages';
+export * from './socket';
+export * from './problem';

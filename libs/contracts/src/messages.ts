@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+// Nest microservice message patterns over the Redis transport. Every request carries a
+// timeout at the sender; every handler is idempotent (pub/sub may drop or repeat).
+export const Patterns = {
+  // gateway → orchestrator (event): a task was recorded as QUEUED; schedule it.
+  taskCreated: 'tasks.created',
+  // gateway → orchestrator (request): cancel a task; answers with the task's status.
+  taskCancel: 'tasks.cancel',
+  // orchestrator → every agent-runner (event): stop the process of a running task.
+  runnerCancel: 'runner.cancel',
+} as const;
+
+export const TaskCreatedMessageSchema = z.object({ taskId: z.string().min(1), traceId: z.string().optional() });
+export type TaskCreatedMessage = z.infer<typeof TaskCreatedMessageSchema>;
+
+export const TaskCancelMessageSchema = z.object({ taskId: z.string().min(1), traceId: z.string().optional() });
+export type TaskCancelMessage = z.infer<typeof TaskCancelMessageSchema>;
+
+export const TaskCancelReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), status: z.string() }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type TaskCancelReply = z.infer<typeof TaskCancelReplySchema>;
+
+export const RunnerCancelMessageSchema = z.object({ taskId: z.string().min(1) });
+export type RunnerCancelMessage = z.infer<typeof RunnerCancelMessageSchema>;
+
+// The durable queue (BullMQ) between orchestrator and agent-runners. Job id = task id.
+export const TASK_QUEUE = 'hangar-tasks';
+export const TaskJobSchema = z.object({ taskId: z.string().min(1), traceId: z.string().optional() });
+export type TaskJob = z.infer<typeof TaskJobSchema>;
