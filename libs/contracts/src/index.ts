@@ -3,3 +3,4 @@ export * from './events';
 export * from './messages';
 export * from './socket';
 export * from './problem';
+export * from './errors';

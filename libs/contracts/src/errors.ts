@@ -1,0 +1,38 @@
+// Domain errors are coded; each transport (HTTP, Redis RPC, Socket.IO) maps codes to its own
+// shape in one exhaustive mapper. Services throw these, never transport-specific exceptions.
+export const ERROR_CODES = [
+  'TASK_NOT_FOUND',
+  'INVALID_TRANSITION',
+  'SCENARIO_NOT_AVAILABLE',
+  'UNKNOWN_SCENARIO',
+  'UNKNOWN_PROFILE',
+  'ORCHESTRATOR_UNAVAILABLE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class HangarError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HangarError';
+  }
+}
+
+export class TaskNotFound extends HangarError {
+  constructor(taskId: string) {
+    super('TASK_NOT_FOUND', `task ${taskId} does not exist`, { taskId });
+  }
+}
+
+export class InvalidTransition extends HangarError {
+  constructor(taskId: string, from: string, to: string) {
+    super('INVALID_TRANSITION', `task ${taskId} cannot go from ${from} to ${to}`, { taskId, from, to });
+  }
+}
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}
