@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+function urlWithProtocols(protocols: string[], what: string) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a ${what} URL (${protocols.map((p) => p + '//').join(' or ')}…)` },
+  );
+}
+
+export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/hangar';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export const databaseUrl = () =>
+  urlWithProtocols(['postgresql:', 'postgres:'], 'PostgreSQL')
+    .default(DEFAULT_DATABASE_URL)
+    .describe('PostgreSQL connection URL');
+
+export const redisUrl = () =>
+  urlWithProtocols(['redis:', 'rediss:'], 'Redis').default(DEFAULT_REDIS_URL).describe('Redis connection URL');
+
+export const port = (fallback: number, what: string) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback).describe(`TCP port ${what} listens on`);
+
+export const positiveInt = (fallback: number, what: string) =>
+  z.coerce.number().int().positive().default(fallback).describe(what);
+
+export const optionalUrl = (what: string) =>
+  z
+    .string()
+    .url()
+    .optional()
+    .or(z.literal('').transform(() => undefined))
+    .describe(what);
+
+// Settings every service shares.
+export const baseServiceEnv = {
+  DATABASE_URL: databaseUrl(),
+  REDIS_URL: redisUrl(),
+  HOST: z.string().min(1).default('127.0.0.1').describe('interface to listen on'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTLP/HTTP endpoint for traces; tracing is off when unset'),
+};
