@@ -49,3 +49,10 @@ export const baseServiceEnv = {
     .describe('pino log level'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTLP/HTTP endpoint for traces; tracing is off when unset'),
 };
+
+export const redisPrefix = () =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]+$/, 'must be letters, digits, -, _ or :')
+    .default('hangar')
+    .describe('prefix of every Redis key Hangar writes');

@@ -20,7 +20,7 @@ export function parseConfig<T extends z.ZodObject>(schema: T, env: Env): z.infer
     const description = field?.description ? ` (${field.description})` : '';
     const raw = env[name];
     const shown = raw === undefined || isSecret(field) ? '' : ` — got "${raw}"`;
-    const message = raw === undefined ? 'is required' : issue.message;
+    const message = raw === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message;
     return `${name}${description}: ${message}${shown}`;
   });
   throw new ConfigError(problems);

@@ -28,5 +28,10 @@ export type RunnerCancelMessage = z.infer<typeof RunnerCancelMessageSchema>;
 
 // The durable queue (BullMQ) between orchestrator and agent-runners. Job id = task id.
 export const TASK_QUEUE = 'hangar-tasks';
-export const TaskJobSchema = z.object({ taskId: z.string().min(1), traceId: z.string().optional() });
+// `attempt` is the run this job is for (1 = first); a job for an older attempt is stale.
+export const TaskJobSchema = z.object({
+  taskId: z.string().min(1),
+  attempt: z.number().int().positive(),
+  traceId: z.string().optional(),
+});
 export type TaskJob = z.infer<typeof TaskJobSchema>;

@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpCode, Inject, Module, ServiceUnavailableException, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Module, ServiceUnavailableException, type DynamicModule, type InjectionToken } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
@@ -47,6 +47,24 @@ export class HealthModule {
       providers: [
         { provide: METRICS_REGISTRY, useValue: options.registry },
         { provide: READINESS_CHECK, useValue: options.readiness },
+      ],
+      exports: [METRICS_REGISTRY],
+    };
+  }
+
+  // Readiness that needs the service's own providers (a database client, a queue…).
+  static forRootAsync<TDeps extends unknown[]>(options: {
+    registry: Registry;
+    inject: { [K in keyof TDeps]: InjectionToken };
+    readiness: (...deps: TDeps) => ReadinessCheck;
+  }): DynamicModule {
+    return {
+      module: HealthModule,
+      global: true,
+      controllers: [HealthController],
+      providers: [
+        { provide: METRICS_REGISTRY, useValue: options.registry },
+        { provide: READINESS_CHECK, inject: options.inject, useFactory: (...deps: unknown[]) => options.readiness(...(deps as TDeps)) },
       ],
       exports: [METRICS_REGISTRY],
     };

@@ -1,2 +1,4 @@
 export * from './redis-client';
 export * from './task-event-stream';
+export * from './task-event-log';
+export * from './redis.module';

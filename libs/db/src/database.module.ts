@@ -1,0 +1,47 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { createPrismaClient } from './client';
+import type { PrismaClient } from './generated/prisma/client';
+import { TaskEventRepository } from './repositories/task-event.repository';
+import { TaskRepository } from './repositories/task.repository';
+
+export const PRISMA = Symbol('PRISMA');
+
+class PrismaLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  async onApplicationShutdown() {
+    await this.prisma.$disconnect();
+  }
+}
+
+export class DatabaseHealth {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  async check(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
+  }
+}
+
+// Services get repositories, never the client: only libs/db speaks Prisma.
+@Module({})
+export class DatabaseModule {
+  static forRoot(options: { databaseUrl: string; defaultTimeoutSeconds?: number }): DynamicModule {
+    return {
+      module: DatabaseModule,
+      global: true,
+      providers: [
+        { provide: PRISMA, useFactory: () => createPrismaClient(options.databaseUrl) },
+        PrismaLifecycle,
+        DatabaseHealth,
+        {
+          provide: TaskRepository,
+          inject: [PRISMA],
+          useFactory: (prisma: PrismaClient) =>
+            new TaskRepository(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
+        },
+        { provide: TaskEventRepository, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new TaskEventRepository(prisma) },
+      ],
+      exports: [TaskRepository, TaskEventRepository, DatabaseHealth],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+// Model rows and Prisma enums stay inside libs/db: callers get @hangar/contracts types.
+export { checkDatabase, createPrismaClient, Prisma, PrismaClient, type CheckDatabaseOptions, type CreatePrismaClientOptions } from './client';
+export * from './migrate';
+export {
+  DatabaseUnreachableError,
+  describeDatabase,
+  parseDatabaseUrl,
+  type DatabaseLocation,
+} from './database-url';
+export * from './task-state-machine';
+export * from './repositories/task.repository';
+export * from './repositories/task-event.repository';
+export * from './database.module';

@@ -1,0 +1,181 @@
+import { HangarError, InvalidTransition, TaskNotFound, type Task, type TaskStatus, type TaskUsage } from '@hangar/contracts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { TaskStateMachine } from '../task-state-machine';
+import { toTask } from './task.mapper';
+
+export const DEFAULT_PROJECT_ID = 'default';
+export const DEFAULT_PROFILE = 'default';
+
+export interface NewTask {
+  prompt: string;
+  profile?: string;
+  scenario?: string;
+  timeoutSeconds?: number;
+  projectId?: string;
+}
+
+export interface RunOutcome {
+  status: Extract<TaskStatus, 'COMPLETED' | 'FAILED' | 'CANCELLED'>;
+  result?: string | null;
+  costUsd?: number | null;
+  usage?: TaskUsage | null;
+  numTurns?: number | null;
+  durationMs?: number | null;
+  agentSessionId?: string | null;
+  exitCode?: number | null;
+  error?: string | null;
+}
+
+const withProfile = { profile: { select: { name: true } } } as const;
+
+export class TaskRepository {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly defaults: { timeoutSeconds: number } = { timeoutSeconds: 600 },
+  ) {}
+
+  async create(input: NewTask): Promise<Task> {
+    const projectId = input.projectId ?? DEFAULT_PROJECT_ID;
+    const profileName = input.profile ?? DEFAULT_PROFILE;
+    const profile = await this.prisma.agentProfile.findUnique({
+      where: { projectId_name: { projectId, name: profileName } },
+    });
+    if (!profile) throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, { profile: profileName });
+    const row = await this.prisma.task.create({
+      data: {
+        projectId,
+        profileId: profile.id,
+        prompt: input.prompt,
+        scenario: input.scenario ?? null,
+        timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
+      },
+      include: withProfile,
+    });
+    return toTask(row);
+  }
+
+  async find(id: string): Promise<Task | null> {
+    const row = await this.prisma.task.findUnique({ where: { id }, include: withProfile });
+    return row ? toTask(row) : null;
+  }
+
+  async get(id: string): Promise<Task> {
+    const task = await this.find(id);
+    if (!task) throw new TaskNotFound(id);
+    return task;
+  }
+
+  // A runner takes a QUEUED task. Null when someone else took it or it was cancelled: the
+  // queue job is then stale and is dropped.
+  async claim(id: string, runnerId: string, workspace: string, attempt: number): Promise<Task | null> {
+    const now = new Date();
+    const guard = { status: 'QUEUED' as const, attempts: attempt - 1 };
+    return this.tryTransition(id, 'RUNNING', {
+      attempts: { increment: 1 },
+      runnerId,
+      workspace,
+      startedAt: now,
+      heartbeatAt: now,
+      cancelRequestedAt: null,
+      error: null,
+    }, guard);
+  }
+
+  // Only the runner that holds the task may finish it, so a runner presumed lost cannot
+  // overwrite the outcome of the retry that replaced it.
+  async finish(id: string, runnerId: string, outcome: RunOutcome): Promise<Task | null> {
+    return this.tryTransition(
+      id,
+      outcome.status,
+      {
+        finishedAt: new Date(),
+        result: outcome.result ?? null,
+        costUsd: outcome.costUsd ?? null,
+        inputTokens: outcome.usage?.inputTokens ?? null,
+        outputTokens: outcome.usage?.outputTokens ?? null,
+        cacheReadTokens: outcome.usage?.cacheReadTokens ?? null,
+        cacheCreationTokens: outcome.usage?.cacheCreationTokens ?? null,
+        numTurns: outcome.numTurns ?? null,
+        durationMs: outcome.durationMs ?? null,
+        agentSessionId: outcome.agentSessionId ?? null,
+        exitCode: outcome.exitCode ?? null,
+        error: outcome.error ?? null,
+      },
+      { status: 'RUNNING', runnerId },
+    );
+  }
+
+  async cancelQueued(id: string): Promise<Task | null> {
+    return this.tryTransition(id, 'CANCELLED', { finishedAt: new Date(), error: 'cancelled: before it started' }, { status: 'QUEUED' });
+  }
+
+  // A running task is cancelled by its runner; this records the request it acts on.
+  async requestCancel(id: string): Promise<Task | null> {
+    const { count } = await this.prisma.task.updateMany({
+      where: { id, status: 'RUNNING', cancelRequestedAt: null },
+      data: { cancelRequestedAt: new Date() },
+    });
+    return count === 1 ? this.get(id) : null;
+  }
+
+  async requeue(id: string, runnerId: string, reason: string): Promise<Task | null> {
+    return this.tryTransition(id, 'QUEUED', { runnerId: null, heartbeatAt: null, error: reason }, { status: 'RUNNING', runnerId });
+  }
+
+  async failLost(id: string, runnerId: string, reason: string): Promise<Task | null> {
+    return this.tryTransition(id, 'FAILED', { finishedAt: new Date(), error: reason }, { status: 'RUNNING', runnerId });
+  }
+
+  // Refreshes the runner's liveness on its tasks; answers which of them must be cancelled.
+  async heartbeat(runnerId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    await this.prisma.task.updateMany({
+      where: { id: { in: ids }, runnerId, status: 'RUNNING' },
+      data: { heartbeatAt: new Date() },
+    });
+    const cancelled = await this.prisma.task.findMany({
+      where: { id: { in: ids }, OR: [{ cancelRequestedAt: { not: null } }, { status: { not: 'RUNNING' } }] },
+      select: { id: true },
+    });
+    return cancelled.map((row) => row.id);
+  }
+
+  async listQueued(limit = 500): Promise<{ id: string; attempts: number }[]> {
+    return this.prisma.task.findMany({
+      where: { status: 'QUEUED' },
+      orderBy: { createdAt: 'asc' },
+      take: limit,
+      select: { id: true, attempts: true },
+    });
+  }
+
+  async listStaleRunning(heartbeatBefore: Date, limit = 100): Promise<{ id: string; runnerId: string | null; attempts: number; heartbeatAt: Date | null }[]> {
+    return this.prisma.task.findMany({
+      where: { status: 'RUNNING', OR: [{ heartbeatAt: { lt: heartbeatBefore } }, { heartbeatAt: null }] },
+      take: limit,
+      select: { id: true, runnerId: true, attempts: true, heartbeatAt: true },
+    });
+  }
+
+  private async tryTransition(
+    id: string,
+    to: TaskStatus,
+    data: Prisma.TaskUpdateManyMutationInput,
+    guard: { status?: TaskStatus; runnerId?: string; attempts?: number } = {},
+  ): Promise<Task | null> {
+    const sources = guard.status ? [guard.status] : TaskStateMachine.sourcesOf(to);
+    if (guard.status && !TaskStateMachine.canTransition(guard.status, to)) throw new InvalidTransition(id, guard.status, to);
+    const { count } = await this.prisma.task.updateMany({
+      where: {
+        id,
+        status: { in: sources },
+        ...(guard.runnerId !== undefined ? { runnerId: guard.runnerId } : {}),
+        ...(guard.attempts !== undefined ? { attempts: guard.attempts } : {}),
+      },
+      data: { ...data, status: to },
+    });
+    if (count === 1) return this.get(id);
+    await this.get(id); // TaskNotFound when it does not exist at all
+    return null;
+  }
+}

@@ -1,0 +1,24 @@
+import type { TaskStatus } from '@hangar/contracts';
+
+// The one definition of which task transitions exist. RUNNING → QUEUED is the retry of a task
+// whose runner was lost; every other arrow is the lifecycle in docs/architecture.md.
+const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
+  QUEUED: ['RUNNING', 'CANCELLED'],
+  RUNNING: ['COMPLETED', 'FAILED', 'CANCELLED', 'QUEUED'],
+  COMPLETED: [],
+  FAILED: [],
+  CANCELLED: [],
+};
+
+export const TaskStateMachine = {
+  canTransition(from: TaskStatus, to: TaskStatus): boolean {
+    return TRANSITIONS[from].includes(to);
+  },
+  // The states a task may be in for a move to `to`: the guard of the guarded UPDATE.
+  sourcesOf(to: TaskStatus): TaskStatus[] {
+    return (Object.keys(TRANSITIONS) as TaskStatus[]).filter((from) => TRANSITIONS[from].includes(to));
+  },
+  isTerminal(status: TaskStatus): boolean {
+    return TRANSITIONS[status].length === 0;
+  },
+};

@@ -1,0 +1,203 @@
+import { checkDatabase, createPrismaClient, DatabaseUnreachableError, migrate, Prisma, type PrismaClient } from '../src';
+import { MessageRole, TaskStatus } from '../src/client';
+import { dropDatabases, freshDatabaseUrl } from './fresh-database';
+
+describe(createPrismaClient.name, () => {
+  const { url, name } = freshDatabaseUrl('client');
+  let prisma: PrismaClient;
+
+  beforeAll(async () => {
+    await migrate(url);
+    prisma = createPrismaClient(url, { maxConnections: 2 });
+  });
+
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await dropDatabases([name]);
+  });
+
+  it('should insert and read back a task with its events', async () => {
+    const task = await prisma.task.create({
+      data: { projectId: 'default', profileId: 'default', prompt: 'say hello', timeoutSeconds: 60 },
+    });
+    await prisma.taskEvent.createMany({
+      data: [
+        { taskId: task.id, seq: 1, type: 'task.status', data: { status: 'QUEUED' } },
+        { taskId: task.id, seq: 2, type: 'assistant.text', data: { text: 'hello' } },
+      ],
+    });
+
+    const stored = await prisma.task.findUniqueOrThrow({
+      where: { id: task.id },
+      include: { events: { orderBy: { seq: 'asc' } }, profile: true },
+    });
+
+    expect(stored).toMatchObject({
+      status: TaskStatus.QUEUED,
+      attempts: 0,
+      lastSeq: 0,
+      costUsd: null,
+      profile: { name: 'default', provider: 'claude' },
+    });
+    expect(stored.createdAt).toBeInstanceOf(Date);
+    expect(stored.updatedAt).toBeInstanceOf(Date);
+    expect(stored.events.map((event) => [event.seq, event.type, event.data])).toEqual([
+      [1, 'task.status', { status: 'QUEUED' }],
+      [2, 'assistant.text', { text: 'hello' }],
+    ]);
+  });
+
+  it('should reject a second event with the same seq as a unique violation (P2002)', async () => {
+    const task = await prisma.task.create({
+      data: { projectId: 'default', profileId: 'default', prompt: 'twice', timeoutSeconds: 60 },
+    });
+    await prisma.taskEvent.create({ data: { taskId: task.id, seq: 1, type: 'stderr', data: { line: 'a' } } });
+
+    const duplicate = prisma.taskEvent.create({
+      data: { taskId: task.id, seq: 1, type: 'stderr', data: { line: 'b' } },
+    });
+
+    await expect(duplicate).rejects.toBeInstanceOf(Prisma.PrismaClientKnownRequestError);
+    await expect(duplicate).rejects.toMatchObject({ code: 'P2002' });
+  });
+
+  // Reads and writes every column of every model, so a hand-written migration that drifts from
+  // schema.prisma fails here.
+  it('should round-trip every model the migrations create', async () => {
+    const project = await prisma.project.create({ data: { slug: 'roundtrip', name: 'Round trip' } });
+    const token = await prisma.apiToken.create({
+      data: {
+        projectId: project.id,
+        name: 'ci',
+        prefix: 'hgr_ab12',
+        hash: 'f'.repeat(64),
+        expiresAt: new Date(),
+      },
+    });
+    const profile = await prisma.agentProfile.create({
+      data: {
+        projectId: project.id,
+        name: 'reviewer',
+        model: 'sonnet',
+        appendSystemPrompt: 'be brief',
+        permissionMode: 'plan',
+        maxTurns: 3,
+        timeoutSeconds: 120,
+        allowedTools: ['Read', 'Grep'],
+        disallowedTools: ['Bash'],
+      },
+    });
+    const conversation = await prisma.conversation.create({
+      data: {
+        projectId: project.id,
+        profileId: profile.id,
+        title: 'hi',
+        agentSessionId: 's-1',
+        workspace: '/w',
+      },
+    });
+    const task = await prisma.task.create({
+      data: {
+        projectId: project.id,
+        profileId: profile.id,
+        conversationId: conversation.id,
+        prompt: 'p',
+        scenario: 'echo',
+        timeoutSeconds: 30,
+        runnerId: 'runner-1',
+        heartbeatAt: new Date(),
+        cancelRequestedAt: new Date(),
+        result: 'done',
+        numTurns: 2,
+        durationMs: 1500,
+        agentSessionId: 's-1',
+        exitCode: 0,
+        workspace: '/w',
+        error: null,
+        lastSeq: 4,
+        startedAt: new Date(),
+        finishedAt: new Date(),
+      },
+    });
+    await prisma.message.createMany({
+      data: [
+        { conversationId: conversation.id, role: MessageRole.user, content: 'question', taskId: task.id },
+        { conversationId: conversation.id, role: MessageRole.assistant, content: 'answer', taskId: task.id },
+      ],
+    });
+
+    const stored = await prisma.project.findUniqueOrThrow({
+      where: { slug: 'roundtrip' },
+      include: {
+        apiTokens: true,
+        profiles: true,
+        conversations: { include: { messages: true, tasks: true } },
+      },
+    });
+
+    expect(stored.apiTokens).toEqual([token]);
+    expect(stored.profiles).toEqual([profile]);
+    expect(stored.profiles[0]!.provider).toBe('claude');
+    expect(stored.conversations[0]!.tasks).toEqual([task]);
+    expect(stored.conversations[0]!.messages.map((message) => message.role).sort()).toEqual([
+      'assistant',
+      'user',
+    ]);
+
+    await prisma.task.delete({ where: { id: task.id } });
+    const orphans = await prisma.message.findMany({ where: { conversationId: conversation.id } });
+    expect(orphans.map((message) => message.taskId)).toEqual([null, null]);
+  });
+
+  it('should store usage and cost as numbers', async () => {
+    const task = await prisma.task.create({
+      data: {
+        projectId: 'default',
+        profileId: 'default',
+        prompt: 'count',
+        timeoutSeconds: 60,
+        status: TaskStatus.COMPLETED,
+        costUsd: 0.012345,
+        inputTokens: 10,
+        outputTokens: 20,
+        cacheReadTokens: 30,
+        cacheCreationTokens: 40,
+      },
+    });
+
+    const stored = await prisma.task.findUniqueOrThrow({ where: { id: task.id } });
+
+    expect(stored).toMatchObject({
+      costUsd: 0.012345,
+      inputTokens: 10,
+      cacheCreationTokens: 40,
+      status: 'COMPLETED',
+    });
+  });
+});
+
+describe(checkDatabase.name, () => {
+  it('should resolve when the server answers', async () => {
+    const base = new URL(process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/hangar');
+    base.pathname = '/postgres';
+
+    await expect(checkDatabase(base.toString())).resolves.toBeUndefined();
+  });
+
+  it('should throw one line naming host, port and database, without the password, when nothing listens', async () => {
+    const outcome = checkDatabase('postgresql://hangar:s3cret@127.0.0.1:1/hangar');
+
+    await expect(outcome).rejects.toThrow(DatabaseUnreachableError);
+    await expect(outcome).rejects.toThrow(
+      /^cannot reach PostgreSQL at 127\.0\.0\.1:1\/hangar: connect ECONNREFUSED$/,
+    );
+  });
+
+  it('should report what PostgreSQL says when the database does not exist', async () => {
+    const { url } = freshDatabaseUrl('absent');
+
+    await expect(checkDatabase(url)).rejects.toThrow(
+      /^cannot reach PostgreSQL at .+: database "hangar_test_db_absent_[0-9a-f]+" does not exist$/,
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { createRedis } from './redis-client';
+import { TaskEventStream } from './task-event-stream';
+
+export const REDIS = Symbol('REDIS');
+export const REDIS_SETTINGS = Symbol('REDIS_SETTINGS');
+
+export interface RedisSettings {
+  url: string;
+  // Namespaces every key Hangar writes (streams, queue), so installations and test runs can share a Redis.
+  prefix: string;
+}
+
+class RedisLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+
+  async onApplicationShutdown() {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+@Module({})
+export class RedisModule {
+  static forRoot(settings: RedisSettings): DynamicModule {
+    return {
+      module: RedisModule,
+      global: true,
+      providers: [
+        { provide: REDIS_SETTINGS, useValue: settings },
+        { provide: REDIS, useFactory: () => createRedis(settings.url) },
+        RedisLifecycle,
+        { provide: TaskEventStream, inject: [REDIS], useFactory: (redis: Redis) => new TaskEventStream(redis, { prefix: settings.prefix }) },
+      ],
+      exports: [REDIS, REDIS_SETTINGS, TaskEventStream],
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export { createTestDatabase, type TestDatabase } from './test-database';
+export { baseDatabaseUrl, redisUrl, uniqueRedisPrefix } from './test-env';
+export * from './service-stack';

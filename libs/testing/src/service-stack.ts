@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from './test-database';
+import { redisUrl, uniqueRedisPrefix } from './test-env';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+export const SERVICES = ['gateway', 'websocket-pool', 'orchestrator', 'agent-runner', 'metrics'] as const;
+export type ServiceName = (typeof SERVICES)[number] | 'scripted-model';
+
+const ENTRY: Record<ServiceName, string> = {
+  gateway: 'services/gateway/dist/main.js',
+  'websocket-pool': 'services/websocket-pool/dist/main.js',
+  orchestrator: 'services/orchestrator/dist/main.js',
+  'agent-runner': 'services/agent-runner/dist/main.js',
+  metrics: 'services/metrics/dist/main.js',
+  'scripted-model': 'libs/agents/dist/scripted-model/main.js',
+};
+
+const PORT_VARIABLE: Record<ServiceName, string> = {
+  gateway: 'GATEWAY_PORT',
+  'websocket-pool': 'WEBSOCKET_POOL_PORT',
+  orchestrator: 'ORCHESTRATOR_PORT',
+  'agent-runner': 'AGENT_RUNNER_PORT',
+  metrics: 'METRICS_PORT',
+  'scripted-model': 'SCRIPTED_MODEL_PORT',
+};
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  port: number;
+  output: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+// A whole Hangar stack of real processes on this machine's PostgreSQL and Redis, each test
+// file with its own database, Redis key prefix, ports and workspace root.
+export class ServiceStack {
+  readonly processes = new Map<ServiceName, ServiceProcess>();
+  readonly ports = new Map<ServiceName, number>();
+
+  private constructor(
+    readonly database: TestDatabase,
+    readonly redisPrefix: string,
+    readonly dataDir: string,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async create(label: string, env: Record<string, string> = {}): Promise<ServiceStack> {
+    const database = await createTestDatabase(label);
+    const dataDir = await mkdtemp(path.join(tmpdir(), `hangar-${label}-`));
+    const stack = new ServiceStack(database, uniqueRedisPrefix(label), dataDir, env);
+    for (const name of [...SERVICES, 'scripted-model'] as const) stack.ports.set(name, await freePort());
+    return stack;
+  }
+
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.ports.get('gateway')}`;
+  }
+
+  get websocketUrl(): string {
+    return `http://127.0.0.1:${this.ports.get('websocket-pool')}`;
+  }
+
+  get workspaceRoot(): string {
+    return path.join(this.dataDir, 'workspaces');
+  }
+
+  environment(overrides: Record<string, string> = {}): Record<string, string> {
+    const ports = Object.fromEntries([...this.ports].map(([name, port]) => [PORT_VARIABLE[name], String(port)]));
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      DATABASE_URL: this.database.url,
+      REDIS_URL: redisUrl(),
+      HANGAR_REDIS_PREFIX: this.redisPrefix,
+      LOG_LEVEL: 'info',
+      SCRIPTED_MODEL_URL: `http://127.0.0.1:${this.ports.get('scripted-model')}`,
+      WORKSPACE_ROOT: this.workspaceRoot,
+      RUNNER_HOME_ROOT: path.join(this.dataDir, 'homes'),
+      ...ports,
+      ...this.env,
+      ...overrides,
+    };
+  }
+
+  // Starts the named processes (default: the scripted model and all five services) and
+  // resolves when each answers its readiness probe.
+  async start(names: readonly ServiceName[] = ['scripted-model', ...SERVICES], overrides: Record<string, string> = {}) {
+    await Promise.all(names.map((name) => this.startOne(name, overrides)));
+  }
+
+  spawn(name: ServiceName, overrides: Record<string, string> = {}): ServiceProcess {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, ENTRY[name])], {
+      cwd: this.dataDir,
+      env: this.environment(overrides),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const entry: ServiceProcess = { name, child, port: this.ports.get(name) ?? 0, output, exited };
+    this.processes.set(name, entry);
+    return entry;
+  }
+
+  private async startOne(name: ServiceName, overrides: Record<string, string>) {
+    const entry = this.spawn(name, overrides);
+    const probe = name === 'scripted-model' ? '/health' : '/health/ready';
+    const deadline = Date.now() + 30_000;
+    let exitedEarly = false;
+    void entry.exited.then(() => (exitedEarly = true));
+    while (Date.now() < deadline) {
+      if (exitedEarly) throw new Error(`${name} exited during start:\n${entry.output.slice(-20).join('\n')}`);
+      try {
+        const response = await fetch(`http://127.0.0.1:${entry.port}${probe}`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${name} not ready within 30 s:\n${entry.output.slice(-20).join('\n')}`);
+  }
+
+  async stop(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM') {
+    const entry = this.processes.get(name);
+    if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) return;
+    entry.child.kill(signal);
+    await entry.exited;
+  }
+
+  // Processes whose working directory is inside `dir` (agent CLIs run in their workspace).
+  processesIn(dir: string): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cwd = readlinkSync(`/proc/${entry}/cwd`);
+        if (cwd === dir || cwd.startsWith(dir + path.sep)) pids.push(Number(entry));
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+    return pids;
+  }
+
+  async dispose() {
+    await Promise.all([...this.processes.keys()].map((name) => this.stop(name)));
+    for (const pid of this.processesIn(this.dataDir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await this.database.drop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
