@@ -2,7 +2,17 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 // The one Redis client factory: transport, queue, streams and (later) the Socket.IO adapter
 // all get their connections here, so TLS, auth and retry behaviour are set in one place.
-export function redisOptionsFromUrl(url: string): RedisOptions {
+// Only connection settings: the shape both ioredis and Nest's Redis transport accept.
+export interface RedisConnectionOptions {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db: number;
+  tls?: Record<string, never>;
+}
+
+export function redisOptionsFromUrl(url: string): RedisConnectionOptions {
   const parsed = new URL(url);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : 0;
   return {

@@ -1,0 +1,134 @@
+import { InvalidTransition, TaskNotFound, type TaskEvent } from '@hangar/contracts';
+import { createPrismaClient, migrate, TaskEventRepository, TaskRepository, type PrismaClient } from '../src';
+import { dropDatabases, freshDatabaseUrl } from './fresh-database';
+
+describe(TaskRepository.name, () => {
+  const { url, name } = freshDatabaseUrl('task_repo');
+  let prisma: PrismaClient;
+  let tasks: TaskRepository;
+  let events: TaskEventRepository;
+
+  beforeAll(async () => {
+    await migrate(url, { log: () => undefined });
+    prisma = createPrismaClient(url);
+    tasks = new TaskRepository(prisma, { timeoutSeconds: 321 });
+    events = new TaskEventRepository(prisma);
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await dropDatabases([name]);
+  });
+
+  it('should record a new task QUEUED on the default profile with the default timeout', async () => {
+    const task = await tasks.create({ prompt: 'hello', scenario: 'reply' });
+    expect(task).toMatchObject({ status: 'QUEUED', profile: 'default', scenario: 'reply', timeoutSeconds: 321, attempts: 0, lastSeq: 0, usage: null });
+  });
+
+  it('should refuse an unknown profile and create nothing', async () => {
+    const before = await prisma.task.count();
+    await expect(tasks.create({ prompt: 'x', profile: 'ghost' })).rejects.toMatchObject({ code: 'UNKNOWN_PROFILE' });
+    expect(await prisma.task.count()).toBe(before);
+  });
+
+  it('should let exactly one of two runners claim a task', async () => {
+    const task = await tasks.create({ prompt: 'race' });
+    const claims = await Promise.all([tasks.claim(task.id, 'r1', '/w', 1), tasks.claim(task.id, 'r2', '/w', 1)]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    const claimed = claims.find(Boolean)!;
+    expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1, workspace: '/w' });
+  });
+
+  it('should ignore a stale job for an older attempt', async () => {
+    const task = await tasks.create({ prompt: 'attempts' });
+    expect(await tasks.claim(task.id, 'r1', '/w', 1)).not.toBeNull();
+    expect(await tasks.requeue(task.id, 'r1', 'runner-lost: test')).toMatchObject({ status: 'QUEUED', attempts: 1 });
+    expect(await tasks.claim(task.id, 'r2', '/w', 1)).toBeNull();
+    expect(await tasks.claim(task.id, 'r2', '/w', 2)).toMatchObject({ status: 'RUNNING', attempts: 2 });
+  });
+
+  it('should store the outcome only from the runner that holds the task', async () => {
+    const task = await tasks.create({ prompt: 'finish' });
+    await tasks.claim(task.id, 'r1', '/w', 1);
+    expect(await tasks.finish(task.id, 'other', { status: 'COMPLETED' })).toBeNull();
+    const done = await tasks.finish(task.id, 'r1', {
+      status: 'COMPLETED',
+      result: 'ok',
+      costUsd: 0.25,
+      usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 3, cacheCreationTokens: 4 },
+      numTurns: 2,
+      durationMs: 99,
+      agentSessionId: 's-1',
+      exitCode: 0,
+    });
+    expect(done).toMatchObject({
+      status: 'COMPLETED',
+      result: 'ok',
+      costUsd: 0.25,
+      usage: { inputTokens: 1, outputTokens: 2, cacheReadTokens: 3, cacheCreationTokens: 4 },
+      agentSessionId: 's-1',
+    });
+    expect(done?.finishedAt).not.toBeNull();
+  });
+
+  it('should cancel a queued task once and refuse to finish a terminal one', async () => {
+    const task = await tasks.create({ prompt: 'cancel me' });
+    expect(await tasks.cancelQueued(task.id)).toMatchObject({ status: 'CANCELLED' });
+    expect(await tasks.cancelQueued(task.id)).toBeNull();
+    await expect(tasks.finish('missing', 'r1', { status: 'FAILED' })).rejects.toBeInstanceOf(TaskNotFound);
+    await expect(tasks.cancelQueued('missing')).rejects.toBeInstanceOf(TaskNotFound);
+  });
+
+  it('should report cancel requests and lost tasks to their runner on heartbeat', async () => {
+    const task = await tasks.create({ prompt: 'beat' });
+    await tasks.claim(task.id, 'r1', '/w', 1);
+    expect(await tasks.heartbeat('r1', [task.id])).toEqual([]);
+    expect(await tasks.requestCancel(task.id)).toMatchObject({ status: 'RUNNING' });
+    expect(await tasks.requestCancel(task.id)).toBeNull();
+    expect(await tasks.heartbeat('r1', [task.id])).toEqual([task.id]);
+  });
+
+  it('should list RUNNING tasks whose heartbeat is older than the limit', async () => {
+    const task = await tasks.create({ prompt: 'stale' });
+    await tasks.claim(task.id, 'r9', '/w', 1);
+    const future = new Date(Date.now() + 60_000);
+    expect((await tasks.listStaleRunning(future)).map((row) => row.id)).toContain(task.id);
+    expect((await tasks.listStaleRunning(new Date(Date.now() - 60_000))).map((row) => row.id)).not.toContain(task.id);
+    expect(await tasks.failLost(task.id, 'r9', 'runner-lost: gone')).toMatchObject({ status: 'FAILED', error: 'runner-lost: gone' });
+  });
+
+  it('should reject a transition the state machine does not allow', async () => {
+    const task = await tasks.create({ prompt: 'guard' });
+    // requeue guards on RUNNING; a QUEUED task does not match and nothing changes.
+    expect(await tasks.requeue(task.id, 'r1', 'x')).toBeNull();
+    expect(new InvalidTransition(task.id, 'COMPLETED', 'RUNNING').code).toBe('INVALID_TRANSITION');
+  });
+});
+
+describe(TaskEventRepository.name, () => {
+  const { url, name } = freshDatabaseUrl('task_events');
+  let prisma: PrismaClient;
+
+  beforeAll(async () => {
+    await migrate(url, { log: () => undefined });
+    prisma = createPrismaClient(url);
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await dropDatabases([name]);
+  });
+
+  it('should keep one copy of each event when a batch is written twice, and track lastSeq', async () => {
+    const tasks = new TaskRepository(prisma);
+    const events = new TaskEventRepository(prisma);
+    const task = await tasks.create({ prompt: 'events' });
+    const at = new Date().toISOString();
+    const batch: TaskEvent[] = [1, 2, 3].map((seq) => ({ taskId: task.id, seq, at, type: 'assistant.text', data: { text: `t${seq}` } }));
+    await events.insertBatch(batch);
+    await events.insertBatch(batch);
+    expect(await events.listAfter(task.id, 0)).toEqual(batch);
+    expect(await events.listAfter(task.id, 2)).toEqual(batch.slice(2));
+    expect((await tasks.get(task.id)).lastSeq).toBe(3);
+  });
+});

@@ -1,0 +1,68 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TaskRepository } from '@hangar/db';
+import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
+import { StatusEvents } from './status-events';
+import { TaskQueue } from './task-queue';
+
+// The safety net under the pub/sub transport: at start and then periodically, QUEUED tasks
+// are (re)enqueued — a task accepted while the orchestrator was down still runs — and
+// RUNNING tasks whose runner stopped reporting are retried or failed, never left RUNNING.
+@Injectable()
+export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReconcilerService.name);
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly queue: TaskQueue,
+    private readonly statusEvents: StatusEvents,
+    @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.tick();
+  }
+
+  async onApplicationShutdown() {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private tick() {
+    this.running = this.reconcile()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'reconcile failed'))
+      .finally(() => {
+        this.timer = setTimeout(() => this.tick(), this.config.RECONCILE_INTERVAL_MS);
+      });
+  }
+
+  async reconcile(): Promise<void> {
+    for (const task of await this.tasks.listQueued()) {
+      await this.queue.enqueue(task.id, task.attempts + 1);
+    }
+    const staleBefore = new Date(Date.now() - this.config.RUNNER_HEARTBEAT_TIMEOUT_MS);
+    for (const task of await this.tasks.listStaleRunning(staleBefore)) {
+      await this.recoverLost(task);
+    }
+  }
+
+  private async recoverLost(task: { id: string; runnerId: string | null; attempts: number }) {
+    const runnerId = task.runnerId ?? '';
+    const seconds = Math.round(this.config.RUNNER_HEARTBEAT_TIMEOUT_MS / 1000);
+    const reason = `runner-lost: runner ${runnerId || '(unknown)'} sent no heartbeat for ${seconds}s (attempt ${task.attempts} of ${this.config.TASK_MAX_ATTEMPTS})`;
+    if (task.attempts < this.config.TASK_MAX_ATTEMPTS) {
+      const requeued = await this.tasks.requeue(task.id, runnerId, reason);
+      if (!requeued) return;
+      this.logger.warn(`${reason}; retrying task ${task.id}`);
+      await this.statusEvents.publish(requeued, reason);
+      await this.queue.enqueue(task.id, requeued.attempts + 1);
+    } else {
+      const failed = await this.tasks.failLost(task.id, runnerId, reason);
+      if (!failed) return;
+      this.logger.warn(`${reason}; task ${task.id} failed`);
+      await this.statusEvents.publish(failed, reason);
+    }
+  }
+}

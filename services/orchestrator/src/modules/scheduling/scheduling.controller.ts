@@ -1,0 +1,21 @@
+import { Controller } from '@nestjs/common';
+import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import { Patterns, TaskCancelMessageSchema, TaskCreatedMessageSchema, type TaskCancelReply } from '@hangar/contracts';
+import { SchedulerService } from './scheduler.service';
+
+@Controller()
+export class SchedulingController {
+  constructor(private readonly scheduler: SchedulerService) {}
+
+  @EventPattern(Patterns.taskCreated)
+  async taskCreated(@Payload() payload: unknown): Promise<void> {
+    const { taskId } = TaskCreatedMessageSchema.parse(payload);
+    await this.scheduler.schedule(taskId);
+  }
+
+  @MessagePattern(Patterns.taskCancel)
+  cancel(@Payload() payload: unknown): Promise<TaskCancelReply> {
+    const { taskId } = TaskCancelMessageSchema.parse(payload);
+    return this.scheduler.cancel(taskId);
+  }
+}

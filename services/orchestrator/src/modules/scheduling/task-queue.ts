@@ -1,0 +1,42 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import { createRedis } from '@hangar/redis';
+import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
+
+// The durable queue to the agent-runners. The job id is the task id plus the attempt, so
+// enqueuing the same attempt twice (message and reconciler racing) is a no-op.
+@Injectable()
+export class TaskQueue implements OnApplicationShutdown {
+  private readonly queue: Queue<TaskJob>;
+
+  constructor(@Inject(ORCHESTRATOR_CONFIG) config: OrchestratorConfig) {
+    this.queue = new Queue<TaskJob>(TASK_QUEUE, {
+      connection: createRedis(config.REDIS_URL),
+      prefix: `${config.HANGAR_REDIS_PREFIX}:queue`,
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 1 },
+    });
+  }
+
+  async enqueue(taskId: string, attempt: number): Promise<void> {
+    await this.queue.add('run', { taskId, attempt }, { jobId: jobIdOf(taskId, attempt) });
+  }
+
+  // A job already taken by a runner cannot be removed; the runner then finds the task
+  // CANCELLED and drops it.
+  async remove(taskId: string, attempt: number): Promise<void> {
+    await this.queue.remove(jobIdOf(taskId, attempt)).catch(() => 0);
+  }
+
+  async depth(): Promise<number> {
+    return this.queue.count();
+  }
+
+  async onApplicationShutdown() {
+    await this.queue.close();
+  }
+}
+
+export function jobIdOf(taskId: string, attempt: number): string {
+  return `${taskId}-a${attempt}`;
+}
