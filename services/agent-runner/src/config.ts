@@ -1,0 +1,45 @@
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { baseServiceEnv, optionalUrl, port, positiveInt, redisPrefix, secret } from '@hangar/config';
+
+export const AgentRunnerConfigSchema = z
+  .object({
+    ...baseServiceEnv,
+    HANGAR_REDIS_PREFIX: redisPrefix(),
+    AGENT_RUNNER_PORT: port(4008, 'the agent-runner (health and metrics)'),
+    RUNNER_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .default(`${hostname()}-${process.pid}`)
+      .describe('name of this runner in task records'),
+    RUNNER_SLOTS: positiveInt(2, 'agent CLIs this runner runs at once'),
+    WORKSPACE_ROOT: z
+      .string()
+      .default('.hangar/workspaces')
+      .transform((value) => path.resolve(value))
+      .describe('folder holding one workspace folder per task'),
+    RUNNER_HOME_ROOT: z
+      .string()
+      .default('.hangar/agent-homes')
+      .transform((value) => path.resolve(value))
+      .describe('folder holding one HOME/config folder per agent run'),
+    HEARTBEAT_INTERVAL_MS: positiveInt(5000, 'how often the runner reports its running tasks'),
+    RUNNER_SHUTDOWN_GRACE_MS: positiveInt(10_000, 'on SIGTERM, how long running tasks may finish before they are requeued'),
+    STREAM_RETENTION_SECONDS: positiveInt(3600, 'how long a finished task keeps its Redis stream for late subscribers'),
+    SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
+    ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
+    ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),
+    CLAUDE_BIN: z.string().optional().describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
+  })
+  .superRefine((config, context) => {
+    if (!config.SCRIPTED_MODEL_URL && !config.ANTHROPIC_API_KEY) {
+      context.addIssue({
+        code: 'custom',
+        path: ['ANTHROPIC_API_KEY'],
+        message: 'set ANTHROPIC_API_KEY for a real model, or SCRIPTED_MODEL_URL for the scripted model',
+      });
+    }
+  });
+export type AgentRunnerConfig = z.infer<typeof AgentRunnerConfigSchema>;
+export const AGENT_RUNNER_CONFIG = Symbol('AGENT_RUNNER_CONFIG');

@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Transport } from '@nestjs/microservices';
+import { loadConfig } from '@hangar/config';
+import { checkDatabase } from '@hangar/db';
+import { startService } from '@hangar/observability';
+import { checkRedis, redisOptionsFromUrl } from '@hangar/redis';
+import { AppModule } from './app.module';
+import { AgentRunnerConfigSchema } from './config';
+
+const config = loadConfig('agent-runner', AgentRunnerConfigSchema);
+void startService({
+  name: 'agent-runner',
+  config,
+  port: config.AGENT_RUNNER_PORT,
+  dependencies: [() => checkDatabase(config.DATABASE_URL), () => checkRedis(config.REDIS_URL)],
+  module: AppModule.forRoot(config),
+  microservice: { transport: Transport.REDIS, options: redisOptionsFromUrl(config.REDIS_URL) },
+});

@@ -1,0 +1,167 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  buildClaudeInvocation,
+  scriptedModelBaseUrl,
+  spawnAgent,
+  summarizeResult,
+  type AgentHandle,
+  type AgentExit,
+} from '@hangar/agents';
+import type { AgentEvent, Task } from '@hangar/contracts';
+import { TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
+import { TaskEventLog, TaskEventStream } from '@hangar/redis';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+
+// Runs one claimed task with the `process` executor: the agent CLI as a child process group
+// on this host, its output numbered into the task's event log, its result stored.
+@Injectable()
+export class TaskRunService {
+  private readonly logger = new Logger(TaskRunService.name);
+  private readonly running = new Map<string, AgentHandle>();
+  // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown.
+  private readonly stopReasons = new Map<string, 'cancelled' | 'shutdown'>();
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly events: TaskEventRepository,
+    private readonly stream: TaskEventStream,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+  ) {}
+
+  runningTaskIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  cancel(taskId: string, reason: 'cancelled' | 'shutdown'): boolean {
+    const handle = this.running.get(taskId);
+    if (!handle) return false;
+    this.stopReasons.set(taskId, reason);
+    handle.cancel(reason);
+    return true;
+  }
+
+  async run(task: Task): Promise<Task | null> {
+    const workspace = task.workspace ?? path.join(this.config.WORKSPACE_ROOT, task.id);
+    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, task.id);
+    await mkdir(workspace, { recursive: true });
+    await mkdir(homeDir, { recursive: true });
+
+    const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
+    const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
+    await log.append([{ type: 'task.status', data: { status: 'RUNNING' } }]);
+
+    // Appends are chained so events keep the order the CLI printed them in.
+    let appended = Promise.resolve();
+    const kept: AgentEvent[] = [];
+    const stderrTail: string[] = [];
+    const record = (event: AgentEvent) => {
+      if (event.type === 'system.init' || event.type === 'result') kept.push(event);
+      appended = appended.then(async () => {
+        await log.append([event]);
+      });
+    };
+
+    let exit: RunExit;
+    try {
+      const invocation = buildClaudeInvocation({
+        prompt: task.prompt,
+        homeDir,
+        ...this.modelEndpoint(task),
+        ...(this.config.CLAUDE_BIN ? { binaryPath: this.config.CLAUDE_BIN } : {}),
+      });
+      const handle = await spawnAgent(invocation, {
+        cwd: workspace,
+        timeoutMs: task.timeoutSeconds * 1000,
+        onEvent: record,
+        onStderrLine: (line) => {
+          stderrTail.push(line);
+          if (stderrTail.length > 5) stderrTail.shift();
+          record({ type: 'stderr', data: { line } });
+        },
+      });
+      this.running.set(task.id, handle);
+      const agentExit = await handle.done;
+      exit = { ...agentExit, reason: agentExit.reason === 'cancelled' ? (this.stopReasons.get(task.id) ?? 'cancelled') : agentExit.reason };
+    } catch (error) {
+      exit = { exitCode: null, signal: null, reason: 'spawn-failed', message: error instanceof Error ? error.message : String(error) };
+    } finally {
+      this.running.delete(task.id);
+      this.stopReasons.delete(task.id);
+    }
+    await appended;
+    await log.flush();
+
+    if (exit.reason === 'shutdown') {
+      // Not the task's fault: give it back to the queue for another runner.
+      const requeued = await this.tasks.requeue(task.id, this.config.RUNNER_ID, 'runner-shutdown: the runner stopped before the task finished');
+      if (requeued) await this.finalEvent(log, requeued, requeued.error ?? undefined);
+      return requeued;
+    }
+    const outcome = toOutcome(task, exit, summarizeResult(kept), stderrTail);
+    const finished = await this.tasks.finish(task.id, this.config.RUNNER_ID, outcome);
+    if (finished) await this.finalEvent(log, finished, outcome.error ?? undefined);
+    else this.logger.warn(`task ${task.id} was taken from this runner before it finished; its outcome is dropped`);
+    return finished;
+  }
+
+  private async finalEvent(log: TaskEventLog, task: Task, reason: string | undefined) {
+    await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
+    await log.flush();
+    if (task.status !== 'QUEUED') await this.stream.expire(task.id, this.config.STREAM_RETENTION_SECONDS);
+  }
+
+  private modelEndpoint(task: Task): { baseUrl?: string; apiKey: string } {
+    if (this.config.SCRIPTED_MODEL_URL) {
+      return {
+        baseUrl: scriptedModelBaseUrl(this.config.SCRIPTED_MODEL_URL, task.scenario ?? 'reply', `${task.id}-${task.attempts}`),
+        apiKey: 'scripted-model',
+      };
+    }
+    return {
+      ...(this.config.ANTHROPIC_BASE_URL ? { baseUrl: this.config.ANTHROPIC_BASE_URL } : {}),
+      apiKey: this.config.ANTHROPIC_API_KEY ?? '',
+    };
+  }
+}
+
+type RunExit = Omit<AgentExit, 'reason'> & { reason: AgentExit['reason'] | 'shutdown' | 'spawn-failed'; message?: string };
+
+export function toOutcome(
+  task: Task,
+  exit: RunExit,
+  summary: ReturnType<typeof summarizeResult>,
+  stderrTail: string[],
+): RunOutcome {
+  const measured = {
+    result: summary.result,
+    costUsd: summary.costUsd,
+    usage: summary.usage,
+    numTurns: summary.numTurns,
+    durationMs: summary.durationMs,
+    agentSessionId: summary.agentSessionId,
+    exitCode: exit.exitCode,
+  };
+  const lastWords = stderrTail.at(-1) ?? summary.result ?? '';
+  switch (exit.reason) {
+    case 'cancelled':
+      return { ...measured, status: 'CANCELLED', error: 'cancelled: stopped on request' };
+    case 'timeout':
+      return { ...measured, status: 'FAILED', error: `timeout: no result within ${task.timeoutSeconds}s; the agent was stopped` };
+    case 'output-limit':
+      return { ...measured, status: 'FAILED', error: 'output-limit: the agent printed more than allowed and was stopped' };
+    case 'spawn-failed':
+      return { ...measured, status: 'FAILED', error: `spawn-failed: ${exit.message ?? 'the agent CLI could not be started'}` };
+    case 'shutdown':
+    case 'exited':
+      break;
+  }
+  if (exit.exitCode !== 0) {
+    return { ...measured, status: 'FAILED', error: `exit-code: the agent exited with code ${exit.exitCode ?? exit.signal}${lastWords ? `: ${lastWords}` : ''}` };
+  }
+  if (summary.isError) {
+    return { ...measured, status: 'FAILED', error: `agent-error: ${summary.result ?? 'the agent reported an error'}` };
+  }
+  return { ...measured, status: 'COMPLETED', error: null };
+}

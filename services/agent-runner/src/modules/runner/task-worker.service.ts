@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Worker, type Job } from 'bullmq';
+import path from 'node:path';
+import { TASK_QUEUE, TaskJobSchema, type TaskJob } from '@hangar/contracts';
+import { TaskRepository } from '@hangar/db';
+import { createRedis } from '@hangar/redis';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { TaskRunService } from './task-run.service';
+
+// Takes jobs from the durable queue, as many at once as the runner has slots.
+@Injectable()
+export class TaskWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TaskWorkerService.name);
+  private worker: Worker<TaskJob> | undefined;
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly runs: TaskRunService,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    this.worker = new Worker<TaskJob>(TASK_QUEUE, (job) => this.process(job), {
+      connection: createRedis(this.config.REDIS_URL),
+      prefix: `${this.config.HANGAR_REDIS_PREFIX}:queue`,
+      concurrency: this.config.RUNNER_SLOTS,
+      // A lost runner is the orchestrator's to detect (heartbeats) and retry; a stalled job
+      // must not also be re-run by BullMQ.
+      maxStalledCount: 0,
+    });
+    this.worker.on('failed', (job, error) => this.logger.error({ err: error, jobId: job?.id }, 'job failed'));
+    this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+  }
+
+  async process(job: Job<TaskJob>): Promise<string> {
+    const { taskId, attempt } = TaskJobSchema.parse(job.data);
+    const workspace = path.join(this.config.WORKSPACE_ROOT, taskId);
+    const task = await this.tasks.claim(taskId, this.config.RUNNER_ID, workspace, attempt);
+    if (!task) return 'skipped: task is no longer waiting for this attempt';
+    this.logger.log(`task ${taskId} attempt ${attempt} started`);
+    const finished = await this.runs.run(task);
+    this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
+    return finished?.status ?? 'taken-over';
+  }
+
+  // SIGTERM: take no new work; running tasks get a grace period, then go back to the queue.
+  async onApplicationShutdown() {
+    if (!this.worker) return;
+    const closing = this.worker.close();
+    const grace = new Promise<'grace-over'>((resolve) => setTimeout(() => resolve('grace-over'), this.config.RUNNER_SHUTDOWN_GRACE_MS).unref());
+    if ((await Promise.race([closing.then(() => 'closed' as const), grace])) === 'grace-over') {
+      for (const taskId of this.runs.runningTaskIds()) this.runs.cancel(taskId, 'shutdown');
+      await closing;
+    }
+  }
+}

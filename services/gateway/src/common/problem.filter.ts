@@ -1,0 +1,106 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ZodValidationException } from 'nestjs-zod';
+import type { ZodError } from 'zod';
+import { assertUnreachable, HangarError, PROBLEM_CONTENT_TYPE, type ErrorCode, type Problem } from '@hangar/contracts';
+
+// The one mapper from domain error codes to HTTP statuses.
+export function statusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'TASK_NOT_FOUND':
+      return 404;
+    case 'INVALID_TRANSITION':
+      return 409;
+    case 'SCENARIO_NOT_AVAILABLE':
+    case 'UNKNOWN_SCENARIO':
+    case 'UNKNOWN_PROFILE':
+      return 400;
+    case 'ORCHESTRATOR_UNAVAILABLE':
+      return 503;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+// Express' body parser reports its own errors (too large, bad JSON) as plain errors with a status.
+interface BodyParserError {
+  status: number;
+  type: string;
+  message: string;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error && typeof error.status === 'number';
+}
+
+// Every error leaves the gateway as application/problem+json (RFC 9457).
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemFilter.name);
+
+  catch(error: unknown, host: ArgumentsHost) {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const problem = this.toProblem(error);
+    problem.instance = request.originalUrl;
+    if (problem.status >= 500) this.logger.error({ err: error, url: request.originalUrl }, problem.detail ?? problem.title);
+    else this.logger.debug(`${problem.status} ${request.method} ${request.originalUrl}: ${problem.detail ?? ''}`);
+    response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+
+  private toProblem(error: unknown): Problem {
+    if (error instanceof ZodValidationException) {
+      const zodError = error.getZodError() as ZodError;
+      const errors = zodError.issues.map((issue) => ({
+        field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
+        message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+      }));
+      return {
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+        errors,
+      };
+    }
+    if (error instanceof HangarError) {
+      const status = statusOf(error.code);
+      const field = typeof error.details.field === 'string' ? error.details.field : undefined;
+      return {
+        type: 'about:blank',
+        title: TITLES[status] ?? 'Error',
+        status,
+        code: error.code,
+        detail: error.message,
+        ...(field ? { errors: [{ field, message: error.message }] } : {}),
+      };
+    }
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      return { type: 'about:blank', title: TITLES[status] ?? error.name, status, detail: error.message };
+    }
+    if (isBodyParserError(error)) {
+      const detail =
+        error.type === 'entity.too.large'
+          ? 'request body is larger than the gateway accepts'
+          : error.type === 'entity.parse.failed'
+            ? 'request body is not valid JSON'
+            : error.message;
+      return { type: 'about:blank', title: TITLES[error.status] ?? 'Bad Request', status: error.status, detail };
+    }
+    return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'unexpected error; see the gateway log' };
+  }
+}

@@ -1,0 +1,9 @@
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+
+export class ListEventsQueryDto extends createZodDto(
+  z.object({
+    afterSeq: z.coerce.number().int().nonnegative().default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  }),
+) {}

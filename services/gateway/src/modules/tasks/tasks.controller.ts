@@ -1,0 +1,31 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import type { Task, TaskEvent } from '@hangar/contracts';
+import { CreateTaskDto } from './dto/create-task.dto';
+import { ListEventsQueryDto } from './dto/list-events.dto';
+import { TasksService } from './tasks.service';
+
+@Controller('api/v1/tasks')
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  @Post()
+  create(@Body() body: CreateTaskDto): Promise<Task> {
+    return this.tasks.create(body);
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string): Promise<Task> {
+    return this.tasks.get(id);
+  }
+
+  @Get(':id/events')
+  async events(@Param('id') id: string, @Query() query: ListEventsQueryDto): Promise<{ items: TaskEvent[] }> {
+    return { items: await this.tasks.events(id, query.afterSeq, query.limit) };
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  cancel(@Param('id') id: string): Promise<Task> {
+    return this.tasks.cancel(id);
+  }
+}

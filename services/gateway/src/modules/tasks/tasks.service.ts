@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ClientProxy } from '@nestjs/microservices';
+import { lastValueFrom, timeout } from 'rxjs';
+import {
+  HangarError,
+  Patterns,
+  TaskCancelReplySchema,
+  type CreateTaskRequest,
+  type ErrorCode,
+  type Task,
+  type TaskCreatedMessage,
+  type TaskEvent,
+} from '@hangar/contracts';
+import { TaskEventRepository, TaskRepository } from '@hangar/db';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
+import { ORCHESTRATOR_CLIENT } from './orchestrator-client';
+import { ScenarioCatalog } from './scenario-catalog';
+
+@Injectable()
+export class TasksService {
+  private readonly logger = new Logger(TasksService.name);
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly history: TaskEventRepository,
+    private readonly scenarios: ScenarioCatalog,
+    @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  async create(input: CreateTaskRequest): Promise<Task> {
+    if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
+    const task = await this.tasks.create(input);
+    // Best effort: a lost message only delays the task until the orchestrator's reconciler
+    // finds it QUEUED, so the request does not wait for (or fail on) the transport.
+    const message: TaskCreatedMessage = { taskId: task.id };
+    lastValueFrom(this.orchestrator.emit(Patterns.taskCreated, message).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS))).catch(
+      (error: unknown) => this.logger.warn(`tasks.created for ${task.id} not sent (${String(error)}); the reconciler will pick it up`),
+    );
+    return task;
+  }
+
+  get(id: string): Promise<Task> {
+    return this.tasks.get(id);
+  }
+
+  async events(id: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
+    await this.tasks.get(id);
+    return this.history.listAfter(id, afterSeq, limit);
+  }
+
+  async cancel(id: string): Promise<Task> {
+    await this.tasks.get(id);
+    let reply: unknown;
+    try {
+      reply = await lastValueFrom(
+        this.orchestrator.send(Patterns.taskCancel, { taskId: id }).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
+      );
+    } catch (error) {
+      throw new HangarError('ORCHESTRATOR_UNAVAILABLE', `the orchestrator did not answer the cancel request (${String(error)}); try again`);
+    }
+    const parsed = TaskCancelReplySchema.parse(reply);
+    if (!parsed.ok) throw new HangarError(parsed.code as ErrorCode, parsed.message);
+    return this.tasks.get(id);
+  }
+}

@@ -1,0 +1,72 @@
+import { io, type Socket } from 'socket.io-client';
+import { SocketEvents, TERMINAL_STATUSES, type SubscribeAck, type Task, type TaskEvent } from '@hangar/contracts';
+import type { ServiceStack } from '@hangar/testing';
+
+export async function request(stack: ServiceStack, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${stack.gatewayUrl}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as unknown) : null };
+}
+
+export async function createTask(stack: ServiceStack, body: Record<string, unknown>): Promise<Task> {
+  const response = await request(stack, 'POST', '/api/v1/tasks', body);
+  if (response.status !== 201) throw new Error(`POST /api/v1/tasks answered ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body as Task;
+}
+
+export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
+  return (await request(stack, 'GET', `/api/v1/tasks/${id}`)).body as Task;
+}
+
+// Polls the REST API until the task matches; for states no event announces (e.g. a lost runner).
+export async function waitForTask(stack: ServiceStack, id: string, until: (task: Task) => boolean, timeoutMs = 60_000): Promise<Task> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const task = await getTask(stack, id);
+    if (until(task)) return task;
+    if (Date.now() > deadline) throw new Error(`task ${id} still ${task.status} after ${timeoutMs} ms: ${JSON.stringify(task)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export interface Follower {
+  events: TaskEvent[];
+  ack: Promise<SubscribeAck>;
+  // Resolves with every event once the terminal status event has arrived.
+  finished: Promise<TaskEvent[]>;
+  waitFor(predicate: (event: TaskEvent) => boolean): Promise<TaskEvent>;
+  close(): void;
+}
+
+export function follow(stack: ServiceStack, taskId: string, afterSeq?: number): Follower {
+  const socket: Socket = io(stack.websocketUrl, { transports: ['websocket'], reconnection: false });
+  const events: TaskEvent[] = [];
+  const waiters: { predicate: (event: TaskEvent) => boolean; resolve: (event: TaskEvent) => void }[] = [];
+  let finish: (events: TaskEvent[]) => void = () => undefined;
+  const finished = new Promise<TaskEvent[]>((resolve) => (finish = resolve));
+  socket.on(SocketEvents.taskEvent, (event: TaskEvent) => {
+    events.push(event);
+    for (const waiter of waiters.filter((w) => w.predicate(event))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(event);
+    }
+    if (event.type === 'task.status' && TERMINAL_STATUSES.includes(event.data.status)) finish(events);
+  });
+  const ack = new Promise<SubscribeAck>((resolve) =>
+    socket.emit(SocketEvents.subscribe, afterSeq === undefined ? { taskId } : { taskId, afterSeq }, resolve),
+  );
+  return {
+    events,
+    ack,
+    finished,
+    waitFor: (predicate) => {
+      const seen = events.find(predicate);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ predicate, resolve }));
+    },
+    close: () => socket.close(),
+  };
+}
