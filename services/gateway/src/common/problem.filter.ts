@@ -93,12 +93,8 @@ export class ProblemFilter implements ExceptionFilter {
       return { type: 'about:blank', title: TITLES[status] ?? error.name, status, detail: error.message };
     }
     if (isBodyParserError(error)) {
-      const detail =
-        error.type === 'entity.too.large'
-          ? 'request body is larger than the gateway accepts'
-          : error.type === 'entity.parse.failed'
-            ? 'request body is not valid JSON'
-            : error.message;
+      // (Invalid JSON never gets here: Nest turns it into a BadRequestException first.)
+      const detail = error.type === 'entity.too.large' ? 'request body is larger than the gateway accepts' : error.message;
       return { type: 'about:blank', title: TITLES[error.status] ?? 'Bad Request', status: error.status, detail };
     }
     return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'unexpected error; see the gateway log' };
