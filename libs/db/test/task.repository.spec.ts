@@ -6,13 +6,11 @@ describe(TaskRepository.name, () => {
   const { url, name } = freshDatabaseUrl('task_repo');
   let prisma: PrismaClient;
   let tasks: TaskRepository;
-  let events: TaskEventRepository;
 
   beforeAll(async () => {
     await migrate(url, { log: () => undefined });
     prisma = createPrismaClient(url);
     tasks = new TaskRepository(prisma, { timeoutSeconds: 321 });
-    events = new TaskEventRepository(prisma);
   });
 
   afterAll(async () => {

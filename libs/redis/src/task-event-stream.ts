@@ -59,7 +59,7 @@ export class TaskEventStream {
       String(this.maxLen),
       ...payloads,
     )) as number;
-    return events.map((event, index) => ({ ...event, taskId, seq: first + index, at }) as TaskEvent);
+    return events.map((event, index) => ({ ...event, taskId, seq: first + index, at }));
   }
 
   // Events with seq > afterSeq still in the stream, oldest first.
@@ -70,9 +70,7 @@ export class TaskEventStream {
 
   // Waits up to blockMs for events after afterSeq. Needs a connection of its own (it blocks).
   async waitAfter(connection: Redis, taskId: string, afterSeq: number, blockMs: number, count = 1000) {
-    const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key(taskId), `${afterSeq}-0`)) as
-      | [string, [string, string[]][]][]
-      | null;
+    const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key(taskId), `${afterSeq}-0`));
     const entries = reply?.[0]?.[1] ?? [];
     return entries.map(([id, fields]) => this.decode(taskId, id, fields));
   }

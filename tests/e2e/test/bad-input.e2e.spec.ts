@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import type { Problem } from '@hangar/contracts';
 import { SERVICES, ServiceStack } from '@hangar/testing';
 import { request } from './support';
@@ -15,7 +16,6 @@ describe('bad input gets a clear answer and changes nothing', () => {
   });
 
   async function taskCount(): Promise<number> {
-    const { Client } = await import('pg');
     const client = new Client({ connectionString: stack.database.url });
     await client.connect();
     try {
