@@ -38,6 +38,13 @@ export const optionalUrl = (what: string) =>
     .or(z.literal('').transform(() => undefined))
     .describe(what);
 
+export const redisPrefix = () =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]+$/, 'must be letters, digits, -, _ or :')
+    .default('hangar')
+    .describe('prefix of every Redis key Hangar writes');
+
 // Settings every service shares.
 export const baseServiceEnv = {
   DATABASE_URL: databaseUrl(),
@@ -48,11 +55,5 @@ export const baseServiceEnv = {
     .default('info')
     .describe('pino log level'),
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTLP/HTTP endpoint for traces; tracing is off when unset'),
+  HANGAR_REDIS_PREFIX: redisPrefix(),
 };
-
-export const redisPrefix = () =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9_:-]+$/, 'must be letters, digits, -, _ or :')
-    .default('hangar')
-    .describe('prefix of every Redis key Hangar writes');

@@ -2,3 +2,4 @@ export * from './redis-client';
 export * from './task-event-stream';
 export * from './task-event-log';
 export * from './redis.module';
+export * from './redis-transport';

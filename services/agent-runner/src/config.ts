@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { baseServiceEnv, optionalUrl, port, positiveInt, redisPrefix, secret } from '@hangar/config';
+import { baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/config';
 
 export const AgentRunnerConfigSchema = z
   .object({
     ...baseServiceEnv,
-    HANGAR_REDIS_PREFIX: redisPrefix(),
-    AGENT_RUNNER_PORT: port(4008, 'the agent-runner (health and metrics)'),
+      AGENT_RUNNER_PORT: port(4008, 'the agent-runner (health and metrics)'),
     RUNNER_ID: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/)

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { Transport } from '@nestjs/microservices';
 import { loadConfig } from '@hangar/config';
 import { checkDatabase } from '@hangar/db';
 import { startService } from '@hangar/observability';
-import { checkRedis, redisOptionsFromUrl } from '@hangar/redis';
+import { checkRedis, redisTransportServer } from '@hangar/redis';
 import { AppModule } from './app.module';
 import { AgentRunnerConfigSchema } from './config';
 
@@ -14,5 +13,5 @@ void startService({
   port: config.AGENT_RUNNER_PORT,
   dependencies: [() => checkDatabase(config.DATABASE_URL), () => checkRedis(config.REDIS_URL)],
   module: AppModule.forRoot(config),
-  microservice: { transport: Transport.REDIS, options: redisOptionsFromUrl(config.REDIS_URL) },
+  microservice: redisTransportServer(config.REDIS_URL, config.HANGAR_REDIS_PREFIX),
 });

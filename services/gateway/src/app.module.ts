@@ -13,7 +13,7 @@ import { TasksModule } from './modules/tasks/tasks.module';
 export class AppModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     const database = DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL, defaultTimeoutSeconds: config.DEFAULT_TASK_TIMEOUT_SECONDS });
-    const clients = { ...orchestratorClientModule(config.REDIS_URL), global: true };
+    const clients = { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true };
     return {
       module: AppModule,
       imports: [

@@ -15,7 +15,7 @@ export class AppModule {
       imports: [
         DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL }),
         RedisModule.forRoot({ url: config.REDIS_URL, prefix: config.HANGAR_REDIS_PREFIX }),
-        { ...runnerClientModule(config.REDIS_URL), global: true },
+        { ...runnerClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true },
         HealthModule.forRootAsync({
           registry: createMetricsRegistry('orchestrator'),
           inject: [DatabaseHealth],

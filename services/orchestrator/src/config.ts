@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { baseServiceEnv, port, positiveInt, redisPrefix } from '@hangar/config';
+import { baseServiceEnv, port, positiveInt } from '@hangar/config';
 
 export const OrchestratorConfigSchema = z.object({
   ...baseServiceEnv,
-  HANGAR_REDIS_PREFIX: redisPrefix(),
   ORCHESTRATOR_PORT: port(4007, 'the orchestrator (health and metrics)'),
   RECONCILE_INTERVAL_MS: positiveInt(5000, 'how often QUEUED tasks are re-enqueued and lost runners looked for'),
   RUNNER_HEARTBEAT_TIMEOUT_MS: positiveInt(30_000, 'a RUNNING task whose runner has not reported for this long is lost'),

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { baseServiceEnv, port, positiveInt, redisPrefix } from '@hangar/config';
+import { baseServiceEnv, port, positiveInt } from '@hangar/config';
 
 export const WebsocketPoolConfigSchema = z.object({
   ...baseServiceEnv,
-  HANGAR_REDIS_PREFIX: redisPrefix(),
   WEBSOCKET_POOL_PORT: port(4006, 'the websocket-pool (Socket.IO, health and metrics)'),
   STREAM_BLOCK_MS: positiveInt(5000, 'longest wait of one blocking stream read'),
 });

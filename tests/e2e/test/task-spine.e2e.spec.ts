@@ -112,6 +112,14 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect((again.body as Problem).detail).toMatch(/already CANCELLED/);
   });
 
+  it('should count runs and queue depth on the services\' /metrics', async () => {
+    const runner = await (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
+    expect(runner).toMatch(/^hangar_runner_tasks_finished_total\{status="COMPLETED",service="agent-runner"\} [1-9]/m);
+    expect(runner).toMatch(/^hangar_runner_events_total\{type="tool.use",service="agent-runner"\} [1-9]/m);
+    const orchestrator = await (await fetch(`http://127.0.0.1:${stack.ports.get('orchestrator')}/metrics`)).text();
+    expect(orchestrator).toMatch(/^hangar_queue_depth\{service="orchestrator"\} 0$/m);
+  });
+
   it('should cancel a queued task before it starts', async () => {
     await stack.stop('agent-runner');
     try {

@@ -13,6 +13,7 @@ import type { AgentEvent, Task } from '@hangar/contracts';
 import { TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
 import { TaskEventLog, TaskEventStream } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { RunnerMetrics } from './runner.metrics';
 
 // Runs one claimed task with the `process` executor: the agent CLI as a child process group
 // on this host, its output numbered into the task's event log, its result stored.
@@ -27,6 +28,7 @@ export class TaskRunService {
     private readonly tasks: TaskRepository,
     private readonly events: TaskEventRepository,
     private readonly stream: TaskEventStream,
+    private readonly metrics: RunnerMetrics,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
@@ -58,12 +60,15 @@ export class TaskRunService {
     const stderrTail: string[] = [];
     const record = (event: AgentEvent) => {
       if (event.type === 'system.init' || event.type === 'result') kept.push(event);
+      this.metrics.events.inc({ type: event.type });
       appended = appended.then(async () => {
         await log.append([event]);
       });
     };
 
     let exit: RunExit;
+    const stopTimer = this.metrics.duration.startTimer();
+    this.metrics.running.inc();
     try {
       const invocation = buildClaudeInvocation({
         prompt: task.prompt,
@@ -89,6 +94,7 @@ export class TaskRunService {
     } finally {
       this.running.delete(task.id);
       this.stopReasons.delete(task.id);
+      this.metrics.running.dec();
     }
     await appended;
     await log.flush();
@@ -100,6 +106,8 @@ export class TaskRunService {
       return requeued;
     }
     const outcome = toOutcome(task, exit, summarizeResult(kept), stderrTail);
+    stopTimer({ status: outcome.status });
+    this.metrics.finished.inc({ status: outcome.status });
     const finished = await this.tasks.finish(task.id, this.config.RUNNER_ID, outcome);
     if (finished) await this.finalEvent(log, finished, outcome.error ?? undefined);
     else this.logger.warn(`task ${task.id} was taken from this runner before it finished; its outcome is dropped`);

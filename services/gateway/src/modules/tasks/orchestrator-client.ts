@@ -1,10 +1,8 @@
-import { ClientsModule, Transport } from '@nestjs/microservices';
-import { redisOptionsFromUrl } from '@hangar/redis';
+import { ClientsModule } from '@nestjs/microservices';
+import { redisTransportClient } from '@hangar/redis';
 
 export const ORCHESTRATOR_CLIENT = Symbol('ORCHESTRATOR_CLIENT');
 
-export function orchestratorClientModule(redisUrl: string) {
-  return ClientsModule.register([
-    { name: ORCHESTRATOR_CLIENT, transport: Transport.REDIS, options: redisOptionsFromUrl(redisUrl) },
-  ]);
+export function orchestratorClientModule(redisUrl: string, prefix: string) {
+  return ClientsModule.register([redisTransportClient(ORCHESTRATOR_CLIENT, redisUrl, prefix)]);
 }

@@ -1,8 +1,8 @@
-import { ClientsModule, Transport } from '@nestjs/microservices';
-import { redisOptionsFromUrl } from '@hangar/redis';
+import { ClientsModule } from '@nestjs/microservices';
+import { redisTransportClient } from '@hangar/redis';
 
 export const RUNNER_CLIENT = Symbol('RUNNER_CLIENT');
 
-export function runnerClientModule(redisUrl: string) {
-  return ClientsModule.register([{ name: RUNNER_CLIENT, transport: Transport.REDIS, options: redisOptionsFromUrl(redisUrl) }]);
+export function runnerClientModule(redisUrl: string, prefix: string) {
+  return ClientsModule.register([redisTransportClient(RUNNER_CLIENT, redisUrl, prefix)]);
 }

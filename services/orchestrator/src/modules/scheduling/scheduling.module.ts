@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { QueueMetrics } from './queue.metrics';
 import { ReconcilerService } from './reconciler.service';
 import { SchedulerService } from './scheduler.service';
 import { SchedulingController } from './scheduling.controller';
@@ -7,7 +8,7 @@ import { TaskQueue } from './task-queue';
 
 @Module({
   controllers: [SchedulingController],
-  providers: [SchedulerService, ReconcilerService, StatusEvents, TaskQueue],
+  providers: [SchedulerService, ReconcilerService, StatusEvents, TaskQueue, QueueMetrics],
   exports: [TaskQueue],
 })
 export class SchedulingModule {}
