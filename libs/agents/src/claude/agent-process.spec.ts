@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AgentEvent } from '@hangar/contracts';
+import { isProcessAlive, liveGroupMembers, waitFor } from '../../test/support/processes';
+import { AgentSpawnFailed, spawnAgent, type SpawnAgentOptions } from './agent-process';
+import type { AgentInvocation } from './claude-invocation';
+import { listDescendants } from './process-tree';
+
+// Stand-in agents written in sh: the supervisor must not care what the child is.
+function sh(script: string, stdin?: string): AgentInvocation {
+  const invocation: AgentInvocation = {
+    command: '/bin/sh',
+    args: ['-c', script],
+    env: { PATH: '/usr/bin:/bin' },
+  };
+  if (stdin !== undefined) invocation.stdin = stdin;
+  return invocation;
+}
+
+describe(spawnAgent.name, () => {
+  let cwd: string;
+
+  beforeAll(() => {
+    cwd = mkdtempSync(path.join(tmpdir(), 'hangar-agent-process-'));
+  });
+
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  function options(events: AgentEvent[], overrides: Partial<SpawnAgentOptions> = {}): SpawnAgentOptions {
+    return { cwd, timeoutMs: 10_000, onEvent: (event) => events.push(event), ...overrides };
+  }
+
+  function nextEvent(events: AgentEvent[], matches: (event: AgentEvent) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const push = events.push.bind(events);
+      events.push = (...added: AgentEvent[]) => {
+        const length = push(...added);
+        if (added.some(matches)) resolve();
+        return length;
+      };
+    });
+  }
+
+  it('should parse stdout, turn stderr into events and report the exit code when the agent exits', async () => {
+    const events: AgentEvent[] = [];
+    const stderrLines: string[] = [];
+    const handle = await spawnAgent(
+      sh(
+        `printf '%s\\n' '{"type":"system","subtype":"init","session_id":"s1","tools":[]}'; echo 'warn: careful' >&2; printf 'tail'; exit 3`,
+      ),
+      options(events, { onStderrLine: (line) => stderrLines.push(line) }),
+    );
+    expect(handle.pid).toBeGreaterThan(0);
+    expect(await handle.done).toEqual({ exitCode: 3, signal: null, reason: 'exited' });
+    expect(events).toEqual(
+      expect.arrayContaining([
+        { type: 'system.init', data: expect.objectContaining({ sessionId: 's1' }) },
+        { type: 'stderr', data: { line: 'warn: careful' } },
+        { type: 'unknown', data: { raw: 'tail' } },
+      ]),
+    );
+    expect(stderrLines).toEqual(['warn: careful']);
+  });
+
+  it('should run in the given cwd with only the given environment', async () => {
+    process.env['HANGAR_TEST_SECRET'] = 'do-not-leak';
+    const events: AgentEvent[] = [];
+    const handle = await spawnAgent(sh('pwd; echo "secret=${HANGAR_TEST_SECRET:-none}"'), options(events));
+    await handle.done;
+    delete process.env['HANGAR_TEST_SECRET'];
+    expect(events).toEqual([
+      { type: 'unknown', data: { raw: cwd } },
+      { type: 'unknown', data: { raw: 'secret=none' } },
+    ]);
+  });
+
+  it('should feed stdin when the invocation carries it', async () => {
+    const events: AgentEvent[] = [];
+    const handle = await spawnAgent(
+      sh('cat', '{"type":"result","subtype":"success","result":"from stdin"}\n'),
+      options(events),
+    );
+    await handle.done;
+    expect(events).toEqual([{ type: 'result', data: expect.objectContaining({ result: 'from stdin' }) }]);
+  });
+
+  it('should kill the process group and report timeout when the agent outlives its time', async () => {
+    const handle = await spawnAgent(sh('sleep 30 & sleep 30'), options([], { timeoutMs: 300 }));
+    const exit = await handle.done;
+    expect(exit).toMatchObject({ reason: 'timeout', signal: 'SIGTERM', exitCode: null });
+    expect(liveGroupMembers(handle.pid)).toEqual([]);
+  });
+
+  it('should SIGKILL after the grace period, including descendants in other sessions, when SIGTERM is ignored', async () => {
+    const events: AgentEvent[] = [];
+    const started = nextEvent(events, (event) => event.type === 'unknown' && event.data.raw === 'started');
+    const handle = await spawnAgent(
+      sh(`trap '' TERM; setsid sleep 300 & echo started; wait`),
+      options(events, { killGraceMs: 300 }),
+    );
+    await started;
+    await waitFor(
+      () => listDescendants(handle.pid).some((member) => member.pgid !== handle.pid),
+      5_000,
+      'the setsid child to leave the group',
+    );
+    const escaped = listDescendants(handle.pid);
+    const cancelledAt = Date.now();
+    handle.cancel('user asked');
+    expect(await handle.done).toEqual({
+      exitCode: null,
+      signal: 'SIGKILL',
+      reason: 'cancelled',
+      detail: 'user asked',
+    });
+    expect(Date.now() - cancelledAt).toBeLessThan(5_000);
+    expect(liveGroupMembers(handle.pid)).toEqual([]);
+    for (const member of escaped) expect(isProcessAlive(member.pid)).toBe(false);
+  });
+
+  it('should stop the agent and report output-limit when it prints too much', async () => {
+    const events: AgentEvent[] = [];
+    const handle = await spawnAgent(
+      sh('yes "{\\"type\\":\\"noise\\"}"'),
+      options(events, { maxOutputBytes: 64 * 1024 }),
+    );
+    const exit = await handle.done;
+    expect(exit.reason).toBe('output-limit');
+    expect(exit.detail).toContain('65536');
+    expect(events.length).toBeLessThanOrEqual((64 * 1024) / '{"type":"noise"}\n'.length);
+  });
+
+  it('should kill what the agent left running in its group when it exits', async () => {
+    const handle = await spawnAgent(sh('sleep 300 & echo done'), options([]));
+    expect((await handle.done).reason).toBe('exited');
+    expect(liveGroupMembers(handle.pid)).toEqual([]);
+  });
+
+  it('should ignore cancel after the agent has exited', async () => {
+    const handle = await spawnAgent(sh('exit 0'), options([]));
+    const exit = await handle.done;
+    handle.cancel('too late');
+    expect(exit).toEqual({ exitCode: 0, signal: null, reason: 'exited' });
+  });
+
+  it('should reject with AgentSpawnFailed when the command does not exist', async () => {
+    await expect(
+      spawnAgent({ command: path.join(cwd, 'no-such-binary'), args: [], env: {} }, options([])),
+    ).rejects.toBeInstanceOf(AgentSpawnFailed);
+  });
+});

@@ -1,0 +1,229 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentEvent } from '@hangar/contracts';
+import type { AgentInvocation } from './claude-invocation';
+import { type AgentOutputParser, ClaudeStreamParser } from './claude-stream.parser';
+import {
+  isGroupAlive,
+  listDescendants,
+  type ProcessIdentity,
+  signalProcesses,
+  trySignal,
+} from './process-tree';
+
+export type AgentExitReason = 'exited' | 'timeout' | 'cancelled' | 'output-limit';
+
+export interface AgentExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  reason: AgentExitReason;
+  // The cancel reason, or what limit was hit.
+  detail?: string;
+}
+
+export interface AgentHandle {
+  readonly pid: number;
+  cancel(reason?: string): void;
+  // Settles once the process has exited and its process group is gone; never rejects.
+  readonly done: Promise<AgentExit>;
+}
+
+export interface SpawnAgentOptions {
+  cwd: string;
+  timeoutMs: number;
+  maxOutputBytes?: number;
+  // Between SIGTERM (the CLI cleans up its shells) and SIGKILL.
+  killGraceMs?: number;
+  onEvent: (event: AgentEvent) => void;
+  onStderrLine?: (line: string) => void;
+  parser?: AgentOutputParser;
+}
+
+export class AgentSpawnFailed extends Error {
+  constructor(command: string, cause: Error) {
+    super(`could not start ${command}: ${cause.message}`, { cause });
+    this.name = 'AgentSpawnFailed';
+  }
+}
+
+const DEFAULT_KILL_GRACE_MS = 3_000;
+// How long to wait for stdio to close after the process exited, in case an escaped
+// descendant still holds the pipes.
+const STDIO_CLOSE_GRACE_MS = 2_000;
+const GROUP_EXIT_WAIT_MS = 2_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptions): Promise<AgentHandle> {
+  return new Promise((resolve, reject) => {
+    // Own process group (detached) so cancel reaches every process the CLI started in it; no shell.
+    const child = spawn(invocation.command, invocation.args, {
+      cwd: options.cwd,
+      env: invocation.env,
+      detached: true,
+      shell: false,
+      stdio: [invocation.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const supervisor = new AgentSupervisor(child, options);
+    child.once('spawn', () => {
+      if (invocation.stdin !== undefined && child.stdin) {
+        // The CLI may exit before reading all of it; a broken pipe is not our failure.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(invocation.stdin);
+      }
+      resolve(supervisor.handle());
+    });
+    child.once('error', (error) => {
+      if (child.pid === undefined) {
+        supervisor.abandon();
+        reject(new AgentSpawnFailed(invocation.command, error));
+      }
+    });
+  });
+}
+
+class AgentSupervisor {
+  private readonly parser: AgentOutputParser;
+  private readonly stderrDecoder = new StringDecoder('utf8');
+  private stderrPending = '';
+  private outputBytes = 0;
+  private outputClosed = false;
+  private stop: { reason: AgentExitReason; detail?: string } | undefined;
+  private stopSnapshot: ProcessIdentity[] = [];
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private settle: (exit: AgentExit) => void = () => undefined;
+  private readonly done = new Promise<AgentExit>((resolve) => {
+    this.settle = resolve;
+  });
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly options: SpawnAgentOptions,
+  ) {
+    this.parser = options.parser ?? new ClaudeStreamParser();
+    child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.onStderr(chunk));
+    child.on('error', () => undefined);
+    child.once('exit', (code, signal) => this.onExit(code, signal));
+    child.once('close', () => void this.onClose());
+    this.later(options.timeoutMs, () =>
+      this.requestStop('timeout', `no exit within ${options.timeoutMs} ms`),
+    );
+  }
+
+  handle(): AgentHandle {
+    const pid = this.child.pid;
+    if (pid === undefined) throw new Error('agent process has no pid');
+    return { pid, cancel: (reason) => this.requestStop('cancelled', reason), done: this.done };
+  }
+
+  abandon(): void {
+    this.clearTimers();
+  }
+
+  private onStdout(chunk: Buffer): void {
+    if (!this.acceptOutput(chunk.length)) return;
+    for (const event of this.parser.push(chunk)) this.options.onEvent(event);
+  }
+
+  private onStderr(chunk: Buffer): void {
+    if (!this.acceptOutput(chunk.length)) return;
+    this.stderrPending += this.stderrDecoder.write(chunk);
+    const lines = this.stderrPending.split('\n');
+    this.stderrPending = lines.pop() ?? '';
+    for (const line of lines) this.emitStderr(line);
+  }
+
+  private emitStderr(line: string): void {
+    const text = line.replace(/\r$/, '');
+    if (text === '') return;
+    this.options.onEvent({ type: 'stderr', data: { line: text } });
+    this.options.onStderrLine?.(text);
+  }
+
+  private acceptOutput(bytes: number): boolean {
+    if (this.outputClosed) return false;
+    this.outputBytes += bytes;
+    const limit = this.options.maxOutputBytes;
+    if (limit !== undefined && this.outputBytes > limit) {
+      this.outputClosed = true;
+      this.requestStop('output-limit', `output exceeded ${limit} bytes`);
+      return false;
+    }
+    return true;
+  }
+
+  private requestStop(reason: AgentExitReason, detail?: string): void {
+    const pid = this.child.pid;
+    if (this.stop || this.exit || pid === undefined) return;
+    this.stop = detail === undefined ? { reason } : { reason, detail };
+    // Snapshot first: once the CLI dies, its setsid'd shells are orphans nobody can find.
+    this.stopSnapshot = listDescendants(pid);
+    trySignal(-pid, 'SIGTERM');
+    signalProcesses(this.stopSnapshot, 'SIGTERM');
+    this.later(this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS, () => this.killEverything());
+  }
+
+  private killEverything(): void {
+    const pid = this.child.pid;
+    if (pid !== undefined) trySignal(-pid, 'SIGKILL');
+    signalProcesses(this.stopSnapshot, 'SIGKILL');
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exit = { code, signal };
+    // Whatever the CLI left running in its group (or, when stopped, anywhere) goes with it.
+    this.killEverything();
+    this.later(STDIO_CLOSE_GRACE_MS, () => {
+      this.child.stdout?.destroy();
+      this.child.stderr?.destroy();
+    });
+  }
+
+  private async onClose(): Promise<void> {
+    if (!this.outputClosed) {
+      for (const event of this.parser.end()) this.options.onEvent(event);
+      this.stderrPending += this.stderrDecoder.end();
+      this.emitStderr(this.stderrPending);
+      this.stderrPending = '';
+    }
+    this.outputClosed = true;
+    this.clearTimers();
+    const pid = this.child.pid;
+    if (pid !== undefined) await waitForGroupExit(pid);
+    const exit = this.exit ?? { code: this.child.exitCode, signal: this.child.signalCode };
+    const result: AgentExit = {
+      exitCode: exit.code,
+      signal: exit.signal,
+      reason: this.stop?.reason ?? 'exited',
+    };
+    if (this.stop?.detail !== undefined) result.detail = this.stop.detail;
+    this.settle(result);
+  }
+
+  private later(ms: number, action: () => void): void {
+    // setTimeout treats anything above 2^31-1 ms as 1 ms.
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        action();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
+    this.timers.add(timer);
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
+
+async function waitForGroupExit(pgid: number): Promise<void> {
+  const deadline = Date.now() + GROUP_EXIT_WAIT_MS;
+  while (isGroupAlive(pgid) && Date.now() < deadline) {
+    trySignal(-pgid, 'SIGKILL');
+    await sleep(20);
+  }
+}

@@ -1,0 +1,121 @@
+import { accessSync, constants } from 'node:fs';
+import { ClaudeBinaryNotFound, resolveClaudeBinary } from './claude-binary';
+import { buildClaudeInvocation } from './claude-invocation';
+
+describe(buildClaudeInvocation.name, () => {
+  it('should run the packaged CLI headless with stream-json and acceptEdits by default', () => {
+    const invocation = buildClaudeInvocation({ prompt: 'write hello', homeDir: '/runs/r1' });
+    expect(invocation.command).toBe(resolveClaudeBinary());
+    expect(invocation.args).toEqual([
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--permission-mode',
+      'acceptEdits',
+      '--',
+      'write hello',
+    ]);
+    expect(invocation.stdin).toBeUndefined();
+  });
+
+  it('should pass every option the task asks for, keeping the prompt after --', () => {
+    const invocation = buildClaudeInvocation({
+      prompt: '--looks like a flag',
+      homeDir: '/runs/r1',
+      model: 'claude-sonnet-4-5',
+      permissionMode: 'dontAsk',
+      maxTurns: 4,
+      appendSystemPrompt: 'Be brief.',
+      allowedTools: ['Bash(git *)', 'Edit'],
+      disallowedTools: ['WebFetch'],
+      mcpConfig: '/runs/r1/mcp.json',
+      resumeSessionId: '668a28f2-e4d9-4968-b4da-783d3b78f783',
+    });
+    expect(invocation.args).toEqual([
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--permission-mode',
+      'dontAsk',
+      '--model',
+      'claude-sonnet-4-5',
+      '--max-turns',
+      '4',
+      '--append-system-prompt',
+      'Be brief.',
+      '--allowedTools',
+      'Bash(git *)',
+      'Edit',
+      '--disallowedTools',
+      'WebFetch',
+      '--mcp-config',
+      '/runs/r1/mcp.json',
+      '--resume',
+      '668a28f2-e4d9-4968-b4da-783d3b78f783',
+      '--',
+      '--looks like a flag',
+    ]);
+  });
+
+  it('should build the environment from scratch, never from the parent', () => {
+    process.env['HANGAR_TEST_SECRET'] = 'do-not-leak';
+    const invocation = buildClaudeInvocation({
+      prompt: 'p',
+      homeDir: '/runs/r1',
+      baseUrl: 'http://127.0.0.1:4010/s/reply/r1',
+      apiKey: 'sk-scripted',
+      env: { TRACEPARENT: '00-abc-def-01' },
+    });
+    delete process.env['HANGAR_TEST_SECRET'];
+    expect(invocation.env).toEqual({
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: '/runs/r1',
+      CLAUDE_CONFIG_DIR: '/runs/r1/.claude',
+      LANG: 'C.UTF-8',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_AUTOUPDATER: '1',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010/s/reply/r1',
+      ANTHROPIC_API_KEY: 'sk-scripted',
+      TRACEPARENT: '00-abc-def-01',
+    });
+  });
+
+  it('should declare a sandbox when bypassPermissions is asked for, since the CLI refuses it to root otherwise', () => {
+    const invocation = buildClaudeInvocation({
+      prompt: 'p',
+      homeDir: '/h',
+      permissionMode: 'bypassPermissions',
+    });
+    expect(invocation.env['IS_SANDBOX']).toBe('1');
+    expect(buildClaudeInvocation({ prompt: 'p', homeDir: '/h' }).env['IS_SANDBOX']).toBeUndefined();
+  });
+
+  it('should send a prompt too long for one argument through stdin', () => {
+    const prompt = 'é'.repeat(60_000);
+    const invocation = buildClaudeInvocation({ prompt, homeDir: '/h' });
+    expect(invocation.stdin).toBe(prompt);
+    expect(invocation.args).not.toContain(prompt);
+    expect(invocation.args).not.toContain('--');
+  });
+});
+
+describe(resolveClaudeBinary.name, () => {
+  it('should find the executable shipped in the @anthropic-ai/claude-code package', () => {
+    const binary = resolveClaudeBinary();
+    expect(binary).toMatch(/@anthropic-ai[/+]claude-code.*\/bin\/claude\.exe$/);
+    expect(() => accessSync(binary, constants.X_OK)).not.toThrow();
+  });
+
+  it('should prefer an explicit path and refuse one that is not executable', () => {
+    expect(resolveClaudeBinary('/bin/sh')).toBe('/bin/sh');
+    expect(() => resolveClaudeBinary('/nonexistent/claude')).toThrow(ClaudeBinaryNotFound);
+  });
+
+  it('should be used when the invocation names a binary', () => {
+    expect(buildClaudeInvocation({ prompt: 'p', homeDir: '/h', binaryPath: '/bin/sh' }).command).toBe(
+      '/bin/sh',
+    );
+  });
+});

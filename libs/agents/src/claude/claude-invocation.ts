@@ -1,0 +1,85 @@
+import { Buffer } from 'node:buffer';
+import path from 'node:path';
+import { resolveClaudeBinary } from './claude-binary';
+
+export const CLAUDE_PERMISSION_MODES = [
+  'acceptEdits',
+  'auto',
+  'bypassPermissions',
+  'dontAsk',
+  'manual',
+  'plan',
+] as const;
+export type ClaudePermissionMode = (typeof CLAUDE_PERMISSION_MODES)[number];
+
+// acceptEdits lets the Write/Edit tools and simple in-workspace shell commands run headless;
+// anything else needs allowedTools (or bypassPermissions, which root may only use in a sandbox).
+export const DEFAULT_PERMISSION_MODE: ClaudePermissionMode = 'acceptEdits';
+export const DEFAULT_AGENT_PATH = '/usr/local/bin:/usr/bin:/bin';
+// Linux caps a single argv string at 128 KiB; longer prompts go through stdin instead.
+const MAX_PROMPT_ARG_BYTES = 100_000;
+
+export interface ClaudeRunSpec {
+  prompt: string;
+  // A directory of this run only: HOME, with the CLI's config in <homeDir>/.claude. Concurrent
+  // CLIs sharing one config directory contend for its lock files.
+  homeDir: string;
+  baseUrl?: string;
+  apiKey?: string;
+  model?: string;
+  permissionMode?: ClaudePermissionMode;
+  maxTurns?: number;
+  appendSystemPrompt?: string;
+  allowedTools?: readonly string[];
+  disallowedTools?: readonly string[];
+  mcpConfig?: string;
+  resumeSessionId?: string;
+  binaryPath?: string;
+  // PATH for the agent and the commands it runs.
+  path?: string;
+  // Extra variables (trace context, proxies); everything else from the parent is withheld.
+  env?: Readonly<Record<string, string>>;
+}
+
+export interface AgentInvocation {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  // Written to the process's stdin, then closed; stdin is empty when absent.
+  stdin?: string;
+}
+
+export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
+  const permissionMode = spec.permissionMode ?? DEFAULT_PERMISSION_MODE;
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', permissionMode];
+  if (spec.model) args.push('--model', spec.model);
+  if (spec.maxTurns !== undefined) args.push('--max-turns', String(spec.maxTurns));
+  if (spec.appendSystemPrompt) args.push('--append-system-prompt', spec.appendSystemPrompt);
+  if (spec.allowedTools?.length) args.push('--allowedTools', ...spec.allowedTools);
+  if (spec.disallowedTools?.length) args.push('--disallowedTools', ...spec.disallowedTools);
+  if (spec.mcpConfig) args.push('--mcp-config', spec.mcpConfig);
+  if (spec.resumeSessionId) args.push('--resume', spec.resumeSessionId);
+
+  const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
+  // `--` ends the variadic tool lists and keeps a prompt starting with "-" from reading as a flag.
+  if (!promptViaStdin) args.push('--', spec.prompt);
+
+  const env: Record<string, string> = {
+    PATH: spec.path ?? DEFAULT_AGENT_PATH,
+    HOME: spec.homeDir,
+    CLAUDE_CONFIG_DIR: path.join(spec.homeDir, '.claude'),
+    LANG: 'C.UTF-8',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_AUTOUPDATER: '1',
+    ...spec.env,
+  };
+  if (spec.baseUrl) env['ANTHROPIC_BASE_URL'] = spec.baseUrl;
+  if (spec.apiKey) env['ANTHROPIC_API_KEY'] = spec.apiKey;
+  // The CLI refuses bypassPermissions as root unless told it runs in a sandbox; asking for the
+  // mode is that statement (task pods run as root in their own container).
+  if (permissionMode === 'bypassPermissions') env['IS_SANDBOX'] = '1';
+
+  const invocation: AgentInvocation = { command: resolveClaudeBinary(spec.binaryPath), args, env };
+  if (promptViaStdin) invocation.stdin = spec.prompt;
+  return invocation;
+}

@@ -1,0 +1,54 @@
+import { extractCwd, isMainLoopRequest, MessagesRequestSchema, stepIndex } from './messages-request';
+
+const parse = (body: unknown) => MessagesRequestSchema.parse(body);
+
+describe(extractCwd.name, () => {
+  it('should read the primary working directory from a system-role message (Claude Code 2.1.330)', () => {
+    const request = parse({
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'go' }] },
+        {
+          role: 'system',
+          content: [
+            {
+              type: 'text',
+              text: '# Environment\n - Primary working directory: /tmp/a b/work\n - Platform: linux',
+            },
+          ],
+        },
+      ],
+    });
+    expect(extractCwd(request)).toBe('/tmp/a b/work');
+  });
+
+  it('should read an older "Working directory:" line from the system prompt', () => {
+    const request = parse({ system: '<env>\nWorking directory: /repo\n</env>', messages: [] });
+    expect(extractCwd(request)).toBe('/repo');
+  });
+
+  it('should return undefined when no working directory is mentioned', () => {
+    expect(
+      extractCwd(
+        parse({ system: [{ type: 'text', text: 'hi' }], messages: [{ role: 'user', content: 'x' }] }),
+      ),
+    ).toBeUndefined();
+  });
+});
+
+describe(stepIndex.name, () => {
+  it('should count assistant turns already in the conversation', () => {
+    const request = parse({
+      tools: [{}],
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: [{ type: 'text', text: 'a' }] },
+        { role: 'user', content: [{ type: 'tool_result' }] },
+        { role: 'assistant', content: 'b' },
+        { role: 'user', content: 'c' },
+      ],
+    });
+    expect(stepIndex(request)).toBe(2);
+    expect(isMainLoopRequest(request)).toBe(true);
+    expect(isMainLoopRequest(parse({ messages: [] }))).toBe(false);
+  });
+});

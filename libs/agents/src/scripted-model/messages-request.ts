@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+// Only the parts of a Messages API request the scripted model looks at; the rest passes.
+const ContentBlockSchema = z.looseObject({ type: z.string(), text: z.unknown().optional() });
+const MessageSchema = z.looseObject({
+  role: z.string(),
+  content: z.union([z.string(), z.array(ContentBlockSchema)]),
+});
+
+export const MessagesRequestSchema = z.looseObject({
+  model: z.string().default('claude-scripted'),
+  messages: z.array(MessageSchema),
+  system: z.union([z.string(), z.array(ContentBlockSchema)]).optional(),
+  tools: z.array(z.unknown()).optional(),
+  stream: z.boolean().optional(),
+});
+export type MessagesRequest = z.infer<typeof MessagesRequestSchema>;
+
+// The step is how many assistant turns the conversation already holds: stateless, so a
+// retried request or a `--resume`d session lands on the right step.
+export function stepIndex(request: MessagesRequest): number {
+  return request.messages.filter((message) => message.role === 'assistant').length;
+}
+
+// The CLI's main agent loop always offers tools; titles, summaries and other side calls do not.
+export function isMainLoopRequest(request: MessagesRequest): boolean {
+  return (request.tools?.length ?? 0) > 0;
+}
+
+// Claude Code 2.1.330 sends "Primary working directory: <cwd>" in a system-role entry of
+// `messages` (older releases put "Working directory: <cwd>" in `system`), so look everywhere.
+const CWD_LINE = /^\s*(?:-\s*)?(?:Primary working directory|Working directory):\s*(\S.*?)\s*$/m;
+
+export function extractCwd(request: MessagesRequest): string | undefined {
+  for (const text of requestTexts(request)) {
+    const match = CWD_LINE.exec(text);
+    if (match?.[1]) return match[1];
+  }
+  return undefined;
+}
+
+function requestTexts(request: MessagesRequest): string[] {
+  const texts: string[] = [];
+  const collect = (content: MessagesRequest['system']): void => {
+    if (typeof content === 'string') texts.push(content);
+    else for (const block of content ?? []) if (typeof block.text === 'string') texts.push(block.text);
+  };
+  collect(request.system);
+  for (const message of request.messages) collect(message.content);
+  return texts;
+}
