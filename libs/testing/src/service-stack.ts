@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { processesWorkingIn } from '@hangar/agents';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { redisUrl, uniqueRedisPrefix } from './test-env';
 
@@ -152,17 +153,18 @@ export class ServiceStack {
 
   // Processes whose working directory is inside `dir` (agent CLIs run in their workspace).
   processesIn(dir: string): number[] {
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+    return processesWorkingIn(dir).map((found) => found.pid);
+  }
+
+  // The agent CLIs (not the shells they started) working inside `dir`.
+  agentsIn(dir: string): number[] {
+    return this.processesIn(dir).filter((pid) => {
       try {
-        const cwd = readlinkSync(`/proc/${entry}/cwd`);
-        if (cwd === dir || cwd.startsWith(dir + path.sep)) pids.push(Number(entry));
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.includes('claude') ?? false;
       } catch {
-        // gone, or not ours to read
+        return false;
       }
-    }
-    return pids;
+    });
   }
 
   async dispose() {

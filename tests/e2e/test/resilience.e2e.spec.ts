@@ -37,6 +37,8 @@ describe('tasks survive lost runners and a stopped orchestrator', () => {
     expect(retried.workspace).toBe(path.join(stack.workspaceRoot, task.id));
 
     await killRunnerWhileRunning(task.id, 2);
+    // The retry stopped the first attempt's orphaned CLI before starting its own.
+    expect(stack.agentsIn(retried.workspace!)).toHaveLength(1);
     const failed = await waitForTask(stack, task.id, (t) => t.status === 'FAILED', 30_000);
     expect(failed.error).toMatch(/^runner-lost: runner \S+ sent no heartbeat for 2s \(attempt 2 of 2\)$/);
 

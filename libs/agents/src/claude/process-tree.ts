@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 
 // A process as seen in /proc; the start time tells a live process from a reused pid.
 export interface ProcessIdentity {
@@ -95,4 +96,19 @@ export function isGroupAlive(pgid: number): boolean {
   const stats = readAllStats();
   if (!stats) return true;
   return stats.some((stat) => stat.pgid === pgid && stat.state !== 'Z');
+}
+
+// Live processes whose working directory is `dir` or below it: an agent still working in a
+// task's workspace and the commands it started, wherever they moved in the process tree.
+export function processesWorkingIn(dir: string): ProcessIdentity[] {
+  const root = path.resolve(dir);
+  return (readAllStats() ?? []).filter((stat) => {
+    if (stat.state === 'Z' || stat.pid === process.pid) return false;
+    try {
+      const cwd = readlinkSync(`/proc/${stat.pid}/cwd`);
+      return cwd === root || cwd.startsWith(root + path.sep);
+    } catch {
+      return false;
+    }
+  });
 }

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   buildClaudeInvocation,
+  processesWorkingIn,
   scriptedModelBaseUrl,
+  signalProcesses,
   spawnAgent,
   summarizeResult,
   type AgentHandle,
@@ -49,6 +51,7 @@ export class TaskRunService {
     const homeDir = path.join(this.config.RUNNER_HOME_ROOT, task.id);
     await mkdir(workspace, { recursive: true });
     await mkdir(homeDir, { recursive: true });
+    this.reapStrays(task, workspace);
 
     const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
     const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
@@ -112,6 +115,15 @@ export class TaskRunService {
     if (finished) await this.finalEvent(log, finished, outcome.error ?? undefined);
     else this.logger.warn(`task ${task.id} was taken from this runner before it finished; its outcome is dropped`);
     return finished;
+  }
+
+  // A retry after a lost runner shares the workspace with the lost run's agent, which may
+  // still be alive (its runner died, not it): stop it before a second agent writes there.
+  private reapStrays(task: Task, workspace: string) {
+    const strays = processesWorkingIn(workspace);
+    if (strays.length === 0) return;
+    this.logger.warn(`task ${task.id}: stopping ${strays.length} process(es) left in its workspace by an earlier attempt`);
+    signalProcesses(strays, 'SIGKILL');
   }
 
   private async finalEvent(log: TaskEventLog, task: Task, reason: string | undefined) {
