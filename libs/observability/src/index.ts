@@ -2,4 +2,3 @@ export * from './logger';
 export * from './metrics';
 export * from './health.module';
 export * from './tracing';
-export * from './start-service';

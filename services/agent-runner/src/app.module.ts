@@ -1,7 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { DatabaseHealth, DatabaseModule } from '@hangar/db';
-import { createMetricsRegistry, HealthModule } from '@hangar/observability';
-import { checkRedis, RedisModule } from '@hangar/redis';
+import { PlatformModule } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from './config';
 import { RunnerModule } from './modules/runner/runner.module';
 
@@ -11,19 +9,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [
-        DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL }),
-        RedisModule.forRoot({ url: config.REDIS_URL, prefix: config.HANGAR_REDIS_PREFIX }),
-        HealthModule.forRootAsync({
-          registry: createMetricsRegistry('agent-runner'),
-          inject: [DatabaseHealth],
-          readiness: (db: DatabaseHealth) => async () => {
-            await db.check();
-            await checkRedis(config.REDIS_URL);
-          },
-        }),
-        RunnerModule,
-      ],
+      imports: [PlatformModule.forRoot('agent-runner', config), RunnerModule],
       providers: [{ provide: AGENT_RUNNER_CONFIG, useValue: config }],
       exports: [AGENT_RUNNER_CONFIG],
     };

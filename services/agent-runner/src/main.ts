@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@hangar/config';
-import { checkDatabase } from '@hangar/db';
-import { startService } from '@hangar/observability';
-import { checkRedis, redisTransportServer } from '@hangar/redis';
+import { startService } from '@hangar/platform';
+import { redisTransportServer } from '@hangar/redis';
 import { AppModule } from './app.module';
 import { AgentRunnerConfigSchema } from './config';
 
@@ -11,7 +10,6 @@ void startService({
   name: 'agent-runner',
   config,
   port: config.AGENT_RUNNER_PORT,
-  dependencies: [() => checkDatabase(config.DATABASE_URL), () => checkRedis(config.REDIS_URL)],
   module: AppModule.forRoot(config),
   microservice: redisTransportServer(config.REDIS_URL, config.HANGAR_REDIS_PREFIX),
 });

@@ -1,9 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
-import { DatabaseHealth, DatabaseModule } from '@hangar/db';
-import { createMetricsRegistry, HealthModule } from '@hangar/observability';
-import { checkRedis } from '@hangar/redis';
+import { PlatformModule } from '@hangar/platform';
 import { ProblemFilter } from './common/problem.filter';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { orchestratorClientModule } from './modules/tasks/orchestrator-client';
@@ -12,21 +10,12 @@ import { TasksModule } from './modules/tasks/tasks.module';
 @Module({})
 export class AppModule {
   static forRoot(config: GatewayConfig): DynamicModule {
-    const database = DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL, defaultTimeoutSeconds: config.DEFAULT_TASK_TIMEOUT_SECONDS });
-    const clients = { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true };
     return {
       module: AppModule,
+      global: true,
       imports: [
-        database,
-        clients,
-        HealthModule.forRootAsync({
-          registry: createMetricsRegistry('gateway'),
-          inject: [DatabaseHealth],
-          readiness: (db: DatabaseHealth) => async () => {
-            await db.check();
-            await checkRedis(config.REDIS_URL);
-          },
-        }),
+        PlatformModule.forRoot('gateway', config, { defaultTimeoutSeconds: config.DEFAULT_TASK_TIMEOUT_SECONDS }),
+        { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true },
         TasksModule,
       ],
       providers: [
@@ -35,7 +24,6 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
       ],
       exports: [GATEWAY_CONFIG],
-      global: true,
     };
   }
 }

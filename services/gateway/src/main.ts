@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@hangar/config';
-import { checkDatabase } from '@hangar/db';
-import { startService } from '@hangar/observability';
-import { checkRedis } from '@hangar/redis';
+import { startService } from '@hangar/platform';
 import { AppModule } from './app.module';
 import { GatewayConfigSchema } from './config';
 
@@ -12,7 +10,6 @@ void startService({
   name: 'gateway',
   config,
   port: config.GATEWAY_PORT,
-  dependencies: [() => checkDatabase(config.DATABASE_URL), () => checkRedis(config.REDIS_URL)],
   module: AppModule.forRoot(config),
   bodyParser: false,
   configure: (nest) => {

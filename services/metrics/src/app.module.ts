@@ -1,6 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { createMetricsRegistry, HealthModule } from '@hangar/observability';
-import { checkRedis } from '@hangar/redis';
+import { PlatformModule } from '@hangar/platform';
 import type { MetricsConfig } from './config';
 
 // A shell for now: health and its own /metrics. Ingest, rollups and analytics come with
@@ -8,14 +7,6 @@ import type { MetricsConfig } from './config';
 @Module({})
 export class AppModule {
   static forRoot(config: MetricsConfig): DynamicModule {
-    return {
-      module: AppModule,
-      imports: [
-        HealthModule.forRoot({
-          registry: createMetricsRegistry('metrics'),
-          readiness: () => checkRedis(config.REDIS_URL),
-        }),
-      ],
-    };
+    return { module: AppModule, imports: [PlatformModule.forRoot('metrics', config)] };
   }
 }

@@ -1,8 +1,6 @@
 import 'reflect-metadata';
 import { loadConfig } from '@hangar/config';
-import { checkDatabase } from '@hangar/db';
-import { startService } from '@hangar/observability';
-import { checkRedis } from '@hangar/redis';
+import { startService } from '@hangar/platform';
 import { AppModule } from './app.module';
 import { MetricsConfigSchema } from './config';
 
@@ -11,6 +9,5 @@ void startService({
   name: 'metrics',
   config,
   port: config.METRICS_PORT,
-  dependencies: [() => checkDatabase(config.DATABASE_URL), () => checkRedis(config.REDIS_URL)],
   module: AppModule.forRoot(config),
 });

@@ -2,15 +2,17 @@ import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { preflight, type PreflightCheck } from '@hangar/config';
-import { createLogger, PinoNestLogger } from './logger';
-import { initTracing } from './tracing';
+import { checkDatabase } from '@hangar/db';
+import { createLogger, initTracing, PinoNestLogger } from '@hangar/observability';
+import { checkRedis } from '@hangar/redis';
 
 export interface StartServiceOptions {
   name: string;
-  config: { LOG_LEVEL: string; OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined; HOST: string };
+  config: { LOG_LEVEL: string; OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined; HOST: string; DATABASE_URL: string; REDIS_URL: string };
   port: number;
   // Each must answer before anything listens; otherwise the process exits 1 with one line each.
-  dependencies: PreflightCheck[];
+  // Default: PostgreSQL and Redis.
+  dependencies?: PreflightCheck[];
   module: DynamicModule;
   // Message patterns this service handles (e.g. the Redis transport), besides HTTP.
   microservice?: MicroserviceOptions;
@@ -23,7 +25,8 @@ export interface StartServiceOptions {
 export async function startService(options: StartServiceOptions): Promise<INestApplication> {
   const tracing = initTracing(options.name, options.config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const log = createLogger(options.name, options.config.LOG_LEVEL);
-  await preflight(options.name, options.dependencies);
+  const { DATABASE_URL, REDIS_URL } = options.config;
+  await preflight(options.name, options.dependencies ?? [() => checkDatabase(DATABASE_URL), () => checkRedis(REDIS_URL)]);
   const app = await NestFactory.create(options.module, {
     logger: new PinoNestLogger(log),
     bodyParser: options.bodyParser ?? true,
