@@ -40,16 +40,7 @@ class HealthController {
 @Module({})
 export class HealthModule {
   static forRoot(options: { registry: Registry; readiness: ReadinessCheck }): DynamicModule {
-    return {
-      module: HealthModule,
-      global: true,
-      controllers: [HealthController],
-      providers: [
-        { provide: METRICS_REGISTRY, useValue: options.registry },
-        { provide: READINESS_CHECK, useValue: options.readiness },
-      ],
-      exports: [METRICS_REGISTRY],
-    };
+    return HealthModule.forRootAsync({ registry: options.registry, inject: [], readiness: () => options.readiness });
   }
 
   // Readiness that needs the service's own providers (a database client, a queue…).
