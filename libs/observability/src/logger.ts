@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -8,6 +9,11 @@ export function createLogger(service: string, level = 'info'): Logger {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Lines written inside a traced operation carry its trace id, to find them from a trace.
+    mixin: () => {
+      const span = trace.getActiveSpan();
+      return span ? { traceId: span.spanContext().traceId } : {};
+    },
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.apiKey', '*.ANTHROPIC_API_KEY', 'headers.authorization'],
       censor: '[redacted]',

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -49,6 +49,8 @@ export interface ServiceProcess {
   port: number;
   output: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  // Resolves with the first output line (past or future) that matches.
+  waitForLine(predicate: (line: string) => boolean): Promise<string>;
 }
 
 // A whole Hangar stack of real processes on this machine's PostgreSQL and Redis, each test
@@ -114,13 +116,29 @@ export class ServiceStack {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output: string[] = [];
-    const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    const lines = new EventEmitter();
+    const collect = (chunk: Buffer) => {
+      const added = chunk.toString('utf8').split('\n').filter(Boolean);
+      output.push(...added);
+      for (const line of added) lines.emit('line', line);
+    };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );
-    const entry: ServiceProcess = { name, child, port: this.ports.get(name) ?? 0, output, exited };
+    const waitForLine = (predicate: (line: string) => boolean) =>
+      new Promise<string>((resolve) => {
+        const seen = output.find(predicate);
+        if (seen !== undefined) return resolve(seen);
+        const listener = (line: string) => {
+          if (!predicate(line)) return;
+          lines.off('line', listener);
+          resolve(line);
+        };
+        lines.on('line', listener);
+      });
+    const entry: ServiceProcess = { name, child, port: this.ports.get(name) ?? 0, output, exited, waitForLine };
     this.processes.set(name, entry);
     return entry;
   }

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import type { Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import type { ZodError } from 'zod';
+import { currentTraceId } from '@hangar/observability';
 import { assertUnreachable, HangarError, PROBLEM_CONTENT_TYPE, type ErrorCode, type Problem } from '@hangar/contracts';
 
 // The one mapper from domain error codes to HTTP statuses.
@@ -55,6 +56,9 @@ export class ProblemFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const problem = this.toProblem(error);
     problem.instance = request.originalUrl;
+    // With tracing on, the answer names the trace to look the failure up by.
+    const traceId = currentTraceId();
+    if (traceId) problem.traceId = traceId;
     if (problem.status >= 500) this.logger.error({ err: error, url: request.originalUrl }, problem.detail ?? problem.title);
     else this.logger.debug(`${problem.status} ${request.method} ${request.originalUrl}: ${problem.detail ?? ''}`);
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
