@@ -1,0 +1,121 @@
+import {
+  type CreateTaskRequest,
+  type Problem,
+  ProblemSchema,
+  type Task,
+  type TaskEvent,
+  TaskEventSchema,
+  TaskSchema,
+} from '@hangar/contracts';
+import { networkErrorReason } from './network-error';
+
+// A task as the CLI reads it: id and status must be there; the rest is shown when present,
+// so a gateway a little newer or older than this CLI still works with it.
+const TaskViewSchema = TaskSchema.partial().required({ id: true, status: true });
+export type TaskView = Partial<Task> & Pick<Task, 'id' | 'status'>;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export class GatewayUnreachable extends Error {
+  constructor(
+    readonly baseUrl: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach the gateway at ${baseUrl} (${reason})`);
+    this.name = 'GatewayUnreachable';
+  }
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export class GatewayClient {
+  private readonly baseUrl: string;
+
+  constructor(
+    baseUrl: string,
+    private readonly fetchImpl: FetchLike = fetch,
+    private readonly timeoutMs = 15_000,
+  ) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  async createTask(request: CreateTaskRequest): Promise<TaskView> {
+    return parseTask(await this.request('POST', '/api/v1/tasks', request));
+  }
+
+  async getTask(taskId: string): Promise<TaskView> {
+    return parseTask(await this.request('GET', `/api/v1/tasks/${encodeURIComponent(taskId)}`));
+  }
+
+  async cancelTask(taskId: string): Promise<TaskView> {
+    const body = await this.request('POST', `/api/v1/tasks/${encodeURIComponent(taskId)}/cancel`);
+    const parsed = TaskViewSchema.safeParse(body);
+    // The cancel answer may be just an acknowledgement; the task itself is the source of truth.
+    return parsed.success ? parsed.data : this.getTask(taskId);
+  }
+
+  async listEvents(taskId: string, afterSeq = 0): Promise<TaskEvent[]> {
+    const body = await this.request(
+      'GET',
+      `/api/v1/tasks/${encodeURIComponent(taskId)}/events?afterSeq=${afterSeq}`,
+    );
+    const items = typeof body === 'object' && body !== null && 'items' in body ? body.items : [];
+    if (!Array.isArray(items)) return [];
+    return items.flatMap((item) => {
+      const parsed = TaskEventSchema.safeParse(item);
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  private async request(method: string, pathname: string, body?: unknown): Promise<unknown> {
+    const url = `${this.baseUrl}${pathname}`;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers:
+          body === undefined
+            ? { accept: 'application/json' }
+            : { 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new GatewayUnreachable(this.baseUrl, networkErrorReason(error));
+    }
+    const text = await response.text();
+    const json = safeJson(text);
+    if (response.ok) return json;
+    const problem = ProblemSchema.safeParse(json);
+    if (problem.success) {
+      throw new ApiError(response.status, problem.data, problem.data.detail ?? problem.data.title);
+    }
+    const statusText = response.statusText === '' ? '' : ` ${response.statusText}`;
+    throw new ApiError(response.status, undefined, `the gateway answered ${response.status}${statusText}`);
+  }
+}
+
+function parseTask(body: unknown): TaskView {
+  const parsed = TaskViewSchema.safeParse(body);
+  if (!parsed.success)
+    throw new ApiError(200, undefined, 'the gateway answered with something that is not a task');
+  return parsed.data;
+}
+
+function safeJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

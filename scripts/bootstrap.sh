@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# Shared by ./hangar, scripts/test and .ci/run (source it, then call the functions):
+# pnpm at the version package.json pins, an install when node_modules is missing or older
+# than the lockfile, and a turbo build (cached, so cheap when nothing changed).
+
+HANGAR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export HANGAR_ROOT
+export NEXT_TELEMETRY_DISABLED=1 TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1
+
+hangar_say() {
+  printf 'bootstrap: %s\n' "$*" >&2
+}
+
+hangar_check_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    hangar_say "Node.js is not installed: install Node.js 20.19 or newer (https://nodejs.org or apt-get install nodejs)"
+    return 1
+  fi
+  local major minor
+  IFS=. read -r major minor _ <<<"$(node -p 'process.versions.node')"
+  if ((major < 20 || (major == 20 && minor < 19))); then
+    hangar_say "Node.js $(node -v) is too old: Hangar needs 20.19 or newer"
+    return 1
+  fi
+}
+
+hangar_pnpm_version() {
+  node -p "String(require(process.argv[1]).packageManager || 'pnpm@10').replace(/^pnpm@/, '').split('+')[0]" \
+    "$HANGAR_ROOT/package.json"
+}
+
+# corepack is not used: it refuses to fetch pnpm on some machines; npx reaches the npm registry.
+hangar_pnpm() {
+  npx --yes --loglevel=error "pnpm@$(hangar_pnpm_version)" "$@"
+}
+
+hangar_install() {
+  hangar_check_node || return 1
+  local modules="$HANGAR_ROOT/node_modules/.modules.yaml"
+  local stamp="$HANGAR_ROOT/node_modules/.hangar-installed"
+  local lock="$HANGAR_ROOT/pnpm-lock.yaml"
+  # pnpm may leave .modules.yaml untouched when nothing changed, so a stamp records our last install.
+  if [[ ! -f "$modules" ]] || { [[ "$lock" -nt "$modules" ]] && { [[ ! -f "$stamp" ]] || [[ "$lock" -nt "$stamp" ]]; }; }; then
+    hangar_say "installing dependencies (pnpm install --frozen-lockfile)"
+    (cd "$HANGAR_ROOT" && hangar_pnpm install --frozen-lockfile --loglevel=info) || return 1
+    touch "$stamp"
+  fi
+}
+
+hangar_build() {
+  hangar_say "building (turbo run build; unchanged packages come from the cache)"
+  (cd "$HANGAR_ROOT" && hangar_pnpm turbo run build --output-logs=errors-only "$@")
+}
