@@ -73,11 +73,17 @@ describe(TaskDeliveryService.name, () => {
 
   it('should wait for a task that has no events yet and stop when asked', async () => {
     const task = await tasks.create({ prompt: 'quiet' });
-    const { received, handle } = collect(task.id, 0);
+    const received: TaskEvent[] = [];
+    let arrived: () => void = () => undefined;
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const handle = delivery.start(task.id, 0, (event) => {
+      received.push(event);
+      arrived();
+    });
     const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
     await log.append([status('RUNNING')]);
     // The first event arrives through the blocking read; then the subscriber leaves.
-    for (let waited = 0; received.length === 0 && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    await firstArrived;
     handle.stop();
     await handle.done;
     await log.flush();

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AgentEventOf, TaskEvent } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { createTask, follow, getTask, waitForTask } from './support';
+import { createTask, follow, getTask } from './support';
 
 describe('tasks survive lost runners and a stopped orchestrator', () => {
   let stack: ServiceStack;
@@ -20,32 +20,32 @@ describe('tasks survive lost runners and a stopped orchestrator', () => {
     await stack?.dispose();
   });
 
-  async function killRunnerWhileRunning(taskId: string, attempt: number) {
-    await waitForTask(stack, taskId, (task) => task.status === 'RUNNING' && task.attempts === attempt);
-    const follower = follow(stack, taskId);
-    await follower.waitFor((event) => event.type === 'system.init' && follower.events.filter((e) => e.type === 'system.init').length === attempt);
-    follower.close();
-    await stack.stop('agent-runner', 'SIGKILL');
-    await stack.start(['agent-runner']);
-  }
-
   it('should retry a task whose runner was killed, then fail it with the reason when attempts run out', async () => {
     const task = await createTask(stack, { prompt: 'outlive me', scenario: 'slow' });
+    const follower = follow(stack, task.id);
+    const agentStarted = (attempt: number) =>
+      follower.waitFor((event) => event.type === 'system.init' && follower.events.filter((e) => e.type === 'system.init').length === attempt);
+    const killRunner = async () => {
+      await stack.stop('agent-runner', 'SIGKILL');
+      await stack.start(['agent-runner']);
+    };
 
-    await killRunnerWhileRunning(task.id, 1);
-    const retried = await waitForTask(stack, task.id, (t) => t.status === 'RUNNING' && t.attempts === 2, 30_000);
-    expect(retried.workspace).toBe(path.join(stack.workspaceRoot, task.id));
+    await agentStarted(1);
+    await killRunner();
+    await agentStarted(2);
+    const retried = await getTask(stack, task.id);
+    expect(retried).toMatchObject({ status: 'RUNNING', attempts: 2, workspace: path.join(stack.workspaceRoot, task.id) });
 
-    await killRunnerWhileRunning(task.id, 2);
+    await killRunner();
     // The retry stopped the first attempt's orphaned CLI before starting its own.
     expect(stack.agentsIn(retried.workspace!)).toHaveLength(1);
-    const failed = await waitForTask(stack, task.id, (t) => t.status === 'FAILED', 30_000);
-    expect(failed.error).toMatch(/^runner-lost: runner \S+ sent no heartbeat for 2s \(attempt 2 of 2\)$/);
 
-    // Subscribers saw it all, in one gapless sequence: requeued, running again, failed.
-    const follower = follow(stack, task.id);
+    // Subscribers see it all, in one gapless sequence: requeued, running again, failed.
     const events = await follower.finished;
     follower.close();
+    const failed = await getTask(stack, task.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/^runner-lost: runner \S+ sent no heartbeat for 2s \(attempt 2 of 2\)$/);
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
     const statuses = events
       .filter((event): event is TaskEvent & AgentEventOf<'task.status'> => event.type === 'task.status')

@@ -22,17 +22,6 @@ export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
   return (await request(stack, 'GET', `/api/v1/tasks/${id}`)).body as Task;
 }
 
-// Polls the REST API until the task matches; for states no event announces (e.g. a lost runner).
-export async function waitForTask(stack: ServiceStack, id: string, until: (task: Task) => boolean, timeoutMs = 60_000): Promise<Task> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const task = await getTask(stack, id);
-    if (until(task)) return task;
-    if (Date.now() > deadline) throw new Error(`task ${id} still ${task.status} after ${timeoutMs} ms: ${JSON.stringify(task)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 export interface Follower {
   events: TaskEvent[];
   ack: Promise<SubscribeAck>;
