@@ -14,7 +14,8 @@ export class PrefixedServerRedis extends ServerRedis {
   }
 
   override addHandler(...[pattern, ...rest]: Parameters<ServerRedis['addHandler']>) {
-    return super.addHandler(`${this.channelPrefix}${this.normalizePattern(pattern)}`, ...rest);
+    const route = this.normalizePattern(pattern as Parameters<ServerRedis['normalizePattern']>[0]);
+    return super.addHandler(`${this.channelPrefix}${route}`, ...rest);
   }
 }
 

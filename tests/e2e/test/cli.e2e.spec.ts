@@ -55,8 +55,8 @@ describe('the hangar command', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    run.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    run.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    run.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const [code] = (await once(run, 'exit')) as [number | null];
     expect(output).toMatch(/Write\(hello\.txt\)/);
     expect(output).toMatch(/COMPLETED/);
@@ -72,7 +72,7 @@ describe('the hangar command', () => {
   it('should exit non-zero and name the field when the input is bad', async () => {
     const run = spawn(process.execPath, [CLI, 'run', 'hi', '--scenario', 'Not A Scenario'], { cwd: stack.dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    run.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const [code] = (await once(run, 'exit')) as [number | null];
     expect(code).not.toBe(0);
     expect(output).toMatch(/scenario/);
