@@ -8,7 +8,7 @@ const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 async function serverAnswering(prefix: string, answer: string): Promise<PrefixedServerRedis> {
   const server = new PrefixedServerRedis(redisOptionsFromUrl(url), prefix);
   server.addHandler('tasks.cancel', async () => answer, false);
-  await new Promise<void>((resolve, reject) => server.listen((error?: unknown) => (error ? reject(new Error(String(error))) : resolve())));
+  await new Promise<void>((resolve, reject) => server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error("listen failed")) : resolve())));
   return server;
 }
 
