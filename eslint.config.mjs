@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/.next/**', '**/node_modules/**', 'libs/db/src/generated/**', '**/*.cjs', '**/*.mjs'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/.next/**',
+      '**/node_modules/**',
+      'libs/db/src/generated/**',
+      '**/*.cjs',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -17,7 +26,11 @@ export default tseslint.config(
       // Only libs/db talks to Prisma: everything else goes through its repositories.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@prisma/*', '**/generated/prisma*'], message: 'Use @hangar/db repositories.' }] },
+        {
+          patterns: [
+            { group: ['@prisma/*', '**/generated/prisma*'], message: 'Use @hangar/db repositories.' },
+          ],
+        },
       ],
     },
   },

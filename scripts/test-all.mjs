@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every package's tests and prints one total. Steps: build (turbo, cached), make
+// Runs every package's tests and prints one total. Steps: build (turbo, cached), type check
+// and lint (turbo, cached), make
 // PostgreSQL/Redis answer (`hangar deps`), drop stale per-package summaries, `turbo run test`,
 // then add up each package's test-results/summary.json (written by scripts/jest-summary-reporter.cjs).
 // The last line is always `tests: N passed, N failed`; the exit code is non-zero when anything failed.
@@ -29,6 +30,29 @@ async function main() {
     ]);
     for (const task of build.tasks.filter((task) => task.exitCode !== 0 && task.exitCode !== undefined)) {
       failures.push({ name: task.package, reason: `build failed (exit code ${task.exitCode})` });
+    }
+  }
+
+  if (!skipBuild) {
+    // Jest compiles specs with swc, which strips types without checking them: the type check
+    // and lint of sources and specs belong to the test run. Each failing task counts as a failure.
+    section('type check and lint');
+    const checks = await turbo(pnpm, [
+      'run',
+      'check',
+      'lint',
+      '--continue',
+      '--concurrency=2',
+      '--output-logs=errors-only',
+    ]);
+    for (const task of checks.tasks.filter((task) => ['check', 'lint'].includes(task.task))) {
+      if (task.exitCode !== 0 && task.exitCode !== undefined) {
+        failures.push({ name: task.package, reason: `${task.task} failed (exit code ${task.exitCode})` });
+      }
+    }
+    const [command, ...prefix] = pnpm;
+    if ((await run(command, [...prefix, 'exec', 'prettier', '--check', '--log-level=warn', '.'])) !== 0) {
+      failures.push({ name: 'prettier', reason: 'files are not formatted: run `pnpm format`' });
     }
   }
 

@@ -7,4 +7,9 @@ export * from './claude/claude-invocation';
 export * from './claude/claude-stream.parser';
 export * from './claude/agent-process';
 export * from './claude/agent-result';
-export { listDescendants, processesWorkingIn, signalProcesses, type ProcessIdentity } from './claude/process-tree';
+export {
+  listDescendants,
+  processesWorkingIn,
+  signalProcesses,
+  type ProcessIdentity,
+} from './claude/process-tree';

@@ -22,7 +22,9 @@ export const databaseUrl = () =>
     .describe('PostgreSQL connection URL');
 
 export const redisUrl = () =>
-  urlWithProtocols(['redis:', 'rediss:'], 'Redis').default(DEFAULT_REDIS_URL).describe('Redis connection URL');
+  urlWithProtocols(['redis:', 'rediss:'], 'Redis')
+    .default(DEFAULT_REDIS_URL)
+    .describe('Redis connection URL');
 
 export const port = (fallback: number, what: string) =>
   z.coerce.number().int().min(0).max(65535).default(fallback).describe(`TCP port ${what} listens on`);

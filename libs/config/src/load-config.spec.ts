@@ -27,7 +27,9 @@ describe(parseConfig.name, () => {
     expect(caught).toBeInstanceOf(ConfigError);
     const problems = (caught as ConfigError).problems;
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^DATABASE_URL \(PostgreSQL connection URL\): must be a PostgreSQL URL .* got "mysql:\/\/x"$/);
+    expect(problems[0]).toMatch(
+      /^DATABASE_URL \(PostgreSQL connection URL\): must be a PostgreSQL URL .* got "mysql:\/\/x"$/,
+    );
     expect(problems[1]).toMatch(/^GATEWAY_PORT \(TCP port the gateway listens on\): .*got "abc"$/);
   });
 

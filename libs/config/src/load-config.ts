@@ -27,7 +27,11 @@ export function parseConfig<T extends z.ZodObject>(schema: T, env: Env): z.infer
 }
 
 // For service entry points: on a bad environment, print one line per variable and exit 1.
-export function loadConfig<T extends z.ZodObject>(service: string, schema: T, env: Env = process.env): z.infer<T> {
+export function loadConfig<T extends z.ZodObject>(
+  service: string,
+  schema: T,
+  env: Env = process.env,
+): z.infer<T> {
   try {
     return parseConfig(schema, env);
   } catch (error) {

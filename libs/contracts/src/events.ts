@@ -34,7 +34,10 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
       cliVersion: z.string().optional(),
     }),
   }),
-  z.object({ type: z.literal('assistant.text'), data: z.object({ text: z.string(), messageId: z.string().optional() }) }),
+  z.object({
+    type: z.literal('assistant.text'),
+    data: z.object({ text: z.string(), messageId: z.string().optional() }),
+  }),
   z.object({ type: z.literal('assistant.thinking'), data: z.object({ text: z.string() }) }),
   z.object({
     type: z.literal('tool.use'),

@@ -11,10 +11,16 @@ export const Patterns = {
   runnerCancel: 'runner.cancel',
 } as const;
 
-export const TaskCreatedMessageSchema = z.object({ taskId: z.string().min(1), traceId: z.string().optional() });
+export const TaskCreatedMessageSchema = z.object({
+  taskId: z.string().min(1),
+  traceId: z.string().optional(),
+});
 export type TaskCreatedMessage = z.infer<typeof TaskCreatedMessageSchema>;
 
-export const TaskCancelMessageSchema = z.object({ taskId: z.string().min(1), traceId: z.string().optional() });
+export const TaskCancelMessageSchema = z.object({
+  taskId: z.string().min(1),
+  traceId: z.string().optional(),
+});
 export type TaskCancelMessage = z.infer<typeof TaskCancelMessageSchema>;
 
 export const TaskCancelReplySchema = z.discriminatedUnion('ok', [

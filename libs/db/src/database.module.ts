@@ -39,7 +39,11 @@ export class DatabaseModule {
           useFactory: (prisma: PrismaClient) =>
             new TaskRepository(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
         },
-        { provide: TaskEventRepository, inject: [PRISMA], useFactory: (prisma: PrismaClient) => new TaskEventRepository(prisma) },
+        {
+          provide: TaskEventRepository,
+          inject: [PRISMA],
+          useFactory: (prisma: PrismaClient) => new TaskEventRepository(prisma),
+        },
       ],
       exports: [TaskRepository, TaskEventRepository, DatabaseHealth],
     };

@@ -1,5 +1,12 @@
 // Model rows and Prisma enums stay inside libs/db: callers get @hangar/contracts types.
-export { checkDatabase, createPrismaClient, Prisma, PrismaClient, type CheckDatabaseOptions, type CreatePrismaClientOptions } from './client';
+export {
+  checkDatabase,
+  createPrismaClient,
+  Prisma,
+  PrismaClient,
+  type CheckDatabaseOptions,
+  type CreatePrismaClientOptions,
+} from './client';
 export * from './migrate';
 export {
   DatabaseUnreachableError,

@@ -1,4 +1,11 @@
-import { checkDatabase, createPrismaClient, DatabaseUnreachableError, migrate, Prisma, type PrismaClient } from '../src';
+import {
+  checkDatabase,
+  createPrismaClient,
+  DatabaseUnreachableError,
+  migrate,
+  Prisma,
+  type PrismaClient,
+} from '../src';
 import { MessageRole, TaskStatus } from '../src/client';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 

@@ -20,18 +20,31 @@ describe(TaskRepository.name, () => {
 
   it('should record a new task QUEUED on the default profile with the default timeout', async () => {
     const task = await tasks.create({ prompt: 'hello', scenario: 'reply' });
-    expect(task).toMatchObject({ status: 'QUEUED', profile: 'default', scenario: 'reply', timeoutSeconds: 321, attempts: 0, lastSeq: 0, usage: null });
+    expect(task).toMatchObject({
+      status: 'QUEUED',
+      profile: 'default',
+      scenario: 'reply',
+      timeoutSeconds: 321,
+      attempts: 0,
+      lastSeq: 0,
+      usage: null,
+    });
   });
 
   it('should refuse an unknown profile and create nothing', async () => {
     const before = await prisma.task.count();
-    await expect(tasks.create({ prompt: 'x', profile: 'ghost' })).rejects.toMatchObject({ code: 'UNKNOWN_PROFILE' });
+    await expect(tasks.create({ prompt: 'x', profile: 'ghost' })).rejects.toMatchObject({
+      code: 'UNKNOWN_PROFILE',
+    });
     expect(await prisma.task.count()).toBe(before);
   });
 
   it('should let exactly one of two runners claim a task', async () => {
     const task = await tasks.create({ prompt: 'race' });
-    const claims = await Promise.all([tasks.claim(task.id, 'r1', '/w', 1), tasks.claim(task.id, 'r2', '/w', 1)]);
+    const claims = await Promise.all([
+      tasks.claim(task.id, 'r1', '/w', 1),
+      tasks.claim(task.id, 'r2', '/w', 1),
+    ]);
     expect(claims.filter(Boolean)).toHaveLength(1);
     const claimed = claims.find(Boolean)!;
     expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1, workspace: '/w' });
@@ -40,7 +53,10 @@ describe(TaskRepository.name, () => {
   it('should ignore a stale job for an older attempt', async () => {
     const task = await tasks.create({ prompt: 'attempts' });
     expect(await tasks.claim(task.id, 'r1', '/w', 1)).not.toBeNull();
-    expect(await tasks.requeue(task.id, 'r1', 'runner-lost: test')).toMatchObject({ status: 'QUEUED', attempts: 1 });
+    expect(await tasks.requeue(task.id, 'r1', 'runner-lost: test')).toMatchObject({
+      status: 'QUEUED',
+      attempts: 1,
+    });
     expect(await tasks.claim(task.id, 'r2', '/w', 1)).toBeNull();
     expect(await tasks.claim(task.id, 'r2', '/w', 2)).toMatchObject({ status: 'RUNNING', attempts: 2 });
   });
@@ -91,8 +107,13 @@ describe(TaskRepository.name, () => {
     await tasks.claim(task.id, 'r9', '/w', 1);
     const future = new Date(Date.now() + 60_000);
     expect((await tasks.listStaleRunning(future)).map((row) => row.id)).toContain(task.id);
-    expect((await tasks.listStaleRunning(new Date(Date.now() - 60_000))).map((row) => row.id)).not.toContain(task.id);
-    expect(await tasks.failLost(task.id, 'r9', 'runner-lost: gone')).toMatchObject({ status: 'FAILED', error: 'runner-lost: gone' });
+    expect((await tasks.listStaleRunning(new Date(Date.now() - 60_000))).map((row) => row.id)).not.toContain(
+      task.id,
+    );
+    expect(await tasks.failLost(task.id, 'r9', 'runner-lost: gone')).toMatchObject({
+      status: 'FAILED',
+      error: 'runner-lost: gone',
+    });
   });
 
   it('should reject a transition the state machine does not allow', async () => {
@@ -122,7 +143,13 @@ describe(TaskEventRepository.name, () => {
     const events = new TaskEventRepository(prisma);
     const task = await tasks.create({ prompt: 'events' });
     const at = new Date().toISOString();
-    const batch: TaskEvent[] = [1, 2, 3].map((seq) => ({ taskId: task.id, seq, at, type: 'assistant.text', data: { text: `t${seq}` } }));
+    const batch: TaskEvent[] = [1, 2, 3].map((seq) => ({
+      taskId: task.id,
+      seq,
+      at,
+      type: 'assistant.text',
+      data: { text: `t${seq}` },
+    }));
     await events.insertBatch(batch);
     await events.insertBatch(batch);
     expect(await events.listAfter(task.id, 0)).toEqual(batch);

@@ -1,4 +1,14 @@
-import { Controller, Get, Header, HttpCode, Inject, Module, ServiceUnavailableException, type DynamicModule, type InjectionToken } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  Module,
+  ServiceUnavailableException,
+  type DynamicModule,
+  type InjectionToken,
+} from '@nestjs/common';
 import type { Registry } from 'prom-client';
 
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
@@ -40,7 +50,11 @@ class HealthController {
 @Module({})
 export class HealthModule {
   static forRoot(options: { registry: Registry; readiness: ReadinessCheck }): DynamicModule {
-    return HealthModule.forRootAsync({ registry: options.registry, inject: [], readiness: () => options.readiness });
+    return HealthModule.forRootAsync({
+      registry: options.registry,
+      inject: [],
+      readiness: () => options.readiness,
+    });
   }
 
   // Readiness that needs the service's own providers (a database client, a queue…).
@@ -55,7 +69,11 @@ export class HealthModule {
       controllers: [HealthController],
       providers: [
         { provide: METRICS_REGISTRY, useValue: options.registry },
-        { provide: READINESS_CHECK, inject: options.inject, useFactory: (...deps: unknown[]) => options.readiness(...(deps as TDeps)) },
+        {
+          provide: READINESS_CHECK,
+          inject: options.inject,
+          useFactory: (...deps: unknown[]) => options.readiness(...(deps as TDeps)),
+        },
       ],
       exports: [METRICS_REGISTRY],
     };

@@ -15,7 +15,13 @@ export function createLogger(service: string, level = 'info'): Logger {
       return span ? { traceId: span.spanContext().traceId } : {};
     },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.apiKey', '*.ANTHROPIC_API_KEY', 'headers.authorization'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.apiKey',
+        '*.ANTHROPIC_API_KEY',
+        'headers.authorization',
+      ],
       censor: '[redacted]',
     },
   });

@@ -13,7 +13,11 @@ export interface PlatformSettings {
 // /health + /metrics whose readiness means "PostgreSQL and Redis answer".
 @Module({})
 export class PlatformModule {
-  static forRoot(service: string, settings: PlatformSettings, options: { defaultTimeoutSeconds?: number } = {}): DynamicModule {
+  static forRoot(
+    service: string,
+    settings: PlatformSettings,
+    options: { defaultTimeoutSeconds?: number } = {},
+  ): DynamicModule {
     return {
       module: PlatformModule,
       imports: [

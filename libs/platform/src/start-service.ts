@@ -8,7 +8,13 @@ import { checkRedis } from '@hangar/redis';
 
 export interface StartServiceOptions {
   name: string;
-  config: { LOG_LEVEL: string; OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined; HOST: string; DATABASE_URL: string; REDIS_URL: string };
+  config: {
+    LOG_LEVEL: string;
+    OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+    HOST: string;
+    DATABASE_URL: string;
+    REDIS_URL: string;
+  };
   port: number;
   // Each must answer before anything listens; otherwise the process exits 1 with one line each.
   // Default: PostgreSQL and Redis.
@@ -26,7 +32,10 @@ export async function startService(options: StartServiceOptions): Promise<INestA
   const tracing = initTracing(options.name, options.config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const log = createLogger(options.name, options.config.LOG_LEVEL);
   const { DATABASE_URL, REDIS_URL } = options.config;
-  await preflight(options.name, options.dependencies ?? [() => checkDatabase(DATABASE_URL), () => checkRedis(REDIS_URL)]);
+  await preflight(
+    options.name,
+    options.dependencies ?? [() => checkDatabase(DATABASE_URL), () => checkRedis(REDIS_URL)],
+  );
   const app = await NestFactory.create(options.module, {
     logger: new PinoNestLogger(log),
     bodyParser: options.bodyParser ?? true,
@@ -36,7 +45,10 @@ export async function startService(options: StartServiceOptions): Promise<INestA
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.startAllMicroservices();
   await app.listen(options.port, options.config.HOST);
-  log.info({ port: options.port, host: options.config.HOST }, `${options.name} listening on http://${options.config.HOST}:${options.port}`);
+  log.info(
+    { port: options.port, host: options.config.HOST },
+    `${options.name} listening on http://${options.config.HOST}:${options.port}`,
+  );
   process.once('beforeExit', () => void tracing.shutdown());
   return app;
 }

@@ -6,7 +6,9 @@ describe(checkRedis.name, () => {
   });
 
   it('should say which Redis and where when nothing listens', async () => {
-    await expect(checkRedis('redis://127.0.0.1:1')).rejects.toThrow(/^cannot reach Redis at 127\.0\.0\.1:1: .*ECONNREFUSED/);
+    await expect(checkRedis('redis://127.0.0.1:1')).rejects.toThrow(
+      /^cannot reach Redis at 127\.0\.0\.1:1: .*ECONNREFUSED/,
+    );
   });
 });
 

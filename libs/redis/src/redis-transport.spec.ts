@@ -8,7 +8,11 @@ const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 async function serverAnswering(prefix: string, answer: string): Promise<PrefixedServerRedis> {
   const server = new PrefixedServerRedis(redisOptionsFromUrl(url), prefix);
   server.addHandler('tasks.cancel', async () => answer, false);
-  await new Promise<void>((resolve, reject) => server.listen((error?: unknown) => (error ? reject(error instanceof Error ? error : new Error("listen failed")) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.listen((error?: unknown) =>
+      error ? reject(error instanceof Error ? error : new Error('listen failed')) : resolve(),
+    ),
+  );
   return server;
 }
 
@@ -16,11 +20,15 @@ describe(PrefixedServerRedis.name, () => {
   it('should only answer requests sent with its own prefix when two installations share a Redis', async () => {
     const [first, second] = [`a-${randomUUID()}:`, `b-${randomUUID()}:`];
     const servers = [await serverAnswering(first, 'first'), await serverAnswering(second, 'second')];
-    const clients = [first, second].map((channelPrefix) => new PrefixedClientRedis({ ...redisOptionsFromUrl(url), channelPrefix }));
+    const clients = [first, second].map(
+      (channelPrefix) => new PrefixedClientRedis({ ...redisOptionsFromUrl(url), channelPrefix }),
+    );
     try {
       for (let round = 0; round < 5; round++) {
         const answers = await Promise.all(
-          clients.map((client) => lastValueFrom(client.send<string>('tasks.cancel', { round }).pipe(timeout(3000)))),
+          clients.map((client) =>
+            lastValueFrom(client.send<string>('tasks.cancel', { round }).pipe(timeout(3000))),
+          ),
         );
         expect(answers).toEqual(['first', 'second']);
       }

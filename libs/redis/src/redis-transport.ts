@@ -1,5 +1,11 @@
 import type { Type } from '@nestjs/common';
-import { ClientRedis, ServerRedis, type ClientProxy, type ClientProviderOptions, type CustomStrategy } from '@nestjs/microservices';
+import {
+  ClientRedis,
+  ServerRedis,
+  type ClientProxy,
+  type ClientProviderOptions,
+  type CustomStrategy,
+} from '@nestjs/microservices';
 import { redisOptionsFromUrl } from './redis-client';
 
 // Nest's Redis transport publishes on channels named after the bare pattern, so two Hangar
@@ -37,7 +43,15 @@ export function redisTransportServer(url: string, prefix: string): CustomStrateg
   return { strategy: new PrefixedServerRedis(redisOptionsFromUrl(url), `${prefix}:`) };
 }
 
-export function redisTransportClient(name: string | symbol, url: string, prefix: string): ClientProviderOptions {
+export function redisTransportClient(
+  name: string | symbol,
+  url: string,
+  prefix: string,
+): ClientProviderOptions {
   // (ClientRedis narrows its status type; Nest's customClass wants the base ClientProxy.)
-  return { name, customClass: PrefixedClientRedis as unknown as Type<ClientProxy>, options: { ...redisOptionsFromUrl(url), channelPrefix: `${prefix}:` } };
+  return {
+    name,
+    customClass: PrefixedClientRedis as unknown as Type<ClientProxy>,
+    options: { ...redisOptionsFromUrl(url), channelPrefix: `${prefix}:` },
+  };
 }

@@ -30,7 +30,11 @@ export class RedisModule {
         { provide: REDIS_SETTINGS, useValue: settings },
         { provide: REDIS, useFactory: () => createRedis(settings.url) },
         RedisLifecycle,
-        { provide: TaskEventStream, inject: [REDIS], useFactory: (redis: Redis) => new TaskEventStream(redis, { prefix: settings.prefix }) },
+        {
+          provide: TaskEventStream,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new TaskEventStream(redis, { prefix: settings.prefix }),
+        },
       ],
       exports: [REDIS, REDIS_SETTINGS, TaskEventStream],
     };

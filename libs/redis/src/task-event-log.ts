@@ -19,7 +19,9 @@ export class TaskEventLog {
     private readonly taskId: string,
     private readonly stream: TaskEventStream,
     private readonly sink: TaskEventSink,
-    private readonly options: { minSeq: number; batchSize?: number; flushIntervalMs?: number } = { minSeq: 1 },
+    private readonly options: { minSeq: number; batchSize?: number; flushIntervalMs?: number } = {
+      minSeq: 1,
+    },
   ) {}
 
   async append(events: AgentEvent[]): Promise<TaskEvent[]> {
@@ -28,7 +30,11 @@ export class TaskEventLog {
     if (last) this.options.minSeq = last.seq + 1;
     this.pending.push(...numbered);
     if (this.pending.length >= (this.options.batchSize ?? 200)) void this.flush().catch(() => undefined);
-    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.options.flushIntervalMs ?? 250);
+    else
+      this.timer ??= setTimeout(
+        () => void this.flush().catch(() => undefined),
+        this.options.flushIntervalMs ?? 250,
+      );
     return numbered;
   }
 

@@ -30,7 +30,9 @@ describe(TaskEventStream.name, () => {
 
   it('should never hand out the same number when writers race', async () => {
     const taskId = randomUUID();
-    const writers = Array.from({ length: 20 }, (_, index) => stream.append(taskId, [text(`w${index}`), text(`x${index}`)]));
+    const writers = Array.from({ length: 20 }, (_, index) =>
+      stream.append(taskId, [text(`w${index}`), text(`x${index}`)]),
+    );
     const results = (await Promise.all(writers)).flat();
     const seqs = results.map((event) => event.seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, index) => index + 1));

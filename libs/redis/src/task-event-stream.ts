@@ -70,7 +70,15 @@ export class TaskEventStream {
 
   // Waits up to blockMs for events after afterSeq. Needs a connection of its own (it blocks).
   async waitAfter(connection: Redis, taskId: string, afterSeq: number, blockMs: number, count = 1000) {
-    const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.key(taskId), `${afterSeq}-0`));
+    const reply = await connection.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      this.key(taskId),
+      `${afterSeq}-0`,
+    );
     const entries = reply?.[0]?.[1] ?? [];
     return entries.map(([id, fields]) => this.decode(taskId, id, fields));
   }

@@ -87,7 +87,9 @@ export class ServiceStack {
   }
 
   environment(overrides: Record<string, string> = {}): Record<string, string> {
-    const ports = Object.fromEntries([...this.ports].map(([name, port]) => [PORT_VARIABLE[name], String(port)]));
+    const ports = Object.fromEntries(
+      [...this.ports].map(([name, port]) => [PORT_VARIABLE[name], String(port)]),
+    );
     return {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       DATABASE_URL: this.database.url,
@@ -105,7 +107,10 @@ export class ServiceStack {
 
   // Starts the named processes (default: the scripted model and all five services) and
   // resolves when each answers its readiness probe.
-  async start(names: readonly ServiceName[] = ['scripted-model', ...SERVICES], overrides: Record<string, string> = {}) {
+  async start(
+    names: readonly ServiceName[] = ['scripted-model', ...SERVICES],
+    overrides: Record<string, string> = {},
+  ) {
     await Promise.all(names.map((name) => this.startOne(name, overrides)));
   }
 
@@ -138,7 +143,14 @@ export class ServiceStack {
         };
         lines.on('line', listener);
       });
-    const entry: ServiceProcess = { name, child, port: this.ports.get(name) ?? 0, output, exited, waitForLine };
+    const entry: ServiceProcess = {
+      name,
+      child,
+      port: this.ports.get(name) ?? 0,
+      output,
+      exited,
+      waitForLine,
+    };
     this.processes.set(name, entry);
     return entry;
   }

@@ -6,7 +6,7 @@ import { baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/
 export const AgentRunnerConfigSchema = z
   .object({
     ...baseServiceEnv,
-      AGENT_RUNNER_PORT: port(4008, 'the agent-runner (health and metrics)'),
+    AGENT_RUNNER_PORT: port(4008, 'the agent-runner (health and metrics)'),
     RUNNER_ID: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/)
@@ -24,12 +24,21 @@ export const AgentRunnerConfigSchema = z
       .transform((value) => path.resolve(value))
       .describe('folder holding one HOME/config folder per agent run'),
     HEARTBEAT_INTERVAL_MS: positiveInt(5000, 'how often the runner reports its running tasks'),
-    RUNNER_SHUTDOWN_GRACE_MS: positiveInt(10_000, 'on SIGTERM, how long running tasks may finish before they are requeued'),
-    STREAM_RETENTION_SECONDS: positiveInt(3600, 'how long a finished task keeps its Redis stream for late subscribers'),
+    RUNNER_SHUTDOWN_GRACE_MS: positiveInt(
+      10_000,
+      'on SIGTERM, how long running tasks may finish before they are requeued',
+    ),
+    STREAM_RETENTION_SECONDS: positiveInt(
+      3600,
+      'how long a finished task keeps its Redis stream for late subscribers',
+    ),
     SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
     ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
     ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),
-    CLAUDE_BIN: z.string().optional().describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
+    CLAUDE_BIN: z
+      .string()
+      .optional()
+      .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
   })
   .superRefine((config, context) => {
     if (!config.SCRIPTED_MODEL_URL && !config.ANTHROPIC_API_KEY) {

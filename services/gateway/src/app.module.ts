@@ -14,7 +14,9 @@ export class AppModule {
       module: AppModule,
       global: true,
       imports: [
-        PlatformModule.forRoot('gateway', config, { defaultTimeoutSeconds: config.DEFAULT_TASK_TIMEOUT_SECONDS }),
+        PlatformModule.forRoot('gateway', config, {
+          defaultTimeoutSeconds: config.DEFAULT_TASK_TIMEOUT_SECONDS,
+        }),
         { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true },
         TasksModule,
       ],

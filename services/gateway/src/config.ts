@@ -9,8 +9,18 @@ export const GatewayConfigSchema = z.object({
     .regex(/^\d+(b|kb|mb)$/i, 'must be a size like 256kb or 1mb')
     .default('1mb')
     .describe('largest accepted request body'),
-  GATEWAY_RPC_TIMEOUT_MS: z.coerce.number().int().positive().default(5000).describe('how long to wait for the orchestrator'),
-  DEFAULT_TASK_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(600).describe('timeout of a task that names none'),
+  GATEWAY_RPC_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5000)
+    .describe('how long to wait for the orchestrator'),
+  DEFAULT_TASK_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(600)
+    .describe('timeout of a task that names none'),
   SCRIPTED_MODEL_URL: optionalUrl('scripted model in use: tasks may then pick a scenario'),
   SCRIPTED_MODEL_SCENARIOS_DIR: z.string().optional().describe('extra scenario folder of the scripted model'),
 });

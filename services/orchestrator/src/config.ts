@@ -4,8 +4,14 @@ import { baseServiceEnv, port, positiveInt } from '@hangar/config';
 export const OrchestratorConfigSchema = z.object({
   ...baseServiceEnv,
   ORCHESTRATOR_PORT: port(4007, 'the orchestrator (health and metrics)'),
-  RECONCILE_INTERVAL_MS: positiveInt(5000, 'how often QUEUED tasks are re-enqueued and lost runners looked for'),
-  RUNNER_HEARTBEAT_TIMEOUT_MS: positiveInt(30_000, 'a RUNNING task whose runner has not reported for this long is lost'),
+  RECONCILE_INTERVAL_MS: positiveInt(
+    5000,
+    'how often QUEUED tasks are re-enqueued and lost runners looked for',
+  ),
+  RUNNER_HEARTBEAT_TIMEOUT_MS: positiveInt(
+    30_000,
+    'a RUNNING task whose runner has not reported for this long is lost',
+  ),
   TASK_MAX_ATTEMPTS: positiveInt(2, 'runs a task gets when its runner is lost (1 = never retried)'),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;

@@ -6,7 +6,10 @@ import type { WebsocketPoolConfig } from '../src/config';
 import { TaskDeliveryService } from '../src/modules/streaming/task-delivery.service';
 
 const text = (value: string): AgentEvent => ({ type: 'assistant.text', data: { text: value } });
-const status = (value: 'RUNNING' | 'COMPLETED'): AgentEvent => ({ type: 'task.status', data: { status: value } });
+const status = (value: 'RUNNING' | 'COMPLETED'): AgentEvent => ({
+  type: 'task.status',
+  data: { status: value },
+});
 
 describe(TaskDeliveryService.name, () => {
   let database: TestDatabase;
@@ -22,7 +25,9 @@ describe(TaskDeliveryService.name, () => {
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
     history = new TaskEventRepository(prisma);
-    delivery = new TaskDeliveryService(redis, stream, history, { STREAM_BLOCK_MS: 1000 } as WebsocketPoolConfig);
+    delivery = new TaskDeliveryService(redis, stream, history, {
+      STREAM_BLOCK_MS: 1000,
+    } as WebsocketPoolConfig);
   });
 
   afterAll(async () => {

@@ -27,11 +27,20 @@ describe('bad input gets a clear answer and changes nothing', () => {
   }
 
   it('should answer 400 problem+json naming each bad field', async () => {
-    const response = await request(stack, 'POST', '/api/v1/tasks', { prompt: '', timeoutSeconds: -5, colour: 'blue' });
+    const response = await request(stack, 'POST', '/api/v1/tasks', {
+      prompt: '',
+      timeoutSeconds: -5,
+      colour: 'blue',
+    });
     expect(response.status).toBe(400);
     expect(response.contentType).toMatch(/^application\/problem\+json/);
     const problem = response.body as Problem;
-    expect(problem).toMatchObject({ status: 400, title: 'Bad Request', code: 'VALIDATION_FAILED', instance: '/api/v1/tasks' });
+    expect(problem).toMatchObject({
+      status: 400,
+      title: 'Bad Request',
+      code: 'VALIDATION_FAILED',
+      instance: '/api/v1/tasks',
+    });
     const fields = problem.errors?.map((error) => error.field).sort();
     expect(fields).toEqual(['(body)', 'prompt', 'timeoutSeconds']);
     expect(problem.errors?.find((error) => error.field === '(body)')?.message).toContain('colour');
@@ -39,14 +48,19 @@ describe('bad input gets a clear answer and changes nothing', () => {
   });
 
   it('should answer 400 for a body that is not JSON', async () => {
-    const response = await request(stack, 'POST', '/api/v1/tasks', '{"prompt": ', { 'content-type': 'application/json' });
+    const response = await request(stack, 'POST', '/api/v1/tasks', '{"prompt": ', {
+      'content-type': 'application/json',
+    });
     expect(response.status).toBe(400);
     expect(response.contentType).toMatch(/^application\/problem\+json/);
     expect((response.body as Problem).detail).toMatch(/JSON/);
   });
 
   it('should refuse an unknown scenario and name the known ones', async () => {
-    const response = await request(stack, 'POST', '/api/v1/tasks', { prompt: 'hi', scenario: 'no-such-thing' });
+    const response = await request(stack, 'POST', '/api/v1/tasks', {
+      prompt: 'hi',
+      scenario: 'no-such-thing',
+    });
     expect(response.status).toBe(400);
     const problem = response.body as Problem;
     expect(problem.code).toBe('UNKNOWN_SCENARIO');
@@ -76,9 +90,15 @@ describe('bad input gets a clear answer and changes nothing', () => {
     await stack.stop('gateway');
     await stack.start(['gateway'], { SCRIPTED_MODEL_URL: '' });
     try {
-      const response = await request(stack, 'POST', '/api/v1/tasks', { prompt: 'hi', scenario: 'write-file' });
+      const response = await request(stack, 'POST', '/api/v1/tasks', {
+        prompt: 'hi',
+        scenario: 'write-file',
+      });
       expect(response.status).toBe(400);
-      expect(response.body).toMatchObject({ code: 'SCENARIO_NOT_AVAILABLE', errors: [{ field: 'scenario' }] });
+      expect(response.body).toMatchObject({
+        code: 'SCENARIO_NOT_AVAILABLE',
+        errors: [{ field: 'scenario' }],
+      });
       expect(await taskCount()).toBe(0);
     } finally {
       await stack.stop('gateway');
@@ -86,21 +106,32 @@ describe('bad input gets a clear answer and changes nothing', () => {
     }
   });
 
-  it.each(SERVICES)('should make %s exit non-zero with one line naming an unreachable Redis or Postgres', async (name) => {
-    const noRedis = stack.spawn(name, { REDIS_URL: 'redis://127.0.0.1:1' });
-    expect((await noRedis.exited).code).toBe(1);
-    expect(noRedis.output).toEqual([`${name}: cannot reach Redis at 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1`]);
+  it.each(SERVICES)(
+    'should make %s exit non-zero with one line naming an unreachable Redis or Postgres',
+    async (name) => {
+      const noRedis = stack.spawn(name, { REDIS_URL: 'redis://127.0.0.1:1' });
+      expect((await noRedis.exited).code).toBe(1);
+      expect(noRedis.output).toEqual([
+        `${name}: cannot reach Redis at 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1`,
+      ]);
 
-    const noPostgres = stack.spawn(name, { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/hangar' });
-    expect((await noPostgres.exited).code).toBe(1);
-    expect(noPostgres.output).toEqual([expect.stringMatching(new RegExp(`^${name}: cannot reach PostgreSQL at 127\\.0\\.0\\.1:1/hangar: .*ECONNREFUSED`))]);
-  });
+      const noPostgres = stack.spawn(name, { DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/hangar' });
+      expect((await noPostgres.exited).code).toBe(1);
+      expect(noPostgres.output).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${name}: cannot reach PostgreSQL at 127\\.0\\.0\\.1:1/hangar: .*ECONNREFUSED`),
+        ),
+      ]);
+    },
+  );
 
   it('should make a service with a bad setting exit non-zero naming the variable', async () => {
     const bad = stack.spawn('gateway', { GATEWAY_PORT: 'eighty', DATABASE_URL: 'mysql://db' });
     expect((await bad.exited).code).toBe(1);
     expect(bad.output).toEqual([
-      expect.stringMatching(/^gateway: config: DATABASE_URL \(PostgreSQL connection URL\): .*got "mysql:\/\/db"$/),
+      expect.stringMatching(
+        /^gateway: config: DATABASE_URL \(PostgreSQL connection URL\): .*got "mysql:\/\/db"$/,
+      ),
       expect.stringMatching(/^gateway: config: GATEWAY_PORT .*got "eighty"$/),
     ]);
   });

@@ -20,7 +20,11 @@ describe('the hangar command', () => {
     stack = await ServiceStack.create('cli');
     env = stack.environment();
     delete env.SCRIPTED_MODEL_URL; // `up` starts its own scripted model when no key is set
-    up = spawn(process.execPath, [CLI, 'up', '--no-dashboard'], { cwd: stack.dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up = spawn(process.execPath, [CLI, 'up', '--no-dashboard'], {
+      cwd: stack.dataDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines = createInterface({ input: up.stdout! });
     up.stderr!.on('data', (chunk: Buffer) => upOutput.push(chunk.toString('utf8')));
     const ready = new Promise<void>((resolve, reject) => {
@@ -28,7 +32,9 @@ describe('the hangar command', () => {
         upOutput.push(line);
         if (line.includes('hangar is up')) resolve();
       });
-      up.once('exit', (code) => reject(new Error(`hangar up exited ${code} before it was up:\n${upOutput.join('\n')}`)));
+      up.once('exit', (code) =>
+        reject(new Error(`hangar up exited ${code} before it was up:\n${upOutput.join('\n')}`)),
+      );
     });
     await ready;
   });
@@ -49,11 +55,15 @@ describe('the hangar command', () => {
   });
 
   it('should run a task with `hangar run --follow` and show the agent at work', async () => {
-    const run = spawn(process.execPath, [CLI, 'run', 'write a file', '--scenario', 'write-file', '--follow'], {
-      cwd: stack.dataDir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const run = spawn(
+      process.execPath,
+      [CLI, 'run', 'write a file', '--scenario', 'write-file', '--follow'],
+      {
+        cwd: stack.dataDir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     run.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -64,13 +74,20 @@ describe('the hangar command', () => {
 
     const taskId = /\b(c[a-z0-9]{20,})\b/.exec(output)?.[1];
     expect(taskId).toBeDefined();
-    const task = (await request(stack, 'GET', `/api/v1/tasks/${taskId}`)).body as { workspace: string; status: string };
+    const task = (await request(stack, 'GET', `/api/v1/tasks/${taskId}`)).body as {
+      workspace: string;
+      status: string;
+    };
     expect(task.status).toBe('COMPLETED');
     expect(readFileSync(path.join(task.workspace, 'hello.txt'), 'utf8')).toBe('hello from hangar\n');
   });
 
   it('should exit non-zero and name the field when the input is bad', async () => {
-    const run = spawn(process.execPath, [CLI, 'run', 'hi', '--scenario', 'Not A Scenario'], { cwd: stack.dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = spawn(process.execPath, [CLI, 'run', 'hi', '--scenario', 'Not A Scenario'], {
+      cwd: stack.dataDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     run.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     const [code] = (await once(run, 'exit')) as [number | null];

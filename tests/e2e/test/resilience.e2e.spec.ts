@@ -24,7 +24,11 @@ describe('tasks survive lost runners and a stopped orchestrator', () => {
     const task = await createTask(stack, { prompt: 'outlive me', scenario: 'slow' });
     const follower = follow(stack, task.id);
     const agentStarted = (attempt: number) =>
-      follower.waitFor((event) => event.type === 'system.init' && follower.events.filter((e) => e.type === 'system.init').length === attempt);
+      follower.waitFor(
+        (event) =>
+          event.type === 'system.init' &&
+          follower.events.filter((e) => e.type === 'system.init').length === attempt,
+      );
     const killRunner = async () => {
       await stack.stop('agent-runner', 'SIGKILL');
       await stack.start(['agent-runner']);
@@ -34,7 +38,11 @@ describe('tasks survive lost runners and a stopped orchestrator', () => {
     await killRunner();
     await agentStarted(2);
     const retried = await getTask(stack, task.id);
-    expect(retried).toMatchObject({ status: 'RUNNING', attempts: 2, workspace: path.join(stack.workspaceRoot, task.id) });
+    expect(retried).toMatchObject({
+      status: 'RUNNING',
+      attempts: 2,
+      workspace: path.join(stack.workspaceRoot, task.id),
+    });
 
     await killRunner();
     // The retry stopped the first attempt's orphaned CLI before starting its own.

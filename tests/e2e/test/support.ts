@@ -1,20 +1,37 @@
 import { io, type Socket } from 'socket.io-client';
-import { SocketEvents, TERMINAL_STATUSES, type SubscribeAck, type Task, type TaskEvent } from '@hangar/contracts';
+import {
+  SocketEvents,
+  TERMINAL_STATUSES,
+  type SubscribeAck,
+  type Task,
+  type TaskEvent,
+} from '@hangar/contracts';
 import type { ServiceStack } from '@hangar/testing';
 
-export async function request(stack: ServiceStack, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+export async function request(
+  stack: ServiceStack,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(`${stack.gatewayUrl}${path}`, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as unknown) : null };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: text ? (JSON.parse(text) as unknown) : null,
+  };
 }
 
 export async function createTask(stack: ServiceStack, body: Record<string, unknown>): Promise<Task> {
   const response = await request(stack, 'POST', '/api/v1/tasks', body);
-  if (response.status !== 201) throw new Error(`POST /api/v1/tasks answered ${response.status}: ${JSON.stringify(response.body)}`);
+  if (response.status !== 201)
+    throw new Error(`POST /api/v1/tasks answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body as Task;
 }
 

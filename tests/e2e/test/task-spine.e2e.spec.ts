@@ -28,8 +28,12 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
     const types = events.map((event) => event.type);
     expect(types[0]).toBe('task.status');
-    expect(types).toEqual(expect.arrayContaining(['system.init', 'tool.use', 'tool.result', 'assistant.text', 'result']));
-    const toolUse = events.find((event): event is TaskEvent & AgentEventOf<'tool.use'> => event.type === 'tool.use');
+    expect(types).toEqual(
+      expect.arrayContaining(['system.init', 'tool.use', 'tool.result', 'assistant.text', 'result']),
+    );
+    const toolUse = events.find(
+      (event): event is TaskEvent & AgentEventOf<'tool.use'> => event.type === 'tool.use',
+    );
     expect(toolUse?.data.name).toBe('Write');
     expect(events.at(-1)).toMatchObject({ type: 'task.status', data: { status: 'COMPLETED' } });
 
@@ -41,8 +45,12 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect(readFileSync(written, 'utf8')).toBe('hello from hangar\n');
 
     // The stored result is what the CLI reported.
-    const result = events.find((event): event is TaskEvent & AgentEventOf<'result'> => event.type === 'result')!;
-    const init = events.find((event): event is TaskEvent & AgentEventOf<'system.init'> => event.type === 'system.init')!;
+    const result = events.find(
+      (event): event is TaskEvent & AgentEventOf<'result'> => event.type === 'result',
+    )!;
+    const init = events.find(
+      (event): event is TaskEvent & AgentEventOf<'system.init'> => event.type === 'system.init',
+    )!;
     expect(done).toMatchObject({
       status: 'COMPLETED',
       result: result.data.result,
@@ -112,11 +120,15 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect((again.body as Problem).detail).toMatch(/already CANCELLED/);
   });
 
-  it('should count runs and queue depth on the services\' /metrics', async () => {
+  it("should count runs and queue depth on the services' /metrics", async () => {
     const runner = await (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
-    expect(runner).toMatch(/^hangar_runner_tasks_finished_total\{status="COMPLETED",service="agent-runner"\} [1-9]/m);
+    expect(runner).toMatch(
+      /^hangar_runner_tasks_finished_total\{status="COMPLETED",service="agent-runner"\} [1-9]/m,
+    );
     expect(runner).toMatch(/^hangar_runner_events_total\{type="tool.use",service="agent-runner"\} [1-9]/m);
-    const orchestrator = await (await fetch(`http://127.0.0.1:${stack.ports.get('orchestrator')}/metrics`)).text();
+    const orchestrator = await (
+      await fetch(`http://127.0.0.1:${stack.ports.get('orchestrator')}/metrics`)
+    ).text();
     expect(orchestrator).toMatch(/^hangar_queue_depth\{service="orchestrator"\} 0$/m);
   });
 
@@ -130,7 +142,13 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
       const follower = follow(stack, task.id);
       const events = await follower.finished;
       follower.close();
-      expect(events).toEqual([expect.objectContaining({ seq: 1, type: 'task.status', data: { status: 'CANCELLED', reason: 'cancelled before it started' } })]);
+      expect(events).toEqual([
+        expect.objectContaining({
+          seq: 1,
+          type: 'task.status',
+          data: { status: 'CANCELLED', reason: 'cancelled before it started' },
+        }),
+      ]);
     } finally {
       await stack.start(['agent-runner']);
     }

@@ -20,7 +20,8 @@ async function startOtlpReceiver() {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.url === '/v1/traces') batches.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportedSpans);
+      if (req.url === '/v1/traces')
+        batches.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportedSpans);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       waiters.splice(0).forEach((wake) => wake());
     });
@@ -41,7 +42,11 @@ describe('tracing', () => {
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    stack = await ServiceStack.create('tracing', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', LOG_LEVEL: 'debug' });
+    stack = await ServiceStack.create('tracing', {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      LOG_LEVEL: 'debug',
+    });
     await stack.start(['gateway']);
   });
 
@@ -66,7 +71,11 @@ describe('tracing', () => {
     const exported = () =>
       receiver.batches
         .flatMap((batch) => batch.resourceSpans)
-        .filter((resource) => resource.resource.attributes.some((a) => a.key === 'service.name' && a.value.stringValue === 'gateway'))
+        .filter((resource) =>
+          resource.resource.attributes.some(
+            (a) => a.key === 'service.name' && a.value.stringValue === 'gateway',
+          ),
+        )
         .flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans))
         .find((span) => span.traceId === traceId);
     while (!exported()) await receiver.next();

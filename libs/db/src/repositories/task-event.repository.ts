@@ -21,7 +21,10 @@ export class TaskEventRepository {
         })),
         skipDuplicates: true,
       }),
-      this.prisma.task.updateMany({ where: { id: taskId, lastSeq: { lt: maxSeq } }, data: { lastSeq: maxSeq } }),
+      this.prisma.task.updateMany({
+        where: { id: taskId, lastSeq: { lt: maxSeq } },
+        data: { lastSeq: maxSeq },
+      }),
     ]);
   }
 
@@ -31,6 +34,15 @@ export class TaskEventRepository {
       orderBy: { seq: 'asc' },
       take: limit,
     });
-    return rows.map((row) => ({ taskId: row.taskId, seq: row.seq, type: row.type, data: row.data, at: row.at.toISOString() }) as TaskEvent);
+    return rows.map(
+      (row) =>
+        ({
+          taskId: row.taskId,
+          seq: row.seq,
+          type: row.type,
+          data: row.data,
+          at: row.at.toISOString(),
+        }) as TaskEvent,
+    );
   }
 }

@@ -1,4 +1,11 @@
-import { HangarError, InvalidTransition, TaskNotFound, type Task, type TaskStatus, type TaskUsage } from '@hangar/contracts';
+import {
+  HangarError,
+  InvalidTransition,
+  TaskNotFound,
+  type Task,
+  type TaskStatus,
+  type TaskUsage,
+} from '@hangar/contracts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
 import { toTask } from './task.mapper';
@@ -40,7 +47,10 @@ export class TaskRepository {
     const profile = await this.prisma.agentProfile.findUnique({
       where: { projectId_name: { projectId, name: profileName } },
     });
-    if (!profile) throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, { profile: profileName });
+    if (!profile)
+      throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, {
+        profile: profileName,
+      });
     const row = await this.prisma.task.create({
       data: {
         projectId,
@@ -70,15 +80,20 @@ export class TaskRepository {
   async claim(id: string, runnerId: string, workspace: string, attempt: number): Promise<Task | null> {
     const now = new Date();
     const guard = { status: 'QUEUED' as const, attempts: attempt - 1 };
-    return this.tryTransition(id, 'RUNNING', {
-      attempts: { increment: 1 },
-      runnerId,
-      workspace,
-      startedAt: now,
-      heartbeatAt: now,
-      cancelRequestedAt: null,
-      error: null,
-    }, guard);
+    return this.tryTransition(
+      id,
+      'RUNNING',
+      {
+        attempts: { increment: 1 },
+        runnerId,
+        workspace,
+        startedAt: now,
+        heartbeatAt: now,
+        cancelRequestedAt: null,
+        error: null,
+      },
+      guard,
+    );
   }
 
   // Only the runner that holds the task may finish it, so a runner presumed lost cannot
@@ -106,7 +121,12 @@ export class TaskRepository {
   }
 
   async cancelQueued(id: string): Promise<Task | null> {
-    return this.tryTransition(id, 'CANCELLED', { finishedAt: new Date(), error: 'cancelled: before it started' }, { status: 'QUEUED' });
+    return this.tryTransition(
+      id,
+      'CANCELLED',
+      { finishedAt: new Date(), error: 'cancelled: before it started' },
+      { status: 'QUEUED' },
+    );
   }
 
   // A running task is cancelled by its runner; this records the request it acts on.
@@ -119,11 +139,21 @@ export class TaskRepository {
   }
 
   async requeue(id: string, runnerId: string, reason: string): Promise<Task | null> {
-    return this.tryTransition(id, 'QUEUED', { runnerId: null, heartbeatAt: null, error: reason }, { status: 'RUNNING', runnerId });
+    return this.tryTransition(
+      id,
+      'QUEUED',
+      { runnerId: null, heartbeatAt: null, error: reason },
+      { status: 'RUNNING', runnerId },
+    );
   }
 
   async failLost(id: string, runnerId: string, reason: string): Promise<Task | null> {
-    return this.tryTransition(id, 'FAILED', { finishedAt: new Date(), error: reason }, { status: 'RUNNING', runnerId });
+    return this.tryTransition(
+      id,
+      'FAILED',
+      { finishedAt: new Date(), error: reason },
+      { status: 'RUNNING', runnerId },
+    );
   }
 
   // Refreshes the runner's liveness on its tasks; answers which of them must be cancelled.
@@ -149,7 +179,10 @@ export class TaskRepository {
     });
   }
 
-  async listStaleRunning(heartbeatBefore: Date, limit = 100): Promise<{ id: string; runnerId: string | null; attempts: number; heartbeatAt: Date | null }[]> {
+  async listStaleRunning(
+    heartbeatBefore: Date,
+    limit = 100,
+  ): Promise<{ id: string; runnerId: string | null; attempts: number; heartbeatAt: Date | null }[]> {
     return this.prisma.task.findMany({
       where: { status: 'RUNNING', OR: [{ heartbeatAt: { lt: heartbeatBefore } }, { heartbeatAt: null }] },
       take: limit,
@@ -164,7 +197,8 @@ export class TaskRepository {
     guard: { status?: TaskStatus; runnerId?: string; attempts?: number } = {},
   ): Promise<Task | null> {
     const sources = guard.status ? [guard.status] : TaskStateMachine.sourcesOf(to);
-    if (guard.status && !TaskStateMachine.canTransition(guard.status, to)) throw new InvalidTransition(id, guard.status, to);
+    if (guard.status && !TaskStateMachine.canTransition(guard.status, to))
+      throw new InvalidTransition(id, guard.status, to);
     const { count } = await this.prisma.task.updateMany({
       where: {
         id,

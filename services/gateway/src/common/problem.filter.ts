@@ -3,7 +3,13 @@ import type { Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import type { ZodError } from 'zod';
 import { currentTraceId } from '@hangar/observability';
-import { assertUnreachable, HangarError, PROBLEM_CONTENT_TYPE, type ErrorCode, type Problem } from '@hangar/contracts';
+import {
+  assertUnreachable,
+  HangarError,
+  PROBLEM_CONTENT_TYPE,
+  type ErrorCode,
+  type Problem,
+} from '@hangar/contracts';
 
 // The one mapper from domain error codes to HTTP statuses.
 export function statusOf(code: ErrorCode): number {
@@ -42,7 +48,13 @@ interface BodyParserError {
 }
 
 function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error && typeof error.status === 'number';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'type' in error &&
+    'status' in error &&
+    typeof error.status === 'number'
+  );
 }
 
 // Every error leaves the gateway as application/problem+json (RFC 9457).
@@ -59,8 +71,12 @@ export class ProblemFilter implements ExceptionFilter {
     // With tracing on, the answer names the trace to look the failure up by.
     const traceId = currentTraceId();
     if (traceId) problem.traceId = traceId;
-    if (problem.status >= 500) this.logger.error({ err: error, url: request.originalUrl }, problem.detail ?? problem.title);
-    else this.logger.debug(`${problem.status} ${request.method} ${request.originalUrl}: ${problem.detail ?? ''}`);
+    if (problem.status >= 500)
+      this.logger.error({ err: error, url: request.originalUrl }, problem.detail ?? problem.title);
+    else
+      this.logger.debug(
+        `${problem.status} ${request.method} ${request.originalUrl}: ${problem.detail ?? ''}`,
+      );
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
   }
 
@@ -69,7 +85,8 @@ export class ProblemFilter implements ExceptionFilter {
       const zodError = error.getZodError() as ZodError;
       const errors = zodError.issues.map((issue) => ({
         field: issue.path.length > 0 ? issue.path.join('.') : '(body)',
-        message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+        message:
+          issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
       }));
       return {
         type: 'about:blank',
@@ -98,9 +115,20 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (isBodyParserError(error)) {
       // (Invalid JSON never gets here: Nest turns it into a BadRequestException first.)
-      const detail = error.type === 'entity.too.large' ? 'request body is larger than the gateway accepts' : error.message;
-      return { type: 'about:blank', title: TITLES[error.status] ?? 'Bad Request', status: error.status, detail };
+      const detail =
+        error.type === 'entity.too.large' ? 'request body is larger than the gateway accepts' : error.message;
+      return {
+        type: 'about:blank',
+        title: TITLES[error.status] ?? 'Bad Request',
+        status: error.status,
+        detail,
+      };
     }
-    return { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'unexpected error; see the gateway log' };
+    return {
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'unexpected error; see the gateway log',
+    };
   }
 }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { TaskRepository } from '@hangar/db';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { TaskRunService } from './task-run.service';
@@ -27,7 +33,8 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
   async beat(): Promise<void> {
     try {
       const toCancel = await this.tasks.heartbeat(this.config.RUNNER_ID, this.runs.runningTaskIds());
-      for (const taskId of toCancel) if (this.runs.cancel(taskId, 'cancelled')) this.logger.log(`task ${taskId} cancelled`);
+      for (const taskId of toCancel)
+        if (this.runs.cancel(taskId, 'cancelled')) this.logger.log(`task ${taskId} cancelled`);
     } catch (error) {
       this.logger.error({ err: error }, 'heartbeat failed');
     }

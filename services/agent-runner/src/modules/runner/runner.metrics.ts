@@ -10,10 +10,26 @@ export class RunnerMetrics {
   readonly duration: Histogram<'status'>;
   readonly events: Counter<'type'>;
 
-  constructor(@Inject(METRICS_REGISTRY) registry: Registry, @Inject(AGENT_RUNNER_CONFIG) config: AgentRunnerConfig) {
-    new Gauge({ name: 'hangar_runner_slots', help: 'Agent CLIs this runner may run at once', registers: [registry] }).set(config.RUNNER_SLOTS);
-    this.running = new Gauge({ name: 'hangar_runner_tasks_running', help: 'Agent CLIs running now', registers: [registry] });
-    this.finished = new Counter({ name: 'hangar_runner_tasks_finished_total', help: 'Runs ended, by outcome', labelNames: ['status'], registers: [registry] });
+  constructor(
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(AGENT_RUNNER_CONFIG) config: AgentRunnerConfig,
+  ) {
+    new Gauge({
+      name: 'hangar_runner_slots',
+      help: 'Agent CLIs this runner may run at once',
+      registers: [registry],
+    }).set(config.RUNNER_SLOTS);
+    this.running = new Gauge({
+      name: 'hangar_runner_tasks_running',
+      help: 'Agent CLIs running now',
+      registers: [registry],
+    });
+    this.finished = new Counter({
+      name: 'hangar_runner_tasks_finished_total',
+      help: 'Runs ended, by outcome',
+      labelNames: ['status'],
+      registers: [registry],
+    });
     this.duration = new Histogram({
       name: 'hangar_runner_task_duration_seconds',
       help: 'Wall time of a run, by outcome',
@@ -21,6 +37,11 @@ export class RunnerMetrics {
       buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
       registers: [registry],
     });
-    this.events = new Counter({ name: 'hangar_runner_events_total', help: 'Agent events recorded, by type', labelNames: ['type'], registers: [registry] });
+    this.events = new Counter({
+      name: 'hangar_runner_events_total',
+      help: 'Agent events recorded, by type',
+      labelNames: ['type'],
+      registers: [registry],
+    });
   }
 }

@@ -91,9 +91,20 @@ export class TaskRunService {
       });
       this.running.set(task.id, handle);
       const agentExit = await handle.done;
-      exit = { ...agentExit, reason: agentExit.reason === 'cancelled' ? (this.stopReasons.get(task.id) ?? 'cancelled') : agentExit.reason };
+      exit = {
+        ...agentExit,
+        reason:
+          agentExit.reason === 'cancelled'
+            ? (this.stopReasons.get(task.id) ?? 'cancelled')
+            : agentExit.reason,
+      };
     } catch (error) {
-      exit = { exitCode: null, signal: null, reason: 'spawn-failed', message: error instanceof Error ? error.message : String(error) };
+      exit = {
+        exitCode: null,
+        signal: null,
+        reason: 'spawn-failed',
+        message: error instanceof Error ? error.message : String(error),
+      };
     } finally {
       this.running.delete(task.id);
       this.stopReasons.delete(task.id);
@@ -104,7 +115,11 @@ export class TaskRunService {
 
     if (exit.reason === 'shutdown') {
       // Not the task's fault: give it back to the queue for another runner.
-      const requeued = await this.tasks.requeue(task.id, this.config.RUNNER_ID, 'runner-shutdown: the runner stopped before the task finished');
+      const requeued = await this.tasks.requeue(
+        task.id,
+        this.config.RUNNER_ID,
+        'runner-shutdown: the runner stopped before the task finished',
+      );
       if (requeued) await this.finalEvent(log, requeued, requeued.error ?? undefined);
       return requeued;
     }
@@ -113,7 +128,10 @@ export class TaskRunService {
     this.metrics.finished.inc({ status: outcome.status });
     const finished = await this.tasks.finish(task.id, this.config.RUNNER_ID, outcome);
     if (finished) await this.finalEvent(log, finished, outcome.error ?? undefined);
-    else this.logger.warn(`task ${task.id} was taken from this runner before it finished; its outcome is dropped`);
+    else
+      this.logger.warn(
+        `task ${task.id} was taken from this runner before it finished; its outcome is dropped`,
+      );
     return finished;
   }
 
@@ -122,7 +140,9 @@ export class TaskRunService {
   private reapStrays(task: Task, workspace: string) {
     const strays = processesWorkingIn(workspace);
     if (strays.length === 0) return;
-    this.logger.warn(`task ${task.id}: stopping ${strays.length} process(es) left in its workspace by an earlier attempt`);
+    this.logger.warn(
+      `task ${task.id}: stopping ${strays.length} process(es) left in its workspace by an earlier attempt`,
+    );
     signalProcesses(strays, 'SIGKILL');
   }
 
@@ -135,7 +155,11 @@ export class TaskRunService {
   private modelEndpoint(task: Task): { baseUrl?: string; apiKey: string } {
     if (this.config.SCRIPTED_MODEL_URL) {
       return {
-        baseUrl: scriptedModelBaseUrl(this.config.SCRIPTED_MODEL_URL, task.scenario ?? 'reply', `${task.id}-${task.attempts}`),
+        baseUrl: scriptedModelBaseUrl(
+          this.config.SCRIPTED_MODEL_URL,
+          task.scenario ?? 'reply',
+          `${task.id}-${task.attempts}`,
+        ),
         apiKey: 'scripted-model',
       };
     }
@@ -146,7 +170,10 @@ export class TaskRunService {
   }
 }
 
-type RunExit = Omit<AgentExit, 'reason'> & { reason: AgentExit['reason'] | 'shutdown' | 'spawn-failed'; message?: string };
+type RunExit = Omit<AgentExit, 'reason'> & {
+  reason: AgentExit['reason'] | 'shutdown' | 'spawn-failed';
+  message?: string;
+};
 
 export function toOutcome(
   task: Task,
@@ -168,20 +195,40 @@ export function toOutcome(
     case 'cancelled':
       return { ...measured, status: 'CANCELLED', error: 'cancelled: stopped on request' };
     case 'timeout':
-      return { ...measured, status: 'FAILED', error: `timeout: no result within ${task.timeoutSeconds}s; the agent was stopped` };
+      return {
+        ...measured,
+        status: 'FAILED',
+        error: `timeout: no result within ${task.timeoutSeconds}s; the agent was stopped`,
+      };
     case 'output-limit':
-      return { ...measured, status: 'FAILED', error: 'output-limit: the agent printed more than allowed and was stopped' };
+      return {
+        ...measured,
+        status: 'FAILED',
+        error: 'output-limit: the agent printed more than allowed and was stopped',
+      };
     case 'spawn-failed':
-      return { ...measured, status: 'FAILED', error: `spawn-failed: ${exit.message ?? 'the agent CLI could not be started'}` };
+      return {
+        ...measured,
+        status: 'FAILED',
+        error: `spawn-failed: ${exit.message ?? 'the agent CLI could not be started'}`,
+      };
     case 'shutdown':
     case 'exited':
       break;
   }
   if (exit.exitCode !== 0) {
-    return { ...measured, status: 'FAILED', error: `exit-code: the agent exited with code ${exit.exitCode ?? exit.signal}${lastWords ? `: ${lastWords}` : ''}` };
+    return {
+      ...measured,
+      status: 'FAILED',
+      error: `exit-code: the agent exited with code ${exit.exitCode ?? exit.signal}${lastWords ? `: ${lastWords}` : ''}`,
+    };
   }
   if (summary.isError) {
-    return { ...measured, status: 'FAILED', error: `agent-error: ${summary.result ?? 'the agent reported an error'}` };
+    return {
+      ...measured,
+      status: 'FAILED',
+      error: `agent-error: ${summary.result ?? 'the agent reported an error'}`,
+    };
   }
   return { ...measured, status: 'COMPLETED', error: null };
 }

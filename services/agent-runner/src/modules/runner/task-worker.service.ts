@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { Worker, type Job } from 'bullmq';
 import path from 'node:path';
 import { TASK_QUEUE, TaskJobSchema, type TaskJob } from '@hangar/contracts';
@@ -47,7 +53,9 @@ export class TaskWorkerService implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown() {
     if (!this.worker) return;
     const closing = this.worker.close();
-    const grace = new Promise<'grace-over'>((resolve) => setTimeout(() => resolve('grace-over'), this.config.RUNNER_SHUTDOWN_GRACE_MS).unref());
+    const grace = new Promise<'grace-over'>((resolve) =>
+      setTimeout(() => resolve('grace-over'), this.config.RUNNER_SHUTDOWN_GRACE_MS).unref(),
+    );
     if ((await Promise.race([closing.then(() => 'closed' as const), grace])) === 'grace-over') {
       for (const taskId of this.runs.runningTaskIds()) this.runs.cancel(taskId, 'shutdown');
       await closing;

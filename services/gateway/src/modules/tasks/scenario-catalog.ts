@@ -10,13 +10,23 @@ export class ScenarioCatalog {
 
   async assertAvailable(scenario: string): Promise<void> {
     if (!this.config.SCRIPTED_MODEL_URL) {
-      throw new HangarError('SCENARIO_NOT_AVAILABLE', 'scenario is only accepted when the scripted model is in use (no real model key is set)', {
-        field: 'scenario',
-      });
+      throw new HangarError(
+        'SCENARIO_NOT_AVAILABLE',
+        'scenario is only accepted when the scripted model is in use (no real model key is set)',
+        {
+          field: 'scenario',
+        },
+      );
     }
-    const known = (await listScenarios(this.config.SCRIPTED_MODEL_SCENARIOS_DIR)).filter((listing) => !listing.error).map((listing) => listing.name);
+    const known = (await listScenarios(this.config.SCRIPTED_MODEL_SCENARIOS_DIR))
+      .filter((listing) => !listing.error)
+      .map((listing) => listing.name);
     if (!known.includes(scenario)) {
-      throw new HangarError('UNKNOWN_SCENARIO', `unknown scenario "${scenario}"; known: ${known.join(', ')}`, { field: 'scenario' });
+      throw new HangarError(
+        'UNKNOWN_SCENARIO',
+        `unknown scenario "${scenario}"; known: ${known.join(', ')}`,
+        { field: 'scenario' },
+      );
     }
   }
 }

@@ -34,8 +34,12 @@ export class TasksService {
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
     const message: TaskCreatedMessage = { taskId: task.id };
-    lastValueFrom(this.orchestrator.emit(Patterns.taskCreated, message).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS))).catch(
-      (error: unknown) => this.logger.warn(`tasks.created for ${task.id} not sent (${String(error)}); the reconciler will pick it up`),
+    lastValueFrom(
+      this.orchestrator.emit(Patterns.taskCreated, message).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
+    ).catch((error: unknown) =>
+      this.logger.warn(
+        `tasks.created for ${task.id} not sent (${String(error)}); the reconciler will pick it up`,
+      ),
     );
     return task;
   }
@@ -54,10 +58,15 @@ export class TasksService {
     let reply: unknown;
     try {
       reply = await lastValueFrom(
-        this.orchestrator.send(Patterns.taskCancel, { taskId: id }).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
+        this.orchestrator
+          .send(Patterns.taskCancel, { taskId: id })
+          .pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
       );
     } catch (error) {
-      throw new HangarError('ORCHESTRATOR_UNAVAILABLE', `the orchestrator did not answer the cancel request (${String(error)}); try again`);
+      throw new HangarError(
+        'ORCHESTRATOR_UNAVAILABLE',
+        `the orchestrator did not answer the cancel request (${String(error)}); try again`,
+      );
     }
     const parsed = TaskCancelReplySchema.parse(reply);
     if (!parsed.ok) throw new HangarError(parsed.code as ErrorCode, parsed.message);

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { TaskRepository } from '@hangar/db';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { StatusEvents } from './status-events';

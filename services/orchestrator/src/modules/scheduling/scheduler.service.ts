@@ -46,8 +46,11 @@ export class SchedulerService {
     if (task.status === 'RUNNING') {
       await this.tasks.requestCancel(taskId);
       // Runners also see the request on their next heartbeat; the message makes it immediate.
-      lastValueFrom(this.runners.emit(Patterns.runnerCancel, { taskId }).pipe(timeout(5000))).catch((error: unknown) =>
-        this.logger.warn(`runner.cancel for ${taskId} not sent (${String(error)}); the runner's heartbeat will see it`),
+      lastValueFrom(this.runners.emit(Patterns.runnerCancel, { taskId }).pipe(timeout(5000))).catch(
+        (error: unknown) =>
+          this.logger.warn(
+            `runner.cancel for ${taskId} not sent (${String(error)}); the runner's heartbeat will see it`,
+          ),
       );
       return { ok: true, status: 'RUNNING' };
     }

@@ -1,6 +1,11 @@
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { Patterns, TaskCancelMessageSchema, TaskCreatedMessageSchema, type TaskCancelReply } from '@hangar/contracts';
+import {
+  Patterns,
+  TaskCancelMessageSchema,
+  TaskCreatedMessageSchema,
+  type TaskCancelReply,
+} from '@hangar/contracts';
 import { SchedulerService } from './scheduler.service';
 
 @Controller()

@@ -40,13 +40,20 @@ export class TaskDeliveryService {
     return { stop, done };
   }
 
-  private async loop(taskId: string, afterSeq: number, connection: Redis, emit: (event: TaskEvent) => void, isStopped: () => boolean) {
+  private async loop(
+    taskId: string,
+    afterSeq: number,
+    connection: Redis,
+    emit: (event: TaskEvent) => void,
+    isStopped: () => boolean,
+  ) {
     let last = afterSeq;
     // Returns true once the terminal event has gone out.
     const deliver = (events: TaskEvent[]): boolean => {
       for (const event of events) {
         if (event.seq <= last) continue;
-        if (event.seq !== last + 1) throw new Error(`gap in task ${taskId} events: expected ${last + 1}, got ${event.seq}`);
+        if (event.seq !== last + 1)
+          throw new Error(`gap in task ${taskId} events: expected ${last + 1}, got ${event.seq}`);
         emit(event);
         last = event.seq;
         if (event.type === 'task.status' && TERMINAL_STATUSES.includes(event.data.status)) return true;
@@ -58,7 +65,9 @@ export class TaskDeliveryService {
       const first = await this.stream.firstSeq(taskId);
       if (first === null || first > last + 1) {
         const upTo = first === null ? Number.POSITIVE_INFINITY : first - 1;
-        const fromHistory = (await this.history.listAfter(taskId, last, 1000)).filter((event) => event.seq <= upTo);
+        const fromHistory = (await this.history.listAfter(taskId, last, 1000)).filter(
+          (event) => event.seq <= upTo,
+        );
         if (deliver(fromHistory)) return;
         if (first !== null && last < upTo) {
           // Postgres is behind the trimmed stream for a moment (a runner's batch in flight).

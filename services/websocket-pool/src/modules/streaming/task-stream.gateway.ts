@@ -26,7 +26,9 @@ export class TaskStreamGateway implements OnGatewayDisconnect {
   async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<SubscribeAck> {
     const parsed = SubscribeRequestSchema.safeParse(body);
     if (!parsed.success) {
-      const message = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+      const message = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+        .join('; ');
       return { ok: false, error: { code: 'INVALID_REQUEST', message } };
     }
     const { taskId, afterSeq = 0 } = parsed.data;
@@ -39,7 +41,9 @@ export class TaskStreamGateway implements OnGatewayDisconnect {
     // The ack goes out before the first event: delivery starts on the next tick.
     setImmediate(() => {
       if (socket.disconnected) return;
-      const delivery = this.delivery.start(taskId, afterSeq, (event) => socket.emit(SocketEvents.taskEvent, event));
+      const delivery = this.delivery.start(taskId, afterSeq, (event) =>
+        socket.emit(SocketEvents.taskEvent, event),
+      );
       mine.set(taskId, delivery);
       void delivery.done.then(() => {
         if (mine.get(taskId) === delivery) mine.delete(taskId);
