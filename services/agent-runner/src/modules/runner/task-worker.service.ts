@@ -9,6 +9,7 @@ import { Worker, type Job } from 'bullmq';
 import path from 'node:path';
 import { TASK_QUEUE, TaskJobSchema, type TaskJob } from '@hangar/contracts';
 import { TaskRepository } from '@hangar/db';
+import type { Redis } from 'ioredis';
 import { createRedis } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { TaskRunService } from './task-run.service';
@@ -18,16 +19,19 @@ import { TaskRunService } from './task-run.service';
 export class TaskWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TaskWorkerService.name);
   private worker: Worker<TaskJob> | undefined;
+  private readonly connection: Redis;
 
   constructor(
     private readonly tasks: TaskRepository,
     private readonly runs: TaskRunService,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
-  ) {}
+  ) {
+    this.connection = createRedis(config.REDIS_URL);
+  }
 
   onApplicationBootstrap() {
     this.worker = new Worker<TaskJob>(TASK_QUEUE, (job) => this.process(job), {
-      connection: createRedis(this.config.REDIS_URL),
+      connection: this.connection,
       prefix: `${this.config.HANGAR_REDIS_PREFIX}:queue`,
       concurrency: this.config.RUNNER_SLOTS,
       // A lost runner is the orchestrator's to detect (heartbeats) and retry; a stalled job
@@ -60,5 +64,7 @@ export class TaskWorkerService implements OnApplicationBootstrap, OnApplicationS
       for (const taskId of this.runs.runningTaskIds()) this.runs.cancel(taskId, 'shutdown');
       await closing;
     }
+    // BullMQ leaves a connection it was given open: it is ours to close.
+    await this.connection.quit();
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import type { Redis } from 'ioredis';
 import { createRedis } from '@hangar/redis';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 
@@ -9,10 +10,12 @@ import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 @Injectable()
 export class TaskQueue implements OnApplicationShutdown {
   private readonly queue: Queue<TaskJob>;
+  private readonly connection: Redis;
 
   constructor(@Inject(ORCHESTRATOR_CONFIG) config: OrchestratorConfig) {
+    this.connection = createRedis(config.REDIS_URL);
     this.queue = new Queue<TaskJob>(TASK_QUEUE, {
-      connection: createRedis(config.REDIS_URL),
+      connection: this.connection,
       prefix: `${config.HANGAR_REDIS_PREFIX}:queue`,
       defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 1 },
     });
@@ -32,8 +35,10 @@ export class TaskQueue implements OnApplicationShutdown {
     return this.queue.count();
   }
 
+  // BullMQ leaves a connection it was given open: it is ours to close.
   async onApplicationShutdown() {
     await this.queue.close();
+    await this.connection.quit();
   }
 }
 

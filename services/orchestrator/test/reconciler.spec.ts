@@ -1,0 +1,115 @@
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import { createPrismaClient, TaskEventRepository, TaskRepository, type PrismaClient } from '@hangar/db';
+import { createRedis, TaskEventStream } from '@hangar/redis';
+import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
+import type { OrchestratorConfig } from '../src/config';
+import { ReconcilerService } from '../src/modules/scheduling/reconciler.service';
+import { StatusEvents } from '../src/modules/scheduling/status-events';
+import { TaskQueue } from '../src/modules/scheduling/task-queue';
+
+describe(ReconcilerService.name, () => {
+  const prefix = uniqueRedisPrefix('reconciler');
+  const config = {
+    REDIS_URL: redisUrl(),
+    HANGAR_REDIS_PREFIX: prefix,
+    RECONCILE_INTERVAL_MS: 60_000,
+    RUNNER_HEARTBEAT_TIMEOUT_MS: 30_000,
+    TASK_MAX_ATTEMPTS: 2,
+  } as OrchestratorConfig;
+  const redis = createRedis(redisUrl());
+  const jobsConnection = createRedis(redisUrl());
+  const stream = new TaskEventStream(redis, { prefix });
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  let tasks: TaskRepository;
+  let queue: TaskQueue;
+  let jobs: Queue<TaskJob>;
+  let reconciler: ReconcilerService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('reconciler');
+    prisma = createPrismaClient(database.url);
+    tasks = new TaskRepository(prisma);
+    queue = new TaskQueue(config);
+    jobs = new Queue<TaskJob>(TASK_QUEUE, { connection: jobsConnection, prefix: `${prefix}:queue` });
+    reconciler = new ReconcilerService(
+      tasks,
+      queue,
+      new StatusEvents(stream, new TaskEventRepository(prisma)),
+      config,
+    );
+  });
+
+  afterAll(async () => {
+    await queue.onApplicationShutdown();
+    await jobs.close();
+    await jobsConnection.quit();
+    await prisma.$disconnect();
+    await redis.quit();
+    await database.drop();
+  });
+
+  // What a runner that died long ago leaves behind: RUNNING, with an old heartbeat.
+  async function silenceRunner(taskId: string) {
+    const client = new Client({ connectionString: database.url });
+    await client.connect();
+    await client.query(`UPDATE tasks SET heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [taskId]);
+    await client.end();
+  }
+
+  it('should enqueue a QUEUED task that never reached the queue, once however often it runs', async () => {
+    const task = await tasks.create({ prompt: 'missed message' });
+    await reconciler.reconcile();
+    await reconciler.reconcile();
+    const job = await jobs.getJob(`${task.id}-a1`);
+    expect(job?.data).toEqual({ taskId: task.id, attempt: 1 });
+    expect(
+      (await jobs.getJobs(['waiting'])).filter((waiting) => waiting.data.taskId === task.id),
+    ).toHaveLength(1);
+  });
+
+  it('should requeue the next attempt of a task whose runner went silent, and say why in its events', async () => {
+    const task = await tasks.create({ prompt: 'lost runner' });
+    await tasks.claim(task.id, 'runner-a', '/w', 1);
+    await silenceRunner(task.id);
+
+    await reconciler.reconcile();
+
+    const requeued = await tasks.get(task.id);
+    expect(requeued).toMatchObject({ status: 'QUEUED', attempts: 1 });
+    expect(requeued.error).toBe('runner-lost: runner runner-a sent no heartbeat for 30s (attempt 1 of 2)');
+    expect((await jobs.getJob(`${task.id}-a2`))?.data).toEqual({ taskId: task.id, attempt: 2 });
+    expect(await stream.readAfter(task.id, 0)).toEqual([
+      expect.objectContaining({
+        seq: 1,
+        type: 'task.status',
+        data: { status: 'QUEUED', reason: requeued.error },
+      }),
+    ]);
+  });
+
+  it('should fail a task whose last attempt lost its runner', async () => {
+    const task = await tasks.create({ prompt: 'lost twice' });
+    await tasks.claim(task.id, 'runner-a', '/w', 1);
+    await tasks.requeue(task.id, 'runner-a', 'runner-lost: first');
+    await tasks.claim(task.id, 'runner-b', '/w', 2);
+    await silenceRunner(task.id);
+
+    await reconciler.reconcile();
+
+    expect(await tasks.get(task.id)).toMatchObject({
+      status: 'FAILED',
+      error: 'runner-lost: runner runner-b sent no heartbeat for 30s (attempt 2 of 2)',
+    });
+    expect(await jobs.getJob(`${task.id}-a3`)).toBeUndefined();
+  });
+
+  it('should leave a running task with a fresh heartbeat alone', async () => {
+    const task = await tasks.create({ prompt: 'alive' });
+    await tasks.claim(task.id, 'runner-c', '/w', 1);
+    await reconciler.reconcile();
+    expect(await tasks.get(task.id)).toMatchObject({ status: 'RUNNING', attempts: 1, error: null });
+  });
+});
