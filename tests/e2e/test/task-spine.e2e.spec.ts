@@ -98,6 +98,17 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect(final.data.reason).toBe(failed.error);
   });
 
+  it('should fail a task that outlives its timeout and stop its agent', async () => {
+    const task = await createTask(stack, { prompt: 'too slow', scenario: 'slow', timeoutSeconds: 2 });
+    const follower = follow(stack, task.id);
+    const events = await follower.finished;
+    follower.close();
+    expect(events.at(-1)).toMatchObject({ type: 'task.status', data: { status: 'FAILED' } });
+    const failed = await getTask(stack, task.id);
+    expect(failed.error).toBe('timeout: no result within 2s; the agent was stopped');
+    expect(stack.processesIn(failed.workspace!)).toEqual([]);
+  });
+
   it('should stop the process group within 5 s when a running task is cancelled', async () => {
     const task = await createTask(stack, { prompt: 'take your time', scenario: 'slow' });
     const follower = follow(stack, task.id);
