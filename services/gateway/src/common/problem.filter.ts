@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } fro
 import type { Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import type { ZodError } from 'zod';
+import { Prisma } from '@hangar/db';
 import { currentTraceId } from '@hangar/observability';
 import {
   assertUnreachable,
@@ -38,6 +39,12 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+};
+
+const PRISMA_STATUS: Record<string, { status: number; detail: string }> = {
+  P2002: { status: 409, detail: 'a record with these values exists already' },
+  P2025: { status: 404, detail: 'the record does not exist' },
+  P2003: { status: 400, detail: 'a referenced record does not exist' },
 };
 
 // Express' body parser reports its own errors (too large, bad JSON) as plain errors with a status.
@@ -112,6 +119,17 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof HttpException) {
       const status = error.getStatus();
       return { type: 'about:blank', title: TITLES[status] ?? error.name, status, detail: error.message };
+    }
+    if (error instanceof Prisma.PrismaClientKnownRequestError) {
+      // A repository let a constraint error through: say what kind, keep the rest in the log.
+      const mapped = PRISMA_STATUS[error.code];
+      if (mapped)
+        return {
+          type: 'about:blank',
+          title: TITLES[mapped.status] ?? 'Error',
+          status: mapped.status,
+          detail: mapped.detail,
+        };
     }
     if (isBodyParserError(error)) {
       // (Invalid JSON never gets here: Nest turns it into a BadRequestException first.)
