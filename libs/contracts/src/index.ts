@@ -4,3 +4,5 @@ export * from './messages';
 export * from './socket';
 export * from './problem';
 export * from './errors';
+export * from './profile';
+export * from './conversation';

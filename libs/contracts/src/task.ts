@@ -9,14 +9,39 @@ export const ScenarioNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a scenario name: lowercase letters, digits and dashes');
 
+export const PromptSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100_000, 'must be at most 100000 characters');
+export const ProfileNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    'must be a profile name: lowercase letters, digits, - and _ (at most 63)',
+  );
+
+// Where a task works: a git repository (URL or a local path under the allowed roots) and a ref.
+// The gateway checks them fully (@hangar/workspaces) before anything is queued.
+export const RepositoryFieldsSchema = z.object({
+  repository: z.string().min(1).max(2048).optional(),
+  ref: z.string().min(1).max(255).optional(),
+  push: z.boolean().optional(),
+});
+
 export const CreateTaskSchema = z
   .object({
-    prompt: z.string().trim().min(1, 'must not be empty').max(100_000, 'must be at most 100000 characters'),
-    profile: z.string().trim().min(1).max(100).optional(),
+    prompt: PromptSchema,
+    profile: ProfileNameSchema.optional(),
     scenario: ScenarioNameSchema.optional(),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    ...RepositoryFieldsSchema.shape,
   })
-  .strict();
+  .strict()
+  .refine((body) => body.repository !== undefined || (body.ref === undefined && body.push === undefined), {
+    message: 'ref and push need a repository',
+    path: ['repository'],
+  });
 export type CreateTaskRequest = z.infer<typeof CreateTaskSchema>;
 
 export const TaskUsageSchema = z.object({
@@ -43,6 +68,13 @@ export const TaskSchema = z.object({
   agentSessionId: z.string().nullable(),
   exitCode: z.number().int().nullable(),
   workspace: z.string().nullable(),
+  repository: z.string().nullable(),
+  ref: z.string().nullable(),
+  push: z.boolean(),
+  branch: z.string().nullable(),
+  baseCommit: z.string().nullable(),
+  pushedAt: z.string().nullable(),
+  conversationId: z.string().nullable(),
   error: z.string().nullable(),
   lastSeq: z.number().int(),
   createdAt: z.string(),
@@ -51,10 +83,31 @@ export const TaskSchema = z.object({
 });
 export type Task = z.infer<typeof TaskSchema>;
 
+export const TaskDiffSchema = z.object({
+  taskId: z.string(),
+  unifiedDiff: z.string(),
+  truncated: z.boolean(),
+  files: z.array(
+    z.object({
+      path: z.string(),
+      status: z.enum(['added', 'modified', 'deleted', 'renamed']),
+      additions: z.number().int(),
+      deletions: z.number().int(),
+    }),
+  ),
+  linesAdded: z.number().int(),
+  linesRemoved: z.number().int(),
+  commit: z.string().nullable(),
+});
+export type TaskDiff = z.infer<typeof TaskDiffSchema>;
+
 // Why a task ended badly; stored in Task.error as "<reason>: <detail>".
 export const FAILURE_REASONS = [
   'exit-code',
   'timeout',
+  'output-limit',
+  'workspace',
+  'runner-shutdown',
   'runner-lost',
   'spawn-failed',
   'agent-error',

@@ -1,6 +1,9 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { createPrismaClient } from './client';
 import type { PrismaClient } from './generated/prisma/client';
+import { ConversationRepository } from './repositories/conversation.repository';
+import { ProfileRepository } from './repositories/profile.repository';
+import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
 import { TaskRepository } from './repositories/task.repository';
 

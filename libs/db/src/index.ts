@@ -18,3 +18,6 @@ export * from './task-state-machine';
 export * from './repositories/task.repository';
 export * from './repositories/task-event.repository';
 export * from './database.module';
+export * from './repositories/profile.repository';
+export * from './repositories/conversation.repository';
+export * from './repositories/task-diff.repository';

@@ -19,6 +19,10 @@ export interface NewTask {
   scenario?: string;
   timeoutSeconds?: number;
   projectId?: string;
+  repository?: string;
+  ref?: string;
+  push?: boolean;
+  conversationId?: string;
 }
 
 export interface RunOutcome {
@@ -58,6 +62,10 @@ export class TaskRepository {
         prompt: input.prompt,
         scenario: input.scenario ?? null,
         timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
+        repository: input.repository ?? null,
+        repositoryRef: input.ref ?? null,
+        push: input.push ?? false,
+        conversationId: input.conversationId ?? null,
       },
       include: withProfile,
     });
@@ -118,6 +126,22 @@ export class TaskRepository {
       },
       { status: 'RUNNING', runnerId },
     );
+  }
+
+  // Where the run works, once its workspace is ready (branch and base commit for a repository).
+  async recordWorkspace(
+    id: string,
+    runnerId: string,
+    workspace: { dir: string; branch: string | null; baseCommit: string | null },
+  ) {
+    await this.prisma.task.updateMany({
+      where: { id, runnerId, status: 'RUNNING' },
+      data: { workspace: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit },
+    });
+  }
+
+  async markPushed(id: string): Promise<void> {
+    await this.prisma.task.update({ where: { id }, data: { pushedAt: new Date() } });
   }
 
   async cancelQueued(id: string): Promise<Task | null> {

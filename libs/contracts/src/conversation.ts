@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import {
+  ProfileNameSchema,
+  PromptSchema,
+  RepositoryFieldsSchema,
+  ScenarioNameSchema,
+  TaskSchema,
+} from './task';
+
+export const CreateConversationSchema = z
+  .object({
+    title: z.string().trim().min(1).max(200).optional(),
+    profile: ProfileNameSchema.optional(),
+    repository: RepositoryFieldsSchema.shape.repository,
+    ref: RepositoryFieldsSchema.shape.ref,
+    // The first message; without it the conversation waits for one.
+    message: PromptSchema.optional(),
+    scenario: ScenarioNameSchema.optional(),
+    timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+  })
+  .strict();
+export type CreateConversationRequest = z.infer<typeof CreateConversationSchema>;
+
+export const PostMessageSchema = z
+  .object({
+    content: PromptSchema,
+    scenario: ScenarioNameSchema.optional(),
+    timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+  })
+  .strict();
+export type PostMessageRequest = z.infer<typeof PostMessageSchema>;
+
+export const MessageSchema = z.object({
+  id: z.string(),
+  conversationId: z.string(),
+  role: z.enum(['user', 'assistant']),
+  content: z.string(),
+  taskId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const ConversationSchema = z.object({
+  id: z.string(),
+  title: z.string().nullable(),
+  profile: z.string().nullable(),
+  repository: z.string().nullable(),
+  ref: z.string().nullable(),
+  agentSessionId: z.string().nullable(),
+  workspace: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Conversation = z.infer<typeof ConversationSchema>;
+
+// What posting a message answers: the stored message and the task that runs the turn.
+export const ConversationTurnSchema = z.object({ message: MessageSchema, task: TaskSchema });
+export type ConversationTurn = z.infer<typeof ConversationTurnSchema>;

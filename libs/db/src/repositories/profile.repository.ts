@@ -1,0 +1,107 @@
+import {
+  HangarError,
+  type AgentProfile,
+  type CreateProfileRequest,
+  type UpdateProfileRequest,
+} from '@hangar/contracts';
+import { Prisma, type AgentProfile as ProfileRow, type PrismaClient } from '../generated/prisma/client';
+import { DEFAULT_PROFILE, DEFAULT_PROJECT_ID } from './task.repository';
+
+export function toProfile(row: ProfileRow): AgentProfile {
+  return {
+    name: row.name,
+    provider: row.provider as AgentProfile['provider'],
+    model: row.model,
+    appendSystemPrompt: row.appendSystemPrompt,
+    allowedTools: row.allowedTools,
+    disallowedTools: row.disallowedTools,
+    permissionMode: row.permissionMode,
+    maxTurns: row.maxTurns,
+    timeoutSeconds: row.timeoutSeconds,
+    maxOutputBytes: row.maxOutputBytes,
+    mcpServers: row.mcpServers as AgentProfile['mcpServers'],
+    agents: row.agentFiles as AgentProfile['agents'],
+    skills: row.skillFiles as AgentProfile['skills'],
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function toColumns(input: UpdateProfileRequest): Prisma.AgentProfileUpdateInput {
+  const { agents, skills, mcpServers, ...rest } = input;
+  return {
+    ...rest,
+    ...(mcpServers !== undefined ? { mcpServers } : {}),
+    ...(agents !== undefined ? { agentFiles: agents } : {}),
+    ...(skills !== undefined ? { skillFiles: skills } : {}),
+  };
+}
+
+function notFound(name: string): HangarError {
+  return new HangarError('PROFILE_NOT_FOUND', `profile "${name}" does not exist`, { profile: name });
+}
+
+export class ProfileRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async list(projectId = DEFAULT_PROJECT_ID): Promise<AgentProfile[]> {
+    const rows = await this.prisma.agentProfile.findMany({ where: { projectId }, orderBy: { name: 'asc' } });
+    return rows.map(toProfile);
+  }
+
+  async get(name: string, projectId = DEFAULT_PROJECT_ID): Promise<AgentProfile> {
+    const row = await this.prisma.agentProfile.findUnique({ where: { projectId_name: { projectId, name } } });
+    if (!row) throw notFound(name);
+    return toProfile(row);
+  }
+
+  async create(input: CreateProfileRequest, projectId = DEFAULT_PROJECT_ID): Promise<AgentProfile> {
+    try {
+      const row = await this.prisma.agentProfile.create({
+        data: {
+          ...(toColumns(input) as Prisma.AgentProfileCreateWithoutProjectInput),
+          name: input.name,
+          project: { connect: { id: projectId } },
+        },
+      });
+      return toProfile(row);
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        throw new HangarError('PROFILE_EXISTS', `profile "${input.name}" exists already`, { field: 'name' });
+      }
+      throw error;
+    }
+  }
+
+  async update(
+    name: string,
+    input: UpdateProfileRequest,
+    projectId = DEFAULT_PROJECT_ID,
+  ): Promise<AgentProfile> {
+    const { count } = await this.prisma.agentProfile.updateMany({
+      where: { projectId, name },
+      data: toColumns(input) as Prisma.AgentProfileUpdateManyMutationInput,
+    });
+    if (count === 0) throw notFound(name);
+    return this.get(name, projectId);
+  }
+
+  // Tasks keep the profile they ran with: a profile with tasks cannot go.
+  async delete(name: string, projectId = DEFAULT_PROJECT_ID): Promise<void> {
+    if (name === DEFAULT_PROFILE) {
+      throw new HangarError('PROFILE_IN_USE', 'the default profile cannot be deleted; change it instead');
+    }
+    const row = await this.prisma.agentProfile.findUnique({
+      where: { projectId_name: { projectId, name } },
+      include: { _count: { select: { tasks: true } } },
+    });
+    if (!row) throw notFound(name);
+    if (row._count.tasks > 0) {
+      throw new HangarError(
+        'PROFILE_IN_USE',
+        `profile "${name}" is used by ${row._count.tasks} task(s); it cannot be deleted`,
+      );
+    }
+    await this.prisma.agentProfile.delete({ where: { id: row.id } });
+  }
+}
