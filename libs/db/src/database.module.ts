@@ -42,13 +42,22 @@ export class DatabaseModule {
           useFactory: (prisma: PrismaClient) =>
             new TaskRepository(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
         },
-        {
-          provide: TaskEventRepository,
-          inject: [PRISMA],
-          useFactory: (prisma: PrismaClient) => new TaskEventRepository(prisma),
-        },
+        ...[TaskEventRepository, ProfileRepository, ConversationRepository, TaskDiffRepository].map(
+          (repository) => ({
+            provide: repository,
+            inject: [PRISMA],
+            useFactory: (prisma: PrismaClient) => new repository(prisma),
+          }),
+        ),
       ],
-      exports: [TaskRepository, TaskEventRepository, DatabaseHealth],
+      exports: [
+        TaskRepository,
+        TaskEventRepository,
+        ProfileRepository,
+        ConversationRepository,
+        TaskDiffRepository,
+        DatabaseHealth,
+      ],
     };
   }
 }

@@ -80,7 +80,7 @@ export class ProfileRepository {
   ): Promise<AgentProfile> {
     const { count } = await this.prisma.agentProfile.updateMany({
       where: { projectId, name },
-      data: toColumns(input) as Prisma.AgentProfileUpdateManyMutationInput,
+      data: toColumns(input),
     });
     if (count === 0) throw notFound(name);
     return this.get(name, projectId);
