@@ -1,0 +1,76 @@
+import {
+  ConversationRepository,
+  createPrismaClient,
+  migrate,
+  ProfileRepository,
+  TaskRepository,
+  type PrismaClient,
+} from '../src';
+import { dropDatabases, freshDatabaseUrl } from './fresh-database';
+
+describe('ProfileRepository and ConversationRepository', () => {
+  const { url, name } = freshDatabaseUrl('profiles');
+  let prisma: PrismaClient;
+  let profiles: ProfileRepository;
+  let conversations: ConversationRepository;
+  let tasks: TaskRepository;
+
+  beforeAll(async () => {
+    await migrate(url, { log: () => undefined });
+    prisma = createPrismaClient(url);
+    profiles = new ProfileRepository(prisma);
+    conversations = new ConversationRepository(prisma);
+    tasks = new TaskRepository(prisma);
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await dropDatabases([name]);
+  });
+
+  it('should store every profile field and give tasks its timeout', async () => {
+    const created = await profiles.create({
+      name: 'fast',
+      provider: 'claude',
+      timeoutSeconds: 42,
+      allowedTools: ['Read'],
+      mcpServers: { docs: { type: 'http', url: 'http://127.0.0.1:9/mcp' } },
+      agents: { helper: 'content' },
+      skills: { notes: 'skill' },
+    });
+    expect(created).toMatchObject({
+      name: 'fast',
+      timeoutSeconds: 42,
+      agents: { helper: 'content' },
+      skills: { notes: 'skill' },
+    });
+    expect(await profiles.get('fast')).toEqual(created);
+    const task = await tasks.create({ prompt: 'x', profile: 'fast' });
+    expect(task).toMatchObject({ profile: 'fast', timeoutSeconds: 42 });
+    await expect(profiles.delete('fast')).rejects.toMatchObject({ code: 'PROFILE_IN_USE' });
+    await expect(profiles.create({ name: 'fast', provider: 'claude' })).rejects.toMatchObject({
+      code: 'PROFILE_EXISTS',
+    });
+    await expect(profiles.update('ghost', { maxTurns: 1 })).rejects.toMatchObject({
+      code: 'PROFILE_NOT_FOUND',
+    });
+  });
+
+  it('should keep the session transcript byte for byte and know the unfinished turn', async () => {
+    const conversation = await conversations.create({ title: 'chat' });
+    const transcript = Buffer.from('{"type":"user"}\n{"type":"assistant","é":"ü"}\n', 'utf8');
+    await conversations.saveSession(conversation.id, {
+      sessionId: 's-1',
+      relativePath: 'projects/-w/s-1.jsonl',
+      transcript,
+    });
+    const loaded = await conversations.loadSession(conversation.id);
+    expect(loaded?.transcript.equals(transcript)).toBe(true);
+    expect((await conversations.get(conversation.id)).agentSessionId).toBe('s-1');
+
+    const turn = await tasks.create({ prompt: 'hi', conversationId: conversation.id });
+    expect(await conversations.activeTaskId(conversation.id)).toBe(turn.id);
+    await tasks.cancelQueued(turn.id);
+    expect(await conversations.activeTaskId(conversation.id)).toBeNull();
+  });
+});
