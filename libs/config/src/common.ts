@@ -59,3 +59,17 @@ export const baseServiceEnv = {
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl('OTLP/HTTP endpoint for traces; tracing is off when unset'),
   HANGAR_REDIS_PREFIX: redisPrefix(),
 };
+
+// A comma-separated list of absolute paths, e.g. folders local repositories may come from.
+export const absolutePathList = (what: string) =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .refine((paths) => paths.every((entry) => entry.startsWith('/')), { message: 'must be absolute paths, separated by commas' })
+    .describe(what);

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/config';
+import { absolutePathList, baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/config';
 
 export const AgentRunnerConfigSchema = z
   .object({
@@ -32,6 +32,21 @@ export const AgentRunnerConfigSchema = z
       3600,
       'how long a finished task keeps its Redis stream for late subscribers',
     ),
+    RUNNER_MAX_OUTPUT_BYTES: positiveInt(
+      10 * 1024 * 1024,
+      'bytes an agent may print before it is stopped (a profile may set its own)',
+    ),
+    WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
+      'folders whose git repositories tasks may name by local path',
+    ),
+    WORKSPACE_RETENTION_HOURS: positiveInt(
+      24,
+      'how long a finished task keeps its workspace (conversations keep theirs)',
+    ),
+    GIT_PUSH_TOKEN: secret(
+      z.string().min(1).optional().describe('token for pushing task branches over HTTPS'),
+    ),
+    GIT_SSH_KEY_PATH: z.string().optional().describe('private key for pushing task branches over SSH'),
     SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
     ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
     ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),

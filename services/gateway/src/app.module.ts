@@ -5,6 +5,8 @@ import { PlatformModule } from '@hangar/platform';
 import { ProblemFilter } from './common/problem.filter';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { orchestratorClientModule } from './modules/tasks/orchestrator-client';
+import { ConversationsModule } from './modules/conversations/conversations.module';
+import { ProfilesModule } from './modules/profiles/profiles.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 
 @Module({})
@@ -19,6 +21,8 @@ export class AppModule {
         }),
         { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true },
         TasksModule,
+        ProfilesModule,
+        ConversationsModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseServiceEnv, optionalUrl, port } from '@hangar/config';
+import { absolutePathList, baseServiceEnv, optionalUrl, port } from '@hangar/config';
 
 export const GatewayConfigSchema = z.object({
   ...baseServiceEnv,
@@ -23,6 +23,9 @@ export const GatewayConfigSchema = z.object({
     .describe('timeout of a task that names none'),
   SCRIPTED_MODEL_URL: optionalUrl('scripted model in use: tasks may then pick a scenario'),
   SCRIPTED_MODEL_SCENARIOS_DIR: z.string().optional().describe('extra scenario folder of the scripted model'),
+  WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
+    'folders whose git repositories tasks may name by local path',
+  ),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

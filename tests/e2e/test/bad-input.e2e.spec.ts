@@ -1,7 +1,6 @@
-import { Client } from 'pg';
 import type { Problem } from '@hangar/contracts';
 import { SERVICES, ServiceStack } from '@hangar/testing';
-import { request } from './support';
+import { countTasks, request } from './support';
 
 describe('bad input gets a clear answer and changes nothing', () => {
   let stack: ServiceStack;
@@ -15,16 +14,7 @@ describe('bad input gets a clear answer and changes nothing', () => {
     await stack?.dispose();
   });
 
-  async function taskCount(): Promise<number> {
-    const client = new Client({ connectionString: stack.database.url });
-    await client.connect();
-    try {
-      const result = await client.query<{ count: string }>('SELECT count(*) FROM tasks');
-      return Number(result.rows[0]?.count);
-    } finally {
-      await client.end();
-    }
-  }
+  const taskCount = () => countTasks(stack);
 
   it('should answer 400 problem+json naming each bad field', async () => {
     const response = await request(stack, 'POST', '/api/v1/tasks', {

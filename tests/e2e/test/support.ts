@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import {
   SocketEvents,
@@ -26,6 +27,18 @@ export async function request(
     contentType: response.headers.get('content-type') ?? '',
     body: text ? (JSON.parse(text) as unknown) : null,
   };
+}
+
+// How many tasks the stack's database holds: "nothing recorded, nothing queued" checks.
+export async function countTasks(stack: ServiceStack): Promise<number> {
+  const client = new Client({ connectionString: stack.database.url });
+  await client.connect();
+  try {
+    const result = await client.query<{ count: string }>('SELECT count(*) FROM tasks');
+    return Number(result.rows[0]?.count);
+  } finally {
+    await client.end();
+  }
 }
 
 export async function createTask(stack: ServiceStack, body: Record<string, unknown>): Promise<Task> {

@@ -16,12 +16,19 @@ import {
 export function statusOf(code: ErrorCode): number {
   switch (code) {
     case 'TASK_NOT_FOUND':
+    case 'PROFILE_NOT_FOUND':
+    case 'CONVERSATION_NOT_FOUND':
+    case 'DIFF_NOT_FOUND':
       return 404;
     case 'INVALID_TRANSITION':
+    case 'PROFILE_EXISTS':
+    case 'PROFILE_IN_USE':
+    case 'CONVERSATION_BUSY':
       return 409;
     case 'SCENARIO_NOT_AVAILABLE':
     case 'UNKNOWN_SCENARIO':
     case 'UNKNOWN_PROFILE':
+    case 'INVALID_REPOSITORY':
       return 400;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;

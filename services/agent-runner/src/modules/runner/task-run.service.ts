@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
@@ -9,13 +9,23 @@ import {
   spawnAgent,
   summarizeResult,
   type AgentHandle,
+  type ClaudePermissionMode,
   type AgentExit,
 } from '@hangar/agents';
-import type { AgentEvent, Task } from '@hangar/contracts';
-import { TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
+import type { AgentEvent, AgentProfile, Task } from '@hangar/contracts';
+import {
+  ConversationRepository,
+  ProfileRepository,
+  TaskEventRepository,
+  TaskRepository,
+  type RunOutcome,
+} from '@hangar/db';
 import { TaskEventLog, TaskEventStream } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { AgentSessionStore } from './agent-session-store';
+import { placeProfileFiles, writeMcpConfig } from './profile-files';
 import { RunnerMetrics } from './runner.metrics';
+import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
 
 // Runs one claimed task with the `process` executor: the agent CLI as a child process group
 // on this host, its output numbered into the task's event log, its result stored.
@@ -31,6 +41,10 @@ export class TaskRunService {
     private readonly events: TaskEventRepository,
     private readonly stream: TaskEventStream,
     private readonly metrics: RunnerMetrics,
+    private readonly profiles: ProfileRepository,
+    private readonly conversations: ConversationRepository,
+    private readonly sessions: AgentSessionStore,
+    private readonly workspaces: WorkspaceService,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
@@ -47,15 +61,30 @@ export class TaskRunService {
   }
 
   async run(task: Task): Promise<Task | null> {
-    const workspace = task.workspace ?? path.join(this.config.WORKSPACE_ROOT, task.id);
-    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, task.id);
-    await mkdir(workspace, { recursive: true });
-    await mkdir(homeDir, { recursive: true });
-    this.reapStrays(task, workspace);
-
     const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
     const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
     await log.append([{ type: 'task.status', data: { status: 'RUNNING' } }]);
+
+    let prepared: PreparedWorkspace;
+    let profile: AgentProfile;
+    try {
+      profile = await this.profiles.get(task.profile);
+      prepared = await this.workspaces.prepare(task);
+      await this.tasks.recordWorkspace(task.id, this.config.RUNNER_ID, prepared);
+      this.reapStrays(task, prepared.dir);
+      await placeProfileFiles(prepared.dir, profile);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      return this.conclude(task, log, { status: 'FAILED', error: `workspace: ${detail}` });
+    }
+
+    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, task.id);
+    const configDir = path.join(homeDir, '.claude');
+    await mkdir(homeDir, { recursive: true });
+    const resumeSessionId = task.conversationId
+      ? await this.sessions.restore(task.conversationId, configDir)
+      : undefined;
+    const mcpConfigPath = await writeMcpConfig(homeDir, profile);
 
     // Appends are chained so events keep the order the CLI printed them in.
     let appended = Promise.resolve();
@@ -69,6 +98,7 @@ export class TaskRunService {
       });
     };
 
+    const maxOutputBytes = profile.maxOutputBytes ?? this.config.RUNNER_MAX_OUTPUT_BYTES;
     let exit: RunExit;
     const stopTimer = this.metrics.duration.startTimer();
     this.metrics.running.inc();
@@ -78,10 +108,14 @@ export class TaskRunService {
         homeDir,
         ...this.modelEndpoint(task),
         ...(this.config.CLAUDE_BIN ? { binaryPath: this.config.CLAUDE_BIN } : {}),
+        ...profileOptions(profile),
+        ...(mcpConfigPath ? { mcpConfig: mcpConfigPath } : {}),
+        ...(resumeSessionId ? { resumeSessionId } : {}),
       });
       const handle = await spawnAgent(invocation, {
-        cwd: workspace,
+        cwd: prepared.dir,
         timeoutMs: task.timeoutSeconds * 1000,
+        maxOutputBytes,
         onEvent: record,
         onStderrLine: (line) => {
           stderrTail.push(line);
@@ -123,9 +157,30 @@ export class TaskRunService {
       if (requeued) await this.finalEvent(log, requeued, requeued.error ?? undefined);
       return requeued;
     }
-    const outcome = toOutcome(task, exit, summarizeResult(kept), stderrTail);
+    const summary = summarizeResult(kept);
+    let outcome = toOutcome(task, exit, summary, stderrTail, maxOutputBytes);
     stopTimer({ status: outcome.status });
     this.metrics.finished.inc({ status: outcome.status });
+
+    // What the agent changed (a git workspace), and its branch pushed when asked.
+    const delivered = await this.workspaces.deliver(task, prepared, outcome.status === 'COMPLETED');
+    if (delivered.error) outcome = { ...outcome, status: 'FAILED', error: delivered.error };
+    if (task.conversationId) {
+      if (summary.agentSessionId)
+        await this.sessions.save(task.conversationId, configDir, summary.agentSessionId);
+      await this.conversations.addMessage({
+        conversationId: task.conversationId,
+        role: 'assistant',
+        content: outcome.result ?? outcome.error ?? '',
+        taskId: task.id,
+      });
+    }
+    // Everything worth keeping from the run's home (the session transcript) is in Postgres now.
+    await rm(homeDir, { recursive: true, force: true });
+    return this.conclude(task, log, outcome);
+  }
+
+  private async conclude(task: Task, log: TaskEventLog, outcome: RunOutcome): Promise<Task | null> {
     const finished = await this.tasks.finish(task.id, this.config.RUNNER_ID, outcome);
     if (finished) await this.finalEvent(log, finished, outcome.error ?? undefined);
     else
@@ -170,6 +225,18 @@ export class TaskRunService {
   }
 }
 
+// What a profile asks of the CLI; unset fields leave the CLI's defaults.
+function profileOptions(profile: AgentProfile) {
+  return {
+    ...(profile.model ? { model: profile.model } : {}),
+    ...(profile.permissionMode ? { permissionMode: profile.permissionMode as ClaudePermissionMode } : {}),
+    ...(profile.maxTurns ? { maxTurns: profile.maxTurns } : {}),
+    ...(profile.appendSystemPrompt ? { appendSystemPrompt: profile.appendSystemPrompt } : {}),
+    ...(profile.allowedTools.length > 0 ? { allowedTools: profile.allowedTools } : {}),
+    ...(profile.disallowedTools.length > 0 ? { disallowedTools: profile.disallowedTools } : {}),
+  };
+}
+
 type RunExit = Omit<AgentExit, 'reason'> & {
   reason: AgentExit['reason'] | 'shutdown' | 'spawn-failed';
   message?: string;
@@ -180,6 +247,7 @@ export function toOutcome(
   exit: RunExit,
   summary: ReturnType<typeof summarizeResult>,
   stderrTail: string[],
+  maxOutputBytes?: number,
 ): RunOutcome {
   const measured = {
     result: summary.result,
@@ -204,7 +272,7 @@ export function toOutcome(
       return {
         ...measured,
         status: 'FAILED',
-        error: 'output-limit: the agent printed more than allowed and was stopped',
+        error: `output-limit: the agent printed more than ${maxOutputBytes ?? 'the allowed'} bytes and was stopped`,
       };
     case 'spawn-failed':
       return {

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -16,7 +17,9 @@ import { TaskRunService } from './task-run.service';
 
 // Takes jobs from the durable queue, as many at once as the runner has slots.
 @Injectable()
-export class TaskWorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class TaskWorkerService
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(TaskWorkerService.name);
   private worker: Worker<TaskJob> | undefined;
   private readonly connection: Redis;
@@ -54,17 +57,23 @@ export class TaskWorkerService implements OnApplicationBootstrap, OnApplicationS
   }
 
   // SIGTERM: take no new work; running tasks get a grace period, then go back to the queue.
-  async onApplicationShutdown() {
+  // Before shutdown (not on it): the database, Redis and heartbeats must still serve the
+  // runs that finish or are requeued meanwhile; Nest closes them in onApplicationShutdown.
+  async beforeApplicationShutdown() {
     if (!this.worker) return;
     const closing = this.worker.close();
     const grace = new Promise<'grace-over'>((resolve) =>
       setTimeout(() => resolve('grace-over'), this.config.RUNNER_SHUTDOWN_GRACE_MS).unref(),
     );
     if ((await Promise.race([closing.then(() => 'closed' as const), grace])) === 'grace-over') {
+      this.logger.warn(`grace period over: requeuing ${this.runs.runningTaskIds().length} running task(s)`);
       for (const taskId of this.runs.runningTaskIds()) this.runs.cancel(taskId, 'shutdown');
       await closing;
     }
-    // BullMQ leaves a connection it was given open: it is ours to close.
+  }
+
+  // BullMQ leaves a connection it was given open: it is ours to close.
+  async onApplicationShutdown() {
     await this.connection.quit();
   }
 }

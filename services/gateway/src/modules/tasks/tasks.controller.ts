@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import type { Task, TaskEvent } from '@hangar/contracts';
+import type { Task, TaskDiff, TaskEvent } from '@hangar/contracts';
 import { CreateTaskDto } from './dto/create-task.dto';
 import { ListEventsQueryDto } from './dto/list-events.dto';
 import { TasksService } from './tasks.service';
@@ -21,6 +21,11 @@ export class TasksController {
   @Get(':id/events')
   async events(@Param('id') id: string, @Query() query: ListEventsQueryDto): Promise<{ items: TaskEvent[] }> {
     return { items: await this.tasks.events(id, query.afterSeq, query.limit) };
+  }
+
+  @Get(':id/diff')
+  diff(@Param('id') id: string): Promise<TaskDiff> {
+    return this.tasks.diff(id);
   }
 
   @Post(':id/cancel')

@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
+import { RepositoryPolicy } from './repository-policy';
 import { ScenarioCatalog } from './scenario-catalog';
 import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
-@Module({ controllers: [TasksController], providers: [TasksService, ScenarioCatalog] })
+@Module({
+  controllers: [TasksController],
+  providers: [TasksService, ScenarioCatalog, RepositoryPolicy],
+  exports: [TasksService, RepositoryPolicy],
+})
 export class TasksModule {}

@@ -9,11 +9,13 @@ import {
   type ErrorCode,
   type Task,
   type TaskCreatedMessage,
+  type TaskDiff,
   type TaskEvent,
 } from '@hangar/contracts';
-import { TaskEventRepository, TaskRepository } from '@hangar/db';
+import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ORCHESTRATOR_CLIENT } from './orchestrator-client';
+import { RepositoryPolicy } from './repository-policy';
 import { ScenarioCatalog } from './scenario-catalog';
 
 @Injectable()
@@ -24,13 +26,24 @@ export class TasksService {
     private readonly tasks: TaskRepository,
     private readonly history: TaskEventRepository,
     private readonly scenarios: ScenarioCatalog,
+    private readonly repositories: RepositoryPolicy,
+    private readonly diffs: TaskDiffRepository,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async create(input: CreateTaskRequest): Promise<Task> {
+  // Every door that starts a task (REST, a conversation turn) comes through here.
+  async create(
+    input: CreateTaskRequest,
+    options: { conversationId?: string; onRecorded?: (task: Task) => Promise<void> } = {},
+  ): Promise<Task> {
     if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
-    const task = await this.tasks.create(input);
+    this.repositories.check(input);
+    const task = await this.tasks.create({
+      ...input,
+      ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
+    });
+    await options.onRecorded?.(task);
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
     const message: TaskCreatedMessage = { taskId: task.id };
@@ -51,6 +64,17 @@ export class TasksService {
   async events(id: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
     await this.tasks.get(id);
     return this.history.listAfter(id, afterSeq, limit);
+  }
+
+  async diff(id: string): Promise<TaskDiff> {
+    const diff = await this.diffs.get(id);
+    if (!diff) {
+      throw new HangarError(
+        'DIFF_NOT_FOUND',
+        `task ${id} has no diff: it did not work on a repository, or it has not finished`,
+      );
+    }
+    return diff;
   }
 
   async cancel(id: string): Promise<Task> {

@@ -1,0 +1,91 @@
+import { withRemoteEnvironment, type GitCredentials } from './git-environment.builder';
+import { GitCommandFailed, runGit, scrubSecrets, type GitOptions } from './git.runner';
+import {
+  parseRepositorySpec,
+  repositorySource,
+  validateRef,
+  type RepositorySpec,
+} from './repository-spec.parser';
+import { assertSafeConfig } from './workspace-config.guard';
+import { openWorkspace, type OpenedWorkspace } from './workspace-directory.guard';
+import { InvalidRepositorySpec, WorkspaceError } from './workspace.errors';
+
+export interface PushBranchOptions {
+  branch: string;
+  // Whose configured URL to push to; default "origin".
+  remote?: string;
+  // Push here instead (the task's own, validated repository): the agent can rewrite the remote's
+  // URL in the workspace, so pass it whenever credentials are involved.
+  repository?: RepositorySpec;
+  credentials?: GitCredentials;
+  git?: GitOptions;
+}
+
+export interface PushResult {
+  branch: string;
+  commit: string;
+  // Where it went (never with credentials in it).
+  url: string;
+}
+
+const REMOTE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+export async function pushBranch(dir: string, options: PushBranchOptions): Promise<PushResult> {
+  const branch = validateRef(options.branch);
+  const remote = options.remote ?? 'origin';
+  if (!REMOTE_NAME.test(remote))
+    throw new WorkspaceError('PUSH_FAILED', 'remote must be a plain remote name');
+  const workspace = await openWorkspace(dir, options.git);
+  await assertSafeConfig(workspace.context, workspace.env);
+  const commit = await runGit(workspace.context, {
+    args: ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`],
+    env: workspace.env,
+  }).then(
+    (result) => result.stdout.trim(),
+    () => {
+      throw new WorkspaceError('PUSH_FAILED', `branch ${branch} does not exist in the workspace`);
+    },
+  );
+  const spec = options.repository ?? (await configuredRemote(workspace, remote));
+  const url = repositorySource(spec);
+  const refspec = `refs/heads/${branch}:refs/heads/${branch}`;
+  try {
+    await withRemoteEnvironment(workspace.context, spec, options.credentials, (envFor, secrets) =>
+      runGit(workspace.context, {
+        // An explicit URL, not the remote's name: no pushurl or other remote setting applies.
+        args: ['push', '--quiet', '--no-verify', '--', url, refspec],
+        env: envFor(workspace.dir),
+        secrets,
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof GitCommandFailed)) throw error;
+    const reason = error.timedOut ? 'timed out' : error.stderr;
+    throw new WorkspaceError('PUSH_FAILED', `could not push ${branch}: ${reason}`, undefined, {
+      exitCode: error.exitCode,
+      timedOut: error.timedOut,
+    });
+  }
+  return { branch, commit, url: scrubSecrets(url, []) };
+}
+
+async function configuredRemote(workspace: OpenedWorkspace, remote: string): Promise<RepositorySpec> {
+  const url = await runGit(workspace.context, {
+    args: ['config', '--get', `remote.${remote}.url`],
+    env: workspace.env,
+  }).then(
+    (result) => result.stdout.trim(),
+    () => {
+      throw new WorkspaceError('PUSH_FAILED', `the workspace has no remote named ${remote}`);
+    },
+  );
+  try {
+    return parseRepositorySpec({ repository: url }, { allowedLocalRoots: ['/'], allowFileUrls: true });
+  } catch (error) {
+    if (!(error instanceof InvalidRepositorySpec)) throw error;
+    throw new WorkspaceError(
+      'WORKSPACE_UNSAFE',
+      `the workspace's remote ${remote} has a URL Hangar does not push to: ${error.message}`,
+    );
+  }
+}

@@ -1,0 +1,176 @@
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { WorkspaceError } from './workspace.errors';
+
+export interface GitOptions {
+  // Per git command; a network operation that hangs is killed after this.
+  timeoutMs?: number;
+  // HOME (and XDG_CONFIG_HOME) for git. Default /dev/null: nothing under it can exist, so no
+  // ~/.gitconfig, XDG ignore/attributes file or ~/.netrc is ever read.
+  homeDir?: string;
+  // Where the short-lived credential helper script goes; it must allow executing files.
+  tempDir?: string;
+  gitBinary?: string;
+}
+
+export interface GitContext {
+  binary: string;
+  timeoutMs: number;
+  home: string;
+  tempDir: string;
+}
+
+export const DEFAULT_GIT_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+export function resolveGitContext(options: GitOptions = {}): GitContext {
+  return {
+    binary: options.gitBinary ?? 'git',
+    timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    home: options.homeDir ?? '/dev/null',
+    tempDir: options.tempDir ?? tmpdir(),
+  };
+}
+
+export interface GitCommand {
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  // Secrets to blank out of anything reported.
+  secrets?: string[];
+  // stdout beyond this many bytes is cut off (at a line end with allowTruncation, else a failure).
+  maxOutputBytes?: number;
+  allowTruncation?: boolean;
+}
+
+export interface GitResult {
+  stdout: string;
+  truncated: boolean;
+}
+
+export class GitCommandFailed extends WorkspaceError {
+  constructor(
+    readonly command: string,
+    readonly stderr: string,
+    readonly exitCode: number | null,
+    readonly timedOut: boolean,
+  ) {
+    super(
+      'GIT_FAILED',
+      timedOut ? `git ${command} timed out` : `git ${command} failed: ${stderr || `exit code ${exitCode}`}`,
+      undefined,
+      { command, exitCode, timedOut },
+    );
+    this.name = 'GitCommandFailed';
+  }
+}
+
+const MAX_STDERR_BYTES = 64 * 1024;
+
+// spawn without a shell (every argument reaches git as it is), in its own process group so a
+// timeout also ends git's helpers (remote-https, ssh); execFile cannot do the latter.
+export function runGit(context: GitContext, command: GitCommand): Promise<GitResult> {
+  const maxBytes = command.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const secrets = command.secrets ?? [];
+  const name = command.args[0] ?? 'git';
+  return new Promise((resolve, reject) => {
+    const child = spawn(context.binary, command.args, {
+      cwd: command.cwd,
+      env: command.env,
+      shell: false,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderr = Buffer.alloc(0);
+    let overflow = false;
+    let timedOut = false;
+    let settled = false;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, context.timeoutMs);
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (overflow) return;
+      const room = maxBytes - stdoutBytes;
+      if (chunk.length > room) {
+        stdout.push(chunk.subarray(0, room));
+        stdoutBytes = maxBytes;
+        overflow = true;
+        killGroup();
+        return;
+      }
+      stdout.push(chunk);
+      stdoutBytes += chunk.length;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = Buffer.concat([stderr, chunk]);
+      if (stderr.length > MAX_STDERR_BYTES) stderr = stderr.subarray(stderr.length - MAX_STDERR_BYTES);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      settle(() =>
+        reject(
+          new GitCommandFailed(
+            name,
+            `cannot run ${context.binary} (${error.code ?? error.message})`,
+            null,
+            false,
+          ),
+        ),
+      ),
+    );
+    child.on('close', (exitCode) =>
+      settle(() => {
+        const output = Buffer.concat(stdout);
+        if (overflow && command.allowTruncation && !timedOut) {
+          // Cut at the last whole line: no half line, no half character.
+          resolve({
+            stdout: output.subarray(0, output.lastIndexOf(0x0a) + 1).toString('utf8'),
+            truncated: true,
+          });
+        } else if (exitCode === 0 && !overflow && !timedOut) {
+          resolve({ stdout: output.toString('utf8'), truncated: false });
+        } else {
+          const detail = overflow ? 'output too large' : stderrTail(stderr.toString('utf8'), secrets);
+          reject(new GitCommandFailed(name, detail, exitCode, timedOut));
+        }
+      }),
+    );
+  });
+}
+
+// The last lines git printed (the reason), without hints, secrets or URL credentials.
+export function stderrTail(stderr: string, secrets: readonly string[]): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0 && !line.startsWith('hint:'));
+  const tail = lines.slice(-3).join('; ');
+  const scrubbed = scrubSecrets(tail, secrets);
+  return scrubbed.length > 600 ? `${scrubbed.slice(0, 600)}…` : scrubbed;
+}
+
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let result = text.replace(/(\/\/)[^/@\s]*:[^/@\s]*@/g, '$1***@');
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    result = result.split(secret).join('***');
+  }
+  return result;
+}

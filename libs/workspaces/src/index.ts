@@ -1,0 +1,34 @@
+export * from './workspace.errors';
+export {
+  parseRepositorySpec,
+  validateRef,
+  repositorySource,
+  isFullCommitId,
+  MAX_REPOSITORY_LENGTH,
+  MAX_REF_LENGTH,
+  type RepositorySpec,
+  type RepositoryInput,
+  type RepositoryPolicy,
+} from './repository-spec.parser';
+export { type GitCredentials, DEFAULT_HTTPS_USERNAME, HANGAR_IDENTITY } from './git-environment.builder';
+export { type GitOptions, DEFAULT_GIT_TIMEOUT_MS, GitCommandFailed } from './git.runner';
+export {
+  prepareWorkspace,
+  currentCommit,
+  removeWorkspace,
+  sweepWorkspaces,
+  BASE_REF,
+  type PrepareWorkspaceInput,
+  type Workspace,
+  type SweepWorkspacesInput,
+  type SweepResult,
+} from './workspace.lifecycle';
+export {
+  collectDiff,
+  DEFAULT_MAX_DIFF_BYTES,
+  type CollectDiffOptions,
+  type WorkspaceDiff,
+  type FileChange,
+  type FileChangeStatus,
+} from './workspace-diff.collector';
+export { pushBranch, type PushBranchOptions, type PushResult } from './branch.pusher';

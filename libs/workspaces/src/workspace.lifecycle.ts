@@ -1,0 +1,336 @@
+import { chmod, lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  buildGitEnvironment,
+  HANGAR_IDENTITY,
+  withRemoteEnvironment,
+  type GitCredentials,
+  type RemoteEnvironment,
+} from './git-environment.builder';
+import { GitCommandFailed, resolveGitContext, runGit, type GitContext, type GitOptions } from './git.runner';
+import {
+  isFullCommitId,
+  mayBeAbbreviatedCommitId,
+  repositorySource,
+  type RepositorySpec,
+} from './repository-spec.parser';
+import { lstatOrNull, openWorkspace } from './workspace-directory.guard';
+import { WorkspaceError } from './workspace.errors';
+
+export interface PrepareWorkspaceInput {
+  // Absolute; created when missing.
+  root: string;
+  // Names the folder (<root>/<taskId>) and the branch (hangar/<taskId>).
+  taskId: string;
+  // Without one the workspace is an empty git repository with one empty commit.
+  repository?: RepositorySpec;
+  credentials?: GitCredentials;
+  git?: GitOptions;
+}
+
+export interface Workspace {
+  dir: string;
+  branch: string;
+  baseCommit: string;
+  // The folder was already a prepared workspace (a retry): nothing was cloned.
+  reused: boolean;
+}
+
+export const BASE_REF = 'refs/hangar/base';
+const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Workspace> {
+  if (!TASK_ID.test(input.taskId)) {
+    throw new WorkspaceError(
+      'WORKSPACE_UNSAFE',
+      "task id must be 1-128 letters, digits, '_' or '-' (starting with a letter or digit) to name a workspace",
+    );
+  }
+  if (!path.isAbsolute(input.root)) {
+    throw new WorkspaceError('WORKSPACE_UNSAFE', 'workspace root must be absolute');
+  }
+  await mkdir(input.root, { recursive: true });
+  const root = await realpath(input.root);
+  const dir = path.join(root, input.taskId);
+  const branch = `hangar/${input.taskId}`;
+  const context = resolveGitContext(input.git);
+
+  const state = await directoryState(dir);
+  if (state === 'workspace') {
+    const baseCommit = await readBase(dir, input.git);
+    if (baseCommit !== null) return { dir, branch, baseCommit, reused: true };
+  }
+  if (state === 'workspace' || state === 'other') {
+    throw new WorkspaceError('WORKSPACE_EXISTS', `${dir} exists and is not a workspace prepared by Hangar`);
+  }
+  if (state === 'missing') await mkdir(dir);
+  try {
+    if (input.repository === undefined) {
+      const env = buildGitEnvironment(context, { protocols: [] });
+      await runGit(context, { args: ['init', '--quiet', `--initial-branch=${branch}`], cwd: dir, env });
+    } else {
+      await cloneRepository(context, dir, input.repository, branch, input.credentials);
+    }
+    const env = buildGitEnvironment(context, { protocols: [], workspace: dir });
+    const git = (args: string[]) => runGit(context, { args, env }).then((result) => result.stdout.trim());
+    if ((await resolveCommit(context, env, 'HEAD')) === null) {
+      // An empty repository (or none): one empty commit gives the diff and the branch a base.
+      await git(['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+      const tree = await git(['write-tree']);
+      const commit = await git(['commit-tree', tree, '-m', 'hangar: empty workspace']);
+      await git(['update-ref', `refs/heads/${branch}`, commit]);
+    } else if ((await git(['rev-parse', '--symbolic-full-name', 'HEAD'])) !== `refs/heads/${branch}`) {
+      await git(['checkout', '--quiet', '-b', branch]);
+    }
+    await git(['config', 'user.name', HANGAR_IDENTITY.name]);
+    await git(['config', 'user.email', HANGAR_IDENTITY.email]);
+    const baseCommit = await git(['rev-parse', '--verify', 'HEAD^{commit}']);
+    await git(['update-ref', BASE_REF, baseCommit]);
+    return { dir, branch, baseCommit, reused: false };
+  } catch (error) {
+    // Leave nothing half-made: a retry must find the folder missing or empty.
+    await rm(dir, { recursive: true, force: true });
+    if (state === 'empty') await mkdir(dir);
+    throw error;
+  }
+}
+
+export async function currentCommit(dir: string, git?: GitOptions): Promise<string> {
+  const workspace = await openWorkspace(dir, git);
+  const commit = await resolveCommit(workspace.context, workspace.env, 'HEAD');
+  if (commit === null)
+    throw new WorkspaceError('WORKSPACE_UNSAFE', `${workspace.dir} has no commit checked out`);
+  return commit;
+}
+
+// Removes the folder (a symbolic link is removed, never followed). With `root`, refuses anything
+// that is not directly inside it. Returns false when there was nothing to remove.
+export async function removeWorkspace(dir: string, options: { root?: string } = {}): Promise<boolean> {
+  if (!path.isAbsolute(dir)) throw new WorkspaceError('WORKSPACE_UNSAFE', 'workspace path must be absolute');
+  const target = path.resolve(dir);
+  if (target === path.parse(target).root)
+    throw new WorkspaceError('WORKSPACE_UNSAFE', 'refusing to remove /');
+  if (options.root !== undefined) {
+    const root = await realpath(options.root);
+    const parent = await realpath(path.dirname(target)).catch(() => null);
+    if (parent !== root) {
+      throw new WorkspaceError('WORKSPACE_UNSAFE', `${target} is not a workspace directly inside ${root}`);
+    }
+  }
+  const stats = await lstatOrNull(target);
+  if (stats === null) return false;
+  if (!stats.isDirectory()) {
+    await rm(target, { force: true });
+    return true;
+  }
+  try {
+    await rm(target, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+    // An agent may have left read-only folders behind.
+    await makeWritable(target);
+    await rm(target, { recursive: true, force: true });
+  }
+  return true;
+}
+
+export interface SweepWorkspacesInput {
+  root: string;
+  // Folders whose last activity is older than this are removed…
+  olderThanMs: number;
+  // …unless this protects them (running tasks, conversations). Gets the folder's name (the task id).
+  keep: (name: string) => boolean | Promise<boolean>;
+  now?: number;
+}
+
+export interface SweepResult {
+  removed: string[];
+  failed: { dir: string; message: string }[];
+}
+
+export async function sweepWorkspaces(input: SweepWorkspacesInput): Promise<SweepResult> {
+  const result: SweepResult = { removed: [], failed: [] };
+  const root = await realpath(input.root).catch(() => null);
+  if (root === null) return result;
+  const now = input.now ?? Date.now();
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    // Only real folders: a symbolic link in the root is never followed, nor a file touched.
+    if (!entry.isDirectory()) continue;
+    const dir = path.join(root, entry.name);
+    try {
+      if (await input.keep(entry.name)) continue;
+      if (now - (await lastActivity(dir)) < input.olderThanMs) continue;
+      if (await removeWorkspace(dir, { root })) result.removed.push(dir);
+    } catch (error) {
+      result.failed.push({ dir, message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return result;
+}
+
+// Newest of the folder and the git files every run touches (a running task is for `keep` to protect).
+async function lastActivity(dir: string): Promise<number> {
+  const markers = [dir, '.git', '.git/index', '.git/HEAD', '.git/logs/HEAD', '.git/refs/heads/hangar'];
+  let newest = 0;
+  for (const marker of markers) {
+    const stats = await lstatOrNull(path.resolve(dir, marker));
+    if (stats !== null) newest = Math.max(newest, stats.mtimeMs);
+  }
+  return newest;
+}
+
+async function makeWritable(target: string): Promise<void> {
+  const stats = await lstat(target);
+  if (!stats.isDirectory()) return;
+  await chmod(target, stats.mode | 0o700);
+  for (const entry of await readdir(target)) await makeWritable(path.join(target, entry));
+}
+
+type DirectoryState = 'missing' | 'empty' | 'workspace' | 'other';
+
+async function directoryState(dir: string): Promise<DirectoryState> {
+  const stats = await lstatOrNull(dir);
+  if (stats === null) return 'missing';
+  if (stats.isSymbolicLink() || !stats.isDirectory()) return 'other';
+  const entries = await readdir(dir);
+  if (entries.length === 0) return 'empty';
+  return entries.includes('.git') ? 'workspace' : 'other';
+}
+
+async function readBase(dir: string, git?: GitOptions): Promise<string | null> {
+  const workspace = await openWorkspace(dir, git);
+  return resolveCommit(workspace.context, workspace.env, BASE_REF);
+}
+
+async function resolveCommit(context: GitContext, env: Record<string, string>, rev: string) {
+  try {
+    const { stdout } = await runGit(context, {
+      args: ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`],
+      env,
+    });
+    return stdout.trim() || null;
+  } catch (error) {
+    if (error instanceof GitCommandFailed && error.exitCode === 1) return null;
+    throw error;
+  }
+}
+
+// Shallow where git can: `clone --depth 1 [--branch <ref>]` for the default branch, a branch or a
+// tag; `init` + `fetch --depth 1 <sha>` for a full commit id; a full fetch for an abbreviated one.
+// Local repositories are cloned with --no-local, so depth applies and no objects are hard-linked.
+async function cloneRepository(
+  context: GitContext,
+  dir: string,
+  spec: RepositorySpec,
+  branch: string,
+  credentials: GitCredentials | undefined,
+): Promise<void> {
+  const source = repositorySource(spec);
+  const ref = spec.ref;
+  await withRemoteEnvironment(context, spec, credentials, async (envFor, secrets) => {
+    const clone = (extra: string[]) =>
+      runGit(context, {
+        args: [
+          'clone',
+          '--quiet',
+          '--depth',
+          '1',
+          '--no-tags',
+          ...(spec.kind === 'local' ? ['--no-local'] : []),
+          ...extra,
+          '--',
+          source,
+          dir,
+        ],
+        env: envFor(),
+        secrets,
+      });
+    try {
+      if (ref === undefined) {
+        await clone([]);
+      } else if (isFullCommitId(ref)) {
+        await fetchCommit(context, { dir, source, ref, branch, envFor, secrets });
+      } else {
+        try {
+          // clone --branch takes a short name; refs/heads/x and refs/tags/x are accepted as x.
+          await clone(['--branch', ref.replace(/^refs\/(heads|tags)\//, '')]);
+        } catch (error) {
+          if (!(isRefMissing(error) && mayBeAbbreviatedCommitId(ref))) throw error;
+          await rm(dir, { recursive: true, force: true });
+          await mkdir(dir);
+          await fetchCommit(context, { dir, source, ref, branch, envFor, secrets });
+        }
+      }
+    } catch (error) {
+      throw cloneError(error, ref, context);
+    }
+  });
+}
+
+interface FetchCommitInput {
+  dir: string;
+  source: string;
+  ref: string;
+  branch: string;
+  envFor: RemoteEnvironment;
+  secrets: string[];
+}
+
+async function fetchCommit(context: GitContext, input: FetchCommitInput): Promise<void> {
+  const { dir, ref, secrets } = input;
+  const env = input.envFor(dir);
+  const git = (args: string[]) => runGit(context, { args, env, secrets });
+  await runGit(context, {
+    args: ['init', '--quiet', `--initial-branch=${input.branch}`],
+    cwd: dir,
+    env: input.envFor(),
+  });
+  await git(['remote', 'add', '--', 'origin', input.source]);
+  let commit: string | null = null;
+  if (isFullCommitId(ref)) {
+    // Servers that refuse to serve a commit by id (no allowReachableSHA1InWant) get a full fetch.
+    commit = await git(['fetch', '--quiet', '--no-tags', '--depth', '1', '--', 'origin', ref]).then(
+      () => resolveCommit(context, env, ref),
+      (error: unknown) => {
+        if (isRefMissing(error)) return null;
+        throw error;
+      },
+    );
+  }
+  if (commit === null) {
+    await git(['fetch', '--quiet', '--no-tags', '--', 'origin']);
+    commit = await resolveCommit(context, env, ref);
+  }
+  if (commit === null) throw new WorkspaceError('REF_NOT_FOUND', refMissingMessage(ref), 'ref');
+  await git(['checkout', '--quiet', '-b', input.branch, commit, '--']);
+}
+
+const REF_MISSING =
+  /not found in upstream|couldn't find remote ref|not our ref|unadvertised object|unknown revision|bad revision|needed a single revision/i;
+
+function isRefMissing(error: unknown): boolean {
+  return error instanceof GitCommandFailed && REF_MISSING.test(error.stderr);
+}
+
+function refMissingMessage(ref: string): string {
+  return `ref "${ref}" is not a branch, tag or commit of the repository`;
+}
+
+function cloneError(error: unknown, ref: string | undefined, context: GitContext): unknown {
+  if (!(error instanceof GitCommandFailed)) return error;
+  if (ref !== undefined && isRefMissing(error)) {
+    return new WorkspaceError('REF_NOT_FOUND', refMissingMessage(ref), 'ref', { stderr: error.stderr });
+  }
+  const reason = error.timedOut ? `timed out after ${Math.round(context.timeoutMs / 1000)} s` : error.stderr;
+  return new WorkspaceError(
+    'REPOSITORY_UNAVAILABLE',
+    `could not clone the repository: ${reason}`,
+    'repository',
+    {
+      command: error.command,
+      exitCode: error.exitCode,
+      timedOut: error.timedOut,
+    },
+  );
+}

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { TasksModule } from '../tasks/tasks.module';
+import { ConversationsController } from './conversations.controller';
+import { ConversationsService } from './conversations.service';
+
+@Module({ imports: [TasksModule], controllers: [ConversationsController], providers: [ConversationsService] })
+export class ConversationsModule {}
