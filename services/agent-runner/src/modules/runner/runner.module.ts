@@ -5,6 +5,7 @@ import { RunnerController } from './runner.controller';
 import { RunnerMetrics } from './runner.metrics';
 import { TaskRunService } from './task-run.service';
 import { TaskWorkerService } from './task-worker.service';
+import { WorkspaceSweeperService } from './workspace-sweeper.service';
 import { WorkspaceService } from './workspace.service';
 
 @Module({
@@ -16,6 +17,7 @@ import { WorkspaceService } from './workspace.service';
     RunnerMetrics,
     AgentSessionStore,
     WorkspaceService,
+    WorkspaceSweeperService,
   ],
 })
 export class RunnerModule {}

@@ -14,6 +14,7 @@ import {
   type RepositorySpec,
 } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { CONVERSATIONS_FOLDER } from './workspace-sweeper.service';
 
 export interface PreparedWorkspace {
   dir: string;
@@ -38,7 +39,7 @@ export class WorkspaceService {
 
   async prepare(task: Task): Promise<PreparedWorkspace> {
     const root = task.conversationId
-      ? path.join(this.config.WORKSPACE_ROOT, 'conversations')
+      ? path.join(this.config.WORKSPACE_ROOT, CONVERSATIONS_FOLDER)
       : this.config.WORKSPACE_ROOT;
     const id = task.conversationId ?? task.id;
     const dir = path.join(root, id);
