@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type AgentEvent, type AgentEventOf, AgentEventSchema } from '@hangar/contracts';
@@ -7,6 +7,8 @@ import {
   type AgentHandle,
   buildClaudeInvocation,
   type ClaudeRunSpec,
+  expectedClaudeCostUsd,
+  expectedUsage,
   listDescendants,
   type ScriptedModel,
   scriptedModelBaseUrl,
@@ -59,7 +61,18 @@ describe('Claude Code CLI against the scripted model', () => {
   async function startRun(
     scenario: string,
     spec: Partial<ClaudeRunSpec> = {},
-    { timeoutMs = 30_000, dirs }: { timeoutMs?: number; dirs?: { workDir: string; homeDir: string } } = {},
+    {
+      timeoutMs = 30_000,
+      dirs,
+      files = {},
+      maxOutputBytes,
+    }: {
+      timeoutMs?: number;
+      dirs?: { workDir: string; homeDir: string };
+      // Files to put in the workspace before the CLI starts.
+      files?: Record<string, string>;
+      maxOutputBytes?: number;
+    } = {},
   ): Promise<Run> {
     runCount += 1;
     const runKey = `${scenario}-${runCount}`;
@@ -67,6 +80,7 @@ describe('Claude Code CLI against the scripted model', () => {
     const homeDir = dirs?.homeDir ?? path.join(rootDir, runKey, 'home');
     mkdirSync(workDir, { recursive: true });
     mkdirSync(homeDir, { recursive: true });
+    for (const [name, content] of Object.entries(files)) writeFileSync(path.join(workDir, name), content);
     const events: AgentEvent[] = [];
     const waiters: { matches: (event: AgentEvent) => boolean; resolve: (event: AgentEvent) => void }[] = [];
     const invocation = buildClaudeInvocation({
@@ -79,6 +93,7 @@ describe('Claude Code CLI against the scripted model', () => {
     const handle = await spawnAgent(invocation, {
       cwd: workDir,
       timeoutMs,
+      ...(maxOutputBytes === undefined ? {} : { maxOutputBytes }),
       onEvent: (event) => {
         events.push(event);
         for (const waiter of waiters.filter((candidate) => candidate.matches(event))) {
@@ -102,8 +117,12 @@ describe('Claude Code CLI against the scripted model', () => {
     };
   }
 
-  async function runToEnd(scenario: string, spec: Partial<ClaudeRunSpec> = {}) {
-    const run = await startRun(scenario, spec);
+  async function runToEnd(
+    scenario: string,
+    spec: Partial<ClaudeRunSpec> = {},
+    options: Parameters<typeof startRun>[2] = {},
+  ) {
+    const run = await startRun(scenario, spec, options);
     const exit = await run.done;
     for (const event of run.events) expect(AgentEventSchema.parse(event)).toEqual(event);
     return { ...run, exit, summary: summarizeResult(run.events) };
@@ -135,6 +154,85 @@ describe('Claude Code CLI against the scripted model', () => {
     expect(readdirSync(path.join(homeDir, '.claude', 'projects', projects[0]!))).toContain(
       `${summary.agentSessionId}.jsonl`,
     );
+  });
+
+  it('should Read, Edit and cat README.md and report the cost its declared usage implies when the scenario is edit-file', async () => {
+    const { exit, events, workDir, summary } = await runToEnd(
+      'edit-file',
+      {},
+      { files: { 'README.md': '# Demo\n\nHello, world.\n' } },
+    );
+    expect(exit.exitCode).toBe(0);
+    expect(readFileSync(path.join(workDir, 'README.md'), 'utf8')).toBe(
+      '# Demo\n\nHello from Hangar, world.\n',
+    );
+    expect(only(events, 'tool.use').map((event) => event.data.name)).toEqual(['Read', 'Edit', 'Bash']);
+    const results = only(events, 'tool.result').map((event) => event.data);
+    expect(results.map((result) => result.isError)).toEqual([false, false, false]);
+    expect(results[2]?.content).toContain('Hello from Hangar, world.');
+    expect(summary).toMatchObject({
+      result: 'Edited README.md: it now says Hello from Hangar.',
+      isError: false,
+      numTurns: 4,
+      usage: await expectedUsage('edit-file'),
+    });
+    // 3 × (1200 in, 80 out, 5000 cache read, 300 cache write) + (400, 30, 6500, 0) at claude-opus-5-5 prices.
+    expect(summary.usage).toEqual({
+      inputTokens: 4000,
+      outputTokens: 270,
+      cacheReadTokens: 21_500,
+      cacheCreationTokens: 900,
+    });
+    expect(summary.costUsd).toBeCloseTo(await expectedClaudeCostUsd('edit-file'), 12);
+    expect(summary.costUsd).toBeCloseTo(0.0302, 12);
+  });
+
+  it('should report the failed tool call with isError and recover when the scenario is tool-error', async () => {
+    const { exit, events, workDir, summary } = await runToEnd('tool-error');
+    expect(exit.exitCode).toBe(0);
+    const results = only(events, 'tool.result').map((event) => event.data);
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({ isError: true, content: expect.stringContaining('does not exist') });
+    expect(results[1]?.isError).toBe(false);
+    expect(readFileSync(path.join(workDir, 'missing.txt'), 'utf8')).toBe('recovered\n');
+    expect(summary).toMatchObject({ result: 'missing.txt did not exist, so I created it.', isError: false });
+  });
+
+  it('should quote turn 1 in turn 2 when the session is resumed in the same cwd and home (remember)', async () => {
+    const first = await runToEnd('remember');
+    expect(first.summary.result).toBe('The secret word is PAPAYA.');
+    const second = await startRun(
+      'remember',
+      { prompt: 'What did you tell me?', resumeSessionId: first.summary.agentSessionId ?? 'missing' },
+      { dirs: { workDir: first.workDir, homeDir: first.homeDir } },
+    );
+    expect((await second.done).exitCode).toBe(0);
+    const summary = summarizeResult(second.events);
+    // Only a request that carries turn 1 reaches step 2, and only it can quote the secret word.
+    expect(summary.result).toBe('Earlier I said: "The secret word is PAPAYA."');
+    expect(summary.agentSessionId).toBe(first.summary.agentSessionId);
+  });
+
+  it('should print the whole megabyte, or stop at the output limit, when the scenario is big-output', async () => {
+    const full = await runToEnd('big-output');
+    expect(full.exit.exitCode).toBe(0);
+    expect(full.summary.result).toHaveLength(1_020_000);
+    const limited = await runToEnd('big-output', {}, { maxOutputBytes: 256 * 1024 });
+    expect(limited.exit).toMatchObject({ reason: 'output-limit', detail: 'output exceeded 262144 bytes' });
+    expect(limited.summary).toMatchObject({ isError: true, result: null });
+  });
+
+  it('should take the scenario from the prompt marker on the auto route and on the default route', async () => {
+    const auto = await runToEnd('write-file', {
+      prompt: 'Create the greeting file. [scenario: write-file]',
+      baseUrl: scriptedModelBaseUrl(model.url, 'auto', `marker-${runCount}`),
+    });
+    expect(auto.exit.exitCode).toBe(0);
+    expect(readFileSync(path.join(auto.workDir, 'hello.txt'), 'utf8')).toBe('hello from hangar\n');
+    const fallback = await runToEnd('bash', { prompt: '[scenario: bash] run it', baseUrl: model.url });
+    expect(readFileSync(path.join(fallback.workDir, 'bash-output.txt'), 'utf8')).toBe('hangar\n');
+    const unmarked = await runToEnd('reply', { prompt: 'no marker here', baseUrl: model.url });
+    expect(unmarked.summary.result).toBe('Hello from the Hangar scripted model.');
   });
 
   it('should run the shell command and create bash-output.txt when the scenario is bash', async () => {

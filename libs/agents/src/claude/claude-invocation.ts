@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import path from 'node:path';
+import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
 import { resolveClaudeBinary } from './claude-binary';
 
 export const CLAUDE_PERMISSION_MODES = [
@@ -15,9 +16,6 @@ export type ClaudePermissionMode = (typeof CLAUDE_PERMISSION_MODES)[number];
 // acceptEdits lets the Write/Edit tools and simple in-workspace shell commands run headless;
 // anything else needs allowedTools (or bypassPermissions, which root may only use in a sandbox).
 export const DEFAULT_PERMISSION_MODE: ClaudePermissionMode = 'acceptEdits';
-export const DEFAULT_AGENT_PATH = '/usr/local/bin:/usr/bin:/bin';
-// Linux caps a single argv string at 128 KiB; longer prompts go through stdin instead.
-const MAX_PROMPT_ARG_BYTES = 100_000;
 
 export interface ClaudeRunSpec {
   prompt: string;
@@ -39,14 +37,6 @@ export interface ClaudeRunSpec {
   path?: string;
   // Extra variables (trace context, proxies); everything else from the parent is withheld.
   env?: Readonly<Record<string, string>>;
-}
-
-export interface AgentInvocation {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  // Written to the process's stdin, then closed; stdin is empty when absent.
-  stdin?: string;
 }
 
 export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {

@@ -1,47 +1,25 @@
-import { StringDecoder } from 'node:string_decoder';
-import { type AgentEvent, AgentEventSchema, type TaskUsage } from '@hangar/contracts';
-
-// Turns an agent CLI's stdout into typed events; one implementation per CLI.
-export interface AgentOutputParser {
-  push(chunk: Buffer | string): AgentEvent[];
-  end(): AgentEvent[];
-}
+import type { AgentEvent, TaskUsage } from '@hangar/contracts';
+import {
+  integerOrNull,
+  isObject,
+  type JsonObject,
+  JsonLinesParser,
+  optionalNumber,
+  optionalString,
+  tokenCount,
+  unknownEvent,
+} from '../agent-output.parser';
 
 // `claude -p --output-format stream-json --verbose` prints one JSON object per line.
-// Chunks from a pipe split lines (and UTF-8 sequences) anywhere; this reassembles them.
-export class ClaudeStreamParser implements AgentOutputParser {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
-
-  push(chunk: Buffer | string): AgentEvent[] {
-    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    const lines = this.pending.split('\n');
-    this.pending = lines.pop() ?? '';
-    return lines.flatMap((line) => parseClaudeLine(line));
-  }
-
-  end(): AgentEvent[] {
-    const rest = this.pending + this.decoder.end();
-    this.pending = '';
-    return parseClaudeLine(rest);
+export class ClaudeStreamParser extends JsonLinesParser {
+  protected parseObject(message: JsonObject): AgentEvent[] {
+    return mapMessage(message);
   }
 }
 
-type JsonObject = Record<string, unknown>;
-
 export function parseClaudeLine(line: string): AgentEvent[] {
-  const trimmed = line.trim();
-  if (trimmed === '') return [];
-  let value: unknown;
-  try {
-    value = JSON.parse(trimmed);
-  } catch {
-    return [unknown(trimmed)];
-  }
-  if (!isObject(value)) return [unknown(value)];
-  const events = mapMessage(value);
-  // Whatever does not fit the contract is kept whole rather than dropped or half-typed.
-  return events.map((event) => (AgentEventSchema.safeParse(event).success ? event : unknown(value)));
+  const parser = new ClaudeStreamParser();
+  return [...parser.push(`${line}\n`), ...parser.end()];
 }
 
 function mapMessage(message: JsonObject): AgentEvent[] {
@@ -55,7 +33,7 @@ function mapMessage(message: JsonObject): AgentEvent[] {
     case 'result':
       return [mapResult(message)];
     default:
-      return [unknown(message)];
+      return [unknownEvent(message)];
   }
 }
 
@@ -92,12 +70,12 @@ function mapSystem(message: JsonObject): AgentEvent[] {
       },
     ];
   }
-  return [unknown(message)];
+  return [unknownEvent(message)];
 }
 
 function mapAssistant(message: JsonObject): AgentEvent[] {
   const body = message['message'];
-  if (!isObject(body) || !Array.isArray(body['content'])) return [unknown(message)];
+  if (!isObject(body) || !Array.isArray(body['content'])) return [unknownEvent(message)];
   const messageId = optionalString(body['id']);
   const events: AgentEvent[] = [];
   let unrecognised = false;
@@ -121,13 +99,13 @@ function mapAssistant(message: JsonObject): AgentEvent[] {
       unrecognised = true;
     }
   }
-  if (unrecognised || events.length === 0) events.push(unknown(message));
+  if (unrecognised || events.length === 0) events.push(unknownEvent(message));
   return events;
 }
 
 function mapUser(message: JsonObject): AgentEvent[] {
   const body = message['message'];
-  if (!isObject(body) || !Array.isArray(body['content'])) return [unknown(message)];
+  if (!isObject(body) || !Array.isArray(body['content'])) return [unknownEvent(message)];
   const events: AgentEvent[] = [];
   let unrecognised = false;
   for (const block of body['content']) {
@@ -144,17 +122,17 @@ function mapUser(message: JsonObject): AgentEvent[] {
       unrecognised = true;
     }
   }
-  if (unrecognised || events.length === 0) events.push(unknown(message));
+  if (unrecognised || events.length === 0) events.push(unknownEvent(message));
   return events;
 }
 
 function mapResult(message: JsonObject): AgentEvent {
   const usage = isObject(message['usage']) ? message['usage'] : {};
   const taskUsage: TaskUsage = {
-    inputTokens: count(usage['input_tokens']),
-    outputTokens: count(usage['output_tokens']),
-    cacheReadTokens: count(usage['cache_read_input_tokens']),
-    cacheCreationTokens: count(usage['cache_creation_input_tokens']),
+    inputTokens: tokenCount(usage['input_tokens']),
+    outputTokens: tokenCount(usage['output_tokens']),
+    cacheReadTokens: tokenCount(usage['cache_read_input_tokens']),
+    cacheCreationTokens: tokenCount(usage['cache_creation_input_tokens']),
   };
   return {
     type: 'result',
@@ -185,28 +163,4 @@ function stringifyToolContent(content: unknown): string {
       .join('\n');
   }
   return JSON.stringify(content);
-}
-
-function unknown(raw: unknown): AgentEvent {
-  return { type: 'unknown', data: { raw } };
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function optionalNumber(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-function integerOrNull(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null;
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
 }

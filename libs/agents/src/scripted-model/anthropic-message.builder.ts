@@ -1,30 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { chunkString, randomId, type ReplyBlock, type ReplySpec, type SseEvent } from './scripted-reply';
 import type { ScriptedUsage } from './scenario.schema';
 
-export type ReplyBlock =
-  | { type: 'text'; text: string }
-  | { type: 'thinking'; thinking: string; signature: string }
-  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
-
-export interface ReplySpec {
-  model: string;
-  blocks: ReplyBlock[];
-  stopReason: string;
-  usage: ScriptedUsage;
-  chunkSize: number;
-}
-
-export interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
 export function newMessageId(): string {
-  return `msg_scripted_${randomBytes(8).toString('hex')}`;
+  return randomId('msg_scripted_');
 }
 
 export function newRequestId(): string {
-  return `req_scripted_${randomBytes(8).toString('hex')}`;
+  return randomId('req_scripted_');
 }
 
 function usageJson(usage: ScriptedUsage, outputTokens: number): Record<string, number> {
@@ -47,16 +29,6 @@ export function buildMessage(id: string, spec: ReplySpec): Record<string, unknow
     stop_sequence: null,
     usage: usageJson(spec.usage, spec.usage.outputTokens),
   };
-}
-
-export function chunkString(text: string, size: number): string[] {
-  // Split on code points so a chunk never ends inside a surrogate pair.
-  const codePoints = Array.from(text);
-  const chunks: string[] = [];
-  for (let start = 0; start < codePoints.length; start += size) {
-    chunks.push(codePoints.slice(start, start + size).join(''));
-  }
-  return chunks;
 }
 
 // The event sequence of a streamed Messages API reply, deltas cut into `chunkSize` pieces.
@@ -126,10 +98,6 @@ function blockDeltas(block: ReplyBlock, chunkSize: number): Record<string, unkno
         partial_json: partial,
       }));
   }
-}
-
-export function formatSse(event: SseEvent): string {
-  return `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
 }
 
 export function errorBody(type: string, message: string, requestId: string): Record<string, unknown> {

@@ -1,4 +1,11 @@
-import { extractCwd, isMainLoopRequest, MessagesRequestSchema, stepIndex } from './messages-request';
+import {
+  extractCwd,
+  isMainLoopRequest,
+  lastAssistantText,
+  MessagesRequestSchema,
+  stepIndex,
+  userTexts,
+} from './messages-request';
 
 const parse = (body: unknown) => MessagesRequestSchema.parse(body);
 
@@ -50,5 +57,33 @@ describe(stepIndex.name, () => {
     expect(stepIndex(request)).toBe(2);
     expect(isMainLoopRequest(request)).toBe(true);
     expect(isMainLoopRequest(parse({ messages: [] }))).toBe(false);
+  });
+});
+
+describe(userTexts.name, () => {
+  it('should collect the text the user wrote, leaving out tool results and assistant turns', () => {
+    const request = parse({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '<system-reminder>ctx</system-reminder>' },
+            { type: 'text', text: 'go [scenario: bash]' },
+          ],
+        },
+        { role: 'assistant', content: 'The secret word is PAPAYA.' },
+        { role: 'user', content: [{ type: 'tool_result', content: '[scenario: fail]' }] },
+        { role: 'assistant', content: [{ type: 'tool_use' }] },
+        { role: 'user', content: 'again' },
+      ],
+    });
+    expect(userTexts(request)).toEqual([
+      '<system-reminder>ctx</system-reminder>',
+      'go [scenario: bash]',
+      'again',
+    ]);
+    // The most recent reply with text, skipping one that only used a tool.
+    expect(lastAssistantText(request)).toBe('The secret word is PAPAYA.');
+    expect(lastAssistantText(parse({ messages: [{ role: 'user', content: 'x' }] }))).toBeUndefined();
   });
 });

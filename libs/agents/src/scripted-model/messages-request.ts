@@ -49,3 +49,26 @@ function requestTexts(request: MessagesRequest): string[] {
   for (const message of request.messages) collect(message.content);
   return texts;
 }
+
+function contentTexts(content: MessagesRequest['messages'][number]['content']): string[] {
+  if (typeof content === 'string') return [content];
+  return content.flatMap((block) =>
+    block.type === 'text' && typeof block.text === 'string' ? [block.text] : [],
+  );
+}
+
+// Tool results travel in user messages too, but as tool_result blocks: only text blocks count.
+export function userTexts(request: MessagesRequest): string[] {
+  return request.messages
+    .filter((message) => message.role === 'user')
+    .flatMap((message) => contentTexts(message.content));
+}
+
+export function lastAssistantText(request: MessagesRequest): string | undefined {
+  for (const message of [...request.messages].reverse()) {
+    if (message.role !== 'assistant') continue;
+    const texts = contentTexts(message.content);
+    if (texts.length > 0) return texts.join('\n');
+  }
+  return undefined;
+}

@@ -10,7 +10,21 @@ import {
   UnknownScenario,
 } from './scenario.loader';
 
-const REQUIRED = ['reply', 'write-file', 'bash', 'long-stream', 'rate-limited', 'slow', 'fail'];
+const REQUIRED = [
+  'reply',
+  'write-file',
+  'bash',
+  'long-stream',
+  'rate-limited',
+  'slow',
+  'fail',
+  'edit-file',
+  'tool-error',
+  'remember',
+  'big-output',
+  'codex-shell',
+  'gemini-shell',
+];
 
 describe('scenario loader', () => {
   let extraDir: string;
@@ -32,6 +46,8 @@ describe('scenario loader', () => {
     expect(BUILTIN_SCENARIOS_DIR).toBe(path.resolve(__dirname, '..', '..', 'scenarios'));
     const listed = await listScenarios();
     expect(listed.map((scenario) => scenario.name)).toEqual(expect.arrayContaining(REQUIRED));
+    // `auto` is a route, never a scenario: a file of that name could not be reached.
+    expect(listed.map((scenario) => scenario.name)).not.toContain('auto');
     for (const scenario of listed) {
       expect(scenario.source).toBe('builtin');
       expect(scenario.error).toBeUndefined();

@@ -14,6 +14,13 @@ describe(renderTemplate.name, () => {
     expect(() => renderString('{{cwd}}', {})).toThrow(/\{\{cwd\}\} has no value/);
   });
 
+  it('should fill a dotted variable such as history.lastAssistantText', () => {
+    expect(
+      renderString('I said: "{{ history.lastAssistantText }}"', { 'history.lastAssistantText': 'hi' }),
+    ).toBe('I said: "hi"');
+    expect(() => renderString('{{history.other}}', {})).toThrow(/unknown template variable/);
+  });
+
   it('should leave text without placeholders alone', () => {
     expect(renderString('a { b } {{ }}', {})).toBe('a { b } {{ }}');
   });

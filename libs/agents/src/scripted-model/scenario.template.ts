@@ -1,4 +1,13 @@
-export const TEMPLATE_VARIABLES = ['cwd', 'runKey', 'scenario', 'step', 'sessionId'] as const;
+export const TEMPLATE_VARIABLES = [
+  'cwd',
+  'runKey',
+  'scenario',
+  'step',
+  'sessionId',
+  // The text of the most recent model reply in the conversation the request carries: a resumed
+  // session proves it sent its history by having the model quote it.
+  'history.lastAssistantText',
+] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;
 
@@ -9,7 +18,7 @@ export class TemplateError extends Error {
   }
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z.]*)\s*\}\}/g;
 
 function isTemplateVariable(name: string): name is TemplateVariable {
   return (TEMPLATE_VARIABLES as readonly string[]).includes(name);

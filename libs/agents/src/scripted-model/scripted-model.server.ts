@@ -1,24 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
-import {
-  buildMessage,
-  buildStreamEvents,
-  errorBody,
-  formatSse,
-  newMessageId,
-  newRequestId,
-  type ReplyBlock,
-  type ReplySpec,
-} from './anthropic-message.builder';
-import {
-  extractCwd,
-  isMainLoopRequest,
-  type MessagesRequest,
-  MessagesRequestSchema,
-  stepIndex,
-} from './messages-request';
+import type { AgentProvider } from '../agent-provider';
+import { anthropicMessagesProtocol } from './anthropic-messages.protocol';
+import { geminiGenerateProtocol } from './gemini-generate.protocol';
+import { abortOnClose, pause, readJsonBody, sendJson } from './http-io';
+import type { EndpointHints, ModelApi, ModelProtocol, ModelRequestView } from './model-protocol';
+import { openAiResponsesProtocol } from './openai-responses.protocol';
+import { scenarioFromTexts } from './scenario-marker';
 import { InvalidScenario, listScenarios, loadScenario, UnknownScenario } from './scenario.loader';
 import {
   API_ERROR_TYPES,
@@ -30,9 +18,12 @@ import {
   stepBlocks,
 } from './scenario.schema';
 import { renderTemplate, TemplateError, type TemplateValues } from './scenario.template';
+import type { ReplyBlock, ReplySpec } from './scripted-reply';
 
 export const DEFAULT_SCENARIO = 'reply';
 export const DEFAULT_RUN_KEY = 'default';
+// Not a scenario: on this route (and the default one) the prompt's `[scenario: …]` marker chooses.
+export const AUTO_SCENARIO = 'auto';
 const SIDE_CALL_TEXT = 'OK.';
 const SIDE_CALL_USAGE: ScriptedUsage = {
   inputTokens: 10,
@@ -40,7 +31,6 @@ const SIDE_CALL_USAGE: ScriptedUsage = {
   cacheReadInputTokens: 0,
   cacheCreationInputTokens: 0,
 };
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const MAX_TRACKED_ATTEMPTS = 10_000;
 const RUN_KEY = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -61,6 +51,7 @@ export interface ScriptedModel {
 export interface ScriptedRequestRecord {
   method: string;
   path: string;
+  api?: ModelApi;
   scenario?: string;
   runKey?: string;
   kind: 'messages' | 'side-call' | 'count-tokens' | 'other';
@@ -71,8 +62,16 @@ export interface ScriptedRequestRecord {
   error?: string;
 }
 
-export function scriptedModelBaseUrl(serverUrl: string, scenario: string, runKey: string): string {
-  return `${serverUrl.replace(/\/+$/, '')}/s/${encodeURIComponent(scenario)}/${encodeURIComponent(runKey)}`;
+// The base URL an agent CLI needs to reach the scripted model for one run. Claude Code and the
+// Gemini CLI append their API paths to it; Codex's OpenAI provider expects the `/v1` in its base URL.
+export function scriptedModelBaseUrl(
+  serverUrl: string,
+  scenario: string,
+  runKey: string,
+  provider: AgentProvider = 'claude',
+): string {
+  const base = `${serverUrl.replace(/\/+$/, '')}/s/${encodeURIComponent(scenario)}/${encodeURIComponent(runKey)}`;
+  return provider === 'codex' ? `${base}/v1` : base;
 }
 
 export async function startScriptedModel(options: ScriptedModelOptions = {}): Promise<ScriptedModel> {
@@ -81,7 +80,7 @@ export async function startScriptedModel(options: ScriptedModelOptions = {}): Pr
   const server = createServer((req, res) => {
     handler.handle(req, res).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      if (!res.headersSent) sendError(res, 500, 'api_error', `scripted model failed: ${message}`);
+      if (!res.headersSent) sendJson(res, 500, { error: { message: `scripted model failed: ${message}` } });
       else res.destroy();
     });
   });
@@ -114,21 +113,57 @@ function closeServer(server: Server): Promise<void> {
 }
 
 interface Route {
-  scenario: string;
+  // Undefined on the default route (no `/s/<scenario>/<runKey>` prefix).
+  scenario: string | undefined;
   runKey: string;
-  endpoint: 'messages' | 'count-tokens';
+  protocol: ModelProtocol;
+  endpoint: 'generate' | 'count-tokens';
+  hints: EndpointHints;
 }
 
-const ROUTE = /^(?:\/s\/([^/]+)\/([^/]+))?\/v1\/messages(\/count_tokens)?\/?$/;
+const PREFIX = /^(?:\/s\/([^/]+)\/([^/]+))?(\/.*)$/;
+const GEMINI_PATH =
+  /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(streamGenerateContent|generateContent|countTokens)$/;
+
+function matchEndpoint(rest: string): Omit<Route, 'scenario' | 'runKey'> | undefined {
+  const trimmed = rest.length > 1 ? rest.replace(/\/$/, '') : rest;
+  if (trimmed === '/v1/messages')
+    return { protocol: anthropicMessagesProtocol, endpoint: 'generate', hints: {} };
+  if (trimmed === '/v1/messages/count_tokens') {
+    return { protocol: anthropicMessagesProtocol, endpoint: 'count-tokens', hints: {} };
+  }
+  if (trimmed === '/v1/responses')
+    return { protocol: openAiResponsesProtocol, endpoint: 'generate', hints: {} };
+  if (trimmed === '/v1/responses/input_tokens') {
+    return { protocol: openAiResponsesProtocol, endpoint: 'count-tokens', hints: {} };
+  }
+  const gemini = GEMINI_PATH.exec(trimmed);
+  if (gemini?.[1] && gemini[2]) {
+    const method = gemini[2];
+    return {
+      protocol: geminiGenerateProtocol,
+      endpoint: method === 'countTokens' ? 'count-tokens' : 'generate',
+      hints: { model: decodeURIComponent(gemini[1]), stream: method === 'streamGenerateContent' },
+    };
+  }
+  return undefined;
+}
 
 function matchRoute(pathname: string): Route | undefined {
-  const match = ROUTE.exec(pathname);
-  if (!match) return undefined;
+  const match = PREFIX.exec(pathname);
+  const endpoint = match?.[3] === undefined ? undefined : matchEndpoint(match[3]);
+  if (!match || !endpoint) return undefined;
   return {
-    scenario: match[1] === undefined ? DEFAULT_SCENARIO : decodeURIComponent(match[1]),
+    ...endpoint,
+    scenario: match[1] === undefined ? undefined : decodeURIComponent(match[1]),
     runKey: match[2] === undefined ? DEFAULT_RUN_KEY : decodeURIComponent(match[2]),
-    endpoint: match[3] ? 'count-tokens' : 'messages',
   };
+}
+
+// The route's scenario, or on the default and `auto` routes the prompt's marker, else `reply`.
+function chooseScenario(route: Route, view: ModelRequestView | undefined): string {
+  if (route.scenario !== undefined && route.scenario !== AUTO_SCENARIO) return route.scenario;
+  return (view && scenarioFromTexts(view.userTexts)) ?? DEFAULT_SCENARIO;
 }
 
 class ScriptedModelHandler {
@@ -150,10 +185,6 @@ class ScriptedModelHandler {
     };
     const record = (status: number, error?: string): void =>
       this.onRequest?.({ ...trace, status, ...(error === undefined ? {} : { error }) });
-    const fail = (status: number, type: string, message: string): void => {
-      sendError(res, status, type, message);
-      record(status, message);
-    };
 
     if (trace.method === 'GET' && url.pathname === '/health') {
       sendJson(res, 200, { status: 'ok' });
@@ -165,57 +196,66 @@ class ScriptedModelHandler {
     }
     const route = matchRoute(url.pathname);
     if (!route || trace.method !== 'POST') {
-      fail(404, 'not_found_error', `no route for ${trace.method} ${url.pathname}`);
+      const message = `no route for ${trace.method} ${url.pathname}`;
+      (route?.protocol ?? anthropicMessagesProtocol).sendError(res, { status: 404, message });
+      record(404, message);
       return;
     }
-    trace.scenario = route.scenario;
+    const protocol = route.protocol;
+    const fail = (status: number, message: string): void => {
+      protocol.sendError(res, { status, message });
+      record(status, message);
+    };
+    trace.api = protocol.api;
     trace.runKey = route.runKey;
     trace.kind = route.endpoint === 'count-tokens' ? 'count-tokens' : 'messages';
     const body = await readJsonBody(req);
     if (!body.ok) {
-      fail(400, 'invalid_request_error', body.error);
+      fail(400, body.error);
       return;
     }
     if (!RUN_KEY.test(route.runKey)) {
-      fail(400, 'invalid_request_error', `run key "${route.runKey}" must match ${RUN_KEY.source}`);
+      fail(400, `run key "${route.runKey}" must match ${RUN_KEY.source}`);
       return;
     }
+    const parsed = route.endpoint === 'generate' ? protocol.view(body.value, req, route.hints) : undefined;
+    if (parsed && !parsed.ok) {
+      fail(400, parsed.error);
+      return;
+    }
+    const view = parsed?.view;
+    trace.scenario = chooseScenario(route, view);
     let scenario: Scenario;
     try {
-      scenario = await loadScenario(route.scenario, this.scenariosDir);
+      scenario = await loadScenario(trace.scenario, this.scenariosDir);
     } catch (error) {
-      if (error instanceof UnknownScenario) fail(404, 'not_found_error', error.message);
-      else if (error instanceof InvalidScenario) fail(400, 'invalid_request_error', error.message);
+      if (error instanceof UnknownScenario) fail(404, error.message);
+      else if (error instanceof InvalidScenario) fail(400, error.message);
       else throw error;
       return;
     }
-    if (route.endpoint === 'count-tokens') {
-      // Deterministic and roughly proportional to the request, like a real tokenizer.
-      sendJson(res, 200, { input_tokens: Math.max(1, Math.ceil(body.size / 4)) });
+    if (!view) {
+      protocol.sendTokenCount(res, body.size);
       record(200);
       return;
     }
-    const parsed = MessagesRequestSchema.safeParse(body.value);
-    if (!parsed.success) {
-      fail(400, 'invalid_request_error', `invalid Messages API request: ${z.prettifyError(parsed.error)}`);
-      return;
-    }
-    const request = parsed.data;
-    trace.model = request.model;
+    trace.model = view.model;
     const signal = abortOnClose(res);
+    const reply = (spec: ReplySpec, chunkDelayMs = 0): Promise<void> =>
+      protocol.sendReply(res, spec, { stream: view.stream, chunkDelayMs, signal });
 
-    if (!isMainLoopRequest(request)) {
+    if (!view.mainLoop) {
       trace.kind = 'side-call';
-      await sendReply(res, request, sideCallSpec(request.model), 0, signal);
+      await reply(sideCallSpec(view.model, view.sideCallText ?? SIDE_CALL_TEXT));
       record(200);
       return;
     }
 
-    const step = stepIndex(request);
+    const step = view.step;
     trace.step = step;
     const scenarioStep = scenario.steps[step];
     if (!scenarioStep) {
-      await sendReply(res, request, pastEndSpec(scenario, step, request.model), 0, signal);
+      await reply(pastEndSpec(scenario, step, view.model));
       record(200);
       return;
     }
@@ -223,22 +263,26 @@ class ScriptedModelHandler {
     trace.attempt = attempt;
     const scriptedError = errorForAttempt(scenarioStep.errors, attempt);
     if (scriptedError) {
-      sendScriptedError(res, scriptedError);
-      record(scriptedError.status);
+      const { status, type, retryAfterSeconds } = scriptedError;
+      const message =
+        scriptedError.message ?? `scripted ${status} ${type ?? API_ERROR_TYPES[status] ?? 'error'}`;
+      protocol.sendError(res, { status, message, type, retryAfterSeconds });
+      record(status);
       return;
     }
     let blocks: ReplyBlock[];
     try {
       blocks = renderBlocks(scenarioStep, step, {
-        cwd: extractCwd(request),
+        cwd: view.cwd,
         runKey: route.runKey,
         scenario: scenario.name,
         step: String(step),
-        sessionId: headerValue(req, 'x-claude-code-session-id'),
+        sessionId: view.sessionId,
+        'history.lastAssistantText': view.lastAssistantText,
       });
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
-      fail(400, 'invalid_request_error', `scenario "${scenario.name}" step ${step}: ${error.message}`);
+      fail(400, `scenario "${scenario.name}" step ${step}: ${error.message}`);
       return;
     }
     if (scenarioStep.delayMs > 0 && !(await pause(scenarioStep.delayMs, signal))) {
@@ -246,15 +290,15 @@ class ScriptedModelHandler {
       return;
     }
     const spec: ReplySpec = {
-      model: request.model,
+      model: view.model,
       blocks,
       stopReason:
         scenarioStep.stopReason ??
         (blocks.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn'),
-      usage: scenarioStep.usage ?? scenario.usage ?? DEFAULT_USAGE,
+      usage: stepUsage(scenario, scenarioStep),
       chunkSize: scenarioStep.chunkSize,
     };
-    await sendReply(res, request, spec, scenarioStep.chunkDelayMs, signal);
+    await reply(spec, scenarioStep.chunkDelayMs);
     record(200);
   }
 
@@ -269,6 +313,13 @@ class ScriptedModelHandler {
     }
     return attempt;
   }
+}
+
+export function stepUsage(
+  scenario: Pick<Scenario, 'usage'>,
+  step: Pick<ScenarioStep, 'usage'>,
+): ScriptedUsage {
+  return step.usage ?? scenario.usage ?? DEFAULT_USAGE;
 }
 
 export function errorForAttempt(
@@ -305,10 +356,10 @@ function renderBlocks(step: ScenarioStep, stepNumber: number, values: TemplateVa
   });
 }
 
-function sideCallSpec(model: string): ReplySpec {
+function sideCallSpec(model: string, text: string): ReplySpec {
   return {
     model,
-    blocks: [{ type: 'text', text: SIDE_CALL_TEXT }],
+    blocks: [{ type: 'text', text }],
     stopReason: 'end_turn',
     usage: SIDE_CALL_USAGE,
     chunkSize: 64,
@@ -325,109 +376,4 @@ function pastEndSpec(scenario: Scenario, step: number, model: string): ReplySpec
     usage: scenario.usage ?? DEFAULT_USAGE,
     chunkSize: 64,
   };
-}
-
-async function sendReply(
-  res: ServerResponse,
-  request: MessagesRequest,
-  spec: ReplySpec,
-  chunkDelayMs: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const id = newMessageId();
-  if (!request.stream) {
-    sendJson(res, 200, buildMessage(id, spec));
-    return;
-  }
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'request-id': newRequestId(),
-  });
-  for (const event of buildStreamEvents(id, spec)) {
-    if (signal.aborted) return;
-    if (chunkDelayMs > 0 && event.event === 'content_block_delta' && !(await pause(chunkDelayMs, signal)))
-      return;
-    res.write(formatSse(event));
-  }
-  res.end();
-}
-
-function sendScriptedError(res: ServerResponse, error: ScriptedError): void {
-  const type =
-    error.type ??
-    API_ERROR_TYPES[error.status] ??
-    (error.status >= 500 ? 'api_error' : 'invalid_request_error');
-  const message = error.message ?? `scripted ${error.status} ${type}`;
-  const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-  sendError(res, error.status, type, message, headers);
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'request-id': newRequestId(),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendError(
-  res: ServerResponse,
-  status: number,
-  type: string,
-  message: string,
-  headers: Record<string, string> = {},
-): void {
-  const requestId = newRequestId();
-  sendJson(res, status, errorBody(type, message, requestId), { ...headers, 'request-id': requestId });
-}
-
-type BodyResult = { ok: true; value: unknown; size: number } | { ok: false; error: string };
-
-async function readJsonBody(req: IncomingMessage): Promise<BodyResult> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) return { ok: false, error: `request body exceeds ${MAX_BODY_BYTES} bytes` };
-    chunks.push(buffer);
-  }
-  try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')), size };
-  } catch {
-    return { ok: false, error: 'request body is not valid JSON' };
-  }
-}
-
-function abortOnClose(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
-
-// Resolves false when the client went away during the pause.
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -3,7 +3,11 @@ import path from 'node:path';
 
 export const FIXTURES_DIR = path.join(__dirname, '..', 'fixtures');
 
-// Fixtures are recorded from the real CLI with scripts/record-fixture.mjs.
-export function readFixture(name: string): Buffer {
-  return readFileSync(path.join(FIXTURES_DIR, `claude-2.1.330-${name}.stream.jsonl`));
+// The CLI versions the fixtures were recorded with (scripts/record-fixture.mjs names files so).
+const RECORDED_VERSIONS = { claude: '2.1.330', codex: '0.169.0', gemini: '0.61.0' } as const;
+
+export function readFixture(name: string, provider: keyof typeof RECORDED_VERSIONS = 'claude'): Buffer {
+  return readFileSync(
+    path.join(FIXTURES_DIR, `${provider}-${RECORDED_VERSIONS[provider]}-${name}.stream.jsonl`),
+  );
 }

@@ -1,7 +1,7 @@
 import type { AgentEvent } from '@hangar/contracts';
 import { readFixture } from '../../test/support/fixtures';
 import { summarizeResult } from './agent-result';
-import { ClaudeStreamParser } from './claude-stream.parser';
+import { ClaudeStreamParser } from '../claude/claude-stream.parser';
 
 function eventsOf(name: string): AgentEvent[] {
   const parser = new ClaudeStreamParser();

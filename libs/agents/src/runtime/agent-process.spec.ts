@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AgentEvent } from '@hangar/contracts';
 import { isProcessAlive, liveGroupMembers, waitFor } from '../../test/support/processes';
 import { AgentSpawnFailed, spawnAgent, type SpawnAgentOptions } from './agent-process';
-import type { AgentInvocation } from './claude-invocation';
+import type { AgentInvocation } from '../agent-invocation';
 import { listDescendants } from './process-tree';
 
 // Stand-in agents written in sh: the supervisor must not care what the child is.
@@ -142,6 +142,29 @@ describe(spawnAgent.name, () => {
     const exit = await handle.done;
     handle.cancel('too late');
     expect(exit).toEqual({ exitCode: 0, signal: null, reason: 'exited' });
+  });
+
+  it('should write the invocation files, creating their directories, before the agent starts', async () => {
+    const events: AgentEvent[] = [];
+    const settings = path.join(cwd, 'home', '.cli', 'settings.json');
+    const handle = await spawnAgent(
+      { ...sh(`cat '${settings}'`), files: [{ path: settings, content: '{"a":1}\n' }] },
+      options(events),
+    );
+    await handle.done;
+    expect(events).toEqual([{ type: 'unknown', data: { raw: { a: 1 } } }]);
+    expect(statSync(settings).mode & 0o777).toBe(0o600);
+  });
+
+  it('should reject with AgentSpawnFailed when a file cannot be written', async () => {
+    const blocker = path.join(cwd, 'not-a-dir');
+    writeFileSync(blocker, '');
+    await expect(
+      spawnAgent(
+        { ...sh('true'), files: [{ path: path.join(blocker, 'x.json'), content: '' }] },
+        options([]),
+      ),
+    ).rejects.toBeInstanceOf(AgentSpawnFailed);
   });
 
   it('should reject with AgentSpawnFailed when the command does not exist', async () => {

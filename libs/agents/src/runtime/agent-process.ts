@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@hangar/contracts';
-import type { AgentInvocation } from './claude-invocation';
-import { type AgentOutputParser, ClaudeStreamParser } from './claude-stream.parser';
+import type { AgentInvocation } from '../agent-invocation';
+import type { AgentOutputParser } from '../agent-output.parser';
+import { ClaudeStreamParser } from '../claude/claude-stream.parser';
 import {
   isGroupAlive,
   listDescendants,
@@ -56,6 +59,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptions): Promise<AgentHandle> {
   return new Promise((resolve, reject) => {
+    try {
+      for (const file of invocation.files ?? []) {
+        mkdirSync(path.dirname(file.path), { recursive: true });
+        writeFileSync(file.path, file.content, { mode: 0o600 });
+      }
+    } catch (error) {
+      reject(
+        new AgentSpawnFailed(invocation.command, error instanceof Error ? error : new Error(String(error))),
+      );
+      return;
+    }
     // Own process group (detached) so cancel reaches every process the CLI started in it; no shell.
     const child = spawn(invocation.command, invocation.args, {
       cwd: options.cwd,

@@ -1,0 +1,84 @@
+import type { AgentInvocation } from './agent-invocation';
+import type { AgentOutputParser } from './agent-output.parser';
+import type { AgentProvider } from './agent-provider';
+import { buildClaudeInvocation, type ClaudePermissionMode } from './claude/claude-invocation';
+import { ClaudeStreamParser } from './claude/claude-stream.parser';
+import { buildCodexInvocation, CODEX_IGNORED_OPTIONS } from './codex/codex-invocation';
+import { CodexStreamParser } from './codex/codex-stream.parser';
+import { buildGeminiInvocation, GEMINI_IGNORED_OPTIONS } from './gemini/gemini-invocation';
+import { GeminiStreamParser } from './gemini/gemini-stream.parser';
+
+// Claude Code's permission modes are the vocabulary; the other CLIs map them (see each adapter).
+export type AgentPermissionMode = ClaudePermissionMode;
+
+// One agent run, whatever the CLI. The cwd is given to spawnAgent, not here.
+export interface AgentRunSpec {
+  prompt: string;
+  // A directory of this run only; the CLI keeps its config, sessions and locks there.
+  homeDir: string;
+  // The model API's base URL as the CLI's SDK expects it (OpenAI's includes `/v1`);
+  // scriptedModelBaseUrl(…, provider) builds the right one for the scripted model.
+  baseUrl?: string;
+  apiKey?: string;
+  model?: string;
+  permissionMode?: AgentPermissionMode;
+  maxTurns?: number;
+  appendSystemPrompt?: string;
+  allowedTools?: readonly string[];
+  disallowedTools?: readonly string[];
+  mcpConfigPath?: string;
+  resumeSessionId?: string;
+  // Extra variables (trace context, proxies); everything else from the parent is withheld.
+  env?: Readonly<Record<string, string>>;
+  // PATH for the agent and the commands it runs.
+  path?: string;
+  binaryPath?: string;
+}
+
+export type AgentRunOption = Exclude<keyof AgentRunSpec, 'prompt' | 'homeDir'>;
+
+export interface AgentAdapter {
+  readonly provider: AgentProvider;
+  // Options this CLI cannot honour, each with the reason; every other option is honoured.
+  readonly ignoredOptions: Readonly<Partial<Record<AgentRunOption, string>>>;
+  buildInvocation(spec: AgentRunSpec): AgentInvocation;
+  createParser(): AgentOutputParser;
+}
+
+const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
+  claude: {
+    provider: 'claude',
+    ignoredOptions: {},
+    buildInvocation: ({ mcpConfigPath, ...spec }) =>
+      buildClaudeInvocation(mcpConfigPath === undefined ? spec : { ...spec, mcpConfig: mcpConfigPath }),
+    createParser: () => new ClaudeStreamParser(),
+  },
+  codex: {
+    provider: 'codex',
+    ignoredOptions: CODEX_IGNORED_OPTIONS,
+    buildInvocation: buildCodexInvocation,
+    createParser: () => new CodexStreamParser(),
+  },
+  gemini: {
+    provider: 'gemini',
+    ignoredOptions: GEMINI_IGNORED_OPTIONS,
+    buildInvocation: buildGeminiInvocation,
+    createParser: () => new GeminiStreamParser(),
+  },
+};
+
+export function agentAdapterFor(provider: AgentProvider): AgentAdapter {
+  return ADAPTERS[provider];
+}
+
+// The options a spec sets that its CLI will ignore, with why: for a warning in the task's log.
+export function ignoredRunOptions(
+  adapter: AgentAdapter,
+  spec: AgentRunSpec,
+): { option: AgentRunOption; reason: string }[] {
+  return Object.entries(adapter.ignoredOptions).flatMap(([option, reason]) => {
+    const value: unknown = spec[option as AgentRunOption];
+    const set = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== '';
+    return set && reason ? [{ option: option as AgentRunOption, reason }] : [];
+  });
+}

@@ -1,0 +1,20 @@
+// How to start one agent CLI run: no shell, and an environment built from scratch.
+export interface AgentInvocation {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  // Written to the process's stdin, then closed; stdin is empty when absent.
+  stdin?: string;
+  // Written (mode 0600, parent directories created) just before the process starts: per-run
+  // configuration that a CLI reads only from its home directory.
+  files?: AgentFile[];
+}
+
+export interface AgentFile {
+  path: string;
+  content: string;
+}
+
+export const DEFAULT_AGENT_PATH = '/usr/local/bin:/usr/bin:/bin';
+// Linux caps a single argv string at 128 KiB; longer prompts go through stdin instead.
+export const MAX_PROMPT_ARG_BYTES = 100_000;

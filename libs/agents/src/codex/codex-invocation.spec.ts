@@ -1,0 +1,92 @@
+import { CodexBinaryNotFound, resolveCodexBinary } from './codex-binary';
+import { buildCodexInvocation } from './codex-invocation';
+
+const PROVIDER_ARGS = [
+  '-c',
+  'model_provider="hangar"',
+  '-c',
+  'model_providers.hangar.name="Hangar"',
+  '-c',
+  'model_providers.hangar.base_url="http://127.0.0.1:4010/s/reply/r1/v1"',
+  '-c',
+  'model_providers.hangar.wire_api="responses"',
+  '-c',
+  'model_providers.hangar.env_key="OPENAI_API_KEY"',
+  '-c',
+  'check_for_update_on_startup=false',
+  '-c',
+  'analytics.enabled=false',
+];
+
+describe(buildCodexInvocation.name, () => {
+  const base = { prompt: 'write hello', homeDir: '/runs/r1', baseUrl: 'http://127.0.0.1:4010/s/reply/r1/v1' };
+
+  it('should run the native binary headless with JSON events, a workspace-write sandbox and our own provider', () => {
+    const invocation = buildCodexInvocation({ ...base, apiKey: 'sk-scripted' });
+    expect(invocation.command).toBe(resolveCodexBinary());
+    expect(invocation.args).toEqual([
+      'exec',
+      '--json',
+      '--color',
+      'never',
+      '--skip-git-repo-check',
+      '--sandbox',
+      'workspace-write',
+      ...PROVIDER_ARGS,
+      '--',
+      'write hello',
+    ]);
+    expect(invocation.env).toEqual({
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      HOME: '/runs/r1',
+      CODEX_HOME: '/runs/r1',
+      LANG: 'C.UTF-8',
+      OPENAI_API_KEY: 'sk-scripted',
+    });
+  });
+
+  it('should resume a thread, set model and developer instructions, and bypass the sandbox when asked', () => {
+    const invocation = buildCodexInvocation({
+      ...base,
+      prompt: '-starts with a dash',
+      model: 'gpt-5.5',
+      permissionMode: 'bypassPermissions',
+      appendSystemPrompt: 'Say "hi".',
+      resumeSessionId: '01a2061a-c31d-7911-9d00-2ee939a0d53d',
+    });
+    expect(invocation.args.slice(5, 6)).toEqual(['--dangerously-bypass-approvals-and-sandbox']);
+    expect(invocation.args.slice(-8)).toEqual([
+      '--model',
+      'gpt-5.5',
+      '-c',
+      'developer_instructions="Say \\"hi\\"."',
+      'resume',
+      '--',
+      '01a2061a-c31d-7911-9d00-2ee939a0d53d',
+      '-starts with a dash',
+    ]);
+  });
+
+  it('should map plan to a read-only sandbox and default the base URL to OpenAI', () => {
+    const args = buildCodexInvocation({ prompt: 'p', homeDir: '/h', permissionMode: 'plan' }).args;
+    expect(args).toEqual(expect.arrayContaining(['--sandbox', 'read-only']));
+    expect(args).toContain('model_providers.hangar.base_url="https://api.openai.com/v1"');
+  });
+
+  it('should read a prompt too long for one argument from stdin', () => {
+    const prompt = 'é'.repeat(60_000);
+    const invocation = buildCodexInvocation({ prompt, homeDir: '/h' });
+    expect(invocation.stdin).toBe(prompt);
+    expect(invocation.args.slice(-2)).toEqual(['--', '-']);
+  });
+});
+
+describe(resolveCodexBinary.name, () => {
+  it('should find the native executable in the per-platform optional package', () => {
+    expect(resolveCodexBinary()).toMatch(/@openai\/codex.*\/vendor\/[^/]+\/bin\/codex$/);
+  });
+
+  it('should refuse an explicit path that is not executable', () => {
+    expect(() => resolveCodexBinary('/nonexistent/codex')).toThrow(CodexBinaryNotFound);
+  });
+});

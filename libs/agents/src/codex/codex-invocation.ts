@@ -1,0 +1,78 @@
+import { Buffer } from 'node:buffer';
+import type { AgentPermissionMode, AgentRunOption, AgentRunSpec } from '../agent-adapter';
+import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
+import { resolveCodexBinary } from './codex-binary';
+
+export const CODEX_PROVIDER_ID = 'hangar';
+export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+export const CODEX_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, string>>> = {
+  maxTurns: 'codex exec runs one turn and has no limit on the tool calls inside it',
+  allowedTools: 'codex has no per-tool allow list; the sandbox mode decides what commands may do',
+  disallowedTools: 'codex has no per-tool deny list; the sandbox mode decides what commands may do',
+  mcpConfigPath: 'codex reads MCP servers only from config.toml [mcp_servers], not a Claude-style JSON file',
+};
+
+// `codex exec` never asks for approval; the sandbox decides what a command may touch.
+function sandboxArgs(mode: AgentPermissionMode): string[] {
+  switch (mode) {
+    case 'bypassPermissions':
+      return ['--dangerously-bypass-approvals-and-sandbox'];
+    case 'plan':
+      return ['--sandbox', 'read-only'];
+    case 'acceptEdits':
+    case 'auto':
+    case 'dontAsk':
+    case 'manual':
+      return ['--sandbox', 'workspace-write'];
+  }
+}
+
+// `-c key=value` parses value as TOML; a JSON string is a valid TOML basic string.
+function config(key: string, value: string | boolean): string[] {
+  return ['-c', `${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`];
+}
+
+export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
+  const provider = `model_providers.${CODEX_PROVIDER_ID}`;
+  const args = [
+    'exec',
+    '--json',
+    '--color',
+    'never',
+    // Workspaces are plain directories until the task checks out a repository.
+    '--skip-git-repo-check',
+    ...sandboxArgs(spec.permissionMode ?? 'acceptEdits'),
+    // A provider of our own: the base URL and key come from the spec, never from a login.
+    ...config('model_provider', CODEX_PROVIDER_ID),
+    ...config(`${provider}.name`, 'Hangar'),
+    ...config(`${provider}.base_url`, spec.baseUrl ?? OPENAI_BASE_URL),
+    ...config(`${provider}.wire_api`, 'responses'),
+    ...config(`${provider}.env_key`, 'OPENAI_API_KEY'),
+    ...config('check_for_update_on_startup', false),
+    ...config('analytics.enabled', false),
+  ];
+  if (spec.model) args.push('--model', spec.model);
+  if (spec.appendSystemPrompt) args.push(...config('developer_instructions', spec.appendSystemPrompt));
+
+  const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
+  // `exec resume <id> <prompt>` continues a thread; `-` reads the prompt from stdin.
+  if (spec.resumeSessionId) args.push('resume');
+  args.push('--');
+  if (spec.resumeSessionId) args.push(spec.resumeSessionId);
+  args.push(promptViaStdin ? '-' : spec.prompt);
+
+  const env: Record<string, string> = {
+    PATH: spec.path ?? DEFAULT_AGENT_PATH,
+    HOME: spec.homeDir,
+    // Must exist already: the runner creates the home directory, so it is CODEX_HOME itself.
+    CODEX_HOME: spec.homeDir,
+    LANG: 'C.UTF-8',
+    ...spec.env,
+  };
+  if (spec.apiKey) env['OPENAI_API_KEY'] = spec.apiKey;
+
+  const invocation: AgentInvocation = { command: resolveCodexBinary(spec.binaryPath), args, env };
+  if (promptViaStdin) invocation.stdin = spec.prompt;
+  return invocation;
+}
