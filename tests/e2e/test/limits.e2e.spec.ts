@@ -1,0 +1,104 @@
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { AgentEventOf, TaskEvent } from '@hangar/contracts';
+import { ServiceStack } from '@hangar/testing';
+import { createTask, follow, getTask, request } from './support';
+
+const SLOTS = 2;
+
+describe('limits', () => {
+  let stack: ServiceStack;
+
+  beforeAll(async () => {
+    stack = await ServiceStack.create('limits', {
+      RUNNER_SLOTS: String(SLOTS),
+      RUNNER_SHUTDOWN_GRACE_MS: '2000',
+    });
+    // A scenario of this test's own, picked up with no code change: a reply after 1.5 s.
+    const scenarios = path.join(stack.dataDir, 'scenarios');
+    mkdirSync(scenarios, { recursive: true });
+    writeFileSync(
+      path.join(scenarios, 'brief-wait.json'),
+      JSON.stringify({
+        description: 'answers after 1.5 s',
+        steps: [{ delayMs: 1500, text: 'Finished in time.' }],
+      }),
+    );
+    await stack.start(undefined, { SCRIPTED_MODEL_SCENARIOS_DIR: scenarios });
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it('should stop an agent that prints more than its profile allows, saying so', async () => {
+    await request(stack, 'POST', '/api/v1/profiles', { name: 'terse', maxOutputBytes: 4096 });
+    const task = await createTask(stack, { prompt: 'say a lot', profile: 'terse', scenario: 'big-output' });
+    const follower = follow(stack, task.id);
+    await follower.finished;
+    follower.close();
+    const failed = await getTask(stack, task.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toBe('output-limit: the agent printed more than 4096 bytes and was stopped');
+    expect(stack.processesIn(failed.workspace!)).toEqual([]);
+  });
+
+  it(`should never run more than ${SLOTS} CLIs at once`, async () => {
+    const tasks = await Promise.all(
+      Array.from({ length: SLOTS + 3 }, () => createTask(stack, { prompt: 'wait', scenario: 'slow' })),
+    );
+    const followers = tasks.map((task) => follow(stack, task.id));
+    // Watch the process table (not the runner's own counter) until the slots are full, and a while after.
+    let most = 0;
+    let fullSince: number | undefined;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (fullSince === undefined || Date.now() - fullSince < 2000)) {
+      const running = stack.agentsIn(stack.workspaceRoot).length;
+      most = Math.max(most, running);
+      if (running === SLOTS) fullSince ??= Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(most).toBe(SLOTS);
+    const statuses = await Promise.all(tasks.map((task) => getTask(stack, task.id).then((t) => t.status)));
+    expect(statuses.filter((status) => status === 'RUNNING')).toHaveLength(SLOTS);
+    expect(statuses.filter((status) => status === 'QUEUED')).toHaveLength(3);
+
+    await Promise.all(tasks.map((task) => request(stack, 'POST', `/api/v1/tasks/${task.id}/cancel`)));
+    await Promise.all(followers.map((follower) => follower.finished));
+    followers.forEach((follower) => follower.close());
+  });
+
+  it('should let a task finish within the grace period on SIGTERM', async () => {
+    const task = await createTask(stack, { prompt: 'almost done', scenario: 'brief-wait' });
+    const follower = follow(stack, task.id);
+    await follower.waitFor((event) => event.type === 'system.init');
+    await stack.stop('agent-runner', 'SIGTERM');
+    const events = await follower.finished;
+    follower.close();
+    expect(events.at(-1)).toMatchObject({ type: 'task.status', data: { status: 'COMPLETED' } });
+    expect((await getTask(stack, task.id)).result).toBe('Finished in time.');
+    await stack.start(['agent-runner']);
+  });
+
+  it('should requeue a task still running when the grace period ends, for another runner to take', async () => {
+    const task = await createTask(stack, { prompt: 'long job', scenario: 'slow' });
+    const follower = follow(stack, task.id);
+    const inits = () => follower.events.filter((event) => event.type === 'system.init').length;
+    await follower.waitFor((event) => event.type === 'system.init');
+    await stack.stop('agent-runner', 'SIGTERM');
+    const requeued = await follower.waitFor(
+      (event) => event.type === 'task.status' && (event.data as { status: string }).status === 'QUEUED',
+    );
+    expect((requeued as TaskEvent & AgentEventOf<'task.status'>).data.reason).toBe(
+      'runner-shutdown: the runner stopped before the task finished',
+    );
+    expect(stack.agentsIn(stack.workspaceRoot)).toEqual([]);
+
+    await stack.start(['agent-runner']);
+    await follower.waitFor((event) => event.type === 'system.init' && inits() === 2);
+    expect(await getTask(stack, task.id)).toMatchObject({ status: 'RUNNING', attempts: 2 });
+    await request(stack, 'POST', `/api/v1/tasks/${task.id}/cancel`);
+    await follower.finished;
+    follower.close();
+  });
+});
