@@ -36,7 +36,8 @@ export class PinoNestLogger implements LoggerService {
     this.logger.info({ context }, stringify(message));
   }
   error(message: unknown, trace?: string, context?: string) {
-    this.logger.error({ context, trace }, stringify(message));
+    if (message instanceof Error) this.logger.error({ context, err: message }, message.message);
+    else this.logger.error({ context, trace }, stringify(message));
   }
   warn(message: unknown, context?: string) {
     this.logger.warn({ context }, stringify(message));

@@ -50,17 +50,31 @@ export const AgentRunnerConfigSchema = z
     SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
     ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
     ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),
+    OPENAI_API_KEY: secret(
+      z.string().min(1).optional().describe('OpenAI API key, for profiles with provider codex'),
+    ),
+    OPENAI_BASE_URL: optionalUrl('OpenAI-compatible API endpoint (with /v1) for codex profiles'),
+    GEMINI_API_KEY: secret(
+      z.string().min(1).optional().describe('Gemini API key, for profiles with provider gemini'),
+    ),
+    GEMINI_BASE_URL: optionalUrl('Gemini API endpoint for gemini profiles'),
     CLAUDE_BIN: z
       .string()
       .optional()
       .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
   })
   .superRefine((config, context) => {
-    if (!config.SCRIPTED_MODEL_URL && !config.ANTHROPIC_API_KEY) {
+    if (
+      !config.SCRIPTED_MODEL_URL &&
+      !config.ANTHROPIC_API_KEY &&
+      !config.OPENAI_API_KEY &&
+      !config.GEMINI_API_KEY
+    ) {
       context.addIssue({
         code: 'custom',
         path: ['ANTHROPIC_API_KEY'],
-        message: 'set ANTHROPIC_API_KEY for a real model, or SCRIPTED_MODEL_URL for the scripted model',
+        message:
+          'set a model key (ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY), or SCRIPTED_MODEL_URL for the scripted model',
       });
     }
   });

@@ -2,14 +2,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
-  buildClaudeInvocation,
+  agentAdapterFor,
+  AUTO_SCENARIO,
+  ignoredRunOptions,
   processesWorkingIn,
   scriptedModelBaseUrl,
   signalProcesses,
   spawnAgent,
   summarizeResult,
   type AgentHandle,
-  type ClaudePermissionMode,
+  type AgentPermissionMode,
+  type AgentProvider,
+  type AgentRunSpec,
   type AgentExit,
 } from '@hangar/agents';
 import type { AgentEvent, AgentProfile, Task } from '@hangar/contracts';
@@ -103,16 +107,26 @@ export class TaskRunService {
     const stopTimer = this.metrics.duration.startTimer();
     this.metrics.running.inc();
     try {
-      const invocation = buildClaudeInvocation({
+      const adapter = agentAdapterFor(profile.provider);
+      const spec: AgentRunSpec = {
         prompt: task.prompt,
         homeDir,
-        ...this.modelEndpoint(task),
-        ...(this.config.CLAUDE_BIN ? { binaryPath: this.config.CLAUDE_BIN } : {}),
+        ...this.modelEndpoint(task, profile.provider),
+        ...(this.config.CLAUDE_BIN && profile.provider === 'claude'
+          ? { binaryPath: this.config.CLAUDE_BIN }
+          : {}),
         ...profileOptions(profile),
-        ...(mcpConfigPath ? { mcpConfig: mcpConfigPath } : {}),
+        ...(mcpConfigPath ? { mcpConfigPath } : {}),
         ...(resumeSessionId ? { resumeSessionId } : {}),
-      });
-      const handle = await spawnAgent(invocation, {
+      };
+      for (const { option, reason } of ignoredRunOptions(adapter, spec)) {
+        record({
+          type: 'stderr',
+          data: { line: `hangar: ${profile.provider} ignores the profile's ${option}: ${reason}` },
+        });
+      }
+      const handle = await spawnAgent(adapter.buildInvocation(spec), {
+        parser: adapter.createParser(),
         cwd: prepared.dir,
         timeoutMs: task.timeoutSeconds * 1000,
         maxOutputBytes,
@@ -207,21 +221,27 @@ export class TaskRunService {
     if (task.status !== 'QUEUED') await this.stream.expire(task.id, this.config.STREAM_RETENTION_SECONDS);
   }
 
-  private modelEndpoint(task: Task): { baseUrl?: string; apiKey: string } {
+  private modelEndpoint(task: Task, provider: AgentProvider): { baseUrl?: string; apiKey: string } {
     if (this.config.SCRIPTED_MODEL_URL) {
+      // Without a scenario the scripted model looks for a `[scenario: …]` marker in the prompt.
+      const scenario = task.scenario ?? AUTO_SCENARIO;
       return {
         baseUrl: scriptedModelBaseUrl(
           this.config.SCRIPTED_MODEL_URL,
-          task.scenario ?? 'reply',
+          scenario,
           `${task.id}-${task.attempts}`,
+          provider,
         ),
         apiKey: 'scripted-model',
       };
     }
-    return {
-      ...(this.config.ANTHROPIC_BASE_URL ? { baseUrl: this.config.ANTHROPIC_BASE_URL } : {}),
-      apiKey: this.config.ANTHROPIC_API_KEY ?? '',
+    const endpoints: Record<AgentProvider, { baseUrl: string | undefined; apiKey: string | undefined }> = {
+      claude: { baseUrl: this.config.ANTHROPIC_BASE_URL, apiKey: this.config.ANTHROPIC_API_KEY },
+      codex: { baseUrl: this.config.OPENAI_BASE_URL, apiKey: this.config.OPENAI_API_KEY },
+      gemini: { baseUrl: this.config.GEMINI_BASE_URL, apiKey: this.config.GEMINI_API_KEY },
     };
+    const { baseUrl, apiKey } = endpoints[provider];
+    return { ...(baseUrl ? { baseUrl } : {}), apiKey: apiKey ?? '' };
   }
 }
 
@@ -229,7 +249,7 @@ export class TaskRunService {
 function profileOptions(profile: AgentProfile) {
   return {
     ...(profile.model ? { model: profile.model } : {}),
-    ...(profile.permissionMode ? { permissionMode: profile.permissionMode as ClaudePermissionMode } : {}),
+    ...(profile.permissionMode ? { permissionMode: profile.permissionMode as AgentPermissionMode } : {}),
     ...(profile.maxTurns ? { maxTurns: profile.maxTurns } : {}),
     ...(profile.appendSystemPrompt ? { appendSystemPrompt: profile.appendSystemPrompt } : {}),
     ...(profile.allowedTools.length > 0 ? { allowedTools: profile.allowedTools } : {}),

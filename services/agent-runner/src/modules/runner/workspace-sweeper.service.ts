@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { sweepWorkspaces } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { TaskRunService } from './task-run.service';
+import { CONVERSATIONS_FOLDER } from './workspace.service';
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
-export const CONVERSATIONS_FOLDER = 'conversations';
 
 // Finished tasks' workspaces go after WORKSPACE_RETENTION_HOURS; running tasks' and every
 // conversation's (kept with the conversation) stay.

@@ -14,7 +14,9 @@ import {
   type RepositorySpec,
 } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
-import { CONVERSATIONS_FOLDER } from './workspace-sweeper.service';
+
+// Conversations' workspaces live here under WORKSPACE_ROOT, kept with the conversation.
+export const CONVERSATIONS_FOLDER = 'conversations';
 
 export interface PreparedWorkspace {
   dir: string;

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HangarError } from '@hangar/contracts';
-import { listScenarios } from '@hangar/agents';
+import { listScenarios, scenarioFromPrompt } from '@hangar/agents';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 
 // Which scripted-model scenarios a task may name: none when a real model is configured.
@@ -8,13 +8,21 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 export class ScenarioCatalog {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
-  async assertAvailable(scenario: string): Promise<void> {
+  // With the scripted model, a `[scenario: name]` marker in the prompt picks the scenario when
+  // the task names none; a marker naming no scenario is refused like a bad `scenario` field.
+  async assertPromptMarker(prompt: string): Promise<void> {
+    if (!this.config.SCRIPTED_MODEL_URL) return;
+    const marked = scenarioFromPrompt(prompt);
+    if (marked !== undefined) await this.assertAvailable(marked, 'prompt');
+  }
+
+  async assertAvailable(scenario: string, field = 'scenario'): Promise<void> {
     if (!this.config.SCRIPTED_MODEL_URL) {
       throw new HangarError(
         'SCENARIO_NOT_AVAILABLE',
         'scenario is only accepted when the scripted model is in use (no real model key is set)',
         {
-          field: 'scenario',
+          field,
         },
       );
     }
@@ -25,7 +33,7 @@ export class ScenarioCatalog {
       throw new HangarError(
         'UNKNOWN_SCENARIO',
         `unknown scenario "${scenario}"; known: ${known.join(', ')}`,
-        { field: 'scenario' },
+        { field },
       );
     }
   }

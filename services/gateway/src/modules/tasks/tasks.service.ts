@@ -38,6 +38,7 @@ export class TasksService {
     options: { conversationId?: string; onRecorded?: (task: Task) => Promise<void> } = {},
   ): Promise<Task> {
     if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
+    else await this.scenarios.assertPromptMarker(input.prompt);
     this.repositories.check(input);
     const task = await this.tasks.create({
       ...input,
