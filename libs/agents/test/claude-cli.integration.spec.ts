@@ -149,9 +149,11 @@ describe('Claude Code CLI against the scripted model', () => {
     // Everything the CLI keeps lives under the per-run home; the workspace holds only the work.
     expect(readdirSync(homeDir)).toEqual(['.claude']);
     expect(readdirSync(workDir)).toEqual(['hello.txt']);
-    const projects = readdirSync(path.join(homeDir, '.claude', 'projects'));
-    expect(projects).toHaveLength(1);
-    expect(readdirSync(path.join(homeDir, '.claude', 'projects', projects[0]!))).toContain(
+    // The session transcript sits in the project folder named after the cwd. (The CLI may add
+    // others, e.g. `-tmp` for its own temporary shells, so only this one is looked for.)
+    const projectOfWorkDir = workDir.replace(/[^A-Za-z0-9]/g, '-');
+    expect(readdirSync(path.join(homeDir, '.claude', 'projects'))).toContain(projectOfWorkDir);
+    expect(readdirSync(path.join(homeDir, '.claude', 'projects', projectOfWorkDir))).toContain(
       `${summary.agentSessionId}.jsonl`,
     );
   });

@@ -71,5 +71,7 @@ export const absolutePathList = (what: string) =>
         .map((entry) => entry.trim())
         .filter(Boolean),
     )
-    .refine((paths) => paths.every((entry) => entry.startsWith('/')), { message: 'must be absolute paths, separated by commas' })
+    .refine((paths) => paths.every((entry) => entry.startsWith('/')), {
+      message: 'must be absolute paths, separated by commas',
+    })
     .describe(what);

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { expectedClaudeCostUsd, expectedUsage } from '@hangar/agents';
 import type { Problem, TaskDiff } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { countTasks, createTask, follow, getTask, request } from './support';
@@ -43,6 +44,9 @@ describe('tasks on git repositories', () => {
     expect(done).toMatchObject({ branch: `hangar/${task.id}`, repository: bare, ref: 'main', push: true });
     expect(done.pushedAt).not.toBeNull();
     expect(done.baseCommit).toBe(git(repos, '--git-dir', bare, 'rev-parse', 'main'));
+    // The scenario declares its token usage, so the cost the CLI reported is known to the cent.
+    expect(done.usage).toEqual(await expectedUsage('edit-file'));
+    expect(done.costUsd).toBe(await expectedClaudeCostUsd('edit-file'));
 
     const response = await request(stack, 'GET', `/api/v1/tasks/${task.id}/diff`);
     expect(response.status).toBe(200);
