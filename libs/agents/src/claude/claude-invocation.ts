@@ -1,16 +1,11 @@
 import { Buffer } from 'node:buffer';
 import path from 'node:path';
 import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
+import { PERMISSION_MODES } from '@hangar/contracts';
 import { resolveClaudeBinary } from './claude-binary';
 
-export const CLAUDE_PERMISSION_MODES = [
-  'acceptEdits',
-  'auto',
-  'bypassPermissions',
-  'dontAsk',
-  'manual',
-  'plan',
-] as const;
+// The profile schema validates these; one list for both.
+export const CLAUDE_PERMISSION_MODES = PERMISSION_MODES;
 export type ClaudePermissionMode = (typeof CLAUDE_PERMISSION_MODES)[number];
 
 // acceptEdits lets the Write/Edit tools and simple in-workspace shell commands run headless;
