@@ -114,3 +114,27 @@ export const FAILURE_REASONS = [
   'cancelled',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+// GET /api/v1/tasks: newest first; the cursor is opaque (keyset on createdAt + id), so pages
+// stay stable while new tasks arrive.
+export const ListTasksQuerySchema = z
+  .object({
+    status: z
+      .union([TaskStatusSchema, z.string().transform((value) => value.split(','))])
+      .pipe(z.union([TaskStatusSchema, z.array(TaskStatusSchema)]))
+      .optional(),
+    profile: ProfileNameSchema.optional(),
+    conversationId: z.string().min(1).max(100).optional(),
+    createdAfter: z.iso.datetime({ offset: true }).optional(),
+    createdBefore: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+export type ListTasksQuery = z.infer<typeof ListTasksQuerySchema>;
+
+export interface TaskPage {
+  items: Task[];
+  // Pass as `cursor` for the next (older) page; null on the last page.
+  nextCursor: string | null;
+}

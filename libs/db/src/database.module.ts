@@ -2,6 +2,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { createPrismaClient } from './client';
 import type { PrismaClient } from './generated/prisma/client';
 import { ConversationRepository } from './repositories/conversation.repository';
+import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ProfileRepository } from './repositories/profile.repository';
 import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
@@ -42,13 +43,17 @@ export class DatabaseModule {
           useFactory: (prisma: PrismaClient) =>
             new TaskRepository(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
         },
-        ...[TaskEventRepository, ProfileRepository, ConversationRepository, TaskDiffRepository].map(
-          (repository) => ({
-            provide: repository,
-            inject: [PRISMA],
-            useFactory: (prisma: PrismaClient) => new repository(prisma),
-          }),
-        ),
+        ...[
+          TaskEventRepository,
+          ProfileRepository,
+          ConversationRepository,
+          TaskDiffRepository,
+          IdempotencyRepository,
+        ].map((repository) => ({
+          provide: repository,
+          inject: [PRISMA],
+          useFactory: (prisma: PrismaClient) => new repository(prisma),
+        })),
       ],
       exports: [
         TaskRepository,
@@ -56,6 +61,7 @@ export class DatabaseModule {
         ProfileRepository,
         ConversationRepository,
         TaskDiffRepository,
+        IdempotencyRepository,
         DatabaseHealth,
       ],
     };

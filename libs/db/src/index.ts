@@ -21,3 +21,4 @@ export * from './database.module';
 export * from './repositories/profile.repository';
 export * from './repositories/conversation.repository';
 export * from './repositories/task-diff.repository';
+export * from './repositories/idempotency.repository';

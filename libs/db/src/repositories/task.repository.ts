@@ -2,7 +2,9 @@ import {
   HangarError,
   InvalidTransition,
   TaskNotFound,
+  type ListTasksQuery,
   type Task,
+  type TaskPage,
   type TaskStatus,
   type TaskUsage,
 } from '@hangar/contracts';
@@ -39,6 +41,24 @@ export interface RunOutcome {
 
 const withProfile = { profile: { select: { name: true } } } as const;
 
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) {
+      return { createdAt: new Date(createdAt), id };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new HangarError('INVALID_CURSOR', 'cursor is not one this API handed out; start again without it', {
+    field: 'cursor',
+  });
+}
+
 export class TaskRepository {
   constructor(
     private readonly prisma: PrismaClient,
@@ -70,6 +90,39 @@ export class TaskRepository {
       include: withProfile,
     });
     return toTask(row);
+  }
+
+  async list(query: ListTasksQuery): Promise<TaskPage> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const statuses = query.status === undefined ? undefined : ([] as TaskStatus[]).concat(query.status);
+    const rows = await this.prisma.task.findMany({
+      where: {
+        AND: [
+          statuses ? { status: { in: statuses } } : {},
+          query.profile ? { profile: { name: query.profile } } : {},
+          query.conversationId ? { conversationId: query.conversationId } : {},
+          query.createdAfter ? { createdAt: { gte: new Date(query.createdAfter) } } : {},
+          query.createdBefore ? { createdAt: { lt: new Date(query.createdBefore) } } : {},
+          after
+            ? {
+                OR: [
+                  { createdAt: { lt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { lt: after.id } },
+                ],
+              }
+            : {},
+        ],
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
+      include: withProfile,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toTask),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
   }
 
   async find(id: string): Promise<Task | null> {

@@ -24,11 +24,15 @@ export function statusOf(code: ErrorCode): number {
     case 'PROFILE_EXISTS':
     case 'PROFILE_IN_USE':
     case 'CONVERSATION_BUSY':
+    case 'IDEMPOTENCY_KEY_REUSED':
+    case 'IDEMPOTENCY_KEY_IN_USE':
       return 409;
     case 'SCENARIO_NOT_AVAILABLE':
     case 'UNKNOWN_SCENARIO':
     case 'UNKNOWN_PROFILE':
     case 'INVALID_REPOSITORY':
+    case 'INVALID_CURSOR':
+    case 'INVALID_IDEMPOTENCY_KEY':
       return 400;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;

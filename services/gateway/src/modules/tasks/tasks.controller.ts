@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import type { Task, TaskDiff, TaskEvent } from '@hangar/contracts';
+import type { Task, TaskDiff, TaskEvent, TaskPage } from '@hangar/contracts';
 import { CreateTaskDto } from './dto/create-task.dto';
-import { ListEventsQueryDto } from './dto/list-events.dto';
+import { ListEventsQueryDto, ListTasksQueryDto } from './dto/list-queries.dto';
 import { TasksService } from './tasks.service';
 
 @Controller('api/v1/tasks')
@@ -11,6 +11,11 @@ export class TasksController {
   @Post()
   create(@Body() body: CreateTaskDto): Promise<Task> {
     return this.tasks.create(body);
+  }
+
+  @Get()
+  list(@Query() query: ListTasksQueryDto): Promise<TaskPage> {
+    return this.tasks.list(query);
   }
 
   @Get(':id')

@@ -10,6 +10,8 @@ import {
   type Task,
   type TaskCreatedMessage,
   type TaskDiff,
+  type TaskPage,
+  type ListTasksQuery,
   type TaskEvent,
 } from '@hangar/contracts';
 import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
@@ -56,6 +58,10 @@ export class TasksService {
       ),
     );
     return task;
+  }
+
+  list(query: ListTasksQuery): Promise<TaskPage> {
+    return this.tasks.list(query);
   }
 
   get(id: string): Promise<Task> {

@@ -1,5 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+import { ListTasksQuerySchema } from '@hangar/contracts';
 
 export class ListEventsQueryDto extends createZodDto(
   z.object({
@@ -7,3 +8,5 @@ export class ListEventsQueryDto extends createZodDto(
     limit: z.coerce.number().int().min(1).max(1000).default(1000),
   }),
 ) {}
+
+export class ListTasksQueryDto extends createZodDto(ListTasksQuerySchema) {}

@@ -1,0 +1,135 @@
+import type { Problem, Task, TaskPage } from '@hangar/contracts';
+import { ServiceStack } from '@hangar/testing';
+import { countTasks, createTask, request } from './support';
+
+// The gateway alone: tasks are recorded and stay QUEUED (nothing runs them here).
+describe('REST API conventions', () => {
+  let stack: ServiceStack;
+
+  beforeAll(async () => {
+    stack = await ServiceStack.create('api');
+    await stack.start(['gateway']);
+  });
+
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  describe('Idempotency-Key', () => {
+    it('should answer a repeated POST with the first response and record one task', async () => {
+      const before = await countTasks(stack);
+      const body = { prompt: 'once only', scenario: 'reply' };
+      const first = await request(stack, 'POST', '/api/v1/tasks', body, { 'idempotency-key': 'key-1' });
+      // The same body with its keys in another order is the same request.
+      const again = await request(
+        stack,
+        'POST',
+        '/api/v1/tasks',
+        { scenario: 'reply', prompt: 'once only' },
+        { 'idempotency-key': 'key-1' },
+      );
+      expect(first.status).toBe(201);
+      expect(again.status).toBe(201);
+      expect((again.body as Task).id).toBe((first.body as Task).id);
+      expect(again.body).toEqual(first.body);
+      expect(await countTasks(stack)).toBe(before + 1);
+    });
+
+    it('should refuse the same key with another body, and a malformed key, changing nothing', async () => {
+      await request(stack, 'POST', '/api/v1/tasks', { prompt: 'first body' }, { 'idempotency-key': 'key-2' });
+      const before = await countTasks(stack);
+      const reused = await request(
+        stack,
+        'POST',
+        '/api/v1/tasks',
+        { prompt: 'second body' },
+        { 'idempotency-key': 'key-2' },
+      );
+      expect(reused.status).toBe(409);
+      expect((reused.body as Problem).code).toBe('IDEMPOTENCY_KEY_REUSED');
+      const malformed = await request(
+        stack,
+        'POST',
+        '/api/v1/tasks',
+        { prompt: 'x' },
+        { 'idempotency-key': 'has spaces in it' },
+      );
+      expect(malformed.status).toBe(400);
+      expect(await countTasks(stack)).toBe(before);
+    });
+
+    it('should let a request that failed be retried with the same key', async () => {
+      const bad = await request(
+        stack,
+        'POST',
+        '/api/v1/tasks',
+        { prompt: '' },
+        { 'idempotency-key': 'key-3' },
+      );
+      expect(bad.status).toBe(400);
+      const good = await request(
+        stack,
+        'POST',
+        '/api/v1/tasks',
+        { prompt: '' },
+        { 'idempotency-key': 'key-3' },
+      );
+      expect(good.status).toBe(400);
+      const fixed = await request(
+        stack,
+        'POST',
+        '/api/v1/tasks',
+        { prompt: 'now valid' },
+        { 'idempotency-key': 'key-4' },
+      );
+      expect(fixed.status).toBe(201);
+    });
+  });
+
+  describe('GET /api/v1/tasks', () => {
+    it('should page newest first with a cursor that stays stable while tasks are added', async () => {
+      const created: Task[] = [];
+      for (let index = 0; index < 23; index++)
+        created.push(await createTask(stack, { prompt: `page ${index}`, profile: 'default' }));
+      const expected = (await request(stack, 'GET', '/api/v1/tasks?limit=200')).body as TaskPage;
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor ? `?limit=7&cursor=${cursor}` : '?limit=7';
+        const page = (await request(stack, 'GET', `/api/v1/tasks${query}`)).body as TaskPage;
+        seen.push(...page.items.map((task) => task.id));
+        cursor = page.nextCursor;
+        // New tasks arriving between pages only ever land on page one.
+        await createTask(stack, { prompt: 'arrived meanwhile' });
+      } while (cursor);
+
+      // Exactly the tasks there were when paging began, in order: none twice, none skipped.
+      expect(seen).toEqual(expected.items.map((task) => task.id));
+      expect(seen).toEqual(expect.arrayContaining(created.map((task) => task.id)));
+    });
+
+    it('should filter by status and time, and refuse a bad filter or cursor naming it', async () => {
+      const since = new Date().toISOString();
+      const task = await createTask(stack, { prompt: 'filtered' });
+      const page = (
+        await request(
+          stack,
+          'GET',
+          `/api/v1/tasks?status=QUEUED,RUNNING&createdAfter=${encodeURIComponent(since)}`,
+        )
+      ).body as TaskPage;
+      expect(page.items.map((item) => item.id)).toEqual([task.id]);
+      expect(
+        ((await request(stack, 'GET', '/api/v1/tasks?status=COMPLETED&limit=200')).body as TaskPage).items,
+      ).toEqual([]);
+
+      const badStatus = await request(stack, 'GET', '/api/v1/tasks?status=DONE');
+      expect(badStatus.status).toBe(400);
+      expect((badStatus.body as Problem).errors?.[0]?.field).toBe('status');
+      const badCursor = await request(stack, 'GET', '/api/v1/tasks?cursor=not-ours');
+      expect(badCursor.status).toBe(400);
+      expect((badCursor.body as Problem).code).toBe('INVALID_CURSOR');
+    });
+  });
+});
