@@ -133,8 +133,9 @@ export const ListTasksQuerySchema = z
   .strict();
 export type ListTasksQuery = z.infer<typeof ListTasksQuerySchema>;
 
-export interface TaskPage {
-  items: Task[];
+export const TaskPageSchema = z.object({
+  items: z.array(TaskSchema),
   // Pass as `cursor` for the next (older) page; null on the last page.
-  nextCursor: string | null;
-}
+  nextCursor: z.string().nullable(),
+});
+export type TaskPage = z.infer<typeof TaskPageSchema>;

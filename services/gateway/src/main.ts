@@ -4,6 +4,7 @@ import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
 import { AppModule } from './app.module';
 import { GatewayConfigSchema } from './config';
+import { setupOpenApi } from './openapi';
 
 const config = loadConfig('gateway', GatewayConfigSchema);
 void startService({
@@ -16,5 +17,6 @@ void startService({
     const app = nest as NestExpressApplication;
     app.useBodyParser('json', { limit: config.GATEWAY_BODY_LIMIT });
     app.disable('x-powered-by');
+    setupOpenApi(app);
   },
 });

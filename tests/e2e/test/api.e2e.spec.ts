@@ -15,6 +15,52 @@ describe('REST API conventions', () => {
     await stack?.dispose();
   });
 
+  describe('OpenAPI', () => {
+    interface OpenApi {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+    }
+
+    it('should serve an OpenAPI 3.1 document built from the shared schemas, and its UI', async () => {
+      const response = await request(stack, 'GET', '/api/openapi.json');
+      expect(response.status).toBe(200);
+      const document = response.body as OpenApi;
+      expect(document.openapi).toBe('3.1.0');
+      for (const path of [
+        '/api/v1/tasks',
+        '/api/v1/tasks/{id}',
+        '/api/v1/tasks/{id}/events',
+        '/api/v1/tasks/{id}/cancel',
+        '/api/v1/profiles',
+        '/api/v1/conversations/{id}/messages',
+      ]) {
+        expect(Object.keys(document.paths)).toContain(path);
+      }
+      const createTask = document.components.schemas.CreateTaskDto!;
+      expect(Object.keys(createTask.properties ?? {})).toEqual(
+        expect.arrayContaining([
+          'prompt',
+          'profile',
+          'scenario',
+          'timeoutSeconds',
+          'repository',
+          'ref',
+          'push',
+        ]),
+      );
+      expect(createTask.required).toEqual(['prompt']);
+      expect(Object.keys(document.components.schemas.TaskDto?.properties ?? {})).toEqual(
+        expect.arrayContaining(['id', 'status', 'costUsd', 'usage', 'agentSessionId']),
+      );
+      expect(document.paths['/api/v1/tasks']?.post?.responses).toHaveProperty('201');
+
+      const ui = await fetch(`${stack.gatewayUrl}/api/docs`);
+      expect(ui.status).toBe(200);
+      expect(await ui.text()).toContain('swagger-ui');
+    });
+  });
+
   describe('Idempotency-Key', () => {
     it('should answer a repeated POST with the first response and record one task', async () => {
       const before = await countTasks(stack);
