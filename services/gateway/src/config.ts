@@ -23,6 +23,25 @@ export const GatewayConfigSchema = z.object({
     .describe('timeout of a task that names none'),
   SCRIPTED_MODEL_URL: optionalUrl('scripted model in use: tasks may then pick a scenario'),
   SCRIPTED_MODEL_SCENARIOS_DIR: z.string().optional().describe('extra scenario folder of the scripted model'),
+  GATEWAY_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .refine((origins) => origins.every((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)), {
+      message: 'must be origins like https://hangar.example.com, separated by commas (or *)',
+    })
+    .describe('browser origins allowed to call the API from another site (none: same origin only)'),
+  GATEWAY_REQUEST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30_000)
+    .describe('longest time a client may take to send a request'),
   WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
     'folders whose git repositories tasks may name by local path',
   ),

@@ -1,5 +1,7 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
 import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
 import { AppModule } from './app.module';
@@ -17,6 +19,17 @@ void startService({
     const app = nest as NestExpressApplication;
     app.useBodyParser('json', { limit: config.GATEWAY_BODY_LIMIT });
     app.disable('x-powered-by');
+    app.use(helmet());
+    if (config.GATEWAY_CORS_ORIGINS.length > 0) {
+      app.enableCors({
+        origin: config.GATEWAY_CORS_ORIGINS.includes('*') ? true : config.GATEWAY_CORS_ORIGINS,
+        credentials: true,
+      });
+    }
+    // Slow or stalled clients get 408 instead of holding a connection open.
+    const server = app.getHttpServer() as Server;
+    server.requestTimeout = config.GATEWAY_REQUEST_TIMEOUT_MS;
+    server.headersTimeout = Math.min(config.GATEWAY_REQUEST_TIMEOUT_MS, 60_000);
     setupOpenApi(app);
   },
 });

@@ -7,12 +7,38 @@ describe('REST API conventions', () => {
   let stack: ServiceStack;
 
   beforeAll(async () => {
-    stack = await ServiceStack.create('api');
+    stack = await ServiceStack.create('api', { GATEWAY_CORS_ORIGINS: 'https://dash.example.com' });
     await stack.start(['gateway']);
   });
 
   afterAll(async () => {
     await stack?.dispose();
+  });
+
+  describe('HTTP hygiene', () => {
+    it('should send security headers and allow only the configured browser origins', async () => {
+      const response = await fetch(`${stack.gatewayUrl}/api/v1/tasks?limit=1`);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(response.headers.get('strict-transport-security')).toMatch(/max-age=/);
+      expect(response.headers.get('x-powered-by')).toBeNull();
+
+      const preflight = (origin: string) =>
+        fetch(`${stack.gatewayUrl}/api/v1/tasks`, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
+        });
+      expect((await preflight('https://dash.example.com')).headers.get('access-control-allow-origin')).toBe(
+        'https://dash.example.com',
+      );
+      expect(
+        (await preflight('https://evil.example.com')).headers.get('access-control-allow-origin'),
+      ).toBeNull();
+    });
   });
 
   describe('OpenAPI', () => {
