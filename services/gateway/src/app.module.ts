@@ -4,6 +4,7 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import { PlatformModule } from '@hangar/platform';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { ProblemFilter } from './common/problem.filter';
+import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { orchestratorClientModule } from './modules/tasks/orchestrator-client';
 import { ConversationsModule } from './modules/conversations/conversations.module';
@@ -21,6 +22,7 @@ export class AppModule {
           defaultTimeoutSeconds: config.DEFAULT_TASK_TIMEOUT_SECONDS,
         }),
         { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true },
+        RateLimitModule.forRoot(config),
         TasksModule,
         ProfilesModule,
         ConversationsModule,

@@ -45,6 +45,30 @@ export const GatewayConfigSchema = z.object({
   WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
     'folders whose git repositories tasks may name by local path',
   ),
+  RATE_LIMIT_IP_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(300)
+    .describe('requests per minute one client IP may make under /api/ and /webhooks/ (0 = no limit)'),
+  RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(600)
+    .describe('requests per minute one API (bearer) token may make (0 = no limit)'),
+  TRUST_PROXY: z
+    .union(
+      [
+        z.enum(['true', 'false']).transform((value) => (value === 'true' ? 1 : 0)),
+        z.coerce.number().int().min(0).max(10),
+      ],
+      { error: 'must be true, false or a number of proxies from 0 to 10' },
+    )
+    .default(0)
+    .describe(
+      'proxies in front of the gateway whose X-Forwarded-For is believed (true = 1; 0 = use the socket address)',
+    ),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

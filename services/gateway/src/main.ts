@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { loadConfig } from '@hangar/config';
@@ -24,10 +23,11 @@ void startService({
       app.enableCors({
         origin: config.GATEWAY_CORS_ORIGINS.includes('*') ? true : config.GATEWAY_CORS_ORIGINS,
         credentials: true,
+        exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
       });
     }
     // Slow or stalled clients get 408 instead of holding a connection open.
-    const server = app.getHttpServer() as Server;
+    const server = app.getHttpServer();
     server.requestTimeout = config.GATEWAY_REQUEST_TIMEOUT_MS;
     server.headersTimeout = Math.min(config.GATEWAY_REQUEST_TIMEOUT_MS, 60_000);
     setupOpenApi(app);

@@ -1,0 +1,103 @@
+import type { Problem } from '@hangar/contracts';
+import { freePort, ServiceStack, type ServiceProcess } from '@hangar/testing';
+
+const IP_LIMIT = 10;
+const TOKEN_LIMIT = 6;
+
+async function waitUntilReady(replica: ServiceProcess, url: string) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (replica.child.exitCode !== null) throw new Error(`gateway exited:\n${replica.output.join('\n')}`);
+    try {
+      if ((await fetch(`${url}/health/ready`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`second gateway not ready within 30 s:\n${replica.output.slice(-20).join('\n')}`);
+}
+
+describe('rate limits hold across gateway replicas', () => {
+  let stack: ServiceStack;
+  let second: ServiceProcess | undefined;
+  let replicas: string[];
+
+  beforeAll(async () => {
+    // The proxy is trusted so each test can speak as its own client IP.
+    stack = await ServiceStack.create('rate_limit', {
+      RATE_LIMIT_IP_PER_MINUTE: String(IP_LIMIT),
+      RATE_LIMIT_TOKEN_PER_MINUTE: String(TOKEN_LIMIT),
+      TRUST_PROXY: '1',
+    });
+    await stack.start(['gateway']);
+    const first = stack.processes.get('gateway');
+    const port = await freePort();
+    second = stack.spawn('gateway', { GATEWAY_PORT: String(port) });
+    // spawn() files the replica under the same name; keep the first there so dispose() stops it.
+    if (first) stack.processes.set('gateway', first);
+    const secondUrl = `http://127.0.0.1:${port}`;
+    await waitUntilReady(second, secondUrl);
+    replicas = [stack.gatewayUrl, secondUrl];
+  });
+
+  afterAll(async () => {
+    if (second && second.child.exitCode === null) {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+    await stack?.dispose();
+  });
+
+  const call = (replica: number, headers: Record<string, string>) =>
+    fetch(`${replicas[replica % 2]}/api/v1/profiles`, { headers });
+
+  it('should allow the limit in total, not per replica, and refuse the next on either', async () => {
+    const client = { 'x-forwarded-for': '203.0.113.10' };
+    for (let index = 0; index < IP_LIMIT; index++) {
+      const response = await call(index, client);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('ratelimit-remaining')).toBe(String(IP_LIMIT - index - 1));
+    }
+    for (const replica of [0, 1]) {
+      const refused = await call(replica, client);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
+      expect(refused.headers.get('ratelimit-limit')).toBe(String(IP_LIMIT));
+      expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+      expect((await refused.json()) as Problem).toMatchObject({
+        status: 429,
+        title: 'Too Many Requests',
+        code: 'RATE_LIMITED',
+        detail: expect.stringContaining('per client IP') as unknown,
+        instance: '/api/v1/profiles',
+      });
+    }
+    // Probes are never limited.
+    for (const url of replicas) expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+  });
+
+  it('should let exactly the limit through when a burst hits both replicas at once', async () => {
+    const client = { 'x-forwarded-for': '203.0.113.11' };
+    const responses = await Promise.all(
+      Array.from({ length: IP_LIMIT * 2 }, (_, index) => call(index, client)),
+    );
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(IP_LIMIT);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(IP_LIMIT);
+  });
+
+  it('should share one budget per API token across replicas', async () => {
+    const client = { 'x-forwarded-for': '203.0.113.12' };
+    const token = { ...client, authorization: 'Bearer e2e-token' };
+    const statuses: number[] = [];
+    for (let index = 0; index <= TOKEN_LIMIT; index++) statuses.push((await call(index, token)).status);
+    expect(statuses).toEqual([...Array<number>(TOKEN_LIMIT).fill(200), 429]);
+    const refused = await call(1, token);
+    expect(((await refused.json()) as Problem).detail).toContain('per API token');
+    // The same client without the token still has IP budget left.
+    expect((await call(0, client)).status).toBe(200);
+  });
+});
