@@ -35,7 +35,7 @@ export class IdempotencyRepository {
       where: { scope_key: { scope, key } },
       data: {
         status,
-        responseBody: (body ?? Prisma.JsonNull),
+        responseBody: body ?? Prisma.JsonNull,
         completedAt: new Date(),
       },
     });
