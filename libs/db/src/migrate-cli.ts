@@ -1,8 +1,7 @@
 // `pnpm db:migrate`: applies pending migrations from prisma/migrations and exits.
 // Also the command of the Helm pre-upgrade hook Job.
+import { DEFAULT_DATABASE_URL } from '@hangar/config';
 import { migrate } from './migrate';
-
-const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/hangar';
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;

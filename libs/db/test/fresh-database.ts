@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { DEFAULT_DATABASE_URL } from '@hangar/config';
 
 // @hangar/testing depends on this package, so these specs carry their own tiny helper
 // instead of importing it (a workspace cycle would break the build graph).
 
-const BASE_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/hangar';
+const BASE_URL = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
 
 // A URL for a database that does not exist yet; migrate() creates it.
 export function freshDatabaseUrl(label: string): { url: string; name: string } {

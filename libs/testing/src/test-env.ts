@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@hangar/config';
 
 // Tests run against this machine's PostgreSQL and Redis; CI may point elsewhere through the usual variables.
-const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/hangar';
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export function baseDatabaseUrl(): string {
   return process.env.DATABASE_URL || DEFAULT_DATABASE_URL;

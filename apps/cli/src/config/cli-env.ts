@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@hangar/config';
 
 export type Env = Record<string, string | undefined>;
-
-export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/hangar';
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export const PORT_VARIABLES = {
   gateway: 'GATEWAY_PORT',

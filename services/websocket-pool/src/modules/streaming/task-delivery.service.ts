@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { TERMINAL_STATUSES, type TaskEvent } from '@hangar/contracts';
@@ -70,13 +71,13 @@ export class TaskDeliveryService {
         );
         if (deliver(fromHistory)) return;
         if (first !== null && last < upTo) {
-          // Postgres is behind the trimmed stream for a moment (a runner's batch in flight).
-          await this.stream.waitAfter(connection, taskId, Number.MAX_SAFE_INTEGER, 50).catch(() => []);
+          // Postgres is behind the trimmed stream for a moment (a runner's batch in flight);
+          // nothing announces when that batch lands, so look again shortly.
+          await sleep(50);
           continue;
         }
       }
-      if (deliver(await this.stream.readAfter(taskId, last))) return;
-      if (isStopped()) return;
+      // XREAD answers at once when the stream already holds newer events, and blocks otherwise.
       if (deliver(await this.stream.waitAfter(connection, taskId, last, this.config.STREAM_BLOCK_MS))) return;
     }
   }
