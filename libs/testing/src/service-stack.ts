@@ -187,14 +187,25 @@ export class ServiceStack {
   }
 
   // The agent CLIs (not the shells they started) working inside `dir`.
+  // A CLI may briefly run a child of its own binary; only top-level agents (whose parent is
+  // not an agent too) are counted.
   agentsIn(dir: string): number[] {
-    return this.processesIn(dir).filter((pid) => {
+    const isAgent = (pid: number) => {
       try {
         return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.includes('claude') ?? false;
       } catch {
         return false;
       }
-    });
+    };
+    const parentOf = (pid: number) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      } catch {
+        return 0;
+      }
+    };
+    return this.processesIn(dir).filter((pid) => isAgent(pid) && !isAgent(parentOf(pid)));
   }
 
   async dispose() {

@@ -30,7 +30,9 @@ describe('the hangar command', () => {
     const ready = new Promise<void>((resolve, reject) => {
       lines.on('line', (line) => {
         upOutput.push(line);
-        if (line.includes('hangar is up')) resolve();
+        // The banner after `hangar is up` ends with the curl line: wait for the whole of it.
+        if (line.trim().startsWith('curl ') && upOutput.some((seen) => seen.includes('hangar is up')))
+          resolve();
       });
       up.once('exit', (code) =>
         reject(new Error(`hangar up exited ${code} before it was up:\n${upOutput.join('\n')}`)),

@@ -48,24 +48,27 @@ describe('limits', () => {
       Array.from({ length: SLOTS + 3 }, () => createTask(stack, { prompt: 'wait', scenario: 'slow' })),
     );
     const followers = tasks.map((task) => follow(stack, task.id));
-    // Watch the process table (not the runner's own counter) until the slots are full, and a while after.
-    let most = 0;
-    let fullSince: number | undefined;
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (fullSince === undefined || Date.now() - fullSince < 2000)) {
-      const running = stack.agentsIn(stack.workspaceRoot).length;
-      most = Math.max(most, running);
-      if (running === SLOTS) fullSince ??= Date.now();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      // Watch the process table (not the runner's own counter) until the slots are full, and a while after.
+      let most = 0;
+      let fullSince: number | undefined;
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && (fullSince === undefined || Date.now() - fullSince < 2000)) {
+        const running = stack.agentsIn(stack.workspaceRoot).length;
+        most = Math.max(most, running);
+        if (running === SLOTS) fullSince ??= Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(most).toBe(SLOTS);
+      const statuses = await Promise.all(tasks.map((task) => getTask(stack, task.id).then((t) => t.status)));
+      expect(statuses.filter((status) => status === 'RUNNING')).toHaveLength(SLOTS);
+      expect(statuses.filter((status) => status === 'QUEUED')).toHaveLength(3);
+    } finally {
+      // Whatever happened, free the slots for the tests after this one.
+      await Promise.all(tasks.map((task) => request(stack, 'POST', `/api/v1/tasks/${task.id}/cancel`)));
+      await Promise.all(followers.map((follower) => follower.finished));
+      followers.forEach((follower) => follower.close());
     }
-    expect(most).toBe(SLOTS);
-    const statuses = await Promise.all(tasks.map((task) => getTask(stack, task.id).then((t) => t.status)));
-    expect(statuses.filter((status) => status === 'RUNNING')).toHaveLength(SLOTS);
-    expect(statuses.filter((status) => status === 'QUEUED')).toHaveLength(3);
-
-    await Promise.all(tasks.map((task) => request(stack, 'POST', `/api/v1/tasks/${task.id}/cancel`)));
-    await Promise.all(followers.map((follower) => follower.finished));
-    followers.forEach((follower) => follower.close());
   });
 
   it('should let a task finish within the grace period on SIGTERM', async () => {
