@@ -32,15 +32,24 @@ const PORT_VARIABLE: Record<ServiceName, string> = {
   'scripted-model': 'SCRIPTED_MODEL_PORT',
 };
 
+// Below Linux's ephemeral range (32768+): a port the OS hands out for listen(0) or for an
+// outgoing connection (to Redis, Postgres…) could be taken again before a service binds it,
+// which made starts fail with EADDRINUSE under load.
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
+  for (;;) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!bound) continue;
+    server.close();
+    await once(server, 'close');
+    return port;
+  }
 }
 
 export interface ServiceProcess {
