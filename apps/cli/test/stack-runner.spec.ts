@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -126,8 +126,17 @@ describe(StackRunner.name, () => {
     expect(out).toMatch(/tasks run against the SCRIPTED MODEL/);
     expect(out).toMatch(/scenarios?: reply, write-file/);
     expect(out).toMatch(/the dashboard is not built/);
+    // The first start makes this machine's administrator and token, and shows how to use them.
+    const credentials = JSON.parse(readFileSync(path.join(root, '.hangar', 'credentials.json'), 'utf8')) as {
+      email: string;
+      password: string;
+      token: string;
+    };
+    expect(credentials.token).toMatch(/^hgr_[A-Za-z0-9]{40}$/);
+    expect(out).toContain(`Sign in    ${credentials.email} / ${credentials.password}`);
     expect(out).toContain(
-      `curl -s -X POST http://127.0.0.1:${stackPorts.gateway}/api/v1/tasks -H 'content-type: application/json' ` +
+      `curl -s -X POST http://127.0.0.1:${stackPorts.gateway}/api/v1/tasks ` +
+        `-H 'authorization: Bearer ${credentials.token}' -H 'content-type: application/json' ` +
         `-d '{"prompt":"write a file","scenario":"write-file"}'`,
     );
     const health = await fetch(`http://127.0.0.1:${stackPorts.metrics}/health/ready`);

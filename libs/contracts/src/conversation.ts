@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ProjectSlugSchema } from './accounts';
 import {
   ProfileNameSchema,
   PromptSchema,
@@ -42,6 +43,7 @@ export type Message = z.infer<typeof MessageSchema>;
 
 export const ConversationSchema = z.object({
   id: z.string(),
+  project: z.string(),
   title: z.string().nullable(),
   profile: z.string().nullable(),
   repository: z.string().nullable(),
@@ -56,3 +58,18 @@ export type Conversation = z.infer<typeof ConversationSchema>;
 // What posting a message answers: the stored message and the task that runs the turn.
 export const ConversationTurnSchema = z.object({ message: MessageSchema, task: TaskSchema });
 export type ConversationTurn = z.infer<typeof ConversationTurnSchema>;
+
+export const ListConversationsQuerySchema = z
+  .object({
+    project: ProjectSlugSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+export type ListConversationsQuery = z.infer<typeof ListConversationsQuerySchema>;
+
+export const ConversationPageSchema = z.object({
+  items: z.array(ConversationSchema),
+  nextCursor: z.string().nullable(),
+});
+export type ConversationPage = z.infer<typeof ConversationPageSchema>;

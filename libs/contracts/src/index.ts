@@ -6,3 +6,4 @@ export * from './problem';
 export * from './errors';
 export * from './profile';
 export * from './conversation';
+export * from './accounts';

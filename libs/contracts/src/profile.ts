@@ -72,6 +72,7 @@ export type UpdateProfileRequest = z.infer<typeof UpdateProfileSchema>;
 
 export const AgentProfileSchema = z.object({
   name: z.string(),
+  project: z.string(),
   provider: ProviderSchema,
   model: z.string().nullable(),
   appendSystemPrompt: z.string().nullable(),

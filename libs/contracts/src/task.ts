@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ProjectSlugSchema } from './accounts';
 
 export const TASK_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
@@ -29,12 +30,18 @@ export const RepositoryFieldsSchema = z.object({
   push: z.boolean().optional(),
 });
 
+// Queued tasks start in priority order, then oldest first.
+export const TASK_PRIORITIES = ['low', 'normal', 'high'] as const;
+export const TaskPrioritySchema = z.enum(TASK_PRIORITIES);
+export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
+
 export const CreateTaskSchema = z
   .object({
     prompt: PromptSchema,
     profile: ProfileNameSchema.optional(),
     scenario: ScenarioNameSchema.optional(),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    priority: TaskPrioritySchema.optional(),
     ...RepositoryFieldsSchema.shape,
   })
   .strict()
@@ -54,7 +61,10 @@ export type TaskUsage = z.infer<typeof TaskUsageSchema>;
 
 export const TaskSchema = z.object({
   id: z.string(),
+  // The project's slug.
+  project: z.string(),
   status: TaskStatusSchema,
+  priority: TaskPrioritySchema,
   prompt: z.string(),
   profile: z.string(),
   scenario: z.string().nullable(),
@@ -75,6 +85,8 @@ export const TaskSchema = z.object({
   baseCommit: z.string().nullable(),
   pushedAt: z.string().nullable(),
   conversationId: z.string().nullable(),
+  // The task this one retries (POST /api/v1/tasks/:id/retry).
+  retryOf: z.string().nullable(),
   error: z.string().nullable(),
   lastSeq: z.number().int(),
   createdAt: z.string(),
@@ -123,6 +135,8 @@ export const ListTasksQuerySchema = z
       .union([TaskStatusSchema, z.string().transform((value) => value.split(','))])
       .pipe(z.union([TaskStatusSchema, z.array(TaskStatusSchema)]))
       .optional(),
+    // Without it: every project the caller can see.
+    project: ProjectSlugSchema.optional(),
     profile: ProfileNameSchema.optional(),
     conversationId: z.string().min(1).max(100).optional(),
     createdAfter: z.iso.datetime({ offset: true }).optional(),

@@ -1,7 +1,12 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { createPrismaClient } from './client';
 import type { PrismaClient } from './generated/prisma/client';
+import { ApiTokenRepository } from './repositories/api-token.repository';
+import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
+import { ProjectRepository } from './repositories/project.repository';
+import { SessionRepository } from './repositories/session.repository';
+import { UserRepository } from './repositories/user.repository';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ProfileRepository } from './repositories/profile.repository';
 import { TaskDiffRepository } from './repositories/task-diff.repository';
@@ -26,6 +31,19 @@ export class DatabaseHealth {
   }
 }
 
+const REPOSITORIES = [
+  TaskEventRepository,
+  ProfileRepository,
+  ConversationRepository,
+  TaskDiffRepository,
+  IdempotencyRepository,
+  ProjectRepository,
+  UserRepository,
+  SessionRepository,
+  ApiTokenRepository,
+  AuditRepository,
+] as const;
+
 // Services get repositories, never the client: only libs/db speaks Prisma.
 @Module({})
 export class DatabaseModule {
@@ -43,27 +61,13 @@ export class DatabaseModule {
           useFactory: (prisma: PrismaClient) =>
             new TaskRepository(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
         },
-        ...[
-          TaskEventRepository,
-          ProfileRepository,
-          ConversationRepository,
-          TaskDiffRepository,
-          IdempotencyRepository,
-        ].map((repository) => ({
+        ...REPOSITORIES.map((repository) => ({
           provide: repository,
           inject: [PRISMA],
           useFactory: (prisma: PrismaClient) => new repository(prisma),
         })),
       ],
-      exports: [
-        TaskRepository,
-        TaskEventRepository,
-        ProfileRepository,
-        ConversationRepository,
-        TaskDiffRepository,
-        IdempotencyRepository,
-        DatabaseHealth,
-      ],
+      exports: [TaskRepository, ...REPOSITORIES, DatabaseHealth],
     };
   }
 }

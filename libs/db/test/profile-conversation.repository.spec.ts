@@ -6,6 +6,7 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '../src';
+import { DEFAULT_PROJECT_ID } from '../src';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
 describe('ProfileRepository and ConversationRepository', () => {
@@ -29,7 +30,7 @@ describe('ProfileRepository and ConversationRepository', () => {
   });
 
   it('should store every profile field and give tasks its timeout', async () => {
-    const created = await profiles.create({
+    const created = await profiles.create(DEFAULT_PROJECT_ID, {
       name: 'fast',
       provider: 'claude',
       timeoutSeconds: 42,
@@ -44,20 +45,24 @@ describe('ProfileRepository and ConversationRepository', () => {
       agents: { helper: 'content' },
       skills: { notes: 'skill' },
     });
-    expect(await profiles.get('fast')).toEqual(created);
-    const task = await tasks.create({ prompt: 'x', profile: 'fast' });
+    expect(await profiles.get(DEFAULT_PROJECT_ID, 'fast')).toEqual(created);
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'x', profile: 'fast' });
     expect(task).toMatchObject({ profile: 'fast', timeoutSeconds: 42 });
-    await expect(profiles.delete('fast')).rejects.toMatchObject({ code: 'PROFILE_IN_USE' });
-    await expect(profiles.create({ name: 'fast', provider: 'claude' })).rejects.toMatchObject({
+    await expect(profiles.delete(DEFAULT_PROJECT_ID, 'fast')).rejects.toMatchObject({
+      code: 'PROFILE_IN_USE',
+    });
+    await expect(
+      profiles.create(DEFAULT_PROJECT_ID, { name: 'fast', provider: 'claude' }),
+    ).rejects.toMatchObject({
       code: 'PROFILE_EXISTS',
     });
-    await expect(profiles.update('ghost', { maxTurns: 1 })).rejects.toMatchObject({
+    await expect(profiles.update(DEFAULT_PROJECT_ID, 'ghost', { maxTurns: 1 })).rejects.toMatchObject({
       code: 'PROFILE_NOT_FOUND',
     });
   });
 
   it('should keep the session transcript byte for byte and know the unfinished turn', async () => {
-    const conversation = await conversations.create({ title: 'chat' });
+    const conversation = await conversations.create(DEFAULT_PROJECT_ID, { title: 'chat' });
     const transcript = Buffer.from('{"type":"user"}\n{"type":"assistant","é":"ü"}\n', 'utf8');
     await conversations.saveSession(conversation.id, {
       sessionId: 's-1',
@@ -68,7 +73,11 @@ describe('ProfileRepository and ConversationRepository', () => {
     expect(loaded?.transcript.equals(transcript)).toBe(true);
     expect((await conversations.get(conversation.id)).agentSessionId).toBe('s-1');
 
-    const turn = await tasks.create({ prompt: 'hi', conversationId: conversation.id });
+    const turn = await tasks.create({
+      projectId: DEFAULT_PROJECT_ID,
+      prompt: 'hi',
+      conversationId: conversation.id,
+    });
     expect(await conversations.activeTaskId(conversation.id)).toBe(turn.id);
     await tasks.cancelQueued(turn.id);
     expect(await conversations.activeTaskId(conversation.id)).toBeNull();

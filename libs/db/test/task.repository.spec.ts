@@ -1,5 +1,6 @@
 import { InvalidTransition, TaskNotFound, type TaskEvent } from '@hangar/contracts';
 import { createPrismaClient, migrate, TaskEventRepository, TaskRepository, type PrismaClient } from '../src';
+import { DEFAULT_PROJECT_ID } from '../src';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
 describe(TaskRepository.name, () => {
@@ -19,7 +20,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should record a new task QUEUED on the default profile with the default timeout', async () => {
-    const task = await tasks.create({ prompt: 'hello', scenario: 'reply' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'hello', scenario: 'reply' });
     expect(task).toMatchObject({
       status: 'QUEUED',
       profile: 'default',
@@ -33,14 +34,16 @@ describe(TaskRepository.name, () => {
 
   it('should refuse an unknown profile and create nothing', async () => {
     const before = await prisma.task.count();
-    await expect(tasks.create({ prompt: 'x', profile: 'ghost' })).rejects.toMatchObject({
+    await expect(
+      tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'x', profile: 'ghost' }),
+    ).rejects.toMatchObject({
       code: 'UNKNOWN_PROFILE',
     });
     expect(await prisma.task.count()).toBe(before);
   });
 
   it('should let exactly one of two runners claim a task', async () => {
-    const task = await tasks.create({ prompt: 'race' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'race' });
     const claims = await Promise.all([
       tasks.claim(task.id, 'r1', '/w', 1),
       tasks.claim(task.id, 'r2', '/w', 1),
@@ -51,7 +54,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should ignore a stale job for an older attempt', async () => {
-    const task = await tasks.create({ prompt: 'attempts' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'attempts' });
     expect(await tasks.claim(task.id, 'r1', '/w', 1)).not.toBeNull();
     expect(await tasks.requeue(task.id, 'r1', 'runner-lost: test')).toMatchObject({
       status: 'QUEUED',
@@ -62,7 +65,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should store the outcome only from the runner that holds the task', async () => {
-    const task = await tasks.create({ prompt: 'finish' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'finish' });
     await tasks.claim(task.id, 'r1', '/w', 1);
     expect(await tasks.finish(task.id, 'other', { status: 'COMPLETED' })).toBeNull();
     const done = await tasks.finish(task.id, 'r1', {
@@ -86,7 +89,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should cancel a queued task once and refuse to finish a terminal one', async () => {
-    const task = await tasks.create({ prompt: 'cancel me' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'cancel me' });
     expect(await tasks.cancelQueued(task.id)).toMatchObject({ status: 'CANCELLED' });
     expect(await tasks.cancelQueued(task.id)).toBeNull();
     await expect(tasks.finish('missing', 'r1', { status: 'FAILED' })).rejects.toBeInstanceOf(TaskNotFound);
@@ -94,7 +97,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should report cancel requests and lost tasks to their runner on heartbeat', async () => {
-    const task = await tasks.create({ prompt: 'beat' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'beat' });
     await tasks.claim(task.id, 'r1', '/w', 1);
     expect(await tasks.heartbeat('r1', [task.id])).toEqual([]);
     expect(await tasks.requestCancel(task.id)).toMatchObject({ status: 'RUNNING' });
@@ -103,7 +106,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should list RUNNING tasks whose heartbeat is older than the limit', async () => {
-    const task = await tasks.create({ prompt: 'stale' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'stale' });
     await tasks.claim(task.id, 'r9', '/w', 1);
     const future = new Date(Date.now() + 60_000);
     expect((await tasks.listStaleRunning(future)).map((row) => row.id)).toContain(task.id);
@@ -117,7 +120,7 @@ describe(TaskRepository.name, () => {
   });
 
   it('should reject a transition the state machine does not allow', async () => {
-    const task = await tasks.create({ prompt: 'guard' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'guard' });
     // requeue guards on RUNNING; a QUEUED task does not match and nothing changes.
     expect(await tasks.requeue(task.id, 'r1', 'x')).toBeNull();
     expect(new InvalidTransition(task.id, 'COMPLETED', 'RUNNING').code).toBe('INVALID_TRANSITION');
@@ -141,7 +144,7 @@ describe(TaskEventRepository.name, () => {
   it('should keep one copy of each event when a batch is written twice, and track lastSeq', async () => {
     const tasks = new TaskRepository(prisma);
     const events = new TaskEventRepository(prisma);
-    const task = await tasks.create({ prompt: 'events' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'events' });
     const at = new Date().toISOString();
     const batch: TaskEvent[] = [1, 2, 3].map((seq) => ({
       taskId: task.id,

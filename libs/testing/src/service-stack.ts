@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { processesWorkingIn } from '@hangar/agents';
+import { API_TOKEN_PREFIX } from '@hangar/contracts';
+import { randomSecret } from '@hangar/auth';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { redisUrl, uniqueRedisPrefix } from './test-env';
 
@@ -67,6 +69,10 @@ export interface ServiceProcess {
 export class ServiceStack {
   readonly processes = new Map<ServiceName, ServiceProcess>();
   readonly ports = new Map<ServiceName, number>();
+  // Registered by the gateway as an admin token of the default project (HANGAR_ADMIN_TOKEN).
+  readonly adminToken = randomSecret(API_TOKEN_PREFIX);
+  // The first administrator (HANGAR_ADMIN_EMAIL / HANGAR_ADMIN_PASSWORD).
+  readonly admin = { email: 'admin@hangar.test', password: randomSecret('pw-', 20) };
 
   private constructor(
     readonly database: TestDatabase,
@@ -108,6 +114,9 @@ export class ServiceStack {
       SCRIPTED_MODEL_URL: `http://127.0.0.1:${this.ports.get('scripted-model')}`,
       WORKSPACE_ROOT: this.workspaceRoot,
       RUNNER_HOME_ROOT: path.join(this.dataDir, 'homes'),
+      HANGAR_ADMIN_TOKEN: this.adminToken,
+      HANGAR_ADMIN_EMAIL: this.admin.email,
+      HANGAR_ADMIN_PASSWORD: this.admin.password,
       ...ports,
       ...this.env,
       ...overrides,

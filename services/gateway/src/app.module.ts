@@ -1,18 +1,26 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ZodValidationPipe } from 'nestjs-zod';
 import { PlatformModule } from '@hangar/platform';
+import { AuditInterceptor } from './common/audit.interceptor';
+import { AuditTrail } from './common/audit-trail';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
+import { RequestContextMiddleware } from './common/request-context.middleware';
 import { ProblemFilter } from './common/problem.filter';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { orchestratorClientModule } from './modules/tasks/orchestrator-client';
+import { AuditModule } from './modules/audit/audit.module';
+import { AuthModule } from './modules/auth/auth.module';
 import { ConversationsModule } from './modules/conversations/conversations.module';
+import { ProjectsModule } from './modules/projects/projects.module';
+import { TokensModule } from './modules/tokens/tokens.module';
+import { UsersModule } from './modules/users/users.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
   static forRoot(config: GatewayConfig): DynamicModule {
     return {
       module: AppModule,
@@ -23,17 +31,29 @@ export class AppModule {
         }),
         { ...orchestratorClientModule(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), global: true },
         RateLimitModule.forRoot(config),
+        AuthModule,
         TasksModule,
         ProfilesModule,
         ConversationsModule,
+        ProjectsModule,
+        UsersModule,
+        TokensModule,
+        AuditModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        AuditTrail,
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
+        // Outermost first: a replayed idempotent answer is not audited again.
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
-      exports: [GATEWAY_CONFIG],
+      exports: [GATEWAY_CONFIG, AuditTrail],
     };
+  }
+
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(RequestContextMiddleware).forRoutes('*path');
   }
 }

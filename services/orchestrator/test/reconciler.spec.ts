@@ -1,7 +1,13 @@
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
-import { createPrismaClient, TaskEventRepository, TaskRepository, type PrismaClient } from '@hangar/db';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  TaskEventRepository,
+  TaskRepository,
+  type PrismaClient,
+} from '@hangar/db';
 import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { OrchestratorConfig } from '../src/config';
@@ -60,7 +66,7 @@ describe(ReconcilerService.name, () => {
   }
 
   it('should enqueue a QUEUED task that never reached the queue, once however often it runs', async () => {
-    const task = await tasks.create({ prompt: 'missed message' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'missed message' });
     await reconciler.reconcile();
     await reconciler.reconcile();
     const job = await jobs.getJob(`${task.id}-a1`);
@@ -71,7 +77,7 @@ describe(ReconcilerService.name, () => {
   });
 
   it('should requeue the next attempt of a task whose runner went silent, and say why in its events', async () => {
-    const task = await tasks.create({ prompt: 'lost runner' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'lost runner' });
     await tasks.claim(task.id, 'runner-a', '/w', 1);
     await silenceRunner(task.id);
 
@@ -91,7 +97,7 @@ describe(ReconcilerService.name, () => {
   });
 
   it('should fail a task whose last attempt lost its runner', async () => {
-    const task = await tasks.create({ prompt: 'lost twice' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'lost twice' });
     await tasks.claim(task.id, 'runner-a', '/w', 1);
     await tasks.requeue(task.id, 'runner-a', 'runner-lost: first');
     await tasks.claim(task.id, 'runner-b', '/w', 2);
@@ -107,7 +113,7 @@ describe(ReconcilerService.name, () => {
   });
 
   it('should leave a running task with a fresh heartbeat alone', async () => {
-    const task = await tasks.create({ prompt: 'alive' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'alive' });
     await tasks.claim(task.id, 'runner-c', '/w', 1);
     await reconciler.reconcile();
     expect(await tasks.get(task.id)).toMatchObject({ status: 'RUNNING', attempts: 1, error: null });

@@ -1,5 +1,11 @@
 import type { AgentEvent, TaskEvent } from '@hangar/contracts';
-import { createPrismaClient, TaskEventRepository, TaskRepository, type PrismaClient } from '@hangar/db';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  TaskEventRepository,
+  TaskRepository,
+  type PrismaClient,
+} from '@hangar/db';
 import { createRedis, TaskEventLog, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { WebsocketPoolConfig } from '../src/config';
@@ -43,7 +49,7 @@ describe(TaskDeliveryService.name, () => {
   }
 
   it('should join history from Postgres with the live stream after the stream was trimmed', async () => {
-    const task = await tasks.create({ prompt: 'trim' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'trim' });
     const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
     await log.append([status('RUNNING'), ...Array.from({ length: 30 }, (_, index) => text(`e${index}`))]);
     await log.flush();
@@ -61,7 +67,7 @@ describe(TaskDeliveryService.name, () => {
   });
 
   it('should serve a finished task whose stream has expired from Postgres alone', async () => {
-    const task = await tasks.create({ prompt: 'expired' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'expired' });
     const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
     await log.append([status('RUNNING'), text('only'), status('COMPLETED')]);
     await log.flush();
@@ -77,7 +83,7 @@ describe(TaskDeliveryService.name, () => {
   });
 
   it('should wait for a task that has no events yet and stop when asked', async () => {
-    const task = await tasks.create({ prompt: 'quiet' });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'quiet' });
     const received: TaskEvent[] = [];
     let arrived: () => void = () => undefined;
     const firstArrived = new Promise<void>((resolve) => (arrived = resolve));

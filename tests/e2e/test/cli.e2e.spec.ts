@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT, ServiceStack } from '@hangar/testing';
@@ -20,6 +20,11 @@ describe('the hangar command', () => {
     stack = await ServiceStack.create('cli');
     env = stack.environment();
     delete env.SCRIPTED_MODEL_URL; // `up` starts its own scripted model when no key is set
+    // As on a fresh machine: `up` makes the first administrator and a token for this machine.
+    delete env.HANGAR_ADMIN_TOKEN;
+    delete env.HANGAR_ADMIN_EMAIL;
+    delete env.HANGAR_ADMIN_PASSWORD;
+    env.HANGAR_HOME = path.join(stack.dataDir, '.hangar');
     up = spawn(process.execPath, [CLI, 'up', '--no-dashboard'], {
       cwd: stack.dataDir,
       env,
@@ -49,11 +54,27 @@ describe('the hangar command', () => {
     await stack?.dispose();
   });
 
-  it('should say the scripted model is in use and print a curl that starts a task', () => {
+  const credentials = () =>
+    JSON.parse(readFileSync(path.join(env.HANGAR_HOME!, 'credentials.json'), 'utf8')) as {
+      email: string;
+      password: string;
+      token: string;
+    };
+  const asMachineAdmin = () => ({ authorization: `Bearer ${credentials().token}` });
+
+  it('should say the scripted model is in use and print a curl that starts a task', async () => {
     const text = upOutput.join('\n');
     expect(text).toMatch(/scripted model/i);
     const curl = text.split('\n').find((line) => line.trim().startsWith('curl '));
     expect(curl).toContain(`http://127.0.0.1:${stack.ports.get('gateway')}/api/v1/tasks`);
+    // The machine's credentials: private to this user, shown in the banner, and they work.
+    const made = credentials();
+    expect(statSync(path.join(env.HANGAR_HOME!, 'credentials.json')).mode & 0o777).toBe(0o600);
+    expect(text).toContain(`${made.email} / ${made.password}`);
+    expect(curl).toContain(`authorization: Bearer ${made.token}`);
+    const me = await request(stack, 'GET', '/api/v1/auth/me', undefined, asMachineAdmin());
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ kind: 'token', projects: [{ slug: 'default', role: 'admin' }] });
   });
 
   it('should run a task with `hangar run --follow` and show the agent at work', async () => {
@@ -76,7 +97,8 @@ describe('the hangar command', () => {
 
     const taskId = /\b(c[a-z0-9]{20,})\b/.exec(output)?.[1];
     expect(taskId).toBeDefined();
-    const task = (await request(stack, 'GET', `/api/v1/tasks/${taskId}`)).body as {
+    const task = (await request(stack, 'GET', `/api/v1/tasks/${taskId}`, undefined, asMachineAdmin()))
+      .body as {
       workspace: string;
       status: string;
     };

@@ -1,5 +1,6 @@
 import type { Problem } from '@hangar/contracts';
 import { freePort, ServiceStack, type ServiceProcess } from '@hangar/testing';
+import { signIn } from './support';
 
 const IP_LIMIT = 10;
 const TOKEN_LIMIT = 6;
@@ -22,6 +23,8 @@ describe('rate limits hold across gateway replicas', () => {
   let stack: ServiceStack;
   let second: ServiceProcess | undefined;
   let replicas: string[];
+  // A signed-in session: counted per client IP only, never against a token's budget.
+  let session: string;
 
   beforeAll(async () => {
     // The proxy is trusted so each test can speak as its own client IP.
@@ -39,6 +42,7 @@ describe('rate limits hold across gateway replicas', () => {
     const secondUrl = `http://127.0.0.1:${port}`;
     await waitUntilReady(second, secondUrl);
     replicas = [stack.gatewayUrl, secondUrl];
+    session = await signIn(stack, stack.admin.email, stack.admin.password);
   });
 
   afterAll(async () => {
@@ -50,7 +54,9 @@ describe('rate limits hold across gateway replicas', () => {
   });
 
   const call = (replica: number, headers: Record<string, string>) =>
-    fetch(`${replicas[replica % 2]}/api/v1/profiles`, { headers });
+    fetch(`${replicas[replica % 2]}/api/v1/profiles`, {
+      headers: headers.authorization ? headers : { cookie: session, ...headers },
+    });
 
   it('should allow the limit in total, not per replica, and refuse the next on either', async () => {
     const client = { 'x-forwarded-for': '203.0.113.10' };
@@ -91,7 +97,7 @@ describe('rate limits hold across gateway replicas', () => {
 
   it('should share one budget per API token across replicas', async () => {
     const client = { 'x-forwarded-for': '203.0.113.12' };
-    const token = { ...client, authorization: 'Bearer e2e-token' };
+    const token = { ...client, authorization: `Bearer ${stack.adminToken}` };
     const statuses: number[] = [];
     for (let index = 0; index <= TOKEN_LIMIT; index++) statuses.push((await call(index, token)).status);
     expect(statuses).toEqual([...Array<number>(TOKEN_LIMIT).fill(200), 429]);

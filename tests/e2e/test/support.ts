@@ -9,24 +9,52 @@ import {
 } from '@hangar/contracts';
 import type { ServiceStack } from '@hangar/testing';
 
+// As the stack's admin token unless `headers` say otherwise (an `authorization` of '' sends none).
+export interface ApiResponse {
+  status: number;
+  contentType: string;
+  headers: Headers;
+  body: unknown;
+}
+
 export async function request(
   stack: ServiceStack,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-) {
+): Promise<ApiResponse> {
+  const { authorization = `Bearer ${stack.adminToken}`, ...rest } = headers;
   const response = await fetch(`${stack.gatewayUrl}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(authorization === '' ? {} : { authorization }),
+      ...rest,
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
   return {
     status: response.status,
     contentType: response.headers.get('content-type') ?? '',
+    headers: response.headers,
     body: text ? (JSON.parse(text) as unknown) : null,
   };
+}
+
+// Signs in through the API and answers the session cookie to send back (`cookie` header).
+export async function signIn(stack: ServiceStack, email: string, password: string): Promise<string> {
+  const response = await fetch(`${stack.gatewayUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (response.status !== 200)
+    throw new Error(`sign-in as ${email} answered ${response.status}: ${await response.text()}`);
+  const cookie = response.headers.getSetCookie().find((line) => line.startsWith('hangar_session='));
+  if (!cookie) throw new Error('sign-in set no hangar_session cookie');
+  return cookie.split(';')[0]!;
 }
 
 // How many tasks the stack's database holds: "nothing recorded, nothing queued" checks.

@@ -44,6 +44,7 @@ export class GatewayClient {
     baseUrl: string,
     private readonly fetchImpl: FetchLike = fetch,
     private readonly timeoutMs = 15_000,
+    private readonly token?: string,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
@@ -82,10 +83,11 @@ export class GatewayClient {
     try {
       response = await this.fetchImpl(url, {
         method,
-        headers:
-          body === undefined
-            ? { accept: 'application/json' }
-            : { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -118,4 +120,12 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+// The client every command uses: --api or the environment's URL, and the caller's token.
+export function gatewayClientFor(
+  context: { env: { apiUrl: string; token: string | undefined }; fetch?: FetchLike | undefined },
+  apiFlag?: string,
+): GatewayClient {
+  return new GatewayClient(apiFlag ?? context.env.apiUrl, context.fetch ?? fetch, 15_000, context.env.token);
 }

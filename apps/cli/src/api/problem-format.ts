@@ -22,7 +22,16 @@ export function formatApiError(error: unknown, palette: Palette, hint?: string):
       problem?.code === undefined ? undefined : problem.code,
       problem?.traceId === undefined ? undefined : `trace ${problem.traceId}`,
     ].filter((fact): fact is string => fact !== undefined);
-    return [...lines, palette.dim(`(${facts.join(', ')})`)];
+    const advice =
+      error.status === 401
+        ? [
+            palette.dim(
+              'set HANGAR_TOKEN to an API token of the project (make one in the dashboard under Settings → ' +
+                'API tokens, or POST /api/v1/tokens); `hangar up` makes one for this machine',
+            ),
+          ]
+        : [];
+    return [...lines, palette.dim(`(${facts.join(', ')})`), ...advice];
   }
   return [`${palette.red('error:')} ${error instanceof Error ? error.message : String(error)}`];
 }

@@ -11,6 +11,8 @@ import { io, type Socket } from 'socket.io-client';
 
 export interface FollowTaskOptions {
   wsUrl: string;
+  // Sent in the Socket.IO handshake (auth.token).
+  token?: string | undefined;
   taskId: string;
   afterSeq?: number;
   onEvent(event: TaskEvent): void;
@@ -45,6 +47,7 @@ export function followTaskEvents(
   let lastSeq = options.afterSeq ?? 0;
   const socket: Socket = io(options.wsUrl, {
     transports: ['websocket'],
+    ...(options.token !== undefined ? { auth: { token: options.token } } : {}),
     reconnectionDelay: 500,
     reconnectionDelayMax: 5_000,
     timeout: 10_000,

@@ -1,6 +1,6 @@
 import type { TaskEvent, TaskStatus } from '@hangar/contracts';
 import type { Command } from 'commander';
-import { GatewayClient, type TaskView } from '../api/gateway-client';
+import { type GatewayClient, gatewayClientFor, type TaskView } from '../api/gateway-client';
 import { formatApiError } from '../api/problem-format';
 import { FollowAborted, followTaskEvents, SubscribeFailed } from '../api/task-event-stream';
 import type { CliContext } from '../cli-context';
@@ -48,7 +48,7 @@ export function registerRunCommand(program: Command, context: CliContext, setExi
   )
     .option('--ws <url>', 'websocket-pool URL (default: $HANGAR_WS_URL or http://127.0.0.1:4006)', urlOption)
     .action(async (taskId: string, flags: RunCommandFlags) => {
-      const client = new GatewayClient(flags.api ?? context.env.apiUrl, context.fetch);
+      const client = gatewayClientFor(context, flags.api);
       let task: TaskView;
       try {
         task = await client.getTask(taskId);
@@ -69,7 +69,7 @@ async function runTask(prompt: string, flags: RunCommandFlags, context: CliConte
     for (const error of input.errors) io.err(`${io.errPalette.red('error:')} ${error}`);
     return 1;
   }
-  const client = new GatewayClient(flags.api ?? env.apiUrl, context.fetch);
+  const client = gatewayClientFor(context, flags.api);
   let task: TaskView;
   try {
     task = await client.createTask(input.request);
@@ -103,6 +103,7 @@ async function followToEnd(
   try {
     ({ status } = await followTaskEvents({
       wsUrl: flags.ws ?? env.wsUrl,
+      token: env.token,
       taskId: task.id,
       onEvent,
       onNotice: (message) => io.err(io.errPalette.dim(message)),

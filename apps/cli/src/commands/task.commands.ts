@@ -1,6 +1,6 @@
 import { TERMINAL_STATUSES } from '@hangar/contracts';
 import type { Command } from 'commander';
-import { GatewayClient } from '../api/gateway-client';
+import { gatewayClientFor } from '../api/gateway-client';
 import { formatApiError } from '../api/problem-format';
 import type { CliContext } from '../cli-context';
 import { formatTaskDetails, formatTaskSummary } from '../render/task-summary';
@@ -21,7 +21,7 @@ export function registerTaskCommands(program: Command, context: CliContext, setE
   ).action(async (taskId: string, flags: TaskFlags) => {
     const { io } = context;
     try {
-      const task = await new GatewayClient(flags.api ?? context.env.apiUrl, context.fetch).getTask(taskId);
+      const task = await gatewayClientFor(context, flags.api).getTask(taskId);
       if (flags.json) io.out(JSON.stringify(task, null, 2));
       else for (const line of formatTaskDetails(task, io.outPalette)) io.out(line);
       setExitCode(0);
@@ -40,7 +40,7 @@ export function registerTaskCommands(program: Command, context: CliContext, setE
   ).action(async (taskId: string, flags: TaskFlags) => {
     const { io } = context;
     try {
-      const task = await new GatewayClient(flags.api ?? context.env.apiUrl, context.fetch).cancelTask(taskId);
+      const task = await gatewayClientFor(context, flags.api).cancelTask(taskId);
       if (flags.json) io.out(JSON.stringify(task, null, 2));
       else {
         for (const line of [

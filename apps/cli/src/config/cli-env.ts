@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL } from '@hangar/config';
+import { readLocalCredentials } from './local-credentials';
 
 export type Env = Record<string, string | undefined>;
 
@@ -45,6 +46,8 @@ export interface CliEnv {
   scriptedModelUrl: string | undefined;
   repoRoot: string;
   hangarHome: string;
+  // The API token requests carry: HANGAR_TOKEN, else the one `hangar up` made for this machine.
+  token: string | undefined;
   searchPath: string;
   isRoot: boolean;
   color: { stdout: boolean; stderr: boolean };
@@ -78,6 +81,7 @@ export function readCliEnv(
     ports[name] = parsed ?? DEFAULT_PORTS[name];
   }
   const repoRoot = findRepoRoot(__dirname);
+  const hangarHome = path.resolve(nonEmpty(env.HANGAR_HOME) ?? path.join(repoRoot, '.hangar'));
   const config: CliEnv = {
     // Without an explicit URL, the CLI talks to the ports `hangar up` would use with this environment.
     apiUrl: url('HANGAR_API_URL', `http://127.0.0.1:${ports.gateway}`, ['http:', 'https:']),
@@ -93,7 +97,11 @@ export function readCliEnv(
     hasAnthropicKey: nonEmpty(env.ANTHROPIC_API_KEY) !== undefined,
     scriptedModelUrl: nonEmpty(env.SCRIPTED_MODEL_URL),
     repoRoot,
-    hangarHome: path.resolve(nonEmpty(env.HANGAR_HOME) ?? path.join(repoRoot, '.hangar')),
+    hangarHome,
+    token:
+      nonEmpty(env.HANGAR_TOKEN) ??
+      nonEmpty(env.HANGAR_ADMIN_TOKEN) ??
+      readLocalCredentials(hangarHome)?.token,
     searchPath: env.PATH ?? '',
     isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
     color: { stdout: wantsColor(streams.stdout, env), stderr: wantsColor(streams.stderr, env) },

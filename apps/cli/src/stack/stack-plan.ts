@@ -35,6 +35,16 @@ export interface PlannedProcess extends ProcessSpec {
 
 export type ModelMode = { kind: 'scripted'; url: string; startsHere: boolean } | { kind: 'anthropic' };
 
+// Who can get in: the first administrator and an admin token, from the caller's environment
+// (HANGAR_ADMIN_*) or made for this machine (.hangar/credentials.json).
+export interface StackAccess {
+  email: string;
+  // Undefined when it came from the caller's own HANGAR_ADMIN_PASSWORD: not shown.
+  password: string | undefined;
+  token: string;
+  file: string | undefined;
+}
+
 export interface StackPlan {
   scriptedModel: PlannedProcess | undefined;
   services: PlannedProcess[];
@@ -42,11 +52,14 @@ export interface StackPlan {
   model: ModelMode;
   scenarios: string[];
   notices: string[];
+  access: StackAccess | undefined;
 }
 
 export interface UpOptions {
   ports: StackPorts;
   dashboard: boolean;
+  // What the gateway is started with to create its first administrator and token.
+  credentials?: { email: string; password: string; token: string; file: string };
 }
 
 const LOOPBACK = '127.0.0.1';
@@ -72,6 +85,12 @@ export function planStack(env: CliEnv, options: UpOptions): StackPlan {
     ),
   };
   if (model.kind === 'scripted') shared.SCRIPTED_MODEL_URL = model.url;
+  const access = planAccess(env, options);
+  if (access && options.credentials) {
+    shared.HANGAR_ADMIN_EMAIL ??= options.credentials.email;
+    shared.HANGAR_ADMIN_PASSWORD ??= options.credentials.password;
+    shared.HANGAR_ADMIN_TOKEN ??= options.credentials.token;
+  }
 
   const services = SERVICE_NAMES.map((name): PlannedProcess => {
     const portName = SERVICE_PORTS[name];
@@ -113,7 +132,22 @@ export function planStack(env: CliEnv, options: UpOptions): StackPlan {
     if (!dashboard) notices.push('the dashboard is not built (apps/dashboard/.next): starting without it');
   }
 
-  return { scriptedModel, services, dashboard, model, scenarios: listScenarios(repoRoot), notices };
+  return { scriptedModel, services, dashboard, model, scenarios: listScenarios(repoRoot), notices, access };
+}
+
+// The caller's own HANGAR_ADMIN_* win over the machine's credentials file.
+function planAccess(env: CliEnv, options: UpOptions): StackAccess | undefined {
+  const own = env.inherited;
+  const made = options.credentials;
+  const token = own.HANGAR_ADMIN_TOKEN || made?.token;
+  if (!token) return undefined;
+  const ownEmail = own.HANGAR_ADMIN_EMAIL;
+  return {
+    email: ownEmail || made?.email || '(no administrator)',
+    password: ownEmail ? undefined : made?.password,
+    token,
+    file: own.HANGAR_ADMIN_TOKEN ? undefined : made?.file,
+  };
 }
 
 function planDashboard(

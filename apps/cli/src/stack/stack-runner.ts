@@ -10,6 +10,7 @@ import { formatDependencyReport } from '../deps/dependency-report';
 import { describeExit, ManagedProcess } from './managed-process';
 import { isPortFree } from './port-check';
 import { NotReady, waitForHttp } from './readiness';
+import { credentialsPath, ensureLocalCredentials } from '../config/local-credentials';
 import { allPlanned, type PlannedProcess, planStack, type StackPlan, type UpOptions } from './stack-plan';
 
 export const PORT_FLAGS: Record<PortName, string> = {
@@ -59,7 +60,11 @@ export class StackRunner {
   }
 
   async run(): Promise<number> {
-    const plan = planStack(this.env, this.options);
+    const credentials = ensureLocalCredentials(this.env.hangarHome);
+    const plan = planStack(this.env, {
+      ...this.options,
+      credentials: { ...credentials, file: credentialsPath(this.env.hangarHome) },
+    });
     try {
       await this.prepare(plan);
       if (this.signal.aborted) return this.shutDown(0);
@@ -250,14 +255,21 @@ export class StackRunner {
           : 'Claude (ANTHROPIC_API_KEY is set)',
       ],
     ];
+    const access = plan.access;
+    if (access) {
+      const secret = access.password === undefined ? 'your HANGAR_ADMIN_PASSWORD' : access.password;
+      rows.push(['Sign in', `${access.email} / ${secret}`]);
+      rows.push(['API token', `${access.token}${access.file ? `   (both in ${access.file})` : ''}`]);
+    }
     const scenario = plan.model.kind === 'scripted' ? ',"scenario":"write-file"' : '';
+    const bearer = access ? ` -H 'authorization: Bearer ${access.token}'` : '';
     this.io.out('');
     this.io.out(palette.green(palette.bold(READY_LINE)));
     for (const [label, value] of rows) this.io.out(`  ${palette.bold(label.padEnd(10))} ${value}`);
     this.io.out('');
     this.io.out('start a task:');
     this.io.out(
-      `  curl -s -X POST ${api}/api/v1/tasks -H 'content-type: application/json' -d '{"prompt":"write a file"${scenario}}'`,
+      `  curl -s -X POST ${api}/api/v1/tasks${bearer} -H 'content-type: application/json' -d '{"prompt":"write a file"${scenario}}'`,
     );
     this.io.out(`  ./hangar run "write a file"${scenario === '' ? '' : ' --scenario write-file'} --follow`);
     this.io.out(palette.dim('Ctrl-C stops everything.'));

@@ -1,6 +1,7 @@
-import { HangarError, type Conversation, type Message } from '@hangar/contracts';
+import { HangarError, type Conversation, type ConversationPage, type Message } from '@hangar/contracts';
 import type { PrismaClient } from '../generated/prisma/client';
-import { DEFAULT_PROFILE, DEFAULT_PROJECT_ID } from './task.repository';
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { DEFAULT_PROFILE } from './task.repository';
 
 export interface AgentSessionFile {
   sessionId: string;
@@ -10,11 +11,13 @@ export interface AgentSessionFile {
 
 type ConversationRow = Awaited<ReturnType<PrismaClient['conversation']['findUniqueOrThrow']>> & {
   profile: { name: string } | null;
+  project: { slug: string };
 };
 
 function toConversation(row: ConversationRow): Conversation {
   return {
     id: row.id,
+    project: row.project.slug,
     title: row.title,
     profile: row.profile?.name ?? null,
     repository: row.repository,
@@ -37,26 +40,33 @@ function toMessage(row: {
   return { ...row, createdAt: row.createdAt.toISOString() };
 }
 
-const withProfile = { profile: { select: { name: true } } } as const;
+const withProfile = {
+  profile: { select: { name: true } },
+  project: { select: { slug: true } },
+} as const;
+
+function notFound(id: string): HangarError {
+  return new HangarError('CONVERSATION_NOT_FOUND', `conversation ${id} does not exist`, {
+    conversationId: id,
+  });
+}
 
 export class ConversationRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(input: {
-    title?: string;
-    profile?: string;
-    repository?: string;
-    ref?: string;
-  }): Promise<Conversation> {
+  async create(
+    projectId: string,
+    input: { title?: string; profile?: string; repository?: string; ref?: string },
+  ): Promise<Conversation> {
     const name = input.profile ?? DEFAULT_PROFILE;
     const profile = await this.prisma.agentProfile.findUnique({
-      where: { projectId_name: { projectId: DEFAULT_PROJECT_ID, name } },
+      where: { projectId_name: { projectId, name } },
     });
     if (!profile)
       throw new HangarError('UNKNOWN_PROFILE', `profile "${name}" does not exist`, { field: 'profile' });
     const row = await this.prisma.conversation.create({
       data: {
-        projectId: DEFAULT_PROJECT_ID,
+        projectId,
         profileId: profile.id,
         title: input.title ?? null,
         repository: input.repository ?? null,
@@ -69,15 +79,47 @@ export class ConversationRepository {
 
   async get(id: string): Promise<Conversation> {
     const row = await this.prisma.conversation.findUnique({ where: { id }, include: withProfile });
-    if (!row)
-      throw new HangarError('CONVERSATION_NOT_FOUND', `conversation ${id} does not exist`, {
-        conversationId: id,
-      });
+    if (!row) throw notFound(id);
     return toConversation(row);
   }
 
+  // What a caller may see: a conversation outside `projectIds` does not exist for it.
+  async getVisible(id: string, projectIds: readonly string[]): Promise<Conversation & { projectId: string }> {
+    const row = await this.prisma.conversation.findFirst({
+      where: { id, projectId: { in: [...projectIds] } },
+      include: withProfile,
+    });
+    if (!row) throw notFound(id);
+    return { ...toConversation(row), projectId: row.projectId };
+  }
+
+  // Most recently active first.
+  async list(
+    projectIds: readonly string[],
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<ConversationPage> {
+    const after = page.cursor === undefined ? undefined : decodeKeysetCursor(page.cursor);
+    const rows = await this.prisma.conversation.findMany({
+      where: {
+        projectId: { in: [...projectIds] },
+        ...(after
+          ? { OR: [{ updatedAt: { lt: after.at } }, { updatedAt: after.at, id: { lt: after.id } }] }
+          : {}),
+      },
+      orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
+      take: page.limit + 1,
+      include: withProfile,
+    });
+    const items = rows.slice(0, page.limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(toConversation),
+      nextCursor: rows.length > page.limit && last ? encodeKeysetCursor(last.updatedAt, last.id) : null,
+    };
+  }
+
+  // Callers check visibility first (getVisible).
   async messages(id: string): Promise<Message[]> {
-    await this.get(id);
     const rows = await this.prisma.message.findMany({
       where: { conversationId: id },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],

@@ -5,11 +5,14 @@ import {
   type UpdateProfileRequest,
 } from '@hangar/contracts';
 import { Prisma, type AgentProfile as ProfileRow, type PrismaClient } from '../generated/prisma/client';
-import { DEFAULT_PROFILE, DEFAULT_PROJECT_ID } from './task.repository';
+import { DEFAULT_PROFILE } from './task.repository';
 
-export function toProfile(row: ProfileRow): AgentProfile {
+const withProject = { project: { select: { slug: true } } } as const;
+
+export function toProfile(row: ProfileRow & { project: { slug: string } }): AgentProfile {
   return {
     name: row.name,
+    project: row.project.slug,
     provider: row.provider as AgentProfile['provider'],
     model: row.model,
     appendSystemPrompt: row.appendSystemPrompt,
@@ -44,18 +47,35 @@ function notFound(name: string): HangarError {
 export class ProfileRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async list(projectId = DEFAULT_PROJECT_ID): Promise<AgentProfile[]> {
-    const rows = await this.prisma.agentProfile.findMany({ where: { projectId }, orderBy: { name: 'asc' } });
+  async list(projectId: string): Promise<AgentProfile[]> {
+    const rows = await this.prisma.agentProfile.findMany({
+      where: { projectId },
+      orderBy: { name: 'asc' },
+      include: withProject,
+    });
     return rows.map(toProfile);
   }
 
-  async get(name: string, projectId = DEFAULT_PROJECT_ID): Promise<AgentProfile> {
-    const row = await this.prisma.agentProfile.findUnique({ where: { projectId_name: { projectId, name } } });
+  async get(projectId: string, name: string): Promise<AgentProfile> {
+    const row = await this.prisma.agentProfile.findUnique({
+      where: { projectId_name: { projectId, name } },
+      include: withProject,
+    });
     if (!row) throw notFound(name);
     return toProfile(row);
   }
 
-  async create(input: CreateProfileRequest, projectId = DEFAULT_PROJECT_ID): Promise<AgentProfile> {
+  // The profile a task was created with (in the task's own project): what the runner applies.
+  async ofTask(taskId: string): Promise<AgentProfile> {
+    const row = await this.prisma.task.findUnique({
+      where: { id: taskId },
+      select: { profile: { include: withProject } },
+    });
+    if (!row) throw notFound(`of task ${taskId}`);
+    return toProfile(row.profile);
+  }
+
+  async create(projectId: string, input: CreateProfileRequest): Promise<AgentProfile> {
     try {
       const row = await this.prisma.agentProfile.create({
         data: {
@@ -63,6 +83,7 @@ export class ProfileRepository {
           name: input.name,
           project: { connect: { id: projectId } },
         },
+        include: withProject,
       });
       return toProfile(row);
     } catch (error) {
@@ -73,21 +94,17 @@ export class ProfileRepository {
     }
   }
 
-  async update(
-    name: string,
-    input: UpdateProfileRequest,
-    projectId = DEFAULT_PROJECT_ID,
-  ): Promise<AgentProfile> {
+  async update(projectId: string, name: string, input: UpdateProfileRequest): Promise<AgentProfile> {
     const { count } = await this.prisma.agentProfile.updateMany({
       where: { projectId, name },
       data: toColumns(input),
     });
     if (count === 0) throw notFound(name);
-    return this.get(name, projectId);
+    return this.get(projectId, name);
   }
 
   // Tasks keep the profile they ran with: a profile with tasks cannot go.
-  async delete(name: string, projectId = DEFAULT_PROJECT_ID): Promise<void> {
+  async delete(projectId: string, name: string): Promise<void> {
     if (name === DEFAULT_PROFILE) {
       throw new HangarError('PROFILE_IN_USE', 'the default profile cannot be deleted; change it instead');
     }

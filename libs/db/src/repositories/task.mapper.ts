@@ -1,14 +1,22 @@
-import type { Task } from '@hangar/contracts';
+import type { Task, TaskPriority } from '@hangar/contracts';
 import type { Task as TaskRow } from '../generated/prisma/client';
 
-export type TaskRowWithProfile = TaskRow & { profile: { name: string } };
+// What every task query includes: the names the contract shows instead of ids.
+export const taskRelations = {
+  profile: { select: { name: true } },
+  project: { select: { slug: true } },
+} as const;
+
+export type TaskRowWithProfile = TaskRow & { profile: { name: string }; project: { slug: string } };
 
 // Prisma rows never leave libs/db: callers get the contract type.
 export function toTask(row: TaskRowWithProfile): Task {
   const hasUsage = row.inputTokens !== null || row.outputTokens !== null;
   return {
     id: row.id,
+    project: row.project.slug,
     status: row.status,
+    priority: row.priority as TaskPriority,
     prompt: row.prompt,
     profile: row.profile.name,
     scenario: row.scenario,
@@ -36,6 +44,7 @@ export function toTask(row: TaskRowWithProfile): Task {
     baseCommit: row.baseCommit,
     pushedAt: row.pushedAt?.toISOString() ?? null,
     conversationId: row.conversationId,
+    retryOf: row.retryOfId,
     error: row.error,
     lastSeq: row.lastSeq,
     createdAt: row.createdAt.toISOString(),

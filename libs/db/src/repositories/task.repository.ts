@@ -3,6 +3,7 @@ import {
   InvalidTransition,
   TaskNotFound,
   type ListTasksQuery,
+  type TaskPriority,
   type Task,
   type TaskPage,
   type TaskStatus,
@@ -10,17 +11,20 @@ import {
 } from '@hangar/contracts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
-import { toTask } from './task.mapper';
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { taskRelations, toTask } from './task.mapper';
 
 export const DEFAULT_PROJECT_ID = 'default';
 export const DEFAULT_PROFILE = 'default';
 
 export interface NewTask {
+  projectId: string;
   prompt: string;
   profile?: string;
   scenario?: string;
   timeoutSeconds?: number;
-  projectId?: string;
+  priority?: TaskPriority;
+  retryOf?: string;
   repository?: string;
   ref?: string;
   push?: boolean;
@@ -39,26 +43,6 @@ export interface RunOutcome {
   error?: string | null;
 }
 
-const withProfile = { profile: { select: { name: true } } } as const;
-
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(createdAt))) {
-      return { createdAt: new Date(createdAt), id };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new HangarError('INVALID_CURSOR', 'cursor is not one this API handed out; start again without it', {
-    field: 'cursor',
-  });
-}
-
 export class TaskRepository {
   constructor(
     private readonly prisma: PrismaClient,
@@ -66,7 +50,7 @@ export class TaskRepository {
   ) {}
 
   async create(input: NewTask): Promise<Task> {
-    const projectId = input.projectId ?? DEFAULT_PROJECT_ID;
+    const projectId = input.projectId;
     const profileName = input.profile ?? DEFAULT_PROFILE;
     const profile = await this.prisma.agentProfile.findUnique({
       where: { projectId_name: { projectId, name: profileName } },
@@ -85,19 +69,24 @@ export class TaskRepository {
         repository: input.repository ?? null,
         repositoryRef: input.ref ?? null,
         push: input.push ?? false,
+        priority: input.priority ?? 'normal',
+        retryOfId: input.retryOf ?? null,
         conversationId: input.conversationId ?? null,
       },
-      include: withProfile,
+      include: taskRelations,
     });
     return toTask(row);
   }
 
-  async list(query: ListTasksQuery): Promise<TaskPage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  // Only tasks of `projectIds` (the projects the caller may see, narrowed by `query.project`
+  // by the caller).
+  async list(query: ListTasksQuery, projectIds: readonly string[]): Promise<TaskPage> {
+    const after = query.cursor === undefined ? undefined : decodeKeysetCursor(query.cursor);
     const statuses = query.status === undefined ? undefined : ([] as TaskStatus[]).concat(query.status);
     const rows = await this.prisma.task.findMany({
       where: {
         AND: [
+          { projectId: { in: [...projectIds] } },
           statuses ? { status: { in: statuses } } : {},
           query.profile ? { profile: { name: query.profile } } : {},
           query.conversationId ? { conversationId: query.conversationId } : {},
@@ -105,28 +94,26 @@ export class TaskRepository {
           query.createdBefore ? { createdAt: { lt: new Date(query.createdBefore) } } : {},
           after
             ? {
-                OR: [
-                  { createdAt: { lt: after.createdAt } },
-                  { createdAt: after.createdAt, id: { lt: after.id } },
-                ],
+                OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }],
               }
             : {},
         ],
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: query.limit + 1,
-      include: withProfile,
+      include: taskRelations,
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     return {
       items: page.map(toTask),
-      nextCursor: rows.length > query.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      nextCursor: rows.length > query.limit && last ? encodeKeysetCursor(last.createdAt, last.id) : null,
     };
   }
 
+  // Services acting on their own work (scheduler, runner) see every task.
   async find(id: string): Promise<Task | null> {
-    const row = await this.prisma.task.findUnique({ where: { id }, include: withProfile });
+    const row = await this.prisma.task.findUnique({ where: { id }, include: taskRelations });
     return row ? toTask(row) : null;
   }
 
@@ -134,6 +121,16 @@ export class TaskRepository {
     const task = await this.find(id);
     if (!task) throw new TaskNotFound(id);
     return task;
+  }
+
+  // What a caller may see: a task outside `projectIds` does not exist for it.
+  async getVisible(id: string, projectIds: readonly string[]): Promise<Task & { projectId: string }> {
+    const row = await this.prisma.task.findFirst({
+      where: { id, projectId: { in: [...projectIds] } },
+      include: taskRelations,
+    });
+    if (!row) throw new TaskNotFound(id);
+    return { ...toTask(row), projectId: row.projectId };
   }
 
   // A runner takes a QUEUED task. Null when someone else took it or it was cancelled: the

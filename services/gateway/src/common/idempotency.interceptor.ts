@@ -7,6 +7,7 @@ import { from, mergeMap, type Observable } from 'rxjs';
 import { catchError } from 'rxjs/operators';
 import { HangarError } from '@hangar/contracts';
 import { IdempotencyRepository } from '@hangar/db';
+import { currentRequestContext } from './request-context';
 
 const HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -24,7 +25,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
     const key = request.headers[HEADER];
-    if (request.method !== 'POST' || key === undefined) return next.handle();
+    // Keys belong to their caller: two callers never see each other's answers.
+    const principal = currentRequestContext()?.principal;
+    if (request.method !== 'POST' || key === undefined || !principal) return next.handle();
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw new HangarError(
         'INVALID_IDEMPOTENCY_KEY',
@@ -35,7 +38,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
       );
     }
     const response = http.getResponse<Response>();
-    const scope = `POST ${request.path}`;
+    const scope = `${principal.actor.type}:${principal.actor.id} POST ${request.path}`;
     const hash = createHash('sha256').update(canonicalJson(request.body)).digest('hex');
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
 

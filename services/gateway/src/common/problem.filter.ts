@@ -19,8 +19,23 @@ export function statusOf(code: ErrorCode): number {
     case 'PROFILE_NOT_FOUND':
     case 'CONVERSATION_NOT_FOUND':
     case 'DIFF_NOT_FOUND':
+    case 'PROJECT_NOT_FOUND':
+    case 'USER_NOT_FOUND':
+    case 'TOKEN_NOT_FOUND':
+    case 'WEBHOOK_NOT_FOUND':
+    case 'DELIVERY_NOT_FOUND':
       return 404;
+    case 'UNAUTHENTICATED':
+    case 'INVALID_CREDENTIALS':
+    case 'INVALID_SIGNATURE':
+      return 401;
+    case 'FORBIDDEN':
+      return 403;
+    case 'TOO_MANY_ATTEMPTS':
+      return 429;
     case 'INVALID_TRANSITION':
+    case 'PROJECT_EXISTS':
+    case 'USER_EXISTS':
     case 'PROFILE_EXISTS':
     case 'PROFILE_IN_USE':
     case 'CONVERSATION_BUSY':
@@ -33,6 +48,8 @@ export function statusOf(code: ErrorCode): number {
     case 'INVALID_REPOSITORY':
     case 'INVALID_CURSOR':
     case 'INVALID_IDEMPOTENCY_KEY':
+    case 'PROJECT_REQUIRED':
+    case 'INVALID_TEMPLATE':
       return 400;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;
@@ -43,11 +60,14 @@ export function statusOf(code: ErrorCode): number {
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -95,7 +115,15 @@ export class ProblemFilter implements ExceptionFilter {
       this.logger.debug(
         `${problem.status} ${request.method} ${request.originalUrl}: ${problem.detail ?? ''}`,
       );
+    if (error instanceof HangarError) this.setHeaders(error, response);
     response.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+  }
+
+  // RFC 9110: a 401 names the scheme to use; a 429 says when to come back.
+  private setHeaders(error: HangarError, response: Response) {
+    if (error.code === 'UNAUTHENTICATED') response.setHeader('WWW-Authenticate', 'Bearer realm="hangar"');
+    const retryAfter = error.details.retryAfterSeconds;
+    if (typeof retryAfter === 'number') response.setHeader('Retry-After', String(retryAfter));
   }
 
   private toProblem(error: unknown): Problem {

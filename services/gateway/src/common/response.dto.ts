@@ -2,6 +2,15 @@ import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import {
   AgentProfileSchema,
+  ApiTokenSchema,
+  AuditPageSchema,
+  ConversationPageSchema,
+  CreatedApiTokenSchema,
+  MemberSchema,
+  MeSchema,
+  ProjectQuerySchema,
+  ProjectSchema,
+  UserSchema,
   ConversationSchema,
   ConversationTurnSchema,
   MessageSchema,
@@ -26,3 +35,18 @@ export class ConversationCreatedDto extends createZodDto(
 export class ConversationTurnDto extends createZodDto(ConversationTurnSchema) {}
 export class MessageListDto extends createZodDto(z.object({ items: z.array(MessageSchema) })) {}
 export class ProblemDto extends createZodDto(ProblemSchema) {}
+export class ConversationPageDto extends createZodDto(ConversationPageSchema) {}
+export class MeDto extends createZodDto(MeSchema) {}
+export class ProjectDto extends createZodDto(ProjectSchema) {}
+export class ProjectListDto extends createZodDto(z.object({ items: z.array(ProjectSchema) })) {}
+export class UserDto extends createZodDto(UserSchema) {}
+export class UserListDto extends createZodDto(z.object({ items: z.array(UserSchema) })) {}
+export class MemberDto extends createZodDto(MemberSchema) {}
+export class MemberListDto extends createZodDto(z.object({ items: z.array(MemberSchema) })) {}
+export class ApiTokenDto extends createZodDto(ApiTokenSchema) {}
+export class ApiTokenListDto extends createZodDto(z.object({ items: z.array(ApiTokenSchema) })) {}
+export class CreatedApiTokenDto extends createZodDto(CreatedApiTokenSchema) {}
+export class AuditPageDto extends createZodDto(AuditPageSchema) {}
+
+// `?project=<slug>` on routes that act in one project.
+export class ProjectQueryDto extends createZodDto(ProjectQuerySchema) {}

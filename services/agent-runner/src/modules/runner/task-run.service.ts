@@ -72,7 +72,7 @@ export class TaskRunService {
     let prepared: PreparedWorkspace;
     let profile: AgentProfile;
     try {
-      profile = await this.profiles.get(task.profile);
+      profile = await this.profiles.ofTask(task.id);
       prepared = await this.workspaces.prepare(task);
       await this.tasks.recordWorkspace(task.id, this.config.RUNNER_ID, prepared);
       this.reapStrays(task, prepared.dir);

@@ -2,14 +2,19 @@ import { ApiCreatedResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs
 import {
   ConversationCreatedDto,
   ConversationDto,
+  ConversationPageDto,
   ConversationTurnDto,
   MessageListDto,
   ProblemDto,
+  ProjectQueryDto,
 } from '../../common/response.dto';
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
-import type { Conversation, ConversationTurn, Message } from '@hangar/contracts';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
+import type { Conversation, ConversationPage, ConversationTurn, Message } from '@hangar/contracts';
+import { Audited } from '../../common/audited.decorator';
+import { CurrentPrincipal } from '../auth/auth.decorators';
 import { ConversationsService } from './conversations.service';
-import { CreateConversationDto, PostMessageDto } from './dto/conversation.dto';
+import { CreateConversationDto, ListConversationsQueryDto, PostMessageDto } from './dto/conversation.dto';
 
 @ApiTags('conversations')
 @ApiResponse({ status: '4XX', description: 'problem+json', type: ProblemDto })
@@ -18,28 +23,48 @@ export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
 
   @Post()
+  @Audited('conversation.create')
   @ApiCreatedResponse({ type: ConversationCreatedDto })
   create(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
     @Body() body: CreateConversationDto,
   ): Promise<{ conversation: Conversation; turn: ConversationTurn | null }> {
-    return this.conversations.create(body);
+    return this.conversations.start(principal, query.project, body);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: ConversationPageDto })
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListConversationsQueryDto,
+  ): Promise<ConversationPage> {
+    return this.conversations.list(principal, query);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: ConversationDto })
-  get(@Param('id') id: string): Promise<Conversation> {
-    return this.conversations.get(id);
+  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<Conversation> {
+    return this.conversations.get(principal, id);
   }
 
   @Get(':id/messages')
   @ApiOkResponse({ type: MessageListDto })
-  async messages(@Param('id') id: string): Promise<{ items: Message[] }> {
-    return { items: await this.conversations.messages(id) };
+  async messages(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<{ items: Message[] }> {
+    return { items: await this.conversations.messages(principal, id) };
   }
 
   @Post(':id/messages')
+  @Audited('conversation.message')
   @ApiCreatedResponse({ type: ConversationTurnDto })
-  post(@Param('id') id: string, @Body() body: PostMessageDto): Promise<ConversationTurn> {
-    return this.conversations.post(id, body);
+  post(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: PostMessageDto,
+  ): Promise<ConversationTurn> {
+    return this.conversations.send(principal, id, body);
   }
 }

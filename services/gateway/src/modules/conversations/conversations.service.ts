@@ -1,13 +1,17 @@
 import { Injectable } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
 import {
   HangarError,
   type Conversation,
+  type ConversationPage,
   type ConversationTurn,
   type CreateConversationRequest,
+  type ListConversationsQuery,
   type Message,
   type PostMessageRequest,
 } from '@hangar/contracts';
 import { ConversationRepository } from '@hangar/db';
+import { AuditTrail } from '../../common/audit-trail';
 import { RepositoryPolicy } from '../tasks/repository-policy';
 import { TasksService } from '../tasks/tasks.service';
 
@@ -19,15 +23,29 @@ export class ConversationsService {
     private readonly conversations: ConversationRepository,
     private readonly tasks: TasksService,
     private readonly repositories: RepositoryPolicy,
+    private readonly audit: AuditTrail,
   ) {}
 
+  // Operators and admins start conversations; `project` names the project when there are several.
+  async start(
+    principal: Principal,
+    project: string | undefined,
+    input: CreateConversationRequest,
+  ): Promise<{ conversation: Conversation; turn: ConversationTurn | null }> {
+    const access = principal.require(principal.project(project).id, 'operator');
+    return this.create(access.id, input);
+  }
+
+  // Every door that opens a conversation (REST, a webhook thread) comes through here.
   async create(
+    projectId: string,
     input: CreateConversationRequest,
   ): Promise<{ conversation: Conversation; turn: ConversationTurn | null }> {
     this.repositories.check(input);
-    const conversation = await this.conversations.create(input);
+    const conversation = await this.conversations.create(projectId, input);
+    this.audit.touched({ projectId, target: { type: 'conversation', id: conversation.id } });
     if (input.message === undefined) return { conversation, turn: null };
-    const turn = await this.post(conversation.id, {
+    const turn = await this.post(projectId, conversation.id, {
       content: input.message,
       ...(input.scenario !== undefined ? { scenario: input.scenario } : {}),
       ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
@@ -35,16 +53,32 @@ export class ConversationsService {
     return { conversation, turn };
   }
 
-  get(id: string): Promise<Conversation> {
-    return this.conversations.get(id);
+  list(principal: Principal, query: ListConversationsQuery): Promise<ConversationPage> {
+    return this.conversations.list(principal.visibleIds(query.project), query);
   }
 
-  messages(id: string): Promise<Message[]> {
+  async get(principal: Principal, id: string): Promise<Conversation> {
+    const { projectId: _projectId, ...conversation } = await this.conversations.getVisible(
+      id,
+      principal.projectIds,
+    );
+    return conversation;
+  }
+
+  async messages(principal: Principal, id: string): Promise<Message[]> {
+    await this.conversations.getVisible(id, principal.projectIds);
     return this.conversations.messages(id);
   }
 
-  async post(id: string, input: PostMessageRequest): Promise<ConversationTurn> {
-    const conversation = await this.conversations.get(id);
+  async send(principal: Principal, id: string, input: PostMessageRequest): Promise<ConversationTurn> {
+    const conversation = await this.conversations.getVisible(id, principal.projectIds);
+    principal.require(conversation.projectId, 'operator');
+    return this.post(conversation.projectId, id, input);
+  }
+
+  // A turn: a task that resumes the conversation's agent session. One at a time.
+  async post(projectId: string, id: string, input: PostMessageRequest): Promise<ConversationTurn> {
+    const conversation = await this.conversations.getVisible(id, [projectId]);
     const active = await this.conversations.activeTaskId(id);
     if (active) {
       throw new HangarError(
@@ -66,6 +100,7 @@ export class ConversationsService {
         ...(conversation.ref ? { ref: conversation.ref } : {}),
       },
       {
+        projectId,
         conversationId: id,
         // The user's message is stored before the turn can start, so it always precedes the answer.
         onRecorded: async (recorded) => {
@@ -78,6 +113,7 @@ export class ConversationsService {
         },
       },
     );
+    this.audit.touched({ projectId, target: { type: 'conversation', id }, details: { taskId: task.id } });
     return { message: message!, task };
   }
 }

@@ -1,44 +1,70 @@
 import { ApiCreatedResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemDto, ProfileDto, ProfileListDto } from '../../common/response.dto';
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
 import type { AgentProfile } from '@hangar/contracts';
-import { ProfileRepository } from '@hangar/db';
+import { Audited } from '../../common/audited.decorator';
+import { ProblemDto, ProfileDto, ProfileListDto, ProjectQueryDto } from '../../common/response.dto';
+import { CurrentPrincipal } from '../auth/auth.decorators';
 import { CreateProfileDto, UpdateProfileDto } from './dto/profile.dto';
+import { ProfilesService } from './profiles.service';
 
-// The agent profile registry. Profiles are data only: the controller maps straight to the repository.
+// The agent profile registry of a project (`?project=` when the caller has several).
 @ApiTags('profiles')
 @ApiResponse({ status: '4XX', description: 'problem+json', type: ProblemDto })
 @Controller('api/v1/profiles')
 export class ProfilesController {
-  constructor(private readonly profiles: ProfileRepository) {}
+  constructor(private readonly profiles: ProfilesService) {}
 
   @Get()
   @ApiOkResponse({ type: ProfileListDto })
-  async list(): Promise<{ items: AgentProfile[] }> {
-    return { items: await this.profiles.list() };
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
+  ): Promise<{ items: AgentProfile[] }> {
+    return { items: await this.profiles.list(principal, query.project) };
   }
 
   @Post()
+  @Audited('profile.create')
   @ApiCreatedResponse({ type: ProfileDto })
-  create(@Body() body: CreateProfileDto): Promise<AgentProfile> {
-    return this.profiles.create(body);
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
+    @Body() body: CreateProfileDto,
+  ): Promise<AgentProfile> {
+    return this.profiles.create(principal, query.project, body);
   }
 
   @Get(':name')
   @ApiOkResponse({ type: ProfileDto })
-  get(@Param('name') name: string): Promise<AgentProfile> {
-    return this.profiles.get(name);
+  get(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
+    @Param('name') name: string,
+  ): Promise<AgentProfile> {
+    return this.profiles.get(principal, query.project, name);
   }
 
   @Patch(':name')
+  @Audited('profile.update')
   @ApiOkResponse({ type: ProfileDto })
-  update(@Param('name') name: string, @Body() body: UpdateProfileDto): Promise<AgentProfile> {
-    return this.profiles.update(name, body);
+  update(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
+    @Param('name') name: string,
+    @Body() body: UpdateProfileDto,
+  ): Promise<AgentProfile> {
+    return this.profiles.update(principal, query.project, name, body);
   }
 
   @Delete(':name')
   @HttpCode(204)
-  async remove(@Param('name') name: string): Promise<void> {
-    await this.profiles.delete(name);
+  @Audited('profile.delete')
+  async remove(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
+    @Param('name') name: string,
+  ): Promise<void> {
+    await this.profiles.delete(principal, query.project, name);
   }
 }

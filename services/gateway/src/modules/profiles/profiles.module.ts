@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ProfilesController } from './profiles.controller';
+import { ProfilesService } from './profiles.service';
 
-@Module({ controllers: [ProfilesController] })
+@Module({ controllers: [ProfilesController], providers: [ProfilesService] })
 export class ProfilesModule {}

@@ -7,7 +7,11 @@ import {
 } from '@nestjs/swagger';
 import { ProblemDto, TaskDiffDto, TaskDto, TaskEventsDto, TaskPageDto } from '../../common/response.dto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
 import type { Task, TaskDiff, TaskEvent, TaskPage } from '@hangar/contracts';
+import { Audited } from '../../common/audited.decorator';
+import { ProjectQueryDto } from '../../common/response.dto';
+import { CurrentPrincipal } from '../auth/auth.decorators';
 import { CreateTaskDto } from './dto/create-task.dto';
 import { ListEventsQueryDto, ListTasksQueryDto } from './dto/list-queries.dto';
 import { TasksService } from './tasks.service';
@@ -18,40 +22,59 @@ import { TasksService } from './tasks.service';
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
+  // `?project=` names the project when the caller has several.
   @Post()
+  @Audited('task.create')
   @ApiCreatedResponse({ type: TaskDto })
-  create(@Body() body: CreateTaskDto): Promise<Task> {
-    return this.tasks.create(body);
+  create(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ProjectQueryDto,
+    @Body() body: CreateTaskDto,
+  ): Promise<Task> {
+    return this.tasks.start(principal, query.project, body);
   }
 
   @Get()
   @ApiOkResponse({ type: TaskPageDto })
-  list(@Query() query: ListTasksQueryDto): Promise<TaskPage> {
-    return this.tasks.list(query);
+  list(@CurrentPrincipal() principal: Principal, @Query() query: ListTasksQueryDto): Promise<TaskPage> {
+    return this.tasks.list(principal, query);
   }
 
   @Get(':id')
   @ApiOkResponse({ type: TaskDto })
-  get(@Param('id') id: string): Promise<Task> {
-    return this.tasks.get(id);
+  get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<Task> {
+    return this.tasks.get(principal, id);
   }
 
   @Get(':id/events')
   @ApiOkResponse({ type: TaskEventsDto })
-  async events(@Param('id') id: string, @Query() query: ListEventsQueryDto): Promise<{ items: TaskEvent[] }> {
-    return { items: await this.tasks.events(id, query.afterSeq, query.limit) };
+  async events(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: ListEventsQueryDto,
+  ): Promise<{ items: TaskEvent[] }> {
+    return { items: await this.tasks.events(principal, id, query.afterSeq, query.limit) };
   }
 
   @Get(':id/diff')
   @ApiOkResponse({ type: TaskDiffDto })
-  diff(@Param('id') id: string): Promise<TaskDiff> {
-    return this.tasks.diff(id);
+  diff(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDiff> {
+    return this.tasks.diff(principal, id);
   }
 
   @Post(':id/cancel')
+  @Audited('task.cancel')
   @ApiAcceptedResponse({ type: TaskDto })
   @HttpCode(202)
-  cancel(@Param('id') id: string): Promise<Task> {
-    return this.tasks.cancel(id);
+  cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<Task> {
+    return this.tasks.cancel(principal, id);
+  }
+
+  // A new task (QUEUED) with the finished task's prompt, profile, repository and limits.
+  @Post(':id/retry')
+  @Audited('task.retry')
+  @ApiCreatedResponse({ type: TaskDto })
+  retry(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<Task> {
+    return this.tasks.retry(principal, id);
   }
 }

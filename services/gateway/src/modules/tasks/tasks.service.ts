@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom, timeout } from 'rxjs';
+import type { Principal } from '@hangar/auth';
 import {
   HangarError,
   Patterns,
   TaskCancelReplySchema,
+  TERMINAL_STATUSES,
   type CreateTaskRequest,
   type ErrorCode,
   type Task,
@@ -15,6 +17,7 @@ import {
   type TaskEvent,
 } from '@hangar/contracts';
 import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
+import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ORCHESTRATOR_CLIENT } from './orchestrator-client';
 import { RepositoryPolicy } from './repository-policy';
@@ -30,22 +33,32 @@ export class TasksService {
     private readonly scenarios: ScenarioCatalog,
     private readonly repositories: RepositoryPolicy,
     private readonly diffs: TaskDiffRepository,
+    private readonly audit: AuditTrail,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  // Every door that starts a task (REST, a conversation turn) comes through here.
+  // Every door that starts a task (REST, a conversation turn, a webhook) comes through here,
+  // once it has decided the task may start in `projectId`.
   async create(
     input: CreateTaskRequest,
-    options: { conversationId?: string; onRecorded?: (task: Task) => Promise<void> } = {},
+    options: {
+      projectId: string;
+      conversationId?: string;
+      retryOf?: string;
+      onRecorded?: (task: Task) => Promise<void>;
+    },
   ): Promise<Task> {
     if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
     else await this.scenarios.assertPromptMarker(input.prompt);
     this.repositories.check(input);
     const task = await this.tasks.create({
       ...input,
+      projectId: options.projectId,
       ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
+      ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
     });
+    this.audit.touched({ projectId: options.projectId, target: { type: 'task', id: task.id } });
     await options.onRecorded?.(task);
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
@@ -60,20 +73,28 @@ export class TasksService {
     return task;
   }
 
-  list(query: ListTasksQuery): Promise<TaskPage> {
-    return this.tasks.list(query);
+  // POST /api/v1/tasks: operators and admins of the project.
+  async start(principal: Principal, project: string | undefined, input: CreateTaskRequest): Promise<Task> {
+    const access = principal.require(principal.project(project).id, 'operator');
+    return this.create(input, { projectId: access.id });
   }
 
-  get(id: string): Promise<Task> {
-    return this.tasks.get(id);
+  list(principal: Principal, query: ListTasksQuery): Promise<TaskPage> {
+    return this.tasks.list(query, principal.visibleIds(query.project));
   }
 
-  async events(id: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
-    await this.tasks.get(id);
+  async get(principal: Principal, id: string): Promise<Task> {
+    const { projectId: _projectId, ...task } = await this.tasks.getVisible(id, principal.projectIds);
+    return task;
+  }
+
+  async events(principal: Principal, id: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
+    await this.tasks.getVisible(id, principal.projectIds);
     return this.history.listAfter(id, afterSeq, limit);
   }
 
-  async diff(id: string): Promise<TaskDiff> {
+  async diff(principal: Principal, id: string): Promise<TaskDiff> {
+    await this.tasks.getVisible(id, principal.projectIds);
     const diff = await this.diffs.get(id);
     if (!diff) {
       throw new HangarError(
@@ -84,8 +105,40 @@ export class TasksService {
     return diff;
   }
 
-  async cancel(id: string): Promise<Task> {
-    await this.tasks.get(id);
+  // A new task with the same prompt, profile, repository and limits as a finished one.
+  async retry(principal: Principal, id: string): Promise<Task> {
+    const original = await this.tasks.getVisible(id, principal.projectIds);
+    principal.require(original.projectId, 'operator');
+    if (!TERMINAL_STATUSES.includes(original.status)) {
+      throw new HangarError(
+        'INVALID_TRANSITION',
+        `task ${id} is ${original.status}: only finished tasks are retried`,
+      );
+    }
+    if (original.conversationId) {
+      throw new HangarError(
+        'INVALID_TRANSITION',
+        `task ${id} is a turn of conversation ${original.conversationId}: post the message again instead`,
+      );
+    }
+    return this.create(
+      {
+        prompt: original.prompt,
+        profile: original.profile,
+        priority: original.priority,
+        timeoutSeconds: original.timeoutSeconds,
+        ...(original.scenario ? { scenario: original.scenario } : {}),
+        ...(original.repository ? { repository: original.repository, push: original.push } : {}),
+        ...(original.ref ? { ref: original.ref } : {}),
+      },
+      { projectId: original.projectId, retryOf: original.id },
+    );
+  }
+
+  async cancel(principal: Principal, id: string): Promise<Task> {
+    const task = await this.tasks.getVisible(id, principal.projectIds);
+    principal.require(task.projectId, 'operator');
+    this.audit.touched({ projectId: task.projectId, target: { type: 'task', id } });
     let reply: unknown;
     try {
       reply = await lastValueFrom(
@@ -101,6 +154,6 @@ export class TasksService {
     }
     const parsed = TaskCancelReplySchema.parse(reply);
     if (!parsed.ok) throw new HangarError(parsed.code as ErrorCode, parsed.message);
-    return this.tasks.get(id);
+    return this.get(principal, id);
   }
 }

@@ -1,5 +1,6 @@
 import { createZodDto } from 'nestjs-zod';
-import { CreateConversationSchema, PostMessageSchema } from '@hangar/contracts';
+import { CreateConversationSchema, ListConversationsQuerySchema, PostMessageSchema } from '@hangar/contracts';
 
 export class CreateConversationDto extends createZodDto(CreateConversationSchema) {}
 export class PostMessageDto extends createZodDto(PostMessageSchema) {}
+export class ListConversationsQueryDto extends createZodDto(ListConversationsQuerySchema) {}

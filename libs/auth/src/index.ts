@@ -1,0 +1,4 @@
+export * from './authenticator';
+export * from './password';
+export * from './principal';
+export * from './secrets';

@@ -1,0 +1,86 @@
+import type { ActorType, AuditEntry, AuditPage } from '@hangar/contracts';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+
+export interface NewAuditEntry {
+  projectId?: string | null;
+  actor: { type: ActorType; id: string | null; label: string };
+  action: string;
+  target?: { type: string; id: string } | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  traceId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export class AuditRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async record(entry: NewAuditEntry): Promise<void> {
+    await this.prisma.auditEntry.create({
+      data: {
+        projectId: entry.projectId ?? null,
+        actorType: entry.actor.type,
+        actorId: entry.actor.id,
+        actorLabel: entry.actor.label,
+        action: entry.action,
+        targetType: entry.target?.type ?? null,
+        targetId: entry.target?.id ?? null,
+        ip: entry.ip ?? null,
+        userAgent: entry.userAgent?.slice(0, 500) ?? null,
+        traceId: entry.traceId ?? null,
+        details: (entry.details ?? {}) as Prisma.InputJsonObject,
+      },
+    });
+  }
+
+  // Newest first. `projectIds` null: every entry (instance administrators), including those
+  // of no project (users, sign-ins).
+  async list(query: {
+    projectIds: readonly string[] | null;
+    action?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<AuditPage> {
+    const after = query.cursor === undefined ? undefined : decodeKeysetCursor(query.cursor);
+    const rows = await this.prisma.auditEntry.findMany({
+      where: {
+        AND: [
+          query.projectIds === null ? {} : { projectId: { in: [...query.projectIds] } },
+          query.action ? { action: query.action } : {},
+          after ? { OR: [{ at: { lt: after.at } }, { at: after.at, id: { lt: after.id } }] } : {},
+        ],
+      },
+      orderBy: [{ at: 'desc' }, { id: 'desc' }],
+      take: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const slugs = await this.slugs(page.map((row) => row.projectId));
+    const last = page.at(-1);
+    return {
+      items: page.map((row): AuditEntry => ({
+        id: row.id,
+        at: row.at.toISOString(),
+        project: row.projectId ? (slugs.get(row.projectId) ?? row.projectId) : null,
+        actor: { type: row.actorType as ActorType, id: row.actorId, label: row.actorLabel },
+        action: row.action,
+        target: row.targetType && row.targetId ? { type: row.targetType, id: row.targetId } : null,
+        ip: row.ip,
+        userAgent: row.userAgent,
+        traceId: row.traceId,
+        details: row.details as Record<string, unknown>,
+      })),
+      nextCursor: rows.length > query.limit && last ? encodeKeysetCursor(last.at, last.id) : null,
+    };
+  }
+
+  private async slugs(ids: (string | null)[]): Promise<Map<string, string>> {
+    const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
+    if (wanted.length === 0) return new Map();
+    const rows = await this.prisma.project.findMany({
+      where: { id: { in: wanted } },
+      select: { id: true, slug: true },
+    });
+    return new Map(rows.map((row) => [row.id, row.slug]));
+  }
+}

@@ -1,0 +1,61 @@
+import { HangarError, type Role } from '@hangar/contracts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { DEFAULT_PROFILE } from './task.repository';
+
+export interface ProjectRecord {
+  id: string;
+  slug: string;
+  name: string;
+  createdAt: string;
+}
+
+type ProjectRow = { id: string; slug: string; name: string; createdAt: Date };
+
+function toRecord(row: ProjectRow): ProjectRecord {
+  return { id: row.id, slug: row.slug, name: row.name, createdAt: row.createdAt.toISOString() };
+}
+
+export function projectNotFound(slug: string): HangarError {
+  return new HangarError('PROJECT_NOT_FOUND', `project "${slug}" does not exist or is not yours`, {
+    field: 'project',
+  });
+}
+
+export class ProjectRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async all(): Promise<ProjectRecord[]> {
+    const rows = await this.prisma.project.findMany({ orderBy: { slug: 'asc' } });
+    return rows.map(toRecord);
+  }
+
+  async findBySlug(slug: string): Promise<ProjectRecord | null> {
+    const row = await this.prisma.project.findUnique({ where: { slug } });
+    return row ? toRecord(row) : null;
+  }
+
+  // A new project comes with its `default` agent profile, so tasks can start in it at once.
+  // `owner` becomes its first admin.
+  async create(input: { slug: string; name: string }, owner?: { userId: string; role: Role }) {
+    try {
+      const row = await this.prisma.project.create({
+        data: {
+          slug: input.slug,
+          name: input.name,
+          profiles: { create: { name: DEFAULT_PROFILE } },
+          ...(owner ? { members: { create: { userId: owner.userId, role: owner.role } } } : {}),
+        },
+      });
+      return toRecord(row);
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        throw new HangarError('PROJECT_EXISTS', `project "${input.slug}" exists already`, { field: 'slug' });
+      }
+      throw error;
+    }
+  }
+
+  async rename(id: string, name: string): Promise<ProjectRecord> {
+    return toRecord(await this.prisma.project.update({ where: { id }, data: { name } }));
+  }
+}

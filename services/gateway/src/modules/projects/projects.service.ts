@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
+import {
+  HangarError,
+  type CreateProjectRequest,
+  type Member,
+  type Project,
+  type Role,
+  type UpdateProjectRequest,
+} from '@hangar/contracts';
+import { ProjectRepository, UserRepository, userNotFound } from '@hangar/db';
+import { AuditTrail } from '../../common/audit-trail';
+
+// Projects are the unit of tenancy: instance administrators create them, project admins name
+// their members and roles.
+@Injectable()
+export class ProjectsService {
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly users: UserRepository,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  list(principal: Principal): Project[] {
+    return principal.projects.map((project) => ({ ...project }));
+  }
+
+  get(principal: Principal, slug: string): Project {
+    return { ...principal.project(slug) };
+  }
+
+  async create(principal: Principal, input: CreateProjectRequest): Promise<Project> {
+    principal.requireInstanceAdmin();
+    const owner = principal.user ? { userId: principal.user.id, role: 'admin' as const } : undefined;
+    const created = await this.projects.create(input, owner);
+    this.audit.touched({
+      projectId: created.id,
+      target: { type: 'project', id: created.id },
+      details: { slug: created.slug, name: created.name },
+    });
+    return { ...created, role: 'admin' };
+  }
+
+  async update(principal: Principal, slug: string, input: UpdateProjectRequest): Promise<Project> {
+    const access = principal.require(principal.project(slug).id, 'admin');
+    const renamed = await this.projects.rename(access.id, input.name);
+    this.audit.touched({ projectId: access.id, target: { type: 'project', id: access.id }, details: input });
+    return { ...renamed, role: access.role };
+  }
+
+  async members(principal: Principal, slug: string): Promise<Member[]> {
+    return this.users.members(principal.project(slug).id);
+  }
+
+  async setMember(principal: Principal, slug: string, userId: string, role: Role): Promise<Member> {
+    const access = principal.require(principal.project(slug).id, 'admin');
+    this.refuseSelfDemotion(principal, userId, role);
+    const member = await this.users.setMember(access.id, userId, role);
+    this.audit.touched({ projectId: access.id, target: { type: 'user', id: userId }, details: { role } });
+    return member;
+  }
+
+  async removeMember(principal: Principal, slug: string, userId: string): Promise<void> {
+    const access = principal.require(principal.project(slug).id, 'admin');
+    this.refuseSelfDemotion(principal, userId, undefined);
+    if (!(await this.users.removeMember(access.id, userId))) throw userNotFound(userId);
+    this.audit.touched({ projectId: access.id, target: { type: 'user', id: userId } });
+  }
+
+  // An admin who demotes or removes themselves could leave a project nobody can manage.
+  private refuseSelfDemotion(principal: Principal, userId: string, role: Role | undefined) {
+    if (principal.user?.id === userId && role !== 'admin' && !principal.isInstanceAdmin) {
+      throw new HangarError('FORBIDDEN', 'you cannot lower or remove your own role; ask another admin', {
+        field: 'role',
+      });
+    }
+  }
+}
