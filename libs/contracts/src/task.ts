@@ -34,6 +34,8 @@ export const RepositoryFieldsSchema = z.object({
 export const TASK_PRIORITIES = ['low', 'normal', 'high'] as const;
 export const TaskPrioritySchema = z.enum(TASK_PRIORITIES);
 export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
+// BullMQ's priority of each (lower starts first; every task job carries one, so FIFO within).
+export const QUEUE_PRIORITY: Record<TaskPriority, number> = { high: 1, normal: 2, low: 3 };
 
 export const CreateTaskSchema = z
   .object({

@@ -1,6 +1,6 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentEventOf, TaskEvent } from '@hangar/contracts';
+import type { AgentEventOf, Task, TaskEvent } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { createTask, follow, getTask, request } from './support';
 
@@ -69,6 +69,40 @@ describe('limits', () => {
       await Promise.all(followers.map((follower) => follower.finished));
       followers.forEach((follower) => follower.close());
     }
+  });
+
+  it('should start queued tasks by priority, oldest first within one', async () => {
+    const blockers = await Promise.all(
+      Array.from({ length: SLOTS }, () => createTask(stack, { prompt: 'hold a slot', scenario: 'slow' })),
+    );
+    const blocking = blockers.map((task) => follow(stack, task.id));
+    await Promise.all(blocking.map((follower) => follower.waitFor((event) => event.type === 'system.init')));
+    // Created low first: in arrival order it would start first.
+    const waiting: Record<string, Task> = {};
+    for (const priority of ['low', 'normal', 'high'] as const) {
+      waiting[priority] = await createTask(stack, { prompt: priority, scenario: 'brief-wait', priority });
+    }
+    const followers = Object.values(waiting).map((task) => follow(stack, task.id));
+    const started = (task: Task) =>
+      followers[Object.values(waiting).indexOf(task)]!.waitFor(
+        (event) => event.type === 'task.status' && (event.data as { status: string }).status === 'RUNNING',
+      );
+    // Free one slot at a time and see who takes it.
+    await request(stack, 'POST', `/api/v1/tasks/${blockers[0]!.id}/cancel`);
+    await started(waiting.high!);
+    expect((await getTask(stack, waiting.normal!.id)).status).toBe('QUEUED');
+    expect((await getTask(stack, waiting.low!.id)).status).toBe('QUEUED');
+    await request(stack, 'POST', `/api/v1/tasks/${blockers[1]!.id}/cancel`);
+    await started(waiting.normal!);
+    await Promise.all([...followers, ...blocking].map((follower) => follower.finished));
+    [...followers, ...blocking].forEach((follower) => follower.close());
+    const [high, normal, low] = await Promise.all(
+      [waiting.high!, waiting.normal!, waiting.low!].map((task) => getTask(stack, task.id)),
+    );
+    expect(Date.parse(low!.startedAt!)).toBeGreaterThanOrEqual(
+      Math.min(Date.parse(high!.finishedAt!), Date.parse(normal!.finishedAt!)),
+    );
+    expect([high!.status, normal!.status, low!.status]).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
   });
 
   it('should let a task finish within the grace period on SIGTERM', async () => {

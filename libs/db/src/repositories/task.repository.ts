@@ -244,13 +244,14 @@ export class TaskRepository {
     return cancelled.map((row) => row.id);
   }
 
-  async listQueued(limit = 500): Promise<{ id: string; attempts: number }[]> {
-    return this.prisma.task.findMany({
+  async listQueued(limit = 500): Promise<{ id: string; attempts: number; priority: TaskPriority }[]> {
+    const rows = await this.prisma.task.findMany({
       where: { status: 'QUEUED' },
       orderBy: { createdAt: 'asc' },
       take: limit,
-      select: { id: true, attempts: true },
+      select: { id: true, attempts: true, priority: true },
     });
+    return rows.map((row) => ({ ...row, priority: row.priority as TaskPriority }));
   }
 
   async listStaleRunning(

@@ -46,7 +46,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   async reconcile(): Promise<void> {
     for (const task of await this.tasks.listQueued()) {
-      await this.queue.enqueue(task.id, task.attempts + 1);
+      await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
     }
     const staleBefore = new Date(Date.now() - this.config.RUNNER_HEARTBEAT_TIMEOUT_MS);
     for (const task of await this.tasks.listStaleRunning(staleBefore)) {
@@ -63,7 +63,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
       if (!requeued) return;
       this.logger.warn(`${reason}; retrying task ${task.id}`);
       await this.statusEvents.publish(requeued, reason);
-      await this.queue.enqueue(task.id, requeued.attempts + 1);
+      await this.queue.enqueue(task.id, requeued.attempts + 1, requeued.priority);
     } else {
       const failed = await this.tasks.failLost(task.id, runnerId, reason);
       if (!failed) return;

@@ -27,7 +27,7 @@ export class SchedulerService {
       return;
     }
     if (task.status !== 'QUEUED') return;
-    await this.queue.enqueue(task.id, task.attempts + 1);
+    await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
   }
 
   async cancel(taskId: string): Promise<TaskCancelReply> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import { QUEUE_PRIORITY, TASK_QUEUE, type TaskJob, type TaskPriority } from '@hangar/contracts';
 import type { Redis } from 'ioredis';
 import { createRedis } from '@hangar/redis';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
@@ -21,8 +21,12 @@ export class TaskQueue implements OnApplicationShutdown {
     });
   }
 
-  async enqueue(taskId: string, attempt: number): Promise<void> {
-    await this.queue.add('run', { taskId, attempt }, { jobId: jobIdOf(taskId, attempt) });
+  async enqueue(taskId: string, attempt: number, priority: TaskPriority): Promise<void> {
+    await this.queue.add(
+      'run',
+      { taskId, attempt },
+      { jobId: jobIdOf(taskId, attempt), priority: QUEUE_PRIORITY[priority] },
+    );
   }
 
   // A job already taken by a runner cannot be removed; the runner then finds the task
