@@ -32,7 +32,7 @@ export function clientIp(request: ClientAddressSource, trustedProxies: number): 
   return address;
 }
 
-// Tokens are not verified yet, so any bearer value gets its own budget; only its hash reaches Redis.
+// Counted before the AuthGuard checks the token (a refused request still costs), keyed by its hash only.
 export function bearerTokenHash(authorization: string | undefined): string | undefined {
   const token = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '')?.[1];
   return token ? createHash('sha256').update(token).digest('hex') : undefined;
