@@ -5,6 +5,7 @@ import {
   PromptSchema,
   RepositoryFieldsSchema,
   ScenarioNameSchema,
+  TaskPrioritySchema,
   TaskSchema,
 } from './task';
 
@@ -18,6 +19,7 @@ export const CreateConversationSchema = z
     message: PromptSchema.optional(),
     scenario: ScenarioNameSchema.optional(),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    priority: TaskPrioritySchema.optional(),
   })
   .strict();
 export type CreateConversationRequest = z.infer<typeof CreateConversationSchema>;
@@ -27,6 +29,7 @@ export const PostMessageSchema = z
     content: PromptSchema,
     scenario: ScenarioNameSchema.optional(),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    priority: TaskPrioritySchema.optional(),
   })
   .strict();
 export type PostMessageRequest = z.infer<typeof PostMessageSchema>;

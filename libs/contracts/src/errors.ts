@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'DELIVERY_NOT_FOUND',
   'INVALID_TEMPLATE',
   'INVALID_SIGNATURE',
+  'INVALID_WEBHOOK_BODY',
+  'INVALID_COMMAND',
   'TOO_MANY_ATTEMPTS',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -7,3 +7,4 @@ export * from './errors';
 export * from './profile';
 export * from './conversation';
 export * from './accounts';
+export * from './webhooks';

@@ -7,6 +7,8 @@ import { ConversationRepository } from './repositories/conversation.repository';
 import { ProjectRepository } from './repositories/project.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { UserRepository } from './repositories/user.repository';
+import { WebhookConfigRepository } from './repositories/webhook-config.repository';
+import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository';
 import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ProfileRepository } from './repositories/profile.repository';
 import { TaskDiffRepository } from './repositories/task-diff.repository';
@@ -42,6 +44,8 @@ const REPOSITORIES = [
   SessionRepository,
   ApiTokenRepository,
   AuditRepository,
+  WebhookConfigRepository,
+  WebhookDeliveryRepository,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

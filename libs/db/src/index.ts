@@ -27,3 +27,5 @@ export * from './repositories/user.repository';
 export * from './repositories/session.repository';
 export * from './repositories/api-token.repository';
 export * from './repositories/audit.repository';
+export * from './repositories/webhook-config.repository';
+export * from './repositories/webhook-delivery.repository';

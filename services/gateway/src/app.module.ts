@@ -16,6 +16,7 @@ import { ConversationsModule } from './modules/conversations/conversations.modul
 import { ProjectsModule } from './modules/projects/projects.module';
 import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 
@@ -39,6 +40,7 @@ export class AppModule implements NestModule {
         UsersModule,
         TokensModule,
         AuditModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

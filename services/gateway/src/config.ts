@@ -36,6 +36,57 @@ export const GatewayAuthConfigSchema = z.object({
     .describe('failed sign-ins one email may have from one IP in 15 minutes before 429'),
 });
 
+const optionalSecret = (what: string) => secret(optional(z.string().min(1)).describe(what));
+
+// The static receivers (/webhooks/<provider>): on when their secret is set.
+export const GatewayWebhookConfigSchema = z.object({
+  GITHUB_WEBHOOK_SECRET: optionalSecret('GitHub webhook secret: turns on /webhooks/github'),
+  GITHUB_TOKEN: optionalSecret('GitHub token the static receiver answers with (comments, reactions, labels)'),
+  GITHUB_API_URL: optionalUrl('GitHub API base URL (GitHub Enterprise: https://<host>/api/v3)'),
+  SLACK_SIGNING_SECRET: optionalSecret('Slack signing secret: turns on /webhooks/slack'),
+  SLACK_BOT_TOKEN: optionalSecret('Slack bot token (xoxb-…) the static receiver answers with'),
+  SLACK_API_URL: optionalUrl('Slack Web API base URL'),
+  JIRA_WEBHOOK_SECRET: optionalSecret('Jira webhook secret: turns on /webhooks/jira'),
+  JIRA_BASE_URL: optionalUrl('the Jira site the static receiver answers on (https://<you>.atlassian.net)'),
+  JIRA_EMAIL: optional(z.string().min(1)).describe('Jira account email for answering'),
+  JIRA_API_TOKEN: optionalSecret('Jira API token for answering'),
+  SENTRY_CLIENT_SECRET: optionalSecret('Sentry integration client secret: turns on /webhooks/sentry'),
+  WEBHOOK_PROJECT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a project slug')
+    .default('default')
+    .describe('project the static receivers start tasks in'),
+  WEBHOOK_PREFIX: z.string().min(1).max(50).default('@hangar').describe('what addresses Hangar in a comment'),
+  WEBHOOK_PROFILE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a profile name')
+    .default('default')
+    .describe('agent profile of tasks the static receivers start'),
+  WEBHOOK_REPOSITORY: optional(z.string().min(1)).describe(
+    'repository of tasks from Slack, Jira and Sentry, whose events name none',
+  ),
+  HANGAR_PUBLIC_URL: optionalUrl('where people reach the dashboard: replies link to the task there'),
+  WEBHOOK_WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('deliveries one gateway processes at once'),
+  WEBHOOK_REPLY_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(1000)
+    .describe('how often finished webhook tasks are looked for, to answer them'),
+  WEBHOOK_FOLLOWUP_WAIT_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(60)
+    .describe("how long a follow-up waits for the thread's previous turn to end"),
+});
+
 export const GatewayConfigSchema = z
   .object({
     ...baseServiceEnv,
@@ -110,6 +161,7 @@ export const GatewayConfigSchema = z
       ),
   })
   .extend(GatewayAuthConfigSchema.shape)
+  .extend(GatewayWebhookConfigSchema.shape)
   .refine(
     (config) => (config.HANGAR_ADMIN_EMAIL === undefined) === (config.HANGAR_ADMIN_PASSWORD === undefined),
     {

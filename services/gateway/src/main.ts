@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { raw } from 'express';
 import helmet from 'helmet';
 import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
@@ -16,6 +17,9 @@ void startService({
   bodyParser: false,
   configure: (nest) => {
     const app = nest as NestExpressApplication;
+    // Webhook receivers verify signatures on the exact bytes sent, whatever their type (JSON,
+    // Slack's forms): they get the body raw, before the JSON parser could touch it.
+    app.use('/webhooks', raw({ type: () => true, limit: config.GATEWAY_BODY_LIMIT }));
     app.useBodyParser('json', { limit: config.GATEWAY_BODY_LIMIT });
     app.disable('x-powered-by');
     app.use(helmet());

@@ -63,7 +63,7 @@ export function registerRunCommand(program: Command, context: CliContext, setExi
 }
 
 async function runTask(prompt: string, flags: RunCommandFlags, context: CliContext): Promise<number> {
-  const { io, env } = context;
+  const { io } = context;
   const input = buildCreateTaskRequest(prompt, flags);
   if (!input.ok) {
     for (const error of input.errors) io.err(`${io.errPalette.red('error:')} ${error}`);

@@ -1,6 +1,7 @@
 import type { ActorType, AuditEntry, AuditPage } from '@hangar/contracts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { projectSlugs } from './project.repository';
 
 export interface NewAuditEntry {
   projectId?: string | null;
@@ -55,7 +56,10 @@ export class AuditRepository {
       take: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
-    const slugs = await this.slugs(page.map((row) => row.projectId));
+    const slugs = await projectSlugs(
+      this.prisma,
+      page.map((row) => row.projectId),
+    );
     const last = page.at(-1);
     return {
       items: page.map((row): AuditEntry => ({
@@ -72,15 +76,5 @@ export class AuditRepository {
       })),
       nextCursor: rows.length > query.limit && last ? encodeKeysetCursor(last.at, last.id) : null,
     };
-  }
-
-  private async slugs(ids: (string | null)[]): Promise<Map<string, string>> {
-    const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
-    if (wanted.length === 0) return new Map();
-    const rows = await this.prisma.project.findMany({
-      where: { id: { in: wanted } },
-      select: { id: true, slug: true },
-    });
-    return new Map(rows.map((row) => [row.id, row.slug]));
   }
 }

@@ -21,6 +21,20 @@ export function projectNotFound(slug: string): HangarError {
   });
 }
 
+// Slugs of the given project ids, for lists that show the project by name.
+export async function projectSlugs(
+  prisma: PrismaClient,
+  ids: (string | null)[],
+): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
+  if (wanted.length === 0) return new Map();
+  const rows = await prisma.project.findMany({
+    where: { id: { in: wanted } },
+    select: { id: true, slug: true },
+  });
+  return new Map(rows.map((row) => [row.id, row.slug]));
+}
+
 export class ProjectRepository {
   constructor(private readonly prisma: PrismaClient) {}
 

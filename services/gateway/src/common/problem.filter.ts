@@ -50,6 +50,8 @@ export function statusOf(code: ErrorCode): number {
     case 'INVALID_IDEMPOTENCY_KEY':
     case 'PROJECT_REQUIRED':
     case 'INVALID_TEMPLATE':
+    case 'INVALID_WEBHOOK_BODY':
+    case 'INVALID_COMMAND':
       return 400;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;

@@ -4,6 +4,10 @@ import {
   AgentProfileSchema,
   ApiTokenSchema,
   AuditPageSchema,
+  CreatedWebhookSchema,
+  DeliveryPageSchema,
+  WebhookDeliverySchema,
+  WebhookSchema,
   ConversationPageSchema,
   CreatedApiTokenSchema,
   MemberSchema,
@@ -50,3 +54,8 @@ export class AuditPageDto extends createZodDto(AuditPageSchema) {}
 
 // `?project=<slug>` on routes that act in one project.
 export class ProjectQueryDto extends createZodDto(ProjectQuerySchema) {}
+export class WebhookDto extends createZodDto(WebhookSchema) {}
+export class WebhookListDto extends createZodDto(z.object({ items: z.array(WebhookSchema) })) {}
+export class CreatedWebhookDto extends createZodDto(CreatedWebhookSchema) {}
+export class WebhookDeliveryDto extends createZodDto(WebhookDeliverySchema) {}
+export class DeliveryPageDto extends createZodDto(DeliveryPageSchema) {}

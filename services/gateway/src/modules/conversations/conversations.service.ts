@@ -49,6 +49,7 @@ export class ConversationsService {
       content: input.message,
       ...(input.scenario !== undefined ? { scenario: input.scenario } : {}),
       ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
+      ...(input.priority !== undefined ? { priority: input.priority } : {}),
     });
     return { conversation, turn };
   }
@@ -96,6 +97,7 @@ export class ConversationsService {
         ...(conversation.profile ? { profile: conversation.profile } : {}),
         ...(input.scenario !== undefined ? { scenario: input.scenario } : {}),
         ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
+        ...(input.priority !== undefined ? { priority: input.priority } : {}),
         ...(conversation.repository ? { repository: conversation.repository } : {}),
         ...(conversation.ref ? { ref: conversation.ref } : {}),
       },

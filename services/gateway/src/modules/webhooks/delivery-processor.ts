@@ -1,0 +1,218 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, type Job } from 'bullmq';
+import {
+  HangarError,
+  WEBHOOK_QUEUE,
+  WebhookJobSchema,
+  type CommandAction,
+  type ConversationTurn,
+  type WebhookJob,
+} from '@hangar/contracts';
+import { WebhookDeliveryRepository, type DeliveryRecord } from '@hangar/db';
+import { AuditTrail } from '../../common/audit-trail';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
+import { ConversationsService } from '../conversations/conversations.service';
+import { createProviderClient } from './clients/provider-client';
+import { matchCommand, type CommandMatch } from './command-matcher';
+import type { InboundEvent } from './inbound-event';
+import { renderTemplate } from './prompt-template';
+import { adapterFor } from './providers/provider-adapters';
+import { REPLY_MARKER } from './reply-text';
+import { WebhookQueues } from './webhook-queues';
+import { WebhookSources, type WebhookSource } from './webhook-sources';
+
+// A follow-up on a thread whose previous turn still runs looks again this often.
+const BUSY_RETRY_MS = 2000;
+
+// Takes verified deliveries from the queue: match a command, then act — start (or continue) the
+// thread's conversation, or comment, react, label. Each outcome is written on the delivery.
+@Injectable()
+export class DeliveryProcessor implements OnApplicationBootstrap {
+  private readonly logger = new Logger(DeliveryProcessor.name);
+
+  constructor(
+    private readonly queues: WebhookQueues,
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly sources: WebhookSources,
+    private readonly conversations: ConversationsService,
+    private readonly audit: AuditTrail,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    const worker = this.queues.work<WebhookJob>(WEBHOOK_QUEUE, (job, token) => this.process(job, token));
+    worker.on('error', (error) => this.logger.error({ err: error }, 'webhook queue error'));
+  }
+
+  async process(job: Job<WebhookJob>, token?: string): Promise<string> {
+    const { deliveryId } = WebhookJobSchema.parse(job.data);
+    const delivery = await this.deliveries.find(deliveryId);
+    if (!delivery || !['queued', 'waiting'].includes(delivery.status)) return 'already processed';
+    try {
+      return await this.handle(delivery, job, token);
+    } catch (error) {
+      if (error instanceof DelayedError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      // Our own refusals (a template, a profile, a repository) will not change on a retry.
+      const final = error instanceof HangarError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!final) {
+        this.logger.warn(`delivery ${deliveryId}: ${reason}; trying again`);
+        throw error;
+      }
+      this.logger.warn(`delivery ${deliveryId} failed: ${reason}`);
+      await this.deliveries.settle(deliveryId, { status: 'failed', reason });
+      return 'failed';
+    }
+  }
+
+  private async handle(delivery: DeliveryRecord, job: Job<WebhookJob>, token?: string): Promise<string> {
+    const source = await this.sources.byId(delivery.source).catch(() => null);
+    if (!source || !source.enabled) {
+      await this.deliveries.settle(delivery.id, {
+        status: 'failed',
+        reason: 'its webhook configuration was deleted or turned off before it was processed',
+      });
+      return 'failed';
+    }
+    const event = adapterFor(source.provider).normalize(delivery.event ?? undefined, delivery.payload ?? {}, {
+      prefix: source.prefix,
+    });
+    if (isOwnReply(event)) {
+      await this.deliveries.settle(delivery.id, { status: 'ignored', reason: "Hangar's own reply" });
+      return 'ignored';
+    }
+    const result = matchCommand(source.commands, event, delivery.deliveryId);
+    if (!result.matched) {
+      await this.deliveries.settle(delivery.id, { status: 'ignored', reason: result.reason });
+      return 'ignored';
+    }
+    const { command } = result.matched;
+    const action = command.action;
+    if (action.type === 'create_task')
+      return this.startTurn(delivery, source, event, result.matched, action, job, token);
+    if (!event.ref)
+      throw new HangarError('INVALID_COMMAND', `${event.event} has nothing to ${action.type} on`);
+    const client = createProviderClient({
+      provider: source.provider,
+      credentials: source.credentials,
+      apiUrl: source.apiUrl,
+    });
+    if (action.type === 'comment')
+      await client.reply(event.ref, renderTemplate(action.template, result.matched.variables));
+    else if (action.type === 'react') await client.react(event.ref, action.reaction);
+    else await client.label(event.ref, action.label);
+    await this.deliveries.settle(delivery.id, {
+      status: 'acted',
+      command: command.name,
+      reason: action.type,
+    });
+    return 'acted';
+  }
+
+  // A task as a conversation turn: the thread's conversation when it has one (the agent resumes
+  // its session), a new one otherwise.
+  private async startTurn(
+    delivery: DeliveryRecord,
+    source: WebhookSource,
+    event: InboundEvent,
+    match: CommandMatch,
+    action: Extract<CommandAction, { type: 'create_task' }>,
+    job: Job<WebhookJob>,
+    token?: string,
+  ): Promise<string> {
+    const prompt = renderTemplate(action.template, match.variables);
+    const repository =
+      action.repository === undefined ? undefined : renderTemplate(action.repository, match.variables);
+    const options = {
+      ...(action.scenario !== undefined ? { scenario: action.scenario } : {}),
+      ...(action.timeoutSeconds !== undefined ? { timeoutSeconds: action.timeoutSeconds } : {}),
+      ...(action.priority !== undefined ? { priority: action.priority } : {}),
+    };
+    const existing = event.threadKey
+      ? await this.deliveries.threadConversation(source.id, event.threadKey)
+      : null;
+    let turn: ConversationTurn;
+    let conversationId: string;
+    if (existing) {
+      conversationId = existing;
+      try {
+        turn = await this.conversations.post(source.projectId, existing, { content: prompt, ...options });
+      } catch (error) {
+        if (error instanceof HangarError && error.code === 'CONVERSATION_BUSY') {
+          return this.waitForThread(delivery, match, job, token);
+        }
+        throw error;
+      }
+    } else {
+      const created = await this.conversations.create(source.projectId, {
+        message: prompt,
+        ...(event.title ? { title: event.title.slice(0, 200) } : {}),
+        ...(action.profile !== undefined ? { profile: action.profile } : {}),
+        ...(repository !== undefined ? { repository } : {}),
+        ...(action.ref !== undefined ? { ref: action.ref } : {}),
+        ...options,
+      });
+      conversationId = created.conversation.id;
+      turn = created.turn!;
+      if (event.threadKey) {
+        const bound = await this.deliveries.bindThread(source.id, event.threadKey, conversationId);
+        if (bound !== conversationId)
+          this.logger.warn(
+            `thread ${event.threadKey} got two conversations at once; follow-ups go to ${bound}`,
+          );
+      }
+    }
+    if (event.ref && event.ref.kind !== 'sentry-issue') {
+      await this.deliveries.owesReply({
+        taskId: turn.task.id,
+        deliveryId: delivery.id,
+        source: source.id,
+        target: event.ref,
+      });
+    }
+    await this.audit.record({
+      projectId: source.projectId,
+      actor: { type: 'webhook', id: source.id, label: `${source.name} webhook` },
+      action: 'task.create',
+      target: { type: 'task', id: turn.task.id },
+      details: { delivery: delivery.id, event: event.event, command: match.command.name, conversationId },
+    });
+    await this.deliveries.settle(delivery.id, {
+      status: 'task_created',
+      command: match.command.name,
+      taskId: turn.task.id,
+      conversationId,
+      ...(existing ? { reason: 'continues the thread' } : {}),
+    });
+    return 'task_created';
+  }
+
+  private async waitForThread(
+    delivery: DeliveryRecord,
+    match: CommandMatch,
+    job: Job<WebhookJob>,
+    token?: string,
+  ): Promise<never> {
+    const waitedMs = Date.now() - delivery.receivedAt.getTime();
+    if (waitedMs > this.config.WEBHOOK_FOLLOWUP_WAIT_MINUTES * 60_000) {
+      throw new HangarError(
+        'CONVERSATION_BUSY',
+        `the thread's previous turn still ran after ${this.config.WEBHOOK_FOLLOWUP_WAIT_MINUTES} minutes`,
+      );
+    }
+    await this.deliveries.settle(delivery.id, {
+      status: 'waiting',
+      command: match.command.name,
+      reason: "the thread's previous turn is still running",
+    });
+    await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+    throw new DelayedError();
+  }
+}
+
+function isOwnReply(event: InboundEvent): boolean {
+  const comment = event.payload.comment;
+  const body =
+    comment !== null && typeof comment === 'object' ? (comment as { body?: unknown }).body : undefined;
+  return typeof body === 'string' && body.includes(REPLY_MARKER);
+}

@@ -1,0 +1,94 @@
+import type { ProviderRef } from '@hangar/contracts';
+import { z } from 'zod';
+import type { InboundEvent, ProviderAdapter } from '../inbound-event';
+import { headerValue, parseJsonObject, parseMention, readPayload, withAction } from './adapter-support';
+
+const NumberedSchema = z.object({
+  number: z.number().int(),
+  title: z.string().optional(),
+  body: z.string().nullish(),
+});
+
+// Only what the adapter reads; the rest of the payload passes through untouched.
+const GithubPayloadSchema = z.object({
+  action: z.string().optional(),
+  repository: z
+    .object({
+      full_name: z.string(),
+      name: z.string(),
+      owner: z.object({ login: z.string() }),
+      clone_url: z.string().optional(),
+    })
+    .optional(),
+  issue: NumberedSchema.optional(),
+  pull_request: NumberedSchema.optional(),
+  comment: z.object({ id: z.number().int(), body: z.string().nullish() }).optional(),
+  label: z.object({ name: z.string() }).optional(),
+});
+type GithubPayload = z.output<typeof GithubPayloadSchema>;
+
+export const githubAdapter: ProviderAdapter = {
+  provider: 'github',
+  deliveryId: (headers) => headerValue(headers, 'x-github-delivery'),
+  eventName: (headers) => headerValue(headers, 'x-github-event'),
+  parseBody: (raw) => parseJsonObject(raw.toString('utf8'), 'the GitHub delivery body'),
+  normalize(eventName, payload, { prefix }): InboundEvent {
+    const name = eventName ?? 'unknown';
+    const fields = readPayload(GithubPayloadSchema, payload, `GitHub ${name}`);
+    const event = withAction(name, fields.action);
+    const repository = fields.repository;
+    const number = fields.issue?.number ?? fields.pull_request?.number;
+    return {
+      provider: 'github',
+      event,
+      mention: parseMention(mentionText(event, fields), prefix),
+      labelsAdded: event === 'issues.labeled' || event === 'pull_request.labeled' ? labelOf(fields) : [],
+      threadKey: repository && number !== undefined ? `github:${repository.full_name}#${number}` : undefined,
+      ref: refOf(name, fields),
+      title: fields.issue?.title ?? fields.pull_request?.title,
+      repository: repository?.clone_url,
+      payload,
+    };
+  },
+};
+
+// Only new text asks for something: an edited or deleted comment must not run the command again.
+function mentionText(event: string, fields: GithubPayload): string | null | undefined {
+  switch (event) {
+    case 'issue_comment.created':
+    case 'pull_request_review_comment.created':
+      return fields.comment?.body;
+    case 'issues.opened':
+      return fields.issue?.body;
+    default:
+      return undefined;
+  }
+}
+
+function labelOf(fields: GithubPayload): string[] {
+  return fields.label ? [fields.label.name] : [];
+}
+
+function refOf(name: string, fields: GithubPayload): ProviderRef | undefined {
+  const repository = fields.repository;
+  if (!repository) return undefined;
+  const place = { owner: repository.owner.login, repo: repository.name };
+  if (name === 'pull_request_review_comment' && fields.pull_request && fields.comment) {
+    return {
+      kind: 'github-review-comment',
+      ...place,
+      pullNumber: fields.pull_request.number,
+      commentId: fields.comment.id,
+    };
+  }
+  // Issues and pull requests share the issue API (comments, reactions, labels).
+  const issueNumber = fields.issue?.number ?? fields.pull_request?.number;
+  if (issueNumber === undefined) return undefined;
+  const commentId = name === 'issue_comment' ? fields.comment?.id : undefined;
+  return {
+    kind: 'github-issue',
+    ...place,
+    issueNumber,
+    ...(commentId === undefined ? {} : { commentId }),
+  };
+}

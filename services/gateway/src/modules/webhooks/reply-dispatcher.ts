@@ -1,0 +1,86 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { WEBHOOK_REPLY_QUEUE, WebhookReplyJobSchema, type WebhookReplyJob } from '@hangar/contracts';
+import { TaskRepository, WebhookDeliveryRepository } from '@hangar/db';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
+import { createProviderClient } from './clients/provider-client';
+import { replyText } from './reply-text';
+import { REPLY_ATTEMPTS, WebhookQueues } from './webhook-queues';
+import { WebhookSources } from './webhook-sources';
+
+// Answers a webhook-started task where it came from once it has finished. The debt is a row
+// (webhook_replies) written with the task, so a gateway restart loses nothing: a sweep finds
+// finished tasks still owed an answer and queues them; the queue retries a failing provider.
+@Injectable()
+export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ReplyDispatcher.name);
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly queues: WebhookQueues,
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly tasks: TaskRepository,
+    private readonly sources: WebhookSources,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  onApplicationBootstrap() {
+    const worker = this.queues.work<WebhookReplyJob>(WEBHOOK_REPLY_QUEUE, (job) => this.send(job));
+    worker.on('error', (error) => this.logger.error({ err: error }, 'reply queue error'));
+    this.schedule(0);
+  }
+
+  onApplicationShutdown() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number) {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.sweep()
+        .catch((error: unknown) => this.logger.warn(`reply sweep failed: ${String(error)}`))
+        .finally(() => this.schedule(this.config.WEBHOOK_REPLY_INTERVAL_MS));
+    }, delayMs).unref();
+  }
+
+  private async sweep() {
+    for (const taskId of await this.deliveries.dueReplies()) await this.queues.enqueueReply(taskId);
+  }
+
+  async send(job: Job<WebhookReplyJob>): Promise<string> {
+    const { taskId } = WebhookReplyJobSchema.parse(job.data);
+    const reply = await this.deliveries.reply(taskId);
+    if (!reply || reply.status !== 'pending') return 'already answered';
+    const attempt = job.attemptsMade + 1;
+    try {
+      const source = await this.sources.byId(reply.source);
+      if (!source) throw new Error('its webhook configuration was deleted');
+      const task = await this.tasks.get(taskId);
+      const client = createProviderClient({
+        provider: source.provider,
+        credentials: source.credentials,
+        apiUrl: source.apiUrl,
+      });
+      await client.reply(reply.target, replyText(task, source.provider, this.config.HANGAR_PUBLIC_URL));
+      await this.deliveries.replySent(taskId, attempt);
+      return 'sent';
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const final = attempt >= REPLY_ATTEMPTS;
+      await this.deliveries.replyFailed(taskId, attempt, reason, final);
+      this.logger.warn(
+        `answer to task ${taskId} not sent (attempt ${attempt} of ${REPLY_ATTEMPTS}): ${reason}`,
+      );
+      if (final) return 'failed';
+      throw error;
+    }
+  }
+}

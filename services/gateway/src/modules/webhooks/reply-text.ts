@@ -1,0 +1,41 @@
+import type { Task, WebhookProvider } from '@hangar/contracts';
+
+// Marks Hangar's own comments, so a reply that quotes "@hangar …" never starts another task.
+export const REPLY_MARKER = '<!-- hangar-reply -->';
+
+function facts(task: Task): string {
+  const parts: string[] = [];
+  if (task.durationMs !== null) parts.push(`${Math.max(1, Math.round(task.durationMs / 1000))} s`);
+  if (task.costUsd !== null) parts.push(`$${task.costUsd.toFixed(4)}`);
+  if (task.numTurns !== null) parts.push(`${task.numTurns} turn${task.numTurns === 1 ? '' : 's'}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+function outcome(task: Task): string {
+  if (task.status === 'COMPLETED') return task.result?.trim() || '(the agent finished without a text answer)';
+  const reason = task.error ?? task.status.toLowerCase();
+  return task.result ? `${task.result.trim()}\n\n${reason}` : reason;
+}
+
+// What a finished task says where its webhook came from, in the provider's markup.
+export function replyText(task: Task, provider: WebhookProvider, publicUrl?: string): string {
+  const link = publicUrl ? `${publicUrl.replace(/\/+$/, '')}/tasks/${task.id}` : undefined;
+  const status = task.status.toLowerCase();
+  switch (provider) {
+    case 'github': {
+      const id = link ? `[\`${task.id}\`](${link})` : `\`${task.id}\``;
+      return `${REPLY_MARKER}\n**Hangar** task ${id} ${status}${facts(task)}\n\n${outcome(task)}`;
+    }
+    case 'slack': {
+      const id = link ? `<${link}|${task.id}>` : `\`${task.id}\``;
+      return `*Hangar* task ${id} ${status}${facts(task)}\n\n${outcome(task)}`;
+    }
+    case 'jira':
+    case 'sentry':
+      return `Hangar task ${task.id} ${status}${facts(task)}\n\n${outcome(task)}${link ? `\n\n${link}` : ''}`;
+    default: {
+      const exhaustive: never = provider;
+      return exhaustive;
+    }
+  }
+}

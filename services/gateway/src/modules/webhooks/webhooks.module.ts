@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { ConversationsModule } from '../conversations/conversations.module';
+import { DeliveryProcessor } from './delivery-processor';
+import { ReplyDispatcher } from './reply-dispatcher';
+import { WebhookIntake } from './webhook-intake.service';
+import { WebhookQueues } from './webhook-queues';
+import { WebhookReceiverController } from './webhook-receiver.controller';
+import { WebhookSources } from './webhook-sources';
+import { WebhookDeliveriesController, WebhooksController } from './webhooks.controller';
+import { WebhooksService } from './webhooks.service';
+
+@Module({
+  imports: [ConversationsModule],
+  controllers: [WebhookReceiverController, WebhooksController, WebhookDeliveriesController],
+  providers: [
+    WebhookQueues,
+    WebhookSources,
+    WebhookIntake,
+    DeliveryProcessor,
+    ReplyDispatcher,
+    WebhooksService,
+  ],
+})
+export class WebhooksModule {}
