@@ -499,6 +499,18 @@ describe('accounts, roles and project scoping', () => {
         ['project.update', 'PATCH', '/api/v1/projects/default', { name: 'Mine' }],
         ['project.create', 'POST', '/api/v1/projects', { slug: 'gamma', name: 'Gamma' }],
         [
+          'webhook.create',
+          'POST',
+          '/api/v1/webhooks',
+          {
+            provider: 'github',
+            name: 'mine',
+            commands: [
+              { name: 'x', trigger: { type: 'mention' }, action: { type: 'react', reaction: 'eyes' } },
+            ],
+          },
+        ],
+        [
           'user.create',
           'POST',
           '/api/v1/users',

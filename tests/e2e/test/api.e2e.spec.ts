@@ -60,6 +60,14 @@ describe('REST API conventions', () => {
         '/api/v1/tasks/{id}/cancel',
         '/api/v1/profiles',
         '/api/v1/conversations/{id}/messages',
+        '/api/v1/tasks/{id}/retry',
+        '/api/v1/auth/login',
+        '/api/v1/projects/{slug}/members/{userId}',
+        '/api/v1/tokens',
+        '/api/v1/users/{id}',
+        '/api/v1/audit',
+        '/api/v1/webhooks/{id}',
+        '/api/v1/webhook-deliveries/{id}/redeliver',
       ]) {
         expect(Object.keys(document.paths)).toContain(path);
       }

@@ -32,6 +32,13 @@ const PATHS = [
   '/api/v1/' + 'a/'.repeat(200),
   '/%2e%2e/%2e%2e/',
   '/webhooks/github',
+  '/webhooks/slack',
+  '/webhooks/github/nope',
+  '/webhooks/%00/x',
+  '/api/v1/webhooks',
+  '/api/v1/tokens',
+  '/api/v1/auth/login',
+  '/api/v1/projects/default/members/x',
 ];
 
 // Bodies that are never a valid request: each breaks the schema somewhere, so nothing may be stored.
@@ -78,6 +85,9 @@ describe('fuzzing the gateway', () => {
     stack = await ServiceStack.create('fuzz', {
       RATE_LIMIT_IP_PER_MINUTE: '0',
       RATE_LIMIT_TOKEN_PER_MINUTE: '0',
+      GITHUB_WEBHOOK_SECRET: 'fuzz-github-secret-0123',
+      SLACK_SIGNING_SECRET: 'fuzz-slack-secret-0123',
+      LOGIN_ATTEMPTS_PER_15_MINUTES: '100000',
     });
     await stack.start(['gateway']);
   });
@@ -108,8 +118,21 @@ describe('fuzzing the gateway', () => {
           ...(random.next() < 0.3
             ? { 'idempotency-key': random.pick(['k', 'ü-key', 'x'.repeat(300), 'same-key']) }
             : {}),
-          ...(random.next() < 0.2
-            ? { authorization: random.pick(['Bearer ', 'Bearer \u00ff', 'Basic x']) }
+          // Half the time as the admin, so bodies get past authentication to validation.
+          ...(random.next() < 0.5
+            ? { authorization: `Bearer ${stack.adminToken}` }
+            : random.next() < 0.4
+              ? {
+                  authorization: random.pick([
+                    'Bearer ',
+                    'Bearer \u00ff',
+                    'Basic x',
+                    'Bearer hgr_' + 'A'.repeat(40),
+                  ]),
+                }
+              : {}),
+          ...(random.next() < 0.1
+            ? { 'x-hub-signature-256': 'sha256=' + 'ab'.repeat(32), 'x-github-event': 'issues' }
             : {}),
         };
         const body = method === 'GET' || method === 'OPTIONS' ? undefined : badBody(random);
@@ -131,16 +154,25 @@ describe('fuzzing the gateway', () => {
     const client = new Client({ connectionString: stack.database.url });
     await client.connect();
     try {
-      const counts = await client.query<{
-        tasks: string;
-        conversations: string;
-        keys: string;
-        profiles: string;
-      }>(
+      const counts = await client.query<Record<string, string>>(
         `SELECT (SELECT count(*) FROM tasks) AS tasks, (SELECT count(*) FROM conversations) AS conversations,
-                (SELECT count(*) FROM idempotency_keys) AS keys, (SELECT count(*) FROM agent_profiles) AS profiles`,
+                (SELECT count(*) FROM idempotency_keys) AS keys, (SELECT count(*) FROM agent_profiles) AS profiles,
+                (SELECT count(*) FROM api_tokens) AS tokens, (SELECT count(*) FROM users) AS users,
+                (SELECT count(*) FROM webhook_configs) AS webhooks, (SELECT count(*) FROM project_members) AS members,
+                (SELECT count(*) FROM webhook_deliveries WHERE status <> 'rejected' OR payload IS NOT NULL) AS kept`,
       );
-      expect(counts.rows[0]).toEqual({ tasks: '0', conversations: '0', keys: '0', profiles: '1' });
+      // The bootstrap's admin, its membership and token are all there is.
+      expect(counts.rows[0]).toEqual({
+        tasks: '0',
+        conversations: '0',
+        keys: '0',
+        profiles: '1',
+        tokens: '1',
+        users: '1',
+        webhooks: '0',
+        members: '1',
+        kept: '0',
+      });
     } finally {
       await client.end();
     }

@@ -25,6 +25,8 @@ import type { AddressInfo } from 'node:net';
 export interface ProviderApisFakeOptions {
   // The credentials each API accepts (defaults below); anything else is refused the way the real API refuses it.
   githubToken?: string;
+  // More GitHub tokens it takes (several configurations, each with its own).
+  moreGithubTokens?: string[];
   slackBotToken?: string;
   jiraEmail?: string;
   jiraApiToken?: string;
@@ -71,7 +73,7 @@ export class ProviderApisFake {
   readonly calls: RecordedCall[] = [];
   private readonly server: Server;
   private readonly waiters = new Set<Waiter>();
-  private readonly credentials: Required<ProviderApisFakeOptions>;
+  private readonly credentials: Required<Omit<ProviderApisFakeOptions, 'moreGithubTokens'>>;
   private base: string | undefined;
   private nextId = 1_000_001;
   private slackClock = 1_700_000_000;
@@ -81,7 +83,10 @@ export class ProviderApisFake {
   private readonly slackReactions = new Set<string>();
   private readonly jiraLabels = new Map<string, Set<string>>();
 
+  private readonly moreGithubTokens: string[];
+
   constructor(options: ProviderApisFakeOptions = {}) {
+    this.moreGithubTokens = options.moreGithubTokens ?? [];
     this.credentials = {
       githubToken: options.githubToken ?? 'ghp_fake_github_token',
       slackBotToken: options.slackBotToken ?? 'xoxb-fake-slack-bot-token',
@@ -240,7 +245,8 @@ export class ProviderApisFake {
     const authorization = call.headers.authorization ?? '';
     const presented = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization)?.[1];
     if (!authorization) return githubError(401, 'Requires authentication', 'rest/overview/authenticating');
-    if (presented !== this.credentials.githubToken) return githubError(401, 'Bad credentials', 'rest');
+    if (presented !== this.credentials.githubToken && !this.moreGithubTokens.includes(presented ?? ''))
+      return githubError(401, 'Bad credentials', 'rest');
     // GitHub reads the body as JSON whatever its content-type says.
     let parsed: unknown;
     try {
