@@ -52,8 +52,7 @@ function rootPaths(template: string): string[] {
   };
   const visitBlock = visitor.BlockStatement.bind(visitor);
   visitor.BlockStatement = (block: hbs.AST.BlockStatement) => {
-    const helper =
-      block.path.type === 'PathExpression' ? (block.path).original : '';
+    const helper = block.path.type === 'PathExpression' ? block.path.original : '';
     if (helper === 'each' || helper === 'with') {
       for (const param of block.params) visitor.accept(param);
       depth += 1;
