@@ -71,8 +71,10 @@ describe(ReconcilerService.name, () => {
     await reconciler.reconcile();
     const job = await jobs.getJob(`${task.id}-a1`);
     expect(job?.data).toEqual({ taskId: task.id, attempt: 1 });
+    // Every task job carries its priority (normal), so it waits among the prioritized.
+    expect(job?.opts.priority).toBe(2);
     expect(
-      (await jobs.getJobs(['waiting'])).filter((waiting) => waiting.data.taskId === task.id),
+      (await jobs.getJobs(['waiting', 'prioritized'])).filter((waiting) => waiting.data.taskId === task.id),
     ).toHaveLength(1);
   });
 

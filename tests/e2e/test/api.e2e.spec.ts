@@ -138,6 +138,20 @@ describe('REST API conventions', () => {
       expect(await countTasks(stack)).toBe(before);
     });
 
+    it('should create one task when the same key arrives many times at once', async () => {
+      const before = await countTasks(stack);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          request(stack, 'POST', '/api/v1/tasks', { prompt: 'racing' }, { 'idempotency-key': 'key-race' }),
+        ),
+      );
+      const created = answers.filter((answer) => answer.status === 201);
+      // The rest were told the first is still being handled, or got its answer again.
+      for (const answer of answers) expect([201, 409]).toContain(answer.status);
+      expect(new Set(created.map((answer) => (answer.body as Task).id)).size).toBe(1);
+      expect(await countTasks(stack)).toBe(before + 1);
+    });
+
     it('should let a request that failed be retried with the same key', async () => {
       const bad = await request(
         stack,
@@ -173,16 +187,26 @@ describe('REST API conventions', () => {
         created.push(await createTask(stack, { prompt: `page ${index}`, profile: 'default' }));
       const expected = (await request(stack, 'GET', '/api/v1/tasks?limit=200')).body as TaskPage;
 
+      // Other clients keep creating tasks, concurrently, while this one pages.
+      let paging = true;
+      const writers = Array.from({ length: 3 }, async () => {
+        while (paging) await createTask(stack, { prompt: 'arrived meanwhile' });
+      });
       const seen: string[] = [];
       let cursor: string | null = null;
-      do {
-        const query: string = cursor ? `?limit=7&cursor=${cursor}` : '?limit=7';
-        const page = (await request(stack, 'GET', `/api/v1/tasks${query}`)).body as TaskPage;
-        seen.push(...page.items.map((task) => task.id));
-        cursor = page.nextCursor;
-        // New tasks arriving between pages only ever land on page one.
-        await createTask(stack, { prompt: 'arrived meanwhile' });
-      } while (cursor);
+      try {
+        do {
+          const query: string = cursor ? `?limit=7&cursor=${cursor}` : '?limit=7';
+          const page = (await request(stack, 'GET', `/api/v1/tasks${query}`)).body as TaskPage;
+          seen.push(...page.items.map((task) => task.id));
+          cursor = page.nextCursor;
+          // New tasks only ever land on page one.
+          await createTask(stack, { prompt: 'arrived between pages' });
+        } while (cursor);
+      } finally {
+        paging = false;
+        await Promise.all(writers);
+      }
 
       // Exactly the tasks there were when paging began, in order: none twice, none skipped.
       expect(seen).toEqual(expected.items.map((task) => task.id));
