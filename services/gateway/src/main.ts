@@ -22,6 +22,9 @@ void startService({
     app.use('/webhooks', raw({ type: () => true, limit: config.GATEWAY_BODY_LIMIT }));
     app.useBodyParser('json', { limit: config.GATEWAY_BODY_LIMIT });
     app.disable('x-powered-by');
+    // request.secure (the session cookie's Secure flag) believes X-Forwarded-Proto from as many
+    // proxies as the client IP does.
+    app.set('trust proxy', config.TRUST_PROXY);
     app.use(helmet());
     if (config.GATEWAY_CORS_ORIGINS.length > 0) {
       app.enableCors({

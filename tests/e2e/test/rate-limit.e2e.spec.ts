@@ -106,4 +106,19 @@ describe('rate limits hold across gateway replicas', () => {
     // The same client without the token still has IP budget left.
     expect((await call(0, client)).status).toBe(200);
   });
+
+  it('should mark the session cookie Secure when the trusted proxy says the request came over HTTPS', async () => {
+    const signIn = (proto: string) =>
+      fetch(`${stack.gatewayUrl}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-forwarded-proto': proto,
+          'x-forwarded-for': '203.0.113.20',
+        },
+        body: JSON.stringify({ email: stack.admin.email, password: stack.admin.password }),
+      });
+    expect((await signIn('https')).headers.getSetCookie()[0]).toMatch(/; Secure/i);
+    expect((await signIn('http')).headers.getSetCookie()[0]).not.toMatch(/; Secure/i);
+  });
 });
