@@ -1,6 +1,6 @@
 import type { ActorType, AuditEntry, AuditPage } from '@hangar/contracts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
-import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { keysetAfter, keysetPage } from './keyset-cursor';
 import { projectSlugs } from './project.repository';
 
 export interface NewAuditEntry {
@@ -43,24 +43,22 @@ export class AuditRepository {
     limit: number;
     cursor?: string;
   }): Promise<AuditPage> {
-    const after = query.cursor === undefined ? undefined : decodeKeysetCursor(query.cursor);
     const rows = await this.prisma.auditEntry.findMany({
       where: {
         AND: [
           query.projectIds === null ? {} : { projectId: { in: [...query.projectIds] } },
           query.action ? { action: query.action } : {},
-          after ? { OR: [{ at: { lt: after.at } }, { at: after.at, id: { lt: after.id } }] } : {},
+          keysetAfter('at', query.cursor),
         ],
       },
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
       take: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => row.at);
     const slugs = await projectSlugs(
       this.prisma,
       page.map((row) => row.projectId),
     );
-    const last = page.at(-1);
     return {
       items: page.map((row): AuditEntry => ({
         id: row.id,
@@ -74,7 +72,7 @@ export class AuditRepository {
         traceId: row.traceId,
         details: row.details as Record<string, unknown>,
       })),
-      nextCursor: rows.length > query.limit && last ? encodeKeysetCursor(last.at, last.id) : null,
+      nextCursor,
     };
   }
 }

@@ -1,6 +1,6 @@
 import { HangarError, type Conversation, type ConversationPage, type Message } from '@hangar/contracts';
 import type { PrismaClient } from '../generated/prisma/client';
-import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { keysetAfter, keysetPage } from './keyset-cursor';
 import { DEFAULT_PROFILE } from './task.repository';
 
 export interface AgentSessionFile {
@@ -98,24 +98,17 @@ export class ConversationRepository {
     projectIds: readonly string[],
     page: { limit: number; cursor?: string | undefined },
   ): Promise<ConversationPage> {
-    const after = page.cursor === undefined ? undefined : decodeKeysetCursor(page.cursor);
     const rows = await this.prisma.conversation.findMany({
       where: {
         projectId: { in: [...projectIds] },
-        ...(after
-          ? { OR: [{ updatedAt: { lt: after.at } }, { updatedAt: after.at, id: { lt: after.id } }] }
-          : {}),
+        ...keysetAfter('updatedAt', page.cursor),
       },
       orderBy: [{ updatedAt: 'desc' }, { id: 'desc' }],
       take: page.limit + 1,
       include: withProfile,
     });
-    const items = rows.slice(0, page.limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(toConversation),
-      nextCursor: rows.length > page.limit && last ? encodeKeysetCursor(last.updatedAt, last.id) : null,
-    };
+    const { page: items, nextCursor } = keysetPage(rows, page.limit, (row) => row.updatedAt);
+    return { items: items.map(toConversation), nextCursor };
   }
 
   // Callers check visibility first (getVisible).

@@ -11,7 +11,7 @@ import {
 } from '@hangar/contracts';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
-import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { keysetAfter, keysetPage } from './keyset-cursor';
 import { taskRelations, toTask } from './task.mapper';
 
 export const DEFAULT_PROJECT_ID = 'default';
@@ -81,7 +81,6 @@ export class TaskRepository {
   // Only tasks of `projectIds` (the projects the caller may see, narrowed by `query.project`
   // by the caller).
   async list(query: ListTasksQuery, projectIds: readonly string[]): Promise<TaskPage> {
-    const after = query.cursor === undefined ? undefined : decodeKeysetCursor(query.cursor);
     const statuses = query.status === undefined ? undefined : ([] as TaskStatus[]).concat(query.status);
     const rows = await this.prisma.task.findMany({
       where: {
@@ -92,23 +91,15 @@ export class TaskRepository {
           query.conversationId ? { conversationId: query.conversationId } : {},
           query.createdAfter ? { createdAt: { gte: new Date(query.createdAfter) } } : {},
           query.createdBefore ? { createdAt: { lt: new Date(query.createdBefore) } } : {},
-          after
-            ? {
-                OR: [{ createdAt: { lt: after.at } }, { createdAt: after.at, id: { lt: after.id } }],
-              }
-            : {},
+          keysetAfter('createdAt', query.cursor),
         ],
       },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: query.limit + 1,
       include: taskRelations,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toTask),
-      nextCursor: rows.length > query.limit && last ? encodeKeysetCursor(last.createdAt, last.id) : null,
-    };
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => row.createdAt);
+    return { items: page.map(toTask), nextCursor };
   }
 
   // Services acting on their own work (scheduler, runner) see every task.

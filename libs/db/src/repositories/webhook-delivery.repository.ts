@@ -10,7 +10,7 @@ import {
   type WebhookProvider,
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor';
+import { keysetAfter, keysetPage } from './keyset-cursor';
 import { projectSlugs } from './project.repository';
 
 // A rejected delivery never holds its claimed id: a forged delivery must not block the real one.
@@ -206,7 +206,6 @@ export class WebhookDeliveryRepository {
       cursor?: string | undefined;
     },
   ): Promise<DeliveryPage> {
-    const after = query.cursor === undefined ? undefined : decodeKeysetCursor(query.cursor);
     const rows = await this.prisma.webhookDelivery.findMany({
       where: {
         AND: [
@@ -218,23 +217,20 @@ export class WebhookDeliveryRepository {
               : {},
           query.provider ? { provider: query.provider } : {},
           query.status ? { status: query.status } : {},
-          after
-            ? { OR: [{ receivedAt: { lt: after.at } }, { receivedAt: after.at, id: { lt: after.id } }] }
-            : {},
+          keysetAfter('receivedAt', query.cursor),
         ],
       },
       orderBy: [{ receivedAt: 'desc' }, { id: 'desc' }],
       take: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
+    const { page, nextCursor } = keysetPage(rows, query.limit, (row) => row.receivedAt);
     const slugs = await projectSlugs(
       this.prisma,
       page.map((row) => row.projectId),
     );
-    const last = page.at(-1);
     return {
       items: page.map((row) => toView(row, slugs)),
-      nextCursor: rows.length > query.limit && last ? encodeKeysetCursor(last.receivedAt, last.id) : null,
+      nextCursor,
     };
   }
 
