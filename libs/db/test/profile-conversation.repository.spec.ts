@@ -82,4 +82,19 @@ describe('ProfileRepository and ConversationRepository', () => {
     await tasks.cancelQueued(turn.id);
     expect(await conversations.activeTaskId(conversation.id)).toBeNull();
   });
+
+  it('should start one turn of a conversation when two arrive at the same instant', async () => {
+    const conversation = await conversations.create(DEFAULT_PROJECT_ID, { title: 'race' });
+    const turn = () =>
+      tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'now', conversationId: conversation.id });
+    const results = await Promise.allSettled([turn(), turn(), turn()]);
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    for (const result of results.filter((result) => result.status === 'rejected')) {
+      expect(result.reason).toMatchObject({ code: 'CONVERSATION_BUSY' });
+    }
+    // Once it has finished, the next turn may start.
+    const started = results.find((result) => result.status === 'fulfilled')!;
+    await tasks.cancelQueued(started.value.id);
+    await expect(turn()).resolves.toMatchObject({ status: 'QUEUED' });
+  });
 });

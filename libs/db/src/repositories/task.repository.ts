@@ -9,7 +9,7 @@ import {
   type TaskStatus,
   type TaskUsage,
 } from '@hangar/contracts';
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { taskRelations, toTask } from './task.mapper';
@@ -59,22 +59,34 @@ export class TaskRepository {
       throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, {
         profile: profileName,
       });
-    const row = await this.prisma.task.create({
-      data: {
-        projectId,
-        profileId: profile.id,
-        prompt: input.prompt,
-        scenario: input.scenario ?? null,
-        timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
-        repository: input.repository ?? null,
-        repositoryRef: input.ref ?? null,
-        push: input.push ?? false,
-        priority: input.priority ?? 'normal',
-        retryOfId: input.retryOf ?? null,
-        conversationId: input.conversationId ?? null,
-      },
-      include: taskRelations,
-    });
+    const row = await this.prisma.task
+      .create({
+        data: {
+          projectId,
+          profileId: profile.id,
+          prompt: input.prompt,
+          scenario: input.scenario ?? null,
+          timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
+          repository: input.repository ?? null,
+          repositoryRef: input.ref ?? null,
+          push: input.push ?? false,
+          priority: input.priority ?? 'normal',
+          retryOfId: input.retryOf ?? null,
+          conversationId: input.conversationId ?? null,
+        },
+        include: taskRelations,
+      })
+      .catch((error: unknown) => {
+        // tasks_conversation_id_active_key: the conversation's previous turn has not finished.
+        if (input.conversationId && isUniqueViolation(error)) {
+          throw new HangarError(
+            'CONVERSATION_BUSY',
+            `conversation ${input.conversationId} has a turn that has not finished; wait for it or cancel it`,
+            { conversationId: input.conversationId },
+          );
+        }
+        throw error;
+      });
     return toTask(row);
   }
 
@@ -278,4 +290,8 @@ export class TaskRepository {
     await this.get(id); // TaskNotFound when it does not exist at all
     return null;
   }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
