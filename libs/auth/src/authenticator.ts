@@ -3,6 +3,8 @@ import { ApiTokenRepository, ProjectRepository, SessionRepository, UserRepositor
 import { Principal, type ProjectAccess } from './principal';
 import { sha256Hex } from './secrets';
 
+// The dashboard's session cookie: read by the gateway and by the websocket-pool's handshake.
+export const SESSION_COOKIE = 'hangar_session';
 export const SESSION_ID_PATTERN = /^hgs_[A-Za-z0-9]{40}$/;
 
 function unauthenticated(message: string): HangarError {

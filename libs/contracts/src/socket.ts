@@ -1,23 +1,120 @@
 import { z } from 'zod';
+import { MessageSchema } from './conversation';
+import { TaskStatusSchema } from './task';
 
-// Socket.IO protocol between clients and the websocket-pool.
+// The Socket.IO protocol of the websocket-pool (docs/realtime.md). One namespace, versioned.
+export const SOCKET_NAMESPACE = '/v1';
+
 export const SocketEvents = {
+  // client → server, with an ack
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
-  taskEvent: 'task.event',
+  // server → client
+  hello: 'hello',
+  event: 'event',
+  resync: 'resync',
+  drain: 'drain',
 } as const;
+
+// task:<task id> | conversation:<conversation id> | project:<project slug>
+export const TOPIC_KINDS = ['task', 'conversation', 'project'] as const;
+export type TopicKind = (typeof TOPIC_KINDS)[number];
+export const TopicSchema = z
+  .string()
+  .regex(
+    /^(task|conversation|project):[A-Za-z0-9_-]{1,100}$/,
+    'must be task:<id>, conversation:<id> or project:<slug>',
+  );
+export type Topic = z.infer<typeof TopicSchema>;
+
+export function parseTopic(topic: Topic): { kind: TopicKind; id: string } {
+  const at = topic.indexOf(':');
+  return { kind: topic.slice(0, at) as TopicKind, id: topic.slice(at + 1) };
+}
 
 export const SubscribeRequestSchema = z
   .object({
-    taskId: z.string().min(1),
+    topic: TopicSchema,
+    // The last sequence number the client has; the backlog after it comes first, then live.
     afterSeq: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type SubscribeRequest = z.infer<typeof SubscribeRequestSchema>;
 
-export const SOCKET_ERROR_CODES = ['INVALID_REQUEST', 'TASK_NOT_FOUND', 'INTERNAL'] as const;
+export const UnsubscribeRequestSchema = z.object({ topic: TopicSchema }).strict();
+export type UnsubscribeRequest = z.infer<typeof UnsubscribeRequestSchema>;
+
+// Ack error codes. UNKNOWN covers "does not exist" and "not yours" alike (nothing is told
+// about other projects); FORBIDDEN is a project the caller is in without the role it needs.
+export const SOCKET_ERROR_CODES = [
+  'INVALID_REQUEST',
+  'UNKNOWN',
+  'FORBIDDEN',
+  'TOO_MANY_SUBSCRIPTIONS',
+  'INTERNAL',
+] as const;
 export type SocketErrorCode = (typeof SOCKET_ERROR_CODES)[number];
 
 export type SubscribeAck =
-  | { ok: true; taskId: string; afterSeq: number }
+  | { ok: true; topic: Topic; afterSeq: number }
   | { ok: false; error: { code: SocketErrorCode; message: string } };
+export type UnsubscribeAck =
+  { ok: true; topic: Topic } | { ok: false; error: { code: SocketErrorCode; message: string } };
+
+// Why a handshake is refused: `connect_error` carries the message, and `data.code` one of these.
+export const CONNECT_ERROR_CODES = ['UNAUTHENTICATED', 'OVERLOADED', 'DRAINING'] as const;
+export type ConnectErrorCode = (typeof CONNECT_ERROR_CODES)[number];
+
+// What a project topic carries: task status changes and the counts after them, not every token.
+export const ProjectActivitySchema = z.object({
+  type: z.literal('task.status'),
+  data: z.object({
+    taskId: z.string(),
+    status: TaskStatusSchema,
+    reason: z.string().optional(),
+    counts: z.object({ queued: z.number().int(), running: z.number().int() }),
+  }),
+});
+export type ProjectActivity = z.infer<typeof ProjectActivitySchema>;
+
+// What a conversation topic carries: its messages, and the status of its turns (watch a turn's
+// own task topic for its live output).
+export const ConversationActivitySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('message.created'), data: MessageSchema }),
+  z.object({
+    type: z.literal('turn.status'),
+    data: z.object({ taskId: z.string(), status: TaskStatusSchema, reason: z.string().optional() }),
+  }),
+]);
+export type ConversationActivity = z.infer<typeof ConversationActivitySchema>;
+
+// Every `event` message: the topic, its sequence number (from 1, no gaps), when, and what. For a
+// task topic, type and data are the task's own event (and taskId is set).
+export interface TopicEventMessage {
+  topic: Topic;
+  seq: number;
+  at: string;
+  type: string;
+  data: unknown;
+  taskId?: string;
+}
+
+// The client fell behind (its buffer filled) or the history it asked for is gone: subscribe
+// again from `afterSeq` (or reload the state over REST when `reload` is set).
+export interface ResyncMessage {
+  topic: Topic;
+  afterSeq: number;
+  reason: string;
+  reload?: boolean;
+}
+
+// The replica is going away: reconnect (to another) and resubscribe from your last sequence numbers.
+export interface DrainMessage {
+  reason: string;
+  reconnectInMs: number;
+}
+
+export interface HelloMessage {
+  replica: string;
+  maxSubscriptions: number;
+}

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DatabaseHealth, DatabaseModule } from '@hangar/db';
 import { createMetricsRegistry, HealthModule } from '@hangar/observability';
 import { checkRedis, RedisModule } from '@hangar/redis';
+import { TaskActivity } from './task-activity';
 
 export interface PlatformSettings {
   DATABASE_URL: string;
@@ -20,6 +21,9 @@ export class PlatformModule {
   ): DynamicModule {
     return {
       module: PlatformModule,
+      global: true,
+      providers: [TaskActivity],
+      exports: [TaskActivity],
       imports: [
         DatabaseModule.forRoot({ databaseUrl: settings.DATABASE_URL, ...options }),
         RedisModule.forRoot({ url: settings.REDIS_URL, prefix: settings.HANGAR_REDIS_PREFIX }),

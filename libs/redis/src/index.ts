@@ -3,3 +3,4 @@ export * from './task-event-stream';
 export * from './task-event-log';
 export * from './redis.module';
 export * from './redis-transport';
+export * from './topic-streams';

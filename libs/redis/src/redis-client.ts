@@ -70,3 +70,9 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     client.disconnect();
   }
 }
+
+// The channel prefix of Socket.IO's Redis adapter (websocket-pool) and of the emitter other
+// services use to reach its sockets without holding them.
+export function socketIoAdapterKey(prefix: string): string {
+  return `${prefix}:socket.io`;
+}

@@ -2,6 +2,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import type { Redis } from 'ioredis';
 import { createRedis } from './redis-client';
 import { TaskEventStream } from './task-event-stream';
+import { TopicStreams } from './topic-streams';
 
 export const REDIS = Symbol('REDIS');
 export const REDIS_SETTINGS = Symbol('REDIS_SETTINGS');
@@ -35,8 +36,14 @@ export class RedisModule {
           inject: [REDIS],
           useFactory: (redis: Redis) => new TaskEventStream(redis, { prefix: settings.prefix }),
         },
+        {
+          provide: TopicStreams,
+          inject: [REDIS, TaskEventStream],
+          useFactory: (redis: Redis, tasks: TaskEventStream) =>
+            new TopicStreams(redis, tasks, { prefix: settings.prefix }),
+        },
       ],
-      exports: [REDIS, REDIS_SETTINGS, TaskEventStream],
+      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams],
     };
   }
 }

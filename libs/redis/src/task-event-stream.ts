@@ -5,7 +5,7 @@ import type { AgentEvent, TaskEvent } from '@hangar/contracts';
 // IS the sequence number (`<seq>-0`), so "replay after seq N" is a plain XRANGE/XREAD from
 // N, and two writers can never hand out the same number: the Lua script reads the last id
 // and appends atomically.
-const APPEND_SCRIPT = `
+export const APPEND_SCRIPT = `
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local seq = tonumber(ARGV[1])
 if #last > 0 then
@@ -111,6 +111,6 @@ export class TaskEventStream {
   }
 }
 
-function seqOf(id: string): number {
+export function seqOf(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
 }

@@ -4,6 +4,7 @@ import { ZodValidationPipe } from 'nestjs-zod';
 import { PlatformModule } from '@hangar/platform';
 import { AuditInterceptor } from './common/audit.interceptor';
 import { AuditTrail } from './common/audit-trail';
+import { LiveSockets } from './common/live-sockets';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { RequestContextMiddleware } from './common/request-context.middleware';
 import { ProblemFilter } from './common/problem.filter';
@@ -45,13 +46,14 @@ export class AppModule implements NestModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         AuditTrail,
+        LiveSockets,
         { provide: APP_PIPE, useClass: ZodValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // Outermost first: a replayed idempotent answer is not audited again.
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
       ],
-      exports: [GATEWAY_CONFIG, AuditTrail],
+      exports: [GATEWAY_CONFIG, AuditTrail, LiveSockets],
     };
   }
 

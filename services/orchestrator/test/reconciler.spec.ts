@@ -8,7 +8,8 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '@hangar/db';
-import { createRedis, TaskEventStream } from '@hangar/redis';
+import { TaskActivity } from '@hangar/platform';
+import { createRedis, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { OrchestratorConfig } from '../src/config';
 import { ReconcilerService } from '../src/modules/scheduling/reconciler.service';
@@ -43,7 +44,11 @@ describe(ReconcilerService.name, () => {
     reconciler = new ReconcilerService(
       tasks,
       queue,
-      new StatusEvents(stream, new TaskEventRepository(prisma)),
+      new StatusEvents(
+        stream,
+        new TaskEventRepository(prisma),
+        new TaskActivity(new TopicStreams(redis, stream, { prefix }), tasks),
+      ),
       config,
     );
   });

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { WEBSOCKET_POOL_CONFIG, type WebsocketPoolConfig } from './config';
-import { StreamingModule } from './modules/streaming/streaming.module';
+import { RealtimeModule } from './modules/realtime/realtime.module';
 
 @Module({})
 export class AppModule {
@@ -9,7 +9,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [PlatformModule.forRoot('websocket-pool', config), StreamingModule],
+      imports: [PlatformModule.forRoot('websocket-pool', config), RealtimeModule],
       providers: [{ provide: WEBSOCKET_POOL_CONFIG, useValue: config }],
       exports: [WEBSOCKET_POOL_CONFIG],
     };

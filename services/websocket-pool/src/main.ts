@@ -3,6 +3,7 @@ import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
 import { AppModule } from './app.module';
 import { WebsocketPoolConfigSchema } from './config';
+import { HangarIoAdapter } from './modules/realtime/socket-io.adapter';
 
 const config = loadConfig('websocket-pool', WebsocketPoolConfigSchema);
 void startService({
@@ -10,4 +11,5 @@ void startService({
   config,
   port: config.WEBSOCKET_POOL_PORT,
   module: AppModule.forRoot(config),
+  configure: (app) => app.useWebSocketAdapter(new HangarIoAdapter(app, config)),
 });

@@ -1,7 +1,9 @@
 import { Client } from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import {
+  SOCKET_NAMESPACE,
   SocketEvents,
+  type HelloMessage,
   TERMINAL_STATUSES,
   type SubscribeAck,
   type Task,
@@ -82,6 +84,8 @@ export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
 
 export interface Follower {
   events: TaskEvent[];
+  // The replicas it was served by, in order (from each connection's hello).
+  replicas: string[];
   ack: Promise<SubscribeAck>;
   // Resolves with every event once the terminal status event has arrived.
   finished: Promise<TaskEvent[]>;
@@ -89,25 +93,64 @@ export interface Follower {
   close(): void;
 }
 
-export function follow(stack: ServiceStack, taskId: string, afterSeq?: number): Follower {
-  const socket: Socket = io(stack.websocketUrl, { transports: ['websocket'], reconnection: false });
+// Watches a task over Socket.IO (/v1) as the stack's admin, as a client should: it keeps the
+// last sequence number and subscribes again from it after a reconnect, a resync or a drain.
+export function follow(
+  stack: ServiceStack,
+  taskId: string,
+  afterSeq?: number,
+  url = stack.websocketUrl,
+): Follower {
+  const socket: Socket = io(`${url}${SOCKET_NAMESPACE}`, {
+    transports: ['websocket'],
+    auth: { token: stack.adminToken },
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
+  });
+  const topic = `task:${taskId}` as const;
   const events: TaskEvent[] = [];
+  let last = afterSeq ?? 0;
   const waiters: { predicate: (event: TaskEvent) => boolean; resolve: (event: TaskEvent) => void }[] = [];
   let finish: (events: TaskEvent[]) => void = () => undefined;
   const finished = new Promise<TaskEvent[]>((resolve) => (finish = resolve));
-  socket.on(SocketEvents.taskEvent, (event: TaskEvent) => {
-    events.push(event);
-    for (const waiter of waiters.filter((w) => w.predicate(event))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(event);
+  let acked: (ack: SubscribeAck) => void = () => undefined;
+  const ack = new Promise<SubscribeAck>((resolve) => (acked = resolve));
+  const subscribe = () =>
+    socket.emit(
+      SocketEvents.subscribe,
+      afterSeq === undefined && last === 0 ? { topic } : { topic, afterSeq: last },
+      acked,
+    );
+  const replicas: string[] = [];
+  socket.on(SocketEvents.hello, (hello: HelloMessage) => replicas.push(hello.replica));
+  socket.on('connect', subscribe);
+  // A replica that refuses (draining, full) at the handshake: try again, through the balancer.
+  socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+    if (error.data?.code === 'DRAINING' || error.data?.code === 'OVERLOADED') {
+      socket.disconnect();
+      setTimeout(() => socket.connect(), 100);
     }
-    if (event.type === 'task.status' && TERMINAL_STATUSES.includes(event.data.status)) finish(events);
   });
-  const ack = new Promise<SubscribeAck>((resolve) =>
-    socket.emit(SocketEvents.subscribe, afterSeq === undefined ? { taskId } : { taskId, afterSeq }, resolve),
-  );
+  socket.on(SocketEvents.resync, subscribe);
+  socket.on(SocketEvents.drain, () => {
+    socket.disconnect();
+    socket.connect();
+  });
+  socket.on(SocketEvents.event, (event: TaskEvent & { topic: string }) => {
+    if (event.topic !== topic) return;
+    if (event.seq <= last) throw new Error(`task ${taskId}: seq ${event.seq} again (had ${last})`);
+    last = event.seq;
+    const { topic: _topic, ...taskEvent } = event;
+    events.push(taskEvent);
+    for (const waiter of waiters.filter((w) => w.predicate(taskEvent))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(taskEvent);
+    }
+    if (taskEvent.type === 'task.status' && TERMINAL_STATUSES.includes(taskEvent.data.status)) finish(events);
+  });
   return {
     events,
+    replicas,
     ack,
     finished,
     waitFor: (predicate) => {

@@ -20,7 +20,7 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     const task = await createTask(stack, { prompt: 'Write hello.txt please', scenario: 'write-file' });
     expect(task.status).toBe('QUEUED');
     const follower = follow(stack, task.id, 0);
-    expect(await follower.ack).toEqual({ ok: true, taskId: task.id, afterSeq: 0 });
+    expect(await follower.ack).toEqual({ ok: true, topic: `task:${task.id}`, afterSeq: 0 });
     const events = await follower.finished;
     follower.close();
 

@@ -1,4 +1,6 @@
 import {
+  SOCKET_NAMESPACE,
+  type ResyncMessage,
   type SubscribeAck,
   type SubscribeRequest,
   SocketEvents,
@@ -45,7 +47,8 @@ export function followTaskEvents(
 ): Promise<{ status: TaskStatus; lastSeq: number }> {
   const { taskId } = options;
   let lastSeq = options.afterSeq ?? 0;
-  const socket: Socket = io(options.wsUrl, {
+  const topic = `task:${taskId}` as const;
+  const socket: Socket = io(`${options.wsUrl.replace(/\/+$/, '')}${SOCKET_NAMESPACE}`, {
     transports: ['websocket'],
     ...(options.token !== undefined ? { auth: { token: options.token } } : {}),
     reconnectionDelay: 500,
@@ -68,8 +71,8 @@ export function followTaskEvents(
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort);
 
-    socket.on('connect', () => {
-      const request: SubscribeRequest = { taskId, afterSeq: lastSeq };
+    const subscribe = () => {
+      const request: SubscribeRequest = { topic, afterSeq: lastSeq };
       socket
         .timeout(options.ackTimeoutMs ?? 10_000)
         .emit(SocketEvents.subscribe, request, (error: Error | null, ack: SubscribeAck | undefined) => {
@@ -83,9 +86,20 @@ export function followTaskEvents(
             finish(() => reject(new SubscribeFailed(ack.error.code, ack.error.message)));
           }
         });
+    };
+    socket.on('connect', subscribe);
+    // Fell behind: subscribe again from the last event seen.
+    socket.on(SocketEvents.resync, (message: ResyncMessage) => {
+      if (message.topic === topic) subscribe();
+    });
+    // The replica is going away: reconnect (through the load balancer, to another).
+    socket.on(SocketEvents.drain, () => {
+      options.onNotice(`websocket-pool is draining; reconnecting after seq ${lastSeq}`);
+      socket.disconnect();
+      socket.connect();
     });
 
-    socket.on(SocketEvents.taskEvent, (payload: unknown) => {
+    socket.on(SocketEvents.event, (payload: unknown) => {
       const event = toTaskEvent(payload);
       if (!event || event.taskId !== taskId || event.seq <= lastSeq) return;
       lastSeq = event.seq;
@@ -96,7 +110,12 @@ export function followTaskEvents(
       }
     });
 
-    socket.on('connect_error', (error: Error) => {
+    socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
+      // A refused token will not get better by retrying.
+      if (error.data?.code === 'UNAUTHENTICATED') {
+        finish(() => reject(new SubscribeFailed('UNAUTHENTICATED', `websocket-pool: ${error.message}`)));
+        return;
+      }
       if (warnedConnect) return;
       warnedConnect = true;
       options.onNotice(`cannot connect to websocket-pool at ${options.wsUrl} (${error.message}); retrying…`);

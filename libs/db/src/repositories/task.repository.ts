@@ -114,6 +114,17 @@ export class TaskRepository {
     return { items: page.map(toTask), nextCursor };
   }
 
+  // How many of a project's tasks wait and run now (the project topic carries these).
+  async activeCounts(projectSlug: string): Promise<{ queued: number; running: number }> {
+    const groups = await this.prisma.task.groupBy({
+      by: ['status'],
+      where: { project: { slug: projectSlug }, status: { in: ['QUEUED', 'RUNNING'] } },
+      _count: { _all: true },
+    });
+    const count = (status: TaskStatus) => groups.find((group) => group.status === status)?._count._all ?? 0;
+    return { queued: count('QUEUED'), running: count('RUNNING') };
+  }
+
   // Services acting on their own work (scheduler, runner) see every task.
   async find(id: string): Promise<Task | null> {
     const row = await this.prisma.task.findUnique({ where: { id }, include: taskRelations });

@@ -24,6 +24,7 @@ import {
   TaskRepository,
   type RunOutcome,
 } from '@hangar/db';
+import { TaskActivity } from '@hangar/platform';
 import { TaskEventLog, TaskEventStream } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AgentSessionStore } from './agent-session-store';
@@ -49,6 +50,7 @@ export class TaskRunService {
     private readonly conversations: ConversationRepository,
     private readonly sessions: AgentSessionStore,
     private readonly workspaces: WorkspaceService,
+    private readonly activity: TaskActivity,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
@@ -68,6 +70,7 @@ export class TaskRunService {
     const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
     const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
     await log.append([{ type: 'task.status', data: { status: 'RUNNING' } }]);
+    await this.activity.statusChanged(task);
 
     let prepared: PreparedWorkspace;
     let profile: AgentProfile;
@@ -182,12 +185,13 @@ export class TaskRunService {
     if (task.conversationId) {
       if (summary.agentSessionId)
         await this.sessions.save(task.conversationId, configDir, summary.agentSessionId);
-      await this.conversations.addMessage({
+      const answer = await this.conversations.addMessage({
         conversationId: task.conversationId,
         role: 'assistant',
         content: outcome.result ?? outcome.error ?? '',
         taskId: task.id,
       });
+      await this.activity.messageAdded(answer);
     }
     // Everything worth keeping from the run's home (the session transcript) is in Postgres now.
     await rm(homeDir, { recursive: true, force: true });
@@ -218,6 +222,7 @@ export class TaskRunService {
   private async finalEvent(log: TaskEventLog, task: Task, reason: string | undefined) {
     await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
     await log.flush();
+    await this.activity.statusChanged(task, reason);
     if (task.status !== 'QUEUED') await this.stream.expire(task.id, this.config.STREAM_RETENTION_SECONDS);
   }
 

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
+import { SESSION_COOKIE } from '@hangar/auth';
 
-export const SESSION_COOKIE = 'hangar_session';
+export { SESSION_COOKIE };
 
 // httpOnly (no script reads it), SameSite=Lax (no other site's form or fetch carries it on a
 // POST), Secure when the request came over HTTPS unless configured otherwise.

@@ -11,6 +11,7 @@ import {
   type PostMessageRequest,
 } from '@hangar/contracts';
 import { ConversationRepository } from '@hangar/db';
+import { TaskActivity } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 import { RepositoryPolicy } from '../tasks/repository-policy';
 import { TasksService } from '../tasks/tasks.service';
@@ -24,6 +25,7 @@ export class ConversationsService {
     private readonly tasks: TasksService,
     private readonly repositories: RepositoryPolicy,
     private readonly audit: AuditTrail,
+    private readonly activity: TaskActivity,
   ) {}
 
   // Operators and admins start conversations; `project` names the project when there are several.
@@ -112,6 +114,7 @@ export class ConversationsService {
             content: input.content,
             taskId: recorded.id,
           });
+          await this.activity.messageAdded(message);
         },
       },
     );

@@ -17,6 +17,7 @@ import {
   type TaskEvent,
 } from '@hangar/contracts';
 import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
+import { TaskActivity } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ORCHESTRATOR_CLIENT } from './orchestrator-client';
@@ -34,6 +35,7 @@ export class TasksService {
     private readonly repositories: RepositoryPolicy,
     private readonly diffs: TaskDiffRepository,
     private readonly audit: AuditTrail,
+    private readonly activity: TaskActivity,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -60,6 +62,7 @@ export class TasksService {
     });
     this.audit.touched({ projectId: options.projectId, target: { type: 'task', id: task.id } });
     await options.onRecorded?.(task);
+    await this.activity.statusChanged(task);
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
     const message: TaskCreatedMessage = { taskId: task.id };

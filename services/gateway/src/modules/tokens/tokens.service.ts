@@ -10,6 +10,7 @@ import {
 } from '@hangar/contracts';
 import { ApiTokenRepository, tokenNotFound } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
+import { LiveSockets } from '../../common/live-sockets';
 
 const DEFAULT_EXPIRY_DAYS = 90;
 
@@ -20,6 +21,7 @@ export class TokensService {
   constructor(
     private readonly tokens: ApiTokenRepository,
     private readonly audit: AuditTrail,
+    private readonly sockets: LiveSockets,
   ) {}
 
   // Admins see every token of the project, operators their own.
@@ -78,6 +80,7 @@ export class TokensService {
       (principal.user !== null && found.createdById === principal.user.id) || principal.token?.id === id;
     if (!own) principal.require(found.projectId, 'admin');
     const revoked = await this.tokens.revoke(id);
+    this.sockets.disconnect(`token:${id}`);
     this.audit.touched({
       projectId: found.projectId,
       target: { type: 'token', id },

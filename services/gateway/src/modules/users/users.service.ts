@@ -3,6 +3,7 @@ import { hashPassword, verifyPassword, type Principal } from '@hangar/auth';
 import { HangarError, type CreateUserRequest, type UpdateUserRequest, type User } from '@hangar/contracts';
 import { SessionRepository, UserRepository, userNotFound } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
+import { LiveSockets } from '../../common/live-sockets';
 
 // Users are managed by instance administrators; everyone may read and change their own name
 // and password.
@@ -12,6 +13,7 @@ export class UsersService {
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly audit: AuditTrail,
+    private readonly sockets: LiveSockets,
   ) {}
 
   list(principal: Principal): Promise<User[]> {
@@ -68,7 +70,10 @@ export class UsersService {
       ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
     });
     // A new password or a disabled user ends every session (tokens of a disabled user stop too).
-    if (input.password !== undefined || input.disabled === true) await this.sessions.revokeAllOf(id);
+    if (input.password !== undefined || input.disabled === true) {
+      await this.sessions.revokeAllOf(id);
+      this.sockets.disconnect(`user:${id}`);
+    }
     this.audit.touched({
       target: { type: 'user', id },
       details: {

@@ -1,0 +1,50 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Message, Task } from '@hangar/contracts';
+import { TaskRepository } from '@hangar/db';
+import { TopicStreams } from '@hangar/redis';
+
+// What project and conversation subscribers see: every task status change (with the project's
+// counts after it) and every conversation message, appended to those topics' streams by
+// whichever service made the change. The task's own stream is written by its TaskEventLog.
+@Injectable()
+export class TaskActivity {
+  private readonly logger = new Logger(TaskActivity.name);
+
+  constructor(
+    private readonly topics: TopicStreams,
+    private readonly tasks: TaskRepository,
+  ) {}
+
+  async statusChanged(task: Task, reason?: string): Promise<void> {
+    await this.bestEffort(`status of task ${task.id}`, async () => {
+      const data = { taskId: task.id, status: task.status, ...(reason ? { reason } : {}) };
+      const counts = await this.tasks.activeCounts(task.project);
+      await this.topics.append(`project:${task.project}`, [
+        { type: 'task.status', data: { ...data, counts } },
+      ]);
+      if (task.conversationId) {
+        await this.topics.append(`conversation:${task.conversationId}`, [{ type: 'turn.status', data }]);
+      }
+    });
+  }
+
+  async messageAdded(message: Message): Promise<void> {
+    await this.bestEffort(`message ${message.id}`, () =>
+      this.topics.append(`conversation:${message.conversationId}`, [
+        { type: 'message.created', data: message },
+      ]),
+    );
+  }
+
+  // The change itself is stored already (Postgres holds the truth, REST shows it): a Redis
+  // hiccup costs live watchers an update, never the change.
+  private async bestEffort(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.logger.warn(
+        `activity for ${what} not published: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import type { Redis } from 'ioredis';
+import { parseTopic, type Topic } from '@hangar/contracts';
+import { APPEND_SCRIPT, seqOf, type TaskEventStream } from './task-event-stream';
+
+export interface TopicEntry {
+  seq: number;
+  at: string;
+  type: string;
+  data: unknown;
+}
+
+// The sequenced streams realtime clients subscribe to. A task topic is the task's own event
+// stream; conversation and project topics have streams of their own (status changes, messages),
+// numbered the same way: the entry id is the sequence number.
+export class TopicStreams {
+  private readonly maxLen: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly tasks: TaskEventStream,
+    private readonly options: { prefix: string; maxLen?: number },
+  ) {
+    this.maxLen = options.maxLen ?? 10_000;
+  }
+
+  key(topic: Topic): string {
+    const { kind, id } = parseTopic(topic);
+    return kind === 'task' ? this.tasks.key(id) : `${this.options.prefix}:${kind}:${id}:events`;
+  }
+
+  // For conversation and project topics (task events go through TaskEventLog).
+  async append(topic: Topic, entries: { type: string; data: unknown }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const at = new Date().toISOString();
+    await this.redis.eval(
+      APPEND_SCRIPT,
+      1,
+      this.key(topic),
+      '1',
+      String(this.maxLen),
+      ...entries.map((entry) => JSON.stringify({ type: entry.type, data: entry.data, at })),
+    );
+  }
+
+  async readAfter(topic: Topic, afterSeq: number, count = 1000): Promise<TopicEntry[]> {
+    const entries = await this.redis.xrange(this.key(topic), `(${afterSeq}-0`, '+', 'COUNT', count);
+    return entries.map(([id, fields]) => decode(id, fields));
+  }
+
+  async firstSeq(topic: Topic): Promise<number | null> {
+    const entries = await this.redis.xrange(this.key(topic), '-', '+', 'COUNT', 1);
+    return entries[0] ? seqOf(entries[0][0]) : null;
+  }
+
+  async lastSeq(topic: Topic): Promise<number> {
+    const entries = await this.redis.xrevrange(this.key(topic), '+', '-', 'COUNT', 1);
+    return entries[0] ? seqOf(entries[0][0]) : 0;
+  }
+
+  // One blocking read over many topics at once (a connection of its own): new entries after
+  // each topic's cursor, by topic.
+  async waitMany(
+    connection: Redis,
+    cursors: Map<Topic, number>,
+    blockMs: number,
+    count = 500,
+  ): Promise<Map<Topic, TopicEntry[]>> {
+    const topics = [...cursors.keys()];
+    const byKey = new Map(topics.map((topic) => [this.key(topic), topic]));
+    const reply = await connection.xread(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...topics.map((topic) => this.key(topic)),
+      ...topics.map((topic) => `${cursors.get(topic) ?? 0}-0`),
+    );
+    const found = new Map<Topic, TopicEntry[]>();
+    for (const [key, entries] of reply ?? []) {
+      const topic = byKey.get(key);
+      if (topic)
+        found.set(
+          topic,
+          entries.map(([id, fields]) => decode(id, fields)),
+        );
+    }
+    return found;
+  }
+}
+
+function decode(id: string, fields: string[]): TopicEntry {
+  const index = fields.indexOf('e');
+  const stored = JSON.parse(fields[index + 1] ?? '{}') as Omit<TopicEntry, 'seq'>;
+  return { seq: seqOf(id), at: stored.at, type: stored.type, data: stored.data };
+}

@@ -1,0 +1,194 @@
+import { Registry } from 'prom-client';
+import type { AgentEvent, ResyncMessage, Topic, TopicEventMessage } from '@hangar/contracts';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  TaskEventRepository,
+  TaskRepository,
+  type PrismaClient,
+} from '@hangar/db';
+import { createRedis, TaskEventLog, TaskEventStream, TopicStreams } from '@hangar/redis';
+import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
+import type { WebsocketPoolConfig } from '../src/config';
+import { RealtimeMetrics } from '../src/modules/realtime/realtime.metrics';
+import { TopicHistory } from '../src/modules/realtime/topic-history';
+import { TopicHub, type SubscriberSink } from '../src/modules/realtime/topic-hub';
+
+const text = (value: string): AgentEvent => ({ type: 'assistant.text', data: { text: value } });
+const status = (value: 'RUNNING' | 'COMPLETED'): AgentEvent => ({
+  type: 'task.status',
+  data: { status: value },
+});
+
+// A subscriber that records what it gets and lets a test wait for a sequence number.
+function collector(options: { fullAfter?: number } = {}) {
+  const events: TopicEventMessage[] = [];
+  const resyncs: ResyncMessage[] = [];
+  const waiters: { seq: number; resolve: () => void }[] = [];
+  const sink: SubscriberSink = {
+    send: (message) => {
+      if (options.fullAfter !== undefined && events.length >= options.fullAfter) return 'full';
+      events.push(message);
+      for (const waiter of waiters.filter((candidate) => message.seq >= candidate.seq)) waiter.resolve();
+      return 'sent';
+    },
+    resync: (message) => {
+      resyncs.push(message);
+      for (const waiter of waiters) waiter.resolve();
+    },
+  };
+  // Resolves once `seq` has arrived, or the subscription was told to resync.
+  const until = (seq: number) =>
+    events.some((event) => event.seq >= seq) || resyncs.length > 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiters.push({ seq, resolve }));
+  return { events, resyncs, sink, until };
+}
+
+describe(TopicHub.name, () => {
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  const redis = createRedis(redisUrl());
+  const prefix = uniqueRedisPrefix('hub');
+  const stream = new TaskEventStream(redis, { prefix });
+  const topics = new TopicStreams(redis, stream, { prefix });
+  let tasks: TaskRepository;
+  let history: TaskEventRepository;
+  let hub: TopicHub;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('hub');
+    prisma = createPrismaClient(database.url);
+    tasks = new TaskRepository(prisma);
+    history = new TaskEventRepository(prisma);
+    hub = new TopicHub(
+      redis,
+      topics,
+      new TopicHistory(topics, history),
+      new RealtimeMetrics(new Registry()),
+      {
+        STREAM_BLOCK_MS: 1000,
+        WS_MAX_QUEUED_EVENTS: 100,
+      } as WebsocketPoolConfig,
+    );
+    hub.onApplicationBootstrap();
+  });
+
+  afterAll(async () => {
+    await hub.onApplicationShutdown();
+    await prisma.$disconnect();
+    await redis.quit();
+    await database.drop();
+  });
+
+  async function subscribe(topic: Topic, afterSeq: number, sink: SubscriberSink) {
+    const subscription = await hub.subscribe(topic, afterSeq, sink);
+    hub.start(subscription);
+    return subscription;
+  }
+
+  it('should join history from Postgres with the live stream after the stream was trimmed', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'trim' });
+    const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
+    await log.append([status('RUNNING'), ...Array.from({ length: 30 }, (_, index) => text(`e${index}`))]);
+    await log.flush();
+    await stream.trim(task.id, 5);
+    expect(await stream.firstSeq(task.id)).toBe(27);
+
+    const received = collector();
+    const subscription = await subscribe(`task:${task.id}`, 3, received.sink);
+    await log.append([text('live-1'), text('live-2'), status('COMPLETED')]);
+    await log.flush();
+    await received.until(34);
+    hub.unsubscribe(subscription);
+
+    expect(received.events.map((event) => event.seq)).toEqual(
+      Array.from({ length: 31 }, (_, index) => index + 4),
+    );
+    expect(received.events.at(-1)).toMatchObject({
+      type: 'task.status',
+      data: { status: 'COMPLETED' },
+      taskId: task.id,
+    });
+    expect(received.events.at(-2)).toMatchObject({ data: { text: 'live-2' } });
+  });
+
+  it('should replay what Postgres and the trimmed stream hold together, with nothing live yet', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'both halves' });
+    const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
+    await log.append(Array.from({ length: 100 }, (_, index) => text(`e${index}`)));
+    await log.flush();
+    await stream.trim(task.id, 10);
+    const received = collector();
+    const subscription = await subscribe(`task:${task.id}`, 5, received.sink);
+    await received.until(100);
+    hub.unsubscribe(subscription);
+    expect(received.events.map((event) => event.seq)).toEqual(
+      Array.from({ length: 95 }, (_, index) => index + 6),
+    );
+  });
+
+  it('should serve a finished task whose stream has expired from Postgres alone', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'expired' });
+    const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
+    await log.append([status('RUNNING'), text('only'), status('COMPLETED')]);
+    await log.flush();
+    await redis.del(stream.key(task.id));
+
+    const received = collector();
+    const subscription = await subscribe(`task:${task.id}`, 0, received.sink);
+    await received.until(3);
+    hub.unsubscribe(subscription);
+    expect(received.events.map((event) => [event.seq, event.type])).toEqual([
+      [1, 'task.status'],
+      [2, 'assistant.text'],
+      [3, 'task.status'],
+    ]);
+  });
+
+  it('should share one reader among subscribers and stop reading when the last leaves', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'shared' });
+    const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
+    const before = hub.topicsRead;
+    const first = collector();
+    const second = collector();
+    const a = await subscribe(`task:${task.id}`, 0, first.sink);
+    const b = await subscribe(`task:${task.id}`, 0, second.sink);
+    expect(hub.topicsRead).toBe(before + 1);
+    await log.append([status('RUNNING'), text('one'), text('two')]);
+    await Promise.all([first.until(3), second.until(3)]);
+    expect(first.events.map((event) => event.seq)).toEqual([1, 2, 3]);
+    expect(second.events.map((event) => event.seq)).toEqual([1, 2, 3]);
+    hub.unsubscribe(a);
+    expect(hub.topicsRead).toBe(before + 1);
+    hub.unsubscribe(b);
+    expect(hub.topicsRead).toBe(before);
+    await log.flush();
+  });
+
+  it('should tell a subscriber that cannot keep up to resync from the last event it got', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'slow' });
+    const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
+    await log.append(Array.from({ length: 20 }, (_, index) => text(`e${index}`)));
+    const slow = collector({ fullAfter: 7 });
+    await subscribe(`task:${task.id}`, 0, slow.sink);
+    await slow.until(20);
+    expect(slow.events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(slow.resyncs).toEqual([{ topic: `task:${task.id}`, afterSeq: 7, reason: 'slow-consumer' }]);
+    await log.flush();
+  });
+
+  it('should say the history is gone when a project topic is asked for more than it keeps', async () => {
+    const project = `hub-${Date.now()}`;
+    for (let index = 0; index < 10; index++) {
+      await topics.append(`project:${project}`, [{ type: 'task.status', data: { index } }]);
+    }
+    await redis.xtrim(topics.key(`project:${project}`), 'MAXLEN', 3);
+    const late = collector();
+    await subscribe(`project:${project}`, 2, late.sink);
+    await late.until(10);
+    expect(late.resyncs).toEqual([
+      { topic: `project:${project}`, afterSeq: 7, reason: 'history-gone', reload: true },
+    ]);
+  });
+});

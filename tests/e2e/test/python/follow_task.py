@@ -1,0 +1,80 @@
+"""Follows one Hangar task over Socket.IO with Debian's python3-socketio: a client written by
+someone else. Prints one JSON line per event until the task's terminal status, then exits 0.
+
+    /usr/bin/python3 follow_task.py <url> <token> <task id>
+"""
+import json
+import sys
+import threading
+import time
+
+import socketio
+
+url, token, task_id = sys.argv[1:4]
+topic = f"task:{task_id}"
+done = threading.Event()
+last = {"seq": 0}
+# python-engineio runs each message's handler on a thread of its own, so events can be handled
+# out of order: the sequence numbers put them back in order.
+pending = {}
+# Handlers may run on more than one thread across reconnects: one line at a time.
+lock = threading.Lock()
+client = socketio.Client(reconnection=True, reconnection_delay=0.2)
+
+
+def subscribe():
+    client.emit("subscribe", {"topic": topic, "afterSeq": last["seq"]}, namespace="/v1", callback=on_ack)
+
+
+def on_ack(ack):
+    if not ack.get("ok"):
+        print(json.dumps({"error": ack}), flush=True)
+        done.set()
+
+
+@client.on("connect", namespace="/v1")
+def on_connect():
+    subscribe()
+
+
+@client.on("event", namespace="/v1")
+def on_event(message):
+    with lock:
+        if message.get("topic") != topic or message["seq"] <= last["seq"]:
+            return
+        pending[message["seq"]] = message
+        while last["seq"] + 1 in pending:
+            event = pending.pop(last["seq"] + 1)
+            last["seq"] = event["seq"]
+            print(json.dumps({"seq": event["seq"], "type": event["type"]}), flush=True)
+            data = event.get("data") or {}
+            if event["type"] == "task.status" and data.get("status") in ("COMPLETED", "FAILED", "CANCELLED"):
+                done.set()
+
+
+def reconnect():
+    client.disconnect()
+    for _ in range(50):
+        try:
+            client.connect(url, namespaces=["/v1"], transports=["websocket"], auth={"token": token})
+            return
+        except socketio.exceptions.ConnectionError:
+            time.sleep(0.1)
+
+
+# The replica is going away: connect again (through the load balancer, to another one).
+@client.on("drain", namespace="/v1")
+def on_drain(_message):
+    threading.Thread(target=reconnect, daemon=True).start()
+
+
+@client.on("resync", namespace="/v1")
+def on_resync(_message):
+    subscribe()
+
+
+client.connect(url, namespaces=["/v1"], transports=["websocket"], auth={"token": token})
+if not done.wait(timeout=120):
+    print(json.dumps({"error": "timed out"}), flush=True)
+client.disconnect()
+sys.exit(0)
