@@ -51,3 +51,31 @@ hangar_build() {
   hangar_say "building (turbo run build; unchanged packages come from the cache)"
   (cd "$HANGAR_ROOT" && hangar_pnpm turbo run build --output-logs=errors-only "$@")
 }
+
+# What some end-to-end tests run besides Node: Debian's NGINX (in front of the websocket-pool
+# replicas) and python3-socketio (a Socket.IO client written by someone else). Installed when
+# missing and this is a Debian machine we are root on; otherwise named, and those tests fail
+# saying what is missing.
+hangar_test_packages() {
+  local missing=()
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  /usr/bin/python3 -c 'import socketio, websocket' >/dev/null 2>&1 || missing+=(python3-socketio python3-websocket)
+  ((${#missing[@]} == 0)) && return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    hangar_say "installing ${missing[*]} (Debian packages some end-to-end tests use)"
+    # Package scripts must not start services on this machine (nginx would take port 80).
+    local policy=/usr/sbin/policy-rc.d created_policy=""
+    if [[ ! -e "$policy" ]]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+    fi
+    local status=0
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+      >/dev/null 2>&1 || status=$?
+    [[ -n "$created_policy" ]] && rm -f "$policy"
+    if ((status != 0)); then
+      hangar_say "could not install ${missing[*]} (apt-get failed); the tests that need them will fail"
+    fi
+    return 0
+  fi
+  hangar_say "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or the tests that need them fail"
+}
