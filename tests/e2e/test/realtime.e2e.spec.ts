@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
@@ -32,6 +32,8 @@ describe('realtime streaming', () => {
   const redis = createRedis(redisUrl());
   let stream: TaskEventStream;
   const replicas = new Map<string, { port: number; process: ServiceProcess }>();
+  // The Python client of the first test (killed at the end if a failure left it running).
+  let python: ChildProcess | undefined;
 
   async function startReplica(name: string, port: number, env: Record<string, string> = {}) {
     const process = stack.spawn('websocket-pool', {
@@ -83,6 +85,7 @@ describe('realtime streaming', () => {
   });
 
   afterAll(async () => {
+    if (python && python.exitCode === null) python.kill('SIGKILL');
     await nginx?.stop();
     for (const replica of replicas.values()) {
       if (replica.process.child.exitCode === null) replica.process.child.kill('SIGKILL');
@@ -104,17 +107,18 @@ describe('realtime streaming', () => {
     const followers = Array.from({ length: 6 }, () => follow(stack, task.id, 0, nginx.url));
     await Promise.all(followers.map((follower) => follower.ack));
     expect(new Set(followers.map((follower) => follower.replicas[0]))).toEqual(new Set(['pool-a', 'pool-b']));
-    const python = spawn('/usr/bin/python3', [
+    const client = spawn('/usr/bin/python3', [
       path.join(__dirname, 'python', 'follow_task.py'),
       nginx.url,
       stack.adminToken,
       task.id,
     ]);
     let pythonOut = '';
-    python.stdout.on('data', (chunk: Buffer) => (pythonOut += chunk.toString('utf8')));
+    python = client;
+    client.stdout.on('data', (chunk: Buffer) => (pythonOut += chunk.toString('utf8')));
     let pythonErr = '';
-    python.stderr.on('data', (chunk: Buffer) => (pythonErr += chunk.toString('utf8')));
-    const pythonDone = new Promise<number | null>((resolve) => python.once('exit', resolve));
+    client.stderr.on('data', (chunk: Buffer) => (pythonErr += chunk.toString('utf8')));
+    const pythonDone = new Promise<number | null>((resolve) => client.once('exit', resolve));
 
     const log = producer(task.id);
     const total = 3000;
@@ -135,7 +139,10 @@ describe('realtime streaming', () => {
 
     const all = await within(60_000, Promise.all(followers.map((follower) => follower.finished)), () =>
       followers
-        .map((follower) => `last ${follower.events.at(-1)?.seq} via ${follower.replicas.join(' → ')}`)
+        .map(
+          (follower) =>
+            `last ${follower.events.at(-1)?.seq} via ${follower.replicas.join(' → ')}, ${follower.history.join(', ')}`,
+        )
         .join('; '),
     );
     for (const events of all) expect(events.map((event) => event.seq)).toEqual(range(1, total + 1));
@@ -151,9 +158,46 @@ describe('realtime streaming', () => {
     const lines = pythonOut
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { seq?: number; error?: unknown });
+      .map((line) => JSON.parse(line) as { seq?: number; error?: unknown; notice?: string })
+      .filter((line) => line.notice === undefined);
     expect(lines.filter((line) => line.error)).toEqual([]);
     expect(lines.map((line) => line.seq)).toEqual(range(1, total + 1));
+    await startReplica('pool-b', replicas.get('pool-b')!.port);
+  });
+
+  it("should drain only its own clients: another replica's stay connected", async () => {
+    const direct = (name: string) =>
+      io(`http://127.0.0.1:${replicas.get(name)!.port}${SOCKET_NAMESPACE}`, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { token: stack.adminToken },
+      });
+    const stays = direct('pool-a');
+    // This one ignores the drain notice: pool-b closes it itself once WS_DRAIN_MS is over.
+    const lingers = direct('pool-b');
+    await Promise.all(
+      [stays, lingers].map(
+        (socket) => new Promise<void>((resolve) => socket.once('connect', () => resolve())),
+      ),
+    );
+    const lingerClosed = new Promise<string>((resolve) => lingers.once('disconnect', resolve));
+    const staysClosed: string[] = [];
+    stays.on('disconnect', (reason) => staysClosed.push(reason));
+    await stopReplica('pool-b', 'SIGTERM');
+    expect(await lingerClosed).toEqual(expect.any(String));
+    // A round trip after pool-b is gone: pool-a had its chance to act on whatever pool-b sent.
+    const task = await createTask(stack, { prompt: 'still here' });
+    const ack = await new Promise<SubscribeAck | string>((resolve) => {
+      if (stays.disconnected) return resolve('disconnected');
+      stays.once('disconnect', resolve);
+      stays.emit(SocketEvents.subscribe, { topic: `task:${task.id}` }, resolve);
+    });
+    expect({ ack, connected: stays.connected, closed: staysClosed }).toEqual({
+      ack: expect.objectContaining({ ok: true }),
+      connected: true,
+      closed: [],
+    });
+    stays.close();
     await startReplica('pool-b', replicas.get('pool-b')!.port);
   });
 

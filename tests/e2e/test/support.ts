@@ -86,6 +86,9 @@ export interface Follower {
   events: TaskEvent[];
   // The replicas it was served by, in order (from each connection's hello).
   replicas: string[];
+  // What happened to its connection (connects, disconnects and why, drains, resyncs), for
+  // failure messages.
+  history: string[];
   ack: Promise<SubscribeAck>;
   // Resolves with every event once the terminal status event has arrived.
   finished: Promise<TaskEvent[]>;
@@ -115,15 +118,24 @@ export function follow(
   const finished = new Promise<TaskEvent[]>((resolve) => (finish = resolve));
   let acked: (ack: SubscribeAck) => void = () => undefined;
   const ack = new Promise<SubscribeAck>((resolve) => (acked = resolve));
+  const history: string[] = [];
   const subscribe = () =>
     socket.emit(
       SocketEvents.subscribe,
       afterSeq === undefined && last === 0 ? { topic } : { topic, afterSeq: last },
-      acked,
+      (answer: SubscribeAck) => {
+        history.push(answer.ok ? `subscribed after ${last}` : `refused ${answer.error.code}`);
+        acked(answer);
+      },
     );
   const replicas: string[] = [];
   socket.on(SocketEvents.hello, (hello: HelloMessage) => replicas.push(hello.replica));
   socket.on('connect', subscribe);
+  socket.on('connect', () => history.push(`connect ${socket.id}`));
+  socket.on('disconnect', (reason) => history.push(`disconnect ${reason}`));
+  socket.on('connect_error', (error: Error) => history.push(`connect_error ${error.message}`));
+  socket.on(SocketEvents.drain, () => history.push('drain'));
+  socket.on(SocketEvents.resync, () => history.push('resync'));
   // A replica that refuses (draining, full) at the handshake: try again, through the balancer.
   socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
     if (error.data?.code === 'DRAINING' || error.data?.code === 'OVERLOADED') {
@@ -151,6 +163,7 @@ export function follow(
   return {
     events,
     replicas,
+    history,
     ack,
     finished,
     waitFor: (predicate) => {

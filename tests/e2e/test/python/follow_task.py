@@ -52,14 +52,26 @@ def on_event(message):
                 done.set()
 
 
+reconnecting = threading.Lock()
+
+
 def reconnect():
-    client.disconnect()
-    for _ in range(50):
-        try:
-            client.connect(url, namespaces=["/v1"], transports=["websocket"], auth={"token": token})
-            return
-        except socketio.exceptions.ConnectionError:
-            time.sleep(0.1)
+    # One reconnect at a time, retried until it holds (the first try may reach a replica that
+    # is still draining).
+    if not reconnecting.acquire(blocking=False):
+        return
+    try:
+        for attempt in range(300):
+            try:
+                if client.connected:
+                    client.disconnect()
+                client.connect(url, namespaces=["/v1"], transports=["websocket"], auth={"token": token})
+                return
+            except Exception as error:  # noqa: BLE001 - any failure: try again
+                print(json.dumps({"notice": f"reconnect {attempt}: {error}"}), flush=True)
+                time.sleep(0.2)
+    finally:
+        reconnecting.release()
 
 
 # The replica is going away: connect again (through the load balancer, to another one).

@@ -261,7 +261,8 @@ export class RealtimeGateway
     while (this.connections.size > 0 && Date.now() < deadline) await sleep(50);
     if (this.connections.size > 0)
       this.logger.log(`closing ${this.connections.size} connection(s) after the drain`);
-    this.namespace?.disconnectSockets(true);
+    // `local`: through the Redis adapter, a bare disconnectSockets reaches every replica's sockets.
+    this.namespace?.local.disconnectSockets(true);
   }
 
   private sink(socket: Socket, connection: Connection): SubscriberSink {
