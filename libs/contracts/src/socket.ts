@@ -11,7 +11,7 @@ export const SocketEvents = {
   unsubscribe: 'unsubscribe',
   // server → client
   hello: 'hello',
-  event: 'event',
+  events: 'events',
   resync: 'resync',
   drain: 'drain',
 } as const;
@@ -88,15 +88,21 @@ export const ConversationActivitySchema = z.discriminatedUnion('type', [
 ]);
 export type ConversationActivity = z.infer<typeof ConversationActivitySchema>;
 
-// Every `event` message: the topic, its sequence number (from 1, no gaps), when, and what. For a
-// task topic, type and data are the task's own event (and taskId is set).
-export interface TopicEventMessage {
-  topic: Topic;
+// One entry of a topic: its sequence number (from 1, no gaps), when, and what. On a task topic,
+// type and data are the task's own event (TaskEvent without its taskId: the topic names it).
+export interface TopicEvent {
   seq: number;
   at: string;
   type: string;
   data: unknown;
-  taskId?: string;
+}
+
+// Every `events` message: a topic's next events, one or more, consecutive and in order. Batches
+// are how one replica fans thousands of events a second out to hundreds of clients: one frame per
+// client per batch, not per event (docs/realtime.md).
+export interface TopicEventsMessage {
+  topic: Topic;
+  events: TopicEvent[];
 }
 
 // The client fell behind (its buffer filled) or the history it asked for is gone: subscribe

@@ -125,15 +125,17 @@ export class ServiceStack {
 
   // Starts the named processes (default: the scripted model and all five services) and
   // resolves when each answers its readiness probe.
+  // `nodeArgs` go to node itself (e.g. --cpu-prof, which NODE_OPTIONS may not carry).
   async start(
     names: readonly ServiceName[] = ['scripted-model', ...SERVICES],
     overrides: Record<string, string> = {},
+    nodeArgs: string[] = [],
   ) {
-    await Promise.all(names.map((name) => this.startOne(name, overrides)));
+    await Promise.all(names.map((name) => this.startOne(name, overrides, nodeArgs)));
   }
 
-  spawn(name: ServiceName, overrides: Record<string, string> = {}): ServiceProcess {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, ENTRY[name])], {
+  spawn(name: ServiceName, overrides: Record<string, string> = {}, nodeArgs: string[] = []): ServiceProcess {
+    const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, ENTRY[name])], {
       cwd: this.dataDir,
       env: this.environment(overrides),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,8 +175,8 @@ export class ServiceStack {
     return entry;
   }
 
-  private async startOne(name: ServiceName, overrides: Record<string, string>) {
-    const entry = this.spawn(name, overrides);
+  private async startOne(name: ServiceName, overrides: Record<string, string>, nodeArgs: string[]) {
+    const entry = this.spawn(name, overrides, nodeArgs);
     const probe = name === 'scripted-model' ? '/health' : '/health/ready';
     const deadline = Date.now() + 30_000;
     let exitedEarly = false;

@@ -20,9 +20,9 @@ export const WebsocketPoolConfigSchema = z.object({
   WS_PING_INTERVAL_MS: count(25_000, 'heartbeat: how often the server pings'),
   WS_PING_TIMEOUT_MS: count(20_000, 'heartbeat: how long a pong may take before the connection is dropped'),
   WS_MAX_BUFFERED_BYTES: count(1_048_576, 'bytes queued to one slow client before it is told to resync'),
-  WS_MAX_QUEUED_EVENTS: count(
+  WS_MAX_QUEUED_MESSAGES: count(
     1_000,
-    'events queued to one slow client (or held during a replay) before resync',
+    'messages (batches of events) queued to one slow client before resync; ten times as many events may be held during a replay',
   ),
   WS_DRAIN_MS: count(
     10_000,

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import type { AgentEvent, ResyncMessage, Topic, TopicEventMessage } from '@hangar/contracts';
+import type { AgentEvent, ResyncMessage, Topic, TopicEvent } from '@hangar/contracts';
 import {
   createPrismaClient,
   DEFAULT_PROJECT_ID,
@@ -12,7 +12,7 @@ import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } fr
 import type { WebsocketPoolConfig } from '../src/config';
 import { RealtimeMetrics } from '../src/modules/realtime/realtime.metrics';
 import { TopicHistory } from '../src/modules/realtime/topic-history';
-import { TopicHub, type SubscriberSink } from '../src/modules/realtime/topic-hub';
+import { MAX_BATCH, TopicHub, type SubscriberSink } from '../src/modules/realtime/topic-hub';
 
 const text = (value: string): AgentEvent => ({ type: 'assistant.text', data: { text: value } });
 const status = (value: 'RUNNING' | 'COMPLETED'): AgentEvent => ({
@@ -21,16 +21,19 @@ const status = (value: 'RUNNING' | 'COMPLETED'): AgentEvent => ({
 });
 
 // A subscriber that records what it gets and lets a test wait for a sequence number.
-function collector(options: { fullAfter?: number } = {}) {
-  const events: TopicEventMessage[] = [];
+function collector(options: { fullAfterMessages?: number } = {}) {
+  const events: TopicEvent[] = [];
+  // How many events each message carried.
+  const batches: number[] = [];
   const resyncs: ResyncMessage[] = [];
   const waiters: { seq: number; resolve: () => void }[] = [];
   const sink: SubscriberSink = {
+    full: () => options.fullAfterMessages !== undefined && batches.length >= options.fullAfterMessages,
     send: (message) => {
-      if (options.fullAfter !== undefined && events.length >= options.fullAfter) return 'full';
-      events.push(message);
-      for (const waiter of waiters.filter((candidate) => message.seq >= candidate.seq)) waiter.resolve();
-      return 'sent';
+      events.push(...message.events);
+      batches.push(message.events.length);
+      const last = message.events.at(-1)!.seq;
+      for (const waiter of waiters.filter((candidate) => last >= candidate.seq)) waiter.resolve();
     },
     resync: (message) => {
       resyncs.push(message);
@@ -42,7 +45,7 @@ function collector(options: { fullAfter?: number } = {}) {
     events.some((event) => event.seq >= seq) || resyncs.length > 0
       ? Promise.resolve()
       : new Promise<void>((resolve) => waiters.push({ seq, resolve }));
-  return { events, resyncs, sink, until };
+  return { events, batches, resyncs, sink, until };
 }
 
 describe(TopicHub.name, () => {
@@ -68,7 +71,7 @@ describe(TopicHub.name, () => {
       new RealtimeMetrics(new Registry()),
       {
         STREAM_BLOCK_MS: 1000,
-        WS_MAX_QUEUED_EVENTS: 100,
+        WS_MAX_QUEUED_MESSAGES: 100,
       } as WebsocketPoolConfig,
     );
     hub.onApplicationBootstrap();
@@ -105,11 +108,7 @@ describe(TopicHub.name, () => {
     expect(received.events.map((event) => event.seq)).toEqual(
       Array.from({ length: 31 }, (_, index) => index + 4),
     );
-    expect(received.events.at(-1)).toMatchObject({
-      type: 'task.status',
-      data: { status: 'COMPLETED' },
-      taskId: task.id,
-    });
+    expect(received.events.at(-1)).toMatchObject({ type: 'task.status', data: { status: 'COMPLETED' } });
     expect(received.events.at(-2)).toMatchObject({ data: { text: 'live-2' } });
   });
 
@@ -169,12 +168,33 @@ describe(TopicHub.name, () => {
   it('should tell a subscriber that cannot keep up to resync from the last event it got', async () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'slow' });
     const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
-    await log.append(Array.from({ length: 20 }, (_, index) => text(`e${index}`)));
-    const slow = collector({ fullAfter: 7 });
+    // Takes three messages, then is full.
+    const slow = collector({ fullAfterMessages: 3 });
     await subscribe(`task:${task.id}`, 0, slow.sink);
-    await slow.until(20);
-    expect(slow.events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(slow.resyncs).toEqual([{ topic: `task:${task.id}`, afterSeq: 7, reason: 'slow-consumer' }]);
+    for (let seq = 1; seq <= 5; seq++) {
+      await log.append([text(`e${seq}`)]);
+      await slow.until(seq);
+    }
+    expect(slow.events.map((event) => event.seq)).toEqual([1, 2, 3]);
+    expect(slow.resyncs).toEqual([{ topic: `task:${task.id}`, afterSeq: 3, reason: 'slow-consumer' }]);
+    await log.flush();
+  });
+
+  it('should send what arrives together in batches of at most MAX_BATCH events', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'batched' });
+    const log = new TaskEventLog(task.id, stream, history, { minSeq: 1 });
+    await log.append(Array.from({ length: 250 }, (_, index) => text(`old ${index}`)));
+    const received = collector();
+    const subscription = await subscribe(`task:${task.id}`, 0, received.sink);
+    await received.until(250);
+    await log.append(Array.from({ length: 30 }, (_, index) => text(`new ${index}`)));
+    await received.until(280);
+    hub.unsubscribe(subscription);
+    expect(received.events.map((event) => event.seq)).toEqual(Array.from({ length: 280 }, (_, i) => i + 1));
+    expect(received.batches.every((size) => size <= MAX_BATCH)).toBe(true);
+    // The backlog in full batches; the 30 written at once in one.
+    expect(received.batches.slice(0, 3)).toEqual([100, 100, 50]);
+    expect(received.batches.at(-1)).toBe(30);
     await log.flush();
   });
 

@@ -11,7 +11,8 @@ import {
   type ResyncMessage,
   type SubscribeAck,
   type Task,
-  type TopicEventMessage,
+  type TopicEvent,
+  type TopicEventsMessage,
 } from '@hangar/contracts';
 import { createPrismaClient, TaskEventRepository, type PrismaClient } from '@hangar/db';
 import { createRedis, TaskEventLog, TaskEventStream } from '@hangar/redis';
@@ -412,16 +413,20 @@ describe('realtime streaming', () => {
       transports: ['websocket'],
       auth: { token: stack.adminToken },
     });
-    const received: TopicEventMessage[] = [];
-    const arrived = (predicate: (message: TopicEventMessage) => boolean) =>
-      new Promise<TopicEventMessage>((resolve) => {
+    type Received = TopicEvent & { topic: string };
+    const received: Received[] = [];
+    const arrived = (predicate: (message: Received) => boolean) =>
+      new Promise<Received>((resolve) => {
         const seen = received.find(predicate);
         if (seen) return resolve(seen);
-        socket.on(SocketEvents.event, (message: TopicEventMessage) => {
-          if (predicate(message)) resolve(message);
+        socket.on(SocketEvents.events, (message: TopicEventsMessage) => {
+          const match = message.events.map((event) => ({ ...event, topic: message.topic })).find(predicate);
+          if (match) resolve(match);
         });
       });
-    socket.on(SocketEvents.event, (message: TopicEventMessage) => received.push(message));
+    socket.on(SocketEvents.events, (message: TopicEventsMessage) =>
+      received.push(...message.events.map((event) => ({ ...event, topic: message.topic }))),
+    );
     await new Promise<SubscribeAck>((resolve) =>
       socket.emit(SocketEvents.subscribe, { topic: 'project:default' }, resolve),
     );
@@ -498,7 +503,8 @@ async function rawClient(port: number, token: string) {
     const event = new RegExp(`^42${SOCKET_NAMESPACE},(.*)$`).exec(frame);
     if (!event) return;
     const [name, payload] = JSON.parse(event[1]!) as [string, unknown];
-    if (name === SocketEvents.event) seqs.push((payload as TopicEventMessage).seq);
+    if (name === SocketEvents.events)
+      seqs.push(...(payload as TopicEventsMessage).events.map((event) => event.seq));
     if (name === SocketEvents.resync) resolveResync(payload as ResyncMessage);
   });
   await ready;

@@ -8,6 +8,7 @@ import {
   type SubscribeAck,
   type Task,
   type TaskEvent,
+  type TopicEventsMessage,
 } from '@hangar/contracts';
 import type { ServiceStack } from '@hangar/testing';
 
@@ -148,17 +149,20 @@ export function follow(
     socket.disconnect();
     socket.connect();
   });
-  socket.on(SocketEvents.event, (event: TaskEvent & { topic: string }) => {
-    if (event.topic !== topic) return;
-    if (event.seq <= last) throw new Error(`task ${taskId}: seq ${event.seq} again (had ${last})`);
-    last = event.seq;
-    const { topic: _topic, ...taskEvent } = event;
-    events.push(taskEvent);
-    for (const waiter of waiters.filter((w) => w.predicate(taskEvent))) {
-      waiters.splice(waiters.indexOf(waiter), 1);
-      waiter.resolve(taskEvent);
+  socket.on(SocketEvents.events, (message: TopicEventsMessage) => {
+    if (message.topic !== topic) return;
+    for (const event of message.events) {
+      if (event.seq <= last) throw new Error(`task ${taskId}: seq ${event.seq} again (had ${last})`);
+      last = event.seq;
+      const taskEvent = { ...event, taskId } as TaskEvent;
+      events.push(taskEvent);
+      for (const waiter of waiters.filter((w) => w.predicate(taskEvent))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(taskEvent);
+      }
+      if (taskEvent.type === 'task.status' && TERMINAL_STATUSES.includes(taskEvent.data.status))
+        finish(events);
     }
-    if (taskEvent.type === 'task.status' && TERMINAL_STATUSES.includes(taskEvent.data.status)) finish(events);
   });
   return {
     events,

@@ -8,6 +8,7 @@ import {
   type TaskEvent,
   TaskEventSchema,
   type TaskStatus,
+  type TopicEventsMessage,
 } from '@hangar/contracts';
 import { io, type Socket } from 'socket.io-client';
 
@@ -99,14 +100,18 @@ export function followTaskEvents(
       socket.connect();
     });
 
-    socket.on(SocketEvents.event, (payload: unknown) => {
-      const event = toTaskEvent(payload);
-      if (!event || event.taskId !== taskId || event.seq <= lastSeq) return;
-      lastSeq = event.seq;
-      options.onEvent(event);
-      if (event.type === 'task.status' && TERMINAL_STATUSES.includes(event.data.status)) {
-        const status = event.data.status;
-        finish(() => resolve({ status, lastSeq }));
+    socket.on(SocketEvents.events, (message: Partial<TopicEventsMessage>) => {
+      if (message.topic !== topic || !Array.isArray(message.events)) return;
+      for (const payload of message.events) {
+        const event = toTaskEvent({ ...(payload as object), taskId });
+        if (!event || event.seq <= lastSeq) continue;
+        lastSeq = event.seq;
+        options.onEvent(event);
+        if (event.type === 'task.status' && TERMINAL_STATUSES.includes(event.data.status)) {
+          const status = event.data.status;
+          finish(() => resolve({ status, lastSeq }));
+          return;
+        }
       }
     });
 

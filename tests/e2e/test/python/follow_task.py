@@ -1,5 +1,5 @@
 """Follows one Hangar task over Socket.IO with Debian's python3-socketio: a client written by
-someone else. Prints one JSON line per event until the task's terminal status, then exits 0.
+someone else. Events come in batches (`events` messages); prints one JSON line per event until the task's terminal status, then exits 0.
 
     /usr/bin/python3 follow_task.py <url> <token> <task id>
 """
@@ -37,12 +37,14 @@ def on_connect():
     subscribe()
 
 
-@client.on("event", namespace="/v1")
-def on_event(message):
+@client.on("events", namespace="/v1")
+def on_events(message):
+    if message.get("topic") != topic:
+        return
     with lock:
-        if message.get("topic") != topic or message["seq"] <= last["seq"]:
-            return
-        pending[message["seq"]] = message
+        for event in message["events"]:
+            if event["seq"] > last["seq"]:
+                pending[event["seq"]] = event
         while last["seq"] + 1 in pending:
             event = pending.pop(last["seq"] + 1)
             last["seq"] = event["seq"]

@@ -39,6 +39,10 @@ interface Connection {
   ageTimer: NodeJS.Timeout | undefined;
 }
 
+interface SocketSink extends SubscriberSink {
+  socketId: string;
+}
+
 class Refusal extends Error {
   readonly data: { code: ConnectErrorCode };
   constructor(code: ConnectErrorCode, message: string) {
@@ -49,9 +53,20 @@ class Refusal extends Error {
 
 // What engine.io holds for a socket that is not reading: packets not yet handed to the
 // transport, and bytes the WebSocket has not been able to write.
+// While one frame is being written, engine.io keeps the next packets in writeBuffer (each with
+// its encoded `data`); the WebSocket's own bufferedAmount holds at most the frame in flight.
 interface EngineConnection {
-  writeBuffer?: unknown[];
+  writeBuffer?: { data?: unknown }[];
   transport?: { socket?: { bufferedAmount?: number } };
+}
+
+// Bytes queued to a client: the frame in flight and the packets waiting behind it (a healthy
+// client has none or one waiting, so the sum is short).
+function queuedBytes(engine: EngineConnection): number {
+  let bytes = engine.transport?.socket?.bufferedAmount ?? 0;
+  for (const packet of engine.writeBuffer ?? [])
+    if (typeof packet.data === 'string') bytes += packet.data.length;
+  return bytes;
 }
 
 // The Socket.IO door (namespace /v1, docs/realtime.md): the handshake names the caller (an API
@@ -76,6 +91,14 @@ export class RealtimeGateway
 
   afterInit(namespace: Namespace) {
     this.namespace = namespace;
+    // Several sockets, one message: encoded once, written to each (every socket is in the room
+    // of its own id). `local`: not through the Redis adapter to the other replicas.
+    this.hub.fanout = (sinks, message) => {
+      if (sinks.length === 1) return sinks[0]!.send(message);
+      namespace.local
+        .to(sinks.map((sink) => (sink as SocketSink).socketId))
+        .emit(SocketEvents.events, message);
+    };
     namespace.use((socket, next) => {
       this.admit(socket).then(
         () => next(),
@@ -265,16 +288,19 @@ export class RealtimeGateway
     this.namespace?.local.disconnectSockets(true);
   }
 
-  private sink(socket: Socket, connection: Connection): SubscriberSink {
+  private sink(socket: Socket, connection: Connection): SocketSink {
     return {
-      send: (message) => {
+      socketId: socket.id,
+      full: () => {
         const engine = socket.conn as unknown as EngineConnection;
         const packets = engine.writeBuffer?.length ?? 0;
-        const bytes = engine.transport?.socket?.bufferedAmount ?? 0;
-        if (packets >= this.config.WS_MAX_QUEUED_EVENTS || bytes >= this.config.WS_MAX_BUFFERED_BYTES)
-          return 'full';
-        socket.emit(SocketEvents.event, message);
-        return 'sent';
+        return (
+          packets >= this.config.WS_MAX_QUEUED_MESSAGES ||
+          queuedBytes(engine) >= this.config.WS_MAX_BUFFERED_BYTES
+        );
+      },
+      send: (message) => {
+        socket.emit(SocketEvents.events, message);
       },
       resync: (message) => {
         const subscription = connection.subscriptions.get(message.topic);

@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { parseTopic, type ResyncMessage, type Topic, type TopicEventMessage } from '@hangar/contracts';
+import { parseTopic, type ResyncMessage, type Topic, type TopicEventsMessage } from '@hangar/contracts';
 import { REDIS, TopicStreams, type TopicEntry } from '@hangar/redis';
 import { WEBSOCKET_POOL_CONFIG, type WebsocketPoolConfig } from '../../config';
 import { RealtimeMetrics } from './realtime.metrics';
@@ -15,12 +15,28 @@ import { TopicHistory } from './topic-history';
 
 // Where a subscription's events go: a socket, in the gateway.
 export interface SubscriberSink {
-  // 'full' when the client is not reading fast enough: the event was not sent.
-  send(message: TopicEventMessage): 'sent' | 'full';
+  // Its client is not reading fast enough: nothing more may be queued to it.
+  full(): boolean;
+  send(message: TopicEventsMessage): void;
   resync(message: ResyncMessage): void;
 }
 
+// Sends one message to several sinks. The gateway's encodes it once for all of them (a
+// Socket.IO broadcast to their socket ids): with hundreds of clients on one busy topic,
+// encoding per client is most of the work.
+export type Fanout = (sinks: SubscriberSink[], message: TopicEventsMessage) => void;
+const oneByOne: Fanout = (sinks, message) => sinks.forEach((sink) => sink.send(message));
+
 const REPLAY_PAGE = 500;
+// Events per `events` message at most (a replay page goes out in several).
+export const MAX_BATCH = 100;
+
+// How many of `entries` follow on from `last` without a gap (entries ascending, all > last).
+function consecutive(entries: TopicEntry[], last: number): number {
+  let count = 0;
+  while (count < entries.length && entries[count]!.seq === last + count + 1) count += 1;
+  return count;
+}
 
 // One client's interest in one topic: everything after `last`, in order, each once.
 export class Subscription {
@@ -71,6 +87,8 @@ export class TopicHub implements OnApplicationBootstrap, OnApplicationShutdown {
   private wake: (() => void) | undefined;
   private stopped = false;
   private loop: Promise<void> = Promise.resolve();
+  // Set by the gateway once its namespace exists.
+  fanout: Fanout = oneByOne;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -178,54 +196,75 @@ export class TopicHub implements OnApplicationBootstrap, OnApplicationShutdown {
       for (const [topic, entries] of found) {
         const feed = this.feeds.get(topic);
         if (!feed) continue;
-        for (const entry of entries) {
-          if (entry.seq <= feed.cursor) continue;
-          feed.cursor = entry.seq;
-          for (const subscription of [...feed.subscribers]) this.dispatch(subscription, entry);
+        const fresh = entries.filter((entry) => entry.seq > feed.cursor);
+        if (fresh.length === 0) continue;
+        feed.cursor = fresh.at(-1)!.seq;
+        // What one read brought goes out as one message (or a few, past MAX_BATCH), the same
+        // for every subscriber that is live and had everything before it.
+        const inStep: Subscription[] = [];
+        for (const subscription of [...feed.subscribers]) {
+          if (!subscription.closed && !subscription.catchingUp && subscription.last === fresh[0]!.seq - 1)
+            inStep.push(subscription);
+          else this.dispatch(subscription, fresh);
         }
+        if (inStep.length > 0) this.send(inStep, fresh, 'live');
       }
     }
   }
 
-  private dispatch(subscription: Subscription, entry: TopicEntry) {
-    if (subscription.closed || entry.seq <= subscription.last) return;
+  // One subscriber, not in step with the others: catching up, or past a gap.
+  private dispatch(subscription: Subscription, entries: TopicEntry[]) {
+    if (subscription.closed) return;
+    const after =
+      entries[0]!.seq > subscription.last ? entries : entries.filter((e) => e.seq > subscription.last);
+    if (after.length === 0) return;
     if (subscription.catchingUp) {
-      subscription.held.push(entry);
-      // Held entries are small and a replay pages fast; bounded all the same.
-      if (subscription.held.length > this.config.WS_MAX_QUEUED_EVENTS * 10)
+      subscription.held.push(...after);
+      // Held entries are shared references and a replay pages fast; bounded all the same.
+      if (subscription.held.length > this.config.WS_MAX_QUEUED_MESSAGES * 10)
         this.resync(subscription, 'slow-consumer');
       return;
     }
-    if (entry.seq !== subscription.last + 1) {
+    const run = consecutive(after, subscription.last);
+    if (run > 0 && !this.send([subscription], run === after.length ? after : after.slice(0, run), 'live'))
+      return;
+    if (run < after.length) {
       // A gap (the reader fell behind the stream's trimming): fill it from history.
       subscription.live = false;
-      subscription.held.push(entry);
+      subscription.held.push(...after.slice(run));
       void this.catchUp(subscription);
-      return;
     }
-    this.send(subscription, entry, 'live');
   }
 
-  private send(subscription: Subscription, entry: TopicEntry, source: 'replay' | 'live'): boolean {
-    const message: TopicEventMessage = {
-      topic: subscription.topic,
-      seq: entry.seq,
-      at: entry.at,
-      type: entry.type,
-      data: entry.data,
-      ...(parseTopic(subscription.topic).kind === 'task'
-        ? { taskId: parseTopic(subscription.topic).id }
-        : {}),
-    };
-    if (subscription.sink.send(message) === 'full') {
-      this.resync(subscription, 'slow-consumer');
-      return false;
+  // Sends consecutive entries (the first follows each subscription's `last`) in messages of
+  // MAX_BATCH at most; a subscriber that is full is told to resync instead. False when none
+  // is left.
+  private send(subscriptions: Subscription[], entries: TopicEntry[], source: 'replay' | 'live'): boolean {
+    let open = subscriptions;
+    for (let start = 0; start < entries.length && open.length > 0; start += MAX_BATCH) {
+      const events = entries.length <= MAX_BATCH ? entries : entries.slice(start, start + MAX_BATCH);
+      const sending: Subscription[] = [];
+      for (const subscription of open) {
+        if (subscription.closed) continue;
+        if (subscription.sink.full()) this.resync(subscription, 'slow-consumer');
+        else sending.push(subscription);
+      }
+      open = sending;
+      if (sending.length === 0) break;
+      this.fanout(
+        sending.map((subscription) => subscription.sink),
+        { topic: sending[0]!.topic, events },
+      );
+      const last = events.at(-1)!.seq;
+      for (const subscription of sending) subscription.last = last;
+      this.metrics.eventsOut.inc({ source }, events.length * sending.length);
+      if (source === 'live') {
+        // Per message, from the write of its oldest event.
+        const seconds = Math.max(0, Date.now() - Date.parse(events[0]!.at)) / 1000;
+        for (let index = 0; index < sending.length; index++) this.metrics.latency.observe(seconds);
+      }
     }
-    subscription.last = entry.seq;
-    this.metrics.eventsOut.inc({ source });
-    if (source === 'live')
-      this.metrics.latency.observe(Math.max(0, Date.now() - Date.parse(entry.at)) / 1000);
-    return true;
+    return open.length > 0;
   }
 
   // The backlog, then what was held meanwhile, until nothing is missing: then live.
@@ -240,29 +279,25 @@ export class TopicHub implements OnApplicationBootstrap, OnApplicationShutdown {
           this.resync(subscription, 'history-gone', { afterSeq: read.firstSeq - 1, reload: true });
           return;
         }
-        for (const entry of read.entries) {
-          if (entry.seq <= subscription.last) continue;
-          if (entry.seq !== subscription.last + 1) break;
-          if (!this.send(subscription, entry, 'replay')) return;
-        }
-        // A page from Postgres ends where the stream begins: read until nothing more is there.
-        if (read.entries.length > 0) continue;
+        const page = read.entries.filter((entry) => entry.seq > subscription.last);
+        const run = consecutive(page, subscription.last);
+        if (run > 0 && !this.send([subscription], page.slice(0, run), 'replay')) return;
+        // A page from Postgres ends where the stream begins: read until nothing more is there
+        // (a page past a gap means the stream was trimmed meanwhile: the next read has it).
+        if (page.length > 0) continue;
         // What is stored is sent: now what was held, as long as it follows on.
         const held = subscription.held
           .filter((entry) => entry.seq > subscription.last)
           .sort((a, b) => a.seq - b.seq);
         subscription.held = [];
-        let index = 0;
-        while (held[index]?.seq === subscription.last + 1) {
-          if (!this.send(subscription, held[index]!, 'live')) return;
-          index += 1;
-        }
-        if (index === held.length) {
+        const ready = consecutive(held, subscription.last);
+        if (ready > 0 && !this.send([subscription], held.slice(0, ready), 'live')) return;
+        if (ready === held.length) {
           subscription.live = true;
           return;
         }
         // Held entries start past a gap: the history has the missing ones by now.
-        subscription.held = held.slice(index);
+        subscription.held = held.slice(ready);
       }
     } catch (error) {
       if (subscription.closed) return;
