@@ -54,7 +54,10 @@ if (values.help || !['fanout', 'idle'].includes(mode)) {
   process.exit(values.help ? 0 : 2);
 }
 
-// A forked process of clients, driven by messages.
+// Every set of workers started, closed at the end whatever happens.
+const started: Workers[] = [];
+
+// Forked processes of clients, driven by messages.
 class Workers {
   private constructor(private readonly children: ChildProcess[]) {}
 
@@ -63,11 +66,13 @@ class Workers {
   }
 
   static start(count: number): Workers {
-    return new Workers(
+    const workers = new Workers(
       Array.from({ length: count }, () =>
         fork(path.join(__dirname, 'client-worker.js'), [], { stdio: 'inherit' }),
       ),
     );
+    started.push(workers);
+    return workers;
   }
 
   // Sends one command to each worker and gathers each one's answer.
@@ -88,7 +93,7 @@ class Workers {
   }
 
   close() {
-    this.tell({ type: 'close' });
+    for (const child of this.children) if (child.connected) child.send({ type: 'close' });
   }
 }
 
@@ -286,7 +291,14 @@ async function main() {
     if (mode === 'idle') await idle(stack, pool.child.pid!);
     else await fanout(stack, pool.child.pid!);
   } finally {
-    await stack.dispose();
+    // Whatever happened, nothing of the benchmark stays behind.
+    for (const workers of started) workers.close();
+    const disposed = stack.dispose();
+    const late = setTimeout(() => {
+      for (const entry of stack.processes.values()) entry.child.kill('SIGKILL');
+    }, 15_000);
+    await disposed;
+    clearTimeout(late);
   }
 }
 
