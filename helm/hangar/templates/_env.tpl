@@ -1,0 +1,113 @@
+{{/*
+The non-secret environment of one component (docs/configuration.md), as a dict: the settings
+every service reads, the component's own, then its `env` values (which win).
+*/}}
+{{- define "hangar.componentEnv" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- $meta := index (include "hangar.components" $root | fromYaml) $name -}}
+{{- $values := index $root.Values $meta.key -}}
+{{- $env := dict -}}
+{{- $_ := set $env $meta.portEnv (toString $meta.port) -}}
+{{- if $meta.health -}}
+{{- $_ := set $env "HOST" "0.0.0.0" -}}
+{{- $_ := set $env "LOG_LEVEL" $root.Values.logLevel -}}
+{{- $_ := set $env "HANGAR_REDIS_PREFIX" $root.Values.redisPrefix -}}
+{{- with $root.Values.otel.endpoint -}}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $name "gateway" -}}
+{{- $trust := toString $values.trustProxy -}}
+{{- if eq $trust "" -}}
+{{- $trust = ternary "1" "0" $root.Values.ingress.enabled -}}
+{{- end -}}
+{{- $_ := set $env "TRUST_PROXY" $trust -}}
+{{- with include "hangar.publicUrl" $root -}}
+{{- $_ := set $env "HANGAR_PUBLIC_URL" . -}}
+{{- end -}}
+{{- with $root.Values.agentRunner.model.scriptedModelUrl -}}
+{{- $_ := set $env "SCRIPTED_MODEL_URL" . -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $name "agent-runner" -}}
+{{- $model := $values.model -}}
+{{- $_ := set $env "RUNNER_SLOTS" (toString $values.slots) -}}
+{{- $_ := set $env "WORKSPACE_ROOT" "/var/lib/hangar/workspaces" -}}
+{{- $_ := set $env "RUNNER_HOME_ROOT" "/var/lib/hangar/agent-homes" -}}
+{{- range $var, $value := dict "ANTHROPIC_BASE_URL" $model.anthropicBaseUrl "OPENAI_BASE_URL" $model.openaiBaseUrl "GEMINI_BASE_URL" $model.geminiBaseUrl "SCRIPTED_MODEL_URL" $model.scriptedModelUrl -}}
+{{- if $value -}}
+{{- $_ := set $env $var $value -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $env "RUNNER_EXECUTOR" $values.executor -}}
+{{- if eq $values.executor "kubernetes" -}}
+{{- $jobs := $values.jobs -}}
+{{- $_ := set $env "RUNNER_JOB_NAMESPACE" (include "hangar.jobsNamespace" $root) -}}
+{{- $_ := set $env "RUNNER_JOB_IMAGE" (default (include "hangar.image" (list $root "agent-runner")) $jobs.image) -}}
+{{- $_ := set $env "RUNNER_MAX_JOBS" (toString $jobs.maxJobs) -}}
+{{- $_ := set $env "RUNNER_MAX_JOBS_PER_PROJECT" (toString $jobs.maxJobsPerProject) -}}
+{{- with $jobs.runtimeClassName -}}
+{{- $_ := set $env "RUNNER_JOB_RUNTIME_CLASS" . -}}
+{{- end -}}
+{{- $_ := set $env "RUNNER_JOB_TTL_SECONDS" (toString $jobs.ttlSecondsAfterFinished) -}}
+{{- $_ := set $env "RUNNER_JOB_API_KEY_SECRET" (include "hangar.modelSecretName" $root) -}}
+{{- $_ := set $env "RUNNER_JOB_NODE_SELECTOR" (toJson (default dict $jobs.nodeSelector)) -}}
+{{- $_ := set $env "RUNNER_JOB_TOLERATIONS" (toJson (default list $jobs.tolerations)) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $name "dashboard" -}}
+{{- $_ := set $env "NEXT_TELEMETRY_DISABLED" "1" -}}
+{{- end -}}
+{{- range $var, $value := $values.env -}}
+{{- $_ := set $env $var (toString $value) -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{/* Secret environment of one component: secretKeyRefs only, never values. */}}
+{{- define "hangar.componentSecretEnv" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+{{- if ne $name "dashboard" }}
+{{ include "hangar.secretEnv" (list "DATABASE_URL" (include "hangar.databaseSecretRef" $root)) }}
+{{ include "hangar.secretEnv" (list "REDIS_URL" (include "hangar.redisSecretRef" $root)) }}
+{{- end }}
+{{- if and (eq $name "gateway") (ne $root.Values.admin.source "none") }}
+{{- $admin := $root.Values.admin }}
+{{- $secret := include "hangar.adminSecretName" $root }}
+{{- $keys := dict "HANGAR_ADMIN_EMAIL" "HANGAR_ADMIN_EMAIL" "HANGAR_ADMIN_PASSWORD" "HANGAR_ADMIN_PASSWORD" "HANGAR_ADMIN_TOKEN" "HANGAR_ADMIN_TOKEN" }}
+{{- if eq $admin.source "existingSecret" }}
+{{- $keys = dict "HANGAR_ADMIN_EMAIL" $admin.existingSecret.emailKey "HANGAR_ADMIN_PASSWORD" $admin.existingSecret.passwordKey "HANGAR_ADMIN_TOKEN" $admin.existingSecret.tokenKey }}
+{{- end }}
+{{- range $var := list "HANGAR_ADMIN_EMAIL" "HANGAR_ADMIN_PASSWORD" "HANGAR_ADMIN_TOKEN" }}
+{{- $present := or (ne $admin.source "value") (and (eq $var "HANGAR_ADMIN_EMAIL") $admin.password) (and (eq $var "HANGAR_ADMIN_PASSWORD") $admin.password) (and (eq $var "HANGAR_ADMIN_TOKEN") $admin.token) }}
+{{- if $present }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ index $keys $var }}
+      {{- if eq $admin.source "existingSecret" }}
+      # Both halves of a pair are checked by the gateway at start.
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $name "agent-runner" }}
+{{- $model := $root.Values.agentRunner.model }}
+{{- range $var, $field := dict "ANTHROPIC_API_KEY" "anthropicApiKey" "OPENAI_API_KEY" "openaiApiKey" "GEMINI_API_KEY" "geminiApiKey" }}
+{{- if or (eq $model.source "existingSecret") (index $model $field) }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "hangar.modelSecretName" $root }}
+      key: {{ $var }}
+      {{- if eq $model.source "existingSecret" }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}

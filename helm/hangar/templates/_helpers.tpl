@@ -1,0 +1,216 @@
+{{/* Names */}}
+{{- define "hangar.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "hangar.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The services the chart runs: values key, port, and whether they serve /health and /metrics. */}}
+{{- define "hangar.components" -}}
+gateway:
+  key: gateway
+  port: 4005
+  portEnv: GATEWAY_PORT
+  health: true
+websocket-pool:
+  key: websocketPool
+  port: 4006
+  portEnv: WEBSOCKET_POOL_PORT
+  health: true
+orchestrator:
+  key: orchestrator
+  port: 4007
+  portEnv: ORCHESTRATOR_PORT
+  health: true
+agent-runner:
+  key: agentRunner
+  port: 4008
+  portEnv: AGENT_RUNNER_PORT
+  health: true
+metrics:
+  key: metrics
+  port: 4009
+  portEnv: METRICS_PORT
+  health: true
+dashboard:
+  key: dashboard
+  port: 3000
+  # `next start` (the dashboard image's command) reads PORT.
+  portEnv: PORT
+  health: false
+{{- end -}}
+
+{{- define "hangar.labels" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+helm.sh/chart: {{ printf "%s-%s" $root.Chart.Name $root.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ $root.Release.Service }}
+app.kubernetes.io/part-of: hangar
+app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
+{{ include "hangar.selectorLabels" (list $root $component) }}
+{{- end -}}
+
+{{- define "hangar.selectorLabels" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+app.kubernetes.io/name: {{ include "hangar.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ $component }}
+{{- end -}}
+
+{{- define "hangar.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag -}}
+{{- end -}}
+
+{{/* <registry>/hangar-<component>:<tag> */}}
+{{- define "hangar.image" -}}
+{{- $root := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- printf "%s/hangar-%s:%s" (trimSuffix "/" $root.Values.image.registry) $component (include "hangar.imageTag" $root) -}}
+{{- end -}}
+
+{{- define "hangar.jobsNamespace" -}}
+{{- default .Release.Namespace .Values.agentRunner.jobs.namespace -}}
+{{- end -}}
+
+{{- define "hangar.runnerServiceAccount" -}}
+{{- printf "%s-agent-runner" (include "hangar.fullname" .) -}}
+{{- end -}}
+
+{{- define "hangar.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "hangar.fullname" .)) .Values.ingress.tls.secretName -}}
+{{- end -}}
+
+{{- define "hangar.tlsEnabled" -}}
+{{- if and .Values.ingress.enabled (or .Values.ingress.tls.enabled .Values.ingress.clusterIssuer) -}}true{{- end -}}
+{{- end -}}
+
+{{- define "hangar.publicUrl" -}}
+{{- if .Values.gateway.publicUrl -}}
+{{- .Values.gateway.publicUrl -}}
+{{- else if .Values.ingress.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" (eq (include "hangar.tlsEnabled" .) "true")) .Values.ingress.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Secrets holding each URL or credential: a Secret the operator made (existingSecret), or the one
+the chart renders. Each returns "name key".
+*/}}
+{{- define "hangar.databaseSecretRef" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- printf "%s-postgresql DATABASE_URL" (include "hangar.fullname" .) -}}
+{{- else if eq .Values.externalDatabase.source "existingSecret" -}}
+{{- printf "%s %s" .Values.externalDatabase.existingSecret.name .Values.externalDatabase.existingSecret.key -}}
+{{- else -}}
+{{- printf "%s-database DATABASE_URL" (include "hangar.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hangar.redisSecretRef" -}}
+{{- if .Values.redis.enabled -}}
+{{- printf "%s-redis REDIS_URL" (include "hangar.fullname" .) -}}
+{{- else if eq .Values.externalRedis.source "existingSecret" -}}
+{{- printf "%s %s" .Values.externalRedis.existingSecret.name .Values.externalRedis.existingSecret.key -}}
+{{- else -}}
+{{- printf "%s-redis-url REDIS_URL" (include "hangar.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hangar.modelSecretName" -}}
+{{- if eq .Values.agentRunner.model.source "existingSecret" -}}
+{{- .Values.agentRunner.model.existingSecret.name -}}
+{{- else -}}
+{{- printf "%s-model-keys" (include "hangar.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hangar.adminSecretName" -}}
+{{- if eq .Values.admin.source "existingSecret" -}}
+{{- .Values.admin.existingSecret.name -}}
+{{- else -}}
+{{- printf "%s-admin" (include "hangar.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hangar.secretEnv" -}}
+{{- $name := index . 0 -}}
+{{- $ref := splitList " " (index . 1) -}}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ index $ref 0 }}
+      key: {{ index $ref 1 }}
+{{- end -}}
+
+{{/*
+Checks the schema cannot express; each names the value to set. Called from every template that
+needs a database, so `helm template` of any file fails the same way.
+*/}}
+{{- define "hangar.validate" -}}
+{{- if and (not .Values.postgresql.enabled) (eq .Values.externalDatabase.source "value") (not .Values.externalDatabase.url) -}}
+{{- fail "hangar: no PostgreSQL: set externalDatabase.url, or externalDatabase.source=existingSecret with externalDatabase.existingSecret.name, or postgresql.enabled=true" -}}
+{{- end -}}
+{{- if and (not .Values.redis.enabled) (eq .Values.externalRedis.source "value") (not .Values.externalRedis.url) -}}
+{{- fail "hangar: no Redis: set externalRedis.url, or externalRedis.source=existingSecret with externalRedis.existingSecret.name, or redis.enabled=true" -}}
+{{- end -}}
+{{- $model := .Values.agentRunner.model -}}
+{{- if and (eq $model.source "value") (not (or $model.anthropicApiKey $model.openaiApiKey $model.geminiApiKey $model.scriptedModelUrl)) -}}
+{{- fail "hangar: the agent-runner needs a model: set agentRunner.model.anthropicApiKey (or openaiApiKey, geminiApiKey), agentRunner.model.source=existingSecret with agentRunner.model.existingSecret.name, or agentRunner.model.scriptedModelUrl" -}}
+{{- end -}}
+{{- if and (eq .Values.admin.source "value") (not .Values.admin.token) (not .Values.admin.password) -}}
+{{- fail "hangar: admin.source=value needs admin.password (with admin.email) or admin.token; use admin.source=generate or none otherwise" -}}
+{{- end -}}
+{{- if and (eq .Values.admin.source "value") .Values.admin.password (not .Values.admin.email) -}}
+{{- fail "hangar: admin.password needs admin.email (HANGAR_ADMIN_EMAIL and HANGAR_ADMIN_PASSWORD go together)" -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.tasks.enabled (ne .Values.agentRunner.executor "kubernetes") -}}
+{{- fail "hangar: networkPolicy.tasks.enabled selects task pods, which only exist with agentRunner.executor=kubernetes" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pod-level settings shared by every Hangar pod. */}}
+{{- define "hangar.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext -}}
+{{- end -}}
+
+{{- define "hangar.containerSecurityContext" -}}
+{{- toYaml .Values.containerSecurityContext -}}
+{{- end -}}
+
+{{- define "hangar.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
+{{/* A Secret's value: the given one, else the one already in the cluster, else a new random one. */}}
+{{- define "hangar.keptSecretValue" -}}
+{{- $root := index . 0 -}}
+{{- $secretName := index . 1 -}}
+{{- $key := index . 2 -}}
+{{- $given := index . 3 -}}
+{{- $generate := index . 4 -}}
+{{- if $given -}}
+{{- $given -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace $secretName -}}
+{{- if and $existing (hasKey (default dict $existing.data) $key) -}}
+{{- index $existing.data $key | b64dec -}}
+{{- else -}}
+{{- $generate -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
