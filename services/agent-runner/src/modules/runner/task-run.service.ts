@@ -66,6 +66,22 @@ export class TaskRunService {
     return true;
   }
 
+  // Claims one attempt of a task for this runner (QUEUED, with attempt - 1 attempts so far) and
+  // runs it: what the queue worker and run-task.js both do. `claimed: false` when the task is
+  // not waiting for that attempt; `finished` null when another runner took it over meanwhile.
+  async runAttempt(
+    taskId: string,
+    attempt: number,
+  ): Promise<{ claimed: false } | { claimed: true; finished: Task | null }> {
+    const workspace = path.join(this.config.WORKSPACE_ROOT, taskId);
+    const task = await this.tasks.claim(taskId, this.config.RUNNER_ID, workspace, attempt);
+    if (!task) return { claimed: false };
+    this.logger.log(`task ${taskId} attempt ${attempt} started`);
+    const finished = await this.run(task);
+    this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
+    return { claimed: true, finished };
+  }
+
   async run(task: Task): Promise<Task | null> {
     const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
     const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });

@@ -7,9 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { Worker, type Job } from 'bullmq';
-import path from 'node:path';
 import { TASK_QUEUE, TaskJobSchema, type TaskJob } from '@hangar/contracts';
-import { TaskRepository } from '@hangar/db';
 import type { Redis } from 'ioredis';
 import { createRedis } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
@@ -25,7 +23,6 @@ export class TaskWorkerService
   private readonly connection: Redis;
 
   constructor(
-    private readonly tasks: TaskRepository,
     private readonly runs: TaskRunService,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
@@ -47,13 +44,9 @@ export class TaskWorkerService
 
   async process(job: Job<TaskJob>): Promise<string> {
     const { taskId, attempt } = TaskJobSchema.parse(job.data);
-    const workspace = path.join(this.config.WORKSPACE_ROOT, taskId);
-    const task = await this.tasks.claim(taskId, this.config.RUNNER_ID, workspace, attempt);
-    if (!task) return 'skipped: task is no longer waiting for this attempt';
-    this.logger.log(`task ${taskId} attempt ${attempt} started`);
-    const finished = await this.runs.run(task);
-    this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
-    return finished?.status ?? 'taken-over';
+    const outcome = await this.runs.runAttempt(taskId, attempt);
+    if (!outcome.claimed) return 'skipped: task is no longer waiting for this attempt';
+    return outcome.finished?.status ?? 'taken-over';
   }
 
   // SIGTERM: take no new work; running tasks get a grace period, then go back to the queue.
