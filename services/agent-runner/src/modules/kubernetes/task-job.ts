@@ -1,0 +1,162 @@
+import type { V1Job, V1ResourceRequirements, V1Toleration, V1Volume } from '@kubernetes/client-node';
+
+// Labels every object of a task carries: `kubectl get jobs,pods -l hangar.dev/task=<id>`.
+export const TASK_LABEL = 'hangar.dev/task';
+export const PROJECT_LABEL = 'hangar.dev/project';
+export const ATTEMPT_LABEL = 'hangar.dev/attempt';
+export const COMPONENT_LABELS = {
+  'app.kubernetes.io/name': 'hangar',
+  'app.kubernetes.io/component': 'task',
+  'app.kubernetes.io/managed-by': 'hangar-agent-runner',
+} as const;
+
+// Where the model's API key appears inside a task pod: a file from a Secret, never an env var.
+export const MODEL_KEY_DIR = '/var/run/secrets/hangar/model';
+export const WORKSPACE_DIR = '/workspace';
+
+// How the controller makes Jobs (RUNNER_JOB_* settings, docs/kubernetes.md).
+export interface TaskJobSettings {
+  namespace: string;
+  image: string;
+  // The single-task entrypoint of the runner image.
+  command: string[];
+  // Secret and key holding the model API key, mounted read-only under MODEL_KEY_DIR.
+  apiKeySecret: string;
+  apiKeySecretKey: string;
+  // Secret (and ConfigMap) the task pod takes its environment from (DATABASE_URL, REDIS_URL…).
+  envFromSecret?: string | undefined;
+  envFromConfigMap?: string | undefined;
+  resources: V1ResourceRequirements;
+  ttlSecondsAfterFinished: number;
+  runtimeClassName?: string | undefined;
+  nodeSelector?: Record<string, string> | undefined;
+  tolerations?: V1Toleration[] | undefined;
+  // The object that owns every task Job (the controller's Deployment), so that uninstalling
+  // Hangar collects them.
+  owner?: { apiVersion: string; kind: string; name: string; uid: string } | undefined;
+  // A conversation's turns share a workspace that outlives each Job: this PVC storage class.
+  conversationStorageClass?: string | undefined;
+}
+
+export interface TaskJobInput {
+  id: string;
+  projectId: string;
+  attempt: number;
+  timeoutSeconds: number;
+  conversationId?: string | null | undefined;
+  // A profile's own requests and limits, over the defaults.
+  resources?: V1ResourceRequirements | undefined;
+}
+
+// A Job name is derived from the task id and its attempt, so a controller that restarts finds
+// (adopts) the Job it made instead of making a second one. Task ids are lowercase cuids.
+export function taskJobName(taskId: string, attempt: number): string {
+  const name = `hangar-task-${taskId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${attempt}`;
+  if (name.length > 63) throw new Error(`task id ${taskId} makes a Job name longer than 63 characters`);
+  return name;
+}
+
+export function conversationClaimName(conversationId: string): string {
+  return `hangar-conversation-${conversationId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.slice(0, 63);
+}
+
+// The Job that runs one task attempt: the runner image's single-task entrypoint, bounded by the
+// task's timeout, never retried by Kubernetes (retries are the orchestrator's), locked down.
+export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1Job {
+  const labels = {
+    ...COMPONENT_LABELS,
+    [TASK_LABEL]: task.id,
+    [PROJECT_LABEL]: task.projectId,
+    [ATTEMPT_LABEL]: String(task.attempt),
+  };
+  const workspace: V1Volume = task.conversationId
+    ? {
+        name: 'workspace',
+        persistentVolumeClaim: { claimName: conversationClaimName(task.conversationId) },
+      }
+    : { name: 'workspace', emptyDir: {} };
+  const envFrom = [
+    ...(settings.envFromSecret ? [{ secretRef: { name: settings.envFromSecret } }] : []),
+    ...(settings.envFromConfigMap ? [{ configMapRef: { name: settings.envFromConfigMap } }] : []),
+  ];
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: taskJobName(task.id, task.attempt),
+      namespace: settings.namespace,
+      labels,
+      ...(settings.owner
+        ? {
+            ownerReferences: [{ ...settings.owner, controller: true, blockOwnerDeletion: false }],
+          }
+        : {}),
+    },
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: task.timeoutSeconds,
+      ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          ...(settings.runtimeClassName ? { runtimeClassName: settings.runtimeClassName } : {}),
+          ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
+          ...(settings.tolerations ? { tolerations: settings.tolerations } : {}),
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            runAsGroup: 10001,
+            fsGroup: 10001,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'agent',
+              image: settings.image,
+              command: [...settings.command, task.id],
+              env: [
+                { name: 'HANGAR_TASK_ATTEMPT', value: String(task.attempt) },
+                { name: 'WORKSPACE_ROOT', value: WORKSPACE_DIR },
+                { name: 'RUNNER_HOME_ROOT', value: '/home/agent' },
+                // The key's file, for the agent CLI's key helper (never the key itself in the env).
+                { name: 'HANGAR_MODEL_KEY_FILE', value: `${MODEL_KEY_DIR}/${settings.apiKeySecretKey}` },
+              ],
+              ...(envFrom.length > 0 ? { envFrom } : {}),
+              resources: { ...settings.resources, ...task.resources },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                privileged: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              volumeMounts: [
+                { name: 'workspace', mountPath: WORKSPACE_DIR },
+                { name: 'home', mountPath: '/home/agent' },
+                { name: 'tmp', mountPath: '/tmp' },
+                { name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            workspace,
+            { name: 'home', emptyDir: {} },
+            { name: 'tmp', emptyDir: {} },
+            {
+              name: 'model-key',
+              secret: {
+                secretName: settings.apiKeySecret,
+                items: [{ key: settings.apiKeySecretKey, path: settings.apiKeySecretKey }],
+                defaultMode: 0o400,
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
