@@ -40,10 +40,11 @@ describe(migrate.name, () => {
     return dir;
   }
 
+  // Dropping a dozen databases (a checkpoint each) takes more than Jest's 5 s on a busy machine.
   afterAll(async () => {
     await dropDatabases(created);
     await Promise.all(scratchDirs.map((dir) => rm(dir, { recursive: true, force: true })));
-  });
+  }, 60_000);
 
   it('should create the database, apply every migration, then apply none when run again', async () => {
     const url = freshDatabase('rerun');
