@@ -13,6 +13,10 @@ export const AgentRunnerConfigSchema = z
       .default(`${hostname()}-${process.pid}`)
       .describe('name of this runner in task records'),
     RUNNER_SLOTS: positiveInt(2, 'agent CLIs this runner runs at once'),
+    RUNNER_EXECUTOR: z
+      .enum(['process', 'kubernetes'])
+      .default('process')
+      .describe('process: agent CLIs run as child processes of this runner; kubernetes: one Job per task'),
     WORKSPACE_ROOT: z
       .string()
       .default('.hangar/workspaces')
@@ -64,6 +68,15 @@ export const AgentRunnerConfigSchema = z
       .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
   })
   .superRefine((config, context) => {
+    // The Helm chart can already ask for it; refusing beats silently running processes instead.
+    if (config.RUNNER_EXECUTOR === 'kubernetes') {
+      context.addIssue({
+        code: 'custom',
+        path: ['RUNNER_EXECUTOR'],
+        message:
+          'the kubernetes executor is not in this version of the agent-runner yet; set RUNNER_EXECUTOR=process (the default)',
+      });
+    }
     if (
       !config.SCRIPTED_MODEL_URL &&
       !config.ANTHROPIC_API_KEY &&
