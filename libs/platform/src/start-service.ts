@@ -3,7 +3,7 @@ import type { DynamicModule, INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { preflight, type PreflightCheck } from '@hangar/config';
 import { checkDatabase } from '@hangar/db';
-import { createLogger, initTracing, PinoNestLogger } from '@hangar/observability';
+import { createLogger, initTracing, PinoNestLogger, type Logger } from '@hangar/observability';
 import { checkRedis } from '@hangar/redis';
 
 export interface StartServiceOptions {
@@ -26,9 +26,14 @@ export interface StartServiceOptions {
   bodyParser?: boolean;
 }
 
-// The common start of every Hangar service: tracing, JSON logs, dependency preflight, the
-// Nest app (HTTP for the API, health and metrics, plus a transport when asked), signals.
-export async function startService(options: StartServiceOptions): Promise<INestApplication> {
+// What every Hangar process does first (a service, or one task's run-task.js): tracing, JSON
+// logs, and the dependency preflight (the process exits 1 with one line per missing one).
+export async function bootProcess(
+  options: Pick<StartServiceOptions, 'name' | 'config' | 'dependencies'>,
+): Promise<{
+  tracing: { shutdown(): Promise<void> };
+  log: Logger;
+}> {
   const tracing = initTracing(options.name, options.config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const log = createLogger(options.name, options.config.LOG_LEVEL);
   const { DATABASE_URL, REDIS_URL } = options.config;
@@ -36,6 +41,13 @@ export async function startService(options: StartServiceOptions): Promise<INestA
     options.name,
     options.dependencies ?? [() => checkDatabase(DATABASE_URL), () => checkRedis(REDIS_URL)],
   );
+  return { tracing, log };
+}
+
+// The common start of every Hangar service: tracing, JSON logs, dependency preflight, the
+// Nest app (HTTP for the API, health and metrics, plus a transport when asked), signals.
+export async function startService(options: StartServiceOptions): Promise<INestApplication> {
+  const { tracing, log } = await bootProcess(options);
   const app = await NestFactory.create(options.module, {
     logger: new PinoNestLogger(log),
     bodyParser: options.bodyParser ?? true,

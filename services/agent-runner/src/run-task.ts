@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig, preflight } from '@hangar/config';
-import { checkDatabase } from '@hangar/db';
-import { createLogger, initTracing, PinoNestLogger } from '@hangar/observability';
-import { checkRedis } from '@hangar/redis';
+import { loadConfig } from '@hangar/config';
+import { PinoNestLogger } from '@hangar/observability';
+import { bootProcess } from '@hangar/platform';
 import { AgentRunnerConfigSchema } from './config';
 import { SingleTaskModule } from './modules/single-task/single-task.module';
 import { RUN_TASK_EXIT, SingleTaskService } from './modules/single-task/single-task.service';
@@ -22,12 +21,7 @@ async function main(): Promise<number> {
     return RUN_TASK_EXIT.usage;
   }
   const config = loadConfig('agent-runner', AgentRunnerConfigSchema);
-  const tracing = initTracing('agent-runner', config.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const log = createLogger('agent-runner', config.LOG_LEVEL);
-  await preflight('agent-runner', [
-    () => checkDatabase(config.DATABASE_URL),
-    () => checkRedis(config.REDIS_URL),
-  ]);
+  const { tracing, log } = await bootProcess({ name: 'agent-runner', config });
   const app = await NestFactory.createApplicationContext(SingleTaskModule.forRoot(config), {
     logger: new PinoNestLogger(log),
   });

@@ -28,6 +28,7 @@ function collector(options: { fullAfterMessages?: number } = {}) {
   const resyncs: ResyncMessage[] = [];
   const waiters: { seq: number; resolve: () => void }[] = [];
   const sink: SubscriberSink = {
+    id: `collector-${Math.random()}`,
     full: () => options.fullAfterMessages !== undefined && batches.length >= options.fullAfterMessages,
     send: (message) => {
       events.push(...message.events);

@@ -1,11 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
-import { AgentSessionStore } from '../runner/agent-session-store';
-import { HeartbeatService } from '../runner/heartbeat.service';
-import { RunnerMetrics } from '../runner/runner.metrics';
-import { TaskRunService } from '../runner/task-run.service';
-import { WorkspaceService } from '../runner/workspace.service';
+import { TaskRunModule } from '../runner/runner.module';
 import { SingleTaskService } from './single-task.service';
 
 // What one task attempt needs in its own process (a Kubernetes Job's pod): the run, its
@@ -17,16 +13,8 @@ export class SingleTaskModule {
     return {
       module: SingleTaskModule,
       global: true,
-      imports: [PlatformModule.forRoot('agent-runner', config)],
-      providers: [
-        { provide: AGENT_RUNNER_CONFIG, useValue: config },
-        TaskRunService,
-        HeartbeatService,
-        RunnerMetrics,
-        AgentSessionStore,
-        WorkspaceService,
-        SingleTaskService,
-      ],
+      imports: [PlatformModule.forRoot('agent-runner', config), TaskRunModule],
+      providers: [{ provide: AGENT_RUNNER_CONFIG, useValue: config }, SingleTaskService],
       exports: [AGENT_RUNNER_CONFIG],
     };
   }

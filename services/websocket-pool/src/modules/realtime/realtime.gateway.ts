@@ -39,10 +39,6 @@ interface Connection {
   ageTimer: NodeJS.Timeout | undefined;
 }
 
-interface SocketSink extends SubscriberSink {
-  socketId: string;
-}
-
 class Refusal extends Error {
   readonly data: { code: ConnectErrorCode };
   constructor(code: ConnectErrorCode, message: string) {
@@ -95,9 +91,7 @@ export class RealtimeGateway
     // of its own id). `local`: not through the Redis adapter to the other replicas.
     this.hub.fanout = (sinks, message) => {
       if (sinks.length === 1) return sinks[0]!.send(message);
-      namespace.local
-        .to(sinks.map((sink) => (sink as SocketSink).socketId))
-        .emit(SocketEvents.events, message);
+      namespace.local.to(sinks.map((sink) => sink.id)).emit(SocketEvents.events, message);
     };
     namespace.use((socket, next) => {
       this.admit(socket).then(
@@ -292,9 +286,9 @@ export class RealtimeGateway
     this.namespace?.local.disconnectSockets(true);
   }
 
-  private sink(socket: Socket, connection: Connection): SocketSink {
+  private sink(socket: Socket, connection: Connection): SubscriberSink {
     return {
-      socketId: socket.id,
+      id: socket.id,
       full: () => {
         const engine = socket.conn as unknown as EngineConnection;
         const packets = engine.writeBuffer?.length ?? 0;

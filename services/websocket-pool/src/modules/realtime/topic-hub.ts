@@ -15,6 +15,8 @@ import { TopicHistory } from './topic-history';
 
 // Where a subscription's events go: a socket, in the gateway.
 export interface SubscriberSink {
+  // Names the client (the gateway's socket id), for a fanout that writes to many at once.
+  readonly id: string;
   // Its client is not reading fast enough: nothing more may be queued to it.
   full(): boolean;
   send(message: TopicEventsMessage): void;
