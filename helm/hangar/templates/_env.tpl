@@ -54,6 +54,11 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_JOB_API_KEY_SECRET" (include "hangar.modelSecretName" $root) -}}
 {{- $_ := set $env "RUNNER_JOB_NODE_SELECTOR" (toJson (default dict $jobs.nodeSelector)) -}}
 {{- $_ := set $env "RUNNER_JOB_TOLERATIONS" (toJson (default list $jobs.tolerations)) -}}
+{{- $_ := set $env "RUNNER_JOB_RESOURCES" (toJson (default dict $jobs.resources)) -}}
+{{- $_ := set $env "RUNNER_JOB_PENDING_TIMEOUT_SECONDS" (toString $jobs.pendingTimeoutSeconds) -}}
+{{- /* Task pods read the same Secrets the services do (jobs namespace: copy them there). */ -}}
+{{- $_ := set $env "RUNNER_JOB_DATABASE_URL_SECRET" (include "hangar.databaseSecretRef" $root | replace " " "/") -}}
+{{- $_ := set $env "RUNNER_JOB_REDIS_URL_SECRET" (include "hangar.redisSecretRef" $root | replace " " "/") -}}
 {{- end -}}
 {{- end -}}
 {{- if eq $name "dashboard" -}}

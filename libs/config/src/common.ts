@@ -47,6 +47,27 @@ export const redisPrefix = () =>
     .default('hangar')
     .describe('prefix of every Redis key Hangar writes');
 
+// How many runs a task gets when a run is lost to the infrastructure (a runner that went silent,
+// an evicted pod): the orchestrator and the kubernetes executor both apply it.
+export const taskMaxAttempts = () =>
+  positiveInt(2, 'runs a task gets when its runner or pod is lost (1 = never retried)');
+
+// A JSON value in one setting (node selectors, tolerations, resources), checked by `schema`.
+export const jsonSetting = <T extends z.ZodType>(schema: T, fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, context) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema)
+    .describe(what);
+
 // Settings every service shares.
 export const baseServiceEnv = {
   DATABASE_URL: databaseUrl(),

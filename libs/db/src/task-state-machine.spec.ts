@@ -4,6 +4,7 @@ describe('TaskStateMachine', () => {
   it('should allow the lifecycle arrows and the retry of a lost run', () => {
     expect(TaskStateMachine.canTransition('QUEUED', 'RUNNING')).toBe(true);
     expect(TaskStateMachine.canTransition('QUEUED', 'CANCELLED')).toBe(true);
+    expect(TaskStateMachine.canTransition('QUEUED', 'FAILED')).toBe(true);
     expect(TaskStateMachine.canTransition('RUNNING', 'COMPLETED')).toBe(true);
     expect(TaskStateMachine.canTransition('RUNNING', 'QUEUED')).toBe(true);
   });

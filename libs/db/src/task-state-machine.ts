@@ -1,9 +1,10 @@
 import type { TaskStatus } from '@hangar/contracts';
 
 // The one definition of which task transitions exist. RUNNING → QUEUED is the retry of a task
-// whose runner was lost; every other arrow is the lifecycle in docs/architecture.md.
+// whose runner was lost; QUEUED → FAILED is a task whose Job could not start (no node would
+// take it, its image cannot be pulled); every other arrow is the lifecycle in docs/architecture.md.
 const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
-  QUEUED: ['RUNNING', 'CANCELLED'],
+  QUEUED: ['RUNNING', 'CANCELLED', 'FAILED'],
   RUNNING: ['COMPLETED', 'FAILED', 'CANCELLED', 'QUEUED'],
   COMPLETED: [],
   FAILED: [],

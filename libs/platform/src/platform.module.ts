@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DatabaseHealth, DatabaseModule } from '@hangar/db';
 import { createMetricsRegistry, HealthModule } from '@hangar/observability';
 import { checkRedis, RedisModule } from '@hangar/redis';
+import { StatusEvents } from './status-events';
 import { TaskActivity } from './task-activity';
 
 export interface PlatformSettings {
@@ -22,8 +23,8 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      providers: [TaskActivity],
-      exports: [TaskActivity],
+      providers: [TaskActivity, StatusEvents],
+      exports: [TaskActivity, StatusEvents],
       imports: [
         DatabaseModule.forRoot({ databaseUrl: settings.DATABASE_URL, ...options }),
         RedisModule.forRoot({ url: settings.REDIS_URL, prefix: settings.HANGAR_REDIS_PREFIX }),

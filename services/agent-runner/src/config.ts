@@ -1,7 +1,112 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { absolutePathList, baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/config';
+import {
+  absolutePathList,
+  baseServiceEnv,
+  jsonSetting,
+  optionalUrl,
+  port,
+  positiveInt,
+  secret,
+  taskMaxAttempts,
+} from '@hangar/config';
+
+const nonNegativeInt = (fallback: number, what: string) =>
+  z.coerce.number().int().min(0).default(fallback).describe(what);
+
+// `<secret name>/<key>`: where a task pod takes a secret setting from (a secretKeyRef).
+const secretKeyRef = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[-._A-Za-z0-9]+$/, 'must be <secret name>/<key>')
+    .transform((value) => {
+      const [name, key] = value.split('/') as [string, string];
+      return { name, key };
+    })
+    .optional()
+    .describe(what);
+
+const quantity = z.union([z.string().regex(/^[0-9.]+[A-Za-z]*$/), z.number()]);
+const resourceList = z.record(z.string(), quantity.transform(String));
+
+// What the kubernetes executor needs (docs/kubernetes.md); read only when RUNNER_EXECUTOR=kubernetes.
+const kubernetesEnv = {
+  RUNNER_KUBECONFIG: z
+    .string()
+    .optional()
+    .describe('kubeconfig file of the cluster; unset: the in-cluster service account, then ~/.kube/config'),
+  RUNNER_JOB_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name')
+    .default('default')
+    .describe('namespace task Jobs run in'),
+  RUNNER_JOB_IMAGE: z.string().min(1).optional().describe('image of task Jobs (the agent-runner image)'),
+  RUNNER_JOB_COMMAND: z
+    .string()
+    .default('node services/agent-runner/dist/run-task.js')
+    .transform((value) => value.split(' ').filter(Boolean))
+    .describe("the image's single-task entrypoint; the task id is appended"),
+  RUNNER_MAX_JOBS: positiveInt(20, 'task Jobs running at once in the cluster; the rest wait in the queue'),
+  RUNNER_MAX_JOBS_PER_PROJECT: nonNegativeInt(0, 'task Jobs running at once per project (0: no limit)'),
+  RUNNER_JOB_RESOURCES: jsonSetting(
+    z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict(),
+    '{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"memory":"2Gi"}}',
+    'requests and limits of a task pod, as JSON (a profile may set its own)',
+  ),
+  RUNNER_JOB_RUNTIME_CLASS: z
+    .string()
+    .optional()
+    .or(z.literal('').transform(() => undefined))
+    .describe('runtimeClassName of task pods, e.g. gvisor or kata'),
+  RUNNER_JOB_NODE_SELECTOR: jsonSetting(
+    z.record(z.string(), z.string()),
+    '{}',
+    'nodeSelector of task pods, as a JSON object',
+  ),
+  RUNNER_JOB_TOLERATIONS: jsonSetting(
+    z.array(
+      z
+        .object({
+          key: z.string().optional(),
+          operator: z.enum(['Exists', 'Equal']).optional(),
+          value: z.string().optional(),
+          effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+          tolerationSeconds: z.number().int().optional(),
+        })
+        .strict(),
+    ),
+    '[]',
+    'tolerations of task pods, as a JSON array',
+  ),
+  RUNNER_JOB_TTL_SECONDS: nonNegativeInt(
+    3600,
+    'how long a finished task Job is kept (ttlSecondsAfterFinished)',
+  ),
+  RUNNER_JOB_API_KEY_SECRET: z
+    .string()
+    .optional()
+    .describe('Secret (in the task namespace) whose model keys task pods read as files'),
+  RUNNER_JOB_DATABASE_URL_SECRET: secretKeyRef("where task pods read DATABASE_URL: '<secret>/<key>'"),
+  RUNNER_JOB_REDIS_URL_SECRET: secretKeyRef("where task pods read REDIS_URL: '<secret>/<key>'"),
+  RUNNER_JOB_PENDING_TIMEOUT_SECONDS: nonNegativeInt(
+    300,
+    'a task pod that cannot be scheduled for this long fails its task',
+  ),
+  RUNNER_JOB_REQUEUE_DELAY_MS: positiveInt(
+    2000,
+    'how long a task of a project at its Job cap waits before a retry',
+  ),
+  RUNNER_JOB_RESYNC_MS: positiveInt(10_000, 'how often every task Job is checked against its task'),
+  RUNNER_LEASE_NAME: z
+    .string()
+    .default('hangar-agent-runner')
+    .describe('Lease the controller replicas elect a leader with'),
+  RUNNER_LEASE_DURATION_SECONDS: positiveInt(15, "how long a leader's Lease holds without renewal"),
+  RUNNER_LEASE_RETRY_MS: positiveInt(2000, 'how often the Lease is renewed, or tried by a follower'),
+  TASK_MAX_ATTEMPTS: taskMaxAttempts(),
+};
 
 export const AgentRunnerConfigSchema = z
   .object({
@@ -17,6 +122,7 @@ export const AgentRunnerConfigSchema = z
       .enum(['process', 'kubernetes'])
       .default('process')
       .describe('process: agent CLIs run as child processes of this runner; kubernetes: one Job per task'),
+    ...kubernetesEnv,
     WORKSPACE_ROOT: z
       .string()
       .default('.hangar/workspaces')
@@ -68,13 +174,11 @@ export const AgentRunnerConfigSchema = z
       .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
   })
   .superRefine((config, context) => {
-    // The Helm chart can already ask for it; refusing beats silently running processes instead.
-    if (config.RUNNER_EXECUTOR === 'kubernetes') {
+    if (config.RUNNER_EXECUTOR === 'kubernetes' && !config.RUNNER_JOB_IMAGE) {
       context.addIssue({
         code: 'custom',
-        path: ['RUNNER_EXECUTOR'],
-        message:
-          'the kubernetes executor is not in this version of the agent-runner yet; set RUNNER_EXECUTOR=process (the default)',
+        path: ['RUNNER_JOB_IMAGE'],
+        message: 'the kubernetes executor needs the image of task Jobs (the agent-runner image)',
       });
     }
     if (
@@ -93,3 +197,20 @@ export const AgentRunnerConfigSchema = z
   });
 export type AgentRunnerConfig = z.infer<typeof AgentRunnerConfigSchema>;
 export const AGENT_RUNNER_CONFIG = Symbol('AGENT_RUNNER_CONFIG');
+
+// A task pod gets its model keys as files (HANGAR_MODEL_KEY_DIR, one file per key, from a
+// Secret), not as environment variables: they are read here, for the agent CLI's environment only.
+export const MODEL_KEY_NAMES = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'] as const;
+export function readModelKeyFiles(env: NodeJS.ProcessEnv): void {
+  const dir = env['HANGAR_MODEL_KEY_DIR'];
+  if (!dir) return;
+  for (const name of MODEL_KEY_NAMES) {
+    if (env[name]) continue;
+    try {
+      const value = readFileSync(path.join(dir, name), 'utf8').trim();
+      if (value) env[name] = value;
+    } catch {
+      // The Secret need not hold every provider's key.
+    }
+  }
+}

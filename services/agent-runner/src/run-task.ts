@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@hangar/config';
 import { PinoNestLogger } from '@hangar/observability';
 import { bootProcess } from '@hangar/platform';
-import { AgentRunnerConfigSchema } from './config';
+import { AgentRunnerConfigSchema, readModelKeyFiles } from './config';
 import { SingleTaskModule } from './modules/single-task/single-task.module';
 import { RUN_TASK_EXIT, SingleTaskService } from './modules/single-task/single-task.service';
 
@@ -20,6 +20,7 @@ async function main(): Promise<number> {
     );
     return RUN_TASK_EXIT.usage;
   }
+  readModelKeyFiles(process.env);
   const config = loadConfig('agent-runner', AgentRunnerConfigSchema);
   const { tracing, log } = await bootProcess({ name: 'agent-runner', config });
   const app = await NestFactory.createApplicationContext(SingleTaskModule.forRoot(config), {
@@ -27,7 +28,7 @@ async function main(): Promise<number> {
   });
   await app.init();
   const single = app.get(SingleTaskService);
-  const stop = () => single.stop();
+  const stop = () => void single.stop();
   process.once('SIGTERM', stop).once('SIGINT', stop);
   try {
     return await single.run(taskId, attempt);

@@ -8,10 +8,45 @@ describe('agent-runner configuration', () => {
   });
 
   it('should refuse an executor it does not have, naming the setting', () => {
-    for (const RUNNER_EXECUTOR of ['kubernetes', 'docker']) {
-      const parsed = AgentRunnerConfigSchema.safeParse({ ...base, RUNNER_EXECUTOR });
-      expect(parsed.success).toBe(false);
-      expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain('RUNNER_EXECUTOR');
+    const parsed = AgentRunnerConfigSchema.safeParse({ ...base, RUNNER_EXECUTOR: 'docker' });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['RUNNER_EXECUTOR']);
+  });
+
+  it('should refuse the kubernetes executor without the image of task Jobs', () => {
+    const parsed = AgentRunnerConfigSchema.safeParse({ ...base, RUNNER_EXECUTOR: 'kubernetes' });
+    expect(parsed.error?.issues).toEqual([
+      expect.objectContaining({
+        path: ['RUNNER_JOB_IMAGE'],
+        message: expect.stringContaining('image of task Jobs'),
+      }),
+    ]);
+  });
+
+  it('should read the Job settings an operator writes as JSON, and name the wrong one', () => {
+    const config = AgentRunnerConfigSchema.parse({
+      ...base,
+      RUNNER_EXECUTOR: 'kubernetes',
+      RUNNER_JOB_IMAGE: 'hangar/agent-runner:1',
+      RUNNER_JOB_NODE_SELECTOR: '{"sandbox":"gvisor"}',
+      RUNNER_JOB_TOLERATIONS: '[{"key":"sandbox","operator":"Exists","effect":"NoSchedule"}]',
+      RUNNER_JOB_RESOURCES: '{"limits":{"cpu":2,"memory":"4Gi"}}',
+      RUNNER_JOB_DATABASE_URL_SECRET: 'hangar-postgresql/DATABASE_URL',
+    });
+    expect(config.RUNNER_JOB_NODE_SELECTOR).toEqual({ sandbox: 'gvisor' });
+    expect(config.RUNNER_JOB_TOLERATIONS).toEqual([
+      { key: 'sandbox', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
+    expect(config.RUNNER_JOB_RESOURCES).toEqual({ limits: { cpu: '2', memory: '4Gi' } });
+    expect(config.RUNNER_JOB_DATABASE_URL_SECRET).toEqual({ name: 'hangar-postgresql', key: 'DATABASE_URL' });
+    for (const [setting, value] of [
+      ['RUNNER_JOB_NODE_SELECTOR', '{sandbox'],
+      ['RUNNER_JOB_TOLERATIONS', '[{"operator":"Sometimes"}]'],
+      ['RUNNER_JOB_DATABASE_URL_SECRET', 'no-key'],
+      ['RUNNER_MAX_JOBS', '0'],
+    ] as const) {
+      const parsed = AgentRunnerConfigSchema.safeParse({ ...base, [setting]: value });
+      expect(parsed.error?.issues.map((issue) => issue.path[0])).toEqual([setting]);
     }
   });
 });

@@ -12,8 +12,11 @@ const settings: TaskJobSettings = {
   image: 'registry.example.com/hangar-agent-runner:0.2.0',
   command: ['node', 'services/agent-runner/dist/run-task.js'],
   apiKeySecret: 'hangar-model',
-  apiKeySecretKey: 'anthropic-api-key',
-  envFromSecret: 'hangar-task-env',
+  env: [{ name: 'HANGAR_REDIS_PREFIX', value: 'hangar' }],
+  secretEnv: {
+    DATABASE_URL: { name: 'hangar-database', key: 'DATABASE_URL' },
+    REDIS_URL: { name: 'hangar-redis', key: 'REDIS_URL' },
+  },
   resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
   ttlSecondsAfterFinished: 600,
 };
@@ -37,8 +40,19 @@ describe(buildTaskJob.name, () => {
     expect(job.spec?.template.metadata?.labels?.[TASK_LABEL]).toBe(task.id);
     const container = job.spec!.template.spec!.containers[0]!;
     expect(container.command).toEqual(['node', 'services/agent-runner/dist/run-task.js', task.id]);
-    expect(container.env).toEqual(expect.arrayContaining([{ name: 'HANGAR_TASK_ATTEMPT', value: '2' }]));
-    expect(container.envFrom).toEqual([{ secretRef: { name: 'hangar-task-env' } }]);
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'HANGAR_TASK_ATTEMPT', value: '2' },
+        // The run's runner id is the Job's name: the controller knows whose attempt it is.
+        { name: 'RUNNER_ID', value: 'hangar-task-cmx5abc0000xyz-2' },
+        { name: 'HANGAR_REDIS_PREFIX', value: 'hangar' },
+        {
+          name: 'DATABASE_URL',
+          valueFrom: { secretKeyRef: { name: 'hangar-database', key: 'DATABASE_URL' } },
+        },
+        { name: 'REDIS_URL', valueFrom: { secretKeyRef: { name: 'hangar-redis', key: 'REDIS_URL' } } },
+      ]),
+    );
     expect(container.resources).toEqual(settings.resources);
   });
 
@@ -59,6 +73,9 @@ describe(buildTaskJob.name, () => {
       seccompProfile: { type: 'RuntimeDefault' },
     });
     expect(JSON.stringify(container.env)).not.toMatch(/API_KEY"/);
+    expect(container.env).toEqual(
+      expect.arrayContaining([{ name: 'HANGAR_MODEL_KEY_DIR', value: MODEL_KEY_DIR }]),
+    );
     expect(container.volumeMounts).toEqual(
       expect.arrayContaining([{ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true }]),
     );
@@ -66,11 +83,7 @@ describe(buildTaskJob.name, () => {
       expect.arrayContaining([
         {
           name: 'model-key',
-          secret: {
-            secretName: 'hangar-model',
-            items: [{ key: 'anthropic-api-key', path: 'anthropic-api-key' }],
-            defaultMode: 0o400,
-          },
+          secret: { secretName: 'hangar-model', defaultMode: 0o400, optional: true },
         },
         { name: 'workspace', emptyDir: {} },
       ]),
@@ -113,13 +126,25 @@ describe(buildTaskJob.name, () => {
     });
   });
 
-  it('should keep a conversation’s workspace on its claim, across turns', () => {
-    const job = buildTaskJob({ ...task, conversationId: 'conv42' }, settings);
+  it('should keep a conversation’s workspace on its claim when conversations have storage', () => {
+    const job = buildTaskJob(
+      { ...task, conversationId: 'conv42' },
+      { ...settings, conversationStorageClass: 'standard' },
+    );
     expect(job.spec?.template.spec?.volumes).toEqual(
       expect.arrayContaining([
         { name: 'workspace', persistentVolumeClaim: { claimName: conversationClaimName('conv42') } },
       ]),
     );
+    expect(
+      buildTaskJob({ ...task, conversationId: 'conv42' }, settings).spec?.template.spec?.volumes,
+    ).toEqual(expect.arrayContaining([{ name: 'workspace', emptyDir: {} }]));
+  });
+
+  it('should run the scripted model without a key Secret', () => {
+    const pod = buildTaskJob(task, { ...settings, apiKeySecret: undefined }).spec!.template.spec!;
+    expect(pod.volumes?.map((volume) => volume.name)).not.toContain('model-key');
+    expect(pod.containers[0]?.env?.map((variable) => variable.name)).not.toContain('HANGAR_MODEL_KEY_DIR');
   });
 
   it('should name Jobs as Kubernetes allows, and refuse an id that cannot make one', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseServiceEnv, port, positiveInt } from '@hangar/config';
+import { baseServiceEnv, port, positiveInt, taskMaxAttempts } from '@hangar/config';
 
 export const OrchestratorConfigSchema = z.object({
   ...baseServiceEnv,
@@ -12,7 +12,7 @@ export const OrchestratorConfigSchema = z.object({
     30_000,
     'a RUNNING task whose runner has not reported for this long is lost',
   ),
-  TASK_MAX_ATTEMPTS: positiveInt(2, 'runs a task gets when its runner is lost (1 = never retried)'),
+  TASK_MAX_ATTEMPTS: taskMaxAttempts(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
 export const ORCHESTRATOR_CONFIG = Symbol('ORCHESTRATOR_CONFIG');

@@ -8,12 +8,11 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '@hangar/db';
-import { TaskActivity } from '@hangar/platform';
+import { StatusEvents, TaskActivity } from '@hangar/platform';
 import { createRedis, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { OrchestratorConfig } from '../src/config';
 import { ReconcilerService } from '../src/modules/scheduling/reconciler.service';
-import { StatusEvents } from '../src/modules/scheduling/status-events';
 import { TaskQueue } from '../src/modules/scheduling/task-queue';
 
 describe(ReconcilerService.name, () => {

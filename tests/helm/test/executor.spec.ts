@@ -67,6 +67,22 @@ describe('the kubernetes executor', () => {
     expect(JSON.parse(env.RUNNER_JOB_TOLERATIONS!)).toEqual([
       { key: 'hangar.dev/sandbox', operator: 'Equal', value: 'gvisor', effect: 'NoSchedule' },
     ]);
+    expect(JSON.parse(env.RUNNER_JOB_RESOURCES!)).toEqual({
+      requests: { cpu: '500m', memory: '1Gi' },
+      limits: { memory: '2Gi' },
+    });
+    expect(env.RUNNER_JOB_PENDING_TIMEOUT_SECONDS).toBe('300');
+    // Task pods take DATABASE_URL and REDIS_URL from the Secrets the services read them from.
+    const secretEnv = Object.fromEntries(
+      (containerOf(find(gvisor, 'Deployment', `${fullname}-agent-runner`)).env ?? [])
+        .filter((variable: { valueFrom?: unknown }) => variable.valueFrom)
+        .map((variable: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }) => [
+          variable.name,
+          `${variable.valueFrom.secretKeyRef.name}/${variable.valueFrom.secretKeyRef.key}`,
+        ]),
+    );
+    expect(env.RUNNER_JOB_DATABASE_URL_SECRET).toBe(secretEnv['DATABASE_URL']);
+    expect(env.RUNNER_JOB_REDIS_URL_SECRET).toBe(secretEnv['REDIS_URL']);
     // The task Jobs read the key from their own namespace.
     const keySecrets = byKind(gvisor, 'Secret').filter(
       (secret) => secret.metadata.name === `${fullname}-model-keys`,

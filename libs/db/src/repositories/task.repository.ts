@@ -43,6 +43,18 @@ export interface RunOutcome {
   error?: string | null;
 }
 
+// What the kubernetes executor reads to make, and to reconcile, a task's Job.
+export interface TaskJobState {
+  id: string;
+  projectId: string;
+  status: TaskStatus;
+  attempts: number;
+  runnerId: string | null;
+  cancelRequestedAt: Date | null;
+  timeoutSeconds: number;
+  conversationId: string | null;
+}
+
 export class TaskRepository {
   constructor(
     private readonly prisma: PrismaClient,
@@ -241,6 +253,34 @@ export class TaskRepository {
       'FAILED',
       { finishedAt: new Date(), error: reason },
       { status: 'RUNNING', runnerId },
+    );
+  }
+
+  async jobStates(ids: readonly string[]): Promise<TaskJobState[]> {
+    if (ids.length === 0) return [];
+    return this.prisma.task.findMany({
+      where: { id: { in: [...ids] } },
+      select: {
+        id: true,
+        projectId: true,
+        status: true,
+        attempts: true,
+        runnerId: true,
+        cancelRequestedAt: true,
+        timeoutSeconds: true,
+        conversationId: true,
+      },
+    });
+  }
+
+  // An attempt that never started (its Job's pod could not be scheduled or pulled): the task
+  // fails as it waits, guarded on the attempt so a later attempt is never touched.
+  async failUnstarted(id: string, attempt: number, reason: string): Promise<Task | null> {
+    return this.tryTransition(
+      id,
+      'FAILED',
+      { finishedAt: new Date(), error: reason },
+      { status: 'QUEUED', attempts: attempt - 1 },
     );
   }
 

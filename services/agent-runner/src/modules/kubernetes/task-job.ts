@@ -1,4 +1,10 @@
-import type { V1Job, V1ResourceRequirements, V1Toleration, V1Volume } from '@kubernetes/client-node';
+import type {
+  V1EnvVar,
+  V1Job,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1Volume,
+} from '@kubernetes/client-node';
 
 // Labels every object of a task carries: `kubectl get jobs,pods -l hangar.dev/task=<id>`.
 export const TASK_LABEL = 'hangar.dev/task';
@@ -20,12 +26,13 @@ export interface TaskJobSettings {
   image: string;
   // The single-task entrypoint of the runner image.
   command: string[];
-  // Secret and key holding the model API key, mounted read-only under MODEL_KEY_DIR.
-  apiKeySecret: string;
-  apiKeySecretKey: string;
-  // Secret (and ConfigMap) the task pod takes its environment from (DATABASE_URL, REDIS_URL…).
-  envFromSecret?: string | undefined;
-  envFromConfigMap?: string | undefined;
+  // Secret holding the model API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY), its
+  // keys mounted read-only as files under MODEL_KEY_DIR. None: the scripted model.
+  apiKeySecret?: string | undefined;
+  // The controller's own settings a task pod runs with (Redis prefix, model endpoints, limits).
+  env: V1EnvVar[];
+  // Where the pod reads its secret settings (DATABASE_URL, REDIS_URL) from: secretKeyRefs.
+  secretEnv: Record<string, { name: string; key: string }>;
   resources: V1ResourceRequirements;
   ttlSecondsAfterFinished: number;
   runtimeClassName?: string | undefined;
@@ -69,21 +76,22 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
     [PROJECT_LABEL]: task.projectId,
     [ATTEMPT_LABEL]: String(task.attempt),
   };
-  const workspace: V1Volume = task.conversationId
-    ? {
-        name: 'workspace',
-        persistentVolumeClaim: { claimName: conversationClaimName(task.conversationId) },
-      }
-    : { name: 'workspace', emptyDir: {} };
-  const envFrom = [
-    ...(settings.envFromSecret ? [{ secretRef: { name: settings.envFromSecret } }] : []),
-    ...(settings.envFromConfigMap ? [{ configMapRef: { name: settings.envFromConfigMap } }] : []),
-  ];
+  // A conversation's turns share a claim that outlives each Job, when the operator gave a
+  // storage class for them; otherwise every turn starts from an empty workspace (the agent's
+  // session itself is restored from Postgres either way).
+  const workspace: V1Volume =
+    task.conversationId && settings.conversationStorageClass
+      ? {
+          name: 'workspace',
+          persistentVolumeClaim: { claimName: conversationClaimName(task.conversationId) },
+        }
+      : { name: 'workspace', emptyDir: {} };
+  const name = taskJobName(task.id, task.attempt);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: taskJobName(task.id, task.attempt),
+      name,
       namespace: settings.namespace,
       labels,
       ...(settings.owner
@@ -118,13 +126,19 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
               image: settings.image,
               command: [...settings.command, task.id],
               env: [
+                ...settings.env,
+                ...Object.entries(settings.secretEnv).map(([variable, ref]) => ({
+                  name: variable,
+                  valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+                })),
                 { name: 'HANGAR_TASK_ATTEMPT', value: String(task.attempt) },
+                // The run's name in the task record: the controller finds the Job by it.
+                { name: 'RUNNER_ID', value: name },
                 { name: 'WORKSPACE_ROOT', value: WORKSPACE_DIR },
                 { name: 'RUNNER_HOME_ROOT', value: '/home/agent' },
-                // The key's file, for the agent CLI's key helper (never the key itself in the env).
-                { name: 'HANGAR_MODEL_KEY_FILE', value: `${MODEL_KEY_DIR}/${settings.apiKeySecretKey}` },
+                // Where run-task.js reads the model keys (never the keys themselves in the env).
+                ...(settings.apiKeySecret ? [{ name: 'HANGAR_MODEL_KEY_DIR', value: MODEL_KEY_DIR }] : []),
               ],
-              ...(envFrom.length > 0 ? { envFrom } : {}),
               resources: { ...settings.resources, ...task.resources },
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -138,7 +152,9 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
                 { name: 'workspace', mountPath: WORKSPACE_DIR },
                 { name: 'home', mountPath: '/home/agent' },
                 { name: 'tmp', mountPath: '/tmp' },
-                { name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true },
+                ...(settings.apiKeySecret
+                  ? [{ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true }]
+                  : []),
               ],
             },
           ],
@@ -146,14 +162,14 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
             workspace,
             { name: 'home', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
-            {
-              name: 'model-key',
-              secret: {
-                secretName: settings.apiKeySecret,
-                items: [{ key: settings.apiKeySecretKey, path: settings.apiKeySecretKey }],
-                defaultMode: 0o400,
-              },
-            },
+            ...(settings.apiKeySecret
+              ? [
+                  {
+                    name: 'model-key',
+                    secret: { secretName: settings.apiKeySecret, defaultMode: 0o400, optional: true },
+                  },
+                ]
+              : []),
           ],
         },
       },

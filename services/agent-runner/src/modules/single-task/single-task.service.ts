@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { TaskRepository } from '@hangar/db';
 import { TaskRunService } from '../runner/task-run.service';
 
 // Exit codes of run-task.js, for whoever started it (the kubernetes executor reads the pod's).
@@ -16,7 +17,10 @@ export const RUN_TASK_EXIT = {
 export class SingleTaskService {
   private readonly logger = new Logger(SingleTaskService.name);
 
-  constructor(private readonly runs: TaskRunService) {}
+  constructor(
+    private readonly runs: TaskRunService,
+    private readonly tasks: TaskRepository,
+  ) {}
 
   async run(taskId: string, attempt: number): Promise<number> {
     const outcome = await this.runs.runAttempt(taskId, attempt);
@@ -27,8 +31,15 @@ export class SingleTaskService {
     return RUN_TASK_EXIT.ran;
   }
 
-  // SIGTERM (the Job deleted, the deadline reached): stop the agent; the run records why.
-  stop() {
-    for (const taskId of this.runs.runningTaskIds()) this.runs.cancel(taskId, 'shutdown');
+  // SIGTERM: the pod is going. When that is the controller deleting the Job of a cancelled
+  // task, the run ends CANCELLED; otherwise (a node drained, the Job deleted by hand) the task
+  // goes back to the queue, as with any runner that shuts down.
+  async stop(): Promise<void> {
+    const running = this.runs.runningTaskIds();
+    const states = await this.tasks.jobStates(running).catch(() => []);
+    for (const taskId of running) {
+      const cancelled = states.some((state) => state.id === taskId && state.cancelRequestedAt);
+      this.runs.cancel(taskId, cancelled ? 'cancelled' : 'shutdown');
+    }
   }
 }

@@ -6,8 +6,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { TaskRepository } from '@hangar/db';
+import { StatusEvents } from '@hangar/platform';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
-import { StatusEvents } from './status-events';
 import { TaskQueue } from './task-queue';
 
 // The safety net under the pub/sub transport: at start and then periodically, QUEUED tasks

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HangarError, type TaskCancelReply } from '@hangar/contracts';
 import { TaskRepository } from '@hangar/db';
+import { StatusEvents } from '@hangar/platform';
 import { ClientProxy } from '@nestjs/microservices';
 import { Patterns } from '@hangar/contracts';
 import { lastValueFrom, timeout } from 'rxjs';
 import { RUNNER_CLIENT } from './runner-client';
-import { StatusEvents } from './status-events';
 import { TaskQueue } from './task-queue';
 
 @Injectable()

@@ -3,12 +3,11 @@ import { QueueMetrics } from './queue.metrics';
 import { ReconcilerService } from './reconciler.service';
 import { SchedulerService } from './scheduler.service';
 import { SchedulingController } from './scheduling.controller';
-import { StatusEvents } from './status-events';
 import { TaskQueue } from './task-queue';
 
 @Module({
   controllers: [SchedulingController],
-  providers: [SchedulerService, ReconcilerService, StatusEvents, TaskQueue, QueueMetrics],
+  providers: [SchedulerService, ReconcilerService, TaskQueue, QueueMetrics],
   exports: [TaskQueue],
 })
 export class SchedulingModule {}

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Task } from '@hangar/contracts';
 import { TaskEventRepository } from '@hangar/db';
-import { TaskActivity } from '@hangar/platform';
+import { TaskActivity } from './task-activity';
 import { TaskEventLog, TaskEventStream } from '@hangar/redis';
 
-// Status changes the orchestrator makes (cancel before start, lost runner) are events too,
-// so a subscriber sees every transition in the task's own sequence.
+// Status changes made outside a run (the orchestrator's cancel before start and lost-runner
+// retries, the kubernetes executor's failed Jobs) are events too, so a subscriber sees every
+// transition in the task's own sequence.
 @Injectable()
 export class StatusEvents {
   constructor(
@@ -15,7 +16,9 @@ export class StatusEvents {
   ) {}
 
   async publish(task: Task, reason?: string): Promise<void> {
-    const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq: task.lastSeq + 1 });
+    // The stream may be ahead of Postgres (a lost run's last batch): number after both.
+    const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
+    const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
     await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
     await log.flush();
     await this.activity.statusChanged(task, reason);

@@ -1,0 +1,453 @@
+import type { V1EnvVar, V1Job, V1Pod } from '@kubernetes/client-node';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { TASK_QUEUE, TaskJobSchema, TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
+import { TaskRepository, type TaskJobState } from '@hangar/db';
+import { StatusEvents } from '@hangar/platform';
+import { createRedis } from '@hangar/redis';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { isJobFinished, jobFailure, type JobFailure } from './job-failure';
+import { KubeClients } from './kube-clients';
+import { KubernetesMetrics } from './kubernetes.metrics';
+import { LeaderElection, statusOf } from './leader-election';
+import { Reflector } from './reflector';
+import {
+  ATTEMPT_LABEL,
+  buildTaskJob,
+  COMPONENT_LABELS,
+  PROJECT_LABEL,
+  TASK_LABEL,
+  taskJobName,
+  type TaskJobSettings,
+} from './task-job';
+
+const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${COMPONENT_LABELS['app.kubernetes.io/managed-by']}`;
+// The label the Job controller puts on a Job's pods.
+const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+// Settings of this controller a task pod runs with too (docs/configuration.md).
+const FORWARDED_SETTINGS = [
+  'HANGAR_REDIS_PREFIX',
+  'LOG_LEVEL',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'SCRIPTED_MODEL_URL',
+  'ANTHROPIC_BASE_URL',
+  'OPENAI_BASE_URL',
+  'GEMINI_BASE_URL',
+  'HEARTBEAT_INTERVAL_MS',
+  'STREAM_RETENTION_SECONDS',
+  'RUNNER_MAX_OUTPUT_BYTES',
+] as const;
+
+// The kubernetes executor: one Job per task attempt, created from the durable queue within the
+// cluster's and each project's Job caps, and reconciled with its task from what the cluster
+// reports. Only the replica holding the Lease acts; the others wait to take over.
+//
+// Who writes what: the Job's pod (run-task.js) claims its attempt and records the outcome, as
+// any runner does. This controller steps in only when the pod cannot: it never started
+// (unschedulable, image pull), it was killed (OOM, deadline, eviction), or its Job was deleted.
+@Injectable()
+export class KubernetesExecutor
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  private readonly logger = new Logger(KubernetesExecutor.name);
+  readonly jobs: Reflector<V1Job>;
+  readonly pods: Reflector<V1Pod>;
+  readonly election: LeaderElection;
+  private readonly connection: Redis;
+  private readonly settings: TaskJobSettings;
+  private worker: Worker<TaskJob> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  // Jobs created here that the watch has not shown yet: they count against the caps already.
+  private readonly created = new Map<string, V1Job>();
+  // One reconcile at a time per Job, in the order events came.
+  private readonly reconciling = new Map<string, Promise<void>>();
+  private capacityWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly statusEvents: StatusEvents,
+    private readonly kube: KubeClients,
+    private readonly metrics: KubernetesMetrics,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+  ) {
+    const namespace = config.RUNNER_JOB_NAMESPACE;
+    this.connection = createRedis(config.REDIS_URL);
+    this.settings = taskJobSettings(config);
+    this.jobs = new Reflector<V1Job>({
+      kind: 'jobs',
+      path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      labelSelector: MANAGED_SELECTOR,
+      list: () => this.kube.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }),
+      watch: kube.watch,
+      onUpsert: (job) => this.onJobChanged(job),
+      onDelete: (job) => this.onJobGone(job),
+    });
+    this.pods = new Reflector<V1Pod>({
+      kind: 'pods',
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      labelSelector: MANAGED_SELECTOR,
+      list: () => this.kube.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR }),
+      watch: kube.watch,
+      onUpsert: (pod) => this.onPodChanged(pod),
+      onDelete: (pod) => this.onPodChanged(pod),
+    });
+    this.election = new LeaderElection(kube.coordination, {
+      namespace,
+      name: config.RUNNER_LEASE_NAME,
+      identity: config.RUNNER_ID,
+      leaseDurationSeconds: config.RUNNER_LEASE_DURATION_SECONDS,
+      retryMs: config.RUNNER_LEASE_RETRY_MS,
+      onStartedLeading: () => this.lead(),
+      onStoppedLeading: () => this.follow(),
+    });
+    metrics.observe(this);
+  }
+
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+
+  onApplicationBootstrap() {
+    this.election.start();
+  }
+
+  // SIGTERM: stop taking tasks and hand the Lease over. Running Jobs go on without us; the next
+  // leader adopts them.
+  async beforeApplicationShutdown() {
+    await this.election.stop();
+  }
+
+  async onApplicationShutdown() {
+    await this.connection.quit();
+  }
+
+  // Active task Jobs (not finished), in the whole namespace or of one project.
+  activeJobs(projectId?: string): V1Job[] {
+    const jobs = new Map<string, V1Job>();
+    for (const job of this.created.values()) jobs.set(job.metadata?.name ?? '', job);
+    for (const job of this.jobs.list()) jobs.set(job.metadata?.name ?? '', job);
+    return [...jobs.values()].filter(
+      (job) =>
+        !isJobFinished(job) &&
+        (projectId === undefined || job.metadata?.labels?.[PROJECT_LABEL] === projectId),
+    );
+  }
+
+  // runner.cancel: delete the task's Job now rather than at the next resync.
+  async cancel(taskId: string): Promise<void> {
+    if (!this.isLeader) return;
+    for (const job of this.jobs.list()) {
+      if (job.metadata?.labels?.[TASK_LABEL] === taskId) await this.enqueueReconcile(job.metadata.name ?? '');
+    }
+  }
+
+  // Every Job against its task: what a missed event would have told us, and unschedulable pods'
+  // timeouts.
+  resync(): Promise<void> {
+    return Promise.all(this.jobs.list().map((job) => this.enqueueReconcile(job.metadata?.name ?? ''))).then(
+      () => undefined,
+    );
+  }
+
+  private async lead() {
+    this.metrics.leader.set(1);
+    await Promise.all([this.jobs.start(), this.pods.start()]);
+    // Adoption: the Jobs listed are reconciled like any other; a task whose Job exists is not
+    // given a second one (its name derives from the task id and attempt).
+    await this.resync();
+    this.worker = new Worker<TaskJob>(TASK_QUEUE, (job, token) => this.process(job, token), {
+      connection: this.connection,
+      prefix: `${this.config.HANGAR_REDIS_PREFIX}:queue`,
+      concurrency: 1,
+      maxStalledCount: 0,
+    });
+    this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+    this.worker.on('failed', (job, error) => this.logger.error({ err: error, jobId: job?.id }, 'job failed'));
+    const tick = () => {
+      this.resyncTimer = setTimeout(() => void this.resync().finally(tick), this.config.RUNNER_JOB_RESYNC_MS);
+    };
+    tick();
+  }
+
+  private async follow() {
+    this.metrics.leader.set(0);
+    clearTimeout(this.resyncTimer);
+    this.wakeCapacityWaiters();
+    await this.worker?.close();
+    this.worker = undefined;
+    await Promise.all([this.jobs.stop(), this.pods.stop()]);
+    await Promise.all(this.reconciling.values());
+    this.created.clear();
+  }
+
+  // One queue job: make the task attempt's Job, within the caps. A task over its project's cap
+  // goes back to the queue for a while; over the cluster's cap the queue waits (nothing else
+  // could start anyway).
+  async process(job: Job<TaskJob>, token: string | undefined): Promise<string> {
+    const { taskId, attempt } = TaskJobSchema.parse(job.data);
+    const name = taskJobName(taskId, attempt);
+    const [task] = await this.tasks.jobStates([taskId]);
+    if (!task || task.status !== 'QUEUED' || task.attempts !== attempt - 1)
+      return 'skipped: the task is no longer waiting for this attempt';
+    if (this.jobs.get(name) || this.created.has(name)) return 'adopted: its Job exists';
+
+    while (this.activeJobs().length >= this.config.RUNNER_MAX_JOBS) {
+      if (!(await this.capacityFreed())) return this.later(job, token, 0);
+    }
+    const perProject = this.config.RUNNER_MAX_JOBS_PER_PROJECT;
+    if (perProject > 0 && this.activeJobs(task.projectId).length >= perProject)
+      return this.later(job, token, this.config.RUNNER_JOB_REQUEUE_DELAY_MS);
+
+    const body = buildTaskJob(
+      {
+        id: task.id,
+        projectId: task.projectId,
+        attempt,
+        timeoutSeconds: task.timeoutSeconds,
+        conversationId: task.conversationId,
+      },
+      this.settings,
+    );
+    try {
+      const created = await this.kube.batch.createNamespacedJob({ namespace: this.settings.namespace, body });
+      if (!this.jobs.get(name)) this.created.set(name, created);
+      this.metrics.created.inc();
+      this.logger.log(`task ${taskId} attempt ${attempt}: Job ${name} created`);
+      return 'job-created';
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 409) return 'adopted: its Job exists';
+      // The API refused this Job for good (invalid spec): the task cannot run this way.
+      if (status === 400 || status === 422) {
+        await this.failUnstarted(task, attempt, {
+          reason: 'pod-config',
+          message: `the cluster refused the task's Job: ${apiMessage(error)}`,
+          retry: false,
+        });
+        return 'job-refused';
+      }
+      // Quota, throttling, an API server away: try again shortly, nothing lost.
+      this.logger.warn(`task ${taskId}: Job ${name} not created (${status ?? String(error)}); retrying`);
+      return this.later(job, token, this.config.RUNNER_JOB_REQUEUE_DELAY_MS);
+    }
+  }
+
+  private async later(job: Job<TaskJob>, token: string | undefined, delayMs: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
+  }
+
+  // Resolves true when a Job finished or went away, false when this replica stopped leading.
+  private capacityFreed(): Promise<boolean> {
+    if (!this.isLeader) return Promise.resolve(false);
+    return new Promise((resolve) => this.capacityWaiters.push(() => resolve(this.isLeader)));
+  }
+
+  private wakeCapacityWaiters() {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private onJobChanged(job: V1Job) {
+    const name = job.metadata?.name ?? '';
+    this.created.delete(name);
+    if (isJobFinished(job)) this.wakeCapacityWaiters();
+    void this.enqueueReconcile(name);
+  }
+
+  private onJobGone(job: V1Job) {
+    const name = job.metadata?.name ?? '';
+    this.created.delete(name);
+    this.wakeCapacityWaiters();
+    void this.enqueueReconcile(name, job);
+  }
+
+  private onPodChanged(pod: V1Pod) {
+    const jobName = pod.metadata?.labels?.[JOB_NAME_LABEL] ?? pod.metadata?.labels?.['job-name'];
+    if (jobName && this.jobs.get(jobName)) void this.enqueueReconcile(jobName);
+  }
+
+  private enqueueReconcile(name: string, gone?: V1Job): Promise<void> {
+    const previous = this.reconciling.get(name) ?? Promise.resolve();
+    const next = previous
+      .then(() => (gone ? this.reconcileGone(gone) : this.reconcile(name)))
+      .catch((error: unknown) => this.logger.error({ err: error, job: name }, 'reconcile failed'))
+      .finally(() => {
+        if (this.reconciling.get(name) === next) this.reconciling.delete(name);
+      });
+    this.reconciling.set(name, next);
+    return next;
+  }
+
+  private async reconcile(name: string): Promise<void> {
+    const job = this.jobs.get(name);
+    if (!job || !this.isLeader) return;
+    const { taskId, attempt } = identify(job);
+    const [task] = await this.tasks.jobStates([taskId]);
+    const finished = isJobFinished(job);
+    const deleting = Boolean(job.metadata?.deletionTimestamp);
+    if (!task || TERMINAL_STATUSES.includes(task.status)) {
+      // Cancelled (or gone, or finished some other way) while its Job runs: stop the Job.
+      if (!finished && !deleting) await this.deleteJob(name, task ? `task ${task.status}` : 'task gone');
+      return;
+    }
+    if (task.status === 'RUNNING' && task.runnerId === name && task.cancelRequestedAt) {
+      // Foreground: the Job goes once its pod has stopped; the pod records CANCELLED itself.
+      if (!deleting) await this.deleteJob(name, 'task cancelled');
+      return;
+    }
+    if (!ownsAttempt(task, name, attempt)) return;
+    const failure =
+      jobFailure(job, this.podsOf(name), {
+        now: new Date(),
+        pendingTimeoutSeconds: this.config.RUNNER_JOB_PENDING_TIMEOUT_SECONDS,
+      }) ??
+      (finished
+        ? {
+            reason: 'pod-failed' as const,
+            message: "the pod ended without recording the task's outcome (see its logs)",
+            retry: true,
+          }
+        : null);
+    if (!failure) return;
+    await this.concludeAttempt(task, name, attempt, failure);
+    // An unschedulable or unpullable pod would wait forever: free what it holds.
+    if (!finished && !deleting) await this.deleteJob(name, failure.reason);
+  }
+
+  // The Job is gone. If its task still waits on it, someone deleted it (or its pod was killed
+  // before it could record anything).
+  private async reconcileGone(job: V1Job): Promise<void> {
+    if (!this.isLeader) return;
+    const name = job.metadata?.name ?? '';
+    const { taskId, attempt } = identify(job);
+    const [task] = await this.tasks.jobStates([taskId]);
+    if (!task || !ownsAttempt(task, name, attempt)) return;
+    if (task.status === 'RUNNING' && task.cancelRequestedAt) {
+      const cancelled = await this.tasks.finish(task.id, name, {
+        status: 'CANCELLED',
+        error: 'cancelled: stopped on request',
+      });
+      if (cancelled) await this.statusEvents.publish(cancelled, cancelled.error ?? undefined);
+      return;
+    }
+    await this.concludeAttempt(task, name, attempt, {
+      reason: 'job-deleted',
+      message: `the Job ${name} was deleted before its task finished`,
+      retry: false,
+    });
+  }
+
+  // The attempt is over without an outcome from its pod: the task fails with the reason, or
+  // (a lost run, with attempts left) goes back to QUEUED, and the orchestrator's reconciler
+  // enqueues its next attempt.
+  private async concludeAttempt(task: TaskJobState, name: string, attempt: number, failure: JobFailure) {
+    this.metrics.failures.inc({ reason: failure.reason });
+    if (task.status === 'QUEUED') return this.failUnstarted(task, attempt, failure);
+    const max = this.config.TASK_MAX_ATTEMPTS;
+    const reason = `${failure.reason}: ${failure.message} (attempt ${task.attempts} of ${max})`;
+    const updated =
+      failure.retry && task.attempts < max
+        ? await this.tasks.requeue(task.id, name, reason)
+        : await this.tasks.failLost(task.id, name, reason);
+    if (!updated) return;
+    this.logger.warn(`task ${task.id}: ${reason}; ${updated.status === 'QUEUED' ? 'retrying' : 'failed'}`);
+    await this.statusEvents.publish(updated, reason);
+  }
+
+  private async failUnstarted(task: TaskJobState, attempt: number, failure: JobFailure) {
+    const reason = `${failure.reason}: ${failure.message}`;
+    const failed = await this.tasks.failUnstarted(task.id, attempt, reason);
+    if (!failed) return;
+    this.logger.warn(`task ${task.id}: ${reason}; failed before it started`);
+    await this.statusEvents.publish(failed, reason);
+  }
+
+  private async deleteJob(name: string, why: string) {
+    try {
+      // Foreground: the Job stays (with a deletionTimestamp) until its pods are gone, so its
+      // deletion event means the pod had its chance to record how the run ended.
+      await this.kube.batch.deleteNamespacedJob({
+        name,
+        namespace: this.settings.namespace,
+        propagationPolicy: 'Foreground',
+      });
+      this.logger.log(`Job ${name} deleted (${why})`);
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  private podsOf(jobName: string): V1Pod[] {
+    return this.pods
+      .list()
+      .filter(
+        (pod) => (pod.metadata?.labels?.[JOB_NAME_LABEL] ?? pod.metadata?.labels?.['job-name']) === jobName,
+      );
+  }
+}
+
+// Whether the task still waits on this Job's attempt: the pod claimed it (the Job's name is
+// its runner id), or it has not claimed it yet.
+function ownsAttempt(task: TaskJobState, name: string, attempt: number): boolean {
+  if (task.status === 'RUNNING') return task.runnerId === name;
+  return task.status === 'QUEUED' && task.attempts === attempt - 1;
+}
+
+function identify(job: V1Job): { taskId: string; attempt: number } {
+  const labels = job.metadata?.labels ?? {};
+  return { taskId: labels[TASK_LABEL] ?? '', attempt: Number(labels[ATTEMPT_LABEL] ?? '0') };
+}
+
+function apiMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const { message } = JSON.parse(body) as { message?: unknown };
+      return typeof message === 'string' ? message : body;
+    } catch {
+      return body;
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function taskJobSettings(config: AgentRunnerConfig): TaskJobSettings {
+  const env: V1EnvVar[] = [];
+  for (const name of FORWARDED_SETTINGS) {
+    const value = config[name];
+    if (value !== undefined && value !== '') env.push({ name, value: String(value) });
+  }
+  // Without a Secret to read them from, task pods get the controller's own URLs in their spec
+  // (fine for a trial cluster; the Helm chart always names the Secrets).
+  if (!config.RUNNER_JOB_DATABASE_URL_SECRET) env.push({ name: 'DATABASE_URL', value: config.DATABASE_URL });
+  if (!config.RUNNER_JOB_REDIS_URL_SECRET) env.push({ name: 'REDIS_URL', value: config.REDIS_URL });
+  return {
+    namespace: config.RUNNER_JOB_NAMESPACE,
+    image: config.RUNNER_JOB_IMAGE ?? '',
+    command: config.RUNNER_JOB_COMMAND,
+    apiKeySecret: config.RUNNER_JOB_API_KEY_SECRET,
+    env,
+    secretEnv: {
+      ...(config.RUNNER_JOB_DATABASE_URL_SECRET
+        ? { DATABASE_URL: config.RUNNER_JOB_DATABASE_URL_SECRET }
+        : {}),
+      ...(config.RUNNER_JOB_REDIS_URL_SECRET ? { REDIS_URL: config.RUNNER_JOB_REDIS_URL_SECRET } : {}),
+    },
+    resources: config.RUNNER_JOB_RESOURCES,
+    ttlSecondsAfterFinished: config.RUNNER_JOB_TTL_SECONDS,
+    runtimeClassName: config.RUNNER_JOB_RUNTIME_CLASS,
+    nodeSelector:
+      Object.keys(config.RUNNER_JOB_NODE_SELECTOR).length > 0 ? config.RUNNER_JOB_NODE_SELECTOR : undefined,
+    tolerations: config.RUNNER_JOB_TOLERATIONS.length > 0 ? config.RUNNER_JOB_TOLERATIONS : undefined,
+  };
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { KubeClients } from './kube-clients';
+import { KubernetesController } from './kubernetes.controller';
+import { KubernetesExecutor } from './kubernetes-executor.service';
+import { KubernetesMetrics } from './kubernetes.metrics';
+
+// RUNNER_EXECUTOR=kubernetes: this process runs no agent itself; it is the controller of task
+// Jobs, whose pods run run-task.js (docs/kubernetes.md).
+@Module({
+  controllers: [KubernetesController],
+  providers: [KubeClients, KubernetesExecutor, KubernetesMetrics],
+})
+export class KubernetesModule {}
