@@ -295,11 +295,14 @@ export class KubernetesExecutor
     const [task] = await this.tasks.jobStates([taskId]);
     const finished = isJobFinished(job);
     const deleting = Boolean(job.metadata?.deletionTimestamp);
-    if (!task || TERMINAL_STATUSES.includes(task.status)) {
-      // Cancelled (or gone, or finished some other way) while its Job runs: stop the Job.
-      if (!finished && !deleting) await this.deleteJob(name, task ? `task ${task.status}` : 'task gone');
+    if (!task || task.status === 'CANCELLED') {
+      // Cancelled (or deleted) while its Job runs: stop the Job.
+      if (!finished && !deleting) await this.deleteJob(name, task ? 'task cancelled' : 'task gone');
       return;
     }
+    // Its pod recorded the outcome and is on its way out: the Job stays, with its logs, until
+    // its TTL.
+    if (TERMINAL_STATUSES.includes(task.status)) return;
     if (task.status === 'RUNNING' && task.runnerId === name && task.cancelRequestedAt) {
       // Foreground: the Job goes once its pod has stopped; the pod records CANCELLED itself.
       if (!deleting) await this.deleteJob(name, 'task cancelled');

@@ -1,0 +1,507 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BatchV1Api, type V1Job } from '@kubernetes/client-node';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Queue } from 'bullmq';
+import { Registry } from 'prom-client';
+import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  ProjectRepository,
+  TaskRepository,
+  type PrismaClient,
+} from '@hangar/db';
+import { METRICS_REGISTRY } from '@hangar/observability';
+import { createRedis, TaskEventStream } from '@hangar/redis';
+import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
+import { AppModule } from '../src/app.module';
+import { AgentRunnerConfigSchema, type AgentRunnerConfig } from '../src/config';
+import { KubernetesExecutor, taskJobSettings } from '../src/modules/kubernetes/kubernetes-executor.service';
+import { buildTaskJob, taskJobName, PROJECT_LABEL } from '../src/modules/kubernetes/task-job';
+import { startFakeKubeApi, type FakeKubeApi } from './support/fake-kube-api';
+
+// The kubernetes executor against a faithful fake of the Kubernetes API (test/support), with
+// real PostgreSQL and Redis. The test plays the kubelet and the pods' run-task.js: it sets pod
+// and Job statuses as they would, and claims and finishes tasks as the pod's run does.
+const NAMESPACE = 'hangar-tasks';
+
+describe('kubernetes executor', () => {
+  const prefix = uniqueRedisPrefix('kube-executor');
+  const redis = createRedis(redisUrl());
+  const queueConnection = createRedis(redisUrl());
+  const stream = new TaskEventStream(redis, { prefix });
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  let tasks: TaskRepository;
+  let queue: Queue<TaskJob>;
+  let fake: FakeKubeApi;
+  let dir: string;
+  let kubeconfig: string;
+  const apps: INestApplicationContext[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('kube-executor');
+    prisma = createPrismaClient(database.url);
+    tasks = new TaskRepository(prisma);
+    queue = new Queue<TaskJob>(TASK_QUEUE, { connection: queueConnection, prefix: `${prefix}:queue` });
+    fake = await startFakeKubeApi({ token: 'controller-token' });
+    dir = await mkdtemp(path.join(tmpdir(), 'hangar-kube-'));
+    kubeconfig = path.join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, fake.kubeConfig().exportConfig());
+  });
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+    await queue.obliterate({ force: true });
+    await prisma.task.deleteMany({});
+    fake.reset();
+  });
+
+  afterAll(async () => {
+    await queue.close();
+    await queueConnection.quit();
+    await fake.close();
+    await prisma.$disconnect();
+    await redis.quit();
+    await database.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function configFor(overrides: Record<string, string> = {}): AgentRunnerConfig {
+    return AgentRunnerConfigSchema.parse({
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl(),
+      HANGAR_REDIS_PREFIX: prefix,
+      SCRIPTED_MODEL_URL: 'http://127.0.0.1:4010',
+      RUNNER_EXECUTOR: 'kubernetes',
+      RUNNER_KUBECONFIG: kubeconfig,
+      RUNNER_JOB_NAMESPACE: NAMESPACE,
+      RUNNER_JOB_IMAGE: 'registry.example.com/hangar/agent-runner:1.2.3',
+      RUNNER_JOB_API_KEY_SECRET: 'hangar-model',
+      RUNNER_JOB_DATABASE_URL_SECRET: 'hangar-database/DATABASE_URL',
+      RUNNER_JOB_REDIS_URL_SECRET: 'hangar-redis/REDIS_URL',
+      RUNNER_JOB_RUNTIME_CLASS: 'gvisor',
+      RUNNER_JOB_TTL_SECONDS: '600',
+      RUNNER_ID: 'controller-a',
+      RUNNER_LEASE_DURATION_SECONDS: '2',
+      RUNNER_LEASE_RETRY_MS: '100',
+      RUNNER_JOB_RESYNC_MS: '300',
+      RUNNER_JOB_REQUEUE_DELAY_MS: '100',
+      RUNNER_JOB_PENDING_TIMEOUT_SECONDS: '0',
+      TASK_MAX_ATTEMPTS: '2',
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    });
+  }
+
+  async function startController(overrides: Record<string, string> = {}) {
+    const config = configFor(overrides);
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
+    await app.init();
+    apps.push(app);
+    return { app, config, executor: app.get(KubernetesExecutor) };
+  }
+
+  async function stopController(app: INestApplicationContext) {
+    apps.splice(apps.indexOf(app), 1);
+    await app.close();
+  }
+
+  async function leading(executor: KubernetesExecutor) {
+    await until(() => executor.isLeader, 'the controller to lead');
+  }
+
+  // What the orchestrator does for a task: enqueue its next attempt (job id = task id + attempt).
+  async function submit(prompt: string, projectId = DEFAULT_PROJECT_ID, timeoutSeconds = 900) {
+    const task = await tasks.create({ projectId, prompt, timeoutSeconds });
+    await queue.add(
+      'run',
+      { taskId: task.id, attempt: task.attempts + 1 },
+      { jobId: `${task.id}-a${task.attempts + 1}` },
+    );
+    return task;
+  }
+
+  async function jobOf(taskId: string, attempt = 1): Promise<V1Job> {
+    const name = taskJobName(taskId, attempt);
+    await until(() => fake.job(NAMESPACE, name) !== undefined, `Job ${name}`);
+    return fake.job(NAMESPACE, name)!;
+  }
+
+  // What run-task.js does in the Job's pod when it starts: claim the attempt as the Job's name.
+  async function podClaims(taskId: string, attempt = 1) {
+    const claimed = await tasks.claim(taskId, taskJobName(taskId, attempt), '/workspace', attempt);
+    expect(claimed?.status).toBe('RUNNING');
+  }
+
+  async function statusOf(taskId: string, status: string) {
+    await until(async () => (await tasks.get(taskId)).status === status, `task ${taskId} ${status}`);
+    return tasks.get(taskId);
+  }
+
+  it('should create one Job per task attempt with exactly the spec it builds, locked down', async () => {
+    const { executor, config } = await startController();
+    await leading(executor);
+    const task = await submit('hello from kubernetes', DEFAULT_PROJECT_ID, 1200);
+    const job = await jobOf(task.id);
+
+    const created = fake.requests.filter(
+      (request) => request.method === 'POST' && request.path.endsWith('/jobs'),
+    );
+    expect(created).toHaveLength(1);
+    const expected = buildTaskJob(
+      { id: task.id, projectId: DEFAULT_PROJECT_ID, attempt: 1, timeoutSeconds: 1200, conversationId: null },
+      taskJobSettings(config),
+    );
+    // What went over the wire is the Job built, serialized by the official client.
+    expect(created[0]!.body).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(created[0]!.headers['authorization']).toBe('Bearer controller-token');
+    expect(job.metadata?.name).toBe(`hangar-task-${task.id}-1`);
+    expect(job.spec).toMatchObject({
+      backoffLimit: 0,
+      activeDeadlineSeconds: 1200,
+      ttlSecondsAfterFinished: 600,
+    });
+    const pod = job.spec!.template.spec!;
+    expect(pod).toMatchObject({
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      runtimeClassName: 'gvisor',
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    });
+    const container = pod.containers[0]!;
+    expect(container.image).toBe('registry.example.com/hangar/agent-runner:1.2.3');
+    expect(container.command).toEqual(['node', 'services/agent-runner/dist/run-task.js', task.id]);
+    expect(container.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(container.resources).toEqual({
+      requests: { cpu: '500m', memory: '1Gi' },
+      limits: { memory: '2Gi' },
+    });
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        {
+          name: 'DATABASE_URL',
+          valueFrom: { secretKeyRef: { name: 'hangar-database', key: 'DATABASE_URL' } },
+        },
+        { name: 'HANGAR_REDIS_PREFIX', value: prefix },
+        { name: 'SCRIPTED_MODEL_URL', value: 'http://127.0.0.1:4010' },
+      ]),
+    );
+    expect(JSON.stringify(container.env)).not.toContain(database.url);
+    // The task waits for its pod to claim it: the controller does not touch its state.
+    expect((await tasks.get(task.id)).status).toBe('QUEUED');
+  });
+
+  describe('what the cluster reports, mapped onto the task', () => {
+    it('should fail a task whose pod no node can take, and delete its Job', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('too big');
+      const job = await jobOf(task.id);
+      fake.schedulePodFailure(
+        NAMESPACE,
+        job.metadata!.name!,
+        '0/3 nodes are available: 3 Insufficient memory.',
+      );
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toMatch(
+        /^unschedulable: no node could run the pod for 0s: 0\/3 nodes are available/,
+      );
+      await until(() => fake.job(NAMESPACE, job.metadata!.name!) === undefined, 'the Job deleted');
+      expect(await statusEvents(task.id)).toEqual([{ status: 'FAILED', reason: failed.error }]);
+    });
+
+    it('should fail a task whose image cannot be pulled', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('bad image');
+      const job = await jobOf(task.id);
+      fake.imagePullFailure(NAMESPACE, job.metadata!.name!);
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toMatch(
+        /^image-pull: the image registry.example.com\/hangar\/agent-runner:1.2.3 cannot be pulled \(ImagePullBackOff/,
+      );
+      await until(() => fake.job(NAMESPACE, job.metadata!.name!) === undefined, 'the Job deleted');
+    });
+
+    it('should fail a task whose agent ran out of memory', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('memory hog');
+      const job = await jobOf(task.id);
+      fake.runPod(NAMESPACE, job.metadata!.name!);
+      await podClaims(task.id);
+      fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 137, reason: 'OOMKilled' });
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toBe(
+        "oom-killed: the agent's container used more memory than its limit (2Gi) and was killed (attempt 1 of 2)",
+      );
+    });
+
+    it('should fail a task whose Job ran past its deadline', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('slow', DEFAULT_PROJECT_ID, 60);
+      const job = await jobOf(task.id);
+      fake.runPod(NAMESPACE, job.metadata!.name!);
+      await podClaims(task.id);
+      fake.exceedDeadline(NAMESPACE, job.metadata!.name!);
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toBe(
+        'deadline-exceeded: the Job ran longer than its deadline (60s) and was stopped (attempt 1 of 2)',
+      );
+    });
+
+    it('should retry a task whose pod was evicted while it has attempts left, then fail it', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('evicted');
+      const first = await jobOf(task.id);
+      fake.runPod(NAMESPACE, first.metadata!.name!);
+      await podClaims(task.id);
+      fake.evictPod(NAMESPACE, first.metadata!.name!);
+      const requeued = await statusOf(task.id, 'QUEUED');
+      expect(requeued.attempts).toBe(1);
+      expect(requeued.error).toMatch(
+        /^evicted: the pod was evicted: The node was low on resource: memory.*\(attempt 1 of 2\)$/,
+      );
+
+      // The orchestrator's reconciler enqueues the next attempt; it gets its own Job.
+      await queue.add('run', { taskId: task.id, attempt: 2 }, { jobId: `${task.id}-a2` });
+      const second = await jobOf(task.id, 2);
+      fake.runPod(NAMESPACE, second.metadata!.name!);
+      await podClaims(task.id, 2);
+      fake.evictPod(NAMESPACE, second.metadata!.name!);
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toMatch(/^evicted: .*\(attempt 2 of 2\)$/);
+    });
+
+    it('should fail a task whose Job someone deleted', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('deleted under it');
+      const job = await jobOf(task.id);
+      fake.runPod(NAMESPACE, job.metadata!.name!);
+      await podClaims(task.id);
+      await fake.kubeConfig().makeApiClient(BatchV1Api).deleteNamespacedJob({
+        name: job.metadata!.name!,
+        namespace: NAMESPACE,
+        propagationPolicy: 'Background',
+      });
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toBe(
+        `job-deleted: the Job ${job.metadata!.name} was deleted before its task finished (attempt 1 of 2)`,
+      );
+    });
+
+    it('should leave a task its pod finished alone', async () => {
+      const { executor } = await startController();
+      await leading(executor);
+      const task = await submit('fine');
+      const job = await jobOf(task.id);
+      fake.runPod(NAMESPACE, job.metadata!.name!);
+      await podClaims(task.id);
+      await tasks.finish(task.id, job.metadata!.name!, { status: 'COMPLETED', result: 'done' });
+      fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 0, reason: 'Completed' });
+      await executor.resync();
+      expect(await tasks.get(task.id)).toMatchObject({ status: 'COMPLETED', result: 'done', error: null });
+      expect(fake.job(NAMESPACE, job.metadata!.name!)).toBeDefined();
+    });
+  });
+
+  it('should delete the Job of a cancelled task, and record the cancellation', async () => {
+    const { executor } = await startController();
+    await leading(executor);
+    const task = await submit('to cancel');
+    const job = await jobOf(task.id);
+    fake.runPod(NAMESPACE, job.metadata!.name!);
+    await podClaims(task.id);
+    await tasks.requestCancel(task.id);
+    await executor.cancel(task.id);
+    const cancelled = await statusOf(task.id, 'CANCELLED');
+    expect(cancelled.error).toBe('cancelled: stopped on request');
+    expect(fake.job(NAMESPACE, job.metadata!.name!)).toBeUndefined();
+    const deletion = fake.requests.find((request) => request.method === 'DELETE');
+    expect(deletion?.path).toBe(`/apis/batch/v1/namespaces/${NAMESPACE}/jobs/${job.metadata!.name}`);
+    expect(JSON.stringify(deletion)).toContain('Foreground');
+  });
+
+  it('should adopt the Jobs it finds on restart instead of making them again', async () => {
+    const first = await startController();
+    await leading(first.executor);
+    const running = await submit('running across the restart');
+    const runningJob = await jobOf(running.id);
+    fake.runPod(NAMESPACE, runningJob.metadata!.name!);
+    await podClaims(running.id);
+    const starting = await submit('not started yet');
+    await jobOf(starting.id);
+    await stopController(first.app);
+
+    // While no controller runs, one pod is OOM-killed.
+    fake.terminatePod(NAMESPACE, runningJob.metadata!.name!, { exitCode: 137, reason: 'OOMKilled' });
+    const second = await startController({ RUNNER_ID: 'controller-b' });
+    await leading(second.executor);
+    // The orchestrator's reconciler enqueues the still-QUEUED task again.
+    await queue.add('run', { taskId: starting.id, attempt: 1 }, { jobId: `${starting.id}-a1-again` });
+    expect((await statusOf(running.id, 'FAILED')).error).toMatch(/^oom-killed:/);
+    await until(
+      async () => (await queue.getJobCounts('completed', 'wait', 'active', 'delayed')).wait === 0,
+      'queue drained',
+    );
+    await until(async () => (await queue.getJobs(['active'])).length === 0, 'no active job');
+    const posts = fake.requests.filter(
+      (request) => request.method === 'POST' && request.path.endsWith('/jobs'),
+    );
+    expect(posts).toHaveLength(2);
+    expect(
+      fake
+        .jobs(NAMESPACE)
+        .map((job) => job.metadata?.name)
+        .sort(),
+    ).toEqual([taskJobName(running.id, 1), taskJobName(starting.id, 1)].sort());
+  });
+
+  it('should let exactly one of two replicas act, and hand over when it stops', async () => {
+    const a = await startController({ RUNNER_ID: 'controller-a' });
+    const b = await startController({ RUNNER_ID: 'controller-b' });
+    await until(() => a.executor.isLeader || b.executor.isLeader, 'a leader');
+    const [leader, follower] = a.executor.isLeader ? [a, b] : [b, a];
+    expect(follower.executor.isLeader).toBe(false);
+    const lease = fake
+      .leases(NAMESPACE)
+      .find((candidate) => candidate.metadata?.name === 'hangar-agent-runner');
+    expect(lease?.spec?.holderIdentity).toBe(leader.config.RUNNER_ID);
+
+    const one = await submit('one');
+    await jobOf(one.id);
+    // Renewals go on; the follower never acts.
+    await until(() => leaseRenewals(leader.config.RUNNER_ID) >= 3, 'three renewals');
+    expect(follower.executor.isLeader).toBe(false);
+    expect(follower.executor.jobs.list()).toHaveLength(0);
+
+    await stopController(leader.app);
+    await leading(follower.executor);
+    expect(fake.leases(NAMESPACE)[0]?.spec?.holderIdentity).toBe(follower.config.RUNNER_ID);
+    const two = await submit('two');
+    await jobOf(two.id);
+    expect(fake.jobs(NAMESPACE)).toHaveLength(2);
+  });
+
+  it('should relist when its watch resourceVersion has expired (410), and miss nothing', async () => {
+    const { executor } = await startController();
+    await leading(executor);
+    const task = await submit('survives a compaction');
+    const job = await jobOf(task.id);
+    await until(() => executor.jobs.get(job.metadata!.name!) !== undefined, 'the Job in the cache');
+    const lists = executor.jobs.lists;
+
+    // The watch is cut, and meanwhile etcd compacts past the version the controller saw.
+    fake.dropWatches();
+    fake.runPod(NAMESPACE, job.metadata!.name!);
+    await podClaims(task.id);
+    fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 137, reason: 'OOMKilled' });
+    fake.compact();
+
+    expect((await statusOf(task.id, 'FAILED')).error).toMatch(/^oom-killed:/);
+    await until(() => executor.jobs.lists > lists, 'a relist');
+    const watches = fake.requests.filter((request) => request.query['watch'] === 'true');
+    expect(watches.length).toBeGreaterThan(0);
+    for (const watch of watches) expect(watch.query['allowWatchBookmarks']).toBe('true');
+  });
+
+  it('should hold tasks in the queue beyond the cluster and project Job caps', async () => {
+    const projects = new ProjectRepository(prisma);
+    const other = await projects.create({ slug: `other-${Date.now()}`, name: 'Other' });
+    const { executor } = await startController({ RUNNER_MAX_JOBS: '3', RUNNER_MAX_JOBS_PER_PROJECT: '2' });
+    await leading(executor);
+    const peak = { total: 0, byProject: new Map<string, number>() };
+    fake.onJobCreated(() => {
+      const active = fake
+        .jobs(NAMESPACE)
+        .filter((job) => !job.status?.conditions?.some((c) => c.status === 'True'));
+      peak.total = Math.max(peak.total, active.length);
+      for (const job of active) {
+        const project = job.metadata?.labels?.[PROJECT_LABEL] ?? '';
+        const count = active.filter(
+          (candidate) => candidate.metadata?.labels?.[PROJECT_LABEL] === project,
+        ).length;
+        peak.byProject.set(project, Math.max(peak.byProject.get(project) ?? 0, count));
+      }
+    });
+    const submitted = [];
+    for (let index = 0; index < 3; index += 1) submitted.push(await submit(`default ${index}`));
+    for (let index = 0; index < 2; index += 1) submitted.push(await submit(`other ${index}`, other.id));
+
+    await until(() => fake.jobs(NAMESPACE).length === 3, 'three Jobs');
+    expect(
+      fake.jobs(NAMESPACE).filter((job) => job.metadata?.labels?.[PROJECT_LABEL] === DEFAULT_PROJECT_ID),
+    ).toHaveLength(2);
+
+    // Each Job that ends makes room for one more, until every task has run once.
+    const done = new Set<string>();
+    while (done.size < submitted.length) {
+      await until(
+        () => fake.jobs(NAMESPACE).some((job) => !done.has(job.metadata!.name!)),
+        'a Job not finished yet',
+      );
+      const next = fake.jobs(NAMESPACE).find((job) => !done.has(job.metadata!.name!))!;
+      const name = next.metadata!.name!;
+      const taskId = next.metadata!.labels!['hangar.dev/task']!;
+      fake.runPod(NAMESPACE, name);
+      await podClaims(taskId);
+      await tasks.finish(taskId, name, { status: 'COMPLETED', result: 'ok' });
+      fake.terminatePod(NAMESPACE, name, { exitCode: 0, reason: 'Completed' });
+      done.add(name);
+    }
+    expect(peak.total).toBe(3);
+    expect(Math.max(...peak.byProject.values())).toBe(2);
+    for (const task of submitted) expect((await tasks.get(task.id)).status).toBe('COMPLETED');
+  });
+
+  it('should export running Jobs and leadership for autoscaling', async () => {
+    const { app, executor } = await startController();
+    await leading(executor);
+    const task = await submit('measured');
+    await jobOf(task.id);
+    await until(() => executor.activeJobs().length === 1, 'one active Job');
+    const registry = app.get<Registry>(METRICS_REGISTRY);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/^hangar_runner_jobs_running(\{[^}]*\})? 1$/m);
+    expect(metrics).toMatch(/^hangar_runner_leader(\{[^}]*\})? 1$/m);
+    expect(metrics).toMatch(/^hangar_runner_jobs_max(\{[^}]*\})? 20$/m);
+  });
+
+  function leaseRenewals(identity: string): number {
+    return fake.requests.filter(
+      (request) =>
+        request.method === 'PUT' &&
+        request.path.includes('/leases/') &&
+        (request.body as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity ===
+          identity,
+    ).length;
+  }
+
+  async function statusEvents(taskId: string) {
+    return (await stream.readAfter(taskId, 0))
+      .filter((event) => event.type === 'task.status')
+      .map((event) => event.data);
+  }
+});
+
+// Waits for a condition the system reaches by itself (a watch event, a reconcile), checking
+// every 20 ms; fails with what it waited for.
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
