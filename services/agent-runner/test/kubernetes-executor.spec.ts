@@ -21,7 +21,7 @@ import { AppModule } from '../src/app.module';
 import { AgentRunnerConfigSchema, type AgentRunnerConfig } from '../src/config';
 import { KubernetesExecutor, taskJobSettings } from '../src/modules/kubernetes/kubernetes-executor.service';
 import { buildTaskJob, taskJobName, PROJECT_LABEL } from '../src/modules/kubernetes/task-job';
-import { startFakeKubeApi, type FakeKubeApi } from './support/fake-kube-api';
+import { startFakeKubeApi, type FakeKubeApi } from '@hangar/testing/kubernetes';
 
 // The kubernetes executor against a faithful fake of the Kubernetes API (test/support), with
 // real PostgreSQL and Redis. The test plays the kubelet and the pods' run-task.js: it sets pod

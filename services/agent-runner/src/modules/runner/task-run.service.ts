@@ -37,8 +37,12 @@ import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
 @Injectable()
 export class TaskRunService {
   private readonly logger = new Logger(TaskRunService.name);
+  // Tasks this runner has claimed and not finished (preparing their workspace or running), and
+  // the agent of each once it is spawned.
+  private readonly active = new Set<string>();
   private readonly running = new Map<string, AgentHandle>();
-  // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown.
+  // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown. A stop
+  // asked for before the agent is spawned applies as soon as it is.
   private readonly stopReasons = new Map<string, 'cancelled' | 'shutdown'>();
 
   constructor(
@@ -55,14 +59,13 @@ export class TaskRunService {
   ) {}
 
   runningTaskIds(): string[] {
-    return [...this.running.keys()];
+    return [...this.active];
   }
 
   cancel(taskId: string, reason: 'cancelled' | 'shutdown'): boolean {
-    const handle = this.running.get(taskId);
-    if (!handle) return false;
+    if (!this.active.has(taskId)) return false;
     this.stopReasons.set(taskId, reason);
-    handle.cancel(reason);
+    this.running.get(taskId)?.cancel(reason);
     return true;
   }
 
@@ -83,6 +86,16 @@ export class TaskRunService {
   }
 
   async run(task: Task): Promise<Task | null> {
+    this.active.add(task.id);
+    try {
+      return await this.runClaimed(task);
+    } finally {
+      this.active.delete(task.id);
+      this.stopReasons.delete(task.id);
+    }
+  }
+
+  private async runClaimed(task: Task): Promise<Task | null> {
     const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
     const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
     await log.append([{ type: 'task.status', data: { status: 'RUNNING' } }]);
@@ -157,6 +170,8 @@ export class TaskRunService {
         },
       });
       this.running.set(task.id, handle);
+      const stopAsked = this.stopReasons.get(task.id);
+      if (stopAsked) handle.cancel(stopAsked);
       const agentExit = await handle.done;
       exit = {
         ...agentExit,
@@ -174,7 +189,6 @@ export class TaskRunService {
       };
     } finally {
       this.running.delete(task.id);
-      this.stopReasons.delete(task.id);
       this.metrics.running.dec();
     }
     await appended;

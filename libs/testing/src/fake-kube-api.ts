@@ -165,6 +165,12 @@ export interface FakeKubeApiOptions {
   namespaces?: string[];
 }
 
+// The part of the kubelet a test plays when it runs a pod's container itself.
+export interface FakeKubelet {
+  // SIGTERM the container of this pod (being deleted) and resolve with how it exited.
+  stop(pod: V1Pod): Promise<TerminationOptions>;
+}
+
 export interface TerminationOptions {
   exitCode: number;
   reason: string;
@@ -1049,6 +1055,7 @@ export class FakeKubeApi {
   private readonly injected: { method: string; path: RegExp; status: number; reason: string | undefined }[] =
     [];
   private readonly jobListeners = new Set<(job: V1Job) => void>();
+  private kubelet: FakeKubelet | undefined;
   private readonly background = new Set<Promise<void>>();
   private readonly bookmarkTimer: NodeJS.Timeout;
   private podIps = 10;
@@ -1116,6 +1123,12 @@ export class FakeKubeApi {
   }
 
   // Listener runs once the Job and its pod exist and the create's response is on its way.
+  // A test that runs a pod's container for real (a child process) stops it here when the pod is
+  // deleted: the fake waits for the exit the kubelet would report.
+  setKubelet(kubelet: FakeKubelet | undefined) {
+    this.kubelet = kubelet;
+  }
+
   onJobCreated(listener: (job: V1Job) => void): () => void {
     this.jobListeners.add(listener);
     return () => this.jobListeners.delete(listener);
@@ -1290,6 +1303,7 @@ export class FakeKubeApi {
     this.requests.length = 0;
     this.injected.length = 0;
     this.jobListeners.clear();
+    this.kubelet = undefined;
   }
 
   // A progress notification: every watch that asked for bookmarks gets one at the current version.
@@ -1973,7 +1987,13 @@ export class FakeKubeApi {
         WirePod | undefined;
       if (!running) return;
       // SIGTERM, as the kubelet sends first.
-      this.terminate(clone(running), { exitCode: 143, reason: 'Error' });
+      const exit = this.kubelet
+        ? await this.kubelet.stop(toClient<V1Pod>(RESOURCES.pods, running))
+        : { exitCode: 143, reason: 'Error' };
+      const current = this.store.pods.get(keyOf(running.metadata.namespace!, running.metadata.name!)) as
+        WirePod | undefined;
+      if (!current) return;
+      this.terminate(clone(current), exit);
       await nextTurn();
       const last = this.store.pods.get(keyOf(running.metadata.namespace!, running.metadata.name!));
       if (last) this.commit(RESOURCES.pods, 'DELETED', clone(last), last);

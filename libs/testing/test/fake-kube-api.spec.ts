@@ -9,7 +9,7 @@ import {
   type V1Job,
   type V1Lease,
 } from '@kubernetes/client-node';
-import { startFakeKubeApi, type FakeKubeApi } from './support/fake-kube-api';
+import { startFakeKubeApi, type FakeKubeApi } from '../src/fake-kube-api';
 
 // The fake API server is only worth its tests if it answers as a real one: these drive it
 // through the official client alone and check the shapes and semantics the executor relies on.
