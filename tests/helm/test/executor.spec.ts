@@ -74,12 +74,10 @@ describe('the kubernetes executor', () => {
     expect(env.RUNNER_JOB_PENDING_TIMEOUT_SECONDS).toBe('300');
     // Task pods take DATABASE_URL and REDIS_URL from the Secrets the services read them from.
     const secretEnv = Object.fromEntries(
-      (containerOf(find(gvisor, 'Deployment', `${fullname}-agent-runner`)).env ?? [])
-        .filter((variable: { valueFrom?: unknown }) => variable.valueFrom)
-        .map((variable: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }) => [
-          variable.name,
-          `${variable.valueFrom.secretKeyRef.name}/${variable.valueFrom.secretKeyRef.key}`,
-        ]),
+      (containerOf(find(gvisor, 'Deployment', `${fullname}-agent-runner`)).env ?? []).flatMap((variable) => {
+        const ref = variable.valueFrom?.secretKeyRef;
+        return ref ? [[variable.name, `${ref.name}/${ref.key}`]] : [];
+      }),
     );
     expect(env.RUNNER_JOB_DATABASE_URL_SECRET).toBe(secretEnv['DATABASE_URL']);
     expect(env.RUNNER_JOB_REDIS_URL_SECRET).toBe(secretEnv['REDIS_URL']);
