@@ -43,6 +43,28 @@ export const McpServerSchema = z.union([
     .strict(),
 ]);
 
+// Kubernetes resource quantities (500m, 2, 1.5Gi, 4e9) by resource name (cpu, memory,
+// ephemeral-storage, nvidia.com/gpu …).
+const QuantitySchema = z
+  .string()
+  .regex(
+    /^[+]?[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[0-9]+)?$/,
+    'must be a Kubernetes quantity (500m, 2, 4Gi)',
+  );
+const ResourceListSchema = z.record(
+  z
+    .string()
+    .regex(/^([a-z0-9.-]+\/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a resource name (cpu, memory …)'),
+  QuantitySchema,
+);
+export const PodResourcesSchema = z
+  .object({ requests: ResourceListSchema.optional(), limits: ResourceListSchema.optional() })
+  .strict()
+  .describe(
+    "requests and limits of each task's pod with the kubernetes executor (over the runner's defaults)",
+  );
+export type PodResources = z.infer<typeof PodResourcesSchema>;
+
 const ProfileFieldsSchema = z.object({
   provider: ProviderSchema.default('claude'),
   model: z.string().min(1).max(200).nullable().optional(),
@@ -59,6 +81,7 @@ const ProfileFieldsSchema = z.object({
     .max(1024 * 1024 * 1024)
     .nullable()
     .optional(),
+  resources: PodResourcesSchema.nullable().optional(),
   mcpServers: z.record(FileNameSchema, McpServerSchema).optional(),
   agents: z.record(FileNameSchema, z.string().min(1).max(100_000)).optional(),
   skills: z.record(FileNameSchema, z.string().min(1).max(100_000)).optional(),
@@ -82,6 +105,7 @@ export const AgentProfileSchema = z.object({
   maxTurns: z.number().int().nullable(),
   timeoutSeconds: z.number().int().nullable(),
   maxOutputBytes: z.number().int().nullable(),
+  resources: PodResourcesSchema.nullable(),
   mcpServers: z.record(z.string(), McpServerSchema),
   agents: z.record(z.string(), z.string()),
   skills: z.record(z.string(), z.string()),

@@ -10,6 +10,7 @@ import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
 import {
   createPrismaClient,
   DEFAULT_PROJECT_ID,
+  ProfileRepository,
   ProjectRepository,
   TaskRepository,
   type PrismaClient,
@@ -115,8 +116,13 @@ describe('kubernetes executor', () => {
   }
 
   // What the orchestrator does for a task: enqueue its next attempt (job id = task id + attempt).
-  async function submit(prompt: string, projectId = DEFAULT_PROJECT_ID, timeoutSeconds = 900) {
-    const task = await tasks.create({ projectId, prompt, timeoutSeconds });
+  async function submit(
+    prompt: string,
+    projectId = DEFAULT_PROJECT_ID,
+    timeoutSeconds = 900,
+    profile?: string,
+  ) {
+    const task = await tasks.create({ projectId, prompt, timeoutSeconds, ...(profile ? { profile } : {}) });
     await queue.add(
       'run',
       { taskId: task.id, attempt: task.attempts + 1 },
@@ -197,6 +203,26 @@ describe('kubernetes executor', () => {
     expect(JSON.stringify(container.env)).not.toContain(database.url);
     // The task waits for its pod to claim it: the controller does not touch its state.
     expect((await tasks.get(task.id)).status).toBe('QUEUED');
+  });
+
+  it("should size a task's pod by its profile's resources over the defaults", async () => {
+    const profile = await new ProfileRepository(prisma).create(DEFAULT_PROJECT_ID, {
+      name: `big-${Date.now()}`,
+      provider: 'claude',
+      resources: { requests: { cpu: '2' }, limits: { memory: '8Gi', 'nvidia.com/gpu': '1' } },
+    });
+    expect(profile.resources).toEqual({
+      requests: { cpu: '2' },
+      limits: { memory: '8Gi', 'nvidia.com/gpu': '1' },
+    });
+    const { executor } = await startController();
+    await leading(executor);
+    const task = await submit('needs a GPU', DEFAULT_PROJECT_ID, 900, profile.name);
+    const job = await jobOf(task.id);
+    expect(job.spec?.template.spec?.containers[0]?.resources).toEqual({
+      requests: { cpu: '2', memory: '1Gi' },
+      limits: { memory: '8Gi', 'nvidia.com/gpu': '1' },
+    });
   });
 
   describe('what the cluster reports, mapped onto the task', () => {

@@ -96,7 +96,7 @@ describe(buildTaskJob.name, () => {
 
   it('should apply the sandbox runtime, placement, the owner and a profile’s own resources', () => {
     const job = buildTaskJob(
-      { ...task, resources: { limits: { cpu: '4', memory: '8Gi' } } },
+      { ...task, resources: { limits: { memory: '8Gi' } } },
       {
         ...settings,
         runtimeClassName: 'gvisor',
@@ -122,7 +122,8 @@ describe(buildTaskJob.name, () => {
     });
     expect(job.spec?.template.spec?.containers[0]?.resources).toEqual({
       requests: { cpu: '500m', memory: '1Gi' },
-      limits: { cpu: '4', memory: '8Gi' },
+      // The profile's memory limit; the default CPU limit stays.
+      limits: { cpu: '2', memory: '8Gi' },
     });
   });
 

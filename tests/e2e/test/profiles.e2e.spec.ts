@@ -41,15 +41,20 @@ describe('agent profiles', () => {
       allowedTools: ['Bash', 'Read'],
     });
 
+    expect(created.body).toMatchObject({ resources: null });
     const changed = await request(stack, 'PATCH', '/api/v1/profiles/scratch', {
       maxTurns: 3,
       model: 'claude-opus-5-5',
+      resources: { requests: { cpu: '2' }, limits: { memory: '8Gi' } },
     });
     expect(changed.body).toMatchObject({
       maxTurns: 3,
       model: 'claude-opus-5-5',
       appendSystemPrompt: reviewer.appendSystemPrompt,
+      resources: { requests: { cpu: '2' }, limits: { memory: '8Gi' } },
     });
+    const cleared = await request(stack, 'PATCH', '/api/v1/profiles/scratch', { resources: null });
+    expect(cleared.body).toMatchObject({ resources: null, maxTurns: 3 });
 
     const list = (await request(stack, 'GET', '/api/v1/profiles')).body as { items: AgentProfile[] };
     expect(list.items.map((profile) => profile.name)).toEqual(expect.arrayContaining(['default', 'scratch']));
@@ -67,11 +72,19 @@ describe('agent profiles', () => {
       provider: 'gpt',
       permissionMode: 'yolo',
       mcpServers: { broken: { args: ['x'] } },
+      resources: { limits: { memory: 'lots' }, requests: { cpu: '1' }, burst: {} },
     });
     expect(bad.status).toBe(400);
     const fields = (bad.body as Problem).errors?.map((error) => error.field);
     expect(fields).toEqual(
-      expect.arrayContaining(['name', 'provider', 'permissionMode', 'mcpServers.broken']),
+      expect.arrayContaining([
+        'name',
+        'provider',
+        'permissionMode',
+        'mcpServers.broken',
+        'resources.limits.memory',
+        'resources',
+      ]),
     );
 
     const deleteDefault = await request(stack, 'DELETE', '/api/v1/profiles/default');

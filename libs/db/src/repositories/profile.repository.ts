@@ -22,6 +22,7 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
     maxTurns: row.maxTurns,
     timeoutSeconds: row.timeoutSeconds,
     maxOutputBytes: row.maxOutputBytes,
+    resources: (row.resources ?? null) as AgentProfile['resources'],
     mcpServers: row.mcpServers as AgentProfile['mcpServers'],
     agents: row.agentFiles as AgentProfile['agents'],
     skills: row.skillFiles as AgentProfile['skills'],
@@ -31,9 +32,10 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
 }
 
 function toColumns(input: UpdateProfileRequest): Prisma.AgentProfileUpdateInput {
-  const { agents, skills, mcpServers, ...rest } = input;
+  const { agents, skills, mcpServers, resources, ...rest } = input;
   return {
     ...rest,
+    ...(resources !== undefined ? { resources: resources ?? Prisma.DbNull } : {}),
     ...(mcpServers !== undefined ? { mcpServers } : {}),
     ...(agents !== undefined ? { agentFiles: agents } : {}),
     ...(skills !== undefined ? { skillFiles: skills } : {}),

@@ -10,7 +10,7 @@ import {
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TASK_QUEUE, TaskJobSchema, TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
-import { TaskRepository, type TaskJobState } from '@hangar/db';
+import { ProfileRepository, TaskRepository, type TaskJobState } from '@hangar/db';
 import { StatusEvents } from '@hangar/platform';
 import { createRedis } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
@@ -73,6 +73,7 @@ export class KubernetesExecutor
 
   constructor(
     private readonly tasks: TaskRepository,
+    private readonly profiles: ProfileRepository,
     private readonly statusEvents: StatusEvents,
     private readonly kube: KubeClients,
     private readonly metrics: KubernetesMetrics,
@@ -206,6 +207,7 @@ export class KubernetesExecutor
     if (perProject > 0 && this.activeJobs(task.projectId).length >= perProject)
       return this.later(job, token, this.config.RUNNER_JOB_REQUEUE_DELAY_MS);
 
+    const profile = await this.profiles.ofTask(task.id);
     const body = buildTaskJob(
       {
         id: task.id,
@@ -213,6 +215,7 @@ export class KubernetesExecutor
         attempt,
         timeoutSeconds: task.timeoutSeconds,
         conversationId: task.conversationId,
+        resources: profile.resources ?? undefined,
       },
       this.settings,
     );

@@ -139,7 +139,7 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
                 // Where run-task.js reads the model keys (never the keys themselves in the env).
                 ...(settings.apiKeySecret ? [{ name: 'HANGAR_MODEL_KEY_DIR', value: MODEL_KEY_DIR }] : []),
               ],
-              resources: { ...settings.resources, ...task.resources },
+              resources: mergeResources(settings.resources, task.resources),
               securityContext: {
                 allowPrivilegeEscalation: false,
                 privileged: false,
@@ -174,5 +174,19 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
         },
       },
     },
+  };
+}
+
+// A profile's requests and limits over the defaults, resource by resource: a profile that asks
+// for more memory keeps the default CPU request.
+function mergeResources(
+  defaults: V1ResourceRequirements,
+  own: V1ResourceRequirements | undefined,
+): V1ResourceRequirements {
+  const requests = { ...defaults.requests, ...own?.requests };
+  const limits = { ...defaults.limits, ...own?.limits };
+  return {
+    ...(Object.keys(requests).length > 0 ? { requests } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
   };
 }
