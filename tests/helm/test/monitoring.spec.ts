@@ -41,6 +41,8 @@ describe('monitoring', () => {
       'HangarServiceDown',
       'HangarQueueBacklog',
       'HangarRunnerSlotsFull',
+      'HangarTaskJobsAtCap',
+      'HangarTaskJobsFailing',
       'HangarTaskFailureRate',
       'HangarDeliveryLatencyHigh',
     ]);
@@ -59,6 +61,8 @@ describe('monitoring', () => {
         'Queue depth',
         'WebSocket connections by state',
         'Event delivery latency',
+        'Task Jobs (kubernetes executor)',
+        'Task attempts ended by the cluster',
       ]),
     );
     const exported = exportedMetricNames();
@@ -84,6 +88,9 @@ describe('monitoring', () => {
         'hangar_ws_refused_total',
         'hangar_runner_task_duration_seconds',
         'hangar_runner_events_total',
+        'hangar_runner_jobs_running',
+        'hangar_runner_jobs_max',
+        'hangar_runner_job_failures_total',
       ]),
     );
   });
