@@ -1,3 +1,4 @@
+import { AgentRunnerConfigSchema } from '@hangar/agent-runner/src/config';
 import { render, RELEASE, valuesFile } from '../src/helm';
 import type { KubeObject } from '../src/validate';
 import { byKind, containerOf, find, plainEnv, VALUES_FILES } from './support';
@@ -9,6 +10,11 @@ interface PolicyRule {
   resources: string[];
   verbs: string[];
 }
+
+const SECRET_STAND_INS: Record<string, string> = {
+  DATABASE_URL: 'postgresql://hangar:secret@postgres:5432/hangar',
+  REDIS_URL: 'redis://redis:6379',
+};
 
 describe('the kubernetes executor', () => {
   let gvisor: KubeObject[];
@@ -86,6 +92,23 @@ describe('the kubernetes executor', () => {
       (secret) => secret.metadata.name === `${fullname}-model-keys`,
     );
     expect(keySecrets.map((secret) => secret.metadata.namespace).sort()).toEqual(['hangar', 'hangar-tasks']);
+  });
+
+  // What the chart passes is what the agent-runner reads: every values file's environment parses
+  // with the runner's own settings schema (secrets stand in for their secretKeyRefs).
+  it.each(VALUES_FILES)('should give the agent-runner settings it accepts (%s)', async (file) => {
+    const objects =
+      file === 'kubernetes-gvisor-values.yaml' ? gvisor : await render({ valuesFiles: [valuesFile(file)] });
+    const container = containerOf(find(objects, 'Deployment', `${fullname}-agent-runner`));
+    const secrets = Object.fromEntries(
+      (container.env ?? []).flatMap((variable) =>
+        variable.valueFrom?.secretKeyRef
+          ? [[variable.name, SECRET_STAND_INS[variable.name] ?? 'secret']]
+          : [],
+      ),
+    );
+    const parsed = AgentRunnerConfigSchema.safeParse({ ...plainEnv(objects, container), ...secrets });
+    expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
   it('should let task pods reach only DNS, the gateway, the in-chart databases and the listed CIDRs', () => {
