@@ -56,6 +56,13 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_JOB_TOLERATIONS" (toJson (default list $jobs.tolerations)) -}}
 {{- $_ := set $env "RUNNER_JOB_RESOURCES" (toJson (default dict $jobs.resources)) -}}
 {{- $_ := set $env "RUNNER_JOB_PENDING_TIMEOUT_SECONDS" (toString $jobs.pendingTimeoutSeconds) -}}
+{{- if $jobs.conversationClaims.enabled -}}
+{{- $_ := set $env "RUNNER_JOB_CONVERSATION_CLAIMS" "true" -}}
+{{- $_ := set $env "RUNNER_JOB_CONVERSATION_STORAGE_SIZE" $jobs.conversationClaims.size -}}
+{{- with $jobs.conversationClaims.storageClassName -}}
+{{- $_ := set $env "RUNNER_JOB_CONVERSATION_STORAGE_CLASS" . -}}
+{{- end -}}
+{{- end -}}
 {{- /* Task pods read the same Secrets the services do (jobs namespace: copy them there). */ -}}
 {{- $_ := set $env "RUNNER_JOB_DATABASE_URL_SECRET" (include "hangar.databaseSecretRef" $root | replace " " "/") -}}
 {{- $_ := set $env "RUNNER_JOB_REDIS_URL_SECRET" (include "hangar.redisSecretRef" $root | replace " " "/") -}}

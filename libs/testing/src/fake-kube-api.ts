@@ -16,6 +16,7 @@ import {
   type V1Lease,
   type V1ObjectMeta,
   type V1OwnerReference,
+  type V1PersistentVolumeClaim,
   type V1Pod,
   type V1PodCondition,
   type V1PodSpec,
@@ -72,7 +73,7 @@ interface KubeObject {
   [key: string]: unknown;
 }
 
-type ResourceName = 'jobs' | 'pods' | 'leases';
+type ResourceName = 'jobs' | 'pods' | 'leases' | 'persistentvolumeclaims';
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
 
@@ -131,6 +132,18 @@ const RESOURCES: Record<ResourceName, ResourceInfo> = {
       ['spec', 'acquireTime'],
       ['spec', 'renewTime'],
     ],
+  },
+  persistentvolumeclaims: {
+    resource: 'persistentvolumeclaims',
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolumeClaim',
+    prefix: '/api/v1',
+    allowCreateOnUpdate: false,
+    allowUnconditionalUpdate: true,
+    returnDeletedObject: true,
+    defaultPropagation: 'Background',
+    microTimeFields: [],
   },
 };
 
@@ -523,6 +536,7 @@ const FIELD_LABELS: Record<ResourceName, Record<string, string[]>> = {
     'status.nominatedNodeName': ['status', 'nominatedNodeName'],
   },
   leases: {},
+  persistentvolumeclaims: {},
 };
 
 function parseFieldSelector(info: ResourceInfo, raw: string | undefined): Requirement[] {
@@ -855,6 +869,30 @@ function validatePod(pod: WirePod): FieldError[] {
   ];
 }
 
+// What the API validates of a claim's spec that a controller sets: access modes and a storage request.
+function validateClaim(claim: Wire<V1PersistentVolumeClaim> & { metadata: WireMeta }): FieldError[] {
+  const errors: FieldError[] = [];
+  const modes = claim.spec?.accessModes ?? [];
+  if (modes.length === 0)
+    errors.push({
+      type: 'Required',
+      field: 'spec.accessModes',
+      detail: 'at least 1 access mode is required',
+    });
+  for (const [index, mode] of modes.entries()) {
+    if (!['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'].includes(mode))
+      errors.push({
+        type: 'NotSupported',
+        field: `spec.accessModes[${index}]`,
+        value: mode,
+        detail: 'supported values: "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"',
+      });
+  }
+  if (claim.spec?.resources?.requests?.['storage'] === undefined)
+    errors.push({ type: 'Required', field: 'spec.resources[storage]', detail: '' });
+  return errors;
+}
+
 function validateLease(lease: Wire<V1Lease> & { metadata: WireMeta }): FieldError[] {
   const errors = validateName(lease.metadata.name);
   const duration = lease.spec?.leaseDurationSeconds;
@@ -878,6 +916,8 @@ function validateObject(info: ResourceInfo, object: KubeObject): FieldError[] {
       return validatePod(object as WirePod);
     case 'leases':
       return validateLease(object as Wire<V1Lease> & { metadata: WireMeta });
+    case 'persistentvolumeclaims':
+      return validateClaim(object as Wire<V1PersistentVolumeClaim> & { metadata: WireMeta });
   }
 }
 
@@ -1050,6 +1090,7 @@ export class FakeKubeApi {
     jobs: new Map(),
     pods: new Map(),
     leases: new Map(),
+    persistentvolumeclaims: new Map(),
   };
   private readonly watchers = new Set<Watcher>();
   private readonly injected: { method: string; path: RegExp; status: number; reason: string | undefined }[] =
@@ -1110,6 +1151,12 @@ export class FakeKubeApi {
   leases(namespace?: string): V1Lease[] {
     return this.objects(RESOURCES.leases, namespace).map((lease) =>
       toClient<V1Lease>(RESOURCES.leases, lease),
+    );
+  }
+
+  claims(namespace?: string): V1PersistentVolumeClaim[] {
+    return this.objects(RESOURCES.persistentvolumeclaims, namespace).map((claim) =>
+      toClient<V1PersistentVolumeClaim>(RESOURCES.persistentvolumeclaims, claim),
     );
   }
 
@@ -1856,6 +1903,14 @@ export class FakeKubeApi {
       case 'leases':
         delete meta.generation;
         break;
+      case 'persistentvolumeclaims': {
+        // No provisioner here: a claim waits Pending, as one on a class with WaitForFirstConsumer.
+        delete meta.generation;
+        const claim = created as Wire<V1PersistentVolumeClaim> & { metadata: WireMeta };
+        claim.spec = { volumeMode: 'Filesystem', ...claim.spec };
+        claim.status = { phase: 'Pending' };
+        break;
+      }
     }
     return created;
   }
@@ -1920,6 +1975,7 @@ export class FakeKubeApi {
         break;
       }
       case 'leases':
+      case 'persistentvolumeclaims':
         break;
     }
     return next;
@@ -2283,7 +2339,7 @@ function withType(info: ResourceInfo, object: KubeObject): KubeObject {
 function toClient<T>(info: ResourceInfo, object: KubeObject): T {
   return ObjectSerializer.deserialize(
     withType(info, object),
-    info.kind === 'Job' ? 'V1Job' : info.kind === 'Pod' ? 'V1Pod' : 'V1Lease',
+    `V1${info.kind}`,
     '',
   ) as T;
 }

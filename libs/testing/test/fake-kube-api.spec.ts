@@ -390,6 +390,39 @@ describe('FakeKubeApi', () => {
     });
   });
 
+  describe('persistent volume claims', () => {
+    it('should store a claim Pending, refuse a second of the same name and one without storage', async () => {
+      const body = {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'c1' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '5Gi' } } },
+      };
+      const created = await core.createNamespacedPersistentVolumeClaim({ namespace: NS, body });
+      expect(created.status?.phase).toBe('Pending');
+      expect(created.spec).toMatchObject({ volumeMode: 'Filesystem', accessModes: ['ReadWriteOnce'] });
+      const again = await apiError(core.createNamespacedPersistentVolumeClaim({ namespace: NS, body }));
+      expect(again.code).toBe(409);
+      expect(again.body).toMatchObject({
+        reason: 'AlreadyExists',
+        message: 'persistentvolumeclaims "c1" already exists',
+      });
+      const bad = await apiError(
+        core.createNamespacedPersistentVolumeClaim({
+          namespace: NS,
+          body: { ...body, metadata: { name: 'c2' }, spec: { accessModes: [] } },
+        }),
+      );
+      expect(bad.code).toBe(422);
+      const details = bad.body['details'] as { causes?: { field: string }[] } | undefined;
+      expect(details?.causes?.map((cause) => cause.field)).toEqual([
+        'spec.accessModes',
+        'spec.resources[storage]',
+      ]);
+      expect(fake.claims(NS).map((claim) => claim.metadata?.name)).toEqual(['c1']);
+    });
+  });
+
   describe('watch', () => {
     it('should send ADDED, MODIFIED and DELETED, in order, from the list resourceVersion on', async () => {
       await batch.createNamespacedJob({ namespace: NS, body: job('before') });

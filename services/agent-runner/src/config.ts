@@ -90,6 +90,21 @@ const kubernetesEnv = {
     .describe('Secret (in the task namespace) whose model keys task pods read as files'),
   RUNNER_JOB_DATABASE_URL_SECRET: secretKeyRef("where task pods read DATABASE_URL: '<secret>/<key>'"),
   RUNNER_JOB_REDIS_URL_SECRET: secretKeyRef("where task pods read REDIS_URL: '<secret>/<key>'"),
+  RUNNER_JOB_CONVERSATION_CLAIMS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe("keep each conversation's workspace on its own PersistentVolumeClaim across turns"),
+  RUNNER_JOB_CONVERSATION_STORAGE_CLASS: z
+    .string()
+    .optional()
+    .or(z.literal('').transform(() => undefined))
+    .describe("storage class of conversations' claims (unset: the cluster's default)"),
+  RUNNER_JOB_CONVERSATION_STORAGE_SIZE: z
+    .string()
+    .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'must be a storage quantity such as 5Gi')
+    .default('5Gi')
+    .describe("size of a conversation's claim"),
   RUNNER_JOB_PENDING_TIMEOUT_SECONDS: nonNegativeInt(
     300,
     'a task pod that cannot be scheduled for this long fails its task',

@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
 import {
+  ConversationRepository,
   createPrismaClient,
   DEFAULT_PROJECT_ID,
   ProfileRepository,
@@ -223,6 +224,51 @@ describe('kubernetes executor', () => {
       requests: { cpu: '2', memory: '1Gi' },
       limits: { memory: '8Gi', 'nvidia.com/gpu': '1' },
     });
+  });
+
+  it("should keep a conversation's workspace on one claim across its turns, when claims are on", async () => {
+    const { executor } = await startController({
+      RUNNER_JOB_CONVERSATION_CLAIMS: 'true',
+      RUNNER_JOB_CONVERSATION_STORAGE_CLASS: 'fast-ssd',
+      RUNNER_JOB_CONVERSATION_STORAGE_SIZE: '10Gi',
+    });
+    await leading(executor);
+    const conversation = await new ConversationRepository(prisma).create(DEFAULT_PROJECT_ID, {
+      title: 'chat',
+    });
+    const claimName = `hangar-conversation-${conversation.id}`;
+    for (const turn of [1, 2]) {
+      const task = await tasks.create({
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: `turn ${turn}`,
+        conversationId: conversation.id,
+      });
+      await queue.add('run', { taskId: task.id, attempt: 1 }, { jobId: `${task.id}-a1` });
+      const job = await jobOf(task.id);
+      expect(job.spec?.template.spec?.volumes).toEqual(
+        expect.arrayContaining([{ name: 'workspace', persistentVolumeClaim: { claimName } }]),
+      );
+      // The turn ends as its pod would end it, so the next one may start.
+      fake.runPod(NAMESPACE, job.metadata!.name!);
+      await podClaims(task.id);
+      await tasks.finish(task.id, job.metadata!.name!, { status: 'COMPLETED', result: 'ok' });
+      fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 0, reason: 'Completed' });
+    }
+    const claims = fake.claims(NAMESPACE);
+    expect(claims).toHaveLength(1);
+    expect(claims[0]).toMatchObject({
+      metadata: { name: claimName, labels: { 'hangar.dev/conversation': conversation.id } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'fast-ssd',
+        resources: { requests: { storage: '10Gi' } },
+      },
+    });
+    // The second turn found the claim (409) rather than making another.
+    const creates = fake.requests.filter(
+      (request) => request.method === 'POST' && request.path.endsWith('/persistentvolumeclaims'),
+    );
+    expect(creates.map((request) => request.status)).toEqual([201, 409]);
   });
 
   describe('what the cluster reports, mapped onto the task', () => {

@@ -130,7 +130,7 @@ describe(buildTaskJob.name, () => {
   it('should keep a conversation’s workspace on its claim when conversations have storage', () => {
     const job = buildTaskJob(
       { ...task, conversationId: 'conv42' },
-      { ...settings, conversationStorageClass: 'standard' },
+      { ...settings, conversationClaims: { size: '5Gi', storageClassName: 'standard' } },
     );
     expect(job.spec?.template.spec?.volumes).toEqual(
       expect.arrayContaining([

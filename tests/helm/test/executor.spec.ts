@@ -43,6 +43,8 @@ describe('the kubernetes executor', () => {
       { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      // conversationClaims.enabled in this values file
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'create'] },
     ]);
     expect(byKind(gvisor, 'ClusterRole')).toEqual([]);
     const binding = find(gvisor, 'RoleBinding', `${fullname}-agent-runner`);
@@ -78,6 +80,11 @@ describe('the kubernetes executor', () => {
       limits: { memory: '2Gi' },
     });
     expect(env.RUNNER_JOB_PENDING_TIMEOUT_SECONDS).toBe('300');
+    expect(env).toMatchObject({
+      RUNNER_JOB_CONVERSATION_CLAIMS: 'true',
+      RUNNER_JOB_CONVERSATION_STORAGE_CLASS: 'fast-ssd',
+      RUNNER_JOB_CONVERSATION_STORAGE_SIZE: '10Gi',
+    });
     // Task pods take DATABASE_URL and REDIS_URL from the Secrets the services read them from.
     const secretEnv = Object.fromEntries(
       (containerOf(find(gvisor, 'Deployment', `${fullname}-agent-runner`)).env ?? []).flatMap((variable) => {

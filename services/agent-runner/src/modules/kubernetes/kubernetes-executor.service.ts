@@ -21,8 +21,10 @@ import { LeaderElection, statusOf } from './leader-election';
 import { Reflector } from './reflector';
 import {
   ATTEMPT_LABEL,
+  buildConversationClaim,
   buildTaskJob,
   COMPONENT_LABELS,
+  conversationClaimName,
   PROJECT_LABEL,
   TASK_LABEL,
   taskJobName,
@@ -220,6 +222,8 @@ export class KubernetesExecutor
       this.settings,
     );
     try {
+      if (task.conversationId && this.settings.conversationClaims)
+        await this.ensureClaim(task.conversationId, task.projectId);
       const created = await this.kube.batch.createNamespacedJob({ namespace: this.settings.namespace, body });
       if (!this.jobs.get(name)) this.created.set(name, created);
       this.metrics.created.inc();
@@ -240,6 +244,21 @@ export class KubernetesExecutor
       // Quota, throttling, an API server away: try again shortly, nothing lost.
       this.logger.warn(`task ${taskId}: Job ${name} not created (${status ?? String(error)}); retrying`);
       return this.later(job, token, this.config.RUNNER_JOB_REQUEUE_DELAY_MS);
+    }
+  }
+
+  // The first turn of a conversation makes its claim; later turns find it (409).
+  private async ensureClaim(conversationId: string, projectId: string) {
+    try {
+      await this.kube.core.createNamespacedPersistentVolumeClaim({
+        namespace: this.settings.namespace,
+        body: buildConversationClaim(conversationId, projectId, this.settings),
+      });
+      this.logger.log(
+        `conversation ${conversationId}: claim ${conversationClaimName(conversationId)} created`,
+      );
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
     }
   }
 
@@ -455,5 +474,11 @@ export function taskJobSettings(config: AgentRunnerConfig): TaskJobSettings {
     nodeSelector:
       Object.keys(config.RUNNER_JOB_NODE_SELECTOR).length > 0 ? config.RUNNER_JOB_NODE_SELECTOR : undefined,
     tolerations: config.RUNNER_JOB_TOLERATIONS.length > 0 ? config.RUNNER_JOB_TOLERATIONS : undefined,
+    conversationClaims: config.RUNNER_JOB_CONVERSATION_CLAIMS
+      ? {
+          size: config.RUNNER_JOB_CONVERSATION_STORAGE_SIZE,
+          storageClassName: config.RUNNER_JOB_CONVERSATION_STORAGE_CLASS,
+        }
+      : undefined,
   };
 }

@@ -1,6 +1,7 @@
 import type {
   V1EnvVar,
   V1Job,
+  V1PersistentVolumeClaim,
   V1ResourceRequirements,
   V1Toleration,
   V1Volume,
@@ -10,6 +11,7 @@ import type {
 export const TASK_LABEL = 'hangar.dev/task';
 export const PROJECT_LABEL = 'hangar.dev/project';
 export const ATTEMPT_LABEL = 'hangar.dev/attempt';
+export const CONVERSATION_LABEL = 'hangar.dev/conversation';
 export const COMPONENT_LABELS = {
   'app.kubernetes.io/name': 'hangar',
   'app.kubernetes.io/component': 'task',
@@ -41,8 +43,9 @@ export interface TaskJobSettings {
   // The object that owns every task Job (the controller's Deployment), so that uninstalling
   // Hangar collects them.
   owner?: { apiVersion: string; kind: string; name: string; uid: string } | undefined;
-  // A conversation's turns share a workspace that outlives each Job: this PVC storage class.
-  conversationStorageClass?: string | undefined;
+  // A conversation's turns share a workspace that outlives each Job: a claim of this size (and
+  // storage class; none: the cluster's default), which the controller creates for the first turn.
+  conversationClaims?: { size: string; storageClassName?: string | undefined } | undefined;
 }
 
 export interface TaskJobInput {
@@ -76,11 +79,11 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
     [PROJECT_LABEL]: task.projectId,
     [ATTEMPT_LABEL]: String(task.attempt),
   };
-  // A conversation's turns share a claim that outlives each Job, when the operator gave a
-  // storage class for them; otherwise every turn starts from an empty workspace (the agent's
-  // session itself is restored from Postgres either way).
+  // A conversation's turns share a claim that outlives each Job, when the operator turned them on;
+  // otherwise every turn starts from an empty workspace (the agent's session itself is restored
+  // from Postgres either way).
   const workspace: V1Volume =
-    task.conversationId && settings.conversationStorageClass
+    task.conversationId && settings.conversationClaims
       ? {
           name: 'workspace',
           persistentVolumeClaim: { claimName: conversationClaimName(task.conversationId) },
@@ -188,5 +191,29 @@ function mergeResources(
   return {
     ...(Object.keys(requests).length > 0 ? { requests } : {}),
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  };
+}
+
+// The claim a conversation's turns keep their workspace on (ReadWriteOnce: one turn runs at a time).
+export function buildConversationClaim(
+  conversationId: string,
+  projectId: string,
+  settings: TaskJobSettings,
+): V1PersistentVolumeClaim {
+  const claims = settings.conversationClaims;
+  if (!claims) throw new Error('conversation claims are off');
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: conversationClaimName(conversationId),
+      namespace: settings.namespace,
+      labels: { ...COMPONENT_LABELS, [CONVERSATION_LABEL]: conversationId, [PROJECT_LABEL]: projectId },
+    },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: claims.size } },
+      ...(claims.storageClassName ? { storageClassName: claims.storageClassName } : {}),
+    },
   };
 }
