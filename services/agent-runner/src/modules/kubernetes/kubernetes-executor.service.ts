@@ -163,6 +163,7 @@ export class KubernetesExecutor
   private async lead() {
     this.metrics.leader.set(1);
     await Promise.all([this.jobs.start(), this.pods.start()]);
+    if (!this.isLeader) return; // lost the Lease while the first lists came in
     // Adoption: the Jobs listed are reconciled like any other; a task whose Job exists is not
     // given a second one (its name derives from the task id and attempt).
     await this.resync();

@@ -74,22 +74,24 @@ export class LeaderElection {
       if (this.leading && Date.now() - this.lastRenewal < this.renewDeadlineMs()) return;
     }
     if (held) this.lastRenewal = Date.now();
-    if (held !== this.leading && !this.stopped) await this.setLeading(held);
+    if (held !== this.leading && !this.stopped) void this.setLeading(held);
   }
 
   private renewDeadlineMs() {
     return (this.options.leaseDurationSeconds * 1000 * 2) / 3;
   }
 
-  private async setLeading(leading: boolean) {
+  // The callbacks run one after the other, but never hold up renewing: a leader whose start is
+  // slow (an API server away) must keep renewing its Lease, or give it up, on time.
+  private setLeading(leading: boolean): Promise<void> {
     this.leading = leading;
     this.logger.log(
       `${this.options.identity} ${leading ? 'leads' : 'no longer leads'} (Lease ${this.options.name})`,
     );
-    this.transition = this.transition.then(() =>
-      leading ? this.options.onStartedLeading() : this.options.onStoppedLeading(),
-    );
-    await this.transition;
+    this.transition = this.transition
+      .then(() => (leading ? this.options.onStartedLeading() : this.options.onStoppedLeading()))
+      .catch((error: unknown) => this.logger.error({ err: error }, 'leadership change failed'));
+    return this.transition;
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

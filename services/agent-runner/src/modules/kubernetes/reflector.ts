@@ -59,6 +59,7 @@ export class Reflector<T extends KubernetesObject> {
     this.abort?.abort();
     this.wake?.();
     await this.loop;
+    this.markSynced(); // whoever waits for a start that never finished goes on
     this.objects.clear();
     this.resourceVersion = '';
     this.resetSynced();
