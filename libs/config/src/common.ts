@@ -32,6 +32,9 @@ export const port = (fallback: number, what: string) =>
 export const positiveInt = (fallback: number, what: string) =>
   z.coerce.number().int().positive().default(fallback).describe(what);
 
+export const nonNegativeInt = (fallback: number, what: string) =>
+  z.coerce.number().int().min(0).default(fallback).describe(what);
+
 export const optionalUrl = (what: string) =>
   z
     .string()

@@ -6,15 +6,13 @@ import {
   absolutePathList,
   baseServiceEnv,
   jsonSetting,
+  nonNegativeInt,
   optionalUrl,
   port,
   positiveInt,
   secret,
   taskMaxAttempts,
 } from '@hangar/config';
-
-const nonNegativeInt = (fallback: number, what: string) =>
-  z.coerce.number().int().min(0).default(fallback).describe(what);
 
 // `<secret name>/<key>`: where a task pod takes a secret setting from (a secretKeyRef).
 const secretKeyRef = (what: string) =>

@@ -295,7 +295,7 @@ export class KubernetesExecutor
   }
 
   private onPodChanged(pod: V1Pod) {
-    const jobName = pod.metadata?.labels?.[JOB_NAME_LABEL] ?? pod.metadata?.labels?.['job-name'];
+    const jobName = jobNameOf(pod);
     if (jobName && this.jobs.get(jobName)) void this.enqueueReconcile(jobName);
   }
 
@@ -414,11 +414,7 @@ export class KubernetesExecutor
   }
 
   private podsOf(jobName: string): V1Pod[] {
-    return this.pods
-      .list()
-      .filter(
-        (pod) => (pod.metadata?.labels?.[JOB_NAME_LABEL] ?? pod.metadata?.labels?.['job-name']) === jobName,
-      );
+    return this.pods.list().filter((pod) => jobNameOf(pod) === jobName);
   }
 }
 
@@ -427,6 +423,11 @@ export class KubernetesExecutor
 function ownsAttempt(task: TaskJobState, name: string, attempt: number): boolean {
   if (task.status === 'RUNNING') return task.runnerId === name;
   return task.status === 'QUEUED' && task.attempts === attempt - 1;
+}
+
+// The Job a pod belongs to, by the label the Job controller sets (`job-name` before 1.27).
+function jobNameOf(pod: V1Pod): string | undefined {
+  return pod.metadata?.labels?.[JOB_NAME_LABEL] ?? pod.metadata?.labels?.['job-name'];
 }
 
 function identify(job: V1Job): { taskId: string; attempt: number } {
