@@ -66,7 +66,10 @@ export class KubernetesExecutor
   private readonly connection: Redis;
   private readonly settings: TaskJobSettings;
   private worker: Worker<TaskJob> | undefined;
+  // The periodic resync while leading: its next timer, and the pass in flight (follow waits for it).
   private resyncTimer: NodeJS.Timeout | undefined;
+  private resyncing: Promise<void> = Promise.resolve();
+  private acting = false;
   // Jobs created here that the watch has not shown yet: they count against the caps already.
   private readonly created = new Map<string, V1Job>();
   // One reconcile at a time per Job, in the order events came.
@@ -175,15 +178,21 @@ export class KubernetesExecutor
     });
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
     this.worker.on('failed', (job, error) => this.logger.error({ err: error, jobId: job?.id }, 'job failed'));
+    this.acting = true;
     const tick = () => {
-      this.resyncTimer = setTimeout(() => void this.resync().finally(tick), this.config.RUNNER_JOB_RESYNC_MS);
+      if (!this.acting) return; // a pass that was in flight when leadership ended schedules no more
+      this.resyncTimer = setTimeout(() => {
+        this.resyncing = this.resync().finally(tick);
+      }, this.config.RUNNER_JOB_RESYNC_MS);
     };
     tick();
   }
 
   private async follow() {
     this.metrics.leader.set(0);
+    this.acting = false;
     clearTimeout(this.resyncTimer);
+    await this.resyncing;
     this.wakeCapacityWaiters();
     await this.worker?.close();
     this.worker = undefined;
