@@ -60,9 +60,11 @@ hangar_test_packages() {
   local missing=()
   [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   /usr/bin/python3 -c 'import socketio, websocket' >/dev/null 2>&1 || missing+=(python3-socketio python3-websocket)
+  # The dashboard's browser tests (tests/browser) drive Debian's Chromium with playwright-core.
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   ((${#missing[@]} == 0)) && return 0
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    hangar_say "installing ${missing[*]} (Debian packages some end-to-end tests use)"
+    hangar_say "installing ${missing[*]} (Debian packages the end-to-end and browser tests use)"
     # Package scripts must not start services on this machine (nginx would take port 80).
     local policy=/usr/sbin/policy-rc.d created_policy=""
     if [[ ! -e "$policy" ]]; then

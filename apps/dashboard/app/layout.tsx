@@ -1,23 +1,33 @@
-import type { Metadata } from 'next';
+import type { Metadata, Viewport } from 'next';
 import type { ReactNode } from 'react';
+import { Shell } from './components/shell';
+import { RuntimeConfigProvider } from './lib/runtime-config';
+import './globals.css';
 
 export const metadata: Metadata = {
   title: 'Hangar',
   description: 'Run coding agents as isolated, observable tasks',
 };
 
+export const viewport: Viewport = { width: 'device-width', initialScale: 1 };
+
+// Read per request, so one build serves any address (`hangar up` passes it).
+export const dynamic = 'force-dynamic';
+
+// The theme is set before the first paint: the saved choice, else the system's.
+const THEME_SCRIPT = `try{var t=localStorage.getItem('hangar.theme');if(t!=='light'&&t!=='dark')t=matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light';document.documentElement.dataset.theme=t}catch(e){}`;
+
 export default function RootLayout({ children }: { children: ReactNode }) {
+  const config = { socketUrl: (process.env.HANGAR_PUBLIC_WS_URL ?? '').replace(/\/+$/, '') };
   return (
-    <html lang="en">
-      <body
-        style={{
-          fontFamily: 'system-ui, sans-serif',
-          margin: '3rem auto',
-          maxWidth: '42rem',
-          lineHeight: 1.5,
-        }}
-      >
-        {children}
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+      </head>
+      <body>
+        <RuntimeConfigProvider config={config}>
+          <Shell>{children}</Shell>
+        </RuntimeConfigProvider>
       </body>
     </html>
   );

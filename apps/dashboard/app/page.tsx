@@ -1,21 +1,84 @@
-import { apiLinks } from './api-links';
+'use client';
 
-export const dynamic = 'force-dynamic';
+import type { TaskPage, TopicEvent } from '@hangar/contracts';
+import Link from 'next/link';
+import { useMemo, useState } from 'react';
+import { StatusBadge } from './components/status-badge';
+import { formatCost, formatTime } from './lib/format';
+import { useProject } from './lib/session';
+import { useTopic } from './lib/socket';
+import { useApi } from './lib/use-api';
 
-export default function HomePage() {
+export default function OverviewPage() {
+  const project = useProject();
+  const startOfDay = useMemo(() => {
+    const day = new Date();
+    day.setHours(0, 0, 0, 0);
+    return day.toISOString();
+  }, []);
+  const latest = useApi<TaskPage>('/tasks', { project: project.slug, limit: 10 });
+  const running = useApi<TaskPage>('/tasks', { project: project.slug, status: 'RUNNING', limit: 200 });
+  const queued = useApi<TaskPage>('/tasks', { project: project.slug, status: 'QUEUED', limit: 200 });
+  const today = useApi<TaskPage>('/tasks', { project: project.slug, createdAfter: startOfDay, limit: 200 });
+  const [live, setLive] = useState<{ queued: number; running: number } | null>(null);
+
+  // Counts live from the project topic; each change also refreshes the latest tasks.
+  useTopic(
+    `project:${project.slug}`,
+    (events: TopicEvent[]) => {
+      const last = events[events.length - 1]?.data as
+        { counts?: { queued: number; running: number } } | undefined;
+      if (last?.counts) setLive(last.counts);
+      void latest.reload();
+    },
+    { afterSeq: Number.MAX_SAFE_INTEGER },
+  );
+
+  const counts = live ?? {
+    running: running.data?.items.length ?? 0,
+    queued: queued.data?.items.length ?? 0,
+  };
+  const todayCost = today.data?.items.reduce((sum, task) => sum + (task.costUsd ?? 0), 0) ?? 0;
+  const hours = Math.max(1, (Date.now() - new Date(startOfDay).getTime()) / 3_600_000);
+
   return (
-    <main>
-      <h1>Hangar dashboard — coming with the dashboard issue</h1>
-      <p>
-        Until then, start tasks with <code>./hangar run &quot;a prompt&quot; --follow</code> or the REST API.
-      </p>
-      <ul>
-        {apiLinks(process.env.HANGAR_API_URL).map((link) => (
-          <li key={link.href}>
-            <a href={link.href}>{link.label}</a> <code>{link.href}</code>
-          </li>
-        ))}
-      </ul>
-    </main>
+    <>
+      <h1>Overview — {project.name}</h1>
+      <div className="grid">
+        <div className="panel">
+          <div className="muted">Running</div>
+          <div className="stat" data-testid="running-count">
+            {counts.running}
+          </div>
+        </div>
+        <div className="panel">
+          <div className="muted">Queued</div>
+          <div className="stat" data-testid="queued-count">
+            {counts.queued}
+          </div>
+        </div>
+        <div className="panel">
+          <div className="muted">Tasks per hour today</div>
+          <div className="stat">{((today.data?.items.length ?? 0) / hours).toFixed(1)}</div>
+        </div>
+        <div className="panel">
+          <div className="muted">Cost today</div>
+          <div className="stat">{formatCost(todayCost)}</div>
+        </div>
+      </div>
+      <section className="panel" aria-labelledby="latest-title">
+        <h2 id="latest-title">Latest tasks</h2>
+        <ul>
+          {latest.data?.items.map((task) => (
+            <li key={task.id}>
+              <StatusBadge status={task.status} />{' '}
+              <Link href={`/tasks/${task.id}`}>{task.prompt.slice(0, 80)}</Link>{' '}
+              <span className="muted">{formatTime(task.createdAt)}</span>
+            </li>
+          ))}
+        </ul>
+        {latest.data?.items.length === 0 && <p className="muted">No tasks yet.</p>}
+      </section>
+    </>
   );
 }

@@ -155,3 +155,11 @@ export const TaskPageSchema = z.object({
   nextCursor: z.string().nullable(),
 });
 export type TaskPage = z.infer<typeof TaskPageSchema>;
+
+// GET /api/v1/scenarios: what a task's `scenario` may name. `scriptedModel` false (a real model
+// is configured): none, and the field is refused.
+export const ScenarioListSchema = z.object({
+  scriptedModel: z.boolean(),
+  items: z.array(z.object({ name: z.string(), description: z.string() })),
+});
+export type ScenarioList = z.infer<typeof ScenarioListSchema>;

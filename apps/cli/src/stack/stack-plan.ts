@@ -85,6 +85,13 @@ export function planStack(env: CliEnv, options: UpOptions): StackPlan {
     ),
   };
   if (model.kind === 'scripted') shared.SCRIPTED_MODEL_URL = model.url;
+  if (options.dashboard) {
+    // The dashboard is its own origin here (no NGINX in front): the gateway and the pool let its
+    // pages make changes with the session cookie. Behind NGINX all three share one origin.
+    const origins = [urlOf('dashboard'), `http://localhost:${ports.dashboard}`].join(',');
+    shared.GATEWAY_CORS_ORIGINS ??= origins;
+    shared.WS_CORS_ORIGINS ??= origins;
+  }
   const access = planAccess(env, options);
   if (access && options.credentials) {
     shared.HANGAR_ADMIN_EMAIL ??= options.credentials.email;
@@ -173,8 +180,9 @@ function planDashboard(
       ...shared,
       NEXT_TELEMETRY_DISABLED: '1',
       NODE_ENV: 'production',
+      // The dashboard's server passes /api/* to the gateway; browsers reach Socket.IO directly.
       HANGAR_API_URL: urlOf('gateway'),
-      HANGAR_WS_URL: urlOf('websocketPool'),
+      HANGAR_PUBLIC_WS_URL: urlOf('websocketPool'),
     },
     entry: path.join(dir, '.next', 'BUILD_ID'),
     port: ports.dashboard,

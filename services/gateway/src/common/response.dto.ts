@@ -20,6 +20,7 @@ import {
   MessageSchema,
   ProblemSchema,
   TaskDiffSchema,
+  ScenarioListSchema,
   TaskEventSchema,
   TaskPageSchema,
   TaskSchema,
@@ -30,6 +31,7 @@ export class TaskDto extends createZodDto(TaskSchema) {}
 export class TaskPageDto extends createZodDto(TaskPageSchema) {}
 export class TaskEventsDto extends createZodDto(z.object({ items: z.array(TaskEventSchema) })) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
+export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
 export class ProfileDto extends createZodDto(AgentProfileSchema) {}
 export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileSchema) })) {}
 export class ConversationDto extends createZodDto(ConversationSchema) {}

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { HangarError } from '@hangar/contracts';
+import { HangarError, type ScenarioList } from '@hangar/contracts';
 import { listScenarios, scenarioFromPrompt } from '@hangar/agents';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 
@@ -14,6 +14,17 @@ export class ScenarioCatalog {
     if (!this.config.SCRIPTED_MODEL_URL) return;
     const marked = scenarioFromPrompt(prompt);
     if (marked !== undefined) await this.assertAvailable(marked, 'prompt');
+  }
+
+  // For the dashboard's New task form: the usable scenarios, with what each does.
+  async list(): Promise<ScenarioList> {
+    if (!this.config.SCRIPTED_MODEL_URL) return { scriptedModel: false, items: [] };
+    const listings = await listScenarios(this.config.SCRIPTED_MODEL_SCENARIOS_DIR);
+    const items = listings
+      .filter((listing) => !listing.error)
+      .map(({ name, description }) => ({ name, description }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return { scriptedModel: true, items };
   }
 
   async assertAvailable(scenario: string, field = 'scenario'): Promise<void> {

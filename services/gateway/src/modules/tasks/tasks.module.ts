@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { RepositoryPolicy } from './repository-policy';
 import { ScenarioCatalog } from './scenario-catalog';
+import { ScenariosController } from './scenarios.controller';
 import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
 @Module({
-  controllers: [TasksController],
+  controllers: [TasksController, ScenariosController],
   providers: [TasksService, ScenarioCatalog, RepositoryPolicy],
   exports: [TasksService, RepositoryPolicy],
 })

@@ -1,0 +1,169 @@
+'use client';
+
+import {
+  TERMINAL_STATUSES,
+  type Conversation,
+  type Message,
+  type Task,
+  type TopicEvent,
+} from '@hangar/contracts';
+import Link from 'next/link';
+import { useParams } from 'next/navigation';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
+import ReactMarkdown from 'react-markdown';
+import remarkGfm from 'remark-gfm';
+import { ScenarioPicker } from '../../components/scenario-picker';
+import { api, describeError } from '../../lib/api';
+import { useSession } from '../../lib/session';
+import { useTopic } from '../../lib/socket';
+import { formText } from '../../lib/form';
+import { ErrorNote } from '../../components/bits';
+
+const isTerminal = (status: string) => (TERMINAL_STATUSES as readonly string[]).includes(status);
+
+export default function ConversationPage() {
+  const { id } = useParams<{ id: string }>();
+  const { me } = useSession();
+  const [conversation, setConversation] = useState<Conversation | null>(null);
+  const [messages, setMessages] = useState<Message[]>([]);
+  // The turn being answered now, and what its agent has said so far.
+  const [activeTask, setActiveTask] = useState<string | null>(null);
+  const [streaming, setStreaming] = useState<Record<number, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+  const role = me?.projects.find((project) => project.slug === conversation?.project)?.role;
+  const mayWrite = role === 'operator' || role === 'admin';
+
+  const addMessages = useCallback((incoming: Message[]) => {
+    setMessages((current) => {
+      const known = new Set(current.map((message) => message.id));
+      const added = incoming.filter((message) => !known.has(message.id));
+      return added.length === 0 ? current : [...current, ...added];
+    });
+  }, []);
+
+  useEffect(() => {
+    (async () => {
+      setConversation(await api<Conversation>(`/conversations/${id}`));
+      const { items } = await api<{ items: Message[] }>(`/conversations/${id}/messages`);
+      addMessages(items);
+      const lastTurn = [...items].reverse().find((message) => message.role === 'user' && message.taskId);
+      if (lastTurn?.taskId) {
+        const task = await api<Task>(`/tasks/${lastTurn.taskId}`);
+        if (!isTerminal(task.status)) setActiveTask(task.id);
+      }
+    })().catch((failure: unknown) => setError(describeError(failure)));
+  }, [id, addMessages]);
+
+  useTopic(conversation ? `conversation:${id}` : null, (events: TopicEvent[]) => {
+    for (const event of events) {
+      if (event.type === 'message.created') {
+        const message = event.data as Message;
+        addMessages([message]);
+        if (message.role === 'assistant')
+          setActiveTask((current) => (current === message.taskId ? null : current));
+      } else if (event.type === 'turn.status') {
+        const { taskId, status, reason } = event.data as { taskId: string; status: string; reason?: string };
+        if (isTerminal(status)) {
+          setActiveTask((current) => (current === taskId ? null : current));
+          if (status !== 'COMPLETED') setError(`The turn ended ${status}${reason ? `: ${reason}` : ''}`);
+        } else setActiveTask(taskId);
+      }
+    }
+  });
+
+  // The answer as it is written: the running turn's assistant text, in place.
+  useEffect(() => setStreaming({}), [activeTask]);
+  useTopic(activeTask ? `task:${activeTask}` : null, (events: TopicEvent[]) => {
+    const texts = events.filter((event) => event.type === 'assistant.text');
+    if (texts.length === 0) return;
+    setStreaming((current) => {
+      const next = { ...current };
+      for (const event of texts) next[event.seq] = String((event.data as { text?: string }).text ?? '');
+      return next;
+    });
+  });
+
+  async function send(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const scenario = formText(form, 'scenario');
+    setBusy(true);
+    setError(null);
+    try {
+      const turn = await api<{ message: Message; task: Task }>(`/conversations/${id}/messages`, {
+        method: 'POST',
+        body: { content: formText(form, 'content'), scenario: scenario || undefined },
+      });
+      addMessages([turn.message]);
+      setActiveTask(turn.task.id);
+      formRef.current?.reset();
+    } catch (failure) {
+      setError(describeError(failure));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const streamed = Object.keys(streaming)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((seq) => streaming[seq])
+    .join('\n\n');
+
+  return (
+    <>
+      <p>
+        <Link href="/chat">← Chat</Link>
+      </p>
+      <h1>{conversation?.title ?? 'Conversation'}</h1>
+      <div className="chat-thread" role="log" aria-label="Messages" aria-live="polite">
+        {messages.map((message) => (
+          <div key={message.id} className={`bubble ${message.role}`} data-role={message.role}>
+            <div className="muted" style={{ fontSize: '0.8rem' }}>
+              {message.role === 'user' ? 'You' : 'Agent'}
+              {message.taskId && (
+                <>
+                  {' · '}
+                  <Link href={`/tasks/${message.taskId}`}>task</Link>
+                </>
+              )}
+            </div>
+            <ReactMarkdown remarkPlugins={[remarkGfm]}>{message.content}</ReactMarkdown>
+          </div>
+        ))}
+        {activeTask && (
+          <div className="bubble assistant" data-role="streaming" aria-busy="true">
+            <div className="muted" style={{ fontSize: '0.8rem' }}>
+              Agent · writing…
+            </div>
+            {streamed ? (
+              <ReactMarkdown remarkPlugins={[remarkGfm]}>{streamed}</ReactMarkdown>
+            ) : (
+              <p className="muted">…</p>
+            )}
+          </div>
+        )}
+      </div>
+      <ErrorNote message={error} />
+      {mayWrite && (
+        <form
+          ref={formRef}
+          className="form panel"
+          style={{ marginTop: '1rem' }}
+          onSubmit={(event) => void send(event)}
+        >
+          <label>
+            Message
+            <textarea name="content" required />
+          </label>
+          <ScenarioPicker />
+          <button type="submit" disabled={busy || activeTask !== null}>
+            Send
+          </button>
+        </form>
+      )}
+    </>
+  );
+}

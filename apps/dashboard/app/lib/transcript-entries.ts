@@ -1,0 +1,104 @@
+import type { AgentEvent, TopicEvent } from '@hangar/contracts';
+
+// A task's events for a person: text as Markdown, each tool call a card with its result, retries
+// and stderr marked, thinking folded away. Events arrive in sequence order, each once.
+export type Entry =
+  | { kind: 'text'; seq: number; text: string }
+  | { kind: 'thinking'; seq: number; text: string }
+  | {
+      kind: 'tool';
+      seq: number;
+      id: string;
+      name: string;
+      input: unknown;
+      result?: string;
+      isError?: boolean;
+    }
+  | { kind: 'retry'; seq: number; text: string }
+  | { kind: 'stderr'; seq: number; text: string }
+  | { kind: 'status'; seq: number; text: string }
+  | { kind: 'init'; seq: number; text: string }
+  | { kind: 'result'; seq: number; text: string; isError: boolean };
+
+export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
+  const next = [...entries];
+  for (const { seq, type, data } of events) {
+    // A task topic carries the task's own events (libs/contracts AgentEvent).
+    const event = { type, data } as AgentEvent;
+    switch (event.type) {
+      case 'assistant.text':
+        next.push({ kind: 'text', seq, text: event.data.text });
+        break;
+      case 'assistant.thinking':
+        next.push({ kind: 'thinking', seq, text: event.data.text });
+        break;
+      case 'tool.use':
+        next.push({
+          kind: 'tool',
+          seq,
+          id: event.data.toolUseId,
+          name: event.data.name,
+          input: event.data.input,
+        });
+        break;
+      case 'tool.result': {
+        const { toolUseId, content, isError } = event.data;
+        const index = next.findIndex((entry) => entry.kind === 'tool' && entry.id === toolUseId);
+        const card = index >= 0 ? (next[index] as Extract<Entry, { kind: 'tool' }>) : undefined;
+        if (card) next[index] = { ...card, result: content, isError };
+        else
+          next.push({
+            kind: 'tool',
+            seq,
+            id: toolUseId,
+            name: 'tool',
+            input: undefined,
+            result: content,
+            isError,
+          });
+        break;
+      }
+      case 'api.retry': {
+        const { attempt, maxRetries, status, error } = event.data;
+        const count =
+          attempt === undefined ? '' : ` ${attempt}${maxRetries === undefined ? '' : ` of ${maxRetries}`}`;
+        next.push({
+          kind: 'retry',
+          seq,
+          text: `API retry${count}${status ? ` (HTTP ${status})` : ''}${error ? `: ${error}` : ''}`,
+        });
+        break;
+      }
+      case 'stderr':
+        next.push({ kind: 'stderr', seq, text: event.data.line });
+        break;
+      case 'task.status':
+        next.push({
+          kind: 'status',
+          seq,
+          text: `${event.data.status}${event.data.reason ? ` — ${event.data.reason}` : ''}`,
+        });
+        break;
+      case 'system.init':
+        next.push({
+          kind: 'init',
+          seq,
+          text: `Session started${event.data.model ? ` with ${event.data.model}` : ''}, ${event.data.tools.length} tools`,
+        });
+        break;
+      case 'result':
+        next.push({
+          kind: 'result',
+          seq,
+          // The final text is the last assistant text already: only an error's is shown again.
+          text: event.data.isError && event.data.result ? event.data.result : '',
+          isError: event.data.isError,
+        });
+        break;
+      case 'unknown':
+        // Output the parser does not know is kept in the events, not shown.
+        break;
+    }
+  }
+  return next;
+}

@@ -1,0 +1,87 @@
+'use client';
+
+import type { RunnersOverview } from '@hangar/contracts';
+import Link from 'next/link';
+import { useEffect } from 'react';
+import { formatTime } from '../lib/format';
+import { useProject } from '../lib/session';
+import { useApi } from '../lib/use-api';
+import { ErrorNote } from '../components/bits';
+
+// The queue and who works it: runner processes, or task Jobs with the kubernetes executor.
+export default function RunnersPage() {
+  const project = useProject();
+  const overview = useApi<RunnersOverview>('/runners', { project: project.slug });
+  const { reload } = overview;
+  useEffect(() => {
+    const timer = setInterval(() => void reload(), 5000);
+    return () => clearInterval(timer);
+  }, [reload]);
+  const data = overview.data;
+
+  return (
+    <>
+      <h1>Runners</h1>
+      <ErrorNote message={overview.error} />
+      {data && (
+        <>
+          <div className="grid">
+            <div className="panel">
+              <div className="muted">Queue: waiting</div>
+              <div className="stat">{data.queue.waiting}</div>
+            </div>
+            <div className="panel">
+              <div className="muted">Queue: delayed</div>
+              <div className="stat">{data.queue.delayed}</div>
+            </div>
+            <div className="panel">
+              <div className="muted">Slots in use</div>
+              <div className="stat">{data.queue.active}</div>
+            </div>
+            <div className="panel">
+              <div className="muted">Tasks queued / running</div>
+              <div className="stat">
+                {data.tasks.queued} / {data.tasks.running}
+              </div>
+            </div>
+          </div>
+          <div className="table-wrap">
+            <table aria-label="Runners">
+              <thead>
+                <tr>
+                  <th scope="col">Runner (or Job)</th>
+                  <th scope="col">Last heartbeat</th>
+                  <th scope="col">Running tasks</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.runners.map((runner) => (
+                  <tr key={runner.id}>
+                    <td>
+                      <code>{runner.id}</code>
+                    </td>
+                    <td>{formatTime(runner.lastHeartbeatAt)}</td>
+                    <td className="wrap">
+                      {runner.running.map((task) => (
+                        <Link key={task.id} href={`/tasks/${task.id}`} style={{ marginRight: '0.5rem' }}>
+                          {task.id}
+                        </Link>
+                      ))}
+                    </td>
+                  </tr>
+                ))}
+                {data.runners.length === 0 && (
+                  <tr>
+                    <td colSpan={3} className="muted">
+                      No runner is working on a task of this project now.
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,151 @@
+'use client';
+
+import { TERMINAL_STATUSES, type Task, type TaskDiff, type TopicEvent } from '@hangar/contracts';
+import Link from 'next/link';
+import { useParams, useRouter } from 'next/navigation';
+import { useCallback, useEffect, useState } from 'react';
+import { DiffView } from '../../components/diff-view';
+import { StatusBadge } from '../../components/status-badge';
+import { Transcript } from '../../components/transcript';
+import { appendEvents, type Entry } from '../../lib/transcript-entries';
+import { api, ApiError, describeError } from '../../lib/api';
+import { formatCost, formatDuration, formatTime, formatTokens } from '../../lib/format';
+import { useSession } from '../../lib/session';
+import { useTopic } from '../../lib/socket';
+import { ErrorNote } from '../../components/bits';
+
+export default function TaskPage() {
+  const { id } = useParams<{ id: string }>();
+  const router = useRouter();
+  const { me } = useSession();
+  const [task, setTask] = useState<Task | null>(null);
+  const [entries, setEntries] = useState<Entry[]>([]);
+  const [diff, setDiff] = useState<TaskDiff | null | 'none'>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [acting, setActing] = useState(false);
+  const role = me?.projects.find((project) => project.slug === task?.project)?.role;
+  const mayOperate = role === 'operator' || role === 'admin';
+  const finished = task ? (TERMINAL_STATUSES as readonly string[]).includes(task.status) : false;
+
+  const load = useCallback(async () => {
+    try {
+      setTask(await api<Task>(`/tasks/${id}`));
+    } catch (failure) {
+      setError(describeError(failure));
+    }
+  }, [id]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // The transcript from the first event; every status change reloads the task's numbers.
+  const state = useTopic(task ? `task:${id}` : null, (events: TopicEvent[]) => {
+    setEntries((current) => appendEvents(current, events));
+    if (events.some((event) => event.type === 'task.status' || event.type === 'result')) void load();
+  });
+
+  useEffect(() => {
+    if (!finished || !task?.repository) return;
+    api<TaskDiff>(`/tasks/${id}/diff`).then(setDiff, (failure: unknown) => {
+      if (failure instanceof ApiError && (failure.status === 404 || failure.status === 409)) setDiff('none');
+      else setError(describeError(failure));
+    });
+  }, [finished, task?.repository, id]);
+
+  async function act(action: 'cancel' | 'retry') {
+    setActing(true);
+    setError(null);
+    try {
+      const answer = await api<Task>(`/tasks/${id}/${action}`, { method: 'POST' });
+      if (action === 'retry') router.push(`/tasks/${answer.id}`);
+      else setTask(answer);
+    } catch (failure) {
+      setError(describeError(failure));
+    } finally {
+      setActing(false);
+    }
+  }
+
+  if (!task) {
+    return error ? (
+      <p role="alert" className="error">
+        {error}
+      </p>
+    ) : (
+      <p className="muted">Loading…</p>
+    );
+  }
+
+  return (
+    <>
+      <p>
+        <Link href="/tasks">← Tasks</Link>
+      </p>
+      <div className="row">
+        <h1 style={{ marginRight: 'auto' }}>Task {task.id}</h1>
+        {mayOperate && !finished && (
+          <button type="button" className="danger" disabled={acting} onClick={() => void act('cancel')}>
+            Cancel
+          </button>
+        )}
+        {mayOperate && finished && (
+          <button type="button" disabled={acting} onClick={() => void act('retry')}>
+            Retry
+          </button>
+        )}
+      </div>
+      <ErrorNote message={error} />
+      <section className="panel" aria-label="Summary">
+        <dl className="grid">
+          <div>
+            <dt className="muted">Status</dt>
+            <dd data-testid="task-status">
+              <StatusBadge status={task.status} />
+            </dd>
+          </div>
+          <div>
+            <dt className="muted">Cost</dt>
+            <dd>{formatCost(task.costUsd)}</dd>
+          </div>
+          <div>
+            <dt className="muted">Turns</dt>
+            <dd>{task.numTurns ?? '—'}</dd>
+          </div>
+          <div>
+            <dt className="muted">Duration</dt>
+            <dd>{formatDuration(task.durationMs)}</dd>
+          </div>
+          <div>
+            <dt className="muted">Tokens</dt>
+            <dd>
+              {task.usage
+                ? `in ${formatTokens(task.usage.inputTokens)} · out ${formatTokens(task.usage.outputTokens)} · cache read ${formatTokens(task.usage.cacheReadTokens)} · cache write ${formatTokens(task.usage.cacheCreationTokens)}`
+                : '—'}
+            </dd>
+          </div>
+          <div>
+            <dt className="muted">Profile</dt>
+            <dd>{task.profile}</dd>
+          </div>
+          <div>
+            <dt className="muted">Created</dt>
+            <dd>{formatTime(task.createdAt)}</dd>
+          </div>
+          <div>
+            <dt className="muted">Repository</dt>
+            <dd>{task.repository ? `${task.repository}${task.ref ? ` @ ${task.ref}` : ''}` : '—'}</dd>
+          </div>
+        </dl>
+        <ErrorNote message={task.error} />
+        <details>
+          <summary>Prompt</summary>
+          <pre>{task.prompt}</pre>
+        </details>
+      </section>
+      <Transcript entries={entries} live={state === 'live' && !finished} />
+      {diff && diff !== 'none' && <DiffView diff={diff} />}
+      {diff === 'none' && <p className="muted">No changes recorded.</p>}
+    </>
+  );
+}

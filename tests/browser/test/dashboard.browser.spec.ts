@@ -1,0 +1,215 @@
+import type { Task, TaskEvent } from '@hangar/contracts';
+import type { Browser } from 'playwright-core';
+import { Hangar, launchBrowser, openPage, signIn, type WatchedPage } from './support';
+
+// The dashboard as a person uses it: real Chromium, the stack `hangar up` starts (real services,
+// PostgreSQL, Redis, the Claude Code CLI against the scripted model). Each test saves
+// screenshots in test-output/ and fails on any console error of the pages it visited.
+describe('the dashboard in a browser', () => {
+  let hangar: Hangar;
+  let browser: Browser;
+  let current: WatchedPage | undefined;
+
+  beforeAll(async () => {
+    [hangar, browser] = await Promise.all([Hangar.start(), launchBrowser()]);
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await hangar?.stop();
+  });
+
+  afterEach(async () => {
+    const watched = current;
+    current = undefined;
+    await watched?.context.close();
+    expect(watched?.errors ?? []).toEqual([]);
+  });
+
+  async function asAdmin(): Promise<WatchedPage> {
+    current = await openPage(browser, hangar.dashboardUrl);
+    await signIn(current.page, hangar.admin.email, hangar.admin.password);
+    return current;
+  }
+
+  async function startTask(watched: WatchedPage, prompt: string, scenario: string, repository?: string) {
+    const { page } = watched;
+    await page.goto('/tasks/new');
+    await page.getByLabel('Prompt').fill(prompt);
+    await page.getByLabel('Scenario (scripted model)').selectOption(scenario);
+    if (repository) await page.getByLabel('Repository (git URL)').fill(repository);
+    await page.getByRole('button', { name: 'Start task' }).click();
+    await page.waitForURL(/\/tasks\/c[a-z0-9]+$/);
+    return page.url().split('/').pop()!;
+  }
+
+  it('should sign in and show the overview; a wrong password is told, not thrown', async () => {
+    current = await openPage(browser, hangar.dashboardUrl);
+    const { page } = current;
+    await page.goto('/tasks');
+    await page.waitForURL(/\/login\?next=%2Ftasks/);
+    await page.getByLabel('Email').fill(hangar.admin.email);
+    await page.getByLabel('Password').fill('not the password');
+    await current.screenshot('login');
+    // A refused sign-in is an answer on the page. Chromium logs the 401 response itself as a
+    // console error: that one line is the only one forgiven.
+    const before = current.errors.length;
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // (Next.js keeps an empty role=alert route announcer of its own: the form's is the one with text.)
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /wrong email or password/ })
+      .waitFor();
+    const after = current.errors.splice(before);
+    current.errors.push(...after.filter((error) => !/status of 401/.test(error)));
+    await page.getByLabel('Password').fill(hangar.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/tasks$/);
+    await page.getByRole('table', { name: 'Tasks' }).waitFor();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: /Overview/ }).waitFor();
+    await current.screenshot('overview');
+  });
+
+  it('should run a write-file task live: the Write card, the final text, then the diff', async () => {
+    const { page, screenshot } = await asAdmin();
+    const id = await startTask(current!, 'write a file', 'write-file', hangar.repository);
+    const transcript = page.getByRole('log', { name: 'Agent transcript' });
+    const writeCard = transcript.locator('[data-tool="Write"]');
+    await writeCard.waitFor();
+    await page.getByTestId('task-status').getByText('COMPLETED').waitFor();
+    const task = (await hangar.api<Task>('GET', `/api/v1/tasks/${id}`)).body;
+    expect(task.status).toBe('COMPLETED');
+    // The final text, as Markdown, in the transcript.
+    await transcript.getByText(task.result!.trim().split('\n')[0]!.slice(0, 40)).first().waitFor();
+    await writeCard.locator('summary').click();
+    expect(await writeCard.textContent()).toContain('hello.txt');
+    const diff = page.getByRole('list', { name: 'Changed files' });
+    await diff.getByRole('link', { name: 'hello.txt' }).waitFor();
+    expect(await page.getByRole('table', { name: 'Diff of hello.txt' }).textContent()).toContain(
+      'hello from hangar',
+    );
+    await screenshot('task-detail');
+    await page.goto('/tasks');
+    await page.getByRole('link', { name: 'write a file' }).first().waitFor();
+    await screenshot('tasks');
+  });
+
+  it('should cancel a slow task from its page', async () => {
+    const { page, screenshot } = await asAdmin();
+    const id = await startTask(current!, 'take your time', 'slow');
+    await page.getByRole('log', { name: 'Agent transcript' }).locator('[data-tool="Bash"]').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId('task-status').getByText('CANCELLED').waitFor();
+    expect((await hangar.api<Task>('GET', `/api/v1/tasks/${id}`)).body.status).toBe('CANCELLED');
+    await page.getByRole('button', { name: 'Retry' }).waitFor();
+    await screenshot('task-cancelled');
+  });
+
+  it('should show each line once after a reload in the middle of a run', async () => {
+    const { page } = await asAdmin();
+    const id = await startTask(current!, 'take your time', 'slow');
+    const transcript = page.getByRole('log', { name: 'Agent transcript' });
+    await transcript.locator('[data-tool="Bash"]').waitFor();
+    await page.reload();
+    await transcript.locator('[data-tool="Bash"]').waitFor();
+    // Events after the reload arrive live: the cancellation's status line.
+    await hangar.api('POST', `/api/v1/tasks/${id}/cancel`);
+    await page.getByTestId('task-status').getByText('CANCELLED').waitFor();
+    await transcript.getByText(/^CANCELLED/).waitFor();
+    const shown = await transcript
+      .locator('[data-seq]')
+      .evaluateAll((nodes) => nodes.map((node) => Number(node.getAttribute('data-seq'))));
+    expect(new Set(shown).size).toBe(shown.length);
+    const { items } = (await hangar.api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${id}/events`)).body;
+    // Every status, tool call and text event has its one line (a tool result joins its card).
+    const expected = items
+      .filter((event) => ['task.status', 'tool.use', 'assistant.text', 'system.init'].includes(event.type))
+      .map((event) => event.seq);
+    expect(shown.filter((seq) => expected.includes(seq)).sort((a, b) => a - b)).toEqual(expected);
+  });
+
+  it('should continue a chat for two turns in the same agent session', async () => {
+    const { page, screenshot } = await asAdmin();
+    await page.goto('/chat');
+    await page.getByLabel('First message').fill('remember a word');
+    await page.getByLabel('Scenario (scripted model)').selectOption('remember');
+    await page.getByRole('button', { name: 'Start conversation' }).click();
+    await page.waitForURL(/\/chat\/c[a-z0-9]+$/);
+    const thread = page.getByRole('log', { name: 'Messages' });
+    await thread.locator('[data-role="assistant"]').first().waitFor();
+    expect(await thread.locator('[data-role="assistant"]').first().textContent()).toContain(
+      'The secret word is PAPAYA.',
+    );
+    await page.getByRole('textbox', { name: 'Message' }).fill('what was the word?');
+    await page.getByLabel('Scenario (scripted model)').selectOption('remember');
+    await page.getByRole('button', { name: 'Send' }).click();
+    await thread.locator('[data-role="assistant"]').nth(1).waitFor();
+    // The second turn resumed the session: it quotes the first answer.
+    expect(await thread.locator('[data-role="assistant"]').nth(1).textContent()).toContain(
+      'Earlier I said: "The secret word is PAPAYA."',
+    );
+    expect(await thread.locator('[data-role="user"]').count()).toBe(2);
+    await screenshot('chat');
+  });
+
+  it('should create a token, show it once, and revoke it', async () => {
+    const { page, screenshot } = await asAdmin();
+    await page.goto('/settings');
+    await page.getByLabel('Name').first().fill('ci script');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const token = (await page.getByTestId('new-token').textContent())!.trim();
+    expect(token).toMatch(/^hgr_/);
+    expect((await hangar.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(200);
+    await screenshot('settings');
+    await page.getByRole('button', { name: 'Revoke ci script' }).click();
+    await page
+      .getByRole('table', { name: 'Tokens' })
+      .getByText(/^revoked/)
+      .waitFor();
+    expect(await page.getByTestId('new-token').count()).toBe(0);
+    expect((await hangar.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(401);
+  });
+
+  it('should show a viewer no Cancel button and no New task', async () => {
+    const viewer = { email: 'viewer@hangar.test', password: 'viewer-password-1' };
+    // Users are managed by a signed-in instance administrator (tokens cannot).
+    const login = await fetch(`${hangar.stack.gatewayUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(hangar.admin),
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const asAdminUser = (method: string, route: string, body: unknown) =>
+      fetch(`${hangar.stack.gatewayUrl}${route}`, {
+        method,
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const made = await asAdminUser('POST', '/api/v1/users', { ...viewer, name: 'Viewer' });
+    expect(made.status).toBe(201);
+    const { id: userId } = (await made.json()) as { id: string };
+    expect(
+      (await asAdminUser('PUT', `/api/v1/projects/default/members/${userId}`, { role: 'viewer' })).status,
+    ).toBe(200);
+    const running = (
+      await hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'take your time', scenario: 'slow' })
+    ).body;
+
+    current = await openPage(browser, hangar.dashboardUrl, { width: 390, height: 844 });
+    const { page, screenshot } = current;
+    await signIn(page, viewer.email, viewer.password);
+    await page.goto(`/tasks/${running.id}`);
+    await page
+      .getByTestId('task-status')
+      .getByText(/RUNNING|QUEUED/)
+      .waitFor();
+    await page.getByRole('log', { name: 'Agent transcript' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    await screenshot('viewer-task-phone');
+    await page.goto('/tasks');
+    await page.getByRole('table', { name: 'Tasks' }).waitFor();
+    expect(await page.getByRole('link', { name: 'New task' }).count()).toBe(0);
+    await hangar.api('POST', `/api/v1/tasks/${running.id}/cancel`);
+  });
+});
