@@ -8,3 +8,5 @@ export * from './profile';
 export * from './conversation';
 export * from './accounts';
 export * from './webhooks';
+export * from './analytics';
+export * from './runners';

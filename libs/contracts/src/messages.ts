@@ -41,3 +41,8 @@ export const TaskJobSchema = z.object({
   traceId: z.string().optional(),
 });
 export type TaskJob = z.infer<typeof TaskJobSchema>;
+
+// A task job's id is `<task id>-a<attempt>` (the orchestrator's jobIdOf): the task it is for.
+export function taskIdOfJob(jobId: string): string {
+  return jobId.replace(/-a\d+$/, '');
+}

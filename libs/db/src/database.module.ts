@@ -1,6 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { createPrismaClient } from './client';
 import type { PrismaClient } from './generated/prisma/client';
+import { AnalyticsRepository } from './repositories/analytics.repository';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
@@ -46,6 +47,7 @@ const REPOSITORIES = [
   AuditRepository,
   WebhookConfigRepository,
   WebhookDeliveryRepository,
+  AnalyticsRepository,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

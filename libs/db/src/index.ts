@@ -29,3 +29,4 @@ export * from './repositories/api-token.repository';
 export * from './repositories/audit.repository';
 export * from './repositories/webhook-config.repository';
 export * from './repositories/webhook-delivery.repository';
+export * from './repositories/analytics.repository';

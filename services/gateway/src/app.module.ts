@@ -11,6 +11,7 @@ import { ProblemFilter } from './common/problem.filter';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { orchestratorClientModule } from './modules/tasks/orchestrator-client';
+import { AnalyticsModule } from './modules/analytics/analytics.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { ConversationsModule } from './modules/conversations/conversations.module';
@@ -19,6 +20,7 @@ import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
+import { RunnersModule } from './modules/runners/runners.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 
 @Module({})
@@ -42,6 +44,8 @@ export class AppModule implements NestModule {
         TokensModule,
         AuditModule,
         WebhooksModule,
+        AnalyticsModule,
+        RunnersModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

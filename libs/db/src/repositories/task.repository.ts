@@ -3,6 +3,7 @@ import {
   InvalidTransition,
   TaskNotFound,
   type ListTasksQuery,
+  type Runner,
   type TaskPriority,
   type Task,
   type TaskPage,
@@ -128,9 +129,51 @@ export class TaskRepository {
 
   // How many of a project's tasks wait and run now (the project topic carries these).
   async activeCounts(projectSlug: string): Promise<{ queued: number; running: number }> {
+    return this.countActive({ project: { slug: projectSlug } });
+  }
+
+  // The same over every project of `projectIds` (GET /api/v1/runners).
+  async activeCountsIn(projectIds: readonly string[]): Promise<{ queued: number; running: number }> {
+    return this.countActive({ projectId: { in: [...projectIds] } });
+  }
+
+  // The runners holding RUNNING tasks of `projectIds`, as their heartbeats on those tasks tell:
+  // tasks of other projects are neither listed nor counted in a runner's last heartbeat.
+  async runnersIn(projectIds: readonly string[]): Promise<Runner[]> {
+    const rows = await this.prisma.task.findMany({
+      where: { status: 'RUNNING', runnerId: { not: null }, projectId: { in: [...projectIds] } },
+      orderBy: [{ runnerId: 'asc' }, { startedAt: 'asc' }, { id: 'asc' }],
+      select: { id: true, runnerId: true, heartbeatAt: true, project: { select: { slug: true } } },
+    });
+    const runners = new Map<string, { lastHeartbeatAt: Date | null; running: Runner['running'] }>();
+    for (const row of rows) {
+      const runner = runners.get(row.runnerId!) ?? { lastHeartbeatAt: null, running: [] };
+      if (row.heartbeatAt && (!runner.lastHeartbeatAt || row.heartbeatAt > runner.lastHeartbeatAt))
+        runner.lastHeartbeatAt = row.heartbeatAt;
+      runner.running.push({ id: row.id, project: row.project.slug });
+      runners.set(row.runnerId!, runner);
+    }
+    return [...runners].map(([id, runner]) => ({
+      id,
+      lastHeartbeatAt: runner.lastHeartbeatAt?.toISOString() ?? null,
+      running: runner.running,
+    }));
+  }
+
+  // Which of `ids` are tasks of `projectIds` (queue jobs name their task, not its project).
+  async idsWithin(ids: readonly string[], projectIds: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.task.findMany({
+      where: { id: { in: [...ids] }, projectId: { in: [...projectIds] } },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
+  }
+
+  private async countActive(where: Prisma.TaskWhereInput): Promise<{ queued: number; running: number }> {
     const groups = await this.prisma.task.groupBy({
       by: ['status'],
-      where: { project: { slug: projectSlug }, status: { in: ['QUEUED', 'RUNNING'] } },
+      where: { ...where, status: { in: ['QUEUED', 'RUNNING'] } },
       _count: { _all: true },
     });
     const count = (status: TaskStatus) => groups.find((group) => group.status === status)?._count._all ?? 0;

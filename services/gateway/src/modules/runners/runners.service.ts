@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
+import type { RunnersOverview } from '@hangar/contracts';
+import { TaskRepository } from '@hangar/db';
+import { TaskQueueJobs } from './task-queue-jobs';
+
+@Injectable()
+export class RunnersService {
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly queue: TaskQueueJobs,
+  ) {}
+
+  // The queue is shared by every project: only jobs for tasks the caller can see are counted.
+  async overview(principal: Principal, project: string | undefined): Promise<RunnersOverview> {
+    const projectIds = principal.visibleIds(project);
+    const [jobs, tasks, runners] = await Promise.all([
+      this.queue.taskIds(),
+      this.tasks.activeCountsIn(projectIds),
+      this.tasks.runnersIn(projectIds),
+    ]);
+    const visible = new Set(
+      await this.tasks.idsWithin(
+        [...new Set([...jobs.waiting, ...jobs.delayed, ...jobs.active])],
+        projectIds,
+      ),
+    );
+    const count = (ids: string[]) => ids.filter((id) => visible.has(id)).length;
+    return {
+      queue: { waiting: count(jobs.waiting), delayed: count(jobs.delayed), active: count(jobs.active) },
+      tasks,
+      runners,
+    };
+  }
+}
