@@ -2,7 +2,7 @@
 
 import type { TaskPage, TopicEvent } from '@hangar/contracts';
 import Link from 'next/link';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { StatusBadge } from './components/status-badge';
 import { formatCost, formatTime } from './lib/format';
 import { useProject } from './lib/session';
@@ -20,19 +20,20 @@ export default function OverviewPage() {
   const running = useApi<TaskPage>('/tasks', { project: project.slug, status: 'RUNNING', limit: 200 });
   const queued = useApi<TaskPage>('/tasks', { project: project.slug, status: 'QUEUED', limit: 200 });
   const today = useApi<TaskPage>('/tasks', { project: project.slug, createdAfter: startOfDay, limit: 200 });
+  const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const [live, setLive] = useState<{ queued: number; running: number } | null>(null);
 
-  // Counts live from the project topic; each change also refreshes the latest tasks.
-  useTopic(
-    `project:${project.slug}`,
-    (events: TopicEvent[]) => {
-      const last = events[events.length - 1]?.data as
-        { counts?: { queued: number; running: number } } | undefined;
-      if (last?.counts) setLive(last.counts);
-      void latest.reload();
-    },
-    { afterSeq: Number.MAX_SAFE_INTEGER },
-  );
+  // Counts live from the project topic: its backlog (the last 10,000 changes) ends with the
+  // current counts, and each change after it updates them and the latest tasks.
+  useTopic(`project:${project.slug}`, (events: TopicEvent[]) => {
+    const last = events[events.length - 1]?.data as
+      { counts?: { queued: number; running: number } } | undefined;
+    if (last?.counts) setLive(last.counts);
+    // One reload for a burst (the backlog comes in batches of up to 100).
+    clearTimeout(reloadTimer.current);
+    reloadTimer.current = setTimeout(() => void latest.reload(), 250);
+  });
+  useEffect(() => () => clearTimeout(reloadTimer.current), []);
 
   const counts = live ?? {
     running: running.data?.items.length ?? 0,

@@ -212,4 +212,93 @@ describe('the dashboard in a browser', () => {
     expect(await page.getByRole('link', { name: 'New task' }).count()).toBe(0);
     await hangar.api('POST', `/api/v1/tasks/${running.id}/cancel`);
   });
+
+  it('should show every page with its data, in both themes and at a phone width', async () => {
+    const { page, screenshot } = await asAdmin();
+    // Something to show: a finished task with a tool call and a cost.
+    const done = (
+      await hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'tour task', scenario: 'write-file' })
+    ).body;
+    await page.goto(`/tasks/${done.id}`);
+    await page.getByTestId('task-status').getByText('COMPLETED').waitFor();
+
+    await page.goto('/tasks/new');
+    await page
+      .getByLabel('Scenario (scripted model)')
+      .locator('option', { hasText: 'write-file' })
+      .waitFor({ state: 'attached' });
+    await screenshot('new-task');
+
+    await page.goto('/analytics');
+    await page.getByTestId('analytics-tasks').waitFor();
+    const counted = Number(await page.getByTestId('analytics-tasks').textContent());
+    const stored = (
+      await hangar.api<{ totals: { tasks: number } }>('GET', '/api/v1/analytics?project=default')
+    ).body;
+    expect(counted).toBe(stored.totals.tasks);
+    expect(counted).toBeGreaterThan(0);
+    await page
+      .getByRole('table', { name: 'By profile' })
+      .getByRole('cell', { name: 'default', exact: true })
+      .waitFor();
+    await page.locator('.recharts-surface').first().waitFor();
+    await screenshot('analytics');
+
+    await page.goto('/runners');
+    await page.getByRole('table', { name: 'Runners' }).waitFor();
+    await screenshot('runners');
+
+    await page.goto('/profiles');
+    await page
+      .getByRole('table', { name: 'Profiles' })
+      .getByRole('cell', { name: 'default', exact: true })
+      .first()
+      .waitFor();
+    await page.getByLabel('Name').fill('reviewer');
+    await page.getByRole('button', { name: 'Create profile' }).click();
+    await page
+      .getByRole('table', { name: 'Profiles' })
+      .getByRole('cell', { name: 'reviewer', exact: true })
+      .waitFor();
+    await screenshot('profiles');
+
+    await page.goto('/webhooks');
+    await page.getByRole('heading', { name: 'Recent deliveries' }).waitFor();
+    await screenshot('webhooks');
+
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'Latest tasks' }).waitFor();
+    await page.getByRole('link', { name: 'tour task' }).waitFor();
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.reload();
+    // The choice holds across a reload, before the first paint.
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.getByRole('heading', { name: 'Latest tasks' }).waitFor();
+    await screenshot('overview-dark');
+    await page.goto(`/tasks/${done.id}`);
+    await page.getByRole('log', { name: 'Agent transcript' }).locator('[data-tool="Write"]').waitFor();
+    await screenshot('task-detail-dark');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/tasks');
+    await page.getByRole('table', { name: 'Tasks' }).waitFor();
+    // Nothing wider than the phone but the tables' own scrolling boxes.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot('tasks-phone');
+  });
+
+  it('should be usable from the keyboard: skip link, then the navigation', async () => {
+    const { page } = await asAdmin();
+    await page.goto('/tasks');
+    await page.getByRole('table', { name: 'Tasks' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Overview');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Overview/ }).waitFor();
+  });
 });

@@ -89,7 +89,7 @@ export default function ProfilesPage() {
             <input
               name="name"
               required
-              pattern="[a-z0-9][a-z0-9-]*"
+              pattern="[a-z0-9][a-z0-9\-]*"
               title="lower-case letters, digits and dashes"
             />
           </label>
