@@ -70,6 +70,10 @@ every service reads, the component's own, then its `env` values (which win).
 {{- end -}}
 {{- if eq $name "dashboard" -}}
 {{- $_ := set $env "NEXT_TELEMETRY_DISABLED" "1" -}}
+{{- /* The dashboard's server asks the gateway who is signed in (and proxies /api/ when reached
+       without the ingress). Browsers reach /api/ and /socket.io/ through the ingress. */ -}}
+{{- $gateway := index (include "hangar.components" $root | fromYaml) "gateway" -}}
+{{- $_ := set $env "HANGAR_API_URL" (printf "http://%s-gateway:%v" (include "hangar.fullname" $root) $gateway.port) -}}
 {{- end -}}
 {{- range $var, $value := $values.env -}}
 {{- $_ := set $env $var (toString $value) -}}

@@ -2337,11 +2337,7 @@ function withType(info: ResourceInfo, object: KubeObject): KubeObject {
 }
 
 function toClient<T>(info: ResourceInfo, object: KubeObject): T {
-  return ObjectSerializer.deserialize(
-    withType(info, object),
-    `V1${info.kind}`,
-    '',
-  ) as T;
+  return ObjectSerializer.deserialize(withType(info, object), `V1${info.kind}`, '') as T;
 }
 
 function deleteOptions(source: Record<string, unknown>): DeleteOptions {

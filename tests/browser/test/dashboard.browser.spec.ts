@@ -274,7 +274,7 @@ describe('the dashboard in a browser', () => {
     await page.reload();
     // The choice holds across a reload, before the first paint.
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
-    await page.getByRole('heading', { name: 'Latest tasks' }).waitFor();
+    await page.getByRole('link', { name: 'tour task' }).waitFor();
     await screenshot('overview-dark');
     await page.goto(`/tasks/${done.id}`);
     await page.getByRole('log', { name: 'Agent transcript' }).locator('[data-tool="Write"]').waitFor();

@@ -96,4 +96,13 @@ describe('the ingress', () => {
       (find(objects, 'ConfigMap', `${fullname}-gateway`).data as Record<string, string>).TRUST_PROXY,
     ).toBe('0');
   });
+
+  it("should point the dashboard's server at the gateway's own Service, and browsers at this origin", () => {
+    const dashboard = find(production, 'ConfigMap', `${fullname}-dashboard`).data as Record<string, string>;
+    const service = find(production, 'Service', `${fullname}-gateway`);
+    const port = (service.spec as { ports: { port: number }[] }).ports[0]!.port;
+    expect(dashboard.HANGAR_API_URL).toBe(`http://${fullname}-gateway:${port}`);
+    // Socket.IO goes through the ingress (/socket.io/), never to an in-cluster address.
+    expect(dashboard.HANGAR_PUBLIC_WS_URL).toBeUndefined();
+  });
 });
