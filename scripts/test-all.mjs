@@ -9,6 +9,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Tested after every other package, alone (see the test section).
+const RUN_ALONE = '@hangar/browser-tests';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // `--skip-build` when the caller just built; anything else goes to `turbo run test`
 // (e.g. `./scripts/test --filter=@hangar/db` runs one package's tests).
@@ -71,14 +73,18 @@ async function main() {
 
   section('test');
   // Cached builds only print their hash here; the build section above showed their errors.
-  const test = await turbo(pnpm, [
-    'run',
-    'test',
-    '--continue',
-    '--concurrency=2',
-    '--output-logs=new-only',
-    ...turboTestArgs,
-  ]);
+  const testRun = (args) =>
+    turbo(pnpm, ['run', 'test', '--continue', '--concurrency=2', '--output-logs=new-only', ...args]);
+  // The browser tests start a whole stack and Chromium: beside the end-to-end specs (which start
+  // stacks of their own) two cores are too few for either's timings, so they run on their own, last.
+  const runs =
+    turboTestArgs.length > 0
+      ? [await testRun(turboTestArgs)]
+      : [await testRun([`--filter=!${RUN_ALONE}`]), await testRun([`--filter=${RUN_ALONE}`])];
+  const test = {
+    tasks: runs.flatMap((run) => run.tasks),
+    exitCode: Math.max(...runs.map((run) => run.exitCode)),
+  };
   const testTasks = test.tasks.filter((task) => task.task === 'test');
   const exitCodes = new Map(testTasks.map((task) => [task.package, task.exitCode]));
   // A filtered run answers for the packages it selected; a full run for every package with tests.
