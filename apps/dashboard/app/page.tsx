@@ -1,6 +1,6 @@
 'use client';
 
-import type { TaskPage, TopicEvent } from '@hangar/contracts';
+import type { RunnersOverview, TaskPage, TopicEvent } from '@hangar/contracts';
 import Link from 'next/link';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { StatusBadge } from './components/status-badge';
@@ -19,6 +19,7 @@ export default function OverviewPage() {
   const latest = useApi<TaskPage>('/tasks', { project: project.slug, limit: 10 });
   const running = useApi<TaskPage>('/tasks', { project: project.slug, status: 'RUNNING', limit: 200 });
   const queued = useApi<TaskPage>('/tasks', { project: project.slug, status: 'QUEUED', limit: 200 });
+  const runners = useApi<RunnersOverview>('/runners', { project: project.slug });
   const today = useApi<TaskPage>('/tasks', { project: project.slug, createdAfter: startOfDay, limit: 200 });
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const [live, setLive] = useState<{ queued: number; running: number } | null>(null);
@@ -67,6 +68,18 @@ export default function OverviewPage() {
           <div className="stat">{formatCost(todayCost)}</div>
         </div>
       </div>
+      <section className="panel" aria-labelledby="runners-title">
+        <h2 id="runners-title">
+          <Link href="/runners">Runners</Link>
+        </h2>
+        {runners.data && (
+          <p data-testid="runner-summary">
+            {runners.data.runners.length} runner{runners.data.runners.length === 1 ? '' : 's'} at work ·{' '}
+            {runners.data.queue.active} slot{runners.data.queue.active === 1 ? '' : 's'} in use ·{' '}
+            {runners.data.queue.waiting + runners.data.queue.delayed} waiting in the queue
+          </p>
+        )}
+      </section>
       <section className="panel" aria-labelledby="latest-title">
         <h2 id="latest-title">Latest tasks</h2>
         <ul>

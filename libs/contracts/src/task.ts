@@ -140,6 +140,8 @@ export const ListTasksQuerySchema = z
     // Without it: every project the caller can see.
     project: ProjectSlugSchema.optional(),
     profile: ProfileNameSchema.optional(),
+    // Words of the prompt, case-insensitive.
+    q: z.string().trim().min(1).max(200).optional(),
     conversationId: z.string().min(1).max(100).optional(),
     createdAfter: z.iso.datetime({ offset: true }).optional(),
     createdBefore: z.iso.datetime({ offset: true }).optional(),

@@ -68,6 +68,7 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('table', { name: 'Tasks' }).waitFor();
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('heading', { name: /Overview/ }).waitFor();
+    await expect(page.getByTestId('runner-summary').textContent()).resolves.toMatch(/slots? in use/);
     await current.screenshot('overview');
   });
 
@@ -93,6 +94,18 @@ describe('the dashboard in a browser', () => {
     await page.goto('/tasks');
     await page.getByRole('link', { name: 'write a file' }).first().waitFor();
     await screenshot('tasks');
+    // Search is in the URL with the filters: a reload shows the same rows.
+    await page.getByLabel('Search').fill('WRITE A');
+    await page.getByLabel('Search').press('Enter');
+    await page.waitForURL(/[?&]q=WRITE\+A/);
+    await page.reload();
+    await page.getByRole('link', { name: 'write a file' }).first().waitFor();
+    const prompts = await page
+      .getByRole('table', { name: 'Tasks' })
+      .locator('tbody td.wrap')
+      .allTextContents();
+    expect(prompts.length).toBeGreaterThan(0);
+    expect(prompts.every((prompt) => prompt === 'write a file')).toBe(true);
   });
 
   it('should cancel a slow task from its page', async () => {

@@ -182,7 +182,8 @@ function planDashboard(
       NODE_ENV: 'production',
       // The dashboard's server passes /api/* to the gateway; browsers reach Socket.IO directly.
       HANGAR_API_URL: urlOf('gateway'),
-      HANGAR_PUBLIC_WS_URL: urlOf('websocketPool'),
+      // Set (even empty: this origin, as behind NGINX), the caller's own wins.
+      HANGAR_PUBLIC_WS_URL: shared.HANGAR_PUBLIC_WS_URL ?? urlOf('websocketPool'),
     },
     entry: path.join(dir, '.next', 'BUILD_ID'),
     port: ports.dashboard,

@@ -29,10 +29,12 @@ function TaskLedger() {
   const profile = params.get('profile') ?? '';
   const cursor = params.get('cursor') ?? '';
   const since = params.get('since') ?? '';
+  const search = params.get('q') ?? '';
   const page = useApi<TaskPage>('/tasks', {
     project: project.slug,
     status,
     profile,
+    q: search,
     cursor,
     createdAfter: since ? new Date(since).toISOString() : undefined,
     limit: 25,
@@ -62,6 +64,20 @@ function TaskLedger() {
         aria-label="Filter tasks"
         onSubmit={(event) => event.preventDefault()}
       >
+        <label className="inline-field">
+          <span>Search</span>
+          <input
+            type="search"
+            defaultValue={search}
+            placeholder="words of the prompt"
+            onKeyDown={(event) => {
+              if (event.key === 'Enter') setParam('q', event.currentTarget.value.trim());
+            }}
+            onBlur={(event) =>
+              event.target.value.trim() !== search && setParam('q', event.target.value.trim())
+            }
+          />
+        </label>
         <label className="inline-field">
           <span>Status</span>
           <select value={status} onChange={(event) => setParam('status', event.target.value)}>

@@ -113,6 +113,7 @@ export class TaskRepository {
           { projectId: { in: [...projectIds] } },
           statuses ? { status: { in: statuses } } : {},
           query.profile ? { profile: { name: query.profile } } : {},
+          query.q ? { prompt: { contains: query.q, mode: 'insensitive' as const } } : {},
           query.conversationId ? { conversationId: query.conversationId } : {},
           query.createdAfter ? { createdAt: { gte: new Date(query.createdAfter) } } : {},
           query.createdBefore ? { createdAt: { lt: new Date(query.createdBefore) } } : {},
