@@ -17,8 +17,6 @@ export default function OverviewPage() {
     return day.toISOString();
   }, []);
   const latest = useApi<TaskPage>('/tasks', { project: project.slug, limit: 10 });
-  const running = useApi<TaskPage>('/tasks', { project: project.slug, status: 'RUNNING', limit: 200 });
-  const queued = useApi<TaskPage>('/tasks', { project: project.slug, status: 'QUEUED', limit: 200 });
   const runners = useApi<RunnersOverview>('/runners', { project: project.slug });
   const today = useApi<TaskPage>('/tasks', { project: project.slug, createdAfter: startOfDay, limit: 200 });
   const reloadTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
@@ -36,10 +34,8 @@ export default function OverviewPage() {
   });
   useEffect(() => () => clearTimeout(reloadTimer.current), []);
 
-  const counts = live ?? {
-    running: running.data?.items.length ?? 0,
-    queued: queued.data?.items.length ?? 0,
-  };
+  // Until the topic's backlog is in: the counts Postgres has now.
+  const counts = live ?? runners.data?.tasks ?? { queued: 0, running: 0 };
   const todayCost = today.data?.items.reduce((sum, task) => sum + (task.costUsd ?? 0), 0) ?? 0;
   const hours = Math.max(1, (Date.now() - new Date(startOfDay).getTime()) / 3_600_000);
 

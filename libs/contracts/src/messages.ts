@@ -42,7 +42,12 @@ export const TaskJobSchema = z.object({
 });
 export type TaskJob = z.infer<typeof TaskJobSchema>;
 
-// A task job's id is `<task id>-a<attempt>` (the orchestrator's jobIdOf): the task it is for.
+// A task job's id is `<task id>-a<attempt>`: enqueuing the same attempt twice is a no-op.
+export function jobIdOf(taskId: string, attempt: number): string {
+  return `${taskId}-a${attempt}`;
+}
+
+// The task a job id (jobIdOf) is for.
 export function taskIdOfJob(jobId: string): string {
   return jobId.replace(/-a\d+$/, '');
 }

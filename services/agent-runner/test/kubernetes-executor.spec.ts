@@ -6,7 +6,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import { jobIdOf, TASK_QUEUE, type TaskJob } from '@hangar/contracts';
 import {
   ConversationRepository,
   createPrismaClient,
@@ -127,7 +127,7 @@ describe('kubernetes executor', () => {
     await queue.add(
       'run',
       { taskId: task.id, attempt: task.attempts + 1 },
-      { jobId: `${task.id}-a${task.attempts + 1}` },
+      { jobId: jobIdOf(task.id, task.attempts + 1) },
     );
     return task;
   }

@@ -15,7 +15,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
-import { formatCost, formatDuration, formatTokens } from '../lib/format';
+import { formatCost, formatDuration, formatTokens, totalTokens } from '../lib/format';
 import { useProject } from '../lib/session';
 import { useApi } from '../lib/use-api';
 import { ErrorNote } from '../components/bits';
@@ -51,7 +51,7 @@ function AnalyticsView() {
   const perBucket = data?.perBucket.map((bucket) => ({
     ...bucket,
     label: range.bucket === 'hour' ? bucket.bucket.slice(11, 16) : bucket.bucket.slice(5, 10),
-    tokens: bucket.inputTokens + bucket.outputTokens + bucket.cacheReadTokens + bucket.cacheCreationTokens,
+    tokens: totalTokens(bucket),
   }));
 
   return (
@@ -88,14 +88,7 @@ function AnalyticsView() {
             </div>
             <div className="panel">
               <div className="muted">Tokens</div>
-              <div className="stat">
-                {formatTokens(
-                  data.totals.inputTokens +
-                    data.totals.outputTokens +
-                    data.totals.cacheReadTokens +
-                    data.totals.cacheCreationTokens,
-                )}
-              </div>
+              <div className="stat">{formatTokens(totalTokens(data.totals))}</div>
             </div>
             <div className="panel">
               <div className="muted">Duration p50 / p95</div>

@@ -1,3 +1,5 @@
+import { ROLES } from '@hangar/contracts';
+
 // Small pieces every page uses the same way.
 
 // An error a person should read, announced to screen readers.
@@ -22,4 +24,13 @@ export function TableHead({ columns }: { columns: string[] }) {
       </tr>
     </thead>
   );
+}
+
+// The options of a role picker, lowest first.
+export function RoleOptions() {
+  return ROLES.map((role) => (
+    <option key={role} value={role}>
+      {role}
+    </option>
+  ));
 }

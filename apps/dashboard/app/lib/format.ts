@@ -1,3 +1,5 @@
+import { TERMINAL_STATUSES, type TaskUsage } from '@hangar/contracts';
+
 // How numbers, times and money read everywhere in the dashboard.
 export function formatCost(usd: number | null | undefined): string {
   if (usd === null || usd === undefined) return '—';
@@ -29,14 +31,12 @@ export function formatTime(iso: string | null | undefined): string {
   });
 }
 
-export function totalTokens(
-  usage: {
-    inputTokens: number;
-    outputTokens: number;
-    cacheReadTokens: number;
-    cacheCreationTokens: number;
-  } | null,
-): number | null {
+export function totalTokens(usage: TaskUsage | null): number | null {
   if (!usage) return null;
   return usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
+}
+
+// COMPLETED, FAILED or CANCELLED: nothing more will happen to the task.
+export function isTerminal(status: string): boolean {
+  return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }

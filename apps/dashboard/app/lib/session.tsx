@@ -11,8 +11,8 @@ interface SessionValue {
   me: Me | null;
   project: MeProject | null;
   setProject: (slug: string) => void;
-  // The signed-in member's role in the chosen project reaches `role`.
-  can: (role: Role) => boolean;
+  // The signed-in member's role in the chosen project (or in `project`) reaches `role`.
+  can: (role: Role, project?: string) => boolean;
   refresh: () => Promise<void>;
   signOut: () => Promise<void>;
 }
@@ -66,7 +66,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         window.localStorage.setItem(PROJECT_KEY, next);
         setSlug(next);
       },
-      can: (role) => (project ? roleAtLeast(project.role, role) : false),
+      can: (role, slug) => {
+        const member =
+          slug === undefined ? project : me?.projects.find((candidate) => candidate.slug === slug);
+        return member ? roleAtLeast(member.role, role) : false;
+      },
       refresh,
       signOut: async () => {
         await api('/auth/logout', { method: 'POST' }).catch(() => undefined);

@@ -1,12 +1,12 @@
 import type { NextRequest } from 'next/server';
+import { gatewayUrl } from '../lib/gateway-url';
 
 export const dynamic = 'force-dynamic';
 
 // Who is signed in, asked by the dashboard's own server: `{me}` or `{me: null}`, always 200, so
 // a signed-out visit does not log a failed request in the browser's console.
 export async function GET(request: NextRequest): Promise<Response> {
-  const gateway = (process.env.HANGAR_API_URL ?? 'http://127.0.0.1:4005').replace(/\/+$/, '');
-  const answer = await fetch(`${gateway}/api/v1/auth/me`, {
+  const answer = await fetch(`${gatewayUrl()}/api/v1/auth/me`, {
     headers: { cookie: request.headers.get('cookie') ?? '' },
     cache: 'no-store',
   });

@@ -1,13 +1,13 @@
 'use client';
 
-import { ROLES, type ApiToken, type CreatedApiToken, type Member, type Role } from '@hangar/contracts';
+import { type ApiToken, type CreatedApiToken, type Member, type Role } from '@hangar/contracts';
 import { useState, type FormEvent } from 'react';
 import { api, describeError } from '../lib/api';
 import { formatTime } from '../lib/format';
 import { useProject, useSession } from '../lib/session';
 import { useApi } from '../lib/use-api';
 import { formText } from '../lib/form';
-import { ErrorNote } from '../components/bits';
+import { ErrorNote, RoleOptions } from '../components/bits';
 
 export default function SettingsPage() {
   const { can } = useSession();
@@ -74,11 +74,7 @@ function Tokens() {
           <span>Role</span>
           <select name="role" defaultValue="">
             <option value="">mine</option>
-            {ROLES.map((role) => (
-              <option key={role} value={role}>
-                {role}
-              </option>
-            ))}
+            <RoleOptions />
           </select>
         </label>
         <label className="inline-field">
@@ -217,11 +213,7 @@ function Members() {
                     disabled={member.user.id === me?.user?.id}
                     onChange={(event) => void setRole(member.user.id, event.target.value as Role)}
                   >
-                    {ROLES.map((role) => (
-                      <option key={role} value={role}>
-                        {role}
-                      </option>
-                    ))}
+                    <RoleOptions />
                   </select>
                 </td>
               </tr>
@@ -251,11 +243,7 @@ function Members() {
           <label className="inline-field">
             <span>Role</span>
             <select name="role" defaultValue="viewer">
-              {ROLES.map((role) => (
-                <option key={role} value={role}>
-                  {role}
-                </option>
-              ))}
+              <RoleOptions />
             </select>
           </label>
           <button type="submit">Add user</button>

@@ -64,20 +64,13 @@ function TaskLedger() {
         aria-label="Filter tasks"
         onSubmit={(event) => event.preventDefault()}
       >
-        <label className="inline-field">
-          <span>Search</span>
-          <input
-            type="search"
-            defaultValue={search}
-            placeholder="words of the prompt"
-            onKeyDown={(event) => {
-              if (event.key === 'Enter') setParam('q', event.currentTarget.value.trim());
-            }}
-            onBlur={(event) =>
-              event.target.value.trim() !== search && setParam('q', event.target.value.trim())
-            }
-          />
-        </label>
+        <TextFilter
+          label="Search"
+          value={search}
+          placeholder="words of the prompt"
+          type="search"
+          onChange={(value) => setParam('q', value)}
+        />
         <label className="inline-field">
           <span>Status</span>
           <select value={status} onChange={(event) => setParam('status', event.target.value)}>
@@ -89,20 +82,12 @@ function TaskLedger() {
             ))}
           </select>
         </label>
-        <label className="inline-field">
-          <span>Profile</span>
-          <input
-            defaultValue={profile}
-            placeholder="any"
-            size={12}
-            onBlur={(event) =>
-              event.target.value !== profile && setParam('profile', event.target.value.trim())
-            }
-            onKeyDown={(event) => {
-              if (event.key === 'Enter') setParam('profile', event.currentTarget.value.trim());
-            }}
-          />
-        </label>
+        <TextFilter
+          label="Profile"
+          value={profile}
+          placeholder="any"
+          onChange={(value) => setParam('profile', value)}
+        />
         <label className="inline-field">
           <span>Since</span>
           <input type="date" value={since} onChange={(event) => setParam('since', event.target.value)} />
@@ -163,5 +148,34 @@ function TaskLedger() {
         )}
       </nav>
     </>
+  );
+}
+
+// A text filter that applies on Enter or when it loses focus (not at every key: each change is
+// a navigation and a request).
+function TextFilter(props: {
+  label: string;
+  value: string;
+  placeholder: string;
+  type?: 'search' | 'text';
+  onChange: (value: string) => void;
+}) {
+  const apply = (value: string) => {
+    if (value.trim() !== props.value) props.onChange(value.trim());
+  };
+  return (
+    <label className="inline-field">
+      <span>{props.label}</span>
+      <input
+        type={props.type ?? 'text'}
+        defaultValue={props.value}
+        placeholder={props.placeholder}
+        size={14}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter') apply(event.currentTarget.value);
+        }}
+        onBlur={(event) => apply(event.target.value)}
+      />
+    </label>
   );
 }

@@ -1,11 +1,11 @@
 import type { NextRequest } from 'next/server';
+import { gatewayUrl } from '../../lib/gateway-url';
 
 export const dynamic = 'force-dynamic';
 
 // On its own (development, `hangar up`) the dashboard answers /api/* itself by passing each
 // request to the gateway, so the browser always talks to one origin. Behind NGINX or the Helm
 // chart's ingress, /api/ goes to the gateway directly and this route is never reached.
-// Read per request: one build serves whatever port the gateway has.
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -16,7 +16,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 async function forward(request: NextRequest): Promise<Response> {
-  const gateway = (process.env.HANGAR_API_URL ?? 'http://127.0.0.1:4005').replace(/\/+$/, '');
+  const gateway = gatewayUrl();
   const url = new URL(request.url);
   const headers = new Headers();
   request.headers.forEach((value, name) => {

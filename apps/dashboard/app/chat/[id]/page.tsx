@@ -1,12 +1,6 @@
 'use client';
 
-import {
-  TERMINAL_STATUSES,
-  type Conversation,
-  type Message,
-  type Task,
-  type TopicEvent,
-} from '@hangar/contracts';
+import { type Conversation, type Message, type Task, type TopicEvent } from '@hangar/contracts';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
@@ -14,16 +8,15 @@ import ReactMarkdown from 'react-markdown';
 import remarkGfm from 'remark-gfm';
 import { ScenarioPicker } from '../../components/scenario-picker';
 import { api, describeError } from '../../lib/api';
+import { isTerminal } from '../../lib/format';
 import { useSession } from '../../lib/session';
 import { useTopic } from '../../lib/socket';
 import { formText } from '../../lib/form';
 import { ErrorNote } from '../../components/bits';
 
-const isTerminal = (status: string) => (TERMINAL_STATUSES as readonly string[]).includes(status);
-
 export default function ConversationPage() {
   const { id } = useParams<{ id: string }>();
-  const { me } = useSession();
+  const { can } = useSession();
   const [conversation, setConversation] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   // The turn being answered now, and what its agent has said so far.
@@ -32,8 +25,7 @@ export default function ConversationPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
-  const role = me?.projects.find((project) => project.slug === conversation?.project)?.role;
-  const mayWrite = role === 'operator' || role === 'admin';
+  const mayWrite = conversation ? can('operator', conversation.project) : false;
 
   const addMessages = useCallback((incoming: Message[]) => {
     setMessages((current) => {

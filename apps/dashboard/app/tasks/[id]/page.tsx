@@ -1,6 +1,6 @@
 'use client';
 
-import { TERMINAL_STATUSES, type Task, type TaskDiff, type TopicEvent } from '@hangar/contracts';
+import { type Task, type TaskDiff, type TopicEvent } from '@hangar/contracts';
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
@@ -11,21 +11,21 @@ import { appendEvents, type Entry } from '../../lib/transcript-entries';
 import { api, ApiError, describeError } from '../../lib/api';
 import { formatCost, formatDuration, formatTime, formatTokens } from '../../lib/format';
 import { useSession } from '../../lib/session';
+import { isTerminal } from '../../lib/format';
 import { useTopic } from '../../lib/socket';
 import { ErrorNote } from '../../components/bits';
 
 export default function TaskPage() {
   const { id } = useParams<{ id: string }>();
   const router = useRouter();
-  const { me } = useSession();
+  const { can } = useSession();
   const [task, setTask] = useState<Task | null>(null);
   const [entries, setEntries] = useState<Entry[]>([]);
   const [diff, setDiff] = useState<TaskDiff | null | 'none'>(null);
   const [error, setError] = useState<string | null>(null);
   const [acting, setActing] = useState(false);
-  const role = me?.projects.find((project) => project.slug === task?.project)?.role;
-  const mayOperate = role === 'operator' || role === 'admin';
-  const finished = task ? (TERMINAL_STATUSES as readonly string[]).includes(task.status) : false;
+  const mayOperate = task ? can('operator', task.project) : false;
+  const finished = task ? isTerminal(task.status) : false;
 
   const load = useCallback(async () => {
     try {

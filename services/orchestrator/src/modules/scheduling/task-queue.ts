@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { QUEUE_PRIORITY, TASK_QUEUE, type TaskJob, type TaskPriority } from '@hangar/contracts';
+import { jobIdOf, QUEUE_PRIORITY, TASK_QUEUE, type TaskJob, type TaskPriority } from '@hangar/contracts';
 import type { Redis } from 'ioredis';
 import { createRedis } from '@hangar/redis';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
@@ -44,8 +44,4 @@ export class TaskQueue implements OnApplicationShutdown {
     await this.queue.close();
     await this.connection.quit();
   }
-}
-
-export function jobIdOf(taskId: string, attempt: number): string {
-  return `${taskId}-a${attempt}`;
 }
