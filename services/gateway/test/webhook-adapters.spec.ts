@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ProviderRefSchema } from '@hangar/contracts';
+import { ProviderRefSchema, TaskSchema, type Task } from '@hangar/contracts';
+import { toAdfDocument } from '../src/modules/webhooks/clients/jira.client';
 import { githubAdapter } from '../src/modules/webhooks/providers/github.adapter';
 import { jiraAdapter } from '../src/modules/webhooks/providers/jira.adapter';
 import {
@@ -10,6 +11,7 @@ import {
 import { sentryAdapter } from '../src/modules/webhooks/providers/sentry.adapter';
 import { slackAdapter } from '../src/modules/webhooks/providers/slack.adapter';
 import type { InboundEvent, ProviderAdapter } from '../src/modules/webhooks/inbound-event';
+import { replyText } from '../src/modules/webhooks/reply-text';
 
 type Headers = Record<string, string | string[] | undefined>;
 type Payload = Record<string, unknown>;
@@ -65,6 +67,7 @@ describe('githubAdapter', () => {
       provider: 'github',
       event: 'issue_comment.created',
       mention: undefined,
+      fromHangar: false,
       labelsAdded: [],
       threadKey: 'github:Codertocat/Hello-World#1',
       ref: {
@@ -448,6 +451,7 @@ describe('jiraAdapter', () => {
       provider: 'jira',
       event: 'jira:issue_updated',
       mention: undefined,
+      fromHangar: false,
       labelsAdded: [],
       statusTo: 'In Progress',
       threadKey: 'jira:HANG-42',
@@ -644,6 +648,81 @@ describe('sentryAdapter', () => {
     expect(() => sentryAdapter.parseBody(Buffer.from('ok'), 'application/json')).toThrow(
       /^the Sentry delivery body is not JSON/,
     );
+  });
+});
+
+describe("Hangar's own answers", () => {
+  // A finished task whose agent repeated the request it was given, mention and all.
+  const task: Task = TaskSchema.parse({
+    id: '0b9c3f4e-5d6a-4b7c-8d9e-0f1a2b3c4d5e',
+    project: 'default',
+    status: 'COMPLETED',
+    priority: 'normal',
+    prompt: 'fix the flaky test',
+    profile: 'default',
+    scenario: null,
+    timeoutSeconds: 600,
+    attempts: 1,
+    result: '@hangar fix the flaky test: done, the retry loop now waits for the port.',
+    costUsd: 0.0123,
+    usage: null,
+    numTurns: 3,
+    durationMs: 4200,
+    agentSessionId: null,
+    exitCode: 0,
+    workspace: null,
+    repository: null,
+    ref: null,
+    push: false,
+    branch: null,
+    baseCommit: null,
+    pushedAt: null,
+    conversationId: null,
+    retryOf: null,
+    error: null,
+    lastSeq: 12,
+    createdAt: '2026-12-01T10:00:00.000Z',
+    startedAt: '2026-12-01T10:00:01.000Z',
+    finishedAt: '2026-12-01T10:00:05.000Z',
+  });
+
+  it('should know the GitHub comment Hangar posted as its own, link or not', () => {
+    for (const publicUrl of [undefined, 'https://hangar.example.com']) {
+      const payload = withCommentBody(
+        githubExample('issue_comment', 'created'),
+        replyText(task, 'github', publicUrl),
+      );
+      const { inbound } = receiveGithub('issue_comment', payload);
+      expect(inbound.mention).toMatchObject({ word: 'fix' });
+      expect(inbound.fromHangar).toBe(true);
+    }
+  });
+
+  it('should know the Jira comment Hangar posted as its own, as the document it sent', () => {
+    const inbound = jiraAdapter.normalize(
+      'comment_created',
+      {
+        comment: { body: toAdfDocument(replyText(task, 'jira', 'https://hangar.example.com')) },
+        issue: JIRA_ISSUE,
+      },
+      OPTIONS,
+    );
+    expect(inbound.mention).toMatchObject({ word: 'fix' });
+    expect(inbound.fromHangar).toBe(true);
+  });
+
+  it("should not take a person's comment that talks about Hangar tasks for one of its own", () => {
+    const github = receiveGithub(
+      'issue_comment',
+      withCommentBody(githubExample('issue_comment', 'created'), 'The Hangar task failed, @hangar retry'),
+    ).inbound;
+    expect(github.fromHangar).toBe(false);
+    const jira = jiraAdapter.normalize(
+      'comment_created',
+      { comment: { body: '@hangar why did Hangar task 12 fail?' }, issue: JIRA_ISSUE },
+      OPTIONS,
+    );
+    expect(jira.fromHangar).toBe(false);
   });
 });
 

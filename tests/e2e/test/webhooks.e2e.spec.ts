@@ -429,14 +429,34 @@ describe('webhooks', () => {
       expect(sent).toEqual({ status: 200, body: { challenge: 'c-3po' } });
     });
 
-    it('should refuse a request whose timestamp is older than five minutes', async () => {
+    it('should refuse a request whose timestamp is older than five minutes, keeping only the rejected delivery', async () => {
+      const tasksBefore = await countTasks(stack);
+      const rowsBefore = Number((await db.query('SELECT count(*) FROM webhook_deliveries')).rows[0].count);
+      // A slash command correctly signed, five minutes and a second late: a replay.
+      const form = new URLSearchParams({
+        team_id: 'T0001',
+        channel_id: 'C2147483705',
+        user_id: 'U2147483697',
+        command: '/hangar',
+        text: 'replayed command',
+        response_url: fake.slackResponseUrl(randomUUID()),
+      }).toString();
       const sent = await sendSlack(stack, '/webhooks/slack', {
-        body: JSON.stringify({ type: 'url_verification', challenge: 'late' }),
+        body: form,
+        form: true,
         secret: SECRETS.slack,
         timestamp: Math.floor(Date.now() / 1000) - 301,
       });
       expect(sent.status).toBe(401);
       expect((sent.body as { detail: string }).detail).toContain('older than 5 minutes');
+      expect(await countTasks(stack)).toBe(tasksBefore);
+      const rows = await db.query(
+        'SELECT status, payload, delivery_id FROM webhook_deliveries ORDER BY received_at DESC LIMIT 1',
+      );
+      expect(Number((await db.query('SELECT count(*) FROM webhook_deliveries')).rows[0].count)).toBe(
+        rowsBefore + 1,
+      );
+      expect(rows.rows[0]).toMatchObject({ status: 'rejected', payload: null });
     });
 
     it('should run a /hangar slash command and post the result to its response_url', async () => {
@@ -522,7 +542,7 @@ describe('webhooks', () => {
   });
 
   describe('Jira and Sentry', () => {
-    it('should start a task from an "@hangar" Jira comment and answer with a Jira comment', async () => {
+    it('should start a task from an "@hangar" Jira comment, answer with a Jira comment, and not answer that one', async () => {
       const answered = nextCall((call) => call.path === '/rest/api/3/issue/PROJ-7/comment');
       const sent = await sendJira(stack, '/webhooks/jira', {
         secret: SECRETS.jira,
@@ -544,6 +564,32 @@ describe('webhooks', () => {
       );
       expect(JSON.stringify(call.body)).toContain(task.id);
       expect(await replyOutcome(task.id)).toEqual({ status: 'sent', error: null });
+
+      // Jira tells Hangar of its own comment too. Had the agent quoted the request in its answer,
+      // that comment would ask "@hangar …" again: it must start nothing.
+      const posted = (call.body as { body: { content: unknown[] } }).body;
+      const quoting = {
+        ...posted,
+        content: [
+          ...posted.content,
+          { type: 'paragraph', content: [{ type: 'text', text: '@hangar summarise the bug' }] },
+        ],
+      };
+      const tasks = await countTasks(stack);
+      const echo = await sendJira(stack, '/webhooks/jira', {
+        secret: SECRETS.jira,
+        payload: {
+          timestamp: Date.now(),
+          webhookEvent: 'comment_created',
+          comment: { id: '10002', body: quoting, author: { displayName: 'Hangar' } },
+          issue: { id: '10042', key: 'PROJ-7', fields: { summary: 'Login fails on Safari' } },
+        },
+      });
+      expect(await settled(deliveryIdOf(echo.body))).toMatchObject({
+        status: 'ignored',
+        reason: "Hangar's own reply",
+      });
+      expect(await countTasks(stack)).toBe(tasks);
     });
 
     it('should give a new Sentry event of the same issue to the same conversation', async () => {

@@ -17,7 +17,6 @@ import { matchCommand, type CommandMatch } from './command-matcher';
 import type { InboundEvent } from './inbound-event';
 import { renderTemplate } from './prompt-template';
 import { adapterFor } from './providers/provider-adapters';
-import { REPLY_MARKER } from './reply-text';
 import { WebhookQueues } from './webhook-queues';
 import { WebhookSources, type WebhookSource } from './webhook-sources';
 
@@ -77,7 +76,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     const event = adapterFor(source.provider).normalize(delivery.event ?? undefined, delivery.payload ?? {}, {
       prefix: source.prefix,
     });
-    if (isOwnReply(event)) {
+    if (event.fromHangar) {
       await this.deliveries.settle(delivery.id, { status: 'ignored', reason: "Hangar's own reply" });
       return 'ignored';
     }
@@ -208,11 +207,4 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
     throw new DelayedError();
   }
-}
-
-function isOwnReply(event: InboundEvent): boolean {
-  const comment = event.payload.comment;
-  const body =
-    comment !== null && typeof comment === 'object' ? (comment as { body?: unknown }).body : undefined;
-  return typeof body === 'string' && body.includes(REPLY_MARKER);
 }

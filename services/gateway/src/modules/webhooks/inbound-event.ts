@@ -13,6 +13,8 @@ export interface InboundEvent {
   mention?: { word: string; args: string } | undefined;
   // A Slack slash command: its name without the slash, and its text.
   slash?: { command: string; args: string } | undefined;
+  // The comment is one of Hangar's own answers (reply-text.ts): it asks for nothing.
+  fromHangar?: boolean | undefined;
   // Labels this event added.
   labelsAdded: string[];
   // The status an issue moved into (a Jira transition).

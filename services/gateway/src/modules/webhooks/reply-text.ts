@@ -1,7 +1,18 @@
 import type { Task, WebhookProvider } from '@hangar/contracts';
 
-// Marks Hangar's own comments, so a reply that quotes "@hangar …" never starts another task.
+// Marks Hangar's own comments on GitHub (an HTML comment, not shown).
 export const REPLY_MARKER = '<!-- hangar-reply -->';
+
+// How every answer below opens: "Hangar task <id> <status>", bold or not. Jira's documents
+// have no hidden markup, so its comments are known by this line.
+const REPLY_HEADER = /^\*{0,2}Hangar\*{0,2} task \S+ [a-z_]+/;
+
+// Whether a comment is one of Hangar's own answers: an answer that quotes "@hangar …" (the
+// agent repeating the request) must never start another task, and so on for ever.
+export function isHangarReply(text: string | null | undefined): boolean {
+  if (typeof text !== 'string') return false;
+  return text.includes(REPLY_MARKER) || REPLY_HEADER.test(text.trimStart());
+}
 
 function facts(task: Task): string {
   const parts: string[] = [];

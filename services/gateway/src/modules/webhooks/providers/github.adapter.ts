@@ -1,6 +1,7 @@
 import type { ProviderRef } from '@hangar/contracts';
 import { z } from 'zod';
 import type { InboundEvent, ProviderAdapter } from '../inbound-event';
+import { isHangarReply } from '../reply-text';
 import { headerValue, parseJsonObject, parseMention, readPayload, withAction } from './adapter-support';
 
 const NumberedSchema = z.object({
@@ -42,6 +43,7 @@ export const githubAdapter: ProviderAdapter = {
       provider: 'github',
       event,
       mention: parseMention(mentionText(event, fields), prefix),
+      fromHangar: isHangarReply(fields.comment?.body),
       labelsAdded: event === 'issues.labeled' || event === 'pull_request.labeled' ? labelOf(fields) : [],
       threadKey: repository && number !== undefined ? `github:${repository.full_name}#${number}` : undefined,
       ref: refOf(name, fields),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { InboundEvent, ProviderAdapter } from '../inbound-event';
+import { isHangarReply } from '../reply-text';
 import { headerValue, isPlainObject, parseJsonObject, parseMention, readPayload } from './adapter-support';
 
 const JiraPayloadSchema = z.object({
@@ -50,6 +51,7 @@ export const jiraAdapter: ProviderAdapter = {
       provider: 'jira',
       event,
       mention: parseMention(mentionText(event, fields), prefix),
+      fromHangar: isHangarReply(plainText(fields.comment?.body)),
       labelsAdded: labelsAdded(event, fields, changes),
       statusTo: status?.toString ?? undefined,
       threadKey: issue ? `jira:${issue.key}` : undefined,
