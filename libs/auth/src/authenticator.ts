@@ -50,7 +50,7 @@ export class Authenticator {
       { type: 'token', id: grant.id, label: `token "${grant.name}" (${grant.prefix}…)` },
       [project],
       null,
-      { id: grant.id, name: grant.name, prefix: grant.prefix },
+      { id: grant.id, name: grant.name, prefix: grant.prefix, creatorId: grant.creator?.id ?? null },
     );
   }
 

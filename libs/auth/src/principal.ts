@@ -24,7 +24,8 @@ export class Principal {
     readonly actor: Actor,
     readonly projects: readonly ProjectAccess[],
     readonly user: User | null,
-    readonly token: { id: string; name: string; prefix: string } | null,
+    // A token's maker, when a user made it (the bootstrap's token has none).
+    readonly token: { id: string; name: string; prefix: string; creatorId: string | null } | null,
   ) {
     this.byId = new Map(projects.map((project) => [project.id, project]));
   }
@@ -109,4 +110,18 @@ export function projectNotVisible(slug: string): HangarError {
   return new HangarError('PROJECT_NOT_FOUND', `project "${slug}" does not exist or is not yours`, {
     field: 'project',
   });
+}
+
+// The Socket.IO rooms a live connection joins, so that the gateway can close it (LiveSockets)
+// when what let it in ends: its token revoked, its session signed out, its user (or the maker of
+// its token) disabled or taken out of a project.
+export type LiveRoom = `token:${string}` | `user:${string}` | `session:${string}`;
+
+export function liveRooms(principal: Principal, sessionHash?: string): LiveRoom[] {
+  const rooms: LiveRoom[] = [];
+  if (principal.token) rooms.push(`token:${principal.token.id}`);
+  const userId = principal.user?.id ?? principal.token?.creatorId;
+  if (userId) rooms.push(`user:${userId}`);
+  if (sessionHash) rooms.push(`session:${sessionHash}`);
+  return rooms;
 }

@@ -392,6 +392,92 @@ describe('realtime streaming', () => {
       expect(await closed).toBe('io server disconnect');
     });
 
+    it('should close what a sign-out, a removal from the project and a disabled user end, and only that', async () => {
+      const admin = {
+        authorization: '',
+        cookie: await signIn(stack, stack.admin.email, stack.admin.password),
+      };
+      const made = await request(
+        stack,
+        'POST',
+        '/api/v1/users',
+        { email: 'leaver@example.com', name: 'Leaver', password: 'leaver-password-1' },
+        admin,
+      );
+      const leaverId = (made.body as { id: string }).id;
+      const join = () =>
+        request(stack, 'PUT', `/api/v1/projects/default/members/${leaverId}`, { role: 'operator' }, admin);
+      await join();
+      const [first, second] = [
+        await signIn(stack, 'leaver@example.com', 'leaver-password-1'),
+        await signIn(stack, 'leaver@example.com', 'leaver-password-1'),
+      ];
+      const token = (
+        await request(
+          stack,
+          'POST',
+          '/api/v1/tokens?project=default',
+          { name: 'leaver' },
+          {
+            authorization: '',
+            cookie: first,
+          },
+        )
+      ).body as CreatedApiToken;
+      const task = await createTask(stack, { prompt: 'watched by the leaver' });
+      const sockets = {
+        first: connectTo({ cookie: first }),
+        second: connectTo({ cookie: second }),
+        token: connectTo({ token: token.token }),
+      };
+      await Promise.all(Object.values(sockets).map(connected));
+      const closed = (socket: Socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve));
+      // Still served: a subscribe answered after the close went out to every replica.
+      const alive = async (socket: Socket) =>
+        expect(await subscribe(socket, `task:${task.id}`)).toMatchObject({ ok: true });
+
+      const firstClosed = closed(sockets.first);
+      await request(stack, 'POST', '/api/v1/auth/logout', undefined, { authorization: '', cookie: first });
+      expect(await firstClosed).toBe('io server disconnect');
+      await alive(sockets.second);
+      await alive(sockets.token);
+
+      const rest = [closed(sockets.second), closed(sockets.token)];
+      await request(stack, 'DELETE', `/api/v1/projects/default/members/${leaverId}`, undefined, admin);
+      expect(await Promise.all(rest)).toEqual(['io server disconnect', 'io server disconnect']);
+      // Back as what they are now: no longer a member, so nothing of the project to watch.
+      const again = connectTo({ cookie: second });
+      await connected(again);
+      expect(await subscribe(again, `task:${task.id}`)).toMatchObject({
+        ok: false,
+        error: { code: 'UNKNOWN' },
+      });
+      again.close();
+
+      // A new password ends the sessions' connections, not the tokens'; disabling ends all.
+      await join();
+      const session = await signIn(stack, 'leaver@example.com', 'leaver-password-1');
+      const later = {
+        session: connectTo({ cookie: session }),
+        token: connectTo({ token: token.token }),
+      };
+      await Promise.all(Object.values(later).map(connected));
+      const sessionClosed = closed(later.session);
+      const changed = await request(
+        stack,
+        'PATCH',
+        `/api/v1/users/${leaverId}`,
+        { password: 'leaver-password-2', currentPassword: 'leaver-password-1' },
+        { authorization: '', cookie: session },
+      );
+      expect(changed.status).toBe(200);
+      expect(await sessionClosed).toBe('io server disconnect');
+      await alive(later.token);
+      const tokenClosed = closed(later.token);
+      await request(stack, 'PATCH', `/api/v1/users/${leaverId}`, { disabled: true }, admin);
+      expect(await tokenClosed).toBe('io server disconnect');
+    });
+
     it('should refuse connections past the cap at once, with the reason', async () => {
       const port = await freePort();
       await startReplica('pool-full', port, { WS_MAX_CONNECTIONS: '1' });

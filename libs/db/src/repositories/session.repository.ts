@@ -50,11 +50,14 @@ export class SessionRepository {
     });
   }
 
-  // A changed password or a disabled user ends every session of that user.
-  async revokeAllOf(userId: string): Promise<void> {
-    await this.prisma.session.updateMany({
+  // A changed password or a disabled user ends every session of that user; the hashes of the
+  // sessions it ended (their live connections close too).
+  async revokeAllOf(userId: string): Promise<string[]> {
+    const ended = await this.prisma.session.updateManyAndReturn({
       where: { userId, revokedAt: null },
       data: { revokedAt: new Date() },
+      select: { hash: true },
     });
+    return ended.map((session) => session.hash);
   }
 }

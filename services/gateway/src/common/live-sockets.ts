@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
+import type { LiveRoom } from '@hangar/auth';
 import { SOCKET_NAMESPACE } from '@hangar/contracts';
 import { createRedis, socketIoAdapterKey } from '@hangar/redis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 
 // The websocket-pool's sockets, reached without holding them (Socket.IO's Redis emitter): a
-// revoked token or a disabled user must not keep watching on a connection opened before.
+// revoked token, a signed-out session, a disabled user or one taken out of a project must not
+// keep watching on a connection opened before.
 @Injectable()
 export class LiveSockets implements OnApplicationShutdown {
   private readonly logger = new Logger(LiveSockets.name);
@@ -21,8 +23,9 @@ export class LiveSockets implements OnApplicationShutdown {
     );
   }
 
-  // Every replica closes the sockets of this token (`token:<id>`) or user (`user:<id>`).
-  disconnect(room: `token:${string}` | `user:${string}`): void {
+  // Every replica closes the sockets in this room: of a token, a user (and the tokens they
+  // made) or one dashboard session (liveRooms in @hangar/auth).
+  disconnect(room: LiveRoom): void {
     try {
       this.emitter.in(room).disconnectSockets(true);
     } catch (error) {

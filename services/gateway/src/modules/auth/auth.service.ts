@@ -6,6 +6,7 @@ import { HangarError, type LoginRequest } from '@hangar/contracts';
 import { SessionRepository, UserRepository } from '@hangar/db';
 import { REDIS, REDIS_SETTINGS, type RedisSettings } from '@hangar/redis';
 import { AuditTrail } from '../../common/audit-trail';
+import { LiveSockets } from '../../common/live-sockets';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 
 export interface SignedIn {
@@ -26,6 +27,7 @@ export class AuthService {
     private readonly sessions: SessionRepository,
     private readonly authenticator: Authenticator,
     private readonly audit: AuditTrail,
+    private readonly sockets: LiveSockets,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(REDIS) redis: Redis,
     @Inject(REDIS_SETTINGS) redisSettings: RedisSettings,
@@ -70,7 +72,11 @@ export class AuthService {
   }
 
   async logout(sessionId: string | undefined): Promise<void> {
-    if (sessionId) await this.sessions.revoke(sha256Hex(sessionId));
+    if (!sessionId) return;
+    const hash = sha256Hex(sessionId);
+    await this.sessions.revoke(hash);
+    // The dashboard's live connection of this session ends with it (other sessions stay).
+    this.sockets.disconnect(`session:${hash}`);
   }
 
   private async refuseWhenThrottled(key: string): Promise<void> {

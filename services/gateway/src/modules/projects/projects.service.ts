@@ -10,6 +10,7 @@ import {
 } from '@hangar/contracts';
 import { ProjectRepository, UserRepository, userNotFound } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
+import { LiveSockets } from '../../common/live-sockets';
 
 // Projects are the unit of tenancy: instance administrators create them, project admins name
 // their members and roles.
@@ -19,6 +20,7 @@ export class ProjectsService {
     private readonly projects: ProjectRepository,
     private readonly users: UserRepository,
     private readonly audit: AuditTrail,
+    private readonly sockets: LiveSockets,
   ) {}
 
   list(principal: Principal): Project[] {
@@ -64,6 +66,8 @@ export class ProjectsService {
     const access = principal.require(principal.project(slug).id, 'admin');
     this.refuseSelfDemotion(principal, userId, undefined);
     if (!(await this.users.removeMember(access.id, userId))) throw userNotFound(userId);
+    // Their connections (and their tokens') were let in as members: they reconnect as what they are now.
+    this.sockets.disconnect(`user:${userId}`);
     this.audit.touched({ projectId: access.id, target: { type: 'user', id: userId } });
   }
 

@@ -69,10 +69,12 @@ export class UsersService {
       ...(input.isAdmin !== undefined ? { isAdmin: input.isAdmin } : {}),
       ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
     });
-    // A new password or a disabled user ends every session (tokens of a disabled user stop too).
+    // A new password ends every session, and their live connections; a disabled user's tokens
+    // stop too (the authenticator refuses them), so every connection of theirs closes.
     if (input.password !== undefined || input.disabled === true) {
-      await this.sessions.revokeAllOf(id);
-      this.sockets.disconnect(`user:${id}`);
+      const ended = await this.sessions.revokeAllOf(id);
+      if (input.disabled === true) this.sockets.disconnect(`user:${id}`);
+      else for (const hash of ended) this.sockets.disconnect(`session:${hash}`);
     }
     this.audit.touched({
       target: { type: 'user', id },

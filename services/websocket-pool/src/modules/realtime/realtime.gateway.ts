@@ -11,7 +11,14 @@ import {
 } from '@nestjs/websockets';
 import { parse as parseCookies } from 'cookie';
 import type { Namespace, Socket } from 'socket.io';
-import { Authenticator, SESSION_COOKIE, type Principal } from '@hangar/auth';
+import {
+  Authenticator,
+  SESSION_COOKIE,
+  liveRooms,
+  sha256Hex,
+  type LiveRoom,
+  type Principal,
+} from '@hangar/auth';
 import {
   HangarError,
   SOCKET_NAMESPACE,
@@ -30,6 +37,12 @@ import { RealtimeMetrics, type ConnectionState } from './realtime.metrics';
 import { ConnectionAdmission } from './connection-admission';
 import { SubscribeRefused, TopicAccess } from './topic-access';
 import { TopicHub, type SubscriberSink, type Subscription } from './topic-hub';
+
+// What a checked handshake leaves on the socket (socket.data) for handleConnection.
+interface Admitted {
+  principal: Principal;
+  rooms: LiveRoom[];
+}
 
 interface Connection {
   state: ConnectionState;
@@ -120,7 +133,7 @@ export class RealtimeGateway
     this.metrics.connections.inc({ state: 'connecting' });
     let admitted = false;
     try {
-      (socket.data as { principal?: Principal }).principal = await this.authenticate(socket);
+      Object.assign(socket.data as Admitted, await this.authenticate(socket));
       admitted = true;
     } finally {
       // An admitted handshake stays counted, as its connection, until it disconnects.
@@ -129,12 +142,15 @@ export class RealtimeGateway
     }
   }
 
-  private async authenticate(socket: Socket): Promise<Principal> {
+  private async authenticate(socket: Socket): Promise<Admitted> {
     const handshake = socket.handshake;
     const auth = handshake.auth as { token?: unknown } | undefined;
     const bearer = /^Bearer[ \t]+(\S+)$/i.exec(handshake.headers.authorization ?? '')?.[1];
     const token = typeof auth?.token === 'string' ? auth.token : bearer;
-    if (token) return this.authenticator.fromToken(token);
+    if (token) {
+      const principal = await this.authenticator.fromToken(token);
+      return { principal, rooms: liveRooms(principal) };
+    }
     const session = parseCookies(handshake.headers.cookie ?? '')[SESSION_COOKIE];
     if (session) {
       // A page of another site must not ride on the dashboard's cookie (cross-site WebSocket hijacking).
@@ -142,7 +158,8 @@ export class RealtimeGateway
       if (origin !== undefined && !this.sameSite(origin, handshake.headers.host)) {
         throw new Refusal('UNAUTHENTICATED', `a session from another site (${origin}) is refused`);
       }
-      return this.authenticator.fromSession(session);
+      const principal = await this.authenticator.fromSession(session);
+      return { principal, rooms: liveRooms(principal, sha256Hex(session)) };
     }
     throw new Refusal(
       'UNAUTHENTICATED',
@@ -160,7 +177,7 @@ export class RealtimeGateway
   }
 
   handleConnection(socket: Socket) {
-    const principal = (socket.data as { principal?: Principal }).principal;
+    const { principal, rooms } = socket.data as Partial<Admitted>;
     if (!principal) {
       socket.disconnect(true);
       return;
@@ -183,9 +200,8 @@ export class RealtimeGateway
     // about a tenth of an idle connection's footprint).
     (socket.conn as unknown as { request: unknown }).request = null;
     this.metrics.connections.inc({ state: 'ready' });
-    // Other services reach a caller's sockets by these rooms (a revoked token is disconnected).
-    void socket.join(`${principal.actor.type}:${principal.actor.id}`);
-    if (principal.user) void socket.join(`user:${principal.user.id}`);
+    // The gateway reaches a caller's sockets by these rooms (a revoked token is disconnected).
+    void socket.join(rooms ?? []);
     const hello: HelloMessage = {
       replica: this.config.REPLICA_ID,
       maxSubscriptions: this.config.WS_MAX_SUBSCRIPTIONS,
