@@ -1,54 +1,19 @@
 import type { Task, TaskEvent } from '@hangar/contracts';
-import type { Browser } from 'playwright-core';
-import { Hangar, launchBrowser, openPage, signIn, type WatchedPage } from './support';
+import { browserSuite, signIn, startTask } from './support';
 
 // The dashboard as a person uses it: real Chromium, the stack `hangar up` starts (real services,
 // PostgreSQL, Redis, the Claude Code CLI against the scripted model). Each test saves
 // screenshots in test-output/ and fails on any console error of the pages it visited.
 describe('the dashboard in a browser', () => {
-  let hangar: Hangar;
-  let browser: Browser;
-  let current: WatchedPage | undefined;
-
-  beforeAll(async () => {
-    [hangar, browser] = await Promise.all([Hangar.start(), launchBrowser()]);
-  }, 600_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await hangar?.stop();
-  });
-
-  afterEach(async () => {
-    const watched = current;
-    current = undefined;
-    await watched?.context.close();
-    expect(watched?.errors ?? []).toEqual([]);
-  });
-
-  async function asAdmin(): Promise<WatchedPage> {
-    current = await openPage(browser, hangar.dashboardUrl);
-    await signIn(current.page, hangar.admin.email, hangar.admin.password);
-    return current;
-  }
-
-  async function startTask(watched: WatchedPage, prompt: string, scenario: string, repository?: string) {
-    const { page } = watched;
-    await page.goto('/tasks/new');
-    await page.getByLabel('Prompt').fill(prompt);
-    await page.getByLabel('Scenario (scripted model)').selectOption(scenario);
-    if (repository) await page.getByLabel('Repository (git URL)').fill(repository);
-    await page.getByRole('button', { name: 'Start task' }).click();
-    await page.waitForURL(/\/tasks\/c[a-z0-9]+$/);
-    return page.url().split('/').pop()!;
-  }
+  const suite = browserSuite();
+  const asAdmin = () => suite.asAdmin();
 
   it('should sign in and show the overview; a wrong password is told, not thrown', async () => {
-    current = await openPage(browser, hangar.dashboardUrl);
+    const current = await suite.open();
     const { page } = current;
     await page.goto('/tasks');
     await page.waitForURL(/\/login\?next=%2Ftasks/);
-    await page.getByLabel('Email').fill(hangar.admin.email);
+    await page.getByLabel('Email').fill(suite.hangar.admin.email);
     await page.getByLabel('Password').fill('not the password');
     await current.screenshot('login');
     // A refused sign-in is an answer on the page. Chromium logs the 401 response itself as a
@@ -62,7 +27,7 @@ describe('the dashboard in a browser', () => {
       .waitFor();
     const after = current.errors.splice(before);
     current.errors.push(...after.filter((error) => !/status of 401/.test(error)));
-    await page.getByLabel('Password').fill(hangar.admin.password);
+    await page.getByLabel('Password').fill(suite.hangar.admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/tasks$/);
     await page.getByRole('table', { name: 'Tasks' }).waitFor();
@@ -74,12 +39,12 @@ describe('the dashboard in a browser', () => {
 
   it('should run a write-file task live: the Write card, the final text, then the diff', async () => {
     const { page, screenshot } = await asAdmin();
-    const id = await startTask(current!, 'write a file', 'write-file', hangar.repository);
+    const id = await startTask(page, 'write a file', 'write-file', suite.hangar.repository);
     const transcript = page.getByRole('log', { name: 'Agent transcript' });
     const writeCard = transcript.locator('[data-tool="Write"]');
     await writeCard.waitFor();
     await page.getByTestId('task-status').getByText('COMPLETED').waitFor();
-    const task = (await hangar.api<Task>('GET', `/api/v1/tasks/${id}`)).body;
+    const task = (await suite.hangar.api<Task>('GET', `/api/v1/tasks/${id}`)).body;
     expect(task.status).toBe('COMPLETED');
     // The final text, as Markdown, in the transcript.
     await transcript.getByText(task.result!.trim().split('\n')[0]!.slice(0, 40)).first().waitFor();
@@ -110,31 +75,32 @@ describe('the dashboard in a browser', () => {
 
   it('should cancel a slow task from its page', async () => {
     const { page, screenshot } = await asAdmin();
-    const id = await startTask(current!, 'take your time', 'slow');
+    const id = await startTask(page, 'take your time', 'slow');
     await page.getByRole('log', { name: 'Agent transcript' }).locator('[data-tool="Bash"]').waitFor();
     await page.getByRole('button', { name: 'Cancel' }).click();
     await page.getByTestId('task-status').getByText('CANCELLED').waitFor();
-    expect((await hangar.api<Task>('GET', `/api/v1/tasks/${id}`)).body.status).toBe('CANCELLED');
+    expect((await suite.hangar.api<Task>('GET', `/api/v1/tasks/${id}`)).body.status).toBe('CANCELLED');
     await page.getByRole('button', { name: 'Retry' }).waitFor();
     await screenshot('task-cancelled');
   });
 
   it('should show each line once after a reload in the middle of a run', async () => {
     const { page } = await asAdmin();
-    const id = await startTask(current!, 'take your time', 'slow');
+    const id = await startTask(page, 'take your time', 'slow');
     const transcript = page.getByRole('log', { name: 'Agent transcript' });
     await transcript.locator('[data-tool="Bash"]').waitFor();
     await page.reload();
     await transcript.locator('[data-tool="Bash"]').waitFor();
     // Events after the reload arrive live: the cancellation's status line.
-    await hangar.api('POST', `/api/v1/tasks/${id}/cancel`);
+    await suite.hangar.api('POST', `/api/v1/tasks/${id}/cancel`);
     await page.getByTestId('task-status').getByText('CANCELLED').waitFor();
     await transcript.getByText(/^CANCELLED/).waitFor();
     const shown = await transcript
       .locator('[data-seq]')
       .evaluateAll((nodes) => nodes.map((node) => Number(node.getAttribute('data-seq'))));
     expect(new Set(shown).size).toBe(shown.length);
-    const { items } = (await hangar.api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${id}/events`)).body;
+    const { items } = (await suite.hangar.api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${id}/events`))
+      .body;
     // Every status, tool call and text event has its one line (a tool result joins its card).
     const expected = items
       .filter((event) => ['task.status', 'tool.use', 'assistant.text', 'system.init'].includes(event.type))
@@ -173,7 +139,7 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Create token' }).click();
     const token = (await page.getByTestId('new-token').textContent())!.trim();
     expect(token).toMatch(/^hgr_/);
-    expect((await hangar.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(200);
+    expect((await suite.hangar.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(200);
     await screenshot('settings');
     await page.getByRole('button', { name: 'Revoke ci script' }).click();
     await page
@@ -181,20 +147,20 @@ describe('the dashboard in a browser', () => {
       .getByText(/^revoked/)
       .waitFor();
     expect(await page.getByTestId('new-token').count()).toBe(0);
-    expect((await hangar.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(401);
+    expect((await suite.hangar.api('GET', '/api/v1/auth/me', undefined, token)).status).toBe(401);
   });
 
   it('should show a viewer no Cancel button and no New task', async () => {
-    const viewer = { email: 'viewer@hangar.test', password: 'viewer-password-1' };
+    const viewer = { email: 'viewer@suite.hangar.test', password: 'viewer-password-1' };
     // Users are managed by a signed-in instance administrator (tokens cannot).
-    const login = await fetch(`${hangar.stack.gatewayUrl}/api/v1/auth/login`, {
+    const login = await fetch(`${suite.hangar.stack.gatewayUrl}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(hangar.admin),
+      body: JSON.stringify(suite.hangar.admin),
     });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const asAdminUser = (method: string, route: string, body: unknown) =>
-      fetch(`${hangar.stack.gatewayUrl}${route}`, {
+      fetch(`${suite.hangar.stack.gatewayUrl}${route}`, {
         method,
         headers: { cookie, 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -206,10 +172,10 @@ describe('the dashboard in a browser', () => {
       (await asAdminUser('PUT', `/api/v1/projects/default/members/${userId}`, { role: 'viewer' })).status,
     ).toBe(200);
     const running = (
-      await hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'take your time', scenario: 'slow' })
+      await suite.hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'take your time', scenario: 'slow' })
     ).body;
 
-    current = await openPage(browser, hangar.dashboardUrl, { width: 390, height: 844 });
+    const current = await suite.open({ width: 390, height: 844 });
     const { page, screenshot } = current;
     await signIn(page, viewer.email, viewer.password);
     await page.goto(`/tasks/${running.id}`);
@@ -223,14 +189,14 @@ describe('the dashboard in a browser', () => {
     await page.goto('/tasks');
     await page.getByRole('table', { name: 'Tasks' }).waitFor();
     expect(await page.getByRole('link', { name: 'New task' }).count()).toBe(0);
-    await hangar.api('POST', `/api/v1/tasks/${running.id}/cancel`);
+    await suite.hangar.api('POST', `/api/v1/tasks/${running.id}/cancel`);
   });
 
   it('should show every page with its data, in both themes and at a phone width', async () => {
     const { page, screenshot } = await asAdmin();
     // Something to show: a finished task with a tool call and a cost.
     const done = (
-      await hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'tour task', scenario: 'write-file' })
+      await suite.hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'tour task', scenario: 'write-file' })
     ).body;
     await page.goto(`/tasks/${done.id}`);
     await page.getByTestId('task-status').getByText('COMPLETED').waitFor();
@@ -246,7 +212,7 @@ describe('the dashboard in a browser', () => {
     await page.getByTestId('analytics-tasks').waitFor();
     const counted = Number(await page.getByTestId('analytics-tasks').textContent());
     const stored = (
-      await hangar.api<{ totals: { tasks: number } }>('GET', '/api/v1/analytics?project=default')
+      await suite.hangar.api<{ totals: { tasks: number } }>('GET', '/api/v1/analytics?project=default')
     ).body;
     expect(counted).toBe(stored.totals.tasks);
     expect(counted).toBeGreaterThan(0);
@@ -275,7 +241,7 @@ describe('the dashboard in a browser', () => {
       .waitFor();
     await screenshot('profiles');
 
-    await page.goto('/webhooks');
+    await page.goto('/integrations');
     await page.getByRole('heading', { name: 'Recent deliveries' }).waitFor();
     await screenshot('webhooks');
 

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort, REPO_ROOT, ServiceStack } from '@hangar/testing';
+import { startNginx, type Nginx } from '@hangar/testing/nginx';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const CLI = path.join(REPO_ROOT, 'apps/cli/dist/main.js');
@@ -11,16 +12,24 @@ const CLI = path.join(REPO_ROOT, 'apps/cli/dist/main.js');
 export const OUTPUT_DIR = path.join(__dirname, '..', 'test-output');
 
 // The whole stack as the README starts it: `hangar up`, with the dashboard, the five services
-// and the scripted model (no model key), on free ports with a database of its own.
+// and the scripted model (no model key), on free ports with a database of its own. With
+// `behindNginx`, the real NGINX serves it all on one origin (deploy/nginx/hangar.conf, as in
+// production): the dashboard's browser code then reaches Socket.IO on its own origin.
 export class Hangar {
   private up: ChildProcess | undefined;
+  private nginx: Nginx | undefined;
   readonly output: string[] = [];
   dashboardUrl = '';
   repository = '';
 
   private constructor(readonly stack: ServiceStack) {}
 
-  static async start(): Promise<Hangar> {
+  // Where a person opens Hangar: NGINX when it is in front, else the dashboard itself.
+  get url(): string {
+    return this.nginx?.url ?? this.dashboardUrl;
+  }
+
+  static async start(options: { behindNginx?: boolean } = {}): Promise<Hangar> {
     const stack = await ServiceStack.create('browser');
     const hangar = new Hangar(stack);
     const dashboardPort = await freePort();
@@ -33,6 +42,8 @@ export class Hangar {
       HANGAR_HOME: path.join(stack.dataDir, '.hangar'),
     });
     delete env.SCRIPTED_MODEL_URL; // `up` starts its own scripted model when no key is set
+    // Empty: the browser reaches Socket.IO on the page's own origin (NGINX routes /socket.io/).
+    if (options.behindNginx) env.HANGAR_PUBLIC_WS_URL = '';
     const up = spawn(process.execPath, [CLI, 'up'], {
       cwd: stack.dataDir,
       env,
@@ -51,6 +62,15 @@ export class Hangar {
     });
     if (!hangar.output.some((line) => line.includes(hangar.dashboardUrl)))
       throw new Error(`hangar up did not start the dashboard:\n${hangar.output.join('\n')}`);
+    if (options.behindNginx) {
+      hangar.nginx = await startNginx({
+        dir: path.join(stack.dataDir, 'nginx'),
+        port: await freePort(),
+        gateway: stack.ports.get('gateway')!,
+        pools: [stack.ports.get('websocket-pool')!],
+        dashboard: dashboardPort,
+      });
+    }
     return hangar;
   }
 
@@ -78,6 +98,7 @@ export class Hangar {
   }
 
   async stop() {
+    await this.nginx?.stop();
     if (this.up && this.up.exitCode === null) {
       this.up.kill('SIGINT');
       const timer = setTimeout(() => this.up?.kill('SIGKILL'), 15_000);
@@ -163,4 +184,50 @@ export async function signIn(page: Page, email: string, password: string) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+// The New task form, filled and sent; the new task's id from the page it lands on.
+export async function startTask(page: Page, prompt: string, scenario: string, repository?: string) {
+  await page.goto('/tasks/new');
+  await page.getByLabel('Prompt').fill(prompt);
+  await page.getByLabel('Scenario (scripted model)').selectOption(scenario);
+  if (repository) await page.getByLabel('Repository (git URL)').fill(repository);
+  await page.getByRole('button', { name: 'Start task' }).click();
+  await page.waitForURL(/\/tasks\/c[a-z0-9]+$/);
+  return page.url().split('/').pop()!;
+}
+
+// One stack and one browser for a spec file. `open` gives each test its page (on the stack's
+// address unless told); after the test its context closes, and the test fails on any console
+// error or uncaught exception that page saw.
+export function browserSuite(options: { behindNginx?: boolean } = {}) {
+  let current: WatchedPage | undefined;
+  const suite = {
+    hangar: undefined as unknown as Hangar,
+    browser: undefined as unknown as Browser,
+    async open(viewport?: { width: number; height: number }): Promise<WatchedPage> {
+      current = await openPage(suite.browser, suite.hangar.url, viewport);
+      return current;
+    },
+    // A page signed in as the administrator.
+    async asAdmin(): Promise<WatchedPage> {
+      const watched = await suite.open();
+      await signIn(watched.page, suite.hangar.admin.email, suite.hangar.admin.password);
+      return watched;
+    },
+  };
+  beforeAll(async () => {
+    [suite.hangar, suite.browser] = await Promise.all([Hangar.start(options), launchBrowser()]);
+  }, 600_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.hangar?.stop();
+  });
+  afterEach(async () => {
+    const watched = current;
+    current = undefined;
+    await watched?.context.close();
+    expect(watched?.errors ?? []).toEqual([]);
+  });
+  return suite;
 }

@@ -17,7 +17,7 @@ import {
 import { createPrismaClient, TaskEventRepository, type PrismaClient } from '@hangar/db';
 import { createRedis, TaskEventLog, TaskEventStream } from '@hangar/redis';
 import { freePort, redisUrl, ServiceStack, type ServiceProcess } from '@hangar/testing';
-import { startNginx, type Nginx } from './nginx';
+import { startNginx, type Nginx } from '@hangar/testing/nginx';
 import { createTask, follow, request, signIn } from './support';
 
 const text = (value: string): AgentEvent => ({ type: 'assistant.text', data: { text: value } });

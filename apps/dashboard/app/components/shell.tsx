@@ -12,7 +12,7 @@ export const NAV = [
   { href: '/runners', label: 'Runners' },
   { href: '/analytics', label: 'Analytics' },
   { href: '/profiles', label: 'Profiles' },
-  { href: '/webhooks', label: 'Webhooks' },
+  { href: '/integrations', label: 'Webhooks' },
   { href: '/settings', label: 'Settings' },
 ] as const;
 

@@ -7,6 +7,7 @@ import { useApi } from '../lib/use-api';
 import { ErrorNote } from '../components/bits';
 
 // Webhook configurations and what became of each recent delivery (matched, ignored and why).
+// At /integrations: /webhooks/ is the gateway's (the receivers), in NGINX and the ingress alike.
 export default function WebhooksPage() {
   const project = useProject();
   const webhooks = useApi<{ items: Webhook[] }>('/webhooks', { project: project.slug });

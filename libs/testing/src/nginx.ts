@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { REPO_ROOT } from '@hangar/testing';
+import { REPO_ROOT } from './service-stack';
 
 export const NGINX = '/usr/sbin/nginx';
 
