@@ -1,3 +1,4 @@
+import { TASK_STATUSES, isTerminalStatus } from '@hangar/contracts';
 import { TaskStateMachine } from './task-state-machine';
 
 describe('TaskStateMachine', () => {
@@ -13,11 +14,17 @@ describe('TaskStateMachine', () => {
     expect(TaskStateMachine.canTransition('COMPLETED', 'RUNNING')).toBe(false);
     expect(TaskStateMachine.canTransition('CANCELLED', 'QUEUED')).toBe(false);
     expect(TaskStateMachine.canTransition('QUEUED', 'COMPLETED')).toBe(false);
-    expect(TaskStateMachine.isTerminal('FAILED')).toBe(true);
   });
 
   it('should list the guard states of a target state', () => {
     expect(TaskStateMachine.sourcesOf('CANCELLED').sort()).toEqual(['QUEUED', 'RUNNING']);
     expect(TaskStateMachine.sourcesOf('RUNNING')).toEqual(['QUEUED']);
+  });
+
+  it('should have no way out of exactly the statuses the contracts call terminal', () => {
+    for (const from of TASK_STATUSES) {
+      const leaves = TASK_STATUSES.some((to) => TaskStateMachine.canTransition(from, to));
+      expect({ from, terminal: !leaves }).toEqual({ from, terminal: isTerminalStatus(from) });
+    }
   });
 });

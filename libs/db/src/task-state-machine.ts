@@ -19,7 +19,4 @@ export const TaskStateMachine = {
   sourcesOf(to: TaskStatus): TaskStatus[] {
     return (Object.keys(TRANSITIONS) as TaskStatus[]).filter((from) => TRANSITIONS[from].includes(to));
   },
-  isTerminal(status: TaskStatus): boolean {
-    return TRANSITIONS[status].length === 0;
-  },
 };

@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type TaskUsage } from '@hangar/contracts';
+import type { TaskUsage } from '@hangar/contracts';
 
 // How numbers, times and money read everywhere in the dashboard.
 export function formatCost(usd: number | null | undefined): string {
@@ -34,9 +34,4 @@ export function formatTime(iso: string | null | undefined): string {
 export function totalTokens(usage: TaskUsage | null): number | null {
   if (!usage) return null;
   return usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
-}
-
-// COMPLETED, FAILED or CANCELLED: nothing more will happen to the task.
-export function isTerminal(status: string): boolean {
-  return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }

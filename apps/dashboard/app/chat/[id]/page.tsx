@@ -1,6 +1,12 @@
 'use client';
 
-import { type Conversation, type Message, type Task, type TopicEvent } from '@hangar/contracts';
+import {
+  isTerminalStatus,
+  type Conversation,
+  type Message,
+  type Task,
+  type TopicEvent,
+} from '@hangar/contracts';
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
@@ -8,7 +14,6 @@ import ReactMarkdown from 'react-markdown';
 import remarkGfm from 'remark-gfm';
 import { ScenarioPicker } from '../../components/scenario-picker';
 import { api, describeError } from '../../lib/api';
-import { isTerminal } from '../../lib/format';
 import { useSession } from '../../lib/session';
 import { useTopic } from '../../lib/socket';
 import { formText } from '../../lib/form';
@@ -43,7 +48,7 @@ export default function ConversationPage() {
       const lastTurn = [...items].reverse().find((message) => message.role === 'user' && message.taskId);
       if (lastTurn?.taskId) {
         const task = await api<Task>(`/tasks/${lastTurn.taskId}`);
-        if (!isTerminal(task.status)) setActiveTask(task.id);
+        if (!isTerminalStatus(task.status)) setActiveTask(task.id);
       }
     })().catch((failure: unknown) => setError(describeError(failure)));
   }, [id, addMessages]);
@@ -57,7 +62,7 @@ export default function ConversationPage() {
           setActiveTask((current) => (current === message.taskId ? null : current));
       } else if (event.type === 'turn.status') {
         const { taskId, status, reason } = event.data as { taskId: string; status: string; reason?: string };
-        if (isTerminal(status)) {
+        if (isTerminalStatus(status)) {
           setActiveTask((current) => (current === taskId ? null : current));
           if (status !== 'COMPLETED') setError(`The turn ended ${status}${reason ? `: ${reason}` : ''}`);
         } else setActiveTask(taskId);

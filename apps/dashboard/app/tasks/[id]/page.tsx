@@ -1,6 +1,6 @@
 'use client';
 
-import { type Task, type TaskDiff, type TopicEvent } from '@hangar/contracts';
+import { isTerminalStatus, type Task, type TaskDiff, type TopicEvent } from '@hangar/contracts';
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
@@ -11,7 +11,6 @@ import { appendEvents, type Entry } from '../../lib/transcript-entries';
 import { api, ApiError, describeError } from '../../lib/api';
 import { formatCost, formatDuration, formatTime, formatTokens } from '../../lib/format';
 import { useSession } from '../../lib/session';
-import { isTerminal } from '../../lib/format';
 import { useTopic } from '../../lib/socket';
 import { ErrorNote } from '../../components/bits';
 
@@ -25,7 +24,7 @@ export default function TaskPage() {
   const [error, setError] = useState<string | null>(null);
   const [acting, setActing] = useState(false);
   const mayOperate = task ? can('operator', task.project) : false;
-  const finished = task ? isTerminal(task.status) : false;
+  const finished = task ? isTerminalStatus(task.status) : false;
 
   const load = useCallback(async () => {
     try {
