@@ -38,6 +38,10 @@ const SAMPLES: Record<AgentEvent['type'], AgentEvent> = {
     },
   },
   stderr: { type: 'stderr', data: { line: 'warning: something' } },
+  'output.truncated': {
+    type: 'output.truncated',
+    data: { stream: 'stdout', bytes: 52_428_800, head: '{"type' },
+  },
   unknown: { type: 'unknown', data: { raw: { type: 'mystery', value: 1 } } },
 };
 
@@ -118,6 +122,13 @@ describe(EventRenderer.name, () => {
   it('should keep assistant text line by line without trailing blank lines', () => {
     const renderer = new EventRenderer({ palette: PLAIN });
     expect(renderer.render(SAMPLES['assistant.text'])).toEqual(['I will write the file.', 'Done.']);
+  });
+
+  it('should say how large a truncated line was and how much of it was kept', () => {
+    const renderer = new EventRenderer({ palette: PLAIN });
+    expect(renderer.render(SAMPLES['output.truncated'])).toEqual([
+      'stdout line truncated: 52,428,800 bytes, first 6 kept',
+    ]);
   });
 
   it('should print stderr lines dim and labelled when colors are on', () => {

@@ -1,5 +1,5 @@
 import type { AgentInvocation } from './agent-invocation';
-import type { AgentOutputParser } from './agent-output.parser';
+import type { AgentOutputParser, AgentOutputParserOptions } from './agent-output.parser';
 import type { AgentProvider } from './agent-provider';
 import { buildClaudeInvocation, type ClaudePermissionMode } from './claude/claude-invocation';
 import { ClaudeStreamParser } from './claude/claude-stream.parser';
@@ -42,7 +42,7 @@ export interface AgentAdapter {
   // Options this CLI cannot honour, each with the reason; every other option is honoured.
   readonly ignoredOptions: Readonly<Partial<Record<AgentRunOption, string>>>;
   buildInvocation(spec: AgentRunSpec): AgentInvocation;
-  createParser(): AgentOutputParser;
+  createParser(options?: AgentOutputParserOptions): AgentOutputParser;
 }
 
 const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
@@ -51,19 +51,19 @@ const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
     ignoredOptions: {},
     buildInvocation: ({ mcpConfigPath, ...spec }) =>
       buildClaudeInvocation(mcpConfigPath === undefined ? spec : { ...spec, mcpConfig: mcpConfigPath }),
-    createParser: () => new ClaudeStreamParser(),
+    createParser: (options) => new ClaudeStreamParser(options),
   },
   codex: {
     provider: 'codex',
     ignoredOptions: CODEX_IGNORED_OPTIONS,
     buildInvocation: buildCodexInvocation,
-    createParser: () => new CodexStreamParser(),
+    createParser: (options) => new CodexStreamParser(options),
   },
   gemini: {
     provider: 'gemini',
     ignoredOptions: GEMINI_IGNORED_OPTIONS,
     buildInvocation: buildGeminiInvocation,
-    createParser: () => new GeminiStreamParser(),
+    createParser: (options) => new GeminiStreamParser(options),
   },
 };
 

@@ -1,5 +1,5 @@
-import { StringDecoder } from 'node:string_decoder';
 import { type AgentEvent, AgentEventSchema } from '@hangar/contracts';
+import { DEFAULT_MAX_EVENT_BYTES, LineSplitter, type OutputLine } from './line-splitter';
 
 // Turns an agent CLI's stdout into typed events; one implementation per CLI.
 export interface AgentOutputParser {
@@ -7,25 +7,28 @@ export interface AgentOutputParser {
   end(): AgentEvent[];
 }
 
+export interface AgentOutputParserOptions {
+  // A longer line becomes an `output.truncated` event (its first bytes and its size).
+  maxEventBytes?: number;
+}
+
 export type JsonObject = Record<string, unknown>;
 
 // The three CLIs print one JSON object per line. Chunks from a pipe split lines (and UTF-8
 // sequences) anywhere; this reassembles them and hands each whole line to `parseLine`.
 export abstract class JsonLinesParser implements AgentOutputParser {
-  private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
+  private readonly lines: LineSplitter;
+
+  constructor(options: AgentOutputParserOptions = {}) {
+    this.lines = new LineSplitter(options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+  }
 
   push(chunk: Buffer | string): AgentEvent[] {
-    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    const lines = this.pending.split('\n');
-    this.pending = lines.pop() ?? '';
-    return lines.flatMap((line) => this.parseText(line));
+    return this.lines.push(chunk).flatMap((line) => this.parseLine(line));
   }
 
   end(): AgentEvent[] {
-    const rest = this.pending + this.decoder.end();
-    this.pending = '';
-    return [...this.parseText(rest), ...this.flush()];
+    return [...this.lines.end().flatMap((line) => this.parseLine(line)), ...this.flush()];
   }
 
   // Events held back until the stream ends (a parser that coalesces deltas).
@@ -35,8 +38,9 @@ export abstract class JsonLinesParser implements AgentOutputParser {
 
   protected abstract parseObject(message: JsonObject): AgentEvent[];
 
-  private parseText(line: string): AgentEvent[] {
-    const trimmed = line.trim();
+  private parseLine(line: OutputLine): AgentEvent[] {
+    if (line.truncated) return [...this.flush(), truncatedEvent('stdout', line)];
+    const trimmed = line.text.trim();
     if (trimmed === '') return [];
     let value: unknown;
     try {
@@ -50,6 +54,10 @@ export abstract class JsonLinesParser implements AgentOutputParser {
       AgentEventSchema.safeParse(event).success ? event : unknownEvent(value),
     );
   }
+}
+
+export function truncatedEvent(stream: 'stdout' | 'stderr', line: OutputLine): AgentEvent {
+  return { type: 'output.truncated', data: { stream, bytes: line.bytes, head: line.text } };
 }
 
 export function unknownEvent(raw: unknown): AgentEvent {

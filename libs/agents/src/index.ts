@@ -1,6 +1,12 @@
 export * from './agent-provider';
 export * from './agent-invocation';
-export { type AgentOutputParser, JsonLinesParser, type JsonObject } from './agent-output.parser';
+export {
+  type AgentOutputParser,
+  type AgentOutputParserOptions,
+  JsonLinesParser,
+  type JsonObject,
+} from './agent-output.parser';
+export { DEFAULT_MAX_EVENT_BYTES } from './line-splitter';
 export * from './agent-adapter';
 export * from './scripted-model/scripted-model.server';
 export * from './scripted-model/scenario.loader';

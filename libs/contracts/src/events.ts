@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'api.retry',
   'result',
   'stderr',
+  'output.truncated',
   'unknown',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
@@ -71,6 +72,16 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
     }),
   }),
   z.object({ type: z.literal('stderr'), data: z.object({ line: z.string() }) }),
+  // A line of the CLI's output over the event size cap: only its first bytes are kept (never
+  // parsed), with the size it had.
+  z.object({
+    type: z.literal('output.truncated'),
+    data: z.object({
+      stream: z.enum(['stdout', 'stderr']),
+      bytes: z.number().int().nonnegative(),
+      head: z.string(),
+    }),
+  }),
   // Anything the parser does not know is kept whole, never dropped.
   z.object({ type: z.literal('unknown'), data: z.object({ raw: z.unknown() }) }),
 ]);

@@ -7,7 +7,7 @@ import {
   type TaskStatus,
 } from '@hangar/contracts';
 import type { Palette } from '../output/palette';
-import { firstLine, formatDuration, truncate } from './format-values';
+import { firstLine, formatCount, formatDuration, truncate } from './format-values';
 
 export interface EventRendererOptions {
   palette: Palette;
@@ -50,6 +50,13 @@ export class EventRenderer {
         return this.renderResult(event);
       case 'stderr':
         return [palette.dim(`stderr: ${truncate(event.data.line, this.maxLineLength)}`)];
+      case 'output.truncated':
+        return [
+          palette.yellow(
+            `${event.data.stream} line truncated: ${formatCount(event.data.bytes)} bytes, ` +
+              `first ${formatCount(Buffer.byteLength(event.data.head))} kept`,
+          ),
+        ];
       case 'unknown':
         return [palette.dim(`? ${truncate(safeStringify(event.data.raw), this.maxLineLength)}`)];
       default:

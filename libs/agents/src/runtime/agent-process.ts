@@ -1,14 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@hangar/contracts';
 import type { AgentInvocation } from '../agent-invocation';
-import type { AgentOutputParser } from '../agent-output.parser';
+import { type AgentOutputParser, truncatedEvent } from '../agent-output.parser';
 import { ClaudeStreamParser } from '../claude/claude-stream.parser';
+import { LineSplitter, type OutputLine } from '../line-splitter';
 import {
   isGroupAlive,
+  isRunning,
   listDescendants,
   type ProcessIdentity,
   signalProcesses,
@@ -41,6 +42,8 @@ export interface SpawnAgentOptions {
   onEvent: (event: AgentEvent) => void;
   onStderrLine?: (line: string) => void;
   parser?: AgentOutputParser;
+  // A longer stderr line becomes an `output.truncated` event (default: DEFAULT_MAX_EVENT_BYTES).
+  maxEventBytes?: number;
 }
 
 export class AgentSpawnFailed extends Error {
@@ -98,8 +101,7 @@ export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptio
 
 class AgentSupervisor {
   private readonly parser: AgentOutputParser;
-  private readonly stderrDecoder = new StringDecoder('utf8');
-  private stderrPending = '';
+  private readonly stderrLines: LineSplitter;
   private outputBytes = 0;
   private outputClosed = false;
   private stop: { reason: AgentExitReason; detail?: string } | undefined;
@@ -116,6 +118,7 @@ class AgentSupervisor {
     private readonly options: SpawnAgentOptions,
   ) {
     this.parser = options.parser ?? new ClaudeStreamParser();
+    this.stderrLines = new LineSplitter(options.maxEventBytes);
     child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.onStderr(chunk));
     child.on('error', () => undefined);
@@ -143,17 +146,15 @@ class AgentSupervisor {
 
   private onStderr(chunk: Buffer): void {
     if (!this.acceptOutput(chunk.length)) return;
-    this.stderrPending += this.stderrDecoder.write(chunk);
-    const lines = this.stderrPending.split('\n');
-    this.stderrPending = lines.pop() ?? '';
-    for (const line of lines) this.emitStderr(line);
+    for (const line of this.stderrLines.push(chunk)) this.emitStderr(line);
   }
 
-  private emitStderr(line: string): void {
-    const text = line.replace(/\r$/, '');
-    if (text === '') return;
-    this.options.onEvent({ type: 'stderr', data: { line: text } });
-    this.options.onStderrLine?.(text);
+  private emitStderr(line: OutputLine): void {
+    if (line.text === '') return;
+    this.options.onEvent(
+      line.truncated ? truncatedEvent('stderr', line) : { type: 'stderr', data: { line: line.text } },
+    );
+    this.options.onStderrLine?.(line.text);
   }
 
   private acceptOutput(bytes: number): boolean {
@@ -198,14 +199,12 @@ class AgentSupervisor {
   private async onClose(): Promise<void> {
     if (!this.outputClosed) {
       for (const event of this.parser.end()) this.options.onEvent(event);
-      this.stderrPending += this.stderrDecoder.end();
-      this.emitStderr(this.stderrPending);
-      this.stderrPending = '';
+      for (const line of this.stderrLines.end()) this.emitStderr(line);
     }
     this.outputClosed = true;
     this.clearTimers();
     const pid = this.child.pid;
-    if (pid !== undefined) await waitForGroupExit(pid);
+    if (pid !== undefined) await waitForExit(pid, this.stopSnapshot);
     const exit = this.exit ?? { code: this.child.exitCode, signal: this.child.signalCode };
     const result: AgentExit = {
       exitCode: exit.code,
@@ -234,10 +233,14 @@ class AgentSupervisor {
   }
 }
 
-async function waitForGroupExit(pgid: number): Promise<void> {
+// The group, and what a stop found running (a sandbox's processes are in a session of their
+// own, killed by the kernel as its PID namespace ends): stopped means gone, not dying.
+async function waitForExit(pgid: number, stopped: readonly ProcessIdentity[]): Promise<void> {
   const deadline = Date.now() + GROUP_EXIT_WAIT_MS;
-  while (isGroupAlive(pgid) && Date.now() < deadline) {
+  const remaining = () => isGroupAlive(pgid) || stopped.some(isRunning);
+  while (remaining() && Date.now() < deadline) {
     trySignal(-pgid, 'SIGKILL');
+    signalProcesses(stopped, 'SIGKILL');
     await sleep(20);
   }
 }
