@@ -1,9 +1,9 @@
 'use client';
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import ReactMarkdown from 'react-markdown';
-import remarkGfm from 'remark-gfm';
+import { formatBytes } from '../lib/format';
 import type { Entry } from '../lib/transcript-entries';
+import { AgentMarkdown } from './agent-markdown';
 
 export function Transcript({ entries, live }: { entries: Entry[]; live: boolean }) {
   const box = useRef<HTMLDivElement>(null);
@@ -57,7 +57,7 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
     case 'text':
       return (
         <div className="entry assistant" data-seq={entry.seq}>
-          <ReactMarkdown remarkPlugins={[remarkGfm]}>{entry.text}</ReactMarkdown>
+          <AgentMarkdown>{entry.text}</AgentMarkdown>
         </div>
       );
     case 'thinking':
@@ -113,6 +113,16 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
           <code>{entry.text}</code>
         </div>
       );
+    case 'truncated':
+      return (
+        <details className="entry stderr" data-seq={entry.seq} data-kind="truncated">
+          <summary>
+            <strong>{entry.stream} line truncated</strong>, {formatBytes(entry.bytes)}: only its start was
+            kept
+          </summary>
+          <pre>{entry.head.slice(0, TRUNCATED_PREVIEW_CHARS)}</pre>
+        </details>
+      );
     case 'status':
     case 'init':
       return (
@@ -124,11 +134,14 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
       return (
         <div className={`entry ${entry.isError ? 'stderr' : 'assistant'}`} data-seq={entry.seq}>
           <strong>{entry.isError ? 'The agent ended with an error' : 'The agent finished'}</strong>
-          {entry.text && <ReactMarkdown remarkPlugins={[remarkGfm]}>{entry.text}</ReactMarkdown>}
+          {entry.text && <AgentMarkdown>{entry.text}</AgentMarkdown>}
         </div>
       );
   }
 }
+
+// Enough of a truncated line to recognise it; the rest is in the task's events.
+const TRUNCATED_PREVIEW_CHARS = 4000;
 
 // The one argument that says what a call does: the file, the command, the pattern.
 function toolSummary(input: unknown): string {

@@ -35,3 +35,17 @@ export function totalTokens(usage: TaskUsage | null): number | null {
   if (!usage) return null;
   return usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
 }
+
+export function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 'bytes';
+  for (const next of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return unit === 'bytes'
+    ? `${bytes} bytes`
+    : `${value.toFixed(1)} ${unit} (${bytes.toLocaleString('en-US')} bytes)`;
+}

@@ -16,6 +16,8 @@ export type Entry =
     }
   | { kind: 'retry'; seq: number; text: string }
   | { kind: 'stderr'; seq: number; text: string }
+  // A line over the runner's event cap: its size, and the start of it that was kept.
+  | { kind: 'truncated'; seq: number; stream: 'stdout' | 'stderr'; bytes: number; head: string }
   | { kind: 'status'; seq: number; text: string }
   | { kind: 'init'; seq: number; text: string }
   | { kind: 'result'; seq: number; text: string; isError: boolean };
@@ -71,6 +73,9 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
       }
       case 'stderr':
         next.push({ kind: 'stderr', seq, text: event.data.line });
+        break;
+      case 'output.truncated':
+        next.push({ kind: 'truncated', seq, ...event.data });
         break;
       case 'task.status':
         next.push({

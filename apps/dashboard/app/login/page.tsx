@@ -4,6 +4,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { Suspense, useState, type FormEvent } from 'react';
 import { api, describeError } from '../lib/api';
 import { formText } from '../lib/form';
+import { safeNextPath } from '../lib/safe-next';
 import { useSession } from '../lib/session';
 import { ErrorNote } from '../components/bits';
 
@@ -33,8 +34,7 @@ function LoginForm() {
         body: { email: formText(form, 'email'), password: formText(form, 'password') },
       });
       await refresh();
-      const next = params.get('next');
-      router.replace(next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
+      router.replace(safeNextPath(params.get('next'), window.location.origin));
     } catch (failure) {
       setError(describeError(failure));
     } finally {

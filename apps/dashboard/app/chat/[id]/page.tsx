@@ -10,8 +10,7 @@ import {
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
-import ReactMarkdown from 'react-markdown';
-import remarkGfm from 'remark-gfm';
+import { AgentMarkdown } from '../../components/agent-markdown';
 import { ScenarioPicker } from '../../components/scenario-picker';
 import { api, describeError } from '../../lib/api';
 import { useSession } from '../../lib/session';
@@ -127,7 +126,7 @@ export default function ConversationPage() {
                 </>
               )}
             </div>
-            <ReactMarkdown remarkPlugins={[remarkGfm]}>{message.content}</ReactMarkdown>
+            <AgentMarkdown>{message.content}</AgentMarkdown>
           </div>
         ))}
         {activeTask && (
@@ -135,11 +134,7 @@ export default function ConversationPage() {
             <div className="muted" style={{ fontSize: '0.8rem' }}>
               Agent · writing…
             </div>
-            {streamed ? (
-              <ReactMarkdown remarkPlugins={[remarkGfm]}>{streamed}</ReactMarkdown>
-            ) : (
-              <p className="muted">…</p>
-            )}
+            {streamed ? <AgentMarkdown>{streamed}</AgentMarkdown> : <p className="muted">…</p>}
           </div>
         )}
       </div>
