@@ -10,3 +10,4 @@ export * from './accounts';
 export * from './webhooks';
 export * from './analytics';
 export * from './runners';
+export * from './git-hosts';

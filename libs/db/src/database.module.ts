@@ -5,6 +5,7 @@ import { AnalyticsRepository } from './repositories/analytics.repository';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
+import { ProjectGitHostRepository } from './repositories/project-git-host.repository';
 import { ProjectRepository } from './repositories/project.repository';
 import { SessionRepository } from './repositories/session.repository';
 import { UserRepository } from './repositories/user.repository';
@@ -41,6 +42,7 @@ const REPOSITORIES = [
   TaskDiffRepository,
   IdempotencyRepository,
   ProjectRepository,
+  ProjectGitHostRepository,
   UserRepository,
   SessionRepository,
   ApiTokenRepository,

@@ -23,6 +23,7 @@ export * from './repositories/conversation.repository';
 export * from './repositories/task-diff.repository';
 export * from './repositories/idempotency.repository';
 export * from './repositories/project.repository';
+export * from './repositories/project-git-host.repository';
 export * from './repositories/user.repository';
 export * from './repositories/session.repository';
 export * from './repositories/api-token.repository';

@@ -1,4 +1,5 @@
 import { withRemoteEnvironment, type GitCredentials } from './git-environment.builder';
+import type { GitHostPolicy } from './git-host.policy';
 import { GitCommandFailed, runGit, scrubSecrets, type GitOptions } from './git.runner';
 import {
   parseRepositorySpec,
@@ -17,6 +18,8 @@ export interface PushBranchOptions {
   // Push here instead (the task's own, validated repository): the agent can rewrite the remote's
   // URL in the workspace, so pass it whenever credentials are involved.
   repository?: RepositorySpec;
+  // Required for a remote URL: its host must be allowed; HTTPS credentials come from it.
+  hosts?: GitHostPolicy;
   credentials?: GitCredentials;
   git?: GitOptions;
 }
@@ -50,7 +53,8 @@ export async function pushBranch(dir: string, options: PushBranchOptions): Promi
   const url = repositorySource(spec);
   const refspec = `refs/heads/${branch}:refs/heads/${branch}`;
   try {
-    await withRemoteEnvironment(workspace.context, spec, options.credentials, (envFor, secrets) =>
+    const access = { hosts: options.hosts, credentials: options.credentials };
+    await withRemoteEnvironment(workspace.context, spec, access, (envFor, secrets) =>
       runGit(workspace.context, {
         // An explicit URL, not the remote's name: no pushurl or other remote setting applies.
         args: ['push', '--quiet', '--no-verify', '--', url, refspec],

@@ -1,17 +1,22 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { assertRepositoryHostAllowed, repositoryEndpoint, type GitHostPolicy } from './git-host.policy';
 import type { GitContext } from './git.runner';
 import type { RepositorySpec } from './repository-spec.parser';
 
-// From configuration only, never from a task's input.
+// From configuration only, never from a task's input. HTTPS tokens come from a GitHostPolicy,
+// bound to their host; the SSH key is for whichever allowed host the repository is on
+// (ssh only talks to hosts already in known_hosts).
 export interface GitCredentials {
-  // HTTPS: given to git by a GIT_ASKPASS helper, for the repository's host only.
-  httpsToken?: string;
-  // GitHub takes any name with a token; GitLab wants "oauth2".
-  httpsUsername?: string;
   sshKeyPath?: string;
   // Default: ssh's own (~/.ssh/known_hosts of the user running Hangar, /etc/ssh/ssh_known_hosts).
   sshKnownHostsPath?: string;
+}
+
+// What a remote operation may do: which hosts (required for a remote repository) and with what.
+export interface RemoteAccess {
+  hosts?: GitHostPolicy | undefined;
+  credentials?: GitCredentials | undefined;
 }
 
 export type GitTransport = 'https' | 'ssh' | 'file';
@@ -99,6 +104,9 @@ export function buildGitEnvironment(context: GitContext, input: GitEnvironmentIn
     ['core.askPass', ''],
     ['credential.helper', ''],
     ['core.quotePath', 'false'],
+    // git's default, pinned: only the first request follows a redirect (without credentials
+    // unless it stays on the same host, see ASKPASS_SCRIPT).
+    ['http.followRedirects', 'initial'],
     ['commit.gpgSign', 'false'],
     ['tag.gpgSign', 'false'],
     ['gc.auto', '0'],
@@ -128,24 +136,29 @@ export function httpsHost(url: string): string {
 export type RemoteEnvironment = (workspace?: string) => Record<string, string>;
 
 // Runs `work` with the environment a remote operation needs (with or without a workspace's .git);
-// the credential helper exists only meanwhile.
+// the credential helper exists only meanwhile. A remote repository's host must be allowed.
 export async function withRemoteEnvironment<T>(
   context: GitContext,
   spec: RepositorySpec,
-  credentials: GitCredentials | undefined,
+  access: RemoteAccess,
   work: (envFor: RemoteEnvironment, secrets: string[]) => Promise<T>,
 ): Promise<T> {
+  assertRepositoryHostAllowed(spec, access.hosts);
   const transport = transportOf(spec);
   const protocols = [transport];
-  const token = transport === 'https' ? credentials?.httpsToken : undefined;
-  if (token === undefined || spec.kind !== 'remote') {
+  const endpoint = repositoryEndpoint(spec);
+  const credential =
+    transport === 'https' && endpoint !== null ? access.hosts?.credentialFor(endpoint) : undefined;
+  if (credential === undefined || spec.kind !== 'remote') {
+    const credentials = access.credentials;
     const ssh =
       transport === 'ssh'
         ? { keyPath: credentials?.sshKeyPath, knownHostsPath: credentials?.sshKnownHostsPath }
         : undefined;
     return work((workspace) => buildGitEnvironment(context, { protocols, workspace, ssh }), []);
   }
-  const username = credentials?.httpsUsername ?? DEFAULT_HTTPS_USERNAME;
+  const { token } = credential;
+  const username = credential.username ?? DEFAULT_HTTPS_USERNAME;
   const folder = await mkdtemp(path.join(context.tempDir, 'hangar-askpass-'));
   try {
     await chmod(folder, 0o700);
@@ -162,8 +175,9 @@ export async function withRemoteEnvironment<T>(
   }
 }
 
-// The script holds no secret: git hands it its own environment. It answers only for the
-// repository's host, so a redirect elsewhere gets nothing.
+// The script holds no secret: git hands it its own environment. It answers only prompts for
+// the repository's own host and port (git names the host it is talking to, after a redirect
+// too), so any other host gets nothing.
 export const ASKPASS_SCRIPT = `#!/bin/sh
 case "$1" in
   "Username for 'https://$HANGAR_GIT_HOST'"*) printf '%s\\n' "$HANGAR_GIT_USERNAME" ;;

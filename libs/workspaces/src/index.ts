@@ -11,6 +11,18 @@ export {
   type RepositoryPolicy,
 } from './repository-spec.parser';
 export { type GitCredentials, DEFAULT_HTTPS_USERNAME, HANGAR_IDENTITY } from './git-environment.builder';
+export {
+  gitHostPolicy,
+  parseGitHost,
+  repositoryEndpoint,
+  assertRepositoryHostAllowed,
+  DEFAULT_GIT_PORTS,
+  type GitHostPolicy,
+  type GitHostEntry,
+  type GitHostCredential,
+  type GitEndpoint,
+  type InstallationGitHosts,
+} from './git-host.policy';
 export { type GitOptions, DEFAULT_GIT_TIMEOUT_MS, GitCommandFailed } from './git.runner';
 export {
   prepareWorkspace,

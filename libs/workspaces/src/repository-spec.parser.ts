@@ -1,6 +1,7 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertRepositoryHostAllowed, type GitHostPolicy } from './git-host.policy';
 import { InvalidRepositorySpec } from './workspace.errors';
 
 export type RepositorySpec =
@@ -15,6 +16,8 @@ export interface RepositoryPolicy {
   // Local repositories (absolute paths) are accepted only inside these folders; none → no local ones.
   allowedLocalRoots: string[];
   allowFileUrls?: boolean;
+  // Given: a remote repository must be on a host it allows (git refuses the others anyway).
+  hosts?: GitHostPolicy;
 }
 
 export const MAX_REPOSITORY_LENGTH = 2048;
@@ -40,6 +43,7 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 // before anything is queued; the runner calls it again before cloning.
 export function parseRepositorySpec(input: RepositoryInput, policy: RepositoryPolicy): RepositorySpec {
   const location = parseLocation(input.repository, policy);
+  if (policy.hosts !== undefined) assertRepositoryHostAllowed(location, policy.hosts);
   if (input.ref === undefined) return location;
   return { ...location, ref: validateRef(input.ref) };
 }

@@ -5,8 +5,10 @@ import {
   HANGAR_IDENTITY,
   withRemoteEnvironment,
   type GitCredentials,
+  type RemoteAccess,
   type RemoteEnvironment,
 } from './git-environment.builder';
+import type { GitHostPolicy } from './git-host.policy';
 import { GitCommandFailed, resolveGitContext, runGit, type GitContext, type GitOptions } from './git.runner';
 import {
   isFullCommitId,
@@ -24,6 +26,8 @@ export interface PrepareWorkspaceInput {
   taskId: string;
   // Without one the workspace is an empty git repository with one empty commit.
   repository?: RepositorySpec;
+  // Required for a remote repository: its host must be allowed; HTTPS credentials come from it.
+  hosts?: GitHostPolicy;
   credentials?: GitCredentials;
   git?: GitOptions;
 }
@@ -69,7 +73,8 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
       const env = buildGitEnvironment(context, { protocols: [] });
       await runGit(context, { args: ['init', '--quiet', `--initial-branch=${branch}`], cwd: dir, env });
     } else {
-      await cloneRepository(context, dir, input.repository, branch, input.credentials);
+      const access = { hosts: input.hosts, credentials: input.credentials };
+      await cloneRepository(context, dir, input.repository, branch, access);
     }
     const env = buildGitEnvironment(context, { protocols: [], workspace: dir });
     const git = (args: string[]) => runGit(context, { args, env }).then((result) => result.stdout.trim());
@@ -224,11 +229,11 @@ async function cloneRepository(
   dir: string,
   spec: RepositorySpec,
   branch: string,
-  credentials: GitCredentials | undefined,
+  access: RemoteAccess,
 ): Promise<void> {
   const source = repositorySource(spec);
   const ref = spec.ref;
-  await withRemoteEnvironment(context, spec, credentials, async (envFor, secrets) => {
+  await withRemoteEnvironment(context, spec, access, async (envFor, secrets) => {
     const clone = (extra: string[]) =>
       runGit(context, {
         args: [

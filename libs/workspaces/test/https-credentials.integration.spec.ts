@@ -1,16 +1,24 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import {
   collectDiff,
+  gitHostPolicy,
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
   WorkspaceError,
+  type GitHostEntry,
   type Workspace,
 } from '../src';
+import {
+  asksForCredentials,
+  makeTestCertificate,
+  redirectsTo,
+  startFakeGitHost,
+  type FakeGitHost,
+  type TestCertificate,
+} from './support/fake-git-host';
 import { makeOrigin, makeSandbox, writeFiles, type Sandbox } from './support/git-fixture';
 
 const TOKEN = 'ghp_S3cretT0ken+/=value';
@@ -43,13 +51,18 @@ describe('pushing over HTTPS with a token', () => {
 
   afterAll(() => sandbox.cleanup());
 
-  async function pushTo(url: string, timeoutMs = 15_000): Promise<WorkspaceError> {
+  // The project's git hosts: the URL's own host with TOKEN, unless told otherwise.
+  async function pushTo(
+    url: string,
+    timeoutMs = 15_000,
+    hosts: GitHostEntry[] = [{ host: new URL(url).host, credential: { token: TOKEN } }],
+  ): Promise<WorkspaceError> {
     writeFileSync(log, '');
     try {
       await pushBranch(workspace.dir, {
         branch: workspace.branch,
         repository: { kind: 'remote', url },
-        credentials: { httpsToken: TOKEN },
+        hosts: gitHostPolicy(hosts, { allowedHosts: [] }),
         git: { gitBinary: wrapper, tempDir: askpassDir, timeoutMs },
       });
     } catch (error) {
@@ -108,52 +121,121 @@ describe('pushing over HTTPS with a token', () => {
     expect(readdirSync(askpassDir)).toEqual([]);
   });
 
-  describe('against an HTTPS server that asks for credentials', () => {
-    let server: Server;
-    let port: number;
-    const authorizations: string[] = [];
+  describe('against HTTPS git hosts that ask for credentials', () => {
+    let tls: TestCertificate;
+    // The project allows a (with TOKEN) and b (without a credential); c is allowed, with a
+    // token of its own, but only as a repository's host.
+    let a: FakeGitHost;
+    let b: FakeGitHost;
+    let c: FakeGitHost;
+    const C_TOKEN = 'c-token-never-sent-on-a-redirect';
 
     beforeAll(async () => {
-      const key = path.join(sandbox.dir, 'key.pem');
-      const cert = path.join(sandbox.dir, 'cert.pem');
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
-      ], { stdio: 'ignore' }); // prettier-ignore
+      tls = makeTestCertificate(sandbox.dir);
       // Passed through to git like an operator's own CA bundle would be.
-      process.env.GIT_SSL_CAINFO = cert;
-      server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (request, response) => {
-        const authorization = request.headers.authorization;
-        if (authorization === undefined) {
-          response.writeHead(401, { 'WWW-Authenticate': 'Basic realm="hangar-test"' }).end();
-          return;
-        }
-        authorizations.push(authorization);
-        response.writeHead(403).end(`denied for ${authorization}`);
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      port = (server.address() as AddressInfo).port;
+      process.env.GIT_SSL_CAINFO = tls.certFile;
+      [a, b, c] = await Promise.all([
+        startFakeGitHost(tls, asksForCredentials),
+        startFakeGitHost(tls, asksForCredentials),
+        startFakeGitHost(tls, asksForCredentials),
+      ]);
     });
 
     afterAll(async () => {
       delete process.env.GIT_SSL_CAINFO;
-      await new Promise((resolve) => server.close(resolve));
+      await Promise.all([a, b, c].map((host) => host.close()));
     });
 
-    it('should answer the credential prompt with the token and still keep it out of the error', async () => {
-      const error = await pushTo(`https://127.0.0.1:${port}/owner/repo.git`);
+    beforeEach(() => [a, b, c].forEach((host) => (host.requests.length = 0)));
 
-      const basic = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
-      expect(authorizations).toContain(`Basic ${basic}`);
+    const hosts = (): GitHostEntry[] => [
+      { host: a.host, credential: { token: TOKEN } },
+      { host: b.host, credential: null },
+      { host: `localhost:${c.port}`, credential: { token: C_TOKEN } },
+    ];
+    const basic = (username: string, token: string) =>
+      `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
+
+    it('should push to a host with its own token and keep the token out of the error', async () => {
+      const error = await pushTo(`https://${a.host}/owner/repo.git`, 15_000, hosts());
+
+      expect(a.authorizations()).toEqual([basic('x-access-token', TOKEN)]);
       expect(error.code).toBe('PUSH_FAILED');
       expect(error.message).toMatch(/403/);
       expect(error.message).not.toContain(TOKEN);
-      expect(error.message).not.toContain(basic);
+      expect(error.message).not.toContain(basic('x-access-token', TOKEN));
       expect(
         readFileSync(log, 'utf8')
           .split('\n')
           .filter((line) => line.startsWith('ARGV') && line.includes(TOKEN)),
       ).toEqual([]);
+      expect([...b.requests, ...c.requests]).toEqual([]);
     });
+
+    it('should send the user name the credential names', async () => {
+      await pushTo(`https://${a.host}/owner/repo.git`, 15_000, [
+        { host: a.host, credential: { token: TOKEN, username: 'oauth2' } },
+      ]);
+
+      expect(a.authorizations()).toEqual([basic('oauth2', TOKEN)]);
+    });
+
+    it('should offer nothing to an allowed host without a credential, clone or push', async () => {
+      const repository = parseRepositorySpec(
+        { repository: `https://${b.host}/owner/repo.git` },
+        { allowedLocalRoots: [], hosts: gitHostPolicy(hosts(), { allowedHosts: [] }) },
+      );
+      const clone = prepareWorkspace({
+        root: path.join(sandbox.dir, 'clones'),
+        taskId: 'from-b',
+        repository,
+        hosts: gitHostPolicy(hosts(), { allowedHosts: [] }),
+        git: { tempDir: askpassDir, timeoutMs: 15_000 },
+      });
+      await expect(clone).rejects.toMatchObject({ code: 'REPOSITORY_UNAVAILABLE', field: 'repository' });
+      const push = await pushTo(`https://${b.host}/owner/repo.git`, 15_000, hosts());
+
+      expect(push.code).toBe('PUSH_FAILED');
+      expect(b.requests.length).toBeGreaterThanOrEqual(2);
+      expect(b.authorizations()).toEqual([]);
+      expect([...a.requests, ...c.requests]).toEqual([]);
+    });
+
+    it('should refuse a host the project does not allow before git runs', async () => {
+      const error = await pushTo(`https://${b.host}/owner/repo.git`, 15_000, [
+        { host: a.host, credential: { token: TOKEN } },
+      ]);
+
+      expect(error).toMatchObject({ code: 'INVALID_REPOSITORY', field: 'repository' });
+      expect(invocations().filter((call) => call.argv.startsWith(' [push]'))).toEqual([]);
+      expect(b.requests).toEqual([]);
+    });
+
+    it.each([
+      ['before', false],
+      ['after', true],
+    ])(
+      'should not carry the token along a redirect to another host made %s it was given',
+      async (_when, afterCredentials) => {
+        const from = await startFakeGitHost(
+          tls,
+          redirectsTo(`https://localhost:${c.port}`, { afterCredentials }),
+        );
+        try {
+          const error = await pushTo(`https://${from.host}/owner/repo.git`, 15_000, [
+            ...hosts(),
+            { host: from.host, credential: { token: TOKEN } },
+          ]);
+
+          expect(error.code).toBe('PUSH_FAILED');
+          // git followed the redirect: the other host was asked, and got no credential of any kind.
+          expect(c.requests.length).toBeGreaterThanOrEqual(1);
+          expect(c.authorizations()).toEqual([]);
+          expect(from.authorizations()).toEqual(afterCredentials ? [basic('x-access-token', TOKEN)] : []);
+        } finally {
+          await from.close();
+        }
+      },
+    );
   });
 });

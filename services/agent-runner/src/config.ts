@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { gitAllowedHostsSetting, InstallationGitCredentialsSchema } from '@hangar/contracts';
 import {
   absolutePathList,
   baseServiceEnv,
@@ -25,6 +26,38 @@ const secretKeyRef = (what: string) =>
     })
     .optional()
     .describe(what);
+
+// GIT_CREDENTIALS: one problem line, naming the entry and field (the value is a secret).
+const gitCredentials = () =>
+  secret(
+    z
+      .string()
+      .default('[]')
+      .transform((value, context) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(value);
+        } catch {
+          context.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+        const parsed = InstallationGitCredentialsSchema.safeParse(json);
+        if (parsed.success) return parsed.data;
+        const problems = parsed.error.issues.map((issue) => {
+          const [index, ...field] = issue.path;
+          const where =
+            typeof index === 'number'
+              ? `entry ${index + 1}${field.length ? ` ${field.join('.')}` : ''}: `
+              : '';
+          return `${where}${issue.message}`;
+        });
+        context.addIssue({ code: 'custom', message: problems.join('; ') });
+        return z.NEVER;
+      })
+      .describe(
+        'HTTPS credentials of projects without git hosts of their own, as JSON: [{"host":"github.com","username":"x-access-token","token":"…"}]',
+      ),
+  );
 
 const quantity = z.union([z.string().regex(/^[0-9.]+[A-Za-z]*$/), z.number()]);
 const resourceList = z.record(z.string(), quantity.transform(String));
@@ -159,6 +192,10 @@ export const AgentRunnerConfigSchema = z
       10 * 1024 * 1024,
       'bytes an agent may print before it is stopped (a profile may set its own)',
     ),
+    RUNNER_MAX_EVENT_BYTES: positiveInt(
+      1024 * 1024,
+      'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
+    ),
     WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
       'folders whose git repositories tasks may name by local path',
     ),
@@ -166,10 +203,24 @@ export const AgentRunnerConfigSchema = z
       24,
       'how long a finished task keeps its workspace (conversations keep theirs)',
     ),
+    GIT_ALLOWED_HOSTS: gitAllowedHostsSetting(),
+    GIT_CREDENTIALS: gitCredentials(),
+    // Refused rather than ignored: it was offered to any host, and an operator who still sets it
+    // expects pushes to work.
     GIT_PUSH_TOKEN: secret(
-      z.string().min(1).optional().describe('token for pushing task branches over HTTPS'),
+      z
+        .string()
+        .max(0, {
+          error:
+            "is no longer read: remove it and put the token in GIT_CREDENTIALS, bound to its host (or in the project's git hosts)",
+        })
+        .optional()
+        .describe('replaced by GIT_CREDENTIALS'),
     ),
-    GIT_SSH_KEY_PATH: z.string().optional().describe('private key for pushing task branches over SSH'),
+    GIT_SSH_KEY_PATH: z
+      .string()
+      .optional()
+      .describe('private key for cloning and pushing over SSH, to allowed hosts already in known_hosts'),
     SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
     ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
     ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),
@@ -187,6 +238,16 @@ export const AgentRunnerConfigSchema = z
       .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
   })
   .superRefine((config, context) => {
+    const strays = config.GIT_CREDENTIALS.map(({ host }) => host).filter(
+      (host) => !config.GIT_ALLOWED_HOSTS.includes(host),
+    );
+    if (strays.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['GIT_CREDENTIALS'],
+        message: `${strays.join(', ')} not in GIT_ALLOWED_HOSTS: credentials are offered to allowed hosts only`,
+      });
+    }
     if (config.RUNNER_EXECUTOR === 'kubernetes' && !config.RUNNER_JOB_IMAGE) {
       context.addIssue({
         code: 'custom',

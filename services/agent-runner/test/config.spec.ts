@@ -1,4 +1,16 @@
+import { ConfigError, parseConfig } from '@hangar/config';
 import { AgentRunnerConfigSchema } from '../src/config';
+
+// The lines the runner prints (one per bad variable) before it exits without starting.
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(AgentRunnerConfigSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
 
 describe('agent-runner configuration', () => {
   const base = { SCRIPTED_MODEL_URL: 'http://127.0.0.1:4010' };
@@ -48,5 +60,63 @@ describe('agent-runner configuration', () => {
       const parsed = AgentRunnerConfigSchema.safeParse({ ...base, [setting]: value });
       expect(parsed.error?.issues.map((issue) => issue.path[0])).toEqual([setting]);
     }
+  });
+
+  describe('git hosts and credentials', () => {
+    const TOKEN = 'ghp_0ld5ecretT0kenValue';
+
+    it('should refuse to start while GIT_PUSH_TOKEN is set, in one line that names what replaces it', () => {
+      const problems = problemsOf({ ...base, GIT_PUSH_TOKEN: TOKEN });
+
+      expect(problems).toEqual([
+        "GIT_PUSH_TOKEN (replaced by GIT_CREDENTIALS): is no longer read: remove it and put the token in GIT_CREDENTIALS, bound to its host (or in the project's git hosts)",
+      ]);
+      expect(problems.join('\n')).not.toContain(TOKEN);
+    });
+
+    it('should allow the big public hosts by default, and no installation credentials', () => {
+      const config = AgentRunnerConfigSchema.parse(base);
+
+      expect(config.GIT_ALLOWED_HOSTS).toEqual(['github.com', 'gitlab.com', 'bitbucket.org']);
+      expect(config.GIT_CREDENTIALS).toEqual([]);
+    });
+
+    it('should read credentials bound to allowed hosts', () => {
+      const config = AgentRunnerConfigSchema.parse({
+        ...base,
+        GIT_ALLOWED_HOSTS: 'github.com, Git.Example.com:8443',
+        GIT_CREDENTIALS: JSON.stringify([
+          { host: 'github.com', token: TOKEN },
+          { host: 'git.example.com:8443', username: 'oauth2', token: 'glpat-x' },
+        ]),
+      });
+
+      expect(config.GIT_ALLOWED_HOSTS).toEqual(['github.com', 'git.example.com:8443']);
+      expect(config.GIT_CREDENTIALS).toEqual([
+        { host: 'github.com', token: TOKEN },
+        { host: 'git.example.com:8443', username: 'oauth2', token: 'glpat-x' },
+      ]);
+    });
+
+    it.each([
+      ['not JSON', `[{"host":"github.com","token":"${TOKEN}"`, 'GIT_CREDENTIALS (HTTPS credentials of projects without git hosts of their own, as JSON: [{"host":"github.com","username":"x-access-token","token":"…"}]): must be JSON'],
+      ['an entry without a token', '[{"host":"github.com"}]', expect.stringMatching(/: entry 1 token: /)],
+      ['a token with a line break', JSON.stringify([{ host: 'github.com', token: `${TOKEN}\n` }]), expect.stringMatching(/: entry 1 token: must be printable ASCII without spaces$/)],
+      ['a host twice', JSON.stringify([{ host: 'github.com', token: 'a' }, { host: 'GitHub.com', token: 'b' }]), expect.stringMatching(/: entry 2 host: is listed twice$/)],
+      ['a host that is not allowed', JSON.stringify([{ host: 'git.internal', token: TOKEN }]), expect.stringMatching(/: git\.internal not in GIT_ALLOWED_HOSTS: credentials are offered to allowed hosts only$/)],
+    ])('should refuse GIT_CREDENTIALS with %s in one line, never echoing it', (_what, value, line) => {
+      const problems = problemsOf({ ...base, GIT_CREDENTIALS: value });
+
+      expect(problems).toEqual([line]);
+      expect(problems[0]).toMatch(/^GIT_CREDENTIALS /);
+      expect(problems[0]).not.toContain(TOKEN);
+    }); // prettier-ignore
+
+    it('should refuse a GIT_ALLOWED_HOSTS entry that is no host, naming the setting', () => {
+      const problems = problemsOf({ ...base, GIT_ALLOWED_HOSTS: 'github.com,https://gitlab.com' });
+
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^GIT_ALLOWED_HOSTS .*: must be a host name with an optional :port/);
+    });
   });
 });

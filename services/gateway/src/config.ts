@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_TOKEN_PATTERN, EmailSchema, PasswordSchema } from '@hangar/contracts';
+import { API_TOKEN_PATTERN, EmailSchema, gitAllowedHostsSetting, PasswordSchema } from '@hangar/contracts';
 import { absolutePathList, baseServiceEnv, optionalUrl, port, secret } from '@hangar/config';
 
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -135,6 +135,7 @@ export const GatewayConfigSchema = z
     WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
       'folders whose git repositories tasks may name by local path',
     ),
+    GIT_ALLOWED_HOSTS: gitAllowedHostsSetting(),
     RATE_LIMIT_IP_PER_MINUTE: z.coerce
       .number()
       .int()

@@ -3,14 +3,21 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Task } from '@hangar/contracts';
-import { ConversationRepository, TaskDiffRepository, TaskRepository } from '@hangar/db';
+import {
+  ConversationRepository,
+  ProjectGitHostRepository,
+  TaskDiffRepository,
+  TaskRepository,
+} from '@hangar/db';
 import {
   collectDiff,
   currentCommit,
+  gitHostPolicy,
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
   type GitCredentials,
+  type GitHostPolicy,
   type RepositorySpec,
 } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
@@ -36,6 +43,7 @@ export class WorkspaceService {
     private readonly tasks: TaskRepository,
     private readonly diffs: TaskDiffRepository,
     private readonly conversations: ConversationRepository,
+    private readonly gitHosts: ProjectGitHostRepository,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
@@ -56,25 +64,35 @@ export class WorkspaceService {
     }
     // Without a repository the workspace is a fresh git repository too, so every task's
     // changes can be shown as a diff.
-    const repository = this.repositoryOf(task);
+    const access = await this.remoteAccess(task);
     await mkdir(root, { recursive: true });
     const workspace = await prepareWorkspace({
       root,
       taskId: id,
-      ...(repository ? { repository } : {}),
-      ...this.credentials(),
+      ...access,
     });
     if (task.conversationId) await this.conversations.setWorkspace(task.conversationId, workspace.dir);
     return { dir: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit };
   }
 
-  // The gateway checked the repository already; the runner checks again (same rules) before git sees it.
-  private repositoryOf(task: Task): RepositorySpec | undefined {
-    if (!task.repository) return undefined;
-    return parseRepositorySpec(
+  // The gateway checked the repository already; the runner checks again (same rules, the
+  // project's git hosts as they are now) before git sees it.
+  private async remoteAccess(
+    task: Task,
+  ): Promise<{ repository?: RepositorySpec; hosts?: GitHostPolicy; credentials?: GitCredentials }> {
+    if (!task.repository) return {};
+    const hosts = gitHostPolicy(await this.gitHosts.listForSlug(task.project), {
+      allowedHosts: this.config.GIT_ALLOWED_HOSTS,
+      credentials: this.config.GIT_CREDENTIALS,
+    });
+    const credentials = this.config.GIT_SSH_KEY_PATH
+      ? { sshKeyPath: this.config.GIT_SSH_KEY_PATH }
+      : undefined;
+    const repository = parseRepositorySpec(
       { repository: task.repository, ...(task.ref ? { ref: task.ref } : {}) },
-      { allowedLocalRoots: this.config.WORKSPACE_ALLOWED_LOCAL_ROOTS },
+      { allowedLocalRoots: this.config.WORKSPACE_ALLOWED_LOCAL_ROOTS, hosts },
     );
+    return { repository, hosts, ...(credentials ? { credentials } : {}) };
   }
 
   // Returns an error (the task then fails) only when a requested push did not happen.
@@ -104,11 +122,11 @@ export class WorkspaceService {
         error: `workspace: could not take the diff: ${error instanceof Error ? error.message : String(error)}`,
       };
     }
-    const repository = this.repositoryOf(task);
-    if (!task.push || !completed || !repository) return {};
+    if (!task.push || !completed || !task.repository) return {};
     try {
+      const access = await this.remoteAccess(task);
       // To the task's own repository URL, not whatever `origin` says now: the agent could change that.
-      await pushBranch(workspace.dir, { branch: workspace.branch, repository, ...this.credentials() });
+      await pushBranch(workspace.dir, { branch: workspace.branch, ...access });
       await this.tasks.markPushed(task.id);
       return {};
     } catch (error) {
@@ -116,13 +134,5 @@ export class WorkspaceService {
         error: `workspace: push of ${workspace.branch} failed: ${error instanceof Error ? error.message : String(error)}`,
       };
     }
-  }
-
-  private credentials(): { credentials?: GitCredentials } {
-    const credentials: GitCredentials = {
-      ...(this.config.GIT_PUSH_TOKEN ? { httpsToken: this.config.GIT_PUSH_TOKEN } : {}),
-      ...(this.config.GIT_SSH_KEY_PATH ? { sshKeyPath: this.config.GIT_SSH_KEY_PATH } : {}),
-    };
-    return Object.keys(credentials).length > 0 ? { credentials } : {};
   }
 }

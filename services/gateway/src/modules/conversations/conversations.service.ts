@@ -43,7 +43,7 @@ export class ConversationsService {
     projectId: string,
     input: CreateConversationRequest,
   ): Promise<{ conversation: Conversation; turn: ConversationTurn | null }> {
-    this.repositories.check(input);
+    await this.repositories.check(projectId, input);
     const conversation = await this.conversations.create(projectId, input);
     this.audit.touched({ projectId, target: { type: 'conversation', id: conversation.id } });
     if (input.message === undefined) return { conversation, turn: null };

@@ -1,11 +1,17 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '@hangar/auth';
-import type { Member, Project } from '@hangar/contracts';
+import type { GitHostList, Member, Project } from '@hangar/contracts';
 import { Audited } from '../../common/audited.decorator';
 import { MemberDto, MemberListDto, ProblemDto, ProjectDto, ProjectListDto } from '../../common/response.dto';
 import { CurrentPrincipal } from '../auth/auth.decorators';
-import { CreateProjectDto, SetMemberDto, UpdateProjectDto } from './dto/project.dto';
+import {
+  CreateProjectDto,
+  GitHostListDto,
+  SetGitHostsDto,
+  SetMemberDto,
+  UpdateProjectDto,
+} from './dto/project.dto';
 import { ProjectsService } from './projects.service';
 
 @ApiTags('projects')
@@ -42,6 +48,23 @@ export class ProjectsController {
     @Body() body: UpdateProjectDto,
   ): Promise<Project> {
     return this.projects.update(principal, slug, body);
+  }
+
+  @Get(':slug/git-hosts')
+  @ApiOkResponse({ type: GitHostListDto })
+  gitHosts(@CurrentPrincipal() principal: Principal, @Param('slug') slug: string): Promise<GitHostList> {
+    return this.projects.gitHosts(principal, slug);
+  }
+
+  @Put(':slug/git-hosts')
+  @Audited('project.set_git_hosts')
+  @ApiOkResponse({ type: GitHostListDto })
+  setGitHosts(
+    @CurrentPrincipal() principal: Principal,
+    @Param('slug') slug: string,
+    @Body() body: SetGitHostsDto,
+  ): Promise<GitHostList> {
+    return this.projects.setGitHosts(principal, slug, body);
   }
 
   @Get(':slug/members')

@@ -1,16 +1,25 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
 import {
   HangarError,
   type CreateProjectRequest,
+  type GitHostList,
   type Member,
   type Project,
   type Role,
+  type SetGitHostsRequest,
   type UpdateProjectRequest,
 } from '@hangar/contracts';
-import { ProjectRepository, UserRepository, userNotFound } from '@hangar/db';
+import {
+  ProjectGitHostRepository,
+  ProjectRepository,
+  UserRepository,
+  userNotFound,
+  type StoredGitHost,
+} from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
 import { LiveSockets } from '../../common/live-sockets';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 
 // Projects are the unit of tenancy: instance administrators create them, project admins name
 // their members and roles.
@@ -21,6 +30,8 @@ export class ProjectsService {
     private readonly users: UserRepository,
     private readonly audit: AuditTrail,
     private readonly sockets: LiveSockets,
+    private readonly gitHostList: ProjectGitHostRepository,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   list(principal: Principal): Project[] {
@@ -48,6 +59,36 @@ export class ProjectsService {
     const renamed = await this.projects.rename(access.id, input.name);
     this.audit.touched({ projectId: access.id, target: { type: 'project', id: access.id }, details: input });
     return { ...renamed, role: access.role };
+  }
+
+  // Any member may see which hosts are allowed; credentials are write-only for every role.
+  async gitHosts(principal: Principal, slug: string): Promise<GitHostList> {
+    return this.toGitHostList(await this.gitHostList.list(principal.project(slug).id));
+  }
+
+  async setGitHosts(principal: Principal, slug: string, input: SetGitHostsRequest): Promise<GitHostList> {
+    const access = principal.require(principal.project(slug).id, 'admin');
+    const stored = await this.gitHostList.replace(access.id, input.items);
+    // What changed, never a credential itself.
+    this.audit.touched({
+      projectId: access.id,
+      target: { type: 'project', id: access.id },
+      details: {
+        gitHosts: stored.map((entry) => entry.host),
+        credentialsSet: input.items.filter((entry) => entry.credential).map((entry) => entry.host),
+        credentialsRemoved: input.items
+          .filter((entry) => entry.credential === null)
+          .map((entry) => entry.host),
+      },
+    });
+    return this.toGitHostList(stored);
+  }
+
+  private toGitHostList(stored: StoredGitHost[]): GitHostList {
+    return {
+      items: stored.map((entry) => ({ host: entry.host, hasCredential: entry.credential !== null })),
+      installationHosts: this.config.GIT_ALLOWED_HOSTS,
+    };
   }
 
   async members(principal: Principal, slug: string): Promise<Member[]> {

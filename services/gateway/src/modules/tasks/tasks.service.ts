@@ -53,7 +53,7 @@ export class TasksService {
   ): Promise<Task> {
     if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
     else await this.scenarios.assertPromptMarker(input.prompt);
-    this.repositories.check(input);
+    await this.repositories.check(options.projectId, input);
     const task = await this.tasks.create({
       ...input,
       projectId: options.projectId,
