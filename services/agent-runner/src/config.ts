@@ -196,6 +196,10 @@ export const AgentRunnerConfigSchema = z
       1024 * 1024,
       'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
     ),
+    RUNNER_MAX_EVENT_BYTES: positiveInt(
+      1024 * 1024,
+      'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
+    ),
     WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
       'folders whose git repositories tasks may name by local path',
     ),

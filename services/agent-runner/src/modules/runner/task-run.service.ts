@@ -158,10 +158,11 @@ export class TaskRunService {
         });
       }
       const handle = await spawnAgent(adapter.buildInvocation(spec), {
-        parser: adapter.createParser(),
+        parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
         cwd: prepared.dir,
         timeoutMs: task.timeoutSeconds * 1000,
         maxOutputBytes,
+        maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
         onEvent: record,
         onStderrLine: (line) => {
           stderrTail.push(line);
