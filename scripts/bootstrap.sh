@@ -52,19 +52,15 @@ hangar_build() {
   (cd "$HANGAR_ROOT" && hangar_pnpm turbo run build --output-logs=errors-only "$@")
 }
 
-# What some end-to-end tests run besides Node: Debian's NGINX (in front of the websocket-pool
-# replicas) and python3-socketio (a Socket.IO client written by someone else). Installed when
-# missing and this is a Debian machine we are root on; otherwise named, and those tests fail
-# saying what is missing.
-hangar_test_packages() {
-  local missing=()
-  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
-  /usr/bin/python3 -c 'import socketio, websocket' >/dev/null 2>&1 || missing+=(python3-socketio python3-websocket)
-  # The dashboard's browser tests (tests/browser) drive Debian's Chromium with playwright-core.
-  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# Debian packages Hangar runs besides Node. Installed when missing and this is a Debian machine
+# we are root on; otherwise named, with what needs them.
+hangar_debian_packages() {
+  local purpose="$1"
+  shift
+  local missing=("$@")
   ((${#missing[@]} == 0)) && return 0
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    hangar_say "installing ${missing[*]} (Debian packages the end-to-end and browser tests use)"
+    hangar_say "installing ${missing[*]} ($purpose)"
     # Package scripts must not start services on this machine (nginx would take port 80).
     local policy=/usr/sbin/policy-rc.d created_policy=""
     if [[ ! -e "$policy" ]]; then
@@ -75,9 +71,30 @@ hangar_test_packages() {
       >/dev/null 2>&1 || status=$?
     [[ -n "$created_policy" ]] && rm -f "$policy"
     if ((status != 0)); then
-      hangar_say "could not install ${missing[*]} (apt-get failed); the tests that need them will fail"
+      hangar_say "could not install ${missing[*]} (apt-get failed): $purpose will not work"
     fi
     return 0
   fi
-  hangar_say "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or the tests that need them fail"
+  hangar_say "missing ${missing[*]}: install them (apt-get install ${missing[*]}); $purpose needs them"
+}
+
+# The agent-runner runs every agent CLI inside a bubblewrap sandbox, reaching the runner through
+# socat (docs/security.md); it refuses to start without them unless RUNNER_SANDBOX=off.
+hangar_runtime_packages() {
+  local missing=()
+  [[ -x /usr/bin/bwrap ]] || missing+=(bubblewrap)
+  [[ -x /usr/bin/socat ]] || missing+=(socat)
+  hangar_debian_packages "the agents' sandbox" "${missing[@]}"
+}
+
+# What some end-to-end tests run besides Node: Debian's NGINX (in front of the websocket-pool
+# replicas), python3-socketio (a Socket.IO client written by someone else) and Chromium (the
+# dashboard's browser tests, driven by playwright-core).
+hangar_test_packages() {
+  hangar_runtime_packages
+  local missing=()
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  /usr/bin/python3 -c 'import socketio, websocket' >/dev/null 2>&1 || missing+=(python3-socketio python3-websocket)
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  hangar_debian_packages "the end-to-end and browser tests" "${missing[@]}"
 }

@@ -5,7 +5,11 @@ import { buildClaudeInvocation, type ClaudePermissionMode } from './claude/claud
 import { ClaudeStreamParser } from './claude/claude-stream.parser';
 import { buildCodexInvocation, CODEX_IGNORED_OPTIONS } from './codex/codex-invocation';
 import { CodexStreamParser } from './codex/codex-stream.parser';
-import { buildGeminiInvocation, GEMINI_IGNORED_OPTIONS } from './gemini/gemini-invocation';
+import {
+  buildGeminiInvocation,
+  GEMINI_HIDDEN_WORKSPACE_PATHS,
+  GEMINI_IGNORED_OPTIONS,
+} from './gemini/gemini-invocation';
 import { GeminiStreamParser } from './gemini/gemini-stream.parser';
 
 // Claude Code's permission modes are the vocabulary; the other CLIs map them (see each adapter).
@@ -33,14 +37,26 @@ export interface AgentRunSpec {
   // PATH for the agent and the commands it runs.
   path?: string;
   binaryPath?: string;
+  // The CLI runs inside Hangar's sandbox (@hangar/sandbox): a CLI's own sandbox is then not
+  // nested inside it (Codex's needs user namespaces the outer sandbox does not allow).
+  sandboxed?: boolean;
+  // Load the repository's own settings (hooks, permission rules, MCP servers); by default a
+  // repository brings code and instructions, and configuration comes only from the profile.
+  trustRepositorySettings?: boolean;
 }
 
-export type AgentRunOption = Exclude<keyof AgentRunSpec, 'prompt' | 'homeDir'>;
+export type AgentRunOption = Exclude<
+  keyof AgentRunSpec,
+  'prompt' | 'homeDir' | 'sandboxed' | 'trustRepositorySettings'
+>;
 
 export interface AgentAdapter {
   readonly provider: AgentProvider;
   // Options this CLI cannot honour, each with the reason; every other option is honoured.
   readonly ignoredOptions: Readonly<Partial<Record<AgentRunOption, string>>>;
+  // Folders of the workspace holding this CLI's repository configuration that its own flags
+  // cannot keep it from loading: a sandbox covers them unless the profile trusts them.
+  readonly repositoryConfigPaths: readonly string[];
   buildInvocation(spec: AgentRunSpec): AgentInvocation;
   createParser(options?: AgentOutputParserOptions): AgentOutputParser;
 }
@@ -49,6 +65,7 @@ const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
   claude: {
     provider: 'claude',
     ignoredOptions: {},
+    repositoryConfigPaths: [],
     buildInvocation: ({ mcpConfigPath, ...spec }) =>
       buildClaudeInvocation(mcpConfigPath === undefined ? spec : { ...spec, mcpConfig: mcpConfigPath }),
     createParser: (options) => new ClaudeStreamParser(options),
@@ -56,12 +73,14 @@ const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
   codex: {
     provider: 'codex',
     ignoredOptions: CODEX_IGNORED_OPTIONS,
+    repositoryConfigPaths: [],
     buildInvocation: buildCodexInvocation,
     createParser: (options) => new CodexStreamParser(options),
   },
   gemini: {
     provider: 'gemini',
     ignoredOptions: GEMINI_IGNORED_OPTIONS,
+    repositoryConfigPaths: GEMINI_HIDDEN_WORKSPACE_PATHS,
     buildInvocation: buildGeminiInvocation,
     createParser: (options) => new GeminiStreamParser(options),
   },

@@ -17,6 +17,7 @@ export * from './scripted-model/scenario-usage';
 export { MODEL_APIS, type ModelApi } from './scripted-model/model-protocol';
 export * from './claude/claude-binary';
 export * from './claude/claude-invocation';
+export * from './claude/claude-home';
 export * from './claude/claude-stream.parser';
 export * from './codex/codex-binary';
 export * from './codex/codex-invocation';
@@ -26,6 +27,7 @@ export * from './gemini/gemini-invocation';
 export * from './gemini/gemini-stream.parser';
 export * from './runtime/agent-process';
 export * from './runtime/agent-result';
+export * from './runtime/agent-runtime-paths';
 export {
   listDescendants,
   processesWorkingIn,

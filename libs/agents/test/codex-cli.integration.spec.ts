@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SANDBOX_RUNNER_URL } from '@hangar/sandbox';
 import type { AgentEvent } from '@hangar/contracts';
 import {
   agentAdapterFor,
@@ -11,7 +12,7 @@ import {
   spawnAgent,
   startScriptedModel,
 } from '../src';
-import { AgentRunner, only } from './support/agent-runs';
+import { AgentRunner, only, sandboxedInvocation } from './support/agent-runs';
 import { groupSignalError, isProcessAlive, waitFor } from './support/processes';
 
 // The real Codex CLI (codex exec --json) against the scripted model's Responses API.
@@ -57,8 +58,9 @@ describe('Codex CLI against the scripted model', () => {
         ],
       }),
     );
-    model = await startScriptedModel({ port: 0, scenariosDir });
-    codex = new AgentRunner('codex', rootDir, () => model.url);
+    const modelSocket = path.join(rootDir, 'model.sock');
+    model = await startScriptedModel({ port: 0, scenariosDir, socketPath: modelSocket });
+    codex = new AgentRunner('codex', rootDir, modelSocket);
   });
 
   afterEach(() => codex.stopAll());
@@ -83,7 +85,7 @@ describe('Codex CLI against the scripted model', () => {
     });
   });
 
-  it('should run the command in the workspace-write sandbox when the scenario is codex-shell', async () => {
+  it("should run the command inside Hangar's sandbox when the scenario is codex-shell", async () => {
     const { exit, events, workDir } = await codex.run('codex-shell');
     expect(exit.exitCode).toBe(0);
     expect(readFileSync(path.join(workDir, 'codex-output.txt'), 'utf8')).toBe('hangar\n');
@@ -134,7 +136,7 @@ describe('Codex CLI against the scripted model', () => {
     const { workDir } = await codex.run('auto', {
       spec: {
         prompt: 'Do the thing. [scenario: codex-shell]',
-        baseUrl: scriptedModelBaseUrl(model.url, 'auto', 'codex-marker', 'codex'),
+        baseUrl: scriptedModelBaseUrl(SANDBOX_RUNNER_URL, 'auto', 'codex-marker', 'codex'),
       },
     });
     expect(readFileSync(path.join(workDir, 'codex-output.txt'), 'utf8')).toBe('hangar\n');
@@ -145,12 +147,15 @@ describe('Codex CLI against the scripted model', () => {
     const adapter = agentAdapterFor('codex');
     const events: AgentEvent[] = [];
     const handle = await spawnAgent(
-      adapter.buildInvocation({
-        prompt: 'wait',
-        homeDir: workDir,
-        baseUrl: scriptedModelBaseUrl(model.url, 'codex-slow', 'codex-slow-1', 'codex'),
-        apiKey: 'scripted-key',
-      }),
+      sandboxedInvocation(
+        'codex',
+        {
+          prompt: 'wait',
+          baseUrl: scriptedModelBaseUrl(SANDBOX_RUNNER_URL, 'codex-slow', 'codex-slow-1', 'codex'),
+          apiKey: 'scripted-key',
+        },
+        { workDir, homeDir: workDir, modelSocket: codex.modelSocket, host: codex.host },
+      ),
       {
         cwd: workDir,
         timeoutMs: 30_000,

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SANDBOX_RUNNER_URL } from '@hangar/sandbox';
 import { expectedUsage, type ScriptedModel, scriptedModelBaseUrl, startScriptedModel } from '../src';
 import { AgentRunner, only } from './support/agent-runs';
 
@@ -31,8 +32,9 @@ describe('Gemini CLI against the scripted model', () => {
         steps: [{ text: 'Cached.' }],
       }),
     );
-    model = await startScriptedModel({ port: 0, scenariosDir });
-    gemini = new AgentRunner('gemini', rootDir, () => model.url);
+    const modelSocket = path.join(rootDir, 'model.sock');
+    model = await startScriptedModel({ port: 0, scenariosDir, socketPath: modelSocket });
+    gemini = new AgentRunner('gemini', rootDir, modelSocket);
   });
 
   afterEach(() => gemini.stopAll());
@@ -104,7 +106,7 @@ describe('Gemini CLI against the scripted model', () => {
     const { summary } = await gemini.run('auto', {
       spec: {
         prompt: '[scenario: remember] go',
-        baseUrl: scriptedModelBaseUrl(model.url, 'auto', 'gemini-marker', 'gemini'),
+        baseUrl: scriptedModelBaseUrl(SANDBOX_RUNNER_URL, 'auto', 'gemini-marker', 'gemini'),
       },
     });
     expect(summary.result).toBe('The secret word is PAPAYA.');

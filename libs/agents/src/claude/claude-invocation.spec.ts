@@ -13,6 +13,9 @@ describe(buildClaudeInvocation.name, () => {
       '--verbose',
       '--permission-mode',
       'acceptEdits',
+      '--setting-sources',
+      'user',
+      '--strict-mcp-config',
       '--',
       'write hello',
     ]);
@@ -54,9 +57,22 @@ describe(buildClaudeInvocation.name, () => {
       '/runs/r1/mcp.json',
       '--resume',
       '668a28f2-e4d9-4968-b4da-783d3b78f783',
+      '--setting-sources',
+      'user',
+      '--strict-mcp-config',
       '--',
       '--looks like a flag',
     ]);
+  });
+
+  it("should load the repository's own settings and MCP servers only when the profile trusts them", () => {
+    const { args } = buildClaudeInvocation({
+      prompt: 'hi',
+      homeDir: '/runs/r1',
+      trustRepositorySettings: true,
+    });
+    expect(args).not.toContain('--setting-sources');
+    expect(args).not.toContain('--strict-mcp-config');
   });
 
   it('should build the environment from scratch, never from the parent', () => {

@@ -32,6 +32,7 @@ export interface ClaudeRunSpec {
   path?: string;
   // Extra variables (trace context, proxies); everything else from the parent is withheld.
   env?: Readonly<Record<string, string>>;
+  trustRepositorySettings?: boolean;
 }
 
 export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
@@ -44,6 +45,10 @@ export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
   if (spec.disallowedTools?.length) args.push('--disallowedTools', ...spec.disallowedTools);
   if (spec.mcpConfig) args.push('--mcp-config', spec.mcpConfig);
   if (spec.resumeSessionId) args.push('--resume', spec.resumeSessionId);
+  // The repository's .claude/settings*.json (hooks, permission rules, env, helper commands) and
+  // .mcp.json stay unread: settings come from the run's home, MCP servers from --mcp-config. Its
+  // CLAUDE.md, skills and agents reach the CLI through the home (prepareClaudeHome).
+  if (!spec.trustRepositorySettings) args.push('--setting-sources', 'user', '--strict-mcp-config');
 
   const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
   // `--` ends the variadic tool lists and keeps a prompt starting with "-" from reading as a flag.

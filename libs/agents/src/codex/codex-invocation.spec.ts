@@ -73,6 +73,14 @@ describe(buildCodexInvocation.name, () => {
     expect(args).toContain('model_providers.hangar.base_url="https://api.openai.com/v1"');
   });
 
+  it("should leave the sandbox to Hangar's inside it, and trust the project only when asked", () => {
+    const inside = buildCodexInvocation({ prompt: 'p', homeDir: '/h', permissionMode: 'plan', sandboxed: true });
+    expect(inside.args).toEqual(expect.arrayContaining(['--sandbox', 'danger-full-access']));
+    expect(inside.args).not.toContain('--trust');
+    const trusted = buildCodexInvocation({ prompt: 'p', homeDir: '/h', trustRepositorySettings: true });
+    expect(trusted.args).toEqual(expect.arrayContaining(['--trust', '--dangerously-bypass-hook-trust']));
+  });
+
   it('should read a prompt too long for one argument from stdin', () => {
     const prompt = 'é'.repeat(60_000);
     const invocation = buildCodexInvocation({ prompt, homeDir: '/h' });

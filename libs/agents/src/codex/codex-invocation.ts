@@ -13,8 +13,11 @@ export const CODEX_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, stri
   mcpConfigPath: 'codex reads MCP servers only from config.toml [mcp_servers], not a Claude-style JSON file',
 };
 
-// `codex exec` never asks for approval; the sandbox decides what a command may touch.
-function sandboxArgs(mode: AgentPermissionMode): string[] {
+// `codex exec` never asks for approval; the sandbox decides what a command may touch. Inside
+// Hangar's sandbox, Codex's own (bubblewrap too) cannot nest and is replaced by it: Hangar mounts
+// the workspace read-only for plan.
+function sandboxArgs(mode: AgentPermissionMode, sandboxed: boolean): string[] {
+  if (sandboxed && mode !== 'bypassPermissions') return ['--sandbox', 'danger-full-access'];
   switch (mode) {
     case 'bypassPermissions':
       return ['--dangerously-bypass-approvals-and-sandbox'];
@@ -42,7 +45,7 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
     'never',
     // Workspaces are plain directories until the task checks out a repository.
     '--skip-git-repo-check',
-    ...sandboxArgs(spec.permissionMode ?? 'acceptEdits'),
+    ...sandboxArgs(spec.permissionMode ?? 'acceptEdits', spec.sandboxed ?? false),
     // A provider of our own: the base URL and key come from the spec, never from a login.
     ...config('model_provider', CODEX_PROVIDER_ID),
     ...config(`${provider}.name`, 'Hangar'),
@@ -54,6 +57,8 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
   ];
   if (spec.model) args.push('--model', spec.model);
   if (spec.appendSystemPrompt) args.push(...config('developer_instructions', spec.appendSystemPrompt));
+  // An untrusted project's .codex/ (config, hooks, MCP servers, rules) is not loaded; AGENTS.md is.
+  if (spec.trustRepositorySettings) args.push('--trust', '--dangerously-bypass-hook-trust');
 
   const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
   // `exec resume <id> <prompt>` continues a thread; `-` reads the prompt from stdin.

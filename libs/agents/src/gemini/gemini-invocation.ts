@@ -45,6 +45,9 @@ export function geminiSettings(spec: AgentRunSpec): Record<string, unknown> {
   };
 }
 
+// The repository's Gemini configuration; a sandbox covers it with an empty read-only folder.
+export const GEMINI_HIDDEN_WORKSPACE_PATHS = ['.gemini'] as const;
+
 export function geminiSettingsPath(homeDir: string): string {
   return path.join(homeDir, '.gemini', 'settings.json');
 }
@@ -73,7 +76,9 @@ export function buildGeminiInvocation(spec: AgentRunSpec): AgentInvocation {
     LANG: 'C.UTF-8',
     // The CLI otherwise re-spawns itself with a bigger heap: one process is easier to supervise.
     GEMINI_CLI_NO_RELAUNCH: 'true',
-    // The task's workspace is trusted by construction; untrusted, the CLI drops to restricted mode.
+    // Headless, the CLI refuses an untrusted folder. What trust would load from the repository
+    // (.gemini/settings.json: hooks, MCP servers) is hidden by the sandbox instead
+    // (GEMINI_HIDDEN_WORKSPACE_PATHS) unless the profile trusts repository settings.
     GEMINI_CLI_TRUST_WORKSPACE: 'true',
     ...spec.env,
   };

@@ -72,6 +72,12 @@ export function isSameProcess(identity: ProcessIdentity): boolean {
   return readStat(identity.pid)?.startTime === identity.startTime;
 }
 
+// Still running: the same process (not a reused pid), and not a zombie.
+export function isRunning(identity: ProcessIdentity): boolean {
+  const stat = readStat(identity.pid);
+  return stat?.startTime === identity.startTime && stat.state !== 'Z';
+}
+
 // Signals each still-living process and the groups they lead; errors (already gone) are ignored.
 export function signalProcesses(processes: readonly ProcessIdentity[], signal: NodeJS.Signals): void {
   const alive = processes.filter(isSameProcess);

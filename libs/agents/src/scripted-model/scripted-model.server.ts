@@ -40,6 +40,8 @@ export interface ScriptedModelOptions {
   // Extra scenario directory; its files shadow the shipped ones of the same name.
   scenariosDir?: string;
   onRequest?: (record: ScriptedRequestRecord) => void;
+  // Also listen on this Unix socket: a sandbox reaches the model through one (@hangar/sandbox).
+  socketPath?: string;
 }
 
 export interface ScriptedModel {
@@ -77,27 +79,32 @@ export function scriptedModelBaseUrl(
 export async function startScriptedModel(options: ScriptedModelOptions = {}): Promise<ScriptedModel> {
   const host = options.host ?? '127.0.0.1';
   const handler = new ScriptedModelHandler(options.scenariosDir, options.onRequest);
-  const server = createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     handler.handle(req, res).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       if (!res.headersSent) sendJson(res, 500, { error: { message: `scripted model failed: ${message}` } });
       else res.destroy();
     });
-  });
-  await listen(server, options.port ?? 0, host);
+  };
+  const server = createServer(serve);
+  await listen(server, { port: options.port ?? 0, host });
   const { port } = server.address() as AddressInfo;
+  const onSocket = options.socketPath ? createServer(serve) : undefined;
+  if (onSocket && options.socketPath) await listen(onSocket, { path: options.socketPath });
   const urlHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${urlHost}:${port}`,
     port,
-    close: () => closeServer(server),
+    close: async () => {
+      await Promise.all([closeServer(server), ...(onSocket ? [closeServer(onSocket)] : [])]);
+    },
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, address: { port: number; host: string } | { path: string }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(address, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,0 +1,3 @@
+export * from './sandbox-layout';
+export * from './sandbox-command';
+export * from './sandbox-host';

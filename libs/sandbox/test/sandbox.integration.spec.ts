@@ -1,0 +1,199 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  prepareSandboxHost,
+  probeSandbox,
+  sandboxCommand,
+  SANDBOX_HOME,
+  SANDBOX_RUNNER_URL,
+  SANDBOX_WORKSPACE,
+  SandboxUnavailable,
+  type SandboxHost,
+  type SandboxRun,
+} from '../src';
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function inSandbox(script: string, run: SandboxRun, host: SandboxHost, env: Record<string, string> = {}) {
+  const command = sandboxCommand(
+    { command: '/bin/sh', args: ['-c', script], env: { PATH: '/usr/bin:/bin', ...env } },
+    run,
+    host,
+  );
+  return new Promise<Ran>((resolve) => {
+    execFile(command.command, command.args, { env: command.env, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('sandboxCommand', () => {
+  let root: string;
+  let host: SandboxHost;
+  let workspace: string;
+  let home: string;
+  let neighbour: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'hangar-sandbox-spec-'));
+    host = prepareSandboxHost({ dir: path.join(root, 'host') });
+    workspace = path.join(root, 'task-a', 'workspace');
+    home = path.join(root, 'task-a', 'home');
+    neighbour = path.join(root, 'task-b', 'workspace');
+    for (const dir of [workspace, home, neighbour]) mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(neighbour, 'secret.txt'), 'task b only');
+    writeFileSync(path.join(workspace, 'hello.txt'), 'hello');
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('should run the command in its workspace as an unprivileged user with only its own environment', async () => {
+    const ran = await inSandbox(
+      'id -u; hostname; pwd; cat hello.txt; echo; env | sort; tr "\\0" "\\n" < /proc/1/environ | wc -c',
+      { workspace, home },
+      host,
+      { TASK_VALUE: 'x' },
+    );
+    expect(ran.stderr).toBe('');
+    const lines = ran.stdout.trim().split('\n');
+    expect(lines.slice(0, 4)).toEqual(['1000', 'hangar-sandbox', SANDBOX_WORKSPACE, 'hello']);
+    // Only what the command was given (sh adds PWD and SHLVL), and nothing in PID 1's environment.
+    const names = lines.slice(4, -1).map((line) => line.split('=')[0]);
+    expect(names.filter((name) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name ?? ''))).toEqual([
+      'PATH',
+      'TASK_VALUE',
+    ]);
+    expect(lines.at(-1)).toBe('0');
+  });
+
+  it('should let the command write its workspace, home and /tmp and nothing else', async () => {
+    const ran = await inSandbox(
+      [
+        'echo changed > hello.txt && echo workspace-ok',
+        `echo x > ${SANDBOX_HOME}/note && echo home-ok`,
+        'echo x > /tmp/t && echo tmp-ok',
+        'echo x > /usr/evil 2>/dev/null || echo usr-refused',
+        'echo x > /etc/evil 2>/dev/null || echo etc-refused',
+      ].join('; '),
+      { workspace, home },
+      host,
+    );
+    expect(ran.stdout.trim().split('\n')).toEqual([
+      'workspace-ok',
+      'home-ok',
+      'tmp-ok',
+      'usr-refused',
+      'etc-refused',
+    ]);
+    expect(readFileSync(path.join(workspace, 'hello.txt'), 'utf8')).toBe('changed\n');
+    expect(readFileSync(path.join(home, 'note'), 'utf8')).toBe('x\n');
+    writeFileSync(path.join(workspace, 'hello.txt'), 'hello');
+  });
+
+  it('should show the command no other files of the host and no other process', async () => {
+    const ran = await inSandbox(
+      [
+        `cat ${path.join(neighbour, 'secret.txt')} 2>/dev/null || echo neighbour-hidden`,
+        `ls ${root} 2>/dev/null || echo root-hidden`,
+        'ls /root 2>/dev/null || echo home-of-root-hidden',
+        'ls /proc | grep -c "^[0-9]"',
+      ].join('; '),
+      { workspace, home },
+      host,
+    );
+    const lines = ran.stdout.trim().split('\n');
+    expect(lines.slice(0, 3)).toEqual(['neighbour-hidden', 'root-hidden', 'home-of-root-hidden']);
+    // bwrap's init, sh, and the commands of the pipeline: no process of the host.
+    expect(Number(lines[3])).toBeLessThanOrEqual(5);
+  });
+
+  it('should keep a read-only workspace read-only', async () => {
+    const ran = await inSandbox(
+      'cat hello.txt; echo; echo x > hello.txt 2>/dev/null || echo refused',
+      { workspace, home, workspaceReadOnly: true },
+      host,
+    );
+    expect(ran.stdout.trim().split('\n')).toEqual(['hello', 'refused']);
+  });
+
+  it("should cover the workspace's hidden folders with an empty read-only one", async () => {
+    mkdirSync(path.join(workspace, '.tool'));
+    writeFileSync(path.join(workspace, '.tool', 'settings.json'), '{"hooks": "evil"}');
+    const ran = await inSandbox(
+      'ls -A .tool | wc -l; echo x > .tool/new 2>/dev/null || echo refused; ls -d .absent 2>/dev/null || echo absent',
+      { workspace, home, hiddenWorkspacePaths: ['.tool', '.absent'] },
+      host,
+    );
+    expect(ran.stdout.trim().split('\n')).toEqual(['0', 'refused', 'absent']);
+    expect(readFileSync(path.join(workspace, '.tool', 'settings.json'), 'utf8')).toBe('{"hooks": "evil"}');
+    rmSync(path.join(workspace, '.tool'), { recursive: true });
+  });
+
+  it("should give the command no network: the host's PostgreSQL and Redis are unreachable", async () => {
+    const ran = await inSandbox(
+      [5432, 6379]
+        .map(
+          (port) =>
+            `node -e "require('net').connect(${port}, '127.0.0.1').on('connect', () => console.log('reached ${port}')).on('error', (e) => console.log('${port}', e.code))"`,
+        )
+        .join('; '),
+      { workspace, home },
+      host,
+    );
+    expect(ran.stdout.trim().split('\n').sort()).toEqual(['5432 ECONNREFUSED', '6379 ECONNREFUSED']);
+  });
+
+  describe('with a runner socket', () => {
+    let server: Server;
+    let socket: string;
+    const seen: string[] = [];
+
+    beforeAll(async () => {
+      socket = path.join(host.dir, 'runner.sock');
+      server = createServer((req, res) => {
+        seen.push(`${req.method} ${req.url}`);
+        res.end('from the runner');
+      });
+      await new Promise<void>((resolve) => server.listen(socket, resolve));
+    });
+
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('should reach the runner, and only the runner, from inside', async () => {
+      const ran = await inSandbox(
+        `node -e "fetch('${SANDBOX_RUNNER_URL}/model/v1/messages').then(r => r.text()).then(console.log)"; ` +
+          `node -e "require('net').connect(5432, '127.0.0.1').on('connect', () => console.log('reached')).on('error', (e) => console.log(e.code))"`,
+        { workspace, home, runnerSocket: socket },
+        host,
+      );
+      expect(ran.stdout.trim().split('\n')).toEqual(['from the runner', 'ECONNREFUSED']);
+      expect(seen).toEqual(['GET /model/v1/messages']);
+    });
+  });
+});
+
+describe(probeSandbox.name, () => {
+  it('should succeed where bubblewrap can make namespaces', async () => {
+    const host = prepareSandboxHost();
+    await expect(probeSandbox(host)).resolves.toBeUndefined();
+    rmSync(host.dir, { recursive: true, force: true });
+  });
+
+  it('should say what is wrong when bubblewrap cannot run', async () => {
+    const host = prepareSandboxHost();
+    const broken = { ...host, bwrapPath: '/bin/false' };
+    await expect(probeSandbox(broken)).rejects.toThrow(SandboxUnavailable);
+    rmSync(host.dir, { recursive: true, force: true });
+  });
+
+  it('should name the package to install when bwrap is missing', () => {
+    expect(() => prepareSandboxHost({ searchPath: '/nonexistent' })).toThrow(/apt-get install bubblewrap/);
+  });
+});
