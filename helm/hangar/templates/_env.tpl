@@ -17,6 +17,9 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
 {{- end -}}
 {{- end -}}
+{{- if or (eq $name "gateway") (eq $name "agent-runner") -}}
+{{- $_ := set $env "GIT_ALLOWED_HOSTS" (join "," $root.Values.git.allowedHosts) -}}
+{{- end -}}
 {{- if eq $name "gateway" -}}
 {{- $trust := toString $values.trustProxy -}}
 {{- if eq $trust "" -}}
@@ -112,6 +115,14 @@ every service reads, the component's own, then its `env` values (which win).
 {{- end }}
 {{- end }}
 {{- if eq $name "agent-runner" }}
+{{- $credentials := $root.Values.git.credentials }}
+{{- if or (eq $credentials.source "existingSecret") $credentials.value }}
+- name: GIT_CREDENTIALS
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "hangar.gitCredentialsSecretName" $root }}
+      key: {{ ternary $credentials.existingSecret.key "GIT_CREDENTIALS" (eq $credentials.source "existingSecret") }}
+{{- end }}
 {{- $model := $root.Values.agentRunner.model }}
 {{- range $var, $field := dict "ANTHROPIC_API_KEY" "anthropicApiKey" "OPENAI_API_KEY" "openaiApiKey" "GEMINI_API_KEY" "geminiApiKey" }}
 {{- if or (eq $model.source "existingSecret") (index $model $field) }}

@@ -144,6 +144,14 @@ the chart renders. Each returns "name key".
 {{- end -}}
 {{- end -}}
 
+{{- define "hangar.gitCredentialsSecretName" -}}
+{{- if eq .Values.git.credentials.source "existingSecret" -}}
+{{- .Values.git.credentials.existingSecret.name -}}
+{{- else -}}
+{{- printf "%s-git-credentials" (include "hangar.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "hangar.secretEnv" -}}
 {{- $name := index . 0 -}}
 {{- $ref := splitList " " (index . 1) -}}
@@ -174,6 +182,14 @@ needs a database, so `helm template` of any file fails the same way.
 {{- end -}}
 {{- if and (eq .Values.admin.source "value") .Values.admin.password (not .Values.admin.email) -}}
 {{- fail "hangar: admin.password needs admin.email (HANGAR_ADMIN_EMAIL and HANGAR_ADMIN_PASSWORD go together)" -}}
+{{- end -}}
+{{- $git := .Values.git -}}
+{{- if eq $git.credentials.source "value" -}}
+{{- range $credential := $git.credentials.value -}}
+{{- if not (has $credential.host $git.allowedHosts) -}}
+{{- fail (printf "hangar: git.credentials.value names %s, which is not in git.allowedHosts (credentials are offered to allowed hosts only)" $credential.host) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.networkPolicy.tasks.enabled (ne .Values.agentRunner.executor "kubernetes") -}}
 {{- fail "hangar: networkPolicy.tasks.enabled selects task pods, which only exist with agentRunner.executor=kubernetes" -}}

@@ -14,6 +14,9 @@ interface PolicyRule {
 const SECRET_STAND_INS: Record<string, string> = {
   DATABASE_URL: 'postgresql://hangar:secret@postgres:5432/hangar',
   REDIS_URL: 'redis://redis:6379',
+  GIT_CREDENTIALS: JSON.stringify([
+    { host: 'gitlab.example.com', username: 'oauth2', token: 'glpat-secret' },
+  ]),
 };
 
 describe('the kubernetes executor', () => {
