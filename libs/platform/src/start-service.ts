@@ -1,4 +1,4 @@
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { preflight, type PreflightCheck } from '@hangar/config';
@@ -24,6 +24,9 @@ export interface StartServiceOptions {
   microservice?: MicroserviceOptions;
   configure?: (app: INestApplication) => void;
   bodyParser?: boolean;
+  // The HTTP server to use (default: a new Express app), for settings its router takes only
+  // when it is made, such as Express' case sensitive routing.
+  httpAdapter?: AbstractHttpAdapter;
 }
 
 // What every Hangar process does first (a service, or one task's run-task.js): tracing, JSON
@@ -48,10 +51,10 @@ export async function bootProcess(
 // Nest app (HTTP for the API, health and metrics, plus a transport when asked), signals.
 export async function startService(options: StartServiceOptions): Promise<INestApplication> {
   const { tracing, log } = await bootProcess(options);
-  const app = await NestFactory.create(options.module, {
-    logger: new PinoNestLogger(log),
-    bodyParser: options.bodyParser ?? true,
-  });
+  const nestOptions = { logger: new PinoNestLogger(log), bodyParser: options.bodyParser ?? true };
+  const app = options.httpAdapter
+    ? await NestFactory.create(options.module, options.httpAdapter, nestOptions)
+    : await NestFactory.create(options.module, nestOptions);
   options.configure?.(app);
   if (options.microservice) app.connectMicroservice(options.microservice, { inheritAppConfig: true });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

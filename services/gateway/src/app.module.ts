@@ -1,6 +1,5 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { ZodValidationPipe } from 'nestjs-zod';
 import { PlatformModule } from '@hangar/platform';
 import { AuditInterceptor } from './common/audit.interceptor';
 import { AuditTrail } from './common/audit-trail';
@@ -8,6 +7,7 @@ import { LiveSockets } from './common/live-sockets';
 import { IdempotencyInterceptor } from './common/idempotency.interceptor';
 import { RequestContextMiddleware } from './common/request-context.middleware';
 import { ProblemFilter } from './common/problem.filter';
+import { RequestValidationPipe } from './common/request-validation.pipe';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { orchestratorClientModule } from './modules/tasks/orchestrator-client';
@@ -51,7 +51,7 @@ export class AppModule implements NestModule {
         { provide: GATEWAY_CONFIG, useValue: config },
         AuditTrail,
         LiveSockets,
-        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_PIPE, useClass: RequestValidationPipe },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // Outermost first: a replayed idempotent answer is not audited again.
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },

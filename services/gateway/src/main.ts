@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { raw } from 'express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express, { raw } from 'express';
 import helmet from 'helmet';
 import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
@@ -9,12 +9,18 @@ import { GatewayConfigSchema } from './config';
 import { setupOpenApi } from './openapi';
 
 const config = loadConfig('gateway', GatewayConfigSchema);
+// One spelling per route: /API/v1/tasks is a 404, not a second door whose prefix checks (auth,
+// rate limits, raw webhook bodies) see another path than the router matched. Express reads the
+// setting only when its router is made, i.e. before Nest's adapter first uses the app.
+const server = express();
+server.set('case sensitive routing', true);
 void startService({
   name: 'gateway',
   config,
   port: config.GATEWAY_PORT,
   module: AppModule.forRoot(config),
   bodyParser: false,
+  httpAdapter: new ExpressAdapter(server),
   configure: (nest) => {
     const app = nest as NestExpressApplication;
     // Webhook receivers verify signatures on the exact bytes sent, whatever their type (JSON,

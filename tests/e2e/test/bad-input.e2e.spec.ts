@@ -37,6 +37,30 @@ describe('bad input gets a clear answer and changes nothing', () => {
     expect(await taskCount()).toBe(0);
   });
 
+  it('should refuse a NUL character anywhere in a request with 400 naming where it was', async () => {
+    const cases: [string, string, unknown, string][] = [
+      ['POST', '/api/v1/tasks', { prompt: 'before\u0000after' }, 'prompt'],
+      [
+        'POST',
+        '/api/v1/profiles',
+        { name: 'nul', mcpServers: { a: { command: 'x', env: { 'K\u0000': 'v' } } } },
+        'mcpServers.a.env.K\u0000',
+      ],
+      ['GET', '/api/v1/tasks/x%00', undefined, 'id'],
+      ['GET', '/api/v1/profiles?project=default%00', undefined, 'project'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const response = await request(stack, method, path, body);
+      expect(response.status).toBe(400);
+      expect(response.contentType).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field, message: 'must not contain NUL (\\u0000) characters' }],
+      });
+    }
+    expect(await taskCount()).toBe(0);
+  });
+
   it('should answer 400 for a body that is not JSON', async () => {
     const response = await request(stack, 'POST', '/api/v1/tasks', '{"prompt": ', {
       'content-type': 'application/json',

@@ -41,6 +41,84 @@ const PATHS = [
   '/api/v1/projects/default/members/x',
 ];
 
+// One path of every route the gateway serves; `public` ones answer without a caller.
+const ROUTES: { path: string; public?: boolean }[] = [
+  { path: '/api/v1/tasks' },
+  { path: '/api/v1/tasks/x' },
+  { path: '/api/v1/tasks/x/events' },
+  { path: '/api/v1/tasks/x/diff' },
+  { path: '/api/v1/tasks/x/cancel' },
+  { path: '/api/v1/tasks/x/retry' },
+  { path: '/api/v1/scenarios' },
+  { path: '/api/v1/profiles' },
+  { path: '/api/v1/profiles/default' },
+  { path: '/api/v1/conversations' },
+  { path: '/api/v1/conversations/x' },
+  { path: '/api/v1/conversations/x/messages' },
+  { path: '/api/v1/projects' },
+  { path: '/api/v1/projects/default' },
+  { path: '/api/v1/projects/default/members' },
+  { path: '/api/v1/projects/default/members/x' },
+  { path: '/api/v1/users' },
+  { path: '/api/v1/users/x' },
+  { path: '/api/v1/tokens' },
+  { path: '/api/v1/tokens/x' },
+  { path: '/api/v1/audit' },
+  { path: '/api/v1/analytics' },
+  { path: '/api/v1/runners' },
+  { path: '/api/v1/auth/me' },
+  { path: '/api/v1/auth/logout' },
+  { path: '/api/v1/webhooks' },
+  { path: '/api/v1/webhooks/x' },
+  { path: '/api/v1/webhook-deliveries' },
+  { path: '/api/v1/webhook-deliveries/x/redeliver' },
+  { path: '/api/v1/auth/login', public: true },
+  { path: '/api/openapi.json', public: true },
+  { path: '/api/docs', public: true },
+  { path: '/webhooks/github', public: true },
+  { path: '/webhooks/slack/x', public: true },
+  { path: '/health/live', public: true },
+  { path: '/metrics', public: true },
+];
+
+// Other spellings of one path: letter case, doubled, encoded and backslashed slashes, dot
+// segments, trailing dots and slashes, encoded letters, matrix parameters.
+function spellings(path: string): string[] {
+  const segments = path.split('/').slice(1);
+  const join = (parts: string[]) => '/' + parts.join('/');
+  const eachSegment = (change: (segment: string) => string) =>
+    segments.map((_, index) =>
+      join(segments.map((segment, at) => (at === index ? change(segment) : segment))),
+    );
+  const slashes = (glue: string) =>
+    segments
+      .slice(1)
+      .map((_, index) => join(segments.slice(0, index + 1)) + glue + segments.slice(index + 1).join('/'));
+  return [
+    path.toUpperCase(),
+    join(segments.map((segment) => segment.charAt(0).toUpperCase() + segment.slice(1))),
+    ...eachSegment((segment) => segment.toUpperCase()),
+    ...eachSegment((segment) => `${segment}.`),
+    ...eachSegment((segment) => `${segment}%2e`),
+    ...eachSegment((segment) => `${segment};x=1`),
+    ...eachSegment((segment) => `%${segment.charCodeAt(0).toString(16)}${segment.slice(1)}`),
+    '/' + path,
+    ...slashes('//'),
+    ...slashes('%2F'),
+    ...slashes('%2f'),
+    ...slashes('\\'),
+    ...slashes('/./'),
+    ...slashes('/x/../'),
+    `${path}/`,
+    `${path}//`,
+    `${path}%00`,
+    `${path}%20`,
+    `${path}/.`,
+    `${path}?`,
+    `${path}#`,
+  ];
+}
+
 // Bodies that are never a valid request: each breaks the schema somewhere, so nothing may be stored.
 function badBody(random: ReturnType<typeof prng>): string {
   const deep = (depth: number): unknown => (depth === 0 ? 1 : { a: deep(depth - 1) });
@@ -57,6 +135,9 @@ function badBody(random: ReturnType<typeof prng>): string {
     () => JSON.stringify({ prompt: { $ne: null } }),
     () => JSON.stringify({ name: 'Bad Name', provider: 'nope', mcpServers: { a: { command: 1 } } }),
     () => JSON.stringify({ content: 7 }),
+    // PostgreSQL cannot store NUL: refused before it gets there, in values and in keys.
+    () => JSON.stringify({ prompt: 'a\u0000b', content: 'a\u0000b', name: 'nul\u0000' }),
+    () => JSON.stringify({ name: 'nul', mcpServers: { a: { command: 'x', env: { 'K\u0000': 'v' } } } }),
     () => `{"prompt":"${'\ud800'}"}` + '}',
     () => Buffer.from(Array.from({ length: 64 }, () => Math.floor(random.next() * 256))).toString('latin1'),
   ];
@@ -64,15 +145,29 @@ function badBody(random: ReturnType<typeof prng>): string {
 }
 
 function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string) {
-  return new Promise<number | string>((resolve) => {
+  return new Promise<{ status: number | string; contentType: string }>((resolve) => {
     // A connection per request: a reused keep-alive socket the server just closed would fail
     // for reasons of the client's own, not the gateway's.
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    // Node sends no length of its own for a DELETE's body; the server would read it as a request.
+    const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+    const options = {
+      host: '127.0.0.1',
+      port,
+      method,
+      path,
+      headers: { ...headers, ...length },
+      agent: false,
+    };
+    const req = httpRequest(options, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '' }),
+      );
     });
     // A refused or reset connection is a crash symptom; report it as a status the test rejects.
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve({ status: error.code ?? error.message, contentType: '' }),
+    );
     if (body !== undefined) req.write(body);
     req.end();
   });
@@ -94,6 +189,45 @@ describe('fuzzing the gateway', () => {
 
   afterAll(async () => {
     await stack?.dispose();
+  });
+
+  it('should never let another spelling of a path past authentication, nor answer it with a 5xx', async () => {
+    const port = stack.ports.get('gateway')!;
+    const failures: string[] = [];
+    const queue = ROUTES.flatMap((route) =>
+      [route.path, ...spellings(route.path)].flatMap((path) =>
+        ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'].flatMap((method) =>
+          [false, true].map((admin) => ({ path, method, admin, needsCaller: !admin && !route.public })),
+        ),
+      ),
+    );
+    const worker = async () => {
+      for (let next = queue.pop(); next; next = queue.pop()) {
+        const { path, method, admin, needsCaller } = next;
+        const headers: Record<string, string> = {
+          'content-type': 'application/json',
+          ...(admin ? { authorization: `Bearer ${stack.adminToken}` } : {}),
+        };
+        // An unknown field: every body is refused, so nothing is created whatever route it reaches.
+        const body = method === 'GET' || method === 'HEAD' ? undefined : '{"fuzzed":true}';
+        const { status, contentType } = await send(port, method, path, headers, body);
+        const wrong =
+          typeof status !== 'number' ||
+          status >= 500 ||
+          // Without credentials, a route that needs them answers 401 or does not exist.
+          (needsCaller && method !== 'OPTIONS' && status !== 401 && status !== 404) ||
+          (status >= 400 && method !== 'HEAD' && !contentType.startsWith('application/problem+json'));
+        if (wrong) failures.push(`${method} ${path}${admin ? ' (admin)' : ''} → ${status} ${contentType}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    expect(failures).toEqual([]);
+
+    // The one spelling that is served still works, with and without a caller.
+    expect((await send(port, 'GET', '/api/v1/tasks', {})).status).toBe(401);
+    const admin = { authorization: `Bearer ${stack.adminToken}` };
+    expect((await send(port, 'GET', '/api/v1/tasks', admin)).status).toBe(200);
+    expect((await send(port, 'GET', '/API/v1/tasks', admin)).status).toBe(404);
   });
 
   it('should answer thousands of malformed requests without a 5xx or a crash, and store nothing', async () => {
@@ -136,7 +270,7 @@ describe('fuzzing the gateway', () => {
             : {}),
         };
         const body = method === 'GET' || method === 'OPTIONS' ? undefined : badBody(random);
-        const status = await send(port, method, path, headers, body);
+        const { status } = await send(port, method, path, headers, body);
         if (typeof status !== 'number' || status < 200 || status >= 500)
           failures.push(
             `#${index} ${method} ${path} [${headers['content-type']}] → ${status}: ${body?.slice(0, 80)}`,
