@@ -34,6 +34,9 @@ export const ERROR_CODES = [
   'INVALID_WEBHOOK_BODY',
   'INVALID_COMMAND',
   'TOO_MANY_ATTEMPTS',
+  // A field a schema cannot judge alone (a webhook's apiUrl, once resolved): the same code, and
+  // the same answer naming the field, as a schema's own refusal.
+  'VALIDATION_FAILED',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -41,16 +41,10 @@ export const ConditionSchema = z
     if (condition.op === 'in' && !Array.isArray(condition.value)) {
       context.addIssue({ code: 'custom', message: 'in needs a list of values', path: ['value'] });
     }
-    if (condition.op === 'matches') {
-      try {
-        new RegExp(String(condition.value));
-      } catch (error) {
-        context.addIssue({
-          code: 'custom',
-          message: `not a regular expression: ${error instanceof Error ? error.message : String(error)}`,
-          path: ['value'],
-        });
-      }
+    // A `matches` pattern is RE2 syntax, checked by the gateway, which runs it: JavaScript's own
+    // RegExp would take backreferences RE2 refuses, and refuse RE2's (?P<name>…).
+    if (condition.op === 'matches' && typeof condition.value !== 'string') {
+      context.addIssue({ code: 'custom', message: 'matches needs a pattern (a string)', path: ['value'] });
     }
   });
 export type Condition = z.infer<typeof ConditionSchema>;
@@ -131,6 +125,29 @@ export const WebhookCredentialsSchema = z
   .strict();
 export type WebhookCredentials = z.infer<typeof WebhookCredentialsSchema>;
 
+// GitHub's author_association of a comment, issue, pull request or review: the author's relation
+// to the repository.
+export const GITHUB_AUTHOR_ASSOCIATIONS = [
+  'OWNER',
+  'MEMBER',
+  'COLLABORATOR',
+  'CONTRIBUTOR',
+  'FIRST_TIME_CONTRIBUTOR',
+  'FIRST_TIMER',
+  'MANNEQUIN',
+  'NONE',
+] as const;
+export const GithubAuthorAssociationSchema = z.enum(GITHUB_AUTHOR_ASSOCIATIONS);
+export type GithubAuthorAssociation = z.infer<typeof GithubAuthorAssociationSchema>;
+// Who may make a GitHub receiver act unless its configuration says otherwise: people with a
+// place in the repository, not anyone who can comment on a public one.
+export const DEFAULT_AUTHOR_ASSOCIATIONS: readonly GithubAuthorAssociation[] = [
+  'OWNER',
+  'MEMBER',
+  'COLLABORATOR',
+];
+const AuthorAssociationsSchema = z.array(GithubAuthorAssociationSchema).min(1).max(8);
+
 const WebhookFieldsSchema = z.object({
   name: z.string().trim().min(1).max(100),
   // The signing secret (GitHub/Jira HMAC key, Slack signing secret, Sentry client secret).
@@ -143,9 +160,22 @@ const WebhookFieldsSchema = z.object({
   // The provider's API when it is not the public one: GitHub Enterprise, a Jira site, a Slack proxy.
   apiUrl: z.url().max(2048).nullable().optional(),
   credentials: WebhookCredentialsSchema.optional(),
+  // GitHub only: whose comments, issues and pull requests it acts on (default OWNER, MEMBER,
+  // COLLABORATOR).
+  authorAssociations: AuthorAssociationsSchema.optional(),
 });
 
-export const CreateWebhookSchema = WebhookFieldsSchema.extend({ provider: WebhookProviderSchema }).strict();
+export const CreateWebhookSchema = WebhookFieldsSchema.extend({ provider: WebhookProviderSchema })
+  .strict()
+  .superRefine((webhook, context) => {
+    if (webhook.authorAssociations !== undefined && webhook.provider !== 'github') {
+      context.addIssue({
+        code: 'custom',
+        message: 'only GitHub deliveries say who wrote them (author_association)',
+        path: ['authorAssociations'],
+      });
+    }
+  });
 export type CreateWebhookRequest = z.infer<typeof CreateWebhookSchema>;
 
 export const UpdateWebhookSchema = z
@@ -157,6 +187,7 @@ export const UpdateWebhookSchema = z
     enabled: z.boolean().optional(),
     apiUrl: WebhookFieldsSchema.shape.apiUrl,
     credentials: WebhookCredentialsSchema.optional(),
+    authorAssociations: AuthorAssociationsSchema.optional(),
   })
   .strict();
 export type UpdateWebhookRequest = z.infer<typeof UpdateWebhookSchema>;
@@ -174,6 +205,8 @@ export const WebhookSchema = z.object({
   apiUrl: z.string().nullable(),
   // Which credentials are set (never their values).
   credentials: z.array(z.string()),
+  // GitHub: whose comments, issues and pull requests it acts on; null for the other providers.
+  authorAssociations: z.array(GithubAuthorAssociationSchema).nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { API_TOKEN_PATTERN, EmailSchema, gitAllowedHostsSetting, PasswordSchema } from '@hangar/contracts';
+import {
+  API_TOKEN_PATTERN,
+  DEFAULT_AUTHOR_ASSOCIATIONS,
+  EmailSchema,
+  GITHUB_AUTHOR_ASSOCIATIONS,
+  gitAllowedHostsSetting,
+  GithubAuthorAssociationSchema,
+  PasswordSchema,
+} from '@hangar/contracts';
 import { absolutePathList, baseServiceEnv, optionalUrl, port, secret } from '@hangar/config';
+import { parseAllowedHost, type AllowedHost } from '@hangar/egress';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   schema.optional().or(z.literal('').transform(() => undefined));
@@ -38,11 +47,42 @@ export const GatewayAuthConfigSchema = z.object({
 
 const optionalSecret = (what: string) => secret(optional(z.string().min(1)).describe(what));
 
+// A comma- or space-separated list, each entry checked; the message names the bad one.
+const listOf = <T>(parse: (entry: string) => T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, context) => {
+      const parsed: T[] = [];
+      for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+        try {
+          parsed.push(parse(entry));
+        } catch (error) {
+          context.addIssue({
+            code: 'custom',
+            message: error instanceof Error ? error.message : String(error),
+          });
+          return z.NEVER;
+        }
+      }
+      return parsed;
+    });
+
+const AUTHOR_ASSOCIATIONS = GITHUB_AUTHOR_ASSOCIATIONS.join(', ');
+
 // The static receivers (/webhooks/<provider>): on when their secret is set.
 export const GatewayWebhookConfigSchema = z.object({
   GITHUB_WEBHOOK_SECRET: optionalSecret('GitHub webhook secret: turns on /webhooks/github'),
   GITHUB_TOKEN: optionalSecret('GitHub token the static receiver answers with (comments, reactions, labels)'),
   GITHUB_API_URL: optionalUrl('GitHub API base URL (GitHub Enterprise: https://<host>/api/v3)'),
+  GITHUB_WEBHOOK_AUTHOR_ASSOCIATIONS: listOf(
+    (entry) => GithubAuthorAssociationSchema.parse(entry.toUpperCase()),
+    DEFAULT_AUTHOR_ASSOCIATIONS.join(','),
+  )
+    .refine((list) => list.length > 0, { message: `name at least one of ${AUTHOR_ASSOCIATIONS}` })
+    .describe(
+      `whose comments, issues and pull requests the static GitHub receiver acts on, by author_association (${AUTHOR_ASSOCIATIONS})`,
+    ),
   SLACK_SIGNING_SECRET: optionalSecret('Slack signing secret: turns on /webhooks/slack'),
   SLACK_BOT_TOKEN: optionalSecret('Slack bot token (xoxb-…) the static receiver answers with'),
   SLACK_API_URL: optionalUrl('Slack Web API base URL'),
@@ -79,6 +119,18 @@ export const GatewayWebhookConfigSchema = z.object({
     .min(100)
     .default(1000)
     .describe('how often finished webhook tasks are looked for, to answer them'),
+  WEBHOOK_API_ALLOWED_HOSTS: listOf<AllowedHost>(parseAllowedHost, '').describe(
+    'hosts (host or host:port) a webhook apiUrl may name although they resolve to a private, loopback or other internal address: your GitHub Enterprise or Jira',
+  ),
+  WEBHOOK_REPLAY_WINDOW_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 366)
+    .default(24)
+    .describe(
+      'how long a signed body seen once is taken for a replay when it comes again, whatever its delivery id',
+    ),
   WEBHOOK_FOLLOWUP_WAIT_MINUTES: z.coerce
     .number()
     .int()

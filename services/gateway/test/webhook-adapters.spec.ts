@@ -68,6 +68,7 @@ describe('githubAdapter', () => {
       event: 'issue_comment.created',
       mention: undefined,
       fromHangar: false,
+      author: { login: 'Codertocat', association: 'OWNER' },
       labelsAdded: [],
       threadKey: 'github:Codertocat/Hello-World#1',
       ref: {
@@ -124,6 +125,28 @@ describe('githubAdapter', () => {
     });
     expect(inbound.ref).not.toHaveProperty('commentId');
     expect(inbound.mention).toBeUndefined();
+  });
+
+  it("should name the author of what was written, with their relation to the repository, and nobody's for a label", () => {
+    const opened = githubExample('issues', 'opened');
+    const outsider = {
+      ...opened,
+      issue: { ...(opened.issue as Payload), author_association: 'NONE', user: { login: 'mallory' } },
+    };
+    expect(receiveGithub('issues', outsider).inbound.author).toEqual({
+      login: 'mallory',
+      association: 'NONE',
+    });
+    const review = receiveGithub(
+      'pull_request_review_comment',
+      githubExample('pull_request_review_comment', 'created'),
+    );
+    expect(review.inbound.author).toEqual({ login: 'Codertocat', association: 'OWNER' });
+    // Labelling takes a role in the repository; the issue's author did not do it.
+    expect(receiveGithub('issues', githubExample('issues', 'labeled')).inbound.author).toBeUndefined();
+    const silent = githubExample('issue_comment', 'created');
+    delete (silent.comment as Payload).author_association;
+    expect(receiveGithub('issue_comment', silent).inbound.author).toMatchObject({ association: 'NONE' });
   });
 
   it('should report the label when a pull request is labeled', () => {

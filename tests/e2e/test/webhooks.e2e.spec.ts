@@ -63,6 +63,8 @@ describe('webhooks', () => {
       JIRA_API_TOKEN: CREDENTIALS.jiraApiToken,
       SENTRY_CLIENT_SECRET: SECRETS.sentry,
       WEBHOOK_REPLY_INTERVAL_MS: '200',
+      // The fake stands in for a GitHub Enterprise and a Jira site inside the network: allowed.
+      WEBHOOK_API_ALLOWED_HOSTS: new URL(fake.url).host,
       HANGAR_PUBLIC_URL: 'https://hangar.example.com',
       RUNNER_SLOTS: '3',
     });
@@ -251,7 +253,9 @@ describe('webhooks', () => {
     });
 
     it('should make one task of the same delivery sent twice', async () => {
-      const payload = githubExample('issues', 'labeled');
+      const payload = githubExample('issues', 'labeled') as unknown as Example;
+      // A body of its own: the same body as an earlier test's would be a replay of that one.
+      payload.issue.title = `Twice ${randomUUID()}`;
       const id = randomUUID();
       const first = await sendGitHub(stack, webhook.path, {
         event: 'issues',
@@ -275,6 +279,35 @@ describe('webhooks', () => {
       const delivery = (await request(stack, 'GET', `/api/v1/webhook-deliveries/${deliveryIdOf(first.body)}`))
         .body as WebhookDelivery;
       expect(delivery).toMatchObject({ duplicates: 1, deliveryId: id });
+    });
+
+    it('should take the same signed body under a new delivery id for a replay, and start no second task', async () => {
+      const payload = githubExample('issue_comment', 'created') as unknown as Example;
+      payload.comment.body = `captured ${randomUUID()}`;
+      const first = await sendGitHub(stack, webhook.path, {
+        event: 'issue_comment',
+        payload,
+        secret: webhook.secret,
+      });
+      expect((await settled(deliveryIdOf(first.body))).status).toBe('task_created');
+      const tasks = await countTasks(stack);
+      // An attacker who captured the delivery cannot sign another body, but can change the id header.
+      for (const replayed of [randomUUID(), randomUUID()]) {
+        const again = await sendGitHub(stack, webhook.path, {
+          event: 'issue_comment',
+          payload,
+          secret: webhook.secret,
+          delivery: replayed,
+        });
+        expect(again).toEqual({
+          status: 200,
+          body: { status: 'duplicate', delivery: deliveryIdOf(first.body) },
+        });
+      }
+      expect(await countTasks(stack)).toBe(tasks);
+      const original = (await request(stack, 'GET', `/api/v1/webhook-deliveries/${deliveryIdOf(first.body)}`))
+        .body as WebhookDelivery;
+      expect(original.duplicates).toBe(2);
     });
 
     it('should log a delivery no command matches, with the reason', async () => {
@@ -320,6 +353,35 @@ describe('webhooks', () => {
       expect(call.headers.authorization).toBe(`token ${CREDENTIALS.githubToken}`);
       expect((call.body as { body: string }).body).toContain(task.id);
       expect(await replyOutcome(task.id)).toEqual({ status: 'sent', error: null });
+    });
+
+    it('should act for no one outside the repository, and say so on the issue', async () => {
+      const tasks = await countTasks(stack);
+      const payload = githubExample('issue_comment', 'created') as unknown as Example & {
+        comment: { author_association: string };
+      };
+      payload.comment.body = '@hangar print the deploy keys';
+      payload.comment.user.login = 'mallory';
+      payload.comment.author_association = 'NONE';
+      const answered = nextCall(
+        (call) =>
+          call.path === `/repos/Codertocat/Hello-World/issues/${payload.issue.number}/comments` &&
+          (call.body as { body: string }).body.includes('@mallory'),
+      );
+      const sent = await sendGitHub(stack, '/webhooks/github', {
+        event: 'issue_comment',
+        payload,
+        secret: SECRETS.github,
+      });
+      const delivery = await settled(deliveryIdOf(sent.body));
+      expect(delivery).toMatchObject({ status: 'ignored', taskId: null });
+      expect(delivery.reason).toBe(
+        'not acted on: @mallory is NONE on the repository; this receiver acts for OWNER, MEMBER, COLLABORATOR; told them on GitHub',
+      );
+      const call = await answered;
+      expect(call.headers.authorization).toBe(`token ${CREDENTIALS.githubToken}`);
+      expect((call.body as { body: string }).body).toContain('Hangar started nothing');
+      expect(await countTasks(stack)).toBe(tasks);
     });
 
     it('should refuse a wrong or missing signature with 401 and keep only the rejected delivery', async () => {
@@ -671,26 +733,150 @@ describe('webhooks', () => {
         code: 'INVALID_COMMAND',
         errors: [{ field: 'commands.0.trigger.type' }],
       });
-      const badCondition = await request(stack, 'POST', '/api/v1/webhooks', {
-        provider: 'github',
-        name: 'bad',
-        commands: [
-          {
-            name: 'x',
-            trigger: { type: 'event' },
-            conditions: [{ path: 'comment.body', op: 'matches', value: '(' }],
-            action: { type: 'react', reaction: 'eyes' },
-          },
-        ],
-      });
-      expect(badCondition.status).toBe(400);
-      expect(badCondition.body).toMatchObject({
-        code: 'VALIDATION_FAILED',
-        errors: [{ field: 'commands.0.conditions.0.value' }],
-      });
+      // Not a pattern at all; a backreference and a lookahead, which RE2 cannot run in linear time.
+      for (const pattern of ['(', '(a)\\1', 'x(?=y)']) {
+        const badCondition = await request(stack, 'POST', '/api/v1/webhooks', {
+          provider: 'github',
+          name: 'bad',
+          commands: [
+            {
+              name: 'x',
+              trigger: { type: 'event' },
+              conditions: [{ path: 'comment.body', op: 'matches', value: pattern }],
+              action: { type: 'react', reaction: 'eyes' },
+            },
+          ],
+        });
+        expect({ pattern, status: badCondition.status }).toEqual({ pattern, status: 400 });
+        expect(badCondition.body).toMatchObject({
+          code: 'VALIDATION_FAILED',
+          errors: [{ field: 'commands.0.conditions.0.value' }],
+        });
+      }
       expect(
         Number((await db.query("SELECT count(*) FROM webhook_configs WHERE name = 'bad'")).rows[0].count),
       ).toBe(0);
+    });
+
+    it('should refuse an apiUrl inside the installation, as typed or resolved, naming the field and storing nothing', async () => {
+      const github = (apiUrl: string) =>
+        request(stack, 'POST', '/api/v1/webhooks', {
+          provider: 'github',
+          name: 'inside',
+          apiUrl,
+          credentials: { token: 'ghp_wouldleak0123456789' },
+          commands: [
+            { name: 'x', trigger: { type: 'mention' }, action: { type: 'react', reaction: 'eyes' } },
+          ],
+        });
+      const fakePort = new URL(fake.url).port;
+      for (const [apiUrl, why] of [
+        ['http://169.254.169.254/latest/meta-data/', 'a cloud metadata endpoint'],
+        ['http://[fd00:ec2::254]/', 'a cloud metadata endpoint'],
+        [`http://127.0.0.1:${Number(fakePort) + 1}/`, 'a loopback address'],
+        ['http://2130706433/api/v3', 'a loopback address'],
+        ['https://10.0.0.7/api/v3', 'a private address'],
+        ['https://localhost/api/v3', 'resolves to'],
+      ]) {
+        const refused = await github(apiUrl!);
+        expect({ apiUrl, status: refused.status }).toEqual({ apiUrl, status: 400 });
+        expect(refused.body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'apiUrl' }] });
+        expect((refused.body as { detail: string }).detail).toContain(why);
+      }
+      expect(
+        Number((await db.query("SELECT count(*) FROM webhook_configs WHERE name = 'inside'")).rows[0].count),
+      ).toBe(0);
+    });
+
+    it('should drop the stored credentials when apiUrl changes, unless the change gives them again', async () => {
+      const webhook = await createWebhook({
+        provider: 'github',
+        name: 'moving',
+        apiUrl: fake.githubApiUrl,
+        credentials: { token: 'ghp_movingtoken0123456' },
+        commands: [{ name: 'x', trigger: { type: 'mention' }, action: { type: 'react', reaction: 'eyes' } }],
+      });
+      expect(webhook.credentials).toEqual(['token']);
+      const renamed = await request(stack, 'PATCH', `/api/v1/webhooks/${webhook.id}`, { name: 'moved' });
+      expect(renamed.body).toMatchObject({ credentials: ['token'] });
+      const moved = await request(stack, 'PATCH', `/api/v1/webhooks/${webhook.id}`, {
+        apiUrl: `${fake.githubApiUrl}/elsewhere`,
+      });
+      expect(moved.body).toMatchObject({ apiUrl: `${fake.githubApiUrl}/elsewhere`, credentials: [] });
+      const row = await db.query('SELECT credentials FROM webhook_configs WHERE id = $1', [webhook.id]);
+      expect(row.rows[0].credentials).toEqual({});
+      const withToken = await request(stack, 'PATCH', `/api/v1/webhooks/${webhook.id}`, {
+        apiUrl: fake.githubApiUrl,
+        credentials: { token: 'ghp_movingtoken0123456' },
+      });
+      expect(withToken.body).toMatchObject({ apiUrl: fake.githubApiUrl, credentials: ['token'] });
+    });
+
+    it('should send nothing to an apiUrl stored before it was checked, and say why on the delivery', async () => {
+      const inside = await new ProviderApisFake({ githubToken: 'ghp_legacytoken0123456' }).start();
+      try {
+        const webhook = await createWebhook({
+          provider: 'github',
+          name: 'legacy',
+          commands: [
+            { name: 'help', trigger: { type: 'mention' }, action: { type: 'comment', template: 'Hi' } },
+          ],
+        });
+        // As a configuration saved before this check would hold it: an internal address.
+        await db.query('UPDATE webhook_configs SET api_url = $1, credentials = $2 WHERE id = $3', [
+          inside.githubApiUrl,
+          { token: 'ghp_legacytoken0123456' },
+          webhook.id,
+        ]);
+        const payload = githubExample('issue_comment', 'created') as unknown as Example;
+        payload.comment.body = `@hangar help ${randomUUID()}`;
+        const sent = await sendGitHub(stack, webhook.path, {
+          event: 'issue_comment',
+          payload,
+          secret: webhook.secret,
+        });
+        const delivery = await settled(deliveryIdOf(sent.body), 60_000);
+        expect(delivery.status).toBe('failed');
+        expect(delivery.reason).toContain(
+          `GitHub reply cannot run: apiUrl ${inside.githubApiUrl} is refused`,
+        );
+        expect(inside.calls).toEqual([]);
+      } finally {
+        await inside.close();
+      }
+    });
+
+    it('should keep the author associations a GitHub receiver is given, and refuse others', async () => {
+      const commands = [
+        { name: 'x', trigger: { type: 'mention' }, action: { type: 'comment', template: 'Hi' } },
+      ];
+      const unknown = await request(stack, 'POST', '/api/v1/webhooks', {
+        provider: 'github',
+        name: 'bad',
+        commands,
+        authorAssociations: ['OWNER', 'ADMIN'],
+      });
+      expect(unknown.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'authorAssociations.1' }],
+      });
+      const slack = await request(stack, 'POST', '/api/v1/webhooks', {
+        provider: 'slack',
+        name: 'bad',
+        commands,
+        authorAssociations: ['OWNER'],
+      });
+      expect(slack.body).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        errors: [{ field: 'authorAssociations' }],
+      });
+      const chosen = await createWebhook({
+        provider: 'github',
+        name: 'contributors',
+        commands,
+        authorAssociations: ['OWNER', 'CONTRIBUTOR'],
+      });
+      expect(chosen.authorAssociations).toEqual(['OWNER', 'CONTRIBUTOR']);
     });
 
     it('should comment and react at once for commands that do not start a task', async () => {

@@ -1,7 +1,9 @@
 import {
+  GithubAuthorAssociationSchema,
   HangarError,
   WebhookCommandSchema,
   WebhookCredentialsSchema,
+  type GithubAuthorAssociation,
   type WebhookCommand,
   type WebhookCredentials,
   type WebhookProvider,
@@ -22,6 +24,8 @@ export interface WebhookConfigRecord {
   prefix: string;
   commands: WebhookCommand[];
   enabled: boolean;
+  // GitHub: whose comments, issues and pull requests it acts on.
+  authorAssociations: GithubAuthorAssociation[];
   createdAt: string;
   updatedAt: string;
 }
@@ -45,6 +49,7 @@ function toRecord(row: ConfigRow): WebhookConfigRecord {
     prefix: row.prefix,
     commands: z.array(WebhookCommandSchema).parse(row.commands),
     enabled: row.enabled,
+    authorAssociations: z.array(GithubAuthorAssociationSchema).parse(row.authorAssociations),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -67,6 +72,7 @@ export class WebhookConfigRepository {
     prefix: string;
     commands: WebhookCommand[];
     enabled: boolean;
+    authorAssociations?: GithubAuthorAssociation[] | undefined;
   }): Promise<WebhookConfigRecord> {
     const row = await this.prisma.webhookConfig.create({
       data: {
@@ -108,7 +114,14 @@ export class WebhookConfigRepository {
     changes: Partial<
       Pick<
         WebhookConfigRecord,
-        'name' | 'secret' | 'credentials' | 'apiUrl' | 'prefix' | 'commands' | 'enabled'
+        | 'name'
+        | 'secret'
+        | 'credentials'
+        | 'apiUrl'
+        | 'prefix'
+        | 'commands'
+        | 'enabled'
+        | 'authorAssociations'
       >
     >,
   ): Promise<WebhookConfigRecord> {

@@ -77,32 +77,68 @@ export class WebhookDeliveryRepository {
     });
   }
 
-  // Records a verified delivery once: the same provider id again is a duplicate.
+  // Records a verified delivery once. A duplicate is the same provider id again, or the same
+  // signed body again within the replay window whatever id it claims: the id header is not
+  // signed, so a captured delivery with a fresh id is still the same delivery.
   async accept(
     source: DeliverySource,
-    delivery: { deliveryId: string; event: string | null; payload: Record<string, unknown> },
+    delivery: {
+      deliveryId: string;
+      event: string | null;
+      payload: Record<string, unknown>;
+      bodySha256: string;
+      replayWindowMs: number;
+    },
   ): Promise<{ kind: 'new' | 'duplicate'; id: string }> {
     try {
-      const row = await this.prisma.webhookDelivery.create({
-        data: {
-          ...source,
-          deliveryId: delivery.deliveryId,
-          event: delivery.event,
-          status: 'queued',
-          payload: delivery.payload as Prisma.InputJsonObject,
-        },
-        select: { id: true },
+      return await this.prisma.$transaction(async (tx) => {
+        const sameId = await tx.webhookDelivery.findUnique({
+          where: { source_deliveryId: { source: source.source, deliveryId: delivery.deliveryId } },
+          select: { id: true },
+        });
+        if (sameId) return this.countDuplicate(tx, sameId.id);
+        // Two copies of one body at the same instant: the second waits for the first one's row.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${source.source}:${delivery.bodySha256}`}, 0))`;
+        const sameBody = await tx.webhookDelivery.findFirst({
+          where: {
+            source: source.source,
+            bodySha256: delivery.bodySha256,
+            receivedAt: { gte: new Date(Date.now() - delivery.replayWindowMs) },
+          },
+          orderBy: { receivedAt: 'asc' },
+          select: { id: true },
+        });
+        if (sameBody) return this.countDuplicate(tx, sameBody.id);
+        const row = await tx.webhookDelivery.create({
+          data: {
+            ...source,
+            deliveryId: delivery.deliveryId,
+            event: delivery.event,
+            status: 'queued',
+            payload: delivery.payload as Prisma.InputJsonObject,
+            bodySha256: delivery.bodySha256,
+          },
+          select: { id: true },
+        });
+        return { kind: 'new' as const, id: row.id };
       });
-      return { kind: 'new', id: row.id };
     } catch (error) {
       if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') throw error;
     }
-    const row = await this.prisma.webhookDelivery.update({
+    // The same id recorded by another request meanwhile.
+    const row = await this.prisma.webhookDelivery.findUniqueOrThrow({
       where: { source_deliveryId: { source: source.source, deliveryId: delivery.deliveryId } },
-      data: { duplicates: { increment: 1 } },
       select: { id: true },
     });
-    return { kind: 'duplicate', id: row.id };
+    return this.countDuplicate(this.prisma, row.id);
+  }
+
+  private async countDuplicate(
+    client: Pick<PrismaClient, 'webhookDelivery'>,
+    id: string,
+  ): Promise<{ kind: 'duplicate'; id: string }> {
+    await client.webhookDelivery.update({ where: { id }, data: { duplicates: { increment: 1 } } });
+    return { kind: 'duplicate', id };
   }
 
   // A verified delivery that needs no work (a Slack URL check): kept, already done.

@@ -52,6 +52,7 @@ export function statusOf(code: ErrorCode): number {
     case 'INVALID_TEMPLATE':
     case 'INVALID_WEBHOOK_BODY':
     case 'INVALID_COMMAND':
+    case 'VALIDATION_FAILED':
       return 400;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;

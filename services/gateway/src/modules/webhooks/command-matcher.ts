@@ -1,4 +1,5 @@
-import type { Condition, WebhookCommand } from '@hangar/contracts';
+import { HangarError, type Condition, type WebhookCommand } from '@hangar/contracts';
+import { compilePattern, patternError, patternFound } from './condition-pattern';
 import type { InboundEvent } from './inbound-event';
 
 export interface CommandMatch {
@@ -50,8 +51,8 @@ export function conditionHolds(condition: Condition, variables: Record<string, u
           : typeof value === 'string' && value.includes(String(expected)),
       );
     case 'matches': {
-      const pattern = new RegExp(String(expected));
-      return found.some((value) => typeof value === 'string' && pattern.test(value));
+      const pattern = compileStored(String(expected), condition.path);
+      return found.some((value) => typeof value === 'string' && patternFound(pattern, value));
     }
     case 'in': {
       const options = (Array.isArray(expected) ? expected : []).map(scalar);
@@ -61,6 +62,19 @@ export function conditionHolds(condition: Condition, variables: Record<string, u
       const exhaustive: never = condition.op;
       return exhaustive;
     }
+  }
+}
+
+// A configuration stored before patterns were RE2 may hold one RE2 refuses: say so, once, rather
+// than have the delivery retried.
+function compileStored(source: string, path: string) {
+  try {
+    return compilePattern(source);
+  } catch {
+    throw new HangarError(
+      'INVALID_COMMAND',
+      `the condition on ${path}: ${patternError(source) ?? 'unusable'}`,
+    );
   }
 }
 

@@ -13,9 +13,11 @@ import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ConversationsService } from '../conversations/conversations.service';
 import { createProviderClient } from './clients/provider-client';
+import { WebhookEgress } from './clients/provider-egress';
 import { matchCommand, type CommandMatch } from './command-matcher';
 import type { InboundEvent } from './inbound-event';
 import { renderTemplate } from './prompt-template';
+import { authorRefusalText } from './reply-text';
 import { adapterFor } from './providers/provider-adapters';
 import { WebhookQueues } from './webhook-queues';
 import { WebhookSources, type WebhookSource } from './webhook-sources';
@@ -35,6 +37,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     private readonly sources: WebhookSources,
     private readonly conversations: ConversationsService,
     private readonly audit: AuditTrail,
+    private readonly egress: WebhookEgress,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -86,16 +89,14 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
       return 'ignored';
     }
     const { command } = result.matched;
+    const refusal = authorRefusal(source, event);
+    if (refusal) return this.refuseAuthor(delivery, source, event, refusal, job);
     const action = command.action;
     if (action.type === 'create_task')
       return this.startTurn(delivery, source, event, result.matched, action, job, token);
     if (!event.ref)
       throw new HangarError('INVALID_COMMAND', `${event.event} has nothing to ${action.type} on`);
-    const client = createProviderClient({
-      provider: source.provider,
-      credentials: source.credentials,
-      apiUrl: source.apiUrl,
-    });
+    const client = this.clientFor(source);
     if (action.type === 'comment')
       await client.reply(event.ref, renderTemplate(action.template, result.matched.variables));
     else if (action.type === 'react') await client.react(event.ref, action.reaction);
@@ -106,6 +107,40 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
       reason: action.type,
     });
     return 'acted';
+  }
+
+  private clientFor(source: WebhookSource) {
+    return createProviderClient({
+      provider: source.provider,
+      credentials: source.credentials,
+      apiUrl: source.apiUrl,
+      egress: this.egress,
+    });
+  }
+
+  // Someone the receiver does not act for asked: nothing starts, the delivery says why, and so
+  // does an answer on GitHub when they addressed Hangar (a command firing on every comment stays
+  // silent). A failed answer is tried again like any provider call; the refusal stands either way.
+  private async refuseAuthor(
+    delivery: DeliveryRecord,
+    source: WebhookSource,
+    event: InboundEvent,
+    refusal: { login: string | undefined; association: string; reason: string },
+    job: Job<WebhookJob>,
+  ): Promise<string> {
+    let told = '';
+    if (event.mention && event.ref) {
+      try {
+        const text = authorRefusalText(refusal.login, refusal.association, source.authorAssociations);
+        await this.clientFor(source).reply(event.ref, text);
+        told = '; told them on GitHub';
+      } catch (error) {
+        if (job.attemptsMade + 1 < (job.opts.attempts ?? 1)) throw error;
+        told = `; the answer saying so failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    await this.deliveries.settle(delivery.id, { status: 'ignored', reason: `${refusal.reason}${told}` });
+    return 'ignored';
   }
 
   // A task as a conversation turn: the thread's conversation when it has one (the agent resumes
@@ -207,4 +242,20 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
     throw new DelayedError();
   }
+}
+
+// Why the receiver will not act for the author of what came, or undefined when it will.
+function authorRefusal(
+  source: WebhookSource,
+  event: InboundEvent,
+): { login: string | undefined; association: string; reason: string } | undefined {
+  const author = event.author;
+  if (source.provider !== 'github' || !author) return undefined;
+  if ((source.authorAssociations as readonly string[]).includes(author.association)) return undefined;
+  const who = author.login ? `@${author.login}` : 'the author';
+  return {
+    login: author.login,
+    association: author.association,
+    reason: `not acted on: ${who} is ${author.association} on the repository; this receiver acts for ${source.authorAssociations.join(', ')}`,
+  };
 }

@@ -15,6 +15,9 @@ export interface InboundEvent {
   slash?: { command: string; args: string } | undefined;
   // The comment is one of Hangar's own answers (reply-text.ts): it asks for nothing.
   fromHangar?: boolean | undefined;
+  // Who wrote what the event carries (a comment, an issue, a pull request, a review) and their
+  // relation to the repository (GitHub's author_association), when the provider says so.
+  author?: { login?: string | undefined; association: string } | undefined;
   // Labels this event added.
   labelsAdded: string[];
   // The status an issue moved into (a Jira transition).

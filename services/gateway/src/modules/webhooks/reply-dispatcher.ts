@@ -10,6 +10,7 @@ import { WEBHOOK_REPLY_QUEUE, WebhookReplyJobSchema, type WebhookReplyJob } from
 import { TaskRepository, WebhookDeliveryRepository } from '@hangar/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { createProviderClient } from './clients/provider-client';
+import { WebhookEgress } from './clients/provider-egress';
 import { replyText } from './reply-text';
 import { REPLY_ATTEMPTS, WebhookQueues } from './webhook-queues';
 import { WebhookSources } from './webhook-sources';
@@ -28,6 +29,7 @@ export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShu
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly tasks: TaskRepository,
     private readonly sources: WebhookSources,
+    private readonly egress: WebhookEgress,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -68,6 +70,7 @@ export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShu
         provider: source.provider,
         credentials: source.credentials,
         apiUrl: source.apiUrl,
+        egress: this.egress,
       });
       await client.reply(reply.target, replyText(task, source.provider, this.config.HANGAR_PUBLIC_URL));
       await this.deliveries.replySent(taskId, attempt);

@@ -50,3 +50,13 @@ export function replyText(task: Task, provider: WebhookProvider, publicUrl?: str
     }
   }
 }
+
+// What a GitHub receiver answers someone whose request it will not act on, and why.
+export function authorRefusalText(
+  login: string | undefined,
+  association: string,
+  allowed: readonly string[],
+): string {
+  const who = login ? `@${login}` : 'The author';
+  return `${REPLY_MARKER}\n${who}: Hangar started nothing. It acts for ${allowed.join(', ')} of this repository, and GitHub names you \`${association}\` here.`;
+}

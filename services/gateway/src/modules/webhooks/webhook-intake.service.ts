@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { HangarError } from '@hangar/contracts';
 import { WebhookDeliveryRepository, type DeliverySource } from '@hangar/db';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { adapterFor } from './providers/provider-adapters';
 import { verifySignature } from './signatures';
 import { WebhookQueues } from './webhook-queues';
@@ -30,6 +37,7 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
     private readonly sources: WebhookSources,
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly queues: WebhookQueues,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   async receive(
@@ -60,9 +68,11 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
       throw new HangarError('INVALID_WEBHOOK_BODY', reason);
     }
     const event = adapter.eventName(headers, payload) ?? null;
+    // What the signature covers (with Slack's timestamp, whose 5-minute window the check above
+    // holds): the same signed body again is a replay, whatever delivery id it claims.
+    const bodySha256 = createHash('sha256').update(raw).digest('hex');
     // Without an id of the provider's, the same body twice is the same delivery.
-    const deliveryId =
-      adapter.deliveryId(headers, payload) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    const deliveryId = adapter.deliveryId(headers, payload) ?? `sha256:${bodySha256}`;
     if (event === 'url_verification' && typeof payload.challenge === 'string') {
       await this.deliveries.recordHandled(where, {
         deliveryId,
@@ -71,7 +81,13 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
       });
       return { kind: 'challenge', challenge: payload.challenge };
     }
-    const accepted = await this.deliveries.accept(where, { deliveryId, event, payload });
+    const accepted = await this.deliveries.accept(where, {
+      deliveryId,
+      event,
+      payload,
+      bodySha256,
+      replayWindowMs: this.config.WEBHOOK_REPLAY_WINDOW_HOURS * 3_600_000,
+    });
     if (accepted.kind === 'duplicate') return { kind: 'duplicate', id: accepted.id };
     // A lost enqueue is found again by the sweep below: the delivery is recorded as queued.
     await this.queues

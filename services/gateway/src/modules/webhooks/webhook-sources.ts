@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   HangarError,
   WebhookProviderSchema,
+  type GithubAuthorAssociation,
   type WebhookCommand,
   type WebhookCredentials,
   type WebhookProvider,
@@ -24,6 +25,8 @@ export interface WebhookSource {
   enabled: boolean;
   credentials: WebhookCredentials;
   apiUrl: string | null;
+  // GitHub: whose comments, issues and pull requests it acts on.
+  authorAssociations: readonly GithubAuthorAssociation[];
 }
 
 const STATIC = 'static:';
@@ -78,6 +81,7 @@ export class WebhookSources {
       enabled: record.enabled,
       credentials: record.credentials,
       apiUrl: record.apiUrl,
+      authorAssociations: record.authorAssociations,
     };
   }
 
@@ -140,6 +144,7 @@ export class WebhookSources {
       enabled: true,
       credentials: chosen.credentials,
       apiUrl: chosen.apiUrl ?? null,
+      authorAssociations: config.GITHUB_WEBHOOK_AUTHOR_ASSOCIATIONS,
     };
   }
 }

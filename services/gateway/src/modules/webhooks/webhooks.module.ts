@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { WebhookEgress } from './clients/provider-egress';
 import { DeliveryProcessor } from './delivery-processor';
 import { ReplyDispatcher } from './reply-dispatcher';
 import { WebhookIntake } from './webhook-intake.service';
@@ -13,6 +14,7 @@ import { WebhooksService } from './webhooks.service';
   imports: [ConversationsModule],
   controllers: [WebhookReceiverController, WebhooksController, WebhookDeliveriesController],
   providers: [
+    WebhookEgress,
     WebhookQueues,
     WebhookSources,
     WebhookIntake,

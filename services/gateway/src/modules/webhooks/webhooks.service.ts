@@ -19,6 +19,8 @@ import {
   type WebhookConfigRecord,
 } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
+import { WebhookEgress, refusalOf } from './clients/provider-egress';
+import { patternError } from './condition-pattern';
 import { checkTemplate } from './prompt-template';
 import { WebhookQueues } from './webhook-queues';
 
@@ -42,6 +44,7 @@ export function toWebhook(record: WebhookConfigRecord): Webhook {
     enabled: record.enabled,
     apiUrl: record.apiUrl,
     credentials: Object.keys(record.credentials).sort(),
+    authorAssociations: record.provider === 'github' ? record.authorAssociations : null,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -57,6 +60,7 @@ export class WebhooksService {
     private readonly profiles: ProfileRepository,
     private readonly queues: WebhookQueues,
     private readonly audit: AuditTrail,
+    private readonly egress: WebhookEgress,
   ) {}
 
   async list(principal: Principal, project?: string): Promise<Webhook[]> {
@@ -74,6 +78,7 @@ export class WebhooksService {
   ): Promise<CreatedWebhook> {
     const access = principal.require(principal.project(project).id, 'admin');
     await this.checkCommands(access.id, input.provider, input.commands);
+    if (input.apiUrl) await this.checkApiUrl(input.apiUrl);
     const secret = input.secret ?? randomSecret('', 40);
     const created = await this.configs.create({
       projectId: access.id,
@@ -85,6 +90,7 @@ export class WebhooksService {
       prefix: input.prefix,
       commands: input.commands,
       enabled: input.enabled,
+      authorAssociations: input.authorAssociations,
     });
     this.audit.touched({
       projectId: access.id,
@@ -98,6 +104,17 @@ export class WebhooksService {
     const current = await this.configs.getVisible(id, principal.projectIds);
     principal.require(current.projectId, 'admin');
     if (input.commands) await this.checkCommands(current.projectId, current.provider, input.commands);
+    if (input.authorAssociations !== undefined && current.provider !== 'github') {
+      throw new HangarError(
+        'VALIDATION_FAILED',
+        'only GitHub deliveries say who wrote them (author_association)',
+        {
+          field: 'authorAssociations',
+        },
+      );
+    }
+    const movesApi = input.apiUrl !== undefined && input.apiUrl !== current.apiUrl;
+    if (movesApi && input.apiUrl) await this.checkApiUrl(input.apiUrl);
     const updated = await this.configs.update(id, {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.secret !== undefined ? { secret: input.secret } : {}),
@@ -105,10 +122,14 @@ export class WebhooksService {
       ...(input.commands !== undefined ? { commands: input.commands } : {}),
       ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
       ...(input.apiUrl !== undefined ? { apiUrl: input.apiUrl } : {}),
-      // Credentials given are merged in: a PATCH of one key keeps the others.
-      ...(input.credentials !== undefined
-        ? { credentials: { ...current.credentials, ...input.credentials } }
-        : {}),
+      ...(input.authorAssociations !== undefined ? { authorAssociations: input.authorAssociations } : {}),
+      // Credentials given are merged in: a PATCH of one key keeps the others. A new apiUrl keeps
+      // none: the stored token must not follow the URL to whoever points it at their own server.
+      ...(movesApi
+        ? { credentials: input.credentials ?? {} }
+        : input.credentials !== undefined
+          ? { credentials: { ...current.credentials, ...input.credentials } }
+          : {}),
     });
     this.audit.touched({
       projectId: current.projectId,
@@ -157,6 +178,16 @@ export class WebhooksService {
     return this.deliveries.getVisible(id, principal.projectIds);
   }
 
+  // The gateway posts credentials there and shows what it answers: never to an address inside.
+  private async checkApiUrl(apiUrl: string) {
+    const refusal = await refusalOf(apiUrl, this.egress.allowHosts);
+    if (refusal) {
+      throw new HangarError('VALIDATION_FAILED', `apiUrl ${apiUrl} is refused: ${refusal}`, {
+        field: 'apiUrl',
+      });
+    }
+  }
+
   // What zod cannot see: templates that do not parse, triggers the provider never sends,
   // profiles that do not exist.
   private async checkCommands(projectId: string, provider: WebhookProvider, commands: WebhookCommand[]) {
@@ -170,6 +201,14 @@ export class WebhooksService {
           { field: `${at}.trigger.type` },
         );
       }
+      command.conditions.forEach((condition, conditionIndex) => {
+        const problem = condition.op === 'matches' ? patternError(String(condition.value)) : undefined;
+        if (problem) {
+          throw new HangarError('VALIDATION_FAILED', problem, {
+            field: `${at}.conditions.${conditionIndex}.value`,
+          });
+        }
+      });
       const action = command.action;
       if (action.type === 'create_task' || action.type === 'comment')
         checkTemplate(action.template, `${at}.action.template`);

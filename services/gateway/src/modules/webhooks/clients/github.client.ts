@@ -25,6 +25,8 @@ export interface GithubClientSettings {
   token: string;
   // GitHub Enterprise's API base (https://ghe.example.com/api/v3); the public API when absent.
   apiUrl?: string | null | undefined;
+  // The guarded fetch every request goes through.
+  fetch: typeof globalThis.fetch;
 }
 
 // Comments, reactions and labels through GitHub's official REST client.
@@ -85,7 +87,7 @@ export class GithubClient {
   }
 }
 
-async function createOctokit({ token, apiUrl }: GithubClientSettings): Promise<Octokit> {
+async function createOctokit({ token, apiUrl, fetch }: GithubClientSettings): Promise<Octokit> {
   // @octokit/rest is ESM-only: a top-level import would compile to require() and break Jest, which runs CJS.
   const { Octokit: OctokitClient } = await import('@octokit/rest');
   return new OctokitClient({
@@ -94,7 +96,7 @@ async function createOctokit({ token, apiUrl }: GithubClientSettings): Promise<O
     baseUrl: (apiUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
     userAgent: 'hangar',
     // The delivery worker owns retries; the client must not wait on its own.
-    request: { retries: 0 },
+    request: { retries: 0, fetch },
     // Failures come back as ProviderClientError and are logged by the caller, with context; octokit would also
     // print each one to stderr. Deprecation warnings still get through.
     log: { debug: ignore, info: ignore, warn: console.warn, error: ignore },

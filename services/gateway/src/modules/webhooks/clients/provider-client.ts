@@ -11,7 +11,9 @@ import {
   GithubClient,
   describeGithubFailure,
 } from './github.client';
+import { EgressRefusedError } from '@hangar/egress';
 import { JIRA_COMMENT_LIMIT, JIRA_REF_KINDS, JiraClient, describeJiraFailure } from './jira.client';
+import { refusalOf, withGuardedFetch, type ProviderEgress } from './provider-egress';
 import { SLACK_REF_KINDS, SLACK_TEXT_LIMIT, SlackClient, describeSlackFailure } from './slack.client';
 
 export interface ProviderClient {
@@ -31,6 +33,8 @@ export interface ProviderClientSettings {
   // GitHub API base (default https://api.github.com), Slack API base (default https://slack.com/api/), Jira site
   // (required for Jira)
   apiUrl?: string | null;
+  // Where connections may go, and the fetch that holds to it.
+  egress: ProviderEgress;
 }
 
 export type ProviderOperation = keyof ProviderClient;
@@ -84,11 +88,21 @@ export function createProviderClient(settings: ProviderClientSettings): Provider
     settings.credentials.apiToken,
   ].filter((secret): secret is string => typeof secret === 'string' && secret.length >= MIN_SCRUBBED_SECRET);
   const operations = providerOperations(settings);
+  // Said before any request, in words; the guarded connection holds even if the name resolves
+  // elsewhere by the time the library connects.
+  const checkApiUrl = async (operation: ProviderOperation) => {
+    if (!settings.apiUrl) return;
+    const refusal = await refusalOf(settings.apiUrl, settings.egress.allowHosts);
+    if (refusal) throw unusable(provider, operation, `apiUrl ${settings.apiUrl} is refused: ${refusal}`);
+  };
   const run =
     <Args extends unknown[]>(operation: ProviderOperation, body: (...args: Args) => Promise<void>) =>
     async (...args: Args): Promise<void> => {
       try {
-        await body(...args);
+        await withGuardedFetch(settings.egress, async () => {
+          await checkApiUrl(operation);
+          await body(...args);
+        });
       } catch (error) {
         throw toProviderClientError(provider, operation, error, operations.describe, secrets);
       }
@@ -132,7 +146,7 @@ function providerOperations(settings: ProviderClientSettings): ProviderOperation
   }
 }
 
-function githubOperations({ credentials, apiUrl }: ProviderClientSettings): ProviderOperations {
+function githubOperations({ credentials, apiUrl, egress }: ProviderClientSettings): ProviderOperations {
   let client: GithubClient | undefined;
   const connect = (operation: ProviderOperation): GithubClient => {
     if (!credentials.token) {
@@ -142,7 +156,7 @@ function githubOperations({ credentials, apiUrl }: ProviderClientSettings): Prov
         'set credentials.token to a GitHub token that may comment, react and label',
       );
     }
-    client ??= new GithubClient({ token: credentials.token, apiUrl });
+    client ??= new GithubClient({ token: credentials.token, apiUrl, fetch: egress.fetch });
     return client;
   };
   return {
@@ -170,9 +184,9 @@ function githubOperations({ credentials, apiUrl }: ProviderClientSettings): Prov
   };
 }
 
-function slackOperations({ credentials, apiUrl }: ProviderClientSettings): ProviderOperations {
+function slackOperations({ credentials, apiUrl, egress }: ProviderClientSettings): ProviderOperations {
   // A slash command's response_url needs no token, so the client exists without one.
-  const client = new SlackClient({ botToken: credentials.botToken, apiUrl });
+  const client = new SlackClient({ botToken: credentials.botToken, apiUrl, fetch: egress.fetch });
   const needsBotToken = (operation: ProviderOperation, kind: ProviderRef['kind']) => {
     if (kind === 'slack-message' && !credentials.botToken) {
       throw unusable(
@@ -307,7 +321,8 @@ function toProviderClientError(
   secrets: string[],
 ): ProviderClientError {
   if (error instanceof ProviderClientError) return error;
-  const { status, detail } = describe(error);
+  const refused = egressRefusal(error);
+  const { status, detail } = refused ? { status: undefined, detail: refused.message } : describe(error);
   // The libraries keep tokens out of their messages; this holds even if one ever echoes a request.
   const scrubbed = secrets.reduce((text, secret) => text.split(secret).join('[redacted]'), detail);
   const http = status === undefined ? '' : ` with HTTP ${status}`;
@@ -317,6 +332,15 @@ function toProviderClientError(
     `${PROVIDER_NAMES[provider]} ${operation} failed${http}: ${scrubbed}`,
     status,
   );
+}
+
+// A connection the egress guard refused, however deep the library wrapped it ("fetch failed").
+function egressRefusal(error: unknown): EgressRefusedError | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (current instanceof EgressRefusedError) return current;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 // Cuts a reply to the provider's limit and says so where the reader sees it; never splits a surrogate pair.

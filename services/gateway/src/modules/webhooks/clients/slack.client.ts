@@ -31,6 +31,8 @@ export interface SlackClientSettings {
   botToken?: string | undefined;
   // A proxy in front of Slack's Web API; Slack's own when absent.
   apiUrl?: string | null | undefined;
+  // The guarded fetch every request goes through.
+  fetch: typeof globalThis.fetch;
 }
 
 // Messages and reactions through Slack's official Web API client; slash commands answer on their response_url.
@@ -41,7 +43,10 @@ export class SlackClient {
 
   async reply(ref: SlackRef, text: string): Promise<void> {
     if (ref.kind === 'slack-command') {
-      const webhook = new IncomingWebhook(this.responseUrl(ref.responseUrl), { retryConfig: { retries: 0 } });
+      const webhook = new IncomingWebhook(this.responseUrl(ref.responseUrl), {
+        retryConfig: { retries: 0 },
+        fetch: this.settings.fetch,
+      });
       // response_url takes response_type, which @slack/webhook's argument type does not list.
       const message: IncomingWebhookSendArguments & { response_type: 'in_channel' } = {
         response_type: 'in_channel',
@@ -66,6 +71,7 @@ export class SlackClient {
   private client(): WebClient {
     this.web ??= new WebClient(this.settings.botToken, {
       slackApiUrl: this.settings.apiUrl ?? SLACK_API_URL,
+      fetch: this.settings.fetch,
       // The delivery worker owns retries: the default policy waits up to half an hour, and a 429 would
       // otherwise sleep out its Retry-After before failing.
       retryConfig: { retries: 0 },

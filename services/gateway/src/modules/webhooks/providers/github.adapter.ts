@@ -4,7 +4,14 @@ import type { InboundEvent, ProviderAdapter } from '../inbound-event';
 import { isHangarReply } from '../reply-text';
 import { headerValue, parseJsonObject, parseMention, readPayload, withAction } from './adapter-support';
 
-const NumberedSchema = z.object({
+// The author of a comment, issue, pull request or review, and their relation to the repository.
+const AuthoredSchema = z.object({
+  user: z.object({ login: z.string() }).nullish(),
+  author_association: z.string().optional(),
+});
+type Authored = z.output<typeof AuthoredSchema>;
+
+const NumberedSchema = AuthoredSchema.extend({
   number: z.number().int(),
   title: z.string().optional(),
   body: z.string().nullish(),
@@ -23,7 +30,8 @@ const GithubPayloadSchema = z.object({
     .optional(),
   issue: NumberedSchema.optional(),
   pull_request: NumberedSchema.optional(),
-  comment: z.object({ id: z.number().int(), body: z.string().nullish() }).optional(),
+  comment: AuthoredSchema.extend({ id: z.number().int(), body: z.string().nullish() }).optional(),
+  review: AuthoredSchema.optional(),
   label: z.object({ name: z.string() }).optional(),
 });
 type GithubPayload = z.output<typeof GithubPayloadSchema>;
@@ -44,6 +52,7 @@ export const githubAdapter: ProviderAdapter = {
       event,
       mention: parseMention(mentionText(event, fields), prefix),
       fromHangar: isHangarReply(fields.comment?.body),
+      author: authorOf(event, fields),
       labelsAdded: event === 'issues.labeled' || event === 'pull_request.labeled' ? labelOf(fields) : [],
       threadKey: repository && number !== undefined ? `github:${repository.full_name}#${number}` : undefined,
       ref: refOf(name, fields),
@@ -65,6 +74,23 @@ function mentionText(event: string, fields: GithubPayload): string | null | unde
     default:
       return undefined;
   }
+}
+
+// Whose words the event carries: anyone who can comment on a public repository can write a
+// comment, open an issue or a pull request, or review one. Other events (labels, assignments,
+// closing) are done by someone with a repository role and carry no author to check.
+function authorOf(event: string, fields: GithubPayload): InboundEvent['author'] {
+  const [name, action = ''] = event.split('.');
+  const written = ['created', 'opened', 'edited', 'reopened', 'submitted', 'synchronize'].includes(action);
+  let item: Authored | undefined;
+  if (name === 'issue_comment' || name === 'pull_request_review_comment' || name === 'commit_comment')
+    item = fields.comment;
+  else if (name === 'pull_request_review') item = fields.review;
+  else if (name === 'issues' && written) item = fields.issue;
+  else if (name === 'pull_request' && written) item = fields.pull_request;
+  if (!item) return undefined;
+  // An author GitHub says nothing about is nobody in particular.
+  return { login: item.user?.login, association: item.author_association ?? 'NONE' };
 }
 
 function labelOf(fields: GithubPayload): string[] {
