@@ -62,12 +62,14 @@ export type Conversation = z.infer<typeof ConversationSchema>;
 export const ConversationTurnSchema = z.object({ message: MessageSchema, task: TaskSchema });
 export type ConversationTurn = z.infer<typeof ConversationTurnSchema>;
 
+// A page of conversations or of one conversation's messages.
+const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+};
+
 export const ListConversationsQuerySchema = z
-  .object({
-    project: ProjectSlugSchema.optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(200).optional(),
-  })
+  .object({ project: ProjectSlugSchema.optional(), ...pageQuery })
   .strict();
 export type ListConversationsQuery = z.infer<typeof ListConversationsQuerySchema>;
 
@@ -76,3 +78,14 @@ export const ConversationPageSchema = z.object({
   nextCursor: z.string().nullable(),
 });
 export type ConversationPage = z.infer<typeof ConversationPageSchema>;
+
+// `GET /api/v1/conversations/:id/messages`: a chat opens at its latest messages, so the first
+// page is the newest `limit` and `nextCursor` leads to older ones; each page reads oldest first.
+export const ListMessagesQuerySchema = z.object(pageQuery).strict();
+export type ListMessagesQuery = z.infer<typeof ListMessagesQuerySchema>;
+
+export const MessagePageSchema = z.object({
+  items: z.array(MessageSchema),
+  nextCursor: z.string().nullable(),
+});
+export type MessagePage = z.infer<typeof MessagePageSchema>;

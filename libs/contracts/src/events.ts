@@ -93,3 +93,20 @@ export const TaskEventSchema = AgentEventSchema.and(
   z.object({ taskId: z.string(), seq: z.number().int().positive(), at: z.string() }),
 );
 export type TaskEvent = AgentEvent & { taskId: string; seq: number; at: string };
+
+// `GET /api/v1/tasks/:id/events`: a page stops before `maxBytes` of events (as JSON, roughly: a
+// little over), always holding at least one; `nextAfterSeq` continues it, null once the page
+// reached the last stored event.
+export const TASK_EVENTS_PAGE_BYTES = 4 * 1024 * 1024;
+export const ListTaskEventsQuerySchema = z.object({
+  afterSeq: z.coerce.number().int().nonnegative().default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  maxBytes: z.coerce.number().int().min(1024).max(TASK_EVENTS_PAGE_BYTES).default(TASK_EVENTS_PAGE_BYTES),
+});
+export type ListTaskEventsQuery = z.infer<typeof ListTaskEventsQuerySchema>;
+
+export const TaskEventPageSchema = z.object({
+  items: z.array(TaskEventSchema),
+  nextAfterSeq: z.number().int().nonnegative().nullable(),
+});
+export type TaskEventPage = z.infer<typeof TaskEventPageSchema>;

@@ -64,17 +64,26 @@ export class GatewayClient {
     return parsed.success ? parsed.data : this.getTask(taskId);
   }
 
+  // Every stored event after `afterSeq`, page by page (a page is capped in bytes as well as in
+  // events, so a short page does not mean the end: `nextAfterSeq` does).
   async listEvents(taskId: string, afterSeq = 0): Promise<TaskEvent[]> {
-    const body = await this.request(
-      'GET',
-      `/api/v1/tasks/${encodeURIComponent(taskId)}/events?afterSeq=${afterSeq}`,
-    );
-    const items = typeof body === 'object' && body !== null && 'items' in body ? body.items : [];
-    if (!Array.isArray(items)) return [];
-    return items.flatMap((item) => {
-      const parsed = TaskEventSchema.safeParse(item);
-      return parsed.success ? [parsed.data] : [];
-    });
+    const events: TaskEvent[] = [];
+    for (let next: number | null = afterSeq; next !== null;) {
+      const body = await this.request(
+        'GET',
+        `/api/v1/tasks/${encodeURIComponent(taskId)}/events?afterSeq=${next}`,
+      );
+      const page = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const items = Array.isArray(page['items']) ? (page['items'] as unknown[]) : [];
+      for (const item of items) {
+        const parsed = TaskEventSchema.safeParse(item);
+        if (parsed.success) events.push(parsed.data);
+      }
+      // A gateway without `nextAfterSeq` answers everything in one page.
+      const continues = page['nextAfterSeq'];
+      next = typeof continues === 'number' && continues > next ? continues : null;
+    }
+    return events;
   }
 
   private async request(method: string, pathname: string, body?: unknown): Promise<unknown> {

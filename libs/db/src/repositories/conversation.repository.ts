@@ -1,4 +1,10 @@
-import { HangarError, type Conversation, type ConversationPage, type Message } from '@hangar/contracts';
+import {
+  HangarError,
+  type Conversation,
+  type ConversationPage,
+  type Message,
+  type MessagePage,
+} from '@hangar/contracts';
 import type { PrismaClient } from '../generated/prisma/client';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { DEFAULT_PROFILE } from './task.repository';
@@ -111,13 +117,16 @@ export class ConversationRepository {
     return { items: items.map(toConversation), nextCursor };
   }
 
-  // Callers check visibility first (getVisible).
-  async messages(id: string): Promise<Message[]> {
+  // The newest `limit` messages before the cursor, oldest first. Callers check visibility first
+  // (getVisible).
+  async messages(id: string, page: { limit: number; cursor?: string | undefined }): Promise<MessagePage> {
     const rows = await this.prisma.message.findMany({
-      where: { conversationId: id },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      where: { conversationId: id, ...keysetAfter('createdAt', page.cursor) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: page.limit + 1,
     });
-    return rows.map(toMessage);
+    const { page: items, nextCursor } = keysetPage(rows, page.limit, (row) => row.createdAt);
+    return { items: items.reverse().map(toMessage), nextCursor };
   }
 
   // The unfinished turn, if any: a conversation runs one turn at a time, each resuming the last.

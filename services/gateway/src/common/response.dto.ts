@@ -17,11 +17,11 @@ import {
   UserSchema,
   ConversationSchema,
   ConversationTurnSchema,
-  MessageSchema,
+  MessagePageSchema,
   ProblemSchema,
   TaskDiffSchema,
   ScenarioListSchema,
-  TaskEventSchema,
+  TaskEventPageSchema,
   TaskPageSchema,
   TaskSchema,
 } from '@hangar/contracts';
@@ -29,7 +29,7 @@ import {
 // Response shapes for the OpenAPI document, from the same schemas the clients use.
 export class TaskDto extends createZodDto(TaskSchema) {}
 export class TaskPageDto extends createZodDto(TaskPageSchema) {}
-export class TaskEventsDto extends createZodDto(z.object({ items: z.array(TaskEventSchema) })) {}
+export class TaskEventPageDto extends createZodDto(TaskEventPageSchema) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
 export class ProfileDto extends createZodDto(AgentProfileSchema) {}
@@ -39,7 +39,7 @@ export class ConversationCreatedDto extends createZodDto(
   z.object({ conversation: ConversationSchema, turn: ConversationTurnSchema.nullable() }),
 ) {}
 export class ConversationTurnDto extends createZodDto(ConversationTurnSchema) {}
-export class MessageListDto extends createZodDto(z.object({ items: z.array(MessageSchema) })) {}
+export class MessagePageDto extends createZodDto(MessagePageSchema) {}
 export class ProblemDto extends createZodDto(ProblemSchema) {}
 export class ConversationPageDto extends createZodDto(ConversationPageSchema) {}
 export class MeDto extends createZodDto(MeSchema) {}

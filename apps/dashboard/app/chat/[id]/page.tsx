@@ -4,6 +4,7 @@ import {
   isTerminalStatus,
   type Conversation,
   type Message,
+  type MessagePage,
   type Task,
   type TopicEvent,
 } from '@hangar/contracts';
@@ -18,11 +19,17 @@ import { useTopic } from '../../lib/socket';
 import { formText } from '../../lib/form';
 import { ErrorNote } from '../../components/bits';
 
+// Messages per page: the latest ones first, earlier ones on request.
+const MESSAGES_PAGE = 50;
+
 export default function ConversationPage() {
   const { id } = useParams<{ id: string }>();
   const { can } = useSession();
   const [conversation, setConversation] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
+  // Where the older messages start (the API pages from the newest); null once all are shown.
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
   // The turn being answered now, and what its agent has said so far.
   const [activeTask, setActiveTask] = useState<string | null>(null);
   const [streaming, setStreaming] = useState<Record<number, string>>({});
@@ -31,19 +38,24 @@ export default function ConversationPage() {
   const formRef = useRef<HTMLFormElement>(null);
   const mayWrite = conversation ? can('operator', conversation.project) : false;
 
-  const addMessages = useCallback((incoming: Message[]) => {
+  // New messages go after the ones shown, an older page before them.
+  const addMessages = useCallback((incoming: Message[], where: 'after' | 'before' = 'after') => {
     setMessages((current) => {
       const known = new Set(current.map((message) => message.id));
       const added = incoming.filter((message) => !known.has(message.id));
-      return added.length === 0 ? current : [...current, ...added];
+      if (added.length === 0) return current;
+      return where === 'after' ? [...current, ...added] : [...added, ...current];
     });
   }, []);
 
   useEffect(() => {
     (async () => {
       setConversation(await api<Conversation>(`/conversations/${id}`));
-      const { items } = await api<{ items: Message[] }>(`/conversations/${id}/messages`);
+      const { items, nextCursor } = await api<MessagePage>(`/conversations/${id}/messages`, {
+        query: { limit: MESSAGES_PAGE },
+      });
       addMessages(items);
+      setOlderCursor(nextCursor);
       const lastTurn = [...items].reverse().find((message) => message.role === 'user' && message.taskId);
       if (lastTurn?.taskId) {
         const task = await api<Task>(`/tasks/${lastTurn.taskId}`);
@@ -81,6 +93,22 @@ export default function ConversationPage() {
     });
   });
 
+  async function loadOlder() {
+    if (!olderCursor) return;
+    setLoadingOlder(true);
+    try {
+      const page = await api<MessagePage>(`/conversations/${id}/messages`, {
+        query: { limit: MESSAGES_PAGE, cursor: olderCursor },
+      });
+      addMessages(page.items, 'before');
+      setOlderCursor(page.nextCursor);
+    } catch (failure) {
+      setError(describeError(failure));
+    } finally {
+      setLoadingOlder(false);
+    }
+  }
+
   async function send(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -115,6 +143,11 @@ export default function ConversationPage() {
       </p>
       <h1>{conversation?.title ?? 'Conversation'}</h1>
       <div className="chat-thread" role="log" aria-label="Messages" aria-live="polite">
+        {olderCursor && (
+          <button type="button" className="ghost" disabled={loadingOlder} onClick={() => void loadOlder()}>
+            Load earlier messages
+          </button>
+        )}
         {messages.map((message) => (
           <div key={message.id} className={`bubble ${message.role}`} data-role={message.role}>
             <div className="muted" style={{ fontSize: '0.8rem' }}>

@@ -4,17 +4,22 @@ import {
   ConversationDto,
   ConversationPageDto,
   ConversationTurnDto,
-  MessageListDto,
+  MessagePageDto,
   ProblemDto,
   ProjectQueryDto,
 } from '../../common/response.dto';
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import type { Conversation, ConversationPage, ConversationTurn, Message } from '@hangar/contracts';
+import type { Conversation, ConversationPage, ConversationTurn, MessagePage } from '@hangar/contracts';
 import { Audited } from '../../common/audited.decorator';
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import { ConversationsService } from './conversations.service';
-import { CreateConversationDto, ListConversationsQueryDto, PostMessageDto } from './dto/conversation.dto';
+import {
+  CreateConversationDto,
+  ListConversationsQueryDto,
+  ListMessagesQueryDto,
+  PostMessageDto,
+} from './dto/conversation.dto';
 
 @ApiTags('conversations')
 @ApiResponse({ status: '4XX', description: 'problem+json', type: ProblemDto })
@@ -49,12 +54,13 @@ export class ConversationsController {
   }
 
   @Get(':id/messages')
-  @ApiOkResponse({ type: MessageListDto })
-  async messages(
+  @ApiOkResponse({ type: MessagePageDto })
+  messages(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
-  ): Promise<{ items: Message[] }> {
-    return { items: await this.conversations.messages(principal, id) };
+    @Query() query: ListMessagesQueryDto,
+  ): Promise<MessagePage> {
+    return this.conversations.messages(principal, id, query);
   }
 
   @Post(':id/messages')

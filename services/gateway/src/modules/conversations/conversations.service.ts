@@ -7,7 +7,9 @@ import {
   type ConversationTurn,
   type CreateConversationRequest,
   type ListConversationsQuery,
+  type ListMessagesQuery,
   type Message,
+  type MessagePage,
   type PostMessageRequest,
 } from '@hangar/contracts';
 import { ConversationRepository } from '@hangar/db';
@@ -68,9 +70,9 @@ export class ConversationsService {
     return conversation;
   }
 
-  async messages(principal: Principal, id: string): Promise<Message[]> {
+  async messages(principal: Principal, id: string, query: ListMessagesQuery): Promise<MessagePage> {
     await this.conversations.getVisible(id, principal.projectIds);
-    return this.conversations.messages(id);
+    return this.conversations.messages(id, query);
   }
 
   async send(principal: Principal, id: string, input: PostMessageRequest): Promise<ConversationTurn> {

@@ -5,10 +5,10 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { ProblemDto, TaskDiffDto, TaskDto, TaskEventsDto, TaskPageDto } from '../../common/response.dto';
+import { ProblemDto, TaskDiffDto, TaskDto, TaskEventPageDto, TaskPageDto } from '../../common/response.dto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import type { Task, TaskDiff, TaskEvent, TaskPage } from '@hangar/contracts';
+import type { Task, TaskDiff, TaskEventPage, TaskPage } from '@hangar/contracts';
 import { Audited } from '../../common/audited.decorator';
 import { ProjectQueryDto } from '../../common/response.dto';
 import { CurrentPrincipal } from '../auth/auth.decorators';
@@ -47,13 +47,13 @@ export class TasksController {
   }
 
   @Get(':id/events')
-  @ApiOkResponse({ type: TaskEventsDto })
-  async events(
+  @ApiOkResponse({ type: TaskEventPageDto })
+  events(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
     @Query() query: ListEventsQueryDto,
-  ): Promise<{ items: TaskEvent[] }> {
-    return { items: await this.tasks.events(principal, id, query.afterSeq, query.limit) };
+  ): Promise<TaskEventPage> {
+    return this.tasks.events(principal, id, query);
   }
 
   @Get(':id/diff')

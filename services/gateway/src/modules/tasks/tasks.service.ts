@@ -14,7 +14,8 @@ import {
   type TaskDiff,
   type TaskPage,
   type ListTasksQuery,
-  type TaskEvent,
+  type ListTaskEventsQuery,
+  type TaskEventPage,
 } from '@hangar/contracts';
 import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
 import { TaskActivity } from '@hangar/platform';
@@ -91,9 +92,9 @@ export class TasksService {
     return task;
   }
 
-  async events(principal: Principal, id: string, afterSeq: number, limit: number): Promise<TaskEvent[]> {
+  async events(principal: Principal, id: string, query: ListTaskEventsQuery): Promise<TaskEventPage> {
     await this.tasks.getVisible(id, principal.projectIds);
-    return this.history.listAfter(id, afterSeq, limit);
+    return this.history.page(id, query.afterSeq, query);
   }
 
   async diff(principal: Principal, id: string): Promise<TaskDiff> {
