@@ -694,6 +694,7 @@ describe("Hangar's own answers", () => {
     agentSessionId: null,
     exitCode: 0,
     workspace: null,
+    sandbox: null,
     repository: null,
     ref: null,
     push: false,
