@@ -1,4 +1,5 @@
 import type { Metadata, Viewport } from 'next';
+import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import { Shell } from './components/shell';
 import { RuntimeConfigProvider } from './lib/runtime-config';
@@ -17,12 +18,14 @@ export const dynamic = 'force-dynamic';
 // The theme is set before the first paint: the saved choice, else the system's.
 const THEME_SCRIPT = `try{var t=localStorage.getItem('hangar.theme');if(t!=='light'&&t!=='dark')t=matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light';document.documentElement.dataset.theme=t}catch(e){}`;
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+export default async function RootLayout({ children }: { children: ReactNode }) {
   const config = { socketUrl: (process.env.HANGAR_PUBLIC_WS_URL ?? '').replace(/\/+$/, '') };
+  // The Content-Security-Policy lets only scripts with this response's nonce run (middleware.ts).
+  const nonce = (await headers()).get('x-nonce') ?? undefined;
   return (
     <html lang="en" suppressHydrationWarning>
       <head>
-        <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
       </head>
       <body>
         <RuntimeConfigProvider config={config}>

@@ -1,6 +1,7 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { AgentMarkdown } from '../app/components/agent-markdown';
 import { Transcript } from '../app/components/transcript';
+import { contentSecurityPolicy } from '../app/lib/content-security-policy';
 import { safeNextPath } from '../app/lib/safe-next';
 import { appendEvents } from '../app/lib/transcript-entries';
 
@@ -44,6 +45,44 @@ describe(safeNextPath.name, () => {
     undefined,
   ])('should send %p to / instead', (next) => {
     expect(safeNextPath(next, ORIGIN)).toBe('/');
+  });
+});
+
+describe(contentSecurityPolicy.name, () => {
+  const directives = (policy: string): Record<string, string[]> =>
+    Object.fromEntries(
+      policy.split('; ').map((directive): [string, string[]] => {
+        const [name = '', ...sources] = directive.split(' ');
+        return [name, sources];
+      }),
+    );
+
+  it('should let scripts run only with the nonce and keep images, frames, objects and bases in', () => {
+    const policy = directives(contentSecurityPolicy({ nonce: 'bm9uY2U=', socketUrl: '' }));
+    expect(policy).toMatchObject({
+      'default-src': ["'self'"],
+      'script-src': ["'self'", "'nonce-bm9uY2U='", "'strict-dynamic'"],
+      'img-src': ["'self'", 'data:'],
+      'connect-src': ["'self'"],
+      'object-src': ["'none'"],
+      'base-uri': ["'self'"],
+      'frame-ancestors': ["'none'"],
+    });
+    expect(policy['script-src']).not.toContain("'unsafe-inline'");
+    expect(policy['script-src']).not.toContain("'unsafe-eval'");
+  });
+
+  it('should let the page reach Socket.IO on its own origin, over HTTP and WebSocket', () => {
+    expect(
+      directives(contentSecurityPolicy({ nonce: 'n', socketUrl: 'http://127.0.0.1:4006' }))['connect-src'],
+    ).toEqual(["'self'", 'http://127.0.0.1:4006', 'ws://127.0.0.1:4006']);
+    expect(
+      directives(contentSecurityPolicy({ nonce: 'n', socketUrl: 'https://ws.example.com/' }))['connect-src'],
+    ).toEqual(["'self'", 'https://ws.example.com', 'wss://ws.example.com']);
+    // A setting that is no URL adds nothing rather than a source that would widen the policy.
+    expect(
+      directives(contentSecurityPolicy({ nonce: 'n', socketUrl: "* 'unsafe-inline'" }))['connect-src'],
+    ).toEqual(["'self'"]);
   });
 });
 

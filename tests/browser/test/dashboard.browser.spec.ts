@@ -268,6 +268,46 @@ describe('the dashboard in a browser', () => {
     await screenshot('tasks-phone');
   });
 
+  it('should keep to its own origin: a strict CSP, no remote image loaded, sign-in never leaves', async () => {
+    const current = await suite.open();
+    const { page } = current;
+    // Every request the page makes, to prove the agent's image was never fetched.
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+
+    // A sign-in link crafted to go elsewhere (`/\\evil.com` once decoded) comes back home.
+    const document = await page.goto('/login?next=/%5Cevil.example');
+    const headers = document!.headers();
+    expect(headers['content-security-policy']).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
+    expect(headers['content-security-policy']).toContain("img-src 'self' data:");
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['referrer-policy']).toBe('same-origin');
+    await page.getByLabel('Email').fill(suite.hangar.admin.email);
+    await page.getByLabel('Password').fill(suite.hangar.admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /Overview/ }).waitFor();
+    expect(new URL(page.url()).origin).toBe(new URL(suite.hangar.url).origin);
+    expect(new URL(page.url()).pathname).toBe('/');
+
+    // Markdown in a conversation with an image pointing elsewhere: shown as a link, not loaded.
+    const leak = 'http://127.0.0.1:9/leak.png';
+    const created = await suite.hangar.api<{ conversation: { id: string } }>(
+      'POST',
+      '/api/v1/conversations',
+      {
+        message: `Show this: ![x](${leak})`,
+        scenario: 'reply',
+      },
+    );
+    await page.goto(`/chat/${created.body.conversation.id}`);
+    const thread = page.getByRole('log', { name: 'Messages' });
+    await thread.locator('[data-role="assistant"]').first().waitFor();
+    expect(await thread.getByRole('link', { name: '[image: x]' }).getAttribute('href')).toBe(leak);
+    expect(await thread.locator('img').count()).toBe(0);
+    expect(requested.filter((url) => new URL(url).host === '127.0.0.1:9')).toEqual([]);
+  });
+
   it('should be usable from the keyboard: skip link, then the navigation', async () => {
     const { page } = await asAdmin();
     await page.goto('/tasks');
