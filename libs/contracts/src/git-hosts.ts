@@ -28,7 +28,7 @@ export const GitCredentialSchema = z
       .string()
       .min(1, 'must not be empty')
       .max(4096)
-      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      .regex(/^[\x21-\x7e]*$/, 'must be printable ASCII without spaces'),
     username: z
       .string()
       .min(1)

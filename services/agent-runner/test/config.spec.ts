@@ -99,18 +99,39 @@ describe('agent-runner configuration', () => {
     });
 
     it.each([
-      ['not JSON', `[{"host":"github.com","token":"${TOKEN}"`, 'GIT_CREDENTIALS (HTTPS credentials of projects without git hosts of their own, as JSON: [{"host":"github.com","username":"x-access-token","token":"…"}]): must be JSON'],
+      [
+        'not JSON',
+        `[{"host":"github.com","token":"${TOKEN}"`,
+        'GIT_CREDENTIALS (HTTPS credentials of projects without git hosts of their own, as JSON: [{"host":"github.com","username":"x-access-token","token":"…"}]): must be JSON',
+      ],
       ['an entry without a token', '[{"host":"github.com"}]', expect.stringMatching(/: entry 1 token: /)],
-      ['a token with a line break', JSON.stringify([{ host: 'github.com', token: `${TOKEN}\n` }]), expect.stringMatching(/: entry 1 token: must be printable ASCII without spaces$/)],
-      ['a host twice', JSON.stringify([{ host: 'github.com', token: 'a' }, { host: 'GitHub.com', token: 'b' }]), expect.stringMatching(/: entry 2 host: is listed twice$/)],
-      ['a host that is not allowed', JSON.stringify([{ host: 'git.internal', token: TOKEN }]), expect.stringMatching(/: git\.internal not in GIT_ALLOWED_HOSTS: credentials are offered to allowed hosts only$/)],
+      [
+        'a token with a line break',
+        JSON.stringify([{ host: 'github.com', token: `${TOKEN}\n` }]),
+        expect.stringMatching(/: entry 1 token: must be printable ASCII without spaces$/),
+      ],
+      [
+        'a host twice',
+        JSON.stringify([
+          { host: 'github.com', token: 'a' },
+          { host: 'GitHub.com', token: 'b' },
+        ]),
+        expect.stringMatching(/: entry 2 host: is listed twice$/),
+      ],
+      [
+        'a host that is not allowed',
+        JSON.stringify([{ host: 'git.internal', token: TOKEN }]),
+        expect.stringMatching(
+          /: git\.internal not in GIT_ALLOWED_HOSTS: credentials are offered to allowed hosts only$/,
+        ),
+      ],
     ])('should refuse GIT_CREDENTIALS with %s in one line, never echoing it', (_what, value, line) => {
       const problems = problemsOf({ ...base, GIT_CREDENTIALS: value });
 
       expect(problems).toEqual([line]);
       expect(problems[0]).toMatch(/^GIT_CREDENTIALS /);
       expect(problems[0]).not.toContain(TOKEN);
-    }); // prettier-ignore
+    });
 
     it('should refuse a GIT_ALLOWED_HOSTS entry that is no host, naming the setting', () => {
       const problems = problemsOf({ ...base, GIT_ALLOWED_HOSTS: 'github.com,https://gitlab.com' });

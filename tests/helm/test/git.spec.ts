@@ -29,14 +29,19 @@ describe('git hosts and credentials in the chart', () => {
   });
 
   it('should give the gateway and the agent-runner the hosts it is given, empty included', async () => {
-    const objects = await render({ valuesFiles: minimal, set: ['git.allowedHosts={github.com,git.example.com:8443}'] });
+    const objects = await render({
+      valuesFiles: minimal,
+      set: ['git.allowedHosts={github.com,git.example.com:8443}'],
+    });
     const none = await render({ valuesFiles: minimal, set: ['git.allowedHosts=null'] });
 
     for (const component of ['gateway', 'agent-runner']) {
-      expect(plainEnv(objects, deployment(objects, component)).GIT_ALLOWED_HOSTS).toBe('github.com,git.example.com:8443');
+      expect(plainEnv(objects, deployment(objects, component)).GIT_ALLOWED_HOSTS).toBe(
+        'github.com,git.example.com:8443',
+      );
       expect(plainEnv(none, deployment(none, component)).GIT_ALLOWED_HOSTS).toBe('');
     }
-  }); // prettier-ignore
+  });
 
   it('should keep credentials given by value in a Secret the agent-runner alone reads', async () => {
     const objects = await render({
@@ -90,9 +95,11 @@ describe('git hosts and credentials in the chart', () => {
   });
 
   it('should refuse an allowed host that is a URL, naming the value', async () => {
-    const result = await helm(templateArgs({ valuesFiles: minimal, set: ['git.allowedHosts={https://github.com}'] }));
+    const result = await helm(
+      templateArgs({ valuesFiles: minimal, set: ['git.allowedHosts={https://github.com}'] }),
+    );
 
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("at '/git/allowedHosts/0'");
-  }); // prettier-ignore
+  });
 });
