@@ -61,6 +61,81 @@ describe('ProfileRepository and ConversationRepository', () => {
     });
   });
 
+  it('should show secrets as set, keep those sent as {"set": true}, and give the runner their values', async () => {
+    const created = await profiles.create(DEFAULT_PROJECT_ID, {
+      name: 'secretive',
+      provider: 'claude',
+      mcpServers: {
+        tool: { command: 'node', args: ['server.js'], env: { API_KEY: 'k-1', REGION: 'eu' } },
+        docs: { type: 'http', url: 'https://mcp.example.com', headers: { Authorization: 'Bearer t-1' } },
+      },
+    });
+    expect(created.mcpServers).toEqual({
+      tool: { command: 'node', args: ['server.js'], env: { API_KEY: { set: true }, REGION: { set: true } } },
+      docs: { type: 'http', url: 'https://mcp.example.com', headers: { Authorization: { set: true } } },
+    });
+    expect(JSON.stringify(await profiles.list(DEFAULT_PROJECT_ID))).not.toMatch(/k-1|t-1/);
+    expect(created).toMatchObject({ trustRepositorySettings: false, internetAccess: false });
+
+    // Sent back as shown, with one secret dropped and one new: kept, removed, set.
+    const updated = await profiles.update(DEFAULT_PROJECT_ID, 'secretive', {
+      mcpServers: {
+        tool: { command: 'node', args: ['server.js'], env: { API_KEY: { set: true }, TOKEN: 'new' } },
+        docs: created.mcpServers['docs']!,
+      },
+      internetAccess: true,
+    });
+    expect(updated.mcpServers['tool']).toEqual({
+      command: 'node',
+      args: ['server.js'],
+      env: { API_KEY: { set: true }, TOKEN: { set: true } },
+    });
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'x', profile: 'secretive' });
+    const applied = await profiles.ofTask(task.id);
+    expect(applied.mcpServers).toEqual({
+      tool: { command: 'node', args: ['server.js'], env: { API_KEY: 'k-1', TOKEN: 'new' } },
+      docs: { type: 'http', url: 'https://mcp.example.com', headers: { Authorization: 'Bearer t-1' } },
+    });
+    expect(applied).toMatchObject({ internetAccess: true, trustRepositorySettings: false });
+
+    // A change of anything else leaves the servers alone.
+    await profiles.update(DEFAULT_PROJECT_ID, 'secretive', { maxTurns: 2 });
+    expect((await profiles.ofTask(task.id)).mcpServers).toEqual(applied.mcpServers);
+  });
+
+  it('should refuse to keep a secret that is not stored, or for a server that now goes elsewhere', async () => {
+    const keep = { set: true } as const;
+    await expect(
+      profiles.create(DEFAULT_PROJECT_ID, {
+        name: 'nothing-kept',
+        provider: 'claude',
+        mcpServers: { tool: { command: 'node', env: { API_KEY: keep } } },
+      }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'mcpServers.tool.env.API_KEY' } });
+
+    await profiles.create(DEFAULT_PROJECT_ID, {
+      name: 'moving',
+      provider: 'claude',
+      mcpServers: {
+        docs: { type: 'http', url: 'https://mcp.example.com', headers: { Authorization: 'secret' } },
+      },
+    });
+    const moved = profiles.update(DEFAULT_PROJECT_ID, 'moving', {
+      mcpServers: {
+        docs: { type: 'http', url: 'https://attacker.example', headers: { Authorization: keep } },
+      },
+    });
+    await expect(moved).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('URL changed') as unknown,
+      details: { field: 'mcpServers.docs.headers.Authorization' },
+    });
+    const unknownKey = profiles.update(DEFAULT_PROJECT_ID, 'moving', {
+      mcpServers: { docs: { type: 'http', url: 'https://mcp.example.com', headers: { Other: keep } } },
+    });
+    await expect(unknownKey).rejects.toMatchObject({ details: { field: 'mcpServers.docs.headers.Other' } });
+  });
+
   it('should keep the session transcript byte for byte and know the unfinished turn', async () => {
     const conversation = await conversations.create(DEFAULT_PROJECT_ID, { title: 'chat' });
     const transcript = Buffer.from('{"type":"user"}\n{"type":"assistant","é":"ü"}\n', 'utf8');

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentProfile, Problem } from '@hangar/contracts';
+import type { AgentProfileView, AuditPage, Problem, User } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { createTask, follow, request } from './support';
+import { createTask, follow, request, signIn } from './support';
 
 const reviewer = {
   name: 'reviewer',
@@ -13,19 +13,56 @@ const reviewer = {
   permissionMode: 'dontAsk',
   maxTurns: 7,
   timeoutSeconds: 120,
-  mcpServers: { notes: { command: 'node', args: ['-e', 'setTimeout(() => {}, 1)'] } },
+  mcpServers: {
+    notes: { command: 'node', args: ['-e', 'setTimeout(() => {}, 1)'], env: { NOTES_KEY: 'nk-secret-1' } },
+    docs: { type: 'http', url: 'http://127.0.0.1:9/mcp', headers: { Authorization: 'Bearer dk-secret-2' } },
+  },
   agents: { 'style-checker': '---\nname: style-checker\ndescription: Checks style\n---\nCheck the style.\n' },
   skills: {
     'release-notes': '---\nname: release-notes\ndescription: Writes release notes\n---\nWrite them.\n',
   },
 };
 
+const SECRETS = /nk-secret|dk-secret/;
+
 describe('agent profiles', () => {
   let stack: ServiceStack;
+  // Signed-in users of the default project: an instance administrator, an admin, a viewer.
+  let instanceAdmin: Record<string, string>;
+  let projectAdmin: Record<string, string>;
+  let viewer: Record<string, string>;
+
+  async function member(name: string, role: 'admin' | 'viewer'): Promise<Record<string, string>> {
+    const password = `${name}-password-1`;
+    const user = await request(
+      stack,
+      'POST',
+      '/api/v1/users',
+      { email: `${name}@example.com`, name, password },
+      instanceAdmin,
+    );
+    expect(user.status).toBe(201);
+    const id = (user.body as User).id;
+    const joined = await request(
+      stack,
+      'PUT',
+      `/api/v1/projects/default/members/${id}`,
+      { role },
+      instanceAdmin,
+    );
+    expect(joined.status).toBe(200);
+    return { authorization: '', cookie: await signIn(stack, `${name}@example.com`, password) };
+  }
 
   beforeAll(async () => {
     stack = await ServiceStack.create('profiles');
     await stack.start();
+    instanceAdmin = {
+      authorization: '',
+      cookie: await signIn(stack, stack.admin.email, stack.admin.password),
+    };
+    projectAdmin = await member('pat', 'admin');
+    viewer = await member('vera', 'viewer');
   });
 
   afterAll(async () => {
@@ -56,7 +93,7 @@ describe('agent profiles', () => {
     const cleared = await request(stack, 'PATCH', '/api/v1/profiles/scratch', { resources: null });
     expect(cleared.body).toMatchObject({ resources: null, maxTurns: 3 });
 
-    const list = (await request(stack, 'GET', '/api/v1/profiles')).body as { items: AgentProfile[] };
+    const list = (await request(stack, 'GET', '/api/v1/profiles')).body as { items: AgentProfileView[] };
     expect(list.items.map((profile) => profile.name)).toEqual(expect.arrayContaining(['default', 'scratch']));
 
     expect((await request(stack, 'POST', '/api/v1/profiles', { ...reviewer, name: 'scratch' })).status).toBe(
@@ -96,8 +133,146 @@ describe('agent profiles', () => {
     expect(unknown.body).toMatchObject({ code: 'UNKNOWN_PROFILE' });
   });
 
+  it('should refuse tool names and models that the CLI would read as flags, naming the field', async () => {
+    const response = await request(stack, 'POST', '/api/v1/profiles', {
+      name: 'flags',
+      model: '--dangerously-skip-permissions',
+      allowedTools: ['Read', '--dangerously-skip-permissions'],
+      disallowedTools: ['-p'],
+    });
+    expect(response.status).toBe(400);
+    expect((response.body as Problem).errors?.map((error) => error.field).sort()).toEqual([
+      'allowedTools.1',
+      'disallowedTools.0',
+      'model',
+    ]);
+    expect((await request(stack, 'GET', '/api/v1/profiles/flags')).status).toBe(404);
+  });
+
+  it('should never show MCP secrets, to any role, and keep them until they are changed', async () => {
+    const created = await request(stack, 'POST', '/api/v1/profiles', { ...reviewer, name: 'secretive' });
+    expect(created.status).toBe(201);
+    const shown = {
+      notes: { command: 'node', args: reviewer.mcpServers.notes.args, env: { NOTES_KEY: { set: true } } },
+      docs: { type: 'http', url: reviewer.mcpServers.docs.url, headers: { Authorization: { set: true } } },
+    };
+    expect((created.body as AgentProfileView).mcpServers).toEqual(shown);
+    for (const caller of [viewer, projectAdmin, instanceAdmin, {}]) {
+      const one = await request(stack, 'GET', '/api/v1/profiles/secretive', undefined, caller);
+      const all = await request(stack, 'GET', '/api/v1/profiles', undefined, caller);
+      expect(one.status).toBe(200);
+      expect((one.body as AgentProfileView).mcpServers).toEqual(shown);
+      expect(JSON.stringify([one.body, all.body])).not.toMatch(SECRETS);
+    }
+
+    // Sent back as shown with one header replaced: the kept one stays, the new one is set.
+    const changed = await request(
+      stack,
+      'PATCH',
+      '/api/v1/profiles/secretive',
+      {
+        maxTurns: 2,
+        mcpServers: { ...shown, docs: { ...shown.docs, headers: { 'X-Api-Key': 'dk-secret-3' } } },
+      },
+      projectAdmin,
+    );
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({
+      maxTurns: 2,
+      mcpServers: { ...shown, docs: { ...shown.docs, headers: { 'X-Api-Key': { set: true } } } },
+    });
+    expect(JSON.stringify(changed.body)).not.toMatch(SECRETS);
+
+    const refused = await request(stack, 'PATCH', '/api/v1/profiles/secretive', {
+      mcpServers: { notes: { command: 'sh', env: { NOTES_KEY: { set: true } } } },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'mcpServers.notes.env.NOTES_KEY' }],
+    });
+    // Secrets never reach the audit log either.
+    const audit = await request(stack, 'GET', '/api/v1/audit?project=default&limit=500');
+    expect(JSON.stringify(audit.body)).not.toMatch(SECRETS);
+  });
+
+  it('should let only an instance administrator trust repository settings, and audit every switch', async () => {
+    const created = await request(stack, 'POST', '/api/v1/profiles', { name: 'trusting' }, projectAdmin);
+    expect(created.body).toMatchObject({ trustRepositorySettings: false, internetAccess: false });
+
+    const patch = (body: unknown, caller: Record<string, string>) =>
+      request(stack, 'PATCH', '/api/v1/profiles/trusting', body, caller);
+    // A project admin (even through the admin token) may not turn it on; nothing changes.
+    for (const caller of [projectAdmin, {}]) {
+      const refused = await patch({ trustRepositorySettings: true, maxTurns: 9 }, caller);
+      expect(refused.status).toBe(403);
+      expect(refused.body).toMatchObject({
+        code: 'FORBIDDEN',
+        errors: [{ field: 'trustRepositorySettings' }],
+      });
+    }
+    const denied = await request(
+      stack,
+      'POST',
+      '/api/v1/profiles',
+      { name: 'trusting-2', trustRepositorySettings: true },
+      projectAdmin,
+    );
+    expect(denied.status).toBe(403);
+    expect((await request(stack, 'GET', '/api/v1/profiles/trusting')).body).toMatchObject({ maxTurns: null });
+
+    expect((await patch({ trustRepositorySettings: true }, instanceAdmin)).body).toMatchObject({
+      trustRepositorySettings: true,
+    });
+    // A project admin's other changes, even one that sends the switch back as it is, keep it on.
+    expect((await patch({ maxTurns: 4, internetAccess: true }, projectAdmin)).body).toMatchObject({
+      trustRepositorySettings: true,
+      internetAccess: true,
+      maxTurns: 4,
+    });
+    expect((await patch({ trustRepositorySettings: true, maxTurns: 5 }, projectAdmin)).status).toBe(200);
+    expect((await patch({ trustRepositorySettings: false }, projectAdmin)).body).toMatchObject({
+      trustRepositorySettings: false,
+    });
+
+    const audit = await request(
+      stack,
+      'GET',
+      '/api/v1/audit?project=default&action=profile.update&limit=500',
+    );
+    const switches = (audit.body as AuditPage).items
+      .filter((entry) => entry.target?.id === 'trusting')
+      .reverse()
+      .map((entry) => [entry.actor.label, entry.details]);
+    expect(switches).toEqual([
+      [
+        stack.admin.email,
+        { changed: ['trustRepositorySettings'], trustRepositorySettings: { from: false, to: true } },
+      ],
+      [
+        'pat@example.com',
+        { changed: ['maxTurns', 'internetAccess'], internetAccess: { from: false, to: true } },
+      ],
+      ['pat@example.com', { changed: ['maxTurns', 'trustRepositorySettings'] }],
+      [
+        'pat@example.com',
+        { changed: ['trustRepositorySettings'], trustRepositorySettings: { from: true, to: false } },
+      ],
+    ]);
+  });
+
+  it('should keep what a change does not name, the provider included', async () => {
+    expect(
+      (await request(stack, 'POST', '/api/v1/profiles', { name: 'codexy', provider: 'codex' })).status,
+    ).toBe(201);
+    const changed = await request(stack, 'PATCH', '/api/v1/profiles/codexy', { maxTurns: 3 });
+    expect(changed.body).toMatchObject({ provider: 'codex', maxTurns: 3 });
+  });
+
   it("should hand the profile's tools, permission mode, system prompt, MCP config and agent files to the CLI", async () => {
     expect((await request(stack, 'POST', '/api/v1/profiles', reviewer)).status).toBe(201);
+    // Changed without its secrets: the CLI still gets them.
+    expect((await request(stack, 'PATCH', '/api/v1/profiles/reviewer', { maxTurns: 7 })).status).toBe(200);
     const task = await createTask(stack, { prompt: 'review this', profile: 'reviewer', scenario: 'slow' });
     expect(task.timeoutSeconds).toBe(120);
     const follower = follow(stack, task.id);
@@ -117,12 +292,17 @@ describe('agent profiles', () => {
       'Read',
     ]);
     expect(after('--disallowedTools')).toBe('WebFetch');
-    const mcpConfig = JSON.parse(readFileSync(after('--mcp-config')!, 'utf8')) as unknown;
+    // Read through the CLI's own root: a sandboxed CLI sees its home elsewhere than the runner.
+    const mcpConfig = JSON.parse(
+      readFileSync(`/proc/${cli}/root${after('--mcp-config')!}`, 'utf8'),
+    ) as unknown;
     expect(mcpConfig).toEqual({ mcpServers: reviewer.mcpServers });
-    expect(readFileSync(path.join(workspace, '.claude/agents/style-checker.md'), 'utf8')).toBe(
+    // The workspace as the CLI sees it (its working directory), sandboxed or not.
+    const cwd = `/proc/${cli}/cwd`;
+    expect(readFileSync(path.join(cwd, '.claude/agents/style-checker.md'), 'utf8')).toBe(
       reviewer.agents['style-checker'],
     );
-    expect(readFileSync(path.join(workspace, '.claude/skills/release-notes/SKILL.md'), 'utf8')).toBe(
+    expect(readFileSync(path.join(cwd, '.claude/skills/release-notes/SKILL.md'), 'utf8')).toBe(
       reviewer.skills['release-notes'],
     );
 

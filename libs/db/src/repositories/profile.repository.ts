@@ -1,14 +1,18 @@
 import {
   HangarError,
   type AgentProfile,
+  type AgentProfileView,
   type CreateProfileRequest,
+  type McpServer,
   type UpdateProfileRequest,
 } from '@hangar/contracts';
 import { Prisma, type AgentProfile as ProfileRow, type PrismaClient } from '../generated/prisma/client';
+import { resolveMcpSecrets, toProfileView } from './profile-secrets';
 import { DEFAULT_PROFILE } from './task.repository';
 
 const withProject = { project: { select: { slug: true } } } as const;
 
+// With its secrets: only the runner gets a profile like this (ofTask); answers get toProfileView.
 export function toProfile(row: ProfileRow & { project: { slug: string } }): AgentProfile {
   return {
     name: row.name,
@@ -26,13 +30,19 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
     mcpServers: row.mcpServers as AgentProfile['mcpServers'],
     agents: row.agentFiles as AgentProfile['agents'],
     skills: row.skillFiles as AgentProfile['skills'],
+    trustRepositorySettings: row.trustRepositorySettings,
+    internetAccess: row.internetAccess,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
 }
 
-function toColumns(input: UpdateProfileRequest): Prisma.AgentProfileUpdateInput {
-  const { agents, skills, mcpServers, resources, ...rest } = input;
+// `mcpServers` comes with its secrets resolved (resolveMcpSecrets).
+function toColumns(
+  input: Omit<UpdateProfileRequest, 'mcpServers'>,
+  mcpServers: Record<string, McpServer> | undefined,
+): Prisma.AgentProfileUpdateInput {
+  const { agents, skills, resources, ...rest } = input;
   return {
     ...rest,
     ...(resources !== undefined ? { resources: resources ?? Prisma.DbNull } : {}),
@@ -46,28 +56,25 @@ function notFound(name: string): HangarError {
   return new HangarError('PROFILE_NOT_FOUND', `profile "${name}" does not exist`, { profile: name });
 }
 
+// Profiles as the API shows them (secrets as {"set": true}), and as the runner applies them.
 export class ProfileRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async list(projectId: string): Promise<AgentProfile[]> {
+  async list(projectId: string): Promise<AgentProfileView[]> {
     const rows = await this.prisma.agentProfile.findMany({
       where: { projectId },
       orderBy: { name: 'asc' },
       include: withProject,
     });
-    return rows.map(toProfile);
+    return rows.map((row) => toProfileView(toProfile(row)));
   }
 
-  async get(projectId: string, name: string): Promise<AgentProfile> {
-    const row = await this.prisma.agentProfile.findUnique({
-      where: { projectId_name: { projectId, name } },
-      include: withProject,
-    });
-    if (!row) throw notFound(name);
-    return toProfile(row);
+  async get(projectId: string, name: string): Promise<AgentProfileView> {
+    return toProfileView(await this.stored(projectId, name));
   }
 
-  // The profile a task was created with (in the task's own project): what the runner applies.
+  // The profile a task was created with (in the task's own project), secrets included: what the
+  // runner applies.
   async ofTask(taskId: string): Promise<AgentProfile> {
     const row = await this.prisma.task.findUnique({
       where: { id: taskId },
@@ -77,17 +84,20 @@ export class ProfileRepository {
     return toProfile(row.profile);
   }
 
-  async create(projectId: string, input: CreateProfileRequest): Promise<AgentProfile> {
+  async create(projectId: string, input: CreateProfileRequest): Promise<AgentProfileView> {
+    const { mcpServers, ...fields } = input;
+    // Nothing is stored yet: every secret needs its value.
+    const servers = mcpServers === undefined ? undefined : resolveMcpSecrets(mcpServers, {});
     try {
       const row = await this.prisma.agentProfile.create({
         data: {
-          ...(toColumns(input) as Prisma.AgentProfileCreateWithoutProjectInput),
+          ...(toColumns(fields, servers) as Prisma.AgentProfileCreateWithoutProjectInput),
           name: input.name,
           project: { connect: { id: projectId } },
         },
         include: withProject,
       });
-      return toProfile(row);
+      return toProfileView(toProfile(row));
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
         throw new HangarError('PROFILE_EXISTS', `profile "${input.name}" exists already`, { field: 'name' });
@@ -96,10 +106,15 @@ export class ProfileRepository {
     }
   }
 
-  async update(projectId: string, name: string, input: UpdateProfileRequest): Promise<AgentProfile> {
+  async update(projectId: string, name: string, input: UpdateProfileRequest): Promise<AgentProfileView> {
+    const { mcpServers, ...fields } = input;
+    const servers =
+      mcpServers === undefined
+        ? undefined
+        : resolveMcpSecrets(mcpServers, (await this.stored(projectId, name)).mcpServers);
     const { count } = await this.prisma.agentProfile.updateMany({
       where: { projectId, name },
-      data: toColumns(input),
+      data: toColumns(fields, servers),
     });
     if (count === 0) throw notFound(name);
     return this.get(projectId, name);
@@ -122,5 +137,14 @@ export class ProfileRepository {
       );
     }
     await this.prisma.agentProfile.delete({ where: { id: row.id } });
+  }
+
+  private async stored(projectId: string, name: string): Promise<AgentProfile> {
+    const row = await this.prisma.agentProfile.findUnique({
+      where: { projectId_name: { projectId, name } },
+      include: withProject,
+    });
+    if (!row) throw notFound(name);
+    return toProfile(row);
   }
 }

@@ -1,7 +1,7 @@
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import {
-  AgentProfileSchema,
+  AgentProfileViewSchema,
   ApiTokenSchema,
   AuditPageSchema,
   CreatedWebhookSchema,
@@ -32,8 +32,8 @@ export class TaskPageDto extends createZodDto(TaskPageSchema) {}
 export class TaskEventPageDto extends createZodDto(TaskEventPageSchema) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
-export class ProfileDto extends createZodDto(AgentProfileSchema) {}
-export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileSchema) })) {}
+export class ProfileDto extends createZodDto(AgentProfileViewSchema) {}
+export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileViewSchema) })) {}
 export class ConversationDto extends createZodDto(ConversationSchema) {}
 export class ConversationCreatedDto extends createZodDto(
   z.object({ conversation: ConversationSchema, turn: ConversationTurnSchema.nullable() }),

@@ -1,7 +1,7 @@
 import { ApiCreatedResponse, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import type { AgentProfile } from '@hangar/contracts';
+import type { AgentProfileView } from '@hangar/contracts';
 import { Audited } from '../../common/audited.decorator';
 import { ProblemDto, ProfileDto, ProfileListDto, ProjectQueryDto } from '../../common/response.dto';
 import { CurrentPrincipal } from '../auth/auth.decorators';
@@ -20,7 +20,7 @@ export class ProfilesController {
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ProjectQueryDto,
-  ): Promise<{ items: AgentProfile[] }> {
+  ): Promise<{ items: AgentProfileView[] }> {
     return { items: await this.profiles.list(principal, query.project) };
   }
 
@@ -31,7 +31,7 @@ export class ProfilesController {
     @CurrentPrincipal() principal: Principal,
     @Query() query: ProjectQueryDto,
     @Body() body: CreateProfileDto,
-  ): Promise<AgentProfile> {
+  ): Promise<AgentProfileView> {
     return this.profiles.create(principal, query.project, body);
   }
 
@@ -41,7 +41,7 @@ export class ProfilesController {
     @CurrentPrincipal() principal: Principal,
     @Query() query: ProjectQueryDto,
     @Param('name') name: string,
-  ): Promise<AgentProfile> {
+  ): Promise<AgentProfileView> {
     return this.profiles.get(principal, query.project, name);
   }
 
@@ -53,7 +53,7 @@ export class ProfilesController {
     @Query() query: ProjectQueryDto,
     @Param('name') name: string,
     @Body() body: UpdateProfileDto,
-  ): Promise<AgentProfile> {
+  ): Promise<AgentProfileView> {
     return this.profiles.update(principal, query.project, name, body);
   }
 

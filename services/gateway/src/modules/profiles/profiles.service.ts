@@ -1,10 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import type { AgentProfile, CreateProfileRequest, UpdateProfileRequest } from '@hangar/contracts';
+import {
+  HangarError,
+  type AgentProfileView,
+  type CreateProfileRequest,
+  type UpdateProfileRequest,
+} from '@hangar/contracts';
 import { ProfileRepository } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
 
-// Profiles are read by every member and changed by the project's admins.
+// The switches the audit log shows from and to, beside which fields a change named.
+const AUDITED_SWITCHES = ['trustRepositorySettings', 'internetAccess'] as const;
+
+// Profiles are read by every member and changed by the project's admins. Loading a repository's
+// own settings (its hooks run on the runner) is for instance administrators to turn on.
 @Injectable()
 export class ProfilesService {
   constructor(
@@ -12,28 +21,44 @@ export class ProfilesService {
     private readonly audit: AuditTrail,
   ) {}
 
-  list(principal: Principal, project?: string): Promise<AgentProfile[]> {
+  list(principal: Principal, project?: string): Promise<AgentProfileView[]> {
     return this.profiles.list(principal.project(project).id);
   }
 
-  get(principal: Principal, project: string | undefined, name: string): Promise<AgentProfile> {
+  get(principal: Principal, project: string | undefined, name: string): Promise<AgentProfileView> {
     return this.profiles.get(principal.project(project).id, name);
   }
 
   async create(principal: Principal, project: string | undefined, input: CreateProfileRequest) {
     const access = principal.require(principal.project(project).id, 'admin');
+    if (input.trustRepositorySettings === true) requireInstanceAdminForTrust(principal);
     const created = await this.profiles.create(access.id, input);
-    this.audit.touched({ projectId: access.id, target: { type: 'profile', id: created.name } });
+    this.audit.touched({
+      projectId: access.id,
+      target: { type: 'profile', id: created.name },
+      details: Object.fromEntries(AUDITED_SWITCHES.map((name) => [name, created[name]])),
+    });
     return created;
   }
 
   async update(principal: Principal, project: string | undefined, name: string, input: UpdateProfileRequest) {
     const access = principal.require(principal.project(project).id, 'admin');
-    const updated = await this.profiles.update(access.id, name, input);
+    const before = await this.profiles.get(access.id, name);
+    const change = { ...input };
+    if (input.trustRepositorySettings === true && !principal.isInstanceAdmin) {
+      if (!before.trustRepositorySettings) requireInstanceAdminForTrust(principal);
+      // On already: nothing to write, so this change cannot undo an administrator's turning it off.
+      delete change.trustRepositorySettings;
+    }
+    const updated = await this.profiles.update(access.id, name, change);
+    const switched = AUDITED_SWITCHES.filter((field) => before[field] !== updated[field]);
     this.audit.touched({
       projectId: access.id,
       target: { type: 'profile', id: name },
-      details: { changed: Object.keys(input) },
+      details: {
+        changed: Object.keys(input),
+        ...Object.fromEntries(switched.map((field) => [field, { from: before[field], to: updated[field] }])),
+      },
     });
     return updated;
   }
@@ -43,4 +68,14 @@ export class ProfilesService {
     await this.profiles.delete(access.id, name);
     this.audit.touched({ projectId: access.id, target: { type: 'profile', id: name } });
   }
+}
+
+function requireInstanceAdminForTrust(principal: Principal): void {
+  if (principal.isInstanceAdmin) return;
+  throw new HangarError(
+    'FORBIDDEN',
+    "only an instance administrator may turn on trustRepositorySettings: the repository's hooks " +
+      'would run on the runner',
+    { field: 'trustRepositorySettings', required: 'isAdmin' },
+  );
 }
