@@ -36,7 +36,14 @@ void startService({
       app.enableCors({
         origin: config.GATEWAY_CORS_ORIGINS.includes('*') ? true : config.GATEWAY_CORS_ORIGINS,
         credentials: true,
-        exposedHeaders: ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After'],
+        exposedHeaders: [
+          'RateLimit-Limit',
+          'RateLimit-Remaining',
+          'RateLimit-Reset',
+          'Retry-After',
+          'Idempotent-Replayed',
+          'Idempotent-Withheld',
+        ],
       });
     }
     // Slow or stalled clients get 408 instead of holding a connection open.

@@ -1,6 +1,7 @@
-import type { Problem, Task, TaskPage } from '@hangar/contracts';
+import { Client } from 'pg';
+import type { ApiToken, CreatedApiToken, CreatedWebhook, Problem, Task, TaskPage } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { countTasks, createTask, request } from './support';
+import { countTasks, createTask, request, signIn } from './support';
 
 // The gateway alone: tasks are recorded and stay QUEUED (nothing runs them here).
 describe('REST API conventions', () => {
@@ -177,6 +178,74 @@ describe('REST API conventions', () => {
         { 'idempotency-key': 'key-4' },
       );
       expect(fixed.status).toBe(201);
+    });
+  });
+
+  describe('Idempotency-Key and secrets shown once', () => {
+    async function storedAnswers(): Promise<string> {
+      const client = new Client({ connectionString: stack.database.url });
+      await client.connect();
+      try {
+        return JSON.stringify((await client.query('SELECT * FROM idempotency_keys')).rows);
+      } finally {
+        await client.end();
+      }
+    }
+
+    it('should never keep a new token, and replay its answer without it, saying so', async () => {
+      const session = {
+        authorization: '',
+        cookie: await signIn(stack, stack.admin.email, stack.admin.password),
+      };
+      const send = () =>
+        request(
+          stack,
+          'POST',
+          '/api/v1/tokens?project=default',
+          { name: 'ci' },
+          {
+            ...session,
+            'idempotency-key': 'token-once',
+          },
+        );
+      const first = await send();
+      expect(first.status).toBe(201);
+      const created = first.body as CreatedApiToken;
+      expect(created.token).toMatch(/^hgr_/);
+      expect(first.headers.get('idempotent-withheld')).toBeNull();
+
+      const replay = await send();
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.headers.get('idempotent-withheld')).toBe('token');
+      const { token: _shownOnce, ...withoutToken } = created;
+      expect(replay.body as ApiToken).toEqual(withoutToken);
+      expect(await storedAnswers()).not.toContain(created.token);
+    });
+
+    it("should never keep a new webhook's signing secret, nor replay it", async () => {
+      const send = () =>
+        request(
+          stack,
+          'POST',
+          '/api/v1/webhooks',
+          {
+            provider: 'github',
+            name: 'once',
+            commands: [
+              { name: 'go', trigger: { type: 'mention' }, action: { type: 'create_task', template: 'x' } },
+            ],
+          },
+          { 'idempotency-key': 'webhook-once' },
+        );
+      const first = await send();
+      expect(first.status).toBe(201);
+      const { secret, ...webhook } = first.body as CreatedWebhook;
+      expect(secret.length).toBeGreaterThanOrEqual(16);
+      const replay = await send();
+      expect(replay.headers.get('idempotent-withheld')).toBe('secret');
+      expect(replay.body).toEqual(webhook);
+      expect(await storedAnswers()).not.toContain(secret);
     });
   });
 

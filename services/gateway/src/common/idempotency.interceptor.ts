@@ -13,7 +13,9 @@ const HEADER = 'idempotency-key';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 // Same key and body on the same POST within 24 h: the first response again (marked with
-// Idempotent-Replayed); same key, other body: 409. A failed request leaves no record.
+// Idempotent-Replayed); same key, other body: 409. A failed request leaves no record. A secret
+// the first response showed once (a new token, a webhook's secret) is never stored: the replay
+// leaves it out and names it in Idempotent-Withheld.
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
@@ -38,7 +40,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       );
     }
     const response = http.getResponse<Response>();
-    const scope = `${principal.actor.type}:${principal.actor.id} POST ${request.path}`;
+    // `/api/v1/tasks/` is the same route as `/api/v1/tasks` (routing ignores a trailing slash).
+    const scope = `${principal.actor.type}:${principal.actor.id} POST ${request.path.replace(/\/+$/, '')}`;
     const hash = createHash('sha256').update(canonicalJson(request.body)).digest('hex');
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
 
@@ -47,6 +50,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
         switch (claim.kind) {
           case 'replay':
             response.setHeader('Idempotent-Replayed', 'true');
+            if (claim.withheld.length > 0)
+              response.setHeader('Idempotent-Withheld', claim.withheld.join(', '));
             return from([claim.body]);
           case 'conflict':
             throw new HangarError(
