@@ -42,7 +42,13 @@ export const GatewayAuthConfigSchema = z.object({
     .int()
     .min(1)
     .default(10)
-    .describe('failed sign-ins one email may have from one IP in 15 minutes before 429'),
+    .describe('failed sign-ins one account (email) may have in 15 minutes, from any address, before 429'),
+  LOGIN_ATTEMPTS_PER_IP_PER_15_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .describe('failed sign-ins one client IP may make in 15 minutes, for any accounts, before 429'),
 });
 
 const optionalSecret = (what: string) => secret(optional(z.string().min(1)).describe(what));

@@ -205,7 +205,7 @@ describe('accounts, roles and project scoping', () => {
       expect(throttled.status).toBe(429);
       expect(throttled.body).toMatchObject({ code: 'TOO_MANY_ATTEMPTS' });
       expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
-      // Even the right password waits: the throttle is on the email and address, not the guess.
+      // Even the right password waits: the throttle is on the account, not the guess.
       const right = await request(
         stack,
         'POST',

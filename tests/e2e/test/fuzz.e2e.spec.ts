@@ -183,6 +183,7 @@ describe('fuzzing the gateway', () => {
       GITHUB_WEBHOOK_SECRET: 'fuzz-github-secret-0123',
       SLACK_SIGNING_SECRET: 'fuzz-slack-secret-0123',
       LOGIN_ATTEMPTS_PER_15_MINUTES: '100000',
+      LOGIN_ATTEMPTS_PER_IP_PER_15_MINUTES: '100000',
     });
     await stack.start(['gateway']);
   });

@@ -1,9 +1,11 @@
 import type { Problem } from '@hangar/contracts';
 import { freePort, ServiceStack, type ServiceProcess } from '@hangar/testing';
-import { signIn } from './support';
+import { request, signIn } from './support';
 
 const IP_LIMIT = 10;
 const TOKEN_LIMIT = 6;
+const SIGN_IN_ACCOUNT_LIMIT = 3;
+const SIGN_IN_IP_LIMIT = 5;
 
 async function waitUntilReady(replica: ServiceProcess, url: string) {
   const deadline = Date.now() + 30_000;
@@ -31,6 +33,8 @@ describe('rate limits hold across gateway replicas', () => {
     stack = await ServiceStack.create('rate_limit', {
       RATE_LIMIT_IP_PER_MINUTE: String(IP_LIMIT),
       RATE_LIMIT_TOKEN_PER_MINUTE: String(TOKEN_LIMIT),
+      LOGIN_ATTEMPTS_PER_15_MINUTES: String(SIGN_IN_ACCOUNT_LIMIT),
+      LOGIN_ATTEMPTS_PER_IP_PER_15_MINUTES: String(SIGN_IN_IP_LIMIT),
       TRUST_PROXY: '1',
     });
     await stack.start(['gateway']);
@@ -105,6 +109,90 @@ describe('rate limits hold across gateway replicas', () => {
     expect(((await refused.json()) as Problem).detail).toContain('per API token');
     // The same client without the token still has IP budget left.
     expect((await call(0, client)).status).toBe(200);
+  });
+
+  describe('failed sign-ins', () => {
+    // All at once, spread over both replicas: each answer's status, in order.
+    const attempts = async (tries: { email: string; password?: string; ip: string }[]) =>
+      (
+        await Promise.all(
+          tries.map(({ email, password = 'a-wrong-password', ip }, index) =>
+            fetch(`${replicas[index % 2]}/api/v1/auth/login`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+              body: JSON.stringify({ email, password }),
+            }),
+          ),
+        )
+      ).map((response) => response.status);
+    const count = (statuses: number[], status: number) => statuses.filter((each) => each === status).length;
+
+    it('should let exactly the limit through when they arrive at once, then refuse even the right password', async () => {
+      const password = 'locked-password-1';
+      const created = await request(
+        stack,
+        'POST',
+        '/api/v1/users',
+        { email: 'locked@example.com', name: 'Locked', password },
+        { authorization: '', cookie: session },
+      );
+      expect(created.status).toBe(201);
+      const statuses = await attempts(
+        Array.from({ length: 8 }, () => ({ email: 'locked@example.com', ip: '198.51.100.1' })),
+      );
+      expect(count(statuses, 401)).toBe(SIGN_IN_ACCOUNT_LIMIT);
+      expect(count(statuses, 429)).toBe(8 - SIGN_IN_ACCOUNT_LIMIT);
+
+      // The account is what is limited: the right password, from anywhere, waits too.
+      const right = await fetch(`${stack.gatewayUrl}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.2' },
+        body: JSON.stringify({ email: 'locked@example.com', password }),
+      });
+      expect(right.status).toBe(429);
+      expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await right.json()) as Problem).toMatchObject({
+        code: 'TOO_MANY_ATTEMPTS',
+        detail: expect.stringContaining('for this account') as unknown,
+      });
+    });
+
+    it('should limit one account tried from many addresses', async () => {
+      const statuses = await attempts(
+        Array.from({ length: 8 }, (_, index) => ({
+          email: 'rotated@example.com',
+          ip: `198.51.100.${10 + index}`,
+        })),
+      );
+      expect(count(statuses, 401)).toBe(SIGN_IN_ACCOUNT_LIMIT);
+      expect(count(statuses, 429)).toBe(8 - SIGN_IN_ACCOUNT_LIMIT);
+    });
+
+    it('should limit one address trying many accounts, and only that address', async () => {
+      const statuses = await attempts(
+        Array.from({ length: 8 }, (_, index) => ({
+          email: `sprayed-${index}@example.com`,
+          ip: '198.51.100.30',
+        })),
+      );
+      expect(count(statuses, 401)).toBe(SIGN_IN_IP_LIMIT);
+      expect(count(statuses, 429)).toBe(8 - SIGN_IN_IP_LIMIT);
+      // An account the refused attempts named is not charged for them.
+      expect(await attempts([{ email: 'sprayed-7@example.com', ip: '198.51.100.31' }])).toEqual([401]);
+    });
+
+    it('should not count sign-ins that succeed', async () => {
+      // One after another (an attempt in flight holds its point until it is decided).
+      const statuses: number[] = [];
+      for (let index = 0; index < SIGN_IN_IP_LIMIT + 2; index++) {
+        statuses.push(
+          ...(await attempts([
+            { email: stack.admin.email, password: stack.admin.password, ip: '198.51.100.40' },
+          ])),
+        );
+      }
+      expect(statuses).toEqual(statuses.map(() => 200));
+    });
   });
 
   it('should mark the session cookie Secure when the trusted proxy says the request came over HTTPS', async () => {

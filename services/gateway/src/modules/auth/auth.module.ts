@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Authenticator } from '@hangar/auth';
 import { ApiTokenRepository, ProjectRepository, SessionRepository, UserRepository } from '@hangar/db';
+import { SignInThrottle } from '../../common/rate-limit/sign-in-throttle';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
@@ -22,6 +23,7 @@ import { BootstrapService } from './bootstrap.service';
       ) => new Authenticator(tokens, sessions, users, projects),
     },
     AuthService,
+    SignInThrottle,
     BootstrapService,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
