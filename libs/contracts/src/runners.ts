@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TaskSandboxSchema } from './task';
 
 // A runner as its heartbeats describe it: runners record liveness on the tasks they run
 // (tasks.runner_id, heartbeat_at), so a runner is known while it runs a task the caller can see.
@@ -8,6 +9,8 @@ export const RunnerSchema = z.object({
   // The newest heartbeat on any of its tasks.
   lastHeartbeatAt: z.string().nullable(),
   running: z.array(z.object({ id: z.string(), project: z.string() })),
+  // How it isolates agents, from its tasks: `none` is a runner started with RUNNER_SANDBOX=off.
+  sandbox: TaskSandboxSchema.nullable(),
 });
 export type Runner = z.infer<typeof RunnerSchema>;
 

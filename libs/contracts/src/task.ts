@@ -66,6 +66,12 @@ export const TaskUsageSchema = z.object({
 });
 export type TaskUsage = z.infer<typeof TaskUsageSchema>;
 
+// How an attempt's agent was isolated: the runner's bubblewrap sandbox, a task pod of the
+// kubernetes executor, or nothing (a runner with RUNNER_SANDBOX=off).
+export const TASK_SANDBOXES = ['bwrap', 'pod', 'none'] as const;
+export const TaskSandboxSchema = z.enum(TASK_SANDBOXES);
+export type TaskSandbox = z.infer<typeof TaskSandboxSchema>;
+
 export const TaskSchema = z.object({
   id: z.string(),
   // The project's slug.
@@ -85,6 +91,8 @@ export const TaskSchema = z.object({
   agentSessionId: z.string().nullable(),
   exitCode: z.number().int().nullable(),
   workspace: z.string().nullable(),
+  // Of the latest attempt; null before one starts.
+  sandbox: TaskSandboxSchema.nullable(),
   repository: z.string().nullable(),
   ref: z.string().nullable(),
   push: z.boolean(),

@@ -3,6 +3,7 @@ import { createPrismaClient } from './client';
 import type { PrismaClient } from './generated/prisma/client';
 import { AnalyticsRepository } from './repositories/analytics.repository';
 import { ApiTokenRepository } from './repositories/api-token.repository';
+import { AttemptTokenRepository } from './repositories/attempt-token.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { ProjectGitHostRepository } from './repositories/project-git-host.repository';
@@ -50,6 +51,7 @@ const REPOSITORIES = [
   WebhookConfigRepository,
   WebhookDeliveryRepository,
   AnalyticsRepository,
+  AttemptTokenRepository,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

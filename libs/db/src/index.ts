@@ -31,3 +31,4 @@ export * from './repositories/audit.repository';
 export * from './repositories/webhook-config.repository';
 export * from './repositories/webhook-delivery.repository';
 export * from './repositories/analytics.repository';
+export * from './repositories/attempt-token.repository';

@@ -1,4 +1,4 @@
-import type { Task, TaskPriority } from '@hangar/contracts';
+import { TaskSandboxSchema, type Task, type TaskPriority } from '@hangar/contracts';
 import type { Task as TaskRow } from '../generated/prisma/client';
 
 // What every task query includes: the names the contract shows instead of ids.
@@ -37,6 +37,7 @@ export function toTask(row: TaskRowWithProfile): Task {
     agentSessionId: row.agentSessionId,
     exitCode: row.exitCode,
     workspace: row.workspace,
+    sandbox: TaskSandboxSchema.nullable().catch(null).parse(row.sandbox),
     repository: row.repository,
     ref: row.repositoryRef,
     push: row.push,

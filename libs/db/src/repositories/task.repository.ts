@@ -4,7 +4,9 @@ import {
   TaskNotFound,
   type ListTasksQuery,
   type Runner,
+  TaskSandboxSchema,
   type TaskPriority,
+  type TaskSandbox,
   type Task,
   type TaskPage,
   type TaskStatus,
@@ -144,11 +146,21 @@ export class TaskRepository {
     const rows = await this.prisma.task.findMany({
       where: { status: 'RUNNING', runnerId: { not: null }, projectId: { in: [...projectIds] } },
       orderBy: [{ runnerId: 'asc' }, { startedAt: 'asc' }, { id: 'asc' }],
-      select: { id: true, runnerId: true, heartbeatAt: true, project: { select: { slug: true } } },
+      select: {
+        id: true,
+        runnerId: true,
+        heartbeatAt: true,
+        sandbox: true,
+        project: { select: { slug: true } },
+      },
     });
-    const runners = new Map<string, { lastHeartbeatAt: Date | null; running: Runner['running'] }>();
+    const runners = new Map<
+      string,
+      { lastHeartbeatAt: Date | null; running: Runner['running']; sandbox: Runner['sandbox'] }
+    >();
     for (const row of rows) {
-      const runner = runners.get(row.runnerId!) ?? { lastHeartbeatAt: null, running: [] };
+      const runner = runners.get(row.runnerId!) ?? { lastHeartbeatAt: null, running: [], sandbox: null };
+      runner.sandbox ??= TaskSandboxSchema.nullable().catch(null).parse(row.sandbox);
       if (row.heartbeatAt && (!runner.lastHeartbeatAt || row.heartbeatAt > runner.lastHeartbeatAt))
         runner.lastHeartbeatAt = row.heartbeatAt;
       runner.running.push({ id: row.id, project: row.project.slug });
@@ -158,6 +170,7 @@ export class TaskRepository {
       id,
       lastHeartbeatAt: runner.lastHeartbeatAt?.toISOString() ?? null,
       running: runner.running,
+      sandbox: runner.sandbox,
     }));
   }
 
@@ -205,7 +218,13 @@ export class TaskRepository {
 
   // A runner takes a QUEUED task. Null when someone else took it or it was cancelled: the
   // queue job is then stale and is dropped.
-  async claim(id: string, runnerId: string, workspace: string, attempt: number): Promise<Task | null> {
+  async claim(
+    id: string,
+    runnerId: string,
+    workspace: string,
+    attempt: number,
+    sandbox: TaskSandbox | null = null,
+  ): Promise<Task | null> {
     const now = new Date();
     const guard = { status: 'QUEUED' as const, attempts: attempt - 1 };
     return this.tryTransition(
@@ -215,6 +234,7 @@ export class TaskRepository {
         attempts: { increment: 1 },
         runnerId,
         workspace,
+        sandbox,
         startedAt: now,
         heartbeatAt: now,
         cancelRequestedAt: null,

@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Task } from '@hangar/contracts';
+import type { PrismaClient } from '../generated/prisma/client';
+import { taskRelations, toTask } from './task.mapper';
+
+// A task attempt's own credential, for what its agent may reach through the runner (the model
+// gateway, the egress proxy) and, in a task pod, the task API. Random, shown once, stored as a
+// sha256, and good only while its attempt runs.
+export const ATTEMPT_TOKEN_PREFIX = 'hga_';
+
+export type AttemptTokenRefusal = 'unknown' | 'expired' | 'revoked' | 'attempt-ended';
+
+export interface AttemptGrant {
+  taskId: string;
+  attempt: number;
+  provider: string;
+  expiresAt: Date;
+  // The task as it is now.
+  task: Task & { projectId: string; profileId: string };
+}
+
+export type AttemptTokenCheck = { ok: true; grant: AttemptGrant } | { ok: false; refusal: AttemptTokenRefusal };
+
+export function hashAttemptToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class AttemptTokenRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async issue(input: { taskId: string; attempt: number; provider: string; expiresAt: Date }): Promise<string> {
+    const token = `${ATTEMPT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    await this.prisma.attemptToken.create({
+      data: { tokenHash: hashAttemptToken(token), ...input },
+    });
+    return token;
+  }
+
+  // Valid while not expired or revoked, and while the task is still on this attempt: a token of
+  // an attempt that ended (finished, requeued, or taken over by a retry) is refused even if its
+  // revocation was lost. `claimable`: a task still QUEUED for this attempt also counts (a task
+  // pod's token before its claim).
+  async check(token: string, options: { claimable?: boolean } = {}): Promise<AttemptTokenCheck> {
+    if (!token.startsWith(ATTEMPT_TOKEN_PREFIX)) return { ok: false, refusal: 'unknown' };
+    const row = await this.prisma.attemptToken.findUnique({
+      where: { tokenHash: hashAttemptToken(token) },
+      include: { task: { include: taskRelations } },
+    });
+    if (!row) return { ok: false, refusal: 'unknown' };
+    if (row.revokedAt) return { ok: false, refusal: 'revoked' };
+    if (row.expiresAt.getTime() <= Date.now()) return { ok: false, refusal: 'expired' };
+    const { task } = row;
+    const running = task.status === 'RUNNING' && task.attempts === row.attempt;
+    const waiting = options.claimable === true && task.status === 'QUEUED' && task.attempts === row.attempt - 1;
+    if (!running && !waiting) return { ok: false, refusal: 'attempt-ended' };
+    return {
+      ok: true,
+      grant: {
+        taskId: row.taskId,
+        attempt: row.attempt,
+        provider: row.provider,
+        expiresAt: row.expiresAt,
+        task: { ...toTask(task), projectId: task.projectId, profileId: task.profileId },
+      },
+    };
+  }
+
+  // Every token of the attempt; returns how many were still live.
+  async revoke(taskId: string, attempt: number): Promise<number> {
+    const { count } = await this.prisma.attemptToken.updateMany({
+      where: { taskId, attempt, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
+    return count;
+  }
+}
