@@ -1,6 +1,13 @@
-import { withRemoteEnvironment, type GitCredentials } from './git-environment.builder';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  buildGitEnvironment,
+  shellQuote,
+  withRemoteEnvironment,
+  type GitCredentials,
+} from './git-environment.builder';
 import type { GitHostPolicy } from './git-host.policy';
-import { GitCommandFailed, runGit, scrubSecrets, type GitOptions } from './git.runner';
+import { GitCommandFailed, resolveGitContext, runGit, scrubSecrets, type GitOptions } from './git.runner';
 import {
   parseRepositorySpec,
   repositorySource,
@@ -39,7 +46,7 @@ export async function pushBranch(dir: string, options: PushBranchOptions): Promi
   if (!REMOTE_NAME.test(remote))
     throw new WorkspaceError('PUSH_FAILED', 'remote must be a plain remote name');
   const workspace = await openWorkspace(dir, options.git);
-  await assertSafeConfig(workspace.context, workspace.env);
+  if (!workspace.context.sandbox) await assertSafeConfig(workspace.context, workspace.env);
   const commit = await runGit(workspace.context, {
     args: ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`],
     env: workspace.env,
@@ -52,13 +59,20 @@ export async function pushBranch(dir: string, options: PushBranchOptions): Promi
   const spec = options.repository ?? (await configuredRemote(workspace, remote));
   const url = repositorySource(spec);
   const refspec = `refs/heads/${branch}:refs/heads/${branch}`;
+  // A sandboxed workspace is not pushed from: its branch is copied into a repository of Hangar's
+  // own, which holds nothing else (no alternates, no configuration of the agent's) and is what
+  // git pushes, with the credentials.
+  const clean = workspace.context.sandbox
+    ? await cleanCopy(workspace, branch, commit, options.git)
+    : undefined;
+  const source = clean?.workspace ?? workspace;
   try {
     const access = { hosts: options.hosts, credentials: options.credentials };
-    await withRemoteEnvironment(workspace.context, spec, access, (envFor, secrets) =>
-      runGit(workspace.context, {
+    await withRemoteEnvironment(source.context, spec, access, (envFor, secrets) =>
+      runGit(source.context, {
         // An explicit URL, not the remote's name: no pushurl or other remote setting applies.
         args: ['push', '--quiet', '--no-verify', '--', url, refspec],
-        env: envFor(workspace.dir),
+        env: envFor(source.dir),
         secrets,
       }),
     );
@@ -69,10 +83,63 @@ export async function pushBranch(dir: string, options: PushBranchOptions): Promi
       exitCode: error.exitCode,
       timedOut: error.timedOut,
     });
+  } finally {
+    await clean?.remove();
   }
   return { branch, commit, url: scrubSecrets(url, []) };
 }
 
+// A repository of Hangar's own holding the branch, fetched from the workspace through
+// git-upload-pack running inside the sandbox (the agent's configuration, alternates or a .git
+// file can only misdirect that sandboxed process, never the runner's git). Shallow like the
+// workspace; the remote has the commits it stops at.
+async function cleanCopy(
+  workspace: OpenedWorkspace,
+  branch: string,
+  commit: string,
+  git: GitOptions | undefined,
+): Promise<{ workspace: OpenedWorkspace; remove(): Promise<void> }> {
+  const { sandbox: _inside, ...plainOptions } = git ?? {};
+  const context = resolveGitContext(plainOptions);
+  const sandbox = workspace.context.sandbox!;
+  const uploadPack = sandbox.wrap(
+    { command: 'git-upload-pack', args: [], env: buildGitEnvironment(context, { protocols: [] }) },
+    workspace.dir,
+  );
+  const folder = await mkdtemp(path.join(context.tempDir, 'hangar-push-'));
+  const remove = () => rm(folder, { recursive: true, force: true });
+  try {
+    await runGit(context, {
+      args: ['init', '--quiet', folder],
+      env: buildGitEnvironment(context, { protocols: [] }),
+    });
+    const env = buildGitEnvironment(context, { protocols: ['file'], workspace: folder });
+    await runGit(context, {
+      args: [
+        '-c',
+        'fetch.fsckObjects=true',
+        'fetch',
+        '--quiet',
+        '--update-shallow',
+        // git runs it through the shell, with the path to fetch from appended.
+        '--upload-pack',
+        [uploadPack.command, ...uploadPack.args].map(shellQuote).join(' '),
+        sandbox.workspaceSeenAs,
+        `refs/heads/${branch}:refs/heads/${branch}`,
+      ],
+      env,
+    });
+    const fetched = (
+      await runGit(context, { args: ['rev-parse', '--verify', `refs/heads/${branch}^{commit}`], env })
+    ).stdout.trim();
+    if (fetched !== commit)
+      throw new WorkspaceError('PUSH_FAILED', `the copy of ${branch} holds ${fetched}, not ${commit}`);
+    return { workspace: { dir: folder, context, env }, remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
 async function configuredRemote(workspace: OpenedWorkspace, remote: string): Promise<RepositorySpec> {
   const url = await runGit(workspace.context, {
     args: ['config', '--get', `remote.${remote}.url`],

@@ -194,6 +194,6 @@ function sshCommand(ssh: SshSettings | undefined): string {
   return parts.map(shellQuote).join(' ');
 }
 
-function shellQuote(value: string): string {
+export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./=-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

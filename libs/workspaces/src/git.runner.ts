@@ -11,6 +11,23 @@ export interface GitOptions {
   // Where the short-lived credential helper script goes; it must allow executing files.
   tempDir?: string;
   gitBinary?: string;
+  // Git on a workspace an agent has worked in runs inside a sandbox: the agent could have left
+  // it configuration (filter drivers, a .git file or alternates pointing at another repository)
+  // that runs programs or reads files as whoever runs git.
+  sandbox?: GitSandbox;
+}
+
+export interface GitCommandLine {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface GitSandbox {
+  // Where the workspace appears inside the sandbox.
+  workspaceSeenAs: string;
+  // The command as it runs in a sandbox holding only this workspace, with no network.
+  wrap(command: GitCommandLine, workspace: string): GitCommandLine;
 }
 
 export interface GitContext {
@@ -18,6 +35,9 @@ export interface GitContext {
   timeoutMs: number;
   home: string;
   tempDir: string;
+  sandbox?: GitSandbox;
+  // The workspace the commands of this context run on, inside the sandbox.
+  isolatedIn?: string;
 }
 
 export const DEFAULT_GIT_TIMEOUT_MS = 5 * 60_000;
@@ -29,6 +49,7 @@ export function resolveGitContext(options: GitOptions = {}): GitContext {
     timeoutMs: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
     home: options.homeDir ?? '/dev/null',
     tempDir: options.tempDir ?? tmpdir(),
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
   };
 }
 
@@ -73,10 +94,17 @@ export function runGit(context: GitContext, command: GitCommand): Promise<GitRes
   const maxBytes = command.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const secrets = command.secrets ?? [];
   const name = command.args[0] ?? 'git';
+  const line =
+    context.sandbox && context.isolatedIn !== undefined
+      ? context.sandbox.wrap(
+          { command: context.binary, args: command.args, env: command.env },
+          context.isolatedIn,
+        )
+      : { command: context.binary, args: command.args, env: command.env };
   return new Promise((resolve, reject) => {
-    const child = spawn(context.binary, command.args, {
+    const child = spawn(line.command, line.args, {
       cwd: command.cwd,
-      env: command.env,
+      env: line.env,
       shell: false,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

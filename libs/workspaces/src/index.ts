@@ -23,7 +23,13 @@ export {
   type GitEndpoint,
   type InstallationGitHosts,
 } from './git-host.policy';
-export { type GitOptions, DEFAULT_GIT_TIMEOUT_MS, GitCommandFailed } from './git.runner';
+export {
+  type GitOptions,
+  type GitSandbox,
+  type GitCommandLine,
+  DEFAULT_GIT_TIMEOUT_MS,
+  GitCommandFailed,
+} from './git.runner';
 export {
   prepareWorkspace,
   currentCommit,

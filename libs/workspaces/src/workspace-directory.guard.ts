@@ -29,6 +29,14 @@ export async function openWorkspace(dir: string, git?: GitOptions): Promise<Open
     });
   }
   const context = resolveGitContext(git);
+  if (context.sandbox) {
+    // Every command on it runs inside the sandbox, where the workspace has another path.
+    return {
+      dir: resolved,
+      context: { ...context, isolatedIn: resolved },
+      env: buildGitEnvironment(context, { protocols: [], workspace: context.sandbox.workspaceSeenAs }),
+    };
+  }
   return {
     dir: resolved,
     context,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 // A process as seen in /proc; the start time tells a live process from a reused pid.
@@ -105,14 +105,26 @@ export function isGroupAlive(pgid: number): boolean {
 }
 
 // Live processes whose working directory is `dir` or below it: an agent still working in a
-// task's workspace and the commands it started, wherever they moved in the process tree.
+// task's workspace and the commands it started, wherever they moved in the process tree, and
+// inside a sandbox too (where the workspace is mounted elsewhere: /workspace).
 export function processesWorkingIn(dir: string): ProcessIdentity[] {
-  const root = path.resolve(dir);
+  let target: { dev: number; ino: number };
+  try {
+    target = statSync(dir);
+  } catch {
+    return [];
+  }
   return (readAllStats() ?? []).filter((stat) => {
     if (stat.state === 'Z' || stat.pid === process.pid) return false;
     try {
+      // The cwd as the process sees it; each folder up from it is looked up through the
+      // process's own root (/proc/<pid>/root), so a bind mount is recognised by its inode.
       const cwd = readlinkSync(`/proc/${stat.pid}/cwd`);
-      return cwd === root || cwd.startsWith(root + path.sep);
+      for (let folder = cwd; ; folder = path.dirname(folder)) {
+        const seen = statSync(`/proc/${stat.pid}/root${folder}`);
+        if (seen.dev === target.dev && seen.ino === target.ino) return true;
+        if (folder === path.dirname(folder)) return false;
+      }
     } catch {
       return false;
     }
