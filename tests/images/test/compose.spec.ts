@@ -176,6 +176,17 @@ describe('deploy/compose/docker-compose.yml', () => {
     expect(targets).toEqual(expect.arrayContaining([env.get('WORKSPACE_ROOT'), env.get('RUNNER_HOME_ROOT')]));
   });
 
+  it("should let only the agent-runner make its agents' sandboxes (user namespaces, its own procfs)", () => {
+    const relaxed = services.filter(([, service]) => (service.security_opt ?? []).length > 0);
+    expect(relaxed.map(([name]) => name)).toEqual(['agent-runner']);
+    expect(compose.services['agent-runner']?.security_opt).toEqual([
+      'seccomp=unconfined',
+      'apparmor=unconfined',
+      'systempaths=unconfined',
+    ]);
+    expect(compose.services['agent-runner']?.environment?.['RUNNER_SANDBOX']).toBeUndefined();
+  });
+
   it('should take every required variable and env_file from .env.example', () => {
     const text = readFileSync(COMPOSE_FILE, 'utf8');
     const example = envExampleVariables();

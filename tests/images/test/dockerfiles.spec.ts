@@ -202,6 +202,10 @@ describe('services/agent-runner/Dockerfile', () => {
     expect(runText(dockerfile)).toMatch(/apt-get install[^\n]*\bgit\b[^\n]*\bopenssh-client\b/);
   });
 
+  it("should install bubblewrap and socat, the agents' sandbox, in the runtime stage", () => {
+    expect(runText(dockerfile)).toMatch(/apt-get install[^\n]*\bbubblewrap\b[^\n]*\bsocat\b/);
+  });
+
   it('should carry every agent CLI libs/agents supports, checked at build time', () => {
     const agents = readPackage('libs/agents');
     const clis = ['@anthropic-ai/claude-code', '@openai/codex', '@google/gemini-cli'];

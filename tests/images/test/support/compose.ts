@@ -14,6 +14,7 @@ export interface ComposeService {
   ports?: string[];
   healthcheck?: { test?: string[] | string; disable?: boolean };
   restart?: string;
+  security_opt?: string[];
 }
 
 export interface ComposeFile {
