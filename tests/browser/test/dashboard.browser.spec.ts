@@ -239,6 +239,19 @@ describe('the dashboard in a browser', () => {
       .getByRole('table', { name: 'Profiles' })
       .getByRole('cell', { name: 'reviewer', exact: true })
       .waitFor();
+    // A profile that trusts the repository's settings says so where it is listed.
+    const trusting = await suite.hangar.api('POST', '/api/v1/profiles', {
+      name: 'trusting',
+      trustRepositorySettings: true,
+      internetAccess: true,
+    });
+    expect(trusting.status).toBe(201);
+    await page.reload();
+    const trustingRow = page.getByRole('table', { name: 'Profiles' }).getByRole('row', { name: /trusting/ });
+    await trustingRow.getByText('trusts repository settings').waitFor();
+    await expect(trustingRow.getByRole('cell', { name: 'allowed', exact: true }).count()).resolves.toBe(1);
+    const reviewerRow = page.getByRole('table', { name: 'Profiles' }).getByRole('row', { name: /reviewer/ });
+    await expect(reviewerRow.getByText('trusts repository settings').count()).resolves.toBe(0);
     await screenshot('profiles');
 
     await page.goto('/integrations');

@@ -1,6 +1,6 @@
 'use client';
 
-import type { AgentProfile } from '@hangar/contracts';
+import type { AgentProfileView } from '@hangar/contracts';
 import { useState, type FormEvent } from 'react';
 import { api, describeError } from '../lib/api';
 import { formatTime } from '../lib/format';
@@ -8,12 +8,13 @@ import { useProject, useSession } from '../lib/session';
 import { useApi } from '../lib/use-api';
 import { formText } from '../lib/form';
 import { ErrorNote } from '../components/bits';
+import { TrustBadge } from '../components/trust-badge';
 
 // Agent profiles: which CLI and model a task runs with, its tools, limits and prompt additions.
 export default function ProfilesPage() {
   const project = useProject();
   const { can } = useSession();
-  const profiles = useApi<{ items: AgentProfile[] }>('/profiles', { project: project.slug });
+  const profiles = useApi<{ items: AgentProfileView[] }>('/profiles', { project: project.slug });
   const [error, setError] = useState<string | null>(null);
 
   async function create(event: FormEvent<HTMLFormElement>) {
@@ -52,6 +53,7 @@ export default function ProfilesPage() {
               <th scope="col">Name</th>
               <th scope="col">Provider</th>
               <th scope="col">Model</th>
+              <th scope="col">Internet</th>
               <th scope="col">Tools</th>
               <th scope="col">Max turns</th>
               <th scope="col">Timeout</th>
@@ -61,9 +63,18 @@ export default function ProfilesPage() {
           <tbody>
             {profiles.data?.items.map((profile) => (
               <tr key={profile.name}>
-                <td>{profile.name}</td>
+                <td>
+                  {profile.name}
+                  {profile.trustRepositorySettings && (
+                    <>
+                      {' '}
+                      <TrustBadge />
+                    </>
+                  )}
+                </td>
                 <td>{profile.provider}</td>
                 <td>{profile.model ?? 'default'}</td>
+                <td>{profile.internetAccess ? 'allowed' : 'no'}</td>
                 <td className="wrap">
                   {profile.allowedTools.length > 0 ? profile.allowedTools.join(', ') : 'all'}
                   {profile.disallowedTools.length > 0 && ` (not ${profile.disallowedTools.join(', ')})`}

@@ -50,6 +50,7 @@ export default function RunnersPage() {
               <thead>
                 <tr>
                   <th scope="col">Runner (or Job)</th>
+                  <th scope="col">Sandbox</th>
                   <th scope="col">Last heartbeat</th>
                   <th scope="col">Running tasks</th>
                 </tr>
@@ -59,6 +60,16 @@ export default function RunnersPage() {
                   <tr key={runner.id}>
                     <td>
                       <code>{runner.id}</code>
+                    </td>
+                    <td>
+                      {runner.sandbox === 'none' ? (
+                        // RUNNER_SANDBOX=off: its agents can reach everything the runner can.
+                        <span className="badge warning" title="Started with RUNNER_SANDBOX=off">
+                          ⚠ none
+                        </span>
+                      ) : (
+                        (runner.sandbox ?? '—')
+                      )}
                     </td>
                     <td>{formatTime(runner.lastHeartbeatAt)}</td>
                     <td className="wrap">
@@ -72,7 +83,7 @@ export default function RunnersPage() {
                 ))}
                 {data.runners.length === 0 && (
                   <tr>
-                    <td colSpan={3} className="muted">
+                    <td colSpan={4} className="muted">
                       No runner is working on a task of this project now.
                     </td>
                   </tr>
