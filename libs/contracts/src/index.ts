@@ -11,3 +11,4 @@ export * from './webhooks';
 export * from './analytics';
 export * from './runners';
 export * from './git-hosts';
+export * from './task-api';

@@ -21,15 +21,17 @@ import {
   type V1PodCondition,
   type V1PodSpec,
   type V1PodStatus,
+  type V1Secret,
 } from '@kubernetes/client-node';
 // The serializer client-node itself runs on responses: the test controls hand out what a client
 // would read (Dates and all), not the wire JSON.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 
-// A Kubernetes API server for tests, on node:http: jobs, pods and leases in memory, with the
-// semantics clients depend on (one etcd-like resourceVersion, list + watch with history,
-// 410 Expired, bookmarks, optimistic concurrency, deletion propagation, the Status bodies of
-// errors) and the Job controller's, scheduler's and kubelet's parts played by test controls.
+// A Kubernetes API server for tests, on node:http: jobs, pods, leases, claims and secrets in
+// memory, with the semantics clients depend on (one etcd-like resourceVersion, list + watch with
+// history, 410 Expired, bookmarks, optimistic concurrency, deletion propagation and the garbage
+// collector's owner references, the Status bodies of errors) and the Job controller's,
+// scheduler's and kubelet's parts played by test controls.
 //
 // Left out on purpose (a test needing one of these needs a real cluster, or a change here):
 //   - managedFields; strategic-merge and apply patches (415); deletecollection (405); the /status,
@@ -42,6 +44,9 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/Object
 //     does), ignores a pod deleted outside a Job deletion, and puts no job-tracking finalizer on pods;
 //   - no kubelet beyond the scenario controls, no Events, no service account token volume;
 //     a bound pod's deletion is graceful in steps, without waiting out the grace period;
+//   - the garbage collector knows owners of the kinds stored here only (an owner of another kind
+//     counts as present), and waits for no blockOwnerDeletion; secrets have no type-specific
+//     validation (service-account tokens, TLS…);
 //   - authentication is one bearer token, no RBAC; validation covers what our objects exercise,
 //     not the whole schema; every namespace exists unless `namespaces` is given.
 
@@ -73,7 +78,16 @@ interface KubeObject {
   [key: string]: unknown;
 }
 
-type ResourceName = 'jobs' | 'pods' | 'leases' | 'persistentvolumeclaims';
+type ResourceName = 'jobs' | 'pods' | 'leases' | 'persistentvolumeclaims' | 'secrets';
+type WireSecret = Wire<V1Secret> & { metadata: WireMeta; stringData?: Record<string, string> };
+// What each resource reads as in the official client.
+export interface ClientObjects {
+  jobs: V1Job;
+  pods: V1Pod;
+  leases: V1Lease;
+  persistentvolumeclaims: V1PersistentVolumeClaim;
+  secrets: V1Secret;
+}
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
 
@@ -145,6 +159,19 @@ const RESOURCES: Record<ResourceName, ResourceInfo> = {
     defaultPropagation: 'Background',
     microTimeFields: [],
   },
+  secrets: {
+    resource: 'secrets',
+    group: '',
+    version: 'v1',
+    kind: 'Secret',
+    prefix: '/api/v1',
+    allowCreateOnUpdate: false,
+    allowUnconditionalUpdate: true,
+    // The secret registry answers a deletion with a Status, like the Job's.
+    returnDeletedObject: false,
+    defaultPropagation: 'Background',
+    microTimeFields: [],
+  },
 };
 
 const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
@@ -212,7 +239,7 @@ class ApiError extends Error {
 }
 
 interface FieldError {
-  type: 'Required' | 'Invalid' | 'NotSupported' | 'NotFound' | 'Duplicate' | 'Forbidden';
+  type: 'Required' | 'Invalid' | 'NotSupported' | 'NotFound' | 'Duplicate' | 'Forbidden' | 'TooLong';
   field: string;
   value?: unknown;
   detail?: string;
@@ -324,6 +351,7 @@ const FIELD_REASONS: Record<FieldError['type'], string> = {
   NotFound: 'FieldValueNotFound',
   Duplicate: 'FieldValueDuplicate',
   Forbidden: 'FieldValueForbidden',
+  TooLong: 'FieldValueTooLong',
 };
 
 function formatValue(value: unknown): string {
@@ -350,6 +378,8 @@ function fieldErrorMessage(error: FieldError): string {
       return `Duplicate value: ${formatValue(error.value)}`;
     case 'Forbidden':
       return `Forbidden${error.detail ? `: ${error.detail}` : ''}`;
+    case 'TooLong':
+      return `Too long: ${error.detail ?? ''}`;
   }
 }
 
@@ -537,6 +567,7 @@ const FIELD_LABELS: Record<ResourceName, Record<string, string[]>> = {
   },
   leases: {},
   persistentvolumeclaims: {},
+  secrets: { type: ['type'] },
 };
 
 function parseFieldSelector(info: ResourceInfo, raw: string | undefined): Requirement[] {
@@ -678,6 +709,18 @@ function qosClass(spec: WirePodSpec): string {
     );
   });
   return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+// SetDefaults_Secret and the v1 conversion: stringData is written over data (as base64), and
+// is never stored.
+function defaultSecret(secret: WireSecret) {
+  secret.type ??= 'Opaque';
+  if (secret.stringData) {
+    secret.data = { ...secret.data };
+    for (const [key, value] of Object.entries(secret.stringData))
+      secret.data[key] = Buffer.from(value, 'utf8').toString('base64');
+    delete secret.stringData;
+  }
 }
 
 function defaultJob(job: WireJob) {
@@ -908,7 +951,76 @@ function validateLease(lease: Wire<V1Lease> & { metadata: WireMeta }): FieldErro
   return errors;
 }
 
+// ValidateOwnerReferences: every reference names its owner fully; one controller at most.
+function validateOwnerReferences(meta: WireMeta): FieldError[] {
+  const errors: FieldError[] = [];
+  const field = 'metadata.ownerReferences';
+  const references = meta.ownerReferences ?? [];
+  for (const reference of references) {
+    const version = (reference.apiVersion ?? '').split('/').pop() ?? '';
+    if (!version)
+      errors.push({ type: 'Invalid', field: `${field}.apiVersion`, value: reference.apiVersion ?? '', detail: 'version must not be empty' });
+    for (const key of ['kind', 'name', 'uid'] as const) {
+      if (!reference[key])
+        errors.push({ type: 'Invalid', field: `${field}.${key}`, value: reference[key] ?? '', detail: 'must not be empty' });
+    }
+  }
+  const controllers = references.filter((reference) => reference.controller === true);
+  if (controllers.length > 1) {
+    errors.push({
+      type: 'Invalid',
+      field,
+      value: references,
+      detail: `Only one reference can have Controller set to true. Found "true" in references for ${controllers
+        .map((reference) => `${reference.kind}/${reference.name}`)
+        .join(' and ')}`,
+    });
+  }
+  return errors;
+}
+
+const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+const MAX_SECRET_BYTES = 1024 * 1024;
+
+// ValidateSecret for an Opaque secret: its keys and its total size.
+function validateSecret(secret: WireSecret): FieldError[] {
+  const errors = validateName(secret.metadata.name);
+  let size = 0;
+  for (const [key, value] of Object.entries(secret.data ?? {})) {
+    if (!CONFIG_KEY.test(key) || key.length > 253)
+      errors.push({
+        type: 'Invalid',
+        field: `data[${key}]`,
+        value: key,
+        detail:
+          "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+      });
+    size += Buffer.from(value, 'base64').length;
+  }
+  if (size > MAX_SECRET_BYTES)
+    errors.push({ type: 'TooLong', field: 'data', detail: `may not be more than ${MAX_SECRET_BYTES} bytes` });
+  return errors;
+}
+
+// ValidateSecretUpdate: the type stays; an immutable secret's data and immutability stay.
+function validateSecretUpdate(next: WireSecret, old: WireSecret): FieldError[] {
+  const errors: FieldError[] = [];
+  if (next.type !== old.type)
+    errors.push({ type: 'Invalid', field: 'type', value: next.type, detail: 'field is immutable' });
+  if (old.immutable) {
+    if (!next.immutable)
+      errors.push({ type: 'Forbidden', field: 'immutable', detail: 'field is immutable when `immutable` is set' });
+    if (!same(next.data ?? {}, old.data ?? {}))
+      errors.push({ type: 'Forbidden', field: 'data', detail: 'field is immutable when `immutable` is set' });
+  }
+  return errors;
+}
+
 function validateObject(info: ResourceInfo, object: KubeObject): FieldError[] {
+  return [...validateKind(info, object), ...validateOwnerReferences(object.metadata)];
+}
+
+function validateKind(info: ResourceInfo, object: KubeObject): FieldError[] {
   switch (info.resource) {
     case 'jobs':
       return validateJob(object as WireJob);
@@ -918,11 +1030,31 @@ function validateObject(info: ResourceInfo, object: KubeObject): FieldError[] {
       return validateLease(object as Wire<V1Lease> & { metadata: WireMeta });
     case 'persistentvolumeclaims':
       return validateClaim(object as Wire<V1PersistentVolumeClaim> & { metadata: WireMeta });
+    case 'secrets':
+      return validateSecret(object as WireSecret);
   }
 }
 
-// What the decoder would refuse before any validation: malformed quantities and MicroTimes.
+// Where encoding/json stops on a []byte field that is not standard base64 (padded).
+function base64Error(value: unknown): number | undefined {
+  if (typeof value !== 'string') return 0;
+  const bad = /[^A-Za-z0-9+/=]/.exec(value);
+  if (bad) return bad.index;
+  const padding = value.indexOf('=');
+  if (padding >= 0 && !/^={1,2}$/.test(value.slice(padding))) return padding;
+  if (value.length % 4 !== 0) return value.length - (value.length % 4);
+  return undefined;
+}
+
+// What the decoder would refuse before any validation: malformed quantities, MicroTimes and
+// secret data that is not base64.
 function checkDecodable(info: ResourceInfo, object: KubeObject) {
+  if (info.resource === 'secrets') {
+    for (const value of Object.values((object as WireSecret).data ?? {})) {
+      const at = base64Error(value);
+      if (at !== undefined) throw undecodable(info, `illegal base64 data at input byte ${at}`);
+    }
+  }
   for (const path of info.microTimeFields) {
     const value = getPath(object, path);
     if (value === undefined || value === null) continue;
@@ -1091,8 +1223,15 @@ export class FakeKubeApi {
     pods: new Map(),
     leases: new Map(),
     persistentvolumeclaims: new Map(),
+    secrets: new Map(),
   };
   private readonly watchers = new Set<Watcher>();
+  // Test code waiting for an object to exist (whenExists).
+  private readonly existenceWaiters = new Set<{
+    info: ResourceInfo;
+    key: string;
+    resolve: (object: KubeObject) => void;
+  }>();
   private readonly injected: { method: string; path: RegExp; status: number; reason: string | undefined }[] =
     [];
   private readonly jobListeners = new Set<(job: V1Job) => void>();
@@ -1158,6 +1297,26 @@ export class FakeKubeApi {
     return this.objects(RESOURCES.persistentvolumeclaims, namespace).map((claim) =>
       toClient<V1PersistentVolumeClaim>(RESOURCES.persistentvolumeclaims, claim),
     );
+  }
+
+  secrets(namespace?: string): V1Secret[] {
+    return this.objects(RESOURCES.secrets, namespace).map((secret) => toClient<V1Secret>(RESOURCES.secrets, secret));
+  }
+
+  secret(namespace: string, name: string): V1Secret | undefined {
+    const secret = this.store.secrets.get(keyOf(namespace, name));
+    return secret && toClient<V1Secret>(RESOURCES.secrets, secret);
+  }
+
+  // Resolves once the object exists (at once if it does), as the kubelet waits for a pod's Secret.
+  whenExists<R extends ResourceName>(resource: R, namespace: string, name: string): Promise<ClientObjects[R]> {
+    const info = RESOURCES[resource];
+    const key = keyOf(namespace, name);
+    const found = this.store[resource].get(key);
+    if (found) return Promise.resolve(toClient<ClientObjects[R]>(info, found));
+    return new Promise((resolve) => {
+      this.existenceWaiters.add({ info, key, resolve: (object) => resolve(toClient<ClientObjects[R]>(info, object)) });
+    });
   }
 
   job(namespace: string, name: string): V1Job | undefined {
@@ -1593,6 +1752,12 @@ export class FakeKubeApi {
     if (query['dryRun'] === 'All') return withType(info, created);
     const stored = this.commit(info, 'ADDED', created, undefined);
     if (info.resource === 'jobs') this.startJob(stored as WireJob);
+    // The garbage collector collects a dependent whose owners are all gone (or never were).
+    if ((stored.metadata.ownerReferences ?? []).length > 0)
+      void this.inBackground(async () => {
+        await nextTurn();
+        this.collectIfOwnerless(info, stored);
+      });
     return withType(info, stored);
   }
 
@@ -1719,7 +1884,7 @@ export class FakeKubeApi {
       return { body: withType(info, this.deleteWithFinalizer(existing as WireJob, policy)), headers };
     }
     const gone = this.commit(info, 'DELETED', clone(existing), existing);
-    if (info.resource === 'jobs') void this.inBackground(() => this.collectPods(gone as WireJob));
+    void this.inBackground(() => this.collectDependents(gone));
     if (info.returnDeletedObject) return { body: withType(info, gone), headers };
     return {
       body: {
@@ -1753,6 +1918,13 @@ export class FakeKubeApi {
     const event: HistoryEvent = { rv: this.rv, info, type, object: clone(stored), prev: prev && clone(prev) };
     this.history.push(event);
     for (const watcher of this.watchers) this.deliver(watcher, event);
+    if (type !== 'DELETED') {
+      for (const waiter of this.existenceWaiters) {
+        if (waiter.info !== info || waiter.key !== key) continue;
+        this.existenceWaiters.delete(waiter);
+        waiter.resolve(clone(stored));
+      }
+    }
     return clone(stored);
   }
 
@@ -1911,6 +2083,10 @@ export class FakeKubeApi {
         claim.status = { phase: 'Pending' };
         break;
       }
+      case 'secrets':
+        delete meta.generation;
+        defaultSecret(created as WireSecret);
+        break;
     }
     return created;
   }
@@ -1974,6 +2150,12 @@ export class FakeKubeApi {
         if (!same(pod.spec, before.spec)) meta.generation = (old.generation ?? 0) + 1;
         break;
       }
+      case 'secrets': {
+        defaultSecret(next as WireSecret);
+        const errors = validateSecretUpdate(next as WireSecret, existing as WireSecret);
+        if (errors.length > 0) throw invalid(info, meta.name ?? '', errors);
+        break;
+      }
       case 'leases':
       case 'persistentvolumeclaims':
         break;
@@ -1993,8 +2175,8 @@ export class FakeKubeApi {
     const stored = this.commit(RESOURCES.jobs, 'MODIFIED', marked, job) as WireJob;
     void this.inBackground(async () => {
       await nextTurn();
-      if (policy === 'Foreground') await this.collectPods(stored);
-      else this.orphanPods(stored);
+      if (policy === 'Foreground') await this.collectDependents(stored);
+      else this.orphanDependents(stored);
       const current = this.store.jobs.get(keyOf(stored.metadata.namespace!, stored.metadata.name!));
       if (!current) return;
       const finalizer = policy === 'Foreground' ? 'foregroundDeletion' : 'orphan';
@@ -2005,24 +2187,67 @@ export class FakeKubeApi {
     return stored;
   }
 
-  // The garbage collector deletes the Job's pods (and, for Foreground, waits until they are gone).
-  private async collectPods(job: WireJob) {
+  // The garbage collector deletes the owner's dependents (pods gracefully) and, for Foreground,
+  // waits until they are gone. A dependent with another owner still present only loses the
+  // reference.
+  private async collectDependents(owner: KubeObject) {
     await nextTurn();
-    const pods = this.podsOwnedBy(job).filter((pod) => !pod.metadata.deletionTimestamp);
-    await Promise.all(
-      pods.map((pod) => this.deletePod(pod, { propagationPolicy: 'Background', defaulted: false }).done),
-    );
-    while (this.podsOwnedBy(job).length > 0) await nextTurn();
+    const pending: Promise<void>[] = [];
+    for (const { info, object } of this.dependentsOf(owner)) {
+      if (object.metadata.deletionTimestamp) continue;
+      const others = (object.metadata.ownerReferences ?? []).filter((reference) => reference.uid !== owner.metadata.uid);
+      if (others.some((reference) => this.ownerExists(object, reference))) {
+        this.dropOwner(info, object, owner);
+        continue;
+      }
+      if (info.resource === 'pods')
+        pending.push(this.deletePod(object as WirePod, { propagationPolicy: 'Background', defaulted: false }).done);
+      else this.commit(info, 'DELETED', clone(object), object);
+    }
+    await Promise.all(pending);
+    while (this.dependentsOf(owner).length > 0) await nextTurn();
   }
 
-  private orphanPods(job: WireJob) {
-    for (const pod of this.podsOwnedBy(job)) {
-      const next = clone(pod);
-      next.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []).filter(
-        (owner) => owner.uid !== job.metadata.uid,
-      );
-      this.write(RESOURCES.pods, next, pod);
-    }
+  private orphanDependents(owner: KubeObject) {
+    for (const { info, object } of this.dependentsOf(owner)) this.dropOwner(info, object, owner);
+  }
+
+  private dropOwner(info: ResourceInfo, object: KubeObject, owner: KubeObject) {
+    const next = clone(object);
+    next.metadata.ownerReferences = (object.metadata.ownerReferences ?? []).filter(
+      (reference) => reference.uid !== owner.metadata.uid,
+    );
+    this.write(info, next, object);
+  }
+
+  private dependentsOf(owner: KubeObject): { info: ResourceInfo; object: KubeObject }[] {
+    return Object.values(RESOURCES).flatMap((info) =>
+      this.objects(info, owner.metadata.namespace)
+        .filter((object) =>
+          (object.metadata.ownerReferences ?? []).some((reference) => reference.uid === owner.metadata.uid),
+        )
+        .map((object) => ({ info, object })),
+    );
+  }
+
+  // An owner of a kind stored here exists with that name and uid, in the dependent's namespace;
+  // one of another kind is taken to exist.
+  private ownerExists(dependent: KubeObject, reference: WireOwnerReference): boolean {
+    const info = Object.values(RESOURCES).find(
+      (candidate) => candidate.kind === reference.kind && apiVersionOf(candidate) === reference.apiVersion,
+    );
+    if (!info) return true;
+    const owner = this.store[info.resource].get(keyOf(dependent.metadata.namespace!, reference.name));
+    return owner?.metadata.uid === reference.uid;
+  }
+
+  private collectIfOwnerless(info: ResourceInfo, object: KubeObject) {
+    const current = this.store[info.resource].get(keyOf(object.metadata.namespace!, object.metadata.name!));
+    if (!current || current.metadata.uid !== object.metadata.uid || current.metadata.deletionTimestamp) return;
+    const references = current.metadata.ownerReferences ?? [];
+    if (references.length === 0 || references.some((reference) => this.ownerExists(current, reference))) return;
+    if (info.resource === 'pods') this.deletePod(current as WirePod, { propagationPolicy: 'Background', defaulted: false });
+    else this.commit(info, 'DELETED', clone(current), current);
   }
 
   // A pod on a node is deleted gracefully: marked, stopped by the kubelet (Failed), then removed;

@@ -114,6 +114,8 @@ export class ServiceStack {
       SCRIPTED_MODEL_URL: `http://127.0.0.1:${this.ports.get('scripted-model')}`,
       WORKSPACE_ROOT: this.workspaceRoot,
       RUNNER_HOME_ROOT: path.join(this.dataDir, 'homes'),
+      // The runner's endpoints for agents on any free port: several runners share this machine.
+      RUNNER_TASK_API_PORT: '0',
       HANGAR_ADMIN_TOKEN: this.adminToken,
       HANGAR_ADMIN_EMAIL: this.admin.email,
       HANGAR_ADMIN_PASSWORD: this.admin.password,

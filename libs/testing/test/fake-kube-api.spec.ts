@@ -8,6 +8,8 @@ import {
   Watch,
   type V1Job,
   type V1Lease,
+  type V1OwnerReference,
+  type V1Secret,
 } from '@kubernetes/client-node';
 import { startFakeKubeApi, type FakeKubeApi } from '../src/fake-kube-api';
 
@@ -139,6 +141,21 @@ function lease(name: string, holder: string, labels?: Record<string, string>): V
     },
   };
 }
+
+function secret(name: string, fields: Partial<V1Secret> = {}, owners: V1OwnerReference[] = []): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, ...(owners.length > 0 ? { ownerReferences: owners } : {}) },
+    ...fields,
+  };
+}
+
+function ownedBy(created: V1Job): V1OwnerReference {
+  return { apiVersion: 'batch/v1', kind: 'Job', name: created.metadata!.name!, uid: created.metadata!.uid! };
+}
+
+const base64 = (text: string) => Buffer.from(text).toString('base64');
 
 async function apiError(promise: Promise<unknown>): Promise<{ code: number; body: Record<string, unknown> }> {
   try {
@@ -420,6 +437,124 @@ describe('FakeKubeApi', () => {
         'spec.resources[storage]',
       ]);
       expect(fake.claims(NS).map((claim) => claim.metadata?.name)).toEqual(['c1']);
+    });
+  });
+
+  describe('secrets and owner references', () => {
+    it("should store stringData as base64 data, default the type, and answer a deletion with a Status", async () => {
+      const created = await core.createNamespacedSecret({
+        namespace: NS,
+        body: secret('s1', { data: { other: base64('y') }, stringData: { token: 'hga_x' } }),
+      });
+      expect(created).toMatchObject({ type: 'Opaque', data: { other: base64('y'), token: base64('hga_x') } });
+      expect(created.stringData).toBeUndefined();
+      expect(await core.readNamespacedSecret({ name: 's1', namespace: NS })).toEqual(created);
+      expect(fake.secret(NS, 's1')?.data).toEqual(created.data);
+      const deleted = await core.deleteNamespacedSecret({ name: 's1', namespace: NS });
+      expect(deleted).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 's1', kind: 'secrets' } });
+      expect(fake.secrets(NS)).toEqual([]);
+    });
+
+    it('should refuse data that is not base64 (400), a bad key or too much data (422), and a change to an immutable Secret', async () => {
+      const undecodable = await apiError(
+        core.createNamespacedSecret({ namespace: NS, body: secret('s2', { data: { token: 'not base64!' } }) }),
+      );
+      expect(undecodable).toMatchObject({
+        code: 400,
+        body: { message: 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3' },
+      });
+      const invalid = await apiError(
+        core.createNamespacedSecret({
+          namespace: NS,
+          body: secret('s2', { data: { 'bad key': base64('x'), big: base64('x'.repeat(1024 * 1024 + 1)) } }),
+        }),
+      );
+      expect(invalid.code).toBe(422);
+      const details = invalid.body['details'] as { causes?: { field: string; reason: string }[] };
+      expect(details.causes).toEqual([
+        expect.objectContaining({ field: 'data[bad key]', reason: 'FieldValueInvalid' }),
+        expect.objectContaining({ field: 'data', reason: 'FieldValueTooLong' }),
+      ]);
+      const sealed = await core.createNamespacedSecret({
+        namespace: NS,
+        body: secret('sealed', { immutable: true, data: { token: base64('a') } }),
+      });
+      const changed = await apiError(
+        core.replaceNamespacedSecret({
+          name: 'sealed',
+          namespace: NS,
+          body: { ...sealed, data: { token: base64('b') } },
+        }),
+      );
+      expect(changed.code).toBe(422);
+      expect(changed.body['message']).toBe(
+        'Secret "sealed" is invalid: data: Forbidden: field is immutable when `immutable` is set',
+      );
+      expect(fake.secret(NS, 'sealed')?.data).toEqual({ token: base64('a') });
+    });
+
+    it('should refuse an owner reference without its uid, and two controllers', async () => {
+      const created = await batch.createNamespacedJob({ namespace: NS, body: job('owner') });
+      const noUid = await apiError(
+        core.createNamespacedSecret({
+          namespace: NS,
+          body: secret('s3', {}, [{ ...ownedBy(created), uid: '' }]),
+        }),
+      );
+      expect(noUid.code).toBe(422);
+      expect(noUid.body['message']).toBe(
+        'Secret "s3" is invalid: metadata.ownerReferences.uid: Invalid value: "": must not be empty',
+      );
+      const twoControllers = await apiError(
+        core.createNamespacedSecret({
+          namespace: NS,
+          body: secret('s3', {}, [
+            { ...ownedBy(created), controller: true },
+            { apiVersion: 'v1', kind: 'Pod', name: 'p', uid: 'u', controller: true },
+          ]),
+        }),
+      );
+      expect(twoControllers.code).toBe(422);
+      expect(String(twoControllers.body['message'])).toContain(
+        'Only one reference can have Controller set to true. Found "true" in references for Job/owner and Pod/p',
+      );
+    });
+
+    it('should collect a Secret with its Job (Background, Foreground), keep it unowned on Orphan, and collect one whose owner is gone', async () => {
+      for (const propagationPolicy of ['Background', 'Foreground', 'Orphan'] as const) {
+        const name = `owner-${propagationPolicy.toLowerCase()}`;
+        const created = await batch.createNamespacedJob({ namespace: NS, body: job(name) });
+        await core.createNamespacedSecret({ namespace: NS, body: secret(name, {}, [ownedBy(created)]) });
+        await batch.deleteNamespacedJob({ name, namespace: NS, propagationPolicy });
+        await fake.settled();
+        expect(fake.job(NS, name)).toBeUndefined();
+        if (propagationPolicy === 'Orphan') expect(fake.secret(NS, name)?.metadata?.ownerReferences).toEqual([]);
+        else expect(fake.secret(NS, name)).toBeUndefined();
+      }
+      // Of two owners, the one left keeps it.
+      const first = await batch.createNamespacedJob({ namespace: NS, body: job('first') });
+      const second = await batch.createNamespacedJob({ namespace: NS, body: job('second') });
+      await core.createNamespacedSecret({
+        namespace: NS,
+        body: secret('shared', {}, [ownedBy(first), ownedBy(second)]),
+      });
+      await batch.deleteNamespacedJob({ name: 'first', namespace: NS, propagationPolicy: 'Background' });
+      await fake.settled();
+      expect(fake.secret(NS, 'shared')?.metadata?.ownerReferences).toEqual([ownedBy(second)]);
+      // An owner that is not there (or is another object of that name): the dependent goes.
+      await core.createNamespacedSecret({
+        namespace: NS,
+        body: secret('dangling', {}, [{ ...ownedBy(second), uid: '00000000-0000-0000-0000-000000000000' }]),
+      });
+      await fake.settled();
+      expect(fake.secret(NS, 'dangling')).toBeUndefined();
+    });
+
+    it('should let a test wait for an object to exist, as the kubelet waits for a Secret', async () => {
+      const waiting = fake.whenExists('secrets', NS, 'later');
+      await core.createNamespacedSecret({ namespace: NS, body: secret('later', { stringData: { k: 'v' } }) });
+      expect((await waiting).data).toEqual({ k: base64('v') });
+      expect((await fake.whenExists('secrets', NS, 'later')).metadata?.name).toBe('later');
     });
   });
 

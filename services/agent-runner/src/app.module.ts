@@ -1,12 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
-import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from './config';
+import { AGENT_RUNNER_CONFIG, RUN_SETTINGS, type AgentRunnerConfig } from './config';
 import { KubernetesModule } from './modules/kubernetes/kubernetes.module';
 import { RunnerModule } from './modules/runner/runner.module';
+import { AGENT_SANDBOX, type AgentSandbox } from './modules/sandbox/agent-sandbox';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AgentRunnerConfig): DynamicModule {
+  static forRoot(config: AgentRunnerConfig, sandbox: AgentSandbox): DynamicModule {
     return {
       module: AppModule,
       global: true,
@@ -14,8 +15,12 @@ export class AppModule {
         PlatformModule.forRoot('agent-runner', config),
         config.RUNNER_EXECUTOR === 'kubernetes' ? KubernetesModule : RunnerModule,
       ],
-      providers: [{ provide: AGENT_RUNNER_CONFIG, useValue: config }],
-      exports: [AGENT_RUNNER_CONFIG],
+      providers: [
+        { provide: AGENT_RUNNER_CONFIG, useValue: config },
+        { provide: RUN_SETTINGS, useValue: config },
+        { provide: AGENT_SANDBOX, useValue: sandbox },
+      ],
+      exports: [AGENT_RUNNER_CONFIG, RUN_SETTINGS, AGENT_SANDBOX],
     };
   }
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -14,18 +13,6 @@ import {
   secret,
   taskMaxAttempts,
 } from '@hangar/config';
-
-// `<secret name>/<key>`: where a task pod takes a secret setting from (a secretKeyRef).
-const secretKeyRef = (what: string) =>
-  z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[-._A-Za-z0-9]+$/, 'must be <secret name>/<key>')
-    .transform((value) => {
-      const [name, key] = value.split('/') as [string, string];
-      return { name, key };
-    })
-    .optional()
-    .describe(what);
 
 // GIT_CREDENTIALS: one problem line, naming the entry and field (the value is a secret).
 const gitCredentials = () =>
@@ -61,6 +48,38 @@ const gitCredentials = () =>
 
 const quantity = z.union([z.string().regex(/^[0-9.]+[A-Za-z]*$/), z.number()]);
 const resourceList = z.record(z.string(), quantity.transform(String));
+
+// Settings of running one attempt, read by the runner and by run-task.js in a task pod alike.
+export const attemptRunEnv = {
+  WORKSPACE_ROOT: z
+    .string()
+    .default('.hangar/workspaces')
+    .transform((value) => path.resolve(value))
+    .describe('folder holding one workspace folder per task'),
+  RUNNER_HOME_ROOT: z
+    .string()
+    .default('.hangar/agent-homes')
+    .transform((value) => path.resolve(value))
+    .describe('folder holding one HOME/config folder per agent run'),
+  HEARTBEAT_INTERVAL_MS: positiveInt(5000, 'how often the runner reports its running tasks'),
+  RUNNER_MAX_OUTPUT_BYTES: positiveInt(
+    10 * 1024 * 1024,
+    'bytes an agent may print before it is stopped (a profile may set its own)',
+  ),
+  RUNNER_MAX_EVENT_BYTES: positiveInt(
+    1024 * 1024,
+    'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
+  ),
+  CLAUDE_BIN: z
+    .string()
+    .optional()
+    .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
+};
+export type RunSettings = z.infer<z.ZodObject<typeof attemptRunEnv>>;
+export const RUN_SETTINGS = Symbol('RUN_SETTINGS');
+
+// An http(s) URL: where run-task.js finds the runner.
+export const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 // What the kubernetes executor needs (docs/kubernetes.md); read only when RUNNER_EXECUTOR=kubernetes.
 const kubernetesEnv = {
@@ -115,12 +134,11 @@ const kubernetesEnv = {
     3600,
     'how long a finished task Job is kept (ttlSecondsAfterFinished)',
   ),
-  RUNNER_JOB_API_KEY_SECRET: z
-    .string()
+  RUNNER_TASK_API_URL: httpUrl()
     .optional()
-    .describe('Secret (in the task namespace) whose model keys task pods read as files'),
-  RUNNER_JOB_DATABASE_URL_SECRET: secretKeyRef("where task pods read DATABASE_URL: '<secret>/<key>'"),
-  RUNNER_JOB_REDIS_URL_SECRET: secretKeyRef("where task pods read REDIS_URL: '<secret>/<key>'"),
+    .describe(
+      "how task pods reach this runner's endpoints (task API, model gateway, egress proxy), e.g. http://hangar-agent-runner.hangar.svc:4011",
+    ),
   RUNNER_JOB_CONVERSATION_CLAIMS: z
     .enum(['true', 'false'])
     .default('false')
@@ -164,22 +182,30 @@ export const AgentRunnerConfigSchema = z
       .default(`${hostname()}-${process.pid}`)
       .describe('name of this runner in task records'),
     RUNNER_SLOTS: positiveInt(2, 'agent CLIs this runner runs at once'),
+    RUNNER_SANDBOX: z
+      .enum(['bwrap', 'off'])
+      .default('bwrap')
+      .describe(
+        'bwrap: every agent CLI runs in a bubblewrap sandbox (docs/security.md); off: unsandboxed, with a warning on every task',
+      ),
+    RUNNER_TASK_API_PORT: port(
+      4011,
+      "the runner's endpoints for agents: model gateway, egress proxy, task API (0: any free port)",
+    ),
+    RUNNER_TASK_API_HOST: z
+      .string()
+      .default('127.0.0.1')
+      .describe("address the agents' endpoints listen on (task pods need one they can reach)"),
+    RUNNER_ATTEMPT_TOKEN_GRACE_SECONDS: positiveInt(
+      600,
+      "how long an attempt's credential outlives the task's timeout at most (it is revoked when the attempt ends)",
+    ),
     RUNNER_EXECUTOR: z
       .enum(['process', 'kubernetes'])
       .default('process')
       .describe('process: agent CLIs run as child processes of this runner; kubernetes: one Job per task'),
     ...kubernetesEnv,
-    WORKSPACE_ROOT: z
-      .string()
-      .default('.hangar/workspaces')
-      .transform((value) => path.resolve(value))
-      .describe('folder holding one workspace folder per task'),
-    RUNNER_HOME_ROOT: z
-      .string()
-      .default('.hangar/agent-homes')
-      .transform((value) => path.resolve(value))
-      .describe('folder holding one HOME/config folder per agent run'),
-    HEARTBEAT_INTERVAL_MS: positiveInt(5000, 'how often the runner reports its running tasks'),
+    ...attemptRunEnv,
     RUNNER_SHUTDOWN_GRACE_MS: positiveInt(
       10_000,
       'on SIGTERM, how long running tasks may finish before they are requeued',
@@ -187,18 +213,6 @@ export const AgentRunnerConfigSchema = z
     STREAM_RETENTION_SECONDS: positiveInt(
       3600,
       'how long a finished task keeps its Redis stream for late subscribers',
-    ),
-    RUNNER_MAX_OUTPUT_BYTES: positiveInt(
-      10 * 1024 * 1024,
-      'bytes an agent may print before it is stopped (a profile may set its own)',
-    ),
-    RUNNER_MAX_EVENT_BYTES: positiveInt(
-      1024 * 1024,
-      'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
-    ),
-    RUNNER_MAX_EVENT_BYTES: positiveInt(
-      1024 * 1024,
-      'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
     ),
     WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
       'folders whose git repositories tasks may name by local path',
@@ -236,10 +250,6 @@ export const AgentRunnerConfigSchema = z
       z.string().min(1).optional().describe('Gemini API key, for profiles with provider gemini'),
     ),
     GEMINI_BASE_URL: optionalUrl('Gemini API endpoint for gemini profiles'),
-    CLAUDE_BIN: z
-      .string()
-      .optional()
-      .describe('path of the claude binary (default: the bundled @anthropic-ai/claude-code)'),
   })
   .superRefine((config, context) => {
     const strays = config.GIT_CREDENTIALS.map(({ host }) => host).filter(
@@ -259,6 +269,13 @@ export const AgentRunnerConfigSchema = z
         message: 'the kubernetes executor needs the image of task Jobs (the agent-runner image)',
       });
     }
+    if (config.RUNNER_EXECUTOR === 'kubernetes' && !config.RUNNER_TASK_API_URL) {
+      context.addIssue({
+        code: 'custom',
+        path: ['RUNNER_TASK_API_URL'],
+        message: "the kubernetes executor needs the URL task pods reach this runner's task API at",
+      });
+    }
     if (
       !config.SCRIPTED_MODEL_URL &&
       !config.ANTHROPIC_API_KEY &&
@@ -275,20 +292,3 @@ export const AgentRunnerConfigSchema = z
   });
 export type AgentRunnerConfig = z.infer<typeof AgentRunnerConfigSchema>;
 export const AGENT_RUNNER_CONFIG = Symbol('AGENT_RUNNER_CONFIG');
-
-// A task pod gets its model keys as files (HANGAR_MODEL_KEY_DIR, one file per key, from a
-// Secret), not as environment variables: they are read here, for the agent CLI's environment only.
-export const MODEL_KEY_NAMES = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'] as const;
-export function readModelKeyFiles(env: NodeJS.ProcessEnv): void {
-  const dir = env['HANGAR_MODEL_KEY_DIR'];
-  if (!dir) return;
-  for (const name of MODEL_KEY_NAMES) {
-    if (env[name]) continue;
-    try {
-      const value = readFileSync(path.join(dir, name), 'utf8').trim();
-      if (value) env[name] = value;
-    } catch {
-      // The Secret need not hold every provider's key.
-    }
-  }
-}

@@ -1,16 +1,16 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '@hangar/config';
-import { PinoNestLogger } from '@hangar/observability';
-import { bootProcess } from '@hangar/platform';
-import { AgentRunnerConfigSchema, readModelKeyFiles } from './config';
+import { createLogger, PinoNestLogger } from '@hangar/observability';
 import { SingleTaskModule } from './modules/single-task/single-task.module';
 import { RUN_TASK_EXIT, SingleTaskService } from './modules/single-task/single-task.service';
+import { readTaskToken, TaskPodConfigSchema } from './task-pod.config';
 
 // One task attempt in this process, then exit: the entrypoint of a Kubernetes Job's pod.
 //   node services/agent-runner/dist/run-task.js <task id>
-// HANGAR_TASK_ATTEMPT names the attempt to claim (default 1); RUNNER_ID names this run in the
-// task record and its heartbeats. Exit codes: RUN_TASK_EXIT.
+// HANGAR_TASK_ATTEMPT names the attempt (default 1); the token in HANGAR_TASK_TOKEN_FILE must be
+// that attempt's. Everything is recorded through the runner's task API at RUNNER_TASK_API_URL:
+// this process holds no database or Redis credential. Exit codes: RUN_TASK_EXIT.
 async function main(): Promise<number> {
   const taskId = process.argv[2];
   const attempt = Number(process.env.HANGAR_TASK_ATTEMPT ?? '1');
@@ -20,12 +20,12 @@ async function main(): Promise<number> {
     );
     return RUN_TASK_EXIT.usage;
   }
-  readModelKeyFiles(process.env);
-  const config = loadConfig('agent-runner', AgentRunnerConfigSchema);
-  const { tracing, log } = await bootProcess({ name: 'agent-runner', config });
-  const app = await NestFactory.createApplicationContext(SingleTaskModule.forRoot(config), {
-    logger: new PinoNestLogger(log),
-  });
+  const config = loadConfig('run-task', TaskPodConfigSchema);
+  const log = createLogger('run-task', config.LOG_LEVEL);
+  const app = await NestFactory.createApplicationContext(
+    SingleTaskModule.forRoot(config, readTaskToken(config)),
+    { logger: new PinoNestLogger(log) },
+  );
   await app.init();
   const single = app.get(SingleTaskService);
   const stop = () => void single.stop();
@@ -37,7 +37,6 @@ async function main(): Promise<number> {
     return RUN_TASK_EXIT.crashed;
   } finally {
     await app.close();
-    await tracing.shutdown();
   }
 }
 

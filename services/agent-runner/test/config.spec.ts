@@ -25,12 +25,16 @@ describe('agent-runner configuration', () => {
     expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['RUNNER_EXECUTOR']);
   });
 
-  it('should refuse the kubernetes executor without the image of task Jobs', () => {
+  it('should refuse the kubernetes executor without the image of task Jobs or the task API URL', () => {
     const parsed = AgentRunnerConfigSchema.safeParse({ ...base, RUNNER_EXECUTOR: 'kubernetes' });
     expect(parsed.error?.issues).toEqual([
       expect.objectContaining({
         path: ['RUNNER_JOB_IMAGE'],
         message: expect.stringContaining('image of task Jobs'),
+      }),
+      expect.objectContaining({
+        path: ['RUNNER_TASK_API_URL'],
+        message: expect.stringContaining("URL task pods reach this runner's task API at"),
       }),
     ]);
   });
@@ -43,18 +47,18 @@ describe('agent-runner configuration', () => {
       RUNNER_JOB_NODE_SELECTOR: '{"sandbox":"gvisor"}',
       RUNNER_JOB_TOLERATIONS: '[{"key":"sandbox","operator":"Exists","effect":"NoSchedule"}]',
       RUNNER_JOB_RESOURCES: '{"limits":{"cpu":2,"memory":"4Gi"}}',
-      RUNNER_JOB_DATABASE_URL_SECRET: 'hangar-postgresql/DATABASE_URL',
+      RUNNER_TASK_API_URL: 'http://hangar-agent-runner.hangar.svc:4011',
     });
     expect(config.RUNNER_JOB_NODE_SELECTOR).toEqual({ sandbox: 'gvisor' });
     expect(config.RUNNER_JOB_TOLERATIONS).toEqual([
       { key: 'sandbox', operator: 'Exists', effect: 'NoSchedule' },
     ]);
     expect(config.RUNNER_JOB_RESOURCES).toEqual({ limits: { cpu: '2', memory: '4Gi' } });
-    expect(config.RUNNER_JOB_DATABASE_URL_SECRET).toEqual({ name: 'hangar-postgresql', key: 'DATABASE_URL' });
+    expect(config.RUNNER_TASK_API_URL).toBe('http://hangar-agent-runner.hangar.svc:4011');
     for (const [setting, value] of [
       ['RUNNER_JOB_NODE_SELECTOR', '{sandbox'],
       ['RUNNER_JOB_TOLERATIONS', '[{"operator":"Sometimes"}]'],
-      ['RUNNER_JOB_DATABASE_URL_SECRET', 'no-key'],
+      ['RUNNER_TASK_API_URL', 'hangar-agent-runner:4011'],
       ['RUNNER_MAX_JOBS', '0'],
     ] as const) {
       const parsed = AgentRunnerConfigSchema.safeParse({ ...base, [setting]: value });

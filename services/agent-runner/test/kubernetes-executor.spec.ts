@@ -1,13 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BatchV1Api, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { jobIdOf, TASK_QUEUE, type TaskJob } from '@hangar/contracts';
 import {
+  AttemptTokenRepository,
   ConversationRepository,
   createPrismaClient,
   DEFAULT_PROJECT_ID,
@@ -19,15 +20,17 @@ import {
 import { METRICS_REGISTRY } from '@hangar/observability';
 import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
+import { AgentSandbox } from '../src/modules/sandbox/agent-sandbox';
 import { AppModule } from '../src/app.module';
 import { AgentRunnerConfigSchema, type AgentRunnerConfig } from '../src/config';
 import { KubernetesExecutor, taskJobSettings } from '../src/modules/kubernetes/kubernetes-executor.service';
 import { buildTaskJob, taskJobName, PROJECT_LABEL } from '../src/modules/kubernetes/task-job';
 import { startFakeKubeApi, type FakeKubeApi } from '@hangar/testing/kubernetes';
 
-// The kubernetes executor against a faithful fake of the Kubernetes API (test/support), with
+// The kubernetes executor against a faithful fake of the Kubernetes API (@hangar/testing), with
 // real PostgreSQL and Redis. The test plays the kubelet and the pods' run-task.js: it sets pod
-// and Job statuses as they would, and claims and finishes tasks as the pod's run does.
+// and Job statuses as they would, and claims and finishes tasks as the pod's run does (through
+// the repositories: the task API itself has its own spec, task-api.spec.ts).
 const NAMESPACE = 'hangar-tasks';
 
 describe('kubernetes executor', () => {
@@ -38,6 +41,7 @@ describe('kubernetes executor', () => {
   let database: TestDatabase;
   let prisma: PrismaClient;
   let tasks: TaskRepository;
+  let tokens: AttemptTokenRepository;
   let queue: Queue<TaskJob>;
   let fake: FakeKubeApi;
   let dir: string;
@@ -48,6 +52,7 @@ describe('kubernetes executor', () => {
     database = await createTestDatabase('kube-executor');
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
+    tokens = new AttemptTokenRepository(prisma);
     queue = new Queue<TaskJob>(TASK_QUEUE, { connection: queueConnection, prefix: `${prefix}:queue` });
     fake = await startFakeKubeApi({ token: 'controller-token' });
     dir = await mkdtemp(path.join(tmpdir(), 'hangar-kube-'));
@@ -82,9 +87,10 @@ describe('kubernetes executor', () => {
       RUNNER_KUBECONFIG: kubeconfig,
       RUNNER_JOB_NAMESPACE: NAMESPACE,
       RUNNER_JOB_IMAGE: 'registry.example.com/hangar/agent-runner:1.2.3',
-      RUNNER_JOB_API_KEY_SECRET: 'hangar-model',
-      RUNNER_JOB_DATABASE_URL_SECRET: 'hangar-database/DATABASE_URL',
-      RUNNER_JOB_REDIS_URL_SECRET: 'hangar-redis/REDIS_URL',
+      RUNNER_TASK_API_URL: 'http://hangar-agent-runner.hangar.svc:4011',
+      // The endpoints on any free port: test files run side by side.
+      RUNNER_TASK_API_PORT: '0',
+      ANTHROPIC_API_KEY: 'sk-ant-only-the-controller-holds-it',
       RUNNER_JOB_RUNTIME_CLASS: 'gvisor',
       RUNNER_JOB_TTL_SECONDS: '600',
       RUNNER_ID: 'controller-a',
@@ -101,7 +107,10 @@ describe('kubernetes executor', () => {
 
   async function startController(overrides: Record<string, string> = {}) {
     const config = configFor(overrides);
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
+    const app = await NestFactory.createApplicationContext(
+      AppModule.forRoot(config, AgentSandbox.forRunner(config)),
+      { logger: false },
+    );
     await app.init();
     apps.push(app);
     return { app, config, executor: app.get(KubernetesExecutor) };
@@ -136,6 +145,12 @@ describe('kubernetes executor', () => {
     const name = taskJobName(taskId, attempt);
     await until(() => fake.job(NAMESPACE, name) !== undefined, `Job ${name}`);
     return fake.job(NAMESPACE, name)!;
+  }
+
+  // The attempt's token, as the kubelet mounts it from the Job's Secret.
+  async function tokenOf(job: V1Job): Promise<string> {
+    const secret = await fake.whenExists('secrets', NAMESPACE, job.metadata!.name!);
+    return Buffer.from(secret.data!['token']!, 'base64').toString('utf8');
   }
 
   // What run-task.js does in the Job's pod when it starts: claim the attempt as the Job's name.
@@ -191,19 +206,83 @@ describe('kubernetes executor', () => {
       requests: { cpu: '500m', memory: '1Gi' },
       limits: { memory: '2Gi' },
     });
-    expect(container.env).toEqual(
-      expect.arrayContaining([
-        {
-          name: 'DATABASE_URL',
-          valueFrom: { secretKeyRef: { name: 'hangar-database', key: 'DATABASE_URL' } },
+    // Where the task API is and where the token is; no secret, no database, Redis or model.
+    expect(container.env).toEqual([
+      { name: 'LOG_LEVEL', value: 'silent' },
+      { name: 'HEARTBEAT_INTERVAL_MS', value: '5000' },
+      { name: 'RUNNER_MAX_OUTPUT_BYTES', value: String(10 * 1024 * 1024) },
+      { name: 'RUNNER_MAX_EVENT_BYTES', value: String(1024 * 1024) },
+      { name: 'HANGAR_TASK_ATTEMPT', value: '1' },
+      { name: 'RUNNER_TASK_API_URL', value: 'http://hangar-agent-runner.hangar.svc:4011' },
+      { name: 'HANGAR_TASK_TOKEN_FILE', value: '/var/run/secrets/hangar/task/token' },
+      { name: 'WORKSPACE_ROOT', value: '/workspace' },
+      { name: 'RUNNER_HOME_ROOT', value: '/home/agent' },
+    ]);
+    const spec = JSON.stringify(job);
+    for (const secret of [
+      database.url,
+      redisUrl(),
+      'postgres',
+      'redis://',
+      'sk-ant-',
+      'hga_',
+      'http://127.0.0.1:4010',
+    ])
+      expect(spec).not.toContain(secret);
+    // One Secret volume: the Job's own, holding the token; no other Secret is mounted.
+    expect(pod.volumes?.filter((volume) => volume.secret)).toEqual([
+      {
+        name: 'task-token',
+        secret: {
+          secretName: job.metadata!.name,
+          defaultMode: 0o400,
+          items: [{ key: 'token', path: 'token' }],
         },
-        { name: 'HANGAR_REDIS_PREFIX', value: prefix },
-        { name: 'SCRIPTED_MODEL_URL', value: 'http://127.0.0.1:4010' },
-      ]),
-    );
-    expect(JSON.stringify(container.env)).not.toContain(database.url);
+      },
+    ]);
+    expect(container.volumeMounts).toContainEqual({
+      name: 'task-token',
+      mountPath: '/var/run/secrets/hangar/task',
+      readOnly: true,
+    });
+
+    // The Secret: made after the Job, owned by it, holding a token of exactly this attempt.
+    const token = await tokenOf(job);
+    const secret = fake.secret(NAMESPACE, job.metadata!.name!)!;
+    expect(secret.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        name: job.metadata!.name,
+        uid: job.metadata!.uid,
+        blockOwnerDeletion: false,
+      },
+    ]);
+    expect(secret).toMatchObject({ type: 'Opaque', immutable: true });
+    expect(Object.keys(secret.data!)).toEqual(['token']);
+    const creates = fake.requests
+      .filter((request) => request.method === 'POST' && !request.path.includes('/leases'))
+      .map((request) => request.path);
+    expect(creates).toEqual([
+      `/apis/batch/v1/namespaces/${NAMESPACE}/jobs`,
+      `/api/v1/namespaces/${NAMESPACE}/secrets`,
+    ]);
+    const check = await tokens.check(token, { claimable: true });
+    expect(check).toMatchObject({ ok: true, grant: { taskId: task.id, attempt: 1, provider: 'claude' } });
     // The task waits for its pod to claim it: the controller does not touch its state.
     expect((await tasks.get(task.id)).status).toBe('QUEUED');
+
+    // Deleting the Job takes its Secret along (the garbage collector, by the owner reference),
+    // and the controller, ending the attempt, revokes the token.
+    await fake.kubeConfig().makeApiClient(BatchV1Api).deleteNamespacedJob({
+      name: job.metadata!.name!,
+      namespace: NAMESPACE,
+      propagationPolicy: 'Background',
+    });
+    expect((await statusOf(task.id, 'FAILED')).error).toMatch(/^job-deleted:/);
+    await fake.settled();
+    expect(fake.secret(NAMESPACE, job.metadata!.name!)).toBeUndefined();
+    expect(await tokens.check(token, { claimable: true })).toEqual({ ok: false, refusal: 'revoked' });
   });
 
   it("should size a task's pod by its profile's resources over the defaults", async () => {
@@ -308,13 +387,17 @@ describe('kubernetes executor', () => {
       await leading(executor);
       const task = await submit('memory hog');
       const job = await jobOf(task.id);
+      const token = await tokenOf(job);
       fake.runPod(NAMESPACE, job.metadata!.name!);
       await podClaims(task.id);
+      expect((await tokens.check(token)).ok).toBe(true);
       fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 137, reason: 'OOMKilled' });
       const failed = await statusOf(task.id, 'FAILED');
       expect(failed.error).toBe(
         "oom-killed: the agent's container used more memory than its limit (2Gi) and was killed (attempt 1 of 2)",
       );
+      // The pod died with its token: revoked by the controller, whatever the pod could not do.
+      expect(await tokens.check(token)).toEqual({ ok: false, refusal: 'revoked' });
     });
 
     it('should fail a task whose Job ran past its deadline', async () => {
@@ -412,14 +495,28 @@ describe('kubernetes executor', () => {
     const runningJob = await jobOf(running.id);
     fake.runPod(NAMESPACE, runningJob.metadata!.name!);
     await podClaims(running.id);
+    // The API refuses its Secret once: the Job's reconcile makes it after all.
+    fake.failNext('POST', /\/secrets$/, 503);
     const starting = await submit('not started yet');
-    await jobOf(starting.id);
+    const startingJob = await jobOf(starting.id);
+    const firstToken = await tokenOf(startingJob);
     await stopController(first.app);
 
-    // While no controller runs, one pod is OOM-killed.
+    // While no controller runs, one pod is OOM-killed and the other Job's Secret goes missing.
     fake.terminatePod(NAMESPACE, runningJob.metadata!.name!, { exitCode: 137, reason: 'OOMKilled' });
+    await fake.kubeConfig().makeApiClient(CoreV1Api).deleteNamespacedSecret({
+      name: startingJob.metadata!.name!,
+      namespace: NAMESPACE,
+    });
     const second = await startController({ RUNNER_ID: 'controller-b' });
     await leading(second.executor);
+    // The new leader gives the waiting pod its token again, in a Secret owned by the same Job.
+    const secondToken = await tokenOf(startingJob);
+    expect(secondToken).not.toBe(firstToken);
+    expect(fake.secret(NAMESPACE, startingJob.metadata!.name!)?.metadata?.ownerReferences?.[0]?.uid).toBe(
+      startingJob.metadata!.uid,
+    );
+    expect(await tokens.check(secondToken, { claimable: true })).toMatchObject({ ok: true });
     // The orchestrator's reconciler enqueues the still-QUEUED task again.
     await queue.add('run', { taskId: starting.id, attempt: 1 }, { jobId: `${starting.id}-a1-again` });
     expect((await statusOf(running.id, 'FAILED')).error).toMatch(/^oom-killed:/);

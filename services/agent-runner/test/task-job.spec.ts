@@ -1,9 +1,10 @@
 import {
   buildTaskJob,
+  buildTaskTokenSecret,
   conversationClaimName,
-  MODEL_KEY_DIR,
   taskJobName,
   TASK_LABEL,
+  TASK_TOKEN_DIR,
   type TaskJobSettings,
 } from '../src/modules/kubernetes/task-job';
 
@@ -11,12 +12,8 @@ const settings: TaskJobSettings = {
   namespace: 'hangar-tasks',
   image: 'registry.example.com/hangar-agent-runner:0.2.0',
   command: ['node', 'services/agent-runner/dist/run-task.js'],
-  apiKeySecret: 'hangar-model',
-  env: [{ name: 'HANGAR_REDIS_PREFIX', value: 'hangar' }],
-  secretEnv: {
-    DATABASE_URL: { name: 'hangar-database', key: 'DATABASE_URL' },
-    REDIS_URL: { name: 'hangar-redis', key: 'REDIS_URL' },
-  },
+  taskApiUrl: 'http://hangar-agent-runner.hangar.svc:4011',
+  env: [{ name: 'RUNNER_MAX_EVENT_BYTES', value: '1048576' }],
   resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } },
   ttlSecondsAfterFinished: 600,
 };
@@ -40,23 +37,19 @@ describe(buildTaskJob.name, () => {
     expect(job.spec?.template.metadata?.labels?.[TASK_LABEL]).toBe(task.id);
     const container = job.spec!.template.spec!.containers[0]!;
     expect(container.command).toEqual(['node', 'services/agent-runner/dist/run-task.js', task.id]);
-    expect(container.env).toEqual(
-      expect.arrayContaining([
-        { name: 'HANGAR_TASK_ATTEMPT', value: '2' },
-        // The run's runner id is the Job's name: the controller knows whose attempt it is.
-        { name: 'RUNNER_ID', value: 'hangar-task-cmx5abc0000xyz-2' },
-        { name: 'HANGAR_REDIS_PREFIX', value: 'hangar' },
-        {
-          name: 'DATABASE_URL',
-          valueFrom: { secretKeyRef: { name: 'hangar-database', key: 'DATABASE_URL' } },
-        },
-        { name: 'REDIS_URL', valueFrom: { secretKeyRef: { name: 'hangar-redis', key: 'REDIS_URL' } } },
-      ]),
-    );
+    // Plain values only: where the task API is, where the token is, the attempt and limits.
+    expect(container.env).toEqual([
+      { name: 'RUNNER_MAX_EVENT_BYTES', value: '1048576' },
+      { name: 'HANGAR_TASK_ATTEMPT', value: '2' },
+      { name: 'RUNNER_TASK_API_URL', value: 'http://hangar-agent-runner.hangar.svc:4011' },
+      { name: 'HANGAR_TASK_TOKEN_FILE', value: `${TASK_TOKEN_DIR}/token` },
+      { name: 'WORKSPACE_ROOT', value: '/workspace' },
+      { name: 'RUNNER_HOME_ROOT', value: '/home/agent' },
+    ]);
     expect(container.resources).toEqual(settings.resources);
   });
 
-  it('should lock the pod down and give it the model key as a read-only file, not an env var', () => {
+  it("should lock the pod down and give it the attempt's token as a read-only file of its own Secret", () => {
     const pod = buildTaskJob(task, settings).spec!.template.spec!;
     expect(pod).toMatchObject({
       restartPolicy: 'Never',
@@ -72,22 +65,23 @@ describe(buildTaskJob.name, () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(JSON.stringify(container.env)).not.toMatch(/API_KEY"/);
-    expect(container.env).toEqual(
-      expect.arrayContaining([{ name: 'HANGAR_MODEL_KEY_DIR', value: MODEL_KEY_DIR }]),
-    );
+    expect(container.env?.every((variable) => variable.valueFrom === undefined)).toBe(true);
     expect(container.volumeMounts).toEqual(
-      expect.arrayContaining([{ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true }]),
+      expect.arrayContaining([{ name: 'task-token', mountPath: TASK_TOKEN_DIR, readOnly: true }]),
     );
-    expect(pod.volumes).toEqual(
-      expect.arrayContaining([
-        {
-          name: 'model-key',
-          secret: { secretName: 'hangar-model', defaultMode: 0o400, optional: true },
+    expect(pod.volumes).toEqual([
+      { name: 'workspace', emptyDir: {} },
+      { name: 'home', emptyDir: {} },
+      { name: 'tmp', emptyDir: {} },
+      {
+        name: 'task-token',
+        secret: {
+          secretName: 'hangar-task-cmx5abc0000xyz-2',
+          defaultMode: 0o400,
+          items: [{ key: 'token', path: 'token' }],
         },
-        { name: 'workspace', emptyDir: {} },
-      ]),
-    );
+      },
+    ]);
     // Writable places only: the workspace, the agent's home and /tmp.
     expect(
       container.volumeMounts?.filter((mount) => !mount.readOnly).map((mount) => mount.mountPath),
@@ -142,10 +136,34 @@ describe(buildTaskJob.name, () => {
     ).toEqual(expect.arrayContaining([{ name: 'workspace', emptyDir: {} }]));
   });
 
-  it('should run the scripted model without a key Secret', () => {
-    const pod = buildTaskJob(task, { ...settings, apiKeySecret: undefined }).spec!.template.spec!;
-    expect(pod.volumes?.map((volume) => volume.name)).not.toContain('model-key');
-    expect(pod.containers[0]?.env?.map((variable) => variable.name)).not.toContain('HANGAR_MODEL_KEY_DIR');
+  it('should put the token in a Secret named and owned by the Job, immutable, never in the Job', () => {
+    const job = buildTaskJob(task, settings);
+    job.metadata!.uid = 'job-uid-1';
+    const secret = buildTaskTokenSecret(job, 'hga_secret-token');
+    expect(secret).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 'hangar-task-cmx5abc0000xyz-2',
+        namespace: 'hangar-tasks',
+        labels: job.metadata!.labels,
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            name: 'hangar-task-cmx5abc0000xyz-2',
+            uid: 'job-uid-1',
+            blockOwnerDeletion: false,
+          },
+        ],
+      },
+      type: 'Opaque',
+      immutable: true,
+      data: { token: Buffer.from('hga_secret-token').toString('base64') },
+    });
+    expect(JSON.stringify(job)).not.toContain('hga_');
+    // Not before the Job exists: the owner reference needs its uid.
+    expect(() => buildTaskTokenSecret(buildTaskJob(task, settings), 'hga_x')).toThrow(/uid/);
   });
 
   it('should name Jobs as Kubernetes allows, and refuse an id that cannot make one', () => {

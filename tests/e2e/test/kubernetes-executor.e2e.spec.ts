@@ -2,23 +2,29 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
-import { REPO_ROOT, ServiceStack } from '@hangar/testing';
+import { freePort, REPO_ROOT, ServiceStack } from '@hangar/testing';
 import { startFakeKubeApi, type FakeKubeApi, type TerminationOptions } from '@hangar/testing/kubernetes';
 import { createTask, follow, getTask, request } from './support';
 
 // The whole platform with the kubernetes executor: a task submitted to the gateway becomes a Job
 // (in the fake Kubernetes API), whose pod is played by this test as a kubelet would run it: the
-// Job's own command and environment, its Secrets and volumes resolved, as a real process — so
-// run-task.js runs the real Claude Code CLI against the scripted model from nothing but the Job.
+// Job's own command and environment, its Secret volume and other volumes resolved, as a real
+// process — so run-task.js runs the real Claude Code CLI against the scripted model from nothing
+// but the Job: the runner's task API URL and the token file. No database or Redis URL, no model
+// key: everything goes through the runner (task API, model gateway).
 const NAMESPACE = 'hangar-tasks';
 
 describe('kubernetes executor, end to end', () => {
   let stack: ServiceStack;
   let fake: FakeKubeApi;
-  const secrets: Record<string, Record<string, string>> = {};
   const containers = new Map<
     string,
-    { child: ChildProcess; exited: Promise<TerminationOptions>; output: string[] }
+    {
+      child: ChildProcess;
+      exited: Promise<TerminationOptions>;
+      output: string[];
+      env: Record<string, string>;
+    }
   >();
 
   beforeAll(async () => {
@@ -26,24 +32,20 @@ describe('kubernetes executor, end to end', () => {
     fake = await startFakeKubeApi();
     const kubeconfig = path.join(stack.dataDir, 'kubeconfig');
     await writeFile(kubeconfig, fake.kubeConfig().exportConfig());
-    Object.assign(secrets, {
-      'hangar-database': { DATABASE_URL: stack.database.url },
-      'hangar-redis': { REDIS_URL: stack.environment().REDIS_URL! },
-      'hangar-model': { ANTHROPIC_API_KEY: 'sk-ant-from-a-mounted-file' },
-    });
     fake.onJobCreated((job) => runPod(job));
     fake.setKubelet({
       stop: (pod) => stopContainer(pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? ''),
     });
     await stack.start(['scripted-model', 'gateway', 'websocket-pool', 'orchestrator']);
+    // The runner's endpoints, where its task pods reach them (a Service in a cluster).
+    const taskApiPort = await freePort();
     await stack.start(['agent-runner'], {
       RUNNER_EXECUTOR: 'kubernetes',
       RUNNER_KUBECONFIG: kubeconfig,
       RUNNER_JOB_NAMESPACE: NAMESPACE,
       RUNNER_JOB_IMAGE: 'ghcr.io/hangar-dev/hangar-agent-runner:e2e',
-      RUNNER_JOB_API_KEY_SECRET: 'hangar-model',
-      RUNNER_JOB_DATABASE_URL_SECRET: 'hangar-database/DATABASE_URL',
-      RUNNER_JOB_REDIS_URL_SECRET: 'hangar-redis/REDIS_URL',
+      RUNNER_TASK_API_PORT: String(taskApiPort),
+      RUNNER_TASK_API_URL: `http://127.0.0.1:${taskApiPort}`,
       RUNNER_LEASE_RETRY_MS: '200',
       // Pods hear of a cancellation only through their Job's deletion (SIGTERM), not a heartbeat.
       HEARTBEAT_INTERVAL_MS: '60000',
@@ -56,8 +58,9 @@ describe('kubernetes executor, end to end', () => {
     await fake?.close();
   });
 
-  // The kubelet's part: bind and start the pod, run its container's command with its env (values,
-  // secretKeyRefs) and its volumes as folders of this machine, report how it exited.
+  // The kubelet's part: bind and start the pod, run its container's command with its env (plain
+  // values: a secretKeyRef would throw) and its volumes as folders of this machine — a Secret
+  // volume once its Secret exists, as the kubelet waits for it — and report how it exited.
   function runPod(job: V1Job) {
     const name = job.metadata!.name!;
     const spec = job.spec!.template.spec!;
@@ -71,14 +74,19 @@ describe('kubernetes executor, end to end', () => {
       child: undefined as unknown as ChildProcess,
       output: [] as string[],
       exited: undefined as unknown as Promise<TerminationOptions>,
+      env: {} as Record<string, string>,
     };
     containers.set(name, entry);
     entry.exited = (async (): Promise<TerminationOptions> => {
       for (const mount of mounts) {
         await mkdir(mount.hostPath, { recursive: true });
-        const secret = spec.volumes?.find((volume) => volume.name === mount.name)?.secret;
-        for (const [key, value] of Object.entries(secrets[secret?.secretName ?? ''] ?? {}))
-          await writeFile(path.join(mount.hostPath, key), value, { mode: 0o400 });
+        const volume = spec.volumes?.find((candidate) => candidate.name === mount.name)?.secret;
+        if (!volume) continue;
+        const secret = await fake.whenExists('secrets', NAMESPACE, volume.secretName!);
+        for (const item of volume.items ?? []) {
+          const value = Buffer.from(secret.data?.[item.key] ?? '', 'base64');
+          await writeFile(path.join(mount.hostPath, item.path), value, { mode: volume.defaultMode });
+        }
       }
       const onHost = (value: string) => {
         const mount = mounts.find(
@@ -90,7 +98,8 @@ describe('kubernetes executor, end to end', () => {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: path.join(podDir, 'home'),
       };
-      for (const variable of container.env ?? []) env[variable.name] = onHost(resolveEnv(variable));
+      for (const variable of container.env ?? []) env[variable.name] = onHost(valueOf(variable));
+      entry.env = env;
       const [node, script, ...args] = container.command!;
       expect(node).toBe('node');
       fake.runPod(NAMESPACE, name);
@@ -117,13 +126,34 @@ describe('kubernetes executor, end to end', () => {
     return container.exited;
   }
 
-  function resolveEnv(variable: V1EnvVar): string {
-    const ref = variable.valueFrom?.secretKeyRef;
-    if (!ref) return variable.value ?? '';
-    const value = ref.name ? secrets[ref.name]?.[ref.key] : undefined;
-    if (value === undefined)
-      throw new Error(`the pod needs Secret ${ref.name} key ${ref.key}, which does not exist`);
-    return value;
+  function valueOf(variable: V1EnvVar): string {
+    if (variable.valueFrom) throw new Error(`${variable.name} is not a plain value in the Job`);
+    return variable.value ?? '';
+  }
+
+  // What a pod's process held: the task API URL and the token file, and nothing of the platform's.
+  function expectNoPlatformSecrets(jobName: string) {
+    const { env } = containers.get(jobName)!;
+    expect(Object.keys(env).sort()).toEqual(
+      [
+        'PATH',
+        'HOME',
+        'LOG_LEVEL',
+        'HEARTBEAT_INTERVAL_MS',
+        'RUNNER_MAX_OUTPUT_BYTES',
+        'RUNNER_MAX_EVENT_BYTES',
+        'HANGAR_TASK_ATTEMPT',
+        'RUNNER_TASK_API_URL',
+        'HANGAR_TASK_TOKEN_FILE',
+        'WORKSPACE_ROOT',
+        'RUNNER_HOME_ROOT',
+      ].sort(),
+    );
+    const values = JSON.stringify(env);
+    const platform = stack.environment();
+    for (const secret of [platform.DATABASE_URL!, platform.REDIS_URL!, platform.SCRIPTED_MODEL_URL!])
+      expect(values).not.toContain(secret);
+    expect(values).not.toContain('hga_');
   }
 
   it('should run a task as a Job whose pod runs the real agent CLI, and stream it live', async () => {
@@ -149,6 +179,15 @@ describe('kubernetes executor, end to end', () => {
       'Complete',
     );
     expect(fake.jobs(NAMESPACE)).toHaveLength(1);
+    expectNoPlatformSecrets(jobName);
+    // Its token ended with the attempt.
+    const token = Buffer.from(fake.secret(NAMESPACE, jobName)!.data!['token']!, 'base64').toString();
+    const refused = await fetch(`${containers.get(jobName)!.env.RUNNER_TASK_API_URL}/task-api/v1/heartbeat`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(refused.status).toBe(401);
   });
 
   it('should stop a cancelled task by deleting its Job, and the pod record CANCELLED', async () => {
@@ -170,5 +209,6 @@ describe('kubernetes executor, end to end', () => {
       (recorded) => recorded.method === 'DELETE' && recorded.path.endsWith(`/jobs/${jobName}`),
     );
     expect(deletion?.query['propagationPolicy']).toBe('Foreground');
+    expectNoPlatformSecrets(jobName);
   });
 });

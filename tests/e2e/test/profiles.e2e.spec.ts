@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentProfileView, AuditPage, Problem, User } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
@@ -297,14 +297,18 @@ describe('agent profiles', () => {
       readFileSync(`/proc/${cli}/root${after('--mcp-config')!}`, 'utf8'),
     ) as unknown;
     expect(mcpConfig).toEqual({ mcpServers: reviewer.mcpServers });
-    // The workspace as the CLI sees it (its working directory), sandboxed or not.
-    const cwd = `/proc/${cli}/cwd`;
-    expect(readFileSync(path.join(cwd, '.claude/agents/style-checker.md'), 'utf8')).toBe(
+    // Subagents and skills are the user's of the run's home (its config dir), never files of the
+    // workspace (its working directory) — sandboxed or not.
+    const environ = readFileSync(`/proc/${cli}/environ`, 'utf8').split('\0');
+    const configDir = environ.find((entry) => entry.startsWith('CLAUDE_CONFIG_DIR='))!.split('=')[1]!;
+    const home = `/proc/${cli}/root${configDir}`;
+    expect(readFileSync(path.join(home, 'agents/style-checker.md'), 'utf8')).toBe(
       reviewer.agents['style-checker'],
     );
-    expect(readFileSync(path.join(cwd, '.claude/skills/release-notes/SKILL.md'), 'utf8')).toBe(
+    expect(readFileSync(path.join(home, 'skills/release-notes/SKILL.md'), 'utf8')).toBe(
       reviewer.skills['release-notes'],
     );
+    expect(existsSync(path.join(`/proc/${cli}/cwd`, '.claude'))).toBe(false);
 
     // The allowed Bash tool ran under dontAsk: the agent is at work, not refused.
     const init = follower.events.find((event) => event.type === 'system.init');

@@ -98,6 +98,19 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect(final.data.reason).toBe(failed.error);
   });
 
+  it('should record each line the CLI prints on stderr once', async () => {
+    // Claude Code warns on stderr about a model it does not know, and still answers.
+    await request(stack, 'POST', '/api/v1/profiles', { name: 'odd-model', model: 'no-such-model' });
+    const task = await createTask(stack, { prompt: 'hello', profile: 'odd-model', scenario: 'reply' });
+    const follower = follow(stack, task.id);
+    const events = await follower.finished;
+    follower.close();
+    const warnings = events.filter(
+      (event) => event.type === 'stderr' && event.data.line.includes('unrecognized_model'),
+    );
+    expect(warnings).toHaveLength(1);
+  });
+
   it('should fail a task that outlives its timeout and stop its agent', async () => {
     const task = await createTask(stack, { prompt: 'too slow', scenario: 'slow', timeoutSeconds: 2 });
     const follower = follow(stack, task.id);

@@ -14,6 +14,7 @@ import { ProfileRepository, TaskRepository, type TaskJobState } from '@hangar/db
 import { StatusEvents } from '@hangar/platform';
 import { createRedis } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { AttemptCredentials } from '../endpoints/attempt-credentials.service';
 import { isJobFinished, jobFailure, type JobFailure } from './job-failure';
 import { KubeClients } from './kube-clients';
 import { KubernetesMetrics } from './kubernetes.metrics';
@@ -23,6 +24,7 @@ import {
   ATTEMPT_LABEL,
   buildConversationClaim,
   buildTaskJob,
+  buildTaskTokenSecret,
   COMPONENT_LABELS,
   conversationClaimName,
   PROJECT_LABEL,
@@ -34,27 +36,24 @@ import {
 const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${COMPONENT_LABELS['app.kubernetes.io/managed-by']}`;
 // The label the Job controller puts on a Job's pods.
 const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
-// Settings of this controller a task pod runs with too (docs/configuration.md).
+// Settings of this controller a task pod runs with too (docs/configuration.md). Nothing secret,
+// and nothing the runner applies itself for the pod (model endpoints, git hosts, streams).
 const FORWARDED_SETTINGS = [
-  'HANGAR_REDIS_PREFIX',
   'LOG_LEVEL',
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-  'SCRIPTED_MODEL_URL',
-  'ANTHROPIC_BASE_URL',
-  'OPENAI_BASE_URL',
-  'GEMINI_BASE_URL',
   'HEARTBEAT_INTERVAL_MS',
-  'STREAM_RETENTION_SECONDS',
   'RUNNER_MAX_OUTPUT_BYTES',
+  'RUNNER_MAX_EVENT_BYTES',
 ] as const;
 
 // The kubernetes executor: one Job per task attempt, created from the durable queue within the
 // cluster's and each project's Job caps, and reconciled with its task from what the cluster
 // reports. Only the replica holding the Lease acts; the others wait to take over.
 //
-// Who writes what: the Job's pod (run-task.js) claims its attempt and records the outcome, as
-// any runner does. This controller steps in only when the pod cannot: it never started
-// (unschedulable, image pull), it was killed (OOM, deadline, eviction), or its Job was deleted.
+// Who writes what: the Job's pod (run-task.js) claims its attempt and records the outcome through
+// this runner's task API, with the attempt's token that the controller issues and puts in the
+// Job's Secret. This controller steps in only when the pod cannot: it never started
+// (unschedulable, image pull), it was killed (OOM, deadline, eviction), or its Job was deleted;
+// then it also revokes the attempt's token.
 @Injectable()
 export class KubernetesExecutor
   implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
@@ -74,6 +73,8 @@ export class KubernetesExecutor
   private readonly created = new Map<string, V1Job>();
   // One reconcile at a time per Job, in the order events came.
   private readonly reconciling = new Map<string, Promise<void>>();
+  // Jobs whose token Secret is known to exist, while leading.
+  private readonly secured = new Set<string>();
   private capacityWaiters: (() => void)[] = [];
 
   constructor(
@@ -82,6 +83,7 @@ export class KubernetesExecutor
     private readonly statusEvents: StatusEvents,
     private readonly kube: KubeClients,
     private readonly metrics: KubernetesMetrics,
+    private readonly credentials: AttemptCredentials,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     const namespace = config.RUNNER_JOB_NAMESPACE;
@@ -199,6 +201,7 @@ export class KubernetesExecutor
     await Promise.all([this.jobs.stop(), this.pods.stop()]);
     await Promise.all(this.reconciling.values());
     this.created.clear();
+    this.secured.clear();
   }
 
   // One queue job: make the task attempt's Job, within the caps. A task over its project's cap
@@ -238,6 +241,8 @@ export class KubernetesExecutor
       if (!this.jobs.get(name)) this.created.set(name, created);
       this.metrics.created.inc();
       this.logger.log(`task ${taskId} attempt ${attempt}: Job ${name} created`);
+      // Its pod waits for the token; a failure here is retried by the Job's reconcile.
+      await this.serialized(name, () => this.provideToken(created, task, attempt, profile.provider));
       return 'job-created';
     } catch (error) {
       const status = statusOf(error);
@@ -309,9 +314,14 @@ export class KubernetesExecutor
   }
 
   private enqueueReconcile(name: string, gone?: V1Job): Promise<void> {
+    return this.serialized(name, () => (gone ? this.reconcileGone(gone) : this.reconcile(name)));
+  }
+
+  // Work on one Job, after whatever is queued for it already.
+  private serialized(name: string, work: () => Promise<void>): Promise<void> {
     const previous = this.reconciling.get(name) ?? Promise.resolve();
     const next = previous
-      .then(() => (gone ? this.reconcileGone(gone) : this.reconcile(name)))
+      .then(work)
       .catch((error: unknown) => this.logger.error({ err: error, job: name }, 'reconcile failed'))
       .finally(() => {
         if (this.reconciling.get(name) === next) this.reconciling.delete(name);
@@ -330,6 +340,7 @@ export class KubernetesExecutor
     if (!task || task.status === 'CANCELLED') {
       // Cancelled (or deleted) while its Job runs: stop the Job.
       if (!finished && !deleting) await this.deleteJob(name, task ? 'task cancelled' : 'task gone');
+      if (task) await this.credentials.revoke(task.id, attempt);
       return;
     }
     // Its pod recorded the outcome and is on its way out: the Job stays, with its logs, until
@@ -341,6 +352,8 @@ export class KubernetesExecutor
       return;
     }
     if (!ownsAttempt(task, name, attempt)) return;
+    // A Job adopted from an earlier leader, or whose Secret could not be made: its pod waits.
+    if (task.status === 'QUEUED' && !finished && !deleting) await this.ensureToken(job, task, attempt);
     const failure =
       jobFailure(job, this.podsOf(name), {
         now: new Date(),
@@ -372,6 +385,7 @@ export class KubernetesExecutor
         status: 'CANCELLED',
         error: 'cancelled: stopped on request',
       });
+      await this.credentials.revoke(task.id, attempt);
       if (cancelled) await this.statusEvents.publish(cancelled, cancelled.error ?? undefined);
       return;
     }
@@ -387,6 +401,8 @@ export class KubernetesExecutor
   // enqueues its next attempt.
   private async concludeAttempt(task: TaskJobState, name: string, attempt: number, failure: JobFailure) {
     this.metrics.failures.inc({ reason: failure.reason });
+    // Whatever the task becomes, this attempt's pod is done: its token is good for nothing more.
+    await this.credentials.revoke(task.id, attempt);
     if (task.status === 'QUEUED') return this.failUnstarted(task, attempt, failure);
     const max = this.config.TASK_MAX_ATTEMPTS;
     const reason = `${failure.reason}: ${failure.message} (attempt ${task.attempts} of ${max})`;
@@ -405,6 +421,50 @@ export class KubernetesExecutor
     if (!failed) return;
     this.logger.warn(`task ${task.id}: ${reason}; failed before it started`);
     await this.statusEvents.publish(failed, reason);
+  }
+
+  // The attempt's token, in the Job's own Secret (buildTaskTokenSecret), once per Job.
+  private async provideToken(
+    job: V1Job,
+    task: TaskJobState,
+    attempt: number,
+    provider: string,
+    onConflict: 'check' | 'fail' = 'check',
+  ) {
+    const name = job.metadata?.name ?? '';
+    if (this.secured.has(name)) return;
+    const token = await this.credentials.issue(task, attempt, provider);
+    try {
+      await this.kube.core.createNamespacedSecret({
+        namespace: this.settings.namespace,
+        body: buildTaskTokenSecret(job, token),
+      });
+    } catch (error) {
+      if (statusOf(error) !== 409 || onConflict === 'fail') throw error;
+      // One of that name exists: ours (a reconcile made it), or left by an earlier Job.
+      return this.ensureToken(job, task, attempt);
+    }
+    this.secured.add(name);
+    this.logger.log(`task ${task.id} attempt ${attempt}: Secret ${name} holds its token`);
+  }
+
+  // Makes sure the Job's Secret exists and is the Job's (owned by its uid), else makes it.
+  private async ensureToken(job: V1Job, task: TaskJobState, attempt: number) {
+    const name = job.metadata?.name ?? '';
+    if (this.secured.has(name)) return;
+    const namespace = this.settings.namespace;
+    try {
+      const found = await this.kube.core.readNamespacedSecret({ name, namespace });
+      if (found.metadata?.ownerReferences?.some((owner) => owner.uid === job.metadata?.uid)) {
+        this.secured.add(name);
+        return;
+      }
+      await this.kube.core.deleteNamespacedSecret({ name, namespace });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    const profile = await this.profiles.ofTask(task.id);
+    await this.provideToken(job, task, attempt, profile.provider, 'fail');
   }
 
   private async deleteJob(name: string, why: string) {
@@ -459,26 +519,13 @@ function apiMessage(error: unknown): string {
 
 export function taskJobSettings(config: AgentRunnerConfig): TaskJobSettings {
   const env: V1EnvVar[] = [];
-  for (const name of FORWARDED_SETTINGS) {
-    const value = config[name];
-    if (value !== undefined && value !== '') env.push({ name, value: String(value) });
-  }
-  // Without a Secret to read them from, task pods get the controller's own URLs in their spec
-  // (fine for a trial cluster; the Helm chart always names the Secrets).
-  if (!config.RUNNER_JOB_DATABASE_URL_SECRET) env.push({ name: 'DATABASE_URL', value: config.DATABASE_URL });
-  if (!config.RUNNER_JOB_REDIS_URL_SECRET) env.push({ name: 'REDIS_URL', value: config.REDIS_URL });
+  for (const name of FORWARDED_SETTINGS) env.push({ name, value: String(config[name]) });
   return {
     namespace: config.RUNNER_JOB_NAMESPACE,
     image: config.RUNNER_JOB_IMAGE ?? '',
     command: config.RUNNER_JOB_COMMAND,
-    apiKeySecret: config.RUNNER_JOB_API_KEY_SECRET,
+    taskApiUrl: config.RUNNER_TASK_API_URL ?? '',
     env,
-    secretEnv: {
-      ...(config.RUNNER_JOB_DATABASE_URL_SECRET
-        ? { DATABASE_URL: config.RUNNER_JOB_DATABASE_URL_SECRET }
-        : {}),
-      ...(config.RUNNER_JOB_REDIS_URL_SECRET ? { REDIS_URL: config.RUNNER_JOB_REDIS_URL_SECRET } : {}),
-    },
     resources: config.RUNNER_JOB_RESOURCES,
     ttlSecondsAfterFinished: config.RUNNER_JOB_TTL_SECONDS,
     runtimeClassName: config.RUNNER_JOB_RUNTIME_CLASS,

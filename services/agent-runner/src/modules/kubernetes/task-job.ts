@@ -3,6 +3,7 @@ import type {
   V1Job,
   V1PersistentVolumeClaim,
   V1ResourceRequirements,
+  V1Secret,
   V1Toleration,
   V1Volume,
 } from '@kubernetes/client-node';
@@ -18,9 +19,12 @@ export const COMPONENT_LABELS = {
   'app.kubernetes.io/managed-by': 'hangar-agent-runner',
 } as const;
 
-// Where the model's API key appears inside a task pod: a file from a Secret, never an env var.
-export const MODEL_KEY_DIR = '/var/run/secrets/hangar/model';
+// Where the attempt's token appears inside a task pod: a file from the Job's own Secret, never
+// an env var. It is the pod's only credential (task API, model gateway, egress proxy).
+export const TASK_TOKEN_DIR = '/var/run/secrets/hangar/task';
+export const TASK_TOKEN_KEY = 'token';
 export const WORKSPACE_DIR = '/workspace';
+export const HOME_DIR = '/home/agent';
 
 // How the controller makes Jobs (RUNNER_JOB_* settings, docs/kubernetes.md).
 export interface TaskJobSettings {
@@ -28,13 +32,10 @@ export interface TaskJobSettings {
   image: string;
   // The single-task entrypoint of the runner image.
   command: string[];
-  // Secret holding the model API keys (ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY), its
-  // keys mounted read-only as files under MODEL_KEY_DIR. None: the scripted model.
-  apiKeySecret?: string | undefined;
-  // The controller's own settings a task pod runs with (Redis prefix, model endpoints, limits).
+  // How the pod reaches the runner's task API, model gateway and egress proxy.
+  taskApiUrl: string;
+  // The controller's own settings a task pod runs with (limits, log level); never a secret.
   env: V1EnvVar[];
-  // Where the pod reads its secret settings (DATABASE_URL, REDIS_URL) from: secretKeyRefs.
-  secretEnv: Record<string, { name: string; key: string }>;
   resources: V1ResourceRequirements;
   ttlSecondsAfterFinished: number;
   runtimeClassName?: string | undefined;
@@ -130,17 +131,12 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
               command: [...settings.command, task.id],
               env: [
                 ...settings.env,
-                ...Object.entries(settings.secretEnv).map(([variable, ref]) => ({
-                  name: variable,
-                  valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
-                })),
                 { name: 'HANGAR_TASK_ATTEMPT', value: String(task.attempt) },
-                // The run's name in the task record: the controller finds the Job by it.
-                { name: 'RUNNER_ID', value: name },
+                { name: 'RUNNER_TASK_API_URL', value: settings.taskApiUrl },
+                // Where run-task.js reads the token (never the token itself in the spec).
+                { name: 'HANGAR_TASK_TOKEN_FILE', value: `${TASK_TOKEN_DIR}/${TASK_TOKEN_KEY}` },
                 { name: 'WORKSPACE_ROOT', value: WORKSPACE_DIR },
-                { name: 'RUNNER_HOME_ROOT', value: '/home/agent' },
-                // Where run-task.js reads the model keys (never the keys themselves in the env).
-                ...(settings.apiKeySecret ? [{ name: 'HANGAR_MODEL_KEY_DIR', value: MODEL_KEY_DIR }] : []),
+                { name: 'RUNNER_HOME_ROOT', value: HOME_DIR },
               ],
               resources: mergeResources(settings.resources, task.resources),
               securityContext: {
@@ -153,11 +149,9 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
               },
               volumeMounts: [
                 { name: 'workspace', mountPath: WORKSPACE_DIR },
-                { name: 'home', mountPath: '/home/agent' },
+                { name: 'home', mountPath: HOME_DIR },
                 { name: 'tmp', mountPath: '/tmp' },
-                ...(settings.apiKeySecret
-                  ? [{ name: 'model-key', mountPath: MODEL_KEY_DIR, readOnly: true }]
-                  : []),
+                { name: 'task-token', mountPath: TASK_TOKEN_DIR, readOnly: true },
               ],
             },
           ],
@@ -165,18 +159,42 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
             workspace,
             { name: 'home', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
-            ...(settings.apiKeySecret
-              ? [
-                  {
-                    name: 'model-key',
-                    secret: { secretName: settings.apiKeySecret, defaultMode: 0o400, optional: true },
-                  },
-                ]
-              : []),
+            // The Job's own Secret (same name), made right after the Job: the kubelet waits for
+            // it before the container starts. 0400, readable through fsGroup.
+            {
+              name: 'task-token',
+              secret: {
+                secretName: name,
+                defaultMode: 0o400,
+                items: [{ key: TASK_TOKEN_KEY, path: TASK_TOKEN_KEY }],
+              },
+            },
           ],
         },
       },
     },
+  };
+}
+
+// The attempt's token, in a Secret named as its Job and owned by it: it goes when the Job goes
+// (TTL, deletion). Made after the Job because the owner reference needs the Job's uid; the pod
+// cannot start before it exists. No blockOwnerDeletion: that would need the Jobs' finalizers
+// permission, and nothing has to wait for the Secret.
+export function buildTaskTokenSecret(job: V1Job, token: string): V1Secret {
+  const { name, namespace, uid, labels } = job.metadata ?? {};
+  if (!name || !uid) throw new Error('a task token Secret needs its Job as created (name and uid)');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      ...(namespace ? { namespace } : {}),
+      labels: { ...labels },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid, blockOwnerDeletion: false }],
+    },
+    type: 'Opaque',
+    immutable: true,
+    data: { [TASK_TOKEN_KEY]: Buffer.from(token).toString('base64') },
   };
 }
 

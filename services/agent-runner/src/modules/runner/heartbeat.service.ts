@@ -5,21 +5,22 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { TaskRepository } from '@hangar/db';
-import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { RUN_SETTINGS, type RunSettings } from '../../config';
+import { ATTEMPT_BACKEND, type AttemptBackend } from '../attempts/attempt-backend';
 import { TaskRunService } from './task-run.service';
 
-// Tells the orchestrator this runner still works on its tasks, and picks up cancel requests
-// even when the runner.cancel message was lost.
+// Tells the orchestrator this process still works on its attempts, and picks up cancel requests
+// even when the runner.cancel message was lost (a task pod hears of them only this way, or by
+// its Job's deletion).
 @Injectable()
 export class HeartbeatService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(HeartbeatService.name);
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly tasks: TaskRepository,
+    @Inject(ATTEMPT_BACKEND) private readonly backend: AttemptBackend,
     private readonly runs: TaskRunService,
-    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+    @Inject(RUN_SETTINGS) private readonly config: RunSettings,
   ) {}
 
   onApplicationBootstrap() {
@@ -32,8 +33,9 @@ export class HeartbeatService implements OnApplicationBootstrap, OnApplicationSh
 
   async beat(): Promise<void> {
     try {
-      const toCancel = await this.tasks.heartbeat(this.config.RUNNER_ID, this.runs.runningTaskIds());
-      for (const taskId of toCancel)
+      const attempts = this.runs.runningAttempts();
+      if (attempts.length === 0) return;
+      for (const taskId of await this.backend.heartbeat(attempts))
         if (this.runs.cancel(taskId, 'cancelled')) this.logger.log(`task ${taskId} cancelled`);
     } catch (error) {
       this.logger.error({ err: error }, 'heartbeat failed');

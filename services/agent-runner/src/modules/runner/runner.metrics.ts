@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '@hangar/observability';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
@@ -12,13 +12,15 @@ export class RunnerMetrics {
 
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
-    @Inject(AGENT_RUNNER_CONFIG) config: AgentRunnerConfig,
+    // None in a task pod (run-task.js), which runs one attempt and is not scraped.
+    @Optional() @Inject(AGENT_RUNNER_CONFIG) config?: AgentRunnerConfig,
   ) {
-    new Gauge({
-      name: 'hangar_runner_slots',
-      help: 'Agent CLIs this runner may run at once',
-      registers: [registry],
-    }).set(config.RUNNER_SLOTS);
+    if (config)
+      new Gauge({
+        name: 'hangar_runner_slots',
+        help: 'Agent CLIs this runner may run at once',
+        registers: [registry],
+      }).set(config.RUNNER_SLOTS);
     this.running = new Gauge({
       name: 'hangar_runner_tasks_running',
       help: 'Agent CLIs running now',

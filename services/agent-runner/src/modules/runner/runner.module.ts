@@ -1,4 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { ATTEMPT_BACKEND } from '../attempts/attempt-backend';
+import { AttemptsModule } from '../attempts/attempts.module';
+import { LocalAttemptBackend } from '../attempts/local-attempts';
+import { AGENT_ACCESS } from '../endpoints/agent-access';
+import { EndpointsModule } from '../endpoints/endpoints.module';
+import { LocalAgentAccess } from '../endpoints/local-agent-access';
 import { AgentSessionStore } from './agent-session-store';
 import { HeartbeatService } from './heartbeat.service';
 import { RunnerController } from './runner.controller';
@@ -9,16 +15,40 @@ import { WorkspaceSweeperService } from './workspace-sweeper.service';
 import { WorkspaceService } from './workspace.service';
 
 // What running a task attempt needs, in the long-lived runner and in run-task.js alike: the run,
-// its heartbeats (the orchestrator's lost-runner detection), sessions and workspaces.
-@Module({
-  providers: [TaskRunService, HeartbeatService, RunnerMetrics, AgentSessionStore, WorkspaceService],
-  exports: [TaskRunService],
-})
-export class TaskRunModule {}
+// its heartbeats (the orchestrator's lost-runner detection), sessions and workspaces. Where the
+// attempt's state is kept (ATTEMPT_BACKEND) and how its agent reaches the platform
+// (AGENT_ACCESS) are the process's: `imports` and `providers` give them.
+@Module({})
+export class TaskRunModule {
+  static with(backend: Pick<ModuleMetadata, 'imports'> & { providers: Provider[] }): DynamicModule {
+    return {
+      module: TaskRunModule,
+      imports: backend.imports ?? [],
+      providers: [
+        TaskRunService,
+        HeartbeatService,
+        RunnerMetrics,
+        AgentSessionStore,
+        WorkspaceService,
+        ...backend.providers,
+      ],
+      exports: [TaskRunService, ATTEMPT_BACKEND],
+    };
+  }
+}
 
-// The long-lived runner: takes attempts from the queue, sweeps old workspaces, serves HTTP.
+// The long-lived runner: takes attempts from the queue, keeps their state itself, sweeps old
+// workspaces, serves HTTP and the agents' endpoints.
 @Module({
-  imports: [TaskRunModule],
+  imports: [
+    TaskRunModule.with({
+      imports: [AttemptsModule, EndpointsModule],
+      providers: [
+        { provide: ATTEMPT_BACKEND, useClass: LocalAttemptBackend },
+        { provide: AGENT_ACCESS, useClass: LocalAgentAccess },
+      ],
+    }),
+  ],
   controllers: [RunnerController],
   providers: [TaskWorkerService, WorkspaceSweeperService],
 })

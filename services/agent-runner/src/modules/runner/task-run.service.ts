@@ -3,63 +3,65 @@ import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   agentAdapterFor,
-  AUTO_SCENARIO,
+  agentRuntimePaths,
   ignoredRunOptions,
+  prepareClaudeHome,
   processesWorkingIn,
-  scriptedModelBaseUrl,
   signalProcesses,
   spawnAgent,
   summarizeResult,
   type AgentHandle,
+  type AgentInvocation,
   type AgentPermissionMode,
-  type AgentProvider,
   type AgentRunSpec,
   type AgentExit,
 } from '@hangar/agents';
 import type { AgentEvent, AgentProfile, Task } from '@hangar/contracts';
+import { SANDBOX_HOME, SANDBOX_WORKSPACE } from '@hangar/sandbox';
+import { RUN_SETTINGS, type RunSettings } from '../../config';
 import {
-  ConversationRepository,
-  ProfileRepository,
-  TaskEventRepository,
-  TaskRepository,
-  type RunOutcome,
-} from '@hangar/db';
-import { TaskActivity } from '@hangar/platform';
-import { TaskEventLog, TaskEventStream } from '@hangar/redis';
-import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+  ATTEMPT_BACKEND,
+  type AttemptBackend,
+  type AttemptOutcome,
+  type ClaimedAttempt,
+} from '../attempts/attempt-backend';
+import { AGENT_ACCESS, type AgentAccess, type AgentAccessProvider } from '../endpoints/agent-access';
+import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { AgentSessionStore } from './agent-session-store';
-import { placeProfileFiles, writeMcpConfig } from './profile-files';
+import { MCP_CONFIG_FILE, writeMcpConfig } from './profile-files';
 import { RunnerMetrics } from './runner.metrics';
 import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
 
-// Runs one claimed task with the `process` executor: the agent CLI as a child process group
-// on this host, its output numbered into the task's event log, its result stored.
+// Runs one claimed attempt: the agent CLI as a child process group on this host (in its sandbox,
+// or in a task pod), its output recorded as the task's events, its result stored — all through
+// the attempt backend (the repositories in the runner, the task API in a task pod).
 @Injectable()
 export class TaskRunService {
   private readonly logger = new Logger(TaskRunService.name);
-  // Tasks this runner has claimed and not finished (preparing their workspace or running), and
-  // the agent of each once it is spawned.
-  private readonly active = new Set<string>();
+  // Attempts this process has claimed and not finished (preparing their workspace or running),
+  // and the agent of each once it is spawned.
+  private readonly active = new Map<string, ClaimedAttempt>();
   private readonly running = new Map<string, AgentHandle>();
   // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown. A stop
   // asked for before the agent is spawned applies as soon as it is.
   private readonly stopReasons = new Map<string, 'cancelled' | 'shutdown'>();
 
   constructor(
-    private readonly tasks: TaskRepository,
-    private readonly events: TaskEventRepository,
-    private readonly stream: TaskEventStream,
+    @Inject(ATTEMPT_BACKEND) private readonly backend: AttemptBackend,
     private readonly metrics: RunnerMetrics,
-    private readonly profiles: ProfileRepository,
-    private readonly conversations: ConversationRepository,
     private readonly sessions: AgentSessionStore,
     private readonly workspaces: WorkspaceService,
-    private readonly activity: TaskActivity,
-    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+    @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
+    @Inject(AGENT_ACCESS) private readonly access: AgentAccessProvider,
+    @Inject(RUN_SETTINGS) private readonly config: RunSettings,
   ) {}
 
   runningTaskIds(): string[] {
-    return [...this.active];
+    return [...this.active.keys()];
+  }
+
+  runningAttempts(): ClaimedAttempt[] {
+    return [...this.active.values()];
   }
 
   cancel(taskId: string, reason: 'cancelled' | 'shutdown'): boolean {
@@ -77,79 +79,100 @@ export class TaskRunService {
     attempt: number,
   ): Promise<{ claimed: false } | { claimed: true; finished: Task | null }> {
     const workspace = path.join(this.config.WORKSPACE_ROOT, taskId);
-    const task = await this.tasks.claim(taskId, this.config.RUNNER_ID, workspace, attempt);
-    if (!task) return { claimed: false };
+    const claimed = await this.backend.claim(taskId, attempt, {
+      workspace,
+      sandbox: this.sandbox.taskSandbox,
+    });
+    if (!claimed) return { claimed: false };
     this.logger.log(`task ${taskId} attempt ${attempt} started`);
-    const finished = await this.run(task);
+    this.active.set(taskId, claimed);
+    let finished: Task | null;
+    try {
+      finished = await this.run(claimed);
+    } finally {
+      this.active.delete(taskId);
+      this.stopReasons.delete(taskId);
+    }
     this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
     return { claimed: true, finished };
   }
 
-  async run(task: Task): Promise<Task | null> {
-    this.active.add(task.id);
-    try {
-      return await this.runClaimed(task);
-    } finally {
-      this.active.delete(task.id);
-      this.stopReasons.delete(task.id);
-    }
-  }
-
-  private async runClaimed(task: Task): Promise<Task | null> {
-    const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
-    const log = new TaskEventLog(task.id, this.stream, this.events, { minSeq });
-    await log.append([{ type: 'task.status', data: { status: 'RUNNING' } }]);
-    await this.activity.statusChanged(task);
-
+  private async run(attempt: ClaimedAttempt): Promise<Task | null> {
+    const { task } = attempt;
     let prepared: PreparedWorkspace;
     let profile: AgentProfile;
     try {
-      profile = await this.profiles.ofTask(task.id);
-      prepared = await this.workspaces.prepare(task);
-      await this.tasks.recordWorkspace(task.id, this.config.RUNNER_ID, prepared);
+      profile = await attempt.profile();
+      prepared = await this.workspaces.prepare(attempt);
+      await attempt.recordWorkspace(prepared);
       this.reapStrays(task, prepared.dir);
-      await placeProfileFiles(prepared.dir, profile);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      return this.conclude(task, log, { status: 'FAILED', error: `workspace: ${detail}` });
+      return attempt.finish({ status: 'FAILED', error: `workspace: ${detail}` });
     }
 
-    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, task.id);
+    // A new home for every attempt: whatever an earlier attempt's agent left in its home (a link
+    // where the runner writes, a settings file) is gone before anything is written there.
+    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, `${task.id}-${task.attempts}`);
     const configDir = path.join(homeDir, '.claude');
-    await mkdir(homeDir, { recursive: true });
-    const resumeSessionId = task.conversationId
-      ? await this.sessions.restore(task.conversationId, configDir)
-      : undefined;
-    const mcpConfigPath = await writeMcpConfig(homeDir, profile);
+    await rm(homeDir, { recursive: true, force: true });
+    await mkdir(homeDir, { recursive: true, mode: 0o700 });
+    const sandboxed = this.sandbox.mode === 'bwrap';
+    // Where the CLI sees its home and workspace: fixed paths inside the sandbox.
+    const seenAs = sandboxed
+      ? { home: SANDBOX_HOME, workspace: SANDBOX_WORKSPACE }
+      : { home: homeDir, workspace: prepared.dir };
+    if (profile.provider === 'claude')
+      await prepareClaudeHome({
+        configDir,
+        workspace: prepared.dir,
+        workspaceSeenAs: seenAs.workspace,
+        agents: profile.agents,
+        skills: profile.skills,
+        repositoryLoaded: profile.trustRepositorySettings,
+      });
+    const resumeSessionId = await this.sessions.restore(attempt, configDir);
+    const mcpConfig = await writeMcpConfig(homeDir, profile);
 
-    // Appends are chained so events keep the order the CLI printed them in.
-    let appended = Promise.resolve();
     const kept: AgentEvent[] = [];
     const stderrTail: string[] = [];
     const record = (event: AgentEvent) => {
       if (event.type === 'system.init' || event.type === 'result') kept.push(event);
       this.metrics.events.inc({ type: event.type });
-      appended = appended.then(async () => {
-        await log.append([event]);
-      });
+      attempt.record(event);
     };
 
     const maxOutputBytes = profile.maxOutputBytes ?? this.config.RUNNER_MAX_OUTPUT_BYTES;
     let exit: RunExit;
+    let access: AgentAccess | undefined;
     const stopTimer = this.metrics.duration.startTimer();
     this.metrics.running.inc();
     try {
+      if (this.sandbox.mode === 'off') {
+        this.logger.warn(`task ${task.id}: the agent runs without a sandbox (RUNNER_SANDBOX=off)`);
+        record({
+          type: 'stderr',
+          data: {
+            line: 'hangar: this runner runs agents without a sandbox (RUNNER_SANDBOX=off): the agent can reach everything the runner can',
+          },
+        });
+      }
       const adapter = agentAdapterFor(profile.provider);
+      access = await this.access.open(task, task.attempts, profile.provider, sandboxed);
+      const binaryPath =
+        this.config.CLAUDE_BIN && profile.provider === 'claude' ? this.config.CLAUDE_BIN : undefined;
       const spec: AgentRunSpec = {
         prompt: task.prompt,
-        homeDir,
-        ...this.modelEndpoint(task, profile.provider),
-        ...(this.config.CLAUDE_BIN && profile.provider === 'claude'
-          ? { binaryPath: this.config.CLAUDE_BIN }
-          : {}),
+        homeDir: seenAs.home,
+        baseUrl: access.modelBaseUrl,
+        apiKey: access.token,
+        ...(access.proxyUrl ? { env: proxyEnvironment(access.proxyUrl, access.modelBaseUrl) } : {}),
+        ...(binaryPath ? { binaryPath } : {}),
         ...profileOptions(profile),
-        ...(mcpConfigPath ? { mcpConfigPath } : {}),
+        ...(mcpConfig ? { mcpConfigPath: path.join(seenAs.home, MCP_CONFIG_FILE) } : {}),
         ...(resumeSessionId ? { resumeSessionId } : {}),
+        sandboxed,
+        trustRepositorySettings: profile.trustRepositorySettings,
       };
       for (const { option, reason } of ignoredRunOptions(adapter, spec)) {
         record({
@@ -157,17 +180,29 @@ export class TaskRunService {
           data: { line: `hangar: ${profile.provider} ignores the profile's ${option}: ${reason}` },
         });
       }
-      const handle = await spawnAgent(adapter.buildInvocation(spec), {
+      let invocation: AgentInvocation = adapter.buildInvocation(spec);
+      if (sandboxed) {
+        invocation = this.sandbox.wrap(invocation, {
+          workspace: prepared.dir,
+          // A profile that only plans gets a workspace it cannot change, whatever the CLI.
+          workspaceReadOnly: profile.permissionMode === 'plan',
+          home: homeDir,
+          ...(this.sandbox.runnerSocket ? { runnerSocket: this.sandbox.runnerSocket } : {}),
+          readOnlyPaths: agentRuntimePaths(profile.provider, binaryPath),
+          hiddenWorkspacePaths: profile.trustRepositorySettings ? [] : adapter.repositoryConfigPaths,
+        });
+      }
+      const handle = await spawnAgent(invocation, {
         parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
         cwd: prepared.dir,
         timeoutMs: task.timeoutSeconds * 1000,
         maxOutputBytes,
         maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
         onEvent: record,
+        // spawnAgent records each line as a stderr event already; the tail names a failure.
         onStderrLine: (line) => {
           stderrTail.push(line);
           if (stderrTail.length > 5) stderrTail.shift();
-          record({ type: 'stderr', data: { line } });
         },
       });
       this.running.set(task.id, handle);
@@ -191,52 +226,28 @@ export class TaskRunService {
     } finally {
       this.running.delete(task.id);
       this.metrics.running.dec();
+      // Nothing of this attempt's may reach the runner any more.
+      await access?.release();
     }
-    await appended;
-    await log.flush();
+    await attempt.flushEvents();
 
-    if (exit.reason === 'shutdown') {
-      // Not the task's fault: give it back to the queue for another runner.
-      const requeued = await this.tasks.requeue(
-        task.id,
-        this.config.RUNNER_ID,
-        'runner-shutdown: the runner stopped before the task finished',
-      );
-      if (requeued) await this.finalEvent(log, requeued, requeued.error ?? undefined);
-      return requeued;
-    }
+    // Not the task's fault: give it back to the queue for another runner.
+    if (exit.reason === 'shutdown') return attempt.requeue();
     const summary = summarizeResult(kept);
     let outcome = toOutcome(task, exit, summary, stderrTail, maxOutputBytes);
     stopTimer({ status: outcome.status });
     this.metrics.finished.inc({ status: outcome.status });
 
     // What the agent changed (a git workspace), and its branch pushed when asked.
-    const delivered = await this.workspaces.deliver(task, prepared, outcome.status === 'COMPLETED');
+    const delivered = await this.workspaces.deliver(attempt, prepared, outcome.status === 'COMPLETED');
     if (delivered.error) outcome = { ...outcome, status: 'FAILED', error: delivered.error };
     if (task.conversationId) {
-      if (summary.agentSessionId)
-        await this.sessions.save(task.conversationId, configDir, summary.agentSessionId);
-      const answer = await this.conversations.addMessage({
-        conversationId: task.conversationId,
-        role: 'assistant',
-        content: outcome.result ?? outcome.error ?? '',
-        taskId: task.id,
-      });
-      await this.activity.messageAdded(answer);
+      if (summary.agentSessionId) await this.sessions.save(attempt, configDir, summary.agentSessionId);
+      await attempt.addAnswer(outcome.result ?? outcome.error ?? '');
     }
-    // Everything worth keeping from the run's home (the session transcript) is in Postgres now.
+    // Everything worth keeping from the run's home (the session transcript) is stored now.
     await rm(homeDir, { recursive: true, force: true });
-    return this.conclude(task, log, outcome);
-  }
-
-  private async conclude(task: Task, log: TaskEventLog, outcome: RunOutcome): Promise<Task | null> {
-    const finished = await this.tasks.finish(task.id, this.config.RUNNER_ID, outcome);
-    if (finished) await this.finalEvent(log, finished, outcome.error ?? undefined);
-    else
-      this.logger.warn(
-        `task ${task.id} was taken from this runner before it finished; its outcome is dropped`,
-      );
-    return finished;
+    return attempt.finish(outcome);
   }
 
   // A retry after a lost runner shares the workspace with the lost run's agent, which may
@@ -249,36 +260,20 @@ export class TaskRunService {
     );
     signalProcesses(strays, 'SIGKILL');
   }
+}
 
-  private async finalEvent(log: TaskEventLog, task: Task, reason: string | undefined) {
-    await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
-    await log.flush();
-    await this.activity.statusChanged(task, reason);
-    if (task.status !== 'QUEUED') await this.stream.expire(task.id, this.config.STREAM_RETENTION_SECONDS);
-  }
-
-  private modelEndpoint(task: Task, provider: AgentProvider): { baseUrl?: string; apiKey: string } {
-    if (this.config.SCRIPTED_MODEL_URL) {
-      // Without a scenario the scripted model looks for a `[scenario: …]` marker in the prompt.
-      const scenario = task.scenario ?? AUTO_SCENARIO;
-      return {
-        baseUrl: scriptedModelBaseUrl(
-          this.config.SCRIPTED_MODEL_URL,
-          scenario,
-          `${task.id}-${task.attempts}`,
-          provider,
-        ),
-        apiKey: 'scripted-model',
-      };
-    }
-    const endpoints: Record<AgentProvider, { baseUrl: string | undefined; apiKey: string | undefined }> = {
-      claude: { baseUrl: this.config.ANTHROPIC_BASE_URL, apiKey: this.config.ANTHROPIC_API_KEY },
-      codex: { baseUrl: this.config.OPENAI_BASE_URL, apiKey: this.config.OPENAI_API_KEY },
-      gemini: { baseUrl: this.config.GEMINI_BASE_URL, apiKey: this.config.GEMINI_API_KEY },
-    };
-    const { baseUrl, apiKey } = endpoints[provider];
-    return { ...(baseUrl ? { baseUrl } : {}), apiKey: apiKey ?? '' };
-  }
+// The way out of the sandbox or task pod for the agent's tools (git, package managers, curl): the
+// runner's egress proxy. The model API, on the runner too, is reached directly.
+function proxyEnvironment(proxyUrl: string, modelBaseUrl: string): Record<string, string> {
+  const noProxy = [...new Set(['127.0.0.1', 'localhost', new URL(modelBaseUrl).hostname])].join(',');
+  return {
+    HTTPS_PROXY: proxyUrl,
+    HTTP_PROXY: proxyUrl,
+    https_proxy: proxyUrl,
+    http_proxy: proxyUrl,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+  };
 }
 
 // What a profile asks of the CLI; unset fields leave the CLI's defaults.
@@ -304,7 +299,7 @@ export function toOutcome(
   summary: ReturnType<typeof summarizeResult>,
   stderrTail: string[],
   maxOutputBytes?: number,
-): RunOutcome {
+): AttemptOutcome {
   const measured = {
     result: summary.result,
     costUsd: summary.costUsd,

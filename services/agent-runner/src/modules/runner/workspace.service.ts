@@ -2,25 +2,20 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Task } from '@hangar/contracts';
-import {
-  ConversationRepository,
-  ProjectGitHostRepository,
-  TaskDiffRepository,
-  TaskRepository,
-} from '@hangar/db';
 import {
   collectDiff,
   currentCommit,
-  gitHostPolicy,
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
   type GitCredentials,
+  type GitOptions,
   type GitHostPolicy,
   type RepositorySpec,
 } from '@hangar/workspaces';
-import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { RUN_SETTINGS, type RunSettings } from '../../config';
+import type { ClaimedAttempt } from '../attempts/attempt-backend';
+import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 
 // Conversations' workspaces live here under WORKSPACE_ROOT, kept with the conversation.
 export const CONVERSATIONS_FOLDER = 'conversations';
@@ -40,14 +35,18 @@ export class WorkspaceService {
   private readonly logger = new Logger(WorkspaceService.name);
 
   constructor(
-    private readonly tasks: TaskRepository,
-    private readonly diffs: TaskDiffRepository,
-    private readonly conversations: ConversationRepository,
-    private readonly gitHosts: ProjectGitHostRepository,
-    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+    @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
+    @Inject(RUN_SETTINGS) private readonly config: RunSettings,
   ) {}
 
-  async prepare(task: Task): Promise<PreparedWorkspace> {
+  // Git on a workspace an agent has worked in runs in a sandbox too (see GitOptions.sandbox).
+  private get git(): { git?: GitOptions } {
+    const sandbox = this.sandbox.gitSandbox();
+    return sandbox ? { git: { sandbox } } : {};
+  }
+
+  async prepare(attempt: ClaimedAttempt): Promise<PreparedWorkspace> {
+    const { task } = attempt;
     const root = task.conversationId
       ? path.join(this.config.WORKSPACE_ROOT, CONVERSATIONS_FOLDER)
       : this.config.WORKSPACE_ROOT;
@@ -59,51 +58,51 @@ export class WorkspaceService {
       return {
         dir,
         branch: isGit ? `hangar/${id}` : null,
-        baseCommit: isGit ? await currentCommit(dir) : null,
+        baseCommit: isGit ? await currentCommit(dir, this.git.git) : null,
       };
     }
     // Without a repository the workspace is a fresh git repository too, so every task's
     // changes can be shown as a diff.
-    const access = await this.remoteAccess(task);
+    const access = await this.remoteAccess(attempt);
     await mkdir(root, { recursive: true });
     const workspace = await prepareWorkspace({
       root,
       taskId: id,
       ...access,
+      ...this.git,
     });
-    if (task.conversationId) await this.conversations.setWorkspace(task.conversationId, workspace.dir);
     return { dir: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit };
   }
 
   // The gateway checked the repository already; the runner checks again (same rules, the
   // project's git hosts as they are now) before git sees it.
   private async remoteAccess(
-    task: Task,
+    attempt: ClaimedAttempt,
   ): Promise<{ repository?: RepositorySpec; hosts?: GitHostPolicy; credentials?: GitCredentials }> {
+    const { task } = attempt;
     if (!task.repository) return {};
-    const hosts = gitHostPolicy(await this.gitHosts.listForSlug(task.project), {
-      allowedHosts: this.config.GIT_ALLOWED_HOSTS,
-      credentials: this.config.GIT_CREDENTIALS,
-    });
-    const credentials = this.config.GIT_SSH_KEY_PATH
-      ? { sshKeyPath: this.config.GIT_SSH_KEY_PATH }
-      : undefined;
+    const { hosts, allowedLocalRoots, sshKeyPath } = await attempt.gitAccess();
     const repository = parseRepositorySpec(
       { repository: task.repository, ...(task.ref ? { ref: task.ref } : {}) },
-      { allowedLocalRoots: this.config.WORKSPACE_ALLOWED_LOCAL_ROOTS, hosts },
+      { allowedLocalRoots, hosts },
     );
-    return { repository, hosts, ...(credentials ? { credentials } : {}) };
+    return { repository, hosts, ...(sshKeyPath ? { credentials: { sshKeyPath } } : {}) };
   }
 
   // Returns an error (the task then fails) only when a requested push did not happen.
-  async deliver(task: Task, workspace: PreparedWorkspace, completed: boolean): Promise<{ error?: string }> {
+  async deliver(
+    attempt: ClaimedAttempt,
+    workspace: PreparedWorkspace,
+    completed: boolean,
+  ): Promise<{ error?: string }> {
+    const { task } = attempt;
     if (!workspace.baseCommit || !workspace.branch) return {};
     try {
       const diff = await collectDiff(workspace.dir, workspace.baseCommit, {
         message: `hangar: task ${task.id}`,
+        ...this.git,
       });
-      await this.diffs.save({
-        taskId: task.id,
+      await attempt.saveDiff({
         unifiedDiff: diff.unifiedDiff,
         truncated: diff.truncated,
         files: diff.filesChanged.map(({ path: file, status, additions, deletions }) => ({
@@ -124,10 +123,10 @@ export class WorkspaceService {
     }
     if (!task.push || !completed || !task.repository) return {};
     try {
-      const access = await this.remoteAccess(task);
+      const access = await this.remoteAccess(attempt);
       // To the task's own repository URL, not whatever `origin` says now: the agent could change that.
-      await pushBranch(workspace.dir, { branch: workspace.branch, ...access });
-      await this.tasks.markPushed(task.id);
+      await pushBranch(workspace.dir, { branch: workspace.branch, ...access, ...this.git });
+      await attempt.markPushed();
       return {};
     } catch (error) {
       return {

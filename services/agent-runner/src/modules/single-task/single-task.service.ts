@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { TaskRepository } from '@hangar/db';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ATTEMPT_BACKEND, type AttemptBackend } from '../attempts/attempt-backend';
 import { TaskRunService } from '../runner/task-run.service';
 
 // Exit codes of run-task.js, for whoever started it (the kubernetes executor reads the pod's).
@@ -19,7 +19,7 @@ export class SingleTaskService {
 
   constructor(
     private readonly runs: TaskRunService,
-    private readonly tasks: TaskRepository,
+    @Inject(ATTEMPT_BACKEND) private readonly backend: AttemptBackend,
   ) {}
 
   async run(taskId: string, attempt: number): Promise<number> {
@@ -35,11 +35,9 @@ export class SingleTaskService {
   // task, the run ends CANCELLED; otherwise (a node drained, the Job deleted by hand) the task
   // goes back to the queue, as with any runner that shuts down.
   async stop(): Promise<void> {
-    const running = this.runs.runningTaskIds();
-    const states = await this.tasks.jobStates(running).catch(() => []);
-    for (const taskId of running) {
-      const cancelled = states.some((state) => state.id === taskId && state.cancelRequestedAt);
-      this.runs.cancel(taskId, cancelled ? 'cancelled' : 'shutdown');
-    }
+    const attempts = this.runs.runningAttempts();
+    const cancelled = await this.backend.heartbeat(attempts).catch((): string[] => []);
+    for (const { task } of attempts)
+      this.runs.cancel(task.id, cancelled.includes(task.id) ? 'cancelled' : 'shutdown');
   }
 }

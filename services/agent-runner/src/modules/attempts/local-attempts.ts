@@ -1,0 +1,216 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AgentEvent, AgentProfile, Task, TaskApiDiffRequest, TaskSandbox } from '@hangar/contracts';
+import {
+  AttemptTokenRepository,
+  ConversationRepository,
+  ProfileRepository,
+  ProjectGitHostRepository,
+  TaskDiffRepository,
+  TaskEventRepository,
+  TaskRepository,
+} from '@hangar/db';
+import { TaskActivity } from '@hangar/platform';
+import { TaskEventLog, TaskEventStream } from '@hangar/redis';
+import { gitHostPolicy } from '@hangar/workspaces';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import {
+  RUNNER_SHUTDOWN_REASON,
+  type AttemptBackend,
+  type AttemptOutcome,
+  type ClaimedAttempt,
+  type GitAccess,
+  type StoredSession,
+} from './attempt-backend';
+
+// The owner of an attempt's state in PostgreSQL and Redis: what the runner's own runs use, and
+// what the task API answers task pods with, under the pod's runner id (its Job's name).
+@Injectable()
+export class LocalAttempts {
+  constructor(
+    readonly tasks: TaskRepository,
+    readonly events: TaskEventRepository,
+    readonly stream: TaskEventStream,
+    readonly activity: TaskActivity,
+    readonly profiles: ProfileRepository,
+    readonly conversations: ConversationRepository,
+    readonly diffs: TaskDiffRepository,
+    readonly gitHosts: ProjectGitHostRepository,
+    readonly tokens: AttemptTokenRepository,
+    @Inject(AGENT_RUNNER_CONFIG) readonly config: AgentRunnerConfig,
+  ) {}
+
+  async claim(
+    taskId: string,
+    attempt: number,
+    runnerId: string,
+    claim: { workspace: string; sandbox: TaskSandbox },
+  ): Promise<LocalAttempt | null> {
+    const task = await this.tasks.claim(taskId, runnerId, claim.workspace, attempt, claim.sandbox);
+    if (!task) return null;
+    const claimed = await this.attach(task, runnerId);
+    claimed.record({ type: 'task.status', data: { status: 'RUNNING' } });
+    await claimed.flushEvents();
+    await this.activity.statusChanged(task);
+    return claimed;
+  }
+
+  // An attempt already claimed by `runnerId`, as its task is now.
+  async attach(task: Task, runnerId: string): Promise<LocalAttempt> {
+    // The stream may be ahead of Postgres (a batch not written yet): number after both.
+    const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
+    return new LocalAttempt(
+      task,
+      runnerId,
+      new TaskEventLog(task.id, this.stream, this.events, { minSeq }),
+      this,
+    );
+  }
+
+  heartbeat(runnerId: string, taskIds: string[]): Promise<string[]> {
+    return this.tasks.heartbeat(runnerId, taskIds);
+  }
+}
+
+const logger = new Logger('LocalAttempt');
+
+export class LocalAttempt implements ClaimedAttempt {
+  // Appends are chained so events keep the order they were recorded in.
+  private appended: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly task: Task,
+    private readonly runnerId: string,
+    private readonly log: TaskEventLog,
+    private readonly store: LocalAttempts,
+  ) {}
+
+  profile(): Promise<AgentProfile> {
+    return this.store.profiles.ofTask(this.task.id);
+  }
+
+  // The project's git hosts as they are now (or the installation's), and the runner's own git
+  // settings.
+  async gitAccess(): Promise<GitAccess> {
+    const { config } = this.store;
+    const hosts = gitHostPolicy(await this.store.gitHosts.listForSlug(this.task.project), {
+      allowedHosts: config.GIT_ALLOWED_HOSTS,
+      credentials: config.GIT_CREDENTIALS,
+    });
+    return {
+      hosts,
+      allowedLocalRoots: config.WORKSPACE_ALLOWED_LOCAL_ROOTS,
+      sshKeyPath: config.GIT_SSH_KEY_PATH,
+    };
+  }
+
+  record(event: AgentEvent): void {
+    const appending = this.appended.then(() => this.log.append([event]));
+    // A failed append is reported by flushEvents, not as an unhandled rejection meanwhile.
+    appending.catch(() => undefined);
+    this.appended = appending;
+  }
+
+  async flushEvents(): Promise<void> {
+    await this.appended;
+    await this.log.flush();
+  }
+
+  async recordWorkspace(workspace: { dir: string; branch: string | null; baseCommit: string | null }) {
+    await this.store.tasks.recordWorkspace(this.task.id, this.runnerId, workspace);
+    // A conversation keeps the folder of its first turn.
+    if (this.task.conversationId)
+      await this.store.conversations.setWorkspace(this.task.conversationId, workspace.dir);
+  }
+
+  async loadSession(): Promise<StoredSession | null> {
+    if (!this.task.conversationId) return null;
+    return this.store.conversations.loadSession(this.task.conversationId);
+  }
+
+  async saveSession(session: StoredSession): Promise<void> {
+    await this.store.conversations.saveSession(this.conversationId(), session);
+  }
+
+  async saveDiff(diff: TaskApiDiffRequest): Promise<void> {
+    await this.store.diffs.save({ taskId: this.task.id, ...diff });
+  }
+
+  async markPushed(): Promise<void> {
+    await this.store.tasks.markPushed(this.task.id);
+  }
+
+  async addAnswer(content: string): Promise<void> {
+    const answer = await this.store.conversations.addMessage({
+      conversationId: this.conversationId(),
+      role: 'assistant',
+      content,
+      taskId: this.task.id,
+    });
+    await this.store.activity.messageAdded(answer);
+  }
+
+  async finish(outcome: AttemptOutcome): Promise<Task | null> {
+    await this.flushEvents();
+    const finished = await this.store.tasks.finish(this.task.id, this.runnerId, outcome);
+    if (finished) await this.finalEvent(finished, outcome.error ?? undefined);
+    else
+      logger.warn(
+        `task ${this.task.id} was taken from ${this.runnerId} before it finished; its outcome is dropped`,
+      );
+    await this.end();
+    return finished;
+  }
+
+  async requeue(): Promise<Task | null> {
+    await this.flushEvents();
+    const requeued = await this.store.tasks.requeue(this.task.id, this.runnerId, RUNNER_SHUTDOWN_REASON);
+    if (requeued) await this.finalEvent(requeued, requeued.error ?? undefined);
+    await this.end();
+    return requeued;
+  }
+
+  private conversationId(): string {
+    if (!this.task.conversationId) throw new NotAConversationTurn(this.task.id);
+    return this.task.conversationId;
+  }
+
+  private async finalEvent(task: Task, reason: string | undefined) {
+    this.record({ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } });
+    await this.flushEvents();
+    await this.store.activity.statusChanged(task, reason);
+    if (task.status !== 'QUEUED')
+      await this.store.stream.expire(task.id, this.store.config.STREAM_RETENTION_SECONDS);
+  }
+
+  // Nothing of this attempt's may reach the runner any more.
+  private async end() {
+    await this.store.tokens.revoke(this.task.id, this.task.attempts);
+  }
+}
+
+// A conversation's session or answer, asked of a task outside any conversation.
+export class NotAConversationTurn extends Error {
+  constructor(taskId: string) {
+    super(`task ${taskId} is not a conversation's turn`);
+  }
+}
+
+// The runner's own attempts, under its RUNNER_ID.
+@Injectable()
+export class LocalAttemptBackend implements AttemptBackend {
+  constructor(
+    private readonly attempts: LocalAttempts,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+  ) {}
+
+  claim(taskId: string, attempt: number, claim: { workspace: string; sandbox: TaskSandbox }) {
+    return this.attempts.claim(taskId, attempt, this.config.RUNNER_ID, claim);
+  }
+
+  heartbeat(attempts: readonly ClaimedAttempt[]): Promise<string[]> {
+    return this.attempts.heartbeat(
+      this.config.RUNNER_ID,
+      attempts.map((attempt) => attempt.task.id),
+    );
+  }
+}

@@ -1,0 +1,191 @@
+import {
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AGENT_PROVIDERS, AUTO_SCENARIO, scriptedModelBaseUrl, type AgentProvider } from '@hangar/agents';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
+import { MODEL_BASE_PATHS } from './endpoint-urls';
+
+interface ProviderApi {
+  defaultBaseUrl: string;
+  keyHeaders(key: string): Record<string, string>;
+  // An error in the provider's own shape, so the CLI reports it as the provider would.
+  error(status: number, message: string): unknown;
+}
+
+const PROVIDER_APIS: Readonly<Record<AgentProvider, ProviderApi>> = {
+  claude: {
+    defaultBaseUrl: 'https://api.anthropic.com',
+    keyHeaders: (key) => ({ 'x-api-key': key }),
+    error: (status, message) => ({
+      type: 'error',
+      error: { type: status === 401 ? 'authentication_error' : 'permission_error', message },
+    }),
+  },
+  codex: {
+    defaultBaseUrl: 'https://api.openai.com/v1',
+    keyHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+    error: (status, message) => ({
+      error: {
+        message,
+        type: 'invalid_request_error',
+        code: status === 401 ? 'invalid_api_key' : 'forbidden',
+      },
+    }),
+  },
+  gemini: {
+    defaultBaseUrl: 'https://generativelanguage.googleapis.com',
+    keyHeaders: (key) => ({ 'x-goog-api-key': key }),
+    error: (status, message) => ({
+      error: { code: status, message, status: status === 401 ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED' },
+    }),
+  },
+};
+
+// Headers that describe one hop, and every way a CLI sends its key: never passed on.
+const DROPPED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'x-api-key',
+  'authorization',
+  'x-goog-api-key',
+]);
+
+// The model gateway: an agent's CLI calls its provider through the runner with its attempt's
+// credential; the runner checks it and forwards the call with the installation's real key (or to
+// the scripted model), so no provider key ever enters a sandbox or a task pod. Streams pass
+// through unbuffered and a call the CLI abandons is abandoned upstream. Written on node:http
+// rather than a proxy library: every request needs its own credential check, upstream and key.
+@Injectable()
+export class ModelGateway {
+  private readonly logger = new Logger(ModelGateway.name);
+
+  constructor(
+    private readonly credentials: AttemptCredentials,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const [, , providerName = '', ...rest] = url.pathname.split('/');
+    if (!(AGENT_PROVIDERS as readonly string[]).includes(providerName)) {
+      return sendJson(res, 404, { error: { message: `no model API for "${providerName}"` } });
+    }
+    const provider = providerName as AgentProvider;
+    const api = PROVIDER_APIS[provider];
+    const token = credentialOf(req.headers, url);
+    const access = token ? await this.credentials.check(token) : undefined;
+    if (!access?.ok) {
+      const why = access ? REFUSAL_TEXT[access.refusal] : 'no credential was sent';
+      return sendJson(res, 401, api.error(401, `hangar model gateway: ${why}`));
+    }
+    const { grant } = access;
+    if (grant.provider !== provider) {
+      return sendJson(
+        res,
+        403,
+        api.error(403, `hangar model gateway: this attempt may call ${grant.provider}, not ${provider}`),
+      );
+    }
+    let path = `/${rest.join('/')}`;
+    const basePath = MODEL_BASE_PATHS[provider];
+    if (basePath && (path === basePath || path.startsWith(`${basePath}/`)))
+      path = path.slice(basePath.length);
+    url.searchParams.delete('key');
+    const upstream = this.upstream(provider, grant.task.scenario, `${grant.taskId}-${grant.attempt}`);
+    const target = new URL(`${upstream.baseUrl.replace(/\/+$/, '')}${path}${url.search}`);
+    this.forward(
+      req,
+      res,
+      target,
+      { ...forwardedHeaders(req.headers), ...api.keyHeaders(upstream.key) },
+      api,
+    );
+  }
+
+  private upstream(provider: AgentProvider, scenario: string | null, runKey: string) {
+    if (this.config.SCRIPTED_MODEL_URL) {
+      // Without a scenario the scripted model looks for a `[scenario: …]` marker in the prompt.
+      return {
+        baseUrl: scriptedModelBaseUrl(
+          this.config.SCRIPTED_MODEL_URL,
+          scenario ?? AUTO_SCENARIO,
+          runKey,
+          provider,
+        ),
+        key: 'scripted-model',
+      };
+    }
+    const configured: Record<AgentProvider, { baseUrl: string | undefined; key: string | undefined }> = {
+      claude: { baseUrl: this.config.ANTHROPIC_BASE_URL, key: this.config.ANTHROPIC_API_KEY },
+      codex: { baseUrl: this.config.OPENAI_BASE_URL, key: this.config.OPENAI_API_KEY },
+      gemini: { baseUrl: this.config.GEMINI_BASE_URL, key: this.config.GEMINI_API_KEY },
+    };
+    const { baseUrl, key } = configured[provider];
+    return { baseUrl: baseUrl ?? PROVIDER_APIS[provider].defaultBaseUrl, key: key ?? '' };
+  }
+
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: URL,
+    headers: Record<string, string | string[]>,
+    api: ProviderApi,
+  ): void {
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const call = send(target, { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    call.on('error', (error) => {
+      this.logger.warn({ err: error, host: target.host }, 'the model API could not be reached');
+      if (!res.headersSent)
+        sendJson(
+          res,
+          502,
+          api.error(502, `hangar model gateway: the model API could not be reached: ${error.message}`),
+        );
+      else res.destroy();
+    });
+    // The CLI went away (cancelled, killed): so does the call upstream.
+    res.on('close', () => {
+      if (!res.writableFinished) call.destroy();
+    });
+    req.pipe(call);
+  }
+}
+
+function credentialOf(headers: IncomingHttpHeaders, url: URL): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
+  const apiKey = headers['x-api-key'] ?? headers['x-goog-api-key'];
+  return (
+    (typeof apiKey === 'string' ? apiKey : undefined) ?? bearer ?? url.searchParams.get('key') ?? undefined
+  );
+}
+
+function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const forwarded: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || DROPPED_HEADERS.has(name)) continue;
+    forwarded[name] = value;
+  }
+  return forwarded;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
