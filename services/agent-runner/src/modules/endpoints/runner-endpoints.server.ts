@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,13 +40,14 @@ export class RunnerEndpoints implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const tcp = this.makeServer();
-    await listen(tcp, { port: this.config.RUNNER_TASK_API_PORT, host: this.config.RUNNER_TASK_API_HOST });
+    // once() rejects on 'error' (a port in use) as well.
+    await once(tcp.listen(this.config.RUNNER_TASK_API_PORT, this.config.RUNNER_TASK_API_HOST), 'listening');
     this.address = tcp.address() as AddressInfo;
     const socket = this.sandbox.runnerSocket;
     if (socket) {
       // A socket file left by an earlier run of this runner would refuse the listen.
       rmSync(socket, { force: true });
-      await listen(this.makeServer(), { path: socket });
+      await once(this.makeServer().listen(socket), 'listening');
     }
     this.logger.log(`agents' endpoints on ${this.url}${socket ? ` and ${socket}` : ''}`);
   }
@@ -94,14 +96,4 @@ export class RunnerEndpoints implements OnModuleInit, OnApplicationShutdown {
     if (!res.headersSent) sendJson(res, 500, { error: { message: 'the runner could not answer' } });
     else res.destroy();
   }
-}
-
-function listen(server: Server, address: { port: number; host: string } | { path: string }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
