@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import type { Task } from '@hangar/contracts';
@@ -343,6 +343,24 @@ const tunnel = (authority, withCredential = true) => new Promise((resolve) => {
         message: expect.stringMatching(/has ended|was revoked/),
       },
     });
+  });
+
+  it("should put the profile's subagents and skills in the run's home, never through a repository's .claude link", async () => {
+    const outside = path.join(stack.dataDir, 'claude-link-target');
+    mkdirSync(outside);
+    const repo = repository('linked-claude', { 'README.md': 'a link in here\n' });
+    symlinkSync(outside, path.join(repo, '.claude'));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'a .claude that leaves the repository');
+    const profile = await request(stack, 'POST', '/api/v1/profiles', {
+      name: 'with-files',
+      agents: { 'style-checker': '---\nname: style-checker\ndescription: Checks style\n---\nCheck.\n' },
+      skills: { 'release-notes': '---\nname: release-notes\ndescription: Notes\n---\nWrite them.\n' },
+    });
+    expect(profile.status).toBe(201);
+    const task = await run({ prompt: 'hello', profile: 'with-files', scenario: 'reply', repository: repo });
+    expect(task.status).toBe('COMPLETED');
+    expect(readdirSync(outside)).toEqual([]);
   });
 
   describe("a repository's SessionStart hook", () => {
