@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import type { ApiToken, CreatedApiToken, CreatedWebhook, Problem, Task, TaskPage } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
@@ -223,6 +224,25 @@ describe('REST API conventions', () => {
       expect(await storedAnswers()).not.toContain(created.token);
     });
 
+    it("should keep nothing a new user's password could be guessed from", async () => {
+      const body = { email: 'guessable@example.com', name: 'Guess', password: 'summer-2026-guessable' };
+      const session = {
+        authorization: '',
+        cookie: await signIn(stack, stack.admin.email, stack.admin.password),
+      };
+      const created = await request(stack, 'POST', '/api/v1/users', body, {
+        ...session,
+        'idempotency-key': 'user-once',
+      });
+      expect(created.status).toBe(201);
+      // What someone holding the table would try: the body as sent, keys in order, hashed.
+      const guess = createHash('sha256')
+        .update(JSON.stringify({ email: body.email, name: body.name, password: body.password }))
+        .digest('hex');
+      expect(await storedAnswers()).not.toContain(guess);
+      expect(await storedAnswers()).not.toContain(body.password);
+    });
+
     it("should never keep a new webhook's signing secret, nor replay it", async () => {
       const send = () =>
         request(
@@ -256,22 +276,26 @@ describe('REST API conventions', () => {
         created.push(await createTask(stack, { prompt: `page ${index}`, profile: 'default' }));
       const expected = (await request(stack, 'GET', '/api/v1/tasks?limit=200')).body as TaskPage;
 
-      // Other clients keep creating tasks, concurrently, while this one pages.
+      const seen: string[] = [];
+      const pageAt = async (cursor: string | null) => {
+        const query: string = cursor ? `?limit=7&cursor=${cursor}` : '?limit=7';
+        const page = (await request(stack, 'GET', `/api/v1/tasks${query}`)).body as TaskPage;
+        seen.push(...page.items.map((task) => task.id));
+        return page.nextCursor;
+      };
+      // Paging begins with its first page; from then on other clients keep creating tasks,
+      // concurrently (started before it, one could land ahead of that first page).
+      let cursor = await pageAt(null);
       let paging = true;
       const writers = Array.from({ length: 3 }, async () => {
         while (paging) await createTask(stack, { prompt: 'arrived meanwhile' });
       });
-      const seen: string[] = [];
-      let cursor: string | null = null;
       try {
-        do {
-          const query: string = cursor ? `?limit=7&cursor=${cursor}` : '?limit=7';
-          const page = (await request(stack, 'GET', `/api/v1/tasks${query}`)).body as TaskPage;
-          seen.push(...page.items.map((task) => task.id));
-          cursor = page.nextCursor;
+        while (cursor) {
           // New tasks only ever land on page one.
           await createTask(stack, { prompt: 'arrived between pages' });
-        } while (cursor);
+          cursor = await pageAt(cursor);
+        }
       } finally {
         paging = false;
         await Promise.all(writers);
