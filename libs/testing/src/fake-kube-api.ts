@@ -959,10 +959,20 @@ function validateOwnerReferences(meta: WireMeta): FieldError[] {
   for (const reference of references) {
     const version = (reference.apiVersion ?? '').split('/').pop() ?? '';
     if (!version)
-      errors.push({ type: 'Invalid', field: `${field}.apiVersion`, value: reference.apiVersion ?? '', detail: 'version must not be empty' });
+      errors.push({
+        type: 'Invalid',
+        field: `${field}.apiVersion`,
+        value: reference.apiVersion ?? '',
+        detail: 'version must not be empty',
+      });
     for (const key of ['kind', 'name', 'uid'] as const) {
       if (!reference[key])
-        errors.push({ type: 'Invalid', field: `${field}.${key}`, value: reference[key] ?? '', detail: 'must not be empty' });
+        errors.push({
+          type: 'Invalid',
+          field: `${field}.${key}`,
+          value: reference[key] ?? '',
+          detail: 'must not be empty',
+        });
     }
   }
   const controllers = references.filter((reference) => reference.controller === true);
@@ -1009,7 +1019,11 @@ function validateSecretUpdate(next: WireSecret, old: WireSecret): FieldError[] {
     errors.push({ type: 'Invalid', field: 'type', value: next.type, detail: 'field is immutable' });
   if (old.immutable) {
     if (!next.immutable)
-      errors.push({ type: 'Forbidden', field: 'immutable', detail: 'field is immutable when `immutable` is set' });
+      errors.push({
+        type: 'Forbidden',
+        field: 'immutable',
+        detail: 'field is immutable when `immutable` is set',
+      });
     if (!same(next.data ?? {}, old.data ?? {}))
       errors.push({ type: 'Forbidden', field: 'data', detail: 'field is immutable when `immutable` is set' });
   }
@@ -1031,7 +1045,7 @@ function validateKind(info: ResourceInfo, object: KubeObject): FieldError[] {
     case 'persistentvolumeclaims':
       return validateClaim(object as Wire<V1PersistentVolumeClaim> & { metadata: WireMeta });
     case 'secrets':
-      return validateSecret(object as WireSecret);
+      return validateSecret(object);
   }
 }
 
@@ -1300,7 +1314,9 @@ export class FakeKubeApi {
   }
 
   secrets(namespace?: string): V1Secret[] {
-    return this.objects(RESOURCES.secrets, namespace).map((secret) => toClient<V1Secret>(RESOURCES.secrets, secret));
+    return this.objects(RESOURCES.secrets, namespace).map((secret) =>
+      toClient<V1Secret>(RESOURCES.secrets, secret),
+    );
   }
 
   secret(namespace: string, name: string): V1Secret | undefined {
@@ -1309,13 +1325,21 @@ export class FakeKubeApi {
   }
 
   // Resolves once the object exists (at once if it does), as the kubelet waits for a pod's Secret.
-  whenExists<R extends ResourceName>(resource: R, namespace: string, name: string): Promise<ClientObjects[R]> {
+  whenExists<R extends ResourceName>(
+    resource: R,
+    namespace: string,
+    name: string,
+  ): Promise<ClientObjects[R]> {
     const info = RESOURCES[resource];
     const key = keyOf(namespace, name);
     const found = this.store[resource].get(key);
     if (found) return Promise.resolve(toClient<ClientObjects[R]>(info, found));
     return new Promise((resolve) => {
-      this.existenceWaiters.add({ info, key, resolve: (object) => resolve(toClient<ClientObjects[R]>(info, object)) });
+      this.existenceWaiters.add({
+        info,
+        key,
+        resolve: (object) => resolve(toClient<ClientObjects[R]>(info, object)),
+      });
     });
   }
 
@@ -2085,7 +2109,7 @@ export class FakeKubeApi {
       }
       case 'secrets':
         delete meta.generation;
-        defaultSecret(created as WireSecret);
+        defaultSecret(created);
         break;
     }
     return created;
@@ -2151,8 +2175,8 @@ export class FakeKubeApi {
         break;
       }
       case 'secrets': {
-        defaultSecret(next as WireSecret);
-        const errors = validateSecretUpdate(next as WireSecret, existing as WireSecret);
+        defaultSecret(next);
+        const errors = validateSecretUpdate(next, existing);
         if (errors.length > 0) throw invalid(info, meta.name ?? '', errors);
         break;
       }
@@ -2195,13 +2219,17 @@ export class FakeKubeApi {
     const pending: Promise<void>[] = [];
     for (const { info, object } of this.dependentsOf(owner)) {
       if (object.metadata.deletionTimestamp) continue;
-      const others = (object.metadata.ownerReferences ?? []).filter((reference) => reference.uid !== owner.metadata.uid);
+      const others = (object.metadata.ownerReferences ?? []).filter(
+        (reference) => reference.uid !== owner.metadata.uid,
+      );
       if (others.some((reference) => this.ownerExists(object, reference))) {
         this.dropOwner(info, object, owner);
         continue;
       }
       if (info.resource === 'pods')
-        pending.push(this.deletePod(object as WirePod, { propagationPolicy: 'Background', defaulted: false }).done);
+        pending.push(
+          this.deletePod(object as WirePod, { propagationPolicy: 'Background', defaulted: false }).done,
+        );
       else this.commit(info, 'DELETED', clone(object), object);
     }
     await Promise.all(pending);
@@ -2243,10 +2271,13 @@ export class FakeKubeApi {
 
   private collectIfOwnerless(info: ResourceInfo, object: KubeObject) {
     const current = this.store[info.resource].get(keyOf(object.metadata.namespace!, object.metadata.name!));
-    if (!current || current.metadata.uid !== object.metadata.uid || current.metadata.deletionTimestamp) return;
+    if (!current || current.metadata.uid !== object.metadata.uid || current.metadata.deletionTimestamp)
+      return;
     const references = current.metadata.ownerReferences ?? [];
-    if (references.length === 0 || references.some((reference) => this.ownerExists(current, reference))) return;
-    if (info.resource === 'pods') this.deletePod(current as WirePod, { propagationPolicy: 'Background', defaulted: false });
+    if (references.length === 0 || references.some((reference) => this.ownerExists(current, reference)))
+      return;
+    if (info.resource === 'pods')
+      this.deletePod(current as WirePod, { propagationPolicy: 'Background', defaulted: false });
     else this.commit(info, 'DELETED', clone(current), current);
   }
 

@@ -441,7 +441,7 @@ describe('FakeKubeApi', () => {
   });
 
   describe('secrets and owner references', () => {
-    it("should store stringData as base64 data, default the type, and answer a deletion with a Status", async () => {
+    it('should store stringData as base64 data, default the type, and answer a deletion with a Status', async () => {
       const created = await core.createNamespacedSecret({
         namespace: NS,
         body: secret('s1', { data: { other: base64('y') }, stringData: { token: 'hga_x' } }),
@@ -451,17 +451,27 @@ describe('FakeKubeApi', () => {
       expect(await core.readNamespacedSecret({ name: 's1', namespace: NS })).toEqual(created);
       expect(fake.secret(NS, 's1')?.data).toEqual(created.data);
       const deleted = await core.deleteNamespacedSecret({ name: 's1', namespace: NS });
-      expect(deleted).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 's1', kind: 'secrets' } });
+      expect(deleted).toMatchObject({
+        kind: 'Status',
+        status: 'Success',
+        details: { name: 's1', kind: 'secrets' },
+      });
       expect(fake.secrets(NS)).toEqual([]);
     });
 
     it('should refuse data that is not base64 (400), a bad key or too much data (422), and a change to an immutable Secret', async () => {
       const undecodable = await apiError(
-        core.createNamespacedSecret({ namespace: NS, body: secret('s2', { data: { token: 'not base64!' } }) }),
+        core.createNamespacedSecret({
+          namespace: NS,
+          body: secret('s2', { data: { token: 'not base64!' } }),
+        }),
       );
       expect(undecodable).toMatchObject({
         code: 400,
-        body: { message: 'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3' },
+        body: {
+          message:
+            'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3',
+        },
       });
       const invalid = await apiError(
         core.createNamespacedSecret({
@@ -528,7 +538,8 @@ describe('FakeKubeApi', () => {
         await batch.deleteNamespacedJob({ name, namespace: NS, propagationPolicy });
         await fake.settled();
         expect(fake.job(NS, name)).toBeUndefined();
-        if (propagationPolicy === 'Orphan') expect(fake.secret(NS, name)?.metadata?.ownerReferences).toEqual([]);
+        if (propagationPolicy === 'Orphan')
+          expect(fake.secret(NS, name)?.metadata?.ownerReferences).toEqual([]);
         else expect(fake.secret(NS, name)).toBeUndefined();
       }
       // Of two owners, the one left keeps it.
