@@ -44,7 +44,14 @@ every service reads, the component's own, then its `env` values (which win).
 {{- end -}}
 {{- end -}}
 {{- $_ := set $env "RUNNER_EXECUTOR" $values.executor -}}
+{{- if eq $values.executor "process" -}}
+{{- $_ := set $env "RUNNER_SANDBOX" $values.sandbox -}}
+{{- end -}}
 {{- if eq $values.executor "kubernetes" -}}
+{{- /* Task pods reach the controller's endpoints through its Service; agents here need none. */ -}}
+{{- $_ := set $env "RUNNER_TASK_API_HOST" "0.0.0.0" -}}
+{{- $_ := set $env "RUNNER_TASK_API_PORT" (include "hangar.taskApiPort" $root) -}}
+{{- $_ := set $env "RUNNER_TASK_API_URL" (include "hangar.taskApiUrl" $root) -}}
 {{- $jobs := $values.jobs -}}
 {{- $_ := set $env "RUNNER_JOB_NAMESPACE" (include "hangar.jobsNamespace" $root) -}}
 {{- $_ := set $env "RUNNER_JOB_IMAGE" (default (include "hangar.image" (list $root "agent-runner")) $jobs.image) -}}
@@ -54,7 +61,6 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_JOB_RUNTIME_CLASS" . -}}
 {{- end -}}
 {{- $_ := set $env "RUNNER_JOB_TTL_SECONDS" (toString $jobs.ttlSecondsAfterFinished) -}}
-{{- $_ := set $env "RUNNER_JOB_API_KEY_SECRET" (include "hangar.modelSecretName" $root) -}}
 {{- $_ := set $env "RUNNER_JOB_NODE_SELECTOR" (toJson (default dict $jobs.nodeSelector)) -}}
 {{- $_ := set $env "RUNNER_JOB_TOLERATIONS" (toJson (default list $jobs.tolerations)) -}}
 {{- $_ := set $env "RUNNER_JOB_RESOURCES" (toJson (default dict $jobs.resources)) -}}
@@ -66,9 +72,6 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_JOB_CONVERSATION_STORAGE_CLASS" . -}}
 {{- end -}}
 {{- end -}}
-{{- /* Task pods read the same Secrets the services do (jobs namespace: copy them there). */ -}}
-{{- $_ := set $env "RUNNER_JOB_DATABASE_URL_SECRET" (include "hangar.databaseSecretRef" $root | replace " " "/") -}}
-{{- $_ := set $env "RUNNER_JOB_REDIS_URL_SECRET" (include "hangar.redisSecretRef" $root | replace " " "/") -}}
 {{- end -}}
 {{- end -}}
 {{- if eq $name "dashboard" -}}

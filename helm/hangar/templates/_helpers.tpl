@@ -80,8 +80,22 @@ app.kubernetes.io/component: {{ $component }}
 {{- printf "%s/hangar-%s:%s" (trimSuffix "/" $root.Values.image.registry) $component (include "hangar.imageTag" $root) -}}
 {{- end -}}
 
+{{/* Task Jobs run in a namespace of their own unless told otherwise: <release namespace>-tasks. */}}
 {{- define "hangar.jobsNamespace" -}}
-{{- default .Release.Namespace .Values.agentRunner.jobs.namespace -}}
+{{- default (printf "%s-tasks" .Release.Namespace) .Values.agentRunner.jobs.namespace -}}
+{{- end -}}
+
+{{/* The port of the agent-runner's endpoints for agents and task pods (RUNNER_TASK_API_PORT). */}}
+{{- define "hangar.taskApiPort" -}}4011{{- end -}}
+
+{{/* How task pods reach the controller's task API: its Service, by namespace-qualified name. */}}
+{{- define "hangar.taskApiUrl" -}}
+{{- printf "http://%s-agent-runner.%s.svc:%s" (include "hangar.fullname" .) .Release.Namespace (include "hangar.taskApiPort" .) -}}
+{{- end -}}
+
+{{/* The runner pods make a bubblewrap sandbox per agent (process executor, agentRunner.sandbox=bwrap). */}}
+{{- define "hangar.runnerSandboxed" -}}
+{{- if and (eq .Values.agentRunner.executor "process") (eq .Values.agentRunner.sandbox "bwrap") -}}true{{- end -}}
 {{- end -}}
 
 {{- define "hangar.runnerServiceAccount" -}}
@@ -191,9 +205,6 @@ needs a database, so `helm template` of any file fails the same way.
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- if and .Values.networkPolicy.tasks.enabled (ne .Values.agentRunner.executor "kubernetes") -}}
-{{- fail "hangar: networkPolicy.tasks.enabled selects task pods, which only exist with agentRunner.executor=kubernetes" -}}
-{{- end -}}
 {{- end -}}
 
 {{/* Pod-level settings shared by every Hangar pod. */}}
@@ -203,6 +214,21 @@ needs a database, so `helm template` of any file fails the same way.
 
 {{- define "hangar.containerSecurityContext" -}}
 {{- toYaml .Values.containerSecurityContext -}}
+{{- end -}}
+
+{{/*
+The sandboxing runner's pod: bubblewrap creates user, mount and PID namespaces and mounts a
+procfs of its own, which the container runtime's default seccomp and AppArmor profiles refuse.
+It stays a non-root user without capabilities, in a user namespace of its own (hostUsers: false,
+set beside this), so what the profiles would have stopped stays inside that namespace.
+*/}}
+{{- define "hangar.sandboxPodSecurityContext" -}}
+{{- toYaml (mergeOverwrite (deepCopy .Values.podSecurityContext) (dict "seccompProfile" (dict "type" "Unconfined") "appArmorProfile" (dict "type" "Unconfined"))) -}}
+{{- end -}}
+
+{{/* ...and its container: a /proc without the runtime's masks (needs hostUsers: false). */}}
+{{- define "hangar.sandboxContainerSecurityContext" -}}
+{{- toYaml (mergeOverwrite (deepCopy .Values.containerSecurityContext) (dict "procMount" "Unmasked")) -}}
 {{- end -}}
 
 {{- define "hangar.imagePullSecrets" -}}

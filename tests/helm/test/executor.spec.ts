@@ -1,7 +1,7 @@
 import { AgentRunnerConfigSchema } from '@hangar/agent-runner/src/config';
-import { render, RELEASE, valuesFile } from '../src/helm';
+import { CHART_DIR, helm, NAMESPACE, render, RELEASE, valuesFile } from '../src/helm';
 import type { KubeObject } from '../src/validate';
-import { byKind, containerOf, find, plainEnv, VALUES_FILES } from './support';
+import { byKind, containerOf, find, plainEnv, VALUES_FILES, type PodSpec } from './support';
 
 const fullname = RELEASE;
 
@@ -26,10 +26,17 @@ describe('the kubernetes executor', () => {
   });
 
   it.each(VALUES_FILES.filter((file) => file !== 'kubernetes-gvisor-values.yaml'))(
-    'should render no Role, RoleBinding or NetworkPolicy with the process executor (%s)',
+    'should render no Role, RoleBinding, NetworkPolicy or Namespace with the process executor (%s)',
     async (file) => {
       const objects = await render({ valuesFiles: [valuesFile(file)] });
-      for (const kind of ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding', 'NetworkPolicy']) {
+      for (const kind of [
+        'Role',
+        'RoleBinding',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'NetworkPolicy',
+        'Namespace',
+      ]) {
         expect({ kind, objects: byKind(objects, kind) }).toEqual({ kind, objects: [] });
       }
       const env = plainEnv(objects, containerOf(find(objects, 'Deployment', `${fullname}-agent-runner`)));
@@ -45,6 +52,8 @@ describe('the kubernetes executor', () => {
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
       { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
+      // Each Job's token Secret: made, read back, replaced; never listed or watched.
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
       // conversationClaims.enabled in this values file
       { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'create'] },
@@ -72,7 +81,22 @@ describe('the kubernetes executor', () => {
       RUNNER_MAX_JOBS_PER_PROJECT: '10',
       RUNNER_JOB_RUNTIME_CLASS: 'gvisor',
       RUNNER_JOB_TTL_SECONDS: '1800',
-      RUNNER_JOB_API_KEY_SECRET: `${fullname}-model-keys`,
+      // Task pods reach the controller's endpoints through its Service.
+      RUNNER_TASK_API_HOST: '0.0.0.0',
+      RUNNER_TASK_API_PORT: '4011',
+      RUNNER_TASK_API_URL: `http://${fullname}-agent-runner.hangar.svc:4011`,
+    });
+    const service = find(gvisor, 'Service', `${fullname}-agent-runner`);
+    expect((service.spec as { ports: unknown[] }).ports).toContainEqual({
+      name: 'task-api',
+      port: 4011,
+      targetPort: 'task-api',
+      protocol: 'TCP',
+    });
+    expect(containerOf(find(gvisor, 'Deployment', `${fullname}-agent-runner`)).ports).toContainEqual({
+      name: 'task-api',
+      containerPort: 4011,
+      protocol: 'TCP',
     });
     expect(JSON.parse(env.RUNNER_JOB_NODE_SELECTOR!)).toEqual({ 'hangar.dev/sandbox': 'gvisor' });
     expect(JSON.parse(env.RUNNER_JOB_TOLERATIONS!)).toEqual([
@@ -88,20 +112,16 @@ describe('the kubernetes executor', () => {
       RUNNER_JOB_CONVERSATION_STORAGE_CLASS: 'fast-ssd',
       RUNNER_JOB_CONVERSATION_STORAGE_SIZE: '10Gi',
     });
-    // Task pods take DATABASE_URL and REDIS_URL from the Secrets the services read them from.
-    const secretEnv = Object.fromEntries(
-      (containerOf(find(gvisor, 'Deployment', `${fullname}-agent-runner`)).env ?? []).flatMap((variable) => {
-        const ref = variable.valueFrom?.secretKeyRef;
-        return ref ? [[variable.name, `${ref.name}/${ref.key}`]] : [];
-      }),
+    // Task pods get no secret of the platform's: nothing tells the controller where one is, and
+    // the jobs namespace holds none (the model key stays with the agent-runner).
+    expect(Object.keys(env).filter((name) => /SECRET|DATABASE|REDIS_URL|API_KEY/.test(name))).toEqual([]);
+    expect(byKind(gvisor, 'Secret').filter((secret) => secret.metadata.namespace === 'hangar-tasks')).toEqual(
+      [],
     );
-    expect(env.RUNNER_JOB_DATABASE_URL_SECRET).toBe(secretEnv['DATABASE_URL']);
-    expect(env.RUNNER_JOB_REDIS_URL_SECRET).toBe(secretEnv['REDIS_URL']);
-    // The task Jobs read the key from their own namespace.
     const keySecrets = byKind(gvisor, 'Secret').filter(
       (secret) => secret.metadata.name === `${fullname}-model-keys`,
     );
-    expect(keySecrets.map((secret) => secret.metadata.namespace).sort()).toEqual(['hangar', 'hangar-tasks']);
+    expect(keySecrets.map((secret) => secret.metadata.namespace)).toEqual(['hangar']);
   });
 
   // What the chart passes is what the agent-runner reads: every values file's environment parses
@@ -121,40 +141,164 @@ describe('the kubernetes executor', () => {
     expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
-  it('should let task pods reach only DNS, the gateway, the in-chart databases and the listed CIDRs', () => {
-    const policy = find(gvisor, 'NetworkPolicy', `${fullname}-tasks`);
-    const spec = policy.spec as {
-      podSelector: unknown;
-      policyTypes: string[];
-      ingress: unknown[];
-      egress: { to: Record<string, unknown>[]; ports: { port: number; protocol: string }[] }[];
-    };
+  it('should turn the task NetworkPolicy on by default: DNS and the task API, nothing else', async () => {
+    const objects = await render({
+      valuesFiles: [valuesFile('minimal-values.yaml')],
+      set: ['agentRunner.executor=kubernetes'],
+    });
+    const policy = find(objects, 'NetworkPolicy', `${fullname}-tasks`);
     expect(policy.metadata.namespace).toBe('hangar-tasks');
-    expect(spec.podSelector).toEqual({ matchExpressions: [{ key: 'hangar.dev/task', operator: 'Exists' }] });
-    expect(spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(spec.ingress).toEqual([]);
-    const summary = spec.egress.map((rule) => ({
-      to: rule.to.map((peer) =>
-        peer.ipBlock
-          ? (peer.ipBlock as { cidr: string }).cidr
-          : ((peer.podSelector as { matchLabels: Record<string, string> }).matchLabels['k8s-app'] ??
-            (peer.podSelector as { matchLabels: Record<string, string> }).matchLabels[
-              'app.kubernetes.io/component'
-            ]),
-      ),
-      ports: rule.ports.map((port) => `${port.port}/${port.protocol}`),
-    }));
-    expect(summary).toEqual([
-      { to: ['kube-dns'], ports: ['53/UDP', '53/TCP'] },
-      { to: ['gateway'], ports: ['4005/TCP'] },
-      { to: ['postgresql'], ports: ['5432/TCP'] },
-      { to: ['redis'], ports: ['6379/TCP'] },
-      { to: ['160.79.104.0/23'], ports: ['443/TCP'] },
-      { to: ['140.82.112.0/20'], ports: ['443/TCP', '22/TCP'] },
+    expect(policy.spec).toEqual({
+      podSelector: { matchExpressions: [{ key: 'hangar.dev/task', operator: 'Exists' }] },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [],
+      egress: [
+        {
+          to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [
+            { port: 53, protocol: 'UDP' },
+            { port: 53, protocol: 'TCP' },
+          ],
+        },
+        {
+          to: [
+            {
+              podSelector: {
+                matchLabels: {
+                  'app.kubernetes.io/name': 'hangar',
+                  'app.kubernetes.io/instance': RELEASE,
+                  'app.kubernetes.io/component': 'agent-runner',
+                },
+              },
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'hangar' } },
+            },
+          ],
+          ports: [{ port: 4011, protocol: 'TCP' }],
+        },
+      ],
+    });
+    // The in-chart databases run here, and task pods have no way to them.
+    expect(
+      byKind(objects, 'StatefulSet')
+        .map((set) => set.metadata.name)
+        .sort(),
+    ).toEqual([`${fullname}-postgresql`, `${fullname}-redis`]);
+    const off = await render({
+      valuesFiles: [valuesFile('minimal-values.yaml')],
+      set: ['agentRunner.executor=kubernetes', 'networkPolicy.tasks.enabled=false'],
+    });
+    expect(byKind(off, 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('should let task pods reach the listed git hosts by address and port, besides DNS and the task API', () => {
+    const policy = find(gvisor, 'NetworkPolicy', `${fullname}-tasks`);
+    const egress = (policy.spec as { egress: { to: Record<string, unknown>[]; ports: unknown[] }[] }).egress;
+    expect(egress.slice(2)).toEqual([
+      { to: [{ ipBlock: { cidr: '140.82.112.0/20' } }], ports: [{ port: 443, protocol: 'TCP' }] },
+      {
+        to: [{ ipBlock: { cidr: '192.30.252.0/22' } }],
+        ports: [
+          { port: 443, protocol: 'TCP' },
+          { port: 22, protocol: 'TCP' },
+        ],
+      },
     ]);
-    // The jobs namespace is not the release namespace: in-cluster peers are found across it.
-    expect(spec.egress[1]!.to[0]!.namespaceSelector).toEqual({
-      matchLabels: { 'kubernetes.io/metadata.name': 'hangar' },
+    expect(egress).toHaveLength(4);
+  });
+
+  it('should make the jobs namespace, labelled for the restricted Pod Security Standard', async () => {
+    const namespace = find(gvisor, 'Namespace', 'hangar-tasks');
+    expect(namespace.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/enforce-version': 'latest',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
+    // Its own by default (<release namespace>-tasks); one the operator made, or the release's
+    // own namespace, is left alone.
+    const defaults = await render({
+      valuesFiles: [valuesFile('minimal-values.yaml')],
+      set: ['agentRunner.executor=kubernetes'],
+    });
+    expect(byKind(defaults, 'Namespace').map((object) => object.metadata.name)).toEqual(['hangar-tasks']);
+    expect(
+      plainEnv(defaults, containerOf(find(defaults, 'Deployment', `${fullname}-agent-runner`))),
+    ).toMatchObject({
+      RUNNER_JOB_NAMESPACE: 'hangar-tasks',
+    });
+    for (const set of [['agentRunner.jobs.createNamespace=false'], ['agentRunner.jobs.namespace=hangar']]) {
+      const objects = await render({
+        valuesFiles: [valuesFile('minimal-values.yaml')],
+        set: ['agentRunner.executor=kubernetes', ...set],
+      });
+      expect({ set, namespaces: byKind(objects, 'Namespace') }).toEqual({ set, namespaces: [] });
+    }
+  });
+
+  describe("the agent-runner pod's security context, per executor", () => {
+    async function runnerPod(set: string[]) {
+      const objects = await render({ valuesFiles: [valuesFile('minimal-values.yaml')], set });
+      const deployment = find(objects, 'Deployment', `${fullname}-agent-runner`);
+      const spec = (deployment.spec as { template: { spec: Record<string, unknown> & PodSpec } }).template
+        .spec;
+      return { spec, container: spec.containers[0]!, env: plainEnv(objects, containerOf(deployment)) };
+    }
+
+    it('should give the sandboxing runner user namespaces and a procfs of its own, and nothing else', async () => {
+      const { spec, container, env } = await runnerPod([]);
+      expect(env.RUNNER_SANDBOX).toBe('bwrap');
+      expect(spec.hostUsers).toBe(false);
+      expect(spec.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: 'Unconfined' },
+        appArmorProfile: { type: 'Unconfined' },
+      });
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+        procMount: 'Unmasked',
+      });
+    });
+
+    it('should warn in the install notes when agents run unsandboxed, and say what bwrap needs', async () => {
+      const notes = async (set: string) => {
+        const result = await helm([
+          'install',
+          RELEASE,
+          CHART_DIR,
+          '--namespace',
+          NAMESPACE,
+          '--dry-run=client',
+          '--values',
+          valuesFile('minimal-values.yaml'),
+          '--set',
+          set,
+        ]);
+        expect(result.code).toBe(0);
+        return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+      };
+      expect(await notes('agentRunner.sandbox=off')).toContain(
+        'WARNING: agentRunner.sandbox=off (RUNNER_SANDBOX=off): agent CLIs run unsandboxed',
+      );
+      const sandboxed = await notes('agentRunner.sandbox=bwrap');
+      expect(sandboxed).not.toContain('WARNING');
+      expect(sandboxed).toContain('the nodes need user namespaces (Kubernetes 1.33+');
+    });
+
+    it.each([
+      ['agentRunner.sandbox=off', 'off'],
+      ['agentRunner.executor=kubernetes', undefined],
+    ])('should keep the default confinement with %s', async (set, sandbox) => {
+      const { spec, container, env } = await runnerPod([set]);
+      expect(env.RUNNER_SANDBOX).toBe(sandbox);
+      expect(spec.hostUsers).toBeUndefined();
+      expect(spec.securityContext).toMatchObject({ seccompProfile: { type: 'RuntimeDefault' } });
+      expect(spec.securityContext).not.toHaveProperty('appArmorProfile');
+      expect(container.securityContext).not.toHaveProperty('procMount');
     });
   });
 });

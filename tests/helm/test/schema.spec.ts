@@ -77,12 +77,16 @@ describe('values.schema.json and the chart checks', () => {
     expect(stderr).toContain('hangar: the agent-runner needs a model: set agentRunner.model.anthropicApiKey');
   });
 
-  it('should refuse a task network policy without the kubernetes executor', async () => {
-    const stderr = await refusal(
-      templateArgs({ valuesFiles: minimal, set: ['networkPolicy.tasks.enabled=true'] }),
+  it('should refuse a sandbox mode the runner does not have, and a git host without its address block', async () => {
+    const sandbox = await refusal(
+      templateArgs({ valuesFiles: minimal, set: ['agentRunner.sandbox=docker'] }),
     );
-    expect(stderr).toContain(
-      'networkPolicy.tasks.enabled selects task pods, which only exist with agentRunner.executor=kubernetes',
-    );
+    expect(sandbox).toContain("at '/agentRunner/sandbox': value must be one of 'bwrap', 'off'");
+    const host = await refusal([
+      ...templateArgs({ valuesFiles: minimal }),
+      '--set-json',
+      'networkPolicy.tasks.gitHosts=[{"host":"github.com"}]',
+    ]);
+    expect(host).toContain("at '/networkPolicy/tasks/gitHosts/0'");
   });
 });
