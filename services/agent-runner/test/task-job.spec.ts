@@ -1,3 +1,4 @@
+import type { V1PodSpec } from '@kubernetes/client-node';
 import {
   buildTaskJob,
   buildTaskTokenSecret,
@@ -88,6 +89,14 @@ describe(buildTaskJob.name, () => {
     ).toEqual(['/workspace', '/home/agent', '/tmp']);
   });
 
+  it('should meet the restricted Pod Security Standard, which the jobs namespace enforces', () => {
+    for (const job of [
+      buildTaskJob(task, settings),
+      buildTaskJob({ ...task, conversationId: 'c1' }, { ...settings, conversationClaims: { size: '1Gi' } }),
+    ])
+      expect(restrictedViolations(job.spec!.template.spec!)).toEqual([]);
+  });
+
   it('should apply the sandbox runtime, placement, the owner and a profile’s own resources', () => {
     const job = buildTaskJob(
       { ...task, resources: { limits: { memory: '8Gi' } } },
@@ -171,3 +180,45 @@ describe(buildTaskJob.name, () => {
     expect(() => taskJobName('x'.repeat(60), 1)).toThrow(/longer than 63/);
   });
 });
+
+// The checks of the restricted Pod Security Standard (kubernetes.io/docs/concepts/security/
+// pod-security-standards, baseline and restricted), as the admission controller applies them.
+function restrictedViolations(pod: V1PodSpec): string[] {
+  const problems: string[] = [];
+  const containers = [...(pod.initContainers ?? []), ...pod.containers];
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push('host namespaces');
+  const allowedVolumes = [
+    'configMap',
+    'csi',
+    'downwardAPI',
+    'emptyDir',
+    'ephemeral',
+    'persistentVolumeClaim',
+    'projected',
+    'secret',
+  ];
+  for (const volume of pod.volumes ?? []) {
+    const kinds = Object.keys(volume).filter((key) => key !== 'name');
+    if (!kinds.every((kind) => allowedVolumes.includes(kind)))
+      problems.push(`volume ${volume.name}: ${kinds.join()}`);
+  }
+  if (pod.securityContext?.sysctls?.length) problems.push('sysctls');
+  const podSeccomp = pod.securityContext?.seccompProfile?.type;
+  for (const container of containers) {
+    const context = container.securityContext ?? {};
+    const where = `container ${container.name}`;
+    if (context.privileged) problems.push(`${where}: privileged`);
+    if (context.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation`);
+    if (!(context.runAsNonRoot ?? pod.securityContext?.runAsNonRoot)) problems.push(`${where}: runAsNonRoot`);
+    if ((context.runAsUser ?? pod.securityContext?.runAsUser) === 0) problems.push(`${where}: runAsUser 0`);
+    const seccomp = context.seccompProfile?.type ?? podSeccomp;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      problems.push(`${where}: seccomp ${seccomp}`);
+    if (!context.capabilities?.drop?.includes('ALL')) problems.push(`${where}: capabilities not dropped`);
+    if ((context.capabilities?.add ?? []).some((capability) => capability !== 'NET_BIND_SERVICE'))
+      problems.push(`${where}: capabilities added`);
+    if (context.procMount && context.procMount !== 'Default') problems.push(`${where}: procMount`);
+    if ((container.ports ?? []).some((port) => port.hostPort)) problems.push(`${where}: hostPort`);
+  }
+  return problems;
+}
