@@ -104,7 +104,12 @@ export class LocalAttempt implements ClaimedAttempt {
   }
 
   record(event: AgentEvent): void {
-    const appending = this.appended.then(() => this.log.append([event]));
+    this.recordAll([event]);
+  }
+
+  // A batch (a task pod's) in one append: one round trip to Redis, numbered together.
+  recordAll(events: AgentEvent[]): void {
+    const appending = this.appended.then(() => this.log.append(events));
     // A failed append is reported by flushEvents, not as an unhandled rejection meanwhile.
     appending.catch(() => undefined);
     this.appended = appending;

@@ -121,12 +121,10 @@ export class TaskApi {
     body: unknown,
   ) {
     switch (route) {
-      case 'events': {
-        for (const event of (body as z.infer<typeof TaskApiEventsRequestSchema>).events)
-          attempt.record(event);
+      case 'events':
+        attempt.recordAll((body as z.infer<typeof TaskApiEventsRequestSchema>).events);
         await attempt.flushEvents();
         return undefined;
-      }
       case 'heartbeat': {
         const stop = await this.attempts.heartbeat(runnerId, [attempt.task.id]);
         return { cancelRequested: stop.includes(attempt.task.id) };
