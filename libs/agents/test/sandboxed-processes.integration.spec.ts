@@ -31,6 +31,8 @@ describe(processesWorkingIn.name, () => {
     const child = spawn(command.command, command.args, { env: command.env, stdio: 'ignore' });
     try {
       await waitFor(() => processesWorkingIn(workspace).length > 0, 10_000, 'the sandboxed sleep');
+      // The folder of all workspaces holds it too, though the sandbox has no view of it.
+      expect(processesWorkingIn(root)).toEqual(processesWorkingIn(workspace));
       expect(processesWorkingIn(other)).toEqual([]);
     } finally {
       child.kill('SIGKILL');

@@ -406,6 +406,7 @@ describe('analytics and runners', () => {
         id: RUNNER_ID,
         lastHeartbeatAt: expect.any(String) as string,
         running: [{ id: task.id, project }],
+        sandbox: 'bwrap',
       });
       expect(alpha).toEqual({
         queue: { waiting: 1, delayed: 0, active: 1 },

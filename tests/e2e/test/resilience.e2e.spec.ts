@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AgentEventOf, TaskEvent } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { createTask, follow, getTask } from './support';
+import { createTask, follow, getTask, waitUntil } from './support';
 
 describe('tasks survive lost runners and a stopped orchestrator', () => {
   let stack: ServiceStack;
@@ -45,8 +45,13 @@ describe('tasks survive lost runners and a stopped orchestrator', () => {
     });
 
     await killRunner();
-    // The retry stopped the first attempt's orphaned CLI before starting its own.
-    expect(stack.agentsIn(retried.workspace!)).toHaveLength(1);
+    // A sandboxed CLI does not outlive its runner (bubblewrap's --die-with-parent): nothing is
+    // left working in the workspace for the next attempt to find.
+    await waitUntil(
+      () => stack.agentsIn(retried.workspace!).length === 0,
+      5_000,
+      'no CLI left in the workspace',
+    );
 
     // Subscribers see it all, in one gapless sequence: requeued, running again, failed.
     const events = await follower.finished;

@@ -177,3 +177,12 @@ export function follow(
     close: () => socket.close(),
   };
 }
+
+// Resolves when `holds` is true: for what no event announces (a process gone from the table).
+export async function waitUntil(holds: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!holds()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 // A process as seen in /proc; the start time tells a live process from a reused pid.
@@ -106,27 +106,57 @@ export function isGroupAlive(pgid: number): boolean {
 
 // Live processes whose working directory is `dir` or below it: an agent still working in a
 // task's workspace and the commands it started, wherever they moved in the process tree, and
-// inside a sandbox too (where the workspace is mounted elsewhere: /workspace).
+// inside a sandbox too (where the workspace is a bind mount at another path: /workspace).
 export function processesWorkingIn(dir: string): ProcessIdentity[] {
-  let target: { dev: number; ino: number };
+  let target: Location | undefined;
+  let ownNamespace: string;
   try {
-    target = statSync(dir);
+    const real = realpathSync(dir);
+    target = locate(real, readFileSync('/proc/self/mountinfo', 'utf8'));
+    ownNamespace = readlinkSync('/proc/self/ns/mnt');
   } catch {
     return [];
   }
+  const root = path.resolve(dir);
   return (readAllStats() ?? []).filter((stat) => {
     if (stat.state === 'Z' || stat.pid === process.pid) return false;
     try {
-      // The cwd as the process sees it; each folder up from it is looked up through the
-      // process's own root (/proc/<pid>/root), so a bind mount is recognised by its inode.
       const cwd = readlinkSync(`/proc/${stat.pid}/cwd`);
-      for (let folder = cwd; ; folder = path.dirname(folder)) {
-        const seen = statSync(`/proc/${stat.pid}/root${folder}`);
-        if (seen.dev === target.dev && seen.ino === target.ino) return true;
-        if (folder === path.dirname(folder)) return false;
-      }
+      if (readlinkSync(`/proc/${stat.pid}/ns/mnt`) === ownNamespace)
+        return cwd === root || cwd.startsWith(root + path.sep);
+      // Another mount namespace: where its cwd really is, from its own mount table.
+      const seen = locate(cwd, readFileSync(`/proc/${stat.pid}/mountinfo`, 'utf8'));
+      return (
+        seen !== undefined &&
+        target !== undefined &&
+        seen.device === target.device &&
+        (seen.path === target.path || seen.path.startsWith(`${target.path}/`))
+      );
     } catch {
       return false;
     }
   });
+}
+
+// A path as (filesystem, path inside that filesystem): the same place whatever mount shows it.
+interface Location {
+  device: string;
+  path: string;
+}
+
+// From /proc/<pid>/mountinfo: the mount holding `file` (the longest mount point above it; a
+// later line over the same point hides an earlier one), and where `file` is in its filesystem.
+function locate(file: string, mountinfo: string): Location | undefined {
+  let best: { device: string; root: string; mountPoint: string } | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    const [device, root, mountPoint] = [fields[2], fields[3], fields[4]].map((field) =>
+      field?.replace(/\\([0-7]{3})/g, (_match, octal: string) => String.fromCharCode(parseInt(octal, 8))),
+    );
+    if (device === undefined || root === undefined || mountPoint === undefined) continue;
+    const holds = mountPoint === '/' || file === mountPoint || file.startsWith(`${mountPoint}/`);
+    if (holds && (!best || mountPoint.length >= best.mountPoint.length)) best = { device, root, mountPoint };
+  }
+  if (!best) return undefined;
+  return { device: best.device, path: path.posix.join(best.root, path.posix.relative(best.mountPoint, file)) };
 }
