@@ -25,8 +25,10 @@ export interface StartServiceOptions {
   configure?: (app: INestApplication) => void;
   bodyParser?: boolean;
   // The HTTP server to use (default: a new Express app), for settings its router takes only
-  // when it is made, such as Express' case sensitive routing.
-  httpAdapter?: AbstractHttpAdapter;
+  // when it is made, such as Express' case sensitive routing. Made after tracing has started:
+  // express (and the http module it loads) must be loaded after the instrumentation, or no
+  // request gets a span and no log line its trace id.
+  httpAdapter?: () => Promise<AbstractHttpAdapter>;
 }
 
 // What every Hangar process does first (a service, or one task's run-task.js): tracing, JSON
@@ -53,7 +55,7 @@ export async function startService(options: StartServiceOptions): Promise<INestA
   const { tracing, log } = await bootProcess(options);
   const nestOptions = { logger: new PinoNestLogger(log), bodyParser: options.bodyParser ?? true };
   const app = options.httpAdapter
-    ? await NestFactory.create(options.module, options.httpAdapter, nestOptions)
+    ? await NestFactory.create(options.module, await options.httpAdapter(), nestOptions)
     : await NestFactory.create(options.module, nestOptions);
   options.configure?.(app);
   if (options.microservice) app.connectMicroservice(options.microservice, { inheritAppConfig: true });

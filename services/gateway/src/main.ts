@@ -1,6 +1,5 @@
 import 'reflect-metadata';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import express, { raw } from 'express';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
@@ -11,16 +10,25 @@ import { setupOpenApi } from './openapi';
 const config = loadConfig('gateway', GatewayConfigSchema);
 // One spelling per route: /API/v1/tasks is a 404, not a second door whose prefix checks (auth,
 // rate limits, raw webhook bodies) see another path than the router matched. Express reads the
-// setting only when its router is made, i.e. before Nest's adapter first uses the app.
-const server = express();
-server.set('case sensitive routing', true);
+// setting only when its router is made, i.e. before Nest's adapter first uses the app. Loaded
+// here, after tracing started (see StartServiceOptions.httpAdapter).
+let raw: typeof import('express').raw;
+async function httpAdapter() {
+  const { default: express } = await import('express');
+  const { ExpressAdapter } = await import('@nestjs/platform-express');
+  raw = express.raw;
+  const server = express();
+  server.set('case sensitive routing', true);
+  return new ExpressAdapter(server);
+}
+
 void startService({
   name: 'gateway',
   config,
   port: config.GATEWAY_PORT,
   module: AppModule.forRoot(config),
   bodyParser: false,
-  httpAdapter: new ExpressAdapter(server),
+  httpAdapter,
   configure: (nest) => {
     const app = nest as NestExpressApplication;
     // Webhook receivers verify signatures on the exact bytes sent, whatever their type (JSON,
