@@ -81,6 +81,16 @@ export const RUN_SETTINGS = Symbol('RUN_SETTINGS');
 // An http(s) URL: where run-task.js finds the runner.
 export const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
+const removedJobSecret = () =>
+  z
+    .string()
+    .max(0, {
+      error:
+        "is no longer read: task pods hold no database, Redis or model credential, only their attempt's token for the runner's task API (docs/kubernetes.md); remove it",
+    })
+    .optional()
+    .describe("removed: task pods get only their attempt's token");
+
 // What the kubernetes executor needs (docs/kubernetes.md); read only when RUNNER_EXECUTOR=kubernetes.
 const kubernetesEnv = {
   RUNNER_KUBECONFIG: z
@@ -163,6 +173,11 @@ const kubernetesEnv = {
     'how long a task of a project at its Job cap waits before a retry',
   ),
   RUNNER_JOB_RESYNC_MS: positiveInt(10_000, 'how often every task Job is checked against its task'),
+  // Refused rather than ignored: task pods no longer get the database, Redis or model keys at
+  // all, and an operator who still sets these believes they do.
+  RUNNER_JOB_DATABASE_URL_SECRET: removedJobSecret(),
+  RUNNER_JOB_REDIS_URL_SECRET: removedJobSecret(),
+  RUNNER_JOB_API_KEY_SECRET: removedJobSecret(),
   RUNNER_LEASE_NAME: z
     .string()
     .default('hangar-agent-runner')

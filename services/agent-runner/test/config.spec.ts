@@ -66,6 +66,19 @@ describe('agent-runner configuration', () => {
     }
   });
 
+  it("should refuse to start while a task pod's old credential settings are set, naming each", () => {
+    expect(
+      problemsOf({
+        ...base,
+        RUNNER_JOB_DATABASE_URL_SECRET: 'hangar-db/url',
+        RUNNER_JOB_API_KEY_SECRET: 'hangar-model-keys',
+      }),
+    ).toEqual([
+      "RUNNER_JOB_DATABASE_URL_SECRET (removed: task pods get only their attempt's token): is no longer read: task pods hold no database, Redis or model credential, only their attempt's token for the runner's task API (docs/kubernetes.md); remove it — got \"hangar-db/url\"",
+      "RUNNER_JOB_API_KEY_SECRET (removed: task pods get only their attempt's token): is no longer read: task pods hold no database, Redis or model credential, only their attempt's token for the runner's task API (docs/kubernetes.md); remove it — got \"hangar-model-keys\"",
+    ]);
+  });
+
   describe('git hosts and credentials', () => {
     const TOKEN = 'ghp_0ld5ecretT0kenValue';
 
