@@ -110,11 +110,12 @@ describe('git hosts', () => {
         { host: b.host.toUpperCase() },
       ]);
 
+      // Listed by host: the fakes' ports decide which of the two comes first.
       const expected = {
         items: [
           { host: a.host, hasCredential: true },
           { host: b.host, hasCredential: false },
-        ],
+        ].sort((left, right) => left.host.localeCompare(right.host)),
         installationHosts: ['github.com', i.host],
       };
       expect(saved).toEqual(expected);
