@@ -63,7 +63,7 @@ describe('repository settings inside the sandbox', () => {
       '.claude/agents/helper-x.md': '---\nname: helper-x\ndescription: Helps\n---\nYou help.\n',
     });
 
-    it("should run no hook or MCP server of the repository, yet read its CLAUDE.md, skills and agents", async () => {
+    it('should run no hook or MCP server of the repository, yet read its CLAUDE.md, skills and agents', async () => {
       const { exit, events, workDir } = await run('claude', 'reply', {
         files: repository(),
         profile: { agents: { 'profile-agent': '---\nname: profile-agent\ndescription: Ours\n---\nHi.\n' } },
@@ -114,7 +114,8 @@ describe('repository settings inside the sandbox', () => {
       },
     });
     expect(exit.exitCode).toBe(0);
-    for (const name of ['notify', 'mcp', 'hook']) expect(existsSync(path.join(workDir, `${name}-ran`))).toBe(false);
+    for (const name of ['notify', 'mcp', 'hook'])
+      expect(existsSync(path.join(workDir, `${name}-ran`))).toBe(false);
     expect(relay.sent('KIWI-AGENTS')).toBe(true);
   });
 

@@ -34,7 +34,11 @@ export async function listWithin(root: string, relative: string): Promise<string
   }
 }
 
-async function checkedPath(root: string, relative: string, last: 'file' | 'directory' = 'file'): Promise<string> {
+async function checkedPath(
+  root: string,
+  relative: string,
+  last: 'file' | 'directory' = 'file',
+): Promise<string> {
   const parts = path.normalize(relative).split(path.sep).filter(Boolean);
   if (parts.length === 0 || parts.includes('..') || path.isAbsolute(relative))
     throw new UnsafeAgentPath(relative, `not a path inside ${root}`);

@@ -74,7 +74,12 @@ describe(buildCodexInvocation.name, () => {
   });
 
   it("should leave the sandbox to Hangar's inside it, and trust the project only when asked", () => {
-    const inside = buildCodexInvocation({ prompt: 'p', homeDir: '/h', permissionMode: 'plan', sandboxed: true });
+    const inside = buildCodexInvocation({
+      prompt: 'p',
+      homeDir: '/h',
+      permissionMode: 'plan',
+      sandboxed: true,
+    });
     expect(inside.args).toEqual(expect.arrayContaining(['--sandbox', 'danger-full-access']));
     expect(inside.args).not.toContain('--trust');
     const trusted = buildCodexInvocation({ prompt: 'p', homeDir: '/h', trustRepositorySettings: true });

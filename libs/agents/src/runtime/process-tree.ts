@@ -158,5 +158,8 @@ function locate(file: string, mountinfo: string): Location | undefined {
     if (holds && (!best || mountPoint.length >= best.mountPoint.length)) best = { device, root, mountPoint };
   }
   if (!best) return undefined;
-  return { device: best.device, path: path.posix.join(best.root, path.posix.relative(best.mountPoint, file)) };
+  return {
+    device: best.device,
+    path: path.posix.join(best.root, path.posix.relative(best.mountPoint, file)),
+  };
 }

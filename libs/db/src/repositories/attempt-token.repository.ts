@@ -19,7 +19,8 @@ export interface AttemptGrant {
   task: Task & { projectId: string; profileId: string };
 }
 
-export type AttemptTokenCheck = { ok: true; grant: AttemptGrant } | { ok: false; refusal: AttemptTokenRefusal };
+export type AttemptTokenCheck =
+  { ok: true; grant: AttemptGrant } | { ok: false; refusal: AttemptTokenRefusal };
 
 export function hashAttemptToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -28,7 +29,12 @@ export function hashAttemptToken(token: string): string {
 export class AttemptTokenRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async issue(input: { taskId: string; attempt: number; provider: string; expiresAt: Date }): Promise<string> {
+  async issue(input: {
+    taskId: string;
+    attempt: number;
+    provider: string;
+    expiresAt: Date;
+  }): Promise<string> {
     const token = `${ATTEMPT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     await this.prisma.attemptToken.create({
       data: { tokenHash: hashAttemptToken(token), ...input },
@@ -51,7 +57,8 @@ export class AttemptTokenRepository {
     if (row.expiresAt.getTime() <= Date.now()) return { ok: false, refusal: 'expired' };
     const { task } = row;
     const running = task.status === 'RUNNING' && task.attempts === row.attempt;
-    const waiting = options.claimable === true && task.status === 'QUEUED' && task.attempts === row.attempt - 1;
+    const waiting =
+      options.claimable === true && task.status === 'QUEUED' && task.attempts === row.attempt - 1;
     if (!running && !waiting) return { ok: false, refusal: 'attempt-ended' };
     return {
       ok: true,
