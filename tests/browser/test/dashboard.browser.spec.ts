@@ -239,13 +239,17 @@ describe('the dashboard in a browser', () => {
       .getByRole('table', { name: 'Profiles' })
       .getByRole('cell', { name: 'reviewer', exact: true })
       .waitFor();
-    // A profile that trusts the repository's settings says so where it is listed.
-    const trusting = await suite.hangar.api('POST', '/api/v1/profiles', {
-      name: 'trusting',
-      trustRepositorySettings: true,
-      internetAccess: true,
+    // A profile that trusts the repository's settings says so where it is listed. Only a
+    // signed-in instance admin may make one: the page's own session does.
+    const trusting = await page.evaluate(async () => {
+      const response = await fetch('/api/v1/profiles', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'trusting', trustRepositorySettings: true, internetAccess: true }),
+      });
+      return response.status;
     });
-    expect(trusting.status).toBe(201);
+    expect(trusting).toBe(201);
     await page.reload();
     const trustingRow = page.getByRole('table', { name: 'Profiles' }).getByRole('row', { name: /trusting/ });
     await trustingRow.getByText('trusts repository settings').waitFor();
