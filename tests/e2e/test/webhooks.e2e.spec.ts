@@ -252,6 +252,22 @@ describe('webhooks', () => {
       expect(await replyOutcome(task.id)).toEqual({ status: 'sent', error: null });
     });
 
+    it('should take a signed delivery whose text holds a NUL character, keeping it as U+FFFD', async () => {
+      const payload = githubExample('issues', 'labeled') as unknown as Example;
+      const mark = randomUUID();
+      payload.issue.title = `Nul \u0000 inside ${mark}`;
+      const sent = await sendGitHub(stack, webhook.path, {
+        event: 'issues',
+        payload,
+        secret: webhook.secret,
+      });
+      expect(sent).toMatchObject({ status: 202, body: { status: 'queued' } });
+      const delivery = await settled(deliveryIdOf(sent.body));
+      expect(delivery.status).toBe('task_created');
+      const task = await getTask(stack, delivery.taskId!);
+      expect(task.prompt).toContain(`Nul \uFFFD inside ${mark}`);
+    });
+
     it('should make one task of the same delivery sent twice', async () => {
       const payload = githubExample('issues', 'labeled') as unknown as Example;
       // A body of its own: the same body as an earlier test's would be a replay of that one.

@@ -61,7 +61,7 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
     }
     let payload: Record<string, unknown>;
     try {
-      payload = adapter.parseBody(raw, header(headers, 'content-type'));
+      payload = withoutNul(adapter.parseBody(raw, header(headers, 'content-type')));
     } catch (error) {
       const reason = `the body cannot be read: ${error instanceof Error ? error.message : String(error)}`;
       await this.deliveries.recordRejected(where, { reason });
@@ -121,7 +121,19 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-export function header(headers: Headers, name: string): string | undefined {
+export // A provider may sign text holding NUL (\u0000), which PostgreSQL's jsonb cannot store. Refusing
+// it would lose the delivery (the provider retries the same bytes); it is kept with each NUL as
+// U+FFFD, as a reader shows undecodable text. The signature was checked on the raw bytes above.
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)]),
+  ) as T;
+}
+
+function header(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
