@@ -121,7 +121,7 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-export // A provider may sign text holding NUL (\u0000), which PostgreSQL's jsonb cannot store. Refusing
+// A provider may sign text holding NUL (\u0000), which PostgreSQL's jsonb cannot store. Refusing
 // it would lose the delivery (the provider retries the same bytes); it is kept with each NUL as
 // U+FFFD, as a reader shows undecodable text. The signature was checked on the raw bytes above.
 function withoutNul<T>(value: T): T {
@@ -133,7 +133,7 @@ function withoutNul<T>(value: T): T {
   ) as T;
 }
 
-function header(headers: Headers, name: string): string | undefined {
+export function header(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
