@@ -23,6 +23,19 @@ function feed(
 const init = JSON.stringify({ type: 'system', subtype: 'init', session_id: 's1', tools: [] });
 
 describe('JsonLinesParser', () => {
+  it('should keep NUL an agent printed, escaped in JSON or raw, as U+FFFD', () => {
+    const answer = JSON.stringify({
+      type: 'assistant',
+      message: { content: [{ type: 'text', text: 'a\u0000b' }] },
+    });
+    const input = Buffer.concat([Buffer.from(`${answer}\nnot json \u0000 here\n`)]);
+    const events = feed(new ClaudeStreamParser(), input, 7);
+    expect(events).toEqual([
+      { type: 'assistant.text', data: { text: 'a\uFFFDb' } },
+      { type: 'unknown', data: { raw: 'not json \uFFFD here' } },
+    ]);
+  });
+
   it('should parse a 50 MB line fed in 64 KiB chunks in linear time and keep it as one truncated event', () => {
     const size = 50 * MIB;
     // One assistant message whose text is the whole line, then a normal line after it.

@@ -1,4 +1,4 @@
-import { type AgentEvent, AgentEventSchema } from '@hangar/contracts';
+import { type AgentEvent, AgentEventSchema, withoutNul } from '@hangar/contracts';
 import { DEFAULT_MAX_EVENT_BYTES, LineSplitter, type OutputLine } from './line-splitter';
 
 // Turns an agent CLI's stdout into typed events; one implementation per CLI.
@@ -44,7 +44,8 @@ export abstract class JsonLinesParser implements AgentOutputParser {
     if (trimmed === '') return [];
     let value: unknown;
     try {
-      value = JSON.parse(trimmed);
+      // An agent's text may hold NUL (a tool's output, its answer): kept, as U+FFFD.
+      value = withoutNul(JSON.parse(trimmed));
     } catch {
       return [...this.flush(), unknownEvent(trimmed)];
     }

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { withoutNul } from '@hangar/contracts';
 
 export interface OutputLine {
   // The line without its newline (and without a trailing CR), whole or its first `maxLineBytes`.
@@ -57,6 +58,8 @@ export class LineSplitter {
     // A cut line may end inside a UTF-8 sequence: the decoder leaves that partial character out.
     let text = truncated ? new StringDecoder('utf8').write(joined) : joined.toString('utf8');
     if (!truncated && text.endsWith('\r')) text = text.slice(0, -1);
+    // A NUL byte (a program's raw output) is kept as U+FFFD: PostgreSQL's text cannot hold one.
+    text = withoutNul(text);
     const line = { text, bytes: this.lineBytes, truncated };
     this.held = [];
     this.heldBytes = 0;

@@ -12,3 +12,4 @@ export * from './analytics';
 export * from './runners';
 export * from './git-hosts';
 export * from './task-api';
+export * from './text';

@@ -24,6 +24,25 @@ describe('limits', () => {
         steps: [{ delayMs: 1500, text: 'Finished in time.' }],
       }),
     );
+    // An agent whose tool output and answer hold NUL, which PostgreSQL's text cannot store.
+    writeFileSync(
+      path.join(scenarios, 'nul-output.json'),
+      JSON.stringify({
+        description: 'prints NUL characters, then answers with one',
+        steps: [
+          {
+            content: [
+              {
+                type: 'tool_use',
+                name: 'Bash',
+                input: { command: "printf 'out\\0put'; printf 'err\\0or' >&2", description: 'prints NUL' },
+              },
+            ],
+          },
+          { text: 'nul \u0000 done.' },
+        ],
+      }),
+    );
     await stack.start(undefined, { SCRIPTED_MODEL_SCENARIOS_DIR: scenarios });
   });
 
@@ -41,6 +60,29 @@ describe('limits', () => {
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toBe('output-limit: the agent printed more than 4096 bytes and was stopped');
     expect(stack.processesIn(failed.workspace!)).toEqual([]);
+  });
+
+  it('should keep an agent whose output holds NUL characters, each shown as U+FFFD', async () => {
+    await request(stack, 'POST', '/api/v1/profiles', {
+      name: 'nul-printer',
+      permissionMode: 'bypassPermissions',
+    });
+    const task = await createTask(stack, {
+      prompt: 'print NUL',
+      profile: 'nul-printer',
+      scenario: 'nul-output',
+    });
+    const follower = follow(stack, task.id);
+    await follower.finished;
+    follower.close();
+    const done = await getTask(stack, task.id);
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 'nul \uFFFD done.' });
+    const page = await request(stack, 'GET', `/api/v1/tasks/${task.id}/events?limit=1000`);
+    const events = (page.body as { items: TaskEvent[] }).items;
+    const result = events.find((event) => event.type === 'tool.result') as
+      AgentEventOf<'tool.result'> | undefined;
+    expect(result?.data.content).toContain('out\uFFFDput');
+    expect(JSON.stringify(events)).not.toContain('\\u0000');
   });
 
   it(`should never run more than ${SLOTS} CLIs at once`, async () => {

@@ -1,8 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { ZodValidationException, ZodValidationPipe } from 'nestjs-zod';
 import { ZodError } from 'zod';
-
-const NUL = '\u0000';
+import { NUL } from '@hangar/contracts';
 
 // The global pipe: the zod DTO of each parameter, and before it one rule for every string a
 // request brings (path parameters, query, body, keys included): no NUL character. PostgreSQL's

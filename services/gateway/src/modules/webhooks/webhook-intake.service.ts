@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { HangarError } from '@hangar/contracts';
+import { HangarError, withoutNul } from '@hangar/contracts';
 import { WebhookDeliveryRepository, type DeliverySource } from '@hangar/db';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { adapterFor } from './providers/provider-adapters';
@@ -61,6 +61,8 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
     }
     let payload: Record<string, unknown>;
     try {
+      // A provider may sign text holding NUL; refusing it would lose the delivery (the
+      // provider retries the same bytes), so it is kept with U+FFFD for each.
       payload = withoutNul(adapter.parseBody(raw, header(headers, 'content-type')));
     } catch (error) {
       const reason = `the body cannot be read: ${error instanceof Error ? error.message : String(error)}`;
@@ -119,18 +121,6 @@ export class WebhookIntake implements OnApplicationBootstrap, OnApplicationShutd
       await this.queues.enqueueDelivery(id);
     }
   }
-}
-
-// A provider may sign text holding NUL (\u0000), which PostgreSQL's jsonb cannot store. Refusing
-// it would lose the delivery (the provider retries the same bytes); it is kept with each NUL as
-// U+FFFD, as a reader shows undecodable text. The signature was checked on the raw bytes above.
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD') as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)]),
-  ) as T;
 }
 
 export function header(headers: Headers, name: string): string | undefined {
