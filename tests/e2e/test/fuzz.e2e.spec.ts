@@ -39,6 +39,8 @@ const PATHS = [
   '/api/v1/tokens',
   '/api/v1/auth/login',
   '/api/v1/projects/default/members/x',
+  '/api/v1/projects/default/git-hosts',
+  '/api/v1/projects/%00/git-hosts',
 ];
 
 // One path of every route the gateway serves; `public` ones answer without a caller.
@@ -59,6 +61,7 @@ const ROUTES: { path: string; public?: boolean }[] = [
   { path: '/api/v1/projects/default' },
   { path: '/api/v1/projects/default/members' },
   { path: '/api/v1/projects/default/members/x' },
+  { path: '/api/v1/projects/default/git-hosts' },
   { path: '/api/v1/users' },
   { path: '/api/v1/users/x' },
   { path: '/api/v1/tokens' },
