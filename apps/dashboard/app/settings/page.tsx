@@ -1,13 +1,20 @@
 'use client';
 
-import { type ApiToken, type CreatedApiToken, type Member, type Role } from '@hangar/contracts';
+import {
+  type ApiToken,
+  type CreatedApiToken,
+  type GitHostEntry,
+  type GitHostList,
+  type Member,
+  type Role,
+} from '@hangar/contracts';
 import { useState, type FormEvent } from 'react';
 import { api, describeError } from '../lib/api';
 import { formatTime } from '../lib/format';
 import { useProject, useSession } from '../lib/session';
 import { useApi } from '../lib/use-api';
 import { formText } from '../lib/form';
-import { ErrorNote, RoleOptions } from '../components/bits';
+import { ErrorNote, RoleOptions, TableHead } from '../components/bits';
 
 export default function SettingsPage() {
   const { can } = useSession();
@@ -15,6 +22,7 @@ export default function SettingsPage() {
     <>
       <h1>Settings</h1>
       {can('operator') ? <Tokens /> : <p className="muted">Viewers have no settings to change.</p>}
+      <GitHosts canEdit={can('admin')} />
       {can('admin') && <Members />}
     </>
   );
@@ -247,6 +255,111 @@ function Members() {
             </select>
           </label>
           <button type="submit">Add user</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+// Which git hosts the project's tasks may clone from and push to, and whether each is given a
+// credential (write-only: the API never shows one back). Project admins edit the list.
+function GitHosts({ canEdit }: { canEdit: boolean }) {
+  const project = useProject();
+  const hosts = useApi<GitHostList>(`/projects/${project.slug}/git-hosts`);
+  const [error, setError] = useState<string | null>(null);
+  // What is stored stays as it is: an entry without `credential` keeps the host's own.
+  const kept = (except?: string): GitHostEntry[] =>
+    (hosts.data?.items ?? []).filter((entry) => entry.host !== except).map(({ host }) => ({ host }));
+
+  async function save(items: GitHostEntry[]): Promise<boolean> {
+    setError(null);
+    try {
+      await api(`/projects/${project.slug}/git-hosts`, { method: 'PUT', body: { items } });
+      await hosts.reload();
+      return true;
+    } catch (failure) {
+      setError(describeError(failure));
+      return false;
+    }
+  }
+
+  async function add(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const token = formText(form, 'token');
+    const username = formText(form, 'username').trim();
+    const entry: GitHostEntry = {
+      host: formText(form, 'host').trim(),
+      credential: token ? { token, ...(username ? { username } : {}) } : null,
+    };
+    if (await save([...kept(), entry])) formElement.reset();
+  }
+
+  const items = hosts.data?.items ?? [];
+  return (
+    <section className="panel" aria-labelledby="git-hosts-title">
+      <h2 id="git-hosts-title">Git hosts of {project.name}</h2>
+      <p className="muted">
+        Tasks clone from and push to these hosts only; a credential is offered to its own host alone and never
+        shown again.{' '}
+        {hosts.data && items.length === 0 && (
+          <span data-testid="installation-hosts">
+            This project has no list of its own: the installation&apos;s hosts apply (
+            {hosts.data.installationHosts.join(', ') || 'none'}).
+          </span>
+        )}
+      </p>
+      <ErrorNote message={error ?? hosts.error} />
+      {items.length > 0 && (
+        <div className="table-wrap">
+          <table aria-label="Git hosts">
+            <TableHead columns={canEdit ? ['Host', 'Credential', 'Actions'] : ['Host', 'Credential']} />
+            <tbody>
+              {items.map((entry) => (
+                <tr key={entry.host}>
+                  <td>
+                    <code>{entry.host}</code>
+                  </td>
+                  <td>{entry.hasCredential ? 'set' : 'none'}</td>
+                  {canEdit && (
+                    <td>
+                      <button
+                        type="button"
+                        className="ghost"
+                        aria-label={`Remove ${entry.host}`}
+                        onClick={() => void save(kept(entry.host))}
+                      >
+                        Remove
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {canEdit && (
+        <form
+          className="row"
+          style={{ marginTop: '0.75rem' }}
+          onSubmit={(event) => void add(event)}
+          aria-label="Allow a git host"
+        >
+          <label className="inline-field">
+            <span>Host</span>
+            <input name="host" required placeholder="git.example.com:8443" maxLength={270} />
+          </label>
+          <label className="inline-field">
+            <span>User name</span>
+            <input name="username" placeholder="x-access-token" maxLength={100} autoComplete="off" />
+          </label>
+          <label className="inline-field">
+            <span>Token</span>
+            <input name="token" type="password" maxLength={4096} autoComplete="new-password" />
+          </label>
+          <button type="submit">Allow host</button>
         </form>
       )}
     </section>
