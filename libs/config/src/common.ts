@@ -52,8 +52,21 @@ export const redisPrefix = () =>
 
 // How many runs a task gets when a run is lost to the infrastructure (a runner that went silent,
 // an evicted pod): the orchestrator and the kubernetes executor both apply it.
+export const TASK_MAX_ATTEMPTS_DEFAULT = 2;
 export const taskMaxAttempts = () =>
-  positiveInt(2, 'runs a task gets when its runner or pod is lost (1 = never retried)');
+  positiveInt(
+    TASK_MAX_ATTEMPTS_DEFAULT,
+    'runs a task gets when its runner or pod is lost (1 = never retried)',
+  );
+
+// How long a finished task's Redis stream stays for late subscribers; whichever service ends
+// the task (a runner, the orchestrator's reconciler, the kubernetes executor) applies it.
+export const STREAM_RETENTION_SECONDS_DEFAULT = 3600;
+export const streamRetentionSeconds = () =>
+  positiveInt(
+    STREAM_RETENTION_SECONDS_DEFAULT,
+    'how long a finished task keeps its Redis stream for late subscribers',
+  );
 
 // A JSON value in one setting (node selectors, tolerations, resources), checked by `schema`.
 export const jsonSetting = <T extends z.ZodType>(schema: T, fallback: string, what: string) =>

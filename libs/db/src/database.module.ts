@@ -16,6 +16,7 @@ import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ProfileRepository } from './repositories/profile.repository';
 import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
+import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
 
 export const PRISMA = Symbol('PRISMA');
@@ -37,6 +38,7 @@ export class DatabaseHealth {
 }
 
 const REPOSITORIES = [
+  TaskRepository,
   TaskEventRepository,
   ProfileRepository,
   ConversationRepository,
@@ -66,10 +68,10 @@ export class DatabaseModule {
         PrismaLifecycle,
         DatabaseHealth,
         {
-          provide: TaskRepository,
+          provide: TaskStateStore,
           inject: [PRISMA],
           useFactory: (prisma: PrismaClient) =>
-            new TaskRepository(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
+            new TaskStateStore(prisma, { timeoutSeconds: options.defaultTimeoutSeconds ?? 600 }),
         },
         ...REPOSITORIES.map((repository) => ({
           provide: repository,
@@ -77,7 +79,7 @@ export class DatabaseModule {
           useFactory: (prisma: PrismaClient) => new repository(prisma),
         })),
       ],
-      exports: [TaskRepository, ...REPOSITORIES, DatabaseHealth],
+      exports: [TaskStateStore, ...REPOSITORIES, DatabaseHealth],
     };
   }
 }

@@ -4,22 +4,22 @@ import {
   DEFAULT_PROJECT_ID,
   hashAttemptToken,
   migrate,
-  TaskRepository,
   type PrismaClient,
 } from '../src';
+import { TaskStateStore } from '../src/task-state';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
 describe(AttemptTokenRepository.name, () => {
   const { url, name } = freshDatabaseUrl('attempt_tokens');
   let prisma: PrismaClient;
-  let tasks: TaskRepository;
+  let tasks: TaskStateStore;
   let tokens: AttemptTokenRepository;
   const inAnHour = () => new Date(Date.now() + 3_600_000);
 
   beforeAll(async () => {
     await migrate(url, { log: () => undefined });
     prisma = createPrismaClient(url);
-    tasks = new TaskRepository(prisma, { timeoutSeconds: 60 });
+    tasks = new TaskStateStore(prisma, { timeoutSeconds: 60 });
     tokens = new AttemptTokenRepository(prisma);
   });
 

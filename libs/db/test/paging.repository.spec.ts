@@ -5,22 +5,22 @@ import {
   DEFAULT_PROJECT_ID,
   migrate,
   TaskEventRepository,
-  TaskRepository,
   type PrismaClient,
 } from '../src';
+import { TaskStateStore } from '../src/task-state';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
 describe('pages of task events and conversation messages', () => {
   const { url, name } = freshDatabaseUrl('paging');
   let prisma: PrismaClient;
-  let tasks: TaskRepository;
+  let tasks: TaskStateStore;
   let events: TaskEventRepository;
   let conversations: ConversationRepository;
 
   beforeAll(async () => {
     await migrate(url, { log: () => undefined });
     prisma = createPrismaClient(url);
-    tasks = new TaskRepository(prisma);
+    tasks = new TaskStateStore(prisma);
     events = new TaskEventRepository(prisma);
     conversations = new ConversationRepository(prisma);
   });

@@ -3,9 +3,9 @@ import {
   createPrismaClient,
   migrate,
   ProfileRepository,
-  TaskRepository,
   type PrismaClient,
 } from '../src';
+import { TaskStateStore } from '../src/task-state';
 import { DEFAULT_PROJECT_ID } from '../src';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
@@ -14,14 +14,14 @@ describe('ProfileRepository and ConversationRepository', () => {
   let prisma: PrismaClient;
   let profiles: ProfileRepository;
   let conversations: ConversationRepository;
-  let tasks: TaskRepository;
+  let tasks: TaskStateStore;
 
   beforeAll(async () => {
     await migrate(url, { log: () => undefined });
     prisma = createPrismaClient(url);
     profiles = new ProfileRepository(prisma);
     conversations = new ConversationRepository(prisma);
-    tasks = new TaskRepository(prisma);
+    tasks = new TaskStateStore(prisma);
   });
 
   afterAll(async () => {

@@ -1,17 +1,21 @@
 import { InvalidTransition, TaskNotFound, type TaskEvent } from '@hangar/contracts';
 import { createPrismaClient, migrate, TaskEventRepository, TaskRepository, type PrismaClient } from '../src';
+import { TaskStateStore } from '../src/task-state';
 import { DEFAULT_PROJECT_ID } from '../src';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
-describe(TaskRepository.name, () => {
+// The writes (TaskStateStore) and what TaskRepository reads of them.
+describe(TaskStateStore.name, () => {
   const { url, name } = freshDatabaseUrl('task_repo');
   let prisma: PrismaClient;
-  let tasks: TaskRepository;
+  let tasks: TaskStateStore;
+  let reads: TaskRepository;
 
   beforeAll(async () => {
     await migrate(url, { log: () => undefined });
     prisma = createPrismaClient(url);
-    tasks = new TaskRepository(prisma, { timeoutSeconds: 321 });
+    tasks = new TaskStateStore(prisma, { timeoutSeconds: 321 });
+    reads = new TaskRepository(prisma);
   });
 
   afterAll(async () => {
@@ -109,8 +113,8 @@ describe(TaskRepository.name, () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'stale' });
     await tasks.claim(task.id, 'r9', '/w', 1);
     const future = new Date(Date.now() + 60_000);
-    expect((await tasks.listStaleRunning(future)).map((row) => row.id)).toContain(task.id);
-    expect((await tasks.listStaleRunning(new Date(Date.now() - 60_000))).map((row) => row.id)).not.toContain(
+    expect((await reads.listStaleRunning(future)).map((row) => row.id)).toContain(task.id);
+    expect((await reads.listStaleRunning(new Date(Date.now() - 60_000))).map((row) => row.id)).not.toContain(
       task.id,
     );
     expect(await tasks.failLost(task.id, 'r9', 'runner-lost: gone')).toMatchObject({
@@ -142,8 +146,9 @@ describe(TaskEventRepository.name, () => {
   });
 
   it('should keep one copy of each event when a batch is written twice, and track lastSeq', async () => {
-    const tasks = new TaskRepository(prisma);
     const events = new TaskEventRepository(prisma);
+    const tasks = new TaskStateStore(prisma);
+    const reads = new TaskRepository(prisma);
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'events' });
     const at = new Date().toISOString();
     const batch: TaskEvent[] = [1, 2, 3].map((seq) => ({
@@ -157,6 +162,6 @@ describe(TaskEventRepository.name, () => {
     await events.insertBatch(batch);
     expect(await events.listAfter(task.id, 0)).toEqual(batch);
     expect(await events.listAfter(task.id, 2)).toEqual(batch.slice(2));
-    expect((await tasks.get(task.id)).lastSeq).toBe(3);
+    expect((await reads.get(task.id)).lastSeq).toBe(3);
   });
 });

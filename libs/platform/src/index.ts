@@ -1,4 +1,4 @@
 export * from './platform.module';
 export * from './start-service';
 export * from './task-activity';
-export * from './status-events';
+export * from './task-lifecycle';

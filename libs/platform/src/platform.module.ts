@@ -2,13 +2,16 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DatabaseHealth, DatabaseModule } from '@hangar/db';
 import { createMetricsRegistry, HealthModule } from '@hangar/observability';
 import { checkRedis, RedisModule } from '@hangar/redis';
-import { StatusEvents } from './status-events';
+import { DEFAULT_LIFECYCLE_SETTINGS, LIFECYCLE_SETTINGS, TaskLifecycle } from './task-lifecycle';
 import { TaskActivity } from './task-activity';
 
 export interface PlatformSettings {
   DATABASE_URL: string;
   REDIS_URL: string;
   HANGAR_REDIS_PREFIX: string;
+  // The task lifecycle's retry policy and stream retention (services that change task state).
+  TASK_MAX_ATTEMPTS?: number;
+  STREAM_RETENTION_SECONDS?: number;
 }
 
 // What every service stands on: repositories, the Redis client and task streams, and
@@ -23,8 +26,19 @@ export class PlatformModule {
     return {
       module: PlatformModule,
       global: true,
-      providers: [TaskActivity, StatusEvents],
-      exports: [TaskActivity, StatusEvents],
+      providers: [
+        TaskActivity,
+        TaskLifecycle,
+        {
+          provide: LIFECYCLE_SETTINGS,
+          useValue: {
+            TASK_MAX_ATTEMPTS: settings.TASK_MAX_ATTEMPTS ?? DEFAULT_LIFECYCLE_SETTINGS.TASK_MAX_ATTEMPTS,
+            STREAM_RETENTION_SECONDS:
+              settings.STREAM_RETENTION_SECONDS ?? DEFAULT_LIFECYCLE_SETTINGS.STREAM_RETENTION_SECONDS,
+          },
+        },
+      ],
+      exports: [TaskActivity, TaskLifecycle],
       imports: [
         DatabaseModule.forRoot({ databaseUrl: settings.DATABASE_URL, ...options }),
         RedisModule.forRoot({ url: settings.REDIS_URL, prefix: settings.HANGAR_REDIS_PREFIX }),

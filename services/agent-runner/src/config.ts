@@ -11,6 +11,7 @@ import {
   port,
   positiveInt,
   secret,
+  streamRetentionSeconds,
   taskMaxAttempts,
 } from '@hangar/config';
 
@@ -225,10 +226,7 @@ export const AgentRunnerConfigSchema = z
       10_000,
       'on SIGTERM, how long running tasks may finish before they are requeued',
     ),
-    STREAM_RETENTION_SECONDS: positiveInt(
-      3600,
-      'how long a finished task keeps its Redis stream for late subscribers',
-    ),
+    STREAM_RETENTION_SECONDS: streamRetentionSeconds(),
     WORKSPACE_ALLOWED_LOCAL_ROOTS: absolutePathList(
       'folders whose git repositories tasks may name by local path',
     ),

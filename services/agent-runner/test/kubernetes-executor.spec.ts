@@ -17,6 +17,7 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '@hangar/db';
+import { TaskStateStore } from '@hangar/db/task-state';
 import { METRICS_REGISTRY } from '@hangar/observability';
 import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
@@ -41,6 +42,8 @@ describe('kubernetes executor', () => {
   let database: TestDatabase;
   let prisma: PrismaClient;
   let tasks: TaskRepository;
+  // The states the tests start from, written as a runner or pod would have.
+  let state: TaskStateStore;
   let tokens: AttemptTokenRepository;
   let queue: Queue<TaskJob>;
   let fake: FakeKubeApi;
@@ -52,6 +55,7 @@ describe('kubernetes executor', () => {
     database = await createTestDatabase('kube-executor');
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
+    state = new TaskStateStore(prisma);
     tokens = new AttemptTokenRepository(prisma);
     queue = new Queue<TaskJob>(TASK_QUEUE, { connection: queueConnection, prefix: `${prefix}:queue` });
     fake = await startFakeKubeApi({ token: 'controller-token' });
@@ -132,7 +136,7 @@ describe('kubernetes executor', () => {
     timeoutSeconds = 900,
     profile?: string,
   ) {
-    const task = await tasks.create({ projectId, prompt, timeoutSeconds, ...(profile ? { profile } : {}) });
+    const task = await state.create({ projectId, prompt, timeoutSeconds, ...(profile ? { profile } : {}) });
     await queue.add(
       'run',
       { taskId: task.id, attempt: task.attempts + 1 },
@@ -155,7 +159,7 @@ describe('kubernetes executor', () => {
 
   // What run-task.js does in the Job's pod when it starts: claim the attempt as the Job's name.
   async function podClaims(taskId: string, attempt = 1) {
-    const claimed = await tasks.claim(taskId, taskJobName(taskId, attempt), '/workspace', attempt);
+    const claimed = await state.claim(taskId, taskJobName(taskId, attempt), '/workspace', attempt);
     expect(claimed?.status).toBe('RUNNING');
   }
 
@@ -317,7 +321,7 @@ describe('kubernetes executor', () => {
     });
     const claimName = `hangar-conversation-${conversation.id}`;
     for (const turn of [1, 2]) {
-      const task = await tasks.create({
+      const task = await state.create({
         projectId: DEFAULT_PROJECT_ID,
         prompt: `turn ${turn}`,
         conversationId: conversation.id,
@@ -330,7 +334,7 @@ describe('kubernetes executor', () => {
       // The turn ends as its pod would end it, so the next one may start.
       fake.runPod(NAMESPACE, job.metadata!.name!);
       await podClaims(task.id);
-      await tasks.finish(task.id, job.metadata!.name!, { status: 'COMPLETED', result: 'ok' });
+      await state.finish(task.id, job.metadata!.name!, { status: 'COMPLETED', result: 'ok' });
       fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 0, reason: 'Completed' });
     }
     const claims = fake.claims(NAMESPACE);
@@ -463,7 +467,7 @@ describe('kubernetes executor', () => {
       const job = await jobOf(task.id);
       fake.runPod(NAMESPACE, job.metadata!.name!);
       await podClaims(task.id);
-      await tasks.finish(task.id, job.metadata!.name!, { status: 'COMPLETED', result: 'done' });
+      await state.finish(task.id, job.metadata!.name!, { status: 'COMPLETED', result: 'done' });
       fake.terminatePod(NAMESPACE, job.metadata!.name!, { exitCode: 0, reason: 'Completed' });
       await executor.resync();
       expect(await tasks.get(task.id)).toMatchObject({ status: 'COMPLETED', result: 'done', error: null });
@@ -478,7 +482,7 @@ describe('kubernetes executor', () => {
     const job = await jobOf(task.id);
     fake.runPod(NAMESPACE, job.metadata!.name!);
     await podClaims(task.id);
-    await tasks.requestCancel(task.id);
+    await state.requestCancel(task.id);
     await executor.cancel(task.id);
     const cancelled = await statusOf(task.id, 'CANCELLED');
     expect(cancelled.error).toBe('cancelled: stopped on request');
@@ -625,7 +629,7 @@ describe('kubernetes executor', () => {
       const taskId = next.metadata!.labels!['hangar.dev/task']!;
       fake.runPod(NAMESPACE, name);
       await podClaims(taskId);
-      await tasks.finish(taskId, name, { status: 'COMPLETED', result: 'ok' });
+      await state.finish(taskId, name, { status: 'COMPLETED', result: 'ok' });
       fake.terminatePod(NAMESPACE, name, { exitCode: 0, reason: 'Completed' });
       done.add(name);
     }

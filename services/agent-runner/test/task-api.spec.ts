@@ -22,6 +22,7 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '@hangar/db';
+import { TaskStateStore } from '@hangar/db/task-state';
 import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { startFakeKubeApi, type FakeKubeApi } from '@hangar/testing/kubernetes';
@@ -42,6 +43,8 @@ describe('task API', () => {
   let database: TestDatabase;
   let prisma: PrismaClient;
   let tasks: TaskRepository;
+  // The states the tests start from, written as a runner or pod would have.
+  let state: TaskStateStore;
   let tokens: AttemptTokenRepository;
   let fake: FakeKubeApi;
   let dir: string;
@@ -53,6 +56,7 @@ describe('task API', () => {
     database = await createTestDatabase('task-api');
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
+    state = new TaskStateStore(prisma);
     tokens = new AttemptTokenRepository(prisma);
     fake = await startFakeKubeApi();
     dir = await mkdtemp(path.join(tmpdir(), 'hangar-task-api-'));
@@ -124,7 +128,7 @@ describe('task API', () => {
 
   // A task waiting for its first attempt, and the token its Job's Secret would hold.
   async function waitingTask(input: { repository?: string; conversationId?: string } = {}) {
-    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'via the task API', ...input });
+    const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'via the task API', ...input });
     return { task, token: await credentials.issue(task, 1, 'claude') };
   }
 
@@ -217,7 +221,7 @@ describe('task API', () => {
       status: 200,
       body: { cancelRequested: false },
     });
-    await tasks.requestCancel(task.id);
+    await state.requestCancel(task.id);
     expect(await call('heartbeat', token, {})).toMatchObject({
       status: 200,
       body: { cancelRequested: true },
@@ -356,7 +360,7 @@ describe('task API', () => {
 
       // Attempt 1 ran and was lost; the task is retried: attempt 1's token is good for nothing.
       const first = await claimed();
-      await tasks.requeue(first.task.id, taskJobName(first.task.id, 1), 'runner-lost: gone');
+      await state.requeue(first.task.id, taskJobName(first.task.id, 1), 'runner-lost: gone');
       expect(await everyRoute(first.token)).toEqual(everyRouteAnswers(409, 'attempt-ended'));
 
       // Another task's token: it only ever names its own task.
@@ -367,8 +371,8 @@ describe('task API', () => {
     });
 
     it("should refuse a runner's own attempt: its agent's token is not a task pod's", async () => {
-      const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'run by a runner' });
-      await tasks.claim(task.id, 'runner-a', '/var/lib/hangar/workspaces/x', 1, 'bwrap');
+      const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'run by a runner' });
+      await state.claim(task.id, 'runner-a', '/var/lib/hangar/workspaces/x', 1, 'bwrap');
       const token = await credentials.issue(task, 1, 'claude');
       const answers = await everyRoute(token);
       expect(answers).toEqual(everyRouteAnswers(409, 'attempt-ended'));
@@ -386,7 +390,7 @@ describe('task API', () => {
 
       // Failed by someone else (a lost run): the token was never revoked, and is refused all the same.
       const lost = await claimed();
-      await tasks.failLost(lost.task.id, taskJobName(lost.task.id, 1), 'runner-lost: no heartbeat');
+      await state.failLost(lost.task.id, taskJobName(lost.task.id, 1), 'runner-lost: no heartbeat');
       expect(await everyRoute(lost.token)).toEqual(everyRouteAnswers(409, 'attempt-ended'));
       expect((await tasks.get(lost.task.id)).status).toBe('FAILED');
     });

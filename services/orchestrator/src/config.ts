@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseServiceEnv, port, positiveInt, taskMaxAttempts } from '@hangar/config';
+import { baseServiceEnv, port, positiveInt, streamRetentionSeconds, taskMaxAttempts } from '@hangar/config';
 
 export const OrchestratorConfigSchema = z.object({
   ...baseServiceEnv,
@@ -13,6 +13,8 @@ export const OrchestratorConfigSchema = z.object({
     'a RUNNING task whose runner has not reported for this long is lost',
   ),
   TASK_MAX_ATTEMPTS: taskMaxAttempts(),
+  // A task the reconciler fails keeps its stream this long, as one its runner ended does.
+  STREAM_RETENTION_SECONDS: streamRetentionSeconds(),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfigSchema>;
 export const ORCHESTRATOR_CONFIG = Symbol('ORCHESTRATOR_CONFIG');

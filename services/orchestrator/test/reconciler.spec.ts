@@ -8,7 +8,8 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '@hangar/db';
-import { StatusEvents, TaskActivity } from '@hangar/platform';
+import { TaskStateStore } from '@hangar/db/task-state';
+import { TaskActivity, TaskLifecycle } from '@hangar/platform';
 import { createRedis, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { OrchestratorConfig } from '../src/config';
@@ -30,6 +31,8 @@ describe(ReconcilerService.name, () => {
   let database: TestDatabase;
   let prisma: PrismaClient;
   let tasks: TaskRepository;
+  // The states the tests start from, written as a runner would have.
+  let state: TaskStateStore;
   let queue: TaskQueue;
   let jobs: Queue<TaskJob>;
   let reconciler: ReconcilerService;
@@ -38,15 +41,19 @@ describe(ReconcilerService.name, () => {
     database = await createTestDatabase('reconciler');
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
+    state = new TaskStateStore(prisma);
     queue = new TaskQueue(config);
     jobs = new Queue<TaskJob>(TASK_QUEUE, { connection: jobsConnection, prefix: `${prefix}:queue` });
     reconciler = new ReconcilerService(
       tasks,
       queue,
-      new StatusEvents(
+      new TaskLifecycle(
+        state,
+        tasks,
         stream,
         new TaskEventRepository(prisma),
         new TaskActivity(new TopicStreams(redis, stream, { prefix }), tasks),
+        { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 120 },
       ),
       config,
     );
@@ -70,7 +77,7 @@ describe(ReconcilerService.name, () => {
   }
 
   it('should enqueue a QUEUED task that never reached the queue, once however often it runs', async () => {
-    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'missed message' });
+    const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'missed message' });
     await reconciler.reconcile();
     await reconciler.reconcile();
     const job = await jobs.getJob(`${task.id}-a1`);
@@ -83,8 +90,8 @@ describe(ReconcilerService.name, () => {
   });
 
   it('should requeue the next attempt of a task whose runner went silent, and say why in its events', async () => {
-    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'lost runner' });
-    await tasks.claim(task.id, 'runner-a', '/w', 1);
+    const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'lost runner' });
+    await state.claim(task.id, 'runner-a', '/w', 1);
     await silenceRunner(task.id);
 
     await reconciler.reconcile();
@@ -103,10 +110,10 @@ describe(ReconcilerService.name, () => {
   });
 
   it('should fail a task whose last attempt lost its runner', async () => {
-    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'lost twice' });
-    await tasks.claim(task.id, 'runner-a', '/w', 1);
-    await tasks.requeue(task.id, 'runner-a', 'runner-lost: first');
-    await tasks.claim(task.id, 'runner-b', '/w', 2);
+    const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'lost twice' });
+    await state.claim(task.id, 'runner-a', '/w', 1);
+    await state.requeue(task.id, 'runner-a', 'runner-lost: first');
+    await state.claim(task.id, 'runner-b', '/w', 2);
     await silenceRunner(task.id);
 
     await reconciler.reconcile();
@@ -116,11 +123,15 @@ describe(ReconcilerService.name, () => {
       error: 'runner-lost: runner runner-b sent no heartbeat for 30s (attempt 2 of 2)',
     });
     expect(await jobs.getJob(`${task.id}-a3`)).toBeUndefined();
+    // Over for good: its stream stays for late subscribers, then goes, as a finished run's does.
+    const ttl = await redis.ttl(stream.key(task.id));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(120);
   });
 
   it('should leave a running task with a fresh heartbeat alone', async () => {
-    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'alive' });
-    await tasks.claim(task.id, 'runner-c', '/w', 1);
+    const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'alive' });
+    await state.claim(task.id, 'runner-c', '/w', 1);
     await reconciler.reconcile();
     expect(await tasks.get(task.id)).toMatchObject({ status: 'RUNNING', attempts: 1, error: null });
   });

@@ -1,12 +1,7 @@
 import { Registry } from 'prom-client';
 import type { AgentEvent, ResyncMessage, Topic, TopicEvent } from '@hangar/contracts';
-import {
-  createPrismaClient,
-  DEFAULT_PROJECT_ID,
-  TaskEventRepository,
-  TaskRepository,
-  type PrismaClient,
-} from '@hangar/db';
+import { createPrismaClient, DEFAULT_PROJECT_ID, TaskEventRepository, type PrismaClient } from '@hangar/db';
+import { TaskStateStore } from '@hangar/db/task-state';
 import { createRedis, TaskEventLog, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { WebsocketPoolConfig } from '../src/config';
@@ -56,14 +51,14 @@ describe(TopicHub.name, () => {
   const prefix = uniqueRedisPrefix('hub');
   const stream = new TaskEventStream(redis, { prefix });
   const topics = new TopicStreams(redis, stream, { prefix });
-  let tasks: TaskRepository;
+  let tasks: TaskStateStore;
   let history: TaskEventRepository;
   let hub: TopicHub;
 
   beforeAll(async () => {
     database = await createTestDatabase('hub');
     prisma = createPrismaClient(database.url);
-    tasks = new TaskRepository(prisma);
+    tasks = new TaskStateStore(prisma);
     history = new TaskEventRepository(prisma);
     hub = new TopicHub(
       redis,

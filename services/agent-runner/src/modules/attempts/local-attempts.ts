@@ -6,11 +6,10 @@ import {
   ProfileRepository,
   ProjectGitHostRepository,
   TaskDiffRepository,
-  TaskEventRepository,
   TaskRepository,
 } from '@hangar/db';
-import { TaskActivity } from '@hangar/platform';
-import { TaskEventLog, TaskEventStream } from '@hangar/redis';
+import { TaskActivity, TaskLifecycle } from '@hangar/platform';
+import type { TaskEventLog } from '@hangar/redis';
 import { gitHostPolicy } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import {
@@ -22,14 +21,14 @@ import {
   type StoredSession,
 } from './attempt-backend';
 
-// The owner of an attempt's state in PostgreSQL and Redis: what the runner's own runs use, and
+// An attempt's work (its events, workspace, session, diff; its state through the TaskLifecycle): what the runner's own runs use, and
 // what the task API answers task pods with, under the pod's runner id (its Job's name).
 @Injectable()
 export class LocalAttempts {
   constructor(
+    readonly lifecycle: TaskLifecycle,
+    // Reads only (the task API checks a pod's attempt with it).
     readonly tasks: TaskRepository,
-    readonly events: TaskEventRepository,
-    readonly stream: TaskEventStream,
     readonly activity: TaskActivity,
     readonly profiles: ProfileRepository,
     readonly conversations: ConversationRepository,
@@ -45,29 +44,17 @@ export class LocalAttempts {
     runnerId: string,
     claim: { workspace: string; sandbox: TaskSandbox },
   ): Promise<LocalAttempt | null> {
-    const task = await this.tasks.claim(taskId, runnerId, claim.workspace, attempt, claim.sandbox);
-    if (!task) return null;
-    const claimed = await this.attach(task, runnerId);
-    claimed.record({ type: 'task.status', data: { status: 'RUNNING' } });
-    await claimed.flushEvents();
-    await this.activity.statusChanged(task);
-    return claimed;
+    const task = await this.lifecycle.claim(taskId, attempt, runnerId, claim);
+    return task ? this.attach(task, runnerId) : null;
   }
 
   // An attempt already claimed by `runnerId`, as its task is now.
   async attach(task: Task, runnerId: string): Promise<LocalAttempt> {
-    // The stream may be ahead of Postgres (a batch not written yet): number after both.
-    const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
-    return new LocalAttempt(
-      task,
-      runnerId,
-      new TaskEventLog(task.id, this.stream, this.events, { minSeq }),
-      this,
-    );
+    return new LocalAttempt(task, runnerId, await this.lifecycle.freshLog(task), this);
   }
 
   heartbeat(runnerId: string, taskIds: string[]): Promise<string[]> {
-    return this.tasks.heartbeat(runnerId, taskIds);
+    return this.lifecycle.heartbeat(runnerId, taskIds);
   }
 }
 
@@ -121,7 +108,7 @@ export class LocalAttempt implements ClaimedAttempt {
   }
 
   async recordWorkspace(workspace: { dir: string; branch: string | null; baseCommit: string | null }) {
-    await this.store.tasks.recordWorkspace(this.task.id, this.runnerId, workspace);
+    await this.store.lifecycle.recordWorkspace(this.task.id, this.runnerId, workspace);
     // A conversation keeps the folder of its first turn.
     if (this.task.conversationId)
       await this.store.conversations.setWorkspace(this.task.conversationId, workspace.dir);
@@ -141,7 +128,7 @@ export class LocalAttempt implements ClaimedAttempt {
   }
 
   async markPushed(): Promise<void> {
-    await this.store.tasks.markPushed(this.task.id);
+    await this.store.lifecycle.markPushed(this.task.id);
   }
 
   async addAnswer(content: string): Promise<void> {
@@ -156,9 +143,8 @@ export class LocalAttempt implements ClaimedAttempt {
 
   async finish(outcome: AttemptOutcome): Promise<Task | null> {
     await this.flushEvents();
-    const finished = await this.store.tasks.finish(this.task.id, this.runnerId, outcome);
-    if (finished) await this.finalEvent(finished, outcome.error ?? undefined);
-    else
+    const finished = await this.store.lifecycle.finish(this.task.id, this.runnerId, outcome, this.log);
+    if (!finished)
       logger.warn(
         `task ${this.task.id} was taken from ${this.runnerId} before it finished; its outcome is dropped`,
       );
@@ -168,8 +154,12 @@ export class LocalAttempt implements ClaimedAttempt {
 
   async requeue(): Promise<Task | null> {
     await this.flushEvents();
-    const requeued = await this.store.tasks.requeue(this.task.id, this.runnerId, RUNNER_SHUTDOWN_REASON);
-    if (requeued) await this.finalEvent(requeued, requeued.error ?? undefined);
+    const requeued = await this.store.lifecycle.requeue(
+      this.task.id,
+      this.runnerId,
+      RUNNER_SHUTDOWN_REASON,
+      this.log,
+    );
     await this.end();
     return requeued;
   }
@@ -177,14 +167,6 @@ export class LocalAttempt implements ClaimedAttempt {
   private conversationId(): string {
     if (!this.task.conversationId) throw new NotAConversationTurn(this.task.id);
     return this.task.conversationId;
-  }
-
-  private async finalEvent(task: Task, reason: string | undefined) {
-    this.record({ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } });
-    await this.flushEvents();
-    await this.store.activity.statusChanged(task, reason);
-    if (task.status !== 'QUEUED')
-      await this.store.stream.expire(task.id, this.store.config.STREAM_RETENTION_SECONDS);
   }
 
   // Nothing of this attempt's may reach the runner any more.

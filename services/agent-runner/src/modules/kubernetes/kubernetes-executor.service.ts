@@ -11,7 +11,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TASK_QUEUE, TaskJobSchema, TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
 import { ProfileRepository, TaskRepository, type TaskJobState } from '@hangar/db';
-import { StatusEvents } from '@hangar/platform';
+import { TaskLifecycle } from '@hangar/platform';
 import { createRedis } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptCredentials } from '../endpoints/attempt-credentials.service';
@@ -80,7 +80,7 @@ export class KubernetesExecutor
   constructor(
     private readonly tasks: TaskRepository,
     private readonly profiles: ProfileRepository,
-    private readonly statusEvents: StatusEvents,
+    private readonly lifecycle: TaskLifecycle,
     private readonly kube: KubeClients,
     private readonly metrics: KubernetesMetrics,
     private readonly credentials: AttemptCredentials,
@@ -381,12 +381,11 @@ export class KubernetesExecutor
     const [task] = await this.tasks.jobStates([taskId]);
     if (!task || !ownsAttempt(task, name, attempt)) return;
     if (task.status === 'RUNNING' && task.cancelRequestedAt) {
-      const cancelled = await this.tasks.finish(task.id, name, {
+      await this.lifecycle.finish(task.id, name, {
         status: 'CANCELLED',
         error: 'cancelled: stopped on request',
       });
       await this.credentials.revoke(task.id, attempt);
-      if (cancelled) await this.statusEvents.publish(cancelled, cancelled.error ?? undefined);
       return;
     }
     await this.concludeAttempt(task, name, attempt, {
@@ -404,23 +403,17 @@ export class KubernetesExecutor
     // Whatever the task becomes, this attempt's pod is done: its token is good for nothing more.
     await this.credentials.revoke(task.id, attempt);
     if (task.status === 'QUEUED') return this.failUnstarted(task, attempt, failure);
-    const max = this.config.TASK_MAX_ATTEMPTS;
-    const reason = `${failure.reason}: ${failure.message} (attempt ${task.attempts} of ${max})`;
-    const updated =
-      failure.retry && task.attempts < max
-        ? await this.tasks.requeue(task.id, name, reason)
-        : await this.tasks.failLost(task.id, name, reason);
-    if (!updated) return;
-    this.logger.warn(`task ${task.id}: ${reason}; ${updated.status === 'QUEUED' ? 'retrying' : 'failed'}`);
-    await this.statusEvents.publish(updated, reason);
+    const updated = await this.lifecycle.attemptLost(task, name, failure);
+    if (updated)
+      this.logger.warn(
+        `task ${task.id}: ${updated.error}; ${updated.status === 'QUEUED' ? 'retrying' : 'failed'}`,
+      );
   }
 
   private async failUnstarted(task: TaskJobState, attempt: number, failure: JobFailure) {
     const reason = `${failure.reason}: ${failure.message}`;
-    const failed = await this.tasks.failUnstarted(task.id, attempt, reason);
-    if (!failed) return;
-    this.logger.warn(`task ${task.id}: ${reason}; failed before it started`);
-    await this.statusEvents.publish(failed, reason);
+    if (await this.lifecycle.failUnstarted(task.id, attempt, reason))
+      this.logger.warn(`task ${task.id}: ${reason}; failed before it started`);
   }
 
   // The attempt's token, in the Job's own Secret (buildTaskTokenSecret), once per Job.

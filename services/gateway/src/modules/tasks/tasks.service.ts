@@ -18,7 +18,7 @@ import {
   type TaskEventPage,
 } from '@hangar/contracts';
 import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
-import { TaskActivity } from '@hangar/platform';
+import { TaskLifecycle } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ORCHESTRATOR_CLIENT } from './orchestrator-client';
@@ -36,7 +36,7 @@ export class TasksService {
     private readonly repositories: RepositoryPolicy,
     private readonly diffs: TaskDiffRepository,
     private readonly audit: AuditTrail,
-    private readonly activity: TaskActivity,
+    private readonly lifecycle: TaskLifecycle,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -55,15 +55,18 @@ export class TasksService {
     if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
     else await this.scenarios.assertPromptMarker(input.prompt);
     await this.repositories.check(options.projectId, input);
-    const task = await this.tasks.create({
-      ...input,
-      projectId: options.projectId,
-      ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
-      ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
-    });
-    this.audit.touched({ projectId: options.projectId, target: { type: 'task', id: task.id } });
-    await options.onRecorded?.(task);
-    await this.activity.statusChanged(task);
+    const task = await this.lifecycle.create(
+      {
+        ...input,
+        projectId: options.projectId,
+        ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
+        ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
+      },
+      async (recorded) => {
+        this.audit.touched({ projectId: options.projectId, target: { type: 'task', id: recorded.id } });
+        await options.onRecorded?.(recorded);
+      },
+    );
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
     const message: TaskCreatedMessage = { taskId: task.id };

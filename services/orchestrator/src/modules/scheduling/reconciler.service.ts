@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { TaskRepository } from '@hangar/db';
-import { StatusEvents } from '@hangar/platform';
+import { TaskLifecycle } from '@hangar/platform';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { TaskQueue } from './task-queue';
 
@@ -22,7 +22,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly tasks: TaskRepository,
     private readonly queue: TaskQueue,
-    private readonly statusEvents: StatusEvents,
+    private readonly lifecycle: TaskLifecycle,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
   ) {}
 
@@ -57,18 +57,16 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   private async recoverLost(task: { id: string; runnerId: string | null; attempts: number }) {
     const runnerId = task.runnerId ?? '';
     const seconds = Math.round(this.config.RUNNER_HEARTBEAT_TIMEOUT_MS / 1000);
-    const reason = `runner-lost: runner ${runnerId || '(unknown)'} sent no heartbeat for ${seconds}s (attempt ${task.attempts} of ${this.config.TASK_MAX_ATTEMPTS})`;
-    if (task.attempts < this.config.TASK_MAX_ATTEMPTS) {
-      const requeued = await this.tasks.requeue(task.id, runnerId, reason);
-      if (!requeued) return;
-      this.logger.warn(`${reason}; retrying task ${task.id}`);
-      await this.statusEvents.publish(requeued, reason);
-      await this.queue.enqueue(task.id, requeued.attempts + 1, requeued.priority);
-    } else {
-      const failed = await this.tasks.failLost(task.id, runnerId, reason);
-      if (!failed) return;
-      this.logger.warn(`${reason}; task ${task.id} failed`);
-      await this.statusEvents.publish(failed, reason);
-    }
+    const updated = await this.lifecycle.attemptLost(task, runnerId, {
+      reason: 'runner-lost',
+      message: `runner ${runnerId || '(unknown)'} sent no heartbeat for ${seconds}s`,
+      retry: true,
+    });
+    if (!updated) return;
+    this.logger.warn(
+      `${updated.error ?? 'runner-lost'}; task ${task.id} ${updated.status === 'QUEUED' ? 'retried' : 'failed'}`,
+    );
+    if (updated.status === 'QUEUED')
+      await this.queue.enqueue(task.id, updated.attempts + 1, updated.priority);
   }
 }

@@ -1,0 +1,187 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { STREAM_RETENTION_SECONDS_DEFAULT, TASK_MAX_ATTEMPTS_DEFAULT } from '@hangar/config';
+import { HangarError, type Task, type TaskSandbox, TERMINAL_STATUSES } from '@hangar/contracts';
+import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
+import { TaskStateStore } from '@hangar/db/task-state';
+import { TaskEventLog, TaskEventStream } from '@hangar/redis';
+import { TaskActivity } from './task-activity';
+
+export const LIFECYCLE_SETTINGS = Symbol('LIFECYCLE_SETTINGS');
+
+export interface LifecycleSettings {
+  // Runs a task gets when a run is lost to the infrastructure (libs/config taskMaxAttempts).
+  TASK_MAX_ATTEMPTS: number;
+  // How long a finished task keeps its Redis stream for late subscribers.
+  STREAM_RETENTION_SECONDS: number;
+}
+
+export const DEFAULT_LIFECYCLE_SETTINGS: LifecycleSettings = {
+  TASK_MAX_ATTEMPTS: TASK_MAX_ATTEMPTS_DEFAULT,
+  STREAM_RETENTION_SECONDS: STREAM_RETENTION_SECONDS_DEFAULT,
+};
+
+// An attempt that ended without an outcome of its own (a runner gone silent, a Job deleted, a
+// pod that could not start): why, and whether another attempt could do better.
+export interface LostAttempt {
+  reason: string;
+  message: string;
+  retry: boolean;
+}
+
+export type CancelOutcome =
+  | { kind: 'cancelled'; task: Task }
+  | { kind: 'requested'; task: Task }
+  | { kind: 'not-found' }
+  | { kind: 'finished'; task: Task };
+
+// The one owner of a task's state. Every change is a guarded update (a runner that lost its
+// task, or a message handled twice, changes nothing), then the `task.status` event in the task's
+// own sequence, then the project's and conversation's activity — in that order, here and nowhere
+// else. The retry policy is here too. Services call these use cases; `TaskStateStore`, the
+// writes themselves, is imported by this file alone (eslint no-restricted-imports).
+@Injectable()
+export class TaskLifecycle {
+  constructor(
+    private readonly state: TaskStateStore,
+    private readonly tasks: TaskRepository,
+    private readonly stream: TaskEventStream,
+    private readonly events: TaskEventRepository,
+    private readonly activity: TaskActivity,
+    @Inject(LIFECYCLE_SETTINGS) private readonly settings: LifecycleSettings,
+  ) {}
+
+  get maxAttempts(): number {
+    return this.settings.TASK_MAX_ATTEMPTS;
+  }
+
+  // A new QUEUED task; `onRecorded` runs before anyone is told (a conversation's user message
+  // must precede the turn's status).
+  async create(input: NewTask, onRecorded?: (task: Task) => Promise<void>): Promise<Task> {
+    const task = await this.state.create(input);
+    await onRecorded?.(task);
+    await this.activity.statusChanged(task);
+    return task;
+  }
+
+  // A runner takes attempt `attempt` of a QUEUED task. Null when someone else took it or it was
+  // cancelled (the queue's job is stale). Its RUNNING is in the task's stream before the call
+  // returns, so a log the attempt opens afterwards numbers after it.
+  async claim(
+    taskId: string,
+    attempt: number,
+    runnerId: string,
+    claim: { workspace: string; sandbox: TaskSandbox },
+  ): Promise<Task | null> {
+    const task = await this.state.claim(taskId, runnerId, claim.workspace, attempt, claim.sandbox);
+    if (task) await this.announce(task, undefined);
+    return task;
+  }
+
+  // A runner's liveness on its tasks; answers which of them it must stop.
+  heartbeat(runnerId: string, taskIds: string[]): Promise<string[]> {
+    return this.state.heartbeat(runnerId, taskIds);
+  }
+
+  recordWorkspace(
+    taskId: string,
+    runnerId: string,
+    workspace: { dir: string; branch: string | null; baseCommit: string | null },
+  ): Promise<void> {
+    return this.state.recordWorkspace(taskId, runnerId, workspace);
+  }
+
+  markPushed(taskId: string): Promise<void> {
+    return this.state.markPushed(taskId);
+  }
+
+  // The run's outcome, from the runner that holds the task (null: it no longer does).
+  async finish(
+    taskId: string,
+    runnerId: string,
+    outcome: RunOutcome,
+    log?: TaskEventLog,
+  ): Promise<Task | null> {
+    const finished = await this.state.finish(taskId, runnerId, outcome);
+    if (finished) await this.announce(finished, outcome.error ?? undefined, log);
+    return finished;
+  }
+
+  // The runner stops before the run ends (its shutdown): the task waits for another runner.
+  async requeue(taskId: string, runnerId: string, reason: string, log?: TaskEventLog): Promise<Task | null> {
+    const requeued = await this.state.requeue(taskId, runnerId, reason);
+    if (requeued) await this.announce(requeued, reason, log);
+    return requeued;
+  }
+
+  // The retry policy: a lost attempt goes back to QUEUED while attempts remain and the failure
+  // is one another attempt could overcome; otherwise the task fails, saying why and how many
+  // attempts it had.
+  async attemptLost(
+    task: { id: string; attempts: number },
+    runnerId: string,
+    lost: LostAttempt,
+  ): Promise<Task | null> {
+    const reason = `${lost.reason}: ${lost.message} (attempt ${task.attempts} of ${this.maxAttempts})`;
+    const updated =
+      lost.retry && task.attempts < this.maxAttempts
+        ? await this.state.requeue(task.id, runnerId, reason)
+        : await this.state.failLost(task.id, runnerId, reason);
+    if (updated) await this.announce(updated, reason);
+    return updated;
+  }
+
+  // An attempt that never started (its pod could not be made, scheduled or pulled): the task
+  // fails as it waits, guarded on the attempt so a later one is never touched.
+  async failUnstarted(taskId: string, attempt: number, reason: string): Promise<Task | null> {
+    const failed = await this.state.failUnstarted(taskId, attempt, reason);
+    if (failed) await this.announce(failed, reason);
+    return failed;
+  }
+
+  // A QUEUED task is cancelled at once; a RUNNING one is asked to stop (its runner finishes it
+  // as CANCELLED); a finished one stays as it is.
+  async cancel(taskId: string): Promise<CancelOutcome> {
+    for (;;) {
+      const task = await this.tasks.find(taskId);
+      if (!task) return { kind: 'not-found' };
+      if (task.status === 'QUEUED') {
+        const cancelled = await this.state.cancelQueued(taskId);
+        if (cancelled) {
+          await this.announce(cancelled, 'cancelled before it started');
+          return { kind: 'cancelled', task: cancelled };
+        }
+        continue; // it started in between: cancel it as a running task
+      }
+      if (task.status === 'RUNNING') {
+        await this.state.requestCancel(taskId);
+        return { kind: 'requested', task };
+      }
+      return { kind: 'finished', task };
+    }
+  }
+
+  // The change told: the `task.status` event in the task's own sequence (through the attempt's
+  // log when there is one, so it follows what the run recorded), then the activity topics.
+  private async announce(task: Task, reason: string | undefined, attemptLog?: TaskEventLog): Promise<void> {
+    const log = attemptLog ?? (await this.freshLog(task));
+    await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
+    await log.flush();
+    await this.activity.statusChanged(task, reason);
+    if (TERMINAL_STATUSES.includes(task.status))
+      await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
+  }
+
+  // A log that numbers after everything already recorded (the stream may be ahead of Postgres:
+  // a lost run's last batch).
+  async freshLog(task: Task): Promise<TaskEventLog> {
+    const minSeq = Math.max(task.lastSeq, await this.stream.lastSeq(task.id)) + 1;
+    return new TaskEventLog(task.id, this.stream, this.events, { minSeq });
+  }
+}
+
+export function cancelRefusal(taskId: string, outcome: CancelOutcome): HangarError | undefined {
+  if (outcome.kind === 'not-found') return new HangarError('TASK_NOT_FOUND', `task ${taskId} does not exist`);
+  if (outcome.kind === 'finished')
+    return new HangarError('INVALID_TRANSITION', `task ${taskId} is already ${outcome.task.status}`);
+  return undefined;
+}

@@ -1,0 +1,173 @@
+import type { Task } from '@hangar/contracts';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  TaskEventRepository,
+  TaskRepository,
+  type PrismaClient,
+} from '@hangar/db';
+import { createRedis, TaskEventStream, TopicStreams } from '@hangar/redis';
+import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
+import { TaskStateStore } from '@hangar/db/task-state';
+import { TaskActivity, TaskLifecycle } from '../src';
+
+// The one owner of a task's state, over the real PostgreSQL and Redis: each change is guarded,
+// then told in the task's own events and on its project's topic — and a refused change is told
+// nowhere.
+describe(TaskLifecycle.name, () => {
+  const prefix = uniqueRedisPrefix('lifecycle');
+  const redis = createRedis(redisUrl());
+  const stream = new TaskEventStream(redis, { prefix });
+  const topics = new TopicStreams(redis, stream, { prefix });
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  let tasks: TaskRepository;
+  let events: TaskEventRepository;
+  let lifecycle: TaskLifecycle;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('lifecycle');
+    prisma = createPrismaClient(database.url);
+    tasks = new TaskRepository(prisma);
+    events = new TaskEventRepository(prisma);
+    lifecycle = new TaskLifecycle(
+      new TaskStateStore(prisma),
+      tasks,
+      stream,
+      events,
+      new TaskActivity(topics, tasks),
+      { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 90 },
+    );
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await redis.quit();
+    await database.drop();
+  });
+
+  // The task's own status events, as live subscribers and the history both get them.
+  async function statuses(taskId: string) {
+    const live = (await stream.readAfter(taskId, 0))
+      .filter((event) => event.type === 'task.status')
+      .map((event) => event.data);
+    const stored = (await events.listAfter(taskId, 0))
+      .filter((event) => event.type === 'task.status')
+      .map((event) => event.data);
+    expect(stored).toEqual(live);
+    return live;
+  }
+
+  async function projectStatuses(taskId: string) {
+    return (await topics.readAfter(`project:${DEFAULT_PROJECT_ID}`, 0))
+      .filter((entry) => (entry.data as { taskId?: string }).taskId === taskId)
+      .map((entry) => entry.data as { status: string; counts: { queued: number; running: number } });
+  }
+
+  const running = async (prompt: string, runnerId = 'runner-a'): Promise<Task> => {
+    const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt });
+    return (await lifecycle.claim(task.id, 1, runnerId, { workspace: '/w', sandbox: 'bwrap' }))!;
+  };
+
+  it('should run what the caller records before telling anyone of a new task', async () => {
+    const seen: string[] = [];
+    const task = await lifecycle.create(
+      { projectId: DEFAULT_PROJECT_ID, prompt: 'new' },
+      async (recorded) => {
+        seen.push(`recorded ${recorded.status}`);
+        expect(await projectStatuses(recorded.id)).toEqual([]);
+      },
+    );
+    expect(seen).toEqual(['recorded QUEUED']);
+    expect(await projectStatuses(task.id)).toEqual([
+      expect.objectContaining({
+        status: 'QUEUED',
+        counts: expect.objectContaining({ queued: expect.any(Number) }),
+      }),
+    ]);
+  });
+
+  it('should let one runner claim an attempt, telling RUNNING once, and refuse the same attempt again', async () => {
+    const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'claim' });
+    const claimed = await lifecycle.claim(task.id, 1, 'runner-a', { workspace: '/w', sandbox: 'bwrap' });
+    expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1, sandbox: 'bwrap' });
+    expect(await lifecycle.claim(task.id, 1, 'runner-b', { workspace: '/w', sandbox: 'bwrap' })).toBeNull();
+    expect(await statuses(task.id)).toEqual([{ status: 'RUNNING' }]);
+    expect((await projectStatuses(task.id)).map((entry) => entry.status)).toEqual(['QUEUED', 'RUNNING']);
+  });
+
+  it("should keep the outcome of the runner that holds the task, drop another's, and keep the stream a while", async () => {
+    const task = await running('finish');
+    expect(await lifecycle.finish(task.id, 'runner-stale', { status: 'FAILED', error: 'late' })).toBeNull();
+    const done = await lifecycle.finish(task.id, 'runner-a', { status: 'COMPLETED', result: 'ok' });
+    expect(done).toMatchObject({ status: 'COMPLETED', result: 'ok', error: null });
+    expect(await statuses(task.id)).toEqual([{ status: 'RUNNING' }, { status: 'COMPLETED' }]);
+    const ttl = await redis.ttl(stream.key(task.id));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(90);
+  });
+
+  it('should retry a lost attempt while attempts remain, then fail, saying which attempt it was', async () => {
+    const task = await running('lost');
+    const lost = { reason: 'runner-lost', message: 'runner runner-a sent no heartbeat for 30s', retry: true };
+    const requeued = await lifecycle.attemptLost(task, 'runner-a', lost);
+    expect(requeued).toMatchObject({
+      status: 'QUEUED',
+      error: 'runner-lost: runner runner-a sent no heartbeat for 30s (attempt 1 of 2)',
+    });
+    // Told once: a second reconciler finding the same lost attempt changes nothing.
+    expect(await lifecycle.attemptLost(task, 'runner-a', lost)).toBeNull();
+    const second = await lifecycle.claim(task.id, 2, 'runner-b', { workspace: '/w', sandbox: 'bwrap' });
+    const failed = await lifecycle.attemptLost(second!, 'runner-b', { ...lost, message: 'gone' });
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'runner-lost: gone (attempt 2 of 2)' });
+    expect(await statuses(task.id)).toEqual([
+      { status: 'RUNNING' },
+      { status: 'QUEUED', reason: requeued!.error },
+      { status: 'RUNNING' },
+      { status: 'FAILED', reason: failed!.error },
+    ]);
+  });
+
+  it('should fail at once a lost attempt no retry could help, with attempts left', async () => {
+    const task = await running('refused');
+    const failed = await lifecycle.attemptLost(task, 'runner-a', {
+      reason: 'job-deleted',
+      message: 'the Job was deleted before its task finished',
+      retry: false,
+    });
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
+  });
+
+  it('should fail an attempt that never started, and not a later one', async () => {
+    const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'unstarted' });
+    expect(await lifecycle.failUnstarted(task.id, 2, 'image-pull: no such image')).toBeNull();
+    expect(await lifecycle.failUnstarted(task.id, 1, 'image-pull: no such image')).toMatchObject({
+      status: 'FAILED',
+      error: 'image-pull: no such image',
+    });
+    expect(await statuses(task.id)).toEqual([{ status: 'FAILED', reason: 'image-pull: no such image' }]);
+  });
+
+  it('should cancel a queued task at once, ask a running one to stop, and leave a finished one be', async () => {
+    const queued = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'cancel queued' });
+    expect(await lifecycle.cancel(queued.id)).toMatchObject({
+      kind: 'cancelled',
+      task: { status: 'CANCELLED' },
+    });
+    expect(await statuses(queued.id)).toEqual([
+      { status: 'CANCELLED', reason: 'cancelled before it started' },
+    ]);
+
+    const task = await running('cancel running');
+    expect(await lifecycle.cancel(task.id)).toMatchObject({ kind: 'requested', task: { status: 'RUNNING' } });
+    expect(await lifecycle.heartbeat('runner-a', [task.id])).toEqual([task.id]);
+    // Asked, not done: the runner finishes it as CANCELLED.
+    expect(await statuses(task.id)).toEqual([{ status: 'RUNNING' }]);
+
+    expect(await lifecycle.cancel(queued.id)).toMatchObject({
+      kind: 'finished',
+      task: { status: 'CANCELLED' },
+    });
+    expect(await lifecycle.cancel('t_doesnotexist')).toEqual({ kind: 'not-found' });
+  });
+});
