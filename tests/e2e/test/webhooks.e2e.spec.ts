@@ -67,6 +67,10 @@ describe('webhooks', () => {
       WEBHOOK_API_ALLOWED_HOSTS: new URL(fake.url).host,
       HANGAR_PUBLIC_URL: 'https://hangar.example.com',
       RUNNER_SLOTS: '3',
+      // This suite polls deliveries every 50 ms: on a slow machine that is more than the
+      // default 300 requests a minute from one IP. Rate limits have their own spec.
+      RATE_LIMIT_IP_PER_MINUTE: '0',
+      RATE_LIMIT_TOKEN_PER_MINUTE: '0',
     });
     const repositories = path.join(stack.dataDir, 'repositories');
     repository = bareRepository(repositories);
