@@ -4,3 +4,4 @@ export * from './task-event-log';
 export * from './redis.module';
 export * from './redis-transport';
 export * from './topic-streams';
+export * from './queues';

@@ -1,5 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { Queues } from './queues';
 import { createRedis } from './redis-client';
 import { TaskEventStream } from './task-event-stream';
 import { TopicStreams } from './topic-streams';
@@ -31,6 +32,7 @@ export class RedisModule {
         { provide: REDIS_SETTINGS, useValue: settings },
         { provide: REDIS, useFactory: () => createRedis(settings.url) },
         RedisLifecycle,
+        { provide: Queues, useFactory: () => new Queues(settings) },
         {
           provide: TaskEventStream,
           inject: [REDIS],
@@ -43,7 +45,7 @@ export class RedisModule {
             new TopicStreams(redis, tasks, { prefix: settings.prefix }),
         },
       ],
-      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams],
+      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams, Queues],
     };
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
 import { TaskActivity, TaskLifecycle } from '@hangar/platform';
-import { createRedis, TaskEventStream, TopicStreams } from '@hangar/redis';
+import { createRedis, Queues, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { OrchestratorConfig } from '../src/config';
 import { ReconcilerService } from '../src/modules/scheduling/reconciler.service';
@@ -33,6 +33,7 @@ describe(ReconcilerService.name, () => {
   let tasks: TaskRepository;
   // The states the tests start from, written as a runner would have.
   let state: TaskStateStore;
+  let queues: Queues;
   let queue: TaskQueue;
   let jobs: Queue<TaskJob>;
   let reconciler: ReconcilerService;
@@ -42,7 +43,8 @@ describe(ReconcilerService.name, () => {
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
     state = new TaskStateStore(prisma);
-    queue = new TaskQueue(config);
+    queues = new Queues({ url: redisUrl(), prefix });
+    queue = new TaskQueue(queues);
     jobs = new Queue<TaskJob>(TASK_QUEUE, { connection: jobsConnection, prefix: `${prefix}:queue` });
     reconciler = new ReconcilerService(
       tasks,
@@ -60,7 +62,7 @@ describe(ReconcilerService.name, () => {
   });
 
   afterAll(async () => {
-    await queue.onApplicationShutdown();
+    await queues.onApplicationShutdown();
     await jobs.close();
     await jobsConnection.quit();
     await prisma.$disconnect();

@@ -5,14 +5,11 @@ import {
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
-import { DelayedError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { TASK_QUEUE, TaskJobSchema, TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
+import { TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
 import { ProfileRepository, TaskRepository, type TaskJobState } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
-import { createRedis } from '@hangar/redis';
+import { DelayedError, type Job, Queues, type QueueWorker, TASK_QUEUE_SPEC } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptCredentials } from '../endpoints/attempt-credentials.service';
 import { isJobFinished, jobFailure, type JobFailure } from './job-failure';
@@ -55,16 +52,13 @@ const FORWARDED_SETTINGS = [
 // (unschedulable, image pull), it was killed (OOM, deadline, eviction), or its Job was deleted;
 // then it also revokes the attempt's token.
 @Injectable()
-export class KubernetesExecutor
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
-{
+export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(KubernetesExecutor.name);
   readonly jobs: Reflector<V1Job>;
   readonly pods: Reflector<V1Pod>;
   readonly election: LeaderElection;
-  private readonly connection: Redis;
   private readonly settings: TaskJobSettings;
-  private worker: Worker<TaskJob> | undefined;
+  private worker: QueueWorker<TaskJob, string> | undefined;
   // The periodic resync while leading: its next timer, and the pass in flight (follow waits for it).
   private resyncTimer: NodeJS.Timeout | undefined;
   private resyncing: Promise<void> = Promise.resolve();
@@ -84,10 +78,10 @@ export class KubernetesExecutor
     private readonly kube: KubeClients,
     private readonly metrics: KubernetesMetrics,
     private readonly credentials: AttemptCredentials,
+    private readonly queues: Queues,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     const namespace = config.RUNNER_JOB_NAMESPACE;
-    this.connection = createRedis(config.REDIS_URL);
     this.settings = taskJobSettings(config);
     this.jobs = new Reflector<V1Job>({
       kind: 'jobs',
@@ -133,10 +127,6 @@ export class KubernetesExecutor
     await this.election.stop();
   }
 
-  async onApplicationShutdown() {
-    await this.connection.quit();
-  }
-
   // Active task Jobs (not finished), in the whole namespace or of one project.
   activeJobs(projectId?: string): V1Job[] {
     const jobs = new Map<string, V1Job>();
@@ -172,10 +162,9 @@ export class KubernetesExecutor
     // Adoption: the Jobs listed are reconciled like any other; a task whose Job exists is not
     // given a second one (its name derives from the task id and attempt).
     await this.resync();
-    this.worker = new Worker<TaskJob>(TASK_QUEUE, (job, token) => this.process(job, token), {
-      connection: this.connection,
-      prefix: `${this.config.HANGAR_REDIS_PREFIX}:queue`,
+    this.worker = this.queues.consumer(TASK_QUEUE_SPEC, (_data, job, token) => this.process(job, token), {
       concurrency: 1,
+      // A lost attempt is the lifecycle's to retry, not BullMQ's.
       maxStalledCount: 0,
     });
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
@@ -196,7 +185,7 @@ export class KubernetesExecutor
     clearTimeout(this.resyncTimer);
     await this.resyncing;
     this.wakeCapacityWaiters();
-    await this.worker?.close();
+    if (this.worker) await this.queues.release(this.worker);
     this.worker = undefined;
     await Promise.all([this.jobs.stop(), this.pods.stop()]);
     await Promise.all(this.reconciling.values());
@@ -208,7 +197,7 @@ export class KubernetesExecutor
   // goes back to the queue for a while; over the cluster's cap the queue waits (nothing else
   // could start anyway).
   async process(job: Job<TaskJob>, token: string | undefined): Promise<string> {
-    const { taskId, attempt } = TaskJobSchema.parse(job.data);
+    const { taskId, attempt } = job.data;
     const name = taskJobName(taskId, attempt);
     const [task] = await this.tasks.jobStates([taskId]);
     if (!task || task.status !== 'QUEUED' || task.attempts !== attempt - 1)

@@ -4,35 +4,26 @@ import {
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
-import { Worker, type Job } from 'bullmq';
-import { TASK_QUEUE, TaskJobSchema, type TaskJob } from '@hangar/contracts';
-import type { Redis } from 'ioredis';
-import { createRedis } from '@hangar/redis';
+import type { TaskJob } from '@hangar/contracts';
+import { Queues, type QueueWorker, TASK_QUEUE_SPEC } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { TaskRunService } from './task-run.service';
 
 // Takes jobs from the durable queue, as many at once as the runner has slots.
 @Injectable()
-export class TaskWorkerService
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
-{
+export class TaskWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TaskWorkerService.name);
-  private worker: Worker<TaskJob> | undefined;
-  private readonly connection: Redis;
+  private worker: QueueWorker<TaskJob, string> | undefined;
 
   constructor(
     private readonly runs: TaskRunService,
+    private readonly queues: Queues,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
-  ) {
-    this.connection = createRedis(config.REDIS_URL);
-  }
+  ) {}
 
   onApplicationBootstrap() {
-    this.worker = new Worker<TaskJob>(TASK_QUEUE, (job) => this.process(job), {
-      connection: this.connection,
-      prefix: `${this.config.HANGAR_REDIS_PREFIX}:queue`,
+    this.worker = this.queues.consumer(TASK_QUEUE_SPEC, (job) => this.process(job), {
       concurrency: this.config.RUNNER_SLOTS,
       // A lost runner is the orchestrator's to detect (heartbeats) and retry; a stalled job
       // must not also be re-run by BullMQ.
@@ -42,8 +33,7 @@ export class TaskWorkerService
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
   }
 
-  async process(job: Job<TaskJob>): Promise<string> {
-    const { taskId, attempt } = TaskJobSchema.parse(job.data);
+  async process({ taskId, attempt }: TaskJob): Promise<string> {
     const outcome = await this.runs.runAttempt(taskId, attempt);
     if (!outcome.claimed) return 'skipped: task is no longer waiting for this attempt';
     return outcome.finished?.status ?? 'taken-over';
@@ -63,10 +53,5 @@ export class TaskWorkerService
       for (const taskId of this.runs.runningTaskIds()) this.runs.cancel(taskId, 'shutdown');
       await closing;
     }
-  }
-
-  // BullMQ leaves a connection it was given open: it is ours to close.
-  async onApplicationShutdown() {
-    await this.connection.quit();
   }
 }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DelayedError, type Job } from 'bullmq';
 import {
   HangarError,
-  WEBHOOK_QUEUE,
   WebhookJobSchema,
   type CommandAction,
   type ConversationTurn,
   type WebhookJob,
 } from '@hangar/contracts';
 import { WebhookDeliveryRepository, type DeliveryRecord } from '@hangar/db';
+import { DelayedError, type Job, WEBHOOK_DELIVERY_QUEUE_SPEC } from '@hangar/redis';
 import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ConversationsService } from '../conversations/conversations.service';
@@ -42,7 +41,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap() {
-    const worker = this.queues.work<WebhookJob>(WEBHOOK_QUEUE, (job, token) => this.process(job, token));
+    const worker = this.queues.work(WEBHOOK_DELIVERY_QUEUE_SPEC, (job, token) => this.process(job, token));
     worker.on('error', (error) => this.logger.error({ err: error }, 'webhook queue error'));
   }
 

@@ -5,9 +5,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { Job } from 'bullmq';
-import { WEBHOOK_REPLY_QUEUE, WebhookReplyJobSchema, type WebhookReplyJob } from '@hangar/contracts';
+import { WebhookReplyJobSchema, type WebhookReplyJob } from '@hangar/contracts';
 import { TaskRepository, WebhookDeliveryRepository } from '@hangar/db';
+import { type Job, WEBHOOK_REPLY_QUEUE_SPEC } from '@hangar/redis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { createProviderClient } from './clients/provider-client';
 import { WebhookEgress } from './clients/provider-egress';
@@ -34,7 +34,7 @@ export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap() {
-    const worker = this.queues.work<WebhookReplyJob>(WEBHOOK_REPLY_QUEUE, (job) => this.send(job));
+    const worker = this.queues.work(WEBHOOK_REPLY_QUEUE_SPEC, (job) => this.send(job));
     worker.on('error', (error) => this.logger.error({ err: error }, 'reply queue error'));
     this.schedule(0);
   }

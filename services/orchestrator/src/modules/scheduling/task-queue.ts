@@ -1,24 +1,15 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Queue } from 'bullmq';
-import { jobIdOf, QUEUE_PRIORITY, TASK_QUEUE, type TaskJob, type TaskPriority } from '@hangar/contracts';
-import type { Redis } from 'ioredis';
-import { createRedis } from '@hangar/redis';
-import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
+import { Injectable } from '@nestjs/common';
+import { jobIdOf, QUEUE_PRIORITY, type TaskJob, type TaskPriority } from '@hangar/contracts';
+import { type QueueProducer, Queues, TASK_QUEUE_SPEC } from '@hangar/redis';
 
 // The durable queue to the agent-runners. The job id is the task id plus the attempt, so
 // enqueuing the same attempt twice (message and reconciler racing) is a no-op.
 @Injectable()
-export class TaskQueue implements OnApplicationShutdown {
-  private readonly queue: Queue<TaskJob>;
-  private readonly connection: Redis;
+export class TaskQueue {
+  private readonly queue: QueueProducer<TaskJob>;
 
-  constructor(@Inject(ORCHESTRATOR_CONFIG) config: OrchestratorConfig) {
-    this.connection = createRedis(config.REDIS_URL);
-    this.queue = new Queue<TaskJob>(TASK_QUEUE, {
-      connection: this.connection,
-      prefix: `${config.HANGAR_REDIS_PREFIX}:queue`,
-      defaultJobOptions: { removeOnComplete: true, removeOnFail: 1000, attempts: 1 },
-    });
+  constructor(queues: Queues) {
+    this.queue = queues.producer(TASK_QUEUE_SPEC);
   }
 
   async enqueue(taskId: string, attempt: number, priority: TaskPriority): Promise<void> {
@@ -32,16 +23,10 @@ export class TaskQueue implements OnApplicationShutdown {
   // A job already taken by a runner cannot be removed; the runner then finds the task
   // CANCELLED and drops it.
   async remove(taskId: string, attempt: number): Promise<void> {
-    await this.queue.remove(jobIdOf(taskId, attempt)).catch(() => 0);
+    await this.queue.remove(jobIdOf(taskId, attempt));
   }
 
   async depth(): Promise<number> {
     return this.queue.count();
-  }
-
-  // BullMQ leaves a connection it was given open: it is ours to close.
-  async onApplicationShutdown() {
-    await this.queue.close();
-    await this.connection.quit();
   }
 }

@@ -1,0 +1,162 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import {
+  Queue,
+  UnrecoverableError,
+  Worker,
+  type DefaultJobOptions,
+  type Job,
+  type JobsOptions,
+  type JobType,
+  type WorkerOptions,
+} from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import {
+  TASK_QUEUE,
+  TaskJobSchema,
+  WEBHOOK_QUEUE,
+  WEBHOOK_REPLY_QUEUE,
+  WebhookJobSchema,
+  WebhookReplyJobSchema,
+} from '@hangar/contracts';
+import { createRedis } from './redis-client';
+import type { RedisSettings } from './redis.module';
+
+// What consumers see of BullMQ, from here: bullmq has one home.
+export { DelayedError, type Job, type Worker as QueueWorker } from 'bullmq';
+import type { Worker as QueueWorker } from 'bullmq';
+
+// One durable queue: its name, the schema of its jobs' data (libs/contracts, as for every
+// message), and how its jobs are kept and retried.
+export interface QueueSpec<T> {
+  name: string;
+  schema: z.ZodType<T>;
+  jobs: DefaultJobOptions;
+}
+
+const kept = { removeOnComplete: true, removeOnFail: 1000 } as const;
+
+// The orchestrator's queue to the runners. One try: a lost run is the orchestrator's to detect
+// (heartbeats) and retry through the task lifecycle, never BullMQ's.
+export const TASK_QUEUE_SPEC: QueueSpec<z.infer<typeof TaskJobSchema>> = {
+  name: TASK_QUEUE,
+  schema: TaskJobSchema,
+  jobs: { ...kept, attempts: 1 },
+};
+
+// How often a delivery or a reply is tried when its provider fails, and how far apart.
+export const WEBHOOK_DELIVERY_QUEUE_SPEC: QueueSpec<z.infer<typeof WebhookJobSchema>> = {
+  name: WEBHOOK_QUEUE,
+  schema: WebhookJobSchema,
+  jobs: { ...kept, attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
+};
+export const WEBHOOK_REPLY_QUEUE_SPEC: QueueSpec<z.infer<typeof WebhookReplyJobSchema>> = {
+  name: WEBHOOK_REPLY_QUEUE,
+  schema: WebhookReplyJobSchema,
+  jobs: { ...kept, attempts: 5, backoff: { type: 'exponential', delay: 2000 } },
+};
+
+// Adds a queue's jobs, their data checked against its schema.
+export class QueueProducer<T> {
+  constructor(
+    private readonly spec: QueueSpec<T>,
+    private readonly queue: Queue,
+  ) {}
+
+  async add(jobName: string, data: T, options: JobsOptions = {}): Promise<void> {
+    await this.queue.add(jobName, this.spec.schema.parse(data), options);
+  }
+
+  // A job already taken by a worker cannot be removed (it stays; the worker finds its task
+  // changed and drops it); a job that does not exist is no error.
+  async remove(jobId: string): Promise<void> {
+    await this.queue.remove(jobId).catch(() => 0);
+  }
+
+  count(): Promise<number> {
+    return this.queue.count();
+  }
+
+  // The ids of the jobs in these states.
+  jobIds(states: JobType[]): Promise<string[]> {
+    return this.queue.getRanges(states, 0, -1);
+  }
+
+  async getJob(jobId: string): Promise<Job<T> | undefined> {
+    return ((await this.queue.getJob(jobId)) as Job<T> | undefined) ?? undefined;
+  }
+}
+
+export type QueueProcessor<T, R> = (data: T, job: Job<T>, token?: string) => Promise<R>;
+
+// Where every BullMQ queue and worker of a service is made, under `<prefix>:queue`, and closed:
+// one connection for its producers, one (blocking) connection per worker, all closed with
+// the service. A job whose data does not match its queue's schema fails at once, unretried.
+// RedisModule provides it.
+export class Queues implements OnApplicationShutdown {
+  private producerConnection: Redis | undefined;
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: { worker: { close(): Promise<void> }; connection: Redis }[] = [];
+
+  constructor(private readonly settings: RedisSettings) {}
+
+  private get prefix(): string {
+    return `${this.settings.prefix}:queue`;
+  }
+
+  producer<T>(spec: QueueSpec<T>): QueueProducer<T> {
+    let queue = this.queues.get(spec.name);
+    if (!queue) {
+      this.producerConnection ??= createRedis(this.settings.url);
+      queue = new Queue(spec.name, {
+        connection: this.producerConnection,
+        prefix: this.prefix,
+        defaultJobOptions: spec.jobs,
+      });
+      this.queues.set(spec.name, queue);
+    }
+    return new QueueProducer(spec, queue);
+  }
+
+  consumer<T, R>(
+    spec: QueueSpec<T>,
+    processor: QueueProcessor<T, R>,
+    options: Omit<Partial<WorkerOptions>, 'connection' | 'prefix'> = {},
+  ): Worker<T, R> {
+    const connection = createRedis(this.settings.url);
+    const worker = new Worker<T, R>(
+      spec.name,
+      (job, token) => {
+        const parsed = spec.schema.safeParse(job.data);
+        if (!parsed.success)
+          throw new UnrecoverableError(`job ${job.id} of ${spec.name} is malformed: ${parsed.error.message}`);
+        return processor(parsed.data, job, token);
+      },
+      { ...options, connection, prefix: this.prefix },
+    );
+    this.workers.push({ worker, connection });
+    return worker;
+  }
+
+  // A worker made by `consumer` stops for good (a kubernetes executor that stops leading):
+  // its jobs in flight end first, then its connection is closed.
+  async release<T, R>(worker: QueueWorker<T, R>): Promise<void> {
+    const index = this.workers.findIndex((entry) => entry.worker === worker);
+    await worker.close();
+    if (index === -1) return;
+    const [released] = this.workers.splice(index, 1);
+    await released?.connection.quit().catch(() => released.connection.disconnect());
+  }
+
+  // BullMQ leaves connections it was given open: they are ours to close, after the workers
+  // (a caller may have closed its own earlier, with a grace period) and the queues.
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.workers.map(({ worker }) => worker.close()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    const connections = this.workers.map(({ connection }) => connection);
+    if (this.producerConnection) connections.push(this.producerConnection);
+    await Promise.all(
+      connections.map((connection) => connection.quit().catch(() => connection.disconnect())),
+    );
+  }
+}
