@@ -13,3 +13,4 @@ export * from './runners';
 export * from './git-hosts';
 export * from './task-api';
 export * from './text';
+export * from './workflows';

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import { HangarError } from '@hangar/contracts';
+import { templateRootPaths } from '@hangar/workflows';
 
 // Handlebars in strict mode: `{{issue.title}}` of a payload without it is an error naming the
 // variable, never a silent blank. No HTML escaping (prompts and comments are plain text), only
@@ -28,7 +29,9 @@ export function checkTemplate(template: string, field: string): void {
 }
 
 export function renderTemplate(template: string, variables: Record<string, unknown>): string {
-  const missing = rootPaths(template).find((path) => !has(variables, path));
+  // Strict mode checks only the last step of a path (`{{comment.user.login}}` without
+  // `comment` fails as a TypeError), so the paths read from the root are checked first, whole.
+  const missing = templateRootPaths(template).find((path) => !has(variables, path));
   if (missing)
     throw new HangarError('INVALID_TEMPLATE', `the payload has no ${missing}`, { variable: missing });
   try {
@@ -36,35 +39,6 @@ export function renderTemplate(template: string, variables: Record<string, unkno
   } catch (error) {
     throw new HangarError('INVALID_TEMPLATE', reasonOf(error));
   }
-}
-
-// Strict mode checks only the last step of a path (`{{comment.user.login}}` without `comment`
-// fails as a TypeError), so the paths read from the root are checked here first, whole.
-// Paths inside blocks that change the context (each, with) are left to strict mode.
-function rootPaths(template: string): string[] {
-  const paths: string[] = [];
-  const visitor = new Handlebars.Visitor();
-  let depth = 0;
-  visitor.PathExpression = (path: hbs.AST.PathExpression) => {
-    if (depth === 0 && path.depth === 0 && !path.data && path.parts.length > 0) {
-      paths.push(path.parts.join('.'));
-    }
-  };
-  const visitBlock = visitor.BlockStatement.bind(visitor);
-  visitor.BlockStatement = (block: hbs.AST.BlockStatement) => {
-    const helper = block.path.type === 'PathExpression' ? block.path.original : '';
-    if (helper === 'each' || helper === 'with') {
-      for (const param of block.params) visitor.accept(param);
-      depth += 1;
-      if (block.program) visitor.accept(block.program);
-      if (block.inverse) visitor.accept(block.inverse);
-      depth -= 1;
-      return;
-    }
-    visitBlock(block);
-  };
-  visitor.accept(Handlebars.parse(template));
-  return paths;
 }
 
 function has(root: unknown, path: string): boolean {
