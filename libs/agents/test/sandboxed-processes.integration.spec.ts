@@ -31,9 +31,15 @@ describe(processesWorkingIn.name, () => {
     const child = spawn(command.command, command.args, { env: command.env, stdio: 'ignore' });
     try {
       await waitFor(() => processesWorkingIn(workspace).length > 0, 10_000, 'the sandboxed sleep');
-      // The folder of all workspaces holds it too, though the sandbox has no view of it.
-      expect(processesWorkingIn(root)).toEqual(processesWorkingIn(workspace));
-      expect(processesWorkingIn(other)).toEqual([]);
+      // The folder of all workspaces holds the same processes, though the sandbox has no view
+      // of it. By pid: a process's state (running, sleeping) changes between two reads.
+      const pids = (dir: string) => processesWorkingIn(dir).map((found) => found.pid);
+      await waitFor(
+        () => pids(root).length > 0 && pids(root).join() === pids(workspace).join(),
+        10_000,
+        'the folder of all workspaces to show the sandbox’s processes',
+      );
+      expect(pids(other)).toEqual([]);
     } finally {
       child.kill('SIGKILL');
     }
