@@ -129,6 +129,21 @@ describe('renderTemplate', () => {
     });
   });
 
+  it('should take block helpers as helpers, checking only the fields they read', () => {
+    expect(
+      renderTemplate(
+        '{{#if issue.title}}Fix {{issue.title}}{{else}}nothing{{/if}}{{#each issue.labels}}{{this}}{{/each}}',
+        {
+          issue: { title: 'Broken', labels: ['bug'] },
+        },
+      ),
+    ).toBe('Fix Brokenbug');
+    expect(thrown(() => renderTemplate('{{#if issue.state}}x{{/if}}', variables))).toMatchObject({
+      code: 'INVALID_TEMPLATE',
+      message: 'the payload has no issue.state',
+    });
+  });
+
   it('should take a null field as present and empty', () => {
     expect(renderTemplate('[{{issue.body}}]', variables)).toBe('[]');
   });
