@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -8,12 +8,13 @@ import {
   agentAdapterFor,
   agentRuntimePaths,
   type AgentInvocation,
+  inSandbox,
   prepareClaudeHome,
   scriptedModelBaseUrl,
   startScriptedModel,
 } from '@hangar/agents';
 import {
-  hostPathOf,
+  findExecutable,
   prepareSandboxHost,
   SANDBOX_HOME,
   SANDBOX_RUNNER_URL,
@@ -47,7 +48,7 @@ const scenarios = values.scenarios.split(',').filter(Boolean);
 const modes = values.modes.split(',').filter(Boolean) as Mode[];
 for (const mode of modes)
   if (!MODES.includes(mode)) fail(`--modes: "${mode}" is not one of ${MODES.join(', ')}`);
-if (modes.includes('slirp4netns') && !onPath('slirp4netns'))
+if (modes.includes('slirp4netns') && !findExecutable('slirp4netns', process.env['PATH'] ?? '/usr/bin:/bin'))
   fail('slirp4netns is not installed: apt-get install slirp4netns (or leave it out of --modes)');
 
 const root = mkdtempSync(path.join(tmpdir(), 'hangar-bench-sbx-'));
@@ -137,13 +138,10 @@ async function agentTurn(
   };
   // With slirp4netns, the command waits inside until its network is configured (a default route).
   const inner = mode === 'slirp4netns' ? { ...invocation, ...waitingForRoute(invocation) } : invocation;
-  const command: AgentInvocation = sandboxed
-    ? { ...invocation, ...sandboxCommand(inner, sandboxRun, host) }
-    : invocation;
-  for (const file of invocation.files ?? []) {
-    const onHost = sandboxed ? hostPathOf(file.path, sandboxRun) : file.path;
-    mkdirSync(path.dirname(onHost), { recursive: true });
-    writeFileSync(onHost, file.content, { mode: 0o600 });
+  const command = sandboxed ? inSandbox(inner, sandboxRun, host) : invocation;
+  for (const file of command.files ?? []) {
+    mkdirSync(path.dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.content, { mode: 0o600 });
   }
   const started = process.hrtime.bigint();
   const output =
@@ -254,17 +252,6 @@ function positiveInteger(value: string, name: string): number {
   if (!Number.isInteger(parsed) || parsed < 1)
     fail(`${name} must be a whole number of at least 1, not "${value}"`);
   return parsed;
-}
-
-function onPath(name: string): boolean {
-  return (process.env['PATH'] ?? '/usr/bin:/bin').split(':').some((dir) => {
-    try {
-      accessSync(path.join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 function fail(message: string): never {

@@ -1,3 +1,5 @@
+import { hostPathOf, sandboxCommand, type SandboxHost, type SandboxRun } from '@hangar/sandbox';
+
 // How to start one agent CLI run: no shell, and an environment built from scratch.
 export interface AgentInvocation {
   command: string;
@@ -18,3 +20,13 @@ export interface AgentFile {
 export const DEFAULT_AGENT_PATH = '/usr/local/bin:/usr/bin:/bin';
 // Linux caps a single argv string at 128 KiB; longer prompts go through stdin instead.
 export const MAX_PROMPT_ARG_BYTES = 100_000;
+
+// The invocation as it runs inside a sandbox (@hangar/sandbox): bubblewrap around the command,
+// and the files the CLI reads from its home written to the run's home on the host.
+export function inSandbox(invocation: AgentInvocation, run: SandboxRun, host: SandboxHost): AgentInvocation {
+  return {
+    ...invocation,
+    ...sandboxCommand(invocation, run, host),
+    files: (invocation.files ?? []).map((file) => ({ ...file, path: hostPathOf(file.path, run) })),
+  };
+}

@@ -44,8 +44,10 @@ export abstract class JsonLinesParser implements AgentOutputParser {
     if (trimmed === '') return [];
     let value: unknown;
     try {
-      // An agent's text may hold NUL (a tool's output, its answer): kept, as U+FFFD.
-      value = withoutNul(JSON.parse(trimmed));
+      value = JSON.parse(trimmed);
+      // An agent's text may hold NUL (a tool's output, its answer): kept, as U+FFFD. JSON can
+      // only carry one escaped, so only such lines are walked (not every event of every run).
+      if (trimmed.includes('\\u0000')) value = withoutNul(value);
     } catch {
       return [...this.flush(), unknownEvent(trimmed)];
     }

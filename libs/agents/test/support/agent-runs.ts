@@ -2,12 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type AgentEvent, type AgentEventOf, AgentEventSchema } from '@hangar/contracts';
 import {
-  hostPathOf,
   prepareSandboxHost,
   SANDBOX_HOME,
   SANDBOX_RUNNER_URL,
   SANDBOX_WORKSPACE,
-  sandboxCommand,
   type SandboxHost,
 } from '@hangar/sandbox';
 import {
@@ -17,6 +15,7 @@ import {
   type AgentInvocation,
   type AgentProvider,
   agentRuntimePaths,
+  inSandbox,
   prepareClaudeHome,
   type AgentRunSpec,
   type AgentRunSummary,
@@ -66,12 +65,7 @@ export function sandboxedInvocation(
     readOnlyPaths: agentRuntimePaths(provider),
     ...(spec.trustRepositorySettings ? {} : { hiddenWorkspacePaths: adapter.repositoryConfigPaths }),
   };
-  const wrapped = sandboxCommand(invocation, run, dirs.host);
-  return {
-    ...invocation,
-    ...wrapped,
-    files: (invocation.files ?? []).map((file) => ({ ...file, path: hostPathOf(file.path, run) })),
-  };
+  return inSandbox(invocation, run, dirs.host);
 }
 
 // Runs a real agent CLI inside Hangar's sandbox against the scripted model (listening on

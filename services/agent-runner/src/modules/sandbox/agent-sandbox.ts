@@ -1,8 +1,7 @@
 import path from 'node:path';
-import type { AgentInvocation } from '@hangar/agents';
+import { type AgentInvocation, inSandbox } from '@hangar/agents';
 import type { TaskSandbox } from '@hangar/contracts';
 import {
-  hostPathOf,
   prepareSandboxHost,
   probeSandbox,
   SANDBOX_WORKSPACE,
@@ -81,15 +80,9 @@ export class AgentSandbox {
     };
   }
 
-  // The invocation as it runs inside the sandbox; the files the CLI reads from its home are
-  // written to the run's home on the host.
+  // The invocation as it runs inside this runner's sandbox.
   wrap(invocation: AgentInvocation, run: SandboxRun): AgentInvocation {
     if (!this.host) throw new Error('the sandbox was not checked before use');
-    const wrapped = sandboxCommand(invocation, run, this.host);
-    return {
-      ...invocation,
-      ...wrapped,
-      files: (invocation.files ?? []).map((file) => ({ ...file, path: hostPathOf(file.path, run) })),
-    };
+    return inSandbox(invocation, run, this.host);
   }
 }
