@@ -207,6 +207,21 @@ describe('task API', () => {
     });
   });
 
+  it("should keep a pod's events whose text holds NUL, as U+FFFD, with no 5xx", async () => {
+    const { task, token } = await claimed();
+    expect(
+      await call('events', token, { events: [{ type: 'assistant.text', data: { text: 'a\u0000b' } }] }),
+    ).toMatchObject({ status: 204 });
+    const texts = (await stream.readAfter(task.id, 0))
+      .filter((event) => event.type === 'assistant.text')
+      .map((event) => event.data);
+    expect(texts).toEqual([{ text: 'a\uFFFDb' }]);
+    expect(await call('finish', token, { status: 'COMPLETED', result: 'done \u0000' })).toMatchObject({
+      status: 200,
+      body: { task: { status: 'COMPLETED', result: 'done \uFFFD' } },
+    });
+  });
+
   it('should record the run as the runner records its own: events, heartbeat, workspace, diff, push, outcome', async () => {
     const { task, token } = await claimed();
     expect(

@@ -18,6 +18,7 @@ import {
   type TaskApiClaim,
   type TaskApiRefusal,
   type TaskApiRoute,
+  withoutNul,
 } from '@hangar/contracts';
 import type { AttemptGrant } from '@hangar/db';
 import { parseRepositorySpec, repositoryEndpoint } from '@hangar/workspaces';
@@ -260,7 +261,9 @@ async function readBody(req: IncomingMessage, schema: z.ZodType | undefined): Pr
   }
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    // What a pod reports is the agent's text, which may hold NUL: kept as U+FFFD (PostgreSQL
+    // cannot store it), as the runner's own parsers keep it.
+    json = withoutNul(JSON.parse(Buffer.concat(chunks).toString('utf8')));
   } catch {
     throw new Refused(400, {
       detail: 'the body is not JSON',
