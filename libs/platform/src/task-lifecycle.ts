@@ -64,17 +64,19 @@ export class TaskLifecycle {
   }
 
   // A runner takes attempt `attempt` of a QUEUED task. Null when someone else took it or it was
-  // cancelled (the queue's job is stale). Its RUNNING is in the task's stream before the call
-  // returns, so a log the attempt opens afterwards numbers after it.
+  // cancelled (the queue's job is stale). Answers the attempt's log too: its RUNNING is the log's
+  // first event, and what the run records follows it in the same sequence.
   async claim(
     taskId: string,
     attempt: number,
     runnerId: string,
     claim: { workspace: string; sandbox: TaskSandbox },
-  ): Promise<Task | null> {
+  ): Promise<{ task: Task; log: TaskEventLog } | null> {
     const task = await this.state.claim(taskId, runnerId, claim.workspace, attempt, claim.sandbox);
-    if (task) await this.announce(task, undefined);
-    return task;
+    if (!task) return null;
+    const log = await this.freshLog(task);
+    await this.announce(task, undefined, log);
+    return { task, log };
   }
 
   // A runner's liveness on its tasks; answers which of them it must stop.

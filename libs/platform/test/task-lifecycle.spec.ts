@@ -66,7 +66,7 @@ describe(TaskLifecycle.name, () => {
 
   const running = async (prompt: string, runnerId = 'runner-a'): Promise<Task> => {
     const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt });
-    return (await lifecycle.claim(task.id, 1, runnerId, { workspace: '/w', sandbox: 'bwrap' }))!;
+    return (await lifecycle.claim(task.id, 1, runnerId, { workspace: '/w', sandbox: 'bwrap' }))!.task;
   };
 
   it('should run what the caller records before telling anyone of a new task', async () => {
@@ -90,7 +90,14 @@ describe(TaskLifecycle.name, () => {
   it('should let one runner claim an attempt, telling RUNNING once, and refuse the same attempt again', async () => {
     const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'claim' });
     const claimed = await lifecycle.claim(task.id, 1, 'runner-a', { workspace: '/w', sandbox: 'bwrap' });
-    expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1, sandbox: 'bwrap' });
+    expect(claimed?.task).toMatchObject({ status: 'RUNNING', attempts: 1, sandbox: 'bwrap' });
+    // The attempt's log goes on after its RUNNING, in the same sequence.
+    await claimed!.log.append([{ type: 'assistant.text', data: { text: 'started' } }]);
+    await claimed!.log.flush();
+    expect((await stream.readAfter(task.id, 0)).map((event) => [event.seq, event.type])).toEqual([
+      [1, 'task.status'],
+      [2, 'assistant.text'],
+    ]);
     expect(await lifecycle.claim(task.id, 1, 'runner-b', { workspace: '/w', sandbox: 'bwrap' })).toBeNull();
     expect(await statuses(task.id)).toEqual([{ status: 'RUNNING' }]);
     expect((await projectStatuses(task.id)).map((entry) => entry.status)).toEqual(['QUEUED', 'RUNNING']);
@@ -118,7 +125,7 @@ describe(TaskLifecycle.name, () => {
     // Told once: a second reconciler finding the same lost attempt changes nothing.
     expect(await lifecycle.attemptLost(task, 'runner-a', lost)).toBeNull();
     const second = await lifecycle.claim(task.id, 2, 'runner-b', { workspace: '/w', sandbox: 'bwrap' });
-    const failed = await lifecycle.attemptLost(second!, 'runner-b', { ...lost, message: 'gone' });
+    const failed = await lifecycle.attemptLost(second!.task, 'runner-b', { ...lost, message: 'gone' });
     expect(failed).toMatchObject({ status: 'FAILED', error: 'runner-lost: gone (attempt 2 of 2)' });
     expect(await statuses(task.id)).toEqual([
       { status: 'RUNNING' },

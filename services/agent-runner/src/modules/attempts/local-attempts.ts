@@ -44,8 +44,8 @@ export class LocalAttempts {
     runnerId: string,
     claim: { workspace: string; sandbox: TaskSandbox },
   ): Promise<LocalAttempt | null> {
-    const task = await this.lifecycle.claim(taskId, attempt, runnerId, claim);
-    return task ? this.attach(task, runnerId) : null;
+    const claimed = await this.lifecycle.claim(taskId, attempt, runnerId, claim);
+    return claimed ? new LocalAttempt(claimed.task, runnerId, claimed.log, this) : null;
   }
 
   // An attempt already claimed by `runnerId`, as its task is now.
