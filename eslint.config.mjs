@@ -9,6 +9,10 @@ const ONLY_LIFECYCLE_WRITES_TASKS = {
   group: ['@hangar/db/task-state'],
   message: "A task's state changes through @hangar/platform's TaskLifecycle, which tells everyone.",
 };
+const ONLY_ENGINE_WRITES_RUNS = {
+  group: ['@hangar/db/workflow-state'],
+  message: "A workflow run's state changes through the orchestrator's workflow engine.",
+};
 
 export default tseslint.config(
   {
@@ -32,8 +36,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-extraneous-class': 'off',
       '@typescript-eslint/require-await': 'off',
-      // Only libs/db talks to Prisma, and only the task lifecycle writes a task's state.
-      'no-restricted-imports': ['error', { patterns: [ONLY_DB_SPEAKS_PRISMA, ONLY_LIFECYCLE_WRITES_TASKS] }],
+      // Only libs/db talks to Prisma, only the task lifecycle writes a task's state, and only the
+      // workflow engine a run's.
+      'no-restricted-imports': [
+        'error',
+        { patterns: [ONLY_DB_SPEAKS_PRISMA, ONLY_LIFECYCLE_WRITES_TASKS, ONLY_ENGINE_WRITES_RUNS] },
+      ],
     },
   },
   {
@@ -41,8 +49,20 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    // The one owner of a task's state, and tests setting up the states they start from.
-    files: ['libs/platform/src/task-lifecycle.ts', '**/*.spec.ts', '**/test/**/*.ts'],
+    files: ['libs/platform/src/task-lifecycle.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [ONLY_DB_SPEAKS_PRISMA, ONLY_ENGINE_WRITES_RUNS] }],
+    },
+  },
+  {
+    files: ['services/orchestrator/src/modules/workflows/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [ONLY_DB_SPEAKS_PRISMA, ONLY_LIFECYCLE_WRITES_TASKS] }],
+    },
+  },
+  {
+    // Tests setting up the states they start from.
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [ONLY_DB_SPEAKS_PRISMA] }] },
   },
   {

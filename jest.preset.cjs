@@ -24,6 +24,7 @@ module.exports = {
   moduleNameMapper: {
     '^@hangar/testing/kubernetes$': path.join(__dirname, 'libs/testing/src/kubernetes.ts'),
     '^@hangar/db/task-state$': path.join(__dirname, 'libs/db/src/task-state.ts'),
+    '^@hangar/db/workflow-state$': path.join(__dirname, 'libs/db/src/workflow-state.ts'),
     '^@hangar/([a-z-]+)$': path.join(__dirname, 'libs/$1/src/index.ts'),
   },
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],

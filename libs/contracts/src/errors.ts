@@ -34,6 +34,11 @@ export const ERROR_CODES = [
   'INVALID_WEBHOOK_BODY',
   'INVALID_COMMAND',
   'TOO_MANY_ATTEMPTS',
+  'WORKFLOW_NOT_FOUND',
+  'WORKFLOW_EXISTS',
+  'WORKFLOW_RUN_NOT_FOUND',
+  // A definition or run request only the whole can judge: details.errors names each path.
+  'INVALID_WORKFLOW',
   // A field a schema cannot judge alone (a webhook's apiUrl, once resolved): the same code, and
   // the same answer naming the field, as a schema's own refusal.
   'VALIDATION_FAILED',

@@ -102,6 +102,13 @@ export const TaskSchema = z.object({
   conversationId: z.string().nullable(),
   // The task this one retries (POST /api/v1/tasks/:id/retry).
   retryOf: z.string().nullable(),
+  // A JSON Schema the agent's final answer must match (a workflow step's structured output).
+  outputSchema: z.record(z.string(), z.unknown()).nullable(),
+  // The earlier task whose workspace (folder and branch) this one works in.
+  workspaceOf: z.string().nullable(),
+  // The workflow run and the step (its key, e.g. "review@2") this task runs.
+  workflowRunId: z.string().nullable(),
+  workflowStep: z.string().nullable(),
   error: z.string().nullable(),
   lastSeq: z.number().int(),
   createdAt: z.string(),

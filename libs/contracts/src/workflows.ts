@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ProfileNameSchema } from './task';
+import { ProjectSlugSchema } from './accounts';
+import { ProfileNameSchema, ScenarioNameSchema, type TaskStatus } from './task';
 
 // A workflow definition as a user writes it (JSON or YAML, through the API, the CLI or a
 // template). This is its shape; what only the whole can tell (dependencies that exist and make
@@ -83,6 +84,8 @@ export const AgentStepSchema = z
     type: z.literal('agent').default('agent'),
     profile: ProfileNameSchema.optional(),
     prompt: TemplateSchema,
+    // The scripted model's scenario, where one runs (tests and demos), as for a task.
+    scenario: ScenarioNameSchema.optional(),
     workspace: StepWorkspaceSchema.default({ fresh: true }),
     output: z.object({ schema: OutputSchemaSchema }).strict().optional(),
     timeoutSeconds: z.number().int().min(10).max(86_400).optional(),
@@ -154,3 +157,211 @@ export const WorkflowDefinitionSchema = z
   })
   .strict();
 export type WorkflowDefinition = z.infer<typeof WorkflowDefinitionSchema>;
+
+// ---- The API: definitions, runs and their steps ---------------------------------------------
+
+export const WorkflowSchema = z.object({
+  id: z.string(),
+  // The project's slug.
+  project: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  // The newest version; `definition` is that version's.
+  version: z.number().int(),
+  definition: WorkflowDefinitionSchema,
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Workflow = z.infer<typeof WorkflowSchema>;
+
+export const WorkflowVersionSchema = z.object({
+  version: z.number().int(),
+  definition: WorkflowDefinitionSchema,
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+export type WorkflowVersion = z.infer<typeof WorkflowVersionSchema>;
+
+export const StartWorkflowRunSchema = z
+  .object({
+    inputs: z.record(z.string(), z.unknown()).default({}),
+    // Runs the newest version unless told otherwise.
+    version: z.number().int().positive().optional(),
+  })
+  .strict();
+export type StartWorkflowRunRequest = z.infer<typeof StartWorkflowRunSchema>;
+
+export const WORKFLOW_RUN_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+export const WorkflowRunStatusSchema = z.enum(WORKFLOW_RUN_STATUSES);
+export type WorkflowRunStatus = z.infer<typeof WorkflowRunStatusSchema>;
+
+// WAITING: an approval gate waiting for a person (or a failed step waiting for its next try).
+export const WORKFLOW_STEP_STATUSES = [
+  'WAITING',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'SKIPPED',
+  'CANCELLED',
+] as const;
+export const WorkflowStepStatusSchema = z.enum(WORKFLOW_STEP_STATUSES);
+export type WorkflowStepStatus = z.infer<typeof WorkflowStepStatusSchema>;
+export const TERMINAL_STEP_STATUSES: readonly WorkflowStepStatus[] = [
+  'COMPLETED',
+  'FAILED',
+  'SKIPPED',
+  'CANCELLED',
+];
+
+// Why a run did not complete: "<reason>: <detail>" in its `error`.
+export const WORKFLOW_FAILURE_REASONS = [
+  'step-failed',
+  'budget-exceeded',
+  'deadline-exceeded',
+  'cancelled',
+] as const;
+
+export const WorkflowStepRunSchema = z.object({
+  // The step's id, with "@<iteration>" inside a loop and "[<item>]" for a fan-out item.
+  key: z.string(),
+  stepId: z.string(),
+  type: z.enum(['agent', 'approval', 'loop']),
+  iteration: z.number().int().nullable(),
+  item: z.number().int().nullable(),
+  status: WorkflowStepStatusSchema,
+  // The task of the step's current attempt.
+  taskId: z.string().nullable(),
+  attempt: z.number().int(),
+  output: z.unknown().nullable(),
+  error: z.string().nullable(),
+  dueAt: z.string().nullable(),
+  decidedBy: z.string().nullable(),
+  comment: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type WorkflowStepRun = z.infer<typeof WorkflowStepRunSchema>;
+
+export const WorkflowRunSchema = z.object({
+  id: z.string(),
+  workflowId: z.string(),
+  workflow: z.string(),
+  version: z.number().int(),
+  project: z.string(),
+  status: WorkflowRunStatusSchema,
+  inputs: z.record(z.string(), z.unknown()),
+  outputs: z.record(z.string(), z.string()).nullable(),
+  error: z.string().nullable(),
+  // What its tasks have cost so far.
+  costUsd: z.number(),
+  budgetUsd: z.number().nullable(),
+  deadlineAt: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  steps: z.array(WorkflowStepRunSchema),
+});
+export type WorkflowRun = z.infer<typeof WorkflowRunSchema>;
+
+export const WorkflowRunPageSchema = z.object({
+  items: z.array(WorkflowRunSchema.omit({ steps: true })),
+  nextCursor: z.string().nullable(),
+});
+export type WorkflowRunPage = z.infer<typeof WorkflowRunPageSchema>;
+
+// A ready-made definition to start from (GET /api/v1/workflows/templates).
+export const WorkflowTemplateSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  definition: WorkflowDefinitionSchema,
+});
+export type WorkflowTemplate = z.infer<typeof WorkflowTemplateSchema>;
+
+// Newest first, keyset-paged like every list of the API.
+const RunPageQuery = {
+  status: WorkflowRunStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+};
+
+// GET /api/v1/workflows/:id/runs
+export const ListWorkflowRunsQuerySchema = z.object(RunPageQuery).strict();
+export type ListWorkflowRunsQuery = z.infer<typeof ListWorkflowRunsQuerySchema>;
+
+// GET /api/v1/workflow-runs: every project the caller sees, or `?project=`.
+export const ListProjectWorkflowRunsQuerySchema = z
+  .object({ ...RunPageQuery, project: ProjectSlugSchema.optional() })
+  .strict();
+export type ListProjectWorkflowRunsQuery = z.infer<typeof ListProjectWorkflowRunsQuerySchema>;
+
+export const ApprovalDecisionSchema = z
+  .object({ comment: z.string().trim().min(1).max(5000).optional() })
+  .strict();
+export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
+
+// ---- The engine's durable queue (gateway and task lifecycle → orchestrator) -----------------
+
+export const WORKFLOW_QUEUE = 'hangar-workflows';
+// `advance`: look at the run again (a task of it ended, it was started, a timer is due);
+// `cancel` and `decide` carry what a person asked, which only the engine writes.
+export const WorkflowJobSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('advance'), runId: z.string().min(1) }),
+  z.object({ kind: z.literal('cancel'), runId: z.string().min(1), by: z.string().min(1) }),
+  z.object({
+    kind: z.literal('decide'),
+    runId: z.string().min(1),
+    key: z.string().min(1),
+    approved: z.boolean(),
+    by: z.string().min(1),
+    comment: z.string().optional(),
+  }),
+]);
+export type WorkflowJob = z.infer<typeof WorkflowJobSchema>;
+
+// ---- What the engine reads and writes (the orchestrator's engine and libs/db's run store) ----
+
+export interface StepTask {
+  id: string;
+  status: TaskStatus;
+  result: string | null;
+  costUsd: number | null;
+  error: string | null;
+}
+
+export interface RunSnapshot {
+  run: WorkflowRun;
+  projectId: string;
+  cancelRequested: boolean;
+  definition: WorkflowDefinition;
+  tasks: StepTask[];
+}
+
+// A step row as the engine wants it after a decision (created when its key is new).
+export interface StepWrite {
+  key: string;
+  stepId: string;
+  iteration: number | null;
+  item: number | null;
+  status: WorkflowStepStatus;
+  taskId?: string | null;
+  attempt?: number;
+  output?: unknown;
+  error?: string | null;
+  dueAt?: Date | null;
+  decidedBy?: string | null;
+  comment?: string | null;
+}
+
+export interface RunWrite {
+  status?: WorkflowRunStatus;
+  error?: string | null;
+  outputs?: Record<string, string> | null;
+  costUsd?: number;
+  cancelRequested?: boolean;
+}
+
+export interface RunChanges {
+  steps: StepWrite[];
+  run?: RunWrite;
+}

@@ -18,6 +18,8 @@ import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
 import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
+import { WorkflowRunStore } from './repositories/workflow-run.store';
+import { WorkflowRepository, WorkflowRunRepository } from './repositories/workflow.repository';
 
 export const PRISMA = Symbol('PRISMA');
 
@@ -54,6 +56,9 @@ const REPOSITORIES = [
   WebhookDeliveryRepository,
   AnalyticsRepository,
   AttemptTokenRepository,
+  WorkflowRepository,
+  WorkflowRunRepository,
+  WorkflowRunStore,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

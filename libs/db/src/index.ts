@@ -32,3 +32,4 @@ export * from './repositories/webhook-config.repository';
 export * from './repositories/webhook-delivery.repository';
 export * from './repositories/analytics.repository';
 export * from './repositories/attempt-token.repository';
+export * from './repositories/workflow.repository';

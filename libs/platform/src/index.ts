@@ -2,3 +2,4 @@ export * from './platform.module';
 export * from './start-service';
 export * from './task-activity';
 export * from './task-lifecycle';
+export * from './periodic';

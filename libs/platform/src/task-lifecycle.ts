@@ -1,9 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { STREAM_RETENTION_SECONDS_DEFAULT, TASK_MAX_ATTEMPTS_DEFAULT } from '@hangar/config';
-import { HangarError, type Task, type TaskSandbox, TERMINAL_STATUSES } from '@hangar/contracts';
+import {
+  HangarError,
+  type Task,
+  type TaskSandbox,
+  TERMINAL_STATUSES,
+  type WorkflowJob,
+} from '@hangar/contracts';
 import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
-import { TaskEventLog, TaskEventStream } from '@hangar/redis';
+import {
+  Queues,
+  TaskEventLog,
+  TaskEventStream,
+  WORKFLOW_QUEUE_SPEC,
+  type QueueProducer,
+} from '@hangar/redis';
 import { TaskActivity } from './task-activity';
 
 export const LIFECYCLE_SETTINGS = Symbol('LIFECYCLE_SETTINGS');
@@ -41,6 +53,8 @@ export type CancelOutcome =
 // writes themselves, is imported by this file alone (eslint no-restricted-imports).
 @Injectable()
 export class TaskLifecycle {
+  private readonly workflows: QueueProducer<WorkflowJob>;
+
   constructor(
     private readonly state: TaskStateStore,
     private readonly tasks: TaskRepository,
@@ -48,7 +62,10 @@ export class TaskLifecycle {
     private readonly events: TaskEventRepository,
     private readonly activity: TaskActivity,
     @Inject(LIFECYCLE_SETTINGS) private readonly settings: LifecycleSettings,
-  ) {}
+    queues: Queues,
+  ) {
+    this.workflows = queues.producer(WORKFLOW_QUEUE_SPEC);
+  }
 
   get maxAttempts(): number {
     return this.settings.TASK_MAX_ATTEMPTS;
@@ -61,6 +78,20 @@ export class TaskLifecycle {
     await onRecorded?.(task);
     await this.activity.statusChanged(task);
     return task;
+  }
+
+  // A task whose id was chosen (and stored with its workflow step) before it exists: created
+  // once, however often this is called — after a crash, or by two deciders at once.
+  async createOnce(input: NewTask & { id: string }): Promise<{ task: Task; created: boolean }> {
+    const existing = await this.tasks.find(input.id);
+    if (existing) return { task: existing, created: false };
+    try {
+      return { task: await this.create(input), created: true };
+    } catch (error) {
+      const raced = await this.tasks.find(input.id);
+      if (raced) return { task: raced, created: false };
+      throw error;
+    }
   }
 
   // A runner takes attempt `attempt` of a QUEUED task. Null when someone else took it or it was
@@ -169,8 +200,16 @@ export class TaskLifecycle {
     await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
     await log.flush();
     await this.activity.statusChanged(task, reason);
-    if (TERMINAL_STATUSES.includes(task.status))
-      await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
+    if (!TERMINAL_STATUSES.includes(task.status)) return;
+    await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
+    // A workflow step's task ended: the engine decides what comes next (durably: the job waits
+    // while no orchestrator runs; one job per task and ending, so a repeat adds nothing).
+    if (task.workflowRunId)
+      await this.workflows.add(
+        'advance',
+        { kind: 'advance', runId: task.workflowRunId },
+        { jobId: `task-${task.id}-${task.status}` },
+      );
   }
 
   // A log that numbers after everything already recorded (the stream may be ahead of Postgres:

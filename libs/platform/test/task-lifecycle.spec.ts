@@ -6,7 +6,7 @@ import {
   TaskRepository,
   type PrismaClient,
 } from '@hangar/db';
-import { createRedis, TaskEventStream, TopicStreams } from '@hangar/redis';
+import { createRedis, Queues, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { TaskStateStore } from '@hangar/db/task-state';
 import { TaskActivity, TaskLifecycle } from '../src';
@@ -19,6 +19,7 @@ describe(TaskLifecycle.name, () => {
   const redis = createRedis(redisUrl());
   const stream = new TaskEventStream(redis, { prefix });
   const topics = new TopicStreams(redis, stream, { prefix });
+  const queues = new Queues({ url: redisUrl(), prefix });
   let database: TestDatabase;
   let prisma: PrismaClient;
   let tasks: TaskRepository;
@@ -37,10 +38,12 @@ describe(TaskLifecycle.name, () => {
       events,
       new TaskActivity(topics, tasks),
       { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 90 },
+      queues,
     );
   });
 
   afterAll(async () => {
+    await queues.onApplicationShutdown();
     await prisma.$disconnect();
     await redis.quit();
     await database.drop();

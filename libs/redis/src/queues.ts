@@ -18,6 +18,8 @@ import {
   WEBHOOK_REPLY_QUEUE,
   WebhookJobSchema,
   WebhookReplyJobSchema,
+  WORKFLOW_QUEUE,
+  WorkflowJobSchema,
 } from '@hangar/contracts';
 import { createRedis } from './redis-client';
 import type { RedisSettings } from './redis.module';
@@ -54,6 +56,14 @@ export const WEBHOOK_REPLY_QUEUE_SPEC: QueueSpec<z.infer<typeof WebhookReplyJobS
   name: WEBHOOK_REPLY_QUEUE,
   schema: WebhookReplyJobSchema,
   jobs: { ...kept, attempts: 5, backoff: { type: 'exponential', delay: 2000 } },
+};
+
+// The workflow engine's inbox. A decision that fails (the database away) is tried again; what
+// a run waits for is in PostgreSQL, so a job lost after all tries is found by the reconciler.
+export const WORKFLOW_QUEUE_SPEC: QueueSpec<z.infer<typeof WorkflowJobSchema>> = {
+  name: WORKFLOW_QUEUE,
+  schema: WorkflowJobSchema,
+  jobs: { ...kept, attempts: 5, backoff: { type: 'exponential', delay: 500 } },
 };
 
 // Adds a queue's jobs, their data checked against its schema.

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import type { WorkflowCondition, WorkflowDefinition, WorkflowStep } from '@hangar/contracts';
+import { schemaProblem, TEMPLATE_HELPERS } from './run-context';
 
 // One problem of a definition, at the path of what causes it (problem+json's `errors[]`).
 export interface WorkflowProblem {
@@ -187,6 +188,27 @@ function checkStep(entry: Placed, scope: Scope, context: Context) {
         path: [...path, 'workspace', 'sameAs'],
         message: `"${step.workspace.sameAs}" is not among this step's dependencies: it needs that step done first`,
       });
+    if (step.output) {
+      const problem = schemaProblem(step.output.schema);
+      if (problem)
+        context.problems.push({
+          path: [...path, 'output', 'schema'],
+          message: `is not a usable JSON Schema: ${problem}`,
+        });
+    }
+    if (step.forEach && 'sameAs' in step.workspace)
+      context.problems.push({
+        path: [...path, 'workspace', 'sameAs'],
+        message: 'a forEach step cannot share one workspace: its items would write it at the same time',
+      });
+    if ('sameAs' in step.workspace) {
+      const shared = context.byId.get(step.workspace.sameAs)?.step;
+      if (shared?.type !== 'agent' || shared.forEach)
+        context.problems.push({
+          path: [...path, 'workspace', 'sameAs'],
+          message: `"${step.workspace.sameAs}" is not an agent step with one workspace of its own`,
+        });
+    }
     if (step.forEach) {
       const itemsPath = [...path, 'forEach', 'items'];
       const noItem = { ...scope, item: false };
@@ -223,7 +245,9 @@ function checkCondition(
 function checkTemplate(template: string, path: (string | number)[], scope: Scope, context: Context): void {
   let references: string[];
   try {
-    references = templateRootPaths(template);
+    references = templateRootPaths(template).filter(
+      (reference) => !(TEMPLATE_HELPERS as readonly string[]).includes(reference),
+    );
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     context.problems.push({ path, message: `is not a valid template: ${message}` });
@@ -282,10 +306,18 @@ function checkStepField(
   context: Context,
 ): boolean {
   const [field, ...rest] = segments;
-  if (field === undefined) return fail(`names ${reference}: say which of status or output`);
+  // The step itself ({status, output}; null in a loop's first iteration for loop.previous).
+  if (field === undefined) return true;
   if (field === 'status') return rest.length === 0 || fail(`names ${reference}: a status has no fields`);
   if (field !== 'output') return fail(`names ${reference}: a step offers status and output`);
   if (rest.length === 0) return true;
+  const step = context.byId.get(id)?.step;
+  // A loop's output says how many iterations it ran; an approval's, who answered and how.
+  const fixed = step?.type === 'loop' ? LOOP_OUTPUT : step?.type === 'approval' ? APPROVAL_OUTPUT : undefined;
+  if (fixed) {
+    if (rest.length === 1 && fixed.includes(rest[0]!)) return true;
+    return fail(`names ${reference}: the output of ${step!.type} "${id}" has ${fixed.join(', ')}`);
+  }
   const schema = outputSchemaOf(id, context);
   if (!schema)
     return fail(`names ${reference}, but "${id}" has no structured output (give it output.schema)`);
@@ -313,6 +345,9 @@ function checkIsList(reference: string, path: (string | number)[], context: Cont
       `is not a list: ${reference} has type ${typeof current?.type === 'string' ? current.type : 'unknown'}`,
     );
 }
+
+const LOOP_OUTPUT = ['iterations'];
+const APPROVAL_OUTPUT = ['message', 'approved', 'by', 'comment'];
 
 type JsonSchema = { type?: unknown; properties?: Record<string, JsonSchema>; items?: JsonSchema };
 

@@ -27,7 +27,6 @@ const planDoReview = {
       id: 'work',
       needs: ['plan'],
       prompt: 'Do {{item.title}} of {{steps.plan.output.summary}}',
-      workspace: { sameAs: 'plan' },
       forEach: { items: 'steps.plan.output.items', concurrency: 3 },
     },
     {

@@ -22,6 +22,7 @@ import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
 import { RunnersModule } from './modules/runners/runners.module';
 import { TasksModule } from './modules/tasks/tasks.module';
+import { WorkflowsModule } from './modules/workflows/workflows.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -46,6 +47,7 @@ export class AppModule implements NestModule {
         WebhooksModule,
         AnalyticsModule,
         RunnersModule,
+        WorkflowsModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

@@ -13,6 +13,10 @@ export const OrchestratorConfigSchema = z.object({
     'a RUNNING task whose runner has not reported for this long is lost',
   ),
   TASK_MAX_ATTEMPTS: taskMaxAttempts(),
+  WORKFLOW_CONCURRENCY: positiveInt(
+    8,
+    'workflow messages the engine handles at once (runs are locked one at a time)',
+  ),
   // A task the reconciler fails keeps its stream this long, as one its runner ended does.
   STREAM_RETENTION_SECONDS: streamRetentionSeconds(),
 });

@@ -56,6 +56,7 @@ describe(ReconcilerService.name, () => {
         new TaskEventRepository(prisma),
         new TaskActivity(new TopicStreams(redis, stream, { prefix }), tasks),
         { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 120 },
+        queues,
       ),
       config,
     );

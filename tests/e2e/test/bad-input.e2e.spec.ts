@@ -46,6 +46,12 @@ describe('bad input gets a clear answer and changes nothing', () => {
         { name: 'nul', mcpServers: { a: { command: 'x', env: { 'K\u0000': 'v' } } } },
         'mcpServers.a.env.K\u0000',
       ],
+      [
+        'POST',
+        '/api/v1/workflows',
+        { name: 'nul', steps: [{ id: 'a', prompt: 'before\u0000after' }] },
+        'steps.0.prompt',
+      ],
       ['GET', '/api/v1/tasks/x%00', undefined, 'id'],
       ['GET', '/api/v1/profiles?project=default%00', undefined, 'project'],
     ];

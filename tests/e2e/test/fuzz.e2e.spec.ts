@@ -41,6 +41,11 @@ const PATHS = [
   '/api/v1/projects/default/members/x',
   '/api/v1/projects/default/git-hosts',
   '/api/v1/projects/%00/git-hosts',
+  '/api/v1/workflows',
+  '/api/v1/workflows/validate',
+  '/api/v1/workflows/x/runs',
+  '/api/v1/workflow-runs?status=%00&limit=1e9',
+  '/api/v1/workflow-runs/x/steps/%FF/approve',
 ];
 
 // One path of every route the gateway serves; `public` ones answer without a caller.
@@ -75,6 +80,17 @@ const ROUTES: { path: string; public?: boolean }[] = [
   { path: '/api/v1/webhooks/x' },
   { path: '/api/v1/webhook-deliveries' },
   { path: '/api/v1/webhook-deliveries/x/redeliver' },
+  { path: '/api/v1/workflows' },
+  { path: '/api/v1/workflows/validate' },
+  { path: '/api/v1/workflows/templates' },
+  { path: '/api/v1/workflows/x' },
+  { path: '/api/v1/workflows/x/versions' },
+  { path: '/api/v1/workflows/x/runs' },
+  { path: '/api/v1/workflow-runs' },
+  { path: '/api/v1/workflow-runs/x' },
+  { path: '/api/v1/workflow-runs/x/cancel' },
+  { path: '/api/v1/workflow-runs/x/steps/y/approve' },
+  { path: '/api/v1/workflow-runs/x/steps/y/reject' },
   { path: '/api/v1/auth/login', public: true },
   { path: '/api/openapi.json', public: true },
   { path: '/api/docs', public: true },
@@ -297,7 +313,8 @@ describe('fuzzing the gateway', () => {
                 (SELECT count(*) FROM idempotency_keys) AS keys, (SELECT count(*) FROM agent_profiles) AS profiles,
                 (SELECT count(*) FROM api_tokens) AS tokens, (SELECT count(*) FROM users) AS users,
                 (SELECT count(*) FROM webhook_configs) AS webhooks, (SELECT count(*) FROM project_members) AS members,
-                (SELECT count(*) FROM webhook_deliveries WHERE status <> 'rejected' OR payload IS NOT NULL) AS kept`,
+                (SELECT count(*) FROM webhook_deliveries WHERE status <> 'rejected' OR payload IS NOT NULL) AS kept,
+                (SELECT count(*) FROM workflows) AS workflows, (SELECT count(*) FROM workflow_runs) AS runs`,
       );
       // The bootstrap's admin, its membership and token are all there is.
       expect(counts.rows[0]).toEqual({
@@ -310,6 +327,8 @@ describe('fuzzing the gateway', () => {
         webhooks: '0',
         members: '1',
         kept: '0',
+        workflows: '0',
+        runs: '0',
       });
     } finally {
       await client.end();

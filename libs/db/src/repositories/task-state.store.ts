@@ -44,6 +44,11 @@ export class TaskStateStore {
           priority: input.priority ?? 'normal',
           retryOfId: input.retryOf ?? null,
           conversationId: input.conversationId ?? null,
+          ...(input.id ? { id: input.id } : {}),
+          ...(input.outputSchema ? { outputSchema: input.outputSchema as Prisma.InputJsonObject } : {}),
+          workspaceOf: input.workspaceOf ?? null,
+          workflowRunId: input.workflowRunId ?? null,
+          workflowStep: input.workflowStep ?? null,
         },
         include: taskRelations,
       })

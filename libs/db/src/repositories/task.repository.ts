@@ -28,6 +28,12 @@ export interface NewTask {
   ref?: string;
   push?: boolean;
   conversationId?: string;
+  // Set by the workflow engine for a step's task; the id is chosen before the task exists.
+  id?: string;
+  outputSchema?: Record<string, unknown>;
+  workspaceOf?: string;
+  workflowRunId?: string;
+  workflowStep?: string;
 }
 
 export interface RunOutcome {
@@ -184,6 +190,17 @@ export class TaskRepository {
         conversationId: true,
       },
     });
+  }
+
+  // The workspaces (task ids) that queued or running tasks are to work in (workspaceOf): the
+  // runners' sweepers keep them.
+  async awaitedWorkspaces(): Promise<string[]> {
+    const rows = await this.prisma.task.findMany({
+      where: { status: { in: ['QUEUED', 'RUNNING'] }, workspaceOf: { not: null } },
+      select: { workspaceOf: true },
+      distinct: ['workspaceOf'],
+    });
+    return rows.flatMap((row) => (row.workspaceOf ? [row.workspaceOf] : []));
   }
 
   async listQueued(limit = 500): Promise<{ id: string; attempts: number; priority: TaskPriority }[]> {

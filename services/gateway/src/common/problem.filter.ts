@@ -8,6 +8,7 @@ import {
   assertUnreachable,
   HangarError,
   PROBLEM_CONTENT_TYPE,
+  ProblemErrorsSchema,
   type ErrorCode,
   type Problem,
 } from '@hangar/contracts';
@@ -24,6 +25,8 @@ export function statusOf(code: ErrorCode): number {
     case 'TOKEN_NOT_FOUND':
     case 'WEBHOOK_NOT_FOUND':
     case 'DELIVERY_NOT_FOUND':
+    case 'WORKFLOW_NOT_FOUND':
+    case 'WORKFLOW_RUN_NOT_FOUND':
       return 404;
     case 'UNAUTHENTICATED':
     case 'INVALID_CREDENTIALS':
@@ -38,6 +41,7 @@ export function statusOf(code: ErrorCode): number {
     case 'USER_EXISTS':
     case 'PROFILE_EXISTS':
     case 'PROFILE_IN_USE':
+    case 'WORKFLOW_EXISTS':
     case 'CONVERSATION_BUSY':
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'IDEMPOTENCY_KEY_IN_USE':
@@ -53,6 +57,7 @@ export function statusOf(code: ErrorCode): number {
     case 'INVALID_WEBHOOK_BODY':
     case 'INVALID_COMMAND':
     case 'VALIDATION_FAILED':
+    case 'INVALID_WORKFLOW':
       return 400;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;
@@ -149,13 +154,19 @@ export class ProblemFilter implements ExceptionFilter {
     if (error instanceof HangarError) {
       const status = statusOf(error.code);
       const field = typeof error.details.field === 'string' ? error.details.field : undefined;
+      // A refusal with several causes names each (an invalid workflow definition).
+      const errors = ProblemErrorsSchema.safeParse(error.details.errors);
       return {
         type: 'about:blank',
         title: TITLES[status] ?? 'Error',
         status,
         code: error.code,
         detail: error.message,
-        ...(field ? { errors: [{ field, message: error.message }] } : {}),
+        ...(errors.success
+          ? { errors: errors.data }
+          : field
+            ? { errors: [{ field, message: error.message }] }
+            : {}),
       };
     }
     if (error instanceof HttpException) {

@@ -24,6 +24,10 @@ import {
   TaskEventPageSchema,
   TaskPageSchema,
   TaskSchema,
+  WorkflowRunPageSchema,
+  WorkflowRunSchema,
+  WorkflowSchema,
+  WorkflowVersionSchema,
 } from '@hangar/contracts';
 
 // Response shapes for the OpenAPI document, from the same schemas the clients use.
@@ -61,3 +65,11 @@ export class WebhookListDto extends createZodDto(z.object({ items: z.array(Webho
 export class CreatedWebhookDto extends createZodDto(CreatedWebhookSchema) {}
 export class WebhookDeliveryDto extends createZodDto(WebhookDeliverySchema) {}
 export class DeliveryPageDto extends createZodDto(DeliveryPageSchema) {}
+export class WorkflowDto extends createZodDto(WorkflowSchema) {}
+export class WorkflowListDto extends createZodDto(z.object({ items: z.array(WorkflowSchema) })) {}
+export class WorkflowVersionListDto extends createZodDto(
+  z.object({ items: z.array(WorkflowVersionSchema) }),
+) {}
+export class WorkflowValidityDto extends createZodDto(z.object({ valid: z.literal(true) })) {}
+export class WorkflowRunDto extends createZodDto(WorkflowRunSchema) {}
+export class WorkflowRunPageDto extends createZodDto(WorkflowRunPageSchema) {}

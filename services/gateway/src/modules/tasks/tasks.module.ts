@@ -8,6 +8,6 @@ import { TasksService } from './tasks.service';
 @Module({
   controllers: [TasksController, ScenariosController],
   providers: [TasksService, ScenarioCatalog, RepositoryPolicy],
-  exports: [TasksService, RepositoryPolicy],
+  exports: [TasksService, RepositoryPolicy, ScenarioCatalog],
 })
 export class TasksModule {}

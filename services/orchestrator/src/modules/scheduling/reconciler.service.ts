@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { TaskRepository } from '@hangar/db';
-import { TaskLifecycle } from '@hangar/platform';
+import { Periodic, TaskLifecycle } from '@hangar/platform';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { TaskQueue } from './task-queue';
 
@@ -16,32 +16,23 @@ import { TaskQueue } from './task-queue';
 @Injectable()
 export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReconcilerService.name);
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly tasks: TaskRepository,
     private readonly queue: TaskQueue,
     private readonly lifecycle: TaskLifecycle,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
-  ) {}
+  ) {
+    this.periodic = new Periodic('reconcile', config.RECONCILE_INTERVAL_MS, () => this.reconcile());
+  }
 
   onApplicationBootstrap() {
-    this.tick();
+    this.periodic.start();
   }
 
   async onApplicationShutdown() {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private tick() {
-    this.running = this.reconcile()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'reconcile failed'))
-      .finally(() => {
-        this.timer = setTimeout(() => this.tick(), this.config.RECONCILE_INTERVAL_MS);
-      });
+    await this.periodic.stop();
   }
 
   async reconcile(): Promise<void> {

@@ -8,6 +8,6 @@ import { TaskQueue } from './task-queue';
 @Module({
   controllers: [SchedulingController],
   providers: [SchedulerService, ReconcilerService, TaskQueue, QueueMetrics],
-  exports: [TaskQueue],
+  exports: [TaskQueue, SchedulerService],
 })
 export class SchedulingModule {}

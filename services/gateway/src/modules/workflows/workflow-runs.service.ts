@@ -1,0 +1,171 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Principal } from '@hangar/auth';
+import {
+  HangarError,
+  type ApprovalDecision,
+  type ListProjectWorkflowRunsQuery,
+  type ListWorkflowRunsQuery,
+  type StartWorkflowRunRequest,
+  type WorkflowRun,
+  type WorkflowRunPage,
+} from '@hangar/contracts';
+import { WorkflowRepository, WorkflowRunRepository } from '@hangar/db';
+import { AuditTrail } from '../../common/audit-trail';
+import { actorLabel } from './workflow-actor';
+import { invalidWorkflow } from './workflow-checks';
+import { resolveRunInputs } from './workflow-inputs';
+import { WorkflowQueue } from './workflow-queue';
+
+type Visible = WorkflowRun & { projectId: string };
+
+function withoutProject({ projectId: _projectId, ...run }: Visible): WorkflowRun {
+  return run;
+}
+
+// Runs of workflows: members read them; operators and admins start, cancel and decide. The
+// gateway records a run's birth; everything after is the orchestrator's engine's to write, so
+// cancel and decisions are requests queued to it, answered 202 with the run as it is now.
+@Injectable()
+export class WorkflowRunsService {
+  private readonly logger = new Logger(WorkflowRunsService.name);
+
+  constructor(
+    private readonly workflows: WorkflowRepository,
+    private readonly runs: WorkflowRunRepository,
+    private readonly queue: WorkflowQueue,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  async start(
+    principal: Principal,
+    workflowId: string,
+    request: StartWorkflowRunRequest,
+  ): Promise<WorkflowRun> {
+    const workflow = await this.workflows.getVisible(workflowId, principal.projectIds);
+    principal.require(workflow.projectId, 'operator');
+    const version = request.version ?? workflow.version;
+    const definition =
+      version === workflow.version ? workflow.definition : await this.workflows.version(workflowId, version);
+    if (!definition) {
+      throw new HangarError(
+        'WORKFLOW_NOT_FOUND',
+        `workflow "${workflow.name}" has no version ${version}; its newest is ${workflow.version}`,
+        { field: 'version' },
+      );
+    }
+    const { inputs, problems } = resolveRunInputs(definition, request.inputs);
+    if (problems.length > 0)
+      throw invalidWorkflow(`the inputs do not fit workflow "${workflow.name}" version ${version}`, problems);
+    const deadlineAt =
+      definition.deadlineSeconds !== undefined
+        ? new Date(Date.now() + definition.deadlineSeconds * 1000)
+        : null;
+    const runId = await this.runs.create({
+      workflowId,
+      version,
+      projectId: workflow.projectId,
+      inputs,
+      deadlineAt,
+      createdBy: actorLabel(principal),
+    });
+    this.audit.touched({
+      projectId: workflow.projectId,
+      target: { type: 'workflow_run', id: runId },
+      details: { workflowId, workflow: workflow.name, version },
+    });
+    // The run is recorded RUNNING: if this job is lost, the engine's reconciler finds the run.
+    await this.queue
+      .started(runId)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `start of workflow run ${runId} not queued (${String(error)}); the reconciler will pick it up`,
+        ),
+      );
+    return withoutProject(await this.runs.getVisible(runId, principal.projectIds));
+  }
+
+  async listOf(
+    principal: Principal,
+    workflowId: string,
+    query: ListWorkflowRunsQuery,
+  ): Promise<WorkflowRunPage> {
+    const workflow = await this.workflows.getVisible(workflowId, principal.projectIds);
+    return this.runs.list(
+      { workflowId, projectIds: [workflow.projectId], ...(query.status ? { status: query.status } : {}) },
+      { limit: query.limit, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) },
+    );
+  }
+
+  list(principal: Principal, query: ListProjectWorkflowRunsQuery): Promise<WorkflowRunPage> {
+    return this.runs.list(
+      { projectIds: principal.visibleIds(query.project), ...(query.status ? { status: query.status } : {}) },
+      { limit: query.limit, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) },
+    );
+  }
+
+  async get(principal: Principal, id: string): Promise<WorkflowRun> {
+    return withoutProject(await this.runs.getVisible(id, principal.projectIds));
+  }
+
+  async cancel(principal: Principal, id: string): Promise<WorkflowRun> {
+    const run = await this.runs.getVisible(id, principal.projectIds);
+    principal.require(run.projectId, 'operator');
+    if (run.status !== 'RUNNING') {
+      throw new HangarError(
+        'INVALID_TRANSITION',
+        `workflow run ${id} is ${run.status}: only a running run is cancelled`,
+      );
+    }
+    await this.queue.request({ kind: 'cancel', runId: id, by: actorLabel(principal) });
+    this.audit.touched({ projectId: run.projectId, target: { type: 'workflow_run', id } });
+    return withoutProject(run);
+  }
+
+  // Approves or rejects an approval step waiting for a person.
+  async decide(
+    principal: Principal,
+    id: string,
+    key: string,
+    approved: boolean,
+    decision: ApprovalDecision,
+  ): Promise<WorkflowRun> {
+    const run = await this.runs.getVisible(id, principal.projectIds);
+    principal.require(run.projectId, 'operator');
+    const step = run.steps.find((candidate) => candidate.key === key);
+    if (!step) {
+      throw new HangarError('WORKFLOW_RUN_NOT_FOUND', `workflow run ${id} has no step "${key}" (yet)`, {
+        field: 'key',
+      });
+    }
+    if (step.type !== 'approval') {
+      throw new HangarError(
+        'INVALID_TRANSITION',
+        `step "${key}" of workflow run ${id} is ${step.type === 'agent' ? 'an' : 'a'} ${step.type} step: only approval steps are approved or rejected`,
+        { field: 'key' },
+      );
+    }
+    if (run.status !== 'RUNNING' || step.status !== 'WAITING') {
+      throw new HangarError(
+        'INVALID_TRANSITION',
+        run.status !== 'RUNNING'
+          ? `workflow run ${id} is ${run.status}: its steps are no longer decided`
+          : `step "${key}" of workflow run ${id} is ${step.status}: only a WAITING approval is decided`,
+        { field: 'key' },
+      );
+    }
+    await this.queue.request({
+      kind: 'decide',
+      runId: id,
+      key,
+      approved,
+      by: actorLabel(principal),
+      ...(decision.comment !== undefined ? { comment: decision.comment } : {}),
+    });
+    this.audit.touched({
+      projectId: run.projectId,
+      target: { type: 'workflow_run', id },
+      details: { step: key, approved },
+    });
+    return withoutProject(run);
+  }
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { HangarError, type WorkflowJob } from '@hangar/contracts';
+import { WorkflowRunStore } from '@hangar/db/workflow-state';
+import { Periodic, TaskLifecycle } from '@hangar/platform';
+import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer, type QueueWorker } from '@hangar/redis';
+import { decide, type Decision, type RunRequest } from '@hangar/workflows';
+import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
+import { SchedulerService } from '../scheduling/scheduler.service';
+import { WorkflowMetrics } from './workflow.metrics';
+
+// Task ids are lowercase cuid-like strings (Kubernetes names Jobs after them); the engine picks
+// a step's task id before the task exists, so it makes one here.
+export function newTaskId(): string {
+  return `c${Date.now().toString(36)}${randomBytes(8).toString('hex')}`.slice(0, 25);
+}
+
+// Drives workflow runs: every message about a run (started, a step's task ended, a person
+// cancelled or answered a gate, a timer) becomes one decision of @hangar/workflows' engine,
+// taken with the run locked, stored, and then carried out: step tasks created through the task
+// lifecycle (by the ids stored with their steps, so never twice) and queued, tasks of a stopped
+// run cancelled, a timer set. A reconciler decides again on every unfinished run at start and
+// periodically, so a crash between any two writes loses nothing.
+@Injectable()
+export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WorkflowEngine.name);
+  private readonly queue: QueueProducer<WorkflowJob>;
+  private worker: QueueWorker<WorkflowJob, void> | undefined;
+  private readonly periodic: Periodic;
+
+  constructor(
+    private readonly store: WorkflowRunStore,
+    private readonly lifecycle: TaskLifecycle,
+    private readonly scheduler: SchedulerService,
+    private readonly queues: Queues,
+    private readonly metrics: WorkflowMetrics,
+    @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+  ) {
+    this.queue = queues.producer(WORKFLOW_QUEUE_SPEC);
+    this.periodic = new Periodic('workflow reconcile', config.RECONCILE_INTERVAL_MS, () => this.reconcile());
+  }
+
+  onApplicationBootstrap() {
+    this.worker = this.queues.consumer(WORKFLOW_QUEUE_SPEC, (job) => this.handle(job), {
+      concurrency: this.config.WORKFLOW_CONCURRENCY,
+    });
+    this.worker.on('failed', (job, error) =>
+      this.logger.warn(`workflow job ${job?.id ?? '?'} failed: ${error.message}`),
+    );
+    this.periodic.start();
+  }
+
+  async onApplicationShutdown() {
+    await this.periodic.stop();
+    if (this.worker) await this.queues.release(this.worker);
+  }
+
+  // Every unfinished run is decided again (nothing happens when nothing changed), and every
+  // finished run with a task still alive gets its cancel again.
+  async reconcile(): Promise<void> {
+    const runs = new Set([
+      ...(await this.store.unfinishedRunIds()),
+      ...(await this.store.finishedRunsWithLiveTasks()),
+    ]);
+    for (const runId of runs) await this.advance(runId);
+  }
+
+  async handle(job: WorkflowJob): Promise<void> {
+    const request: RunRequest | undefined =
+      job.kind === 'cancel'
+        ? { kind: 'cancel', by: job.by }
+        : job.kind === 'decide'
+          ? {
+              kind: 'decide',
+              key: job.key,
+              approved: job.approved,
+              by: job.by,
+              ...(job.comment !== undefined ? { comment: job.comment } : {}),
+            }
+          : undefined;
+    await this.advance(job.runId, request);
+  }
+
+  async advance(runId: string, request?: RunRequest): Promise<Decision | null> {
+    const started = performance.now();
+    const outcome = await this.store.advance(runId, (snapshot) =>
+      decide({ snapshot, now: new Date(), newTaskId, ...(request ? { request } : {}) }),
+    );
+    if (!outcome) {
+      this.logger.warn(`workflow run ${runId} does not exist; message dropped`);
+      return null;
+    }
+    const { snapshot, changes } = outcome;
+    if (changes.refused) this.logger.warn(`workflow run ${runId}: ${changes.refused}`);
+    for (const start of changes.start) {
+      let outcome: { task: { id: string }; created: boolean };
+      try {
+        outcome = await this.lifecycle.createOnce({
+          id: start.taskId,
+          projectId: snapshot.projectId,
+          prompt: start.prompt,
+          workflowRunId: runId,
+          workflowStep: start.key,
+          ...(start.profile ? { profile: start.profile } : {}),
+          ...(start.scenario ? { scenario: start.scenario } : {}),
+          ...(start.timeoutSeconds ? { timeoutSeconds: start.timeoutSeconds } : {}),
+          ...(start.repository ? { repository: start.repository } : {}),
+          ...(start.ref ? { ref: start.ref } : {}),
+          ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
+          ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
+        });
+      } catch (error) {
+        // Refused for good (its profile was deleted since the run started): the step fails.
+        // Anything else (the database away) fails the job, which is tried again.
+        if (!(error instanceof HangarError)) throw error;
+        this.logger.warn(`workflow run ${runId}: step ${start.key} cannot start: ${error.message}`);
+        await this.advance(runId, { kind: 'unstartable', key: start.key, error: error.message });
+        continue;
+      }
+      if (outcome.created) this.metrics.stepStarted(performance.now() - started);
+      await this.scheduler.schedule(outcome.task.id);
+    }
+    for (const taskId of changes.cancel) await this.scheduler.cancel(taskId);
+    if (changes.wakeAt) {
+      const delay = Math.max(0, changes.wakeAt.getTime() - Date.now());
+      await this.queue.add(
+        'advance',
+        { kind: 'advance', runId },
+        { jobId: `wake-${runId}-${changes.wakeAt.getTime()}`, delay },
+      );
+    }
+    if (changes.run?.status && changes.run.status !== 'RUNNING') {
+      this.metrics.runFinished(changes.run.status);
+      this.logger.log(
+        `workflow run ${runId} ${changes.run.status}${changes.run.error ? `: ${changes.run.error}` : ''}`,
+      );
+    }
+    return changes;
+  }
+}

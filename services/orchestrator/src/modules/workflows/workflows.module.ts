@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { SchedulingModule } from '../scheduling/scheduling.module';
+import { WorkflowEngine } from './workflow-engine.service';
+import { WorkflowMetrics } from './workflow.metrics';
+
+@Module({
+  imports: [SchedulingModule],
+  providers: [WorkflowEngine, WorkflowMetrics],
+  exports: [WorkflowEngine],
+})
+export class WorkflowsModule {}

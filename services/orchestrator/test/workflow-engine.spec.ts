@@ -1,0 +1,228 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Queue, QueueEvents } from 'bullmq';
+import {
+  TASK_QUEUE,
+  WORKFLOW_QUEUE,
+  WorkflowDefinitionSchema,
+  type TaskJob,
+  type WorkflowJob,
+} from '@hangar/contracts';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  TaskRepository,
+  WorkflowRepository,
+  WorkflowRunRepository,
+  type PrismaClient,
+} from '@hangar/db';
+import { WorkflowRunStore } from '@hangar/db/workflow-state';
+import { TaskLifecycle } from '@hangar/platform';
+import { createRedis } from '@hangar/redis';
+import { decide } from '@hangar/workflows';
+import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
+import { AppModule } from '../src/app.module';
+import { OrchestratorConfigSchema } from '../src/config';
+import { newTaskId, WorkflowEngine } from '../src/modules/workflows/workflow-engine.service';
+
+// The engine inside the real orchestrator module, over the real PostgreSQL and Redis: two
+// orchestrators deciding one run at once, a crash between a decision and its tasks, a step's
+// task ending (told through the durable queue, as the task lifecycle tells it), a cancel.
+describe(WorkflowEngine.name, () => {
+  const prefix = uniqueRedisPrefix('workflow-engine');
+  const connection = createRedis(redisUrl());
+  const eventsConnection = createRedis(redisUrl());
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  let apps: INestApplicationContext[] = [];
+  let tasks: TaskRepository;
+  let runs: WorkflowRunRepository;
+  let workflows: WorkflowRepository;
+  let taskJobs: Queue<TaskJob>;
+  let workflowJobs: Queue<WorkflowJob>;
+  let events: QueueEvents;
+
+  async function orchestrator(): Promise<INestApplicationContext> {
+    const config = OrchestratorConfigSchema.parse({
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl(),
+      HANGAR_REDIS_PREFIX: prefix,
+      RECONCILE_INTERVAL_MS: '3600000',
+      LOG_LEVEL: 'silent',
+    });
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
+    await app.init();
+    apps.push(app);
+    return app;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase('workflow_engine');
+    prisma = createPrismaClient(database.url);
+    tasks = new TaskRepository(prisma);
+    runs = new WorkflowRunRepository(prisma);
+    workflows = new WorkflowRepository(prisma);
+    const queueOptions = { connection, prefix: `${prefix}:queue` };
+    taskJobs = new Queue<TaskJob>(TASK_QUEUE, queueOptions);
+    workflowJobs = new Queue<WorkflowJob>(WORKFLOW_QUEUE, queueOptions);
+    events = new QueueEvents(WORKFLOW_QUEUE, { connection: eventsConnection, prefix: `${prefix}:queue` });
+    await events.waitUntilReady();
+  });
+
+  afterEach(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    apps = [];
+  });
+
+  afterAll(async () => {
+    await events.close();
+    await taskJobs.close();
+    await workflowJobs.close();
+    await connection.quit();
+    await eventsConnection.quit();
+    await prisma.$disconnect();
+    await database.drop();
+  });
+
+  let names = 0;
+  async function startRun(definition: unknown, inputs: Record<string, unknown> = {}): Promise<string> {
+    const parsed = WorkflowDefinitionSchema.parse({ name: `wf-${++names}`, ...(definition as object) });
+    const workflow = await workflows.create(DEFAULT_PROJECT_ID, parsed, 'test');
+    return runs.create({
+      workflowId: workflow.id,
+      version: 1,
+      projectId: DEFAULT_PROJECT_ID,
+      inputs,
+      deadlineAt: null,
+      createdBy: 'test',
+    });
+  }
+
+  const run = (id: string) => runs.getVisible(id, [DEFAULT_PROJECT_ID]);
+  const runTasks = (runId: string) =>
+    prisma.task.findMany({ where: { workflowRunId: runId }, orderBy: { workflowStep: 'asc' } });
+
+  // Resolves once the engine has handled a job matching `holds` (BullMQ's own events).
+  function handled(jobId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = ({ jobId: id }: { jobId: string }) => {
+        if (id !== jobId) return;
+        events.off('completed', done);
+        resolve();
+      };
+      events.on('completed', done);
+      events.on('failed', ({ jobId: id, failedReason }) => {
+        if (id === jobId) reject(new Error(failedReason));
+      });
+    });
+  }
+
+  const fanOut = {
+    inputs: { items: { type: 'array' } },
+    steps: [
+      { id: 'first', prompt: 'first' },
+      { id: 'second', prompt: 'second' },
+      { id: 'after', needs: ['first', 'second'], prompt: 'after {{steps.first.output}}' },
+    ],
+  };
+
+  it('starts each ready step once when two orchestrators decide the same run at once', async () => {
+    const [a, b] = [await orchestrator(), await orchestrator()];
+    const runId = await startRun(fanOut);
+    await Promise.all([a.get(WorkflowEngine).advance(runId), b.get(WorkflowEngine).advance(runId)]);
+
+    const created = await runTasks(runId);
+    expect(created.map((task) => [task.workflowStep, task.prompt, task.status])).toEqual([
+      ['first', 'first', 'QUEUED'],
+      ['second', 'second', 'QUEUED'],
+    ]);
+    const steps = (await run(runId)).steps;
+    expect(steps.map((step) => [step.key, step.status, step.taskId])).toEqual(
+      expect.arrayContaining([
+        ['first', 'RUNNING', created[0]!.id],
+        ['second', 'RUNNING', created[1]!.id],
+      ]),
+    );
+    for (const task of created) expect((await taskJobs.getJob(`${task.id}-a1`))?.data.taskId).toBe(task.id);
+  });
+
+  it('creates the task of a step decided just before a crash, with the id stored for it', async () => {
+    const runId = await startRun(fanOut);
+    // The decision is stored, then the orchestrator dies before creating its tasks.
+    const store = new WorkflowRunStore(prisma);
+    const decided = await store.advance(runId, (snapshot) =>
+      decide({ snapshot, now: new Date(), newTaskId }),
+    );
+    const chosen = decided!.changes.start.map((start) => start.taskId).sort();
+    expect(await runTasks(runId)).toEqual([]);
+
+    const app = await orchestrator();
+    await app.get(WorkflowEngine).reconcile();
+    expect((await runTasks(runId)).map((task) => task.id).sort()).toEqual(chosen);
+  });
+
+  it("goes on when a step's task ends, told through the durable queue by the task lifecycle", async () => {
+    const app = await orchestrator();
+    const runId = await startRun(fanOut);
+    await app.get(WorkflowEngine).advance(runId);
+    const lifecycle = app.get(TaskLifecycle);
+    const [first, second] = await runTasks(runId);
+    for (const [task, result] of [
+      [first!, 'one'],
+      [second!, 'two'],
+    ] as const) {
+      await lifecycle.claim(task.id, 1, 'runner-x', { workspace: '/w', sandbox: 'none' });
+      const told = handled(`task-${task.id}-COMPLETED`);
+      await lifecycle.finish(task.id, 'runner-x', { status: 'COMPLETED', result, costUsd: 0.25 });
+      await told;
+    }
+    const after = (await runTasks(runId)).find((task) => task.workflowStep === 'after');
+    expect(after).toMatchObject({ prompt: 'after one', status: 'QUEUED' });
+    expect(await run(runId)).toMatchObject({ status: 'RUNNING', costUsd: 0.5 });
+
+    await lifecycle.claim(after!.id, 1, 'runner-x', { workspace: '/w', sandbox: 'none' });
+    const told = handled(`task-${after!.id}-COMPLETED`);
+    await lifecycle.finish(after!.id, 'runner-x', { status: 'COMPLETED', result: 'three' });
+    await told;
+    const finished = await run(runId);
+    expect(finished).toMatchObject({ status: 'COMPLETED', error: null });
+    expect(finished.finishedAt).not.toBeNull();
+    expect(finished.steps.map((step) => [step.key, step.status, step.output])).toEqual([
+      ['first', 'COMPLETED', 'one'],
+      ['second', 'COMPLETED', 'two'],
+      ['after', 'COMPLETED', 'three'],
+    ]);
+  });
+
+  it('cancels every task of a cancelled run, queued or running', async () => {
+    const app = await orchestrator();
+    const runId = await startRun(fanOut);
+    const engine = app.get(WorkflowEngine);
+    await engine.advance(runId);
+    const [first, second] = await runTasks(runId);
+    await app.get(TaskLifecycle).claim(first!.id, 1, 'runner-x', { workspace: '/w', sandbox: 'none' });
+
+    await engine.handle({ kind: 'cancel', runId, by: 'user:ann@example.com' });
+
+    expect(await run(runId)).toMatchObject({
+      status: 'CANCELLED',
+      error: 'cancelled: by user:ann@example.com',
+    });
+    expect(await tasks.get(second!.id)).toMatchObject({ status: 'CANCELLED' });
+    // The running one is asked to stop; its runner ends it (here: as a runner would).
+    const running = await prisma.task.findUniqueOrThrow({ where: { id: first!.id } });
+    expect(running.cancelRequestedAt).not.toBeNull();
+    expect((await run(runId)).steps.map((step) => step.status)).toEqual(['CANCELLED', 'CANCELLED']);
+  });
+
+  it('fails a step whose task cannot be created, naming why', async () => {
+    const app = await orchestrator();
+    const runId = await startRun({ steps: [{ id: 'lost', prompt: 'x', profile: 'deleted-profile' }] });
+    await app.get(WorkflowEngine).advance(runId);
+    expect(await run(runId)).toMatchObject({
+      status: 'FAILED',
+      error: 'step-failed: lost: could not start: profile "deleted-profile" does not exist',
+    });
+  });
+});
