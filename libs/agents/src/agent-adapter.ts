@@ -1,6 +1,7 @@
 import type { AgentInvocation } from './agent-invocation';
 import type { AgentOutputParser, AgentOutputParserOptions } from './agent-output.parser';
 import type { AgentProvider } from './agent-provider';
+import type { OutputSchema } from './output-schema';
 import { buildClaudeInvocation, type ClaudePermissionMode } from './claude/claude-invocation';
 import { ClaudeStreamParser } from './claude/claude-stream.parser';
 import { buildCodexInvocation, CODEX_IGNORED_OPTIONS } from './codex/codex-invocation';
@@ -32,6 +33,9 @@ export interface AgentRunSpec {
   disallowedTools?: readonly string[];
   mcpConfigPath?: string;
   resumeSessionId?: string;
+  // The final answer must be a JSON object matching this schema: Claude Code's --json-schema,
+  // Codex's --output-schema, an instruction after the prompt for the Gemini CLI.
+  outputSchema?: OutputSchema;
   // Extra variables (trace context, proxies); everything else from the parent is withheld.
   env?: Readonly<Record<string, string>>;
   // PATH for the agent and the commands it runs.

@@ -8,6 +8,7 @@ export {
 } from './agent-output.parser';
 export { DEFAULT_MAX_EVENT_BYTES } from './line-splitter';
 export * from './agent-adapter';
+export * from './output-schema';
 export * from './scripted-model/scripted-model.server';
 export * from './scripted-model/scenario.loader';
 export * from './scripted-model/scenario.schema';

@@ -158,6 +158,31 @@ describe('Claude Code CLI against the scripted model', () => {
     );
   });
 
+  it('should end with the StructuredOutput tool input as the result when the run asks for an output schema (structured-output)', async () => {
+    const outputSchema = {
+      type: 'object',
+      properties: {
+        verdict: { type: 'string', enum: ['approve', 'request-changes'] },
+        comments: { type: 'array', items: { type: 'string' } },
+      },
+      required: ['verdict', 'comments'],
+      additionalProperties: false,
+    };
+    const { exit, summary, events } = await runToEnd('structured-output', { outputSchema });
+    expect(exit).toEqual({ exitCode: 0, signal: null, reason: 'exited' });
+    expect(only(events, 'tool.use').map((event) => event.data.name)).toEqual(['StructuredOutput']);
+    expect(JSON.parse(summary.result ?? '')).toEqual({ verdict: 'approve', comments: ['Looks good.'] });
+    // One model call (100 in, 20 out), though the CLI counts the tool's result as a second turn:
+    // the tool call ends the run.
+    expect(summary).toMatchObject({ numTurns: 2, isError: false, costUsd: 0.0008 });
+  });
+
+  it('should not offer the StructuredOutput tool when the run asks for no output schema', async () => {
+    const { exit, events } = await runToEnd('structured-output');
+    expect(exit.exitCode).toBe(0);
+    expect(only(events, 'tool.result')[0]?.data.isError).toBe(true);
+  });
+
   it('should Read, Edit and cat README.md and report the cost its declared usage implies when the scenario is edit-file', async () => {
     const { exit, events, workDir, summary } = await runToEnd(
       'edit-file',

@@ -14,6 +14,7 @@ import {
 } from '../src';
 import { AgentRunner, only, sandboxedInvocation } from './support/agent-runs';
 import { groupSignalError, isProcessAlive, waitFor } from './support/processes';
+import { RecordingRelay } from './support/recording-relay';
 
 // The real Codex CLI (codex exec --json) against the scripted model's Responses API.
 jest.setTimeout(60_000);
@@ -23,6 +24,9 @@ describe('Codex CLI against the scripted model', () => {
   let rootDir: string;
   let scenariosDir: string;
   let codex: AgentRunner;
+  // Runs whose requests the test reads: through a relay that keeps their bodies.
+  let relay: RecordingRelay;
+  let relayedCodex: AgentRunner;
 
   beforeAll(async () => {
     rootDir = mkdtempSync(path.join(tmpdir(), 'hangar-codex-'));
@@ -58,14 +62,25 @@ describe('Codex CLI against the scripted model', () => {
         ],
       }),
     );
+    writeFileSync(
+      path.join(scenariosDir, 'json-answer.json'),
+      JSON.stringify({
+        description: 'a final answer that is a JSON object',
+        steps: [{ text: '{"summary":"done","files":2}' }],
+      }),
+    );
     const modelSocket = path.join(rootDir, 'model.sock');
     model = await startScriptedModel({ port: 0, scenariosDir, socketPath: modelSocket });
     codex = new AgentRunner('codex', rootDir, modelSocket);
+    relay = new RecordingRelay(path.join(rootDir, 'relay.sock'), () => model.url);
+    await relay.start();
+    relayedCodex = new AgentRunner('codex', path.join(rootDir, 'relayed'), relay.socketPath);
   });
 
-  afterEach(() => codex.stopAll());
+  afterEach(() => Promise.all([codex.stopAll(), relayedCodex.stopAll()]));
 
   afterAll(async () => {
+    await relay.stop();
     await model.close();
     rmSync(rootDir, { recursive: true, force: true });
     rmSync(scenariosDir, { recursive: true, force: true });
@@ -130,6 +145,24 @@ describe('Codex CLI against the scripted model', () => {
       cacheReadTokens: 4000,
       cacheCreationTokens: 250,
     });
+  });
+
+  it('should send the output schema to the model as the final answer format, and end with its JSON, when the run asks for one', async () => {
+    const outputSchema = {
+      type: 'object',
+      properties: { summary: { type: 'string' }, files: { type: 'integer' } },
+      required: ['summary', 'files'],
+      additionalProperties: false,
+    };
+    const { exit, summary } = await relayedCodex.run('json-answer', { spec: { outputSchema } });
+    expect(exit).toEqual({ exitCode: 0, signal: null, reason: 'exited' });
+    expect(JSON.parse(summary.result ?? '')).toEqual({ summary: 'done', files: 2 });
+    const formats = relay.bodies.map(
+      (body) => (JSON.parse(body) as { text?: { format?: Record<string, unknown> } }).text?.format,
+    );
+    expect(formats).toContainEqual(
+      expect.objectContaining({ type: 'json_schema', schema: expect.objectContaining(outputSchema) }),
+    );
   });
 
   it('should take the scenario from the prompt marker on the auto route', async () => {

@@ -32,6 +32,15 @@ describe('Gemini CLI against the scripted model', () => {
         steps: [{ text: 'Cached.' }],
       }),
     );
+    // The prompt decides: only a run asked for structured output gets the JSON answer.
+    writeFileSync(
+      path.join(scenariosDir, 'json-answer.json'),
+      JSON.stringify({
+        description: 'a JSON answer when the prompt asks for one, else a sentence',
+        steps: [{ text: 'Nobody asked for JSON.' }],
+        cases: [{ promptIncludes: '"summary"', steps: [{ text: '{"summary":"done","files":2}' }] }],
+      }),
+    );
     const modelSocket = path.join(rootDir, 'model.sock');
     model = await startScriptedModel({ port: 0, scenariosDir, socketPath: modelSocket });
     gemini = new AgentRunner('gemini', rootDir, modelSocket);
@@ -100,6 +109,19 @@ describe('Gemini CLI against the scripted model', () => {
     });
     expect(second.exit.exitCode).toBe(0);
     expect(second.summary.result).toBe('Earlier I said: "The secret word is PAPAYA."');
+  });
+
+  it('should ask for the JSON in the prompt when the run has an output schema, which the scenario answers by case', async () => {
+    const outputSchema = {
+      type: 'object',
+      properties: { summary: { type: 'string' }, files: { type: 'integer' } },
+      required: ['summary', 'files'],
+    };
+    const asked = await gemini.run('json-answer', { spec: { outputSchema, model: 'gemini-2.5-flash' } });
+    expect(asked.exit.exitCode).toBe(0);
+    expect(JSON.parse(asked.summary.result ?? '')).toEqual({ summary: 'done', files: 2 });
+    const plain = await gemini.run('json-answer', { spec: { model: 'gemini-2.5-flash' } });
+    expect(plain.summary.result).toBe('Nobody asked for JSON.');
   });
 
   it('should take the scenario from the prompt marker on the auto route', async () => {

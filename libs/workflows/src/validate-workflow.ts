@@ -47,15 +47,55 @@ export function validateWorkflow(definition: WorkflowDefinition): WorkflowProble
   }
 
   const context = { definition, byId, problems };
+  const scopes = new Map<string, Scope>();
   for (const entry of placed) {
     const scope = scopeOf(entry, definition, topAncestors);
+    scopes.set(entry.step.id, scope);
     checkStep(entry, scope, context);
   }
+  checkSharedWorkspaces(placed, scopes, problems);
   // The run's outputs are rendered once every step is done.
   const everything: Scope = { done: new Set(byId.keys()), loopSteps: undefined, item: false };
   for (const [name, template] of Object.entries(definition.outputs))
     checkTemplate(template, ['outputs', name], everything, context);
   return problems;
+}
+
+// Steps working in one folder (`sameAs`, followed to the step that made it) must run one after
+// another: two agents writing one workspace at once would mix their changes (and a runner
+// refuses the second).
+function checkSharedWorkspaces(placed: Placed[], scopes: Map<string, Scope>, problems: WorkflowProblem[]) {
+  const byId = new Map(placed.map((entry) => [entry.step.id, entry]));
+  const ownerOf = (id: string, seen = new Set<string>()): string => {
+    const step = byId.get(id)?.step;
+    if (step?.type !== 'agent' || !('sameAs' in step.workspace) || seen.has(id)) return id;
+    seen.add(id);
+    return ownerOf(step.workspace.sameAs, seen);
+  };
+  const sharing = new Map<string, Placed[]>();
+  for (const entry of placed) {
+    const step = entry.step;
+    if (step.type !== 'agent') continue;
+    // A sameAs that is not a dependency at all is refused already, by checkStep.
+    if ('sameAs' in step.workspace && !scopes.get(step.id)?.done.has(step.workspace.sameAs)) continue;
+    const owner = ownerOf(step.id);
+    sharing.set(owner, [...(sharing.get(owner) ?? []), entry]);
+  }
+  for (const group of sharing.values()) {
+    for (const [index, later] of group.entries()) {
+      for (const earlier of group.slice(0, index)) {
+        if (earlier.step.id === later.step.id) continue; // an id used twice is refused already
+        const ordered =
+          scopes.get(later.step.id)?.done.has(earlier.step.id) ||
+          scopes.get(earlier.step.id)?.done.has(later.step.id);
+        if (!ordered)
+          problems.push({
+            path: [...later.path, 'workspace'],
+            message: `shares a workspace with "${earlier.step.id}" but may run at the same time: make one need the other`,
+          });
+      }
+    }
+  }
 }
 
 function placeSteps(definition: WorkflowDefinition, problems: WorkflowProblem[]): Placed[] {
@@ -336,8 +376,15 @@ function checkStepField(
 function checkIsList(reference: string, path: (string | number)[], context: Context): void {
   const [root, id, field, ...rest] = reference.split('.');
   const fail = (message: string) => context.problems.push({ path, message });
+  if (root === 'inputs' && id && field === undefined) {
+    const type = context.definition.inputs[id]?.type;
+    if (type !== 'array') fail(`is not a list: ${reference} has type ${type ?? 'unknown'}`);
+    return;
+  }
   if (root !== 'steps' || !id || field !== 'output' || rest.length === 0)
-    return void fail(`is not a list: ${reference} (name a list field of an earlier step's output)`);
+    return void fail(
+      `is not a list: ${reference} (name a list field of an earlier step's output, or an array input)`,
+    );
   let current: JsonSchema | undefined = outputSchemaOf(id, context);
   for (const segment of rest) current = propertyOf(current, segment);
   if (current?.type !== 'array')

@@ -209,6 +209,38 @@ describe('validateWorkflow', () => {
     ]);
   });
 
+  it('should refuse steps that share a workspace but may run at once, and forEach in one', () => {
+    const problems = validateWorkflow(
+      define({
+        name: 'shared',
+        inputs: { files: { type: 'array' } },
+        steps: [
+          { id: 'make', prompt: 'make' },
+          { id: 'left', needs: ['make'], prompt: 'l', workspace: { sameAs: 'make' } },
+          { id: 'right', needs: ['make'], prompt: 'r', workspace: { sameAs: 'make' } },
+          { id: 'after', needs: ['left', 'right'], prompt: 'a', workspace: { sameAs: 'right' } },
+          {
+            id: 'each',
+            needs: ['after'],
+            prompt: '{{item}}',
+            workspace: { sameAs: 'make' },
+            forEach: { items: 'inputs.files' },
+          },
+        ],
+      }),
+    );
+    expect(problems).toEqual([
+      {
+        path: ['steps', 4, 'workspace', 'sameAs'],
+        message: 'a forEach step cannot share one workspace: its items would write it at the same time',
+      },
+      {
+        path: ['steps', 2, 'workspace'],
+        message: 'shares a workspace with "left" but may run at the same time: make one need the other',
+      },
+    ]);
+  });
+
   it('should leave conditions as data: code in a condition is refused by the schema', () => {
     const parsed = WorkflowDefinitionSchema.safeParse({
       name: 'code',

@@ -354,6 +354,26 @@ describe('kubernetes executor', () => {
     expect(creates.map((request) => request.status)).toEqual([201, 409]);
   });
 
+  it("should fail a task that must work in an earlier task's workspace before making its Job, naming the limit", async () => {
+    const { executor } = await startController();
+    await leading(executor);
+    const earlier = await submit('the earlier step');
+    await jobOf(earlier.id);
+    const later = await state.create({
+      projectId: DEFAULT_PROJECT_ID,
+      prompt: 'the later step',
+      workspaceOf: earlier.id,
+    });
+    await queue.add('run', { taskId: later.id, attempt: 1 }, { jobId: jobIdOf(later.id, 1) });
+    const failed = await statusOf(later.id, 'FAILED');
+    expect(failed.error).toBe(
+      `workspace: task ${later.id} must work in the workspace of task ${earlier.id}, but the kubernetes executor gives each task pod a workspace of its own that goes with the pod: shared workspaces need RUNNER_EXECUTOR=process`,
+    );
+    expect(failed.attempts).toBe(0);
+    expect(fake.job(NAMESPACE, taskJobName(later.id, 1))).toBeUndefined();
+    expect(fake.job(NAMESPACE, taskJobName(earlier.id, 1))).toBeDefined();
+  });
+
   describe('what the cluster reports, mapped onto the task', () => {
     it('should fail a task whose pod no node can take, and delete its Job', async () => {
       const { executor } = await startController();

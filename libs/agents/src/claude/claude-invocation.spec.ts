@@ -108,6 +108,20 @@ describe(buildClaudeInvocation.name, () => {
     expect(buildClaudeInvocation({ prompt: 'p', homeDir: '/h' }).env['IS_SANDBOX']).toBeUndefined();
   });
 
+  it('should ask for structured output with --json-schema as one argument, before the prompt, when the task has an output schema', () => {
+    const outputSchema = {
+      type: 'object',
+      properties: { verdict: { type: 'string', enum: ['approve', "it's wrong; $(rm -rf /)"] } },
+      required: ['verdict'],
+    };
+    const { args } = buildClaudeInvocation({ prompt: 'review', homeDir: '/h', outputSchema });
+    const at = args.indexOf('--json-schema');
+    expect(at).toBeGreaterThan(0);
+    expect(JSON.parse(args[at + 1] ?? '')).toEqual(outputSchema);
+    expect(args.slice(-2)).toEqual(['--', 'review']);
+    expect(buildClaudeInvocation({ prompt: 'review', homeDir: '/h' }).args).not.toContain('--json-schema');
+  });
+
   it('should send a prompt too long for one argument through stdin', () => {
     const prompt = 'é'.repeat(60_000);
     const invocation = buildClaudeInvocation({ prompt, homeDir: '/h' });

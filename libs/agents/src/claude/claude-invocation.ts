@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import path from 'node:path';
 import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
+import type { OutputSchema } from '../output-schema';
 import { PERMISSION_MODES } from '@hangar/contracts';
 import { resolveClaudeBinary } from './claude-binary';
 
@@ -27,6 +28,9 @@ export interface ClaudeRunSpec {
   disallowedTools?: readonly string[];
   mcpConfig?: string;
   resumeSessionId?: string;
+  // The CLI offers the model a StructuredOutput tool with this schema and ends the run when it is
+  // called: the result's text is the object, serialized.
+  outputSchema?: OutputSchema;
   binaryPath?: string;
   // PATH for the agent and the commands it runs.
   path?: string;
@@ -45,6 +49,7 @@ export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
   if (spec.disallowedTools?.length) args.push('--disallowedTools', ...spec.disallowedTools);
   if (spec.mcpConfig) args.push('--mcp-config', spec.mcpConfig);
   if (spec.resumeSessionId) args.push('--resume', spec.resumeSessionId);
+  if (spec.outputSchema) args.push('--json-schema', JSON.stringify(spec.outputSchema));
   // The repository's .claude/settings*.json (hooks, permission rules, env, helper commands) and
   // .mcp.json stay unread: settings come from the run's home, MCP servers from --mcp-config. Its
   // CLAUDE.md, skills and agents reach the CLI through the home (prepareClaudeHome).

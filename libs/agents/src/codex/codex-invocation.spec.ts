@@ -86,6 +86,21 @@ describe(buildCodexInvocation.name, () => {
     expect(trusted.args).toEqual(expect.arrayContaining(['--trust', '--dangerously-bypass-hook-trust']));
   });
 
+  it("should pass the output schema as a file in the run's home with --output-schema, before the prompt", () => {
+    const outputSchema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+    const invocation = buildCodexInvocation({ ...base, outputSchema, resumeSessionId: 'thread-1' });
+    const at = invocation.args.indexOf('--output-schema');
+    expect(invocation.args[at + 1]).toBe('/runs/r1/output-schema.json');
+    expect(at).toBeLessThan(invocation.args.indexOf('resume'));
+    expect(invocation.files).toEqual([
+      { path: '/runs/r1/output-schema.json', content: `${JSON.stringify(outputSchema)}\n` },
+    ]);
+    expect(invocation.args.slice(-4)).toEqual(['resume', '--', 'thread-1', 'write hello']);
+    const plain = buildCodexInvocation(base);
+    expect(plain.args).not.toContain('--output-schema');
+    expect(plain.files).toBeUndefined();
+  });
+
   it('should read a prompt too long for one argument from stdin', () => {
     const prompt = 'é'.repeat(60_000);
     const invocation = buildCodexInvocation({ prompt, homeDir: '/h' });

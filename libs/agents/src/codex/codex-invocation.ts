@@ -1,9 +1,12 @@
 import { Buffer } from 'node:buffer';
+import path from 'node:path';
 import type { AgentPermissionMode, AgentRunOption, AgentRunSpec } from '../agent-adapter';
 import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
 import { resolveCodexBinary } from './codex-binary';
 
 export const CODEX_PROVIDER_ID = 'hangar';
+// In the run's home: `--output-schema` takes a file.
+export const CODEX_OUTPUT_SCHEMA_FILE = 'output-schema.json';
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 export const CODEX_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, string>>> = {
@@ -59,6 +62,9 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
   if (spec.appendSystemPrompt) args.push(...config('developer_instructions', spec.appendSystemPrompt));
   // An untrusted project's .codex/ (config, hooks, MCP servers, rules) is not loaded; AGENTS.md is.
   if (spec.trustRepositorySettings) args.push('--trust', '--dangerously-bypass-hook-trust');
+  // The model is asked for a final message of this shape (the Responses API's json_schema format).
+  const outputSchemaPath = path.join(spec.homeDir, CODEX_OUTPUT_SCHEMA_FILE);
+  if (spec.outputSchema) args.push('--output-schema', outputSchemaPath);
 
   const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
   // `exec resume <id> <prompt>` continues a thread; `-` reads the prompt from stdin.
@@ -79,5 +85,7 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
 
   const invocation: AgentInvocation = { command: resolveCodexBinary(spec.binaryPath), args, env };
   if (promptViaStdin) invocation.stdin = spec.prompt;
+  if (spec.outputSchema)
+    invocation.files = [{ path: outputSchemaPath, content: `${JSON.stringify(spec.outputSchema)}\n` }];
   return invocation;
 }

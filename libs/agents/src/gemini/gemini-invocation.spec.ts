@@ -73,6 +73,21 @@ describe(buildGeminiInvocation.name, () => {
     });
   });
 
+  it('should ask for only a JSON object of the schema after the prompt, since the CLI has no option for it', () => {
+    const outputSchema = { type: 'object', properties: { summary: { type: 'string' } } };
+    const { args } = buildGeminiInvocation({ prompt: 'Summarize', homeDir: '/h', outputSchema });
+    expect(args.at(-1)).toBe(
+      [
+        '--prompt=Summarize',
+        '',
+        '---',
+        'When you are done, answer with only a JSON object that matches the JSON Schema below: no text before or after it, and no Markdown code fence.',
+        '',
+        JSON.stringify(outputSchema, null, 2),
+      ].join('\n'),
+    );
+  });
+
   it('should send a prompt too long for one argument through stdin', () => {
     const prompt = 'é'.repeat(60_000);
     const invocation = buildGeminiInvocation({ prompt, homeDir: '/h' });

@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import path from 'node:path';
 import type { AgentPermissionMode, AgentRunOption, AgentRunSpec } from '../agent-adapter';
 import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
+import { promptWithOutputSchema } from '../output-schema';
 import { resolveGeminiScript } from './gemini-binary';
 
 export const GEMINI_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, string>>> = {
@@ -64,10 +65,12 @@ export function buildGeminiInvocation(spec: AgentRunSpec): AgentInvocation {
   if (spec.allowedTools?.length) args.push('--allowed-tools', ...spec.allowedTools);
   if (spec.resumeSessionId) args.push('--resume', spec.resumeSessionId);
 
-  const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
+  // The CLI has no structured-output option: the prompt asks for the JSON.
+  const prompt = spec.outputSchema ? promptWithOutputSchema(spec.prompt, spec.outputSchema) : spec.prompt;
+  const promptViaStdin = Buffer.byteLength(prompt) > MAX_PROMPT_ARG_BYTES;
   // `--prompt=<text>` keeps a prompt that starts with "-" from reading as a flag. A long prompt
   // goes through stdin, to which -p appends its (empty) text.
-  args.push(`--prompt=${promptViaStdin ? '' : spec.prompt}`);
+  args.push(`--prompt=${promptViaStdin ? '' : prompt}`);
 
   const env: Record<string, string> = {
     PATH: spec.path ?? DEFAULT_AGENT_PATH,
@@ -97,6 +100,6 @@ export function buildGeminiInvocation(spec: AgentRunSpec): AgentInvocation {
       },
     ],
   };
-  if (promptViaStdin) invocation.stdin = spec.prompt;
+  if (promptViaStdin) invocation.stdin = prompt;
   return invocation;
 }

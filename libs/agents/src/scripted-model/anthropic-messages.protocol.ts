@@ -13,6 +13,7 @@ import {
   isMainLoopRequest,
   lastAssistantText,
   MessagesRequestSchema,
+  promptText,
   stepIndex,
   userTexts,
 } from './messages-request';
@@ -39,6 +40,7 @@ export const anthropicMessagesProtocol: ModelProtocol = {
         step: stepIndex(request),
         cwd: extractCwd(request),
         userTexts: userTexts(request),
+        promptText: promptText(request),
         lastAssistantText: lastAssistantText(request),
         sessionId: headerValue(req, 'x-claude-code-session-id'),
       },

@@ -51,6 +51,16 @@ export function geminiStepIndex(request: GenerateContentRequest): number {
 const WORKSPACE_LINE = /Workspace Directories:\**\s*\n\s*-\s*(\S.*?)\s*$/m;
 const OLDER_CWD_LINE = /I'm currently working in the directory:\s*(\S.*?)\s*$/m;
 
+// The first turn's user text: the CLI's session context and the prompt.
+function promptText(contents: readonly Content[]): string {
+  const firstReply = contents.findIndex((content) => content.role === 'model');
+  return contents
+    .slice(0, firstReply === -1 ? undefined : firstReply)
+    .filter((content) => content.role === 'user')
+    .flatMap(contentTexts)
+    .join('\n');
+}
+
 function view(request: GenerateContentRequest, model: string, stream: boolean): ViewResult {
   const userTexts = request.contents.filter((content) => content.role === 'user').flatMap(contentTexts);
   const lastReply = [...request.contents]
@@ -68,6 +78,7 @@ function view(request: GenerateContentRequest, model: string, stream: boolean): 
       step: geminiStepIndex(request),
       cwd,
       userTexts,
+      promptText: promptText(request.contents),
       // The CLI keeps a streamed reply as several text parts: they are pieces of one text.
       lastAssistantText: lastReply ? contentTexts(lastReply).join('') : undefined,
       sessionId: undefined,

@@ -3,6 +3,7 @@ import {
   isMainLoopRequest,
   lastAssistantText,
   MessagesRequestSchema,
+  promptText,
   stepIndex,
   userTexts,
 } from './messages-request';
@@ -85,5 +86,31 @@ describe(userTexts.name, () => {
     // The most recent reply with text, skipping one that only used a tool.
     expect(lastAssistantText(request)).toBe('The secret word is PAPAYA.');
     expect(lastAssistantText(parse({ messages: [{ role: 'user', content: 'x' }] }))).toBeUndefined();
+  });
+});
+
+describe(promptText.name, () => {
+  it("should join the user's texts before the first reply, leaving out later turns and tool results", () => {
+    const request = parse({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '<system-reminder>ctx</system-reminder>' },
+            { type: 'text', text: 'Review the code' },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'tool_use' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', content: 'Plan' },
+            { type: 'text', text: 'Plan' },
+          ],
+        },
+      ],
+    });
+    expect(promptText(request)).toBe('<system-reminder>ctx</system-reminder>\nReview the code');
+    expect(promptText(parse({ messages: [{ role: 'user', content: 'just this' }] }))).toBe('just this');
   });
 });

@@ -64,6 +64,16 @@ export function userTexts(request: MessagesRequest): string[] {
     .flatMap((message) => contentTexts(message.content));
 }
 
+// The first turn's user text (Claude Code sends the prompt with its reminders as one message).
+export function promptText(request: MessagesRequest): string {
+  const firstReply = request.messages.findIndex((message) => message.role === 'assistant');
+  return request.messages
+    .slice(0, firstReply === -1 ? undefined : firstReply)
+    .filter((message) => message.role === 'user')
+    .flatMap((message) => contentTexts(message.content))
+    .join('\n');
+}
+
 export function lastAssistantText(request: MessagesRequest): string | undefined {
   for (const message of [...request.messages].reverse()) {
     if (message.role !== 'assistant') continue;

@@ -17,6 +17,9 @@ export interface ModelRequestView {
   cwd: string | undefined;
   // Text the user wrote, in order, without tool results (the scenario marker is looked for here).
   userTexts: string[];
+  // The user's text before the model's first reply: the prompt, with whatever context the CLI
+  // puts around it (a scenario's `cases` are chosen by it). The same for every call of a run.
+  promptText: string;
   // The text of the most recent model reply that has text.
   lastAssistantText: string | undefined;
   sessionId: string | undefined;

@@ -69,6 +69,17 @@ export function responsesStepIndex(request: ResponsesRequest): number {
 // Codex 0.169 sends `<cwd>…</cwd>` inside an `<environment_context>` user message.
 const CWD_TAG = /<cwd>([^<]+)<\/cwd>/;
 
+// The first turn's user text: Codex sends its environment context (and AGENTS.md) as user
+// messages of their own before the prompt.
+function promptText(items: readonly InputItem[]): string {
+  const firstReply = items.findIndex(isModelItem);
+  return items
+    .slice(0, firstReply === -1 ? undefined : firstReply)
+    .filter((item) => isMessage(item) && item.role === 'user')
+    .flatMap(itemTexts)
+    .join('\n');
+}
+
 function view(request: ResponsesRequest, req: IncomingMessage): ViewResult {
   const items = inputItems(request);
   const messages = items.filter(isMessage);
@@ -85,6 +96,7 @@ function view(request: ResponsesRequest, req: IncomingMessage): ViewResult {
       step: responsesStepIndex(request),
       cwd: texts.map((text) => CWD_TAG.exec(text)?.[1]?.trim()).find((cwd) => cwd),
       userTexts: messages.filter((item) => item.role === 'user').flatMap(itemTexts),
+      promptText: promptText(items),
       lastAssistantText: lastReply ? itemTexts(lastReply).join('') : undefined,
       sessionId: headerValue(req, 'session-id') ?? headerValue(req, 'thread-id'),
     },

@@ -38,6 +38,17 @@ describe('scenario loader', () => {
     writeFileSync(path.join(extraDir, 'not json.json'), '{');
     writeFileSync(path.join(extraDir, 'bad-json.json'), '{');
     writeFileSync(path.join(extraDir, 'empty-step.json'), JSON.stringify({ steps: [{}] }));
+    writeFileSync(
+      path.join(extraDir, 'with-cases.json'),
+      JSON.stringify({
+        steps: [{ text: 'other' }],
+        cases: [{ promptIncludes: 'Review', steps: [{ text: 'r' }] }],
+      }),
+    );
+    writeFileSync(
+      path.join(extraDir, 'bad-case.json'),
+      JSON.stringify({ steps: [{ text: 'other' }], cases: [{ promptIncludes: '', steps: [] }] }),
+    );
   });
 
   afterAll(() => rmSync(extraDir, { recursive: true, force: true }));
@@ -77,6 +88,21 @@ describe('scenario loader', () => {
       chunkSize: 64,
       chunkDelayMs: 0,
     });
+  });
+
+  it('should load cases with their steps defaulted, and refuse a case without text or steps', async () => {
+    const scenario = await loadScenario('with-cases', extraDir);
+    expect(scenario.cases).toEqual([
+      {
+        promptIncludes: 'Review',
+        steps: [{ text: 'r', errors: [], delayMs: 0, chunkSize: 64, chunkDelayMs: 0 }],
+      },
+    ]);
+    expect((await loadScenario('reply')).cases).toBeUndefined();
+    const error: unknown = await loadScenario('bad-case', extraDir).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidScenario);
+    expect((error as InvalidScenario).detail).toMatch(/cases\[0\]\.promptIncludes/);
+    expect((error as InvalidScenario).detail).toMatch(/cases\[0\]\.steps/);
   });
 
   it('should throw a coded UnknownScenario when no directory has the scenario', async () => {

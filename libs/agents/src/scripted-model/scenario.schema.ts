@@ -83,12 +83,22 @@ export const ScenarioStepSchema = z
   );
 export type ScenarioStep = z.infer<typeof ScenarioStepSchema>;
 
+// Steps for runs whose prompt includes a text: one scenario can answer several prompts differently.
+export const ScenarioCaseSchema = z
+  .object({
+    promptIncludes: z.string().min(1),
+    steps: z.array(ScenarioStepSchema).min(1),
+  })
+  .strict();
+export type ScenarioCase = z.infer<typeof ScenarioCaseSchema>;
+
 export const ScenarioSchema = z
   .object({
     $schema: z.string().optional(),
     description: z.string().default(''),
     usage: ScriptedUsageSchema.optional(),
     steps: z.array(ScenarioStepSchema).min(1),
+    cases: z.array(ScenarioCaseSchema).optional(),
   })
   .strict();
 export type ScenarioDefinition = z.infer<typeof ScenarioSchema>;
@@ -100,6 +110,17 @@ export interface Scenario extends ScenarioDefinition {
 
 function hasEndlessError(errors: ScriptedError[]): boolean {
   return errors.some((error) => error.times === 'always');
+}
+
+// The steps that answer a run: those of the first case whose text the prompt includes, else the
+// scenario's own. `caseIndex` says which case, if one matched.
+export function stepsForPrompt(
+  scenario: Pick<ScenarioDefinition, 'steps' | 'cases'>,
+  prompt: string,
+): { steps: ScenarioStep[]; caseIndex: number | undefined } {
+  const caseIndex = scenario.cases?.findIndex((candidate) => prompt.includes(candidate.promptIncludes)) ?? -1;
+  const chosen = scenario.cases?.[caseIndex];
+  return chosen ? { steps: chosen.steps, caseIndex } : { steps: scenario.steps, caseIndex: undefined };
 }
 
 // Blocks of a step in reply order: the `text` shorthand comes first.

@@ -106,6 +106,16 @@ describe('scripted model APIs', () => {
       }),
     );
     writeFileSync(
+      path.join(extraDir, 'by-prompt.json'),
+      JSON.stringify({
+        steps: [{ text: 'no case matched' }],
+        cases: [
+          { promptIncludes: 'Review', steps: [{ text: 'review 1' }, { text: 'review 2' }] },
+          { promptIncludes: 'Plan', steps: [{ text: 'plan 1' }] },
+        ],
+      }),
+    );
+    writeFileSync(
       path.join(extraDir, 'limited.json'),
       JSON.stringify({
         steps: [{ errors: [{ status: 429, times: 1, retryAfterSeconds: 0 }], text: 'after' }],
@@ -283,6 +293,40 @@ describe('scripted model APIs', () => {
       expect(await missing.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
       const counted = await post(geminiPath('reply', 'g6', 'countTokens'), geminiRequest());
       expect(await counted.json()).toEqual({ totalTokens: expect.any(Number) });
+    });
+  });
+
+  describe('cases', () => {
+    const responsesText = async (runKey: string, prompt: string, replies = 0) => {
+      const response = await post(
+        responsesPath('by-prompt', runKey),
+        responsesRequest({ prompt, replies, stream: false }),
+      );
+      const body = (await response.json()) as { output: { content: { text: string }[] }[] };
+      return body.output[0]?.content[0]?.text;
+    };
+    const geminiText = async (runKey: string, prompt: string, replies = 0) => {
+      const response = await post(
+        geminiPath('by-prompt', runKey, 'generateContent'),
+        geminiRequest({ prompt, replies }),
+      );
+      const body = (await response.json()) as { candidates: { content: { parts: { text: string }[] } }[] };
+      return body.candidates[0]?.content.parts[0]?.text;
+    };
+
+    it("should choose the case by the prompt after Codex's environment context, for every step of the run", async () => {
+      expect(await responsesText('rc1', 'Review this')).toBe('review 1');
+      expect(await responsesText('rc1', 'Review this', 1)).toBe('review 2');
+      expect(await responsesText('rc2', 'Plan and Review')).toBe('review 1');
+      expect(await responsesText('rc3', 'Plan it')).toBe('plan 1');
+      expect(await responsesText('rc4', 'something else')).toBe('no case matched');
+    });
+
+    it("should choose the case by the prompt after the Gemini CLI's session context, for every step of the run", async () => {
+      expect(await geminiText('gc1', 'Review this')).toBe('review 1');
+      expect(await geminiText('gc1', 'Review this', 1)).toBe('review 2');
+      expect(await geminiText('gc2', 'Plan it')).toBe('plan 1');
+      expect(await geminiText('gc3', 'something else')).toBe('no case matched');
     });
   });
 

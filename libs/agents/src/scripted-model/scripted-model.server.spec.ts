@@ -15,6 +15,9 @@ interface RequestOptions {
   stream?: boolean;
   tools?: boolean;
   cwd?: string | null;
+  prompt?: string;
+  // A text the user adds with each tool result (Claude Code's reminders do so).
+  laterText?: string;
 }
 
 function messagesRequest({
@@ -22,9 +25,17 @@ function messagesRequest({
   stream = true,
   tools = true,
   cwd = '/work/task',
+  prompt = 'go',
+  laterText,
 }: RequestOptions = {}) {
   const messages: { role: string; content: unknown }[] = [
-    { role: 'user', content: [{ type: 'text', text: 'go' }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: '<system-reminder>context</system-reminder>' },
+        { type: 'text', text: prompt },
+      ],
+    },
   ];
   if (cwd !== null) {
     messages.push({
@@ -40,7 +51,13 @@ function messagesRequest({
   for (let turn = 0; turn < assistantTurns; turn += 1) {
     messages.push(
       { role: 'assistant', content: [{ type: 'tool_use', id: `toolu_${turn}`, name: 'Write', input: {} }] },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: `toolu_${turn}`, content: 'ok' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: `toolu_${turn}`, content: 'ok' },
+          ...(laterText ? [{ type: 'text', text: laterText }] : []),
+        ],
+      },
     );
   }
   return {
@@ -87,6 +104,25 @@ describe('scripted model server', () => {
             ],
             text: 'finally',
           },
+        ],
+      }),
+    );
+    writeFileSync(
+      path.join(extraDir, 'by-prompt.json'),
+      JSON.stringify({
+        steps: [{ text: 'no case matched' }],
+        cases: [
+          {
+            promptIncludes: 'Review',
+            steps: [
+              {
+                errors: [{ status: 529, times: 1 }],
+                content: [{ type: 'tool_use', name: 'Write', input: { file_path: '{{cwd}}/review.md' } }],
+              },
+              { text: 'reviewed at step {{step}}' },
+            ],
+          },
+          { promptIncludes: 'Plan', steps: [{ text: 'planned' }] },
         ],
       }),
     );
@@ -309,6 +345,56 @@ describe('scripted model server', () => {
         status: 200,
       }),
     ]);
+  });
+
+  describe('cases', () => {
+    const reply = async (runKey: string, options: RequestOptions) => {
+      const response = await post(messagesPath('by-prompt', runKey), {
+        ...messagesRequest(options),
+        stream: false,
+      });
+      return { status: response.status, body: (await response.json()) as { content: unknown[] } };
+    };
+
+    it('should answer with the first case whose text the prompt includes, step by step, when the scenario has cases', async () => {
+      records.length = 0;
+      // The case's own leading error, then its first step: a tool call in the request's cwd.
+      expect((await reply('review-1', { prompt: 'Review the Plan, please' })).status).toBe(529);
+      expect((await reply('review-1', { prompt: 'Review the Plan, please' })).body.content).toEqual([
+        expect.objectContaining({
+          type: 'tool_use',
+          name: 'Write',
+          input: { file_path: '/work/task/review.md' },
+        }),
+      ]);
+      // Step 2 of the same case; a later user text naming another case changes nothing.
+      const second = await reply('review-1', {
+        prompt: 'Review the Plan, please',
+        assistantTurns: 1,
+        laterText: 'Plan',
+      });
+      expect(second.body.content).toEqual([{ type: 'text', text: 'reviewed at step 1' }]);
+      expect(
+        records.map(({ case: caseIndex, step, attempt, status }) => ({ caseIndex, step, attempt, status })),
+      ).toEqual([
+        { caseIndex: 0, step: 0, attempt: 1, status: 529 },
+        { caseIndex: 0, step: 0, attempt: 2, status: 200 },
+        { caseIndex: 0, step: 1, attempt: 1, status: 200 },
+      ]);
+    });
+
+    it('should answer with the top-level steps when no case matches, and past the end of a short case', async () => {
+      expect((await reply('plan-1', { prompt: 'Plan the work' })).body.content).toEqual([
+        { type: 'text', text: 'planned' },
+      ]);
+      expect((await reply('plan-1', { prompt: 'Plan the work', assistantTurns: 1 })).body.content).toEqual([
+        { type: 'text', text: expect.stringContaining('has no step 2') },
+      ]);
+      // Case-sensitive, like String.includes.
+      expect((await reply('other-1', { prompt: 'review and plan' })).body.content).toEqual([
+        { type: 'text', text: 'no case matched' },
+      ]);
+    });
   });
 
   it('should serve health and the scenario list', async () => {

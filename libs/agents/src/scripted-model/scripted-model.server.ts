@@ -16,6 +16,7 @@ import {
   type ScriptedError,
   type ScriptedUsage,
   stepBlocks,
+  stepsForPrompt,
 } from './scenario.schema';
 import { renderTemplate, TemplateError, type TemplateValues } from './scenario.template';
 import type { ReplyBlock, ReplySpec } from './scripted-reply';
@@ -58,6 +59,8 @@ export interface ScriptedRequestRecord {
   runKey?: string;
   kind: 'messages' | 'side-call' | 'count-tokens' | 'other';
   model?: string;
+  // The index of the scenario's case that answered, when one did.
+  case?: number;
   step?: number;
   attempt?: number;
   status: number;
@@ -258,15 +261,19 @@ class ScriptedModelHandler {
       return;
     }
 
+    const { steps, caseIndex } = stepsForPrompt(scenario, view.promptText);
+    if (caseIndex !== undefined) trace.case = caseIndex;
     const step = view.step;
     trace.step = step;
-    const scenarioStep = scenario.steps[step];
+    const scenarioStep = steps[step];
     if (!scenarioStep) {
       await reply(pastEndSpec(scenario, step, view.model));
       record(200);
       return;
     }
-    const attempt = this.nextAttempt(`${scenario.name}\u0000${route.runKey}\u0000${step}`);
+    const attempt = this.nextAttempt(
+      `${scenario.name}\u0000${route.runKey}\u0000${caseIndex ?? ''}\u0000${step}`,
+    );
     trace.attempt = attempt;
     const scriptedError = errorForAttempt(scenarioStep.errors, attempt);
     if (scriptedError) {

@@ -25,6 +25,7 @@ import {
   COMPONENT_LABELS,
   conversationClaimName,
   PROJECT_LABEL,
+  sharedWorkspaceInPod,
   TASK_LABEL,
   taskJobName,
   type TaskJobSettings,
@@ -203,6 +204,14 @@ export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplica
     if (!task || task.status !== 'QUEUED' || task.attempts !== attempt - 1)
       return 'skipped: the task is no longer waiting for this attempt';
     if (this.jobs.get(name) || this.created.has(name)) return 'adopted: its Job exists';
+    // A task pod's workspace is its own: one that must work in an earlier task's cannot start.
+    const { workspaceOf } = await this.tasks.get(taskId);
+    if (workspaceOf) {
+      const reason = `workspace: ${sharedWorkspaceInPod(taskId, workspaceOf)}`;
+      if (await this.lifecycle.failUnstarted(taskId, attempt, reason))
+        this.logger.warn(`task ${taskId}: ${reason}; failed before it started`);
+      return 'refused: a shared workspace';
+    }
 
     while (this.activeJobs().length >= this.config.RUNNER_MAX_JOBS) {
       if (!(await this.capacityFreed())) return this.later(job, token, 0);

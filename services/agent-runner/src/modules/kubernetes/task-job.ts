@@ -59,6 +59,13 @@ export interface TaskJobInput {
   resources?: V1ResourceRequirements | undefined;
 }
 
+// Why a task that must work in an earlier task's workspace (workspaceOf) cannot run in a task
+// pod: each pod's workspace is its own emptyDir, gone with the pod. The controller fails such a
+// task before making its Job; the pod refuses it too, should it get one.
+export function sharedWorkspaceInPod(taskId: string, ownerId: string): string {
+  return `task ${taskId} must work in the workspace of task ${ownerId}, but the kubernetes executor gives each task pod a workspace of its own that goes with the pod: shared workspaces need RUNNER_EXECUTOR=process`;
+}
+
 // A Job name is derived from the task id and its attempt, so a controller that restarts finds
 // (adopts) the Job it made instead of making a second one. Task ids are lowercase cuids.
 export function taskJobName(taskId: string, attempt: number): string {

@@ -45,6 +45,9 @@ export class TaskRunService {
   // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown. A stop
   // asked for before the agent is spawned applies as soon as it is.
   private readonly stopReasons = new Map<string, 'cancelled' | 'shutdown'>();
+  // The workspace folder of each active attempt once prepared: tasks sharing one (workspaceOf)
+  // must not run in it at once.
+  private readonly workspaceDirs = new Map<string, string>();
 
   constructor(
     @Inject(ATTEMPT_BACKEND) private readonly backend: AttemptBackend,
@@ -92,6 +95,7 @@ export class TaskRunService {
     } finally {
       this.active.delete(taskId);
       this.stopReasons.delete(taskId);
+      this.workspaceDirs.delete(taskId);
     }
     this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
     return { claimed: true, finished };
@@ -104,6 +108,7 @@ export class TaskRunService {
     try {
       profile = await attempt.profile();
       prepared = await this.workspaces.prepare(attempt);
+      this.takeWorkspace(task.id, prepared.dir);
       await attempt.recordWorkspace(prepared);
       this.reapStrays(task, prepared.dir);
     } catch (error) {
@@ -171,6 +176,8 @@ export class TaskRunService {
         ...profileOptions(profile),
         ...(mcpConfig ? { mcpConfigPath: path.join(seenAs.home, MCP_CONFIG_FILE) } : {}),
         ...(resumeSessionId ? { resumeSessionId } : {}),
+        // A workflow step's structured output: the result's text is the JSON the engine checks.
+        ...(task.outputSchema ? { outputSchema: task.outputSchema } : {}),
         sandboxed,
         trustRepositorySettings: profile.trustRepositorySettings,
       };
@@ -248,6 +255,18 @@ export class TaskRunService {
     // Everything worth keeping from the run's home (the session transcript) is stored now.
     await rm(homeDir, { recursive: true, force: true });
     return attempt.finish(outcome);
+  }
+
+  // Two agents in one folder would mix their changes (and diffs), and the second would stop the
+  // first as a stray: a task sharing an earlier task's workspace waits for no one, it fails.
+  private takeWorkspace(taskId: string, dir: string) {
+    for (const [otherId, otherDir] of this.workspaceDirs) {
+      if (otherDir === dir)
+        throw new Error(
+          `${dir} is in use by task ${otherId}, still running on this runner: tasks that share a workspace must run one after another`,
+        );
+    }
+    this.workspaceDirs.set(taskId, dir);
   }
 
   // A retry after a lost runner shares the workspace with the lost run's agent, which may

@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { existsSync } from 'node:fs';
+import { TaskRepository } from '@hangar/db';
 import { sweepWorkspaces } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { TaskRunService } from './task-run.service';
@@ -13,8 +14,9 @@ import { CONVERSATIONS_FOLDER } from './workspace.service';
 
 const SWEEP_EVERY_MS = 60 * 60 * 1000;
 
-// Finished tasks' workspaces go after WORKSPACE_RETENTION_HOURS; running tasks' and every
-// conversation's (kept with the conversation) stay.
+// Finished tasks' workspaces go after WORKSPACE_RETENTION_HOURS; running tasks', those a queued
+// or running task is to work in (workspaceOf), and every conversation's (kept with the
+// conversation) stay.
 @Injectable()
 export class WorkspaceSweeperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WorkspaceSweeperService.name);
@@ -22,6 +24,7 @@ export class WorkspaceSweeperService implements OnApplicationBootstrap, OnApplic
 
   constructor(
     private readonly runs: TaskRunService,
+    private readonly tasks: TaskRepository,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
@@ -38,7 +41,9 @@ export class WorkspaceSweeperService implements OnApplicationBootstrap, OnApplic
   async sweep(now = Date.now()): Promise<string[]> {
     if (!existsSync(this.config.WORKSPACE_ROOT)) return [];
     try {
-      const running = new Set(this.runs.runningTaskIds());
+      // Asked before the folders are looked at: a task that shares a workspace and is created
+      // later finds its workspace gone, and fails saying so.
+      const running = new Set([...this.runs.runningTaskIds(), ...(await this.tasks.awaitedWorkspaces())]);
       const result = await sweepWorkspaces({
         root: this.config.WORKSPACE_ROOT,
         olderThanMs: this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,

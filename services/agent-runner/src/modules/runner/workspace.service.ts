@@ -15,10 +15,13 @@ import {
 } from '@hangar/workspaces';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
 import type { ClaimedAttempt } from '../attempts/attempt-backend';
+import { sharedWorkspaceInPod } from '../kubernetes/task-job';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 
 // Conversations' workspaces live here under WORKSPACE_ROOT, kept with the conversation.
 export const CONVERSATIONS_FOLDER = 'conversations';
+// A task's workspace folder is named after its id.
+const TASK_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 export interface PreparedWorkspace {
   dir: string;
@@ -27,8 +30,9 @@ export interface PreparedWorkspace {
   baseCommit: string | null;
 }
 
-// Where a run works: its own folder, or its conversation's (kept between turns); a clone of
-// the task's repository on branch hangar/<id> when it names one. After the run: the diff is
+// Where a run works: its own folder, its conversation's (kept between turns), or an earlier
+// task's (`workspaceOf`, a workflow step going on where another left off); a clone of the task's
+// repository on branch hangar/<id> when it names one. After the run: the diff is
 // stored on the task, and the branch pushed when the task asked for it.
 @Injectable()
 export class WorkspaceService {
@@ -47,20 +51,14 @@ export class WorkspaceService {
 
   async prepare(attempt: ClaimedAttempt): Promise<PreparedWorkspace> {
     const { task } = attempt;
+    if (task.workspaceOf) return this.sharedWith(task.id, task.workspaceOf);
     const root = task.conversationId
       ? path.join(this.config.WORKSPACE_ROOT, CONVERSATIONS_FOLDER)
       : this.config.WORKSPACE_ROOT;
     const id = task.conversationId ?? task.id;
     const dir = path.join(root, id);
-    if (task.conversationId && existsSync(dir)) {
-      // A later turn: same folder, same branch; this turn's diff starts from where the last one ended.
-      const isGit = existsSync(path.join(dir, '.git'));
-      return {
-        dir,
-        branch: isGit ? `hangar/${id}` : null,
-        baseCommit: isGit ? await currentCommit(dir, this.git.git) : null,
-      };
-    }
+    // A later turn: same folder, same branch; this turn's diff starts from where the last one ended.
+    if (task.conversationId && existsSync(dir)) return this.continued(dir, id);
     // Without a repository the workspace is a fresh git repository too, so every task's
     // changes can be shown as a diff.
     const access = await this.remoteAccess(attempt);
@@ -72,6 +70,29 @@ export class WorkspaceService {
       ...this.git,
     });
     return { dir: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit };
+  }
+
+  // The earlier task's folder and branch, as a later conversation turn has them: only on the
+  // runner that ran it, and until the sweeper takes it.
+  private async sharedWith(taskId: string, ownerId: string): Promise<PreparedWorkspace> {
+    if (this.sandbox.mode === 'pod') throw new Error(sharedWorkspaceInPod(taskId, ownerId));
+    if (!TASK_ID.test(ownerId)) throw new Error(`workspaceOf "${ownerId}" is not a task id`);
+    const dir = path.join(this.config.WORKSPACE_ROOT, ownerId);
+    if (!existsSync(dir))
+      throw new Error(
+        `the workspace of task ${ownerId}, which this task must work in, is not on this runner: that task ran on another runner, or its workspace was swept (WORKSPACE_RETENTION_HOURS)`,
+      );
+    return this.continued(dir, ownerId);
+  }
+
+  // A workspace an earlier run left: its diff starts from the folder's current commit.
+  private async continued(dir: string, id: string): Promise<PreparedWorkspace> {
+    const isGit = existsSync(path.join(dir, '.git'));
+    return {
+      dir,
+      branch: isGit ? `hangar/${id}` : null,
+      baseCommit: isGit ? await currentCommit(dir, this.git.git) : null,
+    };
   }
 
   // The gateway checked the repository already; the runner checks again (same rules, the
