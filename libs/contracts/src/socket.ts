@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MessageSchema } from './conversation';
 import { TaskStatusSchema } from './task';
+import { WorkflowRunStatusSchema, WorkflowStepRunSchema } from './workflows';
 
 // The Socket.IO protocol of the websocket-pool (docs/realtime.md). One namespace, versioned.
 export const SOCKET_NAMESPACE = '/v1';
@@ -16,14 +17,14 @@ export const SocketEvents = {
   drain: 'drain',
 } as const;
 
-// task:<task id> | conversation:<conversation id> | project:<project slug>
-export const TOPIC_KINDS = ['task', 'conversation', 'project'] as const;
+// task:<task id> | conversation:<conversation id> | project:<project slug> | workflow-run:<run id>
+export const TOPIC_KINDS = ['task', 'conversation', 'project', 'workflow-run'] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 export const TopicSchema = z
   .string()
   .regex(
-    /^(task|conversation|project):[A-Za-z0-9_-]{1,100}$/,
-    'must be task:<id>, conversation:<id> or project:<slug>',
+    /^(task|conversation|project|workflow-run):[A-Za-z0-9_-]{1,100}$/,
+    'must be task:<id>, conversation:<id>, project:<slug> or workflow-run:<id>',
   );
 export type Topic = z.infer<typeof TopicSchema>;
 
@@ -87,6 +88,22 @@ export const ConversationActivitySchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type ConversationActivity = z.infer<typeof ConversationActivitySchema>;
+
+// What a workflow-run topic carries: each change of a step (as GET /api/v1/workflow-runs/:id
+// shows the step after it) and of the run. Watch a step's task topic for its agent's output.
+export const WorkflowRunActivitySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('step.status'), data: WorkflowStepRunSchema }),
+  z.object({
+    type: z.literal('run.status'),
+    data: z.object({
+      status: WorkflowRunStatusSchema,
+      error: z.string().nullable(),
+      outputs: z.record(z.string(), z.string()).nullable(),
+      costUsd: z.number(),
+    }),
+  }),
+]);
+export type WorkflowRunActivity = z.infer<typeof WorkflowRunActivitySchema>;
 
 // One entry of a topic: its sequence number (from 1, no gaps), when, and what. On a task topic,
 // type and data are the task's own event (TaskEvent without its taskId: the topic names it).
