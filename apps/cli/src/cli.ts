@@ -6,11 +6,14 @@ import { registerDepsCommand } from './commands/deps.command';
 import { registerRunCommand } from './commands/run.command';
 import { registerTaskCommands } from './commands/task.commands';
 import { registerUpCommand } from './commands/up.command';
+import { registerWorkflowCommands } from './commands/workflow.commands';
 
 export function createProgram(context: CliContext, setExitCode: (code: number) => void): Command {
   const program = new Command('hangar')
     .description('Hangar: run coding agents as isolated, observable tasks')
     .version(packageVersion(), '-v, --version')
+    // `hangar workflow run x --version 2` is the run's option, not the program's.
+    .enablePositionalOptions()
     .showHelpAfterError('(hangar --help lists the commands)')
     .configureOutput({
       writeOut: (text) => context.io.out(text.replace(/\n$/, '')),
@@ -21,6 +24,7 @@ export function createProgram(context: CliContext, setExitCode: (code: number) =
   registerDepsCommand(program, context, setExitCode);
   registerRunCommand(program, context, setExitCode);
   registerTaskCommands(program, context, setExitCode);
+  registerWorkflowCommands(program, context, setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

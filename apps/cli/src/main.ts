@@ -15,7 +15,7 @@ async function main(): Promise<number> {
   }
   return runCli(process.argv.slice(2), {
     env,
-    io: processConsoleIo(env.color),
+    io: processConsoleIo(env.color, env.interactive),
     shutdownSignal: processShutdownSignal(),
   });
 }

@@ -33,6 +33,9 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "SCRIPTED_MODEL_URL" . -}}
 {{- end -}}
 {{- end -}}
+{{- if eq $name "orchestrator" -}}
+{{- $_ := set $env "MAX_ACTIVE_TASKS_PER_PROJECT" (toString $values.maxActiveTasksPerProject) -}}
+{{- end -}}
 {{- if eq $name "agent-runner" -}}
 {{- $model := $values.model -}}
 {{- $_ := set $env "RUNNER_SLOTS" (toString $values.slots) -}}
@@ -56,7 +59,6 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_JOB_NAMESPACE" (include "hangar.jobsNamespace" $root) -}}
 {{- $_ := set $env "RUNNER_JOB_IMAGE" (default (include "hangar.image" (list $root "agent-runner")) $jobs.image) -}}
 {{- $_ := set $env "RUNNER_MAX_JOBS" (toString $jobs.maxJobs) -}}
-{{- $_ := set $env "RUNNER_MAX_JOBS_PER_PROJECT" (toString $jobs.maxJobsPerProject) -}}
 {{- with $jobs.runtimeClassName -}}
 {{- $_ := set $env "RUNNER_JOB_RUNTIME_CLASS" . -}}
 {{- end -}}

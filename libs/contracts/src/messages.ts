@@ -42,6 +42,11 @@ export const TaskJobSchema = z.object({
 });
 export type TaskJob = z.infer<typeof TaskJobSchema>;
 
+// The orchestrator's scheduling inbox: a task ended, so its project may admit a waiting one.
+export const SCHEDULING_QUEUE = 'hangar-scheduling';
+export const TaskEndedJobSchema = z.object({ taskId: z.string().min(1) });
+export type TaskEndedJob = z.infer<typeof TaskEndedJobSchema>;
+
 // A task job's id is `<task id>-a<attempt>`: enqueuing the same attempt twice is a no-op.
 export function jobIdOf(taskId: string, attempt: number): string {
   return `${taskId}-a${attempt}`;

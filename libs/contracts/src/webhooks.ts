@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProjectSlugSchema } from './accounts';
 import { ProfileNameSchema, RepositoryFieldsSchema, ScenarioNameSchema, TaskPrioritySchema } from './task';
+import { StepIdSchema, WorkflowDefinitionSchema } from './workflows';
 
 export const WEBHOOK_PROVIDERS = ['github', 'slack', 'jira', 'sentry'] as const;
 export const WebhookProviderSchema = z.enum(WEBHOOK_PROVIDERS);
@@ -78,6 +79,16 @@ export const CommandActionSchema = z.discriminatedUnion('type', [
       ref: RepositoryFieldsSchema.shape.ref,
       scenario: ScenarioNameSchema.optional(),
       timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    })
+    .strict(),
+  // Starts a run of a workflow of the receiver's project (docs/workflows.md). Each input is a
+  // template; its text is read as the type the workflow declares for the input (a number,
+  // true/false, JSON for arrays and objects).
+  z
+    .object({
+      type: z.literal('start_workflow'),
+      workflow: WorkflowDefinitionSchema.shape.name,
+      inputs: z.record(StepIdSchema, TemplateSchema).default({}),
     })
     .strict(),
   z.object({ type: z.literal('comment'), template: TemplateSchema }).strict(),
@@ -217,6 +228,7 @@ export type CreatedWebhook = z.infer<typeof CreatedWebhookSchema>;
 // waiting    the thread's previous turn is still running: tried again when it ends
 // ignored    no command matched (reason says why)
 // task_created / acted   a task started / a comment, reaction or label was made
+// workflow_started        a workflow run started (reason names the run: there is no column for it)
 // failed     a template or provider error (reason)
 export const DELIVERY_STATUSES = [
   'rejected',
@@ -224,6 +236,7 @@ export const DELIVERY_STATUSES = [
   'waiting',
   'ignored',
   'task_created',
+  'workflow_started',
   'acted',
   'failed',
 ] as const;

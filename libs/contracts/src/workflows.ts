@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ProjectSlugSchema } from './accounts';
-import { ProfileNameSchema, ScenarioNameSchema, type TaskStatus } from './task';
+import { ProfileNameSchema, ScenarioNameSchema, TaskPrioritySchema, type TaskStatus } from './task';
 
 // A workflow definition as a user writes it (JSON or YAML, through the API, the CLI or a
 // template). This is its shape; what only the whole can tell (dependencies that exist and make
@@ -154,6 +154,11 @@ export const WorkflowDefinitionSchema = z
       .min(60)
       .max(30 * 86_400)
       .optional(),
+    // At most this many of the run's tasks queued or running at once (the rest of what is ready
+    // waits its turn, in the definition's order); none: as many as are ready.
+    concurrency: z.number().int().min(1).max(1000).optional(),
+    // The priority of the run's tasks among the queued tasks of every project.
+    priority: TaskPrioritySchema.default('normal'),
   })
   .strict();
 export type WorkflowDefinition = z.infer<typeof WorkflowDefinitionSchema>;
@@ -364,4 +369,70 @@ export interface RunWrite {
 export interface RunChanges {
   steps: StepWrite[];
   run?: RunWrite;
+}
+
+// ---- Inputs given as text (the CLI's --input k=v, a webhook command's rendered templates) -----
+
+export type WorkflowInputType = (typeof WORKFLOW_INPUT_TYPES)[number];
+
+// The JSON type of a value, as a definition's `inputs.<name>.type` names it.
+export function jsonTypeOf(value: unknown): WorkflowInputType | 'null' | 'other' {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isFinite(value) ? 'number' : 'other';
+  if (typeof value === 'string') return 'string';
+  if (typeof value === 'boolean') return 'boolean';
+  return typeof value === 'object' ? 'object' : 'other';
+}
+
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+// Text read as an input's declared type: itself for a string, a number, true or false, JSON for
+// an array or object; or why it does not read as that type.
+export function readInputText(
+  type: WorkflowInputType,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; error: string } {
+  const trimmed = text.trim();
+  const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 59)}…` : text);
+  switch (type) {
+    case 'string':
+      return { ok: true, value: text };
+    case 'number':
+      return NUMBER_TEXT.test(trimmed) && Number.isFinite(Number(trimmed))
+        ? { ok: true, value: Number(trimmed) }
+        : { ok: false, error: `must be a number — got ${shown}` };
+    case 'boolean': {
+      const lowered = trimmed.toLowerCase();
+      return lowered === 'true' || lowered === 'false'
+        ? { ok: true, value: lowered === 'true' }
+        : { ok: false, error: `must be true or false — got ${shown}` };
+    }
+    case 'array':
+    case 'object':
+      return readInputJson(type, trimmed);
+  }
+}
+
+// Any JSON, checked against an input's declared type.
+export function readInputJson(
+  type: WorkflowInputType,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; error: string } {
+  const wanted = `${type === 'array' || type === 'object' ? 'an' : 'a'} ${type}`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const shown = JSON.stringify(text.length > 60 ? `${text.slice(0, 59)}…` : text);
+    return { ok: false, error: `must be ${wanted} in JSON — got ${shown} (${reason})` };
+  }
+  const actual = jsonTypeOf(value);
+  if (actual === type) return { ok: true, value };
+  const got =
+    actual === 'null' || actual === 'other'
+      ? String(actual)
+      : `${actual === 'array' || actual === 'object' ? 'an' : 'a'} ${actual}`;
+  return { ok: false, error: `must be ${wanted} — got ${got}` };
 }

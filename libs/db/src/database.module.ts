@@ -16,6 +16,7 @@ import { IdempotencyRepository } from './repositories/idempotency.repository';
 import { ProfileRepository } from './repositories/profile.repository';
 import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
+import { TaskAdmission } from './repositories/task-admission.store';
 import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
 import { WorkflowRunStore } from './repositories/workflow-run.store';
@@ -59,6 +60,7 @@ const REPOSITORIES = [
   WorkflowRepository,
   WorkflowRunRepository,
   WorkflowRunStore,
+  TaskAdmission,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

@@ -33,3 +33,4 @@ export * from './repositories/webhook-delivery.repository';
 export * from './repositories/analytics.repository';
 export * from './repositories/attempt-token.repository';
 export * from './repositories/workflow.repository';
+export * from './repositories/task-admission.store';

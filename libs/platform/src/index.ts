@@ -2,4 +2,5 @@ export * from './platform.module';
 export * from './start-service';
 export * from './task-activity';
 export * from './task-lifecycle';
+export * from './workflow-run-activity';
 export * from './periodic';

@@ -4,12 +4,14 @@ import { createMetricsRegistry, HealthModule } from '@hangar/observability';
 import { checkRedis, RedisModule } from '@hangar/redis';
 import { DEFAULT_LIFECYCLE_SETTINGS, LIFECYCLE_SETTINGS, TaskLifecycle } from './task-lifecycle';
 import { TaskActivity } from './task-activity';
+import { WorkflowRunActivity } from './workflow-run-activity';
 
 export interface PlatformSettings {
   DATABASE_URL: string;
   REDIS_URL: string;
   HANGAR_REDIS_PREFIX: string;
-  // The task lifecycle's retry policy and stream retention (services that change task state).
+  // The task lifecycle's retry policy and the stream retention of finished tasks and workflow
+  // runs (services that change them).
   TASK_MAX_ATTEMPTS?: number;
   STREAM_RETENTION_SECONDS?: number;
 }
@@ -29,6 +31,7 @@ export class PlatformModule {
       providers: [
         TaskActivity,
         TaskLifecycle,
+        WorkflowRunActivity,
         {
           provide: LIFECYCLE_SETTINGS,
           useValue: {
@@ -38,7 +41,7 @@ export class PlatformModule {
           },
         },
       ],
-      exports: [TaskActivity, TaskLifecycle],
+      exports: [TaskActivity, TaskLifecycle, WorkflowRunActivity],
       imports: [
         DatabaseModule.forRoot({ databaseUrl: settings.DATABASE_URL, ...options }),
         RedisModule.forRoot({ url: settings.REDIS_URL, prefix: settings.HANGAR_REDIS_PREFIX }),

@@ -5,12 +5,14 @@ import {
   type Task,
   type TaskSandbox,
   TERMINAL_STATUSES,
+  type TaskEndedJob,
   type WorkflowJob,
 } from '@hangar/contracts';
 import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
 import {
   Queues,
+  SCHEDULING_QUEUE_SPEC,
   TaskEventLog,
   TaskEventStream,
   WORKFLOW_QUEUE_SPEC,
@@ -54,6 +56,7 @@ export type CancelOutcome =
 @Injectable()
 export class TaskLifecycle {
   private readonly workflows: QueueProducer<WorkflowJob>;
+  private readonly scheduling: QueueProducer<TaskEndedJob>;
 
   constructor(
     private readonly state: TaskStateStore,
@@ -65,6 +68,7 @@ export class TaskLifecycle {
     queues: Queues,
   ) {
     this.workflows = queues.producer(WORKFLOW_QUEUE_SPEC);
+    this.scheduling = queues.producer(SCHEDULING_QUEUE_SPEC);
   }
 
   get maxAttempts(): number {
@@ -196,20 +200,24 @@ export class TaskLifecycle {
   // The change told: the `task.status` event in the task's own sequence (through the attempt's
   // log when there is one, so it follows what the run recorded), then the activity topics.
   private async announce(task: Task, reason: string | undefined, attemptLog?: TaskEventLog): Promise<void> {
-    const log = attemptLog ?? (await this.freshLog(task));
-    await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
-    await log.flush();
-    await this.activity.statusChanged(task, reason);
-    if (!TERMINAL_STATUSES.includes(task.status)) return;
-    await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
-    // A workflow step's task ended: the engine decides what comes next (durably: the job waits
-    // while no orchestrator runs; one job per task and ending, so a repeat adds nothing).
-    if (task.workflowRunId)
+    const terminal = TERMINAL_STATUSES.includes(task.status);
+    // A workflow step's task ended: the engine decides what comes next. First, as the change is
+    // committed: the next step waits on nothing else (durably: the job waits while no
+    // orchestrator runs; one job per task and ending, so a repeat adds nothing).
+    if (terminal && task.workflowRunId)
       await this.workflows.add(
         'advance',
         { kind: 'advance', runId: task.workflowRunId },
         { jobId: `task-${task.id}-${task.status}` },
       );
+    // Its project may have room for a waiting task now.
+    if (terminal)
+      await this.scheduling.add('ended', { taskId: task.id }, { jobId: `ended-${task.id}-${task.status}` });
+    const log = attemptLog ?? (await this.freshLog(task));
+    await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
+    await log.flush();
+    await this.activity.statusChanged(task, reason);
+    if (terminal) await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
   }
 
   // A log that numbers after everything already recorded (the stream may be ahead of Postgres:

@@ -20,6 +20,8 @@ import {
   WebhookReplyJobSchema,
   WORKFLOW_QUEUE,
   WorkflowJobSchema,
+  SCHEDULING_QUEUE,
+  TaskEndedJobSchema,
 } from '@hangar/contracts';
 import { createRedis } from './redis-client';
 import type { RedisSettings } from './redis.module';
@@ -64,6 +66,14 @@ export const WORKFLOW_QUEUE_SPEC: QueueSpec<z.infer<typeof WorkflowJobSchema>> =
   name: WORKFLOW_QUEUE,
   schema: WorkflowJobSchema,
   jobs: { ...kept, attempts: 5, backoff: { type: 'exponential', delay: 500 } },
+};
+
+// Task ends, for the orchestrator's admission of waiting tasks (a lost one is made up for by
+// the reconciler's pass).
+export const SCHEDULING_QUEUE_SPEC: QueueSpec<z.infer<typeof TaskEndedJobSchema>> = {
+  name: SCHEDULING_QUEUE,
+  schema: TaskEndedJobSchema,
+  jobs: { ...kept, attempts: 3, backoff: { type: 'exponential', delay: 500 } },
 };
 
 // Adds a queue's jobs, their data checked against its schema.

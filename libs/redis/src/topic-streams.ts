@@ -10,8 +10,8 @@ export interface TopicEntry {
 }
 
 // The sequenced streams realtime clients subscribe to. A task topic is the task's own event
-// stream; conversation and project topics have streams of their own (status changes, messages),
-// numbered the same way: the entry id is the sequence number.
+// stream; conversation, project and workflow-run topics have streams of their own (status
+// changes, messages), numbered the same way: the entry id is the sequence number.
 export class TopicStreams {
   private readonly maxLen: number;
 
@@ -28,7 +28,7 @@ export class TopicStreams {
     return kind === 'task' ? this.tasks.key(id) : `${this.options.prefix}:${kind}:${id}:events`;
   }
 
-  // For conversation and project topics (task events go through TaskEventLog).
+  // For conversation, project and workflow-run topics (task events go through TaskEventLog).
   async append(topic: Topic, entries: { type: string; data: unknown }[]): Promise<void> {
     if (entries.length === 0) return;
     const at = new Date().toISOString();
@@ -40,6 +40,12 @@ export class TopicStreams {
       String(this.maxLen),
       ...entries.map((entry) => JSON.stringify({ type: entry.type, data: entry.data, at })),
     );
+  }
+
+  // A topic with an end (a finished workflow run) keeps its stream this long for late
+  // subscribers, then has none: what it told is read over REST.
+  async expire(topic: Topic, seconds: number): Promise<void> {
+    await this.redis.expire(this.key(topic), seconds);
   }
 
   async readAfter(topic: Topic, afterSeq: number, count = 1000): Promise<TopicEntry[]> {

@@ -6,6 +6,7 @@ import {
   type RunSnapshot,
   type StepTask,
   type StepWrite,
+  type TaskPriority,
   type WorkflowStep,
   type WorkflowStepRun,
   type WorkflowStepStatus,
@@ -24,6 +25,7 @@ export interface TaskStart {
   taskId: string;
   key: string;
   prompt: string;
+  priority: TaskPriority;
   profile?: string;
   scenario?: string;
   timeoutSeconds?: number;
@@ -265,9 +267,23 @@ class Decider {
       const row = this.create({ ...base, status: 'RUNNING' });
       return this.progressFanOut(level, step, row);
     }
+    if (!this.hasRoom()) return; // decided again when one of the run's tasks ends
     const taskId = this.input.newTaskId();
     const row = this.create({ ...base, status: 'RUNNING', taskId, attempt: 1 });
     this.startTask(level, step, row, undefined);
+  }
+
+  // Whether the run may have one more task queued or running (its definition's concurrency).
+  private hasRoom(): boolean {
+    const limit = this.snapshot.definition.concurrency;
+    if (limit === undefined) return true;
+    let active = 0;
+    for (const row of this.rows.values()) {
+      if (row.status !== 'RUNNING' || !row.taskId) continue;
+      const task = this.tasks.get(row.taskId);
+      if (!task || !isTerminalStatus(task.status)) active += 1;
+    }
+    return active < limit;
   }
 
   private progressApproval(row: Row, timeoutSeconds: number) {
@@ -322,7 +338,7 @@ class Decider {
     // After an item failed, no new one starts: the step fails once those running end.
     if (!failed || step.continueOnError) {
       for (const index of pending) {
-        if (active >= forEach.concurrency) break;
+        if (active >= forEach.concurrency || !this.hasRoom()) break;
         const taskId = this.input.newTaskId();
         const itemRow = this.create({
           key: stepKey(step.id, level.iteration, index),
@@ -355,6 +371,7 @@ class Decider {
     if (row.status === 'WAITING') {
       // A failed attempt waiting for its backoff.
       if (row.dueAt && this.input.now < row.dueAt) return this.wake(row.dueAt);
+      if (!this.hasRoom()) return;
       const taskId = this.input.newTaskId();
       this.write(row, { status: 'RUNNING', taskId, attempt: row.attempt + 1, dueAt: null });
       return this.startTask(level, step, row, item);
@@ -392,7 +409,12 @@ class Decider {
     } catch (error) {
       return this.write(row, { status: 'FAILED', taskId: null, error: `prompt: ${messageOf(error)}` });
     }
-    const start: TaskStart = { taskId: row.taskId!, key: row.key, prompt };
+    const start: TaskStart = {
+      taskId: row.taskId!,
+      key: row.key,
+      prompt,
+      priority: this.snapshot.definition.priority,
+    };
     if (step.profile) start.profile = step.profile;
     if (step.scenario) start.scenario = step.scenario;
     if (step.timeoutSeconds) start.timeoutSeconds = step.timeoutSeconds;

@@ -349,6 +349,31 @@ describe('workflow engine', () => {
     expect(run.keys()).toEqual(['a', 'b']);
   });
 
+  it("keeps at most the run's concurrency of tasks going, in the definition's order, with its priority", () => {
+    const run = new Run(
+      {
+        name: 'narrow',
+        concurrency: 2,
+        priority: 'high',
+        inputs: { items: { type: 'array' } },
+        steps: [
+          { id: 'a', prompt: 'a' },
+          { id: 'b', prompt: 'b' },
+          { id: 'each', prompt: '{{item}}', forEach: { items: 'inputs.items', concurrency: 5 } },
+        ],
+      },
+      { items: [1, 2, 3] },
+    );
+    run.advance();
+    expect(run.running()).toEqual(['a', 'b']);
+    expect(run.started.map((start) => (start as { priority?: string }).priority)).toEqual(['high', 'high']);
+    run.finish('a', 'COMPLETED');
+    expect(run.running()).toEqual(['b', 'each[0]']);
+    run.finish('b', 'COMPLETED');
+    run.finish('each[0]', 'COMPLETED');
+    expect(run.running()).toEqual(['each[1]', 'each[2]']);
+  });
+
   it('cancels every running step when cancelled', () => {
     const run = new Run(template('consensus'), { question: 'q' });
     run.advance();

@@ -71,6 +71,15 @@ export const attemptRunEnv = {
     1024 * 1024,
     'bytes of one output line kept as an event; a longer one is stored truncated, with its size',
   ),
+  // Agents are batch work: on a busy host the platform's own services (the orchestrator deciding
+  // the next step, the gateway answering) keep their CPU. docs/benchmarks.md measures why.
+  RUNNER_AGENT_NICE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(19)
+    .default(10)
+    .describe('the scheduling niceness of agent CLIs, 0 (as the runner) to 19 (only idle CPU)'),
   CLAUDE_BIN: z
     .string()
     .optional()
@@ -110,7 +119,6 @@ const kubernetesEnv = {
     .transform((value) => value.split(' ').filter(Boolean))
     .describe("the image's single-task entrypoint; the task id is appended"),
   RUNNER_MAX_JOBS: positiveInt(20, 'task Jobs running at once in the cluster; the rest wait in the queue'),
-  RUNNER_MAX_JOBS_PER_PROJECT: nonNegativeInt(0, 'task Jobs running at once per project (0: no limit)'),
   RUNNER_JOB_RESOURCES: jsonSetting(
     z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict(),
     '{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"memory":"2Gi"}}',

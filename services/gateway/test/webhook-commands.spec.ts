@@ -160,3 +160,26 @@ describe('renderTemplate', () => {
     });
   });
 });
+
+describe('the start_workflow action', () => {
+  it('should take a workflow name and input templates, and refuse what cannot name either', () => {
+    expect(
+      WebhookCommandSchema.parse({
+        name: 'ship',
+        trigger: { type: 'mention' },
+        action: { type: 'start_workflow', workflow: 'plan-do-review', inputs: { goal: '{{hangar.args}}' } },
+      }).action,
+    ).toEqual({ type: 'start_workflow', workflow: 'plan-do-review', inputs: { goal: '{{hangar.args}}' } });
+    const refused = WebhookCommandSchema.safeParse({
+      name: 'ship',
+      trigger: { type: 'mention' },
+      action: { type: 'start_workflow', workflow: 'Plan Do', inputs: { 'Bad-Name': 'x', goal: '' } },
+    });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual([
+      'action.inputs.Bad-Name',
+      'action.inputs.goal',
+      'action.workflow',
+    ]);
+  });
+});

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { baseServiceEnv, port, positiveInt, streamRetentionSeconds, taskMaxAttempts } from '@hangar/config';
+import {
+  baseServiceEnv,
+  nonNegativeInt,
+  port,
+  positiveInt,
+  streamRetentionSeconds,
+  taskMaxAttempts,
+} from '@hangar/config';
 
 export const OrchestratorConfigSchema = z.object({
   ...baseServiceEnv,
@@ -13,6 +20,10 @@ export const OrchestratorConfigSchema = z.object({
     'a RUNNING task whose runner has not reported for this long is lost',
   ),
   TASK_MAX_ATTEMPTS: taskMaxAttempts(),
+  MAX_ACTIVE_TASKS_PER_PROJECT: nonNegativeInt(
+    0,
+    "a project's tasks queued for a runner or running at once; the rest wait their turn (0: no limit)",
+  ),
   WORKFLOW_CONCURRENCY: positiveInt(
     8,
     'workflow messages the engine handles at once (runs are locked one at a time)',

@@ -1,30 +1,18 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
-import {
-  createPrismaClient,
-  DEFAULT_PROJECT_ID,
-  TaskEventRepository,
-  TaskRepository,
-  type PrismaClient,
-} from '@hangar/db';
+import { createPrismaClient, DEFAULT_PROJECT_ID, TaskRepository, type PrismaClient } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
-import { TaskActivity, TaskLifecycle } from '@hangar/platform';
-import { createRedis, Queues, TaskEventStream, TopicStreams } from '@hangar/redis';
+import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
-import type { OrchestratorConfig } from '../src/config';
 import { ReconcilerService } from '../src/modules/scheduling/reconciler.service';
-import { TaskQueue } from '../src/modules/scheduling/task-queue';
+import { startOrchestrator } from './support';
 
+// The reconciler inside the real orchestrator module (its periodic pass is an hour away: each
+// test calls it), over the real PostgreSQL and Redis.
 describe(ReconcilerService.name, () => {
   const prefix = uniqueRedisPrefix('reconciler');
-  const config = {
-    REDIS_URL: redisUrl(),
-    HANGAR_REDIS_PREFIX: prefix,
-    RECONCILE_INTERVAL_MS: 60_000,
-    RUNNER_HEARTBEAT_TIMEOUT_MS: 30_000,
-    TASK_MAX_ATTEMPTS: 2,
-  } as OrchestratorConfig;
   const redis = createRedis(redisUrl());
   const jobsConnection = createRedis(redisUrl());
   const stream = new TaskEventStream(redis, { prefix });
@@ -33,9 +21,8 @@ describe(ReconcilerService.name, () => {
   let tasks: TaskRepository;
   // The states the tests start from, written as a runner would have.
   let state: TaskStateStore;
-  let queues: Queues;
-  let queue: TaskQueue;
   let jobs: Queue<TaskJob>;
+  let app: INestApplicationContext;
   let reconciler: ReconcilerService;
 
   beforeAll(async () => {
@@ -43,27 +30,17 @@ describe(ReconcilerService.name, () => {
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
     state = new TaskStateStore(prisma);
-    queues = new Queues({ url: redisUrl(), prefix });
-    queue = new TaskQueue(queues);
     jobs = new Queue<TaskJob>(TASK_QUEUE, { connection: jobsConnection, prefix: `${prefix}:queue` });
-    reconciler = new ReconcilerService(
-      tasks,
-      queue,
-      new TaskLifecycle(
-        state,
-        tasks,
-        stream,
-        new TaskEventRepository(prisma),
-        new TaskActivity(new TopicStreams(redis, stream, { prefix }), tasks),
-        { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 120 },
-        queues,
-      ),
-      config,
-    );
+    app = await startOrchestrator(database.url, prefix, {
+      RUNNER_HEARTBEAT_TIMEOUT_MS: '30000',
+      TASK_MAX_ATTEMPTS: '2',
+      STREAM_RETENTION_SECONDS: '120',
+    });
+    reconciler = app.get(ReconcilerService);
   });
 
   afterAll(async () => {
-    await queues.onApplicationShutdown();
+    await app?.close();
     await jobs.close();
     await jobsConnection.quit();
     await prisma.$disconnect();

@@ -1,5 +1,3 @@
-import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
 import {
@@ -22,9 +20,8 @@ import { TaskLifecycle } from '@hangar/platform';
 import { createRedis } from '@hangar/redis';
 import { decide } from '@hangar/workflows';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
-import { AppModule } from '../src/app.module';
-import { OrchestratorConfigSchema } from '../src/config';
 import { newTaskId, WorkflowEngine } from '../src/modules/workflows/workflow-engine.service';
+import { startOrchestrator } from './support';
 
 // The engine inside the real orchestrator module, over the real PostgreSQL and Redis: two
 // orchestrators deciding one run at once, a crash between a decision and its tasks, a step's
@@ -44,15 +41,7 @@ describe(WorkflowEngine.name, () => {
   let events: QueueEvents;
 
   async function orchestrator(): Promise<INestApplicationContext> {
-    const config = OrchestratorConfigSchema.parse({
-      DATABASE_URL: database.url,
-      REDIS_URL: redisUrl(),
-      HANGAR_REDIS_PREFIX: prefix,
-      RECONCILE_INTERVAL_MS: '3600000',
-      LOG_LEVEL: 'silent',
-    });
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
-    await app.init();
+    const app = await startOrchestrator(database.url, prefix);
     apps.push(app);
     return app;
   }

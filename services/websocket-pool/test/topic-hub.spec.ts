@@ -1,7 +1,24 @@
 import { Registry } from 'prom-client';
-import type { AgentEvent, ResyncMessage, Topic, TopicEvent } from '@hangar/contracts';
-import { createPrismaClient, DEFAULT_PROJECT_ID, TaskEventRepository, type PrismaClient } from '@hangar/db';
+import {
+  WorkflowDefinitionSchema,
+  type AgentEvent,
+  type ResyncMessage,
+  type StepWrite,
+  type Topic,
+  type TopicEvent,
+  type WorkflowRunActivity as RunActivityEntry,
+} from '@hangar/contracts';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  TaskEventRepository,
+  WorkflowRepository,
+  WorkflowRunRepository,
+  type PrismaClient,
+} from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
+import { WorkflowRunStore } from '@hangar/db/workflow-state';
+import { WorkflowRunActivity } from '@hangar/platform';
 import { createRedis, TaskEventLog, TaskEventStream, TopicStreams } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import type { WebsocketPoolConfig } from '../src/config';
@@ -192,6 +209,57 @@ describe(TopicHub.name, () => {
     expect(received.batches.slice(0, 3)).toEqual([100, 100, 50]);
     expect(received.batches.at(-1)).toBe(30);
     await log.flush();
+  });
+
+  it("should replay a workflow run's story after afterSeq and go on live, each step as stored", async () => {
+    const workflows = new WorkflowRepository(prisma);
+    const runs = new WorkflowRunRepository(prisma);
+    const store = new WorkflowRunStore(prisma);
+    const activity = new WorkflowRunActivity(topics, runs, {
+      TASK_MAX_ATTEMPTS: 1,
+      STREAM_RETENTION_SECONDS: 60,
+    });
+    const workflow = await workflows.create(
+      DEFAULT_PROJECT_ID,
+      WorkflowDefinitionSchema.parse({ name: 'hub-run', steps: [{ id: 'a', prompt: 'a' }] }),
+      'test',
+    );
+    const runId = await runs.create({
+      workflowId: workflow.id,
+      version: 1,
+      projectId: DEFAULT_PROJECT_ID,
+      inputs: {},
+      deadlineAt: null,
+      createdBy: 'test',
+    });
+    const step = (status: StepWrite['status']): StepWrite => ({
+      key: 'a',
+      stepId: 'a',
+      iteration: null,
+      item: null,
+      status,
+    });
+    // As the engine tells each decision: once it is stored.
+    const decide = async (changes: Parameters<WorkflowRunActivity['decided']>[1]) =>
+      activity.decided(runId, (await store.advance(runId, () => changes))!.changes);
+    await decide({ steps: [step('RUNNING')] });
+    await decide({ steps: [], run: { costUsd: 0.5 } });
+
+    const received = collector();
+    const subscription = await subscribe(`workflow-run:${runId}`, 1, received.sink);
+    await decide({ steps: [step('COMPLETED')], run: { status: 'COMPLETED', outputs: {} } });
+    await received.until(4);
+    hub.unsubscribe(subscription);
+
+    const events = received.events.map((event) => ({ seq: event.seq, ...(event as RunActivityEntry) }));
+    expect(events.map((event) => [event.seq, event.type, event.data.status])).toEqual([
+      [2, 'run.status', 'RUNNING'],
+      [3, 'step.status', 'COMPLETED'],
+      [4, 'run.status', 'COMPLETED'],
+    ]);
+    const run = await runs.getVisible(runId, [DEFAULT_PROJECT_ID]);
+    expect(events[1]!.data).toEqual(run.steps[0]);
+    expect(events[2]!.data).toEqual({ status: 'COMPLETED', error: null, outputs: {}, costUsd: 0.5 });
   });
 
   it('should say the history is gone when a project topic is asked for more than it keeps', async () => {

@@ -8,7 +8,10 @@ import {
   type SubscribeAck,
   type Task,
   type TaskEvent,
+  type Topic,
+  type TopicEvent,
   type TopicEventsMessage,
+  type WorkflowRunActivity,
 } from '@hangar/contracts';
 import type { ServiceStack } from '@hangar/testing';
 
@@ -83,19 +86,21 @@ export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
   return (await request(stack, 'GET', `/api/v1/tasks/${id}`)).body as Task;
 }
 
-export interface Follower {
-  events: TaskEvent[];
+export interface TopicFollower<E> {
+  events: E[];
   // The replicas it was served by, in order (from each connection's hello).
   replicas: string[];
   // What happened to its connection (connects, disconnects and why, drains, resyncs), for
   // failure messages.
   history: string[];
   ack: Promise<SubscribeAck>;
-  // Resolves with every event once the terminal status event has arrived.
-  finished: Promise<TaskEvent[]>;
-  waitFor(predicate: (event: TaskEvent) => boolean): Promise<TaskEvent>;
+  // Resolves with every event once the topic's last event (a terminal status) has arrived.
+  finished: Promise<E[]>;
+  waitFor(predicate: (event: E) => boolean): Promise<E>;
   close(): void;
 }
+
+export type Follower = TopicFollower<TaskEvent>;
 
 // Watches a task over Socket.IO (/v1) as the stack's admin, as a client should: it keeps the
 // last sequence number and subscribes again from it after a reconnect, a resync or a drain.
@@ -105,18 +110,49 @@ export function follow(
   afterSeq?: number,
   url = stack.websocketUrl,
 ): Follower {
+  return followTopic<TaskEvent>(stack, `task:${taskId}`, {
+    afterSeq,
+    url,
+    toEvent: (event) => ({ ...event, taskId }) as TaskEvent,
+    isLast: (event) => event.type === 'task.status' && TERMINAL_STATUSES.includes(event.data.status),
+  });
+}
+
+// One event of a workflow run's topic: a step's change or the run's (WorkflowRunActivity).
+export type RunTopicEvent = WorkflowRunActivity & { seq: number; at: string };
+export type RunFollower = TopicFollower<RunTopicEvent>;
+
+// Watches a workflow run (`workflow-run:<id>`) as `follow` watches a task: `finished` resolves
+// once a `run.status` with a terminal status has arrived.
+export function followRun(stack: ServiceStack, runId: string): RunFollower {
+  return followTopic<RunTopicEvent>(stack, `workflow-run:${runId}`, {
+    toEvent: (event) => event as RunTopicEvent,
+    isLast: (event) => event.type === 'run.status' && event.data.status !== 'RUNNING',
+  });
+}
+
+function followTopic<E>(
+  stack: ServiceStack,
+  topic: Topic,
+  options: {
+    afterSeq?: number | undefined;
+    url?: string;
+    toEvent: (event: TopicEvent) => E;
+    isLast: (event: E) => boolean;
+  },
+): TopicFollower<E> {
+  const { afterSeq, url = stack.websocketUrl, toEvent, isLast } = options;
   const socket: Socket = io(`${url}${SOCKET_NAMESPACE}`, {
     transports: ['websocket'],
     auth: { token: stack.adminToken },
     reconnectionDelay: 100,
     reconnectionDelayMax: 500,
   });
-  const topic = `task:${taskId}` as const;
-  const events: TaskEvent[] = [];
+  const events: E[] = [];
   let last = afterSeq ?? 0;
-  const waiters: { predicate: (event: TaskEvent) => boolean; resolve: (event: TaskEvent) => void }[] = [];
-  let finish: (events: TaskEvent[]) => void = () => undefined;
-  const finished = new Promise<TaskEvent[]>((resolve) => (finish = resolve));
+  const waiters: { predicate: (event: E) => boolean; resolve: (event: E) => void }[] = [];
+  let finish: (events: E[]) => void = () => undefined;
+  const finished = new Promise<E[]>((resolve) => (finish = resolve));
   let acked: (ack: SubscribeAck) => void = () => undefined;
   const ack = new Promise<SubscribeAck>((resolve) => (acked = resolve));
   const history: string[] = [];
@@ -151,17 +187,16 @@ export function follow(
   });
   socket.on(SocketEvents.events, (message: TopicEventsMessage) => {
     if (message.topic !== topic) return;
-    for (const event of message.events) {
-      if (event.seq <= last) throw new Error(`task ${taskId}: seq ${event.seq} again (had ${last})`);
-      last = event.seq;
-      const taskEvent = { ...event, taskId } as TaskEvent;
-      events.push(taskEvent);
-      for (const waiter of waiters.filter((w) => w.predicate(taskEvent))) {
+    for (const received of message.events) {
+      if (received.seq <= last) throw new Error(`${topic}: seq ${received.seq} again (had ${last})`);
+      last = received.seq;
+      const event = toEvent(received);
+      events.push(event);
+      for (const waiter of waiters.filter((w) => w.predicate(event))) {
         waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(taskEvent);
+        waiter.resolve(event);
       }
-      if (taskEvent.type === 'task.status' && TERMINAL_STATUSES.includes(taskEvent.data.status))
-        finish(events);
+      if (isLast(event)) finish(events);
     }
   });
   return {

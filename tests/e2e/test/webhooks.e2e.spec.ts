@@ -8,6 +8,7 @@ import type {
   Task,
   WebhookCommandInput,
   WebhookDelivery,
+  WorkflowRun,
 } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { ProviderApisFake, type RecordedCall } from './fakes/provider-apis.fake';
@@ -704,6 +705,106 @@ describe('webhooks', () => {
         deliveryIdOf((await alert("TypeError: Cannot read 'id' of undefined")).body),
       );
       expect(second.conversationId).toBe(first.conversationId);
+    });
+  });
+
+  describe('workflows', () => {
+    it('should start a workflow run from a signed comment, with its inputs rendered from the payload', async () => {
+      const created = await request(stack, 'POST', '/api/v1/workflows', {
+        name: 'webhook-triage',
+        inputs: { issue: { type: 'number' }, ask: { type: 'string' }, repository: { type: 'string' } },
+        steps: [
+          {
+            id: 'triage',
+            prompt: 'Triage #{{inputs.issue}} of {{inputs.repository}}: {{inputs.ask}}',
+            scenario: 'reply',
+          },
+        ],
+      });
+      expect(created.status).toBe(201);
+      const workflowId = (created.body as { id: string }).id;
+      const command = (action: Record<string, unknown>) => ({
+        provider: 'github',
+        name: 'workflows',
+        commands: [
+          { name: 'triage', trigger: { type: 'mention' }, action: { type: 'start_workflow', ...action } },
+        ],
+      });
+      const inputs = {
+        issue: '{{issue.number}}',
+        ask: '{{hangar.args}}',
+        repository: '{{repository.full_name}}',
+      };
+
+      // Refused when saved: a workflow the project does not have, an input it does not take, a
+      // template that does not parse.
+      for (const [action, field] of [
+        [{ workflow: 'no-such-flow', inputs }, 'commands.0.action.workflow'],
+        [
+          { workflow: 'webhook-triage', inputs: { ...inputs, colour: 'blue' } },
+          'commands.0.action.inputs.colour',
+        ],
+        [
+          { workflow: 'webhook-triage', inputs: { issue: '{{issue.number}}' } },
+          'commands.0.action.inputs.ask',
+        ],
+        [
+          { workflow: 'webhook-triage', inputs: { ...inputs, ask: '{{#if x}}' } },
+          'commands.0.action.inputs.ask',
+        ],
+      ] as const) {
+        const refused = await request(stack, 'POST', '/api/v1/webhooks', command(action));
+        expect({ field, status: refused.status }).toEqual({ field, status: 400 });
+        expect(refused.body).toMatchObject({ errors: [{ field }] });
+      }
+
+      const webhook = await createWebhook(command({ workflow: 'webhook-triage', inputs }));
+      const payload = githubExample('issue_comment', 'created') as unknown as Example;
+      payload.comment.body = `@hangar triage the crash on start ${randomUUID()}`;
+      const sent = await sendGitHub(stack, webhook.path, {
+        event: 'issue_comment',
+        payload,
+        secret: webhook.secret,
+      });
+      expect(sent).toMatchObject({ status: 202, body: { status: 'queued' } });
+      const delivery = await settled(deliveryIdOf(sent.body));
+      expect(delivery).toMatchObject({ status: 'workflow_started', command: 'triage', taskId: null });
+      // webhook_deliveries has no column for a run: the reason names it.
+      const runId = /^workflow run (\S+) \(webhook-triage v1\)$/.exec(delivery.reason ?? '')?.[1];
+      expect(runId).toBeDefined();
+      const run = (await request(stack, 'GET', `/api/v1/workflow-runs/${runId}`)).body as WorkflowRun;
+      expect(run).toMatchObject({
+        workflowId,
+        workflow: 'webhook-triage',
+        createdBy: 'webhook:workflows',
+        inputs: {
+          issue: payload.issue.number,
+          ask: payload.comment.body.replace('@hangar triage ', ''),
+          repository: payload.repository.full_name,
+        },
+      });
+      const audit = (await request(stack, 'GET', '/api/v1/audit?action=workflow.start_run&limit=50'))
+        .body as AuditPage;
+      expect(audit.items).toContainEqual(
+        expect.objectContaining({
+          actor: expect.objectContaining({ type: 'webhook', label: 'workflows webhook' }),
+          target: expect.objectContaining({ type: 'workflow_run', id: runId }),
+        }),
+      );
+
+      // The workflow archived after the command was saved: the delivery fails, saying why.
+      expect((await request(stack, 'DELETE', `/api/v1/workflows/${workflowId}`)).status).toBe(204);
+      payload.comment.body = `@hangar triage again ${randomUUID()}`;
+      const late = await settled(
+        deliveryIdOf(
+          (await sendGitHub(stack, webhook.path, { event: 'issue_comment', payload, secret: webhook.secret }))
+            .body,
+        ),
+      );
+      expect(late).toMatchObject({
+        status: 'failed',
+        reason: 'the project has no workflow "webhook-triage" (deleted or renamed?)',
+      });
     });
   });
 

@@ -7,7 +7,15 @@ import type {
   WorkflowTemplate,
 } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { getTask, request } from './support';
+import {
+  follow,
+  followRun,
+  getTask,
+  request,
+  type Follower,
+  type RunFollower,
+  type RunTopicEvent,
+} from './support';
 
 // The four shipped templates run end to end: the real gateway, orchestrator, runner and agent
 // CLIs (Claude Code, Codex, Gemini) against the scripted model, whose scenarios play the
@@ -18,11 +26,7 @@ describe('workflows', () => {
   let templates: WorkflowTemplate[];
 
   beforeAll(async () => {
-    // A run's state is read back by polling (no live topic for runs yet): no rate limit on it.
-    stack = await ServiceStack.create('workflows', {
-      RATE_LIMIT_IP_PER_MINUTE: '0',
-      RATE_LIMIT_TOKEN_PER_MINUTE: '0',
-    });
+    stack = await ServiceStack.create('workflows');
     await stack.start();
     for (const [name, provider] of [
       ['codex-reviewer', 'codex'],
@@ -38,6 +42,11 @@ describe('workflows', () => {
 
   afterAll(async () => {
     await stack?.dispose();
+  });
+
+  const followers: { close(): void }[] = [];
+  afterEach(() => {
+    for (const follower of followers.splice(0)) follower.close();
   });
 
   // A template's definition with, per step id, what the test sets (scenario, profile).
@@ -70,19 +79,49 @@ describe('workflows', () => {
   const getRun = async (id: string) =>
     (await request(stack, 'GET', `/api/v1/workflow-runs/${id}`)).body as WorkflowRun;
 
-  // The run as it is once `holds` (the run has no live topic yet: its state is read back).
-  async function runUntil(id: string, holds: (run: WorkflowRun) => boolean, timeoutMs = 90_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await getRun(id);
-      if (holds(run)) return run;
-      if (Date.now() > deadline)
-        throw new Error(`run ${id} not there within ${timeoutMs} ms: ${JSON.stringify(run, null, 1)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  // A run's story as its topic tells it (workflow-run:<id>), from its first event.
+  function watch(runId: string): RunFollower {
+    const follower = followRun(stack, runId);
+    followers.push(follower);
+    return follower;
+  }
+
+  // Resolves with what `until` resolves with, or fails saying what the topic told meanwhile.
+  async function within<T>(until: Promise<T>, timeoutMs: number, follower: RunFollower): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const told = follower.events.map((event) =>
+          event.type === 'step.status'
+            ? `${event.data.key} ${event.data.status}`
+            : `run ${event.data.status}`,
+        );
+        reject(
+          new Error(`not within ${timeoutMs} ms; told: ${told.join(', ')}; ${follower.history.join(', ')}`),
+        );
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([until, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
-  const finished = (id: string, timeoutMs?: number) =>
-    runUntil(id, (run) => run.status !== 'RUNNING', timeoutMs);
+
+  // The run once its topic told it ended, read once.
+  async function finished(runId: string, follower = watch(runId), timeoutMs = 90_000) {
+    await within(follower.finished, timeoutMs, follower);
+    return getRun(runId);
+  }
+
+  // A step's task exists by the time its step is told: its topic answers at once.
+  async function followTask(taskId: string): Promise<Follower> {
+    const follower = follow(stack, taskId);
+    followers.push(follower);
+    const ack = await follower.ack;
+    if (!ack.ok) throw new Error(`task ${taskId}: ${JSON.stringify(ack)}`);
+    return follower;
+  }
 
   const step = (run: WorkflowRun, key: string) => {
     const found = run.steps.find((candidate) => candidate.key === key);
@@ -104,13 +143,47 @@ describe('workflows', () => {
         review: { scenario: 'wf-review-text', profile: 'codex-reviewer' },
       }),
     );
-    const run = await finished((await start(workflow, { goal: 'greet the world' })).id);
+    const started = await start(workflow, { goal: 'greet the world' });
+    const story = watch(started.id);
+    const run = await finished(started.id, story);
 
     expect(run).toMatchObject({
       status: 'COMPLETED',
       error: null,
       outputs: { verdict: 'approve: The greeting is right.', rounds: '2' },
     });
+    // The topic told the story in order, each event once, with no gap.
+    const told = story.events;
+    expect(told.map((event) => event.seq)).toEqual(told.map((_, index) => index + 1));
+    expect(
+      told.flatMap((event) => (event.type === 'step.status' ? [[event.data.key, event.data.status]] : [])),
+    ).toEqual([
+      ['plan', 'RUNNING'],
+      ['plan', 'COMPLETED'],
+      ['rounds', 'RUNNING'],
+      ['work@1', 'RUNNING'],
+      ['work@1', 'COMPLETED'],
+      ['review@1', 'RUNNING'],
+      ['review@1', 'COMPLETED'],
+      // The manager rejected: the loop goes round again.
+      ['rounds', 'RUNNING'],
+      ['work@2', 'RUNNING'],
+      ['work@2', 'COMPLETED'],
+      ['review@2', 'RUNNING'],
+      ['review@2', 'COMPLETED'],
+      ['rounds', 'COMPLETED'],
+    ]);
+    expect(told.at(-1)).toMatchObject({
+      type: 'run.status',
+      data: { status: 'COMPLETED', error: null, outputs: run.outputs, costUsd: run.costUsd },
+    });
+    // Its last word on each step is the step as GET shows it.
+    const lastTold = (key: string) =>
+      told.findLast(
+        (event): event is Extract<RunTopicEvent, { type: 'step.status' }> =>
+          event.type === 'step.status' && event.data.key === key,
+      )?.data;
+    for (const entry of run.steps) expect(lastTold(entry.key)).toEqual(entry);
     expect(run.steps.map((entry) => [entry.key, entry.status])).toEqual([
       ['plan', 'COMPLETED'],
       ['rounds', 'COMPLETED'],
@@ -252,27 +325,31 @@ describe('workflows', () => {
       ],
     });
     const started = await start(workflow, {});
-    const running = await runUntil(started.id, (run) => run.steps.length === 2);
+    const story = watch(started.id);
     // Both have started: one running in a runner slot at least.
-    const first = running.steps[0]!.taskId!;
-    for (;;) {
-      if ((await getTask(stack, first)).status === 'RUNNING') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const startedSteps = await within(
+      Promise.all(
+        ['wait_a', 'wait_b'].map((key) =>
+          story.waitFor(
+            (event) =>
+              event.type === 'step.status' && event.data.key === key && event.data.status === 'RUNNING',
+          ),
+        ),
+      ),
+      90_000,
+      story,
+    );
+    const stepTasks = await Promise.all(
+      startedSteps.map((event) => followTask((event.data as { taskId: string }).taskId)),
+    );
+    await stepTasks[0]!.waitFor((event) => event.type === 'task.status' && event.data.status === 'RUNNING');
     const cancelled = await request(stack, 'POST', `/api/v1/workflow-runs/${started.id}/cancel`);
     expect(cancelled.status).toBe(202);
-    const run = await finished(started.id, 30_000);
+    const run = await finished(started.id, story, 30_000);
     expect(run).toMatchObject({ status: 'CANCELLED', error: expect.stringMatching(/^cancelled: by /) });
-    const tasks = await (async () => {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const all = await runTasks(run);
-        if (all.every((task) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(task.status))) return all;
-        if (Date.now() > deadline)
-          throw new Error(`tasks still live: ${JSON.stringify(all.map((t) => t.status))}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+    // Every step task ends (its runner stopped it, or it never ran).
+    await Promise.all(stepTasks.map((task) => task.finished));
+    const tasks = await runTasks(run);
     expect(tasks.map((task) => task.status)).toEqual(['CANCELLED', 'CANCELLED']);
     expect(run.steps.map((entry) => entry.key)).toEqual(['wait_a', 'wait_b']);
   });
@@ -291,15 +368,25 @@ describe('workflows', () => {
       ],
     });
     const started = await start(workflow, { items: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
+    const story = watch(started.id);
     // Some items done, others queued or running: then the orchestrator dies at once.
-    await runUntil(
-      started.id,
-      (run) => run.steps.filter((entry) => entry.status === 'COMPLETED').length >= 2,
+    const itemsDone = () =>
+      new Set(
+        story.events.flatMap((event) =>
+          event.type === 'step.status' && event.data.item !== null && event.data.status === 'COMPLETED'
+            ? [event.data.key]
+            : [],
+        ),
+      ).size;
+    await within(
+      story.waitFor(() => itemsDone() >= 2),
+      90_000,
+      story,
     );
     await stack.stop('orchestrator', 'SIGKILL');
     await stack.start(['orchestrator']);
 
-    const run = await finished(started.id, 120_000);
+    const run = await finished(started.id, story, 120_000);
     expect(run.status).toBe('COMPLETED');
     const items = run.steps.filter((entry) => entry.item !== null);
     expect(items.map((entry) => entry.key).sort()).toEqual(

@@ -78,7 +78,6 @@ describe('the kubernetes executor', () => {
       RUNNER_JOB_NAMESPACE: 'hangar-tasks',
       RUNNER_JOB_IMAGE: 'ghcr.io/hangar-dev/hangar-agent-runner:0.1.0',
       RUNNER_MAX_JOBS: '50',
-      RUNNER_MAX_JOBS_PER_PROJECT: '10',
       RUNNER_JOB_RUNTIME_CLASS: 'gvisor',
       RUNNER_JOB_TTL_SECONDS: '1800',
       // Task pods reach the controller's endpoints through its Service.
@@ -99,6 +98,13 @@ describe('the kubernetes executor', () => {
       protocol: 'TCP',
     });
     expect(JSON.parse(env.RUNNER_JOB_NODE_SELECTOR!)).toEqual({ 'hangar.dev/sandbox': 'gvisor' });
+    // A project's cap is the orchestrator's scheduling policy, not the executor's.
+    expect(env).not.toHaveProperty('RUNNER_MAX_JOBS_PER_PROJECT');
+    const orchestrator = plainEnv(
+      gvisor,
+      containerOf(find(gvisor, 'Deployment', `${fullname}-orchestrator`)),
+    );
+    expect(orchestrator.MAX_ACTIVE_TASKS_PER_PROJECT).toBe('10');
     expect(JSON.parse(env.RUNNER_JOB_TOLERATIONS!)).toEqual([
       { key: 'hangar.dev/sandbox', operator: 'Equal', value: 'gvisor', effect: 'NoSchedule' },
     ]);

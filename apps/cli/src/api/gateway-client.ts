@@ -2,10 +2,20 @@ import {
   type CreateTaskRequest,
   type Problem,
   ProblemSchema,
+  type StartWorkflowRunRequest,
   type Task,
   type TaskEvent,
   TaskEventSchema,
   TaskSchema,
+  type Workflow,
+  type WorkflowDefinition,
+  type WorkflowRun,
+  WorkflowRunSchema,
+  WorkflowSchema,
+  type WorkflowTemplate,
+  WorkflowTemplateSchema,
+  type WorkflowVersion,
+  WorkflowVersionSchema,
 } from '@hangar/contracts';
 import { networkErrorReason } from './network-error';
 
@@ -64,6 +74,65 @@ export class GatewayClient {
     return parsed.success ? parsed.data : this.getTask(taskId);
   }
 
+  async listWorkflows(project?: string): Promise<Workflow[]> {
+    const body = await this.request('GET', `/api/v1/workflows${projectQuery(project)}`);
+    return parseAs(WorkflowSchema.array(), itemsOf(body), 'a list of workflows');
+  }
+
+  async listWorkflowTemplates(): Promise<WorkflowTemplate[]> {
+    const body = await this.request('GET', '/api/v1/workflows/templates');
+    return parseAs(WorkflowTemplateSchema.array(), itemsOf(body), 'a list of templates');
+  }
+
+  async workflowVersions(workflowId: string): Promise<WorkflowVersion[]> {
+    const body = await this.request('GET', `/api/v1/workflows/${encodeURIComponent(workflowId)}/versions`);
+    return parseAs(WorkflowVersionSchema.array(), itemsOf(body), 'a list of versions');
+  }
+
+  async createWorkflow(definition: WorkflowDefinition, project?: string): Promise<Workflow> {
+    const body = await this.request('POST', `/api/v1/workflows${projectQuery(project)}`, definition);
+    return parseAs(WorkflowSchema, body, 'a workflow');
+  }
+
+  // A new version of the workflow.
+  async updateWorkflow(workflowId: string, definition: WorkflowDefinition): Promise<Workflow> {
+    const body = await this.request('PUT', `/api/v1/workflows/${encodeURIComponent(workflowId)}`, definition);
+    return parseAs(WorkflowSchema, body, 'a workflow');
+  }
+
+  async startWorkflowRun(workflowId: string, request: StartWorkflowRunRequest): Promise<WorkflowRun> {
+    const body = await this.request(
+      'POST',
+      `/api/v1/workflows/${encodeURIComponent(workflowId)}/runs`,
+      request,
+    );
+    return parseAs(WorkflowRunSchema, body, 'a workflow run');
+  }
+
+  async getWorkflowRun(runId: string): Promise<WorkflowRun> {
+    const body = await this.request('GET', `/api/v1/workflow-runs/${encodeURIComponent(runId)}`);
+    return parseAs(WorkflowRunSchema, body, 'a workflow run');
+  }
+
+  async cancelWorkflowRun(runId: string): Promise<WorkflowRun> {
+    const body = await this.request('POST', `/api/v1/workflow-runs/${encodeURIComponent(runId)}/cancel`);
+    return parseAs(WorkflowRunSchema, body, 'a workflow run');
+  }
+
+  async decideWorkflowStep(
+    runId: string,
+    key: string,
+    approved: boolean,
+    comment?: string,
+  ): Promise<WorkflowRun> {
+    const body = await this.request(
+      'POST',
+      `/api/v1/workflow-runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(key)}/${approved ? 'approve' : 'reject'}`,
+      comment === undefined ? {} : { comment },
+    );
+    return parseAs(WorkflowRunSchema, body, 'a workflow run');
+  }
+
   // Every stored event after `afterSeq`, page by page (a page is capped in bytes as well as in
   // events, so a short page does not mean the end: `nextAfterSeq` does).
   async listEvents(taskId: string, afterSeq = 0): Promise<TaskEvent[]> {
@@ -120,6 +189,26 @@ function parseTask(body: unknown): TaskView {
   if (!parsed.success)
     throw new ApiError(200, undefined, 'the gateway answered with something that is not a task');
   return parsed.data;
+}
+
+// A zod schema of @hangar/contracts, as far as parsing needs it.
+interface Parser<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false };
+}
+
+function parseAs<T>(schema: Parser<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success)
+    throw new ApiError(200, undefined, `the gateway answered with something that is not ${what}`);
+  return parsed.data;
+}
+
+function itemsOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null ? (body as { items?: unknown }).items : undefined;
+}
+
+function projectQuery(project: string | undefined): string {
+  return project === undefined ? '' : `?project=${encodeURIComponent(project)}`;
 }
 
 function safeJson(text: string): unknown {

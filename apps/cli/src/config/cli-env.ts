@@ -51,6 +51,8 @@ export interface CliEnv {
   searchPath: string;
   isRoot: boolean;
   color: { stdout: boolean; stderr: boolean };
+  // stdout is a terminal a live view may draw over (not a pipe, a file or TERM=dumb).
+  interactive: boolean;
   // Passed on to the processes `hangar up` starts, under the variables it sets itself.
   inherited: Env;
 }
@@ -105,6 +107,7 @@ export function readCliEnv(
     searchPath: env.PATH ?? '',
     isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
     color: { stdout: wantsColor(streams.stdout, env), stderr: wantsColor(streams.stderr, env) },
+    interactive: streams.stdout.isTTY === true && env.TERM !== 'dumb',
     inherited: { ...env },
   };
   if (problems.length > 0) throw new CliConfigError(problems);

@@ -42,6 +42,20 @@ describe(spawnAgent.name, () => {
     });
   }
 
+  it('should run the agent, and what it starts, at the niceness asked for', async () => {
+    const events: AgentEvent[] = [];
+    // Field 19 of /proc/<pid>/stat is the niceness; the child of the agent's shell inherits it.
+    const handle = await spawnAgent(
+      sh(`cut -d' ' -f19 /proc/self/stat >&2; /bin/sh -c "cut -d' ' -f19 /proc/self/stat >&2"`),
+      options(events, { nice: 7 }),
+    );
+    await handle.done;
+    expect(events.filter((event) => event.type === 'stderr')).toEqual([
+      { type: 'stderr', data: { line: '7' } },
+      { type: 'stderr', data: { line: '7' } },
+    ]);
+  });
+
   it('should parse stdout, turn stderr into events and report the exit code when the agent exits', async () => {
     const events: AgentEvent[] = [];
     const stderrLines: string[] = [];
@@ -154,6 +168,13 @@ describe(spawnAgent.name, () => {
     await handle.done;
     expect(events).toEqual([{ type: 'unknown', data: { raw: { a: 1 } } }]);
     expect(statSync(settings).mode & 0o777).toBe(0o600);
+  });
+
+  it('should reject with AgentSpawnFailed for a command that does not exist, niced or not', async () => {
+    for (const nice of [0, 10])
+      await expect(
+        spawnAgent({ command: '/nonexistent/agent', args: [], env: {} }, options([], { nice })),
+      ).rejects.toThrow('could not start /nonexistent/agent: spawn /nonexistent/agent ENOENT');
   });
 
   it('should reject with AgentSpawnFailed when a file cannot be written', async () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@hangar/contracts';
@@ -44,6 +44,8 @@ export interface SpawnAgentOptions {
   parser?: AgentOutputParser;
   // A longer stderr line becomes an `output.truncated` event (default: DEFAULT_MAX_EVENT_BYTES).
   maxEventBytes?: number;
+  // Niceness of the agent's process (and so of everything it starts): 0 (the default) to 19.
+  nice?: number;
 }
 
 export class AgentSpawnFailed extends Error {
@@ -52,6 +54,9 @@ export class AgentSpawnFailed extends Error {
     this.name = 'AgentSpawnFailed';
   }
 }
+
+// coreutils' nice: it execs the command, so the agent keeps its pid (and its process group).
+const NICE = ['/usr/bin/nice', '/bin/nice'].find((candidate) => existsSync(candidate)) ?? 'nice';
 
 const DEFAULT_KILL_GRACE_MS = 3_000;
 // How long to wait for stdio to close after the process exited, in case an escaped
@@ -74,7 +79,17 @@ export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptio
       return;
     }
     // Own process group (detached) so cancel reaches every process the CLI started in it; no shell.
-    const child = spawn(invocation.command, invocation.args, {
+    // A niceness is set by nice(1) before the command runs (set from here after spawn, it would
+    // race the child's first forks).
+    if (options.nice && path.isAbsolute(invocation.command) && !existsSync(invocation.command)) {
+      // (nice(1) would report it as its own exit status 127: say it as spawn does.)
+      reject(new AgentSpawnFailed(invocation.command, new Error(`spawn ${invocation.command} ENOENT`)));
+      return;
+    }
+    const [command, args] = options.nice
+      ? [NICE, ['-n', String(options.nice), '--', invocation.command, ...invocation.args]]
+      : [invocation.command, invocation.args];
+    const child = spawn(command, args, {
       cwd: options.cwd,
       env: invocation.env,
       detached: true,

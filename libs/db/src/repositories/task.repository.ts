@@ -203,16 +203,6 @@ export class TaskRepository {
     return rows.flatMap((row) => (row.workspaceOf ? [row.workspaceOf] : []));
   }
 
-  async listQueued(limit = 500): Promise<{ id: string; attempts: number; priority: TaskPriority }[]> {
-    const rows = await this.prisma.task.findMany({
-      where: { status: 'QUEUED' },
-      orderBy: { createdAt: 'asc' },
-      take: limit,
-      select: { id: true, attempts: true, priority: true },
-    });
-    return rows.map((row) => ({ ...row, priority: row.priority as TaskPriority }));
-  }
-
   async listStaleRunning(
     heartbeatBefore: Date,
     limit = 100,

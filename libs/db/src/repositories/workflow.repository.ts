@@ -212,6 +212,22 @@ export function toWorkflowRun(row: RunRow, definition: WorkflowDefinition, steps
   };
 }
 
+async function readRun(
+  client: PrismaClient | Prisma.TransactionClient,
+  where: Prisma.WorkflowRunWhereInput,
+): Promise<(WorkflowRun & { projectId: string }) | null> {
+  const row = await client.workflowRun.findFirst({
+    where,
+    include: { ...runRelations, steps: { orderBy: [{ createdAt: 'asc' }, { key: 'asc' }] } },
+  });
+  if (!row) return null;
+  const version = await client.workflowVersion.findUniqueOrThrow({
+    where: { workflowId_version: { workflowId: row.workflowId, version: row.version } },
+  });
+  const definition = WorkflowDefinitionSchema.parse(version.definition);
+  return { ...toWorkflowRun(row, definition, row.steps), projectId: row.projectId };
+}
+
 // Runs as people read them, and a run's birth (the gateway records it; from then on only the
 // orchestrator's engine writes it, through WorkflowRunStore).
 export class WorkflowRunRepository {
@@ -240,16 +256,39 @@ export class WorkflowRunRepository {
   }
 
   async getVisible(id: string, projectIds: readonly string[]): Promise<WorkflowRun & { projectId: string }> {
+    const run = await readRun(this.prisma, { id, projectId: { in: [...projectIds] } });
+    if (!run) throw runNotFound(id);
+    return run;
+  }
+
+  // The project of a run the caller can see (to authorize watching it), without its steps.
+  async visibleProjectId(id: string, projectIds: readonly string[]): Promise<string> {
     const row = await this.prisma.workflowRun.findFirst({
       where: { id, projectId: { in: [...projectIds] } },
-      include: { ...runRelations, steps: { orderBy: [{ createdAt: 'asc' }, { key: 'asc' }] } },
+      select: { projectId: true },
     });
     if (!row) throw runNotFound(id);
-    const version = await this.prisma.workflowVersion.findUniqueOrThrow({
-      where: { workflowId_version: { workflowId: row.workflowId, version: row.version } },
-    });
-    const definition = WorkflowDefinitionSchema.parse(version.definition);
-    return { ...toWorkflowRun(row, definition, row.steps), projectId: row.projectId };
+    return row.projectId;
+  }
+
+  // The run as it is now, its row locked (as the engine locks it to decide) while `use` runs:
+  // what is told of runs (their topic) is told in the order the decisions were taken, each on
+  // the state after the latest. Writes nothing; null for a run that does not exist.
+  async whileLocked<T>(
+    id: string,
+    use: (run: WorkflowRun & { projectId: string }) => Promise<T>,
+  ): Promise<T | null> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const locked = await tx.$queryRaw<
+          { id: string }[]
+        >`SELECT id FROM workflow_runs WHERE id = ${id} FOR UPDATE`;
+        if (locked.length === 0) return null;
+        const run = await readRun(tx, { id });
+        return run ? use(run) : null;
+      },
+      { timeout: 30_000 },
+    );
   }
 
   async list(

@@ -216,9 +216,6 @@ export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplica
     while (this.activeJobs().length >= this.config.RUNNER_MAX_JOBS) {
       if (!(await this.capacityFreed())) return this.later(job, token, 0);
     }
-    const perProject = this.config.RUNNER_MAX_JOBS_PER_PROJECT;
-    if (perProject > 0 && this.activeJobs(task.projectId).length >= perProject)
-      return this.later(job, token, this.config.RUNNER_JOB_REQUEUE_DELAY_MS);
 
     const profile = await this.profiles.ofTask(task.id);
     const body = buildTaskJob(

@@ -205,6 +205,7 @@ export class TaskRunService {
         timeoutMs: task.timeoutSeconds * 1000,
         maxOutputBytes,
         maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
+        nice: this.config.RUNNER_AGENT_NICE,
         onEvent: record,
         // spawnAgent records each line as a stderr event already; the tail names a failure.
         onStderrLine: (line) => {

@@ -11,6 +11,7 @@ import { DelayedError, type Job, WEBHOOK_DELIVERY_QUEUE_SPEC } from '@hangar/red
 import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ConversationsService } from '../conversations/conversations.service';
+import { WorkflowRunsService } from '../workflows/workflow-runs.service';
 import { createProviderClient } from './clients/provider-client';
 import { WebhookEgress } from './clients/provider-egress';
 import { matchCommand, type CommandMatch } from './command-matcher';
@@ -35,6 +36,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly sources: WebhookSources,
     private readonly conversations: ConversationsService,
+    private readonly workflowRuns: WorkflowRunsService,
     private readonly audit: AuditTrail,
     private readonly egress: WebhookEgress,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -93,6 +95,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     const action = command.action;
     if (action.type === 'create_task')
       return this.startTurn(delivery, source, event, result.matched, action, job, token);
+    if (action.type === 'start_workflow')
+      return this.startWorkflow(delivery, source, event, result.matched, action);
     if (!event.ref)
       throw new HangarError('INVALID_COMMAND', `${event.event} has nothing to ${action.type} on`);
     const client = this.clientFor(source);
@@ -218,6 +222,53 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
       ...(existing ? { reason: 'continues the thread' } : {}),
     });
     return 'task_created';
+  }
+
+  // A run of the project's workflow, its inputs rendered from the payload. Nothing answers the
+  // provider when it ends (yet); the delivery names the run.
+  private async startWorkflow(
+    delivery: DeliveryRecord,
+    source: WebhookSource,
+    event: InboundEvent,
+    match: CommandMatch,
+    action: Extract<CommandAction, { type: 'start_workflow' }>,
+  ): Promise<string> {
+    const inputs: Record<string, string> = {};
+    for (const [name, template] of Object.entries(action.inputs)) {
+      try {
+        inputs[name] = renderTemplate(template, match.variables);
+      } catch (error) {
+        if (!(error instanceof HangarError)) throw error;
+        throw new HangarError(error.code, `inputs.${name}: ${error.message}`, error.details);
+      }
+    }
+    const run = await this.workflowRuns.startForWebhook(
+      source.projectId,
+      action.workflow,
+      inputs,
+      `webhook:${source.name}`,
+    );
+    await this.audit.record({
+      projectId: source.projectId,
+      actor: { type: 'webhook', id: source.id, label: `${source.name} webhook` },
+      action: 'workflow.start_run',
+      target: { type: 'workflow_run', id: run.id },
+      details: {
+        delivery: delivery.id,
+        event: event.event,
+        command: match.command.name,
+        workflowId: run.workflowId,
+        workflow: run.workflow,
+        version: run.version,
+      },
+    });
+    // webhook_deliveries has no column for a run: its id is in the reason.
+    await this.deliveries.settle(delivery.id, {
+      status: 'workflow_started',
+      command: match.command.name,
+      reason: `workflow run ${run.id} (${run.workflow} v${run.version})`,
+    });
+    return 'workflow_started';
   }
 
   private async waitForThread(

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConversationsModule } from '../conversations/conversations.module';
+import { WorkflowsModule } from '../workflows/workflows.module';
 import { WebhookEgress } from './clients/provider-egress';
 import { DeliveryProcessor } from './delivery-processor';
 import { ReplyDispatcher } from './reply-dispatcher';
@@ -11,7 +12,7 @@ import { WebhookDeliveriesController, WebhooksController } from './webhooks.cont
 import { WebhooksService } from './webhooks.service';
 
 @Module({
-  imports: [ConversationsModule],
+  imports: [ConversationsModule, WorkflowsModule],
   controllers: [WebhookReceiverController, WebhooksController, WebhookDeliveriesController],
   providers: [
     WebhookEgress,

@@ -19,6 +19,7 @@ import {
   type WebhookConfigRecord,
 } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
+import { WorkflowRunsService } from '../workflows/workflow-runs.service';
 import { WebhookEgress, refusalOf } from './clients/provider-egress';
 import { patternError } from './condition-pattern';
 import { checkTemplate } from './prompt-template';
@@ -58,6 +59,7 @@ export class WebhooksService {
     private readonly configs: WebhookConfigRepository,
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly profiles: ProfileRepository,
+    private readonly workflowRuns: WorkflowRunsService,
     private readonly queues: WebhookQueues,
     private readonly audit: AuditTrail,
     private readonly egress: WebhookEgress,
@@ -189,10 +191,10 @@ export class WebhooksService {
   }
 
   // What zod cannot see: templates that do not parse, triggers the provider never sends,
-  // profiles that do not exist.
+  // profiles and workflows that do not exist.
   private async checkCommands(projectId: string, provider: WebhookProvider, commands: WebhookCommand[]) {
     const names = new Set((await this.profiles.list(projectId)).map((profile) => profile.name));
-    commands.forEach((command, index) => {
+    for (const [index, command] of commands.entries()) {
       const at = `commands.${index}`;
       if (!TRIGGERS[provider].includes(command.trigger.type)) {
         throw new HangarError(
@@ -224,11 +226,25 @@ export class WebhooksService {
           );
         }
       }
+      if (action.type === 'start_workflow') {
+        for (const [name, template] of Object.entries(action.inputs))
+          checkTemplate(template, `${at}.action.inputs.${name}`);
+        const [problem] = await this.workflowRuns.webhookStartProblems(
+          projectId,
+          action.workflow,
+          Object.keys(action.inputs),
+        );
+        if (problem) {
+          throw new HangarError('INVALID_COMMAND', `${at}.action.${problem.field}: ${problem.message}`, {
+            field: `${at}.action.${problem.field}`,
+          });
+        }
+      }
       if ((action.type === 'react' || action.type === 'label') && provider === 'sentry') {
         throw new HangarError('INVALID_COMMAND', `sentry webhooks cannot ${action.type}`, {
           field: `${at}.action.type`,
         });
       }
-    });
+    }
   }
 }

@@ -1,5 +1,10 @@
 import { WorkflowDefinitionSchema } from '@hangar/contracts';
-import { checkInputDefaults, resolveRunInputs } from './workflow-inputs';
+import {
+  checkInputDefaults,
+  inputsFromText,
+  resolveRunInputs,
+  webhookInputProblems,
+} from './workflow-inputs';
 
 const definition = WorkflowDefinitionSchema.parse({
   name: 'triage',
@@ -68,5 +73,42 @@ describe(checkInputDefaults.name, () => {
       { field: 'inputs.depth.default', message: "must be a number (got string), as the input's type says" },
     ]);
     expect(checkInputDefaults(definition)).toEqual([]);
+  });
+});
+
+describe(inputsFromText.name, () => {
+  it('should read rendered text as the type each input declares', () => {
+    expect(
+      inputsFromText(definition, {
+        issue: ' 42 ',
+        depth: ' 3 ',
+        labels: '["bug","p1"]',
+        options: '{"deep":true}',
+        dry_run: 'true',
+      }),
+    ).toEqual({ issue: ' 42 ', depth: 3, labels: ['bug', 'p1'], options: { deep: true }, dry_run: true });
+  });
+
+  it('should keep text that does not read as its type, for resolveRunInputs to name', () => {
+    const inputs = inputsFromText(definition, { issue: 'x', depth: 'deep', labels: '[1', dry_run: 'yes' });
+    expect(inputs).toEqual({ issue: 'x', depth: 'deep', labels: '[1', dry_run: 'yes' });
+    expect(resolveRunInputs(definition, inputs).problems).toEqual([
+      { field: 'inputs.labels', message: 'must be an array (got string)' },
+      { field: 'inputs.depth', message: 'must be a number (got string)' },
+      { field: 'inputs.dry_run', message: 'must be a boolean (got string)' },
+    ]);
+  });
+});
+
+describe(webhookInputProblems.name, () => {
+  it('should name inputs the workflow does not declare and required ones not given', () => {
+    expect(webhookInputProblems(definition, ['colour'])).toEqual([
+      {
+        field: 'inputs.colour',
+        message: 'is not an input of workflow "triage" (its inputs: issue, labels, depth, options, dry_run)',
+      },
+      { field: 'inputs.issue', message: 'is required by workflow "triage" (string)' },
+    ]);
+    expect(webhookInputProblems(definition, ['issue', 'depth'])).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from '@hangar/contracts';
+import { jsonTypeOf, readInputText, type WorkflowDefinition } from '@hangar/contracts';
 
 type InputType = WorkflowDefinition['inputs'][string]['type'];
 
@@ -6,16 +6,6 @@ type InputType = WorkflowDefinition['inputs'][string]['type'];
 export interface InputProblem {
   field: string;
   message: string;
-}
-
-// The JSON type of a value as a definition's `inputs.<name>.type` names it.
-function jsonTypeOf(value: unknown): InputType | 'null' | 'other' {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isFinite(value) ? 'number' : 'other';
-  if (typeof value === 'string') return 'string';
-  if (typeof value === 'boolean') return 'boolean';
-  return typeof value === 'object' ? 'object' : 'other';
 }
 
 function typeProblem(field: string, expected: InputType, value: unknown): InputProblem | undefined {
@@ -72,4 +62,43 @@ export function resolveRunInputs(
     else inputs[name] = value;
   }
   return { inputs, problems };
+}
+
+// Inputs given as text (a webhook command's rendered templates), read as the types the
+// definition declares: a number, true or false, JSON for arrays and objects. Text that does not
+// read as its type stays text, and resolveRunInputs names the input it does not fit.
+export function inputsFromText(
+  definition: WorkflowDefinition,
+  given: Record<string, string>,
+): Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  for (const [name, text] of Object.entries(given)) {
+    const type = Object.hasOwn(definition.inputs, name) ? definition.inputs[name]?.type : undefined;
+    const read = type === undefined ? undefined : readInputText(type, text);
+    inputs[name] = read?.ok ? read.value : text;
+  }
+  return inputs;
+}
+
+// What a command starting this workflow with these inputs would be refused for, checked when the
+// command is saved (the workflow may still change later: a run is checked again when it starts).
+export function webhookInputProblems(definition: WorkflowDefinition, given: string[]): InputProblem[] {
+  const declared = Object.keys(definition.inputs);
+  const problems: InputProblem[] = given
+    .filter((name) => !Object.hasOwn(definition.inputs, name))
+    .map((name) => ({
+      field: `inputs.${name}`,
+      message:
+        declared.length === 0
+          ? `is not an input of workflow "${definition.name}", which takes none`
+          : `is not an input of workflow "${definition.name}" (its inputs: ${declared.join(', ')})`,
+    }));
+  for (const [name, input] of Object.entries(definition.inputs)) {
+    if (given.includes(name) || !input.required || input.default !== undefined) continue;
+    problems.push({
+      field: `inputs.${name}`,
+      message: `is required by workflow "${definition.name}" (${input.type})`,
+    });
+  }
+  return problems;
 }

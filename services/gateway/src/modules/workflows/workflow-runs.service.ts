@@ -6,6 +6,8 @@ import {
   type ListProjectWorkflowRunsQuery,
   type ListWorkflowRunsQuery,
   type StartWorkflowRunRequest,
+  type Workflow,
+  type WorkflowDefinition,
   type WorkflowRun,
   type WorkflowRunPage,
 } from '@hangar/contracts';
@@ -13,7 +15,7 @@ import { WorkflowRepository, WorkflowRunRepository } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
 import { actorLabel } from './workflow-actor';
 import { invalidWorkflow } from './workflow-checks';
-import { resolveRunInputs } from './workflow-inputs';
+import { inputsFromText, type InputProblem, resolveRunInputs, webhookInputProblems } from './workflow-inputs';
 import { WorkflowQueue } from './workflow-queue';
 
 type Visible = WorkflowRun & { projectId: string };
@@ -53,7 +55,57 @@ export class WorkflowRunsService {
         { field: 'version' },
       );
     }
-    const { inputs, problems } = resolveRunInputs(definition, request.inputs);
+    const runId = await this.begin(workflow, version, definition, request.inputs, actorLabel(principal));
+    this.audit.touched({
+      projectId: workflow.projectId,
+      target: { type: 'workflow_run', id: runId },
+      details: { workflowId, workflow: workflow.name, version },
+    });
+    return withoutProject(await this.runs.getVisible(runId, principal.projectIds));
+  }
+
+  // A run started for a webhook command: the newest version of the project's workflow of that
+  // name, its inputs given as text (the command's rendered templates) and read as the types the
+  // workflow declares. `by` is who the run records (`webhook:<receiver>`); the caller audits.
+  async startForWebhook(
+    projectId: string,
+    name: string,
+    textInputs: Record<string, string>,
+    by: string,
+  ): Promise<WorkflowRun> {
+    const workflow = await this.workflows.findByName(projectId, name);
+    if (!workflow) {
+      throw new HangarError(
+        'WORKFLOW_NOT_FOUND',
+        `the project has no workflow "${name}" (deleted or renamed?)`,
+        {
+          field: 'workflow',
+        },
+      );
+    }
+    const inputs = inputsFromText(workflow.definition, textInputs);
+    const runId = await this.begin(workflow, workflow.version, workflow.definition, inputs, by);
+    return withoutProject(await this.runs.getVisible(runId, [projectId]));
+  }
+
+  // Refusals of a webhook command that would start the workflow `name` with these inputs, at
+  // their fields (`workflow`, `inputs.<name>`): checked when the command is saved.
+  async webhookStartProblems(projectId: string, name: string, inputs: string[]): Promise<InputProblem[]> {
+    const workflow = await this.workflows.findByName(projectId, name);
+    if (!workflow) return [{ field: 'workflow', message: `the project has no workflow "${name}"` }];
+    return webhookInputProblems(workflow.definition, inputs);
+  }
+
+  // A run's birth, once its version is known: its inputs checked against that version, the run
+  // recorded RUNNING, and the engine told.
+  private async begin(
+    workflow: Workflow & { projectId: string },
+    version: number,
+    definition: WorkflowDefinition,
+    given: Record<string, unknown>,
+    createdBy: string,
+  ): Promise<string> {
+    const { inputs, problems } = resolveRunInputs(definition, given);
     if (problems.length > 0)
       throw invalidWorkflow(`the inputs do not fit workflow "${workflow.name}" version ${version}`, problems);
     const deadlineAt =
@@ -61,17 +113,12 @@ export class WorkflowRunsService {
         ? new Date(Date.now() + definition.deadlineSeconds * 1000)
         : null;
     const runId = await this.runs.create({
-      workflowId,
+      workflowId: workflow.id,
       version,
       projectId: workflow.projectId,
       inputs,
       deadlineAt,
-      createdBy: actorLabel(principal),
-    });
-    this.audit.touched({
-      projectId: workflow.projectId,
-      target: { type: 'workflow_run', id: runId },
-      details: { workflowId, workflow: workflow.name, version },
+      createdBy,
     });
     // The run is recorded RUNNING: if this job is lost, the engine's reconciler finds the run.
     await this.queue
@@ -81,7 +128,7 @@ export class WorkflowRunsService {
           `start of workflow run ${runId} not queued (${String(error)}); the reconciler will pick it up`,
         ),
       );
-    return withoutProject(await this.runs.getVisible(runId, principal.projectIds));
+    return runId;
   }
 
   async listOf(

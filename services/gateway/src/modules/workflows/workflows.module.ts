@@ -12,5 +12,7 @@ import { WorkflowsService } from './workflows.service';
   imports: [TasksModule],
   controllers: [WorkflowsController, WorkflowRunsController],
   providers: [WorkflowsService, WorkflowRunsService, WorkflowChecks, WorkflowQueue, WorkflowTemplates],
+  // Webhook commands start runs (start_workflow) as the API does.
+  exports: [WorkflowRunsService],
 })
 export class WorkflowsModule {}

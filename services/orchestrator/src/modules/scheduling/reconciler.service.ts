@@ -5,9 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { TaskRepository } from '@hangar/db';
+import { TaskAdmission, TaskRepository } from '@hangar/db';
 import { Periodic, TaskLifecycle } from '@hangar/platform';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
+import { SchedulerService } from './scheduler.service';
 import { TaskQueue } from './task-queue';
 
 // The safety net under the pub/sub transport: at start and then periodically, QUEUED tasks
@@ -22,6 +23,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     private readonly tasks: TaskRepository,
     private readonly queue: TaskQueue,
     private readonly lifecycle: TaskLifecycle,
+    private readonly admission: TaskAdmission,
+    private readonly scheduler: SchedulerService,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
   ) {
     this.periodic = new Periodic('reconcile', config.RECONCILE_INTERVAL_MS, () => this.reconcile());
@@ -36,9 +39,12 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   }
 
   async reconcile(): Promise<void> {
-    for (const task of await this.tasks.listQueued()) {
+    // Admitted tasks are on the queue (again, after a lost message or a Redis restart: the job
+    // id dedupes); waiting ones are admitted as far as their project's cap allows.
+    for (const task of await this.admission.admittedQueued()) {
       await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
     }
+    for (const projectId of await this.admission.waitingProjects()) await this.scheduler.admit(projectId);
     const staleBefore = new Date(Date.now() - this.config.RUNNER_HEARTBEAT_TIMEOUT_MS);
     for (const task of await this.tasks.listStaleRunning(staleBefore)) {
       await this.recoverLost(task);

@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type TaskCancelReply } from '@hangar/contracts';
-import { TaskRepository } from '@hangar/db';
+import { TaskAdmission, TaskRepository } from '@hangar/db';
 import { cancelRefusal, TaskLifecycle } from '@hangar/platform';
 import { ClientProxy } from '@nestjs/microservices';
 import { Patterns } from '@hangar/contracts';
 import { lastValueFrom, timeout } from 'rxjs';
+import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { RUNNER_CLIENT } from './runner-client';
 import { TaskQueue } from './task-queue';
 
@@ -16,18 +17,34 @@ export class SchedulerService {
     private readonly tasks: TaskRepository,
     private readonly queue: TaskQueue,
     private readonly lifecycle: TaskLifecycle,
+    private readonly admission: TaskAdmission,
     @Inject(RUNNER_CLIENT) private readonly runners: ClientProxy,
+    @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
   ) {}
 
-  // Idempotent: only QUEUED tasks are enqueued, under a job id that dedupes.
+  // A task was created: its project admits what its cap allows (idempotent: only waiting tasks
+  // are admitted, and a job id dedupes the queue).
   async schedule(taskId: string): Promise<void> {
-    const task = await this.tasks.find(taskId);
+    const [task] = await this.tasks.jobStates([taskId]);
     if (!task) {
       this.logger.warn(`tasks.created for unknown task ${taskId}; ignored`);
       return;
     }
-    if (task.status !== 'QUEUED') return;
-    await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
+    if (task.status === 'QUEUED') await this.admit(task.projectId);
+  }
+
+  // The project's waiting tasks go onto the runners' queue, high priority first then oldest, as
+  // far as MAX_ACTIVE_TASKS_PER_PROJECT allows. Admitted before queued: a crash between the two
+  // leaves an admitted QUEUED task, which the reconciler queues.
+  async admit(projectId: string): Promise<void> {
+    for (const task of await this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT))
+      await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
+  }
+
+  // A task ended: its project may have room for a waiting one.
+  async taskEnded(taskId: string): Promise<void> {
+    const [task] = await this.tasks.jobStates([taskId]);
+    if (task) await this.admit(task.projectId);
   }
 
   async cancel(taskId: string): Promise<TaskCancelReply> {

@@ -6,11 +6,11 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { HangarError, type WorkflowJob } from '@hangar/contracts';
+import { HangarError, type Task, type WorkflowJob } from '@hangar/contracts';
 import { WorkflowRunStore } from '@hangar/db/workflow-state';
-import { Periodic, TaskLifecycle } from '@hangar/platform';
+import { Periodic, TaskLifecycle, WorkflowRunActivity } from '@hangar/platform';
 import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer, type QueueWorker } from '@hangar/redis';
-import { decide, type Decision, type RunRequest } from '@hangar/workflows';
+import { decide, type Decision, type RunRequest, type TaskStart } from '@hangar/workflows';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { SchedulerService } from '../scheduling/scheduler.service';
 import { WorkflowMetrics } from './workflow.metrics';
@@ -37,6 +37,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   constructor(
     private readonly store: WorkflowRunStore,
     private readonly lifecycle: TaskLifecycle,
+    private readonly activity: WorkflowRunActivity,
     private readonly scheduler: SchedulerService,
     private readonly queues: Queues,
     private readonly metrics: WorkflowMetrics,
@@ -87,6 +88,37 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     await this.advance(job.runId, request);
   }
 
+  // Creates a decided step's task (by the id stored for it: a second call finds it).
+  // Whether it was created by this call.
+  private async startTask(runId: string, projectId: string, start: TaskStart): Promise<boolean> {
+    let outcome: { task: Task; created: boolean };
+    try {
+      outcome = await this.lifecycle.createOnce({
+        id: start.taskId,
+        projectId,
+        prompt: start.prompt,
+        priority: start.priority,
+        workflowRunId: runId,
+        workflowStep: start.key,
+        ...(start.profile ? { profile: start.profile } : {}),
+        ...(start.scenario ? { scenario: start.scenario } : {}),
+        ...(start.timeoutSeconds ? { timeoutSeconds: start.timeoutSeconds } : {}),
+        ...(start.repository ? { repository: start.repository } : {}),
+        ...(start.ref ? { ref: start.ref } : {}),
+        ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
+        ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
+      });
+    } catch (error) {
+      // Refused for good (its profile was deleted since the run started): the step fails.
+      // Anything else (the database away) fails the job, which is tried again.
+      if (!(error instanceof HangarError)) throw error;
+      this.logger.warn(`workflow run ${runId}: step ${start.key} cannot start: ${error.message}`);
+      await this.advance(runId, { kind: 'unstartable', key: start.key, error: error.message });
+      return false;
+    }
+    return outcome.created;
+  }
+
   async advance(runId: string, request?: RunRequest): Promise<Decision | null> {
     const started = performance.now();
     const outcome = await this.store.advance(runId, (snapshot) =>
@@ -98,33 +130,21 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     }
     const { snapshot, changes } = outcome;
     if (changes.refused) this.logger.warn(`workflow run ${runId}: ${changes.refused}`);
-    for (const start of changes.start) {
-      let outcome: { task: { id: string }; created: boolean };
-      try {
-        outcome = await this.lifecycle.createOnce({
-          id: start.taskId,
-          projectId: snapshot.projectId,
-          prompt: start.prompt,
-          workflowRunId: runId,
-          workflowStep: start.key,
-          ...(start.profile ? { profile: start.profile } : {}),
-          ...(start.scenario ? { scenario: start.scenario } : {}),
-          ...(start.timeoutSeconds ? { timeoutSeconds: start.timeoutSeconds } : {}),
-          ...(start.repository ? { repository: start.repository } : {}),
-          ...(start.ref ? { ref: start.ref } : {}),
-          ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
-          ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
-        });
-      } catch (error) {
-        // Refused for good (its profile was deleted since the run started): the step fails.
-        // Anything else (the database away) fails the job, which is tried again.
-        if (!(error instanceof HangarError)) throw error;
-        this.logger.warn(`workflow run ${runId}: step ${start.key} cannot start: ${error.message}`);
-        await this.advance(runId, { kind: 'unstartable', key: start.key, error: error.message });
-        continue;
+    try {
+      // Ready steps start at once, side by side (a fan-out's items do not wait for each other),
+      // then go onto the runners' queue as the project's cap allows.
+      const created = await Promise.all(
+        changes.start.map((start) => this.startTask(runId, snapshot.projectId, start)),
+      );
+      if (changes.start.length > 0) {
+        await this.scheduler.admit(snapshot.projectId);
+        const elapsed = performance.now() - started;
+        for (const _ of created.filter(Boolean)) this.metrics.stepStarted(elapsed);
       }
-      if (outcome.created) this.metrics.stepStarted(performance.now() - started);
-      await this.scheduler.schedule(outcome.task.id);
+    } finally {
+      // Committed, and the steps' tasks exist: the run's topic may tell it (a watcher can follow
+      // a step's task as soon as it hears of it). Even when starting failed: the change is stored.
+      await this.activity.decided(runId, changes);
     }
     for (const taskId of changes.cancel) await this.scheduler.cancel(taskId);
     if (changes.wakeAt) {

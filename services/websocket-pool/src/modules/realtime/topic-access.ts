@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import { HangarError, parseTopic, type SocketErrorCode, type Topic } from '@hangar/contracts';
-import { ConversationRepository, TaskRepository } from '@hangar/db';
+import {
+  assertUnreachable,
+  HangarError,
+  parseTopic,
+  type SocketErrorCode,
+  type Topic,
+  type TopicKind,
+} from '@hangar/contracts';
+import { ConversationRepository, TaskRepository, WorkflowRunRepository } from '@hangar/db';
 
 export class SubscribeRefused extends Error {
   constructor(
@@ -21,24 +28,35 @@ export class TopicAccess {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly conversations: ConversationRepository,
+    private readonly runs: WorkflowRunRepository,
   ) {}
 
   async check(principal: Principal, topic: Topic): Promise<void> {
     const { kind, id } = parseTopic(topic);
     try {
-      const projectId =
-        kind === 'task'
-          ? (await this.tasks.getVisible(id, principal.projectIds)).projectId
-          : kind === 'conversation'
-            ? (await this.conversations.getVisible(id, principal.projectIds)).projectId
-            : principal.project(id).id;
-      principal.require(projectId, 'viewer');
+      principal.require(await this.projectOf(principal, kind, id), 'viewer');
     } catch (error) {
       if (error instanceof HangarError) {
         if (error.code === 'FORBIDDEN') throw new SubscribeRefused('FORBIDDEN', error.message);
         throw new SubscribeRefused('UNKNOWN', `${topic} does not exist or is not yours`);
       }
       throw error;
+    }
+  }
+
+  // The project the topic belongs to, looked up among the caller's (a HangarError if none).
+  private async projectOf(principal: Principal, kind: TopicKind, id: string): Promise<string> {
+    switch (kind) {
+      case 'task':
+        return (await this.tasks.getVisible(id, principal.projectIds)).projectId;
+      case 'conversation':
+        return (await this.conversations.getVisible(id, principal.projectIds)).projectId;
+      case 'project':
+        return principal.project(id).id;
+      case 'workflow-run':
+        return this.runs.visibleProjectId(id, principal.projectIds);
+      default:
+        return assertUnreachable(kind);
     }
   }
 }

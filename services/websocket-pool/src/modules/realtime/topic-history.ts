@@ -6,7 +6,7 @@ import { TopicStreams, type TopicEntry } from '@hangar/redis';
 
 export type HistoryRead =
   | { kind: 'entries'; entries: TopicEntry[] }
-  // Conversation and project topics keep their last entries only: older ones are gone.
+  // Conversation, project and workflow-run topics keep their last entries only: older ones are gone.
   | { kind: 'gone'; firstSeq: number };
 
 // How long a replay waits for Postgres to catch up with a trimmed stream (a batch in flight).

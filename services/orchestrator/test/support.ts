@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { redisUrl } from '@hangar/testing';
+import { AppModule } from '../src/app.module';
+import { OrchestratorConfigSchema } from '../src/config';
+
+// The real orchestrator module on a test database and Redis prefix, its periodic passes an hour
+// away (a test calls them), its logs silent; `env` sets more of its configuration.
+export async function startOrchestrator(
+  databaseUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<INestApplicationContext> {
+  const config = OrchestratorConfigSchema.parse({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl(),
+    HANGAR_REDIS_PREFIX: prefix,
+    RECONCILE_INTERVAL_MS: '3600000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
+  await app.init();
+  return app;
+}
