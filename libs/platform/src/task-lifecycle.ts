@@ -87,15 +87,17 @@ export class TaskLifecycle {
   // A task whose id was chosen (and stored with its workflow step) before it exists: created
   // once, however often this is called — after a crash, or by two deciders at once.
   async createOnce(input: NewTask & { id: string }): Promise<{ task: Task; created: boolean }> {
-    const existing = await this.tasks.find(input.id);
-    if (existing) return { task: existing, created: false };
+    let task: Task;
     try {
-      return { task: await this.create(input), created: true };
+      task = await this.state.create(input);
     } catch (error) {
-      const raced = await this.tasks.find(input.id);
-      if (raced) return { task: raced, created: false };
+      const existing = await this.tasks.find(input.id);
+      if (existing) return { task: existing, created: false };
       throw error;
     }
+    // Told before it can be queued: its project's watchers hear QUEUED before RUNNING.
+    await this.activity.statusChanged(task);
+    return { task, created: true };
   }
 
   // A runner takes attempt `attempt` of a QUEUED task. Null when someone else took it or it was
