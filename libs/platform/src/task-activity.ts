@@ -28,6 +28,28 @@ export class TaskActivity {
     });
   }
 
+  // New tasks told together: one count and one append per project.
+  async statusesChanged(tasks: readonly Task[]): Promise<void> {
+    const byProject = new Map<string, Task[]>();
+    for (const task of tasks) byProject.set(task.project, [...(byProject.get(task.project) ?? []), task]);
+    for (const [project, changed] of byProject)
+      await this.bestEffort(`status of ${changed.length} task(s)`, async () => {
+        const counts = await this.tasks.activeCounts(project);
+        await this.topics.append(
+          `project:${project}`,
+          changed.map((task) => ({
+            type: 'task.status',
+            data: { taskId: task.id, status: task.status, counts },
+          })),
+        );
+        for (const task of changed)
+          if (task.conversationId)
+            await this.topics.append(`conversation:${task.conversationId}`, [
+              { type: 'turn.status', data: { taskId: task.id, status: task.status } },
+            ]);
+      });
+  }
+
   async messageAdded(message: Message): Promise<void> {
     await this.bestEffort(`message ${message.id}`, () =>
       this.topics.append(`conversation:${message.conversationId}`, [

@@ -84,20 +84,16 @@ export class TaskLifecycle {
     return task;
   }
 
-  // A task whose id was chosen (and stored with its workflow step) before it exists: created
-  // once, however often this is called — after a crash, or by two deciders at once.
-  async createOnce(input: NewTask & { id: string }): Promise<{ task: Task; created: boolean }> {
-    let task: Task;
-    try {
-      task = await this.state.create(input);
-    } catch (error) {
-      const existing = await this.tasks.find(input.id);
-      if (existing) return { task: existing, created: false };
-      throw error;
-    }
-    // Told before it can be queued: its project's watchers hear QUEUED before RUNNING.
-    await this.activity.statusChanged(task);
-    return { task, created: true };
+  // Tasks whose ids were chosen (and stored with their workflow steps) before they exist,
+  // together: each created once, however often this is called — after a crash, or by two
+  // deciders at once. Those whose profile does not exist are answered, not created.
+  async createChosen(
+    inputs: (NewTask & { id: string })[],
+  ): Promise<{ created: Task[]; unknownProfile: (NewTask & { id: string })[] }> {
+    const outcome = await this.state.createChosen(inputs);
+    // Told before they can be queued: their project's watchers hear QUEUED before RUNNING.
+    await this.activity.statusesChanged(outcome.created);
+    return outcome;
   }
 
   // A runner takes attempt `attempt` of a QUEUED task. Null when someone else took it or it was

@@ -32,24 +32,7 @@ export class TaskStateStore {
       });
     const row = await this.prisma.task
       .create({
-        data: {
-          projectId,
-          profileId: profile.id,
-          prompt: input.prompt,
-          scenario: input.scenario ?? null,
-          timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
-          repository: input.repository ?? null,
-          repositoryRef: input.ref ?? null,
-          push: input.push ?? false,
-          priority: input.priority ?? 'normal',
-          retryOfId: input.retryOf ?? null,
-          conversationId: input.conversationId ?? null,
-          ...(input.id ? { id: input.id } : {}),
-          ...(input.outputSchema ? { outputSchema: input.outputSchema as Prisma.InputJsonObject } : {}),
-          workspaceOf: input.workspaceOf ?? null,
-          workflowRunId: input.workflowRunId ?? null,
-          workflowStep: input.workflowStep ?? null,
-        },
+        data: this.row(input, profile),
         include: taskRelations,
       })
       .catch((error: unknown) => {
@@ -64,6 +47,55 @@ export class TaskStateStore {
         throw error;
       });
     return toTask(row);
+  }
+
+  // Tasks whose ids were chosen before (a workflow decision's steps), in one statement: those
+  // that exist already are left as they are. Answers the ones it created, and the inputs whose
+  // profile does not exist (created not).
+  async createChosen(
+    inputs: (NewTask & { id: string })[],
+  ): Promise<{ created: Task[]; unknownProfile: (NewTask & { id: string })[] }> {
+    if (inputs.length === 0) return { created: [], unknownProfile: [] };
+    const wanted = inputs.map((input) => ({
+      projectId: input.projectId,
+      name: input.profile ?? DEFAULT_PROFILE,
+    }));
+    const profiles = await this.prisma.agentProfile.findMany({ where: { OR: wanted } });
+    const byName = new Map(profiles.map((profile) => [`${profile.projectId}/${profile.name}`, profile]));
+    const rows: Prisma.TaskCreateManyInput[] = [];
+    const unknownProfile: (NewTask & { id: string })[] = [];
+    for (const input of inputs) {
+      const profile = byName.get(`${input.projectId}/${input.profile ?? DEFAULT_PROFILE}`);
+      if (profile) rows.push(this.row(input, profile));
+      else unknownProfile.push(input);
+    }
+    const created = await this.prisma.task.createManyAndReturn({
+      data: rows,
+      skipDuplicates: true,
+      include: taskRelations,
+    });
+    return { created: created.map(toTask), unknownProfile };
+  }
+
+  private row(input: NewTask, profile: { id: string; timeoutSeconds: number | null }) {
+    return {
+      projectId: input.projectId,
+      profileId: profile.id,
+      prompt: input.prompt,
+      scenario: input.scenario ?? null,
+      timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
+      repository: input.repository ?? null,
+      repositoryRef: input.ref ?? null,
+      push: input.push ?? false,
+      priority: input.priority ?? 'normal',
+      retryOfId: input.retryOf ?? null,
+      conversationId: input.conversationId ?? null,
+      ...(input.id ? { id: input.id } : {}),
+      ...(input.outputSchema ? { outputSchema: input.outputSchema as Prisma.InputJsonObject } : {}),
+      workspaceOf: input.workspaceOf ?? null,
+      workflowRunId: input.workflowRunId ?? null,
+      workflowStep: input.workflowStep ?? null,
+    };
   }
 
   // A runner takes a QUEUED task. Null when someone else took it or it was cancelled: the

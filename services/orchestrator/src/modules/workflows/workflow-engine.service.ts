@@ -6,7 +6,8 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { HangarError, type Task, type WorkflowJob } from '@hangar/contracts';
+import type { WorkflowJob } from '@hangar/contracts';
+import type { NewTask } from '@hangar/db';
 import { WorkflowRunStore } from '@hangar/db/workflow-state';
 import { Periodic, TaskLifecycle, WorkflowRunActivity } from '@hangar/platform';
 import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer, type QueueWorker } from '@hangar/redis';
@@ -88,35 +89,22 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     await this.advance(job.runId, request);
   }
 
-  // Creates a decided step's task (by the id stored for it: a second call finds it).
-  // Whether it was created by this call.
-  private async startTask(runId: string, projectId: string, start: TaskStart): Promise<boolean> {
-    let outcome: { task: Task; created: boolean };
-    try {
-      outcome = await this.lifecycle.createOnce({
-        id: start.taskId,
-        projectId,
-        prompt: start.prompt,
-        priority: start.priority,
-        workflowRunId: runId,
-        workflowStep: start.key,
-        ...(start.profile ? { profile: start.profile } : {}),
-        ...(start.scenario ? { scenario: start.scenario } : {}),
-        ...(start.timeoutSeconds ? { timeoutSeconds: start.timeoutSeconds } : {}),
-        ...(start.repository ? { repository: start.repository } : {}),
-        ...(start.ref ? { ref: start.ref } : {}),
-        ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
-        ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
-      });
-    } catch (error) {
-      // Refused for good (its profile was deleted since the run started): the step fails.
-      // Anything else (the database away) fails the job, which is tried again.
-      if (!(error instanceof HangarError)) throw error;
-      this.logger.warn(`workflow run ${runId}: step ${start.key} cannot start: ${error.message}`);
-      await this.advance(runId, { kind: 'unstartable', key: start.key, error: error.message });
-      return false;
-    }
-    return outcome.created;
+  private newTask(runId: string, projectId: string, start: TaskStart): NewTask & { id: string } {
+    return {
+      id: start.taskId,
+      projectId,
+      prompt: start.prompt,
+      priority: start.priority,
+      workflowRunId: runId,
+      workflowStep: start.key,
+      ...(start.profile ? { profile: start.profile } : {}),
+      ...(start.scenario ? { scenario: start.scenario } : {}),
+      ...(start.timeoutSeconds ? { timeoutSeconds: start.timeoutSeconds } : {}),
+      ...(start.repository ? { repository: start.repository } : {}),
+      ...(start.ref ? { ref: start.ref } : {}),
+      ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
+      ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
+    };
   }
 
   async advance(runId: string, request?: RunRequest): Promise<Decision | null> {
@@ -131,15 +119,21 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     const { snapshot, changes } = outcome;
     if (changes.refused) this.logger.warn(`workflow run ${runId}: ${changes.refused}`);
     try {
-      // Ready steps start at once, side by side (a fan-out's items do not wait for each other),
-      // then go onto the runners' queue as the project's cap allows.
-      const created = await Promise.all(
-        changes.start.map((start) => this.startTask(runId, snapshot.projectId, start)),
-      );
+      // A decision's new tasks are created together (a fan-out's items in one statement), then
+      // go onto the runners' queue as the project's cap allows.
       if (changes.start.length > 0) {
+        const { created, unknownProfile } = await this.lifecycle.createChosen(
+          changes.start.map((start) => this.newTask(runId, snapshot.projectId, start)),
+        );
         await this.scheduler.admit(snapshot.projectId);
         const elapsed = performance.now() - started;
-        for (const _ of created.filter(Boolean)) this.metrics.stepStarted(elapsed);
+        for (const _ of created) this.metrics.stepStarted(elapsed);
+        // Refused for good (its profile was deleted since the run started): the step fails.
+        for (const input of unknownProfile) {
+          const error = `profile "${input.profile ?? 'default'}" does not exist`;
+          this.logger.warn(`workflow run ${runId}: step ${input.workflowStep} cannot start: ${error}`);
+          await this.advance(runId, { kind: 'unstartable', key: input.workflowStep!, error });
+        }
       }
     } finally {
       // Committed, and the steps' tasks exist: the run's topic may tell it (a watcher can follow
