@@ -1,1 +1,5 @@
-module.exports = { ...require('../../jest.preset.cjs'), testTimeout: 120000 };
+module.exports = {
+  ...require('../../jest.preset.cjs'),
+  testTimeout: 120000,
+  setupFilesAfterEnv: ['<rootDir>/test/close-followers.ts'],
+};

@@ -86,6 +86,16 @@ export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
   return (await request(stack, 'GET', `/api/v1/tasks/${id}`)).body as Task;
 }
 
+// Every follower's socket until it is closed: a test that failed while waiting leaves its
+// followers open (reconnecting to a stack that is gone), and jest would then never exit. The
+// e2e setup closes what is left after each file (test/close-followers.ts).
+const openSockets = new Set<Socket>();
+
+export function closeFollowers(): void {
+  for (const socket of openSockets) socket.close();
+  openSockets.clear();
+}
+
 export interface TopicFollower<E> {
   events: E[];
   // The replicas it was served by, in order (from each connection's hello).
@@ -148,6 +158,7 @@ function followTopic<E>(
     reconnectionDelay: 100,
     reconnectionDelayMax: 500,
   });
+  openSockets.add(socket);
   const events: E[] = [];
   let last = afterSeq ?? 0;
   const waiters: { predicate: (event: E) => boolean; resolve: (event: E) => void }[] = [];
@@ -209,7 +220,10 @@ function followTopic<E>(
       const seen = events.find(predicate);
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ predicate, resolve }));
     },
-    close: () => socket.close(),
+    close: () => {
+      openSockets.delete(socket);
+      socket.close();
+    },
   };
 }
 
