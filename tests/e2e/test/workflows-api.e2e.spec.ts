@@ -337,6 +337,61 @@ describe('workflows API', () => {
     });
   });
 
+  // (After the test that lists the project's only run.)
+  it("should hide a project's workflows and runs from an operator of another project", async () => {
+    const workflow = await create(definition('private'));
+    const started = await request(stack, 'POST', `/api/v1/workflows/${workflow.id}/runs`, {
+      inputs: { issue: 'HGR-9' },
+    });
+    expect(started.status).toBe(201);
+    const run = started.body as WorkflowRun;
+    const admin = { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
+    expect(
+      (await request(stack, 'POST', '/api/v1/projects', { slug: 'elsewhere', name: 'Elsewhere' }, admin))
+        .status,
+    ).toBe(201);
+    const user = await request(
+      stack,
+      'POST',
+      '/api/v1/users',
+      { email: 'olga@example.com', name: 'olga', password: 'olga-password-1' },
+      admin,
+    );
+    expect(
+      (
+        await request(
+          stack,
+          'PUT',
+          `/api/v1/projects/elsewhere/members/${(user.body as User).id}`,
+          { role: 'operator' },
+          admin,
+        )
+      ).status,
+    ).toBe(200);
+    const outsider = {
+      authorization: '',
+      cookie: await signIn(stack, 'olga@example.com', 'olga-password-1'),
+    };
+    for (const [method, path, body] of [
+      ['GET', `/api/v1/workflows/${workflow.id}`, undefined],
+      ['PUT', `/api/v1/workflows/${workflow.id}`, definition('private')],
+      ['DELETE', `/api/v1/workflows/${workflow.id}`, undefined],
+      ['POST', `/api/v1/workflows/${workflow.id}/runs`, { inputs: { issue: 'x' } }],
+      ['GET', `/api/v1/workflow-runs/${run.id}`, undefined],
+      ['POST', `/api/v1/workflow-runs/${run.id}/cancel`, undefined],
+      ['POST', `/api/v1/workflow-runs/${run.id}/steps/gate/approve`, {}],
+    ] as const) {
+      const response = await request(stack, method, path, body, outsider);
+      expect({ method, path, status: response.status }).toEqual({ method, path, status: 404 });
+    }
+    const listed = await request(stack, 'GET', '/api/v1/workflow-runs', undefined, outsider);
+    expect((listed.body as { items: WorkflowRun[] }).items).toEqual([]);
+    // Nothing changed for the owner.
+    expect((await request(stack, 'GET', `/api/v1/workflow-runs/${run.id}`)).body).toMatchObject({
+      status: 'RUNNING',
+    });
+  });
+
   it('should answer 404 for runs that do not exist', async () => {
     for (const [method, path] of [
       ['POST', '/api/v1/workflow-runs/nope/cancel'],

@@ -41,8 +41,10 @@ export class SchedulerService {
       await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
   }
 
-  // A task ended: its project may have room for a waiting one.
+  // A task ended: its project may have room for a waiting one. Without a cap nothing waits for
+  // room (tasks are admitted as they are created; the reconciler takes any straggler).
   async taskEnded(taskId: string): Promise<void> {
+    if (this.config.MAX_ACTIVE_TASKS_PER_PROJECT === 0) return;
     const [task] = await this.tasks.jobStates([taskId]);
     if (task) await this.admit(task.projectId);
   }
