@@ -39,4 +39,18 @@ describe(buildCreateTaskRequest.name, () => {
       '--scenario: must be a scenario name: lowercase letters, digits and dashes',
     ]);
   });
+
+  it('should send each --require as a label the runner must offer, sorted and once', () => {
+    expect(buildCreateTaskRequest('hello', { require: ['region=eu', 'gpu', 'gpu'] })).toEqual({
+      ok: true,
+      request: { prompt: 'hello', requires: ['gpu', 'region=eu'] },
+    });
+  });
+
+  it('should name the --require that is not a label', () => {
+    const result = buildCreateTaskRequest('hello', { require: ['gpu', 'GPU!'] });
+    expect(!result.ok && result.errors).toEqual([
+      '--require "GPU!": must be a label: a name of lowercase letters, digits, . _ / - (at most 63), optionally =value',
+    ]);
+  });
 });

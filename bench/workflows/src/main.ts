@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { QueueEvents } from 'bullmq';
 import { Client } from 'pg';
 import { agentAdapterFor, prepareClaudeHome, scriptedModelBaseUrl, startScriptedModel } from '@hangar/agents';
-import { TASK_QUEUE, WORKFLOW_QUEUE, type Workflow, type WorkflowRun } from '@hangar/contracts';
+import { taskQueueName, WORKFLOW_QUEUE, type Workflow, type WorkflowRun } from '@hangar/contracts';
 import { createRedis } from '@hangar/redis';
 import { redisUrl, ServiceStack } from '@hangar/testing';
 
@@ -44,7 +44,10 @@ async function main() {
   });
   const connection = createRedis(redisUrl());
   const added = new Map<string, number>();
-  const events = new QueueEvents(TASK_QUEUE, { connection, prefix: `${stack.redisPrefix}:queue` });
+  const events = new QueueEvents(taskQueueName({ pool: 'default' }), {
+    connection,
+    prefix: `${stack.redisPrefix}:queue`,
+  });
   events.on('added', ({ jobId }, id) => added.set(jobId, Number(id.split('-')[0])));
   // The engine's own inbox: when a step's task's end was told to it, and when it took that up.
   const inboxConnection = createRedis(redisUrl());

@@ -35,10 +35,13 @@ every service reads, the component's own, then its `env` values (which win).
 {{- end -}}
 {{- if eq $name "orchestrator" -}}
 {{- $_ := set $env "MAX_ACTIVE_TASKS_PER_PROJECT" (toString $values.maxActiveTasksPerProject) -}}
+{{- $_ := set $env "ROUTING_STRATEGY" $values.routingStrategy -}}
 {{- end -}}
 {{- if eq $name "agent-runner" -}}
 {{- $model := $values.model -}}
 {{- $_ := set $env "RUNNER_SLOTS" (toString $values.slots) -}}
+{{- $_ := set $env "RUNNER_POOL" $values.pool -}}
+{{- $_ := set $env "RUNNER_LABELS" (join "," $values.labels) -}}
 {{- $_ := set $env "WORKSPACE_ROOT" "/var/lib/hangar/workspaces" -}}
 {{- $_ := set $env "RUNNER_HOME_ROOT" "/var/lib/hangar/agent-homes" -}}
 {{- range $var, $value := dict "ANTHROPIC_BASE_URL" $model.anthropicBaseUrl "OPENAI_BASE_URL" $model.openaiBaseUrl "GEMINI_BASE_URL" $model.geminiBaseUrl "SCRIPTED_MODEL_URL" $model.scriptedModelUrl -}}

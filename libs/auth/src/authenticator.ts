@@ -71,6 +71,7 @@ export class Authenticator {
           slug: membership.slug,
           name: membership.name,
           createdAt: membership.createdAt,
+          routingStrategy: membership.routingStrategy,
           role: membership.role,
         }));
     return new Principal({ type: 'user', id: user.id, label: user.email }, projects, user, null);

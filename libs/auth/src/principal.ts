@@ -1,10 +1,19 @@
-import { HangarError, ROLES, roleAtLeast, type Me, type Role, type User } from '@hangar/contracts';
+import {
+  HangarError,
+  ROLES,
+  roleAtLeast,
+  type Me,
+  type Role,
+  type RoutingStrategy,
+  type User,
+} from '@hangar/contracts';
 
 export interface ProjectAccess {
   id: string;
   slug: string;
   name: string;
   createdAt: string;
+  routingStrategy: RoutingStrategy | null;
   role: Role;
 }
 

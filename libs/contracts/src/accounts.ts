@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RoutingStrategySchema } from './routing';
 
 // Roles are per project; each includes what the roles before it may do.
 //   viewer   reads everything in the project
@@ -24,6 +25,8 @@ export const ProjectSchema = z.object({
   slug: z.string(),
   name: z.string(),
   createdAt: z.string(),
+  // How its tasks are routed to runner pools (null: the installation's ROUTING_STRATEGY).
+  routingStrategy: RoutingStrategySchema.nullable(),
   // The caller's role in it.
   role: RoleSchema,
 });
@@ -34,7 +37,12 @@ export const CreateProjectSchema = z
   .strict();
 export type CreateProjectRequest = z.infer<typeof CreateProjectSchema>;
 
-export const UpdateProjectSchema = z.object({ name: z.string().trim().min(1).max(200) }).strict();
+export const UpdateProjectSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    routingStrategy: RoutingStrategySchema.nullable().optional(),
+  })
+  .strict();
 export type UpdateProjectRequest = z.infer<typeof UpdateProjectSchema>;
 
 export const EmailSchema = z

@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   'SCENARIO_NOT_AVAILABLE',
   'UNKNOWN_SCENARIO',
   'UNKNOWN_PROFILE',
+  // No known runner offers what a task requires (docs/routing.md).
+  'UNROUTABLE',
   'PROFILE_NOT_FOUND',
   'PROFILE_EXISTS',
   'PROFILE_IN_USE',

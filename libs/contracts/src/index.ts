@@ -14,3 +14,5 @@ export * from './git-hosts';
 export * from './task-api';
 export * from './text';
 export * from './workflows';
+export * from './delegation';
+export * from './routing';

@@ -9,6 +9,9 @@ export const Patterns = {
   taskCancel: 'tasks.cancel',
   // orchestrator → every agent-runner (event): stop the process of a running task.
   runnerCancel: 'runner.cancel',
+  // agent-runner → orchestrator (event): a runner registered (docs/routing.md); tasks waiting
+  // for a runner that offers what they require are routed again.
+  runnerRegistered: 'runner.registered',
 } as const;
 
 export const TaskCreatedMessageSchema = z.object({
@@ -29,11 +32,30 @@ export const TaskCancelReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type TaskCancelReply = z.infer<typeof TaskCancelReplySchema>;
 
+export const RunnerRegisteredMessageSchema = z.object({ runnerId: z.string().min(1) });
+export type RunnerRegisteredMessage = z.infer<typeof RunnerRegisteredMessageSchema>;
+
 export const RunnerCancelMessageSchema = z.object({ taskId: z.string().min(1) });
 export type RunnerCancelMessage = z.infer<typeof RunnerCancelMessageSchema>;
 
-// The durable queue (BullMQ) between orchestrator and agent-runners. Job id = task id.
+// The durable queues (BullMQ) between orchestrator and agent-runners: one per runner pool
+// (`hangar-tasks.pool.<pool>`), one per runner (`hangar-tasks.runner.<id>`: tasks working in a
+// workspace that runner holds). A task's routing target is stored as `<pool>` or `runner:<id>`
+// (tasks.pool).
 export const TASK_QUEUE = 'hangar-tasks';
+export type TaskQueueTarget = { pool: string } | { runner: string };
+
+export function taskQueueName(target: TaskQueueTarget): string {
+  return 'pool' in target ? `${TASK_QUEUE}.pool.${target.pool}` : `${TASK_QUEUE}.runner.${target.runner}`;
+}
+
+export function storedTarget(target: TaskQueueTarget): string {
+  return 'pool' in target ? target.pool : `runner:${target.runner}`;
+}
+
+export function targetOfStored(stored: string): TaskQueueTarget {
+  return stored.startsWith('runner:') ? { runner: stored.slice('runner:'.length) } : { pool: stored };
+}
 // `attempt` is the run this job is for (1 = first); a job for an older attempt is stale.
 export const TaskJobSchema = z.object({
   taskId: z.string().min(1),

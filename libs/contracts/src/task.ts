@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ProjectSlugSchema } from './accounts';
+import { RequiresSchema } from './routing';
 
 export const TASK_STATUSES = ['QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
@@ -49,6 +50,8 @@ export const CreateTaskSchema = z
     scenario: ScenarioNameSchema.optional(),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
     priority: TaskPrioritySchema.optional(),
+    // Labels the runner must offer (docs/routing.md); refused when no known runner offers them.
+    requires: RequiresSchema.optional(),
     ...RepositoryFieldsSchema.shape,
   })
   .strict()
@@ -109,6 +112,15 @@ export const TaskSchema = z.object({
   // The workflow run and the step (its key, e.g. "review@2") this task runs.
   workflowRunId: z.string().nullable(),
   workflowStep: z.string().nullable(),
+  // Delegation (docs/delegation.md): the task whose agent started this one, the tree's root (a
+  // root's own id) and the depth below it (a root: 0).
+  parentTaskId: z.string().nullable(),
+  rootTaskId: z.string(),
+  depth: z.number().int().nonnegative(),
+  // Labels its runner must offer, and the runner pool the orchestrator routed it to (null
+  // before it is routed).
+  requires: z.array(z.string()),
+  pool: z.string().nullable(),
   error: z.string().nullable(),
   lastSeq: z.number().int(),
   createdAt: z.string(),
@@ -146,6 +158,8 @@ export const FAILURE_REASONS = [
   'spawn-failed',
   'agent-error',
   'cancelled',
+  // No runner offers what the task requires (docs/routing.md).
+  'unroutable',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

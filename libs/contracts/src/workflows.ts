@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ProjectSlugSchema } from './accounts';
+import { RequiresSchema, RoutingStrategySchema } from './routing';
 import { ProfileNameSchema, ScenarioNameSchema, TaskPrioritySchema, type TaskStatus } from './task';
 
 // A workflow definition as a user writes it (JSON or YAML, through the API, the CLI or a
@@ -87,6 +88,8 @@ export const AgentStepSchema = z
     // The scripted model's scenario, where one runs (tests and demos), as for a task.
     scenario: ScenarioNameSchema.optional(),
     workspace: StepWorkspaceSchema.default({ fresh: true }),
+    // Labels the step's runner must offer (docs/routing.md).
+    requires: RequiresSchema.optional(),
     output: z.object({ schema: OutputSchemaSchema }).strict().optional(),
     timeoutSeconds: z.number().int().min(10).max(86_400).optional(),
     retries: z
@@ -159,6 +162,8 @@ export const WorkflowDefinitionSchema = z
     concurrency: z.number().int().min(1).max(1000).optional(),
     // The priority of the run's tasks among the queued tasks of every project.
     priority: TaskPrioritySchema.default('normal'),
+    // How the run's tasks are routed to runner pools (none: the project's strategy).
+    routing: z.object({ strategy: RoutingStrategySchema }).strict().optional(),
   })
   .strict();
 export type WorkflowDefinition = z.infer<typeof WorkflowDefinitionSchema>;

@@ -4,3 +4,4 @@ export * from './task-activity';
 export * from './task-lifecycle';
 export * from './workflow-run-activity';
 export * from './periodic';
+export * from './routing';

@@ -5,3 +5,4 @@ export * from './redis.module';
 export * from './redis-transport';
 export * from './topic-streams';
 export * from './queues';
+export * from './runner-registry';

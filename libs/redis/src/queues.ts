@@ -12,7 +12,8 @@ import {
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import {
-  TASK_QUEUE,
+  taskQueueName,
+  type TaskQueueTarget,
   TaskJobSchema,
   WEBHOOK_QUEUE,
   WEBHOOK_REPLY_QUEUE,
@@ -40,13 +41,13 @@ export interface QueueSpec<T> {
 
 const kept = { removeOnComplete: true, removeOnFail: 1000 } as const;
 
-// The orchestrator's queue to the runners. One try: a lost run is the orchestrator's to detect
-// (heartbeats) and retry through the task lifecycle, never BullMQ's.
-export const TASK_QUEUE_SPEC: QueueSpec<z.infer<typeof TaskJobSchema>> = {
-  name: TASK_QUEUE,
-  schema: TaskJobSchema,
-  jobs: { ...kept, attempts: 1 },
-};
+// The orchestrator's queues to the runners: one per runner pool, and one per runner for the
+// tasks that must run where an earlier task's workspace is (docs/routing.md). One try: a lost
+// run is the orchestrator's to detect (heartbeats) and retry through the task lifecycle, never
+// BullMQ's.
+export function taskQueueSpec(target: TaskQueueTarget): QueueSpec<z.infer<typeof TaskJobSchema>> {
+  return { name: taskQueueName(target), schema: TaskJobSchema, jobs: { ...kept, attempts: 1 } };
+}
 
 // How often a delivery or a reply is tried when its provider fails, and how far apart.
 export const WEBHOOK_DELIVERY_QUEUE_SPEC: QueueSpec<z.infer<typeof WebhookJobSchema>> = {
@@ -85,6 +86,12 @@ export class QueueProducer<T> {
 
   async add(jobName: string, data: T, options: JobsOptions = {}): Promise<void> {
     await this.queue.add(jobName, this.spec.schema.parse(data), options);
+  }
+
+  // Several jobs in one round trip.
+  async addBulk(jobs: { name: string; data: T; opts?: JobsOptions }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(jobs.map((job) => ({ ...job, data: this.spec.schema.parse(job.data) })));
   }
 
   // A job already taken by a worker cannot be removed (it stays; the worker finds its task

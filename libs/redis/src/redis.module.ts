@@ -2,6 +2,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import type { Redis } from 'ioredis';
 import { Queues } from './queues';
 import { createRedis } from './redis-client';
+import { RunnerRegistry } from './runner-registry';
 import { TaskEventStream } from './task-event-stream';
 import { TopicStreams } from './topic-streams';
 
@@ -39,13 +40,18 @@ export class RedisModule {
           useFactory: (redis: Redis) => new TaskEventStream(redis, { prefix: settings.prefix }),
         },
         {
+          provide: RunnerRegistry,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new RunnerRegistry(redis, { prefix: settings.prefix }),
+        },
+        {
           provide: TopicStreams,
           inject: [REDIS, TaskEventStream],
           useFactory: (redis: Redis, tasks: TaskEventStream) =>
             new TopicStreams(redis, tasks, { prefix: settings.prefix }),
         },
       ],
-      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams, Queues],
+      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams, Queues, RunnerRegistry],
     };
   }
 }

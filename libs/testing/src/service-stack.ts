@@ -67,7 +67,8 @@ export interface ServiceProcess {
 // A whole Hangar stack of real processes on this machine's PostgreSQL and Redis, each test
 // file with its own database, Redis key prefix, ports and workspace root.
 export class ServiceStack {
-  readonly processes = new Map<ServiceName, ServiceProcess>();
+  // By service name; extra runners (startRunner) by their own key.
+  readonly processes = new Map<string, ServiceProcess>();
   readonly ports = new Map<ServiceName, number>();
   // Registered by the gateway as an admin token of the default project (HANGAR_ADMIN_TOKEN).
   readonly adminToken = randomSecret(API_TOKEN_PREFIX);
@@ -136,7 +137,20 @@ export class ServiceStack {
     await Promise.all(names.map((name) => this.startOne(name, overrides, nodeArgs)));
   }
 
-  spawn(name: ServiceName, overrides: Record<string, string> = {}, nodeArgs: string[] = []): ServiceProcess {
+  // Another agent-runner beside the stack's own (a second runner pool, say), on ports of its
+  // own; `key` names it in `processes` and `stop`.
+  async startRunner(key: string, overrides: Record<string, string> = {}): Promise<ServiceProcess> {
+    const port = await freePort();
+    await this.startOne('agent-runner', { AGENT_RUNNER_PORT: String(port), ...overrides }, [], { key, port });
+    return this.processes.get(key) as ServiceProcess;
+  }
+
+  spawn(
+    name: ServiceName,
+    overrides: Record<string, string> = {},
+    nodeArgs: string[] = [],
+    as: { key: string; port: number } = { key: name, port: this.ports.get(name) ?? 0 },
+  ): ServiceProcess {
     const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, ENTRY[name])], {
       cwd: this.dataDir,
       env: this.environment(overrides),
@@ -165,20 +179,18 @@ export class ServiceStack {
         };
         lines.on('line', listener);
       });
-    const entry: ServiceProcess = {
-      name,
-      child,
-      port: this.ports.get(name) ?? 0,
-      output,
-      exited,
-      waitForLine,
-    };
-    this.processes.set(name, entry);
+    const entry: ServiceProcess = { name, child, port: as.port, output, exited, waitForLine };
+    this.processes.set(as.key, entry);
     return entry;
   }
 
-  private async startOne(name: ServiceName, overrides: Record<string, string>, nodeArgs: string[]) {
-    const entry = this.spawn(name, overrides, nodeArgs);
+  private async startOne(
+    name: ServiceName,
+    overrides: Record<string, string>,
+    nodeArgs: string[],
+    as?: { key: string; port: number },
+  ) {
+    const entry = this.spawn(name, overrides, nodeArgs, as);
     const probe = name === 'scripted-model' ? '/health' : '/health/ready';
     const deadline = Date.now() + 30_000;
     let exitedEarly = false;
@@ -196,7 +208,7 @@ export class ServiceStack {
     throw new Error(`${name} not ready within 30 s:\n${entry.output.slice(-20).join('\n')}`);
   }
 
-  async stop(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM') {
+  async stop(name: string, signal: NodeJS.Signals = 'SIGTERM') {
     const entry = this.processes.get(name);
     if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) return;
     entry.child.kill(signal);

@@ -6,6 +6,7 @@ import {
   type RunSnapshot,
   type StepTask,
   type StepWrite,
+  type RoutingStrategy,
   type TaskPriority,
   type WorkflowStep,
   type WorkflowStepRun,
@@ -33,6 +34,9 @@ export interface TaskStart {
   ref?: string;
   outputSchema?: Record<string, unknown>;
   workspaceOf?: string;
+  // Routing (docs/routing.md): labels its runner must offer; the workflow's strategy.
+  requires?: string[];
+  routing?: RoutingStrategy;
 }
 
 export interface Decision extends RunChanges {
@@ -419,6 +423,8 @@ class Decider {
     if (step.scenario) start.scenario = step.scenario;
     if (step.timeoutSeconds) start.timeoutSeconds = step.timeoutSeconds;
     if (step.output) start.outputSchema = step.output.schema;
+    if (step.requires?.length) start.requires = step.requires;
+    if (this.snapshot.definition.routing) start.routing = this.snapshot.definition.routing.strategy;
     const workspace = step.workspace;
     if ('repository' in workspace) {
       start.repository = workspace.repository;

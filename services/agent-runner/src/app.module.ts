@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, RUN_SETTINGS, type AgentRunnerConfig } from './config';
+import { IntakeModule } from './modules/intake/intake.module';
 import { KubernetesModule } from './modules/kubernetes/kubernetes.module';
 import { RunnerModule } from './modules/runner/runner.module';
 import { AGENT_SANDBOX, type AgentSandbox } from './modules/sandbox/agent-sandbox';
@@ -13,6 +14,7 @@ export class AppModule {
       global: true,
       imports: [
         PlatformModule.forRoot('agent-runner', config),
+        IntakeModule.with(config),
         config.RUNNER_EXECUTOR === 'kubernetes' ? KubernetesModule : RunnerModule,
       ],
       providers: [

@@ -1,7 +1,12 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { gitAllowedHostsSetting, InstallationGitCredentialsSchema } from '@hangar/contracts';
+import {
+  gitAllowedHostsSetting,
+  InstallationGitCredentialsSchema,
+  PoolNameSchema,
+  RunnerLabelSchema,
+} from '@hangar/contracts';
 import {
   absolutePathList,
   baseServiceEnv,
@@ -206,6 +211,30 @@ export const AgentRunnerConfigSchema = z
       .default(`${hostname()}-${process.pid}`)
       .describe('name of this runner in task records'),
     RUNNER_SLOTS: positiveInt(2, 'agent CLIs this runner runs at once'),
+    RUNNER_POOL: PoolNameSchema.default('default').describe(
+      'the runner pool this runner takes tasks for (docs/routing.md); runners of one pool should offer the same',
+    ),
+    RUNNER_LABELS: z
+      .string()
+      .default('')
+      .transform((value, context) => {
+        const labels = value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean);
+        for (const label of labels) {
+          const parsed = RunnerLabelSchema.safeParse(label);
+          if (!parsed.success)
+            context.addIssue({ code: 'custom', message: `"${label}" ${parsed.error.issues[0]?.message}` });
+          else if (/^(pool|executor)=/.test(label))
+            context.addIssue({
+              code: 'custom',
+              message: `"${label}": pool= and executor= are set by the runner itself (RUNNER_POOL, RUNNER_EXECUTOR)`,
+            });
+        }
+        return [...new Set(labels)].sort();
+      })
+      .describe('labels this runner offers, separated by commas, e.g. gpu,region=eu,large (docs/routing.md)'),
     RUNNER_SANDBOX: z
       .enum(['bwrap', 'off'])
       .default('bwrap')

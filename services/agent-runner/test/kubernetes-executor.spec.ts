@@ -6,7 +6,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import { jobIdOf, TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import { jobIdOf, taskQueueName, type TaskJob } from '@hangar/contracts';
 import {
   AttemptTokenRepository,
   ConversationRepository,
@@ -57,7 +57,10 @@ describe('kubernetes executor', () => {
     tasks = new TaskRepository(prisma);
     state = new TaskStateStore(prisma);
     tokens = new AttemptTokenRepository(prisma);
-    queue = new Queue<TaskJob>(TASK_QUEUE, { connection: queueConnection, prefix: `${prefix}:queue` });
+    queue = new Queue<TaskJob>(taskQueueName({ pool: 'default' }), {
+      connection: queueConnection,
+      prefix: `${prefix}:queue`,
+    });
     fake = await startFakeKubeApi({ token: 'controller-token' });
     dir = await mkdtemp(path.join(tmpdir(), 'hangar-kube-'));
     kubeconfig = path.join(dir, 'kubeconfig');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RoutingStrategySchema } from '@hangar/contracts';
 import {
   baseServiceEnv,
   nonNegativeInt,
@@ -23,6 +24,9 @@ export const OrchestratorConfigSchema = z.object({
   MAX_ACTIVE_TASKS_PER_PROJECT: nonNegativeInt(
     0,
     "a project's tasks queued for a runner or running at once; the rest wait their turn (0: no limit)",
+  ),
+  ROUTING_STRATEGY: RoutingStrategySchema.default('least-loaded').describe(
+    'how tasks are routed among the runner pools that offer what they require, unless their project or workflow says (docs/routing.md): round-robin, least-loaded, capability or performance',
   ),
   WORKFLOW_CONCURRENCY: positiveInt(
     8,

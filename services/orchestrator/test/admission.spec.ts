@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
-import { SCHEDULING_QUEUE, TASK_QUEUE, type TaskJob, type TaskPriority } from '@hangar/contracts';
+import { SCHEDULING_QUEUE, taskQueueName, type TaskJob, type TaskPriority } from '@hangar/contracts';
 import { createPrismaClient, DEFAULT_PROJECT_ID, type PrismaClient } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
 import { TaskLifecycle } from '@hangar/platform';
@@ -34,7 +34,7 @@ describe('admission (MAX_ACTIVE_TASKS_PER_PROJECT)', () => {
     database = await createTestDatabase('admission');
     prisma = createPrismaClient(database.url);
     state = new TaskStateStore(prisma);
-    jobs = new Queue<TaskJob>(TASK_QUEUE, { connection, prefix: `${prefix}:queue` });
+    jobs = new Queue<TaskJob>(taskQueueName({ pool: 'default' }), { connection, prefix: `${prefix}:queue` });
     endings = new QueueEvents(SCHEDULING_QUEUE, { connection: eventsConnection, prefix: `${prefix}:queue` });
     await endings.waitUntilReady();
     other = (await prisma.project.create({ data: { slug: 'other', name: 'Other' } })).id;

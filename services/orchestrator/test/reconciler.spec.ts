@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
-import { TASK_QUEUE, type TaskJob } from '@hangar/contracts';
+import { taskQueueName, type TaskJob } from '@hangar/contracts';
 import { createPrismaClient, DEFAULT_PROJECT_ID, TaskRepository, type PrismaClient } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
 import { createRedis, TaskEventStream } from '@hangar/redis';
@@ -30,7 +30,10 @@ describe(ReconcilerService.name, () => {
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
     state = new TaskStateStore(prisma);
-    jobs = new Queue<TaskJob>(TASK_QUEUE, { connection: jobsConnection, prefix: `${prefix}:queue` });
+    jobs = new Queue<TaskJob>(taskQueueName({ pool: 'default' }), {
+      connection: jobsConnection,
+      prefix: `${prefix}:queue`,
+    });
     app = await startOrchestrator(database.url, prefix, {
       RUNNER_HEARTBEAT_TIMEOUT_MS: '30000',
       TASK_MAX_ATTEMPTS: '2',
@@ -114,5 +117,41 @@ describe(ReconcilerService.name, () => {
     await state.claim(task.id, 'runner-c', '/w', 1);
     await reconciler.reconcile();
     expect(await tasks.get(task.id)).toMatchObject({ status: 'RUNNING', attempts: 1, error: null });
+  });
+
+  it("should cancel a child task that outlived its parent (the parent's process died right after its end)", async () => {
+    const parent = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'manager' });
+    await state.claim(parent.id, 'runner-m', '/w', 1);
+    const waiting = await state.createChild(
+      {
+        id: `c${parent.id.slice(1, 20)}w`,
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: 'child',
+        parentTaskId: parent.id,
+      },
+      5,
+    );
+    const running = await state.createChild(
+      {
+        id: `c${parent.id.slice(1, 20)}r`,
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: 'child',
+        parentTaskId: parent.id,
+      },
+      5,
+    );
+    if (waiting.kind !== 'created' || running.kind !== 'created') throw new Error('children not created');
+    await state.claim(running.task.id, 'runner-c', '/w', 1);
+    // The parent's end written, and nothing after it (no cascade).
+    await state.finish(parent.id, 'runner-m', { status: 'COMPLETED', result: 'done' });
+
+    await reconciler.reconcile();
+
+    expect(await tasks.get(waiting.task.id)).toMatchObject({ status: 'CANCELLED' });
+    // A running child is asked to stop; its runner ends it at its next heartbeat.
+    const [runningChild] = await prisma.task.findMany({ where: { id: running.task.id } });
+    expect(runningChild).toMatchObject({ status: 'RUNNING' });
+    expect(runningChild!.cancelRequestedAt).not.toBeNull();
+    expect(await tasks.finishedParentsWithLiveChildren()).not.toContain(parent.id);
   });
 });

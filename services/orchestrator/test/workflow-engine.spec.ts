@@ -1,7 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
 import {
-  TASK_QUEUE,
+  taskQueueName,
   WORKFLOW_QUEUE,
   WorkflowDefinitionSchema,
   type TaskJob,
@@ -53,7 +53,7 @@ describe(WorkflowEngine.name, () => {
     runs = new WorkflowRunRepository(prisma);
     workflows = new WorkflowRepository(prisma);
     const queueOptions = { connection, prefix: `${prefix}:queue` };
-    taskJobs = new Queue<TaskJob>(TASK_QUEUE, queueOptions);
+    taskJobs = new Queue<TaskJob>(taskQueueName({ pool: 'default' }), queueOptions);
     workflowJobs = new Queue<WorkflowJob>(WORKFLOW_QUEUE, queueOptions);
     events = new QueueEvents(WORKFLOW_QUEUE, { connection: eventsConnection, prefix: `${prefix}:queue` });
     await events.waitUntilReady();

@@ -274,6 +274,10 @@ describe('the dashboard in a browser', () => {
 
     await page.goto('/runners');
     await page.getByRole('table', { name: 'Runners' }).waitFor();
+    // The stack's runner registered its pool, with what it offers.
+    const pools = page.getByRole('table', { name: 'Runner pools' });
+    await pools.getByRole('cell', { name: 'default', exact: true }).waitFor();
+    await pools.getByRole('cell', { name: /executor=process, pool=default, claude/ }).waitFor();
     await screenshot('runners');
 
     await page.goto('/profiles');

@@ -147,6 +147,49 @@ describe('the kubernetes executor', () => {
     expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
+  it('should give the runners their pool and labels and the orchestrator its routing strategy', async () => {
+    const objects = await render({
+      valuesFiles: [valuesFile('minimal-values.yaml')],
+      set: [
+        'agentRunner.pool=gpu',
+        'agentRunner.labels={gpu,region=eu}',
+        'orchestrator.routingStrategy=capability',
+      ],
+    });
+    const container = containerOf(find(objects, 'Deployment', `${fullname}-agent-runner`));
+    const runner = plainEnv(objects, container);
+    expect(runner).toMatchObject({ RUNNER_POOL: 'gpu', RUNNER_LABELS: 'gpu,region=eu' });
+    const secrets = Object.fromEntries(
+      (container.env ?? []).flatMap((variable) =>
+        variable.valueFrom?.secretKeyRef
+          ? [[variable.name, SECRET_STAND_INS[variable.name] ?? 'secret']]
+          : [],
+      ),
+    );
+    const parsed = AgentRunnerConfigSchema.safeParse({ ...runner, ...secrets });
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(parsed.data).toMatchObject({ RUNNER_POOL: 'gpu', RUNNER_LABELS: ['gpu', 'region=eu'] });
+    const orchestrator = plainEnv(
+      objects,
+      containerOf(find(objects, 'Deployment', `${fullname}-orchestrator`)),
+    );
+    expect(orchestrator.ROUTING_STRATEGY).toBe('capability');
+    // The schema refuses a label the runner would refuse.
+    const refused = await helm([
+      'template',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      NAMESPACE,
+      '-f',
+      valuesFile('minimal-values.yaml'),
+      '--set',
+      'agentRunner.labels={GPU!}',
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("at '/agentRunner/labels/0': 'GPU!' does not match pattern");
+  });
+
   it('should turn the task NetworkPolicy on by default: DNS and the task API, nothing else', async () => {
     const objects = await render({
       valuesFiles: [valuesFile('minimal-values.yaml')],

@@ -4,6 +4,8 @@ export interface RunFlags {
   scenario?: string;
   profile?: string;
   timeout?: string;
+  // --require, once per label.
+  require?: string[];
 }
 
 export type CreateTaskInput = { ok: true; request: CreateTaskRequest } | { ok: false; errors: string[] };
@@ -14,6 +16,7 @@ const FIELD_LABELS: Record<string, string> = {
   scenario: '--scenario',
   profile: '--profile',
   timeoutSeconds: '--timeout',
+  requires: '--require',
 };
 
 // The same schema the gateway applies, checked here so a typo costs no round trip.
@@ -29,12 +32,15 @@ export function buildCreateTaskRequest(prompt: string, flags: RunFlags): CreateT
     ...(flags.profile === undefined ? {} : { profile: flags.profile }),
     ...(flags.scenario === undefined ? {} : { scenario: flags.scenario }),
     ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+    ...(flags.require?.length ? { requires: flags.require } : {}),
   };
   const parsed = CreateTaskSchema.safeParse(candidate);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const field = issue.path.map(String).join('.');
-      errors.push(`${FIELD_LABELS[field] ?? field}: ${issue.message}`);
+      const [field = '', index] = issue.path.map(String);
+      const label = FIELD_LABELS[field] ?? field;
+      const given = field === 'requires' && index !== undefined ? ` "${flags.require?.[Number(index)]}"` : '';
+      errors.push(`${label}${given}: ${issue.message}`);
     }
   }
   if (errors.length > 0 || !parsed.success) return { ok: false, errors };

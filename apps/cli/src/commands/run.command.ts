@@ -13,6 +13,7 @@ interface RunCommandFlags {
   scenario?: string;
   profile?: string;
   timeout?: string;
+  require?: string[];
   follow?: boolean;
   json?: boolean;
   api?: string;
@@ -31,6 +32,11 @@ export function registerRunCommand(program: Command, context: CliContext, setExi
       )
       .option('-p, --profile <name>', 'agent profile')
       .option('-t, --timeout <seconds>', 'stop the task after this many seconds')
+      .option(
+        '-r, --require <label>',
+        'a label the runner must offer, e.g. gpu or region=eu (repeat for several; docs/routing.md)',
+        (label: string, labels: string[] = []) => [...labels, label],
+      )
       .option('-f, --follow', 'stream the events until the task ends')
       .option('--json', 'print JSON (with --follow: one event per line, then the task)'),
   )

@@ -8,7 +8,8 @@ import { useProject } from '../lib/session';
 import { useApi } from '../lib/use-api';
 import { ErrorNote } from '../components/bits';
 
-// The queue and who works it: runner processes, or task Jobs with the kubernetes executor.
+// The queue and who works it: the runner pools (docs/routing.md), and the runner processes or
+// task Jobs (kubernetes executor) working on the project's tasks.
 export default function RunnersPage() {
   const project = useProject();
   const overview = useApi<RunnersOverview>('/runners', { project: project.slug });
@@ -44,6 +45,51 @@ export default function RunnersPage() {
                 {data.tasks.queued} / {data.tasks.running}
               </div>
             </div>
+          </div>
+          <div className="table-wrap">
+            <table aria-label="Runner pools">
+              <thead>
+                <tr>
+                  <th scope="col">Pool</th>
+                  <th scope="col">Offers</th>
+                  <th scope="col">Slots in use</th>
+                  <th scope="col">Runners</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.pools.map((pool) => (
+                  <tr key={pool.name}>
+                    <td>
+                      <code>{pool.name}</code>
+                    </td>
+                    <td className="wrap">{[...pool.labels, ...pool.providers].join(', ')}</td>
+                    <td>
+                      {pool.running} / {pool.slots}
+                    </td>
+                    <td className="wrap">
+                      {pool.runners.map((runner) => (
+                        <span
+                          key={runner.id}
+                          className={runner.live ? 'badge' : 'badge warning'}
+                          title={`last seen ${formatTime(runner.seenAt)}`}
+                          style={{ marginRight: '0.5rem' }}
+                        >
+                          {runner.id}
+                          {runner.live ? '' : ' (not live)'}
+                        </span>
+                      ))}
+                    </td>
+                  </tr>
+                ))}
+                {data.pools.length === 0 && (
+                  <tr>
+                    <td colSpan={4} className="muted">
+                      No runner has registered yet.
+                    </td>
+                  </tr>
+                )}
+              </tbody>
+            </table>
           </div>
           <div className="table-wrap">
             <table aria-label="Runners">

@@ -1,4 +1,4 @@
-import { HangarError, type ApiToken, type Role } from '@hangar/contracts';
+import { HangarError, type ApiToken, type Role, type RoutingStrategy } from '@hangar/contracts';
 import type { PrismaClient } from '../generated/prisma/client';
 
 // A token as authentication sees it: whether it may be used, and for what.
@@ -8,7 +8,7 @@ export interface TokenGrant {
   prefix: string;
   role: Role;
   projectId: string;
-  project: { slug: string; name: string; createdAt: string };
+  project: { slug: string; name: string; createdAt: string; routingStrategy: RoutingStrategy | null };
   expiresAt: Date | null;
   revokedAt: Date | null;
   // Null for tokens made without a user (the bootstrap token). A token never does more than
@@ -95,6 +95,7 @@ export class ApiTokenRepository {
         slug: row.project.slug,
         name: row.project.name,
         createdAt: row.project.createdAt.toISOString(),
+        routingStrategy: row.project.routingStrategy as RoutingStrategy | null,
       },
       expiresAt: row.expiresAt,
       revokedAt: row.revokedAt,

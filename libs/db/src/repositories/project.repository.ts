@@ -1,4 +1,4 @@
-import { HangarError, type Role } from '@hangar/contracts';
+import { HangarError, type Role, type RoutingStrategy } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { DEFAULT_PROFILE } from './task.repository';
 
@@ -7,12 +7,20 @@ export interface ProjectRecord {
   slug: string;
   name: string;
   createdAt: string;
+  // How its tasks are routed (null: the installation's ROUTING_STRATEGY).
+  routingStrategy: RoutingStrategy | null;
 }
 
-type ProjectRow = { id: string; slug: string; name: string; createdAt: Date };
+type ProjectRow = { id: string; slug: string; name: string; createdAt: Date; routingStrategy: string | null };
 
 function toRecord(row: ProjectRow): ProjectRecord {
-  return { id: row.id, slug: row.slug, name: row.name, createdAt: row.createdAt.toISOString() };
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    createdAt: row.createdAt.toISOString(),
+    routingStrategy: row.routingStrategy as RoutingStrategy | null,
+  };
 }
 
 export function projectNotFound(slug: string): HangarError {
@@ -69,7 +77,10 @@ export class ProjectRepository {
     }
   }
 
-  async rename(id: string, name: string): Promise<ProjectRecord> {
-    return toRecord(await this.prisma.project.update({ where: { id }, data: { name } }));
+  async update(
+    id: string,
+    changes: { name?: string | undefined; routingStrategy?: RoutingStrategy | null | undefined },
+  ): Promise<ProjectRecord> {
+    return toRecord(await this.prisma.project.update({ where: { id }, data: changes }));
   }
 }

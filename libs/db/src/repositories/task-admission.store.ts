@@ -1,9 +1,48 @@
-import type { TaskPriority } from '@hangar/contracts';
+import type { Provider, RoutingStrategy, TaskPriority } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
+
+// What routing needs of an admitted task (docs/routing.md), read with it in the same statement.
+export interface AdmittedTask {
+  id: string;
+  attempts: number;
+  priority: TaskPriority;
+  projectId: string;
+  profileId: string;
+  provider: Provider;
+  requires: string[];
+  // The task's own strategy (a workflow's) or its project's; null: the installation's.
+  strategy: RoutingStrategy | null;
+  // Whose strategy it is: `run:<workflow run id>` or `project:<project id>` (round-robin
+  // rotates per scope).
+  scope: string;
+  // Where it was routed before (a retry, a reconciler's pass); null: not yet.
+  pool: string | null;
+  // The runner holding the workspace it works in (tasks.workspace_of), if it shares one.
+  workspaceOf: string | null;
+  workspaceRunner: string | null;
+}
+
+// `rows` (a statement answering tasks' id, attempts, priority, project_id, profile_id, requires,
+// routing, pool, workspace_of, workflow_run_id) with the rest of what routing needs.
+function withRoutingFacts(rows: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    WITH chosen AS (${rows})
+    SELECT c.id, c.attempts, c.priority, c.project_id AS "projectId", c.profile_id AS "profileId",
+      p.provider, c.requires, COALESCE(c.routing, pr.routing_strategy) AS strategy,
+      CASE WHEN c.routing IS NOT NULL AND c.workflow_run_id IS NOT NULL
+        THEN 'run:' || c.workflow_run_id ELSE 'project:' || c.project_id END AS scope,
+      c.pool, c.workspace_of AS "workspaceOf", w.runner_id AS "workspaceRunner"
+    FROM chosen c
+    JOIN agent_profiles p ON p.id = c.profile_id
+    JOIN projects pr ON pr.id = c.project_id
+    LEFT JOIN tasks w ON w.id = c.workspace_of`;
+}
+
+const ROUTING_COLUMNS = Prisma.sql`id, attempts, priority, project_id, profile_id, requires, routing, pool, workspace_of, workflow_run_id`;
 
 // The project's `count` first waiting tasks, high priority first then oldest, marked admitted.
 function admitWaiting(projectId: string, count: number): Prisma.Sql {
-  return Prisma.sql`
+  return withRoutingFacts(Prisma.sql`
     UPDATE tasks SET admitted_at = now()
     WHERE id IN (
       SELECT id FROM tasks
@@ -12,13 +51,14 @@ function admitWaiting(projectId: string, count: number): Prisma.Sql {
       LIMIT ${count}
       FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, attempts, priority`;
+    RETURNING ${ROUTING_COLUMNS}`);
 }
 
-export interface AdmittedTask {
-  id: string;
-  attempts: number;
-  priority: TaskPriority;
+export interface PoolHistory {
+  pool: string;
+  completed: number;
+  finished: number;
+  meanDurationMs: number | null;
 }
 
 // The orchestrator's scheduling bookkeeping: which QUEUED tasks have been put on the runners'
@@ -57,12 +97,42 @@ export class TaskAdmission {
   // Admitted tasks still QUEUED: on the runners' queue, or to be put back on it (a lost message,
   // a Redis restart).
   async admittedQueued(limit = 500): Promise<AdmittedTask[]> {
-    const rows = await this.prisma.task.findMany({
-      where: { status: 'QUEUED', admittedAt: { not: null } },
-      orderBy: { createdAt: 'asc' },
-      take: limit,
-      select: { id: true, attempts: true, priority: true },
-    });
-    return rows.map((row) => ({ ...row, priority: row.priority as TaskPriority }));
+    return this.prisma.$queryRaw<AdmittedTask[]>(
+      withRoutingFacts(Prisma.sql`
+        SELECT ${ROUTING_COLUMNS} FROM tasks
+        WHERE status = 'QUEUED' AND admitted_at IS NOT NULL
+        ORDER BY created_at LIMIT ${limit}`),
+    );
+  }
+
+  // These QUEUED tasks (a lost attempt put back: it was admitted once), with their routing facts.
+  async queuedIn(ids: string[]): Promise<AdmittedTask[]> {
+    if (ids.length === 0) return [];
+    return this.prisma.$queryRaw<AdmittedTask[]>(
+      withRoutingFacts(Prisma.sql`
+        SELECT ${ROUTING_COLUMNS} FROM tasks
+        WHERE id = ANY(${ids}) AND status = 'QUEUED'`),
+    );
+  }
+
+  // Where each task was routed (tasks.pool: a pool, or `runner:<id>`), in one statement.
+  async routed(assignments: { id: string; pool: string }[]): Promise<void> {
+    if (assignments.length === 0) return;
+    await this.prisma.$executeRaw`
+      UPDATE tasks SET pool = a.pool
+      FROM unnest(${assignments.map((a) => a.id)}::text[], ${assignments.map((a) => a.pool)}::text[])
+        AS a(id, pool)
+      WHERE tasks.id = a.id AND tasks.pool IS DISTINCT FROM a.pool`;
+  }
+
+  // The performance strategy's history: a profile's tasks finished since `since`, by pool.
+  async poolRecords(profileId: string, since: Date): Promise<PoolHistory[]> {
+    return this.prisma.$queryRaw<PoolHistory[]>`
+      SELECT pool, count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed,
+        count(*)::int AS finished, avg(duration_ms)::float AS "meanDurationMs"
+      FROM tasks
+      WHERE profile_id = ${profileId} AND finished_at >= ${since} AND pool IS NOT NULL
+        AND status IN ('COMPLETED', 'FAILED')
+      GROUP BY pool`;
   }
 }

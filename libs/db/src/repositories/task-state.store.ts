@@ -8,8 +8,12 @@ import {
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
+import { lockAndCountChildren } from './children-lock';
 import { taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
+
+export type ChildCreation =
+  { kind: 'created'; task: Task } | { kind: 'exists'; task: Task } | { kind: 'limit'; count: number };
 
 // The writes to a task's state. Only @hangar/platform's TaskLifecycle uses them (it tells
 // everyone of each change); everything else reads through TaskRepository. Reached as
@@ -77,6 +81,35 @@ export class TaskStateStore {
     return { created: created.map(toTask), unknownProfile };
   }
 
+  // A child task (delegation) whose id its parent's runner chose: created once however often it
+  // is asked for, and refused once the parent has `maxChildren` children — counted under a lock
+  // on the parent, so children asked for at the same instant cannot pass the limit together.
+  async createChild(
+    input: NewTask & { id: string; parentTaskId: string },
+    maxChildren: number,
+  ): Promise<ChildCreation> {
+    const profileName = input.profile ?? DEFAULT_PROFILE;
+    const profile = await this.prisma.agentProfile.findUnique({
+      where: { projectId_name: { projectId: input.projectId, name: profileName } },
+    });
+    if (!profile)
+      throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, {
+        profile: profileName,
+      });
+    return this.prisma.$transaction(async (tx) => {
+      const count = await lockAndCountChildren(tx, input.parentTaskId);
+      const existing = await tx.task.findUnique({ where: { id: input.id }, include: taskRelations });
+      if (existing) {
+        if (existing.parentTaskId !== input.parentTaskId)
+          throw new HangarError('INVALID_TRANSITION', `task ${input.id} exists already`);
+        return { kind: 'exists', task: toTask(existing) } as const;
+      }
+      if (count >= maxChildren) return { kind: 'limit', count } as const;
+      const row = await tx.task.create({ data: this.row(input, profile), include: taskRelations });
+      return { kind: 'created', task: toTask(row) } as const;
+    });
+  }
+
   private row(input: NewTask, profile: { id: string; timeoutSeconds: number | null }) {
     return {
       projectId: input.projectId,
@@ -95,6 +128,12 @@ export class TaskStateStore {
       workspaceOf: input.workspaceOf ?? null,
       workflowRunId: input.workflowRunId ?? null,
       workflowStep: input.workflowStep ?? null,
+      parentTaskId: input.parentTaskId ?? null,
+      // A root's is its own id (the insert trigger).
+      rootTaskId: input.rootTaskId ?? null,
+      depth: input.depth ?? 0,
+      requires: input.requires ?? [],
+      routing: input.routing ?? null,
     };
   }
 

@@ -1,6 +1,7 @@
 import {
   TaskNotFound,
   type ListTasksQuery,
+  type RoutingStrategy,
   type Runner,
   TaskSandboxSchema,
   type TaskPriority,
@@ -34,6 +35,13 @@ export interface NewTask {
   workspaceOf?: string;
   workflowRunId?: string;
   workflowStep?: string;
+  // Delegation: a child carries its parent's tree (docs/delegation.md).
+  parentTaskId?: string;
+  rootTaskId?: string;
+  depth?: number;
+  // Routing: labels its runner must offer; the strategy (a workflow's), when not the project's.
+  requires?: string[];
+  routing?: RoutingStrategy;
 }
 
 export interface RunOutcome {
@@ -163,6 +171,56 @@ export class TaskRepository {
     const task = await this.find(id);
     if (!task) throw new TaskNotFound(id);
     return task;
+  }
+
+  // A task with its project's id (the delegation policy starts children in it).
+  async findWithProject(id: string): Promise<(Task & { projectId: string }) | null> {
+    const row = await this.prisma.task.findUnique({ where: { id }, include: taskRelations });
+    return row ? { ...toTask(row), projectId: row.projectId } : null;
+  }
+
+  // The tasks a task's agent started, oldest first.
+  async children(parentTaskId: string): Promise<Task[]> {
+    const rows = await this.prisma.task.findMany({
+      where: { parentTaskId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: taskRelations,
+    });
+    return rows.map(toTask);
+  }
+
+  // Finished tasks with a child task or workflow run still unfinished (the reconciler's pass:
+  // the parent's end should have cancelled them).
+  async finishedParentsWithLiveChildren(limit = 100): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT DISTINCT p.id FROM tasks p
+      WHERE p.status IN ('COMPLETED', 'FAILED', 'CANCELLED')
+        AND (EXISTS (SELECT 1 FROM tasks c
+                     WHERE c.parent_task_id = p.id AND c.status IN ('QUEUED', 'RUNNING')
+                       AND c.cancel_requested_at IS NULL)
+          OR EXISTS (SELECT 1 FROM workflow_runs r
+                     WHERE r.parent_task_id = p.id AND r.status = 'RUNNING' AND r.cancel_requested_at IS NULL))
+      LIMIT ${limit}`;
+    return rows.map((row) => row.id);
+  }
+
+  // The workflow runs a task's agent started that have not ended (its end cancels them).
+  async unfinishedChildRunIds(parentTaskId: string): Promise<string[]> {
+    const rows = await this.prisma.workflowRun.findMany({
+      where: { parentTaskId, status: 'RUNNING' },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
+  }
+
+  // Every task of a delegation tree (its root's id), the root included.
+  async tree(rootTaskId: string): Promise<Task[]> {
+    const rows = await this.prisma.task.findMany({
+      where: { OR: [{ id: rootTaskId }, { rootTaskId }] },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      include: taskRelations,
+    });
+    return rows.map(toTask);
   }
 
   // What a caller may see: a task outside `projectIds` does not exist for it.

@@ -1,4 +1,4 @@
-import { HangarError, type Member, type Role, type User } from '@hangar/contracts';
+import { HangarError, type Member, type Role, type User, type RoutingStrategy } from '@hangar/contracts';
 import { Prisma, type PrismaClient, type User as UserRow } from '../generated/prisma/client';
 
 export interface MembershipRecord {
@@ -6,6 +6,7 @@ export interface MembershipRecord {
   slug: string;
   name: string;
   createdAt: string;
+  routingStrategy: RoutingStrategy | null;
   role: Role;
 }
 
@@ -126,6 +127,7 @@ export class UserRepository {
       slug: row.project.slug,
       name: row.project.name,
       createdAt: row.project.createdAt.toISOString(),
+      routingStrategy: row.project.routingStrategy as RoutingStrategy | null,
       role: row.role,
     }));
   }

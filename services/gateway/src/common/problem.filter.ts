@@ -59,6 +59,8 @@ export function statusOf(code: ErrorCode): number {
     case 'VALIDATION_FAILED':
     case 'INVALID_WORKFLOW':
       return 400;
+    case 'UNROUTABLE':
+      return 422;
     case 'ORCHESTRATOR_UNAVAILABLE':
       return 503;
     default:
@@ -75,6 +77,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

@@ -9,7 +9,9 @@ import {
 import { TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
 import { ProfileRepository, TaskRepository, type TaskJobState } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
-import { DelayedError, type Job, Queues, type QueueWorker, TASK_QUEUE_SPEC } from '@hangar/redis';
+import { DelayedError, type Job } from '@hangar/redis';
+import type { TaskExecutor } from '../intake/task-executor';
+import { TaskIntake } from '../intake/task-intake.service';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptCredentials } from '../endpoints/attempt-credentials.service';
 import { isJobFinished, jobFailure, type JobFailure } from './job-failure';
@@ -53,13 +55,15 @@ const FORWARDED_SETTINGS = [
 // (unschedulable, image pull), it was killed (OOM, deadline, eviction), or its Job was deleted;
 // then it also revokes the attempt's token.
 @Injectable()
-export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly kind = 'kubernetes' as const;
+  // One job at a time: a job waits here while the cluster is at RUNNER_MAX_JOBS.
+  readonly concurrency = 1;
   private readonly logger = new Logger(KubernetesExecutor.name);
   readonly jobs: Reflector<V1Job>;
   readonly pods: Reflector<V1Pod>;
   readonly election: LeaderElection;
   private readonly settings: TaskJobSettings;
-  private worker: QueueWorker<TaskJob, string> | undefined;
   // The periodic resync while leading: its next timer, and the pass in flight (follow waits for it).
   private resyncTimer: NodeJS.Timeout | undefined;
   private resyncing: Promise<void> = Promise.resolve();
@@ -79,7 +83,7 @@ export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplica
     private readonly kube: KubeClients,
     private readonly metrics: KubernetesMetrics,
     private readonly credentials: AttemptCredentials,
-    private readonly queues: Queues,
+    private readonly intake: TaskIntake,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     const namespace = config.RUNNER_JOB_NAMESPACE;
@@ -163,13 +167,7 @@ export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplica
     // Adoption: the Jobs listed are reconciled like any other; a task whose Job exists is not
     // given a second one (its name derives from the task id and attempt).
     await this.resync();
-    this.worker = this.queues.consumer(TASK_QUEUE_SPEC, (_data, job, token) => this.process(job, token), {
-      concurrency: 1,
-      // A lost attempt is the lifecycle's to retry, not BullMQ's.
-      maxStalledCount: 0,
-    });
-    this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
-    this.worker.on('failed', (job, error) => this.logger.error({ err: error, jobId: job?.id }, 'job failed'));
+    await this.intake.open(this);
     this.acting = true;
     const tick = () => {
       if (!this.acting) return; // a pass that was in flight when leadership ended schedules no more
@@ -186,8 +184,7 @@ export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplica
     clearTimeout(this.resyncTimer);
     await this.resyncing;
     this.wakeCapacityWaiters();
-    if (this.worker) await this.queues.release(this.worker);
-    this.worker = undefined;
+    await this.intake.close();
     await Promise.all([this.jobs.stop(), this.pods.stop()]);
     await Promise.all(this.reconciling.values());
     this.created.clear();
@@ -197,6 +194,14 @@ export class KubernetesExecutor implements OnApplicationBootstrap, BeforeApplica
   // One queue job: make the task attempt's Job, within the caps. A task over its project's cap
   // goes back to the queue for a while; over the cluster's cap the queue waits (nothing else
   // could start anyway).
+  capacity(): { slots: number; running: number } {
+    return { slots: this.config.RUNNER_MAX_JOBS, running: this.activeJobs().length };
+  }
+
+  take(job: Job<TaskJob>, token: string | undefined): Promise<string> {
+    return this.process(job, token);
+  }
+
   async process(job: Job<TaskJob>, token: string | undefined): Promise<string> {
     const { taskId, attempt } = job.data;
     const name = taskJobName(taskId, attempt);

@@ -6,34 +6,39 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { TaskJob } from '@hangar/contracts';
-import { Queues, type QueueWorker, TASK_QUEUE_SPEC } from '@hangar/redis';
+import type { Job } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import type { TaskExecutor } from '../intake/task-executor';
+import { TaskIntake } from '../intake/task-intake.service';
 import { TaskRunService } from './task-run.service';
 
-// Takes jobs from the durable queue, as many at once as the runner has slots.
+// The process executor: runs each attempt's agent CLI as a child process of this runner, as
+// many at once as the runner has slots.
 @Injectable()
-export class TaskWorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly kind = 'process' as const;
   private readonly logger = new Logger(TaskWorkerService.name);
-  private worker: QueueWorker<TaskJob, string> | undefined;
 
   constructor(
     private readonly runs: TaskRunService,
-    private readonly queues: Queues,
+    private readonly intake: TaskIntake,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
-  onApplicationBootstrap() {
-    this.worker = this.queues.consumer(TASK_QUEUE_SPEC, (job) => this.process(job), {
-      concurrency: this.config.RUNNER_SLOTS,
-      // A lost runner is the orchestrator's to detect (heartbeats) and retry; a stalled job
-      // must not also be re-run by BullMQ.
-      maxStalledCount: 0,
-    });
-    this.worker.on('failed', (job, error) => this.logger.error({ err: error, jobId: job?.id }, 'job failed'));
-    this.worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+  get concurrency(): number {
+    return this.config.RUNNER_SLOTS;
   }
 
-  async process({ taskId, attempt }: TaskJob): Promise<string> {
+  capacity(): { slots: number; running: number } {
+    return { slots: this.config.RUNNER_SLOTS, running: this.runs.runningTaskIds().length };
+  }
+
+  async onApplicationBootstrap() {
+    await this.intake.open(this);
+  }
+
+  async take(job: Job<TaskJob>): Promise<string> {
+    const { taskId, attempt } = job.data;
     const outcome = await this.runs.runAttempt(taskId, attempt);
     if (!outcome.claimed) return 'skipped: task is no longer waiting for this attempt';
     return outcome.finished?.status ?? 'taken-over';
@@ -43,8 +48,7 @@ export class TaskWorkerService implements OnApplicationBootstrap, BeforeApplicat
   // Before shutdown (not on it): the database, Redis and heartbeats must still serve the
   // runs that finish or are requeued meanwhile; Nest closes them in onApplicationShutdown.
   async beforeApplicationShutdown() {
-    if (!this.worker) return;
-    const closing = this.worker.close();
+    const closing = this.intake.close();
     const grace = new Promise<'grace-over'>((resolve) =>
       setTimeout(() => resolve('grace-over'), this.config.RUNNER_SHUTDOWN_GRACE_MS).unref(),
     );

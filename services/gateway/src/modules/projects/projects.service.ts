@@ -56,9 +56,9 @@ export class ProjectsService {
 
   async update(principal: Principal, slug: string, input: UpdateProjectRequest): Promise<Project> {
     const access = principal.require(principal.project(slug).id, 'admin');
-    const renamed = await this.projects.rename(access.id, input.name);
+    const updated = await this.projects.update(access.id, input);
     this.audit.touched({ projectId: access.id, target: { type: 'project', id: access.id }, details: input });
-    return { ...renamed, role: access.role };
+    return { ...updated, role: access.role };
   }
 
   // Any member may see which hosts are allowed; credentials are write-only for every role.

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
 import type { RunnersOverview } from '@hangar/contracts';
 import { TaskRepository } from '@hangar/db';
+import { poolsOf, poolView } from '@hangar/platform';
+import { RunnerRegistry } from '@hangar/redis';
 import { TaskQueueJobs } from './task-queue-jobs';
 
 @Injectable()
@@ -9,15 +11,18 @@ export class RunnersService {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly queue: TaskQueueJobs,
+    private readonly registry: RunnerRegistry,
   ) {}
 
-  // The queue is shared by every project: only jobs for tasks the caller can see are counted.
+  // The queues are shared by every project: only jobs for tasks the caller can see are counted.
+  // Pools are the installation's: what they offer and their load, for every member.
   async overview(principal: Principal, project: string | undefined): Promise<RunnersOverview> {
     const projectIds = principal.visibleIds(project);
-    const [jobs, tasks, runners] = await Promise.all([
+    const [jobs, tasks, runners, records] = await Promise.all([
       this.queue.taskIds(),
       this.tasks.activeCountsIn(projectIds),
       this.tasks.runnersIn(projectIds),
+      this.registry.all(),
     ]);
     const visible = new Set(
       await this.tasks.idsWithin(
@@ -30,6 +35,7 @@ export class RunnersService {
       queue: { waiting: count(jobs.waiting), delayed: count(jobs.delayed), active: count(jobs.active) },
       tasks,
       runners,
+      pools: poolsOf(records).map((pool) => poolView(pool, Date.now())),
     };
   }
 }

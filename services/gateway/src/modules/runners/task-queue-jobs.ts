@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { taskIdOfJob, type TaskJob } from '@hangar/contracts';
-import { type QueueProducer, Queues, TASK_QUEUE_SPEC } from '@hangar/redis';
+import { taskIdOfJob, type TaskJob, type TaskQueueTarget } from '@hangar/contracts';
+import { type QueueProducer, Queues, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
 
 export interface QueuedTaskIds {
   waiting: string[];
@@ -8,26 +8,46 @@ export interface QueuedTaskIds {
   active: string[];
 }
 
-// Reads the orchestrator's task queue without adding to it: which tasks its jobs are for, by
-// state. Jobs carry a priority, so waiting ones sit in `prioritized`.
+// Reads the orchestrator's task queues without adding to them: which tasks their jobs are for,
+// by state, over every known pool's queue (and the default pool's) and every process runner's
+// own. Jobs carry a priority, so waiting ones sit in `prioritized`.
 @Injectable()
 export class TaskQueueJobs {
-  private readonly queue: QueueProducer<TaskJob>;
+  private readonly producers = new Map<string, QueueProducer<TaskJob>>();
 
-  constructor(queues: Queues) {
-    this.queue = queues.producer(TASK_QUEUE_SPEC);
-  }
+  constructor(
+    private readonly queues: Queues,
+    private readonly registry: RunnerRegistry,
+  ) {}
 
   async taskIds(): Promise<QueuedTaskIds> {
-    const [waiting, delayed, active] = await Promise.all([
-      this.queue.jobIds(['wait', 'prioritized']),
-      this.queue.jobIds(['delayed']),
-      this.queue.jobIds(['active']),
-    ]);
-    return {
-      waiting: waiting.map(taskIdOfJob),
-      delayed: delayed.map(taskIdOfJob),
-      active: active.map(taskIdOfJob),
-    };
+    const records = await this.registry.all();
+    const targets: TaskQueueTarget[] = [...new Set(['default', ...records.map((record) => record.pool)])].map(
+      (pool) => ({ pool }),
+    );
+    for (const record of records) if (record.executor === 'process') targets.push({ runner: record.id });
+    const ids: QueuedTaskIds = { waiting: [], delayed: [], active: [] };
+    for (const target of targets) {
+      const queue = this.producer(target);
+      const [waiting, delayed, active] = await Promise.all([
+        queue.jobIds(['wait', 'prioritized']),
+        queue.jobIds(['delayed']),
+        queue.jobIds(['active']),
+      ]);
+      ids.waiting.push(...waiting.map(taskIdOfJob));
+      ids.delayed.push(...delayed.map(taskIdOfJob));
+      ids.active.push(...active.map(taskIdOfJob));
+    }
+    return ids;
+  }
+
+  private producer(target: TaskQueueTarget): QueueProducer<TaskJob> {
+    const spec = taskQueueSpec(target);
+    let producer = this.producers.get(spec.name);
+    if (!producer) {
+      producer = this.queues.producer(spec);
+      this.producers.set(spec.name, producer);
+    }
+    return producer;
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RunnersModule } from '../runners/runners.module';
 import { RepositoryPolicy } from './repository-policy';
 import { ScenarioCatalog } from './scenario-catalog';
 import { ScenariosController } from './scenarios.controller';
@@ -6,6 +7,7 @@ import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
 @Module({
+  imports: [RunnersModule],
   controllers: [TasksController, ScenariosController],
   providers: [TasksService, ScenarioCatalog, RepositoryPolicy],
   exports: [TasksService, RepositoryPolicy, ScenarioCatalog],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RunnersModule } from '../runners/runners.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { WorkflowChecks } from './workflow-checks';
 import { WorkflowQueue } from './workflow-queue';
@@ -9,7 +10,7 @@ import { WorkflowsController } from './workflows.controller';
 import { WorkflowsService } from './workflows.service';
 
 @Module({
-  imports: [TasksModule],
+  imports: [TasksModule, RunnersModule],
   controllers: [WorkflowsController, WorkflowRunsController],
   providers: [WorkflowsService, WorkflowRunsService, WorkflowChecks, WorkflowQueue, WorkflowTemplates],
   // Webhook commands start runs (start_workflow) as the API does.

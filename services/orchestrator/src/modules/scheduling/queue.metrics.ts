@@ -1,18 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '@hangar/observability';
-import { TaskQueue } from './task-queue';
+import { TaskRouter } from './task-router';
 
-// Queue depth, read when Prometheus scrapes: what an autoscaler of runners watches.
+// Queue depth by pool, read when Prometheus scrapes: what an autoscaler of a pool's runners watches.
 @Injectable()
 export class QueueMetrics {
-  constructor(@Inject(METRICS_REGISTRY) registry: Registry, queue: TaskQueue) {
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry, router: TaskRouter) {
     new Gauge({
       name: 'hangar_queue_depth',
-      help: 'Task jobs waiting for a runner slot',
+      help: 'Task jobs waiting for a runner slot, by runner pool',
+      labelNames: ['pool'],
       registers: [registry],
       async collect() {
-        this.set(await queue.depth());
+        this.reset();
+        for (const [pool, depth] of await router.depths()) this.set({ pool }, depth);
       },
     });
   }

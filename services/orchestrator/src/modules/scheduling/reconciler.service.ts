@@ -9,7 +9,7 @@ import { TaskAdmission, TaskRepository } from '@hangar/db';
 import { Periodic, TaskLifecycle } from '@hangar/platform';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { SchedulerService } from './scheduler.service';
-import { TaskQueue } from './task-queue';
+import { TaskRouter } from './task-router';
 
 // The safety net under the pub/sub transport: at start and then periodically, QUEUED tasks
 // are (re)enqueued — a task accepted while the orchestrator was down still runs — and
@@ -21,7 +21,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
 
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly queue: TaskQueue,
+    private readonly router: TaskRouter,
     private readonly lifecycle: TaskLifecycle,
     private readonly admission: TaskAdmission,
     private readonly scheduler: SchedulerService,
@@ -41,14 +41,16 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
   async reconcile(): Promise<void> {
     // Admitted tasks are on the queue (again, after a lost message or a Redis restart: the job
     // id dedupes); waiting ones are admitted as far as their project's cap allows.
-    for (const task of await this.admission.admittedQueued()) {
-      await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
-    }
+    await this.router.route(await this.admission.admittedQueued());
     for (const projectId of await this.admission.waitingProjects()) await this.scheduler.admit(projectId);
     const staleBefore = new Date(Date.now() - this.config.RUNNER_HEARTBEAT_TIMEOUT_MS);
     for (const task of await this.tasks.listStaleRunning(staleBefore)) {
       await this.recoverLost(task);
     }
+    // Delegation (docs/delegation.md): a parent's end cancels its children; one that outlived
+    // its parent (the parent's process died right after its end) is cancelled here.
+    for (const parentId of await this.tasks.finishedParentsWithLiveChildren())
+      await this.lifecycle.cancelChildren(parentId);
   }
 
   private async recoverLost(task: { id: string; runnerId: string | null; attempts: number }) {
@@ -63,7 +65,6 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     this.logger.warn(
       `${updated.error ?? 'runner-lost'}; task ${task.id} ${updated.status === 'QUEUED' ? 'retried' : 'failed'}`,
     );
-    if (updated.status === 'QUEUED')
-      await this.queue.enqueue(task.id, updated.attempts + 1, updated.priority);
+    if (updated.status === 'QUEUED') await this.router.route(await this.admission.queuedIn([task.id]));
   }
 }

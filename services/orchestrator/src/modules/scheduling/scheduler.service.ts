@@ -7,7 +7,7 @@ import { Patterns } from '@hangar/contracts';
 import { lastValueFrom, timeout } from 'rxjs';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { RUNNER_CLIENT } from './runner-client';
-import { TaskQueue } from './task-queue';
+import { TaskRouter } from './task-router';
 
 @Injectable()
 export class SchedulerService {
@@ -15,7 +15,7 @@ export class SchedulerService {
 
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly queue: TaskQueue,
+    private readonly router: TaskRouter,
     private readonly lifecycle: TaskLifecycle,
     private readonly admission: TaskAdmission,
     @Inject(RUNNER_CLIENT) private readonly runners: ClientProxy,
@@ -33,12 +33,17 @@ export class SchedulerService {
     if (task.status === 'QUEUED') await this.admit(task.projectId);
   }
 
-  // The project's waiting tasks go onto the runners' queue, high priority first then oldest, as
+  // The project's waiting tasks go onto the runners' queues, high priority first then oldest, as
   // far as MAX_ACTIVE_TASKS_PER_PROJECT allows. Admitted before queued: a crash between the two
   // leaves an admitted QUEUED task, which the reconciler queues.
   async admit(projectId: string): Promise<void> {
-    for (const task of await this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT))
-      await this.queue.enqueue(task.id, task.attempts + 1, task.priority);
+    await this.router.route(await this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT));
+  }
+
+  // A runner registered: admitted tasks that waited for one that offers what they require are
+  // routed now.
+  async runnerRegistered(): Promise<void> {
+    await this.router.route((await this.admission.admittedQueued()).filter((task) => task.pool === null));
   }
 
   // A task ended: its project may have room for a waiting one. Without a cap nothing waits for
@@ -54,7 +59,7 @@ export class SchedulerService {
     const refused = cancelRefusal(taskId, outcome);
     if (refused) return { ok: false, code: refused.code, message: refused.message };
     if (outcome.kind === 'cancelled') {
-      await this.queue.remove(taskId, outcome.task.attempts + 1);
+      await this.router.remove(taskId, outcome.task.attempts + 1, outcome.task.pool);
       return { ok: true, status: outcome.task.status };
     }
     // Runners also see the request on their next heartbeat; the message makes it immediate.

@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import {
   Patterns,
+  RunnerRegisteredMessageSchema,
   TaskCancelMessageSchema,
   TaskCreatedMessageSchema,
   type TaskCancelReply,
@@ -16,6 +17,12 @@ export class SchedulingController {
   async taskCreated(@Payload() payload: unknown): Promise<void> {
     const { taskId } = TaskCreatedMessageSchema.parse(payload);
     await this.scheduler.schedule(taskId);
+  }
+
+  @EventPattern(Patterns.runnerRegistered)
+  async runnerRegistered(@Payload() payload: unknown): Promise<void> {
+    RunnerRegisteredMessageSchema.parse(payload);
+    await this.scheduler.runnerRegistered();
   }
 
   @MessagePattern(Patterns.taskCancel)

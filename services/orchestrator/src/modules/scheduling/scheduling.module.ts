@@ -4,11 +4,11 @@ import { ReconcilerService } from './reconciler.service';
 import { SchedulerService } from './scheduler.service';
 import { SchedulingController } from './scheduling.controller';
 import { TaskEndings } from './task-endings';
-import { TaskQueue } from './task-queue';
+import { TaskRouter } from './task-router';
 
 @Module({
   controllers: [SchedulingController],
-  providers: [SchedulerService, ReconcilerService, TaskQueue, QueueMetrics, TaskEndings],
-  exports: [TaskQueue, SchedulerService],
+  providers: [SchedulerService, ReconcilerService, TaskRouter, QueueMetrics, TaskEndings],
+  exports: [TaskRouter, SchedulerService],
 })
 export class SchedulingModule {}

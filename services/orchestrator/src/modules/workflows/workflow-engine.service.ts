@@ -104,6 +104,8 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
       ...(start.ref ? { ref: start.ref } : {}),
       ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
       ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
+      ...(start.requires ? { requires: start.requires } : {}),
+      ...(start.routing ? { routing: start.routing } : {}),
     };
   }
 

@@ -1,0 +1,209 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  jobIdOf,
+  QUEUE_PRIORITY,
+  storedTarget,
+  targetOfStored,
+  type RunnerRecord,
+  type TaskJob,
+  type TaskQueueTarget,
+} from '@hangar/contracts';
+import { type AdmittedTask, TaskAdmission } from '@hangar/db';
+import {
+  isLive,
+  offers,
+  performanceWeights,
+  PoolChooser,
+  poolsOf,
+  unsatisfiedReason,
+  type PoolLoad,
+  type PoolOffer,
+  type PoolRecord,
+  TaskLifecycle,
+} from '@hangar/platform';
+import { type QueueProducer, Queues, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
+import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
+
+// The pool tasks go to while no runner has registered at all (a fresh installation, runners
+// starting): the runners' own default. A task that requires labels waits instead.
+export const DEFAULT_POOL = 'default';
+
+// How long a profile's history by pool (the performance strategy) is reused.
+const HISTORY_TTL_MS = 30_000;
+// How far back that history looks.
+const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
+
+// What one routing pass sees: the runners as registered now, and the pools' loads as far as
+// they were needed.
+interface Pass {
+  records: RunnerRecord[];
+  now: number;
+  known: PoolOffer[];
+  live: PoolOffer[];
+  loads: Map<string, number>;
+}
+
+// Where each admitted task runs (docs/routing.md): the queue of a runner pool that offers what
+// it requires, chosen by its workflow's, its project's or the installation's strategy; or, for a
+// task working in an earlier task's workspace, the queue of the runner holding that workspace.
+// A task no known runner could ever take fails (`unroutable`); one no live runner can take now
+// waits, admitted, until a runner registers or the reconciler passes. The target is recorded
+// (tasks.pool), so a retry or a reconciler's pass keeps it.
+@Injectable()
+export class TaskRouter {
+  private readonly logger = new Logger(TaskRouter.name);
+  private readonly chooser = new PoolChooser();
+  private readonly producers = new Map<string, QueueProducer<TaskJob>>();
+  private readonly history = new Map<string, { at: number; records: PoolRecord[] }>();
+
+  constructor(
+    private readonly queues: Queues,
+    private readonly registry: RunnerRegistry,
+    private readonly admission: TaskAdmission,
+    private readonly lifecycle: TaskLifecycle,
+    @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
+  ) {}
+
+  async route(tasks: readonly AdmittedTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const pass = await this.pass();
+    const routed: { task: AdmittedTask; target: TaskQueueTarget }[] = [];
+    for (const task of tasks) {
+      const target = await this.targetOf(task, pass);
+      if (target) routed.push({ task, target });
+    }
+    const byQueue = new Map<string, { target: TaskQueueTarget; tasks: AdmittedTask[] }>();
+    for (const { task, target } of routed) {
+      const key = storedTarget(target);
+      byQueue.set(key, { target, tasks: [...(byQueue.get(key)?.tasks ?? []), task] });
+    }
+    for (const { target, tasks: queued } of byQueue.values())
+      await this.producer(target).addBulk(
+        queued.map((task) => ({
+          name: 'run',
+          data: { taskId: task.id, attempt: task.attempts + 1 },
+          opts: { jobId: jobIdOf(task.id, task.attempts + 1), priority: QUEUE_PRIORITY[task.priority] },
+        })),
+      );
+    // Recorded once queued (off the path from a step's end to its next task's job): a crash in
+    // between leaves the task unrecorded, and the reconciler routes it again (a second job in
+    // another pool is harmless: the first claim takes the attempt, the other finds it taken).
+    await this.admission.routed(
+      routed.map(({ task, target }) => ({ id: task.id, pool: storedTarget(target) })),
+    );
+  }
+
+  // A job already taken by a runner cannot be removed; the runner then finds the task
+  // CANCELLED and drops it.
+  async remove(taskId: string, attempt: number, pool: string | null): Promise<void> {
+    if (pool) await this.producer(targetOfStored(pool)).remove(jobIdOf(taskId, attempt));
+  }
+
+  // Jobs waiting for a runner, by pool (known pools and the default one).
+  async depths(): Promise<Map<string, number>> {
+    const pools = new Set([DEFAULT_POOL, ...(await this.registry.all()).map((record) => record.pool)]);
+    const depths = new Map<string, number>();
+    for (const pool of pools) depths.set(pool, await this.producer({ pool }).count());
+    return depths;
+  }
+
+  private async pass(): Promise<Pass> {
+    const now = Date.now();
+    const records = await this.registry.all(now);
+    return {
+      records,
+      now,
+      known: poolsOf(records),
+      live: poolsOf(records.filter((record) => isLive(record, now))),
+      loads: new Map(),
+    };
+  }
+
+  private async targetOf(task: AdmittedTask, pass: Pass): Promise<TaskQueueTarget | null> {
+    // No runner has registered at all (a fresh installation, runners starting): nothing is
+    // known to refuse or to choose by.
+    if (pass.records.length === 0) return task.requires.length === 0 ? { pool: DEFAULT_POOL } : null;
+    if (task.workspaceOf) return this.workspaceTarget(task, pass);
+    const needs = { requires: task.requires, provider: task.provider };
+    const candidates = pass.live.filter((pool) => offers(pool, needs));
+    if (candidates.length === 0) {
+      if (!pass.known.some((pool) => offers(pool, needs)))
+        await this.unroutable(task, unsatisfiedReason(pass.known, needs));
+      return null;
+    }
+    // Routed before (a retry, a reconciler's pass) to a pool that still fits: it stays there.
+    const kept = candidates.find((pool) => pool.name === task.pool);
+    if (kept) return { pool: kept.name };
+    const loads: PoolLoad[] = [];
+    for (const pool of candidates)
+      loads.push({
+        name: pool.name,
+        labels: pool.labels,
+        slots: pool.slots,
+        load: await this.load(pool, pass),
+      });
+    const strategy = task.strategy ?? this.config.ROUTING_STRATEGY;
+    const weights =
+      strategy === 'performance'
+        ? performanceWeights(
+            loads.map((pool) => pool.name),
+            await this.poolRecords(task.profileId),
+          )
+        : undefined;
+    const chosen = this.chooser.choose(strategy, task.scope, loads, task.requires, weights);
+    pass.loads.set(chosen.name, chosen.load + 1);
+    return { pool: chosen.name };
+  }
+
+  // The runner that ran the task whose workspace this one works in: its own queue, while it runs.
+  private async workspaceTarget(task: AdmittedTask, pass: Pass): Promise<TaskQueueTarget | null> {
+    const holder = pass.records.find((record) => record.id === task.workspaceRunner);
+    if (holder && isLive(holder, pass.now) && holder.executor === 'process') {
+      const needs = { requires: task.requires, provider: task.provider };
+      if (offers(holder, needs)) return { runner: holder.id };
+      await this.unroutable(
+        task,
+        `task ${task.workspaceOf}'s workspace is on runner ${holder.id}, and ${unsatisfiedReason(poolsOf([holder]), needs)}`,
+      );
+      return null;
+    }
+    await this.unroutable(
+      task,
+      `task ${task.workspaceOf}'s workspace is on runner ${task.workspaceRunner ?? '(none: it never ran)'}, which is not running (a shared workspace stays where it was made)`,
+    );
+    return null;
+  }
+
+  private async unroutable(task: AdmittedTask, reason: string): Promise<void> {
+    const failed = await this.lifecycle.failUnstarted(task.id, task.attempts + 1, `unroutable: ${reason}`);
+    if (failed) this.logger.warn(`task ${task.id} failed: unroutable: ${reason}`);
+  }
+
+  // Attempts running in the pool plus jobs waiting on its queue, counting this pass's own.
+  private async load(pool: PoolOffer, pass: Pass): Promise<number> {
+    let load = pass.loads.get(pool.name);
+    if (load === undefined) {
+      load = pool.running + (await this.producer({ pool: pool.name }).count());
+      pass.loads.set(pool.name, load);
+    }
+    return load;
+  }
+
+  private async poolRecords(profileId: string): Promise<PoolRecord[]> {
+    const cached = this.history.get(profileId);
+    if (cached && cached.at > Date.now() - HISTORY_TTL_MS) return cached.records;
+    const records = await this.admission.poolRecords(profileId, new Date(Date.now() - HISTORY_WINDOW_MS));
+    this.history.set(profileId, { at: Date.now(), records });
+    return records;
+  }
+
+  private producer(target: TaskQueueTarget): QueueProducer<TaskJob> {
+    const key = storedTarget(target);
+    let producer = this.producers.get(key);
+    if (!producer) {
+      producer = this.queues.producer(taskQueueSpec(target));
+      this.producers.set(key, producer);
+    }
+    return producer;
+  }
+}
