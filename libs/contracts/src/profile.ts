@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DelegationSettingsSchema } from './delegation';
 import { ProfileNameSchema } from './task';
 
 export const PROVIDERS = ['claude', 'codex', 'gemini'] as const;
@@ -122,6 +123,9 @@ const ProfileFieldsSchema = z.object({
   internetAccess: z
     .boolean()
     .describe("the profile's tasks may reach the internet through the runner's egress proxy"),
+  delegation: DelegationSettingsSchema.describe(
+    "the agent gets Hangar's MCP server to start child tasks on the listed profiles (docs/delegation.md)",
+  ),
 });
 
 // Defaults apply when a profile is made (trustRepositorySettings and internetAccess: false), never
@@ -158,6 +162,7 @@ function agentProfileSchema<Server extends z.ZodType>(server: Server) {
     skills: z.record(z.string(), z.string()),
     trustRepositorySettings: z.boolean(),
     internetAccess: z.boolean(),
+    delegation: DelegationSettingsSchema,
     createdAt: z.string(),
     updatedAt: z.string(),
   });

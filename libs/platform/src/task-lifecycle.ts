@@ -9,7 +9,7 @@ import {
   type WorkflowJob,
 } from '@hangar/contracts';
 import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
-import { TaskStateStore } from '@hangar/db/task-state';
+import { TaskStateStore, type ChildCreation } from '@hangar/db/task-state';
 import {
   Queues,
   SCHEDULING_QUEUE_SPEC,
@@ -93,6 +93,17 @@ export class TaskLifecycle {
     const outcome = await this.state.createChosen(inputs);
     // Told before they can be queued: their project's watchers hear QUEUED before RUNNING.
     await this.activity.statusesChanged(outcome.created);
+    return outcome;
+  }
+
+  // A child task (delegation, docs/delegation.md) with the id its parent's runner chose: created
+  // once however often asked, and refused past the parent's `maxChildren`.
+  async createChild(
+    input: NewTask & { id: string; parentTaskId: string },
+    maxChildren: number,
+  ): Promise<ChildCreation> {
+    const outcome = await this.state.createChild(input, maxChildren);
+    if (outcome.kind === 'created') await this.activity.statusChanged(outcome.task);
     return outcome;
   }
 
@@ -211,11 +222,32 @@ export class TaskLifecycle {
     // Its project may have room for a waiting task now.
     if (terminal)
       await this.scheduling.add('ended', { taskId: task.id }, { jobId: `ended-${task.id}-${task.status}` });
+    // Its children's work has no one to report to any more.
+    if (terminal) await this.cancelChildren(task.id);
     const log = attemptLog ?? (await this.freshLog(task));
     await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
     await log.flush();
     await this.activity.statusChanged(task, reason);
     if (terminal) await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
+  }
+
+  // However the parent ended, its unfinished children are cancelled: a queued one at once (and
+  // its own children with it), a running one when its runner sees the request (its heartbeat),
+  // and its children when it ends; a workflow run by its engine. The orchestrator's reconciler
+  // calls it again for a finished parent whose children outlived it (a crash right after the
+  // parent's end).
+  async cancelChildren(parentTaskId: string): Promise<void> {
+    const children = await this.tasks.children(parentTaskId);
+    for (const child of children) {
+      if (!TERMINAL_STATUSES.includes(child.status)) await this.cancel(child.id);
+    }
+    // Workflow runs it started: the engine cancels them (and their steps' tasks).
+    for (const runId of await this.tasks.unfinishedChildRunIds(parentTaskId))
+      await this.workflows.add(
+        'cancel',
+        { kind: 'cancel', runId, by: `task:${parentTaskId}` },
+        { jobId: `cancel-${runId}-parent-ended` },
+      );
   }
 
   // A log that numbers after everything already recorded (the stream may be ahead of Postgres:

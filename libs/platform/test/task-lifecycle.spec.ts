@@ -1,12 +1,15 @@
-import type { Task } from '@hangar/contracts';
+import { randomUUID } from 'node:crypto';
+import { WorkflowDefinitionSchema, type Task } from '@hangar/contracts';
 import {
   createPrismaClient,
   DEFAULT_PROJECT_ID,
   TaskEventRepository,
   TaskRepository,
+  WorkflowRepository,
+  WorkflowRunRepository,
   type PrismaClient,
 } from '@hangar/db';
-import { createRedis, Queues, TaskEventStream, TopicStreams } from '@hangar/redis';
+import { createRedis, Queues, TaskEventStream, TopicStreams, WORKFLOW_QUEUE_SPEC } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { TaskStateStore } from '@hangar/db/task-state';
 import { TaskActivity, TaskLifecycle } from '../src';
@@ -179,5 +182,118 @@ describe(TaskLifecycle.name, () => {
       task: { status: 'CANCELLED' },
     });
     expect(await lifecycle.cancel('t_doesnotexist')).toEqual({ kind: 'not-found' });
+  });
+
+  // Delegation trees: a child is created once for its chosen id and within its parent's
+  // fan-out, even when asked for at the same instant; any end of a parent cancels its unfinished
+  // children, and theirs, and asks the engine to cancel its workflow runs.
+  describe('delegation', () => {
+    const claim = async (task: Task, runnerId = 'runner-a'): Promise<Task> =>
+      (await lifecycle.claim(task.id, 1, runnerId, { workspace: '/w', sandbox: 'bwrap' }))!.task;
+
+    const child = (parent: Task, prompt: string, id = randomUUID()) => ({
+      id,
+      projectId: DEFAULT_PROJECT_ID,
+      prompt,
+      parentTaskId: parent.id,
+      rootTaskId: parent.rootTaskId,
+      depth: parent.depth + 1,
+    });
+
+    it("should make a root its own tree's id", async () => {
+      const root = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'root' });
+      expect(root).toMatchObject({ parentTaskId: null, rootTaskId: root.id, depth: 0 });
+    });
+
+    it('should create a child once for its chosen id, in its parent’s tree', async () => {
+      const parent = await claim(await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'parent' }));
+      const input = child(parent, 'once');
+      const first = await lifecycle.createChild(input, 5);
+      const again = await lifecycle.createChild(input, 5);
+      expect(first).toMatchObject({
+        kind: 'created',
+        task: { id: input.id, parentTaskId: parent.id, rootTaskId: parent.id, depth: 1, status: 'QUEUED' },
+      });
+      expect(again).toMatchObject({ kind: 'exists', task: { id: input.id } });
+      expect(await tasks.children(parent.id)).toHaveLength(1);
+    });
+
+    it('should hold the fan-out limit when children are asked for at the same instant', async () => {
+      const parent = await claim(
+        await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'fan-out' }),
+      );
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, (_, index) => lifecycle.createChild(child(parent, `child ${index}`), 3)),
+      );
+      expect(outcomes.filter((outcome) => outcome.kind === 'created')).toHaveLength(3);
+      expect(outcomes.filter((outcome) => outcome.kind === 'limit')).toHaveLength(3);
+      expect(await tasks.children(parent.id)).toHaveLength(3);
+    });
+
+    // A run of a one-step workflow, as a child of `parent`.
+    async function childRun(parent: Task, maxChildren: number) {
+      const workflows = new WorkflowRepository(prisma);
+      const name = `wf-${randomUUID().slice(0, 8)}`;
+      const workflow = await workflows.create(
+        DEFAULT_PROJECT_ID,
+        WorkflowDefinitionSchema.parse({ name, steps: [{ id: 'one', prompt: 'go' }] }),
+        'test',
+      );
+      return new WorkflowRunRepository(prisma).createChild(
+        {
+          id: randomUUID(),
+          parentTaskId: parent.id,
+          workflowId: workflow.id,
+          version: workflow.version,
+          projectId: DEFAULT_PROJECT_ID,
+          inputs: {},
+          deadlineAt: null,
+          createdBy: `task:${parent.id}`,
+        },
+        maxChildren,
+      );
+    }
+
+    it('should count workflow runs and tasks together against the fan-out limit', async () => {
+      const parent = await claim(await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'mixed' }));
+      expect(await childRun(parent, 2)).toMatchObject({ kind: 'created' });
+      expect(await lifecycle.createChild(child(parent, 'task'), 2)).toMatchObject({ kind: 'created' });
+      expect(await childRun(parent, 2)).toEqual({ kind: 'limit', count: 2 });
+      expect(await lifecycle.createChild(child(parent, 'one more'), 2)).toEqual({ kind: 'limit', count: 2 });
+    });
+
+    it("should ask the engine to cancel a parent's running workflow runs when the parent ends", async () => {
+      const parent = await claim(await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'runs' }));
+      const run = await childRun(parent, 5);
+      if (run.kind !== 'created') throw new Error(`run not created: ${run.kind}`);
+      await lifecycle.finish(parent.id, 'runner-a', { status: 'COMPLETED' });
+      const job = await queues.producer(WORKFLOW_QUEUE_SPEC).getJob(`cancel-${run.id}-parent-ended`);
+      expect(job?.data).toEqual({ kind: 'cancel', runId: run.id, by: `task:${parent.id}` });
+    });
+
+    it.each(['COMPLETED', 'FAILED', 'CANCELLED'] as const)(
+      'should cancel the unfinished children (and theirs) of a parent that ended %s',
+      async (ending) => {
+        const parent = await claim(await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: ending }));
+        const created = async (input: ReturnType<typeof child>) => {
+          const outcome = await lifecycle.createChild(input, 5);
+          if (outcome.kind !== 'created') throw new Error(`child not created: ${outcome.kind}`);
+          return outcome.task;
+        };
+        const queued = await created(child(parent, 'queued'));
+        const grandchild = await created(child(queued, 'grandchild'));
+        const running = await claim(await created(child(parent, 'running')), 'runner-b');
+        const done = await claim(await created(child(parent, 'done')), 'runner-c');
+        await lifecycle.finish(done.id, 'runner-c', { status: 'COMPLETED', result: 'ok' });
+
+        await lifecycle.finish(parent.id, 'runner-a', { status: ending });
+
+        expect((await tasks.get(queued.id)).status).toBe('CANCELLED');
+        expect((await tasks.get(grandchild.id)).status).toBe('CANCELLED');
+        expect((await tasks.get(done.id)).status).toBe('COMPLETED');
+        // A running child is asked to stop: its runner hears it on its next heartbeat.
+        expect(await lifecycle.heartbeat('runner-b', [running.id])).toEqual([running.id]);
+      },
+    );
   });
 });

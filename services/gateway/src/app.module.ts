@@ -15,6 +15,7 @@ import { AnalyticsModule } from './modules/analytics/analytics.module';
 import { AuditModule } from './modules/audit/audit.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { ConversationsModule } from './modules/conversations/conversations.module';
+import { DelegationModule } from './modules/delegation/delegation.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
@@ -48,6 +49,7 @@ export class AppModule implements NestModule {
         AnalyticsModule,
         RunnersModule,
         WorkflowsModule,
+        DelegationModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
 import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';
+import { redisTransportServer } from '@hangar/redis';
 import { AppModule } from './app.module';
 import { GatewayConfigSchema } from './config';
 import { setupOpenApi } from './openapi';
@@ -59,5 +60,11 @@ void startService({
     server.requestTimeout = config.GATEWAY_REQUEST_TIMEOUT_MS;
     server.headersTimeout = Math.min(config.GATEWAY_REQUEST_TIMEOUT_MS, 60_000);
     setupOpenApi(app);
+    // Requests of the runners (delegating agents' children: docs/delegation.md). Connected here
+    // rather than through startService's `microservice`: the REST API's guard, interceptors and
+    // problem filter are HTTP's, and must not be inherited by message handlers.
+    app.connectMicroservice(redisTransportServer(config.REDIS_URL, config.HANGAR_REDIS_PREFIX), {
+      inheritAppConfig: false,
+    });
   },
 });

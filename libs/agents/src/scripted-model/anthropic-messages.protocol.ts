@@ -12,6 +12,7 @@ import {
   extractCwd,
   isMainLoopRequest,
   lastAssistantText,
+  lastToolResultText,
   MessagesRequestSchema,
   promptText,
   stepIndex,
@@ -42,6 +43,7 @@ export const anthropicMessagesProtocol: ModelProtocol = {
         userTexts: userTexts(request),
         promptText: promptText(request),
         lastAssistantText: lastAssistantText(request),
+        lastToolResultText: lastToolResultText(request),
         sessionId: headerValue(req, 'x-claude-code-session-id'),
       },
     };

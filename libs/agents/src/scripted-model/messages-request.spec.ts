@@ -2,6 +2,7 @@ import {
   extractCwd,
   isMainLoopRequest,
   lastAssistantText,
+  lastToolResultText,
   MessagesRequestSchema,
   promptText,
   stepIndex,
@@ -112,5 +113,35 @@ describe(promptText.name, () => {
     });
     expect(promptText(request)).toBe('<system-reminder>ctx</system-reminder>\nReview the code');
     expect(promptText(parse({ messages: [{ role: 'user', content: 'just this' }] }))).toBe('just this');
+  });
+});
+
+describe(lastToolResultText.name, () => {
+  it('should answer the most recent tool result, as a string or its text blocks', () => {
+    const request = parse({
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: [{ type: 'tool_use' }] },
+        { role: 'user', content: [{ type: 'tool_result', content: 'first' }] },
+        { role: 'assistant', content: [{ type: 'tool_use' }] },
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'tool_result',
+              content: [
+                { type: 'text', text: 'child one: done' },
+                { type: 'text', text: 'child two: done' },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(lastToolResultText(request)).toBe('child one: done\nchild two: done');
+  });
+
+  it('should answer undefined when no tool has answered yet', () => {
+    expect(lastToolResultText(parse({ messages: [{ role: 'user', content: 'x' }] }))).toBeUndefined();
   });
 });

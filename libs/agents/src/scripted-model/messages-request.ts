@@ -82,3 +82,25 @@ export function lastAssistantText(request: MessagesRequest): string | undefined 
   }
   return undefined;
 }
+
+// The text of the most recent tool result the conversation carries (a tool_result block's
+// content, a string or text blocks): a scenario can answer with what a tool returned.
+export function lastToolResultText(request: MessagesRequest): string | undefined {
+  for (const message of [...request.messages].reverse()) {
+    if (message.role !== 'user' || typeof message.content === 'string') continue;
+    for (const block of [...message.content].reverse()) {
+      if (block.type !== 'tool_result') continue;
+      const content = (block as { content?: unknown }).content;
+      if (typeof content === 'string') return content;
+      if (Array.isArray(content))
+        return content
+          .flatMap((part: unknown) =>
+            typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string'
+              ? [(part as { text: string }).text]
+              : [],
+          )
+          .join('\n');
+    }
+  }
+  return undefined;
+}

@@ -22,6 +22,8 @@ export interface ModelRequestView {
   promptText: string;
   // The text of the most recent model reply that has text.
   lastAssistantText: string | undefined;
+  // The text of the most recent tool result (Anthropic Messages only).
+  lastToolResultText?: string | undefined;
   sessionId: string | undefined;
   // What to answer a side call with, when the request dictates its shape (a JSON schema).
   sideCallText?: string;

@@ -7,6 +7,9 @@ export const TEMPLATE_VARIABLES = [
   // The text of the most recent model reply in the conversation the request carries: a resumed
   // session proves it sent its history by having the model quote it.
   'history.lastAssistantText',
+  // The text of the most recent tool result (Claude Code): a scenario answers with what a tool
+  // returned (a manager summarising its children's results).
+  'history.lastToolResultText',
 ] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Partial<Record<TemplateVariable, string>>;

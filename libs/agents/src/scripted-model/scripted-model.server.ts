@@ -293,6 +293,7 @@ class ScriptedModelHandler {
         step: String(step),
         sessionId: view.sessionId,
         'history.lastAssistantText': view.lastAssistantText,
+        'history.lastToolResultText': view.lastToolResultText,
       });
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;

@@ -1,4 +1,6 @@
 import {
+  DELEGATION_OFF,
+  DelegationSettingsSchema,
   HangarError,
   type AgentProfile,
   type AgentProfileView,
@@ -32,6 +34,8 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
     skills: row.skillFiles as AgentProfile['skills'],
     trustRepositorySettings: row.trustRepositorySettings,
     internetAccess: row.internetAccess,
+    // Null (never set) is off; a stored setting is read with today's defaults.
+    delegation: row.delegation === null ? DELEGATION_OFF : DelegationSettingsSchema.parse(row.delegation),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

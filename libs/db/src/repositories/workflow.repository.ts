@@ -8,6 +8,7 @@ import {
   type WorkflowStepRun,
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { lockAndCountChildren } from './children-lock';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 
 type WorkflowRow = Awaited<ReturnType<PrismaClient['workflow']['findUniqueOrThrow']>> & {
@@ -228,31 +229,75 @@ async function readRun(
   return { ...toWorkflowRun(row, definition, row.steps), projectId: row.projectId };
 }
 
+export interface NewWorkflowRun {
+  workflowId: string;
+  version: number;
+  projectId: string;
+  inputs: Record<string, unknown>;
+  deadlineAt: Date | null;
+  createdBy: string;
+}
+
+function runRow(input: NewWorkflowRun) {
+  return {
+    workflowId: input.workflowId,
+    version: input.version,
+    projectId: input.projectId,
+    inputs: input.inputs as Prisma.InputJsonObject,
+    deadlineAt: input.deadlineAt,
+    createdBy: input.createdBy,
+  };
+}
+
 // Runs as people read them, and a run's birth (the gateway records it; from then on only the
 // orchestrator's engine writes it, through WorkflowRunStore).
 export class WorkflowRunRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(input: {
-    workflowId: string;
-    version: number;
-    projectId: string;
-    inputs: Record<string, unknown>;
-    deadlineAt: Date | null;
-    createdBy: string;
-  }): Promise<string> {
-    const row = await this.prisma.workflowRun.create({
-      data: {
-        workflowId: input.workflowId,
-        version: input.version,
-        projectId: input.projectId,
-        inputs: input.inputs as Prisma.InputJsonObject,
-        deadlineAt: input.deadlineAt,
-        createdBy: input.createdBy,
-      },
+  async create(input: NewWorkflowRun): Promise<string> {
+    const row = await this.prisma.workflowRun.create({ data: runRow(input), select: { id: true } });
+    return row.id;
+  }
+
+  // A run a delegating agent started (docs/delegation.md), its id chosen by the agent's runner:
+  // recorded once however often asked, and refused past the parent's fan-out (its tasks and runs
+  // together, counted under the lock its child tasks are counted under).
+  async createChild(
+    input: NewWorkflowRun & { id: string; parentTaskId: string },
+    maxChildren: number,
+  ): Promise<{ kind: 'created' | 'exists'; id: string } | { kind: 'limit'; count: number }> {
+    return this.prisma.$transaction(async (tx) => {
+      const count = await lockAndCountChildren(tx, input.parentTaskId);
+      const existing = await tx.workflowRun.findUnique({
+        where: { id: input.id },
+        select: { parentTaskId: true },
+      });
+      if (existing) {
+        if (existing.parentTaskId !== input.parentTaskId)
+          throw new HangarError('WORKFLOW_RUN_NOT_FOUND', `workflow run ${input.id} exists already`);
+        return { kind: 'exists', id: input.id } as const;
+      }
+      if (count >= maxChildren) return { kind: 'limit', count } as const;
+      await tx.workflowRun.create({
+        data: { ...runRow(input), id: input.id, parentTaskId: input.parentTaskId },
+      });
+      return { kind: 'created', id: input.id } as const;
+    });
+  }
+
+  // The runs a task's agent started, oldest first, with their parent.
+  async childrenOf(parentTaskId: string): Promise<WorkflowRun[]> {
+    const rows = await this.prisma.workflowRun.findMany({
+      where: { parentTaskId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       select: { id: true },
     });
-    return row.id;
+    const runs = await Promise.all(rows.map((row) => readRun(this.prisma, { id: row.id })));
+    return runs.flatMap((run) => {
+      if (!run) return [];
+      const { projectId: _projectId, ...shown } = run;
+      return [shown];
+    });
   }
 
   async getVisible(id: string, projectIds: readonly string[]): Promise<WorkflowRun & { projectId: string }> {

@@ -24,6 +24,7 @@ import {
   TaskEventPageSchema,
   TaskPageSchema,
   TaskSchema,
+  TaskTreeNodeSchema,
   WorkflowRunPageSchema,
   WorkflowRunSchema,
   WorkflowSchema,
@@ -35,6 +36,7 @@ export class TaskDto extends createZodDto(TaskSchema) {}
 export class TaskPageDto extends createZodDto(TaskPageSchema) {}
 export class TaskEventPageDto extends createZodDto(TaskEventPageSchema) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
+export class TaskTreeDto extends createZodDto(TaskTreeNodeSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
 export class ProfileDto extends createZodDto(AgentProfileViewSchema) {}
 export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileViewSchema) })) {}

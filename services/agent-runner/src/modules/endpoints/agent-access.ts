@@ -6,6 +6,8 @@ import type { Task } from '@hangar/contracts';
 export interface AgentAccess {
   token: string;
   modelBaseUrl: string;
+  // Hangar's MCP server (/mcp), for a profile that delegates.
+  mcpUrl: string;
   // The egress proxy, with the credential in it (HTTPS_PROXY); none where egress is not filtered.
   proxyUrl?: string;
   release(): Promise<void>;

@@ -1,4 +1,5 @@
 import type { AgentProvider } from '@hangar/agents';
+import { HANGAR_MCP_PATH } from '@hangar/contracts';
 
 // Where an agent finds the runner's endpoints, from a base URL of the runner as it sees it (the
 // sandbox's bridge, the runner's TCP address, or RUNNER_TASK_API_URL in a task pod).
@@ -22,4 +23,9 @@ export function proxyUrl(runnerUrl: string, token: string): string {
   url.username = 'hangar';
   url.password = token;
   return url.toString().replace(/\/$/, '');
+}
+
+// Hangar's MCP server (delegation), as the agent reaches it.
+export function mcpUrl(runnerUrl: string): string {
+  return `${runnerUrl.replace(/\/+$/, '')}${HANGAR_MCP_PATH}`;
 }

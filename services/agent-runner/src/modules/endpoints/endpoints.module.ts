@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
+import { ClientsModule } from '@nestjs/microservices';
+import { redisTransportClient } from '@hangar/redis';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptsModule } from '../attempts/attempts.module';
 import { AttemptCredentials } from './attempt-credentials.service';
+import { DELEGATION_CLIENT, DelegationMcp } from './delegation-mcp';
 import { EgressProxy } from './egress-proxy';
 import { ModelGateway } from './model-gateway';
 import { RunnerEndpoints } from './runner-endpoints.server';
@@ -8,8 +12,25 @@ import { TaskApi } from './task-api';
 
 // The runner's endpoints for agents and task pods, and the credentials they check.
 @Module({
-  imports: [AttemptsModule],
-  providers: [AttemptCredentials, ModelGateway, EgressProxy, TaskApi, RunnerEndpoints],
+  imports: [
+    AttemptsModule,
+    // Delegating agents' requests to the gateway (children) and the orchestrator (cancel).
+    ClientsModule.registerAsync([
+      {
+        name: DELEGATION_CLIENT,
+        inject: [AGENT_RUNNER_CONFIG],
+        useFactory: (config: AgentRunnerConfig) => {
+          const { name: _name, ...client } = redisTransportClient(
+            DELEGATION_CLIENT,
+            config.REDIS_URL,
+            config.HANGAR_REDIS_PREFIX,
+          );
+          return client;
+        },
+      },
+    ]),
+  ],
+  providers: [AttemptCredentials, ModelGateway, EgressProxy, TaskApi, DelegationMcp, RunnerEndpoints],
   exports: [AttemptCredentials, RunnerEndpoints],
 })
 export class EndpointsModule {}

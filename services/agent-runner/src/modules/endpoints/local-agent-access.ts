@@ -4,7 +4,7 @@ import type { Task } from '@hangar/contracts';
 import { SANDBOX_RUNNER_URL } from '@hangar/sandbox';
 import type { AgentAccess, AgentAccessProvider } from './agent-access';
 import { AttemptCredentials } from './attempt-credentials.service';
-import { modelBaseUrl, proxyUrl } from './endpoint-urls';
+import { mcpUrl, modelBaseUrl, proxyUrl } from './endpoint-urls';
 import { RunnerEndpoints } from './runner-endpoints.server';
 
 // A runner's own attempts: a credential issued here, the endpoints of this process (through the
@@ -22,6 +22,7 @@ export class LocalAgentAccess implements AgentAccessProvider {
     return {
       token,
       modelBaseUrl: modelBaseUrl(runnerUrl, provider),
+      mcpUrl: mcpUrl(runnerUrl),
       // Outside a sandbox nothing stops a CLI going around a proxy: none is offered.
       ...(sandboxed ? { proxyUrl: proxyUrl(runnerUrl, token) } : {}),
       release: () => this.credentials.revoke(task.id, attempt),

@@ -3,16 +3,17 @@ import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { TASK_API_PREFIX } from '@hangar/contracts';
+import { HANGAR_MCP_PATH, TASK_API_PREFIX } from '@hangar/contracts';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
+import { DelegationMcp } from './delegation-mcp';
 import { EgressProxy } from './egress-proxy';
 import { MODEL_PATH } from './endpoint-urls';
 import { ModelGateway, sendJson } from './model-gateway';
 import { TaskApi } from './task-api';
 
 // What agents reach of the runner, and nothing else of it (its health and metrics are on
-// AGENT_RUNNER_PORT): the model gateway, the egress proxy, the task API (kubernetes executor:
+// AGENT_RUNNER_PORT): the model gateway, the egress proxy, Hangar's MCP server, the task API (kubernetes executor:
 // task pods reach it at RUNNER_TASK_API_URL). On TCP
 // (RUNNER_TASK_API_HOST:RUNNER_TASK_API_PORT: CLIs outside a sandbox, task pods) and on the Unix
 // socket every sandbox has bound in. Every call carries an attempt's credential.
@@ -26,6 +27,7 @@ export class RunnerEndpoints implements OnModuleInit, OnApplicationShutdown {
     private readonly gateway: ModelGateway,
     private readonly egress: EgressProxy,
     private readonly taskApi: TaskApi,
+    private readonly delegation: DelegationMcp,
     @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
@@ -85,6 +87,8 @@ export class RunnerEndpoints implements OnModuleInit, OnApplicationShutdown {
     if (/^[a-z]+:\/\//i.test(target)) return this.egress.forward(req, res);
     const url = new URL(target, 'http://runner');
     if (url.pathname.startsWith(`${MODEL_PATH}/`)) return this.gateway.handle(req, res, url);
+    // Hangar's MCP server, for agents whose profile delegates (docs/delegation.md).
+    if (url.pathname === HANGAR_MCP_PATH) return this.delegation.handle(req, res);
     // Task pods only: a runner's own attempts keep their state themselves.
     if (this.config.RUNNER_EXECUTOR === 'kubernetes' && url.pathname.startsWith(`${TASK_API_PREFIX}/`))
       return this.taskApi.handle(req, res, url);

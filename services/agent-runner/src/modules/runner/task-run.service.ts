@@ -16,7 +16,7 @@ import {
   type AgentRunSpec,
   type AgentExit,
 } from '@hangar/agents';
-import type { AgentEvent, AgentProfile, Task } from '@hangar/contracts';
+import { HANGAR_MCP_SERVER, type AgentEvent, type AgentProfile, type Task } from '@hangar/contracts';
 import { SANDBOX_HOME, SANDBOX_WORKSPACE } from '@hangar/sandbox';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
 import {
@@ -137,7 +137,6 @@ export class TaskRunService {
         repositoryLoaded: profile.trustRepositorySettings,
       });
     const resumeSessionId = await this.sessions.restore(attempt, configDir);
-    const mcpConfig = await writeMcpConfig(homeDir, profile);
 
     const kept: AgentEvent[] = [];
     const stderrTail: string[] = [];
@@ -164,6 +163,12 @@ export class TaskRunService {
       }
       const adapter = agentAdapterFor(profile.provider);
       access = await this.access.open(task, task.attempts, profile.provider, sandboxed);
+      // Written once the attempt has its credential: Hangar's MCP server is reached with it.
+      const mcpConfig = await writeMcpConfig(
+        homeDir,
+        profile,
+        delegates(profile) ? { url: access.mcpUrl, token: access.token } : undefined,
+      );
       const binaryPath =
         this.config.CLAUDE_BIN && profile.provider === 'claude' ? this.config.CLAUDE_BIN : undefined;
       const spec: AgentRunSpec = {
@@ -296,14 +301,24 @@ function proxyEnvironment(proxyUrl: string, modelBaseUrl: string): Record<string
   };
 }
 
+// Whether the run gets Hangar's MCP server: only Claude Code reads the --mcp-config Hangar writes.
+function delegates(profile: AgentProfile): boolean {
+  return profile.delegation.enabled && profile.provider === 'claude';
+}
+
 // What a profile asks of the CLI; unset fields leave the CLI's defaults.
 function profileOptions(profile: AgentProfile) {
+  // Headless, a tool the permission mode does not allow is refused: Hangar's own tools are
+  // allowed wherever the profile delegates (Claude Code only: docs/delegation.md).
+  const allowedTools = delegates(profile)
+    ? [...profile.allowedTools, `mcp__${HANGAR_MCP_SERVER}`]
+    : profile.allowedTools;
   return {
     ...(profile.model ? { model: profile.model } : {}),
     ...(profile.permissionMode ? { permissionMode: profile.permissionMode as AgentPermissionMode } : {}),
     ...(profile.maxTurns ? { maxTurns: profile.maxTurns } : {}),
     ...(profile.appendSystemPrompt ? { appendSystemPrompt: profile.appendSystemPrompt } : {}),
-    ...(profile.allowedTools.length > 0 ? { allowedTools: profile.allowedTools } : {}),
+    ...(allowedTools.length > 0 ? { allowedTools } : {}),
     ...(profile.disallowedTools.length > 0 ? { disallowedTools: profile.disallowedTools } : {}),
   };
 }

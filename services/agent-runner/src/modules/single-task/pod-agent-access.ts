@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AgentProvider } from '@hangar/agents';
 import type { AgentAccess, AgentAccessProvider } from '../endpoints/agent-access';
-import { modelBaseUrl, proxyUrl } from '../endpoints/endpoint-urls';
+import { mcpUrl, modelBaseUrl, proxyUrl } from '../endpoints/endpoint-urls';
 import { TASK_POD_CONFIG, type TaskPodConfig } from '../../task-pod.config';
 
 export const TASK_TOKEN = Symbol('TASK_TOKEN');
@@ -22,6 +22,7 @@ export class PodAgentAccess implements AgentAccessProvider {
     return Promise.resolve({
       token: this.token,
       modelBaseUrl: modelBaseUrl(runnerUrl, provider),
+      mcpUrl: mcpUrl(runnerUrl),
       proxyUrl: proxyUrl(runnerUrl, this.token),
       release: () => Promise.resolve(),
     });

@@ -36,7 +36,11 @@ export class ProfilesService {
     this.audit.touched({
       projectId: access.id,
       target: { type: 'profile', id: created.name },
-      details: Object.fromEntries(AUDITED_SWITCHES.map((name) => [name, created[name]])),
+      details: {
+        ...Object.fromEntries(AUDITED_SWITCHES.map((name) => [name, created[name]])),
+        // Whether its agents may start tasks of their own (docs/delegation.md).
+        delegation: created.delegation,
+      },
     });
     return created;
   }
@@ -58,6 +62,9 @@ export class ProfilesService {
       details: {
         changed: Object.keys(input),
         ...Object.fromEntries(switched.map((field) => [field, { from: before[field], to: updated[field] }])),
+        ...(JSON.stringify(before.delegation) !== JSON.stringify(updated.delegation)
+          ? { delegation: { from: before.delegation, to: updated.delegation } }
+          : {}),
       },
     });
     return updated;

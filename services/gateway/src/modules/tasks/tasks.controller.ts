@@ -5,10 +5,17 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { ProblemDto, TaskDiffDto, TaskDto, TaskEventPageDto, TaskPageDto } from '../../common/response.dto';
+import {
+  ProblemDto,
+  TaskDiffDto,
+  TaskDto,
+  TaskEventPageDto,
+  TaskPageDto,
+  TaskTreeDto,
+} from '../../common/response.dto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import type { Task, TaskDiff, TaskEventPage, TaskPage } from '@hangar/contracts';
+import type { Task, TaskDiff, TaskEventPage, TaskPage, TaskTreeNode } from '@hangar/contracts';
 import { Audited } from '../../common/audited.decorator';
 import { ProjectQueryDto } from '../../common/response.dto';
 import { CurrentPrincipal } from '../auth/auth.decorators';
@@ -44,6 +51,13 @@ export class TasksController {
   @ApiOkResponse({ type: TaskDto })
   get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<Task> {
     return this.tasks.get(principal, id);
+  }
+
+  // The delegation tree of the task's root: each task with the tasks its agent started.
+  @Get(':id/tree')
+  @ApiOkResponse({ type: TaskTreeDto })
+  tree(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskTreeNode> {
+    return this.tasks.tree(principal, id);
   }
 
   @Get(':id/events')

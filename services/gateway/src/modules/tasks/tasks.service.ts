@@ -4,6 +4,7 @@ import { lastValueFrom, timeout } from 'rxjs';
 import type { Principal } from '@hangar/auth';
 import {
   HangarError,
+  nestTaskTree,
   Patterns,
   TaskCancelReplySchema,
   TERMINAL_STATUSES,
@@ -16,10 +17,12 @@ import {
   type ListTasksQuery,
   type ListTaskEventsQuery,
   type TaskEventPage,
+  type TaskTreeNode,
 } from '@hangar/contracts';
-import { TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
+import { DEFAULT_PROFILE, TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
+import { RoutingPolicy } from '../runners/routing-policy';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ORCHESTRATOR_CLIENT } from './orchestrator-client';
 import { RepositoryPolicy } from './repository-policy';
@@ -37,6 +40,7 @@ export class TasksService {
     private readonly diffs: TaskDiffRepository,
     private readonly audit: AuditTrail,
     private readonly lifecycle: TaskLifecycle,
+    private readonly routing: RoutingPolicy,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -52,9 +56,7 @@ export class TasksService {
       onRecorded?: (task: Task) => Promise<void>;
     },
   ): Promise<Task> {
-    if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
-    else await this.scenarios.assertPromptMarker(input.prompt);
-    await this.repositories.check(options.projectId, input);
+    await this.checkCreation(input, options.projectId);
     const task = await this.lifecycle.create(
       {
         ...input,
@@ -67,6 +69,28 @@ export class TasksService {
         await options.onRecorded?.(recorded);
       },
     );
+    this.created(task);
+    return task;
+  }
+
+  // What any new task must pass, whoever starts it (a person, a webhook, a delegating agent).
+  async checkCreation(
+    input: Pick<
+      CreateTaskRequest,
+      'prompt' | 'scenario' | 'repository' | 'ref' | 'push' | 'profile' | 'requires'
+    >,
+    projectId: string,
+  ): Promise<void> {
+    if (input.scenario !== undefined) await this.scenarios.assertAvailable(input.scenario);
+    else await this.scenarios.assertPromptMarker(input.prompt);
+    await this.repositories.check(projectId, input);
+    await this.routing.check(projectId, [
+      { profile: input.profile ?? DEFAULT_PROFILE, requires: input.requires ?? [], field: 'requires' },
+    ]);
+  }
+
+  // Tells the orchestrator of a task just recorded.
+  created(task: Task): void {
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
     const message: TaskCreatedMessage = { taskId: task.id };
@@ -77,7 +101,6 @@ export class TasksService {
         `tasks.created for ${task.id} not sent (${String(error)}); the reconciler will pick it up`,
       ),
     );
-    return task;
   }
 
   // POST /api/v1/tasks: operators and admins of the project.
@@ -93,6 +116,15 @@ export class TasksService {
   async get(principal: Principal, id: string): Promise<Task> {
     const { projectId: _projectId, ...task } = await this.tasks.getVisible(id, principal.projectIds);
     return task;
+  }
+
+  // The whole delegation tree the task is part of, from its root (docs/delegation.md). A tree
+  // lives in one project: children are started in their parent's.
+  async tree(principal: Principal, id: string): Promise<TaskTreeNode> {
+    const task = await this.tasks.getVisible(id, principal.projectIds);
+    const tree = nestTaskTree(task.rootTaskId, await this.tasks.tree(task.rootTaskId));
+    if (!tree) throw new HangarError('TASK_NOT_FOUND', `the root ${task.rootTaskId} of task ${id} is gone`);
+    return tree;
   }
 
   async events(principal: Principal, id: string, query: ListTaskEventsQuery): Promise<TaskEventPage> {

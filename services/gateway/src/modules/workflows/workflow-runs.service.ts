@@ -11,14 +11,34 @@ import {
   type WorkflowRun,
   type WorkflowRunPage,
 } from '@hangar/contracts';
-import { WorkflowRepository, WorkflowRunRepository } from '@hangar/db';
+import { DEFAULT_PROFILE, WorkflowRepository, WorkflowRunRepository, type NewWorkflowRun } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
+import { RoutingPolicy } from '../runners/routing-policy';
 import { actorLabel } from './workflow-actor';
 import { invalidWorkflow } from './workflow-checks';
 import { inputsFromText, type InputProblem, resolveRunInputs, webhookInputProblems } from './workflow-inputs';
 import { WorkflowQueue } from './workflow-queue';
 
 type Visible = WorkflowRun & { projectId: string };
+
+// What each agent step needs of a runner (docs/routing.md), at its path in the definition.
+function routingNeeds(definition: WorkflowDefinition) {
+  const needs: { profile: string; requires: string[]; field: string }[] = [];
+  definition.steps.forEach((step, index) => {
+    const steps =
+      step.type === 'loop'
+        ? step.steps.map((child, inner) => ({ child, path: `steps.${index}.steps.${inner}` }))
+        : [{ child: step, path: `steps.${index}` }];
+    for (const { child, path } of steps)
+      if (child.type === 'agent')
+        needs.push({
+          profile: child.profile ?? DEFAULT_PROFILE,
+          requires: child.requires ?? [],
+          field: `${path}.requires`,
+        });
+  });
+  return needs;
+}
 
 function withoutProject({ projectId: _projectId, ...run }: Visible): WorkflowRun {
   return run;
@@ -36,6 +56,7 @@ export class WorkflowRunsService {
     private readonly runs: WorkflowRunRepository,
     private readonly queue: WorkflowQueue,
     private readonly audit: AuditTrail,
+    private readonly routing: RoutingPolicy,
   ) {}
 
   async start(
@@ -88,6 +109,27 @@ export class WorkflowRunsService {
     return withoutProject(await this.runs.getVisible(runId, [projectId]));
   }
 
+  // A run a delegating agent starts (docs/delegation.md): the newest version of the project's
+  // workflow `name`, its inputs checked as the API checks them, recorded by `record` (as a child
+  // of the agent's task). `allowed` refuses a definition first (the profiles its steps use).
+  async startForParent(
+    projectId: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    by: string,
+    allowed: (definition: WorkflowDefinition) => void,
+    record: (run: NewWorkflowRun) => Promise<string>,
+  ): Promise<WorkflowRun> {
+    const workflow = await this.workflows.findByName(projectId, name);
+    if (!workflow)
+      throw new HangarError('WORKFLOW_NOT_FOUND', `the project has no workflow "${name}"`, {
+        field: 'workflow',
+      });
+    allowed(workflow.definition);
+    const runId = await this.begin(workflow, workflow.version, workflow.definition, inputs, by, record);
+    return withoutProject(await this.runs.getVisible(runId, [projectId]));
+  }
+
   // Refusals of a webhook command that would start the workflow `name` with these inputs, at
   // their fields (`workflow`, `inputs.<name>`): checked when the command is saved.
   async webhookStartProblems(projectId: string, name: string, inputs: string[]): Promise<InputProblem[]> {
@@ -104,15 +146,17 @@ export class WorkflowRunsService {
     definition: WorkflowDefinition,
     given: Record<string, unknown>,
     createdBy: string,
+    record: (run: NewWorkflowRun) => Promise<string> = (run) => this.runs.create(run),
   ): Promise<string> {
     const { inputs, problems } = resolveRunInputs(definition, given);
     if (problems.length > 0)
       throw invalidWorkflow(`the inputs do not fit workflow "${workflow.name}" version ${version}`, problems);
+    await this.routing.check(workflow.projectId, routingNeeds(definition));
     const deadlineAt =
       definition.deadlineSeconds !== undefined
         ? new Date(Date.now() + definition.deadlineSeconds * 1000)
         : null;
-    const runId = await this.runs.create({
+    const runId = await record({
       workflowId: workflow.id,
       version,
       projectId: workflow.projectId,
