@@ -3,7 +3,9 @@ import { Queue, QueueEvents } from 'bullmq';
 import { ZodError } from 'zod';
 import type { TaskJob } from '@hangar/contracts';
 import { createRedis } from './redis-client';
-import { Queues, TASK_QUEUE_SPEC } from './queues';
+import { Queues, taskQueueSpec } from './queues';
+
+const TASK_QUEUE_SPEC = taskQueueSpec({ pool: 'default' });
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -52,7 +54,7 @@ describe(Queues.name, () => {
     );
     // Three tries allowed: the malformed job must still be tried once only.
     await raw.add('run', { taskId: 42 }, { jobId: 'bad-a1', attempts: 3 });
-    expect(await failed).toMatch(/job bad-a1 of hangar-tasks is malformed/);
+    expect(await failed).toMatch(/job bad-a1 of hangar-tasks.pool.default is malformed/);
     const job = await producer.getJob('bad-a1');
     expect(job?.attemptsMade).toBe(1);
     expect(seen).toHaveLength(1);

@@ -408,10 +408,32 @@ describe('analytics and runners', () => {
         running: [{ id: task.id, project }],
         sandbox: 'bwrap',
       });
+      // The pools are the installation's, the same for every caller: the one runner registered
+      // its pool, with its slots and how many it runs (as of its last registration).
+      const pools = [
+        {
+          name: 'default',
+          labels: ['executor=process', 'pool=default'],
+          providers: expect.arrayContaining(['claude']) as string[],
+          executors: ['process'],
+          runners: [
+            {
+              id: RUNNER_ID,
+              live: true,
+              slots: 2,
+              running: expect.any(Number) as number,
+              seenAt: expect.any(String) as string,
+            },
+          ],
+          slots: 2,
+          running: expect.any(Number) as number,
+        },
+      ];
       expect(alpha).toEqual({
         queue: { waiting: 1, delayed: 0, active: 1 },
         tasks: { queued: 1, running: 1 },
         runners: [oneRunner(running, 'default')],
+        pools,
       });
       expect(Date.now() - Date.parse(alpha.runners[0]!.lastHeartbeatAt!)).toBeLessThan(60_000);
 
@@ -419,6 +441,7 @@ describe('analytics and runners', () => {
         queue: { waiting: 0, delayed: 0, active: 1 },
         tasks: { queued: 0, running: 1 },
         runners: [oneRunner(betaRunning, 'beta')],
+        pools,
       });
 
       const everything = await runners(admin);
@@ -492,6 +515,7 @@ describe('analytics and runners', () => {
         'queue',
         'tasks',
         'runners',
+        'pools',
       ]);
     });
   });

@@ -153,7 +153,8 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     const orchestrator = await (
       await fetch(`http://127.0.0.1:${stack.ports.get('orchestrator')}/metrics`)
     ).text();
-    expect(orchestrator).toMatch(/^hangar_queue_depth\{service="orchestrator"\} 0$/m);
+    // By runner pool: the stack's one runner is in the default pool.
+    expect(orchestrator).toMatch(/^hangar_queue_depth\{pool="default",service="orchestrator"\} 0$/m);
   });
 
   it('should cancel a queued task before it starts', async () => {

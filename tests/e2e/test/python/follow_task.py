@@ -57,6 +57,16 @@ def on_events(message):
 reconnecting = threading.Lock()
 
 
+def wait_for_old_connection():
+    # python-engineio's write loop reads `client.eio.queue` anew at each turn: one still running
+    # when the next connection makes its queue takes that queue's packets too, and one of the two
+    # loops then fails ("task_done() called too many times"). The old loops end before the next.
+    for name in ("write_loop_task", "read_loop_task"):
+        task = getattr(client.eio, name, None)
+        if task is not None and task is not threading.current_thread():
+            task.join(timeout=10)
+
+
 def reconnect():
     # One reconnect at a time, retried until it holds (the first try may reach a replica that
     # is still draining).
@@ -67,6 +77,7 @@ def reconnect():
             try:
                 if client.connected:
                     client.disconnect()
+                wait_for_old_connection()
                 client.connect(url, namespaces=["/v1"], transports=["websocket"], auth={"token": token})
                 return
             except Exception as error:  # noqa: BLE001 - any failure: try again
