@@ -87,12 +87,15 @@ export class TaskLifecycle {
   // Tasks whose ids were chosen (and stored with their workflow steps) before they exist,
   // together: each created once, however often this is called — after a crash, or by two
   // deciders at once. Those whose profile does not exist are answered, not created.
+  // `alongside` runs while they are told (what may happen before they can be queued, such as
+  // their admission: the telling is on the path from a step's end to its next task's job).
   async createChosen(
     inputs: (NewTask & { id: string })[],
+    alongside?: (created: Task[]) => Promise<void>,
   ): Promise<{ created: Task[]; unknownProfile: (NewTask & { id: string })[] }> {
     const outcome = await this.state.createChosen(inputs);
     // Told before they can be queued: their project's watchers hear QUEUED before RUNNING.
-    await this.activity.statusesChanged(outcome.created);
+    await Promise.all([this.activity.statusesChanged(outcome.created), alongside?.(outcome.created)]);
     return outcome;
   }
 
@@ -237,12 +240,10 @@ export class TaskLifecycle {
   // calls it again for a finished parent whose children outlived it (a crash right after the
   // parent's end).
   async cancelChildren(parentTaskId: string): Promise<void> {
-    const children = await this.tasks.children(parentTaskId);
-    for (const child of children) {
-      if (!TERMINAL_STATUSES.includes(child.status)) await this.cancel(child.id);
-    }
+    const { taskIds, runIds } = await this.tasks.liveChildren(parentTaskId);
+    for (const taskId of taskIds) await this.cancel(taskId);
     // Workflow runs it started: the engine cancels them (and their steps' tasks).
-    for (const runId of await this.tasks.unfinishedChildRunIds(parentTaskId))
+    for (const runId of runIds)
       await this.workflows.add(
         'cancel',
         { kind: 'cancel', runId, by: `task:${parentTaskId}` },

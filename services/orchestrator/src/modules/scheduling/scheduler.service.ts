@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type TaskCancelReply } from '@hangar/contracts';
-import { TaskAdmission, TaskRepository } from '@hangar/db';
+import { type AdmittedTask, TaskAdmission, TaskRepository } from '@hangar/db';
 import { cancelRefusal, TaskLifecycle } from '@hangar/platform';
 import { ClientProxy } from '@nestjs/microservices';
 import { Patterns } from '@hangar/contracts';
@@ -37,7 +37,17 @@ export class SchedulerService {
   // far as MAX_ACTIVE_TASKS_PER_PROJECT allows. Admitted before queued: a crash between the two
   // leaves an admitted QUEUED task, which the reconciler queues.
   async admit(projectId: string): Promise<void> {
-    await this.router.route(await this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT));
+    await this.router.route(await this.admitWaiting(projectId));
+  }
+
+  // The two halves of `admit`, for a caller with something to do in between (the workflow
+  // engine tells of its new tasks while they are admitted, then queues them).
+  admitWaiting(projectId: string): Promise<AdmittedTask[]> {
+    return this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT);
+  }
+
+  route(tasks: readonly AdmittedTask[]): Promise<void> {
+    return this.router.route(tasks);
   }
 
   // A runner registered: admitted tasks that waited for one that offers what they require are

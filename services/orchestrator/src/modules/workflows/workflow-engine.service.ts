@@ -7,7 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { WorkflowJob } from '@hangar/contracts';
-import type { NewTask } from '@hangar/db';
+import type { AdmittedTask, NewTask } from '@hangar/db';
 import { WorkflowRunStore } from '@hangar/db/workflow-state';
 import { Periodic, TaskLifecycle, WorkflowRunActivity } from '@hangar/platform';
 import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer, type QueueWorker } from '@hangar/redis';
@@ -124,10 +124,14 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
       // A decision's new tasks are created together (a fan-out's items in one statement), then
       // go onto the runners' queue as the project's cap allows.
       if (changes.start.length > 0) {
+        let admitted: AdmittedTask[] = [];
         const { created, unknownProfile } = await this.lifecycle.createChosen(
           changes.start.map((start) => this.newTask(runId, snapshot.projectId, start)),
+          async () => {
+            admitted = await this.scheduler.admitWaiting(snapshot.projectId);
+          },
         );
-        await this.scheduler.admit(snapshot.projectId);
+        await this.scheduler.route(admitted);
         const elapsed = performance.now() - started;
         for (const _ of created) this.metrics.stepStarted(elapsed);
         // Refused for good (its profile was deleted since the run started): the step fails.
