@@ -6,6 +6,7 @@ const project = (slug: string, role: ProjectAccess['role']): ProjectAccess => ({
   slug,
   name: slug,
   createdAt: '2026-12-01T00:00:00.000Z',
+  routingStrategy: null,
   role,
 });
 

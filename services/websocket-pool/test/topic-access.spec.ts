@@ -18,6 +18,7 @@ const member = (id: string, role: ProjectAccess['role']): ProjectAccess => ({
   slug: id,
   name: id,
   createdAt: '2026-12-01T00:00:00.000Z',
+  routingStrategy: null,
   role,
 });
 
