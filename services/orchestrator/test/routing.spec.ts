@@ -146,6 +146,16 @@ describe('routing tasks to runner pools', () => {
     expect(await jobsOn({ pool: 'plain' })).toEqual([]);
   });
 
+  it('moves a task queued before any runner registered to the pool that registers, taking its old job away', async () => {
+    const early = await submit();
+    expect(await jobsOn({ pool: 'default' })).toEqual([early.id]);
+    await register('eu-1', 'eu', ['region=eu']);
+    await scheduler.runnerRegistered();
+    expect(await jobsOn({ pool: 'eu' })).toEqual([early.id]);
+    expect(await jobsOn({ pool: 'default' })).toEqual([]);
+    expect((await tasks.get(early.id)).pool).toBe('eu');
+  });
+
   it('round-robin takes the pools in turn', async () => {
     await setProjectStrategy('round-robin');
     await register('a-1', 'a', []);

@@ -50,10 +50,11 @@ export class SchedulerService {
     return this.router.route(tasks);
   }
 
-  // A runner registered: admitted tasks that waited for one that offers what they require are
-  // routed now.
+  // A runner registered: admitted tasks that waited for one that offers what they require, or
+  // sit on the queue of a pool with no live runner, are routed now (the others stay where they
+  // are: their jobs exist already).
   async runnerRegistered(): Promise<void> {
-    await this.router.route((await this.admission.admittedQueued()).filter((task) => task.pool === null));
+    await this.router.route(await this.admission.admittedQueued());
   }
 
   // A task ended: its project may have room for a waiting one. Without a cap nothing waits for

@@ -85,6 +85,11 @@ export class TaskRouter {
           opts: { jobId: jobIdOf(task.id, task.attempts + 1), priority: QUEUE_PRIORITY[task.priority] },
         })),
       );
+    // Moved from a pool that no longer fits (its runners gone, or none had registered when it was
+    // first routed): its job there is taken away, so that queue's depth says what waits on it.
+    for (const { task, target } of routed)
+      if (task.pool && task.pool !== storedTarget(target))
+        await this.producer(targetOfStored(task.pool)).remove(jobIdOf(task.id, task.attempts + 1));
     // Recorded once queued (off the path from a step's end to its next task's job): a crash in
     // between leaves the task unrecorded, and the reconciler routes it again (a second job in
     // another pool is harmless: the first claim takes the attempt, the other finds it taken).
