@@ -16,6 +16,9 @@ export const RequiresSchema = z
   .max(16, 'must name at most 16 labels')
   .transform((labels) => [...new Set(labels)].sort());
 
+// The runners' pool unless RUNNER_POOL says, and where tasks go while no runner has registered.
+export const DEFAULT_POOL = 'default';
+
 export const PoolNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a pool name: lowercase letters, digits and - (at most 63)');

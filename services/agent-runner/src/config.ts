@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import {
+  DEFAULT_POOL,
   gitAllowedHostsSetting,
   InstallationGitCredentialsSchema,
   PoolNameSchema,
@@ -211,7 +212,7 @@ export const AgentRunnerConfigSchema = z
       .default(`${hostname()}-${process.pid}`)
       .describe('name of this runner in task records'),
     RUNNER_SLOTS: positiveInt(2, 'agent CLIs this runner runs at once'),
-    RUNNER_POOL: PoolNameSchema.default('default').describe(
+    RUNNER_POOL: PoolNameSchema.default(DEFAULT_POOL).describe(
       'the runner pool this runner takes tasks for (docs/routing.md); runners of one pool should offer the same',
     ),
     RUNNER_LABELS: z

@@ -1,7 +1,7 @@
 import { createPrismaClient, type PrismaClient } from '@hangar/db';
-import type { RunnersOverview, Task, Workflow, WorkflowRun } from '@hangar/contracts';
+import type { RunnersOverview, Task, User, Workflow, WorkflowRun } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { countTasks, follow, followRun, getTask, request, type Follower } from './support';
+import { countTasks, follow, followRun, getTask, request, signIn, type Follower } from './support';
 
 // Routing with two real runner pools (docs/routing.md): a `gpu` pool and an `eu` pool, each one
 // agent-runner process registering what it offers; tasks run only where their requirements
@@ -175,6 +175,40 @@ describe('routing across two runner pools', () => {
     const bad = await request(stack, 'PATCH', '/api/v1/projects/default', { routingStrategy: 'random' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('routingStrategy');
+    // Only the project's admins choose it: an operator is refused and nothing changes.
+    const admin = { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
+    const user = await request(
+      stack,
+      'POST',
+      '/api/v1/users',
+      { email: 'oscar@example.com', name: 'oscar', password: 'oscar-password-1' },
+      admin,
+    );
+    expect(user.status).toBe(201);
+    const member = await request(
+      stack,
+      'PUT',
+      `/api/v1/projects/default/members/${(user.body as User).id}`,
+      { role: 'operator' },
+      admin,
+    );
+    expect(member.status).toBe(200);
+    const operator = {
+      authorization: '',
+      cookie: await signIn(stack, 'oscar@example.com', 'oscar-password-1'),
+    };
+    const refused = await request(
+      stack,
+      'PATCH',
+      '/api/v1/projects/default',
+      { routingStrategy: 'round-robin' },
+      operator,
+    );
+    expect(refused.status).toBe(403);
+    expect((await request(stack, 'GET', '/api/v1/projects/default')).body).toMatchObject({
+      routingStrategy: null,
+    });
+
     const set = await request(stack, 'PATCH', '/api/v1/projects/default', { routingStrategy: 'round-robin' });
     expect(set.status).toBe(200);
     expect(set.body).toMatchObject({ slug: 'default', name: 'Default', routingStrategy: 'round-robin' });

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom, timeout } from 'rxjs';
+import type { AgentProvider } from '@hangar/agents';
 import { Patterns, type RunnerRegisteredMessage, type TaskJob } from '@hangar/contracts';
 import { type Job, Queues, type QueueWorker, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
@@ -21,13 +22,20 @@ export class TaskIntake implements OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private taking = 0;
   private readonly waiting: (() => void)[] = [];
+  // What this runner offers does not change while it runs: found once (finding the CLIs reads
+  // the disk), not at every registration.
+  private readonly labels: string[];
+  private readonly providers: AgentProvider[];
 
   constructor(
     private readonly queues: Queues,
     private readonly registry: RunnerRegistry,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
-  ) {}
+  ) {
+    this.labels = offeredLabels(config);
+    this.providers = offeredProviders(config);
+  }
 
   // Starts taking jobs for the executor; registers the runner and tells the orchestrator.
   async open(executor: TaskExecutor): Promise<void> {
@@ -63,7 +71,7 @@ export class TaskIntake implements OnApplicationShutdown {
       this.config.HEARTBEAT_INTERVAL_MS,
     );
     this.logger.log(
-      `taking tasks of pool ${this.config.RUNNER_POOL} (${offeredLabels(this.config).join(', ')}; ${offeredProviders(this.config).join(', ') || 'no agent CLI'})`,
+      `taking tasks of pool ${this.config.RUNNER_POOL} (${this.labels.join(', ')}; ${this.providers.join(', ') || 'no agent CLI'})`,
     );
   }
 
@@ -104,8 +112,8 @@ export class TaskIntake implements OnApplicationShutdown {
       id: this.config.RUNNER_ID,
       pool: this.config.RUNNER_POOL,
       executor: executor.kind,
-      labels: offeredLabels(this.config),
-      providers: offeredProviders(this.config),
+      labels: this.labels,
+      providers: this.providers,
       slots,
       running,
       seenAt: Date.now(),

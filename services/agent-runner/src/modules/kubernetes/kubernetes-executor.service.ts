@@ -198,11 +198,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     return { slots: this.config.RUNNER_MAX_JOBS, running: this.activeJobs().length };
   }
 
-  take(job: Job<TaskJob>, token: string | undefined): Promise<string> {
-    return this.process(job, token);
-  }
-
-  async process(job: Job<TaskJob>, token: string | undefined): Promise<string> {
+  async take(job: Job<TaskJob>, token: string | undefined): Promise<string> {
     const { taskId, attempt } = job.data;
     const name = taskJobName(taskId, attempt);
     const [task] = await this.tasks.jobStates([taskId]);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { HangarError } from '@hangar/contracts';
+import { HangarError, type Provider } from '@hangar/contracts';
 import { ProfileRepository } from '@hangar/db';
 import { offers, poolsOf, unsatisfiedReason } from '@hangar/platform';
 import { RunnerRegistry } from '@hangar/redis';
@@ -23,7 +23,7 @@ export class RoutingPolicy {
     const records = await this.registry.all();
     if (records.length === 0) return;
     const pools = poolsOf(records);
-    const providers = new Map<string, Awaited<ReturnType<ProfileRepository['get']>>['provider']>();
+    const providers = new Map<string, Provider>();
     for (const need of needs) {
       let provider = providers.get(need.profile);
       if (!provider) {

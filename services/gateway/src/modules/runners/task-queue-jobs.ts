@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { taskIdOfJob, type TaskJob, type TaskQueueTarget } from '@hangar/contracts';
-import { type QueueProducer, Queues, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
+import { DEFAULT_POOL, taskIdOfJob, type TaskQueueTarget } from '@hangar/contracts';
+import { Queues, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
 
 export interface QueuedTaskIds {
   waiting: string[];
@@ -13,8 +13,6 @@ export interface QueuedTaskIds {
 // own. Jobs carry a priority, so waiting ones sit in `prioritized`.
 @Injectable()
 export class TaskQueueJobs {
-  private readonly producers = new Map<string, QueueProducer<TaskJob>>();
-
   constructor(
     private readonly queues: Queues,
     private readonly registry: RunnerRegistry,
@@ -22,13 +20,13 @@ export class TaskQueueJobs {
 
   async taskIds(): Promise<QueuedTaskIds> {
     const records = await this.registry.all();
-    const targets: TaskQueueTarget[] = [...new Set(['default', ...records.map((record) => record.pool)])].map(
-      (pool) => ({ pool }),
-    );
+    const targets: TaskQueueTarget[] = [
+      ...new Set([DEFAULT_POOL, ...records.map((record) => record.pool)]),
+    ].map((pool) => ({ pool }));
     for (const record of records) if (record.executor === 'process') targets.push({ runner: record.id });
     const ids: QueuedTaskIds = { waiting: [], delayed: [], active: [] };
     for (const target of targets) {
-      const queue = this.producer(target);
+      const queue = this.queues.producer(taskQueueSpec(target));
       const [waiting, delayed, active] = await Promise.all([
         queue.jobIds(['wait', 'prioritized']),
         queue.jobIds(['delayed']),
@@ -39,15 +37,5 @@ export class TaskQueueJobs {
       ids.active.push(...active.map(taskIdOfJob));
     }
     return ids;
-  }
-
-  private producer(target: TaskQueueTarget): QueueProducer<TaskJob> {
-    const spec = taskQueueSpec(target);
-    let producer = this.producers.get(spec.name);
-    if (!producer) {
-      producer = this.queues.producer(spec);
-      this.producers.set(spec.name, producer);
-    }
-    return producer;
   }
 }

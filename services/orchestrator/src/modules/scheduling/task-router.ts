@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
+  DEFAULT_POOL,
   jobIdOf,
   QUEUE_PRIORITY,
   storedTarget,
@@ -23,10 +24,6 @@ import {
 } from '@hangar/platform';
 import { type QueueProducer, Queues, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
-
-// The pool tasks go to while no runner has registered at all (a fresh installation, runners
-// starting): the runners' own default. A task that requires labels waits instead.
-export const DEFAULT_POOL = 'default';
 
 // How long a profile's history by pool (the performance strategy) is reused.
 const HISTORY_TTL_MS = 30_000;
@@ -53,7 +50,6 @@ interface Pass {
 export class TaskRouter {
   private readonly logger = new Logger(TaskRouter.name);
   private readonly chooser = new PoolChooser();
-  private readonly producers = new Map<string, QueueProducer<TaskJob>>();
   private readonly history = new Map<string, { at: number; records: PoolRecord[] }>();
 
   constructor(
@@ -202,13 +198,8 @@ export class TaskRouter {
     return records;
   }
 
+  // Queues keeps one BullMQ queue per name: a handle per call costs nothing.
   private producer(target: TaskQueueTarget): QueueProducer<TaskJob> {
-    const key = storedTarget(target);
-    let producer = this.producers.get(key);
-    if (!producer) {
-      producer = this.queues.producer(taskQueueSpec(target));
-      this.producers.set(key, producer);
-    }
-    return producer;
+    return this.queues.producer(taskQueueSpec(target));
   }
 }
