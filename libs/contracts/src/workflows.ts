@@ -376,6 +376,15 @@ export interface RunChanges {
   run?: RunWrite;
 }
 
+// What a stored decision changed, as GET /api/v1/workflow-runs/:id shows it after it: the
+// steps it wrote, and the run. `decision` is the run's count of decisions with this one: it
+// orders what is told of them (WorkflowRunActivity).
+export interface DecisionTold {
+  decision: number;
+  steps: WorkflowStepRun[];
+  run: Pick<WorkflowRun, 'status' | 'error' | 'outputs' | 'costUsd'>;
+}
+
 // ---- Inputs given as text (the CLI's --input k=v, a webhook command's rendered templates) -----
 
 export type WorkflowInputType = (typeof WORKFLOW_INPUT_TYPES)[number];

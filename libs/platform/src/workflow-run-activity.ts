@@ -1,13 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { RunChanges, Topic, WorkflowRunActivity as RunActivityEntry } from '@hangar/contracts';
+import type {
+  DecisionTold,
+  RunChanges,
+  Topic,
+  WorkflowRun,
+  WorkflowRunActivity as RunActivityEntry,
+  WorkflowStepRun,
+} from '@hangar/contracts';
 import { WorkflowRunRepository } from '@hangar/db';
 import { TopicStreams } from '@hangar/redis';
 import { LIFECYCLE_SETTINGS, type LifecycleSettings } from './task-lifecycle';
 
 // What workflow-run subscribers see: after each decision the engine stored, every step row it
-// wrote as GET /api/v1/workflow-runs/:id shows it now (`step.status`), then the run's status,
-// error, outputs and cost when they changed (`run.status`). A finished run's stream expires
-// like a finished task's.
+// wrote as GET /api/v1/workflow-runs/:id shows it (`step.status`), then the run's status,
+// error, outputs and cost when they changed (`run.status`), in the order the decisions were
+// taken. A finished run's stream expires like a finished task's.
 @Injectable()
 export class WorkflowRunActivity {
   private readonly logger = new Logger(WorkflowRunActivity.name);
@@ -18,32 +25,29 @@ export class WorkflowRunActivity {
     @Inject(LIFECYCLE_SETTINGS) private readonly settings: LifecycleSettings,
   ) {}
 
-  // Called once the decision is committed: nothing is told before it is stored.
-  async decided(runId: string, changes: RunChanges): Promise<void> {
+  // Called once the decision is committed: nothing is told before it is stored. `told` (what
+  // the decision wrote, as it stored it, numbered by the run's count of decisions) is told as
+  // it is, unless a later decision of the run was told first; then, and without `told`, the
+  // run is read back with its row locked (a decision being taken meanwhile is waited for) and
+  // told as it is now, so the last word on a step or on the run is always the latest.
+  async decided(runId: string, changes: RunChanges, told?: DecisionTold): Promise<void> {
     const keys = new Set(changes.steps.map((step) => step.key));
     const runChanged = changes.run?.status !== undefined || changes.run?.costUsd !== undefined;
     if (keys.size === 0 && !runChanged) return;
     const topic: Topic = `workflow-run:${runId}`;
     try {
-      // Read back with the run locked: two decisions of one run told at once are told in turn,
-      // each with the state after both, so the last word on a step or on the run is the latest.
-      await this.runs.whileLocked(runId, async (run) => {
-        const steps = new Map(run.steps.map((step) => [step.key, step]));
-        const entries: RunActivityEntry[] = [];
-        for (const key of keys) {
-          const step = steps.get(key);
-          if (step) entries.push({ type: 'step.status', data: step });
+      if (told) {
+        const entries = this.entries(told.steps, told.run, runChanged);
+        if (await this.topics.appendNewer(topic, told.decision, entries)) {
+          if (told.run.status !== 'RUNNING')
+            await this.topics.expire(topic, this.settings.STREAM_RETENTION_SECONDS);
+          return;
         }
-        const finished = run.status !== 'RUNNING';
-        // A finished run's topic ends with its status, even when a decision taken before the
-        // last one is told after it.
-        if (runChanged || finished)
-          entries.push({
-            type: 'run.status',
-            data: { status: run.status, error: run.error, outputs: run.outputs, costUsd: run.costUsd },
-          });
-        await this.topics.append(topic, entries);
-        if (finished) await this.topics.expire(topic, this.settings.STREAM_RETENTION_SECONDS);
+      }
+      await this.runs.whileLocked(runId, async (run) => {
+        const steps = run.steps.filter((step) => keys.has(step.key));
+        await this.topics.append(topic, this.entries(steps, run, runChanged));
+        if (run.status !== 'RUNNING') await this.topics.expire(topic, this.settings.STREAM_RETENTION_SECONDS);
       });
     } catch (error) {
       // The decision is stored (Postgres holds the truth, REST shows it): a Redis hiccup costs
@@ -52,5 +56,22 @@ export class WorkflowRunActivity {
         `activity of workflow run ${runId} not published: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
+  }
+
+  // The steps, then the run's status, error, outputs and cost when they changed — and always
+  // once it has finished: a finished run's topic ends with its status, even when a decision
+  // taken before the last one is told after it.
+  private entries(
+    steps: readonly WorkflowStepRun[],
+    run: Pick<WorkflowRun, 'status' | 'error' | 'outputs' | 'costUsd'>,
+    runChanged: boolean,
+  ): RunActivityEntry[] {
+    const entries: RunActivityEntry[] = steps.map((step) => ({ type: 'step.status', data: step }));
+    if (runChanged || run.status !== 'RUNNING')
+      entries.push({
+        type: 'run.status',
+        data: { status: run.status, error: run.error, outputs: run.outputs, costUsd: run.costUsd },
+      });
+    return entries;
   }
 }

@@ -1,5 +1,6 @@
 import {
   WorkflowDefinitionSchema,
+  type DecisionTold,
   type RunChanges,
   type StepWrite,
   type WorkflowRunActivity as RunActivityEntry,
@@ -73,9 +74,11 @@ describe(WorkflowRunActivity.name, () => {
     ...change,
   });
 
-  // Stores a decision as the engine does (its run locked), answering what it wrote.
-  async function stored(runId: string, changes: RunChanges): Promise<RunChanges> {
-    return (await store.advance(runId, () => changes))!.changes;
+  // Stores a decision as the engine does (its run locked), answering what it wrote and what the
+  // engine tells of it.
+  async function stored(runId: string, changes: RunChanges): Promise<[RunChanges, DecisionTold?]> {
+    const outcome = (await store.advance(runId, () => changes))!;
+    return [outcome.changes, outcome.told];
   }
 
   const told = async (runId: string) =>
@@ -86,20 +89,20 @@ describe(WorkflowRunActivity.name, () => {
 
   it('should tell each step written as GET shows it, then the run when its status or cost changed', async () => {
     const runId = await startRun();
-    await activity.decided(runId, await stored(runId, { steps: [write('a', { taskId: 't-a' })] }));
+    await activity.decided(runId, ...(await stored(runId, { steps: [write('a', { taskId: 't-a' })] })));
     await activity.decided(
       runId,
-      await stored(runId, {
+      ...(await stored(runId, {
         steps: [write('a', { status: 'COMPLETED', output: 'done' }), write('b', { taskId: 't-b' })],
         run: { costUsd: 0.25 },
-      }),
+      })),
     );
     await activity.decided(
       runId,
-      await stored(runId, {
+      ...(await stored(runId, {
         steps: [write('b', { status: 'COMPLETED', output: 'done too' })],
         run: { status: 'COMPLETED', outputs: { answer: 'done too' }, costUsd: 0.5 },
-      }),
+      })),
     );
 
     const run = await runs.getVisible(runId, [DEFAULT_PROJECT_ID]);
@@ -135,38 +138,38 @@ describe(WorkflowRunActivity.name, () => {
 
   it('should tell nothing of a decision that changed nothing', async () => {
     const runId = await startRun();
-    await activity.decided(runId, await stored(runId, { steps: [] }));
-    await activity.decided(runId, await stored(runId, { steps: [], run: { cancelRequested: true } }));
+    await activity.decided(runId, ...(await stored(runId, { steps: [] })));
+    await activity.decided(runId, ...(await stored(runId, { steps: [], run: { cancelRequested: true } })));
     expect(await told(runId)).toEqual([]);
   });
 
   it('should keep a finished run’s stream for the retention only, like a finished task’s', async () => {
     const runId = await startRun();
-    await activity.decided(runId, await stored(runId, { steps: [write('a', {})] }));
+    await activity.decided(runId, ...(await stored(runId, { steps: [write('a', {})] })));
     expect(await redis.ttl(topics.key(`workflow-run:${runId}`))).toBe(-1);
     await activity.decided(
       runId,
-      await stored(runId, {
+      ...(await stored(runId, {
         steps: [write('a', { status: 'CANCELLED' })],
         run: { status: 'CANCELLED', error: 'cancelled: by test', cancelRequested: true },
-      }),
+      })),
     );
     const ttl = await redis.ttl(topics.key(`workflow-run:${runId}`));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(90);
   });
 
-  it('should tell a decision after one taken later, with the state after both, ending with the run', async () => {
+  it('should tell a decision told after a later one as the run is now, ending with the run', async () => {
     const runId = await startRun();
-    await activity.decided(runId, await stored(runId, { steps: [write('a', {}), write('b', {})] }));
+    await activity.decided(runId, ...(await stored(runId, { steps: [write('a', {}), write('b', {})] })));
     // Two decisions stored one after the other; the first is told last.
     const first = await stored(runId, { steps: [write('a', { status: 'COMPLETED' })], run: { costUsd: 1 } });
     const second = await stored(runId, {
       steps: [write('a', { status: 'COMPLETED', output: 'late' }), write('b', { status: 'COMPLETED' })],
       run: { status: 'COMPLETED', outputs: {}, costUsd: 2 },
     });
-    await activity.decided(runId, second);
-    await activity.decided(runId, first);
+    await activity.decided(runId, ...second);
+    await activity.decided(runId, ...first);
 
     const events = (await told(runId)).slice(2);
     expect(events.map((event) => [event.type, event.data.status])).toEqual([
@@ -183,7 +186,7 @@ describe(WorkflowRunActivity.name, () => {
 
   it('should wait for a decision being taken, and tell the run as it stored it', async () => {
     const runId = await startRun();
-    await activity.decided(runId, await stored(runId, { steps: [write('a', {})] }));
+    await activity.decided(runId, ...(await stored(runId, { steps: [write('a', {})] })));
     // An engine holds the run (deciding); the decision told meanwhile waits for it.
     let telling: Promise<void> | undefined;
     await prisma.$transaction(async (engine) => {
@@ -194,6 +197,19 @@ describe(WorkflowRunActivity.name, () => {
     });
     await telling;
     expect((await told(runId)).map((event) => event.data.status)).toEqual(['RUNNING', 'COMPLETED']);
+  });
+
+  it('should tell a stored decision as the engine wrote it, not waiting for a decision being taken', async () => {
+    const runId = await startRun();
+    const decision = await stored(runId, { steps: [write('a', { taskId: 't-a' })] });
+    // An engine holds the run (deciding): what a decision wrote is told all the same.
+    await prisma.$transaction(async (engine) => {
+      await engine.$queryRaw`SELECT id FROM workflow_runs WHERE id = ${runId} FOR UPDATE`;
+      await activity.decided(runId, ...decision);
+    });
+    const [event] = await told(runId);
+    const run = await runs.getVisible(runId, [DEFAULT_PROJECT_ID]);
+    expect(event).toMatchObject({ seq: 1, type: 'step.status', data: run.steps[0] });
   });
 
   // Resolves once another session of this database waits for a row lock.

@@ -9,6 +9,24 @@ export interface TopicEntry {
   data: unknown;
 }
 
+// APPEND_SCRIPT's numbering, when ARGV[1] (a version) is above the one in KEYS[2].
+const APPEND_NEWER_SCRIPT = `
+local told = tonumber(redis.call('GET', KEYS[2]) or '0')
+local version = tonumber(ARGV[1])
+if version <= told then return 0 end
+redis.call('SET', KEYS[2], ARGV[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local seq = 1
+if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
+for i = 3, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[i])
+  seq = seq + 1
+end
+return 1
+`;
+
 // The sequenced streams realtime clients subscribe to. A task topic is the task's own event
 // stream; conversation, project and workflow-run topics have streams of their own (status
 // changes, messages), numbered the same way: the entry id is the sequence number.
@@ -42,10 +60,36 @@ export class TopicStreams {
     );
   }
 
+  // Appends what version `version` of something changed, unless a later version was told
+  // already (then nothing is appended, and the caller tells the state as it is now instead).
+  // Versions are whole numbers counted up by the writer (a workflow run's decisions); the last
+  // one told is kept beside the stream. Answers whether it appended.
+  async appendNewer(
+    topic: Topic,
+    version: number,
+    entries: { type: string; data: unknown }[],
+  ): Promise<boolean> {
+    const at = new Date().toISOString();
+    const appended = await this.redis.eval(
+      APPEND_NEWER_SCRIPT,
+      2,
+      this.key(topic),
+      this.toldKey(topic),
+      String(version),
+      String(this.maxLen),
+      ...entries.map((entry) => JSON.stringify({ type: entry.type, data: entry.data, at })),
+    );
+    return appended === 1;
+  }
+
   // A topic with an end (a finished workflow run) keeps its stream this long for late
   // subscribers, then has none: what it told is read over REST.
   async expire(topic: Topic, seconds: number): Promise<void> {
-    await this.redis.expire(this.key(topic), seconds);
+    await this.redis.multi().expire(this.key(topic), seconds).expire(this.toldKey(topic), seconds).exec();
+  }
+
+  private toldKey(topic: Topic): string {
+    return `${this.key(topic)}:told`;
   }
 
   async readAfter(topic: Topic, afterSeq: number, count = 1000): Promise<TopicEntry[]> {

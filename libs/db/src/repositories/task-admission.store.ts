@@ -1,5 +1,7 @@
 import type { Provider, RoutingStrategy, TaskPriority } from '@hangar/contracts';
+import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { Sql } from '../sql';
 
 // What routing needs of an admitted task (docs/routing.md), read with it in the same statement.
 export interface AdmittedTask {
@@ -64,23 +66,32 @@ export interface PoolHistory {
 // The orchestrator's scheduling bookkeeping: which QUEUED tasks have been put on the runners'
 // queue (admitted), within each project's cap of active tasks. Not a task's state (that is
 // TaskLifecycle's): a task waiting for admission is QUEUED all the same.
+//
+// Admission and routing are on the path from a workflow step's end to its next task's job:
+// their statements are node-postgres ones (../sql.ts).
 export class TaskAdmission {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
 
   // Admits the project's waiting tasks, high priority first then oldest, as far as its cap of
   // active (admitted QUEUED and RUNNING) tasks allows; `cap` 0 is no cap. Two orchestrators
   // admitting for one project take turns (a transaction-scoped advisory lock), so the cap holds.
   async admit(projectId: string, cap: number, limit = 500): Promise<AdmittedTask[]> {
     // Without a cap there is nothing to count: one statement admits what waits.
-    if (cap === 0) return this.prisma.$queryRaw<AdmittedTask[]>(admitWaiting(projectId, limit));
-    return this.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`hangar-admit:${projectId}`}))`;
-      const [{ active }] = await tx.$queryRaw<[{ active: number }]>`
+    if (cap === 0) return this.sql.query<AdmittedTask>(admitWaiting(projectId, limit));
+    return this.sql.transaction(async (tx) => {
+      await tx.query(Prisma.sql`SELECT pg_advisory_xact_lock(hashtext(${`hangar-admit:${projectId}`}))`);
+      const [{ active }] = (await tx.query<{ active: number }>(Prisma.sql`
         SELECT count(*)::int AS active FROM tasks
-        WHERE project_id = ${projectId} AND status IN ('QUEUED', 'RUNNING') AND admitted_at IS NOT NULL`;
+        WHERE project_id = ${projectId} AND status IN ('QUEUED', 'RUNNING') AND admitted_at IS NOT NULL`)) as [
+        { active: number },
+      ];
       const room = Math.min(limit, cap - active);
       if (room <= 0) return [];
-      return tx.$queryRaw<AdmittedTask[]>(admitWaiting(projectId, room));
+      return tx.query<AdmittedTask>(admitWaiting(projectId, room));
     });
   }
 
@@ -118,11 +129,11 @@ export class TaskAdmission {
   // Where each task was routed (tasks.pool: a pool, or `runner:<id>`), in one statement.
   async routed(assignments: { id: string; pool: string }[]): Promise<void> {
     if (assignments.length === 0) return;
-    await this.prisma.$executeRaw`
+    await this.sql.query(Prisma.sql`
       UPDATE tasks SET pool = a.pool
       FROM unnest(${assignments.map((a) => a.id)}::text[], ${assignments.map((a) => a.pool)}::text[])
         AS a(id, pool)
-      WHERE tasks.id = a.id AND tasks.pool IS DISTINCT FROM a.pool`;
+      WHERE tasks.id = a.id AND tasks.pool IS DISTINCT FROM a.pool`);
   }
 
   // The performance strategy's history: a profile's tasks finished since `since`, by pool.

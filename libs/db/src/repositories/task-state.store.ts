@@ -6,10 +6,12 @@ import {
   type TaskSandbox,
   type TaskStatus,
 } from '@hangar/contracts';
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient, type Task as TaskRow } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
 import { lockAndCountChildren } from './children-lock';
-import { taskRelations, toTask } from './task.mapper';
+import { sqlOf } from '../client';
+import { assignments, json, type Sql } from '../sql';
+import { TASK_COLUMNS, taskFromSql, taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
 
 export type ChildCreation =
@@ -19,10 +21,16 @@ export type ChildCreation =
 // everyone of each change); everything else reads through TaskRepository. Reached as
 // `@hangar/db/task-state`, an import eslint allows nowhere else.
 export class TaskStateStore {
+  // State changes are on every task's path (a step's end to its next task): node-postgres
+  // statements (../sql.ts), each change one UPDATE … RETURNING.
+  private readonly sql: Sql;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly defaults: { timeoutSeconds: number } = { timeoutSeconds: 600 },
-  ) {}
+  ) {
+    this.sql = sqlOf(prisma);
+  }
 
   async create(input: NewTask): Promise<Task> {
     const projectId = input.projectId;
@@ -53,32 +61,75 @@ export class TaskStateStore {
     return toTask(row);
   }
 
-  // Tasks whose ids were chosen before (a workflow decision's steps), in one statement: those
-  // that exist already are left as they are. Answers the ones it created, and the inputs whose
-  // profile does not exist (created not).
+  // Tasks whose ids were chosen before (a workflow decision's steps), in one statement (a
+  // step's end waits on it): those that exist already are left as they are. Answers the ones it
+  // created, in the inputs' order, and the inputs whose profile does not exist (created not).
   async createChosen(
     inputs: (NewTask & { id: string })[],
   ): Promise<{ created: Task[]; unknownProfile: (NewTask & { id: string })[] }> {
     if (inputs.length === 0) return { created: [], unknownProfile: [] };
-    const wanted = inputs.map((input) => ({
-      projectId: input.projectId,
-      name: input.profile ?? DEFAULT_PROFILE,
+    const rows = inputs.map((input, ord) => ({
+      ord,
+      id: input.id,
+      project_id: input.projectId,
+      profile: input.profile ?? DEFAULT_PROFILE,
+      prompt: input.prompt,
+      scenario: input.scenario ?? null,
+      timeout_seconds: input.timeoutSeconds ?? null,
+      repository: input.repository ?? null,
+      repository_ref: input.ref ?? null,
+      push: input.push ?? false,
+      priority: input.priority ?? 'normal',
+      retry_of_id: input.retryOf ?? null,
+      conversation_id: input.conversationId ?? null,
+      output_schema: input.outputSchema ?? null,
+      workspace_of: input.workspaceOf ?? null,
+      workflow_run_id: input.workflowRunId ?? null,
+      workflow_step: input.workflowStep ?? null,
+      parent_task_id: input.parentTaskId ?? null,
+      root_task_id: input.rootTaskId ?? null,
+      depth: input.depth ?? 0,
+      requires: input.requires ?? [],
+      routing: input.routing ?? null,
     }));
-    const profiles = await this.prisma.agentProfile.findMany({ where: { OR: wanted } });
-    const byName = new Map(profiles.map((profile) => [`${profile.projectId}/${profile.name}`, profile]));
-    const rows: Prisma.TaskCreateManyInput[] = [];
-    const unknownProfile: (NewTask & { id: string })[] = [];
-    for (const input of inputs) {
-      const profile = byName.get(`${input.projectId}/${input.profile ?? DEFAULT_PROFILE}`);
-      if (profile) rows.push(this.row(input, profile));
-      else unknownProfile.push(input);
+    const answered = await this.sql.query<
+      TaskRow & { profileName: string; projectSlug: string; inputId: string; profileKnown: boolean }
+    >(Prisma.sql`
+      WITH input AS (
+        SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS i(
+          id text, project_id text, profile text, prompt text, scenario text, timeout_seconds int,
+          repository text, repository_ref text, push boolean, priority text, retry_of_id text,
+          conversation_id text, output_schema jsonb, workspace_of text, workflow_run_id text,
+          workflow_step text, parent_task_id text, root_task_id text, depth int, requires jsonb,
+          routing text, ord int)
+      ), known AS (
+        SELECT i.*, p.id AS profile_id, p.timeout_seconds AS profile_timeout
+        FROM input i JOIN agent_profiles p ON p.project_id = i.project_id AND p.name = i.profile
+      ), t AS (
+        INSERT INTO tasks (id, project_id, profile_id, prompt, scenario, timeout_seconds, repository,
+          repository_ref, push, priority, retry_of_id, conversation_id, output_schema, workspace_of,
+          workflow_run_id, workflow_step, parent_task_id, root_task_id, depth, requires, routing,
+          updated_at)
+        SELECT id, project_id, profile_id, prompt, scenario,
+          COALESCE(timeout_seconds, profile_timeout, ${this.defaults.timeoutSeconds}), repository,
+          repository_ref, push, priority, retry_of_id, conversation_id, NULLIF(output_schema, 'null'),
+          workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
+          ARRAY(SELECT jsonb_array_elements_text(requires)), routing, now()
+        FROM known ORDER BY ord
+        ON CONFLICT (id) DO NOTHING
+        RETURNING *
+      )
+      SELECT ${TASK_COLUMNS}, i.id AS "inputId",
+        EXISTS (SELECT 1 FROM known k WHERE k.id = i.id) AS "profileKnown"
+      FROM input i LEFT JOIN t ON t.id = i.id
+      ORDER BY i.ord`);
+    const created: Task[] = [];
+    const unknown = new Set<string>();
+    for (const row of answered) {
+      if (!row.profileKnown) unknown.add(row.inputId);
+      else if (row.id !== null) created.push(taskFromSql(row));
     }
-    const created = await this.prisma.task.createManyAndReturn({
-      data: rows,
-      skipDuplicates: true,
-      include: taskRelations,
-    });
-    return { created: created.map(toTask), unknownProfile };
+    return { created, unknownProfile: inputs.filter((input) => unknown.has(input.id)) };
   }
 
   // A child task (delegation) whose id its parent's runner chose: created once however often it
@@ -152,13 +203,13 @@ export class TaskStateStore {
       id,
       'RUNNING',
       {
-        attempts: { increment: 1 },
-        runnerId,
+        attempts: Prisma.sql`attempts + 1`,
+        runner_id: runnerId,
         workspace,
         sandbox,
-        startedAt: now,
-        heartbeatAt: now,
-        cancelRequestedAt: null,
+        started_at: now,
+        heartbeat_at: now,
+        cancel_requested_at: null,
         error: null,
       },
       guard,
@@ -172,17 +223,17 @@ export class TaskStateStore {
       id,
       outcome.status,
       {
-        finishedAt: new Date(),
+        finished_at: new Date(),
         result: outcome.result ?? null,
-        costUsd: outcome.costUsd ?? null,
-        inputTokens: outcome.usage?.inputTokens ?? null,
-        outputTokens: outcome.usage?.outputTokens ?? null,
-        cacheReadTokens: outcome.usage?.cacheReadTokens ?? null,
-        cacheCreationTokens: outcome.usage?.cacheCreationTokens ?? null,
-        numTurns: outcome.numTurns ?? null,
-        durationMs: outcome.durationMs ?? null,
-        agentSessionId: outcome.agentSessionId ?? null,
-        exitCode: outcome.exitCode ?? null,
+        cost_usd: outcome.costUsd ?? null,
+        input_tokens: outcome.usage?.inputTokens ?? null,
+        output_tokens: outcome.usage?.outputTokens ?? null,
+        cache_read_tokens: outcome.usage?.cacheReadTokens ?? null,
+        cache_creation_tokens: outcome.usage?.cacheCreationTokens ?? null,
+        num_turns: outcome.numTurns ?? null,
+        duration_ms: outcome.durationMs ?? null,
+        agent_session_id: outcome.agentSessionId ?? null,
+        exit_code: outcome.exitCode ?? null,
         error: outcome.error ?? null,
       },
       { status: 'RUNNING', runnerId },
@@ -209,7 +260,7 @@ export class TaskStateStore {
     return this.tryTransition(
       id,
       'CANCELLED',
-      { finishedAt: new Date(), error: 'cancelled: before it started' },
+      { finished_at: new Date(), error: 'cancelled: before it started' },
       { status: 'QUEUED' },
     );
   }
@@ -227,7 +278,7 @@ export class TaskStateStore {
     return this.tryTransition(
       id,
       'QUEUED',
-      { runnerId: null, heartbeatAt: null, error: reason },
+      { runner_id: null, heartbeat_at: null, error: reason },
       { status: 'RUNNING', runnerId },
     );
   }
@@ -236,7 +287,7 @@ export class TaskStateStore {
     return this.tryTransition(
       id,
       'FAILED',
-      { finishedAt: new Date(), error: reason },
+      { finished_at: new Date(), error: reason },
       { status: 'RUNNING', runnerId },
     );
   }
@@ -247,7 +298,7 @@ export class TaskStateStore {
     return this.tryTransition(
       id,
       'FAILED',
-      { finishedAt: new Date(), error: reason },
+      { finished_at: new Date(), error: reason },
       { status: 'QUEUED', attempts: attempt - 1 },
     );
   }
@@ -266,25 +317,26 @@ export class TaskStateStore {
     return cancelled.map((row) => row.id);
   }
 
+  // `set`: columns and values (a Prisma.Sql value is SQL, such as `attempts + 1`).
   private async tryTransition(
     id: string,
     to: TaskStatus,
-    data: Prisma.TaskUpdateManyMutationInput,
+    set: Record<string, unknown>,
     guard: { status?: TaskStatus; runnerId?: string; attempts?: number } = {},
   ): Promise<Task | null> {
     const sources = guard.status ? [guard.status] : TaskStateMachine.sourcesOf(to);
     if (guard.status && !TaskStateMachine.canTransition(guard.status, to))
       throw new InvalidTransition(id, guard.status, to);
-    const { count } = await this.prisma.task.updateMany({
-      where: {
-        id,
-        status: { in: sources },
-        ...(guard.runnerId !== undefined ? { runnerId: guard.runnerId } : {}),
-        ...(guard.attempts !== undefined ? { attempts: guard.attempts } : {}),
-      },
-      data: { ...data, status: to },
-    });
-    if (count === 1) return this.get(id);
+    const [row] = await this.sql.query<TaskRow & { profileName: string; projectSlug: string }>(Prisma.sql`
+      WITH t AS (
+        UPDATE tasks SET ${assignments(set)}, status = ${to}::task_status, updated_at = now()
+        WHERE id = ${id} AND status::text = ANY(${sources}::text[])
+          ${guard.runnerId !== undefined ? Prisma.sql`AND runner_id = ${guard.runnerId}` : Prisma.empty}
+          ${guard.attempts !== undefined ? Prisma.sql`AND attempts = ${guard.attempts}` : Prisma.empty}
+        RETURNING *
+      )
+      SELECT ${TASK_COLUMNS} FROM t`);
+    if (row) return taskFromSql(row);
     await this.get(id); // TaskNotFound when it does not exist at all
     return null;
   }

@@ -1,5 +1,5 @@
 import { TaskSandboxSchema, type Task, type TaskPriority } from '@hangar/contracts';
-import type { Task as TaskRow } from '../generated/prisma/client';
+import { Prisma, type Task as TaskRow } from '../generated/prisma/client';
 
 // What every task query includes: the names the contract shows instead of ids.
 export const taskRelations = {
@@ -61,4 +61,71 @@ export function toTask(row: TaskRowWithProfile): Task {
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
+}
+
+// The same row from a node-postgres statement (../sql.ts): `SELECT ${TASK_COLUMNS} FROM <t>`
+// where <t> is `tasks` (or a CTE of its rows, such as an UPDATE … RETURNING *) named t.
+const FIELDS: (keyof TaskRow)[] = [
+  'id',
+  'projectId',
+  'profileId',
+  'conversationId',
+  'status',
+  'priority',
+  'retryOfId',
+  'prompt',
+  'scenario',
+  'timeoutSeconds',
+  'repository',
+  'repositoryRef',
+  'push',
+  'branch',
+  'baseCommit',
+  'pushedAt',
+  'attempts',
+  'runnerId',
+  'heartbeatAt',
+  'cancelRequestedAt',
+  'result',
+  'costUsd',
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheCreationTokens',
+  'numTurns',
+  'durationMs',
+  'agentSessionId',
+  'exitCode',
+  'workspace',
+  'sandbox',
+  'error',
+  'lastSeq',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'updatedAt',
+  'outputSchema',
+  'workspaceOf',
+  'workflowRunId',
+  'workflowStep',
+  'admittedAt',
+  'requires',
+  'routing',
+  'pool',
+  'parentTaskId',
+  'rootTaskId',
+  'depth',
+];
+const column = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+
+export const TASK_COLUMNS = Prisma.raw(
+  [
+    ...FIELDS.map((field) => `t.${column(field)} AS "${field}"`),
+    `(SELECT name FROM agent_profiles WHERE id = t.profile_id) AS "profileName"`,
+    `(SELECT slug FROM projects WHERE id = t.project_id) AS "projectSlug"`,
+  ].join(', '),
+);
+
+export function taskFromSql(row: TaskRow & { profileName: string; projectSlug: string }): Task {
+  return toTask({ ...row, profile: { name: row.profileName }, project: { slug: row.projectSlug } });
 }

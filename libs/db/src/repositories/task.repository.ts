@@ -10,6 +10,7 @@ import {
   type TaskStatus,
   type TaskUsage,
 } from '@hangar/contracts';
+import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { taskRelations, toTask } from './task.mapper';
@@ -98,8 +99,14 @@ export class TaskRepository {
   }
 
   // How many of a project's tasks wait and run now (the project topic carries these).
+  // Told with every status change (TaskActivity): a node-postgres statement (../sql.ts).
   async activeCounts(projectSlug: string): Promise<{ queued: number; running: number }> {
-    return this.countActive({ project: { slug: projectSlug } });
+    const [counts] = await sqlOf(this.prisma).query<{ queued: number; running: number }>(Prisma.sql`
+      SELECT count(*) FILTER (WHERE t.status = 'QUEUED')::int AS queued,
+        count(*) FILTER (WHERE t.status = 'RUNNING')::int AS running
+      FROM tasks t JOIN projects p ON p.id = t.project_id
+      WHERE p.slug = ${projectSlug} AND t.status IN ('QUEUED', 'RUNNING')`);
+    return counts!;
   }
 
   // The same over every project of `projectIds` (GET /api/v1/runners).

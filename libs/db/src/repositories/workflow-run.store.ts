@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import {
   TERMINAL_STEP_STATUSES,
   WorkflowDefinitionSchema,
   type RunChanges,
   type RunSnapshot,
   type WorkflowDefinition,
+  type DecisionTold,
+  type WorkflowRun,
 } from '@hangar/contracts';
+import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import { toWorkflowRun } from './workflow.repository';
+import { assignments, json, type Sql, type SqlTransaction } from '../sql';
+import { stepTypes, toStepRun, toWorkflowRun } from './workflow.repository';
 
 type RunRow = Awaited<ReturnType<PrismaClient['workflowRun']['findUniqueOrThrow']>>;
 type StepRow = Awaited<ReturnType<PrismaClient['workflowStep']['findUniqueOrThrow']>>;
@@ -29,28 +34,33 @@ function stepFromJson(step: JsonStep): StepRow {
   };
 }
 
-const json = (value: unknown) =>
-  value === undefined || value === null ? undefined : (value as Prisma.InputJsonValue);
+// A step row's id (the engine's writes are node-postgres statements; Prisma made cuids).
+function stepRowId(): string {
+  return `s${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
+}
 
 // The workflow engine's writes to a run and its steps. Each decision is taken with the run's row
 // locked (SELECT … FOR UPDATE): two orchestrators, or two messages about one run, decide one
 // after the other, each on what the other wrote. Reached as `@hangar/db/workflow-state`, for the
-// orchestrator's engine alone.
+// orchestrator's engine alone. A decision is on the path from a step's end to the next step's
+// task, so it is node-postgres statements (../sql.ts): the lock, the read, one write, and
+// BEGIN/COMMIT.
 export class WorkflowRunStore {
-  // Versions never change, nor do a project's slug and a workflow's name as a run shows them:
-  // read once each (a decision is on every step's path; its reads are what it costs).
+  // Versions never change: each is read once (a decision's reads are what it costs).
   private readonly definitions = new Map<string, WorkflowDefinition>();
-  private readonly names = new Map<string, { project: { slug: string }; workflow: { name: string } }>();
+  private readonly sql: Sql;
 
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
 
-  private async definitionOf(tx: Prisma.TransactionClient, workflowId: string, version: number) {
+  private async definitionOf(tx: SqlTransaction, workflowId: string, version: number) {
     const key = `${workflowId}:${version}`;
     let definition = this.definitions.get(key);
     if (!definition) {
-      const row = await tx.workflowVersion.findUniqueOrThrow({
-        where: { workflowId_version: { workflowId, version } },
-      });
+      const [row] = await tx.query<{ definition: unknown }>(Prisma.sql`
+        SELECT definition FROM workflow_versions WHERE workflow_id = ${workflowId} AND version = ${version}`);
+      if (!row) throw new Error(`workflow ${workflowId} has no version ${version}`);
       definition = WorkflowDefinitionSchema.parse(row.definition);
       if (this.definitions.size > 1000) this.definitions.clear();
       this.definitions.set(key, definition);
@@ -58,111 +68,168 @@ export class WorkflowRunStore {
     return definition;
   }
 
-  private async namesOf(tx: Prisma.TransactionClient, runId: string) {
-    let names = this.names.get(runId);
-    if (!names) {
-      names = await tx.workflowRun.findUniqueOrThrow({
-        where: { id: runId },
-        select: { project: { select: { slug: true } }, workflow: { select: { name: true } } },
-      });
-      if (this.names.size > 10_000) this.names.clear();
-      this.names.set(runId, names);
-    }
-    return names;
-  }
-
   async advance<T extends RunChanges>(
     runId: string,
     decide: (snapshot: RunSnapshot) => T,
-  ): Promise<{ snapshot: RunSnapshot; changes: T } | null> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        // The lock and the run's row; then its steps and tasks, in a statement of their own: one
-        // that waited for the lock reads them as the decision before it left them (a subquery of
-        // the locking statement would see them as they were when that statement began).
-        const [locked] = await tx.$queryRaw<RunRow[]>`
-          SELECT id, workflow_id AS "workflowId", version, project_id AS "projectId", status, inputs,
-                 outputs, error, cost_usd AS "costUsd", deadline_at AS "deadlineAt",
-                 cancel_requested_at AS "cancelRequestedAt", created_by AS "createdBy",
-                 created_at AS "createdAt", finished_at AS "finishedAt", updated_at AS "updatedAt"
-          FROM workflow_runs WHERE id = ${runId} FOR UPDATE`;
-        if (!locked) return null;
-        const [children] = await tx.$queryRaw<{ steps: JsonStep[]; tasks: RunSnapshot['tasks'] }[]>`
-          SELECT (SELECT coalesce(json_agg(s ORDER BY s."createdAt", s.key), '[]'::json) FROM (
-                    SELECT id, run_id AS "runId", key, step_id AS "stepId", iteration, item, status,
-                           task_id AS "taskId", attempt, output, error, due_at AS "dueAt",
-                           decided_by AS "decidedBy", comment, created_at AS "createdAt",
-                           finished_at AS "finishedAt", updated_at AS "updatedAt"
-                    FROM workflow_steps WHERE run_id = ${runId}) s) AS steps,
-                 (SELECT coalesce(json_agg(t), '[]'::json) FROM (
-                    SELECT id, status, result, cost_usd AS "costUsd", error
-                    FROM tasks WHERE workflow_run_id = ${runId}) t) AS tasks`;
-        const steps = children!.steps.map(stepFromJson);
-        const tasks = children!.tasks;
-        const definition = await this.definitionOf(tx, locked.workflowId, locked.version);
-        const names = await this.namesOf(tx, runId);
-        const row = { ...locked, ...names };
-        const snapshot: RunSnapshot = {
-          run: toWorkflowRun(row, definition, steps),
-          projectId: row.projectId,
-          cancelRequested: row.cancelRequestedAt !== null,
-          definition,
-          tasks,
-        };
-        const changes = decide(snapshot);
-        const now = new Date();
-        const existing = new Map(steps.map((step) => [step.key, step]));
-        const created: Prisma.WorkflowStepCreateManyInput[] = [];
-        for (const step of changes.steps) {
-          const finishedAt = (TERMINAL_STEP_STATUSES as readonly string[]).includes(step.status) ? now : null;
-          const fields = {
-            status: step.status,
-            iteration: step.iteration,
-            ...(step.taskId !== undefined ? { taskId: step.taskId } : {}),
-            ...(step.attempt !== undefined ? { attempt: step.attempt } : {}),
-            ...(step.output !== undefined ? { output: json(step.output) ?? Prisma.DbNull } : {}),
-            ...(step.error !== undefined ? { error: step.error } : {}),
-            ...(step.dueAt !== undefined ? { dueAt: step.dueAt } : {}),
-            ...(step.decidedBy !== undefined ? { decidedBy: step.decidedBy } : {}),
-            ...(step.comment !== undefined ? { comment: step.comment } : {}),
-          };
-          const before = existing.get(step.key);
-          if (before)
-            await tx.workflowStep.update({
-              where: { id: before.id },
-              data: { ...fields, finishedAt: before.finishedAt ?? finishedAt },
-            });
-          else
-            created.push({
-              runId,
-              key: step.key,
-              stepId: step.stepId,
-              item: step.item,
-              ...fields,
-              finishedAt,
-            });
-        }
-        // New steps in one statement (a fan-out's items are many).
-        if (created.length > 0) await tx.workflowStep.createMany({ data: created });
-        if (changes.run) {
-          const { status, error, outputs, costUsd, cancelRequested } = changes.run;
-          const terminal = status !== undefined && status !== 'RUNNING';
-          await tx.workflowRun.update({
-            where: { id: runId },
-            data: {
-              ...(status !== undefined ? { status } : {}),
-              ...(error !== undefined ? { error } : {}),
-              ...(outputs !== undefined ? { outputs: json(outputs) ?? Prisma.DbNull } : {}),
-              ...(costUsd !== undefined ? { costUsd } : {}),
-              ...(cancelRequested && !row.cancelRequestedAt ? { cancelRequestedAt: now } : {}),
-              ...(terminal && !row.finishedAt ? { finishedAt: now } : {}),
-            },
-          });
-        }
-        return { snapshot, changes };
+  ): Promise<{ snapshot: RunSnapshot; changes: T; told?: DecisionTold } | null> {
+    return this.sql.transaction(async (tx) => {
+      // The lock and the run's row; then its steps and tasks, in a statement of their own: one
+      // that waited for the lock reads them as the decision before it left them (a subquery of
+      // the locking statement would see them as they were when that statement began).
+      const [locked] = await tx.query<RunRow & { projectSlug: string; workflowName: string }>(Prisma.sql`
+        SELECT r.id, r.workflow_id AS "workflowId", r.version, r.project_id AS "projectId", r.status,
+               r.inputs, r.outputs, r.error, r.cost_usd AS "costUsd", r.deadline_at AS "deadlineAt",
+               r.cancel_requested_at AS "cancelRequestedAt", r.created_by AS "createdBy",
+               r.created_at AS "createdAt", r.finished_at AS "finishedAt", r.updated_at AS "updatedAt",
+               p.slug AS "projectSlug", w.name AS "workflowName"
+        FROM workflow_runs r JOIN projects p ON p.id = r.project_id JOIN workflows w ON w.id = r.workflow_id
+        WHERE r.id = ${runId} FOR UPDATE OF r`);
+      if (!locked) return null;
+      const [children] = await tx.query<{ steps: JsonStep[]; tasks: RunSnapshot['tasks'] }>(Prisma.sql`
+        SELECT (SELECT coalesce(json_agg(s ORDER BY s."createdAt", s.key), '[]'::json) FROM (
+                  SELECT id, run_id AS "runId", key, step_id AS "stepId", iteration, item, status,
+                         task_id AS "taskId", attempt, output, error, due_at AS "dueAt",
+                         decided_by AS "decidedBy", comment, created_at AS "createdAt",
+                         finished_at AS "finishedAt", updated_at AS "updatedAt"
+                  FROM workflow_steps WHERE run_id = ${runId}) s) AS steps,
+               (SELECT coalesce(json_agg(t), '[]'::json) FROM (
+                  SELECT id, status, result, cost_usd AS "costUsd", error
+                  FROM tasks WHERE workflow_run_id = ${runId}) t) AS tasks`);
+      const steps = children!.steps.map(stepFromJson);
+      const definition = await this.definitionOf(tx, locked.workflowId, locked.version);
+      const row = {
+        ...locked,
+        project: { slug: locked.projectSlug },
+        workflow: { name: locked.workflowName },
+      };
+      const snapshot: RunSnapshot = {
+        run: toWorkflowRun(row, definition, steps),
+        projectId: row.projectId,
+        cancelRequested: row.cancelRequestedAt !== null,
+        definition,
+        tasks: children!.tasks,
+      };
+      const changes = decide(snapshot);
+      const told = await this.write(tx, runId, row, steps, definition, changes);
+      return { snapshot, changes, ...(told ? { told } : {}) };
+    });
+  }
+
+  // A decision's writes as one statement: every changed step as its whole row (an upsert on
+  // the run's key: a new step is inserted, a known one updated), and the run's own change with
+  // its count of decisions. Answers what it wrote as a watcher sees it (nothing when it wrote
+  // nothing).
+  private async write(
+    tx: SqlTransaction,
+    runId: string,
+    run: { cancelRequestedAt: Date | null; finishedAt: Date | null },
+    steps: StepRow[],
+    definition: WorkflowDefinition,
+    changes: RunChanges,
+  ): Promise<DecisionTold | null> {
+    const now = new Date();
+    const existing = new Map(steps.map((step) => [step.key, step]));
+    const rows = changes.steps.map((step) => {
+      const before = existing.get(step.key);
+      const terminal = (TERMINAL_STEP_STATUSES as readonly string[]).includes(step.status);
+      const kept = <V>(value: V | undefined, old: V | null | undefined): V | null =>
+        value !== undefined ? value : (old ?? null);
+      return {
+        id: before?.id ?? stepRowId(),
+        key: step.key,
+        step_id: before?.stepId ?? step.stepId,
+        iteration: step.iteration,
+        item: before ? before.item : step.item,
+        status: step.status,
+        task_id: kept(step.taskId, before?.taskId),
+        attempt: step.attempt ?? before?.attempt ?? 1,
+        output: kept(step.output, before?.output),
+        error: kept(step.error, before?.error),
+        due_at: kept(step.dueAt, before?.dueAt),
+        decided_by: kept(step.decidedBy, before?.decidedBy),
+        comment: kept(step.comment, before?.comment),
+        // A step's first end stays its end (a retried step keeps it, as before).
+        finished_at: before?.finishedAt ?? (terminal ? now : null),
+      };
+    });
+    const parts: Prisma.Sql[] = [];
+    if (rows.length > 0)
+      parts.push(Prisma.sql`steps AS (
+        INSERT INTO workflow_steps (id, run_id, key, step_id, iteration, item, status, task_id, attempt,
+          output, error, due_at, decided_by, comment, finished_at, updated_at)
+        SELECT id, ${runId}, key, step_id, iteration, item, status, task_id, attempt,
+          NULLIF(output, 'null'), error, due_at, decided_by, comment, finished_at, now()
+        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS c(id text, key text, step_id text,
+          iteration int, item int, status text, task_id text, attempt int, output jsonb, error text,
+          due_at timestamptz, decided_by text, comment text, finished_at timestamptz)
+        ON CONFLICT (run_id, key) DO UPDATE SET iteration = EXCLUDED.iteration,
+          status = EXCLUDED.status, task_id = EXCLUDED.task_id, attempt = EXCLUDED.attempt,
+          output = EXCLUDED.output, error = EXCLUDED.error, due_at = EXCLUDED.due_at,
+          decided_by = EXCLUDED.decided_by, comment = EXCLUDED.comment,
+          finished_at = EXCLUDED.finished_at, updated_at = EXCLUDED.updated_at
+        RETURNING key, created_at)`);
+    if (rows.length === 0 && !changes.run) return null;
+    const { status, error, outputs, costUsd, cancelRequested } = changes.run ?? {};
+    const terminal = status !== undefined && status !== 'RUNNING';
+    const set: Record<string, unknown> = {
+      decisions: Prisma.sql`decisions + 1`,
+      ...(status !== undefined ? { status } : {}),
+      ...(error !== undefined ? { error } : {}),
+      ...(outputs !== undefined ? { outputs: Prisma.sql`${json(outputs)}::jsonb` } : {}),
+      ...(costUsd !== undefined ? { cost_usd: costUsd } : {}),
+      ...(cancelRequested && !run.cancelRequestedAt ? { cancel_requested_at: now } : {}),
+      ...(terminal && !run.finishedAt ? { finished_at: now } : {}),
+      updated_at: Prisma.sql`now()`,
+    };
+    parts.push(Prisma.sql`run AS (
+      UPDATE workflow_runs SET ${assignments(set)} WHERE id = ${runId}
+      RETURNING decisions, status, error, outputs, cost_usd)`);
+    const [written] = await tx.query<{
+      decision: number;
+      status: WorkflowRun['status'];
+      error: string | null;
+      outputs: Record<string, string> | null;
+      costUsd: number;
+      created: Record<string, string>;
+    }>(Prisma.sql`
+      WITH ${Prisma.join(parts)}
+      SELECT r.decisions AS decision, r.status, r.error, r.outputs, r.cost_usd AS "costUsd",
+        ${rows.length > 0 ? Prisma.sql`(SELECT coalesce(json_object_agg(key, created_at), '{}'::json) FROM steps)` : Prisma.sql`'{}'::json`} AS created
+      FROM run r`);
+    const types = stepTypes(definition);
+    return {
+      decision: written!.decision,
+      steps: rows.map((row) =>
+        toStepRun(
+          {
+            id: row.id,
+            runId,
+            key: row.key,
+            stepId: row.step_id,
+            iteration: row.iteration,
+            item: row.item,
+            status: row.status,
+            taskId: row.task_id,
+            attempt: row.attempt,
+            output: row.output ?? null,
+            error: row.error,
+            dueAt: row.due_at,
+            decidedBy: row.decided_by,
+            comment: row.comment,
+            createdAt: existing.get(row.key)?.createdAt ?? new Date(written!.created[row.key]!),
+            finishedAt: row.finished_at,
+            updatedAt: now,
+          },
+          types.get(row.step_id) ?? 'agent',
+        ),
+      ),
+      run: {
+        status: written!.status,
+        error: written!.error,
+        outputs: written!.outputs,
+        costUsd: written!.costUsd,
       },
-      { timeout: 30_000 },
-    );
+    };
   }
 
   // Runs the engine has not finished, for the reconciler.

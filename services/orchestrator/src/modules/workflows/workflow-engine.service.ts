@@ -118,7 +118,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
       this.logger.warn(`workflow run ${runId} does not exist; message dropped`);
       return null;
     }
-    const { snapshot, changes } = outcome;
+    const { snapshot, changes, told } = outcome;
     if (changes.refused) this.logger.warn(`workflow run ${runId}: ${changes.refused}`);
     try {
       // A decision's new tasks are created together (a fan-out's items in one statement), then
@@ -144,7 +144,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     } finally {
       // Committed, and the steps' tasks exist: the run's topic may tell it (a watcher can follow
       // a step's task as soon as it hears of it). Even when starting failed: the change is stored.
-      await this.activity.decided(runId, changes);
+      await this.activity.decided(runId, changes, told);
     }
     for (const taskId of changes.cancel) await this.scheduler.cancel(taskId);
     if (changes.wakeAt) {
