@@ -1,2 +1,2 @@
 // The writes to a task's state, for @hangar/platform's TaskLifecycle alone (and tests' setup).
-export { TaskStateStore, type ChildCreation } from './repositories/task-state.store';
+export { TaskStateStore, type ChildCreation, type ChosenCreation } from './repositories/task-state.store';

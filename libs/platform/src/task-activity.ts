@@ -28,18 +28,22 @@ export class TaskActivity {
     });
   }
 
-  // New tasks told together: one count and one append per project.
-  async statusesChanged(tasks: readonly Task[]): Promise<void> {
+  // New tasks told together: one append per project, with its counts (`counts`, by project,
+  // when the caller has them; otherwise counted here).
+  async statusesChanged(
+    tasks: readonly Task[],
+    counts?: ReadonlyMap<string, { queued: number; running: number }>,
+  ): Promise<void> {
     const byProject = new Map<string, Task[]>();
     for (const task of tasks) byProject.set(task.project, [...(byProject.get(task.project) ?? []), task]);
     for (const [project, changed] of byProject)
       await this.bestEffort(`status of ${changed.length} task(s)`, async () => {
-        const counts = await this.tasks.activeCounts(project);
+        const active = counts?.get(project) ?? (await this.tasks.activeCounts(project));
         await this.topics.append(
           `project:${project}`,
           changed.map((task) => ({
             type: 'task.status',
-            data: { taskId: task.id, status: task.status, counts },
+            data: { taskId: task.id, status: task.status, counts: active },
           })),
         );
         for (const task of changed)

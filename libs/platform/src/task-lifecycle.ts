@@ -9,7 +9,7 @@ import {
   type WorkflowJob,
 } from '@hangar/contracts';
 import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
-import { TaskStateStore, type ChildCreation } from '@hangar/db/task-state';
+import { TaskStateStore, type ChildCreation, type ChosenCreation } from '@hangar/db/task-state';
 import {
   Queues,
   SCHEDULING_QUEUE_SPEC,
@@ -86,16 +86,21 @@ export class TaskLifecycle {
 
   // Tasks whose ids were chosen (and stored with their workflow steps) before they exist,
   // together: each created once, however often this is called — after a crash, or by two
-  // deciders at once. Those whose profile does not exist are answered, not created.
+  // deciders at once. Those whose profile does not exist are answered, not created. `admitted`
+  // (the scheduler's call) creates them admitted and answers what routing needs of them.
   // `alongside` runs while they are told (what may happen before they can be queued, such as
   // their admission: the telling is on the path from a step's end to its next task's job).
   async createChosen(
     inputs: (NewTask & { id: string })[],
+    options: { admitted?: boolean } = {},
     alongside?: (created: Task[]) => Promise<void>,
-  ): Promise<{ created: Task[]; unknownProfile: (NewTask & { id: string })[] }> {
-    const outcome = await this.state.createChosen(inputs);
+  ): Promise<ChosenCreation> {
+    const outcome = await this.state.createChosen(inputs, options);
     // Told before they can be queued: their project's watchers hear QUEUED before RUNNING.
-    await Promise.all([this.activity.statusesChanged(outcome.created), alongside?.(outcome.created)]);
+    await Promise.all([
+      this.activity.statusesChanged(outcome.created, outcome.counts),
+      alongside?.(outcome.created),
+    ]);
     return outcome;
   }
 

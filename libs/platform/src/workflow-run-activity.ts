@@ -25,30 +25,39 @@ export class WorkflowRunActivity {
     @Inject(LIFECYCLE_SETTINGS) private readonly settings: LifecycleSettings,
   ) {}
 
-  // Called once the decision is committed: nothing is told before it is stored. `told` (what
-  // the decision wrote, as it stored it, numbered by the run's count of decisions) is told as
-  // it is, unless a later decision of the run was told first; then, and without `told`, the
-  // run is read back with its row locked (a decision being taken meanwhile is waited for) and
-  // told as it is now, so the last word on a step or on the run is always the latest.
+  // Called once the decision is stored: nothing is told before it is. `told` (what the decision
+  // wrote, numbered by the run's count of decisions) is told as it is, unless a later decision
+  // of the run was told first; then, and without `told`, the run is read as it is now and told
+  // so — again while decisions later than that read are told meanwhile — so the last word on a
+  // step or on the run is always the latest.
   async decided(runId: string, changes: RunChanges, told?: DecisionTold): Promise<void> {
     const keys = new Set(changes.steps.map((step) => step.key));
     const runChanged = changes.run?.status !== undefined || changes.run?.costUsd !== undefined;
     if (keys.size === 0 && !runChanged) return;
     const topic: Topic = `workflow-run:${runId}`;
     try {
-      if (told) {
-        const entries = this.entries(told.steps, told.run, runChanged);
-        if (await this.topics.appendNewer(topic, told.decision, entries)) {
-          if (told.run.status !== 'RUNNING')
-            await this.topics.expire(topic, this.settings.STREAM_RETENTION_SECONDS);
-          return;
-        }
+      let appended =
+        told !== undefined &&
+        (await this.topics.appendVersion(
+          topic,
+          told.decision,
+          'newer',
+          this.entries(told.steps, told.run, runChanged),
+        ));
+      let status = told?.run.status;
+      while (!appended) {
+        const current = await this.runs.current(runId);
+        if (!current) return;
+        const steps = current.run.steps.filter((step) => keys.has(step.key));
+        status = current.run.status;
+        appended = await this.topics.appendVersion(
+          topic,
+          current.decisions,
+          'current',
+          this.entries(steps, current.run, runChanged),
+        );
       }
-      await this.runs.whileLocked(runId, async (run) => {
-        const steps = run.steps.filter((step) => keys.has(step.key));
-        await this.topics.append(topic, this.entries(steps, run, runChanged));
-        if (run.status !== 'RUNNING') await this.topics.expire(topic, this.settings.STREAM_RETENTION_SECONDS);
-      });
+      if (status !== 'RUNNING') await this.topics.expire(topic, this.settings.STREAM_RETENTION_SECONDS);
     } catch (error) {
       // The decision is stored (Postgres holds the truth, REST shows it): a Redis hiccup costs
       // live watchers an update, never the change.

@@ -9,18 +9,19 @@ export interface TopicEntry {
   data: unknown;
 }
 
-// APPEND_SCRIPT's numbering, when ARGV[1] (a version) is above the one in KEYS[2].
-const APPEND_NEWER_SCRIPT = `
+// APPEND_SCRIPT's numbering, when ARGV[1] (a version) is above the one in KEYS[2] (ARGV[3]
+// `newer`), or not below it (`current`).
+const APPEND_VERSION_SCRIPT = `
 local told = tonumber(redis.call('GET', KEYS[2]) or '0')
 local version = tonumber(ARGV[1])
-if version <= told then return 0 end
+if version < told or (version == told and ARGV[3] == 'newer') then return 0 end
 redis.call('SET', KEYS[2], ARGV[1])
 local ttl = redis.call('TTL', KEYS[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local seq = 1
 if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) + 1 end
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'e', ARGV[i])
   seq = seq + 1
 end
@@ -60,23 +61,25 @@ export class TopicStreams {
     );
   }
 
-  // Appends what version `version` of something changed, unless a later version was told
-  // already (then nothing is appended, and the caller tells the state as it is now instead).
-  // Versions are whole numbers counted up by the writer (a workflow run's decisions); the last
-  // one told is kept beside the stream. Answers whether it appended.
-  async appendNewer(
+  // Appends what version `version` of something changed — `newer`: unless that version or a
+  // later one was told already; `current` (the state as it is at that version): unless a later
+  // one was. Versions are whole numbers counted up by the writer (a workflow run's decisions);
+  // the last one told is kept beside the stream. Answers whether it appended.
+  async appendVersion(
     topic: Topic,
     version: number,
+    mode: 'newer' | 'current',
     entries: { type: string; data: unknown }[],
   ): Promise<boolean> {
     const at = new Date().toISOString();
     const appended = await this.redis.eval(
-      APPEND_NEWER_SCRIPT,
+      APPEND_VERSION_SCRIPT,
       2,
       this.key(topic),
       this.toldKey(topic),
       String(version),
       String(this.maxLen),
+      mode,
       ...entries.map((entry) => JSON.stringify({ type: entry.type, data: entry.data, at })),
     );
     return appended === 1;

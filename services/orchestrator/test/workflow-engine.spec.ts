@@ -136,6 +136,31 @@ describe(WorkflowEngine.name, () => {
     for (const task of created) expect((await taskJobs.getJob(`${task.id}-a1`))?.data.taskId).toBe(task.id);
   });
 
+  it('takes a decision again on what another decision of the run stored while it was taken', async () => {
+    const runId = await startRun(fanOut);
+    const store = new WorkflowRunStore(prisma);
+    const seen: string[][] = [];
+    let other: string[] = [];
+    const outcome = await store.advance(runId, async (snapshot) => {
+      seen.push(snapshot.run.steps.map((step) => `${step.key}:${step.taskId}`));
+      // Another orchestrator stores its decision of the same run first.
+      if (seen.length === 1) {
+        const first = await store.advance(runId, (inner) =>
+          decide({ snapshot: inner, now: new Date(), newTaskId }),
+        );
+        other = first!.changes.start.map((start) => start.taskId);
+      }
+      return decide({ snapshot, now: new Date(), newTaskId });
+    });
+    // Its first take (on no steps) was not stored; the second saw the other's steps and starts
+    // their tasks by the ids stored with them, never tasks of its own.
+    expect(seen[0]).toEqual([]);
+    expect(seen[1]!.map((step) => step.split(':')[1]).sort()).toEqual([...other].sort());
+    expect(seen).toHaveLength(2);
+    expect(outcome!.changes.start.map((start) => start.taskId).sort()).toEqual([...other].sort());
+    expect((await run(runId)).steps.map((step) => step.taskId).sort()).toEqual([...other].sort());
+  });
+
   it('creates the task of a step decided just before a crash, with the id stored for it', async () => {
     const runId = await startRun(fanOut);
     // The decision is stored, then the orchestrator dies before creating its tasks.

@@ -24,20 +24,26 @@ export interface AdmittedTask {
   workspaceRunner: string | null;
 }
 
+// What routing needs beyond a task's own columns, for the task rows named `alias` (tasks'
+// columns): its profile's provider, its strategy and whose it is, and the runner holding the
+// workspace it shares.
+export function routingExtras(alias: string): Prisma.Sql {
+  return Prisma.raw(`
+    (SELECT provider FROM agent_profiles WHERE id = ${alias}.profile_id) AS provider,
+    COALESCE(${alias}.routing, (SELECT routing_strategy FROM projects WHERE id = ${alias}.project_id)) AS strategy,
+    CASE WHEN ${alias}.routing IS NOT NULL AND ${alias}.workflow_run_id IS NOT NULL
+      THEN 'run:' || ${alias}.workflow_run_id ELSE 'project:' || ${alias}.project_id END AS scope,
+    (SELECT runner_id FROM tasks w WHERE w.id = ${alias}.workspace_of) AS "workspaceRunner"`);
+}
+
 // `rows` (a statement answering tasks' id, attempts, priority, project_id, profile_id, requires,
 // routing, pool, workspace_of, workflow_run_id) with the rest of what routing needs.
 function withRoutingFacts(rows: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     WITH chosen AS (${rows})
     SELECT c.id, c.attempts, c.priority, c.project_id AS "projectId", c.profile_id AS "profileId",
-      p.provider, c.requires, COALESCE(c.routing, pr.routing_strategy) AS strategy,
-      CASE WHEN c.routing IS NOT NULL AND c.workflow_run_id IS NOT NULL
-        THEN 'run:' || c.workflow_run_id ELSE 'project:' || c.project_id END AS scope,
-      c.pool, c.workspace_of AS "workspaceOf", w.runner_id AS "workspaceRunner"
-    FROM chosen c
-    JOIN agent_profiles p ON p.id = c.profile_id
-    JOIN projects pr ON pr.id = c.project_id
-    LEFT JOIN tasks w ON w.id = c.workspace_of`;
+      c.requires, c.pool, c.workspace_of AS "workspaceOf", ${routingExtras('c')}
+    FROM chosen c`;
 }
 
 const ROUTING_COLUMNS = Prisma.sql`id, attempts, priority, project_id, profile_id, requires, routing, pool, workspace_of, workflow_run_id`;

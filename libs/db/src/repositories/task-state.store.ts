@@ -11,8 +11,18 @@ import { TaskStateMachine } from '../task-state-machine';
 import { lockAndCountChildren } from './children-lock';
 import { sqlOf } from '../client';
 import { assignments, json, type Sql } from '../sql';
+import { routingExtras, type AdmittedTask } from './task-admission.store';
 import { TASK_COLUMNS, taskFromSql, taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
+
+export interface ChosenCreation {
+  created: Task[];
+  unknownProfile: (NewTask & { id: string })[];
+  // The created tasks, admitted, with what routing needs (when asked to admit them).
+  admitted: AdmittedTask[];
+  // By project (its slug): its active tasks, the created ones with them.
+  counts: Map<string, { queued: number; running: number }>;
+}
 
 export type ChildCreation =
   { kind: 'created'; task: Task } | { kind: 'exists'; task: Task } | { kind: 'limit'; count: number };
@@ -63,11 +73,14 @@ export class TaskStateStore {
 
   // Tasks whose ids were chosen before (a workflow decision's steps), in one statement (a
   // step's end waits on it): those that exist already are left as they are. Answers the ones it
-  // created, in the inputs' order, and the inputs whose profile does not exist (created not).
+  // created, in the inputs' order, the inputs whose profile does not exist (created not), and
+  // each project's counts of active tasks with them. `admitted` (the orchestrator's call: no cap
+  // holds them back) creates them admitted, and answers them with what routing needs.
   async createChosen(
     inputs: (NewTask & { id: string })[],
-  ): Promise<{ created: Task[]; unknownProfile: (NewTask & { id: string })[] }> {
-    if (inputs.length === 0) return { created: [], unknownProfile: [] };
+    options: { admitted?: boolean } = {},
+  ): Promise<ChosenCreation> {
+    if (inputs.length === 0) return { created: [], unknownProfile: [], admitted: [], counts: new Map() };
     const rows = inputs.map((input, ord) => ({
       ord,
       id: input.id,
@@ -93,7 +106,15 @@ export class TaskStateStore {
       routing: input.routing ?? null,
     }));
     const answered = await this.sql.query<
-      TaskRow & { profileName: string; projectSlug: string; inputId: string; profileKnown: boolean }
+      TaskRow &
+        Omit<AdmittedTask, keyof TaskRow> & {
+          profileName: string;
+          projectSlug: string;
+          inputId: string;
+          profileKnown: boolean;
+          projectQueued: number;
+          projectRunning: number;
+        }
     >(Prisma.sql`
       WITH input AS (
         SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS i(
@@ -109,27 +130,56 @@ export class TaskStateStore {
         INSERT INTO tasks (id, project_id, profile_id, prompt, scenario, timeout_seconds, repository,
           repository_ref, push, priority, retry_of_id, conversation_id, output_schema, workspace_of,
           workflow_run_id, workflow_step, parent_task_id, root_task_id, depth, requires, routing,
-          updated_at)
+          admitted_at, updated_at)
         SELECT id, project_id, profile_id, prompt, scenario,
           COALESCE(timeout_seconds, profile_timeout, ${this.defaults.timeoutSeconds}), repository,
           repository_ref, push, priority, retry_of_id, conversation_id, NULLIF(output_schema, 'null'),
           workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
-          ARRAY(SELECT jsonb_array_elements_text(requires)), routing, now()
+          ARRAY(SELECT jsonb_array_elements_text(requires)), routing,
+          ${options.admitted ? Prisma.sql`now()` : null}, now()
         FROM known ORDER BY ord
         ON CONFLICT (id) DO NOTHING
         RETURNING *
+      ), counts AS (
+        SELECT project_id, count(*) FILTER (WHERE status = 'QUEUED')::int AS queued,
+          count(*) FILTER (WHERE status = 'RUNNING')::int AS running
+        FROM tasks WHERE project_id IN (SELECT project_id FROM input) AND status IN ('QUEUED', 'RUNNING')
+        GROUP BY project_id
       )
-      SELECT ${TASK_COLUMNS}, i.id AS "inputId",
-        EXISTS (SELECT 1 FROM known k WHERE k.id = i.id) AS "profileKnown"
-      FROM input i LEFT JOIN t ON t.id = i.id
+      SELECT ${TASK_COLUMNS}, ${routingExtras('t')}, i.id AS "inputId",
+        EXISTS (SELECT 1 FROM known k WHERE k.id = i.id) AS "profileKnown",
+        COALESCE(n.queued, 0) + (SELECT count(*) FROM t c WHERE c.project_id = i.project_id)::int
+          AS "projectQueued",
+        COALESCE(n.running, 0) AS "projectRunning"
+      FROM input i LEFT JOIN t ON t.id = i.id LEFT JOIN counts n ON n.project_id = i.project_id
       ORDER BY i.ord`);
-    const created: Task[] = [];
+    // (The statement's own inserts are not in its snapshot: the project's QUEUED count adds them.)
+    const outcome: ChosenCreation = { created: [], unknownProfile: [], admitted: [], counts: new Map() };
     const unknown = new Set<string>();
     for (const row of answered) {
       if (!row.profileKnown) unknown.add(row.inputId);
-      else if (row.id !== null) created.push(taskFromSql(row));
+      if (row.id === null) continue;
+      const task = taskFromSql(row);
+      outcome.created.push(task);
+      outcome.counts.set(task.project, { queued: row.projectQueued, running: row.projectRunning });
+      if (options.admitted)
+        outcome.admitted.push({
+          id: task.id,
+          attempts: task.attempts,
+          priority: task.priority,
+          projectId: row.projectId,
+          profileId: row.profileId,
+          provider: row.provider,
+          requires: task.requires,
+          strategy: row.strategy,
+          scope: row.scope,
+          pool: task.pool,
+          workspaceOf: task.workspaceOf,
+          workspaceRunner: row.workspaceRunner,
+        });
     }
-    return { created, unknownProfile: inputs.filter((input) => unknown.has(input.id)) };
+    outcome.unknownProfile = inputs.filter((input) => unknown.has(input.id));
+    return outcome;
   }
 
   // A child task (delegation) whose id its parent's runner chose: created once however often it

@@ -10,7 +10,7 @@ import {
 } from '@hangar/contracts';
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import { assignments, json, type Sql, type SqlTransaction } from '../sql';
+import { assignments, json, type Sql } from '../sql';
 import { stepTypes, toStepRun, toWorkflowRun } from './workflow.repository';
 
 type RunRow = Awaited<ReturnType<PrismaClient['workflowRun']['findUniqueOrThrow']>>;
@@ -39,12 +39,13 @@ function stepRowId(): string {
   return `s${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
 }
 
-// The workflow engine's writes to a run and its steps. Each decision is taken with the run's row
-// locked (SELECT … FOR UPDATE): two orchestrators, or two messages about one run, decide one
-// after the other, each on what the other wrote. Reached as `@hangar/db/workflow-state`, for the
-// orchestrator's engine alone. A decision is on the path from a step's end to the next step's
-// task, so it is node-postgres statements (../sql.ts): the lock, the read, one write, and
-// BEGIN/COMMIT.
+// The workflow engine's writes to a run and its steps. A decision reads the run (one statement)
+// and is stored only if no other decision of the run was stored since (one guarded statement,
+// on the run's count of decisions); otherwise it is taken again on what the other wrote. So two
+// orchestrators, or two messages about one run, never both store a decision, and nobody holds a
+// lock while deciding: a decision is on the path from a step's end to the next step's task,
+// and each statement there costs (node-postgres statements, ../sql.ts). Reached as
+// `@hangar/db/workflow-state`, for the orchestrator's engine alone.
 export class WorkflowRunStore {
   // Versions never change: each is read once (a decision's reads are what it costs).
   private readonly definitions = new Map<string, WorkflowDefinition>();
@@ -54,11 +55,11 @@ export class WorkflowRunStore {
     this.sql = sqlOf(prisma);
   }
 
-  private async definitionOf(tx: SqlTransaction, workflowId: string, version: number) {
+  private async definitionOf(workflowId: string, version: number) {
     const key = `${workflowId}:${version}`;
     let definition = this.definitions.get(key);
     if (!definition) {
-      const [row] = await tx.query<{ definition: unknown }>(Prisma.sql`
+      const [row] = await this.sql.query<{ definition: unknown }>(Prisma.sql`
         SELECT definition FROM workflow_versions WHERE workflow_id = ${workflowId} AND version = ${version}`);
       if (!row) throw new Error(`workflow ${workflowId} has no version ${version}`);
       definition = WorkflowDefinitionSchema.parse(row.definition);
@@ -70,63 +71,66 @@ export class WorkflowRunStore {
 
   async advance<T extends RunChanges>(
     runId: string,
-    decide: (snapshot: RunSnapshot) => T,
+    decide: (snapshot: RunSnapshot) => T | Promise<T>,
   ): Promise<{ snapshot: RunSnapshot; changes: T; told?: DecisionTold } | null> {
-    return this.sql.transaction(async (tx) => {
-      // The lock and the run's row; then its steps and tasks, in a statement of their own: one
-      // that waited for the lock reads them as the decision before it left them (a subquery of
-      // the locking statement would see them as they were when that statement began).
-      const [locked] = await tx.query<RunRow & { projectSlug: string; workflowName: string }>(Prisma.sql`
+    for (;;) {
+      // The run, its steps and their tasks as one statement sees them (one snapshot).
+      const [read] = await this.sql.query<
+        RunRow & {
+          projectSlug: string;
+          workflowName: string;
+          decisions: number;
+          steps: JsonStep[];
+          tasks: RunSnapshot['tasks'];
+        }
+      >(Prisma.sql`
         SELECT r.id, r.workflow_id AS "workflowId", r.version, r.project_id AS "projectId", r.status,
-               r.inputs, r.outputs, r.error, r.cost_usd AS "costUsd", r.deadline_at AS "deadlineAt",
-               r.cancel_requested_at AS "cancelRequestedAt", r.created_by AS "createdBy",
-               r.created_at AS "createdAt", r.finished_at AS "finishedAt", r.updated_at AS "updatedAt",
-               p.slug AS "projectSlug", w.name AS "workflowName"
+          r.inputs, r.outputs, r.error, r.cost_usd AS "costUsd", r.deadline_at AS "deadlineAt",
+          r.cancel_requested_at AS "cancelRequestedAt", r.created_by AS "createdBy",
+          r.created_at AS "createdAt", r.finished_at AS "finishedAt", r.updated_at AS "updatedAt",
+          r.decisions, p.slug AS "projectSlug", w.name AS "workflowName",
+          (SELECT coalesce(json_agg(s ORDER BY s."createdAt", s.key), '[]'::json) FROM (
+             SELECT id, run_id AS "runId", key, step_id AS "stepId", iteration, item, status,
+               task_id AS "taskId", attempt, output, error, due_at AS "dueAt",
+               decided_by AS "decidedBy", comment, created_at AS "createdAt",
+               finished_at AS "finishedAt", updated_at AS "updatedAt"
+             FROM workflow_steps WHERE run_id = r.id) s) AS steps,
+          (SELECT coalesce(json_agg(t), '[]'::json) FROM (
+             SELECT id, status, result, cost_usd AS "costUsd", error
+             FROM tasks WHERE workflow_run_id = r.id) t) AS tasks
         FROM workflow_runs r JOIN projects p ON p.id = r.project_id JOIN workflows w ON w.id = r.workflow_id
-        WHERE r.id = ${runId} FOR UPDATE OF r`);
-      if (!locked) return null;
-      const [children] = await tx.query<{ steps: JsonStep[]; tasks: RunSnapshot['tasks'] }>(Prisma.sql`
-        SELECT (SELECT coalesce(json_agg(s ORDER BY s."createdAt", s.key), '[]'::json) FROM (
-                  SELECT id, run_id AS "runId", key, step_id AS "stepId", iteration, item, status,
-                         task_id AS "taskId", attempt, output, error, due_at AS "dueAt",
-                         decided_by AS "decidedBy", comment, created_at AS "createdAt",
-                         finished_at AS "finishedAt", updated_at AS "updatedAt"
-                  FROM workflow_steps WHERE run_id = ${runId}) s) AS steps,
-               (SELECT coalesce(json_agg(t), '[]'::json) FROM (
-                  SELECT id, status, result, cost_usd AS "costUsd", error
-                  FROM tasks WHERE workflow_run_id = ${runId}) t) AS tasks`);
-      const steps = children!.steps.map(stepFromJson);
-      const definition = await this.definitionOf(tx, locked.workflowId, locked.version);
-      const row = {
-        ...locked,
-        project: { slug: locked.projectSlug },
-        workflow: { name: locked.workflowName },
-      };
+        WHERE r.id = ${runId}`);
+      if (!read) return null;
+      const steps = read.steps.map(stepFromJson);
+      const definition = await this.definitionOf(read.workflowId, read.version);
+      const row = { ...read, project: { slug: read.projectSlug }, workflow: { name: read.workflowName } };
       const snapshot: RunSnapshot = {
         run: toWorkflowRun(row, definition, steps),
         projectId: row.projectId,
         cancelRequested: row.cancelRequestedAt !== null,
         definition,
-        tasks: children!.tasks,
+        tasks: read.tasks,
       };
-      const changes = decide(snapshot);
-      const told = await this.write(tx, runId, row, steps, definition, changes);
-      return { snapshot, changes, ...(told ? { told } : {}) };
-    });
+      const changes = await decide(snapshot);
+      const written = await this.write(runId, read.decisions, row, steps, definition, changes);
+      if (written === 'superseded') continue; // another decision of the run was stored first
+      return { snapshot, changes, ...(written ? { told: written } : {}) };
+    }
   }
 
-  // A decision's writes as one statement: every changed step as its whole row (an upsert on
-  // the run's key: a new step is inserted, a known one updated), and the run's own change with
-  // its count of decisions. Answers what it wrote as a watcher sees it (nothing when it wrote
-  // nothing).
+  // A decision's writes as one statement: the run's own change with its count of decisions, and
+  // every changed step as its whole row (an upsert on the run's key: a new step is inserted, a
+  // known one updated) — written only while the run's count is still `seen`, the one decided
+  // on. Answers what it wrote as a watcher sees it (null when there was nothing to write), or
+  // `superseded` when another decision was stored since the read (nothing is written then).
   private async write(
-    tx: SqlTransaction,
     runId: string,
+    seen: number,
     run: { cancelRequestedAt: Date | null; finishedAt: Date | null },
     steps: StepRow[],
     definition: WorkflowDefinition,
     changes: RunChanges,
-  ): Promise<DecisionTold | null> {
+  ): Promise<DecisionTold | 'superseded' | null> {
     const now = new Date();
     const existing = new Map(steps.map((step) => [step.key, step]));
     const rows = changes.steps.map((step) => {
@@ -152,22 +156,6 @@ export class WorkflowRunStore {
         finished_at: before?.finishedAt ?? (terminal ? now : null),
       };
     });
-    const parts: Prisma.Sql[] = [];
-    if (rows.length > 0)
-      parts.push(Prisma.sql`steps AS (
-        INSERT INTO workflow_steps (id, run_id, key, step_id, iteration, item, status, task_id, attempt,
-          output, error, due_at, decided_by, comment, finished_at, updated_at)
-        SELECT id, ${runId}, key, step_id, iteration, item, status, task_id, attempt,
-          NULLIF(output, 'null'), error, due_at, decided_by, comment, finished_at, now()
-        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS c(id text, key text, step_id text,
-          iteration int, item int, status text, task_id text, attempt int, output jsonb, error text,
-          due_at timestamptz, decided_by text, comment text, finished_at timestamptz)
-        ON CONFLICT (run_id, key) DO UPDATE SET iteration = EXCLUDED.iteration,
-          status = EXCLUDED.status, task_id = EXCLUDED.task_id, attempt = EXCLUDED.attempt,
-          output = EXCLUDED.output, error = EXCLUDED.error, due_at = EXCLUDED.due_at,
-          decided_by = EXCLUDED.decided_by, comment = EXCLUDED.comment,
-          finished_at = EXCLUDED.finished_at, updated_at = EXCLUDED.updated_at
-        RETURNING key, created_at)`);
     if (rows.length === 0 && !changes.run) return null;
     const { status, error, outputs, costUsd, cancelRequested } = changes.run ?? {};
     const terminal = status !== undefined && status !== 'RUNNING';
@@ -181,10 +169,27 @@ export class WorkflowRunStore {
       ...(terminal && !run.finishedAt ? { finished_at: now } : {}),
       updated_at: Prisma.sql`now()`,
     };
-    parts.push(Prisma.sql`run AS (
-      UPDATE workflow_runs SET ${assignments(set)} WHERE id = ${runId}
-      RETURNING decisions, status, error, outputs, cost_usd)`);
-    const [written] = await tx.query<{
+    // The steps are written from the run's row the guarded UPDATE answered: none when it
+    // answered none. (Two deciders' UPDATEs of the row take turns; the second sees the first's
+    // count and matches nothing.)
+    const stepWrites =
+      rows.length === 0
+        ? Prisma.sql`SELECT NULL::text AS key, NULL::timestamptz AS created_at WHERE false`
+        : Prisma.sql`
+        INSERT INTO workflow_steps (id, run_id, key, step_id, iteration, item, status, task_id, attempt,
+          output, error, due_at, decided_by, comment, finished_at, updated_at)
+        SELECT c.id, ${runId}, c.key, c.step_id, c.iteration, c.item, c.status, c.task_id, c.attempt,
+          NULLIF(c.output, 'null'), c.error, c.due_at, c.decided_by, c.comment, c.finished_at, now()
+        FROM run, jsonb_to_recordset(${json(rows)}::jsonb) AS c(id text, key text, step_id text,
+          iteration int, item int, status text, task_id text, attempt int, output jsonb, error text,
+          due_at timestamptz, decided_by text, comment text, finished_at timestamptz)
+        ON CONFLICT (run_id, key) DO UPDATE SET iteration = EXCLUDED.iteration,
+          status = EXCLUDED.status, task_id = EXCLUDED.task_id, attempt = EXCLUDED.attempt,
+          output = EXCLUDED.output, error = EXCLUDED.error, due_at = EXCLUDED.due_at,
+          decided_by = EXCLUDED.decided_by, comment = EXCLUDED.comment,
+          finished_at = EXCLUDED.finished_at, updated_at = EXCLUDED.updated_at
+        RETURNING key, created_at`;
+    const [written] = await this.sql.query<{
       decision: number;
       status: WorkflowRun['status'];
       error: string | null;
@@ -192,13 +197,17 @@ export class WorkflowRunStore {
       costUsd: number;
       created: Record<string, string>;
     }>(Prisma.sql`
-      WITH ${Prisma.join(parts)}
+      WITH run AS (
+        UPDATE workflow_runs SET ${assignments(set)} WHERE id = ${runId} AND decisions = ${seen}
+        RETURNING decisions, status, error, outputs, cost_usd),
+      steps AS (${stepWrites})
       SELECT r.decisions AS decision, r.status, r.error, r.outputs, r.cost_usd AS "costUsd",
-        ${rows.length > 0 ? Prisma.sql`(SELECT coalesce(json_object_agg(key, created_at), '{}'::json) FROM steps)` : Prisma.sql`'{}'::json`} AS created
+        (SELECT coalesce(json_object_agg(key, created_at), '{}'::json) FROM steps) AS created
       FROM run r`);
+    if (!written) return 'superseded';
     const types = stepTypes(definition);
     return {
-      decision: written!.decision,
+      decision: written.decision,
       steps: rows.map((row) =>
         toStepRun(
           {
@@ -216,7 +225,7 @@ export class WorkflowRunStore {
             dueAt: row.due_at,
             decidedBy: row.decided_by,
             comment: row.comment,
-            createdAt: existing.get(row.key)?.createdAt ?? new Date(written!.created[row.key]!),
+            createdAt: existing.get(row.key)?.createdAt ?? new Date(written.created[row.key]!),
             finishedAt: row.finished_at,
             updatedAt: now,
           },
@@ -224,10 +233,10 @@ export class WorkflowRunStore {
         ),
       ),
       run: {
-        status: written!.status,
-        error: written!.error,
-        outputs: written!.outputs,
-        costUsd: written!.costUsd,
+        status: written.status,
+        error: written.error,
+        outputs: written.outputs,
+        costUsd: written.costUsd,
       },
     };
   }

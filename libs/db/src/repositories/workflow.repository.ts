@@ -316,23 +316,16 @@ export class WorkflowRunRepository {
     return row.projectId;
   }
 
-  // The run as it is now, its row locked (as the engine locks it to decide) while `use` runs:
-  // what is told of runs (their topic) is told in the order the decisions were taken, each on
-  // the state after the latest. Writes nothing; null for a run that does not exist.
-  async whileLocked<T>(
-    id: string,
-    use: (run: WorkflowRun & { projectId: string }) => Promise<T>,
-  ): Promise<T | null> {
+  // The run as it is now with its count of decisions (what orders what is told of them), read
+  // in one snapshot. Null for a run that does not exist.
+  async current(id: string): Promise<{ run: WorkflowRun & { projectId: string }; decisions: number } | null> {
     return this.prisma.$transaction(
       async (tx) => {
-        const locked = await tx.$queryRaw<
-          { id: string }[]
-        >`SELECT id FROM workflow_runs WHERE id = ${id} FOR UPDATE`;
-        if (locked.length === 0) return null;
-        const run = await readRun(tx, { id });
-        return run ? use(run) : null;
+        const row = await tx.workflowRun.findUnique({ where: { id }, select: { decisions: true } });
+        const run = row ? await readRun(tx, { id }) : null;
+        return row && run ? { run, decisions: row.decisions } : null;
       },
-      { timeout: 30_000 },
+      { isolationLevel: 'RepeatableRead' },
     );
   }
 

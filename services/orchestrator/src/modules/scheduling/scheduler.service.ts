@@ -40,8 +40,14 @@ export class SchedulerService {
     await this.router.route(await this.admitWaiting(projectId));
   }
 
+  // Without a cap nothing holds a new task back: a caller creating tasks (the workflow engine)
+  // creates them admitted, and queues them at once.
+  get admitsOnCreation(): boolean {
+    return this.config.MAX_ACTIVE_TASKS_PER_PROJECT === 0;
+  }
+
   // The two halves of `admit`, for a caller with something to do in between (the workflow
-  // engine tells of its new tasks while they are admitted, then queues them).
+  // engine, under a cap, tells of its new tasks while they are admitted, then queues them).
   admitWaiting(projectId: string): Promise<AdmittedTask[]> {
     return this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT);
   }

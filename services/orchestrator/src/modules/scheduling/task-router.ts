@@ -30,14 +30,15 @@ const HISTORY_TTL_MS = 30_000;
 // How far back that history looks.
 const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
 
-// What one routing pass sees: the runners as registered now, and the pools' loads as far as
-// they were needed.
+// What one routing pass sees: the runners as registered now, the pools' loads as far as they
+// were needed (read once a pass), and the tasks this pass put on each pool.
 interface Pass {
   records: RunnerRecord[];
   now: number;
   known: PoolOffer[];
   live: PoolOffer[];
   loads: Map<string, number>;
+  added: Map<string, number>;
 }
 
 // Where each admitted task runs (docs/routing.md): the queue of a runner pool that offers what
@@ -117,6 +118,7 @@ export class TaskRouter {
       known: poolsOf(records),
       live: poolsOf(records.filter((record) => isLive(record, now))),
       loads: new Map(),
+      added: new Map(),
     };
   }
 
@@ -134,7 +136,9 @@ export class TaskRouter {
     }
     // Routed before (a retry, a reconciler's pass) to a pool that still fits: it stays there.
     const kept = candidates.find((pool) => pool.name === task.pool);
-    if (kept) return { pool: kept.name };
+    if (kept) return this.onto(kept.name, pass);
+    // One pool can take it: every strategy chooses that one, and no load needs reading.
+    if (candidates.length === 1) return this.onto(candidates[0]!.name, pass);
     const loads: PoolLoad[] = [];
     for (const pool of candidates)
       loads.push({
@@ -151,9 +155,12 @@ export class TaskRouter {
             await this.poolRecords(task.profileId),
           )
         : undefined;
-    const chosen = this.chooser.choose(strategy, task.scope, loads, task.requires, weights);
-    pass.loads.set(chosen.name, chosen.load + 1);
-    return { pool: chosen.name };
+    return this.onto(this.chooser.choose(strategy, task.scope, loads, task.requires, weights).name, pass);
+  }
+
+  private onto(pool: string, pass: Pass): TaskQueueTarget {
+    pass.added.set(pool, (pass.added.get(pool) ?? 0) + 1);
+    return { pool };
   }
 
   // The runner that ran the task whose workspace this one works in: its own queue, while it runs.
@@ -187,7 +194,7 @@ export class TaskRouter {
       load = pool.running + (await this.producer({ pool: pool.name }).count());
       pass.loads.set(pool.name, load);
     }
-    return load;
+    return load + (pass.added.get(pool.name) ?? 0);
   }
 
   private async poolRecords(profileId: string): Promise<PoolRecord[]> {

@@ -122,16 +122,22 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     if (changes.refused) this.logger.warn(`workflow run ${runId}: ${changes.refused}`);
     try {
       // A decision's new tasks are created together (a fan-out's items in one statement), then
-      // go onto the runners' queue as the project's cap allows.
+      // go onto the runners' queue as the project's cap allows: without a cap they are created
+      // admitted; with one, the project's waiting tasks are admitted while they are told.
       if (changes.start.length > 0) {
+        const admitOnCreation = this.scheduler.admitsOnCreation;
         let admitted: AdmittedTask[] = [];
-        const { created, unknownProfile } = await this.lifecycle.createChosen(
+        const outcome = await this.lifecycle.createChosen(
           changes.start.map((start) => this.newTask(runId, snapshot.projectId, start)),
-          async () => {
-            admitted = await this.scheduler.admitWaiting(snapshot.projectId);
-          },
+          { admitted: admitOnCreation },
+          admitOnCreation
+            ? undefined
+            : async () => {
+                admitted = await this.scheduler.admitWaiting(snapshot.projectId);
+              },
         );
-        await this.scheduler.route(admitted);
+        const { created, unknownProfile } = outcome;
+        await this.scheduler.route(admitOnCreation ? outcome.admitted : admitted);
         const elapsed = performance.now() - started;
         for (const _ of created) this.metrics.stepStarted(elapsed);
         // Refused for good (its profile was deleted since the run started): the step fails.
