@@ -79,6 +79,7 @@ async function main() {
       ],
     })) as Workflow;
     const items = Array.from({ length: steps }, (_, index) => index + 1);
+    const probe = await startProbe(stack.database.url);
     const started = Date.now();
     const run = (await api(stack, 'POST', `/api/v1/workflows/${workflow.id}/runs`, {
       inputs: { items },
@@ -90,6 +91,7 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const elapsedMs = Date.now() - started;
+    const roundTrips = await probe.stop();
     if (finished.status !== 'COMPLETED')
       throw new Error(`the run ended ${finished.status}: ${finished.error}`);
     const { latencies, parts } = await stepLatencies(stack, run.id, added, told, taken);
@@ -104,6 +106,9 @@ async function main() {
       console.log(
         `  bare CLI, same machine, same run: ${steps + 2} runs ${slots} at a time in ${(bare / 1000).toFixed(1)} s (${((steps + 2) / (bare / 1000)).toFixed(2)} runs/s); Hangar/bare time ${(elapsedMs / bare).toFixed(2)}`,
       );
+    console.log(
+      `  the machine during the run: one PostgreSQL round trip (SELECT 1, from an otherwise idle process, every 20 ms) p50 ${quantile(roundTrips, 0.5).toFixed(2)} ms, p90 ${quantile(roundTrips, 0.9).toFixed(2)} ms, p99 ${quantile(roundTrips, 0.99).toFixed(2)} ms`,
+    );
     console.log(`  step ready → task queued, ${latencies.length} steps (ms):`);
     for (const [name, q] of [
       ['p50', 0.5],
@@ -171,6 +176,31 @@ async function stepLatencies(
   } finally {
     await client.end();
   }
+}
+
+// What one round trip to PostgreSQL costs on this machine while the run loads it: the floor
+// under every statement on a step's path.
+async function startProbe(databaseUrl: string): Promise<{ stop(): Promise<number[]> }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  const times: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const at = performance.now();
+      await client.query('SELECT 1');
+      times.push(performance.now() - at);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await client.end();
+      return times;
+    },
+  };
 }
 
 // The same number of `claude -p` runs with the `reply` scenario, bare: fresh home each, no

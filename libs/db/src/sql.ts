@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { Prisma } from './generated/prisma/client';
 
 // node-postgres itself, on the pool Prisma's adapter uses, for the statements on Hangar's hot
@@ -13,7 +14,7 @@ export class Sql {
   constructor(private readonly pool: Pool) {}
 
   async query<T>(statement: Prisma.Sql): Promise<T[]> {
-    const result = await this.pool.query(statement.text, statement.values);
+    const result = await this.pool.query(prepared(statement));
     return result.rows as T[];
   }
 
@@ -42,9 +43,23 @@ export class SqlTransaction {
   constructor(private readonly client: PoolClient) {}
 
   async query<T>(statement: Prisma.Sql): Promise<T[]> {
-    const result = await this.client.query(statement.text, statement.values);
+    const result = await this.client.query(prepared(statement));
     return result.rows as T[];
   }
+}
+
+// Each statement is prepared once per connection (named by its text's hash): PostgreSQL parses
+// and analyses it once instead of at every call (and may keep a generic plan), and these
+// statements are on every step's path.
+const names = new Map<string, string>();
+function prepared(statement: Prisma.Sql): QueryConfig {
+  let name = names.get(statement.text);
+  if (!name) {
+    name = `hangar_${createHash('sha1').update(statement.text).digest('hex').slice(0, 20)}`;
+    if (names.size > 10_000) names.clear();
+    names.set(statement.text, name);
+  }
+  return { name, text: statement.text, values: statement.values };
 }
 
 // A JSON value as a parameter (with `::jsonb` in the statement); SQL NULL for null/undefined.

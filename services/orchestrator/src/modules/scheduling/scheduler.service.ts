@@ -7,7 +7,7 @@ import { Patterns } from '@hangar/contracts';
 import { lastValueFrom, timeout } from 'rxjs';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { RUNNER_CLIENT } from './runner-client';
-import { TaskRouter } from './task-router';
+import { TaskRouter, type RoutingPass } from './task-router';
 
 @Injectable()
 export class SchedulerService {
@@ -52,8 +52,14 @@ export class SchedulerService {
     return this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT);
   }
 
-  route(tasks: readonly AdmittedTask[]): Promise<void> {
-    return this.router.route(tasks);
+  // `looked` (lookForRunners, started while the caller did something else) spares the routing
+  // its read of the runners.
+  route(tasks: readonly AdmittedTask[], looked?: Promise<RoutingPass>): Promise<void> {
+    return this.router.route(tasks, looked);
+  }
+
+  lookForRunners(): Promise<RoutingPass> {
+    return this.router.look();
   }
 
   // A runner registered: admitted tasks that waited for one that offers what they require, or

@@ -32,7 +32,7 @@ const HISTORY_WINDOW_MS = 24 * 3600 * 1000;
 
 // What one routing pass sees: the runners as registered now, the pools' loads as far as they
 // were needed (read once a pass), and the tasks this pass put on each pool.
-interface Pass {
+export interface RoutingPass {
   records: RunnerRecord[];
   now: number;
   known: PoolOffer[];
@@ -61,9 +61,10 @@ export class TaskRouter {
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
   ) {}
 
-  async route(tasks: readonly AdmittedTask[]): Promise<void> {
+  // `looked`: the runners as a caller read them while it did something else (`look`).
+  async route(tasks: readonly AdmittedTask[], looked?: Promise<RoutingPass>): Promise<void> {
     if (tasks.length === 0) return;
-    const pass = await this.pass();
+    const pass = await (looked ?? this.look());
     const routed: { task: AdmittedTask; target: TaskQueueTarget }[] = [];
     for (const task of tasks) {
       const target = await this.targetOf(task, pass);
@@ -109,7 +110,8 @@ export class TaskRouter {
     return depths;
   }
 
-  private async pass(): Promise<Pass> {
+  // The runners as registered now (one read), for routing tasks soon.
+  async look(): Promise<RoutingPass> {
     const now = Date.now();
     const records = await this.registry.all(now);
     return {
@@ -122,7 +124,7 @@ export class TaskRouter {
     };
   }
 
-  private async targetOf(task: AdmittedTask, pass: Pass): Promise<TaskQueueTarget | null> {
+  private async targetOf(task: AdmittedTask, pass: RoutingPass): Promise<TaskQueueTarget | null> {
     // No runner has registered at all (a fresh installation, runners starting): nothing is
     // known to refuse or to choose by.
     if (pass.records.length === 0) return task.requires.length === 0 ? { pool: DEFAULT_POOL } : null;
@@ -158,13 +160,13 @@ export class TaskRouter {
     return this.onto(this.chooser.choose(strategy, task.scope, loads, task.requires, weights).name, pass);
   }
 
-  private onto(pool: string, pass: Pass): TaskQueueTarget {
+  private onto(pool: string, pass: RoutingPass): TaskQueueTarget {
     pass.added.set(pool, (pass.added.get(pool) ?? 0) + 1);
     return { pool };
   }
 
   // The runner that ran the task whose workspace this one works in: its own queue, while it runs.
-  private async workspaceTarget(task: AdmittedTask, pass: Pass): Promise<TaskQueueTarget | null> {
+  private async workspaceTarget(task: AdmittedTask, pass: RoutingPass): Promise<TaskQueueTarget | null> {
     const holder = pass.records.find((record) => record.id === task.workspaceRunner);
     if (holder && isLive(holder, pass.now) && holder.executor === 'process') {
       const needs = { requires: task.requires, provider: task.provider };
@@ -188,7 +190,7 @@ export class TaskRouter {
   }
 
   // Attempts running in the pool plus jobs waiting on its queue, counting this pass's own.
-  private async load(pool: PoolOffer, pass: Pass): Promise<number> {
+  private async load(pool: PoolOffer, pass: RoutingPass): Promise<number> {
     let load = pass.loads.get(pool.name);
     if (load === undefined) {
       load = pool.running + (await this.producer({ pool: pool.name }).count());

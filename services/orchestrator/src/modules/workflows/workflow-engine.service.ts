@@ -126,6 +126,9 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
       // admitted; with one, the project's waiting tasks are admitted while they are told.
       if (changes.start.length > 0) {
         const admitOnCreation = this.scheduler.admitsOnCreation;
+        // The runners are read while the tasks are created (routing needs both).
+        const looked = this.scheduler.lookForRunners();
+        looked.catch(() => undefined); // (awaited by route; a failure surfaces there)
         let admitted: AdmittedTask[] = [];
         const outcome = await this.lifecycle.createChosen(
           changes.start.map((start) => this.newTask(runId, snapshot.projectId, start)),
@@ -137,7 +140,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
               },
         );
         const { created, unknownProfile } = outcome;
-        await this.scheduler.route(admitOnCreation ? outcome.admitted : admitted);
+        await this.scheduler.route(admitOnCreation ? outcome.admitted : admitted, looked);
         const elapsed = performance.now() - started;
         for (const _ of created) this.metrics.stepStarted(elapsed);
         // Refused for good (its profile was deleted since the run started): the step fails.
