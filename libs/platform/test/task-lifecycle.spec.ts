@@ -93,6 +93,52 @@ describe(TaskLifecycle.name, () => {
     ]);
   });
 
+  it('should create chosen tasks once, admitted when asked, telling the project its counts with them', async () => {
+    const before = await tasks.activeCounts('default');
+    const ids = [randomUUID(), randomUUID()];
+    const inputs = ids.map((id) => ({
+      id,
+      projectId: DEFAULT_PROJECT_ID,
+      prompt: 'chosen',
+      requires: ['gpu'],
+    }));
+    const missing = { id: randomUUID(), projectId: DEFAULT_PROJECT_ID, prompt: 'chosen', profile: 'nobody' };
+    const first = await lifecycle.createChosen([...inputs, missing], { admitted: true });
+    expect(first.created.map((task) => [task.id, task.status, task.profile])).toEqual(
+      ids.map((id) => [id, 'QUEUED', 'default']),
+    );
+    expect(first.unknownProfile).toEqual([missing]);
+    // Admitted, with what routing needs of them.
+    expect(first.admitted).toEqual(
+      ids.map((id) => ({
+        id,
+        attempts: 0,
+        priority: 'normal',
+        projectId: DEFAULT_PROJECT_ID,
+        profileId: 'default',
+        provider: 'claude',
+        requires: ['gpu'],
+        strategy: null,
+        scope: `project:${DEFAULT_PROJECT_ID}`,
+        pool: null,
+        workspaceOf: null,
+        workspaceRunner: null,
+      })),
+    );
+    const stored = await prisma.task.findMany({ where: { id: { in: ids } }, select: { admittedAt: true } });
+    expect(stored.every((row) => row.admittedAt !== null)).toBe(true);
+    // Told with the project's counts after them, as counting them now gives.
+    const counts = { queued: before.queued + 2, running: before.running };
+    for (const id of ids)
+      expect(await projectStatuses(id)).toEqual([{ taskId: id, status: 'QUEUED', counts }]);
+    expect(await tasks.activeCounts('default')).toEqual(counts);
+    // Asked again (a decision carried out twice): nothing is created or told again.
+    const again = await lifecycle.createChosen(inputs, { admitted: true });
+    expect(again.created).toEqual([]);
+    expect(again.admitted).toEqual([]);
+    expect(await projectStatuses(ids[0]!)).toHaveLength(1);
+  });
+
   it('should let one runner claim an attempt, telling RUNNING once, and refuse the same attempt again', async () => {
     const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'claim' });
     const claimed = await lifecycle.claim(task.id, 1, 'runner-a', { workspace: '/w', sandbox: 'bwrap' });
