@@ -40,6 +40,7 @@ export const ChildTaskRequestSchema = z
     repository: true,
     ref: true,
     push: true,
+    requires: true,
   })
   .strict();
 export type ChildTaskRequest = z.infer<typeof ChildTaskRequestSchema>;

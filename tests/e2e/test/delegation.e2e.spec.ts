@@ -203,6 +203,30 @@ describe('agents that delegate', () => {
     expect(manager.result).toContain('depth limit reached');
   });
 
+  it('should route a child by the labels it requires, and refuse one no runner offers as a tool error', async () => {
+    const placed = await finished(
+      await createTask(stack, {
+        prompt: 'Work on the default pool',
+        profile: 'manager',
+        scenario: 'manager',
+      }),
+    );
+    expect(placed.status).toBe('COMPLETED');
+    const [child] = (await tree(placed.id)).children;
+    expect(child).toMatchObject({ status: 'COMPLETED', result: 'plums: 7' });
+    expect(await getTask(stack, child!.id)).toMatchObject({ requires: ['pool=default'], pool: 'default' });
+    expect(placed.result).toContain('plums: 7');
+
+    const refused = await finished(
+      await createTask(stack, { prompt: 'This needs a gpu', profile: 'manager', scenario: 'manager' }),
+    );
+    expect(refused.status).toBe('COMPLETED');
+    expect((await tree(refused.id)).children).toEqual([]);
+    const [answer] = toolResults(await events(refused.id), 'mcp__hangar__start_task');
+    expect(answer).toEqual({ content: expect.stringContaining('gpu'), isError: true });
+    expect(refused.result).toContain('gpu');
+  });
+
   it('should let a manager start a workflow run, wait for it and read its outputs', async () => {
     const workflow = await request(stack, 'POST', '/api/v1/workflows', {
       name: 'count-fruit',
