@@ -28,17 +28,17 @@ export class TaskActivity {
     });
   }
 
-  // New tasks told together: one append per project, with its counts (`counts`, by project,
-  // when the caller has them; otherwise counted here).
+  // New tasks told together: one append per project, with its counts after them (`counts`, by
+  // project: their creation's statement counted them).
   async statusesChanged(
     tasks: readonly Task[],
-    counts?: ReadonlyMap<string, { queued: number; running: number }>,
+    counts: ReadonlyMap<string, { queued: number; running: number }>,
   ): Promise<void> {
     const byProject = new Map<string, Task[]>();
     for (const task of tasks) byProject.set(task.project, [...(byProject.get(task.project) ?? []), task]);
     for (const [project, changed] of byProject)
       await this.bestEffort(`status of ${changed.length} task(s)`, async () => {
-        const active = counts?.get(project) ?? (await this.tasks.activeCounts(project));
+        const active = counts.get(project) ?? (await this.tasks.activeCounts(project));
         await this.topics.append(
           `project:${project}`,
           changed.map((task) => ({

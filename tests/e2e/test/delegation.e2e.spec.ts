@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Task, TaskEvent, TaskEventPage, TaskTreeNode, User } from '@hangar/contracts';
+import type { Task, TaskEvent, TaskEventPage, TaskTreeNode } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { createTask, follow, getTask, request, signIn } from './support';
+import { createTask, follow, getTask, request, signedInMember } from './support';
 
 // Agents that delegate, end to end: the real Claude Code CLI, driven by the scripted model's
 // `manager` scenario, calls Hangar's MCP tools (mcp__hangar__start_task, mcp__hangar__wait) on
@@ -35,31 +35,6 @@ describe('agents that delegate', () => {
       delegation: { enabled: true, profiles: ['default', 'manager'], maxDepth: 1, maxChildren: 3 },
     });
   });
-
-  // An operator of a project of its own, signed in.
-  async function outsiderOfAnotherProject(): Promise<Record<string, string>> {
-    const admin = { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
-    expect(
-      (await request(stack, 'POST', '/api/v1/projects', { slug: 'elsewhere', name: 'Elsewhere' }, admin))
-        .status,
-    ).toBe(201);
-    const user = await request(
-      stack,
-      'POST',
-      '/api/v1/users',
-      { email: 'olga@example.com', name: 'olga', password: 'olga-password-1' },
-      admin,
-    );
-    const member = await request(
-      stack,
-      'PUT',
-      `/api/v1/projects/elsewhere/members/${(user.body as User).id}`,
-      { role: 'operator' },
-      admin,
-    );
-    expect(member.status).toBe(200);
-    return { authorization: '', cookie: await signIn(stack, 'olga@example.com', 'olga-password-1') };
-  }
 
   it('should audit who let a profile delegate, and declare the tree route in the OpenAPI document', async () => {
     const audit = await request(stack, 'GET', '/api/v1/audit?project=default&action=profile.create');
@@ -160,7 +135,12 @@ describe('agents that delegate', () => {
     }
     expect(root.children.map((child) => child.result).sort()).toEqual(['apples: 3', 'pears: 5', 'plums: 7']);
     // Another project's operator learns nothing of the tree, from its root or from a child.
-    const outsider = await outsiderOfAnotherProject();
+    const outsider = await signedInMember(stack, {
+      name: 'olga',
+      project: 'elsewhere',
+      role: 'operator',
+      create: true,
+    });
     for (const id of [manager.id, root.children[0]!.id]) {
       const hidden = await request(stack, 'GET', `/api/v1/tasks/${id}/tree`, undefined, outsider);
       expect(hidden.status).toBe(404);

@@ -1,7 +1,7 @@
 import { createPrismaClient, type PrismaClient } from '@hangar/db';
-import type { RunnersOverview, Task, User, Workflow, WorkflowRun } from '@hangar/contracts';
+import type { RunnersOverview, Task, Workflow, WorkflowRun } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { countTasks, follow, followRun, getTask, request, signIn, type Follower } from './support';
+import { countTasks, follow, followRun, getTask, request, signedInMember, type Follower } from './support';
 
 // Routing with two real runner pools (docs/routing.md): a `gpu` pool and an `eu` pool, each one
 // agent-runner process registering what it offers; tasks run only where their requirements
@@ -176,27 +176,7 @@ describe('routing across two runner pools', () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('routingStrategy');
     // Only the project's admins choose it: an operator is refused and nothing changes.
-    const admin = { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
-    const user = await request(
-      stack,
-      'POST',
-      '/api/v1/users',
-      { email: 'oscar@example.com', name: 'oscar', password: 'oscar-password-1' },
-      admin,
-    );
-    expect(user.status).toBe(201);
-    const member = await request(
-      stack,
-      'PUT',
-      `/api/v1/projects/default/members/${(user.body as User).id}`,
-      { role: 'operator' },
-      admin,
-    );
-    expect(member.status).toBe(200);
-    const operator = {
-      authorization: '',
-      cookie: await signIn(stack, 'oscar@example.com', 'oscar-password-1'),
-    };
+    const operator = await signedInMember(stack, { name: 'oscar', project: 'default', role: 'operator' });
     const refused = await request(
       stack,
       'PATCH',

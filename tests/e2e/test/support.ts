@@ -63,6 +63,46 @@ export async function signIn(stack: ServiceStack, email: string, password: strin
   return cookie.split(';')[0]!;
 }
 
+// The stack's first user (an instance admin), signed in: the headers to send as them.
+export async function asInstanceAdmin(stack: ServiceStack): Promise<Record<string, string>> {
+  return { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
+}
+
+// A new user `name` (name@example.com), made a `role` of `project` by the instance admin, signed
+// in: the headers to send as them. `create` makes the project first.
+export async function signedInMember(
+  stack: ServiceStack,
+  member: { name: string; project: string; role: 'viewer' | 'operator' | 'admin'; create?: boolean },
+): Promise<Record<string, string>> {
+  const admin = await asInstanceAdmin(stack);
+  const expectStatus = (response: ApiResponse, status: number, what: string) => {
+    if (response.status !== status)
+      throw new Error(`${what} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  };
+  if (member.create)
+    expectStatus(
+      await request(stack, 'POST', '/api/v1/projects', { slug: member.project, name: member.project }, admin),
+      201,
+      `creating project ${member.project}`,
+    );
+  const email = `${member.name}@example.com`;
+  const password = `${member.name}-password-1`;
+  const user = await request(stack, 'POST', '/api/v1/users', { email, name: member.name, password }, admin);
+  expectStatus(user, 201, `creating user ${email}`);
+  expectStatus(
+    await request(
+      stack,
+      'PUT',
+      `/api/v1/projects/${member.project}/members/${(user.body as { id: string }).id}`,
+      { role: member.role },
+      admin,
+    ),
+    200,
+    `making ${email} a ${member.role} of ${member.project}`,
+  );
+  return { authorization: '', cookie: await signIn(stack, email, password) };
+}
+
 // How many tasks the stack's database holds: "nothing recorded, nothing queued" checks.
 export async function countTasks(stack: ServiceStack): Promise<number> {
   const client = new Client({ connectionString: stack.database.url });

@@ -1,15 +1,8 @@
 import { Client } from 'pg';
-import type {
-  Problem,
-  User,
-  Workflow,
-  WorkflowRun,
-  WorkflowRunPage,
-  WorkflowVersion,
-} from '@hangar/contracts';
+import type { Problem, Workflow, WorkflowRun, WorkflowRunPage, WorkflowVersion } from '@hangar/contracts';
 import { createRedis } from '@hangar/redis';
 import { redisUrl, ServiceStack } from '@hangar/testing';
-import { request, signIn } from './support';
+import { request, signedInMember } from './support';
 
 // A plan with a structured list, then a review of it.
 function definition(name: string): Record<string, unknown> {
@@ -75,25 +68,7 @@ describe('workflows API', () => {
   beforeAll(async () => {
     stack = await ServiceStack.create('workflows_api');
     await stack.start(['gateway']);
-    const admin = { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
-    const password = 'vic-password-1';
-    const user = await request(
-      stack,
-      'POST',
-      '/api/v1/users',
-      { email: 'vic@example.com', name: 'vic', password },
-      admin,
-    );
-    expect(user.status).toBe(201);
-    const joined = await request(
-      stack,
-      'PUT',
-      `/api/v1/projects/default/members/${(user.body as User).id}`,
-      { role: 'viewer' },
-      admin,
-    );
-    expect(joined.status).toBe(200);
-    viewer = { authorization: '', cookie: await signIn(stack, 'vic@example.com', password) };
+    viewer = await signedInMember(stack, { name: 'vic', project: 'default', role: 'viewer' });
   });
 
   afterAll(async () => {
@@ -345,33 +320,12 @@ describe('workflows API', () => {
     });
     expect(started.status).toBe(201);
     const run = started.body as WorkflowRun;
-    const admin = { authorization: '', cookie: await signIn(stack, stack.admin.email, stack.admin.password) };
-    expect(
-      (await request(stack, 'POST', '/api/v1/projects', { slug: 'elsewhere', name: 'Elsewhere' }, admin))
-        .status,
-    ).toBe(201);
-    const user = await request(
-      stack,
-      'POST',
-      '/api/v1/users',
-      { email: 'olga@example.com', name: 'olga', password: 'olga-password-1' },
-      admin,
-    );
-    expect(
-      (
-        await request(
-          stack,
-          'PUT',
-          `/api/v1/projects/elsewhere/members/${(user.body as User).id}`,
-          { role: 'operator' },
-          admin,
-        )
-      ).status,
-    ).toBe(200);
-    const outsider = {
-      authorization: '',
-      cookie: await signIn(stack, 'olga@example.com', 'olga-password-1'),
-    };
+    const outsider = await signedInMember(stack, {
+      name: 'olga',
+      project: 'elsewhere',
+      role: 'operator',
+      create: true,
+    });
     for (const [method, path, body] of [
       ['GET', `/api/v1/workflows/${workflow.id}`, undefined],
       ['PUT', `/api/v1/workflows/${workflow.id}`, definition('private')],
