@@ -2,3 +2,4 @@ export * from './sandbox-layout';
 export * from './sandbox-command';
 export * from './sandbox-host';
 export * from './agent-files';
+export * from './session-nice';
