@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ProjectSlugSchema } from './accounts';
 import { RequiresSchema, RoutingStrategySchema } from './routing';
-import { ProfileNameSchema, ScenarioNameSchema, TaskPrioritySchema, type TaskStatus } from './task';
+import { ProfileNameSchema, ScenarioNameSchema, TaskPrioritySchema, TaskStatusSchema } from './task';
 
 // A workflow definition as a user writes it (JSON or YAML, through the API, the CLI or a
 // template). This is its shape; what only the whole can tell (dependencies that exist and make
@@ -313,10 +313,20 @@ export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 // ---- The engine's durable queue (gateway and task lifecycle → orchestrator) -----------------
 
 export const WORKFLOW_QUEUE = 'hangar-workflows';
-// `advance`: look at the run again (a task of it ended, it was started, a timer is due);
-// `cancel` and `decide` carry what a person asked, which only the engine writes.
+// A step's task as the engine decides on it.
+export const StepTaskSchema = z.object({
+  id: z.string().min(1),
+  status: TaskStatusSchema,
+  result: z.string().nullable(),
+  costUsd: z.number().nullable(),
+  error: z.string().nullable(),
+});
+export type StepTask = z.infer<typeof StepTaskSchema>;
+
+// `advance`: look at the run again (a task of it ended, with how it ended; it was started; a
+// timer is due); `cancel` and `decide` carry what a person asked, which only the engine writes.
 export const WorkflowJobSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('advance'), runId: z.string().min(1) }),
+  z.object({ kind: z.literal('advance'), runId: z.string().min(1), task: StepTaskSchema.optional() }),
   z.object({ kind: z.literal('cancel'), runId: z.string().min(1), by: z.string().min(1) }),
   z.object({
     kind: z.literal('decide'),
@@ -330,14 +340,6 @@ export const WorkflowJobSchema = z.discriminatedUnion('kind', [
 export type WorkflowJob = z.infer<typeof WorkflowJobSchema>;
 
 // ---- What the engine reads and writes (the orchestrator's engine and libs/db's run store) ----
-
-export interface StepTask {
-  id: string;
-  status: TaskStatus;
-  result: string | null;
-  costUsd: number | null;
-  error: string | null;
-}
 
 export interface RunSnapshot {
   run: WorkflowRun;

@@ -220,11 +220,22 @@ export class TaskLifecycle {
     const terminal = TERMINAL_STATUSES.includes(task.status);
     // A workflow step's task ended: the engine decides what comes next. First, as the change is
     // committed: the next step waits on nothing else (durably: the job waits while no
-    // orchestrator runs; one job per task and ending, so a repeat adds nothing).
+    // orchestrator runs; one job per task and ending, so a repeat adds nothing). How it ended
+    // goes with it: an engine that knows the rest of the run decides without reading it.
     if (terminal && task.workflowRunId)
       await this.workflows.add(
         'advance',
-        { kind: 'advance', runId: task.workflowRunId },
+        {
+          kind: 'advance',
+          runId: task.workflowRunId,
+          task: {
+            id: task.id,
+            status: task.status,
+            result: task.result,
+            costUsd: task.costUsd,
+            error: task.error,
+          },
+        },
         { jobId: `task-${task.id}-${task.status}` },
       );
     // Its project may have room for a waiting task now.

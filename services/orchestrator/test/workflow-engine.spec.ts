@@ -209,6 +209,36 @@ describe(WorkflowEngine.name, () => {
     ]);
   });
 
+  // A task's end is decided on the run as the engine knows it (its job says how the task ended):
+  // a decision that assumed the run's other tasks wrong (one ended and its job was lost) is not
+  // stored but taken again on the run as it is.
+  it('decides on the run as it is when another of its tasks ended unheard', async () => {
+    const app = await orchestrator();
+    const runId = await startRun(fanOut);
+    await app.get(WorkflowEngine).advance(runId);
+    const lifecycle = app.get(TaskLifecycle);
+    const [first, second] = await runTasks(runId);
+    for (const task of [first!, second!])
+      await lifecycle.claim(task.id, 1, 'runner-x', { workspace: '/w', sandbox: 'none' });
+    // The second task's end is stored, and its message to the engine lost (Redis lost it).
+    await prisma.task.update({
+      where: { id: second!.id },
+      data: { status: 'COMPLETED', result: 'two', costUsd: 0.5, finishedAt: new Date() },
+    });
+
+    const told = handled(`task-${first!.id}-COMPLETED`);
+    await lifecycle.finish(first!.id, 'runner-x', { status: 'COMPLETED', result: 'one', costUsd: 0.25 });
+    await told;
+    const after = (await runTasks(runId)).find((task) => task.workflowStep === 'after');
+    expect(after).toMatchObject({ prompt: 'after one', status: 'QUEUED' });
+    expect(await run(runId)).toMatchObject({ status: 'RUNNING', costUsd: 0.75 });
+    expect((await run(runId)).steps.map((step) => [step.key, step.status, step.output])).toEqual([
+      ['first', 'COMPLETED', 'one'],
+      ['second', 'COMPLETED', 'two'],
+      ['after', 'RUNNING', null],
+    ]);
+  });
+
   it('cancels every task of a cancelled run, queued or running', async () => {
     const app = await orchestrator();
     const runId = await startRun(fanOut);

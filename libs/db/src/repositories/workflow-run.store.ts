@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import {
+  TERMINAL_STATUSES,
   TERMINAL_STEP_STATUSES,
   WorkflowDefinitionSchema,
   type RunChanges,
+  type StepTask,
   type RunSnapshot,
   type WorkflowDefinition,
   type DecisionTold,
@@ -39,6 +41,21 @@ function stepRowId(): string {
   return `s${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
 }
 
+// A run as toWorkflowRun takes it, with its count of decisions.
+type KnownRow = Parameters<typeof toWorkflowRun>[0] & { decisions: number };
+
+// A run as the engine last read or wrote it: its row, steps and tasks.
+interface KnownRun {
+  row: KnownRow;
+  steps: StepRow[];
+  tasks: StepTask[];
+  definition: WorkflowDefinition;
+}
+
+// Runs kept between decisions, at most (the oldest is forgotten first; a forgotten one is read).
+const KNOWN_RUNS = 500;
+const TASK_ENDED = TERMINAL_STATUSES as readonly string[];
+
 // The workflow engine's writes to a run and its steps. A decision reads the run (one statement)
 // and is stored only if no other decision of the run was stored since (one guarded statement,
 // on the run's count of decisions); otherwise it is taken again on what the other wrote. So two
@@ -49,6 +66,8 @@ function stepRowId(): string {
 export class WorkflowRunStore {
   // Versions never change: each is read once (a decision's reads are what it costs).
   private readonly definitions = new Map<string, WorkflowDefinition>();
+  // Unfinished runs as last read or written here, oldest first (see advance).
+  private readonly known = new Map<string, KnownRun>();
   private readonly sql: Sql;
 
   constructor(private readonly prisma: PrismaClient) {
@@ -69,68 +88,112 @@ export class WorkflowRunStore {
     return definition;
   }
 
+  // A decision on the run (null when there is no such run): `decide` sees the run, its steps and
+  // their tasks as one statement read them, or, for a task's end (`ended`, as its job tells it),
+  // as this store last read or wrote them with that task's end applied: no read on the path from
+  // a step's end to the next step's task. Such a decision is stored only if the run's tasks are
+  // still as it assumed (besides the count of decisions); otherwise, or when it had nothing to
+  // store, it is taken again on a fresh read.
   async advance<T extends RunChanges>(
     runId: string,
     decide: (snapshot: RunSnapshot) => T | Promise<T>,
+    ended?: StepTask,
   ): Promise<{ snapshot: RunSnapshot; changes: T; told?: DecisionTold } | null> {
+    let known = ended ? this.known.get(runId) : undefined;
     for (;;) {
-      // The run, its steps and their tasks as one statement sees them (one snapshot).
-      const [read] = await this.sql.query<
-        RunRow & {
-          projectSlug: string;
-          workflowName: string;
-          decisions: number;
-          steps: JsonStep[];
-          tasks: RunSnapshot['tasks'];
-        }
-      >(Prisma.sql`
-        SELECT r.id, r.workflow_id AS "workflowId", r.version, r.project_id AS "projectId", r.status,
-          r.inputs, r.outputs, r.error, r.cost_usd AS "costUsd", r.deadline_at AS "deadlineAt",
-          r.cancel_requested_at AS "cancelRequestedAt", r.created_by AS "createdBy",
-          r.created_at AS "createdAt", r.finished_at AS "finishedAt", r.updated_at AS "updatedAt",
-          r.decisions, p.slug AS "projectSlug", w.name AS "workflowName",
-          (SELECT coalesce(json_agg(s ORDER BY s."createdAt", s.key), '[]'::json) FROM (
-             SELECT id, run_id AS "runId", key, step_id AS "stepId", iteration, item, status,
-               task_id AS "taskId", attempt, output, error, due_at AS "dueAt",
-               decided_by AS "decidedBy", comment, created_at AS "createdAt",
-               finished_at AS "finishedAt", updated_at AS "updatedAt"
-             FROM workflow_steps WHERE run_id = r.id) s) AS steps,
-          (SELECT coalesce(json_agg(t), '[]'::json) FROM (
-             SELECT id, status, result, cost_usd AS "costUsd", error
-             FROM tasks WHERE workflow_run_id = r.id) t) AS tasks
-        FROM workflow_runs r JOIN projects p ON p.id = r.project_id JOIN workflows w ON w.id = r.workflow_id
-        WHERE r.id = ${runId}`);
-      if (!read) return null;
-      const steps = read.steps.map(stepFromJson);
-      const definition = await this.definitionOf(read.workflowId, read.version);
-      const row = { ...read, project: { slug: read.projectSlug }, workflow: { name: read.workflowName } };
+      const state = known && ended ? withTask(known, ended) : await this.read(runId);
+      if (!state) return null;
       const snapshot: RunSnapshot = {
-        run: toWorkflowRun(row, definition, steps),
-        projectId: row.projectId,
-        cancelRequested: row.cancelRequestedAt !== null,
-        definition,
-        tasks: read.tasks,
+        run: toWorkflowRun(state.row, state.definition, state.steps),
+        projectId: state.row.projectId,
+        cancelRequested: state.row.cancelRequestedAt !== null,
+        definition: state.definition,
+        tasks: state.tasks,
       };
       const changes = await decide(snapshot);
-      const written = await this.write(runId, read.decisions, row, steps, definition, changes);
-      if (written === 'superseded') continue; // another decision of the run was stored first
-      return { snapshot, changes, ...(written ? { told: written } : {}) };
+      const written = await this.write(runId, state, changes, known !== undefined);
+      if (written === 'superseded' || (written === null && known)) {
+        // Another decision was stored since, or the run's tasks are not as assumed.
+        this.known.delete(runId);
+        known = undefined;
+        continue;
+      }
+      this.remember(runId, written ? written.state : state);
+      return { snapshot, changes, ...(written ? { told: written.told } : {}) };
     }
+  }
+
+  // Tasks of the run created (after the decision that chose them was stored): the next decision
+  // on what is known counts them.
+  noteTasks(runId: string, taskIds: readonly string[]): void {
+    const known = this.known.get(runId);
+    if (!known) return;
+    const have = new Set(known.tasks.map((task) => task.id));
+    const added = taskIds
+      .filter((id) => !have.has(id))
+      .map((id) => ({ id, status: 'QUEUED' as const, result: null, costUsd: null, error: null }));
+    if (added.length > 0) this.known.set(runId, { ...known, tasks: [...known.tasks, ...added] });
+  }
+
+  private remember(runId: string, state: KnownRun): void {
+    const held = this.known.get(runId);
+    this.known.delete(runId);
+    if (state.row.status !== 'RUNNING') return;
+    // Writes of one run are ordered by its count of decisions: an older state never replaces a newer.
+    this.known.set(runId, held && held.row.decisions > state.row.decisions ? held : state);
+    if (this.known.size > KNOWN_RUNS) this.known.delete(this.known.keys().next().value!);
+  }
+
+  // The run, its steps and their tasks as one statement sees them (one snapshot).
+  private async read(runId: string): Promise<KnownRun | null> {
+    const [read] = await this.sql.query<
+      RunRow & {
+        projectSlug: string;
+        workflowName: string;
+        decisions: number;
+        steps: JsonStep[];
+        tasks: StepTask[];
+      }
+    >(Prisma.sql`
+      SELECT r.id, r.workflow_id AS "workflowId", r.version, r.project_id AS "projectId", r.status,
+        r.inputs, r.outputs, r.error, r.cost_usd AS "costUsd", r.deadline_at AS "deadlineAt",
+        r.cancel_requested_at AS "cancelRequestedAt", r.created_by AS "createdBy",
+        r.created_at AS "createdAt", r.finished_at AS "finishedAt", r.updated_at AS "updatedAt",
+        r.decisions, p.slug AS "projectSlug", w.name AS "workflowName",
+        (SELECT coalesce(json_agg(s ORDER BY s."createdAt", s.key), '[]'::json) FROM (
+           SELECT id, run_id AS "runId", key, step_id AS "stepId", iteration, item, status,
+             task_id AS "taskId", attempt, output, error, due_at AS "dueAt",
+             decided_by AS "decidedBy", comment, created_at AS "createdAt",
+             finished_at AS "finishedAt", updated_at AS "updatedAt"
+           FROM workflow_steps WHERE run_id = r.id) s) AS steps,
+        (SELECT coalesce(json_agg(t), '[]'::json) FROM (
+           SELECT id, status, result, cost_usd AS "costUsd", error
+           FROM tasks WHERE workflow_run_id = r.id) t) AS tasks
+      FROM workflow_runs r JOIN projects p ON p.id = r.project_id JOIN workflows w ON w.id = r.workflow_id
+      WHERE r.id = ${runId}`);
+    if (!read) return null;
+    const { steps, tasks, projectSlug, workflowName, ...row } = read;
+    return {
+      row: { ...row, project: { slug: projectSlug }, workflow: { name: workflowName } },
+      steps: steps.map(stepFromJson),
+      tasks,
+      definition: await this.definitionOf(read.workflowId, read.version),
+    };
   }
 
   // A decision's writes as one statement: the run's own change with its count of decisions, and
   // every changed step as its whole row (an upsert on the run's key: a new step is inserted, a
-  // known one updated) — written only while the run's count is still `seen`, the one decided
-  // on. Answers what it wrote as a watcher sees it (null when there was nothing to write), or
-  // `superseded` when another decision was stored since the read (nothing is written then).
+  // known one updated) — written only while the run's count is still the one decided on (and,
+  // with `tasksAssumed`, while the run's tasks have the ends and costs the decision saw).
+  // Answers what it wrote as a watcher sees it and the run as it is now (null when there was
+  // nothing to write), or `superseded` when that no longer held (nothing is written then).
   private async write(
     runId: string,
-    seen: number,
-    run: { cancelRequestedAt: Date | null; finishedAt: Date | null },
-    steps: StepRow[],
-    definition: WorkflowDefinition,
+    state: KnownRun,
     changes: RunChanges,
-  ): Promise<DecisionTold | 'superseded' | null> {
+    tasksAssumed: boolean,
+  ): Promise<{ told: DecisionTold; state: KnownRun } | 'superseded' | null> {
+    const { row: run, steps, definition } = state;
     const now = new Date();
     const existing = new Map(steps.map((step) => [step.key, step]));
     const rows = changes.steps.map((step) => {
@@ -159,16 +222,40 @@ export class WorkflowRunStore {
     if (rows.length === 0 && !changes.run) return null;
     const { status, error, outputs, costUsd, cancelRequested } = changes.run ?? {};
     const terminal = status !== undefined && status !== 'RUNNING';
+    const cancelRequestedAt = cancelRequested && !run.cancelRequestedAt ? now : run.cancelRequestedAt;
+    const finishedAt = terminal && !run.finishedAt ? now : run.finishedAt;
     const set: Record<string, unknown> = {
       decisions: Prisma.sql`decisions + 1`,
       ...(status !== undefined ? { status } : {}),
       ...(error !== undefined ? { error } : {}),
       ...(outputs !== undefined ? { outputs: Prisma.sql`${json(outputs)}::jsonb` } : {}),
       ...(costUsd !== undefined ? { cost_usd: costUsd } : {}),
-      ...(cancelRequested && !run.cancelRequestedAt ? { cancel_requested_at: now } : {}),
-      ...(terminal && !run.finishedAt ? { finished_at: now } : {}),
-      updated_at: Prisma.sql`now()`,
+      ...(cancelRequestedAt !== run.cancelRequestedAt ? { cancel_requested_at: cancelRequestedAt } : {}),
+      ...(finishedAt !== run.finishedAt ? { finished_at: finishedAt } : {}),
+      updated_at: now,
     };
+    // The run's tasks as the decision saw them: which had ended (how) and what each cost. The
+    // two sets must be equal (nothing in one that is not in the other).
+    const tasksAsAssumed = tasksAssumed
+      ? Prisma.sql`AND NOT EXISTS (
+          (SELECT id, ended, cost FROM seen_tasks EXCEPT SELECT id, ended, cost FROM run_tasks)
+          UNION ALL
+          (SELECT id, ended, cost FROM run_tasks EXCEPT SELECT id, ended, cost FROM seen_tasks))`
+      : Prisma.empty;
+    const assumed = tasksAssumed
+      ? Prisma.sql`seen_tasks AS (
+          SELECT id, ended, cost FROM jsonb_to_recordset(${json(
+            state.tasks.map((task) => ({
+              id: task.id,
+              ended: TASK_ENDED.includes(task.status) ? task.status : null,
+              cost: task.costUsd,
+            })),
+          )}::jsonb) AS t(id text, ended text, cost float8)),
+        run_tasks AS (
+          SELECT id, CASE WHEN status::text IN (${Prisma.join(TASK_ENDED)}) THEN status::text END AS ended,
+            cost_usd AS cost
+          FROM tasks WHERE workflow_run_id = ${runId}),`
+      : Prisma.empty;
     // The steps are written from the run's row the guarded UPDATE answered: none when it
     // answered none. (Two deciders' UPDATEs of the row take turns; the second sees the first's
     // count and matches nothing.)
@@ -179,7 +266,7 @@ export class WorkflowRunStore {
         INSERT INTO workflow_steps (id, run_id, key, step_id, iteration, item, status, task_id, attempt,
           output, error, due_at, decided_by, comment, finished_at, updated_at)
         SELECT c.id, ${runId}, c.key, c.step_id, c.iteration, c.item, c.status, c.task_id, c.attempt,
-          NULLIF(c.output, 'null'), c.error, c.due_at, c.decided_by, c.comment, c.finished_at, now()
+          NULLIF(c.output, 'null'), c.error, c.due_at, c.decided_by, c.comment, c.finished_at, ${now}::timestamptz
         FROM run, jsonb_to_recordset(${json(rows)}::jsonb) AS c(id text, key text, step_id text,
           iteration int, item int, status text, task_id text, attempt int, output jsonb, error text,
           due_at timestamptz, decided_by text, comment text, finished_at timestamptz)
@@ -197,8 +284,9 @@ export class WorkflowRunStore {
       costUsd: number;
       created: Record<string, string>;
     }>(Prisma.sql`
-      WITH run AS (
-        UPDATE workflow_runs SET ${assignments(set)} WHERE id = ${runId} AND decisions = ${seen}
+      WITH ${assumed} run AS (
+        UPDATE workflow_runs SET ${assignments(set)}
+        WHERE id = ${runId} AND decisions = ${run.decisions} ${tasksAsAssumed}
         RETURNING decisions, status, error, outputs, cost_usd),
       steps AS (${stepWrites})
       SELECT r.decisions AS decision, r.status, r.error, r.outputs, r.cost_usd AS "costUsd",
@@ -206,37 +294,55 @@ export class WorkflowRunStore {
       FROM run r`);
     if (!written) return 'superseded';
     const types = stepTypes(definition);
+    const stepRows: StepRow[] = rows.map((row) => ({
+      id: row.id,
+      runId,
+      key: row.key,
+      stepId: row.step_id,
+      iteration: row.iteration,
+      item: row.item,
+      status: row.status,
+      taskId: row.task_id,
+      attempt: row.attempt,
+      output: row.output ?? null,
+      error: row.error,
+      dueAt: row.due_at,
+      decidedBy: row.decided_by,
+      comment: row.comment,
+      createdAt: existing.get(row.key)?.createdAt ?? new Date(written.created[row.key]!),
+      finishedAt: row.finished_at,
+      updatedAt: now,
+    }));
+    const changed = new Map(stepRows.map((row) => [row.key, row]));
     return {
-      decision: written.decision,
-      steps: rows.map((row) =>
-        toStepRun(
-          {
-            id: row.id,
-            runId,
-            key: row.key,
-            stepId: row.step_id,
-            iteration: row.iteration,
-            item: row.item,
-            status: row.status,
-            taskId: row.task_id,
-            attempt: row.attempt,
-            output: row.output ?? null,
-            error: row.error,
-            dueAt: row.due_at,
-            decidedBy: row.decided_by,
-            comment: row.comment,
-            createdAt: existing.get(row.key)?.createdAt ?? new Date(written.created[row.key]!),
-            finishedAt: row.finished_at,
-            updatedAt: now,
-          },
-          types.get(row.step_id) ?? 'agent',
-        ),
-      ),
-      run: {
-        status: written.status,
-        error: written.error,
-        outputs: written.outputs,
-        costUsd: written.costUsd,
+      told: {
+        decision: written.decision,
+        steps: stepRows.map((row) => toStepRun(row, types.get(row.stepId) ?? 'agent')),
+        run: {
+          status: written.status,
+          error: written.error,
+          outputs: written.outputs,
+          costUsd: written.costUsd,
+        },
+      },
+      state: {
+        ...state,
+        row: {
+          ...run,
+          decisions: written.decision,
+          status: written.status,
+          error: written.error,
+          outputs: written.outputs,
+          costUsd: written.costUsd,
+          cancelRequestedAt,
+          finishedAt,
+          updatedAt: now,
+        },
+        // In the order a read answers them (by creation, then key): new steps come last.
+        steps: [
+          ...steps.map((step) => changed.get(step.key) ?? step),
+          ...stepRows.filter((row) => !existing.has(row.key)).sort((a, b) => a.key.localeCompare(b.key)),
+        ],
       },
     };
   }
@@ -264,4 +370,10 @@ export class WorkflowRunStore {
     });
     return rows.flatMap((row) => (row.workflowRunId ? [row.workflowRunId] : []));
   }
+}
+
+// The known run with one of its tasks as its job told it (its end).
+function withTask(known: KnownRun, task: StepTask): KnownRun {
+  const others = known.tasks.filter((candidate) => candidate.id !== task.id);
+  return { ...known, tasks: [...others, task] };
 }

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { WorkflowJob } from '@hangar/contracts';
+import type { StepTask, WorkflowJob } from '@hangar/contracts';
 import type { AdmittedTask, NewTask } from '@hangar/db';
 import { WorkflowRunStore } from '@hangar/db/workflow-state';
 import { Periodic, TaskLifecycle, WorkflowRunActivity } from '@hangar/platform';
@@ -86,7 +86,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
               ...(job.comment !== undefined ? { comment: job.comment } : {}),
             }
           : undefined;
-    await this.advance(job.runId, request);
+    await this.advance(job.runId, request, job.kind === 'advance' ? job.task : undefined);
   }
 
   private newTask(runId: string, projectId: string, start: TaskStart): NewTask & { id: string } {
@@ -109,10 +109,14 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
     };
   }
 
-  async advance(runId: string, request?: RunRequest): Promise<Decision | null> {
+  // `ended`: the step's task whose end this is, as its job told it (the run's store then decides
+  // on the run as it knows it, without reading it).
+  async advance(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
     const started = performance.now();
-    const outcome = await this.store.advance(runId, (snapshot) =>
-      decide({ snapshot, now: new Date(), newTaskId, ...(request ? { request } : {}) }),
+    const outcome = await this.store.advance(
+      runId,
+      (snapshot) => decide({ snapshot, now: new Date(), newTaskId, ...(request ? { request } : {}) }),
+      ended,
     );
     if (!outcome) {
       this.logger.warn(`workflow run ${runId} does not exist; message dropped`);
@@ -140,6 +144,12 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
               },
         );
         const { created, unknownProfile } = outcome;
+        this.store.noteTasks(
+          runId,
+          changes.start
+            .filter((start) => !unknownProfile.some((input) => input.id === start.taskId))
+            .map((start) => start.taskId),
+        );
         await this.scheduler.route(admitOnCreation ? outcome.admitted : admitted, looked);
         const elapsed = performance.now() - started;
         for (const _ of created) this.metrics.stepStarted(elapsed);
