@@ -86,24 +86,13 @@ export class TaskStateStore {
       id: input.id,
       project_id: input.projectId,
       profile: input.profile ?? DEFAULT_PROFILE,
-      prompt: input.prompt,
-      scenario: input.scenario ?? null,
       timeout_seconds: input.timeoutSeconds ?? null,
-      repository: input.repository ?? null,
-      repository_ref: input.ref ?? null,
-      push: input.push ?? false,
-      priority: input.priority ?? 'normal',
-      retry_of_id: input.retryOf ?? null,
-      conversation_id: input.conversationId ?? null,
-      output_schema: input.outputSchema ?? null,
-      workspace_of: input.workspaceOf ?? null,
-      workflow_run_id: input.workflowRunId ?? null,
-      workflow_step: input.workflowStep ?? null,
-      parent_task_id: input.parentTaskId ?? null,
-      root_task_id: input.rootTaskId ?? null,
-      depth: input.depth ?? 0,
-      requires: input.requires ?? [],
-      routing: input.routing ?? null,
+      ...Object.fromEntries(
+        Object.entries(inputValues(input)).map(([field, value]) => [
+          field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
+          value,
+        ]),
+      ),
     }));
     const answered = await this.sql.query<
       TaskRow &
@@ -212,29 +201,14 @@ export class TaskStateStore {
   }
 
   private row(input: NewTask, profile: { id: string; timeoutSeconds: number | null }) {
+    const { outputSchema, ...values } = inputValues(input);
     return {
+      ...values,
       projectId: input.projectId,
       profileId: profile.id,
-      prompt: input.prompt,
-      scenario: input.scenario ?? null,
       timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
-      repository: input.repository ?? null,
-      repositoryRef: input.ref ?? null,
-      push: input.push ?? false,
-      priority: input.priority ?? 'normal',
-      retryOfId: input.retryOf ?? null,
-      conversationId: input.conversationId ?? null,
       ...(input.id ? { id: input.id } : {}),
-      ...(input.outputSchema ? { outputSchema: input.outputSchema as Prisma.InputJsonObject } : {}),
-      workspaceOf: input.workspaceOf ?? null,
-      workflowRunId: input.workflowRunId ?? null,
-      workflowStep: input.workflowStep ?? null,
-      parentTaskId: input.parentTaskId ?? null,
-      // A root's is its own id (the insert trigger).
-      rootTaskId: input.rootTaskId ?? null,
-      depth: input.depth ?? 0,
-      requires: input.requires ?? [],
-      routing: input.routing ?? null,
+      ...(outputSchema ? { outputSchema: outputSchema as Prisma.InputJsonObject } : {}),
     };
   }
 
@@ -400,4 +374,30 @@ export class TaskStateStore {
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}
+
+// A new task's own values (its columns, by their Prisma names) with their defaults: one list for
+// both ways a task is created (Prisma's create, and createChosen's statement, which names the
+// columns in snake_case). The profile and the timeout depend on the profile, found by each.
+function inputValues(input: NewTask) {
+  return {
+    prompt: input.prompt,
+    scenario: input.scenario ?? null,
+    repository: input.repository ?? null,
+    repositoryRef: input.ref ?? null,
+    push: input.push ?? false,
+    priority: input.priority ?? 'normal',
+    retryOfId: input.retryOf ?? null,
+    conversationId: input.conversationId ?? null,
+    outputSchema: input.outputSchema ?? null,
+    workspaceOf: input.workspaceOf ?? null,
+    workflowRunId: input.workflowRunId ?? null,
+    workflowStep: input.workflowStep ?? null,
+    parentTaskId: input.parentTaskId ?? null,
+    // A root's is its own id (the insert trigger).
+    rootTaskId: input.rootTaskId ?? null,
+    depth: input.depth ?? 0,
+    requires: input.requires ?? [],
+    routing: input.routing ?? null,
+  };
 }
