@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentEventSchema } from './events';
 import { GitCredentialSchema } from './git-hosts';
 import { AgentProfileSchema } from './profile';
-import { TaskDiffSchema, TaskSchema, TaskUsageSchema } from './task';
+import { TaskCheckResultSchema, TaskDiffSchema, TaskSchema, TaskUsageSchema } from './task';
 
 // The task API: how run-task.js in a task pod (kubernetes executor) records its attempt through
 // the agent-runner, holding no database or Redis credential. Every call carries the attempt's
@@ -124,6 +124,7 @@ export const TaskApiFinishRequestSchema = z
     agentSessionId: z.string().max(200).nullable().optional(),
     exitCode: z.number().int().nullable().optional(),
     error: z.string().max(100_000).nullable().optional(),
+    checkResult: TaskCheckResultSchema.nullable().optional(),
   })
   .strict();
 export type TaskApiFinishRequest = z.infer<typeof TaskApiFinishRequestSchema>;

@@ -43,6 +43,25 @@ export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
 // BullMQ's priority of each (lower starts first; every task job carries one, so FIFO within).
 export const QUEUE_PRIORITY: Record<TaskPriority, number> = { high: 1, normal: 2, low: 3 };
 
+// A command run in the task's workspace after its agent completed (a workflow step's check,
+// docs/workflows.md): in the agent's sandbox, with its own time limit.
+export const TaskCheckSchema = z
+  .object({
+    command: z.string().trim().min(1).max(2000),
+    timeoutSeconds: z.number().int().min(1).max(3600).default(300),
+  })
+  .strict();
+export type TaskCheck = z.infer<typeof TaskCheckSchema>;
+
+// How the check ended: its exit status (null: it was stopped at its time limit or could not
+// start) and the end of what it printed (stdout and stderr together).
+export const TaskCheckResultSchema = z.object({
+  exitCode: z.number().int().nullable(),
+  passed: z.boolean(),
+  output: z.string(),
+});
+export type TaskCheckResult = z.infer<typeof TaskCheckResultSchema>;
+
 export const CreateTaskSchema = z
   .object({
     prompt: PromptSchema,
@@ -52,6 +71,9 @@ export const CreateTaskSchema = z
     priority: TaskPrioritySchema.optional(),
     // Labels the runner must offer (docs/routing.md); refused when no known runner offers them.
     requires: RequiresSchema.optional(),
+    // A command run in the task's workspace once its agent completed: its exit status and output
+    // are the task's checkResult (its status stays the agent's).
+    check: TaskCheckSchema.optional(),
     ...RepositoryFieldsSchema.shape,
   })
   .strict()
@@ -107,6 +129,9 @@ export const TaskSchema = z.object({
   retryOf: z.string().nullable(),
   // A JSON Schema the agent's final answer must match (a workflow step's structured output).
   outputSchema: z.record(z.string(), z.unknown()).nullable(),
+  // The command run after the agent completed, and how it ended (null until it ran).
+  check: TaskCheckSchema.nullable(),
+  checkResult: TaskCheckResultSchema.nullable(),
   // The earlier task whose workspace (folder and branch) this one works in.
   workspaceOf: z.string().nullable(),
   // The workflow run and the step (its key, e.g. "review@2") this task runs.

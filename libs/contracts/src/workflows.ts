@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { ProjectSlugSchema } from './accounts';
 import { RequiresSchema, RoutingStrategySchema } from './routing';
-import { ProfileNameSchema, ScenarioNameSchema, TaskPrioritySchema, TaskStatusSchema } from './task';
+import {
+  ProfileNameSchema,
+  ScenarioNameSchema,
+  TaskCheckResultSchema,
+  TaskCheckSchema,
+  TaskPrioritySchema,
+  TaskStatusSchema,
+} from './task';
 
 // A workflow definition as a user writes it (JSON or YAML, through the API, the CLI or a
 // template). This is its shape; what only the whole can tell (dependencies that exist and make
@@ -91,6 +98,9 @@ export const AgentStepSchema = z
     // Labels the step's runner must offer (docs/routing.md).
     requires: RequiresSchema.optional(),
     output: z.object({ schema: OutputSchemaSchema }).strict().optional(),
+    // A command run in the step's workspace once its agent completed: `steps.<id>.check` holds
+    // its exitCode, passed and output (e.g. a cascade's condition to escalate).
+    check: TaskCheckSchema.optional(),
     timeoutSeconds: z.number().int().min(10).max(86_400).optional(),
     retries: z
       .object({
@@ -320,6 +330,7 @@ export const StepTaskSchema = z.object({
   result: z.string().nullable(),
   costUsd: z.number().nullable(),
   error: z.string().nullable(),
+  check: TaskCheckResultSchema.nullable(),
 });
 export type StepTask = z.infer<typeof StepTaskSchema>;
 

@@ -234,6 +234,7 @@ export class TaskLifecycle {
             result: task.result,
             costUsd: task.costUsd,
             error: task.error,
+            check: task.checkResult,
           },
         },
         { jobId: `task-${task.id}-${task.status}` },

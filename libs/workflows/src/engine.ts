@@ -7,6 +7,7 @@ import {
   type StepTask,
   type StepWrite,
   type RoutingStrategy,
+  type TaskCheck,
   type TaskPriority,
   type WorkflowStep,
   type WorkflowStepRun,
@@ -33,6 +34,7 @@ export interface TaskStart {
   repository?: string;
   ref?: string;
   outputSchema?: Record<string, unknown>;
+  check?: TaskCheck;
   workspaceOf?: string;
   // Routing (docs/routing.md): labels its runner must offer; the workflow's strategy.
   requires?: string[];
@@ -423,6 +425,7 @@ class Decider {
     if (step.scenario) start.scenario = step.scenario;
     if (step.timeoutSeconds) start.timeoutSeconds = step.timeoutSeconds;
     if (step.output) start.outputSchema = step.output.schema;
+    if (step.check) start.check = step.check;
     if (step.requires?.length) start.requires = step.requires;
     if (this.snapshot.definition.routing) start.routing = this.snapshot.definition.routing.strategy;
     const workspace = step.workspace;
@@ -468,7 +471,7 @@ class Decider {
       const iteration =
         entry.loop && level.loop?.id === entry.loop ? level.iteration : this.lastIteration(entry.loop);
       const row = this.rows.get(stepKey(id, iteration));
-      if (row) steps[id] = { status: row.status, output: row.output };
+      if (row) steps[id] = this.stepContext(row, entry.step);
     }
     const context: RunContext = { inputs: this.snapshot.run.inputs, steps };
     if (level.loop && level.iteration !== null) {
@@ -477,12 +480,20 @@ class Decider {
       const previous: Record<string, unknown> = {};
       for (const step of level.loop.steps) {
         const row = level.iteration > 1 ? this.rows.get(stepKey(step.id, level.iteration - 1)) : undefined;
-        previous[step.id] = row ? { status: row.status, output: row.output } : null;
+        previous[step.id] = row ? this.stepContext(row, step) : null;
       }
       context.loop = { iteration: level.iteration, previous };
     }
     if (extra) context.item = extra.item;
     return context;
+  }
+
+  // A step as templates and conditions see it: its status and output, and an agent step's check
+  // (its task's, null until it ran).
+  private stepContext(row: Row, step: WorkflowStep): Record<string, unknown> {
+    if (step.type !== 'agent' || !step.check) return { status: row.status, output: row.output };
+    const check = row.taskId ? (this.tasks.get(row.taskId)?.check ?? null) : null;
+    return { status: row.status, output: row.output, check };
   }
 
   private wake(at: Date) {

@@ -337,7 +337,8 @@ function checkReference(
   return fail(`names ${reference}: templates and conditions read inputs, steps, loop and item`);
 }
 
-// `steps.<id>.status`, `steps.<id>.output` (its text, or its structured output's fields).
+// `steps.<id>.status`, `steps.<id>.output` (its text, or its structured output's fields), and an
+// agent step's `steps.<id>.check` (exitCode, passed, output) when it has one.
 function checkStepField(
   id: string,
   segments: string[],
@@ -349,9 +350,15 @@ function checkStepField(
   // The step itself ({status, output}; null in a loop's first iteration for loop.previous).
   if (field === undefined) return true;
   if (field === 'status') return rest.length === 0 || fail(`names ${reference}: a status has no fields`);
-  if (field !== 'output') return fail(`names ${reference}: a step offers status and output`);
-  if (rest.length === 0) return true;
   const step = context.byId.get(id)?.step;
+  if (field === 'check') {
+    if (step?.type !== 'agent' || !step.check)
+      return fail(`names ${reference}, but "${id}" has no check (give it check.command)`);
+    if (rest.length === 0 || (rest.length === 1 && CHECK_RESULT.includes(rest[0]!))) return true;
+    return fail(`names ${reference}: a check has ${CHECK_RESULT.join(', ')}`);
+  }
+  if (field !== 'output') return fail(`names ${reference}: a step offers status, output and check`);
+  if (rest.length === 0) return true;
   // A loop's output says how many iterations it ran; an approval's, who answered and how.
   const fixed = step?.type === 'loop' ? LOOP_OUTPUT : step?.type === 'approval' ? APPROVAL_OUTPUT : undefined;
   if (fixed) {
@@ -394,6 +401,7 @@ function checkIsList(reference: string, path: (string | number)[], context: Cont
 }
 
 const LOOP_OUTPUT = ['iterations'];
+const CHECK_RESULT = ['exitCode', 'passed', 'output'];
 const APPROVAL_OUTPUT = ['message', 'approved', 'by', 'comment'];
 
 type JsonSchema = { type?: unknown; properties?: Record<string, JsonSchema>; items?: JsonSchema };

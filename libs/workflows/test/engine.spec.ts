@@ -5,7 +5,14 @@ import {
   type WorkflowStepRun,
   type TaskStatus,
 } from '@hangar/contracts';
-import { decide, validateWorkflow, WORKFLOW_TEMPLATES, type Decision, type RunRequest } from '../src';
+import {
+  decide,
+  validateWorkflow,
+  WORKFLOW_TEMPLATES,
+  type Decision,
+  type RunRequest,
+  type TaskStart,
+} from '../src';
 
 // The engine's decisions over a run held in memory: each decision's writes are applied as the
 // run store applies them, and the test plays the part of the agents (a task's end).
@@ -13,7 +20,7 @@ class Run {
   readonly snapshot: RunSnapshot;
   now = new Date('2026-12-05T10:00:00Z');
   private ids = 0;
-  readonly started: { taskId: string; key: string; prompt: string; workspaceOf?: string }[] = [];
+  readonly started: TaskStart[] = [];
   last!: Decision;
 
   constructor(definition: unknown, inputs: Record<string, unknown> = {}) {
@@ -99,6 +106,7 @@ class Run {
         result: null,
         costUsd: null,
         error: null,
+        check: null,
       });
       this.started.push(start);
     }
@@ -155,6 +163,40 @@ describe('workflow engine', () => {
       'consensus',
     ]);
     for (const entry of WORKFLOW_TEMPLATES) expect(validateWorkflow(entry.definition)).toEqual([]);
+  });
+
+  it("escalates on a failed check, and shows the check's end to the next step", () => {
+    const check = { command: 'npm test', timeoutSeconds: 300 };
+    const run = new Run(
+      WorkflowDefinitionSchema.parse({
+        name: 'cascade-check',
+        steps: [
+          { id: 'cheap', prompt: 'do it', check: { command: 'npm test' } },
+          {
+            id: 'strong',
+            needs: ['cheap'],
+            when: { path: 'steps.cheap.check.passed', equals: false },
+            prompt:
+              'do it; the first try failed (exit {{steps.cheap.check.exitCode}}):\n{{steps.cheap.check.output}}',
+            check: { command: 'npm test' },
+          },
+        ],
+        outputs: { passed: '{{#if steps.strong.check.passed}}strong{{else}}cheap{{/if}}' },
+      }),
+      {},
+    );
+    run.advance();
+    expect(run.started.at(-1)!.check).toEqual(check);
+    run.task(run.step('cheap').taskId!).check = { exitCode: 1, passed: false, output: '1 test failed' };
+    run.finish('cheap', 'COMPLETED', 'did it');
+    expect(run.running()).toEqual(['strong']);
+    expect(run.started.at(-1)).toMatchObject({
+      prompt: 'do it; the first try failed (exit 1):\n1 test failed',
+      check,
+    });
+    run.task(run.step('strong').taskId!).check = { exitCode: 0, passed: true, output: '' };
+    run.finish('strong', 'COMPLETED', 'did it right');
+    expect(run.snapshot.run).toMatchObject({ status: 'COMPLETED', outputs: { passed: 'strong' } });
   });
 
   it('runs plan-do-review through a rejected round and an approved one, in one workspace', () => {

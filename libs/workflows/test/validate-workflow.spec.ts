@@ -146,6 +146,36 @@ describe('validateWorkflow', () => {
     ]);
   });
 
+  it("should let templates and conditions read a step's check only where the step has one", () => {
+    const definition = define({
+      name: 'cascade-check',
+      steps: [
+        { id: 'cheap', prompt: 'x', check: { command: 'npm test' } },
+        { id: 'plain', prompt: 'y' },
+        {
+          id: 'strong',
+          needs: ['cheap', 'plain'],
+          when: { path: 'steps.cheap.check.passed', equals: false },
+          prompt:
+            'It failed (exit {{steps.cheap.check.exitCode}}): {{steps.cheap.check.output}} {{steps.plain.check.passed}} {{steps.cheap.check.signal}}',
+        },
+      ],
+    });
+    expect(definition.steps[0]).toMatchObject({ check: { command: 'npm test', timeoutSeconds: 300 } });
+    expect(validateWorkflow(definition)).toEqual([
+      {
+        path: ['steps', 2, 'prompt'],
+        message:
+          'names steps.plain.check.passed, but "plain" has no check (give it check.command) (in {{steps.plain.check.passed}})',
+      },
+      {
+        path: ['steps', 2, 'prompt'],
+        message:
+          'names steps.cheap.check.signal: a check has exitCode, passed, output (in {{steps.cheap.check.signal}})',
+      },
+    ]);
+  });
+
   it('should refuse a fan-out over what is not a list, and item outside a fan-out', () => {
     const definition = structuredClone(planDoReview);
     definition.steps[1]!.forEach = { items: 'steps.plan.output.summary', concurrency: 3 };

@@ -98,6 +98,61 @@ describe('task runs', () => {
     expect(JSON.parse(task.result ?? '')).toEqual({ verdict: 'approve', comments: ['Looks good.'] });
   });
 
+  describe('a check: a command run in the workspace once the agent completed', () => {
+    it('should record how it ended beside the completed task: its exit status and the end of its output', async () => {
+      const passing = await run({
+        prompt: 'Step one: write notes.txt',
+        scenario: 'steps',
+        check: { command: 'grep -c one notes.txt', timeoutSeconds: 30 },
+      });
+      expect(passing).toMatchObject({
+        status: 'COMPLETED',
+        check: { command: 'grep -c one notes.txt', timeoutSeconds: 30 },
+        checkResult: { exitCode: 0, passed: true, output: '1\n' },
+      });
+      const failing = await run({
+        prompt: 'Say hello',
+        scenario: 'reply',
+        check: { command: 'echo "notes.txt is missing" >&2; test -f notes.txt', timeoutSeconds: 30 },
+      });
+      // The agent's work is done (COMPLETED); what a failed check means is the workflow's to say.
+      expect(failing).toMatchObject({
+        status: 'COMPLETED',
+        checkResult: { exitCode: 1, passed: false, output: 'notes.txt is missing\n' },
+      });
+    });
+
+    it("should run in the agent's sandbox, seeing its workspace and nothing else of the host", async () => {
+      const task = await run({
+        prompt: 'Step one: write notes.txt',
+        scenario: 'steps',
+        check: {
+          command: `ls; ls ${config.WORKSPACE_ROOT} ${config.RUNNER_HOME_ROOT} 2>/dev/null || echo hidden; id -u`,
+          timeoutSeconds: 30,
+        },
+      });
+      expect(task.checkResult).toEqual({ exitCode: 0, passed: true, output: 'notes.txt\nhidden\n1000\n' });
+    });
+
+    it('should stop a check at its time limit, and never run one after an agent that failed', async () => {
+      const slow = await run({
+        prompt: 'Say hello',
+        scenario: 'reply',
+        check: { command: 'echo started; sleep 60', timeoutSeconds: 1 },
+      });
+      expect(slow).toMatchObject({
+        status: 'COMPLETED',
+        checkResult: { exitCode: null, passed: false, output: 'started\n\n[stopped after 1 s]' },
+      });
+      const failed = await run({
+        prompt: 'Say hello',
+        scenario: 'no-such-scenario',
+        check: { command: 'true', timeoutSeconds: 30 },
+      });
+      expect(failed).toMatchObject({ status: 'FAILED', checkResult: null });
+    });
+  });
+
   describe("an earlier task's workspace (workspaceOf)", () => {
     it('should work in the earlier workspace and branch, seeing its files, with a diff of its own changes only', async () => {
       const first = await run({ prompt: 'Step one: write notes.txt', scenario: 'steps' });

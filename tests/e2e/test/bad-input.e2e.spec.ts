@@ -37,6 +37,20 @@ describe('bad input gets a clear answer and changes nothing', () => {
     expect(await taskCount()).toBe(0);
   });
 
+  it("should refuse a task's check without a command or with a time limit out of range, naming the field", async () => {
+    const response = await request(stack, 'POST', '/api/v1/tasks', {
+      prompt: 'Say hello',
+      check: { command: '  ', timeoutSeconds: 0 },
+    });
+    expect(response.status).toBe(400);
+    const problem = response.body as Problem;
+    expect(problem.errors?.map((error) => error.field).sort()).toEqual([
+      'check.command',
+      'check.timeoutSeconds',
+    ]);
+    expect(await taskCount()).toBe(0);
+  });
+
   it('should refuse a NUL character anywhere in a request with 400 naming where it was', async () => {
     const cases: [string, string, unknown, string][] = [
       ['POST', '/api/v1/tasks', { prompt: 'before\u0000after' }, 'prompt'],

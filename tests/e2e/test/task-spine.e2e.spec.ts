@@ -98,6 +98,22 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     expect(final.data.reason).toBe(failed.error);
   });
 
+  it("should run a task's check in its workspace once the agent completed, and show how it ended", async () => {
+    const task = await createTask(stack, {
+      prompt: 'Say hello',
+      scenario: 'reply',
+      check: { command: 'ls -A; echo "no tests here" >&2; exit 4' },
+    });
+    const follower = follow(stack, task.id);
+    await follower.finished;
+    follower.close();
+    expect(await getTask(stack, task.id)).toMatchObject({
+      status: 'COMPLETED',
+      check: { command: 'ls -A; echo "no tests here" >&2; exit 4', timeoutSeconds: 300 },
+      checkResult: { exitCode: 4, passed: false, output: expect.stringMatching(/no tests here\n$/) },
+    });
+  });
+
   it('should record each line the CLI prints on stderr once', async () => {
     // Claude Code warns on stderr about a model it does not know, and still answers.
     await request(stack, 'POST', '/api/v1/profiles', { name: 'odd-model', model: 'no-such-model' });

@@ -241,6 +241,44 @@ describe('workflows', () => {
     expect(escalated.prompt).toContain('Hello from the Hangar scripted model.');
   });
 
+  it('cascade by a command: the cheap attempt fails its check, the strong one is told why and passes it', async () => {
+    const check = { command: 'test -f hello.txt || { echo "hello.txt is missing"; exit 3; }' };
+    const workflow = await create({
+      name: 'cascade-check',
+      inputs: { task: { type: 'string' } },
+      steps: [
+        { id: 'try_cheap', prompt: '{{inputs.task}}', profile: 'cheap', scenario: 'reply', check },
+        {
+          id: 'escalate',
+          needs: ['try_cheap'],
+          when: { path: 'steps.try_cheap.check.passed', equals: false },
+          profile: 'strong',
+          scenario: 'wf-work',
+          check,
+          prompt:
+            '{{inputs.task}}\n\nAn earlier attempt failed its check (exit {{steps.try_cheap.check.exitCode}}):\n{{steps.try_cheap.check.output}}',
+        },
+      ],
+      outputs: { answer: '{{steps.escalate.output}}', passed: '{{steps.escalate.check.passed}}' },
+    });
+    const run = await finished((await start(workflow, { task: 'Write a greeting file.' })).id);
+    expect(run).toMatchObject({
+      status: 'COMPLETED',
+      outputs: { answer: 'Wrote hello.txt', passed: 'true' },
+    });
+    const cheap = await getTask(stack, step(run, 'try_cheap').taskId!);
+    expect(cheap).toMatchObject({
+      status: 'COMPLETED',
+      checkResult: { exitCode: 3, passed: false, output: 'hello.txt is missing\n' },
+    });
+    const escalated = await getTask(stack, step(run, 'escalate').taskId!);
+    expect(escalated).toMatchObject({
+      profile: 'strong',
+      checkResult: { exitCode: 0, passed: true, output: '' },
+    });
+    expect(escalated.prompt).toContain('An earlier attempt failed its check (exit 3):\nhello.txt is missing');
+  });
+
   it('architect: work items fan out to parallel workers, each reviewed, then summarised', async () => {
     const workflow = await create(
       fromTemplate('architect', {

@@ -109,7 +109,7 @@ export class TaskStateStore {
         SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS i(
           id text, project_id text, profile text, prompt text, scenario text, timeout_seconds int,
           repository text, repository_ref text, push boolean, priority text, retry_of_id text,
-          conversation_id text, output_schema jsonb, workspace_of text, workflow_run_id text,
+          conversation_id text, output_schema jsonb, "check" jsonb, workspace_of text, workflow_run_id text,
           workflow_step text, parent_task_id text, root_task_id text, depth int, requires jsonb,
           routing text, ord int)
       ), known AS (
@@ -117,13 +117,13 @@ export class TaskStateStore {
         FROM input i JOIN agent_profiles p ON p.project_id = i.project_id AND p.name = i.profile
       ), t AS (
         INSERT INTO tasks (id, project_id, profile_id, prompt, scenario, timeout_seconds, repository,
-          repository_ref, push, priority, retry_of_id, conversation_id, output_schema, workspace_of,
-          workflow_run_id, workflow_step, parent_task_id, root_task_id, depth, requires, routing,
-          admitted_at, updated_at)
+          repository_ref, push, priority, retry_of_id, conversation_id, output_schema, "check",
+          workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth, requires,
+          routing, admitted_at, updated_at)
         SELECT id, project_id, profile_id, prompt, scenario,
           COALESCE(timeout_seconds, profile_timeout, ${this.defaults.timeoutSeconds}), repository,
           repository_ref, push, priority, retry_of_id, conversation_id, NULLIF(output_schema, 'null'),
-          workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
+          NULLIF("check", 'null'), workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
           ARRAY(SELECT jsonb_array_elements_text(requires)), routing,
           ${options.admitted ? Prisma.sql`now()` : null}, now()
         FROM known ORDER BY ord
@@ -201,7 +201,7 @@ export class TaskStateStore {
   }
 
   private row(input: NewTask, profile: { id: string; timeoutSeconds: number | null }) {
-    const { outputSchema, ...values } = inputValues(input);
+    const { outputSchema, check, ...values } = inputValues(input);
     return {
       ...values,
       projectId: input.projectId,
@@ -209,6 +209,7 @@ export class TaskStateStore {
       timeoutSeconds: input.timeoutSeconds ?? profile.timeoutSeconds ?? this.defaults.timeoutSeconds,
       ...(input.id ? { id: input.id } : {}),
       ...(outputSchema ? { outputSchema: outputSchema as Prisma.InputJsonObject } : {}),
+      ...(check ? { check } : {}),
     };
   }
 
@@ -259,6 +260,7 @@ export class TaskStateStore {
         agent_session_id: outcome.agentSessionId ?? null,
         exit_code: outcome.exitCode ?? null,
         error: outcome.error ?? null,
+        check_result: outcome.checkResult ? Prisma.sql`${json(outcome.checkResult)}::jsonb` : null,
       },
       { status: 'RUNNING', runnerId },
     );
@@ -390,6 +392,7 @@ function inputValues(input: NewTask) {
     retryOfId: input.retryOf ?? null,
     conversationId: input.conversationId ?? null,
     outputSchema: input.outputSchema ?? null,
+    check: input.check ?? null,
     workspaceOf: input.workspaceOf ?? null,
     workflowRunId: input.workflowRunId ?? null,
     workflowStep: input.workflowStep ?? null,

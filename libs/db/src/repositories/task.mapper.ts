@@ -1,4 +1,10 @@
-import { TaskSandboxSchema, type Task, type TaskPriority } from '@hangar/contracts';
+import {
+  TaskCheckResultSchema,
+  TaskCheckSchema,
+  TaskSandboxSchema,
+  type Task,
+  type TaskPriority,
+} from '@hangar/contracts';
 import { Prisma, type Task as TaskRow } from '../generated/prisma/client';
 
 // What every task query includes: the names the contract shows instead of ids.
@@ -47,6 +53,8 @@ export function toTask(row: TaskRowWithProfile): Task {
     conversationId: row.conversationId,
     retryOf: row.retryOfId,
     outputSchema: (row.outputSchema as Record<string, unknown> | null) ?? null,
+    check: TaskCheckSchema.nullable().catch(null).parse(row.check),
+    checkResult: TaskCheckResultSchema.nullable().catch(null).parse(row.checkResult),
     workspaceOf: row.workspaceOf,
     workflowRunId: row.workflowRunId,
     workflowStep: row.workflowStep,
@@ -115,12 +123,14 @@ const FIELDS: (keyof TaskRow)[] = [
   'parentTaskId',
   'rootTaskId',
   'depth',
+  'check',
+  'checkResult',
 ];
 const column = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 export const TASK_COLUMNS = Prisma.raw(
   [
-    ...FIELDS.map((field) => `t.${column(field)} AS "${field}"`),
+    ...FIELDS.map((field) => `t."${column(field)}" AS "${field}"`),
     `(SELECT name FROM agent_profiles WHERE id = t.profile_id) AS "profileName"`,
     `(SELECT slug FROM projects WHERE id = t.project_id) AS "projectSlug"`,
   ].join(', '),

@@ -3,6 +3,8 @@ import {
   type ListTasksQuery,
   type RoutingStrategy,
   type Runner,
+  type TaskCheck,
+  type TaskCheckResult,
   TaskSandboxSchema,
   type TaskPriority,
   type Task,
@@ -33,6 +35,8 @@ export interface NewTask {
   // Set by the workflow engine for a step's task; the id is chosen before the task exists.
   id?: string;
   outputSchema?: Record<string, unknown>;
+  // A command run in its workspace after its agent completed (a workflow step's check).
+  check?: TaskCheck;
   workspaceOf?: string;
   workflowRunId?: string;
   workflowStep?: string;
@@ -55,6 +59,7 @@ export interface RunOutcome {
   agentSessionId?: string | null;
   exitCode?: number | null;
   error?: string | null;
+  checkResult?: TaskCheckResult | null;
 }
 
 // What the kubernetes executor reads to make, and to reconcile, a task's Job.

@@ -131,7 +131,14 @@ export class WorkflowRunStore {
     const have = new Set(known.tasks.map((task) => task.id));
     const added = taskIds
       .filter((id) => !have.has(id))
-      .map((id) => ({ id, status: 'QUEUED' as const, result: null, costUsd: null, error: null }));
+      .map((id) => ({
+        id,
+        status: 'QUEUED' as const,
+        result: null,
+        costUsd: null,
+        error: null,
+        check: null,
+      }));
     if (added.length > 0) this.known.set(runId, { ...known, tasks: [...known.tasks, ...added] });
   }
 
@@ -167,7 +174,7 @@ export class WorkflowRunStore {
              finished_at AS "finishedAt", updated_at AS "updatedAt"
            FROM workflow_steps WHERE run_id = r.id) s) AS steps,
         (SELECT coalesce(json_agg(t), '[]'::json) FROM (
-           SELECT id, status, result, cost_usd AS "costUsd", error
+           SELECT id, status, result, cost_usd AS "costUsd", error, check_result AS "check"
            FROM tasks WHERE workflow_run_id = r.id) t) AS tasks
       FROM workflow_runs r JOIN projects p ON p.id = r.project_id JOIN workflows w ON w.id = r.workflow_id
       WHERE r.id = ${runId}`);

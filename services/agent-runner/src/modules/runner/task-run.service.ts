@@ -30,6 +30,7 @@ import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { AgentSessionStore } from './agent-session-store';
 import { MCP_CONFIG_FILE, writeMcpConfig } from './profile-files';
 import { RunnerMetrics } from './runner.metrics';
+import { runCheck } from './task-check';
 import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
 
 // Runs one claimed attempt: the agent CLI as a child process group on this host (in its sandbox,
@@ -251,6 +252,13 @@ export class TaskRunService {
     if (exit.reason === 'shutdown') return attempt.requeue();
     const summary = summarizeResult(kept);
     let outcome = toOutcome(task, exit, summary, stderrTail, maxOutputBytes);
+    // A workflow step's check, once its agent completed: how it ended goes with the task (the
+    // workflow decides what a failed check means), the task's own status stays the agent's.
+    if (task.check && outcome.status === 'COMPLETED')
+      outcome = {
+        ...outcome,
+        checkResult: await runCheck(task.check, prepared.dir, this.sandbox.gitSandbox()),
+      };
     stopTimer({ status: outcome.status });
     this.metrics.finished.inc({ status: outcome.status });
 

@@ -103,6 +103,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
       ...(start.repository ? { repository: start.repository } : {}),
       ...(start.ref ? { ref: start.ref } : {}),
       ...(start.outputSchema ? { outputSchema: start.outputSchema } : {}),
+      ...(start.check ? { check: start.check } : {}),
       ...(start.workspaceOf ? { workspaceOf: start.workspaceOf } : {}),
       ...(start.requires ? { requires: start.requires } : {}),
       ...(start.routing ? { routing: start.routing } : {}),
