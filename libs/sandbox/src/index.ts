@@ -2,4 +2,3 @@ export * from './sandbox-layout';
 export * from './sandbox-command';
 export * from './sandbox-host';
 export * from './agent-files';
-export * from './session-nice';

@@ -12,7 +12,6 @@ import {
   SYSTEM_PATHS,
 } from './sandbox-layout';
 import type { SandboxHost } from './sandbox-host';
-import { sessionNiceScript } from './session-nice';
 
 export interface Command {
   command: string;
@@ -38,9 +37,6 @@ export interface SandboxRun {
   // Folders of the workspace (relative) the command must not see: covered with an empty,
   // read-only folder where they exist (one created during the run is seen by the next).
   hiddenWorkspacePaths?: readonly string[];
-  // The niceness of the command's session inside (0 to 19; see session-nice.ts): the process's
-  // own niceness is the one it was started with.
-  nice?: number;
 }
 
 // Waits until the bridge listens before the command starts, so its first request cannot race
@@ -51,7 +47,8 @@ n=0
 until grep -q ' 0100007F:${PORT_HEX} 00000000:0000 0A' /proc/net/tcp; do
   n=$((n + 1))
   if [ "$n" -gt 5000 ]; then echo 'hangar sandbox: the bridge to the runner did not start' >&2; exit 125; fi
-done`;
+done
+exec "$@"`;
 
 // The command wrapped in bubblewrap: its own user, PID, IPC, UTS, cgroup and network namespaces,
 // the system read-only, only its workspace and home writable, a private /tmp, no view of any
@@ -103,22 +100,9 @@ export function sandboxCommand(inner: Command, run: SandboxRun, host: SandboxHos
     ...Object.entries(inner.env).flatMap(([name, value]) => ['--setenv', name, value]),
     '--',
   ];
-  // A launcher shell execs the command when there is a bridge to start or a niceness to set.
-  const launcher = [
-    ...(run.nice ? [sessionNiceScript(run.nice)] : []),
-    ...(run.runnerSocket ? [BRIDGE_LAUNCHER] : []),
-  ];
-  const command =
-    launcher.length > 0
-      ? [
-          '/bin/sh',
-          '-c',
-          [...launcher, 'exec "$@"'].join('\n'),
-          'hangar-sandbox',
-          inner.command,
-          ...inner.args,
-        ]
-      : [inner.command, ...inner.args];
+  const command = run.runnerSocket
+    ? ['/bin/sh', '-c', BRIDGE_LAUNCHER, 'hangar-sandbox', inner.command, ...inner.args]
+    : [inner.command, ...inner.args];
   return { command: host.bwrapPath, args: [...args, ...command], env: {} };
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AgentEvent } from '@hangar/contracts';
@@ -54,28 +54,6 @@ describe(spawnAgent.name, () => {
       { type: 'stderr', data: { line: '7' } },
       { type: 'stderr', data: { line: '7' } },
     ]);
-  });
-
-  // With autogroups (most distributions' default) the CPU is shared between sessions first: the
-  // agent's own session must be niced too, or its niceness orders it only against itself.
-  it("should give the agent's session the niceness, unless the command sets its own", async () => {
-    const autogroups = existsSync('/proc/self/autogroup');
-    const sessionNice = async (sessionNiceOption?: boolean) => {
-      const events: AgentEvent[] = [];
-      const handle = await spawnAgent(
-        sh('cat /proc/self/autogroup >&2 2>/dev/null || echo none >&2'),
-        options(events, {
-          nice: 7,
-          ...(sessionNiceOption === undefined ? {} : { sessionNice: sessionNiceOption }),
-        }),
-      );
-      await handle.done;
-      const line = (events.find((event) => event.type === 'stderr')?.data as { line?: string } | undefined)
-        ?.line;
-      return autogroups ? /nice (\d+)$/.exec(String(line))?.[1] : line;
-    };
-    expect(await sessionNice()).toBe(autogroups ? '7' : 'none');
-    expect(await sessionNice(false)).toBe(autogroups ? '0' : 'none');
   });
 
   it('should parse stdout, turn stderr into events and report the exit code when the agent exits', async () => {

@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@hangar/contracts';
-import { sessionNiceScript } from '@hangar/sandbox';
 import type { AgentInvocation } from '../agent-invocation';
 import { type AgentOutputParser, truncatedEvent } from '../agent-output.parser';
 import { ClaudeStreamParser } from '../claude/claude-stream.parser';
@@ -47,10 +46,6 @@ export interface SpawnAgentOptions {
   maxEventBytes?: number;
   // Niceness of the agent's process (and so of everything it starts): 0 (the default) to 19.
   nice?: number;
-  // Whether the session the agent's process leads gets that niceness too (sessionNiceScript);
-  // default yes. No when the command makes a session of its own and sets it there (a sandbox):
-  // the kernel lets one session's niceness be set per 100 ms, so the agent would wait for it.
-  sessionNice?: boolean;
 }
 
 export class AgentSpawnFailed extends Error {
@@ -60,8 +55,7 @@ export class AgentSpawnFailed extends Error {
   }
 }
 
-// coreutils' nice: it execs the command, so the agent keeps its pid (and its process group), as
-// the shell before it does.
+// coreutils' nice: it execs the command, so the agent keeps its pid (and its process group).
 const NICE = ['/usr/bin/nice', '/bin/nice'].find((candidate) => existsSync(candidate)) ?? 'nice';
 
 const DEFAULT_KILL_GRACE_MS = 3_000;
@@ -84,31 +78,17 @@ export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptio
       );
       return;
     }
-    // Own process group (detached) so cancel reaches every process the CLI started in it. No shell
-    // runs the command (a niceness's launcher execs it with its arguments as given). A niceness is
-    // set by nice(1) before the command runs (set from here after spawn, it would race the child's
-    // first forks).
+    // Own process group (detached) so cancel reaches every process the CLI started in it; no shell.
+    // A niceness is set by nice(1) before the command runs (set from here after spawn, it would
+    // race the child's first forks).
     if (options.nice && path.isAbsolute(invocation.command) && !existsSync(invocation.command)) {
       // (nice(1) would report it as its own exit status 127: say it as spawn does.)
       reject(new AgentSpawnFailed(invocation.command, new Error(`spawn ${invocation.command} ENOENT`)));
       return;
     }
-    // The session the process leads gets the niceness too (sessionNiceScript: with autogroups, a
-    // process's niceness alone orders it only within its session), then nice(1) execs the command.
-    const [command, args]: [string, string[]] = !options.nice
-      ? [invocation.command, invocation.args]
-      : options.sessionNice === false
-        ? [NICE, ['-n', String(options.nice), '--', invocation.command, ...invocation.args]]
-        : [
-            '/bin/sh',
-            [
-              '-c',
-              `${sessionNiceScript(options.nice)}\nexec ${NICE} -n ${options.nice} -- "$@"`,
-              'hangar-agent',
-              invocation.command,
-              ...invocation.args,
-            ],
-          ];
+    const [command, args] = options.nice
+      ? [NICE, ['-n', String(options.nice), '--', invocation.command, ...invocation.args]]
+      : [invocation.command, invocation.args];
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: invocation.env,

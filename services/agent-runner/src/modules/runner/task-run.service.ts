@@ -203,7 +203,6 @@ export class TaskRunService {
           ...(this.sandbox.runnerSocket ? { runnerSocket: this.sandbox.runnerSocket } : {}),
           readOnlyPaths: agentRuntimePaths(profile.provider, binaryPath),
           hiddenWorkspacePaths: profile.trustRepositorySettings ? [] : adapter.repositoryConfigPaths,
-          nice: this.config.RUNNER_AGENT_NICE,
         });
       }
       const handle = await spawnAgent(invocation, {
@@ -213,8 +212,6 @@ export class TaskRunService {
         maxOutputBytes,
         maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
         nice: this.config.RUNNER_AGENT_NICE,
-        // In a sandbox the CLI's session is the sandbox's own, which sets it (SandboxRun.nice).
-        sessionNice: !sandboxed,
         onEvent: record,
         // spawnAgent records each line as a stderr event already; the tail names a failure.
         onStderrLine: (line) => {
