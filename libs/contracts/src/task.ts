@@ -44,7 +44,7 @@ export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
 export const QUEUE_PRIORITY: Record<TaskPriority, number> = { high: 1, normal: 2, low: 3 };
 
 // A command run in the task's workspace after its agent completed (a workflow step's check,
-// docs/workflows.md): in the agent's sandbox, with its own time limit.
+// docs/workflows.md): in a sandbox holding that workspace alone, with its own time limit.
 export const TaskCheckSchema = z
   .object({
     command: z.string().trim().min(1).max(2000),

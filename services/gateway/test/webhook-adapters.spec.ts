@@ -704,6 +704,8 @@ describe("Hangar's own answers", () => {
     conversationId: null,
     retryOf: null,
     outputSchema: null,
+    check: null,
+    checkResult: null,
     workspaceOf: null,
     workflowRunId: null,
     workflowStep: null,
