@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentEventOf, Problem, TaskEvent } from '@hangar/contracts';
+import type { AgentEventOf, Problem, Task, TaskEvent } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { createTask, follow, getTask, request } from './support';
 
@@ -112,6 +112,16 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
       check: { command: 'ls -A; echo "no tests here" >&2; exit 4', timeoutSeconds: 300 },
       checkResult: { exitCode: 4, passed: false, output: expect.stringMatching(/no tests here\n$/) },
     });
+    // A retry runs the same check.
+    const retried = (await request(stack, 'POST', `/api/v1/tasks/${task.id}/retry`)).body as Task;
+    expect(retried).toMatchObject({
+      retryOf: task.id,
+      check: { command: 'ls -A; echo "no tests here" >&2; exit 4' },
+    });
+    const again = follow(stack, retried.id);
+    await again.finished;
+    again.close();
+    expect((await getTask(stack, retried.id)).checkResult).toMatchObject({ exitCode: 4, passed: false });
   });
 
   it('should record each line the CLI prints on stderr once', async () => {

@@ -144,7 +144,7 @@ export class TasksService {
     return diff;
   }
 
-  // A new task with the same prompt, profile, repository and limits as a finished one.
+  // A new task with the same prompt, profile, repository, limits and check as a finished one.
   async retry(principal: Principal, id: string): Promise<Task> {
     const original = await this.tasks.getVisible(id, principal.projectIds);
     principal.require(original.projectId, 'operator');
@@ -169,6 +169,7 @@ export class TasksService {
         ...(original.scenario ? { scenario: original.scenario } : {}),
         ...(original.repository ? { repository: original.repository, push: original.push } : {}),
         ...(original.ref ? { ref: original.ref } : {}),
+        ...(original.check ? { check: original.check } : {}),
       },
       { projectId: original.projectId, retryOf: original.id },
     );

@@ -145,11 +145,10 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
               },
         );
         const { created, unknownProfile } = outcome;
+        const refused = new Set(unknownProfile.map((input) => input.id));
         this.store.noteTasks(
           runId,
-          changes.start
-            .filter((start) => !unknownProfile.some((input) => input.id === start.taskId))
-            .map((start) => start.taskId),
+          changes.start.map((start) => start.taskId).filter((taskId) => !refused.has(taskId)),
         );
         await this.scheduler.route(admitOnCreation ? outcome.admitted : admitted, looked);
         const elapsed = performance.now() - started;
