@@ -91,7 +91,7 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const elapsedMs = Date.now() - started;
-    const roundTrips = await probe.stop();
+    const { roundTrips, commits } = await probe.stop();
     if (finished.status !== 'COMPLETED')
       throw new Error(`the run ended ${finished.status}: ${finished.error}`);
     const { latencies, parts } = await stepLatencies(stack, run.id, added, told, taken);
@@ -107,7 +107,7 @@ async function main() {
         `  bare CLI, same machine, same run: ${steps + 2} runs ${slots} at a time in ${(bare / 1000).toFixed(1)} s (${((steps + 2) / (bare / 1000)).toFixed(2)} runs/s); Hangar/bare time ${(elapsedMs / bare).toFixed(2)}`,
       );
     console.log(
-      `  the machine during the run: one PostgreSQL round trip (SELECT 1, from an otherwise idle process, every 20 ms) p50 ${quantile(roundTrips, 0.5).toFixed(2)} ms, p90 ${quantile(roundTrips, 0.9).toFixed(2)} ms, p99 ${quantile(roundTrips, 0.99).toFixed(2)} ms`,
+      `  the machine during the run, from an otherwise idle process every 20 ms: a PostgreSQL round trip (SELECT 1) p50 ${quantile(roundTrips, 0.5).toFixed(2)} ms, p90 ${quantile(roundTrips, 0.9).toFixed(2)} ms, p99 ${quantile(roundTrips, 0.99).toFixed(2)} ms; a commit (a one-row UPDATE) p50 ${quantile(commits, 0.5).toFixed(2)} ms, p90 ${quantile(commits, 0.9).toFixed(2)} ms, p99 ${quantile(commits, 0.99).toFixed(2)} ms`,
     );
     console.log(`  step ready → task queued, ${latencies.length} steps (ms):`);
     for (const [name, q] of [
@@ -180,17 +180,27 @@ async function stepLatencies(
 
 // What one round trip to PostgreSQL costs on this machine while the run loads it: the floor
 // under every statement on a step's path.
-async function startProbe(databaseUrl: string): Promise<{ stop(): Promise<number[]> }> {
+async function startProbe(
+  databaseUrl: string,
+): Promise<{ stop(): Promise<{ roundTrips: number[]; commits: number[] }> }> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
-  const times: number[] = [];
+  await client.query('CREATE TABLE IF NOT EXISTS bench_probe (n int)');
+  await client.query('INSERT INTO bench_probe VALUES (0)');
+  const roundTrips: number[] = [];
+  const commits: number[] = [];
   let running = true;
+  const timed = async (into: number[], statement: string) => {
+    const at = performance.now();
+    await client.query(statement);
+    into.push(performance.now() - at);
+  };
   const loop = (async () => {
     while (running) {
-      const at = performance.now();
-      await client.query('SELECT 1');
-      times.push(performance.now() - at);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await timed(roundTrips, 'SELECT 1');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await timed(commits, 'UPDATE bench_probe SET n = n + 1');
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   })();
   return {
@@ -198,7 +208,7 @@ async function startProbe(databaseUrl: string): Promise<{ stop(): Promise<number
       running = false;
       await loop;
       await client.end();
-      return times;
+      return { roundTrips, commits };
     },
   };
 }

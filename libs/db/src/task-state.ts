@@ -1,2 +1,9 @@
 // The writes to a task's state, for @hangar/platform's TaskLifecycle alone (and tests' setup).
-export { TaskStateStore, type ChildCreation, type ChosenCreation } from './repositories/task-state.store';
+export {
+  TaskStateStore,
+  type ChildCreation,
+  type ChosenCreation,
+  type ChosenGate,
+  type ChosenRow,
+  type ChosenStatement,
+} from './repositories/task-state.store';

@@ -29,7 +29,8 @@ export class TaskActivity {
   }
 
   // New tasks told together: one append per project, with its counts after them (`counts`, by
-  // project: their creation's statement counted them).
+  // project: their creation's statement counted them). The first append is sent before this
+  // returns its promise (the workflow engine queues the tasks meanwhile, relying on it).
   async statusesChanged(
     tasks: readonly Task[],
     counts: ReadonlyMap<string, { queued: number; running: number }>,

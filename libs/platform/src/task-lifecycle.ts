@@ -9,7 +9,13 @@ import {
   type WorkflowJob,
 } from '@hangar/contracts';
 import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
-import { TaskStateStore, type ChildCreation, type ChosenCreation } from '@hangar/db/task-state';
+import {
+  TaskStateStore,
+  type ChildCreation,
+  type ChosenCreation,
+  type ChosenGate,
+  type ChosenStatement,
+} from '@hangar/db/task-state';
 import {
   Queues,
   SCHEDULING_QUEUE_SPEC,
@@ -96,12 +102,31 @@ export class TaskLifecycle {
     alongside?: (created: Task[]) => Promise<void>,
   ): Promise<ChosenCreation> {
     const outcome = await this.state.createChosen(inputs, options);
-    // Told before they can be queued: their project's watchers hear QUEUED before RUNNING.
+    await this.chosenCreated(outcome, alongside);
+    return outcome;
+  }
+
+  // createChosen in two halves, for a caller that creates the tasks inside a statement of its
+  // own (the workflow engine stores a decision and the tasks it starts together: one commit on
+  // the path from a step's end to its next task): the statement's parts, gated on a relation of
+  // the caller's statement; then, once it ran, chosenCreated with its outcome.
+  chosenStatement(
+    inputs: (NewTask & { id: string })[],
+    options: { admitted?: boolean },
+    gate: ChosenGate,
+  ): ChosenStatement {
+    return this.state.chosenStatement(inputs, options, gate);
+  }
+
+  // Told before they can be queued: their project's watchers hear QUEUED before RUNNING.
+  async chosenCreated(
+    outcome: ChosenCreation,
+    alongside?: (created: Task[]) => Promise<void>,
+  ): Promise<void> {
     await Promise.all([
       this.activity.statusesChanged(outcome.created, outcome.counts),
       alongside?.(outcome.created),
     ]);
-    return outcome;
   }
 
   // A child task (delegation, docs/delegation.md) with the id its parent's runner chose: created

@@ -118,14 +118,20 @@ export type QueueProcessor<T, R> = (data: T, job: Job<T>, token?: string) => Pro
 
 // Where every BullMQ queue and worker of a service is made, under `<prefix>:queue`, and closed:
 // one connection for its producers, one (blocking) connection per worker, all closed with
-// the service. A job whose data does not match its queue's schema fails at once, unretried.
+// the service. The producers' connection may be the service's own (RedisModule's, closed by
+// it): what a service tells on its topics and the jobs it adds after are then executed by
+// Redis in the order it sent them, without waiting for the first to be answered. A job whose data does not match its queue's schema fails at once, unretried.
 // RedisModule provides it.
 export class Queues implements OnApplicationShutdown {
   private producerConnection: Redis | undefined;
+  private closing: Promise<void> | undefined;
   private readonly queues = new Map<string, Queue>();
   private readonly workers: { worker: { close(): Promise<void> }; connection: Redis }[] = [];
 
-  constructor(private readonly settings: RedisSettings) {}
+  constructor(
+    private readonly settings: RedisSettings,
+    private readonly sharedConnection?: Redis,
+  ) {}
 
   private get prefix(): string {
     return `${this.settings.prefix}:queue`;
@@ -134,9 +140,10 @@ export class Queues implements OnApplicationShutdown {
   producer<T>(spec: QueueSpec<T>): QueueProducer<T> {
     let queue = this.queues.get(spec.name);
     if (!queue) {
-      this.producerConnection ??= createRedis(this.settings.url);
+      const connection =
+        this.sharedConnection ?? (this.producerConnection ??= createRedis(this.settings.url));
       queue = new Queue(spec.name, {
-        connection: this.producerConnection,
+        connection,
         prefix: this.prefix,
         defaultJobOptions: spec.jobs,
       });
@@ -176,8 +183,13 @@ export class Queues implements OnApplicationShutdown {
   }
 
   // BullMQ leaves connections it was given open: they are ours to close, after the workers
-  // (a caller may have closed its own earlier, with a grace period) and the queues.
-  async onApplicationShutdown(): Promise<void> {
+  // (a caller may have closed its own earlier, with a grace period) and the queues. Once,
+  // however often asked (RedisModule closes its connection after this).
+  onApplicationShutdown(): Promise<void> {
+    return (this.closing ??= this.close());
+  }
+
+  private async close(): Promise<void> {
     await Promise.all(this.workers.map(({ worker }) => worker.close()));
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     const connections = this.workers.map(({ connection }) => connection);

@@ -15,10 +15,16 @@ export interface RedisSettings {
   prefix: string;
 }
 
+// The service's connection closes last: the queues' producers use it, and their workers'
+// jobs in flight may still tell on its topics.
 class RedisLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly queues: Queues,
+  ) {}
 
   async onApplicationShutdown() {
+    await this.queues.onApplicationShutdown();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
@@ -33,7 +39,7 @@ export class RedisModule {
         { provide: REDIS_SETTINGS, useValue: settings },
         { provide: REDIS, useFactory: () => createRedis(settings.url) },
         RedisLifecycle,
-        { provide: Queues, useFactory: () => new Queues(settings) },
+        { provide: Queues, inject: [REDIS], useFactory: (redis: Redis) => new Queues(settings, redis) },
         {
           provide: TaskEventStream,
           inject: [REDIS],

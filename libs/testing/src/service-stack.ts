@@ -155,6 +155,7 @@ export class ServiceStack {
       cwd: this.dataDir,
       env: this.environment(overrides),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     const output: string[] = [];
     const lines = new EventEmitter();

@@ -24,6 +24,29 @@ export interface ChosenCreation {
   counts: Map<string, { queued: number; running: number }>;
 }
 
+// A row of createChosen's statement (one per input).
+export type ChosenRow = TaskRow &
+  Omit<AdmittedTask, keyof TaskRow> & {
+    profileName: string;
+    projectSlug: string;
+    inputId: string;
+    inputOrd: number;
+    profileKnown: boolean;
+    projectQueued: number;
+    projectRunning: number;
+  };
+
+// A relation of a caller's statement (by its name there) without which no task is created.
+export interface ChosenGate {
+  relation: string;
+}
+
+export interface ChosenStatement {
+  with: Prisma.Sql;
+  select: Prisma.Sql;
+  read(rows: ChosenRow[]): ChosenCreation;
+}
+
 export type ChildCreation =
   { kind: 'created'; task: Task } | { kind: 'exists'; task: Task } | { kind: 'limit'; count: number };
 
@@ -81,6 +104,21 @@ export class TaskStateStore {
     options: { admitted?: boolean } = {},
   ): Promise<ChosenCreation> {
     if (inputs.length === 0) return { created: [], unknownProfile: [], admitted: [], counts: new Map() };
+    const statement = this.chosenStatement(inputs, options);
+    return statement.read(await this.sql.query(Prisma.sql`WITH ${statement.with} ${statement.select}`));
+  }
+
+  // createChosen's statement in parts, for a caller that creates the tasks in a statement of its
+  // own with its own write (the workflow engine: a decision and its steps' tasks, one commit):
+  // `with` goes into its WITH list (it names input, known, t and counts), `select` answers one
+  // row per input (`inputOrd` orders them), and `read` makes the outcome of those rows. With
+  // `gate` (a relation of the caller's statement, such as a guarded UPDATE's RETURNING),
+  // nothing is created when the gate holds no row.
+  chosenStatement(
+    inputs: (NewTask & { id: string })[],
+    options: { admitted?: boolean } = {},
+    gate?: ChosenGate,
+  ): ChosenStatement {
     const rows = inputs.map((input, ord) => ({
       ord,
       id: input.id,
@@ -94,18 +132,9 @@ export class TaskStateStore {
         ]),
       ),
     }));
-    const answered = await this.sql.query<
-      TaskRow &
-        Omit<AdmittedTask, keyof TaskRow> & {
-          profileName: string;
-          projectSlug: string;
-          inputId: string;
-          profileKnown: boolean;
-          projectQueued: number;
-          projectRunning: number;
-        }
-    >(Prisma.sql`
-      WITH input AS (
+    const gated = gate ? Prisma.sql`WHERE EXISTS (SELECT 1 FROM ${Prisma.raw(gate.relation)})` : Prisma.empty;
+    const statement = Prisma.sql`
+      input AS (
         SELECT * FROM jsonb_to_recordset(${json(rows)}::jsonb) AS i(
           id text, project_id text, profile text, prompt text, scenario text, timeout_seconds int,
           repository text, repository_ref text, push boolean, priority text, retry_of_id text,
@@ -126,7 +155,7 @@ export class TaskStateStore {
           NULLIF("check", 'null'), workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
           ARRAY(SELECT jsonb_array_elements_text(requires)), routing,
           ${options.admitted ? Prisma.sql`now()` : null}, now()
-        FROM known ORDER BY ord
+        FROM known ${gated} ORDER BY ord
         ON CONFLICT (id) DO NOTHING
         RETURNING *
       ), counts AS (
@@ -134,41 +163,45 @@ export class TaskStateStore {
           count(*) FILTER (WHERE status = 'RUNNING')::int AS running
         FROM tasks WHERE project_id IN (SELECT project_id FROM input) AND status IN ('QUEUED', 'RUNNING')
         GROUP BY project_id
-      )
-      SELECT ${TASK_COLUMNS}, ${routingExtras('t')}, i.id AS "inputId",
+      )`;
+    const select = Prisma.sql`
+      SELECT ${TASK_COLUMNS}, ${routingExtras('t')}, i.id AS "inputId", i.ord AS "inputOrd",
         EXISTS (SELECT 1 FROM known k WHERE k.id = i.id) AS "profileKnown",
         COALESCE(n.queued, 0) + (SELECT count(*) FROM t c WHERE c.project_id = i.project_id)::int
           AS "projectQueued",
         COALESCE(n.running, 0) AS "projectRunning"
       FROM input i LEFT JOIN t ON t.id = i.id LEFT JOIN counts n ON n.project_id = i.project_id
-      ORDER BY i.ord`);
+      ORDER BY i.ord`;
     // (The statement's own inserts are not in its snapshot: the project's QUEUED count adds them.)
-    const outcome: ChosenCreation = { created: [], unknownProfile: [], admitted: [], counts: new Map() };
-    const unknown = new Set<string>();
-    for (const row of answered) {
-      if (!row.profileKnown) unknown.add(row.inputId);
-      if (row.id === null) continue;
-      const task = taskFromSql(row);
-      outcome.created.push(task);
-      outcome.counts.set(task.project, { queued: row.projectQueued, running: row.projectRunning });
-      if (options.admitted)
-        outcome.admitted.push({
-          id: task.id,
-          attempts: task.attempts,
-          priority: task.priority,
-          projectId: row.projectId,
-          profileId: row.profileId,
-          provider: row.provider,
-          requires: task.requires,
-          strategy: row.strategy,
-          scope: row.scope,
-          pool: task.pool,
-          workspaceOf: task.workspaceOf,
-          workspaceRunner: row.workspaceRunner,
-        });
-    }
-    outcome.unknownProfile = inputs.filter((input) => unknown.has(input.id));
-    return outcome;
+    const read = (answered: ChosenRow[]): ChosenCreation => {
+      const outcome: ChosenCreation = { created: [], unknownProfile: [], admitted: [], counts: new Map() };
+      const unknown = new Set<string>();
+      for (const row of [...answered].sort((a, b) => a.inputOrd - b.inputOrd)) {
+        if (!row.profileKnown) unknown.add(row.inputId);
+        if (row.id === null) continue;
+        const task = taskFromSql(row);
+        outcome.created.push(task);
+        outcome.counts.set(task.project, { queued: row.projectQueued, running: row.projectRunning });
+        if (options.admitted)
+          outcome.admitted.push({
+            id: task.id,
+            attempts: task.attempts,
+            priority: task.priority,
+            projectId: row.projectId,
+            profileId: row.profileId,
+            provider: row.provider,
+            requires: task.requires,
+            strategy: row.strategy,
+            scope: row.scope,
+            pool: task.pool,
+            workspaceOf: task.workspaceOf,
+            workspaceRunner: row.workspaceRunner,
+          });
+      }
+      outcome.unknownProfile = inputs.filter((input) => unknown.has(input.id));
+      return outcome;
+    };
+    return { with: statement, select, read };
   }
 
   // A child task (delegation) whose id its parent's runner chose: created once however often it

@@ -13,6 +13,7 @@ import {
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { assignments, json, type Sql } from '../sql';
+import type { ChosenCreation, ChosenGate, ChosenRow, ChosenStatement } from './task-state.store';
 import { stepTypes, toStepRun, toWorkflowRun } from './workflow.repository';
 
 type RunRow = Awaited<ReturnType<PrismaClient['workflowRun']['findUniqueOrThrow']>>;
@@ -58,11 +59,12 @@ const TASK_ENDED = TERMINAL_STATUSES as readonly string[];
 
 // The workflow engine's writes to a run and its steps. A decision reads the run (one statement)
 // and is stored only if no other decision of the run was stored since (one guarded statement,
-// on the run's count of decisions); otherwise it is taken again on what the other wrote. So two
-// orchestrators, or two messages about one run, never both store a decision, and nobody holds a
-// lock while deciding: a decision is on the path from a step's end to the next step's task,
-// and each statement there costs (node-postgres statements, ../sql.ts). Reached as
-// `@hangar/db/workflow-state`, for the orchestrator's engine alone.
+// on the run's count of decisions), together with the tasks it starts (the task lifecycle's
+// statement for them, inside that one: one commit); otherwise it is taken again on what the
+// other wrote. So two orchestrators, or two messages about one run, never both store a
+// decision, and nobody holds a lock while deciding: a decision is on the path from a step's end
+// to the next step's task, and each statement there costs (node-postgres statements, ../sql.ts).
+// Reached as `@hangar/db/workflow-state`, for the orchestrator's engine alone.
 export class WorkflowRunStore {
   // Versions never change: each is read once (a decision's reads are what it costs).
   private readonly definitions = new Map<string, WorkflowDefinition>();
@@ -93,12 +95,15 @@ export class WorkflowRunStore {
   // as this store last read or wrote them with that task's end applied: no read on the path from
   // a step's end to the next step's task. Such a decision is stored only if the run's tasks are
   // still as it assumed (besides the count of decisions); otherwise, or when it had nothing to
-  // store, it is taken again on a fresh read.
+  // store, it is taken again on a fresh read. `tasks` gives the statement that creates the tasks
+  // a decision starts (TaskLifecycle.chosenStatement, gated on the decision's being stored): it
+  // runs inside the decision's, and its outcome is answered as `created`.
   async advance<T extends RunChanges>(
     runId: string,
     decide: (snapshot: RunSnapshot) => T | Promise<T>,
     ended?: StepTask,
-  ): Promise<{ snapshot: RunSnapshot; changes: T; told?: DecisionTold } | null> {
+    tasks?: (changes: T, snapshot: RunSnapshot, gate: ChosenGate) => ChosenStatement | undefined,
+  ): Promise<{ snapshot: RunSnapshot; changes: T; told?: DecisionTold; created?: ChosenCreation } | null> {
     let known = ended ? this.known.get(runId) : undefined;
     for (;;) {
       const state = known && ended ? withTask(known, ended) : await this.read(runId);
@@ -111,7 +116,8 @@ export class WorkflowRunStore {
         tasks: state.tasks,
       };
       const changes = await decide(snapshot);
-      const written = await this.write(runId, state, changes, known !== undefined);
+      const creation = tasks?.(changes, snapshot, { relation: 'run' });
+      const written = await this.write(runId, state, changes, known !== undefined, creation);
       if (written === 'superseded' || (written === null && known)) {
         // Another decision was stored since, or the run's tasks are not as assumed.
         this.known.delete(runId);
@@ -119,27 +125,13 @@ export class WorkflowRunStore {
         continue;
       }
       this.remember(runId, written ? written.state : state);
-      return { snapshot, changes, ...(written ? { told: written.told } : {}) };
+      return {
+        snapshot,
+        changes,
+        ...(written ? { told: written.told } : {}),
+        ...(written?.created ? { created: written.created } : {}),
+      };
     }
-  }
-
-  // Tasks of the run created (after the decision that chose them was stored): the next decision
-  // on what is known counts them.
-  noteTasks(runId: string, taskIds: readonly string[]): void {
-    const known = this.known.get(runId);
-    if (!known) return;
-    const have = new Set(known.tasks.map((task) => task.id));
-    const added = taskIds
-      .filter((id) => !have.has(id))
-      .map((id) => ({
-        id,
-        status: 'QUEUED' as const,
-        result: null,
-        costUsd: null,
-        error: null,
-        check: null,
-      }));
-    if (added.length > 0) this.known.set(runId, { ...known, tasks: [...known.tasks, ...added] });
   }
 
   private remember(runId: string, state: KnownRun): void {
@@ -192,14 +184,19 @@ export class WorkflowRunStore {
   // every changed step as its whole row (an upsert on the run's key: a new step is inserted, a
   // known one updated) — written only while the run's count is still the one decided on (and,
   // with `tasksAssumed`, while the run's tasks have the ends and costs the decision saw).
-  // Answers what it wrote as a watcher sees it and the run as it is now (null when there was
-  // nothing to write), or `superseded` when that no longer held (nothing is written then).
+  // `creation` (the tasks the decision starts) runs in the same statement, gated on the run's
+  // UPDATE. Answers what it wrote as a watcher sees it, the run as it is now (its tasks with the
+  // new ones) and the tasks' creation (null when there was nothing to write), or `superseded`
+  // when that no longer held (nothing is written then).
   private async write(
     runId: string,
     state: KnownRun,
     changes: RunChanges,
     tasksAssumed: boolean,
-  ): Promise<{ told: DecisionTold; state: KnownRun } | 'superseded' | null> {
+    creation?: ChosenStatement,
+  ): Promise<
+    { told: DecisionTold; state: KnownRun; created: ChosenCreation | undefined } | 'superseded' | null
+  > {
     const { row: run, steps, definition } = state;
     const now = new Date();
     const existing = new Map(steps.map((step) => [step.key, step]));
@@ -226,7 +223,7 @@ export class WorkflowRunStore {
         finished_at: before?.finishedAt ?? (terminal ? now : null),
       };
     });
-    if (rows.length === 0 && !changes.run) return null;
+    if (rows.length === 0 && !changes.run && !creation) return null;
     const { status, error, outputs, costUsd, cancelRequested } = changes.run ?? {};
     const terminal = status !== undefined && status !== 'RUNNING';
     const cancelRequestedAt = cancelRequested && !run.cancelRequestedAt ? now : run.cancelRequestedAt;
@@ -283,23 +280,47 @@ export class WorkflowRunStore {
           decided_by = EXCLUDED.decided_by, comment = EXCLUDED.comment,
           finished_at = EXCLUDED.finished_at, updated_at = EXCLUDED.updated_at
         RETURNING key, created_at`;
-    const [written] = await this.sql.query<{
-      decision: number;
-      status: WorkflowRun['status'];
-      error: string | null;
-      outputs: Record<string, string> | null;
-      costUsd: number;
-      created: Record<string, string>;
-    }>(Prisma.sql`
+    // One row, or with `creation` one per task it was given (the run's columns in each).
+    // Committed without waiting for its WAL to reach the disk (synchronous_commit off for this
+    // transaction alone; a flush is most of a commit's time while runners write): it is visible
+    // at once, and anything durable built on it waits for it, since PostgreSQL flushes its WAL in
+    // order — a runner's claim of a task it created is a commit that flushes this one first. A
+    // crash of PostgreSQL within the next few hundred ms may lose the decision and its tasks
+    // (never a task a runner took): their queue jobs then find no task, and the reconciler
+    // decides again on what is durable, the step's task end included (docs/workflows.md).
+    const answered = await this.sql.query<
+      {
+        decision: number;
+        runStatus: WorkflowRun['status'];
+        runError: string | null;
+        runOutputs: Record<string, string> | null;
+        runCostUsd: number;
+        stepsCreated: Record<string, string>;
+      } & ChosenRow
+    >(Prisma.sql`
       WITH ${assumed} run AS (
         UPDATE workflow_runs SET ${assignments(set)}
         WHERE id = ${runId} AND decisions = ${run.decisions} ${tasksAsAssumed}
         RETURNING decisions, status, error, outputs, cost_usd),
       steps AS (${stepWrites})
-      SELECT r.decisions AS decision, r.status, r.error, r.outputs, r.cost_usd AS "costUsd",
-        (SELECT coalesce(json_object_agg(key, created_at), '{}'::json) FROM steps) AS created
-      FROM run r`);
-    if (!written) return 'superseded';
+      ${creation ? Prisma.sql`, ${creation.with}` : Prisma.empty}
+      SELECT set_config('synchronous_commit', 'off', true) AS "asyncCommit", r.decisions AS decision,
+        r.status AS "runStatus", r.error AS "runError",
+        r.outputs AS "runOutputs", r.cost_usd AS "runCostUsd",
+        (SELECT coalesce(json_object_agg(key, created_at), '{}'::json) FROM steps) AS "stepsCreated"
+        ${creation ? Prisma.sql`, chosen.*` : Prisma.empty}
+      FROM run r ${creation ? Prisma.sql`LEFT JOIN (${creation.select}) chosen ON true` : Prisma.empty}`);
+    const [first] = answered;
+    if (!first) return 'superseded';
+    const written = {
+      decision: first.decision,
+      status: first.runStatus,
+      error: first.runError,
+      outputs: first.runOutputs,
+      costUsd: first.runCostUsd,
+      created: first.stepsCreated,
+    };
+    const created = creation?.read(answered);
     const types = stepTypes(definition);
     const stepRows: StepRow[] = rows.map((row) => ({
       id: row.id,
@@ -321,7 +342,20 @@ export class WorkflowRunStore {
       updatedAt: now,
     }));
     const changed = new Map(stepRows.map((row) => [row.key, row]));
+    // The tasks it created are the run's now: the next decision on what is known counts them.
+    const had = new Set(state.tasks.map((task) => task.id));
+    const added: StepTask[] = (created?.created ?? [])
+      .filter((task) => !had.has(task.id))
+      .map((task) => ({
+        id: task.id,
+        status: task.status,
+        result: null,
+        costUsd: null,
+        error: null,
+        check: null,
+      }));
     return {
+      created,
       told: {
         decision: written.decision,
         steps: stepRows.map((row) => toStepRun(row, types.get(row.stepId) ?? 'agent')),
@@ -345,6 +379,7 @@ export class WorkflowRunStore {
           finishedAt,
           updatedAt: now,
         },
+        tasks: [...state.tasks, ...added],
         // In the order a read answers them (by creation, then key): new steps come last.
         steps: [
           ...steps.map((step) => changed.get(step.key) ?? step),

@@ -14,6 +14,7 @@ import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer, type QueueWorker } fro
 import { decide, type Decision, type RunRequest, type TaskStart } from '@hangar/workflows';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { SchedulerService } from '../scheduling/scheduler.service';
+import type { RoutingPass } from '../scheduling/task-router';
 import { WorkflowMetrics } from './workflow.metrics';
 
 // Task ids are lowercase cuid-like strings (Kubernetes names Jobs after them); the engine picks
@@ -24,9 +25,9 @@ export function newTaskId(): string {
 
 // Drives workflow runs: every message about a run (started, a step's task ended, a person
 // cancelled or answered a gate, a timer) becomes one decision of @hangar/workflows' engine,
-// taken with the run locked, stored, and then carried out: step tasks created through the task
-// lifecycle (by the ids stored with their steps, so never twice) and queued, tasks of a stopped
-// run cancelled, a timer set. A reconciler decides again on every unfinished run at start and
+// stored with the tasks it starts (the task lifecycle's statement for them, by the ids stored
+// with their steps, so never twice) and then carried out: those tasks told and queued, tasks of
+// a stopped run cancelled, a timer set. A reconciler decides again on every unfinished run at start and
 // periodically, so a crash between any two writes loses nothing.
 @Injectable()
 export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -114,47 +115,54 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   // on the run as it knows it, without reading it).
   async advance(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
     const started = performance.now();
+    // Without a project cap nothing holds a new task back: the tasks a decision starts are
+    // created admitted, in the decision's own statement, and queued at once. With one, the
+    // project's waiting tasks are admitted while the new ones are told.
+    const admitOnCreation = this.scheduler.admitsOnCreation;
+    let looked: Promise<RoutingPass> | undefined;
     const outcome = await this.store.advance(
       runId,
       (snapshot) => decide({ snapshot, now: new Date(), newTaskId, ...(request ? { request } : {}) }),
       ended,
+      (changes, snapshot, gate) => {
+        if (changes.start.length === 0) return undefined;
+        // The runners are read while the decision and its tasks are stored (routing needs both).
+        looked ??= this.scheduler.lookForRunners();
+        looked.catch(() => undefined); // (awaited by route; a failure surfaces there)
+        return this.lifecycle.chosenStatement(
+          changes.start.map((start) => this.newTask(runId, snapshot.projectId, start)),
+          { admitted: admitOnCreation },
+          gate,
+        );
+      },
     );
     if (!outcome) {
       this.logger.warn(`workflow run ${runId} does not exist; message dropped`);
       return null;
     }
-    const { snapshot, changes, told } = outcome;
+    const { changes, told, created } = outcome;
     if (changes.refused) this.logger.warn(`workflow run ${runId}: ${changes.refused}`);
     try {
-      // A decision's new tasks are created together (a fan-out's items in one statement), then
-      // go onto the runners' queue as the project's cap allows: without a cap they are created
-      // admitted; with one, the project's waiting tasks are admitted while they are told.
-      if (changes.start.length > 0) {
-        const admitOnCreation = this.scheduler.admitsOnCreation;
-        // The runners are read while the tasks are created (routing needs both).
-        const looked = this.scheduler.lookForRunners();
-        looked.catch(() => undefined); // (awaited by route; a failure surfaces there)
+      if (created && admitOnCreation) {
+        // Told and queued at once: the telling is sent first, on the connection the queue's
+        // producers share (Queues), so Redis has it before a runner can take a task and tell
+        // its RUNNING.
+        await Promise.all([
+          this.lifecycle.chosenCreated(created),
+          this.scheduler.route(created.admitted, looked),
+        ]);
+      } else if (created) {
         let admitted: AdmittedTask[] = [];
-        const outcome = await this.lifecycle.createChosen(
-          changes.start.map((start) => this.newTask(runId, snapshot.projectId, start)),
-          { admitted: admitOnCreation },
-          admitOnCreation
-            ? undefined
-            : async () => {
-                admitted = await this.scheduler.admitWaiting(snapshot.projectId);
-              },
-        );
-        const { created, unknownProfile } = outcome;
-        const refused = new Set(unknownProfile.map((input) => input.id));
-        this.store.noteTasks(
-          runId,
-          changes.start.map((start) => start.taskId).filter((taskId) => !refused.has(taskId)),
-        );
-        await this.scheduler.route(admitOnCreation ? outcome.admitted : admitted, looked);
+        await this.lifecycle.chosenCreated(created, async () => {
+          admitted = await this.scheduler.admitWaiting(outcome.snapshot.projectId);
+        });
+        await this.scheduler.route(admitted, looked);
+      }
+      if (created) {
         const elapsed = performance.now() - started;
-        for (const _ of created) this.metrics.stepStarted(elapsed);
+        for (const _ of created.created) this.metrics.stepStarted(elapsed);
         // Refused for good (its profile was deleted since the run started): the step fails.
-        for (const input of unknownProfile) {
+        for (const input of created.unknownProfile) {
           const error = `profile "${input.profile ?? 'default'}" does not exist`;
           this.logger.warn(`workflow run ${runId}: step ${input.workflowStep} cannot start: ${error}`);
           await this.advance(runId, { kind: 'unstartable', key: input.workflowStep!, error });
