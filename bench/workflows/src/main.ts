@@ -26,6 +26,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '10' },
     slots: { type: 'string', default: '2' },
     'agent-nice': { type: 'string', default: '10' },
+    listen: { type: 'string', default: 'true' },
     bare: { type: 'boolean', default: true },
     'no-bare': { type: 'boolean', default: false },
   },
@@ -33,12 +34,18 @@ const { values } = parseArgs({
 const steps = positiveInteger(values.steps, '--steps');
 const concurrency = positiveInteger(values.concurrency, '--concurrency');
 const slots = positiveInteger(values.slots, '--slots');
+if (values.listen !== 'true' && values.listen !== 'false') {
+  console.error('--listen: say true or false');
+  process.exit(2);
+}
 
 async function main() {
   const stack = await ServiceStack.create('bench-workflows', {
     LOG_LEVEL: 'warn',
     RUNNER_SLOTS: String(slots),
     RUNNER_AGENT_NICE: values['agent-nice'],
+    // false: steps' ends reach the engine through their jobs alone (docs/workflows.md).
+    WORKFLOW_LISTEN: values.listen,
     RATE_LIMIT_IP_PER_MINUTE: '0',
     RATE_LIMIT_TOKEN_PER_MINUTE: '0',
   });
@@ -95,6 +102,7 @@ async function main() {
     if (finished.status !== 'COMPLETED')
       throw new Error(`the run ended ${finished.status}: ${finished.error}`);
     const { latencies, parts } = await stepLatencies(stack, run.id, added, told, taken);
+    const heard = await stepEndsHeard(stack);
     const bare = values.bare && !values['no-bare'] ? await bareRuns(steps + 2) : undefined;
 
     console.log(`\nbench/workflows on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
@@ -108,6 +116,9 @@ async function main() {
       );
     console.log(
       `  the machine during the run, from an otherwise idle process every 20 ms: a PostgreSQL round trip (SELECT 1) p50 ${quantile(roundTrips, 0.5).toFixed(2)} ms, p90 ${quantile(roundTrips, 0.9).toFixed(2)} ms, p99 ${quantile(roundTrips, 0.99).toFixed(2)} ms; a commit (a one-row UPDATE) p50 ${quantile(commits, 0.5).toFixed(2)} ms, p90 ${quantile(commits, 0.9).toFixed(2)} ms, p99 ${quantile(commits, 0.99).toFixed(2)} ms`,
+    );
+    console.log(
+      `  steps' ends decided: ${heard.notice} heard from PostgreSQL as they committed, ${heard.job} through their jobs (WORKFLOW_LISTEN=${values.listen})`,
     );
     console.log(`  step ready → task queued, ${latencies.length} steps (ms):`);
     for (const [name, q] of [
@@ -128,7 +139,19 @@ async function main() {
   }
 }
 
-// Each step's wait between being ready and its task's job on the queue.
+// How the orchestrator heard the steps' ends it decided (its metrics).
+async function stepEndsHeard(stack: ServiceStack): Promise<{ notice: number; job: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.ports.get('orchestrator')}/metrics`)).text();
+  const count = (heard: string) =>
+    Number(
+      new RegExp(`^hangar_workflow_step_ends_total\\{heard="${heard}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ??
+        0,
+    );
+  return { notice: count('notice'), job: count('job') };
+}
+
+// Each step's wait between being ready and its task's job on the queue. The parts are the
+// job's way (a step's end heard from PostgreSQL is decided before its job is told or taken).
 async function stepLatencies(
   stack: ServiceStack,
   runId: string,

@@ -334,6 +334,16 @@ export const StepTaskSchema = z.object({
 });
 export type StepTask = z.infer<typeof StepTaskSchema>;
 
+// What PostgreSQL tells the listening orchestrator when a workflow step's task ends (NOTIFY on
+// this channel, from the tasks table's trigger, as the change commits): how it ended, as the
+// lifecycle's job says it, or only its id and status when that does not fit a notification.
+export const STEP_ENDED_CHANNEL = 'hangar_step_ended';
+export const StepEndedNoticeSchema = z.union([
+  z.object({ runId: z.string().min(1), task: StepTaskSchema }),
+  z.object({ runId: z.string().min(1), taskId: z.string().min(1), status: TaskStatusSchema }),
+]);
+export type StepEndedNotice = z.infer<typeof StepEndedNoticeSchema>;
+
 // `advance`: look at the run again (a task of it ended, with how it ended; it was started; a
 // timer is due); `cancel` and `decide` carry what a person asked, which only the engine writes.
 export const WorkflowJobSchema = z.discriminatedUnion('kind', [

@@ -30,7 +30,18 @@ export const OrchestratorConfigSchema = z.object({
   ),
   WORKFLOW_CONCURRENCY: positiveInt(
     8,
-    'workflow messages the engine handles at once (runs are locked one at a time)',
+    "workflow messages the engine handles at once, from its queue and, as many again, steps' ends heard from PostgreSQL",
+  ),
+  WORKFLOW_LISTEN: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true')
+    .describe(
+      "hear workflow steps' task ends from PostgreSQL as they commit (LISTEN; needs a session connection, not a transaction pooler), one orchestrator at a time; their jobs decide them otherwise",
+    ),
+  WORKFLOW_LISTEN_RETRY_MS: positiveInt(
+    5000,
+    'how often an orchestrator that does not listen (another does, or PostgreSQL refused) tries again',
   ),
   // A task the reconciler fails keeps its stream this long, as one its runner ended does.
   STREAM_RETENTION_SECONDS: streamRetentionSeconds(),

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
+import { WorkflowDefinitionSchema } from '@hangar/contracts';
+import { DEFAULT_PROJECT_ID, WorkflowRepository, WorkflowRunRepository, type PrismaClient } from '@hangar/db';
 import { redisUrl } from '@hangar/testing';
 import { AppModule } from '../src/app.module';
 import { OrchestratorConfigSchema } from '../src/config';
@@ -23,4 +25,24 @@ export async function startOrchestrator(
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
   await app.init();
   return app;
+}
+
+let runNames = 0;
+// A run of a new workflow (named for the test) in the default project, as the gateway starts one:
+// RUNNING, nothing decided yet. Answers its id.
+export async function createRun(
+  prisma: PrismaClient,
+  definition: unknown,
+  inputs: Record<string, unknown> = {},
+): Promise<string> {
+  const parsed = WorkflowDefinitionSchema.parse({ name: `wf-${++runNames}`, ...(definition as object) });
+  const workflow = await new WorkflowRepository(prisma).create(DEFAULT_PROJECT_ID, parsed, 'test');
+  return new WorkflowRunRepository(prisma).create({
+    workflowId: workflow.id,
+    version: 1,
+    projectId: DEFAULT_PROJECT_ID,
+    inputs,
+    deadlineAt: null,
+    createdBy: 'test',
+  });
 }

@@ -1,17 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Queue, QueueEvents } from 'bullmq';
-import {
-  taskQueueName,
-  WORKFLOW_QUEUE,
-  WorkflowDefinitionSchema,
-  type TaskJob,
-  type WorkflowJob,
-} from '@hangar/contracts';
+import { taskQueueName, WORKFLOW_QUEUE, type TaskJob, type WorkflowJob } from '@hangar/contracts';
 import {
   createPrismaClient,
   DEFAULT_PROJECT_ID,
   TaskRepository,
-  WorkflowRepository,
   WorkflowRunRepository,
   type PrismaClient,
 } from '@hangar/db';
@@ -21,7 +14,7 @@ import { createRedis } from '@hangar/redis';
 import { decide } from '@hangar/workflows';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { newTaskId, WorkflowEngine } from '../src/modules/workflows/workflow-engine.service';
-import { startOrchestrator } from './support';
+import { createRun, startOrchestrator } from './support';
 
 // The engine inside the real orchestrator module, over the real PostgreSQL and Redis: two
 // orchestrators deciding one run at once, a crash between a decision and its tasks, a step's
@@ -35,13 +28,13 @@ describe(WorkflowEngine.name, () => {
   let apps: INestApplicationContext[] = [];
   let tasks: TaskRepository;
   let runs: WorkflowRunRepository;
-  let workflows: WorkflowRepository;
   let taskJobs: Queue<TaskJob>;
   let workflowJobs: Queue<WorkflowJob>;
   let events: QueueEvents;
 
-  async function orchestrator(): Promise<INestApplicationContext> {
-    const app = await startOrchestrator(database.url, prefix);
+  // `env`: more settings (WORKFLOW_LISTEN=false: steps' ends come through their jobs alone).
+  async function orchestrator(env: Record<string, string> = {}): Promise<INestApplicationContext> {
+    const app = await startOrchestrator(database.url, prefix, env);
     apps.push(app);
     return app;
   }
@@ -51,7 +44,6 @@ describe(WorkflowEngine.name, () => {
     prisma = createPrismaClient(database.url);
     tasks = new TaskRepository(prisma);
     runs = new WorkflowRunRepository(prisma);
-    workflows = new WorkflowRepository(prisma);
     const queueOptions = { connection, prefix: `${prefix}:queue` };
     taskJobs = new Queue<TaskJob>(taskQueueName({ pool: 'default' }), queueOptions);
     workflowJobs = new Queue<WorkflowJob>(WORKFLOW_QUEUE, queueOptions);
@@ -74,19 +66,8 @@ describe(WorkflowEngine.name, () => {
     await database.drop();
   });
 
-  let names = 0;
-  async function startRun(definition: unknown, inputs: Record<string, unknown> = {}): Promise<string> {
-    const parsed = WorkflowDefinitionSchema.parse({ name: `wf-${++names}`, ...(definition as object) });
-    const workflow = await workflows.create(DEFAULT_PROJECT_ID, parsed, 'test');
-    return runs.create({
-      workflowId: workflow.id,
-      version: 1,
-      projectId: DEFAULT_PROJECT_ID,
-      inputs,
-      deadlineAt: null,
-      createdBy: 'test',
-    });
-  }
+  const startRun = (definition: unknown, inputs: Record<string, unknown> = {}) =>
+    createRun(prisma, definition, inputs);
 
   const run = (id: string) => runs.getVisible(id, [DEFAULT_PROJECT_ID]);
   const runTasks = (runId: string) =>
@@ -177,7 +158,7 @@ describe(WorkflowEngine.name, () => {
   });
 
   it("goes on when a step's task ends, told through the durable queue by the task lifecycle", async () => {
-    const app = await orchestrator();
+    const app = await orchestrator({ WORKFLOW_LISTEN: 'false' });
     const runId = await startRun(fanOut);
     await app.get(WorkflowEngine).advance(runId);
     const lifecycle = app.get(TaskLifecycle);
@@ -213,7 +194,7 @@ describe(WorkflowEngine.name, () => {
   // a decision that assumed the run's other tasks wrong (one ended and its job was lost) is not
   // stored but taken again on the run as it is.
   it('decides on the run as it is when another of its tasks ended unheard', async () => {
-    const app = await orchestrator();
+    const app = await orchestrator({ WORKFLOW_LISTEN: 'false' });
     const runId = await startRun(fanOut);
     await app.get(WorkflowEngine).advance(runId);
     const lifecycle = app.get(TaskLifecycle);

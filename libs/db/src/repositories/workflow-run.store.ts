@@ -134,6 +134,12 @@ export class WorkflowRunStore {
     }
   }
 
+  // Whether a decision here saw the run's task end so (the run as last read or written here):
+  // another message about that end changes nothing.
+  knowsEnd(runId: string, taskId: string, status: string): boolean {
+    return this.known.get(runId)?.tasks.some((task) => task.id === taskId && task.status === status) ?? false;
+  }
+
   private remember(runId: string, state: KnownRun): void {
     const held = this.known.get(runId);
     this.known.delete(runId);

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { StepTask, WorkflowJob } from '@hangar/contracts';
+import type { StepTask, TaskStatus, WorkflowJob } from '@hangar/contracts';
 import type { AdmittedTask, NewTask } from '@hangar/db';
 import { WorkflowRunStore } from '@hangar/db/workflow-state';
 import { Periodic, TaskLifecycle, WorkflowRunActivity } from '@hangar/platform';
@@ -35,6 +35,8 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   private readonly queue: QueueProducer<WorkflowJob>;
   private worker: QueueWorker<WorkflowJob, void> | undefined;
   private readonly periodic: Periodic;
+  // Steps' task ends being decided here, by task and status (see stepEnded).
+  private readonly ending = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: WorkflowRunStore,
@@ -75,6 +77,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async handle(job: WorkflowJob): Promise<void> {
+    if (job.kind === 'advance' && job.task) return this.stepEnded(job.runId, job.task, 'job');
     const request: RunRequest | undefined =
       job.kind === 'cancel'
         ? { kind: 'cancel', by: job.by }
@@ -87,7 +90,30 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
               ...(job.comment !== undefined ? { comment: job.comment } : {}),
             }
           : undefined;
-    await this.advance(job.runId, request, job.kind === 'advance' ? job.task : undefined);
+    await this.advance(job.runId, request);
+  }
+
+  // A step's task ended: heard from PostgreSQL as it committed (StepEndListener), then told by
+  // its job — the first decides, the other finds it decided (or being decided, and waits for
+  // that: a decision that fails leaves it to the job, which BullMQ retries). `task`: how it
+  // ended, or only its status (then the run is read).
+  async stepEnded(
+    runId: string,
+    task: StepTask | { id: string; status: TaskStatus },
+    heard: 'notice' | 'job',
+  ): Promise<void> {
+    const key = `${task.id}:${task.status}`;
+    const deciding = this.ending.get(key);
+    if (deciding) return void (await deciding);
+    if (this.store.knowsEnd(runId, task.id, task.status)) return;
+    const decision = this.advance(runId, undefined, 'result' in task ? task : undefined);
+    this.ending.set(key, decision);
+    try {
+      await decision;
+      this.metrics.stepEndDecided(heard);
+    } finally {
+      this.ending.delete(key);
+    }
   }
 
   private newTask(runId: string, projectId: string, start: TaskStart): NewTask & { id: string } {
