@@ -117,6 +117,17 @@ describe(WorkflowEngine.name, () => {
     for (const task of created) expect((await taskJobs.getJob(`${task.id}-a1`))?.data.taskId).toBe(task.id);
   });
 
+  it('starts each ready step once when one orchestrator gets two messages about a run at once', async () => {
+    const engine = (await orchestrator()).get(WorkflowEngine);
+    const runId = await startRun(fanOut);
+    const [first, second] = await Promise.all([engine.advance(runId), engine.advance(runId)]);
+
+    // The second is decided on what the first stored: nothing is left to start.
+    expect(first!.start.map((start) => start.key).sort()).toEqual(['first', 'second']);
+    expect(second!.start).toEqual([]);
+    expect((await runTasks(runId)).map((task) => task.workflowStep)).toEqual(['first', 'second']);
+  });
+
   it('takes a decision again on what another decision of the run stored while it was taken', async () => {
     const runId = await startRun(fanOut);
     const store = new WorkflowRunStore(prisma);

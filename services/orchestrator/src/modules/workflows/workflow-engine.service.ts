@@ -37,6 +37,8 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   private readonly periodic: Periodic;
   // Steps' task ends being decided here, by task and status (see stepEnded).
   private readonly ending = new Map<string, Promise<unknown>>();
+  // By run: its last decision asked for here (see advance).
+  private readonly deciding = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: WorkflowRunStore,
@@ -139,7 +141,23 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
 
   // `ended`: the step's task whose end this is, as its job told it (the run's store then decides
   // on the run as it knows it, without reading it).
-  async advance(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
+  // Decisions of one run are taken here one after another, each on what the one before wrote:
+  // taken at once, all but one would find their run changed, and read it and decide again.
+  // (Across orchestrators the store's guard still orders them.)
+  advance(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
+    const before = this.deciding.get(runId);
+    const decision = (before ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.decideNow(runId, request, ended));
+    this.deciding.set(runId, decision);
+    const forget = () => {
+      if (this.deciding.get(runId) === decision) this.deciding.delete(runId);
+    };
+    decision.then(forget, forget);
+    return decision;
+  }
+
+  private async decideNow(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
     const started = performance.now();
     // Without a project cap nothing holds a new task back: the tasks a decision starts are
     // created admitted, in the decision's own statement, and queued at once. With one, the
@@ -191,7 +209,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
         for (const input of created.unknownProfile) {
           const error = `profile "${input.profile ?? 'default'}" does not exist`;
           this.logger.warn(`workflow run ${runId}: step ${input.workflowStep} cannot start: ${error}`);
-          await this.advance(runId, { kind: 'unstartable', key: input.workflowStep!, error });
+          await this.decideNow(runId, { kind: 'unstartable', key: input.workflowStep!, error });
         }
       }
     } finally {
