@@ -35,3 +35,5 @@ export {
   signalProcesses,
   type ProcessIdentity,
 } from './runtime/process-tree';
+export * from './pricing';
+export * from './model-usage';

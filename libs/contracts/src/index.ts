@@ -16,3 +16,4 @@ export * from './text';
 export * from './workflows';
 export * from './delegation';
 export * from './routing';
+export * from './governance';

@@ -4,6 +4,7 @@ import type { PrismaClient } from './generated/prisma/client';
 import { AnalyticsRepository } from './repositories/analytics.repository';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AttemptTokenRepository } from './repositories/attempt-token.repository';
+import { ModelCallRepository } from './repositories/model-call.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { ProjectGitHostRepository } from './repositories/project-git-host.repository';
@@ -57,6 +58,7 @@ const REPOSITORIES = [
   WebhookDeliveryRepository,
   AnalyticsRepository,
   AttemptTokenRepository,
+  ModelCallRepository,
   WorkflowRepository,
   WorkflowRunRepository,
   WorkflowRunStore,

@@ -291,6 +291,19 @@ export const AgentRunnerConfigSchema = z
       .optional()
       .describe('private key for cloning and pushing over SSH, to allowed hosts already in known_hosts'),
     SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
+    MODEL_PRICES: jsonSetting(
+      z.record(
+        z.string().min(1),
+        z.strictObject({
+          input: z.number().nonnegative(),
+          output: z.number().nonnegative(),
+          cacheRead: z.number().nonnegative(),
+          cacheWrite: z.number().nonnegative(),
+        }),
+      ),
+      '{}',
+      'prices of models (dollars per million tokens: {"model": {"input", "output", "cacheRead", "cacheWrite"}}) added to or replacing the built-in price table (docs/governance.md)',
+    ),
     ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
     ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),
     OPENAI_API_KEY: secret(

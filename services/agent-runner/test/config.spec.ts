@@ -39,6 +39,20 @@ describe('agent-runner configuration', () => {
     ]);
   });
 
+  it("should add an installation's model prices to the table, and refuse a price that is none", () => {
+    const prices = { 'my-model': { input: 1, output: 2, cacheRead: 0.1, cacheWrite: 0 } };
+    expect(
+      AgentRunnerConfigSchema.parse({ ...base, MODEL_PRICES: JSON.stringify(prices) }).MODEL_PRICES,
+    ).toEqual(prices);
+    const problems = problemsOf({
+      ...base,
+      MODEL_PRICES: '{"my-model":{"input":-1,"output":2,"cacheRead":0,"cacheWrite":0}}',
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^MODEL_PRICES/);
+    expect(problemsOf({ ...base, MODEL_PRICES: '{"my-model":{"input":1}}' })[0]).toMatch(/^MODEL_PRICES/);
+  });
+
   it('should read the Job settings an operator writes as JSON, and name the wrong one', () => {
     const config = AgentRunnerConfigSchema.parse({
       ...base,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Task } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { git } from './git';
-import { createTask, follow, getTask, request, signIn } from './support';
+import { createTask, follow, getTask, request, runTask, signIn } from './support';
 
 // The sandbox attacked as an agent running code from a stranger would: the repository's own
 // hooks, a Bash command that goes after another running task, the runner's environment, the
@@ -95,13 +95,7 @@ describe('the sandbox of an agent', () => {
     return dir;
   }
 
-  async function run(body: Record<string, unknown>): Promise<Task> {
-    const task = await createTask(stack, body);
-    const follower = follow(stack, task.id);
-    await follower.finished;
-    follower.close();
-    return getTask(stack, task.id);
-  }
+  const run = (body: Record<string, unknown>) => runTask(stack, body);
 
   // A script the agent runs (probe.js): each attempt at something outside its sandbox,
   // reported as what happened.

@@ -122,6 +122,15 @@ export async function createTask(stack: ServiceStack, body: Record<string, unkno
   return response.body as Task;
 }
 
+// A task created, followed to its end, and read back as it ended.
+export async function runTask(stack: ServiceStack, body: Record<string, unknown>): Promise<Task> {
+  const task = await createTask(stack, body);
+  const follower = follow(stack, task.id);
+  await follower.finished;
+  follower.close();
+  return getTask(stack, task.id);
+}
+
 export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
   return (await request(stack, 'GET', `/api/v1/tasks/${id}`)).body as Task;
 }

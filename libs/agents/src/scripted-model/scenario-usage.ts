@@ -1,25 +1,11 @@
 import type { TaskUsage } from '@hangar/contracts';
+import { callCostUsd, MODEL_PRICES } from '../pricing';
 import { loadScenario } from './scenario.loader';
 import type { Scenario, ScriptedUsage } from './scenario.schema';
 import { stepUsage } from './scripted-model.server';
 
-// Dollars per million tokens, as Claude Code 2.1.330 prices a model when it computes total_cost_usd
-// (measured against the scripted model; cache writes are the 5-minute kind).
-export interface ClaudeModelPrice {
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheWrite: number;
-}
-
 // The model Claude Code 2.1.330 asks for when no --model is given; it also prices unknown models so.
 export const CLAUDE_DEFAULT_MODEL = 'claude-opus-5-5';
-
-export const CLAUDE_MODEL_PRICES: Readonly<Record<string, ClaudeModelPrice>> = {
-  'claude-opus-5-5': { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
-  'claude-sonnet-4-5': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
-  'claude-haiku-4-5': { input: 1, output: 5, cacheRead: 0.1, cacheWrite: 1.25 },
-};
 
 // The usage of every step that gets a reply; a step that always fails is never billed.
 function billedSteps(scenario: Scenario): ScriptedUsage[] {
@@ -46,15 +32,14 @@ export async function expectedUsage(scenario: string | Scenario, scenariosDir?: 
 }
 
 export function claudeCallCostUsd(usage: ScriptedUsage, model: string = CLAUDE_DEFAULT_MODEL): number {
-  const price = CLAUDE_MODEL_PRICES[model] ?? CLAUDE_MODEL_PRICES[CLAUDE_DEFAULT_MODEL];
+  const price = MODEL_PRICES[model] ?? MODEL_PRICES[CLAUDE_DEFAULT_MODEL];
   if (!price) throw new Error(`no price for ${CLAUDE_DEFAULT_MODEL}`);
-  // Same order of operations as the CLI, so the float usually matches to the last bit.
-  return (
-    (usage.inputTokens / 1e6) * price.input +
-    (usage.outputTokens / 1e6) * price.output +
-    (usage.cacheReadInputTokens / 1e6) * price.cacheRead +
-    (usage.cacheCreationInputTokens / 1e6) * price.cacheWrite
-  );
+  return callCostUsd(price, {
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cacheReadTokens: usage.cacheReadInputTokens,
+    cacheWriteTokens: usage.cacheCreationInputTokens,
+  });
 }
 
 // The total_cost_usd Claude Code reports after running the whole scenario once with `model`.

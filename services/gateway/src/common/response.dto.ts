@@ -25,6 +25,7 @@ import {
   TaskPageSchema,
   TaskSchema,
   TaskTreeNodeSchema,
+  ModelUsageSchema,
   WorkflowRunPageSchema,
   WorkflowRunSchema,
   WorkflowSchema,
@@ -37,6 +38,7 @@ export class TaskPageDto extends createZodDto(TaskPageSchema) {}
 export class TaskEventPageDto extends createZodDto(TaskEventPageSchema) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
 export class TaskTreeDto extends createZodDto(TaskTreeNodeSchema) {}
+export class ModelUsageDto extends createZodDto(ModelUsageSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
 export class ProfileDto extends createZodDto(AgentProfileViewSchema) {}
 export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileViewSchema) })) {}

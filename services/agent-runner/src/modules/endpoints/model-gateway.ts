@@ -6,7 +6,18 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AGENT_PROVIDERS, AUTO_SCENARIO, scriptedModelBaseUrl, type AgentProvider } from '@hangar/agents';
+import {
+  AGENT_PROVIDERS,
+  AUTO_SCENARIO,
+  callCostUsd,
+  MODEL_PRICES,
+  MODEL_PRICES_VERSION,
+  ModelUsageMeter,
+  scriptedModelBaseUrl,
+  type AgentProvider,
+  type ModelPrice,
+} from '@hangar/agents';
+import { ModelCallRepository, type AttemptGrant } from '@hangar/db';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { MODEL_BASE_PATHS } from './endpoint-urls';
@@ -63,19 +74,35 @@ const DROPPED_HEADERS = new Set([
   'x-goog-api-key',
 ]);
 
+// The calls a model is billed for (a message, a response, generated content), which the gateway
+// meters; token counts and model lists pass unmetered.
+const BILLED_CALLS: Readonly<Record<AgentProvider, RegExp>> = {
+  claude: /\/messages$/,
+  codex: /\/responses$/,
+  gemini: /:(stream)?generateContent$/i,
+};
+
 // The model gateway: an agent's CLI calls its provider through the runner with its attempt's
 // credential; the runner checks it and forwards the call with the installation's real key (or to
 // the scripted model), so no provider key ever enters a sandbox or a task pod. Streams pass
-// through unbuffered and a call the CLI abandons is abandoned upstream. Written on node:http
-// rather than a proxy library: every request needs its own credential check, upstream and key.
+// through unbuffered and a call the CLI abandons is abandoned upstream. Every billed call is
+// metered as its answer passes (ModelUsageMeter) and recorded once it ends, priced with the
+// price table and MODEL_PRICES (docs/governance.md). Written on node:http rather than a proxy
+// library: every request needs its own credential check, upstream, key and meter.
 @Injectable()
 export class ModelGateway {
   private readonly logger = new Logger(ModelGateway.name);
+  private readonly prices: Readonly<Record<string, ModelPrice>>;
+  // Models called that the price table has no price for (each warned of once).
+  private readonly unpriced = new Set<string>();
 
   constructor(
     private readonly credentials: AttemptCredentials,
+    private readonly calls: ModelCallRepository,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
-  ) {}
+  ) {
+    this.prices = { ...MODEL_PRICES, ...config.MODEL_PRICES };
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const [, , providerName = '', ...rest] = url.pathname.split('/');
@@ -105,13 +132,53 @@ export class ModelGateway {
     url.searchParams.delete('key');
     const upstream = this.upstream(provider, grant.task.scenario, `${grant.taskId}-${grant.attempt}`);
     const target = new URL(`${upstream.baseUrl.replace(/\/+$/, '')}${path}${url.search}`);
+    const metered = BILLED_CALLS[provider].test(path) && req.method === 'POST';
     this.forward(
       req,
       res,
       target,
       { ...forwardedHeaders(req.headers), ...api.keyHeaders(upstream.key) },
       api,
+      metered ? { provider, grant, credential: upstream.credential } : undefined,
     );
+  }
+
+  // One billed call ended (answered, failed, or abandoned by the CLI): recorded with what its
+  // answer said. Never on the call's path, and never failing it.
+  private record(
+    meter: { provider: AgentProvider; grant: AttemptGrant; credential: string },
+    status: number,
+    usage: ModelUsageMeter | undefined,
+    startedAt: Date,
+  ): void {
+    const { model, tokens } = usage?.result() ?? { model: null, tokens: null };
+    const price = model ? this.prices[model] : undefined;
+    if (model && tokens && !price && !this.unpriced.has(model)) {
+      this.unpriced.add(model);
+      this.logger.warn(
+        `no price for model "${model}" in the price table (${MODEL_PRICES_VERSION}) or MODEL_PRICES: its calls are recorded without a cost`,
+      );
+    }
+    const { grant } = meter;
+    this.calls
+      .record({
+        taskId: grant.taskId,
+        attempt: grant.attempt,
+        projectId: grant.task.projectId,
+        workflowRunId: grant.task.workflowRunId,
+        provider: meter.provider,
+        model,
+        credential: meter.credential,
+        status,
+        tokens,
+        costUsd: price && tokens ? callCostUsd(price, tokens) : null,
+        priceVersion: price && tokens ? MODEL_PRICES_VERSION : null,
+        startedAt,
+        finishedAt: new Date(),
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, taskId: grant.taskId }, 'a model call was not recorded'),
+      );
   }
 
   private upstream(provider: AgentProvider, scenario: string | null, runKey: string) {
@@ -125,6 +192,7 @@ export class ModelGateway {
           provider,
         ),
         key: 'scripted-model',
+        credential: 'scripted-model',
       };
     }
     const configured: Record<AgentProvider, { baseUrl: string | undefined; key: string | undefined }> = {
@@ -133,7 +201,11 @@ export class ModelGateway {
       gemini: { baseUrl: this.config.GEMINI_BASE_URL, key: this.config.GEMINI_API_KEY },
     };
     const { baseUrl, key } = configured[provider];
-    return { baseUrl: baseUrl ?? PROVIDER_APIS[provider].defaultBaseUrl, key: key ?? '' };
+    return {
+      baseUrl: baseUrl ?? PROVIDER_APIS[provider].defaultBaseUrl,
+      key: key ?? '',
+      credential: 'installation',
+    };
   }
 
   private forward(
@@ -142,13 +214,25 @@ export class ModelGateway {
     target: URL,
     headers: Record<string, string | string[]>,
     api: ProviderApi,
+    meter?: { provider: AgentProvider; grant: AttemptGrant; credential: string },
   ): void {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const startedAt = new Date();
+    let status = 0;
+    let usage: ModelUsageMeter | undefined;
     const call = send(target, { method: req.method, headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
+      status = answer.statusCode ?? 502;
+      res.writeHead(status, forwardedHeaders(answer.headers));
+      if (meter) {
+        const reading = new ModelUsageMeter(meter.provider, answer.headers['content-type']);
+        usage = reading;
+        answer.on('data', (chunk: Buffer) => reading.feed(chunk));
+      }
       answer.pipe(res);
       answer.on('error', () => res.destroy());
     });
+    // Recorded once the CLI has the whole answer, or went away.
+    if (meter) res.once('close', () => this.record(meter, status, usage, startedAt));
     call.on('error', (error) => {
       this.logger.warn({ err: error, host: target.host }, 'the model API could not be reached');
       if (!res.headersSent)

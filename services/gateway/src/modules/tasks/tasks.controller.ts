@@ -12,10 +12,11 @@ import {
   TaskEventPageDto,
   TaskPageDto,
   TaskTreeDto,
+  ModelUsageDto,
 } from '../../common/response.dto';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
-import type { Task, TaskDiff, TaskEventPage, TaskPage, TaskTreeNode } from '@hangar/contracts';
+import type { ModelUsage, Task, TaskDiff, TaskEventPage, TaskPage, TaskTreeNode } from '@hangar/contracts';
 import { Audited } from '../../common/audited.decorator';
 import { ProjectQueryDto } from '../../common/response.dto';
 import { CurrentPrincipal } from '../auth/auth.decorators';
@@ -74,6 +75,13 @@ export class TasksController {
   @ApiOkResponse({ type: TaskDiffDto })
   diff(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDiff> {
     return this.tasks.diff(principal, id);
+  }
+
+  // What its agent's model calls used and cost so far, metered as it runs (docs/governance.md).
+  @Get(':id/usage')
+  @ApiOkResponse({ type: ModelUsageDto })
+  usage(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ModelUsage> {
+    return this.tasks.usage(principal, id);
   }
 
   @Post(':id/cancel')

@@ -18,8 +18,15 @@ import {
   type ListTaskEventsQuery,
   type TaskEventPage,
   type TaskTreeNode,
+  type ModelUsage,
 } from '@hangar/contracts';
-import { DEFAULT_PROFILE, TaskDiffRepository, TaskEventRepository, TaskRepository } from '@hangar/db';
+import {
+  DEFAULT_PROFILE,
+  ModelCallRepository,
+  TaskDiffRepository,
+  TaskEventRepository,
+  TaskRepository,
+} from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 import { RoutingPolicy } from '../runners/routing-policy';
@@ -38,6 +45,7 @@ export class TasksService {
     private readonly scenarios: ScenarioCatalog,
     private readonly repositories: RepositoryPolicy,
     private readonly diffs: TaskDiffRepository,
+    private readonly modelCalls: ModelCallRepository,
     private readonly audit: AuditTrail,
     private readonly lifecycle: TaskLifecycle,
     private readonly routing: RoutingPolicy,
@@ -142,6 +150,11 @@ export class TasksService {
       );
     }
     return diff;
+  }
+
+  async usage(principal: Principal, id: string): Promise<ModelUsage> {
+    await this.tasks.getVisible(id, principal.projectIds);
+    return this.modelCalls.usageOfTask(id);
   }
 
   // A new task with the same prompt, profile, repository, limits and check as a finished one.
