@@ -35,6 +35,20 @@ describe('governance: model calls metered', () => {
     });
     expect(usage.calls).toBeGreaterThanOrEqual(2);
     expect(usage.costUsd).toBeCloseTo(done.costUsd!, 12);
+
+    // The runner's metrics count the same (this is the stack's first Claude task).
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
+    const summed = (name: string, filter: string) =>
+      metrics
+        .split('\n')
+        .filter(
+          (line) =>
+            line.startsWith(`${name}{`) && line.includes(filter) && line.includes('provider="claude"'),
+        )
+        .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    expect(summed('hangar_model_cost_usd_total', 'project="default"')).toBeCloseTo(usage.costUsd, 12);
+    expect(summed('hangar_model_tokens_total', 'kind="output"')).toBe(usage.outputTokens);
+    expect(summed('hangar_model_calls_total', 'status="200"')).toBe(usage.calls);
   });
 
   it.each([

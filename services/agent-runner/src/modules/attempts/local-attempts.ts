@@ -20,6 +20,7 @@ import {
   type GitAccess,
   type StoredSession,
 } from './attempt-backend';
+import { ModelCallLedger } from './model-call-ledger';
 
 // An attempt's work (its events, workspace, session, diff; its state through the TaskLifecycle): what the runner's own runs use, and
 // what the task API answers task pods with, under the pod's runner id (its Job's name).
@@ -35,6 +36,7 @@ export class LocalAttempts {
     readonly diffs: TaskDiffRepository,
     readonly gitHosts: ProjectGitHostRepository,
     readonly tokens: AttemptTokenRepository,
+    readonly modelCalls: ModelCallLedger,
     @Inject(AGENT_RUNNER_CONFIG) readonly config: AgentRunnerConfig,
   ) {}
 
@@ -143,6 +145,8 @@ export class LocalAttempt implements ClaimedAttempt {
 
   async finish(outcome: AttemptOutcome): Promise<Task | null> {
     await this.flushEvents();
+    // Its model calls are all stored before it is told finished (its usage is then whole).
+    await this.store.modelCalls.settled(this.task.id, this.task.attempts);
     const finished = await this.store.lifecycle.finish(this.task.id, this.runnerId, outcome, this.log);
     if (!finished)
       logger.warn(

@@ -6,6 +6,7 @@ import { AttemptsModule } from '../attempts/attempts.module';
 import { AttemptCredentials } from './attempt-credentials.service';
 import { DELEGATION_CLIENT, DelegationMcp } from './delegation-mcp';
 import { EgressProxy } from './egress-proxy';
+import { ModelCallMetrics } from './model-call.metrics';
 import { ModelGateway } from './model-gateway';
 import { RunnerEndpoints } from './runner-endpoints.server';
 import { TaskApi } from './task-api';
@@ -30,7 +31,15 @@ import { TaskApi } from './task-api';
       },
     ]),
   ],
-  providers: [AttemptCredentials, ModelGateway, EgressProxy, TaskApi, DelegationMcp, RunnerEndpoints],
+  providers: [
+    AttemptCredentials,
+    ModelGateway,
+    ModelCallMetrics,
+    EgressProxy,
+    TaskApi,
+    DelegationMcp,
+    RunnerEndpoints,
+  ],
   exports: [AttemptCredentials, RunnerEndpoints],
 })
 export class EndpointsModule {}

@@ -17,10 +17,12 @@ import {
   type AgentProvider,
   type ModelPrice,
 } from '@hangar/agents';
-import { ModelCallRepository, type AttemptGrant } from '@hangar/db';
+import type { AttemptGrant } from '@hangar/db';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { ModelCallLedger } from '../attempts/model-call-ledger';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { MODEL_BASE_PATHS } from './endpoint-urls';
+import { ModelCallMetrics } from './model-call.metrics';
 
 interface ProviderApi {
   defaultBaseUrl: string;
@@ -98,7 +100,8 @@ export class ModelGateway {
 
   constructor(
     private readonly credentials: AttemptCredentials,
-    private readonly calls: ModelCallRepository,
+    private readonly calls: ModelCallLedger,
+    private readonly metrics: ModelCallMetrics,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     this.prices = { ...MODEL_PRICES, ...config.MODEL_PRICES };
@@ -160,25 +163,29 @@ export class ModelGateway {
       );
     }
     const { grant } = meter;
-    this.calls
-      .record({
-        taskId: grant.taskId,
-        attempt: grant.attempt,
-        projectId: grant.task.projectId,
-        workflowRunId: grant.task.workflowRunId,
-        provider: meter.provider,
-        model,
-        credential: meter.credential,
-        status,
-        tokens,
-        costUsd: price && tokens ? callCostUsd(price, tokens) : null,
-        priceVersion: price && tokens ? MODEL_PRICES_VERSION : null,
-        startedAt,
-        finishedAt: new Date(),
-      })
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error, taskId: grant.taskId }, 'a model call was not recorded'),
-      );
+    const costUsd = price && tokens ? callCostUsd(price, tokens) : null;
+    const finishedAt = new Date();
+    this.metrics.called(
+      { project: grant.task.project, profile: grant.task.profile, provider: meter.provider, model, status },
+      tokens,
+      costUsd,
+      (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    );
+    this.calls.record({
+      taskId: grant.taskId,
+      attempt: grant.attempt,
+      projectId: grant.task.projectId,
+      workflowRunId: grant.task.workflowRunId,
+      provider: meter.provider,
+      model,
+      credential: meter.credential,
+      status,
+      tokens,
+      costUsd,
+      priceVersion: costUsd !== null ? MODEL_PRICES_VERSION : null,
+      startedAt,
+      finishedAt,
+    });
   }
 
   private upstream(provider: AgentProvider, scenario: string | null, runKey: string) {
