@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'WORKFLOW_NOT_FOUND',
   'WORKFLOW_EXISTS',
   'WORKFLOW_RUN_NOT_FOUND',
+  'BUDGET_NOT_FOUND',
   // A definition or run request only the whole can judge: details.errors names each path.
   'INVALID_WORKFLOW',
   // A field a schema cannot judge alone (a webhook's apiUrl, once resolved): the same code, and

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ProfileNameSchema } from './task';
 
 // What a task's model calls used so far, as the model gateway metered them while it ran
 // (docs/governance.md): how many calls, their tokens by kind (input without cache reads and
@@ -15,3 +16,74 @@ export const ModelUsageSchema = z.object({
   unpricedCalls: z.number().int(),
 });
 export type ModelUsage = z.infer<typeof ModelUsageSchema>;
+
+// Budgets (docs/governance.md): a limit on what model calls may cost, checked by the model
+// gateway before each call. A budget is of the installation, a project, a profile of a project,
+// a workflow run or a task; it counts per day or month (UTC) or in total; in dollars, tokens
+// (every kind), or both.
+export const BUDGET_SCOPES = ['installation', 'project', 'profile', 'workflow-run', 'task'] as const;
+export const BudgetScopeSchema = z.enum(BUDGET_SCOPES);
+export type BudgetScope = z.infer<typeof BudgetScopeSchema>;
+export const BudgetPeriodSchema = z.enum(['day', 'month', 'total']);
+export type BudgetPeriod = z.infer<typeof BudgetPeriodSchema>;
+
+export const CreateBudgetSchema = z
+  .strictObject({
+    scope: BudgetScopeSchema,
+    // The profile (scope `profile`), by name in the request's project.
+    profile: ProfileNameSchema.optional(),
+    // The workflow run's or task's id (scopes `workflow-run`, `task`).
+    target: z.string().trim().min(1).max(64).optional(),
+    period: BudgetPeriodSchema.default('total'),
+    limitUsd: z.number().positive().max(1_000_000_000).optional(),
+    limitTokens: z.number().int().positive().max(1_000_000_000_000).optional(),
+    // The share of a limit at which it warns (a soft limit), before it stops calls at 100.
+    softPercent: z.number().int().min(1).max(100).default(80),
+  })
+  .superRefine((budget, context) => {
+    if (budget.limitUsd === undefined && budget.limitTokens === undefined)
+      context.addIssue({ code: 'custom', path: ['limitUsd'], message: 'give limitUsd, limitTokens or both' });
+    if (budget.scope === 'profile' && budget.profile === undefined)
+      context.addIssue({ code: 'custom', path: ['profile'], message: 'a profile budget names its profile' });
+    if (budget.scope !== 'profile' && budget.profile !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['profile'],
+        message: `a ${budget.scope} budget has no profile`,
+      });
+    const targeted = budget.scope === 'workflow-run' || budget.scope === 'task';
+    if (targeted && budget.target === undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: `a ${budget.scope} budget names its ${budget.scope}'s id`,
+      });
+    if (!targeted && budget.target !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: `a ${budget.scope} budget has no target`,
+      });
+  });
+export type CreateBudgetRequest = z.infer<typeof CreateBudgetSchema>;
+
+export const BudgetSchema = z.object({
+  id: z.string(),
+  scope: BudgetScopeSchema,
+  // The project's slug (null: the installation's).
+  project: z.string().nullable(),
+  profile: z.string().nullable(),
+  target: z.string().nullable(),
+  period: BudgetPeriodSchema,
+  limitUsd: z.number().nullable(),
+  limitTokens: z.number().int().nullable(),
+  softPercent: z.number().int(),
+  // Spent in the current period (today, this month, or in total).
+  spentUsd: z.number(),
+  spentTokens: z.number().int(),
+  // How errors and events name it, e.g. `project "web" per day ($5)`.
+  label: z.string(),
+  createdAt: z.string(),
+});
+export type Budget = z.infer<typeof BudgetSchema>;
+export const BudgetListSchema = z.object({ items: z.array(BudgetSchema) });

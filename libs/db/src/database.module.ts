@@ -5,6 +5,7 @@ import { AnalyticsRepository } from './repositories/analytics.repository';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AttemptTokenRepository } from './repositories/attempt-token.repository';
 import { ModelCallRepository } from './repositories/model-call.repository';
+import { BudgetRepository } from './repositories/budget.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { ProjectGitHostRepository } from './repositories/project-git-host.repository';
@@ -59,6 +60,7 @@ const REPOSITORIES = [
   AnalyticsRepository,
   AttemptTokenRepository,
   ModelCallRepository,
+  BudgetRepository,
   WorkflowRepository,
   WorkflowRunRepository,
   WorkflowRunStore,

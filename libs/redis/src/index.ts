@@ -6,3 +6,4 @@ export * from './redis-transport';
 export * from './topic-streams';
 export * from './queues';
 export * from './runner-registry';
+export * from './budget-counters';

@@ -1,5 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { BudgetCounters } from './budget-counters';
 import { Queues } from './queues';
 import { createRedis } from './redis-client';
 import { RunnerRegistry } from './runner-registry';
@@ -51,13 +52,18 @@ export class RedisModule {
           useFactory: (redis: Redis) => new RunnerRegistry(redis, { prefix: settings.prefix }),
         },
         {
+          provide: BudgetCounters,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new BudgetCounters(redis, { prefix: settings.prefix }),
+        },
+        {
           provide: TopicStreams,
           inject: [REDIS, TaskEventStream],
           useFactory: (redis: Redis, tasks: TaskEventStream) =>
             new TopicStreams(redis, tasks, { prefix: settings.prefix }),
         },
       ],
-      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams, Queues, RunnerRegistry],
+      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams, Queues, RunnerRegistry, BudgetCounters],
     };
   }
 }

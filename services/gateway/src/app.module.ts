@@ -21,6 +21,7 @@ import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
+import { BudgetsModule } from './modules/budgets/budgets.module';
 import { RunnersModule } from './modules/runners/runners.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 import { WorkflowsModule } from './modules/workflows/workflows.module';
@@ -40,6 +41,7 @@ export class AppModule implements NestModule {
         AuthModule,
         TasksModule,
         ProfilesModule,
+        BudgetsModule,
         ConversationsModule,
         ProjectsModule,
         UsersModule,

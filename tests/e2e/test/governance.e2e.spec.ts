@@ -1,4 +1,4 @@
-import type { ModelUsage } from '@hangar/contracts';
+import type { Budget, ModelUsage, Problem } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { request, runTask } from './support';
 
@@ -79,6 +79,66 @@ describe('governance: model calls metered', () => {
     expect(usage.unpricedCalls).toBeGreaterThanOrEqual(1);
     expect(usage.inputTokens).toBeGreaterThan(0);
     expect(usage.costUsd).toBeLessThan(done.costUsd!);
+  });
+
+  it("stops a task at its profile's budget: FAILED with the budget named, after at most one call past it", async () => {
+    expect((await request(stack, 'POST', '/api/v1/profiles', { name: 'budgeted' })).status).toBe(201);
+    // edit-file's calls cost about $0.0089 each: the second crosses the limit, the third is refused.
+    const created = await request(stack, 'POST', '/api/v1/budgets', {
+      scope: 'profile',
+      profile: 'budgeted',
+      limitUsd: 0.012,
+    });
+    expect(created.status).toBe(201);
+    const budget = created.body as Budget;
+    expect(budget).toMatchObject({ scope: 'profile', profile: 'budgeted', period: 'total', spentUsd: 0 });
+
+    const done = await run({ prompt: 'edit the file', scenario: 'edit-file', profile: 'budgeted' });
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toBe(`budget-exceeded: ${budget.label}`);
+    const usage = await usageOf(done.id);
+    const mostCostly = 0.0089 + 1e-9;
+    expect(usage.costUsd).toBeGreaterThanOrEqual(0.012);
+    expect(usage.costUsd).toBeLessThanOrEqual(0.012 + mostCostly);
+    const listed = (await request(stack, 'GET', '/api/v1/budgets')).body as { items: Budget[] };
+    expect(listed.items.find((item) => item.id === budget.id)?.spentUsd).toBeCloseTo(usage.costUsd, 12);
+
+    // The next task on that profile is refused at its first call.
+    const next = await run({ prompt: 'again', scenario: 'reply', profile: 'budgeted' });
+    expect(next).toMatchObject({ status: 'FAILED', error: `budget-exceeded: ${budget.label}` });
+    expect((await usageOf(next.id)).calls).toBe(0);
+  });
+
+  it.each([
+    [{ scope: 'project', limitUsd: -1 }, 'limitUsd'],
+    [{ scope: 'galaxy', limitUsd: 1 }, 'scope'],
+    [{ scope: 'project' }, 'limitUsd'],
+    [{ scope: 'profile', limitUsd: 1 }, 'profile'],
+    [{ scope: 'task', limitUsd: 1 }, 'target'],
+    [{ scope: 'project', limitUsd: 1, period: 'week' }, 'period'],
+  ])('refuses a budget %j naming %s, and stores nothing', async (body, field) => {
+    const before = ((await request(stack, 'GET', '/api/v1/budgets')).body as { items: Budget[] }).items
+      .length;
+    const refused = await request(stack, 'POST', '/api/v1/budgets', body);
+    expect(refused.status).toBe(400);
+    expect((refused.body as Problem).errors?.map((error) => error.field)).toContain(field);
+    expect(((await request(stack, 'GET', '/api/v1/budgets')).body as { items: Budget[] }).items).toHaveLength(
+      before,
+    );
+  });
+
+  it("refuses an installation budget to a project's token, and a budget on a task it cannot see", async () => {
+    const installation = await request(stack, 'POST', '/api/v1/budgets', {
+      scope: 'installation',
+      limitUsd: 5,
+    });
+    expect(installation.status).toBe(403);
+    const unseen = await request(stack, 'POST', '/api/v1/budgets', {
+      scope: 'task',
+      target: 'nosuchtask',
+      limitUsd: 1,
+    });
+    expect(unseen.status).toBe(404);
   });
 
   it('refuses the usage of a task that does not exist', async () => {

@@ -143,6 +143,16 @@ export class ProfileRepository {
     await this.prisma.agentProfile.delete({ where: { id: row.id } });
   }
 
+  // The profile's id (a budget names its profile by it); PROFILE_NOT_FOUND when there is none.
+  async idOf(projectId: string, name: string): Promise<string> {
+    const row = await this.prisma.agentProfile.findUnique({
+      where: { projectId_name: { projectId, name } },
+      select: { id: true },
+    });
+    if (!row) throw notFound(name);
+    return row.id;
+  }
+
   private async stored(projectId: string, name: string): Promise<AgentProfile> {
     const row = await this.prisma.agentProfile.findUnique({
       where: { projectId_name: { projectId, name } },

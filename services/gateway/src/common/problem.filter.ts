@@ -27,6 +27,7 @@ export function statusOf(code: ErrorCode): number {
     case 'DELIVERY_NOT_FOUND':
     case 'WORKFLOW_NOT_FOUND':
     case 'WORKFLOW_RUN_NOT_FOUND':
+    case 'BUDGET_NOT_FOUND':
       return 404;
     case 'UNAUTHENTICATED':
     case 'INVALID_CREDENTIALS':

@@ -26,6 +26,8 @@ import {
   TaskSchema,
   TaskTreeNodeSchema,
   ModelUsageSchema,
+  BudgetSchema,
+  BudgetListSchema,
   WorkflowRunPageSchema,
   WorkflowRunSchema,
   WorkflowSchema,
@@ -39,6 +41,8 @@ export class TaskEventPageDto extends createZodDto(TaskEventPageSchema) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
 export class TaskTreeDto extends createZodDto(TaskTreeNodeSchema) {}
 export class ModelUsageDto extends createZodDto(ModelUsageSchema) {}
+export class BudgetDto extends createZodDto(BudgetSchema) {}
+export class BudgetListDto extends createZodDto(BudgetListSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
 export class ProfileDto extends createZodDto(AgentProfileViewSchema) {}
 export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileViewSchema) })) {}

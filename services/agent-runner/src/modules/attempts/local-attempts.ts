@@ -147,7 +147,10 @@ export class LocalAttempt implements ClaimedAttempt {
     await this.flushEvents();
     // Its model calls are all stored before it is told finished (its usage is then whole).
     await this.store.modelCalls.settled(this.task.id, this.task.attempts);
-    const finished = await this.store.lifecycle.finish(this.task.id, this.runnerId, outcome, this.log);
+    // A call the model gateway refused (a budget spent) fails it, with that reason.
+    const refused = this.store.modelCalls.ended(this.task.id, this.task.attempts);
+    const ended: AttemptOutcome = refused ? { ...outcome, status: 'FAILED', error: refused } : outcome;
+    const finished = await this.store.lifecycle.finish(this.task.id, this.runnerId, ended, this.log);
     if (!finished)
       logger.warn(
         `task ${this.task.id} was taken from ${this.runnerId} before it finished; its outcome is dropped`,

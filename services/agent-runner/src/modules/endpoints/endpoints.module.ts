@@ -6,6 +6,7 @@ import { AttemptsModule } from '../attempts/attempts.module';
 import { AttemptCredentials } from './attempt-credentials.service';
 import { DELEGATION_CLIENT, DelegationMcp } from './delegation-mcp';
 import { EgressProxy } from './egress-proxy';
+import { BudgetGuard } from './budget-guard';
 import { ModelCallMetrics } from './model-call.metrics';
 import { ModelGateway } from './model-gateway';
 import { RunnerEndpoints } from './runner-endpoints.server';
@@ -35,6 +36,7 @@ import { TaskApi } from './task-api';
     AttemptCredentials,
     ModelGateway,
     ModelCallMetrics,
+    BudgetGuard,
     EgressProxy,
     TaskApi,
     DelegationMcp,

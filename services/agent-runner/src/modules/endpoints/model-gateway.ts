@@ -18,10 +18,12 @@ import {
   type ModelPrice,
 } from '@hangar/agents';
 import type { AttemptGrant } from '@hangar/db';
+import type { BudgetCounter } from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { ModelCallLedger } from '../attempts/model-call-ledger';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { MODEL_BASE_PATHS } from './endpoint-urls';
+import { BudgetGuard } from './budget-guard';
 import { ModelCallMetrics } from './model-call.metrics';
 
 interface ProviderApi {
@@ -76,6 +78,14 @@ const DROPPED_HEADERS = new Set([
   'x-goog-api-key',
 ]);
 
+// A billed call being forwarded: whose, through which key, and the budgets it was admitted by.
+interface Meter {
+  provider: AgentProvider;
+  grant: AttemptGrant;
+  credential: string;
+  counters: BudgetCounter[];
+}
+
 // The calls a model is billed for (a message, a response, generated content), which the gateway
 // meters; token counts and model lists pass unmetered.
 const BILLED_CALLS: Readonly<Record<AgentProvider, RegExp>> = {
@@ -102,6 +112,7 @@ export class ModelGateway {
     private readonly credentials: AttemptCredentials,
     private readonly calls: ModelCallLedger,
     private readonly metrics: ModelCallMetrics,
+    private readonly budgets: BudgetGuard,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     this.prices = { ...MODEL_PRICES, ...config.MODEL_PRICES };
@@ -136,24 +147,42 @@ export class ModelGateway {
     const upstream = this.upstream(provider, grant.task.scenario, `${grant.taskId}-${grant.attempt}`);
     const target = new URL(`${upstream.baseUrl.replace(/\/+$/, '')}${path}${url.search}`);
     const metered = BILLED_CALLS[provider].test(path) && req.method === 'POST';
+    let counters: BudgetCounter[] = [];
+    if (metered) {
+      // A budget spent refuses the call (and the attempt's later ones) in the provider's shape,
+      // so the CLI stops; the attempt ends FAILED with the reason (ModelCallLedger).
+      const refused = this.calls.refusal(grant.taskId, grant.attempt);
+      if (refused) return sendJson(res, 403, api.error(403, `hangar: ${refused}`));
+      const decision = await this.budgets.admit(grant);
+      if (!decision.admitted && decision.why === 'spent') {
+        const reason = `budget-exceeded: ${decision.budget.label}`;
+        this.calls.refuse(grant.taskId, grant.attempt, reason);
+        this.logger.log(`task ${grant.taskId}: a model call refused: ${reason}`);
+        return sendJson(res, 403, api.error(403, `hangar: ${reason}`));
+      }
+      if (!decision.admitted) {
+        res.setHeader('retry-after', '5');
+        return sendJson(
+          res,
+          429,
+          api.error(429, `hangar: calls in flight hold what is left of ${decision.budget.label}; try again`),
+        );
+      }
+      counters = decision.counters;
+    }
     this.forward(
       req,
       res,
       target,
       { ...forwardedHeaders(req.headers), ...api.keyHeaders(upstream.key) },
       api,
-      metered ? { provider, grant, credential: upstream.credential } : undefined,
+      metered ? { provider, grant, credential: upstream.credential, counters } : undefined,
     );
   }
 
   // One billed call ended (answered, failed, or abandoned by the CLI): recorded with what its
   // answer said. Never on the call's path, and never failing it.
-  private record(
-    meter: { provider: AgentProvider; grant: AttemptGrant; credential: string },
-    status: number,
-    usage: ModelUsageMeter | undefined,
-    startedAt: Date,
-  ): void {
+  private record(meter: Meter, status: number, usage: ModelUsageMeter | undefined, startedAt: Date): void {
     const { model, tokens } = usage?.result() ?? { model: null, tokens: null };
     const price = model ? this.prices[model] : undefined;
     if (model && tokens && !price && !this.unpriced.has(model)) {
@@ -164,6 +193,11 @@ export class ModelGateway {
     }
     const { grant } = meter;
     const costUsd = price && tokens ? callCostUsd(price, tokens) : null;
+    this.budgets
+      .charge(meter.counters, costUsd, tokens)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error }, "a model call's cost was not counted against its budgets"),
+      );
     const finishedAt = new Date();
     this.metrics.called(
       { project: grant.task.project, profile: grant.task.profile, provider: meter.provider, model, status },
@@ -221,7 +255,7 @@ export class ModelGateway {
     target: URL,
     headers: Record<string, string | string[]>,
     api: ProviderApi,
-    meter?: { provider: AgentProvider; grant: AttemptGrant; credential: string },
+    meter?: Meter,
   ): void {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const startedAt = new Date();

@@ -1,0 +1,169 @@
+import type { BudgetPeriod, BudgetScope } from '@hangar/contracts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+
+// A budget as stored, with the names it is shown by (docs/governance.md).
+export interface StoredBudget {
+  id: string;
+  scope: BudgetScope;
+  projectId: string | null;
+  projectSlug: string | null;
+  target: string | null;
+  // The profile's name (scope `profile`; its id is the target).
+  profileName: string | null;
+  period: BudgetPeriod;
+  limitUsd: number | null;
+  limitTokens: number | null;
+  softPercent: number;
+  createdAt: Date;
+  // How errors and events name it.
+  label: string;
+}
+
+// The period window a budget counts in at `at`: its key (for counters) and where it began
+// (null: in total). Days and months are UTC.
+export function budgetWindow(
+  period: BudgetPeriod,
+  at: Date = new Date(),
+): { key: string; from: Date | null } {
+  const iso = at.toISOString();
+  if (period === 'day')
+    return { key: `d${iso.slice(0, 10)}`, from: new Date(`${iso.slice(0, 10)}T00:00:00.000Z`) };
+  if (period === 'month')
+    return { key: `m${iso.slice(0, 7)}`, from: new Date(`${iso.slice(0, 7)}-01T00:00:00.000Z`) };
+  return { key: 'total', from: null };
+}
+
+type Row = Awaited<ReturnType<PrismaClient['budget']['findFirstOrThrow']>> & {
+  project: { slug: string } | null;
+};
+
+export class BudgetRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async create(input: {
+    scope: BudgetScope;
+    projectId: string | null;
+    target: string | null;
+    period: BudgetPeriod;
+    limitUsd: number | null;
+    limitTokens: number | null;
+    softPercent: number;
+    createdBy: string;
+  }): Promise<StoredBudget> {
+    const row = await this.prisma.budget.create({
+      data: { ...input, limitTokens: input.limitTokens === null ? null : BigInt(input.limitTokens) },
+      include: { project: { select: { slug: true } } },
+    });
+    return (await this.named([row]))[0]!;
+  }
+
+  // The installation's budgets and those of `projectIds`.
+  async list(projectIds: readonly string[]): Promise<StoredBudget[]> {
+    const rows = await this.prisma.budget.findMany({
+      where: { OR: [{ projectId: null }, { projectId: { in: [...projectIds] } }] },
+      include: { project: { select: { slug: true } } },
+      orderBy: { createdAt: 'asc' },
+    });
+    return this.named(rows);
+  }
+
+  async get(id: string): Promise<StoredBudget | null> {
+    const row = await this.prisma.budget.findUnique({
+      where: { id },
+      include: { project: { select: { slug: true } } },
+    });
+    return row ? (await this.named([row]))[0]! : null;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.prisma.budget.deleteMany({ where: { id } });
+  }
+
+  // The budgets a task's model calls count against: the installation's, its project's, its
+  // profile's, its workflow run's and its own.
+  async applicable(task: {
+    id: string;
+    projectId: string;
+    profileId: string;
+    workflowRunId: string | null;
+  }): Promise<StoredBudget[]> {
+    const rows = await this.prisma.budget.findMany({
+      where: {
+        OR: [
+          { scope: 'installation' },
+          { scope: 'project', projectId: task.projectId },
+          { scope: 'profile', target: task.profileId },
+          ...(task.workflowRunId ? [{ scope: 'workflow-run', target: task.workflowRunId }] : []),
+          { scope: 'task', target: task.id },
+        ],
+      },
+      include: { project: { select: { slug: true } } },
+      orderBy: { createdAt: 'asc' },
+    });
+    return this.named(rows);
+  }
+
+  // What the model calls in the budget's scope spent since `from` (null: ever), from the calls
+  // recorded (the counters' seed).
+  async spent(budget: StoredBudget, from: Date | null): Promise<{ usd: number; tokens: number }> {
+    const scoped = {
+      installation: Prisma.sql`true`,
+      project: Prisma.sql`c.project_id = ${budget.projectId}`,
+      profile: Prisma.sql`t.profile_id = ${budget.target}`,
+      'workflow-run': Prisma.sql`c.workflow_run_id = ${budget.target}`,
+      task: Prisma.sql`c.task_id = ${budget.target}`,
+    }[budget.scope];
+    const [row] = await this.prisma.$queryRaw<{ usd: number | null; tokens: bigint | null }[]>`
+      SELECT sum(c.cost_usd)::float8 AS usd,
+        sum(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) + coalesce(c.cache_read_tokens, 0)
+          + coalesce(c.cache_write_tokens, 0))::bigint AS tokens
+      FROM model_calls c JOIN tasks t ON t.id = c.task_id
+      WHERE ${scoped} ${from ? Prisma.sql`AND c.started_at >= ${from}` : Prisma.empty}`;
+    return { usd: row?.usd ?? 0, tokens: Number(row?.tokens ?? 0) };
+  }
+
+  private async named(rows: Row[]): Promise<StoredBudget[]> {
+    const profileIds = rows.filter((row) => row.scope === 'profile' && row.target).map((row) => row.target!);
+    const profiles = new Map(
+      (
+        await this.prisma.agentProfile.findMany({
+          where: { id: { in: profileIds } },
+          select: { id: true, name: true },
+        })
+      ).map((profile) => [profile.id, profile.name]),
+    );
+    return rows.map((row) => {
+      const budget = {
+        id: row.id,
+        scope: row.scope as BudgetScope,
+        projectId: row.projectId,
+        projectSlug: row.project?.slug ?? null,
+        target: row.target,
+        profileName: row.scope === 'profile' && row.target ? (profiles.get(row.target) ?? null) : null,
+        period: row.period as BudgetPeriod,
+        limitUsd: row.limitUsd,
+        limitTokens: row.limitTokens === null ? null : Number(row.limitTokens),
+        softPercent: row.softPercent,
+        createdAt: row.createdAt,
+      };
+      return { ...budget, label: labelOf(budget) };
+    });
+  }
+}
+
+function labelOf(budget: Omit<StoredBudget, 'label'>): string {
+  const project = `project "${budget.projectSlug}"`;
+  const what = {
+    installation: 'the installation',
+    project,
+    profile: `profile "${budget.profileName ?? budget.target}" of ${project}`,
+    'workflow-run': `workflow run ${budget.target}`,
+    task: `task ${budget.target}`,
+  }[budget.scope];
+  const limits = [
+    ...(budget.limitUsd !== null ? [`$${budget.limitUsd}`] : []),
+    ...(budget.limitTokens !== null ? [`${budget.limitTokens} tokens`] : []),
+  ].join(', ');
+  const period = { day: 'per day', month: 'per month', total: 'in total' }[budget.period];
+  return `budget ${budget.id}: ${what} ${period} (${limits})`;
+}

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CallTokens } from '@hangar/agents';
+import { BudgetRepository, budgetWindow, type AttemptGrant, type StoredBudget } from '@hangar/db';
+import { BudgetCounters, type BudgetCounter } from '@hangar/redis';
+
+// How long a call waits for room while calls in flight hold its budget's last dollars, before
+// it is refused as a rate limit the CLI retries.
+const BUSY_WAIT_MS = 60_000;
+// A task's budgets are read again after this long (one read per call otherwise).
+const BUDGETS_TTL_MS = 2_000;
+
+export type BudgetDecision =
+  | { admitted: true; counters: BudgetCounter[] }
+  | { admitted: false; budget: StoredBudget; why: 'spent' | 'busy' };
+
+// The budgets a model call counts against (docs/governance.md), checked before the gateway
+// forwards it and charged when it ends: every budget of the installation, the task's project,
+// profile, workflow run and the task itself, in the period window of now, admitted together
+// (BudgetCounters). A window's counter is seeded from the calls PostgreSQL recorded.
+@Injectable()
+export class BudgetGuard {
+  private readonly cache = new Map<string, { at: number; budgets: StoredBudget[] }>();
+
+  constructor(
+    private readonly budgets: BudgetRepository,
+    private readonly counters: BudgetCounters,
+  ) {}
+
+  async admit(grant: AttemptGrant): Promise<BudgetDecision> {
+    const budgets = await this.budgetsOf(grant);
+    if (budgets.length === 0) return { admitted: true, counters: [] };
+    const counters = await Promise.all(budgets.map((budget) => this.counterOf(budget)));
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    for (;;) {
+      const admission = await this.counters.admit(counters);
+      if (admission.admitted) return { admitted: true, counters };
+      const budget = budgets.find((candidate) => candidate.id === admission.budgetId)!;
+      if (admission.why === 'spent' || Date.now() > deadline)
+        return { admitted: false, budget, why: admission.why };
+      await sleep(25);
+    }
+  }
+
+  async charge(
+    counters: readonly BudgetCounter[],
+    costUsd: number | null,
+    tokens: CallTokens | null,
+  ): Promise<void> {
+    const used = tokens
+      ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
+      : 0;
+    await this.counters.release(counters, { usd: costUsd ?? 0, tokens: used });
+  }
+
+  private async budgetsOf(grant: AttemptGrant): Promise<StoredBudget[]> {
+    const key = `${grant.taskId}:${grant.attempt}`;
+    const cached = this.cache.get(key);
+    if (cached && cached.at > Date.now() - BUDGETS_TTL_MS) return cached.budgets;
+    const budgets = await this.budgets.applicable({
+      id: grant.taskId,
+      projectId: grant.task.projectId,
+      profileId: grant.task.profileId,
+      workflowRunId: grant.task.workflowRunId,
+    });
+    if (this.cache.size > 1000) this.cache.clear();
+    this.cache.set(key, { at: Date.now(), budgets });
+    return budgets;
+  }
+
+  private async counterOf(budget: StoredBudget): Promise<BudgetCounter> {
+    const window = budgetWindow(budget.period);
+    const counter: BudgetCounter = {
+      budgetId: budget.id,
+      window: window.key,
+      limitUsd: budget.limitUsd,
+      limitTokens: budget.limitTokens,
+      // A day's counter outlives its day, a month's its month; a total's is kept.
+      ttlSeconds: budget.period === 'day' ? 2 * 86_400 : budget.period === 'month' ? 32 * 86_400 : 0,
+    };
+    if (!(await this.counters.exists(counter)))
+      await this.counters.seed(counter, await this.budgets.spent(budget, window.from));
+    return counter;
+  }
+}
