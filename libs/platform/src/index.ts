@@ -5,3 +5,4 @@ export * from './task-lifecycle';
 export * from './workflow-run-activity';
 export * from './periodic';
 export * from './routing';
+export * from './budget-spend';

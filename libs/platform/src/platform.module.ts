@@ -3,6 +3,7 @@ import { DatabaseHealth, DatabaseModule } from '@hangar/db';
 import { createMetricsRegistry, HealthModule } from '@hangar/observability';
 import { checkRedis, RedisModule } from '@hangar/redis';
 import { DEFAULT_LIFECYCLE_SETTINGS, LIFECYCLE_SETTINGS, TaskLifecycle } from './task-lifecycle';
+import { BudgetSpend } from './budget-spend';
 import { TaskActivity } from './task-activity';
 import { WorkflowRunActivity } from './workflow-run-activity';
 
@@ -29,6 +30,7 @@ export class PlatformModule {
       module: PlatformModule,
       global: true,
       providers: [
+        BudgetSpend,
         TaskActivity,
         TaskLifecycle,
         WorkflowRunActivity,
@@ -41,7 +43,7 @@ export class PlatformModule {
           },
         },
       ],
-      exports: [TaskActivity, TaskLifecycle, WorkflowRunActivity],
+      exports: [BudgetSpend, TaskActivity, TaskLifecycle, WorkflowRunActivity],
       imports: [
         DatabaseModule.forRoot({ databaseUrl: settings.DATABASE_URL, ...options }),
         RedisModule.forRoot({ url: settings.REDIS_URL, prefix: settings.HANGAR_REDIS_PREFIX }),

@@ -67,6 +67,15 @@ export class BudgetRepository {
     return this.named(rows);
   }
 
+  // Every budget of the installation (its metrics).
+  async all(): Promise<StoredBudget[]> {
+    const rows = await this.prisma.budget.findMany({
+      include: { project: { select: { slug: true } } },
+      orderBy: { createdAt: 'asc' },
+    });
+    return this.named(rows);
+  }
+
   async get(id: string): Promise<StoredBudget | null> {
     const row = await this.prisma.budget.findUnique({
       where: { id },

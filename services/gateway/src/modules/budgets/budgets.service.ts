@@ -3,13 +3,12 @@ import type { Principal } from '@hangar/auth';
 import { HangarError, type Budget, type CreateBudgetRequest } from '@hangar/contracts';
 import {
   BudgetRepository,
-  budgetWindow,
   ProfileRepository,
   TaskRepository,
   WorkflowRunRepository,
   type StoredBudget,
 } from '@hangar/db';
-import { BudgetCounters } from '@hangar/redis';
+import { BudgetSpend } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 
 // Budgets (docs/governance.md): the installation's are made and removed by instance
@@ -19,7 +18,7 @@ import { AuditTrail } from '../../common/audit-trail';
 export class BudgetsService {
   constructor(
     private readonly budgets: BudgetRepository,
-    private readonly counters: BudgetCounters,
+    private readonly spend: BudgetSpend,
     private readonly profiles: ProfileRepository,
     private readonly tasks: TaskRepository,
     private readonly runs: WorkflowRunRepository,
@@ -79,10 +78,7 @@ export class BudgetsService {
   }
 
   private async view(budget: StoredBudget): Promise<Budget> {
-    const window = budgetWindow(budget.period);
-    const spent =
-      (await this.counters.spent({ budgetId: budget.id, window: window.key })) ??
-      (await this.budgets.spent(budget, window.from));
+    const spent = await this.spend.now(budget);
     return {
       id: budget.id,
       scope: budget.scope,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BudgetMetrics } from './budget.metrics';
 import { QueueMetrics } from './queue.metrics';
 import { ReconcilerService } from './reconciler.service';
 import { SchedulerService } from './scheduler.service';
@@ -8,7 +9,7 @@ import { TaskRouter } from './task-router';
 
 @Module({
   controllers: [SchedulingController],
-  providers: [SchedulerService, ReconcilerService, TaskRouter, QueueMetrics, TaskEndings],
+  providers: [SchedulerService, ReconcilerService, TaskRouter, QueueMetrics, BudgetMetrics, TaskEndings],
   exports: [TaskRouter, SchedulerService],
 })
 export class SchedulingModule {}
