@@ -1,6 +1,6 @@
 import type { Budget, ModelUsage, Problem } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { request, runTask } from './support';
+import { request, runTask, signedInMember } from './support';
 
 // Every model call an agent makes goes through the runner's model gateway, which meters it
 // (docs/governance.md): the real CLIs against the scripted model, with the runner's sandbox on.
@@ -139,6 +139,59 @@ describe('governance: model calls metered', () => {
       limitUsd: 1,
     });
     expect(unseen.status).toBe(404);
+  });
+
+  it("keeps another project's budgets and usage from its members, and budgets from a viewer's hands", async () => {
+    // A budget and a task of the default project…
+    const budget = (
+      await request(stack, 'POST', '/api/v1/budgets', { scope: 'project', period: 'month', limitUsd: 100 })
+    ).body as Budget;
+    const task = await runTask(stack, { prompt: 'hello', scenario: 'reply' });
+    // …as an admin of another project sees them: not at all.
+    const outsider = await signedInMember(stack, {
+      name: 'otto',
+      project: 'elsewhere',
+      role: 'admin',
+      create: true,
+    });
+    const seen = (await request(stack, 'GET', '/api/v1/budgets', undefined, outsider)).body as {
+      items: Budget[];
+    };
+    expect(seen.items.map((item) => item.id)).not.toContain(budget.id);
+    expect((await request(stack, 'GET', `/api/v1/tasks/${task.id}/usage`, undefined, outsider)).status).toBe(
+      404,
+    );
+    expect((await request(stack, 'DELETE', `/api/v1/budgets/${budget.id}`, undefined, outsider)).status).toBe(
+      404,
+    );
+    expect(
+      (
+        await request(
+          stack,
+          'POST',
+          '/api/v1/budgets?project=default',
+          { scope: 'project', limitUsd: 1 },
+          outsider,
+        )
+      ).status,
+    ).toBe(404);
+    // A viewer of the default project sees its budgets, and may neither make nor remove one.
+    const viewer = await signedInMember(stack, { name: 'vera', project: 'default', role: 'viewer' });
+    const listed = (await request(stack, 'GET', '/api/v1/budgets', undefined, viewer)).body as {
+      items: Budget[];
+    };
+    expect(listed.items.map((item) => item.id)).toContain(budget.id);
+    expect(
+      (await request(stack, 'POST', '/api/v1/budgets', { scope: 'project', limitUsd: 1 }, viewer)).status,
+    ).toBe(403);
+    expect((await request(stack, 'DELETE', `/api/v1/budgets/${budget.id}`, undefined, viewer)).status).toBe(
+      403,
+    );
+    expect(
+      ((await request(stack, 'GET', '/api/v1/budgets')).body as { items: Budget[] }).items,
+    ).toContainEqual(expect.objectContaining({ id: budget.id }));
+    // Its admins may remove it.
+    expect((await request(stack, 'DELETE', `/api/v1/budgets/${budget.id}`)).status).toBe(204);
   });
 
   it('refuses the usage of a task that does not exist', async () => {

@@ -38,29 +38,31 @@ export class ModelCallRepository {
   }
 
   async usageOfTask(taskId: string): Promise<ModelUsage> {
-    const [sums, unpriced] = await Promise.all([
-      this.prisma.modelCall.aggregate({
-        where: { taskId },
-        _count: { _all: true },
-        _sum: {
-          inputTokens: true,
-          outputTokens: true,
-          cacheReadTokens: true,
-          cacheWriteTokens: true,
-          costUsd: true,
-        },
-      }),
-      this.prisma.modelCall.count({ where: { taskId, costUsd: null } }),
-    ]);
+    const [sums] = await this.prisma.$queryRaw<
+      {
+        calls: number;
+        input: number;
+        output: number;
+        cacheRead: number;
+        cacheWrite: number;
+        cost: number;
+        unpriced: number;
+      }[]
+    >`
+      SELECT count(*)::int AS calls, coalesce(sum(input_tokens), 0)::int AS input,
+        coalesce(sum(output_tokens), 0)::int AS output, coalesce(sum(cache_read_tokens), 0)::int AS "cacheRead",
+        coalesce(sum(cache_write_tokens), 0)::int AS "cacheWrite", coalesce(sum(cost_usd), 0)::float8 AS cost,
+        (count(*) FILTER (WHERE cost_usd IS NULL))::int AS unpriced
+      FROM model_calls WHERE task_id = ${taskId}`;
     return {
       taskId,
-      calls: sums._count._all,
-      inputTokens: sums._sum.inputTokens ?? 0,
-      outputTokens: sums._sum.outputTokens ?? 0,
-      cacheReadTokens: sums._sum.cacheReadTokens ?? 0,
-      cacheWriteTokens: sums._sum.cacheWriteTokens ?? 0,
-      costUsd: sums._sum.costUsd ?? 0,
-      unpricedCalls: unpriced,
+      calls: sums?.calls ?? 0,
+      inputTokens: sums?.input ?? 0,
+      outputTokens: sums?.output ?? 0,
+      cacheReadTokens: sums?.cacheRead ?? 0,
+      cacheWriteTokens: sums?.cacheWrite ?? 0,
+      costUsd: sums?.cost ?? 0,
+      unpricedCalls: sums?.unpriced ?? 0,
     };
   }
 }

@@ -35,9 +35,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   private readonly queue: QueueProducer<WorkflowJob>;
   private worker: QueueWorker<WorkflowJob, void> | undefined;
   private readonly periodic: Periodic;
-  // Steps' task ends being decided here, by task and status (see stepEnded).
-  private readonly ending = new Map<string, Promise<unknown>>();
-  // By run: its last decision asked for here (see advance).
+  // By run: the last work asked for in its turn here (see advance).
   private readonly deciding = new Map<string, Promise<unknown>>();
 
   constructor(
@@ -96,26 +94,19 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   }
 
   // A step's task ended: heard from PostgreSQL as it committed (StepEndListener), then told by
-  // its job — the first decides, the other finds it decided (or being decided, and waits for
-  // that: a decision that fails leaves it to the job, which BullMQ retries). `task`: how it
+  // its job. Taken in the run's turn (see advance): the first decides it, the other finds it
+  // decided (a decision that fails leaves it to the job, which BullMQ retries). `task`: how it
   // ended, or only its status (then the run is read).
-  async stepEnded(
+  stepEnded(
     runId: string,
     task: StepTask | { id: string; status: TaskStatus },
     heard: 'notice' | 'job',
   ): Promise<void> {
-    const key = `${task.id}:${task.status}`;
-    const deciding = this.ending.get(key);
-    if (deciding) return void (await deciding);
-    if (this.store.knowsEnd(runId, task.id, task.status)) return;
-    const decision = this.advance(runId, undefined, 'result' in task ? task : undefined);
-    this.ending.set(key, decision);
-    try {
-      await decision;
+    return this.inTurn(runId, async () => {
+      if (this.store.knowsEnd(runId, task.id, task.status)) return;
+      await this.decideNow(runId, undefined, 'result' in task ? task : undefined);
       this.metrics.stepEndDecided(heard);
-    } finally {
-      this.ending.delete(key);
-    }
+    });
   }
 
   private newTask(runId: string, projectId: string, start: TaskStart): NewTask & { id: string } {
@@ -145,16 +136,17 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnApplicationShut
   // taken at once, all but one would find their run changed, and read it and decide again.
   // (Across orchestrators the store's guard still orders them.)
   advance(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
-    const before = this.deciding.get(runId);
-    const decision = (before ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.decideNow(runId, request, ended));
-    this.deciding.set(runId, decision);
+    return this.inTurn(runId, () => this.decideNow(runId, request, ended));
+  }
+
+  private inTurn<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const turn = (this.deciding.get(runId) ?? Promise.resolve()).catch(() => undefined).then(work);
+    this.deciding.set(runId, turn);
     const forget = () => {
-      if (this.deciding.get(runId) === decision) this.deciding.delete(runId);
+      if (this.deciding.get(runId) === turn) this.deciding.delete(runId);
     };
-    decision.then(forget, forget);
-    return decision;
+    turn.then(forget, forget);
+    return turn;
   }
 
   private async decideNow(runId: string, request?: RunRequest, ended?: StepTask): Promise<Decision | null> {
