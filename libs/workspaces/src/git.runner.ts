@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { runInProcessGroup } from './process-group';
 import { WorkspaceError } from './workspace.errors';
 
 export interface GitOptions {
@@ -88,9 +88,9 @@ export class GitCommandFailed extends WorkspaceError {
 
 const MAX_STDERR_BYTES = 64 * 1024;
 
-// spawn without a shell (every argument reaches git as it is), in its own process group so a
-// timeout also ends git's helpers (remote-https, ssh); execFile cannot do the latter.
-export function runGit(context: GitContext, command: GitCommand): Promise<GitResult> {
+// In its own process group (runInProcessGroup), so a timeout also ends git's helpers
+// (remote-https, ssh).
+export async function runGit(context: GitContext, command: GitCommand): Promise<GitResult> {
   const maxBytes = command.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const secrets = command.secrets ?? [];
   const name = command.args[0] ?? 'git';
@@ -101,86 +101,46 @@ export function runGit(context: GitContext, command: GitCommand): Promise<GitRes
           context.isolatedIn,
         )
       : { command: context.binary, args: command.args, env: command.env };
-  return new Promise((resolve, reject) => {
-    const child = spawn(line.command, line.args, {
-      cwd: command.cwd,
-      env: line.env,
-      shell: false,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      windowsHide: true,
-    });
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = Buffer.alloc(0);
-    let overflow = false;
-    let timedOut = false;
-    let settled = false;
-    const killGroup = () => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, context.timeoutMs);
-    const settle = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      outcome();
-    };
-
-    child.stdout.on('data', (chunk: Buffer) => {
+  const stdout: Buffer[] = [];
+  let stdoutBytes = 0;
+  let stderr = Buffer.alloc(0);
+  let overflow = false;
+  const exit = await runInProcessGroup(line, {
+    ...(command.cwd !== undefined ? { cwd: command.cwd } : {}),
+    timeoutMs: context.timeoutMs,
+    onStdout: (chunk, kill) => {
       if (overflow) return;
       const room = maxBytes - stdoutBytes;
       if (chunk.length > room) {
         stdout.push(chunk.subarray(0, room));
         stdoutBytes = maxBytes;
         overflow = true;
-        killGroup();
+        kill();
         return;
       }
       stdout.push(chunk);
       stdoutBytes += chunk.length;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
+    },
+    onStderr: (chunk) => {
       stderr = Buffer.concat([stderr, chunk]);
       if (stderr.length > MAX_STDERR_BYTES) stderr = stderr.subarray(stderr.length - MAX_STDERR_BYTES);
-    });
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      settle(() =>
-        reject(
-          new GitCommandFailed(
-            name,
-            `cannot run ${context.binary} (${error.code ?? error.message})`,
-            null,
-            false,
-          ),
-        ),
-      ),
-    );
-    child.on('close', (exitCode) =>
-      settle(() => {
-        const output = Buffer.concat(stdout);
-        if (overflow && command.allowTruncation && !timedOut) {
-          // Cut at the last whole line: no half line, no half character.
-          resolve({
-            stdout: output.subarray(0, output.lastIndexOf(0x0a) + 1).toString('utf8'),
-            truncated: true,
-          });
-        } else if (exitCode === 0 && !overflow && !timedOut) {
-          resolve({ stdout: output.toString('utf8'), truncated: false });
-        } else {
-          const detail = overflow ? 'output too large' : stderrTail(stderr.toString('utf8'), secrets);
-          reject(new GitCommandFailed(name, detail, exitCode, timedOut));
-        }
-      }),
-    );
+    },
   });
+  if (exit.startError)
+    throw new GitCommandFailed(
+      name,
+      `cannot run ${context.binary} (${exit.startError.code ?? exit.startError.message})`,
+      null,
+      false,
+    );
+  const output = Buffer.concat(stdout);
+  // Cut at the last whole line: no half line, no half character.
+  if (overflow && command.allowTruncation && !exit.timedOut)
+    return { stdout: output.subarray(0, output.lastIndexOf(0x0a) + 1).toString('utf8'), truncated: true };
+  if (exit.exitCode === 0 && !overflow && !exit.timedOut)
+    return { stdout: output.toString('utf8'), truncated: false };
+  const detail = overflow ? 'output too large' : stderrTail(stderr.toString('utf8'), secrets);
+  throw new GitCommandFailed(name, detail, exit.exitCode, exit.timedOut);
 }
 
 // The last lines git printed (the reason), without hints, secrets or URL credentials.

@@ -50,3 +50,4 @@ export {
   type FileChangeStatus,
 } from './workspace-diff.collector';
 export { pushBranch, type PushBranchOptions, type PushResult } from './branch.pusher';
+export { runInProcessGroup, type GroupExit } from './process-group';
