@@ -113,7 +113,7 @@ export class BudgetRepository {
   }
 
   // What the model calls in the budget's scope spent since `from` (null: ever), from the calls
-  // recorded (the counters' seed).
+  // recorded (the counters' seed). Only a profile's needs the calls' tasks.
   async spent(budget: StoredBudget, from: Date | null): Promise<{ usd: number; tokens: number }> {
     const scoped = {
       installation: Prisma.sql`true`,
@@ -126,7 +126,8 @@ export class BudgetRepository {
       SELECT sum(c.cost_usd)::float8 AS usd,
         sum(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) + coalesce(c.cache_read_tokens, 0)
           + coalesce(c.cache_write_tokens, 0))::bigint AS tokens
-      FROM model_calls c JOIN tasks t ON t.id = c.task_id
+      FROM model_calls c
+      ${budget.scope === 'profile' ? Prisma.sql`JOIN tasks t ON t.id = c.task_id` : Prisma.empty}
       WHERE ${scoped} ${from ? Prisma.sql`AND c.started_at >= ${from}` : Prisma.empty}`;
     return { usd: row?.usd ?? 0, tokens: Number(row?.tokens ?? 0) };
   }
