@@ -30,6 +30,9 @@ describe(BudgetCounters.name, () => {
     const project = counter('project', { limitUsd: 1 });
     const task = counter('task', { limitUsd: null, limitTokens: 100 });
     await a!.seed(project, { usd: 0.5, tokens: 0 });
+    // A counter not seeded yet is named first, and nothing is counted in flight.
+    expect(await a!.admit([project, task])).toEqual({ admitted: false, budgetId: 'task', why: 'unseeded' });
+    await a!.seed(task, { usd: 0, tokens: 0 });
     expect(await a!.admit([project, task])).toEqual({ admitted: true });
     await a!.release([project, task], { usd: 0.25, tokens: 120 });
     expect(await a!.spent(project)).toEqual({ usd: 0.75, tokens: 120 });
@@ -50,6 +53,7 @@ describe(BudgetCounters.name, () => {
   it('lets runners racing on one budget overspend it by at most one call', async () => {
     const budget = counter('raced', { limitUsd: 1 });
     const cost = 0.07;
+    await a!.seed(budget, { usd: 0, tokens: 0 });
     let calls = 0;
     const runner = async (counters: BudgetCounters) => {
       for (;;) {

@@ -13,15 +13,19 @@ export interface BudgetCounter {
 
 export type BudgetAdmission =
   | { admitted: true }
-  // `spent`: the limit is reached; `busy`: calls in flight leave no room for another yet.
-  | { admitted: false; budgetId: string; why: 'spent' | 'busy' };
+  // `spent`: the limit is reached; `busy`: calls in flight leave no room for another yet;
+  // `unseeded`: the window's counter does not exist yet (seed it, then ask again).
+  | { admitted: false; budgetId: string; why: 'spent' | 'busy' | 'unseeded' };
 
 // Admits a call against every budget at once, or none: refused by the first whose limit is
 // reached (`spent`), or, while calls are in flight, whose room is less than one more call as
 // costly as its costliest so far (`busy`: the caller waits). So calls racing on one budget —
 // several runners — overspend it by at most about one call. Admitted, each counter counts the
-// call in flight.
+// call in flight. A counter that does not exist yet is answered `unseeded`, first.
 const ADMIT_SCRIPT = `
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then return {i, 'unseeded'} end
+end
 for i = 1, #KEYS do
   local h = redis.call('HMGET', KEYS[i], 'usd', 'tokens', 'inflight', 'maxUsd', 'maxTokens')
   local usd = tonumber(h[1] or '0')
@@ -79,10 +83,6 @@ export class BudgetCounters {
     return `${this.options.prefix}:budget:${counter.budgetId}:${counter.window}`;
   }
 
-  async exists(counter: BudgetCounter): Promise<boolean> {
-    return (await this.redis.exists(this.key(counter))) === 1;
-  }
-
   // Sets what was spent in the window, unless another runner did first.
   async seed(counter: BudgetCounter, spent: { usd: number; tokens: number }): Promise<void> {
     const key = this.key(counter);
@@ -107,7 +107,11 @@ export class BudgetCounters {
       ]),
     )) as [number, string];
     if (index === 0) return { admitted: true };
-    return { admitted: false, budgetId: counters[index - 1]!.budgetId, why: why as 'spent' | 'busy' };
+    return {
+      admitted: false,
+      budgetId: counters[index - 1]!.budgetId,
+      why: why as 'spent' | 'busy' | 'unseeded',
+    };
   }
 
   async release(counters: readonly BudgetCounter[], spent: { usd: number; tokens: number }): Promise<void> {

@@ -30,12 +30,21 @@ export class BudgetGuard {
   async admit(grant: AttemptGrant): Promise<BudgetDecision> {
     const budgets = await this.budgetsOf(grant);
     if (budgets.length === 0) return { admitted: true, counters: [] };
-    const counters = await Promise.all(budgets.map((budget) => this.counterOf(budget)));
+    const counters = budgets.map((budget) => counterOf(budget));
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (;;) {
       const admission = await this.counters.admit(counters);
       if (admission.admitted) return { admitted: true, counters };
-      const budget = budgets.find((candidate) => candidate.id === admission.budgetId)!;
+      const at = budgets.findIndex((candidate) => candidate.id === admission.budgetId);
+      const budget = budgets[at]!;
+      // A new window (or a flushed Redis): its counter starts from the calls PostgreSQL recorded.
+      if (admission.why === 'unseeded') {
+        await this.counters.seed(
+          counters[at]!,
+          await this.budgets.spent(budget, budgetWindow(budget.period).from),
+        );
+        continue;
+      }
       if (admission.why === 'spent' || Date.now() > deadline)
         return { admitted: false, budget, why: admission.why };
       await sleep(25);
@@ -67,19 +76,16 @@ export class BudgetGuard {
     this.cache.set(key, { at: Date.now(), budgets });
     return budgets;
   }
+}
 
-  private async counterOf(budget: StoredBudget): Promise<BudgetCounter> {
-    const window = budgetWindow(budget.period);
-    const counter: BudgetCounter = {
-      budgetId: budget.id,
-      window: window.key,
-      limitUsd: budget.limitUsd,
-      limitTokens: budget.limitTokens,
-      // A day's counter outlives its day, a month's its month; a total's is kept.
-      ttlSeconds: budget.period === 'day' ? 2 * 86_400 : budget.period === 'month' ? 32 * 86_400 : 0,
-    };
-    if (!(await this.counters.exists(counter)))
-      await this.counters.seed(counter, await this.budgets.spent(budget, window.from));
-    return counter;
-  }
+// A budget's counter in the period window of now.
+function counterOf(budget: StoredBudget): BudgetCounter {
+  return {
+    budgetId: budget.id,
+    window: budgetWindow(budget.period).key,
+    limitUsd: budget.limitUsd,
+    limitTokens: budget.limitTokens,
+    // A day's counter outlives its day, a month's its month; a total's is kept.
+    ttlSeconds: budget.period === 'day' ? 2 * 86_400 : budget.period === 'month' ? 32 * 86_400 : 0,
+  };
 }
