@@ -42,6 +42,18 @@ const SAMPLES: Record<AgentEvent['type'], AgentEvent> = {
     type: 'output.truncated',
     data: { stream: 'stdout', bytes: 52_428_800, head: '{"type' },
   },
+  'budget.warning': {
+    type: 'budget.warning',
+    data: {
+      budgetId: 'b1',
+      label: 'budget b1: project "web" per day ($5)',
+      softPercent: 80,
+      spentUsd: 4.01,
+      limitUsd: 5,
+      spentTokens: 120_000,
+      limitTokens: null,
+    },
+  },
   unknown: { type: 'unknown', data: { raw: { type: 'mystery', value: 1 } } },
 };
 
@@ -51,6 +63,13 @@ describe(EventRenderer.name, () => {
     for (const type of EVENT_TYPES) {
       expect(() => renderer.render(SAMPLES[type])).not.toThrow();
     }
+  });
+
+  it('should say which budget reached its soft limit, and how far', () => {
+    const renderer = new EventRenderer({ palette: PLAIN });
+    expect(renderer.render(SAMPLES['budget.warning'])).toEqual([
+      '⚠ budget b1: project "web" per day ($5): 80% reached ($4.0100 spent, 120,000 tokens)',
+    ]);
   });
 
   it('should show a file tool call relative to the workspace when the session announced its cwd', () => {

@@ -43,6 +43,12 @@ export class Principal {
     return this.user?.isAdmin === true;
   }
 
+  // Whom a task or workflow run this caller starts is recorded as started by (docs/governance.md):
+  // the user, or a token and its maker.
+  get submitter(): { userId: string | null; tokenId: string | null } {
+    return { userId: this.user?.id ?? this.token?.creatorId ?? null, tokenId: this.token?.id ?? null };
+  }
+
   get projectIds(): string[] {
     return this.projects.map((project) => project.id);
   }

@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'result',
   'stderr',
   'output.truncated',
+  'budget.warning',
   'unknown',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
@@ -80,6 +81,20 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
       stream: z.enum(['stdout', 'stderr']),
       bytes: z.number().int().nonnegative(),
       head: z.string(),
+    }),
+  }),
+  // A model call of this task brought a budget to its soft limit (docs/governance.md): once per
+  // budget and period window, on the task whose call did.
+  z.object({
+    type: z.literal('budget.warning'),
+    data: z.object({
+      budgetId: z.string(),
+      label: z.string(),
+      softPercent: z.number().int(),
+      spentUsd: z.number(),
+      limitUsd: z.number().nullable(),
+      spentTokens: z.number().int(),
+      limitTokens: z.number().int().nullable(),
     }),
   }),
   // Anything the parser does not know is kept whole, never dropped.

@@ -18,10 +18,18 @@ export const ModelUsageSchema = z.object({
 export type ModelUsage = z.infer<typeof ModelUsageSchema>;
 
 // Budgets (docs/governance.md): a limit on what model calls may cost, checked by the model
-// gateway before each call. A budget is of the installation, a project, a profile of a project,
-// a workflow run or a task; it counts per day or month (UTC) or in total; in dollars, tokens
-// (every kind), or both.
-export const BUDGET_SCOPES = ['installation', 'project', 'profile', 'workflow-run', 'task'] as const;
+// gateway before each call. A budget is of the installation, a project, a user in a project, an
+// API token, a profile of a project, a workflow run or a task; it counts per day or month (UTC)
+// or in total; in dollars, tokens (every kind), or both.
+export const BUDGET_SCOPES = [
+  'installation',
+  'project',
+  'user',
+  'token',
+  'profile',
+  'workflow-run',
+  'task',
+] as const;
 export const BudgetScopeSchema = z.enum(BUDGET_SCOPES);
 export type BudgetScope = z.infer<typeof BudgetScopeSchema>;
 export const BudgetPeriodSchema = z.enum(['day', 'month', 'total']);
@@ -32,7 +40,9 @@ export const CreateBudgetSchema = z
     scope: BudgetScopeSchema,
     // The profile (scope `profile`), by name in the request's project.
     profile: ProfileNameSchema.optional(),
-    // The workflow run's or task's id (scopes `workflow-run`, `task`).
+    // The user (scope `user`), by email: a member of the request's project.
+    user: z.string().trim().min(1).max(320).optional(),
+    // The API token's, workflow run's or task's id (scopes `token`, `workflow-run`, `task`).
     target: z.string().trim().min(1).max(64).optional(),
     period: BudgetPeriodSchema.default('total'),
     limitUsd: z.number().positive().max(1_000_000_000).optional(),
@@ -51,7 +61,11 @@ export const CreateBudgetSchema = z
         path: ['profile'],
         message: `a ${budget.scope} budget has no profile`,
       });
-    const targeted = budget.scope === 'workflow-run' || budget.scope === 'task';
+    if (budget.scope === 'user' && budget.user === undefined)
+      context.addIssue({ code: 'custom', path: ['user'], message: "a user budget names its user's email" });
+    if (budget.scope !== 'user' && budget.user !== undefined)
+      context.addIssue({ code: 'custom', path: ['user'], message: `a ${budget.scope} budget has no user` });
+    const targeted = budget.scope === 'token' || budget.scope === 'workflow-run' || budget.scope === 'task';
     if (targeted && budget.target === undefined)
       context.addIssue({
         code: 'custom',
@@ -73,6 +87,9 @@ export const BudgetSchema = z.object({
   // The project's slug (null: the installation's).
   project: z.string().nullable(),
   profile: z.string().nullable(),
+  // The user's email (scope `user`).
+  user: z.string().nullable(),
+  // The token's, run's or task's id.
   target: z.string().nullable(),
   period: BudgetPeriodSchema,
   limitUsd: z.number().nullable(),
@@ -87,3 +104,29 @@ export const BudgetSchema = z.object({
 });
 export type Budget = z.infer<typeof BudgetSchema>;
 export const BudgetListSchema = z.object({ items: z.array(BudgetSchema) });
+
+// What Hangar posts to an installation's notification hook (NOTIFY_WEBHOOK_URL, JSON, signed
+// with NOTIFY_WEBHOOK_SECRET when set; docs/governance.md).
+export const NotificationSchema = z.discriminatedUnion('kind', [
+  // A budget reached its soft limit (once per budget and period window), by a call of `task`.
+  z.object({
+    kind: z.literal('budget.warning'),
+    at: z.string(),
+    budget: z.object({
+      id: z.string(),
+      label: z.string(),
+      scope: BudgetScopeSchema,
+      project: z.string().nullable(),
+      period: BudgetPeriodSchema,
+      softPercent: z.number().int(),
+      limitUsd: z.number().nullable(),
+      limitTokens: z.number().int().nullable(),
+    }),
+    spentUsd: z.number(),
+    spentTokens: z.number().int(),
+    task: z.object({ id: z.string(), project: z.string() }),
+  }),
+]);
+export type Notification = z.infer<typeof NotificationSchema>;
+// The header that carries the body's HMAC-SHA256 with the hook's secret: `sha256=<hex>`.
+export const NOTIFICATION_SIGNATURE_HEADER = 'x-hangar-signature-256';

@@ -1,5 +1,13 @@
 import { InvalidTransition, TaskNotFound, type TaskEvent } from '@hangar/contracts';
-import { createPrismaClient, migrate, TaskEventRepository, TaskRepository, type PrismaClient } from '../src';
+import {
+  createPrismaClient,
+  migrate,
+  TaskEventRepository,
+  TaskRepository,
+  WorkflowRepository,
+  WorkflowRunRepository,
+  type PrismaClient,
+} from '../src';
 import { TaskStateStore } from '../src/task-state';
 import { DEFAULT_PROJECT_ID } from '../src';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
@@ -121,6 +129,50 @@ describe(TaskStateStore.name, () => {
       status: 'FAILED',
       error: 'runner-lost: gone',
     });
+  });
+
+  it("should record who started a task: a workflow step's is its run's starter's, a delegated child its parent's", async () => {
+    const submitter = { userId: 'user-1', tokenId: 'token-1' };
+    const parent = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'parent', submitter });
+    const stored = (id: string) =>
+      prisma.task.findUniqueOrThrow({ where: { id }, select: { userId: true, tokenId: true } });
+    expect(await stored(parent.id)).toEqual(submitter);
+    // A webhook's task: no one.
+    const hooked = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'from a webhook' });
+    expect(await stored(hooked.id)).toEqual({ userId: null, tokenId: null });
+
+    const child = await tasks.createChild(
+      { id: 'child-of-parent', projectId: DEFAULT_PROJECT_ID, prompt: 'child', parentTaskId: parent.id },
+      5,
+    );
+    expect(child.kind).toBe('created');
+    expect(await stored('child-of-parent')).toEqual(submitter);
+
+    const workflow = await new WorkflowRepository(prisma).create(
+      DEFAULT_PROJECT_ID,
+      { name: 'wf', steps: [{ id: 'a', prompt: 'x' }] } as never,
+      'test',
+    );
+    const runId = await new WorkflowRunRepository(prisma).create({
+      workflowId: workflow.id,
+      version: 1,
+      projectId: DEFAULT_PROJECT_ID,
+      inputs: {},
+      deadlineAt: null,
+      createdBy: 'test',
+      submitter: { userId: 'user-2', tokenId: null },
+    });
+    const created = await tasks.createChosen([
+      {
+        id: 'step-task',
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: 'step',
+        workflowRunId: runId,
+        workflowStep: 'a',
+      },
+    ]);
+    expect(created.created).toHaveLength(1);
+    expect(await stored('step-task')).toEqual({ userId: 'user-2', tokenId: null });
   });
 
   it('should reject a transition the state machine does not allow', async () => {

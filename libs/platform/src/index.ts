@@ -6,3 +6,4 @@ export * from './workflow-run-activity';
 export * from './periodic';
 export * from './routing';
 export * from './budget-spend';
+export * from './notification-hook';

@@ -16,6 +16,8 @@ describe(BudgetCounters.name, () => {
     window: 'total',
     limitUsd: 1,
     limitTokens: null,
+    softUsd: null,
+    softTokens: null,
     ttlSeconds: 60,
     ...limits,
   });
@@ -41,6 +43,31 @@ describe(BudgetCounters.name, () => {
     expect(await a!.admit([project])).toEqual({ admitted: true });
     await a!.release([project], { usd: 0.25, tokens: 0 });
     expect(await a!.admit([project])).toEqual({ admitted: false, budgetId: 'project', why: 'spent' });
+  });
+
+  it('warns once per window when a call reaches a soft limit, whichever runner makes it', async () => {
+    const budget = counter('soft', { limitUsd: 1, softUsd: 0.8, limitTokens: 1000, softTokens: 800 });
+    const other = counter('quiet', { limitUsd: 10, softUsd: 8 });
+    await a!.seed(budget, { usd: 0.5, tokens: 0 });
+    await a!.seed(other, { usd: 0, tokens: 0 });
+    expect(await a!.release([budget, other], { usd: 0.2, tokens: 10 })).toEqual([]);
+    // The call that reaches 80% is answered with the budget and what it spent; only that one.
+    const [first, second] = await Promise.all([
+      b!.release([other, budget], { usd: 0.1, tokens: 10 }),
+      c!.release([budget], { usd: 0.1, tokens: 10 }),
+    ]);
+    const crossed = [...first, ...second];
+    expect(crossed).toHaveLength(1);
+    expect(crossed[0]).toMatchObject({ budgetId: 'soft', spentTokens: expect.any(Number) });
+    expect(crossed[0]!.spentUsd).toBeGreaterThanOrEqual(0.8);
+    // Past it, in dollars or tokens, it does not warn again in this window.
+    expect(await a!.release([budget], { usd: 0.05, tokens: 900 })).toEqual([]);
+    // A new window warns again, even when its seed is past the soft limit already.
+    const tomorrow = { ...budget, window: 'd-next' };
+    await a!.seed(tomorrow, { usd: 0.9, tokens: 0 });
+    expect(await a!.release([tomorrow], { usd: 0, tokens: 0 })).toEqual([
+      { budgetId: 'soft', spentUsd: 0.9, spentTokens: 0 },
+    ]);
   });
 
   it('keeps what another runner seeded', async () => {

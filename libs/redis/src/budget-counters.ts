@@ -7,6 +7,9 @@ export interface BudgetCounter {
   window: string;
   limitUsd: number | null;
   limitTokens: number | null;
+  // Where it warns (its soft limit, a share of the limit); null: no such limit.
+  softUsd: number | null;
+  softTokens: number | null;
   // How long the window's counter is kept (0: always).
   ttlSeconds: number;
 }
@@ -53,10 +56,13 @@ end
 return {0, ''}
 `;
 
-// An admitted call ended: what it cost is counted, and it is no longer in flight.
+// An admitted call ended: what it cost is counted, and it is no longer in flight. Answers the
+// counters whose soft limit this call reached first in their window (each warns once), with
+// what they spent.
 const RELEASE_SCRIPT = `
 local usd = tonumber(ARGV[1])
 local tokens = tonumber(ARGV[2])
+local crossed = {}
 for i = 1, #KEYS do
   if tonumber(redis.call('HINCRBY', KEYS[i], 'inflight', -1)) < 0 then redis.call('HSET', KEYS[i], 'inflight', 0) end
   redis.call('HINCRBYFLOAT', KEYS[i], 'usd', usd)
@@ -65,9 +71,23 @@ for i = 1, #KEYS do
   if tokens > tonumber(redis.call('HGET', KEYS[i], 'maxTokens') or '0') then
     redis.call('HSET', KEYS[i], 'maxTokens', tokens)
   end
+  local softUsd = tonumber(ARGV[2 + (i - 1) * 2 + 1])
+  local softTokens = tonumber(ARGV[2 + (i - 1) * 2 + 2])
+  local h = redis.call('HMGET', KEYS[i], 'usd', 'tokens')
+  if ((softUsd and tonumber(h[1]) >= softUsd) or (softTokens and tonumber(h[2]) >= softTokens))
+    and redis.call('HSETNX', KEYS[i], 'warned', 1) == 1 then
+    table.insert(crossed, {i, h[1], h[2]})
+  end
 end
-return 1
+return crossed
 `;
+
+// A counter whose soft limit a call reached (BudgetCounters.release).
+export interface SoftLimitReached {
+  budgetId: string;
+  spentUsd: number;
+  spentTokens: number;
+}
 
 // Budgets' spend per period window in Redis (docs/governance.md), shared by every runner: the
 // model gateway admits each call against them atomically (one Lua script for all of a call's
@@ -114,15 +134,27 @@ export class BudgetCounters {
     };
   }
 
-  async release(counters: readonly BudgetCounter[], spent: { usd: number; tokens: number }): Promise<void> {
-    if (counters.length === 0) return;
-    await this.redis.eval(
+  async release(
+    counters: readonly BudgetCounter[],
+    spent: { usd: number; tokens: number },
+  ): Promise<SoftLimitReached[]> {
+    if (counters.length === 0) return [];
+    const crossed = (await this.redis.eval(
       RELEASE_SCRIPT,
       counters.length,
       ...counters.map((counter) => this.key(counter)),
       String(spent.usd),
       String(Math.round(spent.tokens)),
-    );
+      ...counters.flatMap((counter) => [
+        counter.softUsd === null ? '' : String(counter.softUsd),
+        counter.softTokens === null ? '' : String(counter.softTokens),
+      ]),
+    )) as [number, string, string][];
+    return crossed.map(([index, usd, tokens]) => ({
+      budgetId: counters[index - 1]!.budgetId,
+      spentUsd: Number(usd),
+      spentTokens: Number(tokens),
+    }));
   }
 
   // What the window's counter says was spent (null: no counter yet).

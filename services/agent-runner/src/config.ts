@@ -304,6 +304,18 @@ export const AgentRunnerConfigSchema = z
       '{}',
       'prices of models (dollars per million tokens: {"model": {"input", "output", "cacheRead", "cacheWrite"}}) added to or replacing the built-in price table (docs/governance.md)',
     ),
+    NOTIFY_WEBHOOK_URL: optionalUrl(
+      "the installation's notification hook: budget warnings are POSTed there as JSON (docs/governance.md)",
+    ),
+    NOTIFY_WEBHOOK_SECRET: secret(
+      z
+        .string()
+        .min(16)
+        .optional()
+        .describe(
+          'signs what NOTIFY_WEBHOOK_URL receives: x-hangar-signature-256: sha256=<HMAC of the body>',
+        ),
+    ),
     ANTHROPIC_API_KEY: secret(z.string().min(1).optional().describe('Anthropic API key for real runs')),
     ANTHROPIC_BASE_URL: optionalUrl('Anthropic-compatible API endpoint for real runs'),
     OPENAI_API_KEY: secret(

@@ -65,6 +65,8 @@ describe('budget metrics', () => {
         window: budgetWindow('day').key,
         limitUsd: 5,
         limitTokens: null,
+        softUsd: 4,
+        softTokens: null,
         ttlSeconds: 60,
       },
       { usd: 1.25, tokens: 4000 },

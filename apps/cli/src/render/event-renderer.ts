@@ -57,6 +57,13 @@ export class EventRenderer {
               `first ${formatCount(Buffer.byteLength(event.data.head))} kept`,
           ),
         ];
+      case 'budget.warning':
+        return [
+          palette.yellow(
+            `⚠ ${event.data.label}: ${event.data.softPercent}% reached ` +
+              `($${event.data.spentUsd.toFixed(4)} spent, ${formatCount(event.data.spentTokens)} tokens)`,
+          ),
+        ];
       case 'unknown':
         return [palette.dim(`? ${truncate(safeStringify(event.data.raw), this.maxLineLength)}`)];
       default:

@@ -106,6 +106,13 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
           {entry.text}
         </div>
       );
+    case 'warning':
+      return (
+        <div className="entry stderr" data-seq={entry.seq} data-kind="warning">
+          <strong>⚠ </strong>
+          {entry.text}
+        </div>
+      );
     case 'stderr':
       return (
         <div className="entry stderr" data-seq={entry.seq}>

@@ -15,6 +15,8 @@ export type Entry =
       isError?: boolean;
     }
   | { kind: 'retry'; seq: number; text: string }
+  // A budget this task's calls count against reached its soft limit.
+  | { kind: 'warning'; seq: number; text: string }
   | { kind: 'stderr'; seq: number; text: string }
   // A line over the runner's event cap: its size, and the start of it that was kept.
   | { kind: 'truncated'; seq: number; stream: 'stdout' | 'stderr'; bytes: number; head: string }
@@ -98,6 +100,15 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
           // The final text is the last assistant text already: only an error's is shown again.
           text: event.data.isError && event.data.result ? event.data.result : '',
           isError: event.data.isError,
+        });
+        break;
+      case 'budget.warning':
+        next.push({
+          kind: 'warning',
+          seq,
+          text:
+            `${event.data.label}: ${event.data.softPercent}% of its limit reached ` +
+            `($${event.data.spentUsd.toFixed(4)}, ${event.data.spentTokens} tokens spent)`,
         });
         break;
       case 'unknown':

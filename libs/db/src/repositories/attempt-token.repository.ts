@@ -16,7 +16,7 @@ export interface AttemptGrant {
   provider: string;
   expiresAt: Date;
   // The task as it is now.
-  task: Task & { projectId: string; profileId: string };
+  task: Task & { projectId: string; profileId: string; userId: string | null; tokenId: string | null };
 }
 
 export type AttemptTokenCheck =
@@ -67,7 +67,13 @@ export class AttemptTokenRepository {
         attempt: row.attempt,
         provider: row.provider,
         expiresAt: row.expiresAt,
-        task: { ...toTask(task), projectId: task.projectId, profileId: task.profileId },
+        task: {
+          ...toTask(task),
+          projectId: task.projectId,
+          profileId: task.profileId,
+          userId: task.userId,
+          tokenId: task.tokenId,
+        },
       },
     };
   }

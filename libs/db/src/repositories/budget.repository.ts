@@ -10,6 +10,10 @@ export interface StoredBudget {
   target: string | null;
   // The profile's name (scope `profile`; its id is the target).
   profileName: string | null;
+  // The user's email (scope `user`; their id is the target); the token's name and prefix (scope
+  // `token`; its id is the target).
+  userEmail: string | null;
+  tokenName: string | null;
   period: BudgetPeriod;
   limitUsd: number | null;
   limitTokens: number | null;
@@ -32,6 +36,9 @@ export function budgetWindow(
     return { key: `m${iso.slice(0, 7)}`, from: new Date(`${iso.slice(0, 7)}-01T00:00:00.000Z`) };
   return { key: 'total', from: null };
 }
+
+// Budgets whose calls are found through their tasks.
+const TASK_SCOPES = new Set<BudgetScope>(['user', 'token', 'profile']);
 
 type Row = Awaited<ReturnType<PrismaClient['budget']['findFirstOrThrow']>> & {
   project: { slug: string } | null;
@@ -88,19 +95,24 @@ export class BudgetRepository {
     await this.prisma.budget.deleteMany({ where: { id } });
   }
 
-  // The budgets a task's model calls count against: the installation's, its project's, its
-  // profile's, its workflow run's and its own.
+  // The budgets a task's model calls count against: the installation's, its project's, those of
+  // who started it (the user in its project, the token), its profile's, its workflow run's and
+  // its own.
   async applicable(task: {
     id: string;
     projectId: string;
     profileId: string;
     workflowRunId: string | null;
+    userId: string | null;
+    tokenId: string | null;
   }): Promise<StoredBudget[]> {
     const rows = await this.prisma.budget.findMany({
       where: {
         OR: [
           { scope: 'installation' },
           { scope: 'project', projectId: task.projectId },
+          ...(task.userId ? [{ scope: 'user', projectId: task.projectId, target: task.userId }] : []),
+          ...(task.tokenId ? [{ scope: 'token', target: task.tokenId }] : []),
           { scope: 'profile', target: task.profileId },
           ...(task.workflowRunId ? [{ scope: 'workflow-run', target: task.workflowRunId }] : []),
           { scope: 'task', target: task.id },
@@ -113,11 +125,13 @@ export class BudgetRepository {
   }
 
   // What the model calls in the budget's scope spent since `from` (null: ever), from the calls
-  // recorded (the counters' seed). Only a profile's needs the calls' tasks.
+  // recorded (the counters' seed). Those of a profile, a user or a token need the calls' tasks.
   async spent(budget: StoredBudget, from: Date | null): Promise<{ usd: number; tokens: number }> {
     const scoped = {
       installation: Prisma.sql`true`,
       project: Prisma.sql`c.project_id = ${budget.projectId}`,
+      user: Prisma.sql`c.project_id = ${budget.projectId} AND t.user_id = ${budget.target}`,
+      token: Prisma.sql`t.token_id = ${budget.target}`,
       profile: Prisma.sql`t.profile_id = ${budget.target}`,
       'workflow-run': Prisma.sql`c.workflow_run_id = ${budget.target}`,
       task: Prisma.sql`c.task_id = ${budget.target}`,
@@ -127,21 +141,33 @@ export class BudgetRepository {
         sum(coalesce(c.input_tokens, 0) + coalesce(c.output_tokens, 0) + coalesce(c.cache_read_tokens, 0)
           + coalesce(c.cache_write_tokens, 0))::bigint AS tokens
       FROM model_calls c
-      ${budget.scope === 'profile' ? Prisma.sql`JOIN tasks t ON t.id = c.task_id` : Prisma.empty}
+      ${TASK_SCOPES.has(budget.scope) ? Prisma.sql`JOIN tasks t ON t.id = c.task_id` : Prisma.empty}
       WHERE ${scoped} ${from ? Prisma.sql`AND c.started_at >= ${from}` : Prisma.empty}`;
     return { usd: row?.usd ?? 0, tokens: Number(row?.tokens ?? 0) };
   }
 
   private async named(rows: Row[]): Promise<StoredBudget[]> {
-    const profileIds = rows.filter((row) => row.scope === 'profile' && row.target).map((row) => row.target!);
-    const profiles = new Map(
-      (
-        await this.prisma.agentProfile.findMany({
-          where: { id: { in: profileIds } },
-          select: { id: true, name: true },
-        })
-      ).map((profile) => [profile.id, profile.name]),
-    );
+    const targets = (scope: BudgetScope) =>
+      rows.filter((row) => row.scope === scope && row.target).map((row) => row.target!);
+    const [profileRows, userRows, tokenRows] = await Promise.all([
+      this.prisma.agentProfile.findMany({
+        where: { id: { in: targets('profile') } },
+        select: { id: true, name: true },
+      }),
+      this.prisma.user.findMany({
+        where: { id: { in: targets('user') } },
+        select: { id: true, email: true },
+      }),
+      this.prisma.apiToken.findMany({
+        where: { id: { in: targets('token') } },
+        select: { id: true, name: true, prefix: true },
+      }),
+    ]);
+    const profiles = new Map(profileRows.map((profile) => [profile.id, profile.name]));
+    const users = new Map(userRows.map((user) => [user.id, user.email]));
+    const tokens = new Map(tokenRows.map((token) => [token.id, `${token.name} (${token.prefix}…)`]));
+    const nameOf = (row: Row, scope: BudgetScope, names: Map<string, string>) =>
+      row.scope === scope && row.target ? (names.get(row.target) ?? null) : null;
     return rows.map((row) => {
       const budget = {
         id: row.id,
@@ -149,7 +175,9 @@ export class BudgetRepository {
         projectId: row.projectId,
         projectSlug: row.project?.slug ?? null,
         target: row.target,
-        profileName: row.scope === 'profile' && row.target ? (profiles.get(row.target) ?? null) : null,
+        profileName: nameOf(row, 'profile', profiles),
+        userEmail: nameOf(row, 'user', users),
+        tokenName: nameOf(row, 'token', tokens),
         period: row.period as BudgetPeriod,
         limitUsd: row.limitUsd,
         limitTokens: row.limitTokens === null ? null : Number(row.limitTokens),
@@ -166,6 +194,8 @@ function labelOf(budget: Omit<StoredBudget, 'label'>): string {
   const what = {
     installation: 'the installation',
     project,
+    user: `user ${budget.userEmail ?? budget.target} in ${project}`,
+    token: `token ${budget.tokenName ?? budget.target} of ${project}`,
     profile: `profile "${budget.profileName ?? budget.target}" of ${project}`,
     'workflow-run': `workflow run ${budget.target}`,
     task: `task ${budget.target}`,

@@ -14,3 +14,15 @@ export async function lockAndCountChildren(
   ]);
   return tasks + runs;
 }
+
+// Who started the parent: a delegated child (task or run) is theirs (docs/governance.md).
+export async function parentSubmitter(
+  tx: Prisma.TransactionClient,
+  parentTaskId: string,
+): Promise<{ userId: string | null; tokenId: string | null }> {
+  const parent = await tx.task.findUnique({
+    where: { id: parentTaskId },
+    select: { userId: true, tokenId: true },
+  });
+  return { userId: parent?.userId ?? null, tokenId: parent?.tokenId ?? null };
+}

@@ -8,7 +8,7 @@ import {
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient, type Task as TaskRow } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
-import { lockAndCountChildren } from './children-lock';
+import { lockAndCountChildren, parentSubmitter } from './children-lock';
 import { sqlOf } from '../client';
 import { assignments, json, type Sql } from '../sql';
 import { routingExtras, type AdmittedTask } from './task-admission.store';
@@ -140,20 +140,24 @@ export class TaskStateStore {
           repository text, repository_ref text, push boolean, priority text, retry_of_id text,
           conversation_id text, output_schema jsonb, "check" jsonb, workspace_of text, workflow_run_id text,
           workflow_step text, parent_task_id text, root_task_id text, depth int, requires jsonb,
-          routing text, ord int)
+          routing text, user_id text, token_id text, ord int)
       ), known AS (
-        SELECT i.*, p.id AS profile_id, p.timeout_seconds AS profile_timeout
+        -- A step's task was started by whoever started its run.
+        SELECT i.*, p.id AS profile_id, p.timeout_seconds AS profile_timeout, r.user_id AS run_user_id,
+          r.token_id AS run_token_id
         FROM input i JOIN agent_profiles p ON p.project_id = i.project_id AND p.name = i.profile
+          LEFT JOIN workflow_runs r ON r.id = i.workflow_run_id
       ), t AS (
         INSERT INTO tasks (id, project_id, profile_id, prompt, scenario, timeout_seconds, repository,
           repository_ref, push, priority, retry_of_id, conversation_id, output_schema, "check",
           workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth, requires,
-          routing, admitted_at, updated_at)
+          routing, user_id, token_id, admitted_at, updated_at)
         SELECT id, project_id, profile_id, prompt, scenario,
           COALESCE(timeout_seconds, profile_timeout, ${this.defaults.timeoutSeconds}), repository,
           repository_ref, push, priority, retry_of_id, conversation_id, NULLIF(output_schema, 'null'),
           NULLIF("check", 'null'), workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
-          ARRAY(SELECT jsonb_array_elements_text(requires)), routing,
+          ARRAY(SELECT jsonb_array_elements_text(requires)), routing, COALESCE(user_id, run_user_id),
+          COALESCE(token_id, run_token_id),
           ${options.admitted ? Prisma.sql`now()` : null}, now()
         FROM known ${gated} ORDER BY ord
         ON CONFLICT (id) DO NOTHING
@@ -228,7 +232,10 @@ export class TaskStateStore {
         return { kind: 'exists', task: toTask(existing) } as const;
       }
       if (count >= maxChildren) return { kind: 'limit', count } as const;
-      const row = await tx.task.create({ data: this.row(input, profile), include: taskRelations });
+      const row = await tx.task.create({
+        data: { ...this.row(input, profile), ...(await parentSubmitter(tx, input.parentTaskId)) },
+        include: taskRelations,
+      });
       return { kind: 'created', task: toTask(row) } as const;
     });
   }
@@ -435,5 +442,7 @@ function inputValues(input: NewTask) {
     depth: input.depth ?? 0,
     requires: input.requires ?? [],
     routing: input.routing ?? null,
+    userId: input.submitter?.userId ?? null,
+    tokenId: input.submitter?.tokenId ?? null,
   };
 }

@@ -20,6 +20,13 @@ import { taskRelations, toTask } from './task.mapper';
 export const DEFAULT_PROJECT_ID = 'default';
 export const DEFAULT_PROFILE = 'default';
 
+// Who started a task or a workflow run (docs/governance.md): the user, and the API token when
+// one was used (its maker is the user). Budgets of a user and of a token count their tasks.
+export interface Submitter {
+  userId: string | null;
+  tokenId: string | null;
+}
+
 export interface NewTask {
   projectId: string;
   prompt: string;
@@ -47,6 +54,8 @@ export interface NewTask {
   // Routing: labels its runner must offer; the strategy (a workflow's), when not the project's.
   requires?: string[];
   routing?: RoutingStrategy;
+  // None for a webhook's task; a workflow step's task is its run's, a delegated child its parent's.
+  submitter?: Submitter;
 }
 
 export interface RunOutcome {

@@ -8,8 +8,9 @@ import {
   type WorkflowStepRun,
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import { lockAndCountChildren } from './children-lock';
+import { lockAndCountChildren, parentSubmitter } from './children-lock';
 import { keysetAfter, keysetPage } from './keyset-cursor';
+import type { Submitter } from './task.repository';
 
 type WorkflowRow = Awaited<ReturnType<PrismaClient['workflow']['findUniqueOrThrow']>> & {
   project: { slug: string };
@@ -236,6 +237,7 @@ export interface NewWorkflowRun {
   inputs: Record<string, unknown>;
   deadlineAt: Date | null;
   createdBy: string;
+  submitter?: Submitter;
 }
 
 function runRow(input: NewWorkflowRun) {
@@ -246,6 +248,8 @@ function runRow(input: NewWorkflowRun) {
     inputs: input.inputs as Prisma.InputJsonObject,
     deadlineAt: input.deadlineAt,
     createdBy: input.createdBy,
+    userId: input.submitter?.userId ?? null,
+    tokenId: input.submitter?.tokenId ?? null,
   };
 }
 
@@ -279,7 +283,12 @@ export class WorkflowRunRepository {
       }
       if (count >= maxChildren) return { kind: 'limit', count } as const;
       await tx.workflowRun.create({
-        data: { ...runRow(input), id: input.id, parentTaskId: input.parentTaskId },
+        data: {
+          ...runRow(input),
+          id: input.id,
+          parentTaskId: input.parentTaskId,
+          ...(await parentSubmitter(tx, input.parentTaskId)),
+        },
       });
       return { kind: 'created', id: input.id } as const;
     });

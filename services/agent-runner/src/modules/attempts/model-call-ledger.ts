@@ -1,10 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { AgentEvent, Task } from '@hangar/contracts';
 import { ModelCallRepository, type NewModelCall } from '@hangar/db';
+import { TaskLifecycle } from '@hangar/platform';
 
 // Where the model gateway stores the calls it metered, off the calls' path; an attempt's end
 // waits for its calls still being stored, so a finished task's usage is all of its calls. It
 // also keeps why the gateway refused an attempt's call (a budget spent): the attempt ends
-// FAILED with that reason, whatever its CLI made of the refusal.
+// FAILED with that reason, whatever its CLI made of the refusal. What the gateway tells of a call
+// (a budget's soft limit reached) becomes an event of the task, before its end.
 @Injectable()
 export class ModelCallLedger {
   private readonly logger = new Logger(ModelCallLedger.name);
@@ -13,21 +16,39 @@ export class ModelCallLedger {
   // By attempt: why its calls are refused.
   private readonly refusals = new Map<string, string>();
 
-  constructor(private readonly calls: ModelCallRepository) {}
+  constructor(
+    private readonly calls: ModelCallRepository,
+    private readonly lifecycle: TaskLifecycle,
+  ) {}
 
   record(call: NewModelCall): void {
-    const key = `${call.taskId}:${call.attempt}`;
-    const stored = this.calls
-      .record(call)
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error, taskId: call.taskId }, 'a model call was not recorded'),
-      )
-      .finally(() => {
-        const set = this.pending.get(key);
-        set?.delete(stored);
-        if (set?.size === 0) this.pending.delete(key);
-      });
-    this.pending.set(key, (this.pending.get(key) ?? new Set()).add(stored));
+    this.track(
+      call.taskId,
+      call.attempt,
+      this.calls
+        .record(call)
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error, taskId: call.taskId }, 'a model call was not recorded'),
+        ),
+    );
+  }
+
+  // Work about an attempt's call that its end waits for (never failing).
+  track(taskId: string, attempt: number, work: Promise<void>): void {
+    const key = `${taskId}:${attempt}`;
+    const tracked = work.finally(() => {
+      const set = this.pending.get(key);
+      set?.delete(tracked);
+      if (set?.size === 0) this.pending.delete(key);
+    });
+    this.pending.set(key, (this.pending.get(key) ?? new Set()).add(tracked));
+  }
+
+  // An event of the task, numbered after what its attempt recorded so far.
+  async note(task: Task, event: AgentEvent): Promise<void> {
+    const log = await this.lifecycle.freshLog(task);
+    await log.append([event]);
+    await log.flush();
   }
 
   refuse(taskId: string, attempt: number, reason: string): void {

@@ -10,13 +10,25 @@ const BUSY_WAIT_MS = 60_000;
 // A task's budgets are read again after this long (one read per call otherwise).
 const BUDGETS_TTL_MS = 2_000;
 
+// The budgets a call was admitted by, and their counters (in the same order).
+export interface AdmittedBudgets {
+  budgets: StoredBudget[];
+  counters: BudgetCounter[];
+}
+
+// A budget a call brought to its soft limit, with what it spent then.
+export interface SoftLimitWarning {
+  budget: StoredBudget;
+  spentUsd: number;
+  spentTokens: number;
+}
+
 export type BudgetDecision =
-  | { admitted: true; counters: BudgetCounter[] }
-  | { admitted: false; budget: StoredBudget; why: 'spent' | 'busy' };
+  ({ admitted: true } & AdmittedBudgets) | { admitted: false; budget: StoredBudget; why: 'spent' | 'busy' };
 
 // The budgets a model call counts against (docs/governance.md), checked before the gateway
 // forwards it and charged when it ends: every budget of the installation, the task's project,
-// profile, workflow run and the task itself, in the period window of now, admitted together
+// who started it (user, token), its profile, workflow run and the task itself, in the period window of now, admitted together
 // (BudgetCounters). A window's counter is seeded from the calls PostgreSQL recorded.
 @Injectable()
 export class BudgetGuard {
@@ -29,12 +41,12 @@ export class BudgetGuard {
 
   async admit(grant: AttemptGrant): Promise<BudgetDecision> {
     const budgets = await this.budgetsOf(grant);
-    if (budgets.length === 0) return { admitted: true, counters: [] };
+    if (budgets.length === 0) return { admitted: true, budgets, counters: [] };
     const counters = budgets.map((budget) => counterOf(budget));
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (;;) {
       const admission = await this.counters.admit(counters);
-      if (admission.admitted) return { admitted: true, counters };
+      if (admission.admitted) return { admitted: true, budgets, counters };
       const at = budgets.findIndex((candidate) => candidate.id === admission.budgetId);
       const budget = budgets[at]!;
       // A new window (or a flushed Redis): its counter starts from the calls PostgreSQL recorded.
@@ -51,15 +63,21 @@ export class BudgetGuard {
     }
   }
 
+  // Counts what an admitted call cost; answers the budgets it brought to their soft limit (each
+  // once per window, whichever runner's call did).
   async charge(
-    counters: readonly BudgetCounter[],
+    admitted: AdmittedBudgets,
     costUsd: number | null,
     tokens: CallTokens | null,
-  ): Promise<void> {
+  ): Promise<SoftLimitWarning[]> {
     const used = tokens
       ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
       : 0;
-    await this.counters.release(counters, { usd: costUsd ?? 0, tokens: used });
+    const reached = await this.counters.release(admitted.counters, { usd: costUsd ?? 0, tokens: used });
+    return reached.flatMap(({ budgetId, spentUsd, spentTokens }) => {
+      const budget = admitted.budgets.find((candidate) => candidate.id === budgetId);
+      return budget ? [{ budget, spentUsd, spentTokens }] : [];
+    });
   }
 
   private async budgetsOf(grant: AttemptGrant): Promise<StoredBudget[]> {
@@ -71,6 +89,8 @@ export class BudgetGuard {
       projectId: grant.task.projectId,
       profileId: grant.task.profileId,
       workflowRunId: grant.task.workflowRunId,
+      userId: grant.task.userId,
+      tokenId: grant.task.tokenId,
     });
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(key, { at: Date.now(), budgets });
@@ -85,6 +105,9 @@ function counterOf(budget: StoredBudget): BudgetCounter {
     window: budgetWindow(budget.period).key,
     limitUsd: budget.limitUsd,
     limitTokens: budget.limitTokens,
+    softUsd: budget.limitUsd === null ? null : (budget.limitUsd * budget.softPercent) / 100,
+    softTokens:
+      budget.limitTokens === null ? null : Math.ceil((budget.limitTokens * budget.softPercent) / 100),
     // A day's counter outlives its day, a month's its month; a total's is kept.
     ttlSeconds: budget.period === 'day' ? 2 * 86_400 : budget.period === 'month' ? 32 * 86_400 : 0,
   };

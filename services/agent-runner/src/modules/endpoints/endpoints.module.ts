@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '@nestjs/microservices';
 import { redisTransportClient } from '@hangar/redis';
+import { NotificationHook } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptsModule } from '../attempts/attempts.module';
 import { AttemptCredentials } from './attempt-credentials.service';
@@ -37,6 +38,12 @@ import { TaskApi } from './task-api';
     ModelGateway,
     ModelCallMetrics,
     BudgetGuard,
+    {
+      provide: NotificationHook,
+      inject: [AGENT_RUNNER_CONFIG],
+      useFactory: (config: AgentRunnerConfig) =>
+        new NotificationHook({ url: config.NOTIFY_WEBHOOK_URL, secret: config.NOTIFY_WEBHOOK_SECRET }),
+    },
     EgressProxy,
     TaskApi,
     DelegationMcp,

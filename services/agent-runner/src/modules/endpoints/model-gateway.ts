@@ -18,12 +18,12 @@ import {
   type ModelPrice,
 } from '@hangar/agents';
 import type { AttemptGrant } from '@hangar/db';
-import type { BudgetCounter } from '@hangar/redis';
+import { NotificationHook } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { ModelCallLedger } from '../attempts/model-call-ledger';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { MODEL_BASE_PATHS } from './endpoint-urls';
-import { BudgetGuard } from './budget-guard';
+import { BudgetGuard, type AdmittedBudgets, type SoftLimitWarning } from './budget-guard';
 import { ModelCallMetrics } from './model-call.metrics';
 
 interface ProviderApi {
@@ -83,7 +83,7 @@ interface Meter {
   provider: AgentProvider;
   grant: AttemptGrant;
   credential: string;
-  counters: BudgetCounter[];
+  budgets: AdmittedBudgets;
 }
 
 // The calls a model is billed for (a message, a response, generated content), which the gateway
@@ -113,6 +113,7 @@ export class ModelGateway {
     private readonly calls: ModelCallLedger,
     private readonly metrics: ModelCallMetrics,
     private readonly budgets: BudgetGuard,
+    private readonly hook: NotificationHook,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     this.prices = { ...MODEL_PRICES, ...config.MODEL_PRICES };
@@ -147,7 +148,7 @@ export class ModelGateway {
     const upstream = this.upstream(provider, grant.task.scenario, `${grant.taskId}-${grant.attempt}`);
     const target = new URL(`${upstream.baseUrl.replace(/\/+$/, '')}${path}${url.search}`);
     const metered = BILLED_CALLS[provider].test(path) && req.method === 'POST';
-    let counters: BudgetCounter[] = [];
+    let budgets: AdmittedBudgets = { budgets: [], counters: [] };
     if (metered) {
       // A budget spent refuses the call (and the attempt's later ones) in the provider's shape,
       // so the CLI stops; the attempt ends FAILED with the reason (ModelCallLedger).
@@ -168,7 +169,7 @@ export class ModelGateway {
           api.error(429, `hangar: calls in flight hold what is left of ${decision.budget.label}; try again`),
         );
       }
-      counters = decision.counters;
+      budgets = decision;
     }
     this.forward(
       req,
@@ -176,8 +177,47 @@ export class ModelGateway {
       target,
       { ...forwardedHeaders(req.headers), ...api.keyHeaders(upstream.key) },
       api,
-      metered ? { provider, grant, credential: upstream.credential, counters } : undefined,
+      metered ? { provider, grant, credential: upstream.credential, budgets } : undefined,
     );
+  }
+
+  // Budgets the call brought to their soft limit: an event on the task, and the installation's
+  // notification hook told.
+  private async warn(grant: AttemptGrant, warnings: SoftLimitWarning[]): Promise<void> {
+    for (const { budget, spentUsd, spentTokens } of warnings) {
+      this.logger.log(
+        `task ${grant.taskId}: ${budget.label} reached its soft limit (${budget.softPercent}%)`,
+      );
+      this.hook.send({
+        kind: 'budget.warning',
+        at: new Date().toISOString(),
+        budget: {
+          id: budget.id,
+          label: budget.label,
+          scope: budget.scope,
+          project: budget.projectSlug,
+          period: budget.period,
+          softPercent: budget.softPercent,
+          limitUsd: budget.limitUsd,
+          limitTokens: budget.limitTokens,
+        },
+        spentUsd,
+        spentTokens,
+        task: { id: grant.taskId, project: grant.task.project },
+      });
+      await this.calls.note(grant.task, {
+        type: 'budget.warning',
+        data: {
+          budgetId: budget.id,
+          label: budget.label,
+          softPercent: budget.softPercent,
+          spentUsd,
+          limitUsd: budget.limitUsd,
+          spentTokens,
+          limitTokens: budget.limitTokens,
+        },
+      });
+    }
   }
 
   // One billed call ended (answered, failed, or abandoned by the CLI): recorded with what its
@@ -193,11 +233,16 @@ export class ModelGateway {
     }
     const { grant } = meter;
     const costUsd = price && tokens ? callCostUsd(price, tokens) : null;
-    this.budgets
-      .charge(meter.counters, costUsd, tokens)
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error }, "a model call's cost was not counted against its budgets"),
-      );
+    this.calls.track(
+      grant.taskId,
+      grant.attempt,
+      this.budgets
+        .charge(meter.budgets, costUsd, tokens)
+        .then((warnings) => this.warn(grant, warnings))
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error }, "a model call's cost was not counted against its budgets"),
+        ),
+    );
     const finishedAt = new Date();
     this.metrics.called(
       { project: grant.task.project, profile: grant.task.profile, provider: meter.provider, model, status },

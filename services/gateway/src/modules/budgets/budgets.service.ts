@@ -2,9 +2,11 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '@hangar/auth';
 import { HangarError, type Budget, type CreateBudgetRequest } from '@hangar/contracts';
 import {
+  ApiTokenRepository,
   BudgetRepository,
   ProfileRepository,
   TaskRepository,
+  UserRepository,
   WorkflowRunRepository,
   type StoredBudget,
 } from '@hangar/db';
@@ -22,6 +24,8 @@ export class BudgetsService {
     private readonly profiles: ProfileRepository,
     private readonly tasks: TaskRepository,
     private readonly runs: WorkflowRunRepository,
+    private readonly users: UserRepository,
+    private readonly tokens: ApiTokenRepository,
     private readonly audit: AuditTrail,
   ) {}
 
@@ -41,6 +45,15 @@ export class BudgetsService {
     else {
       projectId = principal.require(principal.project(project).id, 'admin').id;
       if (input.scope === 'profile') target = await this.profiles.idOf(projectId, input.profile!);
+      if (input.scope === 'user') target = await this.memberId(projectId, input.user!);
+      if (input.scope === 'token') {
+        const token = await this.tokens.find(input.target!, [projectId]);
+        if (!token)
+          throw new HangarError('TOKEN_NOT_FOUND', `the project has no API token ${input.target}`, {
+            field: 'target',
+          });
+        target = token.id;
+      }
       if (input.scope === 'workflow-run')
         target = (await this.runs.getVisible(input.target!, [projectId])).id;
       if (input.scope === 'task') target = (await this.tasks.getVisible(input.target!, [projectId])).id;
@@ -84,7 +97,8 @@ export class BudgetsService {
       scope: budget.scope,
       project: budget.projectSlug,
       profile: budget.profileName,
-      target: budget.scope === 'workflow-run' || budget.scope === 'task' ? budget.target : null,
+      user: budget.userEmail,
+      target: ['token', 'workflow-run', 'task'].includes(budget.scope) ? budget.target : null,
       period: budget.period,
       limitUsd: budget.limitUsd,
       limitTokens: budget.limitTokens,
@@ -94,5 +108,14 @@ export class BudgetsService {
       label: budget.label,
       createdAt: budget.createdAt.toISOString(),
     };
+  }
+
+  // A user budget's user: a member of the project, by email.
+  private async memberId(projectId: string, email: string): Promise<string> {
+    const members = await this.users.members(projectId);
+    const member = members.find((candidate) => candidate.user.email === email.toLowerCase());
+    if (!member)
+      throw new HangarError('USER_NOT_FOUND', `${email} is not a member of the project`, { field: 'user' });
+    return member.user.id;
   }
 }

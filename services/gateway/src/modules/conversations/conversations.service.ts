@@ -12,7 +12,7 @@ import {
   type MessagePage,
   type PostMessageRequest,
 } from '@hangar/contracts';
-import { ConversationRepository } from '@hangar/db';
+import { ConversationRepository, type Submitter } from '@hangar/db';
 import { TaskActivity } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 import { RepositoryPolicy } from '../tasks/repository-policy';
@@ -37,24 +37,30 @@ export class ConversationsService {
     input: CreateConversationRequest,
   ): Promise<{ conversation: Conversation; turn: ConversationTurn | null }> {
     const access = principal.require(principal.project(project).id, 'operator');
-    return this.create(access.id, input);
+    return this.create(access.id, input, principal.submitter);
   }
 
   // Every door that opens a conversation (REST, a webhook thread) comes through here.
   async create(
     projectId: string,
     input: CreateConversationRequest,
+    submitter?: Submitter,
   ): Promise<{ conversation: Conversation; turn: ConversationTurn | null }> {
     await this.repositories.check(projectId, input);
     const conversation = await this.conversations.create(projectId, input);
     this.audit.touched({ projectId, target: { type: 'conversation', id: conversation.id } });
     if (input.message === undefined) return { conversation, turn: null };
-    const turn = await this.post(projectId, conversation.id, {
-      content: input.message,
-      ...(input.scenario !== undefined ? { scenario: input.scenario } : {}),
-      ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
-      ...(input.priority !== undefined ? { priority: input.priority } : {}),
-    });
+    const turn = await this.post(
+      projectId,
+      conversation.id,
+      {
+        content: input.message,
+        ...(input.scenario !== undefined ? { scenario: input.scenario } : {}),
+        ...(input.timeoutSeconds !== undefined ? { timeoutSeconds: input.timeoutSeconds } : {}),
+        ...(input.priority !== undefined ? { priority: input.priority } : {}),
+      },
+      submitter,
+    );
     return { conversation, turn };
   }
 
@@ -78,11 +84,16 @@ export class ConversationsService {
   async send(principal: Principal, id: string, input: PostMessageRequest): Promise<ConversationTurn> {
     const conversation = await this.conversations.getVisible(id, principal.projectIds);
     principal.require(conversation.projectId, 'operator');
-    return this.post(conversation.projectId, id, input);
+    return this.post(conversation.projectId, id, input, principal.submitter);
   }
 
   // A turn: a task that resumes the conversation's agent session. One at a time.
-  async post(projectId: string, id: string, input: PostMessageRequest): Promise<ConversationTurn> {
+  async post(
+    projectId: string,
+    id: string,
+    input: PostMessageRequest,
+    submitter?: Submitter,
+  ): Promise<ConversationTurn> {
     const conversation = await this.conversations.getVisible(id, [projectId]);
     const active = await this.conversations.activeTaskId(id);
     if (active) {
@@ -108,6 +119,7 @@ export class ConversationsService {
       {
         projectId,
         conversationId: id,
+        ...(submitter !== undefined ? { submitter } : {}),
         // The user's message is stored before the turn can start, so it always precedes the answer.
         onRecorded: async (recorded) => {
           message = await this.conversations.addMessage({

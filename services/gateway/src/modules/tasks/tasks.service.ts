@@ -26,6 +26,7 @@ import {
   TaskDiffRepository,
   TaskEventRepository,
   TaskRepository,
+  type Submitter,
 } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
@@ -61,6 +62,8 @@ export class TasksService {
       projectId: string;
       conversationId?: string;
       retryOf?: string;
+      // Who starts it (none: a webhook).
+      submitter?: Submitter;
       onRecorded?: (task: Task) => Promise<void>;
     },
   ): Promise<Task> {
@@ -71,6 +74,7 @@ export class TasksService {
         projectId: options.projectId,
         ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
         ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
+        ...(options.submitter !== undefined ? { submitter: options.submitter } : {}),
       },
       async (recorded) => {
         this.audit.touched({ projectId: options.projectId, target: { type: 'task', id: recorded.id } });
@@ -114,7 +118,7 @@ export class TasksService {
   // POST /api/v1/tasks: operators and admins of the project.
   async start(principal: Principal, project: string | undefined, input: CreateTaskRequest): Promise<Task> {
     const access = principal.require(principal.project(project).id, 'operator');
-    return this.create(input, { projectId: access.id });
+    return this.create(input, { projectId: access.id, submitter: principal.submitter });
   }
 
   list(principal: Principal, query: ListTasksQuery): Promise<TaskPage> {
@@ -184,7 +188,7 @@ export class TasksService {
         ...(original.ref ? { ref: original.ref } : {}),
         ...(original.check ? { check: original.check } : {}),
       },
-      { projectId: original.projectId, retryOf: original.id },
+      { projectId: original.projectId, retryOf: original.id, submitter: principal.submitter },
     );
   }
 

@@ -11,7 +11,13 @@ import {
   type WorkflowRun,
   type WorkflowRunPage,
 } from '@hangar/contracts';
-import { DEFAULT_PROFILE, WorkflowRepository, WorkflowRunRepository, type NewWorkflowRun } from '@hangar/db';
+import {
+  DEFAULT_PROFILE,
+  WorkflowRepository,
+  WorkflowRunRepository,
+  type NewWorkflowRun,
+  type Submitter,
+} from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
 import { RoutingPolicy } from '../runners/routing-policy';
 import { actorLabel } from './workflow-actor';
@@ -76,7 +82,10 @@ export class WorkflowRunsService {
         { field: 'version' },
       );
     }
-    const runId = await this.begin(workflow, version, definition, request.inputs, actorLabel(principal));
+    const runId = await this.begin(workflow, version, definition, request.inputs, {
+      label: actorLabel(principal),
+      submitter: principal.submitter,
+    });
     this.audit.touched({
       projectId: workflow.projectId,
       target: { type: 'workflow_run', id: runId },
@@ -105,7 +114,7 @@ export class WorkflowRunsService {
       );
     }
     const inputs = inputsFromText(workflow.definition, textInputs);
-    const runId = await this.begin(workflow, workflow.version, workflow.definition, inputs, by);
+    const runId = await this.begin(workflow, workflow.version, workflow.definition, inputs, { label: by });
     return withoutProject(await this.runs.getVisible(runId, [projectId]));
   }
 
@@ -126,7 +135,14 @@ export class WorkflowRunsService {
         field: 'workflow',
       });
     allowed(workflow.definition);
-    const runId = await this.begin(workflow, workflow.version, workflow.definition, inputs, by, record);
+    const runId = await this.begin(
+      workflow,
+      workflow.version,
+      workflow.definition,
+      inputs,
+      { label: by },
+      record,
+    );
     return withoutProject(await this.runs.getVisible(runId, [projectId]));
   }
 
@@ -145,7 +161,9 @@ export class WorkflowRunsService {
     version: number,
     definition: WorkflowDefinition,
     given: Record<string, unknown>,
-    createdBy: string,
+    // Who starts it: a person or token (recorded, docs/governance.md), or how a webhook or a
+    // delegating task is named (a delegated run has its parent task's submitter).
+    by: { label: string; submitter?: Submitter },
     record: (run: NewWorkflowRun) => Promise<string> = (run) => this.runs.create(run),
   ): Promise<string> {
     const { inputs, problems } = resolveRunInputs(definition, given);
@@ -162,7 +180,8 @@ export class WorkflowRunsService {
       projectId: workflow.projectId,
       inputs,
       deadlineAt,
-      createdBy,
+      createdBy: by.label,
+      ...(by.submitter ? { submitter: by.submitter } : {}),
     });
     // The run is recorded RUNNING: if this job is lost, the engine's reconciler finds the run.
     await this.queue

@@ -17,8 +17,8 @@ interface Reading {
 
 // Every budget's limits and what it spent in its period now, read when Prometheus scrapes
 // (docs/governance.md): what an alert on a budget near its limit watches. Labels: the budget's
-// id, scope, project (slug; "" for the installation's), target (the profile's name, the run's or
-// task's id) and period. A budget without a dollar (token) limit has no limit series in dollars
+// id, scope, project (slug; "" for the installation's), target (the profile's name, the user's
+// email, the token's name, the run's or task's id) and period. A budget without a dollar (token) limit has no limit series in dollars
 // (tokens). The four series of one scrape share one read.
 @Injectable()
 export class BudgetMetrics {
@@ -76,7 +76,7 @@ export class BudgetMetrics {
           budget: budget.id,
           scope: budget.scope,
           project: budget.projectSlug ?? '',
-          target: budget.profileName ?? budget.target ?? '',
+          target: budget.profileName ?? budget.userEmail ?? budget.tokenName ?? budget.target ?? '',
           period: budget.period,
         },
         limitUsd: budget.limitUsd,
