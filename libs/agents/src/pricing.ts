@@ -49,3 +49,45 @@ export function callCostUsd(price: ModelPrice, tokens: CallTokens): number {
     (tokens.cacheWriteTokens / 1e6) * price.cacheWrite
   );
 }
+
+// What is known of a billed model call before it is made: its model, an upper bound of its
+// input tokens (every byte of the request counted as a token: a token is at least a byte of the
+// text it encodes, and the request holds all of it — system prompt, tools, messages, images in
+// base64), and the most output it allows (`max_tokens`, `max_output_tokens`,
+// `generationConfig.maxOutputTokens`; null when it does not say). The model gateway reserves a
+// call's cost against its budgets from this (docs/governance.md).
+export interface CallRequest {
+  model: string | null;
+  inputTokensBound: number;
+  maxOutputTokens: number | null;
+}
+
+export function readCallRequest(
+  provider: 'claude' | 'codex' | 'gemini',
+  path: string,
+  body: Buffer,
+): CallRequest {
+  let parsed: Record<string, unknown> = {};
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    if (value && typeof value === 'object') parsed = value as Record<string, unknown>;
+  } catch {
+    // Not JSON: the provider answers it; its bound is still its size.
+  }
+  const count = (value: unknown) =>
+    typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  if (provider === 'gemini') {
+    const config = parsed.generationConfig as Record<string, unknown> | undefined;
+    return {
+      model: /\/models\/([^/:]+):/.exec(path)?.[1] ?? null,
+      inputTokensBound: body.length,
+      maxOutputTokens: count(config?.maxOutputTokens),
+    };
+  }
+  return {
+    model: text(parsed.model),
+    inputTokensBound: body.length,
+    maxOutputTokens: count(provider === 'claude' ? parsed.max_tokens : parsed.max_output_tokens),
+  };
+}

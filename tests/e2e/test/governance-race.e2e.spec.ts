@@ -22,8 +22,10 @@ describe('governance: two runners racing on one budget', () => {
   beforeAll(async () => {
     stack = await ServiceStack.create('governance-race');
     prisma = createPrismaClient(stack.database.url);
-    // edit-file, each answer 2 s late: every CLI has asked by the time the first call ends, and the
-    // calls admitted after it are in flight together, on both runners.
+    // edit-file, each answer 2 s late (every CLI has asked by the time the first call ends, and
+    // the calls admitted after it are in flight together, on both runners), its calls getting
+    // costlier as an agent's do: a cheap first one, then each reading 40,000 tokens (fewer than
+    // the bytes of Claude Code's request, as a real model's input always is).
     const scenarios = path.join(stack.dataDir, 'scenarios');
     mkdirSync(scenarios, { recursive: true });
     const editFile = JSON.parse(readFileSync(path.join(BUILTIN_SCENARIOS_DIR, 'edit-file.json'), 'utf8')) as {
@@ -31,11 +33,27 @@ describe('governance: two runners racing on one budget', () => {
     };
     writeFileSync(
       path.join(scenarios, 'edit-file-slowly.json'),
-      JSON.stringify({ ...editFile, steps: editFile.steps.map((step) => ({ ...step, delayMs: 2000 })) }),
+      JSON.stringify({
+        ...editFile,
+        steps: editFile.steps.map((step, index) => ({
+          ...step,
+          delayMs: 2000,
+          usage:
+            index === 0
+              ? { inputTokens: 100, outputTokens: 10, cacheReadInputTokens: 0, cacheCreationInputTokens: 0 }
+              : {
+                  inputTokens: 40_000,
+                  outputTokens: 80,
+                  cacheReadInputTokens: 0,
+                  cacheCreationInputTokens: 0,
+                },
+        })),
+      }),
     );
-    // Room for eight and a half of its costliest calls (about $0.0089 each): the first call is
-    // admitted alone, then seven at once (more than one runner's five tasks), then one more.
-    const scenario = await loadScenario('edit-file');
+    // Room for eight and a half of its costliest calls (about $0.16 each): each call in flight
+    // holds what it may cost at its worst (its request's bytes as input tokens, and output), so
+    // a few are in flight at once, on both runners, until what is left is room for one.
+    const scenario = await loadScenario('edit-file-slowly', scenarios);
     const costliest = Math.max(...scenario.steps.map((step) => claudeCallCostUsd(stepUsage(scenario, step))));
     limitUsd = Number((costliest * 8.5).toFixed(6));
 

@@ -278,7 +278,7 @@ describe('governance: model calls metered', () => {
     const made = await request(
       stack,
       'POST',
-      '/api/v1/tokens',
+      '/api/v1/tokens?project=default',
       { name: 'nightly' },
       await asInstanceAdmin(stack),
     );

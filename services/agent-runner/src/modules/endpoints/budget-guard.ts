@@ -1,19 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CallTokens } from '@hangar/agents';
+import type { CallRequest, CallTokens, ModelPrice } from '@hangar/agents';
 import { BudgetRepository, budgetWindow, type AttemptGrant, type StoredBudget } from '@hangar/db';
-import { BudgetCounters, type BudgetCounter } from '@hangar/redis';
+import { BudgetCounters, type BudgetCounter, type CallReserve, type Reservation } from '@hangar/redis';
 
 // How long a call waits for room while calls in flight hold its budget's last dollars, before
 // it is refused as a rate limit the CLI retries.
 const BUSY_WAIT_MS = 60_000;
 // A task's budgets are read again after this long (one read per call otherwise).
 const BUDGETS_TTL_MS = 2_000;
+// A call's output reserve (BudgetCounters): at least this many tokens, and, when its request
+// does not say how many it allows, at most this many.
+const OUTPUT_FLOOR_TOKENS = 4_096;
+const OUTPUT_CAP_TOKENS = 128_000;
 
-// The budgets a call was admitted by, and their counters (in the same order).
+// The budgets a call was admitted by, their counters and what each reserved (in one order).
 export interface AdmittedBudgets {
   budgets: StoredBudget[];
   counters: BudgetCounter[];
+  reservations: Reservation[];
 }
 
 // A budget a call brought to its soft limit, with what it spent then.
@@ -39,14 +44,21 @@ export class BudgetGuard {
     private readonly counters: BudgetCounters,
   ) {}
 
-  async admit(grant: AttemptGrant): Promise<BudgetDecision> {
+  // `price`: the price of the model the request names (none: a model without one).
+  async admit(
+    grant: AttemptGrant,
+    request: CallRequest,
+    price: ModelPrice | undefined,
+  ): Promise<BudgetDecision> {
     const budgets = await this.budgetsOf(grant);
-    if (budgets.length === 0) return { admitted: true, budgets, counters: [] };
+    if (budgets.length === 0) return { admitted: true, budgets, counters: [], reservations: [] };
     const counters = budgets.map((budget) => counterOf(budget));
+    const reserve = reserveOf(request, price);
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (;;) {
-      const admission = await this.counters.admit(counters);
-      if (admission.admitted) return { admitted: true, budgets, counters };
+      const admission = await this.counters.admit(counters, reserve);
+      if (admission.admitted)
+        return { admitted: true, budgets, counters, reservations: admission.reservations };
       const at = budgets.findIndex((candidate) => candidate.id === admission.budgetId);
       const budget = budgets[at]!;
       // A new window (or a flushed Redis): its counter starts from the calls PostgreSQL recorded.
@@ -73,7 +85,11 @@ export class BudgetGuard {
     const used = tokens
       ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
       : 0;
-    const reached = await this.counters.release(admitted.counters, { usd: costUsd ?? 0, tokens: used });
+    const reached = await this.counters.release(admitted.counters, admitted.reservations, {
+      usd: costUsd ?? 0,
+      tokens: used,
+      outputTokens: tokens?.outputTokens ?? 0,
+    });
     return reached.flatMap(({ budgetId, spentUsd, spentTokens }) => {
       const budget = admitted.budgets.find((candidate) => candidate.id === budgetId);
       return budget ? [{ budget, spentUsd, spentTokens }] : [];
@@ -96,6 +112,22 @@ export class BudgetGuard {
     this.cache.set(key, { at: Date.now(), budgets });
     return budgets;
   }
+}
+
+// The most a call may cost, held against its budgets while it is in flight: its input at the
+// dearest input price of its model (every byte of the request a token), and its output at most
+// what the request allows (docs/governance.md).
+function reserveOf(request: CallRequest, price: ModelPrice | undefined): CallReserve {
+  const cap = request.maxOutputTokens ?? OUTPUT_CAP_TOKENS;
+  return {
+    inputUsd: price
+      ? (request.inputTokensBound * Math.max(price.input, price.cacheWrite, price.cacheRead)) / 1e6
+      : 0,
+    inputTokens: request.inputTokensBound,
+    outputUsdPerToken: price ? price.output / 1e6 : 0,
+    outputFloorTokens: Math.min(OUTPUT_FLOOR_TOKENS, cap),
+    outputCapTokens: cap,
+  };
 }
 
 // A budget's counter in the period window of now.

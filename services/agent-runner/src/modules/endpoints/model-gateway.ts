@@ -13,6 +13,7 @@ import {
   MODEL_PRICES,
   MODEL_PRICES_VERSION,
   ModelUsageMeter,
+  readCallRequest,
   scriptedModelBaseUrl,
   type AgentProvider,
   type ModelPrice,
@@ -77,6 +78,9 @@ const DROPPED_HEADERS = new Set([
   'authorization',
   'x-goog-api-key',
 ]);
+
+// The largest request a billed call may send (a long conversation with images is a few MB).
+const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 // A billed call being forwarded: whose, through which key, and the budgets it was admitted by.
 interface Meter {
@@ -148,13 +152,28 @@ export class ModelGateway {
     const upstream = this.upstream(provider, grant.task.scenario, `${grant.taskId}-${grant.attempt}`);
     const target = new URL(`${upstream.baseUrl.replace(/\/+$/, '')}${path}${url.search}`);
     const metered = BILLED_CALLS[provider].test(path) && req.method === 'POST';
-    let budgets: AdmittedBudgets = { budgets: [], counters: [] };
+    let budgets: AdmittedBudgets = { budgets: [], counters: [], reservations: [] };
+    let body: Buffer | undefined;
     if (metered) {
       // A budget spent refuses the call (and the attempt's later ones) in the provider's shape,
       // so the CLI stops; the attempt ends FAILED with the reason (ModelCallLedger).
       const refused = this.calls.refusal(grant.taskId, grant.attempt);
       if (refused) return sendJson(res, 403, api.error(403, `hangar: ${refused}`));
-      const decision = await this.budgets.admit(grant);
+      // The request is read whole (it is sent whole, upstream too): what it asks for bounds what
+      // it may cost, reserved against its budgets while it is in flight.
+      body = await readRequest(req, MAX_REQUEST_BYTES);
+      if (!body)
+        return sendJson(
+          res,
+          413,
+          api.error(413, `hangar model gateway: a request is at most ${MAX_REQUEST_BYTES} bytes`),
+        );
+      const request = readCallRequest(provider, path, body);
+      const decision = await this.budgets.admit(
+        grant,
+        request,
+        request.model ? this.prices[request.model] : undefined,
+      );
       if (!decision.admitted && decision.why === 'spent') {
         const reason = `budget-exceeded: ${decision.budget.label}`;
         this.calls.refuse(grant.taskId, grant.attempt, reason);
@@ -178,6 +197,7 @@ export class ModelGateway {
       { ...forwardedHeaders(req.headers), ...api.keyHeaders(upstream.key) },
       api,
       metered ? { provider, grant, credential: upstream.credential, budgets } : undefined,
+      body,
     );
   }
 
@@ -301,6 +321,8 @@ export class ModelGateway {
     headers: Record<string, string | string[]>,
     api: ProviderApi,
     meter?: Meter,
+    // The request when it was read already (a billed call's); otherwise it streams through.
+    body?: Buffer,
   ): void {
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const startedAt = new Date();
@@ -333,8 +355,24 @@ export class ModelGateway {
     res.on('close', () => {
       if (!res.writableFinished) call.destroy();
     });
-    req.pipe(call);
+    if (body) call.end(body);
+    else req.pipe(call);
   }
+}
+
+// A billed call's request, whole; undefined when it is larger than `limit` bytes (the rest is
+// read and dropped, so the refusal can be answered on the connection).
+function readRequest(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.once('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.once('error', reject);
+  });
 }
 
 function credentialOf(headers: IncomingHttpHeaders, url: URL): string | undefined {
