@@ -106,6 +106,16 @@ describe('governance: model calls metered', () => {
       (await request(stack, 'POST', '/api/v1/profiles', { name: 'unlisted', model: 'claude-unlisted-1' }))
         .status,
     ).toBe(201);
+    // A runner starting now says so at once, naming the model and the profile that uses it.
+    const late = await stack.startRunner('late-runner', { RUNNER_ID: 'late-runner' });
+    const warning = JSON.parse(await late.waitForLine((line) => line.includes('claude-unlisted-1'))) as {
+      level: number;
+      msg: string;
+    };
+    expect(warning.level).toBe(40);
+    expect(warning.msg).toContain('no price in the price table');
+    expect(warning.msg).toContain('"claude-unlisted-1" (default/unlisted)');
+    await stack.stop('late-runner');
     const done = await run({ prompt: 'hello', scenario: 'reply', profile: 'unlisted' });
     expect(done.status).toBe('COMPLETED');
     const usage = await usageOf(done.id);

@@ -144,6 +144,19 @@ export class ProfileRepository {
   }
 
   // The profile's id (a budget names its profile by it); PROFILE_NOT_FOUND when there is none.
+  // The models profiles name (each with the profiles that name it, as `project/profile`).
+  async modelsInUse(): Promise<Map<string, string[]>> {
+    const rows = await this.prisma.agentProfile.findMany({
+      where: { model: { not: null } },
+      select: { name: true, model: true, project: { select: { slug: true } } },
+      orderBy: [{ projectId: 'asc' }, { name: 'asc' }],
+    });
+    const models = new Map<string, string[]>();
+    for (const row of rows)
+      models.set(row.model!, [...(models.get(row.model!) ?? []), `${row.project.slug}/${row.name}`]);
+    return models;
+  }
+
   async idOf(projectId: string, name: string): Promise<string> {
     const row = await this.prisma.agentProfile.findUnique({
       where: { projectId_name: { projectId, name } },

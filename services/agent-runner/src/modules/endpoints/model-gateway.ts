@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import {
   AGENT_PROVIDERS,
   AUTO_SCENARIO,
@@ -18,7 +18,7 @@ import {
   type AgentProvider,
   type ModelPrice,
 } from '@hangar/agents';
-import type { AttemptGrant } from '@hangar/db';
+import { ProfileRepository, type AttemptGrant } from '@hangar/db';
 import { NotificationHook } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { ModelCallLedger } from '../attempts/model-call-ledger';
@@ -106,7 +106,7 @@ const BILLED_CALLS: Readonly<Record<AgentProvider, RegExp>> = {
 // price table and MODEL_PRICES (docs/governance.md). Written on node:http rather than a proxy
 // library: every request needs its own credential check, upstream, key and meter.
 @Injectable()
-export class ModelGateway {
+export class ModelGateway implements OnApplicationBootstrap {
   private readonly logger = new Logger(ModelGateway.name);
   private readonly prices: Readonly<Record<string, ModelPrice>>;
   // Models called that the price table has no price for (each warned of once).
@@ -118,9 +118,23 @@ export class ModelGateway {
     private readonly metrics: ModelCallMetrics,
     private readonly budgets: BudgetGuard,
     private readonly hook: NotificationHook,
+    private readonly profiles: ProfileRepository,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
     this.prices = { ...MODEL_PRICES, ...config.MODEL_PRICES };
+  }
+
+  // Models the profiles name that the price table has no price for: said once, at start (their
+  // calls are recorded without a cost, never as free).
+  async onApplicationBootstrap(): Promise<void> {
+    const unpriced = [...(await this.profiles.modelsInUse())].filter(([model]) => !this.prices[model]);
+    for (const [model] of unpriced) this.unpriced.add(model);
+    if (unpriced.length > 0)
+      this.logger.warn(
+        `no price in the price table (${MODEL_PRICES_VERSION}) or MODEL_PRICES for models profiles use: ` +
+          unpriced.map(([model, profiles]) => `"${model}" (${profiles.join(', ')})`).join('; ') +
+          '. Their calls are recorded without a cost; add them to MODEL_PRICES (docs/governance.md)',
+      );
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
