@@ -7,7 +7,7 @@ import {
   newMessageId,
   newRequestId,
 } from './anthropic-message.builder';
-import { headerValue, sendJson, sendStream } from './http-io';
+import { bearerToken, headerValue, sendJson, sendStream } from './http-io';
 import {
   extractCwd,
   isMainLoopRequest,
@@ -49,6 +49,10 @@ export const anthropicMessagesProtocol: ModelProtocol = {
     };
   },
 
+  apiKey(req: IncomingMessage): string | undefined {
+    return headerValue(req, 'x-api-key') || bearerToken(req);
+  },
+
   async sendReply(res: ServerResponse, spec: ReplySpec, { stream, chunkDelayMs, signal }): Promise<void> {
     const id = newMessageId();
     if (!stream) {
@@ -70,6 +74,11 @@ export const anthropicMessagesProtocol: ModelProtocol = {
     const requestId = newRequestId();
     const headers: Record<string, string> = { 'request-id': requestId };
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+    if (error.rateLimit) {
+      headers['anthropic-ratelimit-requests-limit'] = String(error.rateLimit.limit);
+      headers['anthropic-ratelimit-requests-remaining'] = '0';
+      headers['anthropic-ratelimit-requests-reset'] = new Date(error.rateLimit.resetAt).toISOString();
+    }
     sendJson(res, error.status, errorBody(type, error.message, requestId), headers);
   },
 

@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { sendJson, sendStream, type StreamFrame } from './http-io';
+import { headerValue, sendJson, sendStream, type StreamFrame } from './http-io';
 import { approximateTokens, type ErrorReply, type ModelProtocol, type ViewResult } from './model-protocol';
 import { chunkString, randomId, type ReplySpec } from './scripted-reply';
 
@@ -167,6 +167,7 @@ function responseChunk(
   };
 }
 
+const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
 const GOOGLE_STATUSES: Readonly<Record<number, string>> = {
   400: 'INVALID_ARGUMENT',
   401: 'UNAUTHENTICATED',
@@ -190,6 +191,10 @@ export const geminiGenerateProtocol: ModelProtocol = {
       return { ok: false, error: `invalid generateContent request: ${z.prettifyError(parsed.error)}` };
     }
     return view(parsed.data, hints.model ?? 'gemini-scripted', hints.stream === true);
+  },
+
+  apiKey(req: IncomingMessage, url: URL): string | undefined {
+    return headerValue(req, 'x-goog-api-key') || url.searchParams.get('key') || undefined;
   },
 
   async sendReply(res: ServerResponse, spec: ReplySpec, { stream, chunkDelayMs, signal }): Promise<void> {
@@ -217,7 +222,17 @@ export const geminiGenerateProtocol: ModelProtocol = {
       GOOGLE_STATUSES[error.status] ?? (error.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION');
     const headers: Record<string, string> = {};
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-    sendJson(res, error.status, { error: { code: error.status, message: error.message, status } }, headers);
+    // The Gemini CLI takes its retry delay from RetryInfo, not from the header.
+    const details =
+      error.rateLimit && error.retryAfterSeconds !== undefined
+        ? { details: [{ '@type': RETRY_INFO_TYPE, retryDelay: `${error.retryAfterSeconds}s` }] }
+        : {};
+    sendJson(
+      res,
+      error.status,
+      { error: { code: error.status, message: error.message, status, ...details } },
+      headers,
+    );
   },
 
   sendTokenCount(res: ServerResponse, bodySize: number): void {

@@ -84,3 +84,7 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+export function bearerToken(req: IncomingMessage): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(headerValue(req, 'authorization') ?? '')?.[1];
+}

@@ -37,6 +37,16 @@ export interface ErrorReply {
   // An Anthropic error type from a scenario; other APIs derive their own from the status.
   type?: string;
   retryAfterSeconds?: number;
+  // Set when a rate-limited API key is refused: each API then adds its own rate-limit headers.
+  rateLimit?: RateLimitDetails;
+}
+
+export interface RateLimitDetails {
+  // Requests allowed per window, for the `*-limit-requests` headers.
+  limit: number;
+  // When the key may be used again (epoch ms), and how long until then.
+  resetAt: number;
+  resetInMs: number;
 }
 
 export interface ReplyOptions {
@@ -54,6 +64,8 @@ export interface EndpointHints {
 export interface ModelProtocol {
   readonly api: ModelApi;
   view(body: unknown, req: IncomingMessage, hints: EndpointHints): ViewResult;
+  // The API key the request was made with, read where this API's clients send it.
+  apiKey(req: IncomingMessage, url: URL): string | undefined;
   sendReply(res: ServerResponse, spec: ReplySpec, options: ReplyOptions): Promise<void>;
   sendError(res: ServerResponse, error: ErrorReply): void;
   // A deterministic token count, roughly proportional to the request like a real tokenizer.

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { headerValue, sendJson, sendStream, type StreamFrame } from './http-io';
+import { bearerToken, headerValue, sendJson, sendStream, type StreamFrame } from './http-io';
 import { approximateTokens, type ErrorReply, type ModelProtocol, type ViewResult } from './model-protocol';
 import { chunkString, randomId, type ReplyBlock, type ReplySpec } from './scripted-reply';
 
@@ -260,6 +260,19 @@ export function buildResponsesStream(
   ];
 }
 
+// OpenAI's `x-ratelimit-reset-*` durations, as Go prints them: "20ms", "1.5s", "6m0s", "1h2m3s".
+export function openAiDuration(ms: number): string {
+  const whole = Math.max(0, Math.round(ms));
+  if (whole === 0) return '0s';
+  if (whole < 1000) return `${whole}ms`;
+  const hours = Math.floor(whole / 3_600_000);
+  const minutes = Math.floor((whole % 3_600_000) / 60_000);
+  const seconds = `${(whole % 60_000) / 1000}s`;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}`;
+  if (minutes > 0) return `${minutes}m${seconds}`;
+  return seconds;
+}
+
 const OPENAI_ERROR_TYPES: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
   401: 'invalid_request_error',
@@ -279,6 +292,10 @@ export const openAiResponsesProtocol: ModelProtocol = {
     return view(parsed.data, req);
   },
 
+  apiKey(req: IncomingMessage): string | undefined {
+    return bearerToken(req);
+  },
+
   async sendReply(res: ServerResponse, spec: ReplySpec, { stream, chunkDelayMs, signal }): Promise<void> {
     const id = randomId('resp_scripted_');
     const requestId = { 'x-request-id': randomId('req_scripted_') };
@@ -295,15 +312,19 @@ export const openAiResponsesProtocol: ModelProtocol = {
   },
 
   sendError(res: ServerResponse, error: ErrorReply): void {
-    const type = OPENAI_ERROR_TYPES[error.status] ?? 'server_error';
+    let type = OPENAI_ERROR_TYPES[error.status] ?? 'server_error';
+    let code = error.type ?? null;
     const headers: Record<string, string> = { 'x-request-id': randomId('req_scripted_') };
     if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-    sendJson(
-      res,
-      error.status,
-      { error: { message: error.message, type, param: null, code: error.type ?? null } },
-      headers,
-    );
+    if (error.rateLimit) {
+      // What OpenAI answers when a key is over its requests-per-minute limit.
+      type = 'requests';
+      code = 'rate_limit_exceeded';
+      headers['x-ratelimit-limit-requests'] = String(error.rateLimit.limit);
+      headers['x-ratelimit-remaining-requests'] = '0';
+      headers['x-ratelimit-reset-requests'] = openAiDuration(error.rateLimit.resetInMs);
+    }
+    sendJson(res, error.status, { error: { message: error.message, type, param: null, code } }, headers);
   },
 
   sendTokenCount(res: ServerResponse, bodySize: number): void {

@@ -1,9 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import type { AgentProvider } from '../agent-provider';
 import { anthropicMessagesProtocol } from './anthropic-messages.protocol';
 import { geminiGenerateProtocol } from './gemini-generate.protocol';
 import { abortOnClose, pause, readJsonBody, sendJson } from './http-io';
+import { KeyRateLimits, RateLimitRequestSchema, refusalReply } from './key-rate-limits';
 import type { EndpointHints, ModelApi, ModelProtocol, ModelRequestView } from './model-protocol';
 import { openAiResponsesProtocol } from './openai-responses.protocol';
 import { scenarioFromTexts } from './scenario-marker';
@@ -34,6 +36,8 @@ const SIDE_CALL_USAGE: ScriptedUsage = {
 };
 const MAX_TRACKED_ATTEMPTS = 10_000;
 const RUN_KEY = /^[A-Za-z0-9._-]{1,128}$/;
+// Test control: rate-limit an API key (see KeyRateLimits).
+export const RATE_LIMITS_PATH = '/_scripted/rate-limits';
 
 export interface ScriptedModelOptions {
   port?: number;
@@ -179,6 +183,7 @@ function chooseScenario(route: Route, view: ModelRequestView | undefined): strin
 class ScriptedModelHandler {
   // Attempts per (scenario, run key, step): the one piece of state, for error-then-success steps.
   private readonly attempts = new Map<string, number>();
+  private readonly rateLimits = new KeyRateLimits();
 
   constructor(
     private readonly scenariosDir: string | undefined,
@@ -204,6 +209,10 @@ class ScriptedModelHandler {
       sendJson(res, 200, { scenarios: await listScenarios(this.scenariosDir) });
       return;
     }
+    if (url.pathname === RATE_LIMITS_PATH) {
+      await this.controlRateLimits(req, res);
+      return;
+    }
     const route = matchRoute(url.pathname);
     if (!route || trace.method !== 'POST') {
       const message = `no route for ${trace.method} ${url.pathname}`;
@@ -220,6 +229,16 @@ class ScriptedModelHandler {
     trace.runKey = route.runKey;
     trace.kind = route.endpoint === 'count-tokens' ? 'count-tokens' : 'messages';
     const body = await readJsonBody(req);
+    // A limited key is refused before anything else, as the provider's edge would; the scenario
+    // never sees the call, so its attempts do not advance.
+    const apiKey = route.endpoint === 'generate' ? protocol.apiKey(req, url) : undefined;
+    const refusal = apiKey === undefined ? undefined : this.rateLimits.admit(apiKey);
+    if (refusal) {
+      const error = refusalReply(refusal);
+      protocol.sendError(res, error);
+      record(error.status, error.message);
+      return;
+    }
     if (!body.ok) {
       fail(400, body.error);
       return;
@@ -315,6 +334,34 @@ class ScriptedModelHandler {
     };
     await reply(spec, scenarioStep.chunkDelayMs);
     record(200);
+  }
+
+  private async controlRateLimits(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') {
+      sendJson(res, 200, this.rateLimits.snapshot());
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendJson(
+        res,
+        405,
+        { error: { message: `use GET or POST on ${RATE_LIMITS_PATH}` } },
+        { allow: 'GET, POST' },
+      );
+      return;
+    }
+    const body = await readJsonBody(req);
+    if (!body.ok) {
+      sendJson(res, 400, { error: { message: body.error } });
+      return;
+    }
+    const parsed = RateLimitRequestSchema.safeParse(body.value);
+    if (!parsed.success) {
+      const message = `invalid rate limit (expected {"key": string, "forMs": int >= 0, "status"?: 429 | 529}): ${z.prettifyError(parsed.error)}`;
+      sendJson(res, 400, { error: { message } });
+      return;
+    }
+    sendJson(res, 200, { key: parsed.data.key, limit: this.rateLimits.set(parsed.data) });
   }
 
   private nextAttempt(key: string): number {
