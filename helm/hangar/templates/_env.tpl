@@ -132,7 +132,7 @@ every service reads, the component's own, then its `env` values (which win).
       key: {{ ternary $credentials.existingSecret.key "GIT_CREDENTIALS" (eq $credentials.source "existingSecret") }}
 {{- end }}
 {{- $model := $root.Values.agentRunner.model }}
-{{- range $var, $field := dict "ANTHROPIC_API_KEY" "anthropicApiKey" "OPENAI_API_KEY" "openaiApiKey" "GEMINI_API_KEY" "geminiApiKey" }}
+{{- range $var, $field := dict "ANTHROPIC_API_KEY" "anthropicApiKey" "OPENAI_API_KEY" "openaiApiKey" "GEMINI_API_KEY" "geminiApiKey" "MODEL_CREDENTIALS" "credentials" }}
 {{- if or (eq $model.source "existingSecret") (index $model $field) }}
 - name: {{ $var }}
   valueFrom:

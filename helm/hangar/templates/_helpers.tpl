@@ -188,8 +188,8 @@ needs a database, so `helm template` of any file fails the same way.
 {{- fail "hangar: no Redis: set externalRedis.url, or externalRedis.source=existingSecret with externalRedis.existingSecret.name, or redis.enabled=true" -}}
 {{- end -}}
 {{- $model := .Values.agentRunner.model -}}
-{{- if and (eq $model.source "value") (not (or $model.anthropicApiKey $model.openaiApiKey $model.geminiApiKey $model.scriptedModelUrl)) -}}
-{{- fail "hangar: the agent-runner needs a model: set agentRunner.model.anthropicApiKey (or openaiApiKey, geminiApiKey), agentRunner.model.source=existingSecret with agentRunner.model.existingSecret.name, or agentRunner.model.scriptedModelUrl" -}}
+{{- if and (eq $model.source "value") (not (or $model.anthropicApiKey $model.openaiApiKey $model.geminiApiKey $model.credentials $model.scriptedModelUrl)) -}}
+{{- fail "hangar: the agent-runner needs a model: set agentRunner.model.anthropicApiKey (or openaiApiKey, geminiApiKey, credentials), agentRunner.model.source=existingSecret with agentRunner.model.existingSecret.name, or agentRunner.model.scriptedModelUrl" -}}
 {{- end -}}
 {{- if and (eq .Values.admin.source "value") (not .Values.admin.token) (not .Values.admin.password) -}}
 {{- fail "hangar: admin.source=value needs admin.password (with admin.email) or admin.token; use admin.source=generate or none otherwise" -}}

@@ -37,3 +37,4 @@ export {
 } from './runtime/process-tree';
 export * from './pricing';
 export * from './model-usage';
+export * from './rate-limits';

@@ -61,12 +61,18 @@ export const TaskJobSchema = z.object({
   taskId: z.string().min(1),
   attempt: z.number().int().positive(),
   traceId: z.string().optional(),
+  // The provider of its profile: a runner holds the job while that provider's quota is spent.
+  provider: z.string().optional(),
 });
 export type TaskJob = z.infer<typeof TaskJobSchema>;
 
-// The orchestrator's scheduling inbox: a task ended, so its project may admit a waiting one.
+// The orchestrator's scheduling inbox: a task ended, so its project may admit a waiting one; or
+// (delayed until then) a provider's quota is back, so the tasks held for it may start.
 export const SCHEDULING_QUEUE = 'hangar-scheduling';
-export const TaskEndedJobSchema = z.object({ taskId: z.string().min(1) });
+export const TaskEndedJobSchema = z.union([
+  z.object({ taskId: z.string().min(1) }),
+  z.object({ quotaBack: z.string().min(1) }),
+]);
 export type TaskEndedJob = z.infer<typeof TaskEndedJobSchema>;
 
 // A task job's id is `<task id>-a<attempt>`: enqueuing the same attempt twice is a no-op.

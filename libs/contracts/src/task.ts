@@ -147,6 +147,9 @@ export const TaskSchema = z.object({
   requires: z.array(z.string()),
   pool: z.string().nullable(),
   error: z.string().nullable(),
+  // Why a QUEUED task is not starting when that is not its turn: `provider-quota` while every
+  // credential of its provider is rate limited, until when (docs/governance.md).
+  waiting: z.object({ reason: z.literal('provider-quota'), until: z.string().nullable() }).nullable(),
   lastSeq: z.number().int(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),

@@ -239,6 +239,19 @@ export class TaskLifecycle {
     }
   }
 
+  // These QUEUED tasks wait for their provider's quota until `until` (docs/governance.md): each
+  // says so once per wait, as a `task.status` event (still QUEUED, with the reason) and on the
+  // activity topics; the task's `waiting` shows it until it is admitted or claimed.
+  async waitForQuota(taskIds: readonly string[], provider: string, until: Date): Promise<void> {
+    const reason = `provider-quota: every ${provider} credential is rate limited until ${until.toISOString()}`;
+    for (const task of await this.state.markWaiting(taskIds, 'provider-quota', until)) {
+      const log = await this.freshLog(task);
+      await log.append([{ type: 'task.status', data: { status: 'QUEUED', reason } }]);
+      await log.flush();
+      await this.activity.statusChanged(task, reason);
+    }
+  }
+
   // The change told: the `task.status` event in the task's own sequence (through the attempt's
   // log when there is one, so it follows what the run recorded), then the activity topics.
   private async announce(task: Task, reason: string | undefined, attemptLog?: TaskEventLog): Promise<void> {

@@ -7,3 +7,4 @@ export * from './topic-streams';
 export * from './queues';
 export * from './runner-registry';
 export * from './budget-counters';
+export * from './credential-pools';

@@ -1,6 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { BudgetCounters } from './budget-counters';
+import { CredentialPools } from './credential-pools';
 import { Queues } from './queues';
 import { createRedis } from './redis-client';
 import { RunnerRegistry } from './runner-registry';
@@ -57,13 +58,27 @@ export class RedisModule {
           useFactory: (redis: Redis) => new BudgetCounters(redis, { prefix: settings.prefix }),
         },
         {
+          provide: CredentialPools,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new CredentialPools(redis, { prefix: settings.prefix }),
+        },
+        {
           provide: TopicStreams,
           inject: [REDIS, TaskEventStream],
           useFactory: (redis: Redis, tasks: TaskEventStream) =>
             new TopicStreams(redis, tasks, { prefix: settings.prefix }),
         },
       ],
-      exports: [REDIS, REDIS_SETTINGS, TaskEventStream, TopicStreams, Queues, RunnerRegistry, BudgetCounters],
+      exports: [
+        REDIS,
+        REDIS_SETTINGS,
+        TaskEventStream,
+        TopicStreams,
+        Queues,
+        RunnerRegistry,
+        BudgetCounters,
+        CredentialPools,
+      ],
     };
   }
 }

@@ -304,6 +304,29 @@ export const AgentRunnerConfigSchema = z
       '{}',
       'prices of models (dollars per million tokens: {"model": {"input", "output", "cacheRead", "cacheWrite"}}) added to or replacing the built-in price table (docs/governance.md)',
     ),
+    MODEL_CREDENTIALS: secret(
+      jsonSetting(
+        z.partialRecord(
+          z.enum(['claude', 'codex', 'gemini']),
+          z
+            .array(
+              z.strictObject({
+                name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+                key: z.string().min(1),
+                baseUrl: httpUrl().optional(),
+                maxConcurrent: z.number().int().positive().optional(),
+                tokensPerMinute: z.number().int().positive().optional(),
+              }),
+            )
+            .min(1)
+            .refine((pool) => new Set(pool.map((member) => member.name)).size === pool.length, {
+              message: 'credential names are unique within a provider',
+            }),
+        ),
+        '{}',
+        'credential pools per provider ({"claude": [{"name", "key", "baseUrl"?, "maxConcurrent"?, "tokensPerMinute"?}, …]}): calls go out with the least busy credential that is not rested; replaces ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY for that provider (docs/governance.md)',
+      ),
+    ),
     NOTIFY_WEBHOOK_URL: optionalUrl(
       "the installation's notification hook: budget warnings are POSTed there as JSON (docs/governance.md)",
     ),

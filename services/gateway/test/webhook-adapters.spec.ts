@@ -715,6 +715,7 @@ describe("Hangar's own answers", () => {
     rootTaskId: '0b9c3f4e-5d6a-4b7c-8d9e-0f1a2b3c4d5e',
     depth: 0,
     error: null,
+    waiting: null,
     lastSeq: 12,
     createdAt: '2026-12-01T10:00:00.000Z',
     startedAt: '2026-12-01T10:00:01.000Z',

@@ -64,7 +64,7 @@ describe(ReconcilerService.name, () => {
     await reconciler.reconcile();
     await reconciler.reconcile();
     const job = await jobs.getJob(`${task.id}-a1`);
-    expect(job?.data).toEqual({ taskId: task.id, attempt: 1 });
+    expect(job?.data).toEqual({ taskId: task.id, attempt: 1, provider: 'claude' });
     // Every task job carries its priority (normal), so it waits among the prioritized.
     expect(job?.opts.priority).toBe(2);
     expect(
@@ -82,7 +82,11 @@ describe(ReconcilerService.name, () => {
     const requeued = await tasks.get(task.id);
     expect(requeued).toMatchObject({ status: 'QUEUED', attempts: 1 });
     expect(requeued.error).toBe('runner-lost: runner runner-a sent no heartbeat for 30s (attempt 1 of 2)');
-    expect((await jobs.getJob(`${task.id}-a2`))?.data).toEqual({ taskId: task.id, attempt: 2 });
+    expect((await jobs.getJob(`${task.id}-a2`))?.data).toEqual({
+      taskId: task.id,
+      attempt: 2,
+      provider: 'claude',
+    });
     expect(await stream.readAfter(task.id, 0)).toEqual([
       expect.objectContaining({
         seq: 1,

@@ -61,6 +61,7 @@ export function taskJson(overrides: Record<string, unknown> = {}): Record<string
     exitCode: null,
     workspace: null,
     error: null,
+    waiting: null,
     lastSeq: 0,
     createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: null,

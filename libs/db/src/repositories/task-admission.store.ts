@@ -48,13 +48,19 @@ function withRoutingFacts(rows: Prisma.Sql): Prisma.Sql {
 
 const ROUTING_COLUMNS = Prisma.sql`id, attempts, priority, project_id, profile_id, requires, routing, pool, workspace_of, workflow_run_id`;
 
-// The project's `count` first waiting tasks, high priority first then oldest, marked admitted.
-function admitWaiting(projectId: string, count: number): Prisma.Sql {
+// The project's `count` first waiting tasks, high priority first then oldest, marked admitted;
+// those of the `held` providers (their quota spent) wait on.
+function admitWaiting(projectId: string, count: number, held: readonly string[]): Prisma.Sql {
   return withRoutingFacts(Prisma.sql`
-    UPDATE tasks SET admitted_at = now()
+    UPDATE tasks SET admitted_at = now(), waiting_reason = NULL, waiting_until = NULL
     WHERE id IN (
       SELECT id FROM tasks
       WHERE project_id = ${projectId} AND status = 'QUEUED' AND admitted_at IS NULL
+        ${
+          held.length > 0
+            ? Prisma.sql`AND (SELECT provider FROM agent_profiles p WHERE p.id = tasks.profile_id) <> ALL(${[...held]})`
+            : Prisma.empty
+        }
       ORDER BY CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END, created_at, id
       LIMIT ${count}
       FOR UPDATE SKIP LOCKED
@@ -85,9 +91,15 @@ export class TaskAdmission {
   // Admits the project's waiting tasks, high priority first then oldest, as far as its cap of
   // active (admitted QUEUED and RUNNING) tasks allows; `cap` 0 is no cap. Two orchestrators
   // admitting for one project take turns (a transaction-scoped advisory lock), so the cap holds.
-  async admit(projectId: string, cap: number, limit = 500): Promise<AdmittedTask[]> {
+  // Tasks of the `held` providers are not admitted (docs/governance.md: provider quota).
+  async admit(
+    projectId: string,
+    cap: number,
+    limit = 500,
+    held: readonly string[] = [],
+  ): Promise<AdmittedTask[]> {
     // Without a cap there is nothing to count: one statement admits what waits.
-    if (cap === 0) return this.sql.query<AdmittedTask>(admitWaiting(projectId, limit));
+    if (cap === 0) return this.sql.query<AdmittedTask>(admitWaiting(projectId, limit, held));
     return this.sql.transaction(async (tx) => {
       await tx.query(Prisma.sql`SELECT pg_advisory_xact_lock(hashtext(${`hangar-admit:${projectId}`}))`);
       const [{ active }] = (await tx.query<{ active: number }>(Prisma.sql`
@@ -97,8 +109,17 @@ export class TaskAdmission {
       ];
       const room = Math.min(limit, cap - active);
       if (room <= 0) return [];
-      return tx.query<AdmittedTask>(admitWaiting(projectId, room));
+      return tx.query<AdmittedTask>(admitWaiting(projectId, room, held));
     });
+  }
+
+  // The project's tasks waiting for admission whose profile's provider is `provider`.
+  async waitingFor(projectId: string, provider: string): Promise<string[]> {
+    const rows = await this.prisma.task.findMany({
+      where: { projectId, status: 'QUEUED', admittedAt: null, profile: { provider } },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
   }
 
   // Projects with tasks waiting for admission (the reconciler's pass).

@@ -276,9 +276,26 @@ export class TaskStateStore {
         heartbeat_at: now,
         cancel_requested_at: null,
         error: null,
+        waiting_reason: null,
+        waiting_until: null,
       },
       guard,
     );
+  }
+
+  // These QUEUED tasks wait for `reason` until `until` (docs/governance.md): answers those for
+  // which that is news (they did not wait for it, or until another time).
+  async markWaiting(ids: readonly string[], reason: 'provider-quota', until: Date): Promise<Task[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.sql.query<TaskRow & { profileName: string; projectSlug: string }>(Prisma.sql`
+      WITH t AS (
+        UPDATE tasks SET waiting_reason = ${reason}, waiting_until = ${until}, updated_at = now()
+        WHERE id = ANY(${[...ids]}) AND status = 'QUEUED'
+          AND (waiting_reason IS DISTINCT FROM ${reason} OR waiting_until IS DISTINCT FROM ${until})
+        RETURNING *
+      )
+      SELECT ${TASK_COLUMNS} FROM t`);
+    return rows.map(taskFromSql);
   }
 
   // Only the runner that holds the task may finish it, so a runner presumed lost cannot

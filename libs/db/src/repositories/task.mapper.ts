@@ -64,6 +64,10 @@ export function toTask(row: TaskRowWithProfile): Task {
     requires: row.requires,
     pool: row.pool,
     error: row.error,
+    waiting:
+      row.waitingReason === 'provider-quota'
+        ? { reason: row.waitingReason, until: row.waitingUntil?.toISOString() ?? null }
+        : null,
     lastSeq: row.lastSeq,
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
@@ -125,6 +129,8 @@ const FIELDS: (keyof TaskRow)[] = [
   'depth',
   'check',
   'checkResult',
+  'waitingReason',
+  'waitingUntil',
 ];
 const column = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 

@@ -10,6 +10,7 @@ import { EgressProxy } from './egress-proxy';
 import { BudgetGuard } from './budget-guard';
 import { ModelCallMetrics } from './model-call.metrics';
 import { ModelGateway } from './model-gateway';
+import { ProviderCredentials } from './provider-credentials';
 import { RunnerEndpoints } from './runner-endpoints.server';
 import { TaskApi } from './task-api';
 
@@ -38,6 +39,7 @@ import { TaskApi } from './task-api';
     ModelGateway,
     ModelCallMetrics,
     BudgetGuard,
+    ProviderCredentials,
     {
       provide: NotificationHook,
       inject: [AGENT_RUNNER_CONFIG],

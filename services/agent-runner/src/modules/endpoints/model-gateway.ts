@@ -14,6 +14,7 @@ import {
   MODEL_PRICES_VERSION,
   ModelUsageMeter,
   readCallRequest,
+  restUntil,
   scriptedModelBaseUrl,
   type AgentProvider,
   type ModelPrice,
@@ -26,6 +27,7 @@ import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service'
 import { MODEL_BASE_PATHS } from './endpoint-urls';
 import { BudgetGuard, type AdmittedBudgets, type SoftLimitWarning } from './budget-guard';
 import { ModelCallMetrics } from './model-call.metrics';
+import { ProviderCredentials, type PoolCredential } from './provider-credentials';
 
 interface ProviderApi {
   defaultBaseUrl: string;
@@ -82,12 +84,24 @@ const DROPPED_HEADERS = new Set([
 // The largest request a billed call may send (a long conversation with images is a few MB).
 const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
-// A billed call being forwarded: whose, through which key, and the budgets it was admitted by.
+// A billed call being forwarded: whose, through which credential of its pool (and the lease on
+// it), and the budgets it was admitted by.
 interface Meter {
   provider: AgentProvider;
   grant: AttemptGrant;
   credential: string;
+  lease: string;
   budgets: AdmittedBudgets;
+}
+
+// Where a call goes: its path and query upstream, the base URL of a credential, and the headers
+// it is sent with (the credential's key added).
+interface Outbound {
+  provider: AgentProvider;
+  api: ProviderApi;
+  suffix: string;
+  base: (credential: PoolCredential) => string;
+  headers: Record<string, string | string[]>;
 }
 
 // The calls a model is billed for (a message, a response, generated content), which the gateway
@@ -118,6 +132,7 @@ export class ModelGateway implements OnApplicationBootstrap {
     private readonly metrics: ModelCallMetrics,
     private readonly budgets: BudgetGuard,
     private readonly hook: NotificationHook,
+    private readonly pool: ProviderCredentials,
     private readonly profiles: ProfileRepository,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
@@ -163,8 +178,22 @@ export class ModelGateway implements OnApplicationBootstrap {
     if (basePath && (path === basePath || path.startsWith(`${basePath}/`)))
       path = path.slice(basePath.length);
     url.searchParams.delete('key');
-    const upstream = this.upstream(provider, grant.task.scenario, `${grant.taskId}-${grant.attempt}`);
-    const target = new URL(`${upstream.baseUrl.replace(/\/+$/, '')}${path}${url.search}`);
+    const scripted = this.config.SCRIPTED_MODEL_URL
+      ? // Without a scenario the scripted model looks for a `[scenario: …]` marker in the prompt.
+        scriptedModelBaseUrl(
+          this.config.SCRIPTED_MODEL_URL,
+          grant.task.scenario ?? AUTO_SCENARIO,
+          `${grant.taskId}-${grant.attempt}`,
+          provider,
+        )
+      : undefined;
+    const outbound: Outbound = {
+      provider,
+      api,
+      suffix: `${path}${url.search}`,
+      base: (credential) => scripted ?? credential.baseUrl ?? api.defaultBaseUrl,
+      headers: forwardedHeaders(req.headers),
+    };
     const metered = BILLED_CALLS[provider].test(path) && req.method === 'POST';
     let budgets: AdmittedBudgets = { budgets: [], counters: [], reservations: [] };
     let body: Buffer | undefined;
@@ -203,15 +232,50 @@ export class ModelGateway implements OnApplicationBootstrap {
         );
       }
       budgets = decision;
+      // A credential of the provider's pool: the least busy that is not rested (docs/governance.md).
+      const leased = await this.pool.lease(provider);
+      if (!leased.ok) {
+        await this.budgets.charge(budgets, 0, null);
+        return this.rateLimited(res, api, provider, leased.until);
+      }
+      return this.forward(
+        req,
+        res,
+        outbound,
+        leased.credential,
+        {
+          provider,
+          grant,
+          credential: leased.credential.name,
+          lease: leased.lease,
+          budgets,
+        },
+        body,
+        new Set([leased.credential.name]),
+      );
     }
-    this.forward(
-      req,
+    this.forward(req, res, outbound, this.pool.first(provider));
+  }
+
+  // No credential of the pool may take the call now: every one rests (until the pool is back),
+  // or all are at their caps. Answered as the provider answers a rate limit; the CLI retries.
+  private rateLimited(
+    res: ServerResponse,
+    api: ProviderApi,
+    provider: AgentProvider,
+    until: number | null,
+  ): void {
+    const seconds = until === null ? 5 : Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    res.setHeader('retry-after', String(seconds));
+    sendJson(
       res,
-      target,
-      { ...forwardedHeaders(req.headers), ...api.keyHeaders(upstream.key) },
-      api,
-      metered ? { provider, grant, credential: upstream.credential, budgets } : undefined,
-      body,
+      429,
+      api.error(
+        429,
+        until === null
+          ? `hangar: every ${provider} credential is at its limits; try again`
+          : `hangar: every ${provider} credential is rate limited until ${new Date(until).toISOString()}`,
+      ),
     );
   }
 
@@ -267,6 +331,16 @@ export class ModelGateway implements OnApplicationBootstrap {
     }
     const { grant } = meter;
     const costUsd = price && tokens ? callCostUsd(price, tokens) : null;
+    this.pool
+      .release(
+        meter.provider,
+        meter.credential,
+        meter.lease,
+        tokens
+          ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
+          : 0,
+      )
+      .catch((error: unknown) => this.logger.warn({ err: error }, "a credential's lease was not given back"));
     this.calls.track(
       grant.taskId,
       grant.attempt,
@@ -301,49 +375,60 @@ export class ModelGateway implements OnApplicationBootstrap {
     });
   }
 
-  private upstream(provider: AgentProvider, scenario: string | null, runKey: string) {
-    if (this.config.SCRIPTED_MODEL_URL) {
-      // Without a scenario the scripted model looks for a `[scenario: …]` marker in the prompt.
-      return {
-        baseUrl: scriptedModelBaseUrl(
-          this.config.SCRIPTED_MODEL_URL,
-          scenario ?? AUTO_SCENARIO,
-          runKey,
-          provider,
-        ),
-        key: 'scripted-model',
-        credential: 'scripted-model',
-      };
-    }
-    const configured: Record<AgentProvider, { baseUrl: string | undefined; key: string | undefined }> = {
-      claude: { baseUrl: this.config.ANTHROPIC_BASE_URL, key: this.config.ANTHROPIC_API_KEY },
-      codex: { baseUrl: this.config.OPENAI_BASE_URL, key: this.config.OPENAI_API_KEY },
-      gemini: { baseUrl: this.config.GEMINI_BASE_URL, key: this.config.GEMINI_API_KEY },
-    };
-    const { baseUrl, key } = configured[provider];
-    return {
-      baseUrl: baseUrl ?? PROVIDER_APIS[provider].defaultBaseUrl,
-      key: key ?? '',
-      credential: 'installation',
-    };
-  }
-
+  // Sends the call upstream with `credential` and the answer back as it streams. A billed call
+  // (`meter`, its request read whole) that the provider refuses for a rate limit rests the
+  // credential until its reset and goes out again with another of the pool (`tried`: those it
+  // went out with), before the CLI sees anything; with none left, the refusal is the CLI's.
   private forward(
     req: IncomingMessage,
     res: ServerResponse,
-    target: URL,
-    headers: Record<string, string | string[]>,
-    api: ProviderApi,
+    outbound: Outbound,
+    credential: PoolCredential,
     meter?: Meter,
-    // The request when it was read already (a billed call's); otherwise it streams through.
     body?: Buffer,
+    tried: Set<string> = new Set(),
   ): void {
+    const { api, provider } = outbound;
+    const target = new URL(`${outbound.base(credential).replace(/\/+$/, '')}${outbound.suffix}`);
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const startedAt = new Date();
     let status = 0;
     let usage: ModelUsageMeter | undefined;
+    let handedOver = false;
+    const headers = { ...outbound.headers, ...api.keyHeaders(credential.key) };
     const call = send(target, { method: req.method, headers }, (answer) => {
       status = answer.statusCode ?? 502;
+      const limited = meter && body && (status === 429 || status === 529 || status === 503);
+      if (limited) {
+        // A refusal is small: read it whole (Gemini says when to retry in its body).
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.once('end', () => {
+          const refusal = Buffer.concat(chunks);
+          void this.refused(
+            req,
+            res,
+            outbound,
+            credential,
+            meter,
+            body,
+            tried,
+            status,
+            answer.headers,
+            refusal,
+          ).then((retried) => {
+            handedOver = retried;
+            if (retried) return;
+            res.writeHead(status, forwardedHeaders(answer.headers));
+            res.end(refusal);
+          });
+        });
+        return;
+      }
+      // An answer that says a limit of the credential has nothing left rests it now.
+      const until = meter ? restUntil(provider, status, answer.headers, undefined) : null;
+      if (meter && until !== null)
+        void this.pool.rest(provider, credential.name, until).catch(() => undefined);
       res.writeHead(status, forwardedHeaders(answer.headers));
       if (meter) {
         const reading = new ModelUsageMeter(meter.provider, answer.headers['content-type']);
@@ -353,8 +438,11 @@ export class ModelGateway implements OnApplicationBootstrap {
       answer.pipe(res);
       answer.on('error', () => res.destroy());
     });
-    // Recorded once the CLI has the whole answer, or went away.
-    if (meter) res.once('close', () => this.record(meter, status, usage, startedAt));
+    // Recorded once the CLI has the whole answer, or went away (unless the call went out again).
+    if (meter)
+      res.once('close', () => {
+        if (!handedOver) this.record(meter, status, usage, startedAt);
+      });
     call.on('error', (error) => {
       this.logger.warn({ err: error, host: target.host }, 'the model API could not be reached');
       if (!res.headersSent)
@@ -371,6 +459,49 @@ export class ModelGateway implements OnApplicationBootstrap {
     });
     if (body) call.end(body);
     else req.pipe(call);
+  }
+
+  // The provider refused a billed call for a rate limit (or being overloaded): the credential
+  // rests as long as the answer says, and the call goes out with another credential of the pool
+  // when one is free. Answers whether it did (the refusal is then not the CLI's).
+  private async refused(
+    req: IncomingMessage,
+    res: ServerResponse,
+    outbound: Outbound,
+    credential: PoolCredential,
+    meter: Meter,
+    body: Buffer,
+    tried: Set<string>,
+    status: number,
+    headers: IncomingHttpHeaders,
+    refusal: Buffer,
+  ): Promise<boolean> {
+    const { provider } = outbound;
+    const until = restUntil(provider, status, headers, refusal.toString('utf8'));
+    if (until === null || res.destroyed) return false;
+    try {
+      await this.pool.rest(provider, credential.name, until);
+      const next = await this.pool.lease(provider, tried);
+      if (!next.ok) return false;
+      await this.pool.release(provider, credential.name, meter.lease, 0);
+      this.logger.log(
+        `task ${meter.grant.taskId}: a ${provider} call moves from credential "${credential.name}" (${status}) to "${next.credential.name}"`,
+      );
+      tried.add(next.credential.name);
+      this.forward(
+        req,
+        res,
+        outbound,
+        next.credential,
+        { ...meter, credential: next.credential.name, lease: next.lease },
+        body,
+        tried,
+      );
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'a rate-limited credential could not be rested');
+      return false;
+    }
   }
 }
 

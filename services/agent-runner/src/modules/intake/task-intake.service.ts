@@ -3,7 +3,16 @@ import { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom, timeout } from 'rxjs';
 import type { AgentProvider } from '@hangar/agents';
 import { Patterns, type RunnerRegisteredMessage, type TaskJob } from '@hangar/contracts';
-import { type Job, Queues, type QueueWorker, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
+import { TaskLifecycle } from '@hangar/platform';
+import {
+  CredentialPools,
+  DelayedError,
+  type Job,
+  Queues,
+  type QueueWorker,
+  RunnerRegistry,
+  taskQueueSpec,
+} from '@hangar/redis';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { offeredLabels, offeredProviders } from './runner-offer';
 import type { TaskExecutor } from './task-executor';
@@ -30,6 +39,8 @@ export class TaskIntake implements OnApplicationShutdown {
   constructor(
     private readonly queues: Queues,
     private readonly registry: RunnerRegistry,
+    private readonly pools: CredentialPools,
+    private readonly lifecycle: TaskLifecycle,
     @Inject(ORCHESTRATOR_CLIENT) private readonly orchestrator: ClientProxy,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
@@ -93,6 +104,15 @@ export class TaskIntake implements OnApplicationShutdown {
   private async take(job: Job<TaskJob>, token: string | undefined): Promise<string> {
     const executor = this.executor;
     if (!executor) throw new Error('the runner is closing');
+    // Every credential of its provider is rate limited (docs/governance.md): no agent CLI is
+    // started only to retry; the job waits until the quota is back, the task QUEUED saying why.
+    const provider = job.data.provider;
+    const until = provider ? (await this.pools.limited([provider])).get(provider) : undefined;
+    if (provider && until !== undefined) {
+      await this.lifecycle.waitForQuota([job.data.taskId], provider, new Date(until));
+      await job.moveToDelayed(until + 50, token);
+      throw new DelayedError();
+    }
     while (this.taking >= executor.concurrency)
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.taking += 1;

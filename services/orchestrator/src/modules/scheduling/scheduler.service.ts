@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type TaskCancelReply } from '@hangar/contracts';
+import { PROVIDERS, type TaskCancelReply, type TaskEndedJob } from '@hangar/contracts';
 import { type AdmittedTask, TaskAdmission, TaskRepository } from '@hangar/db';
 import { cancelRefusal, TaskLifecycle } from '@hangar/platform';
 import { ClientProxy } from '@nestjs/microservices';
 import { Patterns } from '@hangar/contracts';
 import { lastValueFrom, timeout } from 'rxjs';
+import { CredentialPools, Queues, SCHEDULING_QUEUE_SPEC, type QueueProducer } from '@hangar/redis';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 import { RUNNER_CLIENT } from './runner-client';
 import { TaskRouter, type RoutingPass } from './task-router';
@@ -12,15 +13,20 @@ import { TaskRouter, type RoutingPass } from './task-router';
 @Injectable()
 export class SchedulerService {
   private readonly logger = new Logger(SchedulerService.name);
+  private readonly scheduling: QueueProducer<TaskEndedJob>;
 
   constructor(
     private readonly tasks: TaskRepository,
     private readonly router: TaskRouter,
     private readonly lifecycle: TaskLifecycle,
     private readonly admission: TaskAdmission,
+    private readonly pools: CredentialPools,
+    queues: Queues,
     @Inject(RUNNER_CLIENT) private readonly runners: ClientProxy,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
-  ) {}
+  ) {
+    this.scheduling = queues.producer(SCHEDULING_QUEUE_SPEC);
+  }
 
   // A task was created: its project admits what its cap allows (idempotent: only waiting tasks
   // are admitted, and a job id dedupes the queue).
@@ -48,8 +54,33 @@ export class SchedulerService {
 
   // The two halves of `admit`, for a caller with something to do in between (the workflow
   // engine, under a cap, tells of its new tasks while they are admitted, then queues them).
-  admitWaiting(projectId: string): Promise<AdmittedTask[]> {
-    return this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT);
+  // Tasks of a provider whose every credential is rate limited are not admitted (docs/governance.md):
+  // they wait QUEUED with `provider-quota`, no agent CLI started for them, and are admitted
+  // when the quota is back (a job delayed until then, `quotaBack`).
+  async admitWaiting(projectId: string): Promise<AdmittedTask[]> {
+    const limited = await this.pools.limited(PROVIDERS);
+    const admitted = await this.admission.admit(projectId, this.config.MAX_ACTIVE_TASKS_PER_PROJECT, 500, [
+      ...limited.keys(),
+    ]);
+    for (const [provider, until] of limited) {
+      await this.lifecycle.waitForQuota(
+        await this.admission.waitingFor(projectId, provider),
+        provider,
+        new Date(until),
+      );
+      await this.scheduling.add(
+        'quota',
+        { quotaBack: provider },
+        { jobId: `quota-${provider}-${until}`, delay: Math.max(0, until - Date.now()) + 50 },
+      );
+    }
+    return admitted;
+  }
+
+  // A provider's quota is back: every project with tasks waiting admits them.
+  async quotaBack(provider: string): Promise<void> {
+    this.logger.log(`${provider} quota is back: admitting the tasks that waited for it`);
+    for (const projectId of await this.admission.waitingProjects()) await this.admit(projectId);
   }
 
   // `looked` (lookForRunners, started while the caller did something else) spares the routing

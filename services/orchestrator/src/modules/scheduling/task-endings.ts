@@ -3,7 +3,8 @@ import type { TaskEndedJob } from '@hangar/contracts';
 import { Queues, SCHEDULING_QUEUE_SPEC, type QueueWorker } from '@hangar/redis';
 import { SchedulerService } from './scheduler.service';
 
-// Every task's end, as the task lifecycle tells it: its project may admit a waiting task.
+// Every task's end, as the task lifecycle tells it: its project may admit a waiting task. And a
+// provider's quota back (SchedulerService.admitWaiting): the tasks held for it are admitted.
 @Injectable()
 export class TaskEndings implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TaskEndings.name);
@@ -15,9 +16,12 @@ export class TaskEndings implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   onApplicationBootstrap() {
-    this.worker = this.queues.consumer(SCHEDULING_QUEUE_SPEC, (job) => this.scheduler.taskEnded(job.taskId), {
-      concurrency: 4,
-    });
+    this.worker = this.queues.consumer(
+      SCHEDULING_QUEUE_SPEC,
+      (job) =>
+        'taskId' in job ? this.scheduler.taskEnded(job.taskId) : this.scheduler.quotaBack(job.quotaBack),
+      { concurrency: 4 },
+    );
     this.worker.on('failed', (job, error) =>
       this.logger.warn(`scheduling job ${job?.id ?? '?'} failed: ${error.message}`),
     );

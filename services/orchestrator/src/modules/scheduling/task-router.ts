@@ -79,7 +79,7 @@ export class TaskRouter {
       await this.producer(target).addBulk(
         queued.map((task) => ({
           name: 'run',
-          data: { taskId: task.id, attempt: task.attempts + 1 },
+          data: { taskId: task.id, attempt: task.attempts + 1, provider: task.provider },
           opts: { jobId: jobIdOf(task.id, task.attempts + 1), priority: QUEUE_PRIORITY[task.priority] },
         })),
       );
