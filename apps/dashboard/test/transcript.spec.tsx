@@ -1,5 +1,7 @@
 import { renderToStaticMarkup } from 'react-dom/server';
 import { DiffView, parseUnifiedDiff } from '../app/components/diff-view';
+import { WaitingNote } from '../app/components/bits';
+import { Transcript } from '../app/components/transcript';
 import { appendEvents } from '../app/lib/transcript-entries';
 
 describe('the transcript', () => {
@@ -27,6 +29,49 @@ describe('the transcript', () => {
     ]);
     expect(entries[1]).toMatchObject({ name: 'Write', result: 'ok', isError: false });
     expect(entries[3]).toMatchObject({ text: 'API retry 1 of 3 (HTTP 529)' });
+  });
+});
+
+describe('governance in the task page', () => {
+  it("should mark a budget's soft limit in the transcript, naming the budget and what it spent", () => {
+    const entries = appendEvents(
+      [],
+      [
+        {
+          seq: 7,
+          at: '',
+          type: 'budget.warning',
+          data: {
+            budgetId: 'b1',
+            label: 'budget b1: project "web" per day ($5)',
+            softPercent: 80,
+            spentUsd: 4.01,
+            limitUsd: 5,
+            spentTokens: 1200,
+            limitTokens: null,
+          },
+        },
+      ],
+    );
+    expect(entries).toEqual([
+      {
+        kind: 'warning',
+        seq: 7,
+        text: 'budget b1: project "web" per day ($5): 80% of its limit reached ($4.0100, 1200 tokens spent)',
+      },
+    ]);
+    const html = renderToStaticMarkup(<Transcript entries={entries} live={false} />);
+    expect(html).toContain('data-kind="warning"');
+    expect(html).toContain('80% of its limit reached');
+  });
+
+  it('should say why a QUEUED task waits for its provider, and nothing when it does not', () => {
+    expect(
+      renderToStaticMarkup(
+        <WaitingNote waiting={{ reason: 'provider-quota', until: '2026-12-05T16:00:07.000Z' }} />,
+      ),
+    ).toContain('Waiting for provider quota until');
+    expect(renderToStaticMarkup(<WaitingNote waiting={null} />)).toBe('');
   });
 });
 

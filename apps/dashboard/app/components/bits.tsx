@@ -34,3 +34,19 @@ export function RoleOptions() {
     </option>
   ));
 }
+
+// Why a QUEUED task is not starting (docs/governance.md): its provider's quota spent, until when.
+export function WaitingNote({
+  waiting,
+}: {
+  waiting: { reason: 'provider-quota'; until: string | null } | null;
+}) {
+  if (!waiting) return null;
+  const until = waiting.until ? ` until ${new Date(waiting.until).toLocaleTimeString()}` : '';
+  return (
+    <p className="muted" data-testid="task-waiting">
+      Waiting for provider quota{until}: every credential of its provider is rate limited; it starts when one
+      is back.
+    </p>
+  );
+}

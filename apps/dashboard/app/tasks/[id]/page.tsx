@@ -12,7 +12,7 @@ import { api, ApiError, describeError } from '../../lib/api';
 import { formatCost, formatDuration, formatTime, formatTokens } from '../../lib/format';
 import { useSession } from '../../lib/session';
 import { useTopic } from '../../lib/socket';
-import { ErrorNote } from '../../components/bits';
+import { ErrorNote, WaitingNote } from '../../components/bits';
 
 export default function TaskPage() {
   const { id } = useParams<{ id: string }>();
@@ -101,6 +101,7 @@ export default function TaskPage() {
             <dt className="muted">Status</dt>
             <dd data-testid="task-status">
               <StatusBadge status={task.status} />
+              <WaitingNote waiting={task.waiting} />
             </dd>
           </div>
           <div>
