@@ -5,10 +5,13 @@ import { METRICS_REGISTRY } from '@hangar/observability';
 
 // What agents' model calls through this runner used and cost, by project, profile, provider and
 // model (docs/governance.md): counters an operator sums and rates. A call whose model the answer
-// did not name counts under model "unknown"; an unpriced call adds tokens but no cost.
+// did not name counts under model "unknown"; an unpriced call adds tokens but no cost. Calls and
+// rests are also by credential (the pool's names, a bounded set): which key answers, which is
+// being limited.
 @Injectable()
 export class ModelCallMetrics {
-  private readonly calls: Counter<'project' | 'profile' | 'provider' | 'model' | 'status'>;
+  private readonly calls: Counter<'project' | 'profile' | 'provider' | 'model' | 'credential' | 'status'>;
+  private readonly rests: Counter<'provider' | 'credential' | 'status'>;
   private readonly cost: Counter<'project' | 'profile' | 'provider' | 'model'>;
   private readonly tokens: Counter<'project' | 'profile' | 'provider' | 'model' | 'kind'>;
   private readonly latency: Histogram<'provider'>;
@@ -18,7 +21,13 @@ export class ModelCallMetrics {
     this.calls = new Counter({
       name: 'hangar_model_calls_total',
       help: "Agents' billed model calls through this runner, by the HTTP status answered (0: none)",
-      labelNames: [...labels, 'status'],
+      labelNames: [...labels, 'credential', 'status'],
+      registers: [registry],
+    });
+    this.rests = new Counter({
+      name: 'hangar_model_credential_rests_total',
+      help: 'Times a credential was rested for a rate limit, by the HTTP status that said so (200: a limit with nothing left)',
+      labelNames: ['provider', 'credential', 'status'],
       registers: [registry],
     });
     this.cost = new Counter({
@@ -43,7 +52,14 @@ export class ModelCallMetrics {
   }
 
   called(
-    call: { project: string; profile: string; provider: string; model: string | null; status: number },
+    call: {
+      project: string;
+      profile: string;
+      provider: string;
+      model: string | null;
+      credential: string;
+      status: number;
+    },
     tokens: CallTokens | null,
     costUsd: number | null,
     seconds: number,
@@ -54,7 +70,7 @@ export class ModelCallMetrics {
       provider: call.provider,
       model: call.model ?? 'unknown',
     };
-    this.calls.inc({ ...labels, status: String(call.status) });
+    this.calls.inc({ ...labels, credential: call.credential, status: String(call.status) });
     this.latency.observe({ provider: call.provider }, seconds);
     if (costUsd !== null) this.cost.inc(labels, costUsd);
     if (!tokens) return;
@@ -62,5 +78,9 @@ export class ModelCallMetrics {
     this.tokens.inc({ ...labels, kind: 'output' }, tokens.outputTokens);
     this.tokens.inc({ ...labels, kind: 'cache_read' }, tokens.cacheReadTokens);
     this.tokens.inc({ ...labels, kind: 'cache_write' }, tokens.cacheWriteTokens);
+  }
+
+  rested(provider: string, credential: string, status: number): void {
+    this.rests.inc({ provider, credential, status: String(status) });
   }
 }

@@ -353,7 +353,14 @@ export class ModelGateway implements OnApplicationBootstrap {
     );
     const finishedAt = new Date();
     this.metrics.called(
-      { project: grant.task.project, profile: grant.task.profile, provider: meter.provider, model, status },
+      {
+        project: grant.task.project,
+        profile: grant.task.profile,
+        provider: meter.provider,
+        model,
+        credential: meter.credential,
+        status,
+      },
       tokens,
       costUsd,
       (finishedAt.getTime() - startedAt.getTime()) / 1000,
@@ -427,8 +434,10 @@ export class ModelGateway implements OnApplicationBootstrap {
       }
       // An answer that says a limit of the credential has nothing left rests it now.
       const until = meter ? restUntil(provider, status, answer.headers, undefined) : null;
-      if (meter && until !== null)
+      if (meter && until !== null) {
+        this.metrics.rested(provider, credential.name, status);
         void this.pool.rest(provider, credential.name, until).catch(() => undefined);
+      }
       res.writeHead(status, forwardedHeaders(answer.headers));
       if (meter) {
         const reading = new ModelUsageMeter(meter.provider, answer.headers['content-type']);
@@ -479,6 +488,7 @@ export class ModelGateway implements OnApplicationBootstrap {
     const { provider } = outbound;
     const until = restUntil(provider, status, headers, refusal.toString('utf8'));
     if (until === null || res.destroyed) return false;
+    this.metrics.rested(provider, credential.name, status);
     try {
       await this.pool.rest(provider, credential.name, until);
       const next = await this.pool.lease(provider, tried);
