@@ -17,6 +17,7 @@ const SECRET_STAND_INS: Record<string, string> = {
   GIT_CREDENTIALS: JSON.stringify([
     { host: 'gitlab.example.com', username: 'oauth2', token: 'glpat-secret' },
   ]),
+  MODEL_CREDENTIALS: JSON.stringify({ claude: [{ name: 'team-a', key: 'sk-ant-secret', maxConcurrent: 4 }] }),
 };
 
 describe('the kubernetes executor', () => {
