@@ -1,4 +1,4 @@
-import { InvalidTransition, TaskNotFound, type TaskEvent } from '@hangar/contracts';
+import { InvalidTransition, TaskNotFound, WorkflowDefinitionSchema, type TaskEvent } from '@hangar/contracts';
 import {
   createPrismaClient,
   migrate,
@@ -150,7 +150,7 @@ describe(TaskStateStore.name, () => {
 
     const workflow = await new WorkflowRepository(prisma).create(
       DEFAULT_PROJECT_ID,
-      { name: 'wf', steps: [{ id: 'a', prompt: 'x' }] } as never,
+      WorkflowDefinitionSchema.parse({ name: 'wf', steps: [{ id: 'a', prompt: 'x' }] }),
       'test',
     );
     const runId = await new WorkflowRunRepository(prisma).create({
