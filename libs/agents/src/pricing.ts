@@ -40,6 +40,13 @@ export interface CallTokens {
   cacheWriteTokens: number;
 }
 
+// Every token of a call, of every kind (what a budget in tokens, or a per-minute cap, counts).
+export function totalTokens(tokens: CallTokens | null): number {
+  return tokens
+    ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
+    : 0;
+}
+
 // Same order of operations as Claude Code, so the float matches the CLI's to the last bit.
 export function callCostUsd(price: ModelPrice, tokens: CallTokens): number {
   return (

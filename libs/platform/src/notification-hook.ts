@@ -13,21 +13,11 @@ const TIMEOUT_MS = 5_000;
 // notification that could not be delivered is logged, not kept.
 export class NotificationHook {
   private readonly logger = new Logger(NotificationHook.name);
-  private readonly sending = new Set<Promise<void>>();
 
   constructor(private readonly settings: { url: string | undefined; secret: string | undefined }) {}
 
   send(notification: Notification): void {
-    if (!this.settings.url) return;
-    const sent = this.deliver(this.settings.url, JSON.stringify(notification)).finally(() =>
-      this.sending.delete(sent),
-    );
-    this.sending.add(sent);
-  }
-
-  // Waits for what is being sent (a service stopping).
-  async drain(): Promise<void> {
-    await Promise.all([...this.sending]);
+    if (this.settings.url) void this.deliver(this.settings.url, JSON.stringify(notification));
   }
 
   private async deliver(url: string, body: string): Promise<void> {

@@ -6,7 +6,10 @@ import {
   gitAllowedHostsSetting,
   InstallationGitCredentialsSchema,
   PoolNameSchema,
+  PROVIDERS,
+  ProviderSchema,
   RunnerLabelSchema,
+  type Provider,
 } from '@hangar/contracts';
 import {
   absolutePathList,
@@ -307,7 +310,7 @@ export const AgentRunnerConfigSchema = z
     MODEL_CREDENTIALS: secret(
       jsonSetting(
         z.partialRecord(
-          z.enum(['claude', 'codex', 'gemini']),
+          ProviderSchema,
           z
             .array(
               z.strictObject({
@@ -375,19 +378,46 @@ export const AgentRunnerConfigSchema = z
         message: "the kubernetes executor needs the URL task pods reach this runner's task API at",
       });
     }
-    if (
-      !config.SCRIPTED_MODEL_URL &&
-      !config.ANTHROPIC_API_KEY &&
-      !config.OPENAI_API_KEY &&
-      !config.GEMINI_API_KEY
-    ) {
+    if (!PROVIDERS.some((provider) => hasModel(config, provider))) {
       context.addIssue({
         code: 'custom',
         path: ['ANTHROPIC_API_KEY'],
         message:
-          'set a model key (ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY), or SCRIPTED_MODEL_URL for the scripted model',
+          'set a model key (ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY) or credential pools (MODEL_CREDENTIALS), or SCRIPTED_MODEL_URL for the scripted model',
       });
     }
   });
 export type AgentRunnerConfig = z.infer<typeof AgentRunnerConfigSchema>;
 export const AGENT_RUNNER_CONFIG = Symbol('AGENT_RUNNER_CONFIG');
+
+// A provider's one key and endpoint (ANTHROPIC_*, OPENAI_*, GEMINI_*), when it has no pool.
+export function providerKey(
+  config: Pick<
+    AgentRunnerConfig,
+    | 'ANTHROPIC_API_KEY'
+    | 'ANTHROPIC_BASE_URL'
+    | 'OPENAI_API_KEY'
+    | 'OPENAI_BASE_URL'
+    | 'GEMINI_API_KEY'
+    | 'GEMINI_BASE_URL'
+  >,
+  provider: Provider,
+): { key: string | undefined; baseUrl: string | undefined } {
+  return {
+    claude: { key: config.ANTHROPIC_API_KEY, baseUrl: config.ANTHROPIC_BASE_URL },
+    codex: { key: config.OPENAI_API_KEY, baseUrl: config.OPENAI_BASE_URL },
+    gemini: { key: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL },
+  }[provider];
+}
+
+// Whether the runner has a model for `provider`: the scripted model, a credential pool
+// (MODEL_CREDENTIALS), or the provider's one key. What it offers, and whether it may start.
+export function hasModel(
+  config: Parameters<typeof providerKey>[0] &
+    Pick<AgentRunnerConfig, 'SCRIPTED_MODEL_URL' | 'MODEL_CREDENTIALS'>,
+  provider: Provider,
+): boolean {
+  return Boolean(
+    config.SCRIPTED_MODEL_URL || config.MODEL_CREDENTIALS[provider] || providerKey(config, provider).key,
+  );
+}

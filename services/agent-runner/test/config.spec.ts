@@ -1,5 +1,6 @@
 import { ConfigError, parseConfig } from '@hangar/config';
 import { AgentRunnerConfigSchema } from '../src/config';
+import { offeredProviders } from '../src/modules/intake/runner-offer';
 
 // The lines the runner prints (one per bad variable) before it exits without starting.
 function problemsOf(env: Record<string, string>): string[] {
@@ -37,6 +38,19 @@ describe('agent-runner configuration', () => {
         message: expect.stringContaining("URL task pods reach this runner's task API at"),
       }),
     ]);
+  });
+
+  it('should start with credential pools alone, and offer only the providers that have a model', () => {
+    const pools = { claude: [{ name: 'team-a', key: 'sk-ant-a', maxConcurrent: 2 }] };
+    const config = AgentRunnerConfigSchema.parse({ MODEL_CREDENTIALS: JSON.stringify(pools) });
+    expect(config.MODEL_CREDENTIALS).toEqual(pools);
+    expect(offeredProviders(config)).toEqual(['claude']);
+    expect(problemsOf({})[0]).toMatch(/^ANTHROPIC_API_KEY .*MODEL_CREDENTIALS/);
+    // Names are unique within a provider, and a credential has its key.
+    expect(
+      problemsOf({ MODEL_CREDENTIALS: JSON.stringify({ claude: [pools.claude[0], pools.claude[0]] }) })[0],
+    ).toMatch(/^MODEL_CREDENTIALS/);
+    expect(problemsOf({ MODEL_CREDENTIALS: '{"claude":[{"name":"a"}]}' })[0]).toMatch(/^MODEL_CREDENTIALS/);
   });
 
   it("should add an installation's model prices to the table, and refuse a price that is none", () => {

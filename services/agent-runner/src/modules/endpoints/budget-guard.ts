@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CallRequest, CallTokens, ModelPrice } from '@hangar/agents';
+import { totalTokens, type CallRequest, type CallTokens, type ModelPrice } from '@hangar/agents';
 import { BudgetRepository, budgetWindow, type AttemptGrant, type StoredBudget } from '@hangar/db';
 import { BudgetCounters, type BudgetCounter, type CallReserve, type Reservation } from '@hangar/redis';
 
@@ -44,15 +44,16 @@ export class BudgetGuard {
     private readonly counters: BudgetCounters,
   ) {}
 
-  // `price`: the price of the model the request names (none: a model without one).
+  // `call`: what the request asks for, and the price of the model it names (none: a model
+  // without one); read only when a budget applies (a request may be megabytes of JSON).
   async admit(
     grant: AttemptGrant,
-    request: CallRequest,
-    price: ModelPrice | undefined,
+    call: () => { request: CallRequest; price: ModelPrice | undefined },
   ): Promise<BudgetDecision> {
     const budgets = await this.budgetsOf(grant);
     if (budgets.length === 0) return { admitted: true, budgets, counters: [], reservations: [] };
     const counters = budgets.map((budget) => counterOf(budget));
+    const { request, price } = call();
     const reserve = reserveOf(request, price);
     const deadline = Date.now() + BUSY_WAIT_MS;
     for (;;) {
@@ -82,12 +83,9 @@ export class BudgetGuard {
     costUsd: number | null,
     tokens: CallTokens | null,
   ): Promise<SoftLimitWarning[]> {
-    const used = tokens
-      ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
-      : 0;
     const reached = await this.counters.release(admitted.counters, admitted.reservations, {
       usd: costUsd ?? 0,
-      tokens: used,
+      tokens: totalTokens(tokens),
       outputTokens: tokens?.outputTokens ?? 0,
     });
     return reached.flatMap(({ budgetId, spentUsd, spentTokens }) => {

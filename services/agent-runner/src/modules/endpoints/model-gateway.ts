@@ -15,6 +15,7 @@ import {
   ModelUsageMeter,
   readCallRequest,
   restUntil,
+  totalTokens,
   scriptedModelBaseUrl,
   type AgentProvider,
   type ModelPrice,
@@ -211,12 +212,11 @@ export class ModelGateway implements OnApplicationBootstrap {
           413,
           api.error(413, `hangar model gateway: a request is at most ${MAX_REQUEST_BYTES} bytes`),
         );
-      const request = readCallRequest(provider, path, body);
-      const decision = await this.budgets.admit(
-        grant,
-        request,
-        request.model ? this.prices[request.model] : undefined,
-      );
+      const read = body;
+      const decision = await this.budgets.admit(grant, () => {
+        const request = readCallRequest(provider, path, read);
+        return { request, price: request.model ? this.prices[request.model] : undefined };
+      });
       if (!decision.admitted && decision.why === 'spent') {
         const reason = `budget-exceeded: ${decision.budget.label}`;
         this.calls.refuse(grant.taskId, grant.attempt, reason);
@@ -332,14 +332,7 @@ export class ModelGateway implements OnApplicationBootstrap {
     const { grant } = meter;
     const costUsd = price && tokens ? callCostUsd(price, tokens) : null;
     this.pool
-      .release(
-        meter.provider,
-        meter.credential,
-        meter.lease,
-        tokens
-          ? tokens.inputTokens + tokens.outputTokens + tokens.cacheReadTokens + tokens.cacheWriteTokens
-          : 0,
-      )
+      .release(meter.provider, meter.credential, meter.lease, totalTokens(tokens))
       .catch((error: unknown) => this.logger.warn({ err: error }, "a credential's lease was not given back"));
     this.calls.track(
       grant.taskId,

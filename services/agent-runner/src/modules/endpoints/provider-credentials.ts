@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AGENT_PROVIDERS, type AgentProvider } from '@hangar/agents';
 import { CredentialPools, type PoolMember } from '@hangar/redis';
-import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { AGENT_RUNNER_CONFIG, providerKey, type AgentRunnerConfig } from '../../config';
 
 // How long a call waits for a credential of its pool to be free of its caps (calls in flight,
 // tokens this minute), before it is answered as rate limited.
@@ -32,11 +32,6 @@ export class ProviderCredentials {
     private readonly shared: CredentialPools,
     @Inject(AGENT_RUNNER_CONFIG) config: AgentRunnerConfig,
   ) {
-    const single: Record<AgentProvider, { key: string | undefined; baseUrl: string | undefined }> = {
-      claude: { key: config.ANTHROPIC_API_KEY, baseUrl: config.ANTHROPIC_BASE_URL },
-      codex: { key: config.OPENAI_API_KEY, baseUrl: config.OPENAI_BASE_URL },
-      gemini: { key: config.GEMINI_API_KEY, baseUrl: config.GEMINI_BASE_URL },
-    };
     this.pools = Object.fromEntries(
       AGENT_PROVIDERS.map((provider) => {
         const configured = config.MODEL_CREDENTIALS[provider];
@@ -51,8 +46,8 @@ export class ProviderCredentials {
           : [
               {
                 name: config.SCRIPTED_MODEL_URL ? 'scripted-model' : 'installation',
-                key: config.SCRIPTED_MODEL_URL ? 'scripted-model' : (single[provider].key ?? ''),
-                baseUrl: single[provider].baseUrl,
+                key: config.SCRIPTED_MODEL_URL ? 'scripted-model' : (providerKey(config, provider).key ?? ''),
+                baseUrl: providerKey(config, provider).baseUrl,
                 maxConcurrent: null,
                 tokensPerMinute: null,
               },

@@ -1,18 +1,19 @@
 import type { AgentProvider } from '@hangar/agents';
 import { resolveClaudeBinary, resolveCodexBinary, resolveGeminiScript } from '@hangar/agents';
-import type { AgentRunnerConfig } from '../../config';
+import { hasModel, type AgentRunnerConfig } from '../../config';
 
 // The agent CLIs this runner can run: installed here (the process executor) or in the task image
 // (the same image: the kubernetes executor), with a model to talk to: the scripted model, or the
-// provider's key.
+// provider's credentials (hasModel).
 export function offeredProviders(config: AgentRunnerConfig): AgentProvider[] {
-  const scripted = Boolean(config.SCRIPTED_MODEL_URL);
-  const checks: [AgentProvider, boolean, () => unknown][] = [
-    ['claude', scripted || Boolean(config.ANTHROPIC_API_KEY), () => resolveClaudeBinary(config.CLAUDE_BIN)],
-    ['codex', scripted || Boolean(config.OPENAI_API_KEY), () => resolveCodexBinary()],
-    ['gemini', scripted || Boolean(config.GEMINI_API_KEY), () => resolveGeminiScript()],
+  const checks: [AgentProvider, () => unknown][] = [
+    ['claude', () => resolveClaudeBinary(config.CLAUDE_BIN)],
+    ['codex', () => resolveCodexBinary()],
+    ['gemini', () => resolveGeminiScript()],
   ];
-  return checks.filter(([, model, installed]) => model && found(installed)).map(([provider]) => provider);
+  return checks
+    .filter(([provider, installed]) => hasModel(config, provider) && found(installed))
+    .map(([provider]) => provider);
 }
 
 function found(resolve: () => unknown): boolean {
