@@ -32,6 +32,9 @@ export interface AgentRunSpec {
   allowedTools?: readonly string[];
   disallowedTools?: readonly string[];
   mcpConfigPath?: string;
+  // Tool calls that wait for a person (docs/governance.md): the profile's patterns, asked through
+  // `promptTool` (an MCP tool of a server in the MCP config). Claude Code only.
+  approvals?: { patterns: readonly string[]; promptTool: string };
   resumeSessionId?: string;
   // The final answer must be a JSON object matching this schema: Claude Code's --json-schema,
   // Codex's --output-schema, an instruction after the prompt for the Gemini CLI.

@@ -20,6 +20,7 @@ export * from './claude/claude-binary';
 export * from './claude/claude-invocation';
 export * from './claude/claude-home';
 export * from './claude/claude-stream.parser';
+export * from './claude/approval-rules';
 export * from './codex/codex-binary';
 export * from './codex/codex-invocation';
 export * from './codex/codex-stream.parser';

@@ -40,6 +40,9 @@ export const ERROR_CODES = [
   'WORKFLOW_EXISTS',
   'WORKFLOW_RUN_NOT_FOUND',
   'BUDGET_NOT_FOUND',
+  'APPROVAL_NOT_FOUND',
+  // An approval already answered, or past its deadline: details.status says which.
+  'APPROVAL_CLOSED',
   // A definition or run request only the whole can judge: details.errors names each path.
   'INVALID_WORKFLOW',
   // A field a schema cannot judge alone (a webhook's apiUrl, once resolved): the same code, and

@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'stderr',
   'output.truncated',
   'budget.warning',
+  'approval.requested',
+  'approval.answered',
   'unknown',
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
@@ -95,6 +97,32 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
       limitUsd: z.number().nullable(),
       spentTokens: z.number().int(),
       limitTokens: z.number().int().nullable(),
+    }),
+  }),
+  // A tool call of the agent waits for a person (docs/governance.md): the approval, answered
+  // through REST, Socket.IO or the CLI before its deadline.
+  z.object({
+    type: z.literal('approval.requested'),
+    data: z.object({
+      approvalId: z.string(),
+      tool: z.string(),
+      input: z.unknown(),
+      rule: z.string(),
+      deadline: z.string(),
+    }),
+  }),
+  // Its answer reached the agent: allowed (once, or for the task), denied with the message the
+  // agent was given, or expired (no answer before the deadline, or the attempt ended).
+  z.object({
+    type: z.literal('approval.answered'),
+    data: z.object({
+      approvalId: z.string(),
+      tool: z.string(),
+      status: z.enum(['ALLOWED', 'DENIED', 'EXPIRED']),
+      decision: z.enum(['allow-once', 'allow-task', 'deny']).nullable(),
+      by: z.string().nullable(),
+      message: z.string().nullable(),
+      waitedMs: z.number().int().nonnegative(),
     }),
   }),
   // Anything the parser does not know is kept whole, never dropped.

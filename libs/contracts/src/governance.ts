@@ -126,6 +126,20 @@ export const NotificationSchema = z.discriminatedUnion('kind', [
     spentTokens: z.number().int(),
     task: z.object({ id: z.string(), project: z.string() }),
   }),
+  // A tool call of `task` waits for an operator's answer until `deadline` (docs/governance.md):
+  // answered with `POST /api/v1/approvals/<id>/answer`, `hangar approvals`, or Socket.IO.
+  z.object({
+    kind: z.literal('approval.requested'),
+    at: z.string(),
+    approval: z.object({
+      id: z.string(),
+      tool: z.string(),
+      rule: z.string(),
+      input: z.unknown(),
+      deadline: z.string(),
+    }),
+    task: z.object({ id: z.string(), project: z.string(), profile: z.string() }),
+  }),
 ]);
 export type Notification = z.infer<typeof NotificationSchema>;
 // The header that carries the body's HMAC-SHA256 with the hook's secret: `sha256=<hex>`.

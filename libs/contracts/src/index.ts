@@ -17,3 +17,4 @@ export * from './workflows';
 export * from './delegation';
 export * from './routing';
 export * from './governance';
+export * from './approvals';

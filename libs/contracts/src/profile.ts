@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApprovalPolicySchema } from './approvals';
 import { DelegationSettingsSchema } from './delegation';
 import { ProfileNameSchema } from './task';
 
@@ -126,6 +127,7 @@ const ProfileFieldsSchema = z.object({
   delegation: DelegationSettingsSchema.describe(
     "the agent gets Hangar's MCP server to start child tasks on the listed profiles (docs/delegation.md)",
   ),
+  approvals: ApprovalPolicySchema,
 });
 
 // Defaults apply when a profile is made (trustRepositorySettings and internetAccess: false), never
@@ -163,6 +165,7 @@ function agentProfileSchema<Server extends z.ZodType>(server: Server) {
     trustRepositorySettings: z.boolean(),
     internetAccess: z.boolean(),
     delegation: DelegationSettingsSchema,
+    approvals: ApprovalPolicySchema,
     createdAt: z.string(),
     updatedAt: z.string(),
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Approval } from './approvals';
 import { MessageSchema } from './conversation';
 import { TaskStatusSchema } from './task';
 import { WorkflowRunStatusSchema, WorkflowStepRunSchema } from './workflows';
@@ -10,6 +11,8 @@ export const SocketEvents = {
   // client → server, with an ack
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
+  // Answers a tool call waiting for approval (ApprovalAnswerMessage; docs/governance.md).
+  answerApproval: 'approval:answer',
   // server → client
   hello: 'hello',
   events: 'events',
@@ -52,6 +55,8 @@ export const SOCKET_ERROR_CODES = [
   'UNKNOWN',
   'FORBIDDEN',
   'TOO_MANY_SUBSCRIPTIONS',
+  // An approval answered already or past its deadline.
+  'CONFLICT',
   'INTERNAL',
 ] as const;
 export type SocketErrorCode = (typeof SOCKET_ERROR_CODES)[number];
@@ -61,6 +66,9 @@ export type SubscribeAck =
   | { ok: false; error: { code: SocketErrorCode; message: string } };
 export type UnsubscribeAck =
   { ok: true; topic: Topic } | { ok: false; error: { code: SocketErrorCode; message: string } };
+
+export type AnswerApprovalAck =
+  { ok: true; approval: Approval } | { ok: false; error: { code: SocketErrorCode; message: string } };
 
 // Why a handshake is refused: `connect_error` carries the message, and `data.code` one of these.
 export const CONNECT_ERROR_CODES = ['UNAUTHENTICATED', 'OVERLOADED', 'DRAINING'] as const;

@@ -13,6 +13,8 @@ export const TASK_API_ROUTES = {
   claim: 'POST /claim',
   events: 'POST /events',
   heartbeat: 'POST /heartbeat',
+  // How long the attempt's agent has waited for approvals so far (not counted against its timeout).
+  approvalWait: 'GET /approval-wait',
   workspace: 'PUT /workspace',
   getSession: 'GET /session',
   putSession: 'PUT /session',
@@ -72,6 +74,7 @@ export const TaskApiEventsRequestSchema = z
 export type TaskApiEventsRequest = z.infer<typeof TaskApiEventsRequestSchema>;
 
 export const TaskApiHeartbeatSchema = z.object({ cancelRequested: z.boolean() });
+export const TaskApiApprovalWaitSchema = z.object({ waitedMs: z.number().int().nonnegative() });
 export type TaskApiHeartbeat = z.infer<typeof TaskApiHeartbeatSchema>;
 
 const CommitSchema = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a commit id');

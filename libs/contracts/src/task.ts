@@ -147,9 +147,12 @@ export const TaskSchema = z.object({
   requires: z.array(z.string()),
   pool: z.string().nullable(),
   error: z.string().nullable(),
-  // Why a QUEUED task is not starting when that is not its turn: `provider-quota` while every
-  // credential of its provider is rate limited, until when (docs/governance.md).
-  waiting: z.object({ reason: z.literal('provider-quota'), until: z.string().nullable() }).nullable(),
+  // Why a task waits (docs/governance.md): QUEUED with `provider-quota` while every credential
+  // of its provider is rate limited, until when; RUNNING with `approval` while its agent waits
+  // for a person to answer a tool call, until the approval's deadline.
+  waiting: z
+    .object({ reason: z.enum(['provider-quota', 'approval']), until: z.string().nullable() })
+    .nullable(),
   lastSeq: z.number().int(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),

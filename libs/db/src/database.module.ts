@@ -6,6 +6,7 @@ import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AttemptTokenRepository } from './repositories/attempt-token.repository';
 import { ModelCallRepository } from './repositories/model-call.repository';
 import { BudgetRepository } from './repositories/budget.repository';
+import { ApprovalRepository } from './repositories/approval.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { ProjectGitHostRepository } from './repositories/project-git-host.repository';
@@ -61,6 +62,7 @@ const REPOSITORIES = [
   AttemptTokenRepository,
   ModelCallRepository,
   BudgetRepository,
+  ApprovalRepository,
   WorkflowRepository,
   WorkflowRunRepository,
   WorkflowRunStore,

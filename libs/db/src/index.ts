@@ -34,5 +34,6 @@ export * from './repositories/analytics.repository';
 export * from './repositories/attempt-token.repository';
 export * from './repositories/model-call.repository';
 export * from './repositories/budget.repository';
+export * from './repositories/approval.repository';
 export * from './repositories/workflow.repository';
 export * from './repositories/task-admission.store';

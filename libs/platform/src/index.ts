@@ -7,3 +7,4 @@ export * from './periodic';
 export * from './routing';
 export * from './budget-spend';
 export * from './notification-hook';
+export * from './approval-desk';

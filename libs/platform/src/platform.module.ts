@@ -3,6 +3,7 @@ import { DatabaseHealth, DatabaseModule } from '@hangar/db';
 import { createMetricsRegistry, HealthModule } from '@hangar/observability';
 import { checkRedis, RedisModule } from '@hangar/redis';
 import { DEFAULT_LIFECYCLE_SETTINGS, LIFECYCLE_SETTINGS, TaskLifecycle } from './task-lifecycle';
+import { ApprovalDesk } from './approval-desk';
 import { BudgetSpend } from './budget-spend';
 import { TaskActivity } from './task-activity';
 import { WorkflowRunActivity } from './workflow-run-activity';
@@ -30,6 +31,7 @@ export class PlatformModule {
       module: PlatformModule,
       global: true,
       providers: [
+        ApprovalDesk,
         BudgetSpend,
         TaskActivity,
         TaskLifecycle,
@@ -43,7 +45,7 @@ export class PlatformModule {
           },
         },
       ],
-      exports: [BudgetSpend, TaskActivity, TaskLifecycle, WorkflowRunActivity],
+      exports: [ApprovalDesk, BudgetSpend, TaskActivity, TaskLifecycle, WorkflowRunActivity],
       imports: [
         DatabaseModule.forRoot({ databaseUrl: settings.DATABASE_URL, ...options }),
         RedisModule.forRoot({ url: settings.REDIS_URL, prefix: settings.HANGAR_REDIS_PREFIX }),

@@ -2,13 +2,20 @@ import { Inject, Injectable } from '@nestjs/common';
 import { STREAM_RETENTION_SECONDS_DEFAULT, TASK_MAX_ATTEMPTS_DEFAULT } from '@hangar/config';
 import {
   HangarError,
+  type Approval,
   type Task,
   type TaskSandbox,
   TERMINAL_STATUSES,
   type TaskEndedJob,
   type WorkflowJob,
 } from '@hangar/contracts';
-import { type NewTask, TaskEventRepository, TaskRepository, type RunOutcome } from '@hangar/db';
+import {
+  ApprovalRepository,
+  type NewTask,
+  TaskEventRepository,
+  TaskRepository,
+  type RunOutcome,
+} from '@hangar/db';
 import {
   TaskStateStore,
   type ChildCreation,
@@ -69,6 +76,7 @@ export class TaskLifecycle {
     private readonly tasks: TaskRepository,
     private readonly stream: TaskEventStream,
     private readonly events: TaskEventRepository,
+    private readonly approvals: ApprovalRepository,
     private readonly activity: TaskActivity,
     @Inject(LIFECYCLE_SETTINGS) private readonly settings: LifecycleSettings,
     queues: Queues,
@@ -252,10 +260,74 @@ export class TaskLifecycle {
     }
   }
 
+  // A tool call of the running attempt's agent waits for a person (docs/governance.md): the task
+  // says so live (its `waiting`, an `approval.requested` event, its project's activity).
+  async approvalAsked(task: Task, approval: Approval): Promise<void> {
+    const waiting = await this.state.markWaitingForApproval(
+      task.id,
+      approval.attempt,
+      new Date(approval.deadline),
+    );
+    const log = await this.freshLog(task);
+    await log.append([
+      {
+        type: 'approval.requested',
+        data: {
+          approvalId: approval.id,
+          tool: approval.tool,
+          input: approval.input,
+          rule: approval.rule,
+          deadline: approval.deadline,
+        },
+      },
+    ]);
+    await log.flush();
+    if (waiting)
+      await this.activity.statusChanged(
+        waiting,
+        `approval: ${approval.tool} waits for an operator until ${approval.deadline}`,
+      );
+  }
+
+  // An approval was answered or expired (by whoever did: the person's answer, the runner at its
+  // deadline, the attempt's end): an `approval.answered` event, and the task waits no more once
+  // none of its approvals is pending. The waiting agent reads the answer itself.
+  async approvalClosed(approval: Approval): Promise<void> {
+    await this.state.clearApprovalWaiting(approval.taskId);
+    const task = await this.tasks.find(approval.taskId);
+    if (!task) return;
+    const closedAt = approval.answeredAt ? Date.parse(approval.answeredAt) : Date.now();
+    const log = await this.freshLog(task);
+    await log.append([
+      {
+        type: 'approval.answered',
+        data: {
+          approvalId: approval.id,
+          tool: approval.tool,
+          status: approval.status === 'PENDING' ? 'EXPIRED' : approval.status,
+          decision: approval.decision,
+          by: approval.answeredBy,
+          message: approval.message,
+          waitedMs: Math.max(0, closedAt - Date.parse(approval.createdAt)),
+        },
+      },
+    ]);
+    await log.flush();
+  }
+
   // The change told: the `task.status` event in the task's own sequence (through the attempt's
   // log when there is one, so it follows what the run recorded), then the activity topics.
   private async announce(task: Task, reason: string | undefined, attemptLog?: TaskEventLog): Promise<void> {
     const terminal = TERMINAL_STATUSES.includes(task.status);
+    // No agent of an ended attempt waits for an answer any more.
+    const endedAttempts = task.status === 'RUNNING' ? task.attempts - 1 : task.attempts;
+    if (endedAttempts > 0)
+      for (const expired of await this.approvals.expireAttempts(
+        task.id,
+        endedAttempts,
+        'the attempt ended before anyone answered',
+      ))
+        await this.approvalClosed(expired);
     // A workflow step's task ended: the engine decides what comes next. First, as the change is
     // committed: the next step waits on nothing else (durably: the job waits while no
     // orchestrator runs; one job per task and ending, so a repeat adds nothing). How it ended

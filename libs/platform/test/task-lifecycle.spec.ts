@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowDefinitionSchema, type Task } from '@hangar/contracts';
 import {
+  ApprovalRepository,
   createPrismaClient,
   DEFAULT_PROJECT_ID,
   TaskEventRepository,
@@ -39,6 +40,7 @@ describe(TaskLifecycle.name, () => {
       tasks,
       stream,
       events,
+      new ApprovalRepository(prisma),
       new TaskActivity(topics, tasks),
       { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 90 },
       queues,

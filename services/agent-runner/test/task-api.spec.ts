@@ -144,6 +144,7 @@ describe('task API', () => {
     claim: { taskId: 'x', attempt: 1, workspace: '/workspace/x' },
     events: { events: [{ type: 'assistant.text', data: { text: 'hi' } }] },
     heartbeat: {},
+    approvalWait: undefined,
     workspace: { dir: '/workspace/x', branch: null, baseCommit: null },
     getSession: undefined,
     putSession: { sessionId: 's1', relativePath: 'projects/x/s1.jsonl', transcript: '' },

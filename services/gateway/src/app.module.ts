@@ -21,6 +21,7 @@ import { TokensModule } from './modules/tokens/tokens.module';
 import { UsersModule } from './modules/users/users.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
+import { ApprovalsModule } from './modules/approvals/approvals.module';
 import { BudgetsModule } from './modules/budgets/budgets.module';
 import { RunnersModule } from './modules/runners/runners.module';
 import { TasksModule } from './modules/tasks/tasks.module';
@@ -42,6 +43,7 @@ export class AppModule implements NestModule {
         TasksModule,
         ProfilesModule,
         BudgetsModule,
+        ApprovalsModule,
         ConversationsModule,
         ProjectsModule,
         UsersModule,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type AgentInvocation, DEFAULT_AGENT_PATH, MAX_PROMPT_ARG_BYTES } from '../agent-invocation';
 import type { OutputSchema } from '../output-schema';
 import { PERMISSION_MODES } from '@hangar/contracts';
+import { claudeAskRules } from './approval-rules';
 import { resolveClaudeBinary } from './claude-binary';
 
 // The profile schema validates these; one list for both.
@@ -27,6 +28,9 @@ export interface ClaudeRunSpec {
   allowedTools?: readonly string[];
   disallowedTools?: readonly string[];
   mcpConfig?: string;
+  // The patterns become `permissions.ask` rules (--settings): such a call is asked of the
+  // permission prompt tool whatever the mode and allow rules say.
+  approvals?: { patterns: readonly string[]; promptTool: string };
   resumeSessionId?: string;
   // The CLI offers the model a StructuredOutput tool with this schema and ends the run when it is
   // called: the result's text is the object, serialized.
@@ -48,6 +52,10 @@ export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
   if (spec.allowedTools?.length) args.push('--allowedTools', ...spec.allowedTools);
   if (spec.disallowedTools?.length) args.push('--disallowedTools', ...spec.disallowedTools);
   if (spec.mcpConfig) args.push('--mcp-config', spec.mcpConfig);
+  if (spec.approvals?.patterns.length) {
+    const settings = { permissions: { ask: claudeAskRules(spec.approvals.patterns) } };
+    args.push('--settings', JSON.stringify(settings), '--permission-prompt-tool', spec.approvals.promptTool);
+  }
   if (spec.resumeSessionId) args.push('--resume', spec.resumeSessionId);
   if (spec.outputSchema) args.push('--json-schema', JSON.stringify(spec.outputSchema));
   // The repository's .claude/settings*.json (hooks, permission rules, env, helper commands) and

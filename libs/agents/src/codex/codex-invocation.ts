@@ -14,6 +14,8 @@ export const CODEX_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, stri
   allowedTools: 'codex has no per-tool allow list; the sandbox mode decides what commands may do',
   disallowedTools: 'codex has no per-tool deny list; the sandbox mode decides what commands may do',
   mcpConfigPath: 'codex reads MCP servers only from config.toml [mcp_servers], not a Claude-style JSON file',
+  approvals:
+    'codex exec has no hook that could ask a person before a tool call (Hangar refuses such a profile: docs/governance.md)',
 };
 
 // `codex exec` never asks for approval; the sandbox decides what a command may touch. Inside

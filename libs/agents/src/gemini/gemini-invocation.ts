@@ -9,6 +9,8 @@ export const GEMINI_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, str
   appendSystemPrompt:
     'the Gemini CLI can only replace its system prompt (GEMINI_SYSTEM_MD), not append to it',
   mcpConfigPath: 'the Gemini CLI reads MCP servers only from settings.json (mcpServers)',
+  approvals:
+    'the Gemini CLI, headless, has no hook that could ask a person before a tool call (Hangar refuses such a profile: docs/governance.md)',
 };
 
 // Headless, the CLI leaves out every tool that would need an approval it cannot ask for.

@@ -46,6 +46,10 @@ export interface SpawnAgentOptions {
   maxEventBytes?: number;
   // Niceness of the agent's process (and so of everything it starts): 0 (the default) to 19.
   nice?: number;
+  // How long the run has waited for people so far (tool calls waiting for an approval, the wait
+  // under way included): that time does not count against timeoutMs. Asked when the timeout
+  // would fire; a failure to answer counts as no wait.
+  waitedMs?: () => Promise<number>;
 }
 
 export class AgentSpawnFailed extends Error {
@@ -139,9 +143,27 @@ class AgentSupervisor {
     child.on('error', () => undefined);
     child.once('exit', (code, signal) => this.onExit(code, signal));
     child.once('close', () => void this.onClose());
-    this.later(options.timeoutMs, () =>
-      this.requestStop('timeout', `no exit within ${options.timeoutMs} ms`),
-    );
+    this.armTimeout(Date.now(), options.timeoutMs);
+  }
+
+  // The timeout, pushed back by the time the run waited for people (options.waitedMs).
+  private armTimeout(startedAt: number, inMs: number): void {
+    this.later(inMs, () => {
+      const { timeoutMs, waitedMs } = this.options;
+      if (!waitedMs) return this.requestStop('timeout', `no exit within ${timeoutMs} ms`);
+      void waitedMs()
+        .catch(() => 0)
+        .then((waited) => {
+          if (this.stop || this.exit) return;
+          const left = startedAt + timeoutMs + waited - Date.now();
+          if (left > 0) this.armTimeout(startedAt, left);
+          else
+            this.requestStop(
+              'timeout',
+              `no exit within ${timeoutMs} ms${waited > 0 ? ` (besides ${waited} ms waiting for approvals)` : ''}`,
+            );
+        });
+    });
   }
 
   handle(): AgentHandle {

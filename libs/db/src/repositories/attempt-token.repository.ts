@@ -79,6 +79,15 @@ export class AttemptTokenRepository {
   }
 
   // Every token of the attempt; returns how many were still live.
+  // The attempt waited `ms` for people (approvals): its credential lives that much longer, as
+  // its timeout does.
+  async extend(taskId: string, attempt: number, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    await this.prisma.$executeRaw`
+      UPDATE attempt_tokens SET expires_at = expires_at + ${Math.round(ms)} * interval '1 millisecond'
+      WHERE task_id = ${taskId} AND attempt = ${attempt} AND revoked_at IS NULL`;
+  }
+
   async revoke(taskId: string, attempt: number): Promise<number> {
     const { count } = await this.prisma.attemptToken.updateMany({
       where: { taskId, attempt, revokedAt: null },

@@ -1,4 +1,6 @@
 import {
+  APPROVALS_OFF,
+  ApprovalPolicySchema,
   DELEGATION_OFF,
   DelegationSettingsSchema,
   HangarError,
@@ -36,6 +38,7 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
     internetAccess: row.internetAccess,
     // Null (never set) is off; a stored setting is read with today's defaults.
     delegation: row.delegation === null ? DELEGATION_OFF : DelegationSettingsSchema.parse(row.delegation),
+    approvals: row.approvals === null ? APPROVALS_OFF : ApprovalPolicySchema.parse(row.approvals),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

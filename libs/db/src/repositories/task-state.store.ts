@@ -298,6 +298,29 @@ export class TaskStateStore {
     return rows.map(taskFromSql);
   }
 
+  // The running attempt's agent waits for a person to answer a tool call, until `until` (the
+  // soonest deadline of its pending approvals; docs/governance.md).
+  async markWaitingForApproval(id: string, attempt: number, until: Date): Promise<Task | null> {
+    const [row] = await this.sql.query<TaskRow & { profileName: string; projectSlug: string }>(Prisma.sql`
+      WITH t AS (
+        UPDATE tasks SET waiting_reason = 'approval', updated_at = now(),
+          waiting_until = CASE WHEN waiting_reason = 'approval' AND waiting_until < ${until}
+                               THEN waiting_until ELSE ${until} END
+        WHERE id = ${id} AND status = 'RUNNING' AND attempts = ${attempt}
+        RETURNING *
+      )
+      SELECT ${TASK_COLUMNS} FROM t`);
+    return row ? taskFromSql(row) : null;
+  }
+
+  // No approval of the task is pending any more: it waits for no one.
+  async clearApprovalWaiting(id: string): Promise<void> {
+    await this.sql.query(Prisma.sql`
+      UPDATE tasks SET waiting_reason = NULL, waiting_until = NULL, updated_at = now()
+      WHERE id = ${id} AND waiting_reason = 'approval'
+        AND NOT EXISTS (SELECT 1 FROM approvals WHERE task_id = ${id} AND status = 'PENDING')`);
+  }
+
   // Only the runner that holds the task may finish it, so a runner presumed lost cannot
   // overwrite the outcome of the retry that replaced it.
   async finish(id: string, runnerId: string, outcome: RunOutcome): Promise<Task | null> {
@@ -412,7 +435,8 @@ export class TaskStateStore {
       throw new InvalidTransition(id, guard.status, to);
     const [row] = await this.sql.query<TaskRow & { profileName: string; projectSlug: string }>(Prisma.sql`
       WITH t AS (
-        UPDATE tasks SET ${assignments(set)}, status = ${to}::task_status, updated_at = now()
+        UPDATE tasks SET ${assignments({ waiting_reason: null, waiting_until: null, ...set })},
+          status = ${to}::task_status, updated_at = now()
         WHERE id = ${id} AND status::text = ANY(${sources}::text[])
           ${guard.runnerId !== undefined ? Prisma.sql`AND runner_id = ${guard.runnerId}` : Prisma.empty}
           ${guard.attempts !== undefined ? Prisma.sql`AND attempts = ${guard.attempts}` : Prisma.empty}

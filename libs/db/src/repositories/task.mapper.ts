@@ -65,7 +65,7 @@ export function toTask(row: TaskRowWithProfile): Task {
     pool: row.pool,
     error: row.error,
     waiting:
-      row.waitingReason === 'provider-quota'
+      row.waitingReason === 'provider-quota' || row.waitingReason === 'approval'
         ? { reason: row.waitingReason, until: row.waitingUntil?.toISOString() ?? null }
         : null,
     lastSeq: row.lastSeq,

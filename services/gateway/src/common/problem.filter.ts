@@ -28,6 +28,7 @@ export function statusOf(code: ErrorCode): number {
     case 'WORKFLOW_NOT_FOUND':
     case 'WORKFLOW_RUN_NOT_FOUND':
     case 'BUDGET_NOT_FOUND':
+    case 'APPROVAL_NOT_FOUND':
       return 404;
     case 'UNAUTHENTICATED':
     case 'INVALID_CREDENTIALS':
@@ -46,6 +47,7 @@ export function statusOf(code: ErrorCode): number {
     case 'CONVERSATION_BUSY':
     case 'IDEMPOTENCY_KEY_REUSED':
     case 'IDEMPOTENCY_KEY_IN_USE':
+    case 'APPROVAL_CLOSED':
       return 409;
     case 'SCENARIO_NOT_AVAILABLE':
     case 'UNKNOWN_SCENARIO':

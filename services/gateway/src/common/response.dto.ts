@@ -26,6 +26,8 @@ import {
   TaskSchema,
   TaskTreeNodeSchema,
   ModelUsageSchema,
+  ApprovalSchema,
+  ApprovalListSchema,
   BudgetSchema,
   BudgetListSchema,
   WorkflowRunPageSchema,
@@ -41,6 +43,8 @@ export class TaskEventPageDto extends createZodDto(TaskEventPageSchema) {}
 export class TaskDiffDto extends createZodDto(TaskDiffSchema) {}
 export class TaskTreeDto extends createZodDto(TaskTreeNodeSchema) {}
 export class ModelUsageDto extends createZodDto(ModelUsageSchema) {}
+export class ApprovalDto extends createZodDto(ApprovalSchema) {}
+export class ApprovalListDto extends createZodDto(ApprovalListSchema) {}
 export class BudgetDto extends createZodDto(BudgetSchema) {}
 export class BudgetListDto extends createZodDto(BudgetListSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}

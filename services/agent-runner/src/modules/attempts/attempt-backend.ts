@@ -63,6 +63,9 @@ export interface ClaimedAttempt {
   saveSession(session: StoredSession): Promise<void>;
   saveDiff(diff: TaskApiDiffRequest): Promise<void>;
   markPushed(): Promise<void>;
+  // How long its agent has waited for people (approvals) so far, the wait under way included:
+  // not counted against the task's timeout.
+  approvalWaitMs(): Promise<number>;
   // The conversation's answer to the turn's message.
   addAnswer(content: string): Promise<void>;
   // The final status, its event and activity, the stream's expiry; the attempt's credential is

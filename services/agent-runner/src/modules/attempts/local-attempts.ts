@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AgentEvent, AgentProfile, Task, TaskApiDiffRequest, TaskSandbox } from '@hangar/contracts';
 import {
+  ApprovalRepository,
   AttemptTokenRepository,
   ConversationRepository,
   ProfileRepository,
@@ -36,6 +37,7 @@ export class LocalAttempts {
     readonly diffs: TaskDiffRepository,
     readonly gitHosts: ProjectGitHostRepository,
     readonly tokens: AttemptTokenRepository,
+    readonly approvals: ApprovalRepository,
     readonly modelCalls: ModelCallLedger,
     @Inject(AGENT_RUNNER_CONFIG) readonly config: AgentRunnerConfig,
   ) {}
@@ -131,6 +133,10 @@ export class LocalAttempt implements ClaimedAttempt {
 
   async markPushed(): Promise<void> {
     await this.store.lifecycle.markPushed(this.task.id);
+  }
+
+  approvalWaitMs(): Promise<number> {
+    return this.store.approvals.waitedMs(this.task.id, this.task.attempts);
   }
 
   async addAnswer(content: string): Promise<void> {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   TASK_API_EVENT_BATCH_BYTES,
   TASK_API_MAX_EVENTS,
+  TaskApiApprovalWaitSchema,
   TaskApiClaimSchema,
   TaskApiFinishedSchema,
   TaskApiHeartbeatSchema,
@@ -124,6 +125,10 @@ export class RemoteAttempt implements ClaimedAttempt {
 
   async markPushed(): Promise<void> {
     await this.client.call('pushed', {});
+  }
+
+  async approvalWaitMs(): Promise<number> {
+    return (await this.client.call('approvalWait', undefined, TaskApiApprovalWaitSchema)).waitedMs;
   }
 
   async addAnswer(content: string): Promise<void> {

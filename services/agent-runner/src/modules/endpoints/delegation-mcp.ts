@@ -9,6 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { lastValueFrom, timeout } from 'rxjs';
 import { z } from 'zod';
 import {
+  APPROVAL_TOOL,
   ChildIdInputSchema,
   ChildTaskRequestSchema,
   ChildWorkflowRequestSchema,
@@ -18,15 +19,25 @@ import {
   StartChildTaskReplySchema,
   StartChildWorkflowReplySchema,
   TaskCancelReplySchema,
+  PermissionPromptInputSchema,
   WaitToolInputSchema,
+  type AgentProfile,
+  type PermissionPromptInput,
   type StartChildTaskMessage,
   type StartChildWorkflowMessage,
   type Task,
   type WorkflowJob,
   type WorkflowRun,
 } from '@hangar/contracts';
-import { TaskDiffRepository, TaskRepository, WorkflowRunRepository, type AttemptGrant } from '@hangar/db';
+import {
+  ProfileRepository,
+  TaskDiffRepository,
+  TaskRepository,
+  WorkflowRunRepository,
+  type AttemptGrant,
+} from '@hangar/db';
 import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer } from '@hangar/redis';
+import { ApprovalGate } from './approval-gate';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { sendJson } from './model-gateway';
 
@@ -44,8 +55,8 @@ const WAIT_MAX_SECONDS = 270;
 // A child's diff as a tool returns it.
 const DIFF_MAX_CHARS = 100_000;
 
-// Hangar's own MCP server for delegating agents (docs/delegation.md), on the runner's
-// endpoints at /mcp, stateless (Streamable HTTP, one server per request). The caller is the
+// Hangar's own MCP server for delegating agents (docs/delegation.md) and for the permission
+// prompt of profiles with approvals (docs/governance.md), on the runner's endpoints at /mcp, stateless (Streamable HTTP, one server per request). The caller is the
 // attempt whose credential it sends; it acts on its own children (tasks and workflow runs)
 // only. Starting a child goes to the gateway (its creation policy); cancelling a task to the
 // orchestrator, as from the API.
@@ -61,6 +72,8 @@ export class DelegationMcp {
     private readonly tasks: TaskRepository,
     private readonly runs: WorkflowRunRepository,
     private readonly diffs: TaskDiffRepository,
+    private readonly profiles: ProfileRepository,
+    private readonly approvals: ApprovalGate,
     @Inject(DELEGATION_CLIENT) private readonly client: ClientProxy,
     queues: Queues,
   ) {
@@ -78,7 +91,8 @@ export class DelegationMcp {
         id: null,
       });
     }
-    const server = this.serverFor(access.grant);
+    const profile = await this.profiles.ofTask(access.grant.taskId);
+    const server = this.serverFor(access.grant, profile);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => {
       void transport.close();
@@ -88,8 +102,48 @@ export class DelegationMcp {
     await transport.handleRequest(req, res);
   }
 
-  private serverFor(grant: AttemptGrant): McpServer {
+  private serverFor(grant: AttemptGrant, profile: AgentProfile): McpServer {
     const server = new McpServer({ name: 'hangar', version: '1.0.0' });
+    // The permission prompt tool of a profile with approvals (Claude Code's
+    // --permission-prompt-tool; its agent cannot call it itself: it is a disallowed tool).
+    if (profile.approvals.tools.length > 0)
+      server.registerTool(
+        APPROVAL_TOOL,
+        {
+          description:
+            "Hangar's permission prompt: a tool call the profile's approval policy names waits for a person.",
+          inputSchema: PermissionPromptInputSchema.shape,
+        },
+        async (args: PermissionPromptInput, extra): Promise<CallToolResult> => {
+          const progressToken = extra._meta?.progressToken;
+          const toolUseId = extra._meta?.['claudecode/toolUseId'];
+          try {
+            const decision = await this.approvals.decide(
+              grant,
+              profile,
+              { ...args, ...(typeof toolUseId === 'string' ? { toolUseId } : {}) },
+              {
+                signal: extra.signal,
+                progress: async (waitedMs) => {
+                  if (progressToken === undefined) return;
+                  await extra.sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken, progress: waitedMs, message: 'waiting for a person to approve' },
+                  });
+                },
+              },
+            );
+            return answer(decision);
+          } catch (error) {
+            this.logger.error({ err: error }, `task ${grant.taskId}: the permission prompt failed`);
+            return answer({
+              behavior: 'deny',
+              message: `Hangar could not ask for approval just now (${String(error)}); try again`,
+            });
+          }
+        },
+      );
+    if (!profile.delegation.enabled) return server;
     const tool =
       <Args>(run: (args: Args, signal: AbortSignal) => Promise<unknown>) =>
       async (args: Args, extra: { signal: AbortSignal }): Promise<CallToolResult> => {

@@ -4,6 +4,7 @@ import { redisTransportClient } from '@hangar/redis';
 import { NotificationHook } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AttemptsModule } from '../attempts/attempts.module';
+import { ApprovalGate } from './approval-gate';
 import { AttemptCredentials } from './attempt-credentials.service';
 import { DELEGATION_CLIENT, DelegationMcp } from './delegation-mcp';
 import { EgressProxy } from './egress-proxy';
@@ -48,6 +49,7 @@ import { TaskApi } from './task-api';
     },
     EgressProxy,
     TaskApi,
+    ApprovalGate,
     DelegationMcp,
     RunnerEndpoints,
   ],

@@ -130,6 +130,8 @@ export class TaskApi {
         const stop = await this.attempts.heartbeat(runnerId, [attempt.task.id]);
         return { cancelRequested: stop.includes(attempt.task.id) };
       }
+      case 'approvalWait':
+        return { waitedMs: await attempt.approvalWaitMs() };
       case 'workspace':
         await attempt.recordWorkspace(body as z.infer<typeof TaskApiWorkspaceRequestSchema>);
         return undefined;

@@ -16,7 +16,13 @@ import {
   type AgentRunSpec,
   type AgentExit,
 } from '@hangar/agents';
-import { HANGAR_MCP_SERVER, type AgentEvent, type AgentProfile, type Task } from '@hangar/contracts';
+import {
+  APPROVAL_TOOL,
+  HANGAR_MCP_SERVER,
+  type AgentEvent,
+  type AgentProfile,
+  type Task,
+} from '@hangar/contracts';
 import { SANDBOX_HOME, SANDBOX_WORKSPACE } from '@hangar/sandbox';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
 import {
@@ -168,7 +174,7 @@ export class TaskRunService {
       const mcpConfig = await writeMcpConfig(
         homeDir,
         profile,
-        delegates(profile) ? { url: access.mcpUrl, token: access.token } : undefined,
+        delegates(profile) || asksApproval(profile) ? { url: access.mcpUrl, token: access.token } : undefined,
       );
       const binaryPath =
         this.config.CLAUDE_BIN && profile.provider === 'claude' ? this.config.CLAUDE_BIN : undefined;
@@ -213,6 +219,8 @@ export class TaskRunService {
         maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
         nice: this.config.RUNNER_AGENT_NICE,
         onEvent: record,
+        // Time its tool calls wait for people does not count against the task's timeout.
+        ...(asksApproval(profile) ? { waitedMs: () => attempt.approvalWaitMs() } : {}),
         // spawnAgent records each line as a stderr event already; the tail names a failure.
         onStderrLine: (line) => {
           stderrTail.push(line);
@@ -314,6 +322,14 @@ function delegates(profile: AgentProfile): boolean {
   return profile.delegation.enabled && profile.provider === 'claude';
 }
 
+// Whether some of the run's tool calls wait for a person: Claude Code asks Hangar's permission
+// prompt tool for them (docs/governance.md); profiles of other CLIs cannot have approvals.
+function asksApproval(profile: AgentProfile): boolean {
+  return profile.approvals.tools.length > 0 && profile.provider === 'claude';
+}
+
+const PERMISSION_PROMPT_TOOL = `mcp__${HANGAR_MCP_SERVER}__${APPROVAL_TOOL}`;
+
 // What a profile asks of the CLI; unset fields leave the CLI's defaults.
 function profileOptions(profile: AgentProfile) {
   // Headless, a tool the permission mode does not allow is refused: Hangar's own tools are
@@ -321,13 +337,20 @@ function profileOptions(profile: AgentProfile) {
   const allowedTools = delegates(profile)
     ? [...profile.allowedTools, `mcp__${HANGAR_MCP_SERVER}`]
     : profile.allowedTools;
+  // The permission prompt tool is the CLI's to call, never the model's.
+  const disallowedTools = asksApproval(profile)
+    ? [...profile.disallowedTools, PERMISSION_PROMPT_TOOL]
+    : profile.disallowedTools;
   return {
     ...(profile.model ? { model: profile.model } : {}),
     ...(profile.permissionMode ? { permissionMode: profile.permissionMode as AgentPermissionMode } : {}),
     ...(profile.maxTurns ? { maxTurns: profile.maxTurns } : {}),
     ...(profile.appendSystemPrompt ? { appendSystemPrompt: profile.appendSystemPrompt } : {}),
     ...(allowedTools.length > 0 ? { allowedTools } : {}),
-    ...(profile.disallowedTools.length > 0 ? { disallowedTools: profile.disallowedTools } : {}),
+    ...(disallowedTools.length > 0 ? { disallowedTools } : {}),
+    ...(asksApproval(profile)
+      ? { approvals: { patterns: profile.approvals.tools, promptTool: PERMISSION_PROMPT_TOOL } }
+      : {}),
   };
 }
 

@@ -32,6 +32,7 @@ export class ProfilesService {
   async create(principal: Principal, project: string | undefined, input: CreateProfileRequest) {
     const access = principal.require(principal.project(project).id, 'admin');
     if (input.trustRepositorySettings === true) requireInstanceAdminForTrust(principal);
+    requireApprovalsSupported(input.provider ?? 'claude', input.approvals?.tools ?? []);
     const created = await this.profiles.create(access.id, input);
     this.audit.touched({
       projectId: access.id,
@@ -40,6 +41,7 @@ export class ProfilesService {
         ...Object.fromEntries(AUDITED_SWITCHES.map((name) => [name, created[name]])),
         // Whether its agents may start tasks of their own (docs/delegation.md).
         delegation: created.delegation,
+        approvals: created.approvals,
       },
     });
     return created;
@@ -48,6 +50,7 @@ export class ProfilesService {
   async update(principal: Principal, project: string | undefined, name: string, input: UpdateProfileRequest) {
     const access = principal.require(principal.project(project).id, 'admin');
     const before = await this.profiles.get(access.id, name);
+    requireApprovalsSupported(input.provider ?? before.provider, (input.approvals ?? before.approvals).tools);
     const change = { ...input };
     if (input.trustRepositorySettings === true && !principal.isInstanceAdmin) {
       if (!before.trustRepositorySettings) requireInstanceAdminForTrust(principal);
@@ -64,6 +67,9 @@ export class ProfilesService {
         ...Object.fromEntries(switched.map((field) => [field, { from: before[field], to: updated[field] }])),
         ...(JSON.stringify(before.delegation) !== JSON.stringify(updated.delegation)
           ? { delegation: { from: before.delegation, to: updated.delegation } }
+          : {}),
+        ...(JSON.stringify(before.approvals) !== JSON.stringify(updated.approvals)
+          ? { approvals: { from: before.approvals, to: updated.approvals } }
           : {}),
       },
     });
@@ -84,5 +90,17 @@ function requireInstanceAdminForTrust(principal: Principal): void {
     "only an instance administrator may turn on trustRepositorySettings: the repository's hooks " +
       'would run on the runner',
     { field: 'trustRepositorySettings', required: 'isAdmin' },
+  );
+}
+
+// Asking a person before a tool call needs Claude Code's permission prompt tool: the other CLIs,
+// headless, have no hook for it (docs/governance.md).
+function requireApprovalsSupported(provider: string, tools: readonly string[]): void {
+  if (tools.length === 0 || provider === 'claude') return;
+  throw new HangarError(
+    'VALIDATION_FAILED',
+    `a ${provider} profile cannot have approvals: only Claude Code can ask Hangar before a tool call ` +
+      '(use disallowedTools to keep such tools from the agent instead)',
+    { field: 'approvals' },
   );
 }

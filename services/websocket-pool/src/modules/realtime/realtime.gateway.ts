@@ -20,11 +20,13 @@ import {
   type Principal,
 } from '@hangar/auth';
 import {
+  ApprovalAnswerMessageSchema,
   HangarError,
   SOCKET_NAMESPACE,
   SocketEvents,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
+  type AnswerApprovalAck,
   type ConnectErrorCode,
   type DrainMessage,
   type HelloMessage,
@@ -32,6 +34,8 @@ import {
   type Topic,
   type UnsubscribeAck,
 } from '@hangar/contracts';
+import { AuditRepository } from '@hangar/db';
+import { ApprovalDesk, approvalAuditDetails } from '@hangar/platform';
 import { WEBSOCKET_POOL_CONFIG, type WebsocketPoolConfig } from '../../config';
 import { RealtimeMetrics, type ConnectionState } from './realtime.metrics';
 import { ConnectionAdmission } from './connection-admission';
@@ -95,6 +99,8 @@ export class RealtimeGateway
     private readonly hub: TopicHub,
     private readonly metrics: RealtimeMetrics,
     private readonly admission: ConnectionAdmission,
+    private readonly approvals: ApprovalDesk,
+    private readonly audit: AuditRepository,
     @Inject(WEBSOCKET_POOL_CONFIG) private readonly config: WebsocketPoolConfig,
   ) {}
 
@@ -271,6 +277,50 @@ export class RealtimeGateway
       if (!subscription.closed) this.hub.start(subscription);
     });
     return { ok: true, topic, afterSeq };
+  }
+
+  // A tool call waiting for approval, answered by an operator of its project, as over REST
+  // (the same use case, audited the same way).
+  @SubscribeMessage(SocketEvents.answerApproval)
+  async answerApproval(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() body: unknown,
+  ): Promise<AnswerApprovalAck> {
+    const connection = this.connections.get(socket);
+    if (!connection) return { ok: false, error: { code: 'INTERNAL', message: 'not connected' } };
+    const parsed = ApprovalAnswerMessageSchema.safeParse(body);
+    if (!parsed.success)
+      return { ok: false, error: { code: 'INVALID_REQUEST', message: describe(parsed.error) } };
+    const { approvalId, ...answer } = parsed.data;
+    this.touch(socket, connection);
+    try {
+      const answered = await this.approvals.answer(connection.principal, approvalId, answer);
+      const { projectId, ...approval } = answered;
+      const actor = connection.principal.actor;
+      await this.audit.record({
+        projectId,
+        actor: { type: actor.type, id: actor.id, label: actor.label },
+        action: 'approval.answer',
+        target: { type: 'approval', id: approvalId },
+        details: { via: 'socket.io', ...approvalAuditDetails(answered) },
+      });
+      return { ok: true, approval };
+    } catch (error) {
+      if (error instanceof HangarError) {
+        const code =
+          error.code === 'FORBIDDEN'
+            ? 'FORBIDDEN'
+            : error.code === 'APPROVAL_CLOSED'
+              ? 'CONFLICT'
+              : 'UNKNOWN';
+        return { ok: false, error: { code, message: error.message } };
+      }
+      this.logger.error({ err: error, approvalId }, 'answering an approval failed');
+      return {
+        ok: false,
+        error: { code: 'INTERNAL', message: 'the answer could not be recorded; try again' },
+      };
+    }
   }
 
   @SubscribeMessage(SocketEvents.unsubscribe)
