@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
+import { registerApprovalCommands } from './commands/approvals.commands';
 import { registerDepsCommand } from './commands/deps.command';
 import { registerRunCommand } from './commands/run.command';
 import { registerTaskCommands } from './commands/task.commands';
@@ -25,6 +26,7 @@ export function createProgram(context: CliContext, setExitCode: (code: number) =
   registerRunCommand(program, context, setExitCode);
   registerTaskCommands(program, context, setExitCode);
   registerWorkflowCommands(program, context, setExitCode);
+  registerApprovalCommands(program, context, setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -54,6 +54,28 @@ const SAMPLES: Record<AgentEvent['type'], AgentEvent> = {
       limitTokens: null,
     },
   },
+  'approval.requested': {
+    type: 'approval.requested',
+    data: {
+      approvalId: 'appr-1',
+      tool: 'Bash',
+      input: { command: 'git push origin main' },
+      rule: 'Bash(git push:*)',
+      deadline: '2026-01-01T00:15:00.000Z',
+    },
+  },
+  'approval.answered': {
+    type: 'approval.answered',
+    data: {
+      approvalId: 'appr-1',
+      tool: 'Bash',
+      status: 'ALLOWED',
+      decision: 'allow-task',
+      by: 'olga@example.com',
+      message: null,
+      waitedMs: 4200,
+    },
+  },
   unknown: { type: 'unknown', data: { raw: { type: 'mystery', value: 1 } } },
 };
 
@@ -69,6 +91,16 @@ describe(EventRenderer.name, () => {
     const renderer = new EventRenderer({ palette: PLAIN });
     expect(renderer.render(SAMPLES['budget.warning'])).toEqual([
       '⚠ budget b1: project "web" per day ($5): 80% reached ($4.0100 spent, 120,000 tokens)',
+    ]);
+  });
+
+  it('should say what waits for approval and name the commands that answer it', () => {
+    const renderer = new EventRenderer({ palette: PLAIN });
+    expect(renderer.render(SAMPLES['approval.requested'])).toEqual([
+      '◷ Bash waits for approval (Bash(git push:*)) until 2026-01-01T00:15:00.000Z — hangar approvals allow|deny appr-1',
+    ]);
+    expect(renderer.render(SAMPLES['approval.answered'])).toEqual([
+      '✓ Bash allowed for the task by olga@example.com',
     ]);
   });
 

@@ -84,6 +84,59 @@ describe('the dashboard in a browser', () => {
     await screenshot('task-cancelled');
   });
 
+  it('should hold a gated push until an operator allows it: listed on Approvals, answered on the task page', async () => {
+    const { page, screenshot } = await asAdmin();
+    // A profile whose `git push` waits for a person (docs/governance.md); the scripted model's
+    // git-push scenario pushes twice with Bash.
+    const profile = await suite.hangar.api('POST', '/api/v1/profiles', {
+      name: 'gated',
+      allowedTools: ['Bash'],
+      approvals: { tools: ['Bash(git push:*)'], timeoutSeconds: 600 },
+    });
+    expect(profile.status).toBe(201);
+    const task = (
+      await suite.hangar.api<Task>('POST', '/api/v1/tasks', {
+        prompt: 'push it',
+        scenario: 'git-push',
+        profile: 'gated',
+      })
+    ).body;
+
+    // The approvals page lists it (it looks again every 5 s), with the navigation's count.
+    await page.goto('/approvals');
+    const listed = page
+      .getByTestId('approval')
+      .filter({ has: page.getByRole('link', { name: task.id, exact: true }) });
+    await listed.waitFor({ timeout: 60_000 });
+    expect(await listed.getByTestId('approval-input').textContent()).toContain(
+      'command: cd repo && git push ../origin.git HEAD:refs/heads/approved',
+    );
+    expect(await listed.getByText('Bash(git push:*)').count()).toBeGreaterThan(0);
+    await page.getByTestId('approval-count').getByText('1', { exact: true }).waitFor();
+    await screenshot('approvals');
+
+    // Its task says why it waits; the operator allows the pattern for the rest of the task.
+    await listed.getByRole('link', { name: task.id, exact: true }).click();
+    await page.waitForURL(new RegExp(`/tasks/${task.id}$`));
+    await page
+      .getByTestId('task-waiting')
+      .getByText(/Waiting for approval/)
+      .waitFor();
+    const panel = page.getByRole('region', { name: /Approvals/ });
+    await panel.getByRole('button', { name: 'Allow for this task' }).click();
+    await panel
+      .getByTestId('approval-answer')
+      .getByText(`Allowed for this task by ${suite.hangar.admin.email}`)
+      .waitFor();
+    await page.getByTestId('task-status').getByText('COMPLETED').waitFor();
+    // The second push did not ask again: one approval, allowed, and nothing left waiting.
+    expect(await panel.getByTestId('approval').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Allow once' }).count()).toBe(0);
+    expect(await page.getByTestId('task-waiting').count()).toBe(0);
+    await page.getByTestId('approval-count').waitFor({ state: 'detached' });
+    await screenshot('task-approvals');
+  });
+
   it('should show each line once after a reload in the middle of a run', async () => {
     const { page } = await asAdmin();
     const id = await startTask(page, 'take your time', 'slow');

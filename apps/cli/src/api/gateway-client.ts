@@ -1,4 +1,7 @@
 import {
+  type AnswerApprovalRequest,
+  type Approval,
+  ApprovalSchema,
   type CreateTaskRequest,
   type Problem,
   ProblemSchema,
@@ -43,6 +46,14 @@ export class GatewayUnreachable extends Error {
     super(`cannot reach the gateway at ${baseUrl} (${reason})`);
     this.name = 'GatewayUnreachable';
   }
+}
+
+// GET /api/v1/approvals: the gateway's defaults (pending, its page size) when left out.
+export interface ApprovalQuery {
+  project?: string | undefined;
+  task?: string | undefined;
+  status?: 'pending' | 'answered' | 'all' | undefined;
+  limit?: number | undefined;
 }
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -131,6 +142,29 @@ export class GatewayClient {
       comment === undefined ? {} : { comment },
     );
     return parseAs(WorkflowRunSchema, body, 'a workflow run');
+  }
+
+  async listApprovals(query: ApprovalQuery): Promise<Approval[]> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) params.set(name, String(value));
+    const search = params.toString();
+    const body = await this.request('GET', `/api/v1/approvals${search === '' ? '' : `?${search}`}`);
+    return parseAs(ApprovalSchema.array(), itemsOf(body), 'a list of approvals');
+  }
+
+  async getApproval(approvalId: string): Promise<Approval> {
+    const body = await this.request('GET', `/api/v1/approvals/${encodeURIComponent(approvalId)}`);
+    return parseAs(ApprovalSchema, body, 'an approval');
+  }
+
+  async answerApproval(approvalId: string, answer: AnswerApprovalRequest): Promise<Approval> {
+    const body = await this.request(
+      'POST',
+      `/api/v1/approvals/${encodeURIComponent(approvalId)}/answer`,
+      answer,
+    );
+    return parseAs(ApprovalSchema, body, 'an approval');
   }
 
   // Every stored event after `afterSeq`, page by page (a page is capped in bytes as well as in

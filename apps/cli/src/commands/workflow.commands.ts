@@ -6,7 +6,7 @@ import { formatApiError } from '../api/problem-format';
 import { FollowAborted, SubscribeFailed } from '../api/task-event-stream';
 import { followWorkflowRun } from '../api/workflow-run-stream';
 import type { CliContext } from '../cli-context';
-import { truncate } from '../render/format-values';
+import { formatColumns } from '../render/format-columns';
 import { formatRunHeader, formatRunSummary, formatStepTable } from '../render/workflow-run-render';
 import { WorkflowRunProgress } from '../render/workflow-run-progress';
 import { WorkflowRunState } from '../render/workflow-run-state';
@@ -501,22 +501,4 @@ async function decide(
       `${approved ? 'approved' : 'rejected'} step ${key} of workflow run ${run.id}; the run goes on shortly`,
     );
   return 0;
-}
-
-// Columns padded to their widest cell; the last one cut to stay readable.
-function formatColumns(header: string[], rows: string[][], dim: (text: string) => string): string[] {
-  const widths = header.map((title, index) =>
-    Math.max(
-      title.length,
-      ...rows.map((row) => (index === header.length - 1 ? 0 : (row[index] ?? '').length)),
-    ),
-  );
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, index) =>
-        index === cells.length - 1 ? truncate(cell, 100) : cell.padEnd(widths[index] ?? 0),
-      )
-      .join('  ')
-      .trimEnd();
-  return [dim(line(header)), ...rows.map(line)];
 }

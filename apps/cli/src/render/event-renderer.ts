@@ -8,6 +8,7 @@ import {
 } from '@hangar/contracts';
 import type { Palette } from '../output/palette';
 import { firstLine, formatCount, formatDuration, truncate } from './format-values';
+import { toolCallArgument } from './tool-call';
 
 export interface EventRendererOptions {
   palette: Palette;
@@ -64,6 +65,15 @@ export class EventRenderer {
               `($${event.data.spentUsd.toFixed(4)} spent, ${formatCount(event.data.spentTokens)} tokens)`,
           ),
         ];
+      case 'approval.requested':
+        return [
+          palette.yellow(
+            `◷ ${event.data.tool} waits for approval (${event.data.rule}) until ${event.data.deadline}` +
+              ` — hangar approvals allow|deny ${event.data.approvalId}`,
+          ),
+        ];
+      case 'approval.answered':
+        return [this.renderApprovalAnswer(event)];
       case 'unknown':
         return [palette.dim(`? ${truncate(safeStringify(event.data.raw), this.maxLineLength)}`)];
       default:
@@ -81,6 +91,18 @@ export class EventRenderer {
       : status === 'CANCELLED'
         ? palette.yellow(text)
         : palette.red(text);
+  }
+
+  private renderApprovalAnswer(event: AgentEventOf<'approval.answered'>): string {
+    const { palette } = this.options;
+    const { status, decision, by, message, tool } = event.data;
+    const who = by ? ` by ${by}` : '';
+    if (status === 'ALLOWED')
+      return palette.green(`✓ ${tool} allowed${decision === 'allow-task' ? ' for the task' : ''}${who}`);
+    const why = message ? `: ${truncate(firstLine(message), this.maxLineLength)}` : '';
+    return status === 'DENIED'
+      ? palette.red(`✗ ${tool} denied${who}${why}`)
+      : palette.yellow(`✗ ${tool} not approved in time${why}`);
   }
 
   private renderInit(event: AgentEventOf<'system.init'>): string[] {
@@ -114,49 +136,7 @@ export class EventRenderer {
 
   // `Write(hello.txt)`, `Bash(ls -la)`: the one argument that says what the call does.
   private toolArgument(event: AgentEventOf<'tool.use'>): string {
-    const input = event.data.input;
-    if (typeof input !== 'object' || input === null) return '';
-    const fields = input as Record<string, unknown>;
-    const text = (key: string): string | undefined =>
-      typeof fields[key] === 'string' ? fields[key] : undefined;
-    let argument: string | undefined;
-    switch (event.data.name) {
-      case 'Read':
-      case 'Write':
-      case 'Edit':
-      case 'MultiEdit':
-        argument = this.relative(text('file_path'));
-        break;
-      case 'NotebookEdit':
-      case 'NotebookRead':
-        argument = this.relative(text('notebook_path'));
-        break;
-      case 'Bash':
-        argument = text('command');
-        break;
-      case 'Glob':
-      case 'Grep':
-        argument = text('pattern');
-        break;
-      case 'LS':
-        argument = this.relative(text('path'));
-        break;
-      case 'WebFetch':
-        argument = text('url');
-        break;
-      case 'WebSearch':
-        argument = text('query');
-        break;
-      case 'Task':
-      case 'Agent':
-        argument = text('description');
-        break;
-      case 'TodoWrite':
-        argument = Array.isArray(fields.todos) ? `${fields.todos.length} todos` : undefined;
-        break;
-      default:
-        argument = Object.values(fields).find((value): value is string => typeof value === 'string');
-    }
+    const argument = toolCallArgument(event.data.name, event.data.input, (file) => this.relative(file));
     return argument === undefined || argument === '' ? '' : `(${truncate(firstLine(argument), 80)})`;
   }
 

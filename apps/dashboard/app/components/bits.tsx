@@ -35,14 +35,22 @@ export function RoleOptions() {
   ));
 }
 
-// Why a QUEUED task is not starting (docs/governance.md): its provider's quota spent, until when.
+// Why a task waits (docs/governance.md): QUEUED, its provider's quota spent; RUNNING, its agent's
+// tool call waiting for a person's approval.
 export function WaitingNote({
   waiting,
 }: {
-  waiting: { reason: 'provider-quota'; until: string | null } | null;
+  waiting: { reason: 'provider-quota' | 'approval'; until: string | null } | null;
 }) {
   if (!waiting) return null;
   const until = waiting.until ? ` until ${new Date(waiting.until).toLocaleTimeString()}` : '';
+  if (waiting.reason === 'approval')
+    return (
+      <p className="muted" data-testid="task-waiting">
+        Waiting for approval{until}: a tool call of the agent needs an operator&apos;s answer (below); no
+        answer by then denies it.
+      </p>
+    );
   return (
     <p className="muted" data-testid="task-waiting">
       Waiting for provider quota{until}: every credential of its provider is rate limited; it starts when one

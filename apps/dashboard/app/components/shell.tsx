@@ -4,10 +4,12 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useEffect, useState, type ReactNode } from 'react';
 import { SessionProvider, useSession } from '../lib/session';
+import { ApprovalCount } from './approvals';
 
 export const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/tasks', label: 'Tasks' },
+  { href: '/approvals', label: 'Approvals' },
   { href: '/chat', label: 'Chat' },
   { href: '/runners', label: 'Runners' },
   { href: '/analytics', label: 'Analytics' },
@@ -45,6 +47,7 @@ function Frame({ children }: { children: ReactNode }) {
                 <li key={item.href}>
                   <Link href={item.href} aria-current={current ? 'page' : undefined}>
                     {item.label}
+                    {item.href === '/approvals' && <ApprovalCount />}
                   </Link>
                 </li>
               );

@@ -111,6 +111,23 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
             `($${event.data.spentUsd.toFixed(4)}, ${event.data.spentTokens} tokens spent)`,
         });
         break;
+      case 'approval.requested':
+        next.push({
+          kind: 'warning',
+          seq,
+          text: `${event.data.tool} waits for approval (${event.data.rule}) until ${event.data.deadline}`,
+        });
+        break;
+      case 'approval.answered':
+        next.push({
+          kind: 'warning',
+          seq,
+          text:
+            event.data.status === 'ALLOWED'
+              ? `${event.data.tool} allowed${event.data.decision === 'allow-task' ? ' for the task' : ''}${event.data.by ? ` by ${event.data.by}` : ''}`
+              : `${event.data.tool} ${event.data.status === 'DENIED' ? 'denied' : 'not approved in time'}${event.data.by ? ` by ${event.data.by}` : ''}${event.data.message ? `: ${event.data.message}` : ''}`,
+        });
+        break;
       case 'unknown':
         // Output the parser does not know is kept in the events, not shown.
         break;

@@ -122,6 +122,28 @@ describe(buildClaudeInvocation.name, () => {
     expect(buildClaudeInvocation({ prompt: 'review', homeDir: '/h' }).args).not.toContain('--json-schema');
   });
 
+  it('should make approval patterns ask rules, answered by the permission prompt tool', () => {
+    const { args } = buildClaudeInvocation({
+      prompt: 'push',
+      homeDir: '/h',
+      approvals: {
+        patterns: ['Bash(git push:*)', 'Write(/etc/**)'],
+        promptTool: 'mcp__hangar__permission_prompt',
+      },
+    });
+    const settings = args[args.indexOf('--settings') + 1] ?? '';
+    expect(JSON.parse(settings)).toEqual({ permissions: { ask: ['Bash(git push:*)', 'Edit(//etc/**)'] } });
+    expect(args[args.indexOf('--permission-prompt-tool') + 1]).toBe('mcp__hangar__permission_prompt');
+    expect(args.slice(-2)).toEqual(['--', 'push']);
+    const none = buildClaudeInvocation({
+      prompt: 'p',
+      homeDir: '/h',
+      approvals: { patterns: [], promptTool: 'mcp__hangar__permission_prompt' },
+    }).args;
+    expect(none).not.toContain('--permission-prompt-tool');
+    expect(none).not.toContain('--settings');
+  });
+
   it('should send a prompt too long for one argument through stdin', () => {
     const prompt = 'é'.repeat(60_000);
     const invocation = buildClaudeInvocation({ prompt, homeDir: '/h' });

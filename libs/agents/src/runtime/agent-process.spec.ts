@@ -106,6 +106,33 @@ describe(spawnAgent.name, () => {
     expect(liveGroupMembers(handle.pid)).toEqual([]);
   });
 
+  it('should not count the time the run waited for people against its timeout', async () => {
+    // The run "waits for an approval" for its first 600 ms: a 400 ms timeout fires at 1 s.
+    const startedAt = Date.now();
+    let asked = 0;
+    const waitedMs = () => {
+      asked += 1;
+      return Promise.resolve(Math.min(Date.now() - startedAt, 600));
+    };
+    const handle = await spawnAgent(sh('sleep 30'), options([], { timeoutMs: 400, waitedMs }));
+    const exit = await handle.done;
+    const ranFor = Date.now() - startedAt;
+    expect(exit).toMatchObject({
+      reason: 'timeout',
+      detail: expect.stringContaining('600 ms waiting for approvals'),
+    });
+    expect(ranFor).toBeGreaterThanOrEqual(1000);
+    expect(asked).toBeGreaterThanOrEqual(2);
+  });
+
+  it('should time out as usual when the wait for people cannot be read', async () => {
+    const handle = await spawnAgent(
+      sh('sleep 30'),
+      options([], { timeoutMs: 300, waitedMs: () => Promise.reject(new Error('the task API is down')) }),
+    );
+    expect(await handle.done).toMatchObject({ reason: 'timeout' });
+  });
+
   it('should SIGKILL after the grace period, including descendants in other sessions, when SIGTERM is ignored', async () => {
     const events: AgentEvent[] = [];
     const started = nextEvent(events, (event) => event.type === 'unknown' && event.data.raw === 'started');

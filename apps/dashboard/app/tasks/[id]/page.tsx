@@ -1,9 +1,16 @@
 'use client';
 
-import { isTerminalStatus, type Task, type TaskDiff, type TopicEvent } from '@hangar/contracts';
+import {
+  isTerminalStatus,
+  type ApprovalList,
+  type Task,
+  type TaskDiff,
+  type TopicEvent,
+} from '@hangar/contracts';
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ApprovalsPanel } from '../../components/approvals';
 import { DiffView } from '../../components/diff-view';
 import { StatusBadge } from '../../components/status-badge';
 import { Transcript } from '../../components/transcript';
@@ -12,6 +19,8 @@ import { api, ApiError, describeError } from '../../lib/api';
 import { formatCost, formatDuration, formatTime, formatTokens } from '../../lib/format';
 import { useSession } from '../../lib/session';
 import { useTopic } from '../../lib/socket';
+import { useApi } from '../../lib/use-api';
+import { announceApprovalsChanged } from '../../lib/approvals';
 import { ErrorNote, WaitingNote } from '../../components/bits';
 
 export default function TaskPage() {
@@ -23,6 +32,8 @@ export default function TaskPage() {
   const [diff, setDiff] = useState<TaskDiff | null | 'none'>(null);
   const [error, setError] = useState<string | null>(null);
   const [acting, setActing] = useState(false);
+  const approvals = useApi<ApprovalList>('/approvals', { task: id, status: 'all' });
+  const approvalsTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const mayOperate = task ? can('operator', task.project) : false;
   const finished = task ? isTerminalStatus(task.status) : false;
 
@@ -38,11 +49,22 @@ export default function TaskPage() {
     void load();
   }, [load]);
 
-  // The transcript from the first event; every status change reloads the task's numbers.
+  // The transcript from the first event; every status change reloads the task's numbers, and
+  // an approval asked or answered the approvals and the task (whether it waits).
   const state = useTopic(task ? `task:${id}` : null, (events: TopicEvent[]) => {
     setEntries((current) => appendEvents(current, events));
     if (events.some((event) => event.type === 'task.status' || event.type === 'result')) void load();
+    if (events.some((event) => event.type === 'approval.requested' || event.type === 'approval.answered')) {
+      // One reload for a burst (the backlog comes in batches).
+      clearTimeout(approvalsTimer.current);
+      approvalsTimer.current = setTimeout(() => {
+        void approvals.reload();
+        void load();
+        announceApprovalsChanged();
+      }, 250);
+    }
   });
+  useEffect(() => () => clearTimeout(approvalsTimer.current), []);
 
   useEffect(() => {
     if (!finished || !task?.repository) return;
@@ -143,6 +165,15 @@ export default function TaskPage() {
           <pre>{task.prompt}</pre>
         </details>
       </section>
+      <ApprovalsPanel
+        approvals={approvals.data?.items}
+        error={approvals.error}
+        mayAnswer={mayOperate}
+        onChanged={() => {
+          void approvals.reload();
+          void load();
+        }}
+      />
       <Transcript entries={entries} live={state === 'live' && !finished} />
       {diff && diff !== 'none' && <DiffView diff={diff} />}
       {diff === 'none' && <p className="muted">No changes recorded.</p>}
