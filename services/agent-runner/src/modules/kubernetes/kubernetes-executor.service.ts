@@ -68,6 +68,8 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
   private resyncTimer: NodeJS.Timeout | undefined;
   private resyncing: Promise<void> = Promise.resolve();
   private acting = false;
+  // Both reflectors have their first list, since this replica leads (lead()).
+  private listed = false;
   // Jobs created here that the watch has not shown yet: they count against the caps already.
   private readonly created = new Map<string, V1Job>();
   // One reconcile at a time per Job, in the order events came.
@@ -164,6 +166,9 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     this.metrics.leader.set(1);
     await Promise.all([this.jobs.start(), this.pods.start()]);
     if (!this.isLeader) return; // lost the Lease while the first lists came in
+    // Jobs are judged with their pods: not before both lists are in (a Job listed before its
+    // OOM-killed pod would read as a plain failure, and be retried).
+    this.listed = true;
     // Adoption: the Jobs listed are reconciled like any other; a task whose Job exists is not
     // given a second one (its name derives from the task id and attempt).
     await this.resync();
@@ -181,6 +186,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
   private async follow() {
     this.metrics.leader.set(0);
     this.acting = false;
+    this.listed = false;
     clearTimeout(this.resyncTimer);
     await this.resyncing;
     this.wakeCapacityWaiters();
@@ -328,7 +334,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
 
   private async reconcile(name: string): Promise<void> {
     const job = this.jobs.get(name);
-    if (!job || !this.isLeader) return;
+    if (!job || !this.isLeader || !this.listed) return;
     const { taskId, attempt } = identify(job);
     const [task] = await this.tasks.jobStates([taskId]);
     const finished = isJobFinished(job);
