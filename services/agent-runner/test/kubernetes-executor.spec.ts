@@ -8,6 +8,7 @@ import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
 import { jobIdOf, taskQueueName, type TaskJob } from '@hangar/contracts';
 import {
+  ApprovalRepository,
   AttemptTokenRepository,
   ConversationRepository,
   createPrismaClient,
@@ -22,6 +23,7 @@ import { METRICS_REGISTRY } from '@hangar/observability';
 import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { AgentSandbox } from '../src/modules/sandbox/agent-sandbox';
+import { ApprovalGate } from '../src/modules/endpoints/approval-gate';
 import { AppModule } from '../src/app.module';
 import { AgentRunnerConfigSchema, type AgentRunnerConfig } from '../src/config';
 import { KubernetesExecutor, taskJobSettings } from '../src/modules/kubernetes/kubernetes-executor.service';
@@ -310,6 +312,52 @@ describe('kubernetes executor', () => {
       requests: { cpu: '2', memory: '1Gi' },
       limits: { memory: '8Gi', 'nvidia.com/gpu': '1' },
     });
+  });
+
+  it("should push a Job's deadline back by the time its agent waited for approvals", async () => {
+    const profiles = new ProfileRepository(prisma);
+    const profile = await profiles.create(DEFAULT_PROJECT_ID, {
+      name: `gated-${Date.now()}`,
+      provider: 'claude',
+      approvals: { tools: ['Bash(git push:*)'], timeoutSeconds: 60 },
+    });
+    const { app, executor } = await startController();
+    await leading(executor);
+    const task = await submit('push it', DEFAULT_PROJECT_ID, 900, profile.name);
+    const job = await jobOf(task.id);
+    expect(job.spec?.activeDeadlineSeconds).toBe(900);
+    // What run-task.js does in the pod, then its agent's permission prompt (over the runner's
+    // MCP endpoint, with the attempt's token).
+    await state.claim(task.id, taskJobName(task.id, 1), '/workspace', 1, 'pod');
+    const access = await tokens.check(await tokenOf(job));
+    if (!access.ok) throw new Error(`the attempt's token is refused: ${access.refusal}`);
+    const asking = app
+      .get(ApprovalGate)
+      .decide(
+        access.grant,
+        await profiles.ofTask(task.id),
+        { tool_name: 'Bash', input: { command: 'git push origin main' }, tool_use_id: 'toolu_1' },
+        { signal: new AbortController().signal, progress: () => Promise.resolve() },
+      );
+    const approvals = new ApprovalRepository(prisma);
+    const pending = async () =>
+      approvals.list({ projectIds: [DEFAULT_PROJECT_ID], taskId: task.id, status: 'pending', limit: 1 });
+    await until(async () => (await pending()).length === 1, 'the approval');
+    const [approval] = await pending();
+    // A person takes a while to answer: time passing is what this test is about.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await approvals.answer(approval!.id, { decision: 'allow-once', message: null, by: 'ann@example.com' });
+    expect(await asking).toEqual({ behavior: 'allow', updatedInput: { command: 'git push origin main' } });
+    const waited = await approvals.waitedMs(task.id, 1);
+    expect(waited).toBeGreaterThanOrEqual(1500);
+    expect(fake.job(NAMESPACE, job.metadata!.name!)?.spec?.activeDeadlineSeconds).toBe(
+      900 + Math.ceil(waited / 1000),
+    );
+    expect(
+      fake.requests.some(
+        (request) => request.method === 'PATCH' && request.path.endsWith(`/jobs/${job.metadata!.name!}`),
+      ),
+    ).toBe(true);
   });
 
   it("should keep a conversation's workspace on one claim across its turns, when claims are on", async () => {

@@ -29,6 +29,9 @@ export class ApprovalGate {
   private readonly logger = new Logger(ApprovalGate.name);
   // Calls waiting in this process, by approval: a call the CLI asks again joins its wait.
   private readonly waits = new Map<string, Promise<StoredApproval>>();
+  // Told when an attempt's wait ends, with all it has waited so far (the kubernetes executor
+  // pushes the Job's deadline back by as much).
+  private readonly waitedListeners: ((grant: AttemptGrant, waitedMs: number) => Promise<void>)[] = [];
 
   constructor(
     private readonly approvals: ApprovalRepository,
@@ -38,6 +41,10 @@ export class ApprovalGate {
     private readonly lifecycle: TaskLifecycle,
     private readonly hook: NotificationHook,
   ) {}
+
+  onWaited(listener: (grant: AttemptGrant, waitedMs: number) => Promise<void>): void {
+    this.waitedListeners.push(listener);
+  }
 
   async decide(
     grant: AttemptGrant,
@@ -144,6 +151,13 @@ export class ApprovalGate {
     const waited =
       Date.parse(approval.answeredAt ?? new Date().toISOString()) - Date.parse(approval.createdAt);
     await this.tokens.extend(grant.taskId, grant.attempt, waited);
+    if (this.waitedListeners.length > 0) {
+      const total = await this.approvals.waitedMs(grant.taskId, grant.attempt);
+      for (const listener of this.waitedListeners)
+        await listener(grant, total).catch((error: unknown) =>
+          this.logger.error({ err: error }, `task ${grant.taskId}: its wait could not be accounted for`),
+        );
+    }
     return approval;
   }
 }

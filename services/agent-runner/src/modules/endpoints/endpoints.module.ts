@@ -53,6 +53,6 @@ import { TaskApi } from './task-api';
     DelegationMcp,
     RunnerEndpoints,
   ],
-  exports: [AttemptCredentials, RunnerEndpoints],
+  exports: [ApprovalGate, AttemptCredentials, RunnerEndpoints],
 })
 export class EndpointsModule {}

@@ -1,4 +1,10 @@
-import type { V1EnvVar, V1Job, V1Pod } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type V1EnvVar,
+  type V1Job,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import {
   Inject,
   Injectable,
@@ -7,12 +13,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
-import { ProfileRepository, TaskRepository, type TaskJobState } from '@hangar/db';
+import { ProfileRepository, TaskRepository, type AttemptGrant, type TaskJobState } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
 import { DelayedError, type Job } from '@hangar/redis';
 import type { TaskExecutor } from '../intake/task-executor';
 import { TaskIntake } from '../intake/task-intake.service';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { ApprovalGate } from '../endpoints/approval-gate';
 import { AttemptCredentials } from '../endpoints/attempt-credentials.service';
 import { isJobFinished, jobFailure, type JobFailure } from './job-failure';
 import { KubeClients } from './kube-clients';
@@ -87,7 +94,9 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     private readonly credentials: AttemptCredentials,
     private readonly intake: TaskIntake,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+    approvals: ApprovalGate,
   ) {
+    approvals.onWaited((grant, waitedMs) => this.extendDeadline(grant, waitedMs));
     const namespace = config.RUNNER_JOB_NAMESPACE;
     this.settings = taskJobSettings(config);
     this.jobs = new Reflector<V1Job>({
@@ -294,6 +303,24 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     const waiters = this.capacityWaiters;
     this.capacityWaiters = [];
     for (const wake of waiters) wake();
+  }
+
+  // A task pod's agent waited for approvals: its Job's deadline (the task's timeout) moves back
+  // by all the attempt has waited, as the timeout inside the pod does (docs/governance.md).
+  private async extendDeadline(grant: AttemptGrant, waitedMs: number): Promise<void> {
+    if (grant.task.sandbox !== 'pod') return;
+    const activeDeadlineSeconds = grant.task.timeoutSeconds + Math.ceil(waitedMs / 1000);
+    await this.kube.batch.patchNamespacedJob(
+      {
+        name: taskJobName(grant.taskId, grant.attempt),
+        namespace: this.config.RUNNER_JOB_NAMESPACE,
+        body: { spec: { activeDeadlineSeconds } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    this.logger.log(
+      `task ${grant.taskId}: its Job's deadline is now ${activeDeadlineSeconds}s (approvals waited)`,
+    );
   }
 
   private onJobChanged(job: V1Job) {
