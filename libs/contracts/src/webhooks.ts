@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApprovalAnswerDecisionSchema } from './approvals';
 import { ProjectSlugSchema } from './accounts';
 import { ProfileNameSchema, RepositoryFieldsSchema, ScenarioNameSchema, TaskPrioritySchema } from './task';
 import { StepIdSchema, WorkflowDefinitionSchema } from './workflows';
@@ -92,6 +93,10 @@ export const CommandActionSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('comment'), template: TemplateSchema }).strict(),
+  // Answers a tool call of the thread's task that waits for approval (docs/governance.md): the
+  // approval's id is the first word after the command (none: the thread's one pending approval),
+  // a denial's message the rest.
+  z.object({ type: z.literal('answer_approval'), decision: ApprovalAnswerDecisionSchema }).strict(),
   z.object({ type: z.literal('react'), reaction: z.string().min(1).max(50) }).strict(),
   z.object({ type: z.literal('label'), label: z.string().min(1).max(100) }).strict(),
 ]);
@@ -315,5 +320,10 @@ export const WebhookJobSchema = z.object({ deliveryId: z.string().min(1) });
 export type WebhookJob = z.infer<typeof WebhookJobSchema>;
 
 export const WEBHOOK_REPLY_QUEUE = 'hangar-webhook-replies';
-export const WebhookReplyJobSchema = z.object({ taskId: z.string().min(1) });
+// The answer owed to a webhook-started task's thread once it ends; with `approvalId`, a tool
+// call of the task waiting for approval, announced in the thread while it runs.
+export const WebhookReplyJobSchema = z.object({
+  taskId: z.string().min(1),
+  approvalId: z.string().min(1).optional(),
+});
 export type WebhookReplyJob = z.infer<typeof WebhookReplyJobSchema>;

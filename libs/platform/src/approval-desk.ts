@@ -32,15 +32,18 @@ export class ApprovalDesk {
   async answer(principal: Principal, id: string, request: AnswerApprovalRequest): Promise<StoredApproval> {
     const approval = await this.visible(principal, id);
     principal.require(approval.projectId, APPROVAL_ANSWER_ROLE);
-    const answered = await this.approvals.answer(id, {
+    return this.answerAs(approval, request, principal.actor.label);
+  }
+
+  // The answer of someone the caller vouches for: a webhook receiver acting for the people of
+  // the thread the task came from (it checked who they are, as it does before starting a task).
+  async answerAs(approval: Approval, request: AnswerApprovalRequest, by: string): Promise<StoredApproval> {
+    const answered = await this.approvals.answer(approval.id, {
       decision: request.decision,
       message: request.message ?? null,
-      by: principal.actor.label,
+      by,
     });
-    if (!answered) {
-      const now = (await this.approvals.get(id)) ?? approval;
-      throw closedError(now);
-    }
+    if (!answered) throw closedError((await this.approvals.get(approval.id)) ?? approval);
     await this.lifecycle.approvalClosed(answered);
     return answered;
   }

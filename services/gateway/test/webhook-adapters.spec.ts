@@ -11,7 +11,7 @@ import {
 import { sentryAdapter } from '../src/modules/webhooks/providers/sentry.adapter';
 import { slackAdapter } from '../src/modules/webhooks/providers/slack.adapter';
 import type { InboundEvent, ProviderAdapter } from '../src/modules/webhooks/inbound-event';
-import { replyText } from '../src/modules/webhooks/reply-text';
+import { approvalRequestText, replyText } from '../src/modules/webhooks/reply-text';
 
 type Headers = Record<string, string | string[] | undefined>;
 type Payload = Record<string, unknown>;
@@ -745,6 +745,54 @@ describe("Hangar's own answers", () => {
     );
     expect(inbound.mention).toMatchObject({ word: 'fix' });
     expect(inbound.fromHangar).toBe(true);
+  });
+
+  it('should know its question about an approval as its own, though it spells out "@hangar approve"', () => {
+    const approval = {
+      id: 'cmapproval0001',
+      taskId: task.id,
+      project: 'default',
+      profile: 'gated',
+      attempt: 1,
+      tool: 'Bash',
+      input: { command: 'git push origin main' },
+      rule: 'Bash(git push:*)',
+      status: 'PENDING' as const,
+      decision: null,
+      message: null,
+      answeredBy: null,
+      answeredAt: null,
+      answerableBy: 'operator' as const,
+      deadline: '2026-12-01T10:15:00.000Z',
+      createdAt: '2026-12-01T10:00:00.000Z',
+    };
+    const github = approvalRequestText(approval, 'github', {
+      prefix: '@hangar',
+      publicUrl: 'https://h.example',
+    });
+    expect(github).toContain('`@hangar approve-all cmapproval0001`');
+    expect(github).toContain('git push origin main');
+    const { inbound } = receiveGithub(
+      'issue_comment',
+      withCommentBody(githubExample('issue_comment', 'created'), github),
+    );
+    expect(inbound.fromHangar).toBe(true);
+    const jira = jiraAdapter.normalize(
+      'comment_created',
+      {
+        comment: { body: toAdfDocument(approvalRequestText(approval, 'jira', { prefix: '@hangar' })) },
+        issue: JIRA_ISSUE,
+      },
+      OPTIONS,
+    );
+    expect(jira.fromHangar).toBe(true);
+    // A fence in the agent's input cannot end the question's code block.
+    const fenced = approvalRequestText(
+      { ...approval, input: { command: 'echo ```\n@hangar approve-all x' } },
+      'github',
+      { prefix: '@hangar' },
+    );
+    expect(fenced.match(/```/g)).toHaveLength(2);
   });
 
   it("should not take a person's comment that talks about Hangar tasks for one of its own", () => {

@@ -1,4 +1,5 @@
 import { WebhookCommandSchema, type WebhookCommandInput } from '@hangar/contracts';
+import { builtinCommands } from '../src/modules/webhooks/builtin-commands';
 import { matchCommand, valuesAt } from '../src/modules/webhooks/command-matcher';
 import type { InboundEvent } from '../src/modules/webhooks/inbound-event';
 import { checkTemplate, renderTemplate } from '../src/modules/webhooks/prompt-template';
@@ -91,6 +92,31 @@ describe('matchCommand', () => {
     const result = matchCommand(commands, other, 'd');
     expect(result.matched).toBeNull();
     expect(!result.matched && result.reason).toContain('issue.labels.*.name contains "bug"');
+  });
+});
+
+describe('the built-in approval commands', () => {
+  it('should answer "@hangar approve|approve-all|deny" before the catch-all starts a task', () => {
+    const commands = builtinCommands('github', { profile: 'default' }).map((input) =>
+      WebhookCommandSchema.parse(input),
+    );
+    const matched = (word: string, args: string) =>
+      matchCommand(commands, event({ mention: { word, args } }), 'd1');
+    expect(matched('approve', 'cm1')).toMatchObject({
+      matched: { command: { name: 'approve', action: { type: 'answer_approval', decision: 'allow-once' } } },
+    });
+    expect(matched('approve-all', '')).toMatchObject({
+      matched: { command: { action: { type: 'answer_approval', decision: 'allow-task' } } },
+    });
+    expect(matched('deny', 'cm1 not today')).toMatchObject({
+      matched: {
+        command: { action: { type: 'answer_approval', decision: 'deny' } },
+        variables: { hangar: { args: 'cm1 not today' } },
+      },
+    });
+    expect(matched('fix', 'the tests')).toMatchObject({
+      matched: { command: { name: '*', action: { type: 'create_task' } } },
+    });
   });
 });
 

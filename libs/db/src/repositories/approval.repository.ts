@@ -92,6 +92,8 @@ export class ApprovalRepository {
   async list(query: {
     projectIds: readonly string[];
     taskId?: string;
+    // A conversation's (a webhook thread's) turns.
+    conversationId?: string;
     status: 'pending' | 'answered' | 'all';
     limit: number;
   }): Promise<StoredApproval[]> {
@@ -99,6 +101,7 @@ export class ApprovalRepository {
       where: {
         projectId: { in: [...query.projectIds] },
         ...(query.taskId ? { taskId: query.taskId } : {}),
+        ...(query.conversationId ? { task: { conversationId: query.conversationId } } : {}),
         ...(query.status === 'pending' ? { status: 'PENDING' } : {}),
         ...(query.status === 'answered' ? { status: { not: 'PENDING' } } : {}),
       },

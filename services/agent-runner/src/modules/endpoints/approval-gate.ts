@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import { matchApprovalRule } from '@hangar/agents';
-import type { AgentProfile, PermissionPromptAnswer, PermissionPromptInput } from '@hangar/contracts';
+import type {
+  AgentProfile,
+  PermissionPromptAnswer,
+  PermissionPromptInput,
+  WebhookReplyJob,
+} from '@hangar/contracts';
 import {
   ApprovalRepository,
   AttemptTokenRepository,
@@ -12,6 +17,7 @@ import {
   type StoredApproval,
 } from '@hangar/db';
 import { NotificationHook, TaskLifecycle } from '@hangar/platform';
+import { Queues, WEBHOOK_REPLY_QUEUE_SPEC, type QueueProducer } from '@hangar/redis';
 import { SANDBOX_WORKSPACE } from '@hangar/sandbox';
 
 // How often a waiting call looks for its answer (in PostgreSQL, which every runner and the
@@ -29,6 +35,7 @@ export class ApprovalGate {
   private readonly logger = new Logger(ApprovalGate.name);
   // Calls waiting in this process, by approval: a call the CLI asks again joins its wait.
   private readonly waits = new Map<string, Promise<StoredApproval>>();
+  private readonly replies: QueueProducer<WebhookReplyJob>;
   // Told when an attempt's wait ends, with all it has waited so far (the kubernetes executor
   // pushes the Job's deadline back by as much).
   private readonly waitedListeners: ((grant: AttemptGrant, waitedMs: number) => Promise<void>)[] = [];
@@ -40,7 +47,10 @@ export class ApprovalGate {
     private readonly audit: AuditRepository,
     private readonly lifecycle: TaskLifecycle,
     private readonly hook: NotificationHook,
-  ) {}
+    queues: Queues,
+  ) {
+    this.replies = queues.producer(WEBHOOK_REPLY_QUEUE_SPEC);
+  }
 
   onWaited(listener: (grant: AttemptGrant, waitedMs: number) => Promise<void>): void {
     this.waitedListeners.push(listener);
@@ -91,6 +101,14 @@ export class ApprovalGate {
         },
         task: { id: grant.taskId, project: approval.project, profile: approval.profile },
       });
+      // A task from a webhook's thread (a conversation turn) is asked about there too: the
+      // gateway's reply worker posts it when the thread is owed an answer.
+      if (grant.task.conversationId)
+        await this.replies.add(
+          'approval',
+          { taskId: grant.taskId, approvalId: approval.id },
+          { jobId: `approval-${approval.id}` },
+        );
     }
     let wait = this.waits.get(approval.id);
     if (!wait) {

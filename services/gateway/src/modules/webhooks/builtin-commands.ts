@@ -17,8 +17,24 @@ export function builtinCommands(
     profile: options.profile,
     ...((repository ?? options.repository) ? { repository: repository ?? options.repository } : {}),
   });
+  // `@hangar approve|approve-all|deny [<approval id>] [why]` in the thread of a task whose tool call
+  // waits for approval (docs/governance.md); before the catch-all that starts tasks.
+  const approvals = (events: string[], trigger: 'mention' | 'slash' = 'mention'): WebhookCommandInput[] =>
+    (
+      [
+        ['approve', 'allow-once'],
+        ['approve-all', 'allow-task'],
+        ['deny', 'deny'],
+      ] as const
+    ).map(([name, decision]) => ({
+      name,
+      events,
+      trigger: { type: trigger },
+      action: { type: 'answer_approval' as const, decision },
+    }));
   const commands: Record<WebhookProvider, WebhookCommandInput[]> = {
     github: [
+      ...approvals(['issue_comment.created', 'pull_request_review_comment.created']),
       {
         // "@hangar fix the failing test" in an issue, a pull request or a review comment.
         name: '*',
@@ -41,6 +57,7 @@ export function builtinCommands(
       },
     ],
     slack: [
+      ...approvals(['app_mention', 'message']),
       { name: '*', events: ['slash_command'], trigger: { type: 'slash' }, action: task('{{hangar.args}}') },
       {
         name: '*',
@@ -50,6 +67,7 @@ export function builtinCommands(
       },
     ],
     jira: [
+      ...approvals(['comment_created']),
       {
         name: '*',
         events: ['comment_created'],

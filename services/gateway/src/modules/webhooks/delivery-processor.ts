@@ -6,7 +6,8 @@ import {
   type ConversationTurn,
   type WebhookJob,
 } from '@hangar/contracts';
-import { WebhookDeliveryRepository, type DeliveryRecord } from '@hangar/db';
+import { ApprovalRepository, WebhookDeliveryRepository, type DeliveryRecord } from '@hangar/db';
+import { ApprovalDesk, approvalAuditDetails } from '@hangar/platform';
 import { DelayedError, type Job, WEBHOOK_DELIVERY_QUEUE_SPEC } from '@hangar/redis';
 import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
@@ -17,7 +18,7 @@ import { WebhookEgress } from './clients/provider-egress';
 import { matchCommand, type CommandMatch } from './command-matcher';
 import type { InboundEvent } from './inbound-event';
 import { renderTemplate } from './prompt-template';
-import { authorRefusalText } from './reply-text';
+import { approvalAnswerText, authorRefusalText } from './reply-text';
 import { adapterFor } from './providers/provider-adapters';
 import { WebhookQueues } from './webhook-queues';
 import { WebhookSources, type WebhookSource } from './webhook-sources';
@@ -37,6 +38,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     private readonly sources: WebhookSources,
     private readonly conversations: ConversationsService,
     private readonly workflowRuns: WorkflowRunsService,
+    private readonly approvals: ApprovalRepository,
+    private readonly desk: ApprovalDesk,
     private readonly audit: AuditTrail,
     private readonly egress: WebhookEgress,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -97,6 +100,8 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
       return this.startTurn(delivery, source, event, result.matched, action, job, token);
     if (action.type === 'start_workflow')
       return this.startWorkflow(delivery, source, event, result.matched, action);
+    if (action.type === 'answer_approval')
+      return this.answerApproval(delivery, source, event, result.matched, action);
     if (!event.ref)
       throw new HangarError('INVALID_COMMAND', `${event.event} has nothing to ${action.type} on`);
     const client = this.clientFor(source);
@@ -269,6 +274,86 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
       reason: `workflow run ${run.id} (${run.workflow} v${run.version})`,
     });
     return 'workflow_started';
+  }
+
+  // Someone in the thread answers a tool call of the thread's task that waits for approval:
+  // `<prefix> approve|approve-all|deny [<approval id>] [why]`. Only the approvals of this thread's
+  // tasks can be answered from it; the receiver vouches for its people as it does for a task.
+  private async answerApproval(
+    delivery: DeliveryRecord,
+    source: WebhookSource,
+    event: InboundEvent,
+    match: CommandMatch,
+    action: Extract<CommandAction, { type: 'answer_approval' }>,
+  ): Promise<string> {
+    const conversationId = event.threadKey
+      ? await this.deliveries.threadConversation(source.id, event.threadKey)
+      : null;
+    const hangar = match.variables['hangar'] as { args: string };
+    const [first = '', ...rest] = hangar.args.trim().split(/\s+/);
+    const thread = conversationId
+      ? await this.approvals.list({
+          projectIds: [source.projectId],
+          conversationId,
+          status: 'all',
+          limit: 200,
+        })
+      : [];
+    const named = thread.find((approval) => approval.id === first);
+    const pending = thread.filter((approval) => approval.status === 'PENDING');
+    const approval = named ?? (pending.length === 1 ? pending[0] : undefined);
+    const words = named ? rest : [first, ...rest].filter(Boolean);
+    const message = words.join(' ').trim();
+    let answer: string;
+    if (!approval) {
+      answer =
+        pending.length === 0
+          ? 'nothing of this thread waits for approval.'
+          : `${pending.length} calls wait: name one (${pending.map((one) => `\`${one.id}\``).join(', ')}).`;
+    } else {
+      const who = event.author?.login ? `@${event.author.login}` : 'someone';
+      const by = `${who} (${source.name} webhook)`;
+      try {
+        const answered = await this.desk.answerAs(
+          approval,
+          {
+            decision: action.decision,
+            ...(action.decision === 'deny' && message ? { message: message.slice(0, 2000) } : {}),
+          },
+          by,
+        );
+        await this.audit.record({
+          projectId: source.projectId,
+          actor: { type: 'webhook', id: source.id, label: `${source.name} webhook` },
+          action: 'approval.answer',
+          target: { type: 'approval', id: answered.id },
+          details: {
+            via: source.provider,
+            delivery: delivery.id,
+            by: who,
+            ...approvalAuditDetails(answered),
+          },
+        });
+        answer =
+          answered.status === 'ALLOWED'
+            ? `${answered.tool} allowed${answered.decision === 'allow-task' ? ' for the rest of the task' : ''} by ${who}.`
+            : `${answered.tool} denied by ${who}${answered.message ? `: ${answered.message}` : ''}.`;
+      } catch (error) {
+        if (!(error instanceof HangarError)) throw error;
+        answer = error.message;
+      }
+    }
+    if (event.ref)
+      await this.clientFor(source).reply(
+        event.ref,
+        approvalAnswerText(source.provider, approval?.taskId ?? 'of this thread', answer),
+      );
+    await this.deliveries.settle(delivery.id, {
+      status: approval ? 'acted' : 'ignored',
+      command: match.command.name,
+      reason: `answer_approval: ${answer}`,
+    });
+    return approval ? 'acted' : 'ignored';
   }
 
   private async waitForThread(

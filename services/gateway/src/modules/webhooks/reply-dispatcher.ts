@@ -6,12 +6,12 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { WebhookReplyJobSchema, type WebhookReplyJob } from '@hangar/contracts';
-import { TaskRepository, WebhookDeliveryRepository } from '@hangar/db';
+import { ApprovalRepository, TaskRepository, WebhookDeliveryRepository } from '@hangar/db';
 import { type Job, WEBHOOK_REPLY_QUEUE_SPEC } from '@hangar/redis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { createProviderClient } from './clients/provider-client';
 import { WebhookEgress } from './clients/provider-egress';
-import { replyText } from './reply-text';
+import { approvalRequestText, replyText } from './reply-text';
 import { REPLY_ATTEMPTS, WebhookQueues } from './webhook-queues';
 import { WebhookSources } from './webhook-sources';
 
@@ -28,6 +28,7 @@ export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShu
     private readonly queues: WebhookQueues,
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly tasks: TaskRepository,
+    private readonly approvals: ApprovalRepository,
     private readonly sources: WebhookSources,
     private readonly egress: WebhookEgress,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -58,7 +59,8 @@ export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async send(job: Job<WebhookReplyJob>): Promise<string> {
-    const { taskId } = WebhookReplyJobSchema.parse(job.data);
+    const { taskId, approvalId } = WebhookReplyJobSchema.parse(job.data);
+    if (approvalId) return this.announceApproval(taskId, approvalId);
     const reply = await this.deliveries.reply(taskId);
     if (!reply || reply.status !== 'pending') return 'already answered';
     const attempt = job.attemptsMade + 1;
@@ -85,5 +87,32 @@ export class ReplyDispatcher implements OnApplicationBootstrap, OnApplicationShu
       if (final) return 'failed';
       throw error;
     }
+  }
+
+  // A tool call of the thread's task waits for approval: said in the thread, while the thread is
+  // owed the task's answer and the approval still waits (the queue retries a failing provider).
+  private async announceApproval(taskId: string, approvalId: string): Promise<string> {
+    const [reply, approval] = await Promise.all([
+      this.deliveries.reply(taskId),
+      this.approvals.get(approvalId),
+    ]);
+    if (!reply || reply.status !== 'pending') return 'not from a thread';
+    if (!approval || approval.status !== 'PENDING') return 'answered already';
+    const source = await this.sources.byId(reply.source);
+    if (!source) return 'its webhook configuration was deleted';
+    const client = createProviderClient({
+      provider: source.provider,
+      credentials: source.credentials,
+      apiUrl: source.apiUrl,
+      egress: this.egress,
+    });
+    await client.reply(
+      reply.target,
+      approvalRequestText(approval, source.provider, {
+        prefix: source.prefix,
+        publicUrl: this.config.HANGAR_PUBLIC_URL,
+      }),
+    );
+    return 'announced';
   }
 }

@@ -1,4 +1,4 @@
-import type { Task, WebhookProvider } from '@hangar/contracts';
+import type { Approval, Task, WebhookProvider } from '@hangar/contracts';
 
 // Marks Hangar's own comments on GitHub (an HTML comment, not shown).
 export const REPLY_MARKER = '<!-- hangar-reply -->';
@@ -59,4 +59,69 @@ export function authorRefusalText(
 ): string {
   const who = login ? `@${login}` : 'The author';
   return `${REPLY_MARKER}\n${who}: Hangar started nothing. It acts for ${allowed.join(', ')} of this repository, and GitHub names you \`${association}\` here.`;
+}
+
+// A tool call of the thread's task waiting for a person (docs/governance.md), and how to answer
+// it there. It opens like every answer (a task's header), so its "@hangar approve" is never read
+// as a request.
+export function approvalRequestText(
+  approval: Approval,
+  provider: WebhookProvider,
+  options: { prefix: string; publicUrl?: string | undefined },
+): string {
+  const link = options.publicUrl
+    ? `${options.publicUrl.replace(/\/+$/, '')}/tasks/${approval.taskId}`
+    : undefined;
+  const call = toolCallSummary(approval);
+  const how =
+    `Answer with \`${options.prefix} approve ${approval.id}\` (this call), ` +
+    `\`${options.prefix} approve-all ${approval.id}\` (every such call of the task) or ` +
+    `\`${options.prefix} deny ${approval.id} <why>\` before ${approval.deadline}; ` +
+    'no answer by then denies it.';
+  switch (provider) {
+    case 'github': {
+      const id = link ? `[\`${approval.taskId}\`](${link})` : `\`${approval.taskId}\``;
+      return `${REPLY_MARKER}\n**Hangar** task ${id} waiting: the agent asks to run ${approval.tool} (it matches \`${approval.rule}\`):\n\n\`\`\`\n${call}\n\`\`\`\n\n${how}`;
+    }
+    case 'slack': {
+      const id = link ? `<${link}|${approval.taskId}>` : `\`${approval.taskId}\``;
+      return `*Hangar* task ${id} waiting: the agent asks to run ${approval.tool} (it matches \`${approval.rule}\`):\n\`\`\`${call}\`\`\`\n${how}`;
+    }
+    case 'jira':
+    case 'sentry':
+      return `Hangar task ${approval.taskId} waiting: the agent asks to run ${approval.tool} (it matches ${approval.rule}):\n\n${call}\n\n${how}${link ? `\n\n${link}` : ''}`;
+    default: {
+      const exhaustive: never = provider;
+      return exhaustive;
+    }
+  }
+}
+
+// What an answer given in the thread did (or why it could not).
+export function approvalAnswerText(provider: WebhookProvider, taskId: string, text: string): string {
+  switch (provider) {
+    case 'github':
+      return `${REPLY_MARKER}\n**Hangar** task \`${taskId}\` approval: ${text}`;
+    case 'slack':
+      return `*Hangar* task \`${taskId}\` approval: ${text}`;
+    case 'jira':
+    case 'sentry':
+      return `Hangar task ${taskId} approval: ${text}`;
+    default: {
+      const exhaustive: never = provider;
+      return exhaustive;
+    }
+  }
+}
+
+// The call as a person reads it: a Bash command, a file path, a URL, or the input as JSON; one
+// fence's worth (no ``` inside), at most 2,000 characters.
+function toolCallSummary(approval: Approval): string {
+  const input = (approval.input ?? {}) as Record<string, unknown>;
+  const text =
+    ['command', 'file_path', 'notebook_path', 'url']
+      .map((key) => input[key])
+      .find((value) => typeof value === 'string') ?? JSON.stringify(input, null, 2);
+  const fenced = String(text).replaceAll('```', "'''");
+  return fenced.length > 2000 ? `${fenced.slice(0, 2000)}…` : fenced;
 }
