@@ -104,6 +104,22 @@ describe(EventRenderer.name, () => {
     ]);
   });
 
+  it("should show the agent's control characters as escapes, never send them to the terminal", () => {
+    const renderer = new EventRenderer({ palette: PLAIN });
+    const lines = [
+      ...renderer.render({ type: 'assistant.text', data: { text: 'done\u001b[2J\u001b]0;pwned\u0007' } }),
+      ...renderer.render({
+        type: 'tool.use',
+        data: { toolUseId: 't1', name: 'Bash', input: { command: 'rm -rf /tmp/x \u202e# harmless' } },
+      }),
+      ...renderer.render({ type: 'stderr', data: { line: 'oops\u001b[1A' } }),
+    ];
+    expect(lines.join('\n')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+    expect(lines[0]).toBe('done\\u001b[2J\\u001b]0;pwned\\u0007');
+    expect(lines.join('\n')).toContain('\\u202e# harmless');
+    expect(lines.join('\n')).toContain('oops\\u001b[1A');
+  });
+
   it('should show a file tool call relative to the workspace when the session announced its cwd', () => {
     const renderer = new EventRenderer({ palette: PLAIN });
     renderer.render(SAMPLES['system.init']);

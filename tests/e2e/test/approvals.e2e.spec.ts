@@ -10,7 +10,15 @@ import {
   type TaskEventPage,
 } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { createTask, follow, getTask, request, signedInMember, type Follower } from './support';
+import {
+  createGatedProfiles,
+  createTask,
+  follow,
+  getTask,
+  request,
+  signedInMember,
+  type Follower,
+} from './support';
 
 type Headers = Record<string, string>;
 
@@ -27,19 +35,7 @@ describe('approvals: headless agents ask a person', () => {
     await stack.start();
     operator = await signedInMember(stack, { name: 'olga', project: 'default', role: 'operator' });
     viewer = await signedInMember(stack, { name: 'vic', project: 'default', role: 'viewer' });
-    for (const [name, timeoutSeconds] of [
-      ['gated', 120],
-      ['gated-fast', 5],
-    ] as const)
-      expect(
-        (
-          await request(stack, 'POST', '/api/v1/profiles', {
-            name,
-            allowedTools: ['Bash'],
-            approvals: { tools: ['Bash(git push:*)'], timeoutSeconds },
-          })
-        ).status,
-      ).toBe(201);
+    await createGatedProfiles(stack, { gated: 120, 'gated-fast': 5 });
   });
 
   afterAll(async () => {

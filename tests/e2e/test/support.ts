@@ -103,6 +103,25 @@ export async function signedInMember(
   return { authorization: '', cookie: await signIn(stack, email, password) };
 }
 
+// Claude Code profiles whose `git push` waits for an operator's approval, each with its deadline
+// in seconds (docs/governance.md).
+export async function createGatedProfiles(
+  stack: ServiceStack,
+  deadlines: Record<string, number>,
+): Promise<void> {
+  for (const [name, timeoutSeconds] of Object.entries(deadlines)) {
+    const response = await request(stack, 'POST', '/api/v1/profiles', {
+      name,
+      allowedTools: ['Bash'],
+      approvals: { tools: ['Bash(git push:*)'], timeoutSeconds },
+    });
+    if (response.status !== 201)
+      throw new Error(
+        `creating profile ${name} answered ${response.status}: ${JSON.stringify(response.body)}`,
+      );
+  }
+}
+
 // How many tasks the stack's database holds: "nothing recorded, nothing queued" checks.
 export async function countTasks(stack: ServiceStack): Promise<number> {
   const client = new Client({ connectionString: stack.database.url });

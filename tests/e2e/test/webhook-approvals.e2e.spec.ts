@@ -1,8 +1,15 @@
 import { Client } from 'pg';
-import type { Approval, AuditPage, CreatedWebhook, Task, TaskEvent, WebhookDelivery } from '@hangar/contracts';
+import type {
+  Approval,
+  AuditPage,
+  CreatedWebhook,
+  Task,
+  TaskEvent,
+  WebhookDelivery,
+} from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
 import { ProviderApisFake, type RecordedCall } from './fakes/provider-apis.fake';
-import { follow, getTask, request } from './support';
+import { createGatedProfiles, follow, getTask, request } from './support';
 import { githubExample, sendGitHub } from './webhook-senders';
 
 const TOKEN = 'ghp_approvalstoken0123456';
@@ -33,19 +40,7 @@ describe('approvals from a webhook thread', () => {
     await stack.start();
     db = new Client({ connectionString: stack.database.url });
     await db.connect();
-    for (const [name, timeoutSeconds] of [
-      ['gated', 120],
-      ['gated-fast', 5],
-    ] as const)
-      expect(
-        (
-          await request(stack, 'POST', '/api/v1/profiles', {
-            name,
-            allowedTools: ['Bash'],
-            approvals: { tools: ['Bash(git push:*)'], timeoutSeconds },
-          })
-        ).status,
-      ).toBe(201);
+    await createGatedProfiles(stack, { gated: 120, 'gated-fast': 5 });
     const answer = (name: string, decision: string) => ({
       name,
       events: ['issue_comment.created'],
@@ -65,7 +60,12 @@ describe('approvals from a webhook thread', () => {
           name: 'push',
           events: ['issue_comment.created'],
           trigger: { type: 'mention' },
-          action: { type: 'create_task', template: '{{hangar.args}}', profile: 'gated', scenario: 'git-push' },
+          action: {
+            type: 'create_task',
+            template: '{{hangar.args}}',
+            profile: 'gated',
+            scenario: 'git-push',
+          },
         },
         {
           name: 'push-fast',
@@ -102,8 +102,9 @@ describe('approvals from a webhook thread', () => {
     });
     expect(sent.status).toBe(202);
     const id = (sent.body as { delivery: string }).delivery;
-    for (const deadline = Date.now() + 30_000; ; ) {
-      const delivery = (await request(stack, 'GET', `/api/v1/webhook-deliveries/${id}`)).body as WebhookDelivery;
+    for (const deadline = Date.now() + 30_000; ;) {
+      const delivery = (await request(stack, 'GET', `/api/v1/webhook-deliveries/${id}`))
+        .body as WebhookDelivery;
       if (!['queued', 'waiting'].includes(delivery.status)) return delivery;
       if (Date.now() > deadline) throw new Error(`delivery ${id} still ${delivery.status}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -120,8 +121,11 @@ describe('approvals from a webhook thread', () => {
     );
   };
   const approvalsOf = async (taskId: string) =>
-    ((await request(stack, 'GET', `/api/v1/approvals?task=${taskId}&status=all`)).body as { items: Approval[] })
-      .items;
+    (
+      (await request(stack, 'GET', `/api/v1/approvals?task=${taskId}&status=all`)).body as {
+        items: Approval[];
+      }
+    ).items;
 
   it('asks in the issue, and an "@hangar approve-all <id>" comment lets every push run', async () => {
     const asked = nextComment(701, 'the agent asks to run Bash');

@@ -7,6 +7,7 @@ import {
   type TaskStatus,
 } from '@hangar/contracts';
 import type { Palette } from '../output/palette';
+import { escapeControls } from './terminal-text';
 import { firstLine, formatCount, formatDuration, truncate } from './format-values';
 import { toolCallArgument } from './tool-call';
 
@@ -28,8 +29,11 @@ export class EventRenderer {
     this.maxLineLength = options.maxLineLength ?? 160;
   }
 
-  render(event: AgentEvent): string[] {
+  // Everything in an event came from the agent (or what it ran): its control characters are
+  // shown as escapes, never sent to the terminal (terminal-text.ts).
+  render(raw: AgentEvent): string[] {
     const { palette } = this.options;
+    const event = { ...raw, data: escapedDeep(raw.data) } as AgentEvent;
     switch (event.type) {
       case 'task.status':
         return [this.renderStatus(event.data.status, event.data.reason)];
@@ -172,4 +176,12 @@ function safeStringify(value: unknown): string {
   } catch {
     return String(value);
   }
+}
+
+function escapedDeep(value: unknown): unknown {
+  if (typeof value === 'string') return escapeControls(value);
+  if (Array.isArray(value)) return value.map(escapedDeep);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, escapedDeep(item)]));
+  return value;
 }
