@@ -114,7 +114,11 @@ describe(EventRenderer.name, () => {
       }),
       ...renderer.render({ type: 'stderr', data: { line: 'oops\u001b[1A' } }),
     ];
-    expect(lines.join('\n')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+    const unsafe = [...lines.join('\n')].filter((char) => {
+      const code = char.codePointAt(0) ?? 0;
+      return (code < 0x20 && char !== '\n') || code === 0x7f || char === '\u202e';
+    });
+    expect(unsafe).toEqual([]);
     expect(lines[0]).toBe('done\\u001b[2J\\u001b]0;pwned\\u0007');
     expect(lines.join('\n')).toContain('\\u202e# harmless');
     expect(lines.join('\n')).toContain('oops\\u001b[1A');
