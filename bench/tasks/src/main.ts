@@ -1,0 +1,319 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { io, type Socket } from 'socket.io-client';
+import { agentAdapterFor, prepareClaudeHome, scriptedModelBaseUrl, startScriptedModel } from '@hangar/agents';
+import {
+  SOCKET_NAMESPACE,
+  SocketEvents,
+  TERMINAL_STATUSES,
+  type SubscribeAck,
+  type TaskStatus,
+  type TopicEventsMessage,
+} from '@hangar/contracts';
+import { SERVICES, ServiceStack } from '@hangar/testing';
+
+// One task against the bare CLI (issue 16's measures; docs/benchmarks.md), on the whole stack as
+// `hangar up` runs it — gateway, websocket-pool, orchestrator, agent-runner with its sandbox,
+// metrics — and the real Claude Code CLI against the scripted model's `reply` scenario:
+//   serial   each Hangar task (submit → its first agent event at a Socket.IO client, submit →
+//            COMPLETED there) interleaved with the same CLI run bare (fresh home; start → its
+//            first output line, start → exit)
+//   burst    --burst tasks submitted at once, --slots at a time, against as many bare runs
+//            --slots at a time
+//   accept   POST /api/v1/tasks at --concurrency for --accept-seconds with no runner taking
+//            tasks, then while the runner works through them
+//   idle RSS each service's resident memory, started and idle
+// Ratios are Hangar ÷ bare, measured in the same run.
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10' },
+    burst: { type: 'string', default: '24' },
+    slots: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '16' },
+    'accept-seconds': { type: 'string', default: '5' },
+  },
+});
+const runs = positiveInteger(values.runs, '--runs');
+const burst = positiveInteger(values.burst, '--burst');
+const slots = positiveInteger(values.slots, '--slots');
+const concurrency = positiveInteger(values.concurrency, '--concurrency');
+const acceptSeconds = positiveInteger(values['accept-seconds'], '--accept-seconds');
+
+interface Timing {
+  firstMs: number;
+  doneMs: number;
+}
+
+async function main() {
+  const stack = await ServiceStack.create('bench-tasks', {
+    LOG_LEVEL: 'warn',
+    RUNNER_SLOTS: String(slots),
+    RATE_LIMIT_IP_PER_MINUTE: '0',
+    RATE_LIMIT_TOKEN_PER_MINUTE: '0',
+  });
+  const bare = new BareCli();
+  let socket: Socket | undefined;
+  try {
+    await stack.start();
+    await bare.start();
+    socket = await connect(stack);
+    const client = new TaskClient(stack, socket);
+    // Each path once before measuring: the first CLI start reads its files from disk.
+    await bare.run('warm-up');
+    await client.run();
+
+    const idle = await idleRss(stack);
+
+    const hangar: Timing[] = [];
+    const cli: Timing[] = [];
+    for (let run = 0; run < runs; run += 1) {
+      cli.push(await bare.run(`serial-${run}`));
+      hangar.push(await client.run());
+    }
+
+    const burstStarted = Date.now();
+    await Promise.all(Array.from({ length: burst }, () => client.run()));
+    const hangarBurstMs = Date.now() - burstStarted;
+    const bareBurstMs = await bare.burst(burst, slots);
+
+    // The gateway's own rate: no runner takes the tasks, then one that works through them.
+    await stack.stop('agent-runner');
+    const paused = await acceptRate(stack, concurrency, acceptSeconds);
+    await stack.start(['agent-runner']);
+    const busy = await acceptRate(stack, concurrency, acceptSeconds);
+
+    const median = (timings: Timing[], key: keyof Timing) =>
+      quantile(
+        timings.map((t) => t[key]),
+        0.5,
+      );
+    const first = { hangar: median(hangar, 'firstMs'), bare: median(cli, 'firstMs') };
+    const done = { hangar: median(hangar, 'doneMs'), bare: median(cli, 'doneMs') };
+    const burstRate = { hangar: burst / (hangarBurstMs / 1000), bare: burst / (bareBurstMs / 1000) };
+    console.log(`\nbench/tasks on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; scenario "reply"`);
+    console.log('| measure | bare CLI | Hangar | Hangar ÷ bare |');
+    console.log('| --- | --- | --- | --- |');
+    console.log(
+      `| start → first agent output (median of ${runs}; Hangar: submit → first event at a Socket.IO client) | ${ms(first.bare)} | ${ms(first.hangar)} | ${(first.hangar / first.bare).toFixed(2)} |`,
+    );
+    console.log(
+      `| start → done (median of ${runs}; Hangar: submit → COMPLETED at the client) | ${ms(done.bare)} | ${ms(done.hangar)} | ${(done.hangar / done.bare).toFixed(2)} |`,
+    );
+    console.log(
+      `| ${burst} at once, ${slots} at a time | ${burstRate.bare.toFixed(2)} runs/s | ${burstRate.hangar.toFixed(2)} tasks/s | ${(burstRate.hangar / burstRate.bare).toFixed(2)} |`,
+    );
+    for (const [label, rate] of [
+      ['no runner taking tasks', paused],
+      [`a runner running ${slots} CLIs`, busy],
+    ] as const)
+      console.log(
+        `| accepting POST /api/v1/tasks at concurrency ${concurrency}, ${label} | — | ${rate.perSecond.toFixed(0)}/s, p50 ${ms(rate.p50)}, p99 ${ms(rate.p99)} | — |`,
+      );
+    console.log(
+      `| idle RSS | — | ${idle.map(({ name, mb }) => `${name} ${mb.toFixed(0)} MB`).join(', ')} | — |`,
+    );
+    console.log(
+      `\nserial runs, each: bare first ${cli.map((t) => t.firstMs).join(' ')} ms; Hangar first ${hangar.map((t) => t.firstMs).join(' ')} ms`,
+    );
+  } finally {
+    socket?.close();
+    await bare.stop();
+    await stack.dispose();
+  }
+}
+
+// Tasks submitted through the REST API and followed over Socket.IO, as a client of Hangar would.
+class TaskClient {
+  private readonly listeners = new Map<string, (message: TopicEventsMessage) => void>();
+
+  constructor(
+    private readonly stack: ServiceStack,
+    private readonly socket: Socket,
+  ) {
+    socket.on(SocketEvents.events, (message: TopicEventsMessage) =>
+      this.listeners.get(message.topic)?.(message),
+    );
+  }
+
+  async run(): Promise<Timing> {
+    const started = performance.now();
+    const response = await fetch(`${this.stack.gatewayUrl}/api/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.stack.adminToken}` },
+      body: JSON.stringify({ prompt: 'Say hello', scenario: 'reply' }),
+    });
+    if (response.status !== 201) throw new Error(`POST /api/v1/tasks answered ${response.status}`);
+    const { id } = (await response.json()) as { id: string };
+    const topic = `task:${id}`;
+    let firstMs: number | undefined;
+    const ended = new Promise<{ status: TaskStatus; doneMs: number }>((resolve) => {
+      this.listeners.set(topic, (message) => {
+        for (const event of message.events) {
+          const at = performance.now() - started;
+          if (event.type !== 'task.status') firstMs ??= at;
+          else {
+            const status = (event.data as { status: TaskStatus }).status;
+            if (TERMINAL_STATUSES.includes(status)) resolve({ status, doneMs: at });
+          }
+        }
+      });
+    });
+    const ack = (await this.socket.emitWithAck(SocketEvents.subscribe, {
+      topic,
+      afterSeq: 0,
+    })) as SubscribeAck;
+    if (!ack.ok) throw new Error(`subscribing to ${topic}: ${ack.error.message}`);
+    const { status, doneMs } = await ended;
+    this.listeners.delete(topic);
+    await this.socket.emitWithAck(SocketEvents.unsubscribe, { topic });
+    if (status !== 'COMPLETED') throw new Error(`task ${id} ended ${status}`);
+    return { firstMs: Math.round(firstMs ?? doneMs), doneMs: Math.round(doneMs) };
+  }
+}
+
+// The same CLI run by hand: a fresh home and workspace each time, the same scripted model's
+// `reply`, Claude Code's own default permission mode as Hangar's default profile runs it.
+class BareCli {
+  private readonly root = mkdtempSync(path.join(tmpdir(), 'hangar-bench-tasks-'));
+  private model: Awaited<ReturnType<typeof startScriptedModel>> | undefined;
+  private count = 0;
+
+  async start(): Promise<void> {
+    this.model = await startScriptedModel({ port: 0 });
+  }
+
+  async stop(): Promise<void> {
+    await this.model?.close();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  async run(label: string): Promise<Timing> {
+    const run = (this.count += 1);
+    const workspace = path.join(this.root, `run-${run}`, 'work');
+    const home = path.join(this.root, `run-${run}`, 'home');
+    mkdirSync(workspace, { recursive: true });
+    mkdirSync(home, { recursive: true });
+    const started = performance.now();
+    await prepareClaudeHome({
+      configDir: path.join(home, '.claude'),
+      workspace,
+      workspaceSeenAs: workspace,
+      agents: {},
+      skills: {},
+      repositoryLoaded: false,
+    });
+    const invocation = agentAdapterFor('claude').buildInvocation({
+      prompt: 'Say hello',
+      homeDir: home,
+      baseUrl: scriptedModelBaseUrl(this.model!.url, 'reply', `bare-${label}-${run}`, 'claude'),
+      apiKey: 'bench-key',
+      sandboxed: false,
+    });
+    return new Promise<Timing>((resolve, reject) => {
+      const child = spawn(invocation.command, invocation.args, {
+        env: invocation.env,
+        cwd: workspace,
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      let firstMs: number | undefined;
+      child.stdout.on('data', () => (firstMs ??= performance.now() - started));
+      child.stdin.end(invocation.stdin ?? '');
+      child.on('close', (code) => {
+        const doneMs = performance.now() - started;
+        if (code !== 0) reject(new Error(`claude exited ${code}`));
+        else resolve({ firstMs: Math.round(firstMs ?? doneMs), doneMs: Math.round(doneMs) });
+      });
+    });
+  }
+
+  async burst(count: number, parallel: number): Promise<number> {
+    let next = 0;
+    const started = Date.now();
+    const worker = async () => {
+      while (next < count) await this.run(`burst-${next++}`);
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+    return Date.now() - started;
+  }
+}
+
+async function connect(stack: ServiceStack): Promise<Socket> {
+  const socket = io(`${stack.websocketUrl}${SOCKET_NAMESPACE}`, {
+    transports: ['websocket'],
+    auth: { token: stack.adminToken },
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once(SocketEvents.hello, () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+// As many POSTs as `concurrency` clients make in `seconds`, each waiting for its answer.
+async function acceptRate(
+  stack: ServiceStack,
+  concurrency: number,
+  seconds: number,
+): Promise<{ perSecond: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  const until = Date.now() + seconds * 1000;
+  const client = async () => {
+    while (Date.now() < until) {
+      const started = performance.now();
+      const response = await fetch(`${stack.gatewayUrl}/api/v1/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+        body: JSON.stringify({ prompt: 'accepted', scenario: 'reply' }),
+      });
+      await response.arrayBuffer();
+      if (response.status !== 201) throw new Error(`POST /api/v1/tasks answered ${response.status}`);
+      latencies.push(performance.now() - started);
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return {
+    perSecond: latencies.length / ((Date.now() - started) / 1000),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+  };
+}
+
+// Each service's resident memory once it is up and has been idle a moment.
+async function idleRss(stack: ServiceStack): Promise<{ name: string; mb: number }[]> {
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  return SERVICES.map((name) => {
+    const pid = stack.processes.get(name)?.child.pid;
+    const status = pid ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
+    const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+    return { name, mb: kb / 1024 };
+  });
+}
+
+function quantile(samples: number[], q: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+function ms(value: number): string {
+  return `${Math.round(value).toLocaleString('en')} ms`;
+}
+
+function positiveInteger(text: string, name: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${name}: give a whole number of at least 1`);
+    process.exit(2);
+  }
+  return value;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
