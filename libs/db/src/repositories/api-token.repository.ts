@@ -16,10 +16,24 @@ export interface TokenGrant {
   creator: { id: string; email: string; disabled: boolean; isAdmin: boolean; role: Role | null } | null;
 }
 
-const withRelations = {
-  project: true,
-  createdBy: { include: { memberships: true } },
-} as const;
+interface GrantRow {
+  id: string;
+  name: string;
+  prefix: string;
+  role: Role;
+  projectId: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  slug: string;
+  projectName: string;
+  projectCreatedAt: Date;
+  routingStrategy: string | null;
+  creatorId: string | null;
+  creatorEmail: string | null;
+  creatorDisabledAt: Date | null;
+  creatorIsAdmin: boolean | null;
+  creatorRole: Role | null;
+}
 
 type TokenRow = Awaited<ReturnType<PrismaClient['apiToken']['findUniqueOrThrow']>> & {
   project: { slug: string };
@@ -49,6 +63,9 @@ export function tokenNotFound(id: string): HangarError {
 const TOUCH_INTERVAL_MS = 60_000;
 
 export class ApiTokenRepository {
+  // Tokens whose last use this process wrote, and when (ms).
+  private readonly touched = new Map<string, number>();
+
   constructor(private readonly prisma: PrismaClient) {}
 
   async create(input: {
@@ -81,10 +98,22 @@ export class ApiTokenRepository {
     return true;
   }
 
+  // One statement (the token, its project, its creator and their role there): every API request
+  // authenticated with a token asks it.
   async grant(hash: string): Promise<TokenGrant | null> {
-    const row = await this.prisma.apiToken.findUnique({ where: { hash }, include: withRelations });
+    const [row] = await this.prisma.$queryRaw<GrantRow[]>`
+      SELECT t.id, t.name, t.prefix, t.role::text AS role, t.project_id AS "projectId",
+             t.expires_at AS "expiresAt", t.revoked_at AS "revokedAt",
+             p.slug, p.name AS "projectName", p.created_at AS "projectCreatedAt",
+             p.routing_strategy AS "routingStrategy",
+             u.id AS "creatorId", u.email AS "creatorEmail", u.disabled_at AS "creatorDisabledAt",
+             u.is_admin AS "creatorIsAdmin", m.role::text AS "creatorRole"
+      FROM api_tokens t
+      JOIN projects p ON p.id = t.project_id
+      LEFT JOIN users u ON u.id = t.created_by_id
+      LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = t.project_id
+      WHERE t.hash = ${hash}`;
     if (!row) return null;
-    const creator = row.createdBy;
     return {
       id: row.id,
       name: row.name,
@@ -92,26 +121,32 @@ export class ApiTokenRepository {
       role: row.role,
       projectId: row.projectId,
       project: {
-        slug: row.project.slug,
-        name: row.project.name,
-        createdAt: row.project.createdAt.toISOString(),
-        routingStrategy: row.project.routingStrategy as RoutingStrategy | null,
+        slug: row.slug,
+        name: row.projectName,
+        createdAt: row.projectCreatedAt.toISOString(),
+        routingStrategy: row.routingStrategy as RoutingStrategy | null,
       },
       expiresAt: row.expiresAt,
       revokedAt: row.revokedAt,
-      creator: creator
+      creator: row.creatorId
         ? {
-            id: creator.id,
-            email: creator.email,
-            disabled: creator.disabledAt !== null,
-            isAdmin: creator.isAdmin,
-            role: creator.memberships.find((member) => member.projectId === row.projectId)?.role ?? null,
+            id: row.creatorId,
+            email: row.creatorEmail!,
+            disabled: row.creatorDisabledAt !== null,
+            isAdmin: row.creatorIsAdmin!,
+            role: row.creatorRole,
           }
         : null,
     };
   }
 
+  // When the token was last used, to the minute: written at most once a TOUCH_INTERVAL_MS per
+  // token from this process (its last write is remembered), not on every request.
   async touch(id: string, now = new Date()): Promise<void> {
+    const last = this.touched.get(id);
+    if (last !== undefined && now.getTime() - last < TOUCH_INTERVAL_MS) return;
+    if (this.touched.size > 10_000) this.touched.clear();
+    this.touched.set(id, now.getTime());
     await this.prisma.apiToken.updateMany({
       where: {
         id,

@@ -3,9 +3,18 @@ import { HangarError, type ScenarioList } from '@hangar/contracts';
 import { listScenarios, scenarioFromPrompt } from '@hangar/agents';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 
+// How long a listing of the scenario files answers for a name it holds. A name it lacks is
+// looked for on disk again at once (a scenario file just added is found).
+const KNOWN_FOR_MS = 5000;
+
 // Which scripted-model scenarios a task may name: none when a real model is configured.
 @Injectable()
 export class ScenarioCatalog {
+  // The names of the usable scenarios, as last read: every task that names a scenario is checked
+  // against them (reading and parsing each file on every request was a fifth of the gateway's
+  // time accepting tasks, docs/benchmarks.md).
+  private known: { at: number; names: Promise<string[]> } | undefined;
+
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   // With the scripted model, a `[scenario: name]` marker in the prompt picks the scenario when
@@ -37,9 +46,8 @@ export class ScenarioCatalog {
         },
       );
     }
-    const known = (await listScenarios(this.config.SCRIPTED_MODEL_SCENARIOS_DIR))
-      .filter((listing) => !listing.error)
-      .map((listing) => listing.name);
+    let known = await this.names(false);
+    if (!known.includes(scenario)) known = await this.names(true);
     if (!known.includes(scenario)) {
       throw new HangarError(
         'UNKNOWN_SCENARIO',
@@ -47,5 +55,18 @@ export class ScenarioCatalog {
         { field },
       );
     }
+  }
+
+  private names(fresh: boolean): Promise<string[]> {
+    if (!fresh && this.known && Date.now() - this.known.at < KNOWN_FOR_MS) return this.known.names;
+    const names = listScenarios(this.config.SCRIPTED_MODEL_SCENARIOS_DIR).then((listings) =>
+      listings.filter((listing) => !listing.error).map((listing) => listing.name),
+    );
+    this.known = { at: Date.now(), names };
+    // A listing that failed is not kept.
+    names.catch(() => {
+      if (this.known?.names === names) this.known = undefined;
+    });
+    return names;
   }
 }
