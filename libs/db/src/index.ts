@@ -15,6 +15,7 @@ export {
   type DatabaseLocation,
 } from './database-url';
 export * from './task-state-machine';
+export * from './task-id';
 export * from './repositories/task.repository';
 export * from './repositories/task-event.repository';
 export * from './database.module';

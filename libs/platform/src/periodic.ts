@@ -26,6 +26,11 @@ export class Periodic {
       });
   }
 
+  // Resolves once the run in progress (if any) has ended.
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
   async stop() {
     this.stopped = true;
     clearTimeout(this.timer);

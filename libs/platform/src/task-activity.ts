@@ -15,10 +15,15 @@ export class TaskActivity {
     private readonly tasks: TaskRepository,
   ) {}
 
-  async statusChanged(task: Task, reason?: string): Promise<void> {
+  // `counts`: the project's active tasks after the change, when its statement counted them.
+  async statusChanged(
+    task: Task,
+    reason?: string,
+    counted?: { queued: number; running: number },
+  ): Promise<void> {
     await this.bestEffort(`status of task ${task.id}`, async () => {
       const data = { taskId: task.id, status: task.status, ...(reason ? { reason } : {}) };
-      const counts = await this.tasks.activeCounts(task.project);
+      const counts = counted ?? (await this.tasks.activeCounts(task.project));
       await this.topics.append(`project:${task.project}`, [
         { type: 'task.status', data: { ...data, counts } },
       ]);

@@ -92,9 +92,9 @@ export class TaskLifecycle {
   // A new QUEUED task; `onRecorded` runs before anyone is told (a conversation's user message
   // must precede the turn's status).
   async create(input: NewTask, onRecorded?: (task: Task) => Promise<void>): Promise<Task> {
-    const task = await this.state.create(input);
+    const { task, counts } = await this.state.createCounted(input);
     await onRecorded?.(task);
-    await this.activity.statusChanged(task);
+    await this.activity.statusChanged(task, undefined, counts);
     return task;
   }
 

@@ -6,6 +6,7 @@ import { DEFAULT_PROJECT_ID, WorkflowRepository, WorkflowRunRepository, type Pri
 import { redisUrl } from '@hangar/testing';
 import { AppModule } from '../src/app.module';
 import { OrchestratorConfigSchema } from '../src/config';
+import { ReconcilerService } from '../src/modules/scheduling/reconciler.service';
 
 // The real orchestrator module on a test database and Redis prefix, its periodic passes an hour
 // away (a test calls them), its logs silent; `env` sets more of its configuration.
@@ -24,6 +25,8 @@ export async function startOrchestrator(
   });
   const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: false });
   await app.init();
+  // Its pass at start admits and routes what waits: a test's own tasks come after it.
+  await app.get(ReconcilerService).idle();
   return app;
 }
 

@@ -11,6 +11,7 @@ import { TaskStateMachine } from '../task-state-machine';
 import { lockAndCountChildren, parentSubmitter } from './children-lock';
 import { sqlOf } from '../client';
 import { assignments, json, type Sql } from '../sql';
+import { newTaskId } from '../task-id';
 import { routingExtras, type AdmittedTask } from './task-admission.store';
 import { TASK_COLUMNS, taskFromSql, taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
@@ -66,32 +67,33 @@ export class TaskStateStore {
   }
 
   async create(input: NewTask): Promise<Task> {
-    const projectId = input.projectId;
+    return (await this.createCounted(input)).task;
+  }
+
+  // A new task and its project's counts of active tasks with it, in one statement (createChosen's:
+  // a task accepted from the API is one round trip, not a profile lookup and a transaction).
+  async createCounted(input: NewTask): Promise<{ task: Task; counts: { queued: number; running: number } }> {
     const profileName = input.profile ?? DEFAULT_PROFILE;
-    const profile = await this.prisma.agentProfile.findUnique({
-      where: { projectId_name: { projectId, name: profileName } },
-    });
-    if (!profile)
+    let outcome: ChosenCreation;
+    try {
+      outcome = await this.createChosen([{ ...input, id: input.id ?? newTaskId() }]);
+    } catch (error) {
+      // tasks_conversation_id_active_key: the conversation's previous turn has not finished.
+      if (input.conversationId && isUniqueViolation(error))
+        throw new HangarError(
+          'CONVERSATION_BUSY',
+          `conversation ${input.conversationId} has a turn that has not finished; wait for it or cancel it`,
+          { conversationId: input.conversationId },
+        );
+      throw error;
+    }
+    if (outcome.unknownProfile.length > 0)
       throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, {
         profile: profileName,
       });
-    const row = await this.prisma.task
-      .create({
-        data: this.row(input, profile),
-        include: taskRelations,
-      })
-      .catch((error: unknown) => {
-        // tasks_conversation_id_active_key: the conversation's previous turn has not finished.
-        if (input.conversationId && isUniqueViolation(error)) {
-          throw new HangarError(
-            'CONVERSATION_BUSY',
-            `conversation ${input.conversationId} has a turn that has not finished; wait for it or cancel it`,
-            { conversationId: input.conversationId },
-          );
-        }
-        throw error;
-      });
-    return toTask(row);
+    const task = outcome.created[0];
+    if (!task) throw new Error(`task ${input.id ?? ''} exists already`);
+    return { task, counts: outcome.counts.get(task.project) ?? { queued: 1, running: 0 } };
   }
 
   // Tasks whose ids were chosen before (a workflow decision's steps), in one statement (a
@@ -455,8 +457,10 @@ export class TaskStateStore {
   }
 }
 
+// Prisma's unique violation, or node-postgres' (a statement of ours: 23505).
 function isUniqueViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+  if (error instanceof Prisma.PrismaClientKnownRequestError) return error.code === 'P2002';
+  return error instanceof Error && (error as { code?: unknown }).code === '23505';
 }
 
 // A new task's own values (its columns, by their Prisma names) with their defaults: one list for

@@ -38,6 +38,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     await this.periodic.stop();
   }
 
+  // The pass in progress has ended (the one at start, say).
+  idle(): Promise<void> {
+    return this.periodic.idle();
+  }
+
   async reconcile(): Promise<void> {
     // Admitted tasks are on the queue (again, after a lost message or a Redis restart: the job
     // id dedupes); waiting ones are admitted as far as their project's cap allows.

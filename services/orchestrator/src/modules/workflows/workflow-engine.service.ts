@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -7,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { StepTask, TaskStatus, WorkflowJob } from '@hangar/contracts';
-import type { AdmittedTask, NewTask } from '@hangar/db';
+import { newTaskId, type AdmittedTask, type NewTask } from '@hangar/db';
 import { WorkflowRunStore } from '@hangar/db/workflow-state';
 import { Periodic, TaskLifecycle, WorkflowRunActivity } from '@hangar/platform';
 import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer, type QueueWorker } from '@hangar/redis';
@@ -17,11 +16,8 @@ import { SchedulerService } from '../scheduling/scheduler.service';
 import type { RoutingPass } from '../scheduling/task-router';
 import { WorkflowMetrics } from './workflow.metrics';
 
-// Task ids are lowercase cuid-like strings (Kubernetes names Jobs after them); the engine picks
-// a step's task id before the task exists, so it makes one here.
-export function newTaskId(): string {
-  return `c${Date.now().toString(36)}${randomBytes(8).toString('hex')}`.slice(0, 25);
-}
+// The engine picks a step's task id before the task exists (newTaskId, @hangar/db).
+export { newTaskId };
 
 // Drives workflow runs: every message about a run (started, a step's task ended, a person
 // cancelled or answered a gate, a timer) becomes one decision of @hangar/workflows' engine,
