@@ -39,9 +39,13 @@ const PORT_VARIABLE: Record<ServiceName, string> = {
 // which made starts fail with EADDRINUSE under load.
 const PORT_RANGE = { from: 20_000, to: 32_000 };
 
+// Ports this process handed out: never twice (a port chosen and not bound yet still probes free).
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (handedOut.has(port)) continue;
     const server = createServer();
     const bound = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
@@ -50,6 +54,7 @@ export async function freePort(): Promise<number> {
     if (!bound) continue;
     server.close();
     await once(server, 'close');
+    handedOut.add(port);
     return port;
   }
 }
@@ -141,7 +146,7 @@ export class ServiceStack {
   // own; `key` names it in `processes` and `stop`.
   async startRunner(key: string, overrides: Record<string, string> = {}): Promise<ServiceProcess> {
     const port = await freePort();
-    await this.startOne('agent-runner', { AGENT_RUNNER_PORT: String(port), ...overrides }, [], { key, port });
+    await this.startOne('agent-runner', overrides, [], { key, port });
     return this.processes.get(key) as ServiceProcess;
   }
 
@@ -153,7 +158,7 @@ export class ServiceStack {
   ): ServiceProcess {
     const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, ENTRY[name])], {
       cwd: this.dataDir,
-      env: this.environment(overrides),
+      env: this.environment({ [PORT_VARIABLE[name]]: String(as.port), ...overrides }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -185,22 +190,41 @@ export class ServiceStack {
     return entry;
   }
 
+  // Another process (a test package running beside this one) may take a port between its
+  // choice and the service's bind: a service that found its port taken starts again on another
+  // (not the scripted model, whose port the other services were given).
   private async startOne(
     name: ServiceName,
     overrides: Record<string, string>,
     nodeArgs: string[],
     as?: { key: string; port: number },
   ) {
-    const entry = this.spawn(name, overrides, nodeArgs, as);
+    for (let tries = 1; ; tries += 1) {
+      const entry = this.spawn(name, overrides, nodeArgs, as);
+      const started = await this.ready(name, entry);
+      if (started === 'ready') return;
+      const taken = entry.output.some((line) => line.includes('EADDRINUSE'));
+      if (!taken || name === 'scripted-model' || tries >= 3)
+        throw new Error(`${name} exited during start:\n${entry.output.slice(-20).join('\n')}`);
+      const port = await freePort();
+      if (as) as = { ...as, port };
+      else this.ports.set(name, port);
+    }
+  }
+
+  private async ready(name: ServiceName, entry: ServiceProcess): Promise<'ready' | 'exited'> {
     const probe = name === 'scripted-model' ? '/health' : '/health/ready';
     const deadline = Date.now() + 30_000;
     let exitedEarly = false;
     void entry.exited.then(() => (exitedEarly = true));
     while (Date.now() < deadline) {
-      if (exitedEarly) throw new Error(`${name} exited during start:\n${entry.output.slice(-20).join('\n')}`);
+      if (exitedEarly) return 'exited';
       try {
-        const response = await fetch(`http://127.0.0.1:${entry.port}${probe}`);
-        if (response.ok) return;
+        // Bounded: whatever holds a taken port may never answer.
+        const response = await fetch(`http://127.0.0.1:${entry.port}${probe}`, {
+          signal: AbortSignal.timeout(2000),
+        });
+        if (response.ok) return 'ready';
       } catch {
         // not listening yet
       }
