@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import {
   SOCKET_NAMESPACE,
@@ -128,6 +130,28 @@ describe('approvals: headless agents ask a person', () => {
   it('tells the agent a denial, over Socket.IO or REST, and refuses a viewer and a second answer', async () => {
     const { task, follower } = await start('gated');
     const asked = await requested(follower);
+
+    // The agent holds its attempt's credential (in its MCP config): it cannot answer its own
+    // approval with it, over REST or Socket.IO.
+    const config = JSON.parse(
+      await readFile(path.join(stack.dataDir, 'homes', `${task.id}-1`, 'mcp-config.json'), 'utf8'),
+    ) as { mcpServers: { hangar: { headers: { Authorization: string } } } };
+    const agentAuth = config.mcpServers.hangar.headers.Authorization;
+    expect(agentAuth).toMatch(/^Bearer hga_/);
+    const byAgent = await answer(
+      asked.data.approvalId,
+      { decision: 'allow-task' },
+      { authorization: agentAuth },
+    );
+    expect(byAgent.status).toBe(401);
+    const agentSocket = io(`${stack.websocketUrl}${SOCKET_NAMESPACE}`, {
+      transports: ['websocket'],
+      auth: { token: agentAuth.slice('Bearer '.length) },
+      reconnection: false,
+    });
+    const refused = await new Promise<Error>((resolve) => agentSocket.once('connect_error', resolve));
+    agentSocket.close();
+    expect(refused.message).toMatch(/token/i);
 
     // A viewer may see it, not answer it; bad answers change nothing.
     const byViewer = await answer(asked.data.approvalId, { decision: 'deny' }, viewer);

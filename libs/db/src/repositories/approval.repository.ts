@@ -142,12 +142,13 @@ export class ApprovalRepository {
   // Every pending approval of the task's attempts up to `attempt` (those of an ended attempt
   // have no agent waiting any more).
   async expireAttempts(taskId: string, attempt: number, message: string): Promise<StoredApproval[]> {
-    const pending = await this.prisma.approval.findMany({
+    // One statement: every task's end asks it, and almost always finds nothing.
+    const rows = await this.prisma.approval.updateManyAndReturn({
       where: { taskId, attempt: { lte: attempt }, status: 'PENDING' },
-      select: { id: true },
+      data: { status: 'EXPIRED', message, answeredAt: new Date() },
+      include: withNames,
     });
-    const expired = await Promise.all(pending.map(({ id }) => this.expire(id, message)));
-    return expired.filter((approval): approval is StoredApproval => approval !== null);
+    return rows.map(toApproval);
   }
 
   // Whether a person allowed this pattern for the rest of the task (any attempt).
