@@ -2,7 +2,11 @@ import type { AgentInvocation } from './agent-invocation';
 import type { AgentOutputParser, AgentOutputParserOptions } from './agent-output.parser';
 import type { AgentProvider } from './agent-provider';
 import type { OutputSchema } from './output-schema';
-import { buildClaudeInvocation, type ClaudePermissionMode } from './claude/claude-invocation';
+import {
+  buildClaudeInvocation,
+  claudePromptInput,
+  type ClaudePermissionMode,
+} from './claude/claude-invocation';
 import { ClaudeStreamParser } from './claude/claude-stream.parser';
 import { buildCodexInvocation, CODEX_IGNORED_OPTIONS } from './codex/codex-invocation';
 import { CodexStreamParser } from './codex/codex-stream.parser';
@@ -65,6 +69,13 @@ export interface AgentAdapter {
   // cannot keep it from loading: a sandbox covers them unless the profile trusts them.
   readonly repositoryConfigPaths: readonly string[];
   buildInvocation(spec: AgentRunSpec): AgentInvocation;
+  // A CLI that can be started before its prompt is known (the runner's warm pool): the invocation
+  // waits on stdin, and `promptInput` is what to write there. Claude Code only: Codex's and the
+  // Gemini CLI's headless modes read their whole prompt before they start anything.
+  readonly waitsForPrompt?: {
+    buildInvocation(spec: Omit<AgentRunSpec, 'prompt'>): AgentInvocation;
+    promptInput(prompt: string): string;
+  };
   createParser(options?: AgentOutputParserOptions): AgentOutputParser;
 }
 
@@ -73,8 +84,12 @@ const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
     provider: 'claude',
     ignoredOptions: {},
     repositoryConfigPaths: [],
-    buildInvocation: ({ mcpConfigPath, ...spec }) =>
-      buildClaudeInvocation(mcpConfigPath === undefined ? spec : { ...spec, mcpConfig: mcpConfigPath }),
+    buildInvocation: (spec) => buildClaudeInvocation(claudeSpec(spec)),
+    waitsForPrompt: {
+      buildInvocation: (spec) =>
+        buildClaudeInvocation({ ...claudeSpec(spec), prompt: '', waitForPrompt: true }),
+      promptInput: claudePromptInput,
+    },
     createParser: (options) => new ClaudeStreamParser(options),
   },
   codex: {
@@ -92,6 +107,10 @@ const ADAPTERS: Readonly<Record<AgentProvider, AgentAdapter>> = {
     createParser: (options) => new GeminiStreamParser(options),
   },
 };
+
+function claudeSpec<Spec extends Partial<AgentRunSpec>>({ mcpConfigPath, ...spec }: Spec) {
+  return mcpConfigPath === undefined ? spec : { ...spec, mcpConfig: mcpConfigPath };
+}
 
 export function agentAdapterFor(provider: AgentProvider): AgentAdapter {
   return ADAPTERS[provider];

@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { ClaudeBinaryNotFound, resolveClaudeBinary } from './claude-binary';
-import { buildClaudeInvocation } from './claude-invocation';
+import { buildClaudeInvocation, claudePromptInput } from './claude-invocation';
 
 describe(buildClaudeInvocation.name, () => {
   it('should run the packaged CLI headless with stream-json and acceptEdits by default', () => {
@@ -20,6 +20,20 @@ describe(buildClaudeInvocation.name, () => {
       'write hello',
     ]);
     expect(invocation.stdin).toBeUndefined();
+  });
+
+  it('should start a CLI that waits for its prompt on stdin as one stream-json user message', () => {
+    const invocation = buildClaudeInvocation({ prompt: '', homeDir: '/runs/w1', waitForPrompt: true });
+    expect(invocation.args.slice(-2)).toEqual(['--input-format', 'stream-json']);
+    expect(invocation.args).not.toContain('--');
+    expect(invocation.stdin).toBeUndefined();
+    const line = claudePromptInput('say "hi"\nand go');
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({
+      type: 'user',
+      message: { role: 'user', content: 'say "hi"\nand go' },
+    });
   });
 
   it('should pass every option the task asks for, keeping the prompt after --', () => {

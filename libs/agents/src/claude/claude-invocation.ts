@@ -41,6 +41,9 @@ export interface ClaudeRunSpec {
   // Extra variables (trace context, proxies); everything else from the parent is withheld.
   env?: Readonly<Record<string, string>>;
   trustRepositorySettings?: boolean;
+  // Started before its task (the runner's warm pool): the prompt is not in the invocation; the CLI
+  // reads it from stdin as a stream-json user message (claudePromptInput), once it is known.
+  waitForPrompt?: boolean;
 }
 
 export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
@@ -63,9 +66,10 @@ export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
   // CLAUDE.md, skills and agents reach the CLI through the home (prepareClaudeHome).
   if (!spec.trustRepositorySettings) args.push('--setting-sources', 'user', '--strict-mcp-config');
 
-  const promptViaStdin = Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
+  if (spec.waitForPrompt) args.push('--input-format', 'stream-json');
+  const promptViaStdin = !spec.waitForPrompt && Buffer.byteLength(spec.prompt) > MAX_PROMPT_ARG_BYTES;
   // `--` ends the variadic tool lists and keeps a prompt starting with "-" from reading as a flag.
-  if (!promptViaStdin) args.push('--', spec.prompt);
+  if (!promptViaStdin && !spec.waitForPrompt) args.push('--', spec.prompt);
 
   const env: Record<string, string> = {
     PATH: spec.path ?? DEFAULT_AGENT_PATH,
@@ -85,4 +89,10 @@ export function buildClaudeInvocation(spec: ClaudeRunSpec): AgentInvocation {
   const invocation: AgentInvocation = { command: resolveClaudeBinary(spec.binaryPath), args, env };
   if (promptViaStdin) invocation.stdin = spec.prompt;
   return invocation;
+}
+
+// What a CLI started with `waitForPrompt` reads as its one prompt: a stream-json user message. Its
+// stdin is closed after it, so the CLI ends once it has answered, as with a prompt argument.
+export function claudePromptInput(prompt: string): string {
+  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: prompt } })}\n`;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AgentEvent } from '@hangar/contracts';
 import { isProcessAlive, liveGroupMembers, waitFor } from '../../test/support/processes';
-import { AgentSpawnFailed, spawnAgent, type SpawnAgentOptions } from './agent-process';
+import { AgentSpawnFailed, spawnAgent, startWaitingAgent, type SpawnAgentOptions } from './agent-process';
 import type { AgentInvocation } from '../agent-invocation';
 import { listDescendants } from './process-tree';
 
@@ -219,5 +219,63 @@ describe(spawnAgent.name, () => {
     await expect(
       spawnAgent({ command: path.join(cwd, 'no-such-binary'), args: [], env: {} }, options([])),
     ).rejects.toBeInstanceOf(AgentSpawnFailed);
+  });
+
+  describe(startWaitingAgent.name, () => {
+    it('should hold what the CLI prints while it waits, and give it to the run that begins it, with the input', async () => {
+      // Prints before reading (as a CLI's start-up warnings would), then echoes its input as a result.
+      const waiting = await startWaitingAgent(
+        sh(
+          'echo warming >&2; read line; printf \'{"type":"result","subtype":"success","result":"%s"}\\n\' "$line"',
+        ),
+        { cwd },
+      );
+      expect(waiting.isWaiting()).toBe(true);
+      const events: AgentEvent[] = [];
+      const stderr: string[] = [];
+      const handle = waiting.begin(
+        'the prompt\n',
+        options(events, { onStderrLine: (line) => stderr.push(line) }),
+      );
+      expect(waiting.isWaiting()).toBe(false);
+      expect(await handle.done).toEqual({ exitCode: 0, signal: null, reason: 'exited' });
+      // (Printed before the input was read: held if it came before `begin`, delivered either way.)
+      expect(events).toHaveLength(2);
+      expect(events).toEqual(
+        expect.arrayContaining([
+          { type: 'stderr', data: { line: 'warming' } },
+          { type: 'result', data: expect.objectContaining({ result: 'the prompt' }) },
+        ]),
+      );
+      expect(stderr).toEqual(['warming']);
+      expect(() => waiting.begin('again\n', options([]))).toThrow('a waiting agent runs once');
+    });
+
+    it("should start the run's timeout when it begins, not when the CLI started", async () => {
+      const waiting = await startWaitingAgent(sh('read line; sleep 30'), { cwd, killGraceMs: 100 });
+      const began = Date.now();
+      const handle = waiting.begin('go\n', options([], { timeoutMs: 300 }));
+      const exit = await handle.done;
+      expect(exit.reason).toBe('timeout');
+      expect(Date.now() - began).toBeGreaterThanOrEqual(300);
+    });
+
+    it('should stop the waiting CLI and everything it started when discarded', async () => {
+      const waiting = await startWaitingAgent(sh('sleep 30 & read line'), { cwd, killGraceMs: 100 });
+      await waitFor(() => listDescendants(waiting.pid).length > 0, 5000, 'the background sleep');
+      const children = listDescendants(waiting.pid);
+      const exit = await waiting.discard('recycled');
+      expect(exit.reason).toBe('cancelled');
+      expect(isProcessAlive(waiting.pid)).toBe(false);
+      expect(children.every((child) => !isProcessAlive(child.pid))).toBe(true);
+      expect(waiting.isWaiting()).toBe(false);
+      expect(() => waiting.begin('late\n', options([]))).toThrow('a waiting agent runs once');
+    });
+
+    it('should say it no longer waits once the CLI has exited by itself', async () => {
+      const waiting = await startWaitingAgent(sh('exit 3'), { cwd });
+      expect((await waiting.gone).exitCode).toBe(3);
+      expect(waiting.isWaiting()).toBe(false);
+    });
   });
 });

@@ -33,23 +33,44 @@ export interface AgentHandle {
   readonly done: Promise<AgentExit>;
 }
 
-export interface SpawnAgentOptions {
+// How the process is started and supervised.
+export interface AgentProcessOptions {
   cwd: string;
-  timeoutMs: number;
-  maxOutputBytes?: number;
   // Between SIGTERM (the CLI cleans up its shells) and SIGKILL.
   killGraceMs?: number;
-  onEvent: (event: AgentEvent) => void;
-  onStderrLine?: (line: string) => void;
   parser?: AgentOutputParser;
   // A longer stderr line becomes an `output.truncated` event (default: DEFAULT_MAX_EVENT_BYTES).
   maxEventBytes?: number;
   // Niceness of the agent's process (and so of everything it starts): 0 (the default) to 19.
   nice?: number;
+}
+
+// What one run of it is held to, and where its output goes.
+export interface AgentRunOptions {
+  timeoutMs: number;
+  maxOutputBytes?: number;
+  onEvent: (event: AgentEvent) => void;
+  onStderrLine?: (line: string) => void;
   // How long the run has waited for people so far (tool calls waiting for an approval, the wait
   // under way included): that time does not count against timeoutMs. Asked when the timeout
   // would fire; a failure to answer counts as no wait.
   waitedMs?: () => Promise<number>;
+}
+
+export type SpawnAgentOptions = AgentProcessOptions & AgentRunOptions;
+
+// A CLI started ahead of its task (the runner's warm pool): its process is up, its stdin open,
+// and it waits for its prompt. `begin` hands it its one run; until then its output is held.
+export interface WaitingAgent {
+  readonly pid: number;
+  // Whether it is still waiting: not exited, not begun, not discarded.
+  isWaiting(): boolean;
+  // Settles when the process is gone, whenever that is.
+  readonly gone: Promise<AgentExit>;
+  // Writes `input` to its stdin and closes it; the timeout starts now. Once only.
+  begin(input: string, run: AgentRunOptions): AgentHandle;
+  // Stops it (its whole process group) and resolves once it is gone.
+  discard(reason: string): Promise<AgentExit>;
 }
 
 export class AgentSpawnFailed extends Error {
@@ -68,8 +89,37 @@ const DEFAULT_KILL_GRACE_MS = 3_000;
 const STDIO_CLOSE_GRACE_MS = 2_000;
 const GROUP_EXIT_WAIT_MS = 2_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_HELD_EVENTS = 100;
 
-export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptions): Promise<AgentHandle> {
+export async function spawnAgent(
+  invocation: AgentInvocation,
+  options: SpawnAgentOptions,
+): Promise<AgentHandle> {
+  const supervisor = await startProcess(
+    invocation,
+    options,
+    invocation.stdin === undefined ? 'ignore' : 'pipe',
+  );
+  supervisor.attach(options);
+  if (invocation.stdin !== undefined) supervisor.writeInput(invocation.stdin);
+  return supervisor.handle();
+}
+
+// Starts the CLI with its stdin open and nothing to read yet (its invocation waits for input, as
+// Claude Code's `--input-format stream-json` does).
+export async function startWaitingAgent(
+  invocation: AgentInvocation,
+  options: AgentProcessOptions,
+): Promise<WaitingAgent> {
+  const supervisor = await startProcess(invocation, options, 'pipe');
+  return supervisor.waiting();
+}
+
+function startProcess(
+  invocation: AgentInvocation,
+  options: AgentProcessOptions,
+  stdin: 'ignore' | 'pipe',
+): Promise<AgentSupervisor> {
   return new Promise((resolve, reject) => {
     try {
       for (const file of invocation.files ?? []) {
@@ -98,17 +148,12 @@ export function spawnAgent(invocation: AgentInvocation, options: SpawnAgentOptio
       env: invocation.env,
       detached: true,
       shell: false,
-      stdio: [invocation.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [stdin, 'pipe', 'pipe'],
     });
+    // The CLI may exit before reading all of its input; a broken pipe is not our failure.
+    child.stdin?.on('error', () => undefined);
     const supervisor = new AgentSupervisor(child, options);
-    child.once('spawn', () => {
-      if (invocation.stdin !== undefined && child.stdin) {
-        // The CLI may exit before reading all of it; a broken pipe is not our failure.
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(invocation.stdin);
-      }
-      resolve(supervisor.handle());
-    });
+    child.once('spawn', () => resolve(supervisor));
     child.once('error', (error) => {
       if (child.pid === undefined) {
         supervisor.abandon();
@@ -124,6 +169,10 @@ class AgentSupervisor {
   private outputBytes = 0;
   private outputClosed = false;
   private stop: { reason: AgentExitReason; detail?: string } | undefined;
+  // The run it serves; until attached (a waiting CLI), its output is held in `held`.
+  private run: AgentRunOptions | undefined;
+  private held: { event: AgentEvent; stderrLine: string | undefined }[] = [];
+  private discarded = false;
   private stopSnapshot: ProcessIdentity[] = [];
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -134,7 +183,7 @@ class AgentSupervisor {
 
   constructor(
     private readonly child: ChildProcess,
-    private readonly options: SpawnAgentOptions,
+    private readonly options: AgentProcessOptions,
   ) {
     this.parser = options.parser ?? new ClaudeStreamParser();
     this.stderrLines = new LineSplitter(options.maxEventBytes);
@@ -143,13 +192,49 @@ class AgentSupervisor {
     child.on('error', () => undefined);
     child.once('exit', (code, signal) => this.onExit(code, signal));
     child.once('close', () => void this.onClose());
-    this.armTimeout(Date.now(), options.timeoutMs);
+  }
+
+  // The run starts: its timeout, its output limit (counting what the CLI printed while it
+  // waited), and what it printed meanwhile.
+  attach(run: AgentRunOptions): void {
+    this.run = run;
+    for (const { event, stderrLine } of this.held.splice(0)) this.deliver(event, stderrLine);
+    if (run.maxOutputBytes !== undefined && this.outputBytes > run.maxOutputBytes && !this.outputClosed) {
+      this.outputClosed = true;
+      this.requestStop('output-limit', `output exceeded ${run.maxOutputBytes} bytes`);
+    }
+    if (!this.exit) this.armTimeout(Date.now(), run.timeoutMs);
+  }
+
+  writeInput(input: string): void {
+    this.child.stdin?.end(input);
+  }
+
+  waiting(): WaitingAgent {
+    const pid = this.child.pid;
+    if (pid === undefined) throw new Error('agent process has no pid');
+    return {
+      pid,
+      isWaiting: () => !this.run && !this.exit && !this.discarded,
+      gone: this.done,
+      begin: (input, run) => {
+        if (this.run || this.discarded) throw new Error('a waiting agent runs once');
+        this.attach(run);
+        this.writeInput(input);
+        return this.handle();
+      },
+      discard: (reason) => {
+        this.discarded = true;
+        this.requestStop('cancelled', reason);
+        return this.done;
+      },
+    };
   }
 
   // The timeout, pushed back by the time the run waited for people (options.waitedMs).
   private armTimeout(startedAt: number, inMs: number): void {
     this.later(inMs, () => {
-      const { timeoutMs, waitedMs } = this.options;
+      const { timeoutMs, waitedMs } = this.run!;
       if (!waitedMs) return this.requestStop('timeout', `no exit within ${timeoutMs} ms`);
       void waitedMs()
         .catch(() => 0)
@@ -178,7 +263,7 @@ class AgentSupervisor {
 
   private onStdout(chunk: Buffer): void {
     if (!this.acceptOutput(chunk.length)) return;
-    for (const event of this.parser.push(chunk)) this.options.onEvent(event);
+    for (const event of this.parser.push(chunk)) this.deliver(event);
   }
 
   private onStderr(chunk: Buffer): void {
@@ -188,16 +273,27 @@ class AgentSupervisor {
 
   private emitStderr(line: OutputLine): void {
     if (line.text === '') return;
-    this.options.onEvent(
+    this.deliver(
       line.truncated ? truncatedEvent('stderr', line) : { type: 'stderr', data: { line: line.text } },
+      line.text,
     );
-    this.options.onStderrLine?.(line.text);
+  }
+
+  private deliver(event: AgentEvent, stderrLine?: string): void {
+    const run = this.run;
+    // Held for the run to come (bounded: a waiting CLI prints little, if anything).
+    if (!run) {
+      if (this.held.length < MAX_HELD_EVENTS) this.held.push({ event, stderrLine });
+      return;
+    }
+    run.onEvent(event);
+    if (stderrLine !== undefined) run.onStderrLine?.(stderrLine);
   }
 
   private acceptOutput(bytes: number): boolean {
     if (this.outputClosed) return false;
     this.outputBytes += bytes;
-    const limit = this.options.maxOutputBytes;
+    const limit = this.run?.maxOutputBytes;
     if (limit !== undefined && this.outputBytes > limit) {
       this.outputClosed = true;
       this.requestStop('output-limit', `output exceeded ${limit} bytes`);
@@ -235,7 +331,7 @@ class AgentSupervisor {
 
   private async onClose(): Promise<void> {
     if (!this.outputClosed) {
-      for (const event of this.parser.end()) this.options.onEvent(event);
+      for (const event of this.parser.end()) this.deliver(event);
       for (const line of this.stderrLines.end()) this.emitStderr(line);
     }
     this.outputClosed = true;
