@@ -73,8 +73,8 @@ export interface AgentAdapter {
   // waits on stdin, and `promptInput` is what to write there. Claude Code only: Codex's and the
   // Gemini CLI's headless modes read their whole prompt before they start anything.
   readonly waitsForPrompt?: {
-    buildInvocation(spec: Omit<AgentRunSpec, 'prompt'>): AgentInvocation;
-    promptInput(prompt: string): string;
+    buildInvocation: (spec: Omit<AgentRunSpec, 'prompt'>) => AgentInvocation;
+    promptInput: (prompt: string) => string;
   };
   createParser(options?: AgentOutputParserOptions): AgentOutputParser;
 }

@@ -96,6 +96,9 @@ export const PodResourcesSchema = z
   );
 export type PodResources = z.infer<typeof PodResourcesSchema>;
 
+// The most CLIs a runner keeps warm for one profile.
+export const MAX_WARM_AGENTS = 16;
+
 const ProfileFieldsSchema = z.object({
   provider: ProviderSchema,
   model: ModelNameSchema.nullable(),
@@ -128,6 +131,16 @@ const ProfileFieldsSchema = z.object({
     "the agent gets Hangar's MCP server to start child tasks on the listed profiles (docs/delegation.md)",
   ),
   approvals: ApprovalPolicySchema,
+  warm: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WARM_AGENTS)
+    .nullable()
+    .describe(
+      "agent CLIs each runner keeps started ahead of time for this profile's tasks (docs/performance.md); " +
+        "null: the runners' default (RUNNER_WARM_DEFAULT); Claude Code only",
+    ),
 });
 
 // Defaults apply when a profile is made (trustRepositorySettings and internetAccess: false), never
@@ -166,6 +179,7 @@ function agentProfileSchema<Server extends z.ZodType>(server: Server) {
     internetAccess: z.boolean(),
     delegation: DelegationSettingsSchema,
     approvals: ApprovalPolicySchema,
+    warm: z.number().int().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),
   });

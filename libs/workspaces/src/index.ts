@@ -32,6 +32,7 @@ export {
 } from './git.runner';
 export {
   prepareWorkspace,
+  moveWorkspace,
   currentCommit,
   removeWorkspace,
   sweepWorkspaces,

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildGitEnvironment,
@@ -98,6 +98,28 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
     if (state === 'empty') await mkdir(dir);
     throw error;
   }
+}
+
+// A workspace prepared without a repository for one id (a warm CLI's), handed to another (the
+// task that takes the CLI): the folder moves to <root>/<taskId> and its branch becomes
+// hangar/<taskId>, same commits, same base. The target must not exist. Only a workspace whose
+// folder is seen under a fixed path by whatever works in it (a sandbox's /workspace) may move
+// while in use.
+export async function moveWorkspace(
+  workspace: Workspace,
+  input: { root: string; taskId: string; git?: GitOptions },
+): Promise<Workspace> {
+  if (!TASK_ID.test(input.taskId))
+    throw new WorkspaceError('WORKSPACE_UNSAFE', `"${input.taskId}" cannot name a workspace`);
+  await mkdir(input.root, { recursive: true });
+  const dir = path.join(await realpath(input.root), input.taskId);
+  if ((await lstatOrNull(dir)) !== null)
+    throw new WorkspaceError('WORKSPACE_EXISTS', `${dir} exists already`);
+  await rename(workspace.dir, dir);
+  const branch = `hangar/${input.taskId}`;
+  const moved = await openWorkspace(dir, input.git);
+  await runGit(moved.context, { args: ['branch', '-m', workspace.branch, branch], env: moved.env });
+  return { dir, branch, baseCommit: workspace.baseCommit, reused: false };
 }
 
 export async function currentCommit(dir: string, git?: GitOptions): Promise<string> {

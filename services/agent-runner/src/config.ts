@@ -263,6 +263,23 @@ export const AgentRunnerConfigSchema = z
       .describe('process: agent CLIs run as child processes of this runner; kubernetes: one Job per task'),
     ...kubernetesEnv,
     ...attemptRunEnv,
+    // The warm pool (docs/performance.md): CLIs started ahead of their tasks, in their sandboxes.
+    RUNNER_WARM_DEFAULT: nonNegativeInt(
+      0,
+      "warm agent CLIs this runner keeps for each Claude Code profile that does not set its own (profile's warm)",
+    ),
+    RUNNER_WARM_MAX: nonNegativeInt(
+      4,
+      'warm agent CLIs this runner keeps at most, over every profile (0: none)',
+    ),
+    RUNNER_WARM_IDLE_SECONDS: positiveInt(
+      600,
+      'how long a warm agent CLI waits for a task before it is replaced by a fresh one',
+    ),
+    RUNNER_WARM_REFRESH_MS: positiveInt(
+      5000,
+      "how often the warm pool reads the profiles' warm settings and replaces what changed",
+    ),
     RUNNER_SHUTDOWN_GRACE_MS: positiveInt(
       10_000,
       'on SIGTERM, how long running tasks may finish before they are requeued',

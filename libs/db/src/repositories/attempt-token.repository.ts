@@ -26,18 +26,25 @@ export function hashAttemptToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+export function newAttemptToken(): string {
+  return `${ATTEMPT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
 export class AttemptTokenRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  // `token`: one made ahead with newAttemptToken (a warm CLI has it before its task exists; until
+  // it is issued here it is nobody's credential).
   async issue(input: {
     taskId: string;
     attempt: number;
     provider: string;
     expiresAt: Date;
+    token?: string;
   }): Promise<string> {
-    const token = `${ATTEMPT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const { token = newAttemptToken(), ...grant } = input;
     await this.prisma.attemptToken.create({
-      data: { tokenHash: hashAttemptToken(token), ...input },
+      data: { tokenHash: hashAttemptToken(token), ...grant },
     });
     return token;
   }

@@ -39,6 +39,7 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
     // Null (never set) is off; a stored setting is read with today's defaults.
     delegation: row.delegation === null ? DELEGATION_OFF : DelegationSettingsSchema.parse(row.delegation),
     approvals: row.approvals === null ? APPROVALS_OFF : ApprovalPolicySchema.parse(row.approvals),
+    warm: row.warm,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -89,6 +90,23 @@ export class ProfileRepository {
     });
     if (!row) throw notFound(`of task ${taskId}`);
     return toProfile(row.profile);
+  }
+
+  // The Claude Code profiles runners keep warm CLIs for (docs/performance.md), each with how many:
+  // its own `warm`, or `fallback` (RUNNER_WARM_DEFAULT) where it sets none. Those that set their
+  // own come first, then the most recently changed; `limit` rows at most.
+  async wantingWarm(fallback: number, limit: number): Promise<{ profile: AgentProfile; warm: number }[]> {
+    if (limit <= 0) return [];
+    const rows = await this.prisma.agentProfile.findMany({
+      where: {
+        provider: 'claude',
+        ...(fallback > 0 ? { OR: [{ warm: { gt: 0 } }, { warm: null }] } : { warm: { gt: 0 } }),
+      },
+      orderBy: [{ warm: { sort: 'desc', nulls: 'last' } }, { updatedAt: 'desc' }],
+      take: limit,
+      include: withProject,
+    });
+    return rows.map((row) => ({ profile: toProfile(row), warm: row.warm ?? fallback }));
   }
 
   async create(projectId: string, input: CreateProfileRequest): Promise<AgentProfileView> {

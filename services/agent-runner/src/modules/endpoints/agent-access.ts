@@ -15,6 +15,14 @@ export interface AgentAccess {
 
 export const AGENT_ACCESS = Symbol('AGENT_ACCESS');
 
+// Access made ahead of its attempt, for a warm CLI: the credential it is started with is nobody's
+// (every call with it is refused) until `grant` issues it to the attempt that takes the CLI.
+export interface ReservedAccess extends Omit<AgentAccess, 'release'> {
+  grant(task: Task, attempt: number): Promise<AgentAccess>;
+}
+
 export interface AgentAccessProvider {
   open(task: Task, attempt: number, provider: AgentProvider, sandboxed: boolean): Promise<AgentAccess>;
+  // Only where warm CLIs run (the runner's own sandboxes).
+  reserve?(provider: AgentProvider, sandboxed: boolean): ReservedAccess;
 }

@@ -44,13 +44,20 @@ export class AttemptCredentials {
 
   // Lives at most as long as the attempt may (its timeout, plus a grace for preparing the
   // workspace or, for a Job, waiting to be scheduled); revoked sooner when it ends.
-  issue(task: Pick<Task, 'id' | 'timeoutSeconds'>, attempt: number, provider: string): Promise<string> {
+  // `token`: one made ahead (newAttemptToken) for a warm CLI, bound to the attempt now.
+  issue(
+    task: Pick<Task, 'id' | 'timeoutSeconds'>,
+    attempt: number,
+    provider: string,
+    token?: string,
+  ): Promise<string> {
     const seconds = task.timeoutSeconds + this.config.RUNNER_ATTEMPT_TOKEN_GRACE_SECONDS;
     return this.tokens.issue({
       taskId: task.id,
       attempt,
       provider,
       expiresAt: new Date(Date.now() + seconds * 1000),
+      ...(token ? { token } : {}),
     });
   }
 

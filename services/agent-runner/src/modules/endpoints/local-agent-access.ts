@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { AgentProvider } from '@hangar/agents';
 import type { Task } from '@hangar/contracts';
 import { SANDBOX_RUNNER_URL } from '@hangar/sandbox';
-import type { AgentAccess, AgentAccessProvider } from './agent-access';
+import { newAttemptToken } from '@hangar/db';
+import type { AgentAccess, AgentAccessProvider, ReservedAccess } from './agent-access';
 import { AttemptCredentials } from './attempt-credentials.service';
 import { mcpUrl, modelBaseUrl, proxyUrl } from './endpoint-urls';
 import { RunnerEndpoints } from './runner-endpoints.server';
@@ -17,15 +18,25 @@ export class LocalAgentAccess implements AgentAccessProvider {
   ) {}
 
   async open(task: Task, attempt: number, provider: AgentProvider, sandboxed: boolean): Promise<AgentAccess> {
-    const token = await this.credentials.issue(task, attempt, provider);
+    return this.reserve(provider, sandboxed).grant(task, attempt);
+  }
+
+  reserve(provider: AgentProvider, sandboxed: boolean): ReservedAccess {
+    const token = newAttemptToken();
     const runnerUrl = sandboxed ? SANDBOX_RUNNER_URL : this.endpoints.url;
-    return {
+    const urls = {
       token,
       modelBaseUrl: modelBaseUrl(runnerUrl, provider),
       mcpUrl: mcpUrl(runnerUrl),
       // Outside a sandbox nothing stops a CLI going around a proxy: none is offered.
       ...(sandboxed ? { proxyUrl: proxyUrl(runnerUrl, token) } : {}),
-      release: () => this.credentials.revoke(task.id, attempt),
+    };
+    return {
+      ...urls,
+      grant: async (task, attempt) => {
+        await this.credentials.issue(task, attempt, provider, token);
+        return { ...urls, release: () => this.credentials.revoke(task.id, attempt) };
+      },
     };
   }
 }

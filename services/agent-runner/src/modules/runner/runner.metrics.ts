@@ -9,6 +9,11 @@ export class RunnerMetrics {
   readonly finished: Counter<'status'>;
   readonly duration: Histogram<'status'>;
   readonly events: Counter<'type'>;
+  readonly phases: Histogram<'phase' | 'start'>;
+  readonly warmAgents: Gauge;
+  readonly warmStarts: Counter;
+  readonly warmTakes: Counter<'outcome' | 'reason'>;
+  readonly warmRetired: Counter<'reason'>;
 
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -43,6 +48,35 @@ export class RunnerMetrics {
       name: 'hangar_runner_events_total',
       help: 'Agent events recorded, by type',
       labelNames: ['type'],
+      registers: [registry],
+    });
+    this.phases = new Histogram({
+      name: 'hangar_task_phase_seconds',
+      help: 'Time of each phase of a task attempt on this runner: queue (created → claimed, first attempts), prepare (claimed → CLI started or given its prompt), start (→ its first event), run (→ its result), finish (→ the task reported finished), first_event (created → first event); start: warm or cold',
+      labelNames: ['phase', 'start'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers: [registry],
+    });
+    this.warmAgents = new Gauge({
+      name: 'hangar_runner_warm_agents',
+      help: 'Agent CLIs started ahead of time, waiting for a task (the warm pool)',
+      registers: [registry],
+    });
+    this.warmStarts = new Counter({
+      name: 'hangar_runner_warm_starts_total',
+      help: 'Agent CLIs the warm pool started',
+      registers: [registry],
+    });
+    this.warmTakes = new Counter({
+      name: 'hangar_runner_warm_takes_total',
+      help: 'Tasks of a profile kept warm: hit (took a warm CLI) or miss (started cold), with the reason of a miss',
+      labelNames: ['outcome', 'reason'],
+      registers: [registry],
+    });
+    this.warmRetired = new Counter({
+      name: 'hangar_runner_warm_retired_total',
+      help: 'Warm CLIs stopped unused, by reason (idle, profile-changed, not-wanted, exited, shutdown)',
+      labelNames: ['reason'],
       registers: [registry],
     });
   }

@@ -11,6 +11,7 @@ import { RunnerController } from './runner.controller';
 import { RunnerMetrics } from './runner.metrics';
 import { TaskRunService } from './task-run.service';
 import { TaskWorkerService } from './task-worker.service';
+import { WarmPool } from './warm-pool';
 import { WorkspaceSweeperService } from './workspace-sweeper.service';
 import { WorkspaceService } from './workspace.service';
 
@@ -46,6 +47,7 @@ export class TaskRunModule {
       providers: [
         { provide: ATTEMPT_BACKEND, useClass: LocalAttemptBackend },
         { provide: AGENT_ACCESS, useClass: LocalAgentAccess },
+        WarmPool,
       ],
     }),
   ],

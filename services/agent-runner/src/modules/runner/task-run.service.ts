@@ -1,29 +1,17 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
-  agentAdapterFor,
-  agentRuntimePaths,
   ignoredRunOptions,
-  prepareClaudeHome,
   processesWorkingIn,
   signalProcesses,
   spawnAgent,
   summarizeResult,
   type AgentHandle,
-  type AgentInvocation,
-  type AgentPermissionMode,
-  type AgentRunSpec,
   type AgentExit,
 } from '@hangar/agents';
-import {
-  APPROVAL_TOOL,
-  HANGAR_MCP_SERVER,
-  type AgentEvent,
-  type AgentProfile,
-  type Task,
-} from '@hangar/contracts';
-import { SANDBOX_HOME, SANDBOX_WORKSPACE } from '@hangar/sandbox';
+import type { AgentEvent, AgentProfile, Task } from '@hangar/contracts';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
 import {
   ATTEMPT_BACKEND,
@@ -34,9 +22,10 @@ import {
 import { AGENT_ACCESS, type AgentAccess, type AgentAccessProvider } from '../endpoints/agent-access';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { AgentSessionStore } from './agent-session-store';
-import { MCP_CONFIG_FILE, writeMcpConfig } from './profile-files';
+import { asksApproval, buildLaunch, makeHome, prepareHome } from './agent-launch';
 import { RunnerMetrics } from './runner.metrics';
 import { runCheck } from './task-check';
+import { WarmPool, type WarmAgent, type WarmMiss } from './warm-pool';
 import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
 
 // Runs one claimed attempt: the agent CLI as a child process group on this host (in its sandbox,
@@ -64,6 +53,8 @@ export class TaskRunService {
     @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
     @Inject(AGENT_ACCESS) private readonly access: AgentAccessProvider,
     @Inject(RUN_SETTINGS) private readonly config: RunSettings,
+    // The long-lived runner's (none in a task pod).
+    @Optional() private readonly warm?: WarmPool,
   ) {}
 
   runningTaskIds(): string[] {
@@ -110,44 +101,49 @@ export class TaskRunService {
 
   private async run(attempt: ClaimedAttempt): Promise<Task | null> {
     const { task } = attempt;
-    let prepared: PreparedWorkspace;
+    const clock = new PhaseClock(task, this.metrics);
     let profile: AgentProfile;
+    let warm: WarmAgent | undefined;
     try {
       profile = await attempt.profile();
-      prepared = await this.workspaces.prepare(attempt);
-      this.takeWorkspace(task.id, prepared.dir);
-      await attempt.recordWorkspace(prepared);
-      this.reapStrays(task, prepared.dir);
+      const taken = this.warm?.take(profile, this.warmUnfit(task));
+      warm = taken && 'agent' in taken ? taken.agent : undefined;
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      return attempt.finish({ status: 'FAILED', error: `workspace: ${detail}` });
+      return attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` });
     }
+    clock.startsAs(warm ? 'warm' : 'cold');
 
-    // A new home for every attempt: whatever an earlier attempt's agent left in its home (a link
-    // where the runner writes, a settings file) is gone before anything is written there.
-    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, `${task.id}-${task.attempts}`);
+    // What the run needs and that does not depend on one another is made at once: the workspace,
+    // the home (and a conversation's session in it), the attempt's credential.
+    const homeDir = warm?.homeDir ?? path.join(this.config.RUNNER_HOME_ROOT, `${task.id}-${task.attempts}`);
     const configDir = path.join(homeDir, '.claude');
-    await rm(homeDir, { recursive: true, force: true });
-    await mkdir(homeDir, { recursive: true, mode: 0o700 });
-    const sandboxed = this.sandbox.mode === 'bwrap';
-    // Where the CLI sees its home and workspace: fixed paths inside the sandbox.
-    const seenAs = sandboxed
-      ? { home: SANDBOX_HOME, workspace: SANDBOX_WORKSPACE }
-      : { home: homeDir, workspace: prepared.dir };
-    if (profile.provider === 'claude')
-      await prepareClaudeHome({
-        configDir,
-        workspace: prepared.dir,
-        workspaceSeenAs: seenAs.workspace,
-        agents: profile.agents,
-        skills: profile.skills,
-        repositoryLoaded: profile.trustRepositorySettings,
-      });
-    const resumeSessionId = await this.sessions.restore(attempt, configDir);
+    const accessOpened = (
+      warm
+        ? warm.access.grant(task, task.attempts)
+        : this.access.open(task, task.attempts, profile.provider, this.sandbox.mode === 'bwrap')
+    ).then(
+      (access) => ({ access }),
+      (error: unknown) => ({ error }),
+    );
+    const homeMade = warm
+      ? Promise.resolve(null)
+      : makeHome(homeDir).then(() => this.sessions.restore(attempt, configDir));
+    // (Awaited below, or settled when the workspace fails: never an unhandled rejection meanwhile.)
+    homeMade.catch(() => undefined);
+    let prepared: PreparedWorkspace;
+    try {
+      prepared = await this.prepareWorkspace(attempt, warm);
+    } catch (error) {
+      const opened = await accessOpened;
+      await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
+      if (warm) void warm.process.discard('its task could not have its workspace');
+      return attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` });
+    }
 
     const kept: AgentEvent[] = [];
     const stderrTail: string[] = [];
     const record = (event: AgentEvent) => {
+      clock.saw(event);
       if (event.type === 'system.init' || event.type === 'result') kept.push(event);
       this.metrics.events.inc({ type: event.type });
       attempt.record(event);
@@ -168,65 +164,52 @@ export class TaskRunService {
           },
         });
       }
-      const adapter = agentAdapterFor(profile.provider);
-      access = await this.access.open(task, task.attempts, profile.provider, sandboxed);
-      // Written once the attempt has its credential: Hangar's MCP server is reached with it.
-      const mcpConfig = await writeMcpConfig(
-        homeDir,
-        profile,
-        delegates(profile) || asksApproval(profile) ? { url: access.mcpUrl, token: access.token } : undefined,
-      );
-      const binaryPath =
-        this.config.CLAUDE_BIN && profile.provider === 'claude' ? this.config.CLAUDE_BIN : undefined;
-      const spec: AgentRunSpec = {
-        prompt: task.prompt,
-        homeDir: seenAs.home,
-        baseUrl: access.modelBaseUrl,
-        apiKey: access.token,
-        ...(access.proxyUrl ? { env: proxyEnvironment(access.proxyUrl, access.modelBaseUrl) } : {}),
-        ...(binaryPath ? { binaryPath } : {}),
-        ...profileOptions(profile),
-        ...(mcpConfig ? { mcpConfigPath: path.join(seenAs.home, MCP_CONFIG_FILE) } : {}),
-        ...(resumeSessionId ? { resumeSessionId } : {}),
-        // A workflow step's structured output: the result's text is the JSON the engine checks.
-        ...(task.outputSchema ? { outputSchema: task.outputSchema } : {}),
-        sandboxed,
-        trustRepositorySettings: profile.trustRepositorySettings,
-      };
-      for (const { option, reason } of ignoredRunOptions(adapter, spec)) {
-        record({
-          type: 'stderr',
-          data: { line: `hangar: ${profile.provider} ignores the profile's ${option}: ${reason}` },
-        });
-      }
-      let invocation: AgentInvocation = adapter.buildInvocation(spec);
-      if (sandboxed) {
-        invocation = this.sandbox.wrap(invocation, {
-          workspace: prepared.dir,
-          // A profile that only plans gets a workspace it cannot change, whatever the CLI.
-          workspaceReadOnly: profile.permissionMode === 'plan',
-          home: homeDir,
-          ...(this.sandbox.runnerSocket ? { runnerSocket: this.sandbox.runnerSocket } : {}),
-          readOnlyPaths: agentRuntimePaths(profile.provider, binaryPath),
-          hiddenWorkspacePaths: profile.trustRepositorySettings ? [] : adapter.repositoryConfigPaths,
-        });
-      }
-      const handle = await spawnAgent(invocation, {
-        parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
-        cwd: prepared.dir,
+      const opened = await accessOpened;
+      if ('error' in opened) throw opened.error;
+      access = opened.access;
+      const run = {
         timeoutMs: task.timeoutSeconds * 1000,
         maxOutputBytes,
-        maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
-        nice: this.config.RUNNER_AGENT_NICE,
         onEvent: record,
         // Time its tool calls wait for people does not count against the task's timeout.
         ...(asksApproval(profile) ? { waitedMs: () => attempt.approvalWaitMs() } : {}),
-        // spawnAgent records each line as a stderr event already; the tail names a failure.
-        onStderrLine: (line) => {
+        // The agent's stderr is recorded as events already; the tail names a failure.
+        onStderrLine: (line: string) => {
           stderrTail.push(line);
           if (stderrTail.length > 5) stderrTail.shift();
         },
-      });
+      };
+      let handle: AgentHandle;
+      if (warm) {
+        handle = warm.process.begin(warm.promptInput(task.prompt), run);
+      } else {
+        const place = { homeDir, workspaceDir: prepared.dir };
+        const [resumeSessionId] = await Promise.all([homeMade, prepareHome(profile, place, this.sandbox)]);
+        const { adapter, spec, invocation } = await buildLaunch({
+          profile,
+          access,
+          place,
+          sandbox: this.sandbox,
+          claudeBin: this.config.CLAUDE_BIN,
+          prompt: task.prompt,
+          resumeSessionId,
+          outputSchema: task.outputSchema,
+        });
+        for (const { option, reason } of ignoredRunOptions(adapter, { ...spec, prompt: task.prompt })) {
+          record({
+            type: 'stderr',
+            data: { line: `hangar: ${profile.provider} ignores the profile's ${option}: ${reason}` },
+          });
+        }
+        handle = await spawnAgent(invocation, {
+          parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
+          cwd: prepared.dir,
+          maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
+          nice: this.config.RUNNER_AGENT_NICE,
+          ...run,
+        });
+      }
+      clock.started();
       this.running.set(task.id, handle);
       const stopAsked = this.stopReasons.get(task.id);
       if (stopAsked) handle.cancel(stopAsked);
@@ -239,12 +222,8 @@ export class TaskRunService {
             : agentExit.reason,
       };
     } catch (error) {
-      exit = {
-        exitCode: null,
-        signal: null,
-        reason: 'spawn-failed',
-        message: error instanceof Error ? error.message : String(error),
-      };
+      if (warm) void warm.process.discard('its task failed to start it');
+      exit = { exitCode: null, signal: null, reason: 'spawn-failed', message: describe(error) };
     } finally {
       this.running.delete(task.id);
       this.metrics.running.dec();
@@ -276,7 +255,33 @@ export class TaskRunService {
     }
     // Everything worth keeping from the run's home (the session transcript) is stored now.
     await rm(homeDir, { recursive: true, force: true });
-    return attempt.finish(outcome);
+    const finished = await attempt.finish(outcome);
+    clock.finished();
+    return finished;
+  }
+
+  // The task's workspace: the warm CLI's, moved to where the task's belongs, or prepared now.
+  private async prepareWorkspace(attempt: ClaimedAttempt, warm: WarmAgent | undefined) {
+    const { task } = attempt;
+    const prepared = warm
+      ? await this.workspaces.adopt(warm.workspace, task)
+      : await this.workspaces.prepare(attempt);
+    this.takeWorkspace(task.id, prepared.dir);
+    await attempt.recordWorkspace(prepared);
+    if (!warm) this.reapStrays(task, prepared.dir);
+    return prepared;
+  }
+
+  // Why a task cannot take a warm CLI, whose workspace is new and empty and whose CLI started
+  // with no session and no output schema; null when it can.
+  private warmUnfit(task: Task): WarmMiss | null {
+    if (task.repository) return 'repository';
+    if (task.workspaceOf) return 'shared-workspace';
+    if (task.conversationId) return 'conversation';
+    if (task.outputSchema) return 'output-schema';
+    // A retry finds its earlier attempt's workspace and goes on in it.
+    if (existsSync(path.join(this.config.WORKSPACE_ROOT, task.id))) return 'workspace-exists';
+    return null;
   }
 
   // Two agents in one folder would mix their changes (and diffs), and the second would stop the
@@ -301,57 +306,6 @@ export class TaskRunService {
     );
     signalProcesses(strays, 'SIGKILL');
   }
-}
-
-// The way out of the sandbox or task pod for the agent's tools (git, package managers, curl): the
-// runner's egress proxy. The model API, on the runner too, is reached directly.
-function proxyEnvironment(proxyUrl: string, modelBaseUrl: string): Record<string, string> {
-  const noProxy = [...new Set(['127.0.0.1', 'localhost', new URL(modelBaseUrl).hostname])].join(',');
-  return {
-    HTTPS_PROXY: proxyUrl,
-    HTTP_PROXY: proxyUrl,
-    https_proxy: proxyUrl,
-    http_proxy: proxyUrl,
-    NO_PROXY: noProxy,
-    no_proxy: noProxy,
-  };
-}
-
-// Whether the run gets Hangar's MCP server: only Claude Code reads the --mcp-config Hangar writes.
-function delegates(profile: AgentProfile): boolean {
-  return profile.delegation.enabled && profile.provider === 'claude';
-}
-
-// Whether some of the run's tool calls wait for a person: Claude Code asks Hangar's permission
-// prompt tool for them (docs/governance.md); profiles of other CLIs cannot have approvals.
-function asksApproval(profile: AgentProfile): boolean {
-  return profile.approvals.tools.length > 0 && profile.provider === 'claude';
-}
-
-const PERMISSION_PROMPT_TOOL = `mcp__${HANGAR_MCP_SERVER}__${APPROVAL_TOOL}`;
-
-// What a profile asks of the CLI; unset fields leave the CLI's defaults.
-function profileOptions(profile: AgentProfile) {
-  // Headless, a tool the permission mode does not allow is refused: Hangar's own tools are
-  // allowed wherever the profile delegates (Claude Code only: docs/delegation.md).
-  const allowedTools = delegates(profile)
-    ? [...profile.allowedTools, `mcp__${HANGAR_MCP_SERVER}`]
-    : profile.allowedTools;
-  // The permission prompt tool is the CLI's to call, never the model's.
-  const disallowedTools = asksApproval(profile)
-    ? [...profile.disallowedTools, PERMISSION_PROMPT_TOOL]
-    : profile.disallowedTools;
-  return {
-    ...(profile.model ? { model: profile.model } : {}),
-    ...(profile.permissionMode ? { permissionMode: profile.permissionMode as AgentPermissionMode } : {}),
-    ...(profile.maxTurns ? { maxTurns: profile.maxTurns } : {}),
-    ...(profile.appendSystemPrompt ? { appendSystemPrompt: profile.appendSystemPrompt } : {}),
-    ...(allowedTools.length > 0 ? { allowedTools } : {}),
-    ...(disallowedTools.length > 0 ? { disallowedTools } : {}),
-    ...(asksApproval(profile)
-      ? { approvals: { patterns: profile.approvals.tools, promptTool: PERMISSION_PROMPT_TOOL } }
-      : {}),
-  };
 }
 
 type RunExit = Omit<AgentExit, 'reason'> & {
@@ -416,4 +370,55 @@ export function toOutcome(
     };
   }
   return { ...measured, status: 'COMPLETED', error: null };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// The phases of one attempt (hangar_task_phase_seconds): queue (first attempts only), prepare,
+// start, run, finish, and created → first event.
+class PhaseClock {
+  private readonly claimedAt = Date.now();
+  private start: 'warm' | 'cold' = 'cold';
+  private startedAt: number | undefined;
+  private firstAt: number | undefined;
+  private resultAt: number | undefined;
+
+  constructor(
+    private readonly task: Task,
+    private readonly metrics: RunnerMetrics,
+  ) {}
+
+  startsAs(start: 'warm' | 'cold'): void {
+    this.start = start;
+    if (this.task.attempts === 1) this.observe('queue', Date.parse(this.task.createdAt), this.claimedAt);
+  }
+
+  started(): void {
+    this.startedAt = Date.now();
+    this.observe('prepare', this.claimedAt, this.startedAt);
+  }
+
+  saw(event: AgentEvent): void {
+    const now = Date.now();
+    if (this.firstAt === undefined && event.type !== 'stderr') {
+      this.firstAt = now;
+      if (this.startedAt !== undefined) this.observe('start', this.startedAt, now);
+      if (this.task.attempts === 1) this.observe('first_event', Date.parse(this.task.createdAt), now);
+    }
+    if (event.type === 'result' && this.resultAt === undefined) {
+      this.resultAt = now;
+      if (this.firstAt !== undefined) this.observe('run', this.firstAt, now);
+    }
+  }
+
+  finished(): void {
+    if (this.resultAt !== undefined) this.observe('finish', this.resultAt, Date.now());
+  }
+
+  private observe(phase: string, from: number, to: number): void {
+    if (Number.isFinite(from) && to >= from)
+      this.metrics.phases.observe({ phase, start: this.start }, (to - from) / 1000);
+  }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   collectDiff,
   currentCommit,
+  moveWorkspace,
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
@@ -12,7 +13,9 @@ import {
   type GitOptions,
   type GitHostPolicy,
   type RepositorySpec,
+  type Workspace,
 } from '@hangar/workspaces';
+import type { Task } from '@hangar/contracts';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
 import type { ClaimedAttempt } from '../attempts/attempt-backend';
 import { sharedWorkspaceInPod } from '../kubernetes/task-job';
@@ -70,6 +73,23 @@ export class WorkspaceService {
       ...this.git,
     });
     return { dir: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit };
+  }
+
+  // A workspace for a CLI started before its task (the warm pool): what a task without a
+  // repository gets, under another root and id until a task takes it (adopt).
+  async prepareFresh(root: string, id: string): Promise<Workspace> {
+    return prepareWorkspace({ root, taskId: id, ...this.git });
+  }
+
+  // A warm CLI's workspace becomes the task's: its folder and branch as prepare would have made
+  // them (the CLI, in its sandbox, sees it at the same path throughout).
+  async adopt(workspace: Workspace, task: Task): Promise<PreparedWorkspace> {
+    const moved = await moveWorkspace(workspace, {
+      root: this.config.WORKSPACE_ROOT,
+      taskId: task.id,
+      ...this.git,
+    });
+    return { dir: moved.dir, branch: moved.branch, baseCommit: moved.baseCommit };
   }
 
   // The earlier task's folder and branch, as a later conversation turn has them: only on the

@@ -33,6 +33,7 @@ export class ProfilesService {
     const access = principal.require(principal.project(project).id, 'admin');
     if (input.trustRepositorySettings === true) requireInstanceAdminForTrust(principal);
     requireApprovalsSupported(input.provider ?? 'claude', input.approvals?.tools ?? []);
+    requireWarmSupported(input.provider ?? 'claude', input.warm ?? null);
     const created = await this.profiles.create(access.id, input);
     this.audit.touched({
       projectId: access.id,
@@ -51,6 +52,10 @@ export class ProfilesService {
     const access = principal.require(principal.project(project).id, 'admin');
     const before = await this.profiles.get(access.id, name);
     requireApprovalsSupported(input.provider ?? before.provider, (input.approvals ?? before.approvals).tools);
+    requireWarmSupported(
+      input.provider ?? before.provider,
+      input.warm === undefined ? before.warm : input.warm,
+    );
     const change = { ...input };
     if (input.trustRepositorySettings === true && !principal.isInstanceAdmin) {
       if (!before.trustRepositorySettings) requireInstanceAdminForTrust(principal);
@@ -102,5 +107,16 @@ function requireApprovalsSupported(provider: string, tools: readonly string[]): 
     `a ${provider} profile cannot have approvals: only Claude Code can ask Hangar before a tool call ` +
       '(use disallowedTools to keep such tools from the agent instead)',
     { field: 'approvals' },
+  );
+}
+
+// A warm CLI waits for its prompt on stdin: Codex's and the Gemini CLI's headless modes read the
+// whole prompt before they start anything, so nothing is gained by starting them early.
+function requireWarmSupported(provider: string, warm: number | null): void {
+  if (!warm || provider === 'claude') return;
+  throw new HangarError(
+    'VALIDATION_FAILED',
+    `a ${provider} profile cannot keep warm agents: only Claude Code can be started before its prompt (set warm to 0 or null)`,
+    { field: 'warm' },
   );
 }

@@ -1,0 +1,323 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
+import type { AgentProfile } from '@hangar/contracts';
+import { ProfileRepository } from '@hangar/db';
+import type { Workspace } from '@hangar/workspaces';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
+import { AGENT_ACCESS, type AgentAccessProvider, type ReservedAccess } from '../endpoints/agent-access';
+import { offeredProviders } from '../intake/runner-offer';
+import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
+import { buildLaunch, makeHome, prepareHome, type LaunchPlace } from './agent-launch';
+import { RunnerMetrics } from './runner.metrics';
+import { WorkspaceService } from './workspace.service';
+
+// Folders of warm CLIs (under WORKSPACE_ROOT and RUNNER_HOME_ROOT): never a task's.
+export const WARM_FOLDER = '.warm';
+
+// One CLI started ahead of its task: in its sandbox, its workspace (an empty git repository, as a
+// task without a repository gets) and home prepared, its credential reserved, waiting on stdin.
+export interface WarmAgent {
+  readonly id: string;
+  readonly profile: AgentProfile;
+  readonly workspace: Workspace;
+  readonly homeDir: string;
+  readonly access: ReservedAccess;
+  readonly process: WaitingAgent;
+  readonly promptInput: (prompt: string) => string;
+  readonly startedAt: number;
+}
+
+// Why a task of a profile kept warm started cold (hangar_runner_warm_takes_total{reason}).
+export type WarmMiss =
+  | 'none-ready'
+  | 'profile-changed'
+  | 'repository'
+  | 'shared-workspace'
+  | 'conversation'
+  | 'output-schema'
+  | 'workspace-exists';
+
+// Why a warm CLI was stopped unused.
+type RetireReason = 'idle' | 'profile-changed' | 'not-wanted' | 'exited' | 'shutdown';
+
+// After a warm CLI exits on its own within this long, its profile waits before the next try
+// (doubling up to MAX_BACKOFF_MS): a CLI that cannot start must not be restarted in a loop.
+const SHORT_LIVED_MS = 30_000;
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+// The warm pool (docs/performance.md): per profile that asks for it (`warm`, or the runners'
+// RUNNER_WARM_DEFAULT), CLIs started ahead of time, each taken by one task and never reused. The
+// pool refills in the background, replaces CLIs of a changed profile and those idle too long, and
+// stops them all (their process groups, their folders) when the runner stops.
+@Injectable()
+export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WarmPool.name);
+  private readonly ready = new Map<string, WarmAgent[]>();
+  // Profiles (project/name) this runner keeps warm, as last read, with how many each.
+  private wanted = new Map<string, { profile: AgentProfile; warm: number }>();
+  private readonly backoff = new Map<string, { until: number; ms: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private readonly enabled: boolean;
+
+  constructor(
+    private readonly profiles: ProfileRepository,
+    private readonly workspaces: WorkspaceService,
+    private readonly metrics: RunnerMetrics,
+    @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
+    @Inject(AGENT_ACCESS) private readonly access: AgentAccessProvider,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
+  ) {
+    // A warm CLI's folders move to its task while it runs: only a sandbox, where the CLI sees
+    // them at fixed paths, allows that. Task pods (the kubernetes executor) have no local CLIs.
+    this.enabled =
+      config.RUNNER_WARM_MAX > 0 &&
+      config.RUNNER_EXECUTOR === 'process' &&
+      sandbox.mode === 'bwrap' &&
+      offeredProviders(config).includes('claude');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    // What a runner killed before it could clean up left behind.
+    await Promise.all([
+      rm(path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER), { recursive: true, force: true }),
+      rm(path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER), { recursive: true, force: true }),
+    ]);
+    if (!this.enabled) {
+      if (this.config.RUNNER_WARM_MAX > 0 && this.config.RUNNER_EXECUTOR === 'process')
+        this.logger.log(
+          `no warm pool: ${this.sandbox.mode !== 'bwrap' ? 'warm CLIs need the sandbox (RUNNER_SANDBOX=bwrap)' : 'this runner has no Claude Code CLI'}`,
+        );
+      return;
+    }
+    this.logger.log(
+      `warm pool: up to ${this.config.RUNNER_WARM_MAX} CLI(s), ${this.config.RUNNER_WARM_DEFAULT} per Claude Code profile that sets no warm`,
+    );
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), this.config.RUNNER_WARM_REFRESH_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.refreshing?.catch(() => undefined);
+    const all = [...this.ready.values()].flat();
+    this.ready.clear();
+    this.metrics.warmAgents.set(0);
+    await Promise.all(all.map((agent) => this.retire(agent, 'shutdown')));
+  }
+
+  // Waiting CLIs, by profile key.
+  size(): number {
+    return [...this.ready.values()].reduce((sum, agents) => sum + agents.length, 0);
+  }
+
+  // Resolves once the pool has done what it is asked now (filled, or replaced what changed).
+  async settled(): Promise<void> {
+    while (this.refreshing) await this.refreshing;
+  }
+
+  // A warm CLI for this task, or why it starts cold; null when its profile is not kept warm (not
+  // counted). `unfit`: why the task itself cannot take a warm CLI, if it cannot. The CLI is the
+  // caller's from now on: the pool forgets it and refills.
+  take(profile: AgentProfile, unfit: WarmMiss | null): { agent: WarmAgent } | { miss: WarmMiss } | null {
+    if (!this.enabled || !this.wanted.has(keyOf(profile))) return null;
+    const outcome = this.choose(profile, unfit);
+    if ('miss' in outcome) this.metrics.warmTakes.inc({ outcome: 'miss', reason: outcome.miss });
+    else this.metrics.warmTakes.inc({ outcome: 'hit', reason: '' });
+    this.metrics.warmAgents.set(this.size());
+    this.refresh();
+    return outcome;
+  }
+
+  private choose(profile: AgentProfile, unfit: WarmMiss | null): { agent: WarmAgent } | { miss: WarmMiss } {
+    if (unfit) return { miss: unfit };
+    const agents = this.ready.get(keyOf(profile)) ?? [];
+    let changed = false;
+    for (;;) {
+      const agent = agents.shift();
+      if (!agent) return { miss: changed ? 'profile-changed' : 'none-ready' };
+      if (agent.profile.updatedAt !== profile.updatedAt) {
+        changed = true;
+        void this.retire(agent, 'profile-changed');
+      } else if (!agent.process.isWaiting()) void this.retire(agent, 'exited');
+      else return { agent };
+    }
+  }
+
+  // One pass at a time; a pass asked for during one runs after it.
+  refresh(): void {
+    if (this.closed || !this.enabled) return;
+    if (this.refreshing) {
+      this.again = true;
+      return;
+    }
+    this.refreshing = this.pass()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'warm pool refresh failed'))
+      .finally(() => {
+        this.refreshing = undefined;
+        this.metrics.warmAgents.set(this.size());
+        if (this.again) {
+          this.again = false;
+          this.refresh();
+        }
+      });
+  }
+
+  private async pass(): Promise<void> {
+    const cap = this.config.RUNNER_WARM_MAX;
+    const rows = await this.profiles.wantingWarm(this.config.RUNNER_WARM_DEFAULT, cap);
+    let left = cap;
+    const wanted = new Map<string, { profile: AgentProfile; warm: number }>();
+    for (const { profile, warm } of rows) {
+      const count = Math.min(warm, left);
+      if (count <= 0) continue;
+      wanted.set(keyOf(profile), { profile, warm: count });
+      left -= count;
+    }
+    this.wanted = wanted;
+
+    // Replace what changed, went idle too long or is no longer asked for.
+    const now = Date.now();
+    const retiring: Promise<void>[] = [];
+    for (const [key, agents] of this.ready) {
+      const want = wanted.get(key);
+      const keep: WarmAgent[] = [];
+      for (const agent of agents) {
+        const reason: RetireReason | null = !agent.process.isWaiting()
+          ? 'exited'
+          : !want
+            ? 'not-wanted'
+            : agent.profile.updatedAt !== want.profile.updatedAt
+              ? 'profile-changed'
+              : now - agent.startedAt > this.config.RUNNER_WARM_IDLE_SECONDS * 1000
+                ? 'idle'
+                : null;
+        if (reason) retiring.push(this.retire(agent, reason));
+        else keep.push(agent);
+      }
+      const excess = keep.splice(want?.warm ?? 0);
+      for (const agent of excess) retiring.push(this.retire(agent, 'not-wanted'));
+      if (keep.length > 0) this.ready.set(key, keep);
+      else this.ready.delete(key);
+    }
+    this.metrics.warmAgents.set(this.size());
+    await Promise.all(retiring);
+
+    // Fill, one CLI at a time (each start takes a core for a moment).
+    for (const [key, { profile, warm }] of wanted) {
+      const backoff = this.backoff.get(key);
+      if (backoff && backoff.until > Date.now()) continue;
+      while (!this.closed && (this.ready.get(key)?.length ?? 0) < warm) {
+        const agent = await this.start(profile).catch((error: unknown) => {
+          this.logger.warn(`could not start a warm CLI for profile ${key}: ${String(error)}`);
+          this.delay(key);
+          return null;
+        });
+        if (!agent) break;
+        if (this.closed || this.wanted.get(key)?.profile.updatedAt !== profile.updatedAt) {
+          await this.retire(agent, this.closed ? 'shutdown' : 'profile-changed');
+          break;
+        }
+        this.ready.set(key, [...(this.ready.get(key) ?? []), agent]);
+        this.metrics.warmAgents.set(this.size());
+      }
+    }
+  }
+
+  private async start(profile: AgentProfile): Promise<WarmAgent> {
+    const id = `warm-${randomBytes(8).toString('hex')}`;
+    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER, id);
+    if (!this.access.reserve) throw new Error('this runner cannot reserve credentials ahead of an attempt');
+    const access = this.access.reserve(profile.provider, true);
+    const [workspace] = await Promise.all([
+      this.workspaces.prepareFresh(path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER), id),
+      makeHome(homeDir),
+    ]);
+    const place: LaunchPlace = { homeDir, workspaceDir: workspace.dir };
+    try {
+      await prepareHome(profile, place, this.sandbox);
+      const { adapter, invocation } = await buildLaunch({
+        profile,
+        access,
+        place,
+        sandbox: this.sandbox,
+        claudeBin: this.config.CLAUDE_BIN,
+      });
+      const promptInput = adapter.waitsForPrompt?.promptInput;
+      if (!promptInput) throw new Error(`${profile.provider} cannot be started before its prompt`);
+      const process = await startWaitingAgent(invocation, {
+        cwd: workspace.dir,
+        parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
+        maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
+        nice: this.config.RUNNER_AGENT_NICE,
+      });
+      const agent: WarmAgent = {
+        id,
+        profile,
+        workspace,
+        homeDir,
+        access,
+        process,
+        promptInput,
+        startedAt: Date.now(),
+      };
+      this.metrics.warmStarts.inc();
+      void process.gone.then((exit) => this.onGone(agent, exit.exitCode));
+      return agent;
+    } catch (error) {
+      await this.removeFolders(workspace.dir, homeDir);
+      throw error;
+    }
+  }
+
+  // A CLI that exits while it waits (not taken, not retired) leaves the pool; one that did so
+  // soon after its start makes its profile wait before the next.
+  private onGone(agent: WarmAgent, exitCode: number | null): void {
+    const key = keyOf(agent.profile);
+    const agents = this.ready.get(key);
+    const index = agents?.indexOf(agent) ?? -1;
+    if (!agents || index < 0) return;
+    agents.splice(index, 1);
+    this.metrics.warmAgents.set(this.size());
+    this.logger.warn(`warm CLI ${agent.id} of profile ${key} exited (${exitCode}) while waiting`);
+    this.metrics.warmRetired.inc({ reason: 'exited' });
+    void this.removeFolders(agent.workspace.dir, agent.homeDir);
+    if (Date.now() - agent.startedAt < SHORT_LIVED_MS) this.delay(key);
+    this.refresh();
+  }
+
+  private delay(key: string): void {
+    const ms = Math.min((this.backoff.get(key)?.ms ?? 2500) * 2, MAX_BACKOFF_MS);
+    this.backoff.set(key, { until: Date.now() + ms, ms });
+  }
+
+  private async retire(agent: WarmAgent, reason: RetireReason): Promise<void> {
+    this.metrics.warmRetired.inc({ reason });
+    await agent.process.discard(`warm CLI retired: ${reason}`);
+    await this.removeFolders(agent.workspace.dir, agent.homeDir);
+  }
+
+  private async removeFolders(workspaceDir: string, homeDir: string): Promise<void> {
+    await Promise.all([
+      rm(workspaceDir, { recursive: true, force: true }),
+      rm(homeDir, { recursive: true, force: true }),
+    ]).catch((error: unknown) => this.logger.warn(`could not remove a warm CLI's folders: ${String(error)}`));
+  }
+}
+
+function keyOf(profile: Pick<AgentProfile, 'project' | 'name'>): string {
+  return `${profile.project}/${profile.name}`;
+}
