@@ -35,6 +35,7 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '16' },
     'accept-seconds': { type: 'string', default: '5' },
+    warm: { type: 'string', default: '2' },
   },
 });
 const runs = positiveInteger(values.runs, '--runs');
@@ -42,6 +43,7 @@ const burst = positiveInteger(values.burst, '--burst');
 const slots = positiveInteger(values.slots, '--slots');
 const concurrency = positiveInteger(values.concurrency, '--concurrency');
 const acceptSeconds = positiveInteger(values['accept-seconds'], '--accept-seconds');
+const warmCount = positiveInteger(values.warm, '--warm');
 
 interface Timing {
   firstMs: number;
@@ -54,6 +56,7 @@ async function main() {
     RUNNER_SLOTS: String(slots),
     RATE_LIMIT_IP_PER_MINUTE: '0',
     RATE_LIMIT_TOKEN_PER_MINUTE: '0',
+    RUNNER_WARM_MAX: String(warmCount),
   });
   const bare = new BareCli();
   let socket: Socket | undefined;
@@ -68,12 +71,31 @@ async function main() {
 
     const idle = await idleRss(stack);
 
+    // Cold: the default profile keeps no warm CLI (RUNNER_WARM_DEFAULT is 0).
     const hangar: Timing[] = [];
     const cli: Timing[] = [];
     for (let run = 0; run < runs; run += 1) {
       cli.push(await bare.run(`serial-${run}`));
       hangar.push(await client.run());
     }
+
+    // Warm: a profile that keeps --warm CLIs; each task is submitted once the pool holds them
+    // (it refills in the background between tasks, as it would between a user's tasks).
+    const created = await fetch(`${stack.gatewayUrl}/api/v1/profiles`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+      body: JSON.stringify({ name: 'bench-warm', warm: warmCount }),
+    });
+    if (created.status !== 201) throw new Error(`creating the warm profile answered ${created.status}`);
+    const warmHangar: Timing[] = [];
+    const warmCli: Timing[] = [];
+    for (let run = 0; run < runs; run += 1) {
+      warmCli.push(await bare.run(`warm-serial-${run}`));
+      await poolHolds(stack, warmCount);
+      warmHangar.push(await client.run('bench-warm'));
+    }
+    const takes = await runnerSamples(stack, 'hangar_runner_warm_takes_total');
+    const phases = await runnerSamples(stack, 'hangar_task_phase_seconds_');
 
     const burstStarted = Date.now();
     await Promise.all(Array.from({ length: burst }, () => client.run()));
@@ -93,16 +115,23 @@ async function main() {
       );
     const first = { hangar: median(hangar, 'firstMs'), bare: median(cli, 'firstMs') };
     const done = { hangar: median(hangar, 'doneMs'), bare: median(cli, 'doneMs') };
+    const warmFirst = { hangar: median(warmHangar, 'firstMs'), bare: median(warmCli, 'firstMs') };
+    const warmDone = { hangar: median(warmHangar, 'doneMs'), bare: median(warmCli, 'doneMs') };
     const burstRate = { hangar: burst / (hangarBurstMs / 1000), bare: burst / (bareBurstMs / 1000) };
     console.log(`\nbench/tasks on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; scenario "reply"`);
     console.log('| measure | bare CLI | Hangar | Hangar ÷ bare |');
     console.log('| --- | --- | --- | --- |');
-    console.log(
-      `| start → first agent output (median of ${runs}; Hangar: submit → first event at a Socket.IO client) | ${ms(first.bare)} | ${ms(first.hangar)} | ${(first.hangar / first.bare).toFixed(2)} |`,
-    );
-    console.log(
-      `| start → done (median of ${runs}; Hangar: submit → COMPLETED at the client) | ${ms(done.bare)} | ${ms(done.hangar)} | ${(done.hangar / done.bare).toFixed(2)} |`,
-    );
+    for (const [label, measured] of [
+      ['cold', { first, done }],
+      [`warm (${warmCount} per runner)`, { first: warmFirst, done: warmDone }],
+    ] as const) {
+      console.log(
+        `| ${label}: start → first agent output (median of ${runs}; Hangar: submit → first event at a Socket.IO client) | ${ms(measured.first.bare)} | ${ms(measured.first.hangar)} | ${(measured.first.hangar / measured.first.bare).toFixed(2)} |`,
+      );
+      console.log(
+        `| ${label}: start → done (median of ${runs}; Hangar: submit → COMPLETED at the client) | ${ms(measured.done.bare)} | ${ms(measured.done.hangar)} | ${(measured.done.hangar / measured.done.bare).toFixed(2)} |`,
+      );
+    }
     console.log(
       `| ${burst} at once, ${slots} at a time | ${burstRate.bare.toFixed(2)} runs/s | ${burstRate.hangar.toFixed(2)} tasks/s | ${(burstRate.hangar / burstRate.bare).toFixed(2)} |`,
     );
@@ -117,8 +146,17 @@ async function main() {
       `| idle RSS | — | ${idle.map(({ name, mb }) => `${name} ${mb.toFixed(0)} MB`).join(', ')} | — |`,
     );
     console.log(
-      `\nserial runs, each: bare first ${cli.map((t) => t.firstMs).join(' ')} ms; Hangar first ${hangar.map((t) => t.firstMs).join(' ')} ms`,
+      `\nserial runs, each: bare first ${cli.map((t) => t.firstMs).join(' ')} ms; Hangar cold first ${hangar.map((t) => t.firstMs).join(' ')} ms; warm first ${warmHangar.map((t) => t.firstMs).join(' ')} ms, done ${warmHangar.map((t) => t.doneMs).join(' ')} ms`,
     );
+    console.log(`\nwarm pool takes: ${takes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`);
+    console.log('\nphases on the runner (mean; hangar_task_phase_seconds):');
+    const sums = phases.filter(({ name }) => name.endsWith('_sum'));
+    for (const { labels, value } of sums) {
+      const count = phases.find(
+        ({ name, labels: other }) => name.endsWith('_count') && other === labels,
+      )?.value;
+      if (count) console.log(`  ${labels}: ${ms((value / count) * 1000)}`);
+    }
   } finally {
     socket?.close();
     await bare.stop();
@@ -139,12 +177,12 @@ class TaskClient {
     );
   }
 
-  async run(): Promise<Timing> {
+  async run(profile?: string): Promise<Timing> {
     const started = performance.now();
     const response = await fetch(`${this.stack.gatewayUrl}/api/v1/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${this.stack.adminToken}` },
-      body: JSON.stringify({ prompt: 'Say hello', scenario: 'reply' }),
+      body: JSON.stringify({ prompt: 'Say hello', scenario: 'reply', ...(profile ? { profile } : {}) }),
     });
     if (response.status !== 201) throw new Error(`POST /api/v1/tasks answered ${response.status}`);
     const { id } = (await response.json()) as { id: string };
@@ -281,6 +319,31 @@ async function acceptRate(
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
   };
+}
+
+// The runner's samples whose name starts with `prefix`, each with its labels as printed.
+async function runnerSamples(
+  stack: ServiceStack,
+  prefix: string,
+): Promise<{ name: string; labels: string; value: number }[]> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
+  return text.split('\n').flatMap((line) => {
+    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!match?.[1]?.startsWith(prefix) || match[1].endsWith('_bucket')) return [];
+    const labels = (match[2] ?? '').replace(/,?service="[^"]*"/, '');
+    return [{ name: match[1], labels, value: Number(match[3]) }];
+  });
+}
+
+// Until the runner's warm pool holds `count` CLIs (the gauge is set as each one is ready).
+async function poolHolds(stack: ServiceStack, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const [gauge] = await runnerSamples(stack, 'hangar_runner_warm_agents');
+    if (gauge?.value === count) return;
+    if (Date.now() > deadline) throw new Error(`the warm pool did not hold ${count} CLI(s) within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 // Each service's resident memory once it is up and has been idle a moment.

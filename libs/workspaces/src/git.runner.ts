@@ -55,6 +55,9 @@ export function resolveGitContext(options: GitOptions = {}): GitContext {
 
 export interface GitCommand {
   args: string[];
+  // A POSIX shell script run instead of one git command (`args` are its $1…, the git binary is
+  // $GIT): several steps in one process — and one sandbox — rather than one each.
+  script?: string;
   env: Record<string, string>;
   cwd?: string;
   // Secrets to blank out of anything reported.
@@ -93,14 +96,17 @@ const MAX_STDERR_BYTES = 64 * 1024;
 export async function runGit(context: GitContext, command: GitCommand): Promise<GitResult> {
   const maxBytes = command.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const secrets = command.secrets ?? [];
-  const name = command.args[0] ?? 'git';
+  const name = command.script === undefined ? (command.args[0] ?? 'git') : 'script';
+  const run =
+    command.script === undefined
+      ? { command: context.binary, args: command.args, env: command.env }
+      : {
+          command: '/bin/sh',
+          args: ['-c', command.script, 'hangar-git', ...command.args],
+          env: { ...command.env, GIT: context.binary },
+        };
   const line =
-    context.sandbox && context.isolatedIn !== undefined
-      ? context.sandbox.wrap(
-          { command: context.binary, args: command.args, env: command.env },
-          context.isolatedIn,
-        )
-      : { command: context.binary, args: command.args, env: command.env };
+    context.sandbox && context.isolatedIn !== undefined ? context.sandbox.wrap(run, context.isolatedIn) : run;
   const stdout: Buffer[] = [];
   let stdoutBytes = 0;
   let stderr = Buffer.alloc(0);

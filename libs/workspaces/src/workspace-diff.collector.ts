@@ -52,22 +52,23 @@ export async function collectDiff(
   const git = async (args: string[]) =>
     (await runGit(workspace.context, { args, env: workspace.env })).stdout.trim();
 
-  const base = await git(['rev-parse', '--verify', `${baseCommit}^{commit}`]).catch((error: unknown) => {
-    if (!(error instanceof GitCommandFailed)) throw error;
-    throw new WorkspaceError('GIT_FAILED', `base commit ${baseCommit} is not in the workspace`);
+  // Every step up to the commit in one process (in the sandbox: one sandbox, not eight).
+  const committing = await runGit(workspace.context, {
+    script: COMMIT_SCRIPT,
+    args: [baseCommit, options.message ?? ''],
+    env: workspace.env,
+  }).catch((error: unknown) => {
+    if (error instanceof GitCommandFailed && error.exitCode === NO_BASE_EXIT)
+      throw new WorkspaceError('GIT_FAILED', `base commit ${baseCommit} is not in the workspace`);
+    throw error;
   });
-  await git(['add', '--all']);
-  const head = await git(['rev-parse', '--verify', 'HEAD^{commit}']);
-  const tree = await git(['write-tree']);
-  let tip = head;
-  let committed = false;
-  if (tree !== (await git(['rev-parse', '--verify', 'HEAD^{tree}']))) {
-    const message = options.message ?? (await defaultMessage(git));
-    tip = await git(['commit-tree', tree, '-p', head, '-m', message]);
-    // Moves the checked-out branch, and only if nobody moved it meanwhile.
-    await git(['update-ref', '-m', message, 'HEAD', tip, head]);
-    committed = true;
-  }
+  const [base = '', tip = '', committedFlag] = committing.stdout.trim().split(' ');
+  if (!/^[0-9a-f]{7,64}$/.test(base) || !/^[0-9a-f]{7,64}$/.test(tip))
+    throw new WorkspaceError(
+      'GIT_FAILED',
+      `could not commit the workspace's changes: ${committing.stdout.trim()}`,
+    );
+  const committed = committedFlag === '1';
   if (tip === base) {
     return {
       unifiedDiff: '',
@@ -82,15 +83,20 @@ export async function collectDiff(
 
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '--find-renames'];
   const range = [base, tip, '--'];
-  const numstat = parseNumstat(await git([...diff, '--numstat', '-z', ...range]));
-  const statuses = parseNameStatus(await git([...diff, '--name-status', '-z', ...range]));
   const maxDiffBytes = options.maxDiffBytes ?? DEFAULT_MAX_DIFF_BYTES;
-  const unified = await runGit(workspace.context, {
-    args: [...diff, '--src-prefix=a/', '--dst-prefix=b/', '--unified=3', ...range],
-    env: workspace.env,
-    maxOutputBytes: maxDiffBytes,
-    allowTruncation: true,
-  });
+  // Three readers of the same commits: at once.
+  const [numstatOut, statusesOut, unified] = await Promise.all([
+    git([...diff, '--numstat', '-z', ...range]),
+    git([...diff, '--name-status', '-z', ...range]),
+    runGit(workspace.context, {
+      args: [...diff, '--src-prefix=a/', '--dst-prefix=b/', '--unified=3', ...range],
+      env: workspace.env,
+      maxOutputBytes: maxDiffBytes,
+      allowTruncation: true,
+    }),
+  ]);
+  const numstat = parseNumstat(numstatOut);
+  const statuses = parseNameStatus(statusesOut);
 
   const filesChanged = statuses.map((entry): FileChange => {
     const counts = numstat.get(entry.path) ?? { additions: 0, deletions: 0, binary: false };
@@ -107,11 +113,31 @@ export async function collectDiff(
   };
 }
 
-async function defaultMessage(git: (args: string[]) => Promise<string>): Promise<string> {
-  const branch = await git(['symbolic-ref', '--quiet', '--short', 'HEAD']).catch(() => '');
-  const taskId = /^hangar\/(.+)$/.exec(branch)?.[1];
-  return taskId === undefined ? 'hangar: changes' : `hangar: task ${taskId}`;
-}
+const NO_BASE_EXIT = 3;
+// $1: the base commit; $2: the message ('' for "hangar: task <id>" from branch hangar/<id>).
+// Prints "<base> <tip> <1 if it committed, else 0>".
+const COMMIT_SCRIPT = `set -e
+base=$("$GIT" rev-parse --verify --quiet "$1^{commit}") || exit ${NO_BASE_EXIT}
+"$GIT" add --all
+head=$("$GIT" rev-parse --verify 'HEAD^{commit}')
+tree=$("$GIT" write-tree)
+tip=$head
+committed=0
+if [ "$tree" != "$("$GIT" rev-parse --verify 'HEAD^{tree}')" ]; then
+  message=$2
+  if [ -z "$message" ]; then
+    branch=$("$GIT" symbolic-ref --quiet --short HEAD) || branch=
+    case $branch in
+      hangar/?*) message="hangar: task \${branch#hangar/}" ;;
+      *) message='hangar: changes' ;;
+    esac
+  fi
+  tip=$("$GIT" commit-tree "$tree" -p "$head" -m "$message")
+  "$GIT" update-ref -m "$message" HEAD "$tip" "$head"
+  committed=1
+fi
+printf '%s %s %s\\n' "$base" "$tip" "$committed"
+`;
 
 interface LineCounts {
   additions: number;

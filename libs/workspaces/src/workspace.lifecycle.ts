@@ -107,7 +107,7 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
 // while in use.
 export async function moveWorkspace(
   workspace: Workspace,
-  input: { root: string; taskId: string; git?: GitOptions },
+  input: { root: string; taskId: string },
 ): Promise<Workspace> {
   if (!TASK_ID.test(input.taskId))
     throw new WorkspaceError('WORKSPACE_UNSAFE', `"${input.taskId}" cannot name a workspace`);
@@ -117,7 +117,9 @@ export async function moveWorkspace(
     throw new WorkspaceError('WORKSPACE_EXISTS', `${dir} exists already`);
   await rename(workspace.dir, dir);
   const branch = `hangar/${input.taskId}`;
-  const moved = await openWorkspace(dir, input.git);
+  // Outside any sandbox: no agent has worked in it yet (a warm CLI only waited there), so nothing
+  // in its .git is anyone's but Hangar's.
+  const moved = await openWorkspace(dir);
   await runGit(moved.context, { args: ['branch', '-m', workspace.branch, branch], env: moved.env });
   return { dir, branch, baseCommit: workspace.baseCommit, reused: false };
 }

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import {
   collectDiff,
+  moveWorkspace,
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
@@ -38,6 +39,29 @@ describe('workspace lifecycle (real git)', () => {
     }
     throw new Error('expected a WorkspaceError');
   }
+
+  it("should hand a workspace prepared for one id to another: its folder, branch and base, and the diff a task's own would give", async () => {
+    const prepared = await prepareWorkspace({ root: path.join(root, '.warm'), taskId: 'warm-1' });
+    const moved = await moveWorkspace(prepared, { root, taskId: 'task-moved' });
+    expect(moved).toEqual({
+      dir: path.join(root, 'task-moved'),
+      branch: 'hangar/task-moved',
+      baseCommit: prepared.baseCommit,
+      reused: false,
+    });
+    expect(existsSync(prepared.dir)).toBe(false);
+    expect(git(moved.dir, 'symbolic-ref', 'HEAD')).toBe('refs/heads/hangar/task-moved');
+    writeFiles(moved.dir, { 'a.txt': 'a\n' });
+    const diff = await collectDiff(moved.dir, moved.baseCommit);
+    expect(diff.filesChanged.map((file) => file.path)).toEqual(['a.txt']);
+    expect(git(moved.dir, 'log', '-1', '--format=%s')).toBe('hangar: task task-moved');
+    // Never over another workspace.
+    const other = await prepareWorkspace({ root: path.join(root, '.warm'), taskId: 'warm-2' });
+    expect((await failure(moveWorkspace(other, { root, taskId: 'task-moved' }))).code).toBe(
+      'WORKSPACE_EXISTS',
+    );
+    expect(existsSync(other.dir)).toBe(true);
+  });
 
   it('should clone shallow on hangar/<id>, collect exactly what changed and push it', async () => {
     const repository = spec();

@@ -87,10 +87,12 @@ export class TaskRunService {
     if (!claimed) return { claimed: false };
     this.logger.log(`task ${taskId} attempt ${attempt} started`);
     this.active.set(taskId, claimed);
+    this.warm?.attemptStarted();
     let finished: Task | null;
     try {
       finished = await this.run(claimed);
     } finally {
+      this.warm?.attemptEnded();
       this.active.delete(taskId);
       this.stopReasons.delete(taskId);
       this.workspaceDirs.delete(taskId);

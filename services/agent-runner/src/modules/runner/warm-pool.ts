@@ -68,6 +68,8 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private again = false;
+  // Attempts running on this runner: the pool fills only while there are none.
+  private busy = 0;
   private closed = false;
   private readonly enabled: boolean;
 
@@ -138,8 +140,19 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     if ('miss' in outcome) this.metrics.warmTakes.inc({ outcome: 'miss', reason: outcome.miss });
     else this.metrics.warmTakes.inc({ outcome: 'hit', reason: '' });
     this.metrics.warmAgents.set(this.size());
-    this.refresh();
     return outcome;
+  }
+
+  // Starting a CLI takes a core for most of a second: done while this runner runs a task, it
+  // would slow that task more than a warm start saves the next one. The pool fills when the
+  // runner is idle (after each attempt, and at every refresh).
+  attemptStarted(): void {
+    this.busy += 1;
+  }
+
+  attemptEnded(): void {
+    this.busy = Math.max(0, this.busy - 1);
+    if (this.busy === 0) this.refresh();
   }
 
   private choose(profile: AgentProfile, unfit: WarmMiss | null): { agent: WarmAgent } | { miss: WarmMiss } {
@@ -216,11 +229,12 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.metrics.warmAgents.set(this.size());
     await Promise.all(retiring);
 
-    // Fill, one CLI at a time (each start takes a core for a moment).
+    // Fill, one CLI at a time, while no attempt runs here.
     for (const [key, { profile, warm }] of wanted) {
+      if (this.busy > 0) break;
       const backoff = this.backoff.get(key);
       if (backoff && backoff.until > Date.now()) continue;
-      while (!this.closed && (this.ready.get(key)?.length ?? 0) < warm) {
+      while (!this.closed && this.busy === 0 && (this.ready.get(key)?.length ?? 0) < warm) {
         const agent = await this.start(profile).catch((error: unknown) => {
           this.logger.warn(`could not start a warm CLI for profile ${key}: ${String(error)}`);
           this.delay(key);

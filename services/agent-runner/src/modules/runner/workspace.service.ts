@@ -84,11 +84,7 @@ export class WorkspaceService {
   // A warm CLI's workspace becomes the task's: its folder and branch as prepare would have made
   // them (the CLI, in its sandbox, sees it at the same path throughout).
   async adopt(workspace: Workspace, task: Task): Promise<PreparedWorkspace> {
-    const moved = await moveWorkspace(workspace, {
-      root: this.config.WORKSPACE_ROOT,
-      taskId: task.id,
-      ...this.git,
-    });
+    const moved = await moveWorkspace(workspace, { root: this.config.WORKSPACE_ROOT, taskId: task.id });
     return { dir: moved.dir, branch: moved.branch, baseCommit: moved.baseCommit };
   }
 
