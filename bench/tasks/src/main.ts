@@ -75,12 +75,14 @@ async function main() {
     const hangar: Timing[] = [];
     const cli: Timing[] = [];
     for (let run = 0; run < runs; run += 1) {
+      await quiet();
       cli.push(await bare.run(`serial-${run}`));
+      await quiet();
       hangar.push(await client.run());
     }
 
-    // Warm: a profile that keeps --warm CLIs; each task is submitted once the pool holds them
-    // (it refills in the background between tasks, as it would between a user's tasks).
+    // Warm: a profile that keeps --warm CLIs; each pair of runs starts once the pool holds them
+    // (it refills while the runner is idle, between tasks, as it would between a user's tasks).
     const created = await fetch(`${stack.gatewayUrl}/api/v1/profiles`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
@@ -90,8 +92,11 @@ async function main() {
     const warmHangar: Timing[] = [];
     const warmCli: Timing[] = [];
     for (let run = 0; run < runs; run += 1) {
-      warmCli.push(await bare.run(`warm-serial-${run}`));
+      // Both runs on a quiet machine: not while the pool's CLIs start.
       await poolHolds(stack, warmCount);
+      await quiet();
+      warmCli.push(await bare.run(`warm-serial-${run}`));
+      await quiet();
       warmHangar.push(await client.run('bench-warm'));
     }
     const takes = await runnerSamples(stack, 'hangar_runner_warm_takes_total');
@@ -343,6 +348,28 @@ async function poolHolds(stack: ServiceStack, count: number): Promise<void> {
     if (gauge?.value === count) return;
     if (Date.now() > deadline) throw new Error(`the warm pool did not hold ${count} CLI(s) within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// Until this machine's CPUs are at least 90% idle over a quarter of a second (at most 30 s): each
+// measured run starts on a quiet machine, whatever the previous one left running (the warm
+// pool starting a CLI, the CLI of a finished run exiting).
+async function quiet(): Promise<void> {
+  const sample = () => {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { idle, total: fields.reduce((sum, value) => sum + value, 0) };
+  };
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const before = sample();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = sample();
+    const total = after.total - before.total;
+    if (total > 0 && (after.idle - before.idle) / total >= 0.9) return;
   }
 }
 

@@ -41,6 +41,17 @@ export interface Workspace {
 }
 
 export const BASE_REF = 'refs/hangar/base';
+// $1: the branch; $2, $3: the committer's name and email; $4: the base ref. Prints the commit.
+const EMPTY_WORKSPACE_SCRIPT = `set -e
+"$GIT" init --quiet "--initial-branch=$1"
+tree=$("$GIT" write-tree)
+commit=$("$GIT" commit-tree "$tree" -m 'hangar: empty workspace')
+"$GIT" update-ref "refs/heads/$1" "$commit"
+"$GIT" config user.name "$2"
+"$GIT" config user.email "$3"
+"$GIT" update-ref "$4" "$commit"
+printf '%s\\n' "$commit"
+`;
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Workspace> {
@@ -70,8 +81,15 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
   if (state === 'missing') await mkdir(dir);
   try {
     if (input.repository === undefined) {
-      const env = buildGitEnvironment(context, { protocols: [] });
-      await runGit(context, { args: ['init', '--quiet', `--initial-branch=${branch}`], cwd: dir, env });
+      // A new empty repository with one empty commit: every step in one process.
+      const env = buildGitEnvironment(context, { protocols: [], workspace: dir });
+      const made = await runGit(context, {
+        script: EMPTY_WORKSPACE_SCRIPT,
+        args: [branch, HANGAR_IDENTITY.name, HANGAR_IDENTITY.email, BASE_REF],
+        cwd: dir,
+        env,
+      });
+      return { dir, branch, baseCommit: made.stdout.trim(), reused: false };
     } else {
       const access = { hosts: input.hosts, credentials: input.credentials };
       await cloneRepository(context, dir, input.repository, branch, access);

@@ -229,10 +229,10 @@ export class TaskRunService {
     } finally {
       this.running.delete(task.id);
       this.metrics.running.dec();
-      // Nothing of this attempt's may reach the runner any more.
-      await access?.release();
     }
-    await attempt.flushEvents();
+    // Nothing of this attempt's may reach the runner any more (its agent is gone): revoked while
+    // its events are flushed.
+    await Promise.all([access?.release(), attempt.flushEvents()]);
 
     // Not the task's fault: give it back to the queue for another runner.
     if (exit.reason === 'shutdown') return attempt.requeue();
@@ -256,8 +256,10 @@ export class TaskRunService {
       await attempt.addAnswer(outcome.result ?? outcome.error ?? '');
     }
     // Everything worth keeping from the run's home (the session transcript) is stored now.
-    await rm(homeDir, { recursive: true, force: true });
-    const finished = await attempt.finish(outcome);
+    const [finished] = await Promise.all([
+      attempt.finish(outcome),
+      rm(homeDir, { recursive: true, force: true }),
+    ]);
     clock.finished();
     return finished;
   }
