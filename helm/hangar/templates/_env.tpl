@@ -40,6 +40,8 @@ every service reads, the component's own, then its `env` values (which win).
 {{- if eq $name "agent-runner" -}}
 {{- $model := $values.model -}}
 {{- $_ := set $env "RUNNER_SLOTS" (toString $values.slots) -}}
+{{- $_ := set $env "RUNNER_WARM_MAX" (toString $values.warm.max) -}}
+{{- $_ := set $env "RUNNER_WARM_DEFAULT" (toString $values.warm.perProfile) -}}
 {{- $_ := set $env "RUNNER_POOL" $values.pool -}}
 {{- $_ := set $env "RUNNER_LABELS" (join "," $values.labels) -}}
 {{- $_ := set $env "WORKSPACE_ROOT" "/var/lib/hangar/workspaces" -}}

@@ -1,5 +1,5 @@
 import { AgentRunnerConfigSchema } from '@hangar/agent-runner/src/config';
-import { CHART_DIR, helm, NAMESPACE, render, RELEASE, valuesFile } from '../src/helm';
+import { CHART_DIR, helm, NAMESPACE, render, RELEASE, templateArgs, valuesFile } from '../src/helm';
 import type { KubeObject } from '../src/validate';
 import { byKind, containerOf, find, plainEnv, VALUES_FILES, type PodSpec } from './support';
 
@@ -45,6 +45,20 @@ describe('the kubernetes executor', () => {
       expect(Object.keys(env).filter((name) => name.startsWith('RUNNER_JOB_'))).toEqual([]);
     },
   );
+
+  it("should give the process executor's runners their warm pool, and refuse more per profile than a profile may ask", async () => {
+    const objects = await render({
+      valuesFiles: [valuesFile(VALUES_FILES[0]!)],
+      set: ['agentRunner.warm.max=6', 'agentRunner.warm.perProfile=1'],
+    });
+    const env = plainEnv(objects, containerOf(find(objects, 'Deployment', `${fullname}-agent-runner`)));
+    expect(env).toMatchObject({ RUNNER_WARM_MAX: '6', RUNNER_WARM_DEFAULT: '1' });
+    const refused = await helm(
+      templateArgs({ valuesFiles: [valuesFile(VALUES_FILES[0]!)], set: ['agentRunner.warm.perProfile=17'] }),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('perProfile');
+  });
 
   it('should let the controller do exactly what it needs in the jobs namespace', () => {
     const role = find(gvisor, 'Role', `${fullname}-agent-runner`);
