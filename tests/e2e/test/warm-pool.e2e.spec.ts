@@ -240,4 +240,16 @@ describe('warm pool: agent CLIs started before their tasks', () => {
         : [],
     ).toEqual([]);
   });
+
+  it('replaces a warm CLI that waited longer than RUNNER_WARM_IDLE_SECONDS with a fresh one', async () => {
+    await stack.start(['agent-runner'], { RUNNER_WARM_IDLE_SECONDS: '1' });
+    await poolHolds(1);
+    const [stale] = waiting();
+    const stalePids = pidsOf(path.join(warmRoot, stale!));
+    await waitUntil(() => !waiting().includes(stale!), 30_000, 'the idle warm CLI to be replaced');
+    await poolHolds(1);
+    expect(waiting()).not.toContain(stale);
+    for (const pid of stalePids) expect(alive(pid)).toBe(false);
+    expect(await metric('hangar_runner_warm_retired_total', { reason: 'idle' })).toBeGreaterThanOrEqual(1);
+  });
 });
