@@ -102,9 +102,12 @@ async function main() {
     const takes = await runnerSamples(stack, 'hangar_runner_warm_takes_total');
     const phases = await runnerSamples(stack, 'hangar_task_phase_seconds_');
 
+    await quiet();
+    const cpuBefore = cpuTimes(stack);
     const burstStarted = Date.now();
     await Promise.all(Array.from({ length: burst }, () => client.run()));
     const hangarBurstMs = Date.now() - burstStarted;
+    const burstCpu = cpuSpent(cpuBefore, cpuTimes(stack));
     const bareBurstMs = await bare.burst(burst, slots);
 
     // The gateway's own rate: no runner takes the tasks, then one that works through them.
@@ -152,6 +155,9 @@ async function main() {
     );
     console.log(
       `\nserial runs, each: bare first ${cli.map((t) => t.firstMs).join(' ')} ms; Hangar cold first ${hangar.map((t) => t.firstMs).join(' ')} ms; warm first ${warmHangar.map((t) => t.firstMs).join(' ')} ms, done ${warmHangar.map((t) => t.doneMs).join(' ')} ms`,
+    );
+    console.log(
+      `\nCPU per task in the burst (ms): ${burstCpu.map(({ name, ms: spent }) => `${name} ${Math.round(spent / burst)}`).join(', ')}`,
     );
     console.log(`\nwarm pool takes: ${takes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`);
     console.log('\nphases on the runner (mean; hangar_task_phase_seconds):');
@@ -371,6 +377,35 @@ async function quiet(): Promise<void> {
     const total = after.total - before.total;
     if (total > 0 && (after.idle - before.idle) / total >= 0.9) return;
   }
+}
+
+// CPU time so far (ms) of each service, and of the whole machine.
+function cpuTimes(stack: ServiceStack): Map<string, number> {
+  const tick = 1000 / 100; // USER_HZ
+  const times = new Map<string, number>();
+  for (const name of SERVICES) {
+    const pid = stack.processes.get(name)?.child.pid;
+    if (!pid) continue;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    times.set(name, (Number(fields[11]) + Number(fields[12])) * tick);
+  }
+  const all = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  // Busy time of every CPU: all but idle and iowait.
+  times.set('machine', (all.reduce((sum, value) => sum + value, 0) - (all[3] ?? 0) - (all[4] ?? 0)) * tick);
+  return times;
+}
+
+// What each service spent between two cpuTimes, and the rest of the machine (the agent CLIs,
+// their sandboxes, git, PostgreSQL, Redis, this benchmark).
+function cpuSpent(before: Map<string, number>, after: Map<string, number>): { name: string; ms: number }[] {
+  const spent = [...after].map(([name, value]) => ({ name, ms: value - (before.get(name) ?? 0) }));
+  const services = spent.filter(({ name }) => name !== 'machine');
+  const machine = spent.find(({ name }) => name === 'machine')?.ms ?? 0;
+  return [
+    ...services,
+    { name: 'everything else', ms: machine - services.reduce((sum, { ms }) => sum + ms, 0) },
+  ];
 }
 
 // Each service's resident memory once it is up and has been idle a moment.
