@@ -2,7 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, RUN_SETTINGS, type AgentRunnerConfig } from './config';
 import { IntakeModule } from './modules/intake/intake.module';
-import { KubernetesModule } from './modules/kubernetes/kubernetes.module';
 import { RunnerModule } from './modules/runner/runner.module';
 import { AGENT_SANDBOX, type AgentSandbox } from './modules/sandbox/agent-sandbox';
 
@@ -15,7 +14,7 @@ export class AppModule {
       imports: [
         PlatformModule.forRoot('agent-runner', config),
         IntakeModule.with(config),
-        config.RUNNER_EXECUTOR === 'kubernetes' ? KubernetesModule : RunnerModule,
+        config.RUNNER_EXECUTOR === 'kubernetes' ? kubernetesModule() : RunnerModule,
       ],
       providers: [
         { provide: AGENT_RUNNER_CONFIG, useValue: config },
@@ -25,4 +24,12 @@ export class AppModule {
       exports: [AGENT_RUNNER_CONFIG, RUN_SETTINGS, AGENT_SANDBOX],
     };
   }
+}
+
+// Loaded only for the kubernetes executor: its Kubernetes client is most of a second of CPU and
+// tens of MB a process runner would carry for nothing (docs/performance.md).
+function kubernetesModule() {
+  type Loaded = typeof import('./modules/kubernetes/kubernetes.module');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./modules/kubernetes/kubernetes.module') as Loaded).KubernetesModule;
 }

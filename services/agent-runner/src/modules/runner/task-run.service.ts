@@ -272,7 +272,10 @@ export class TaskRunService {
       : await this.workspaces.prepare(attempt);
     this.takeWorkspace(task.id, prepared.dir);
     await attempt.recordWorkspace(prepared);
-    if (!warm) this.reapStrays(task, prepared.dir);
+    // Strays live only where an earlier run worked: a retry's, a conversation's or a shared
+    // workspace (scanning every process costs a fresh task more than it could find).
+    if (!warm && (task.attempts > 1 || task.conversationId || task.workspaceOf))
+      this.reapStrays(task, prepared.dir);
     return prepared;
   }
 
