@@ -272,6 +272,15 @@ describe(spawnAgent.name, () => {
       expect(() => waiting.begin('late\n', options([]))).toThrow('a waiting agent runs once');
     });
 
+    it('should stop a waiting CLI that keeps printing, rather than hold or drop its lines', async () => {
+      const waiting = await startWaitingAgent(sh('while :; do echo noise >&2; done'), {
+        cwd,
+        killGraceMs: 100,
+      });
+      expect((await waiting.gone).reason).toBe('cancelled');
+      expect(waiting.isWaiting()).toBe(false);
+    });
+
     it('should say it no longer waits once the CLI has exited by itself', async () => {
       const waiting = await startWaitingAgent(sh('exit 3'), { cwd });
       expect((await waiting.gone).exitCode).toBe(3);

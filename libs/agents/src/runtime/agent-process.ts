@@ -63,7 +63,7 @@ export type SpawnAgentOptions = AgentProcessOptions & AgentRunOptions;
 // and it waits for its prompt. `begin` hands it its one run; until then its output is held.
 export interface WaitingAgent {
   readonly pid: number;
-  // Whether it is still waiting: not exited, not begun, not discarded.
+  // Whether it is still waiting: not exited, not begun, not stopped.
   isWaiting(): boolean;
   // Settles when the process is gone, whenever that is.
   readonly gone: Promise<AgentExit>;
@@ -172,7 +172,6 @@ class AgentSupervisor {
   // The run it serves; until attached (a waiting CLI), its output is held in `held`.
   private run: AgentRunOptions | undefined;
   private held: { event: AgentEvent; stderrLine: string | undefined }[] = [];
-  private discarded = false;
   private stopSnapshot: ProcessIdentity[] = [];
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -215,16 +214,15 @@ class AgentSupervisor {
     if (pid === undefined) throw new Error('agent process has no pid');
     return {
       pid,
-      isWaiting: () => !this.run && !this.exit && !this.discarded,
+      isWaiting: () => !this.run && !this.exit && !this.stop,
       gone: this.done,
       begin: (input, run) => {
-        if (this.run || this.discarded) throw new Error('a waiting agent runs once');
+        if (this.run || this.stop) throw new Error('a waiting agent runs once');
         this.attach(run);
         this.writeInput(input);
         return this.handle();
       },
       discard: (reason) => {
-        this.discarded = true;
         this.requestStop('cancelled', reason);
         return this.done;
       },
@@ -281,9 +279,16 @@ class AgentSupervisor {
 
   private deliver(event: AgentEvent, stderrLine?: string): void {
     const run = this.run;
-    // Held for the run to come (bounded: a waiting CLI prints little, if anything).
+    // Held for the run to come. A waiting CLI prints little, if anything: one that keeps printing
+    // is stopped (its run, if any, then sees every line it printed), never trimmed.
     if (!run) {
-      if (this.held.length < MAX_HELD_EVENTS) this.held.push({ event, stderrLine });
+      if (this.stop) return;
+      this.held.push({ event, stderrLine });
+      if (this.held.length > MAX_HELD_EVENTS)
+        this.requestStop(
+          'cancelled',
+          `printed more than ${MAX_HELD_EVENTS} lines while waiting for its input`,
+        );
       return;
     }
     run.onEvent(event);
