@@ -30,7 +30,8 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     await stack?.dispose();
   });
 
-  const runnerSaid = () => (stack.processes.get('agent-runner')?.output ?? []).slice(-15).join('\n');
+  const runnerSaid = (lines = 15) =>
+    (stack.processes.get('agent-runner')?.output ?? []).slice(-lines).join('\n');
   const runnerMetrics = async () =>
     (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
   // A sample's value from the runner's /metrics: the line of `name` carrying every label given.
@@ -151,6 +152,38 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     expect(again.task.status).toBe('COMPLETED');
     expect(await hits()).toBe(2);
     expect(waiting()).not.toContain(second);
+  });
+
+  it("refuses a waiting CLI's credential until a task takes the CLI", async () => {
+    await poolHolds(1);
+    const [held] = waiting();
+    // The credential the CLI was started with, as anything on the host could read it.
+    const args = pidsOf(path.join(warmRoot, held!)).flatMap((pid) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
+    );
+    const token = args[args.indexOf('ANTHROPIC_API_KEY') + 1];
+    expect(token).toMatch(/^hga_/);
+    const endpoints = /agents' endpoints on (http:\/\/[0-9.:]+)/.exec(runnerSaid(Infinity))?.[1];
+    expect(endpoints).toBeDefined();
+    const call = await fetch(`${endpoints}/model/claude/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': token! },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    expect(call.status).toBe(401);
+    expect(await call.text()).toContain('not a credential of any task attempt');
+    const mcp = await fetch(`${endpoints}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(mcp.status).toBe(401);
+    // The CLI still waits, unspent.
+    expect(waiting()).toContain(held);
   });
 
   it('starts cold what a warm CLI cannot serve, and says why', async () => {
