@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
-import { agentAdapterFor, prepareClaudeHome, scriptedModelBaseUrl, startScriptedModel } from '@hangar/agents';
 import {
   SOCKET_NAMESPACE,
   SocketEvents,
@@ -13,7 +10,7 @@ import {
   type TaskStatus,
   type TopicEventsMessage,
 } from '@hangar/contracts';
-import { SERVICES, ServiceStack } from '@hangar/testing';
+import { BareClaude, SERVICES, ServiceStack } from '@hangar/testing';
 
 // One task against the bare CLI (issue 16's measures; docs/benchmarks.md), on the whole stack as
 // `hangar up` runs it — gateway, websocket-pool, orchestrator, agent-runner with its sandbox,
@@ -58,15 +55,14 @@ async function main() {
     RATE_LIMIT_TOKEN_PER_MINUTE: '0',
     RUNNER_WARM_MAX: String(warmCount),
   });
-  const bare = new BareCli();
+  const bare = await BareClaude.start('tasks');
   let socket: Socket | undefined;
   try {
     await stack.start();
-    await bare.start();
     socket = await connect(stack);
     const client = new TaskClient(stack, socket);
     // Each path once before measuring: the first CLI start reads its files from disk.
-    await bare.run('warm-up');
+    await bare.run();
     await client.run();
 
     const idle = await idleRss(stack);
@@ -76,7 +72,7 @@ async function main() {
     const cli: Timing[] = [];
     for (let run = 0; run < runs; run += 1) {
       await quiet();
-      cli.push(await bare.run(`serial-${run}`));
+      cli.push(await bare.run());
       await quiet();
       hangar.push(await client.run());
     }
@@ -95,7 +91,7 @@ async function main() {
       // Both runs on a quiet machine: not while the pool's CLIs start.
       await poolHolds(stack, warmCount);
       await quiet();
-      warmCli.push(await bare.run(`warm-serial-${run}`));
+      warmCli.push(await bare.run());
       await quiet();
       warmHangar.push(await client.run('bench-warm'));
     }
@@ -170,7 +166,7 @@ async function main() {
     }
   } finally {
     socket?.close();
-    await bare.stop();
+    await bare.close();
     await stack.dispose();
   }
 }
@@ -221,72 +217,6 @@ class TaskClient {
     await this.socket.emitWithAck(SocketEvents.unsubscribe, { topic });
     if (status !== 'COMPLETED') throw new Error(`task ${id} ended ${status}`);
     return { firstMs: Math.round(firstMs ?? doneMs), doneMs: Math.round(doneMs) };
-  }
-}
-
-// The same CLI run by hand: a fresh home and workspace each time, the same scripted model's
-// `reply`, Claude Code's own default permission mode as Hangar's default profile runs it.
-class BareCli {
-  private readonly root = mkdtempSync(path.join(tmpdir(), 'hangar-bench-tasks-'));
-  private model: Awaited<ReturnType<typeof startScriptedModel>> | undefined;
-  private count = 0;
-
-  async start(): Promise<void> {
-    this.model = await startScriptedModel({ port: 0 });
-  }
-
-  async stop(): Promise<void> {
-    await this.model?.close();
-    rmSync(this.root, { recursive: true, force: true });
-  }
-
-  async run(label: string): Promise<Timing> {
-    const run = (this.count += 1);
-    const workspace = path.join(this.root, `run-${run}`, 'work');
-    const home = path.join(this.root, `run-${run}`, 'home');
-    mkdirSync(workspace, { recursive: true });
-    mkdirSync(home, { recursive: true });
-    const started = performance.now();
-    await prepareClaudeHome({
-      configDir: path.join(home, '.claude'),
-      workspace,
-      workspaceSeenAs: workspace,
-      agents: {},
-      skills: {},
-      repositoryLoaded: false,
-    });
-    const invocation = agentAdapterFor('claude').buildInvocation({
-      prompt: 'Say hello',
-      homeDir: home,
-      baseUrl: scriptedModelBaseUrl(this.model!.url, 'reply', `bare-${label}-${run}`, 'claude'),
-      apiKey: 'bench-key',
-      sandboxed: false,
-    });
-    return new Promise<Timing>((resolve, reject) => {
-      const child = spawn(invocation.command, invocation.args, {
-        env: invocation.env,
-        cwd: workspace,
-        stdio: ['pipe', 'pipe', 'ignore'],
-      });
-      let firstMs: number | undefined;
-      child.stdout.on('data', () => (firstMs ??= performance.now() - started));
-      child.stdin.end(invocation.stdin ?? '');
-      child.on('close', (code) => {
-        const doneMs = performance.now() - started;
-        if (code !== 0) reject(new Error(`claude exited ${code}`));
-        else resolve({ firstMs: Math.round(firstMs ?? doneMs), doneMs: Math.round(doneMs) });
-      });
-    });
-  }
-
-  async burst(count: number, parallel: number): Promise<number> {
-    let next = 0;
-    const started = Date.now();
-    const worker = async () => {
-      while (next < count) await this.run(`burst-${next++}`);
-    };
-    await Promise.all(Array.from({ length: parallel }, worker));
-    return Date.now() - started;
   }
 }
 

@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
-import path from 'node:path';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { QueueEvents } from 'bullmq';
 import { Client } from 'pg';
-import { agentAdapterFor, prepareClaudeHome, scriptedModelBaseUrl, startScriptedModel } from '@hangar/agents';
 import { taskQueueName, WORKFLOW_QUEUE, type Workflow, type WorkflowRun } from '@hangar/contracts';
 import { createRedis } from '@hangar/redis';
-import { redisUrl, ServiceStack } from '@hangar/testing';
+import { BareClaude, redisUrl, ServiceStack } from '@hangar/testing';
 
 // What the workflow engine adds to each step, on the whole stack as `hangar up` runs it (real
 // gateway, orchestrator, agent-runner with its sandbox, the real Claude Code CLI against the
@@ -239,50 +235,11 @@ async function startProbe(
 // The same number of `claude -p` runs with the `reply` scenario, bare: fresh home each, no
 // sandbox, `slots` at a time.
 async function bareRuns(count: number): Promise<number> {
-  const root = mkdtempSync(path.join(tmpdir(), 'hangar-bench-wf-'));
-  const model = await startScriptedModel({ port: 0 });
+  const bare = await BareClaude.start('wf');
   try {
-    let next = 0;
-    const started = Date.now();
-    const worker = async () => {
-      while (next < count) {
-        const run = next++;
-        const workspace = path.join(root, `run-${run}`, 'work');
-        const home = path.join(root, `run-${run}`, 'home');
-        mkdirSync(workspace, { recursive: true });
-        mkdirSync(home, { recursive: true });
-        await prepareClaudeHome({
-          configDir: path.join(home, '.claude'),
-          workspace,
-          workspaceSeenAs: workspace,
-          agents: {},
-          skills: {},
-          repositoryLoaded: false,
-        });
-        const invocation = agentAdapterFor('claude').buildInvocation({
-          prompt: `item ${run}`,
-          homeDir: home,
-          baseUrl: scriptedModelBaseUrl(model.url, 'reply', `bare-${run}`, 'claude'),
-          apiKey: 'bench-key',
-          permissionMode: 'bypassPermissions',
-          sandboxed: false,
-        });
-        await new Promise<void>((resolve, reject) => {
-          const child = spawn(invocation.command, invocation.args, {
-            env: invocation.env,
-            cwd: workspace,
-            stdio: ['pipe', 'ignore', 'ignore'],
-          });
-          child.stdin.end(invocation.stdin ?? '');
-          child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`claude exited ${code}`))));
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: slots }, worker));
-    return Date.now() - started;
+    return await bare.burst(count, slots, { prompt: 'item', permissionMode: 'bypassPermissions' });
   } finally {
-    await model.close();
-    rmSync(root, { recursive: true, force: true });
+    await bare.close();
   }
 }
 
