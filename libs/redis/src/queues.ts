@@ -1,14 +1,5 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
-import {
-  Queue,
-  UnrecoverableError,
-  Worker,
-  type DefaultJobOptions,
-  type Job,
-  type JobsOptions,
-  type JobType,
-  type WorkerOptions,
-} from 'bullmq';
+import type { Queue, Worker, DefaultJobOptions, Job, JobsOptions, JobType, WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import {
@@ -28,8 +19,25 @@ import { createRedis } from './redis-client';
 import type { RedisSettings } from './redis.module';
 
 // What consumers see of BullMQ, from here: bullmq has one home.
-export { DelayedError, type Job, type Worker as QueueWorker } from 'bullmq';
+export type { Job, Worker as QueueWorker } from 'bullmq';
 import type { Worker as QueueWorker } from 'bullmq';
+
+// BullMQ (150 modules with its dependencies, ~6 MB of a process) loads when a service first
+// makes a queue or a worker: the websocket-pool and the metrics service never do.
+function bullmq(): typeof import('bullmq') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('bullmq') as typeof import('bullmq');
+}
+
+// Thrown by a job's processor that moved its job back to delayed (job.moveToDelayed): BullMQ
+// then leaves the job alone instead of completing it.
+export function delayedJob(): Error {
+  return new (bullmq().DelayedError)();
+}
+
+export function isDelayedJob(error: unknown): boolean {
+  return error instanceof bullmq().DelayedError;
+}
 
 // One durable queue: its name, the schema of its jobs' data (libs/contracts, as for every
 // message), and how its jobs are kept and retried.
@@ -142,7 +150,7 @@ export class Queues implements OnApplicationShutdown {
     if (!queue) {
       const connection =
         this.sharedConnection ?? (this.producerConnection ??= createRedis(this.settings.url));
-      queue = new Queue(spec.name, {
+      queue = new (bullmq().Queue)(spec.name, {
         connection,
         prefix: this.prefix,
         defaultJobOptions: spec.jobs,
@@ -158,12 +166,14 @@ export class Queues implements OnApplicationShutdown {
     options: Omit<Partial<WorkerOptions>, 'connection' | 'prefix'> = {},
   ): Worker<T, R> {
     const connection = createRedis(this.settings.url);
-    const worker = new Worker<T, R>(
+    const worker = new (bullmq().Worker)<T, R>(
       spec.name,
       (job, token) => {
         const parsed = spec.schema.safeParse(job.data);
         if (!parsed.success)
-          throw new UnrecoverableError(`job ${job.id} of ${spec.name} is malformed: ${parsed.error.message}`);
+          throw new (bullmq().UnrecoverableError)(
+            `job ${job.id} of ${spec.name} is malformed: ${parsed.error.message}`,
+          );
         return processor(parsed.data, job, token);
       },
       { ...options, connection, prefix: this.prefix },

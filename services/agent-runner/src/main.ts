@@ -1,3 +1,5 @@
+// First, before anything else loads: V8's settings (libs/platform/src/runtime-flags.ts).
+import '@hangar/platform/runtime-throughput';
 import 'reflect-metadata';
 import { loadConfig } from '@hangar/config';
 import { checkDatabase } from '@hangar/db';

@@ -1,3 +1,5 @@
+// First, before anything else loads: V8's settings (libs/platform/src/runtime-flags.ts).
+import '@hangar/platform/runtime-lean';
 import 'reflect-metadata';
 import { loadConfig } from '@hangar/config';
 import { startService } from '@hangar/platform';

@@ -6,7 +6,7 @@ import { Patterns, type RunnerRegisteredMessage, type TaskJob } from '@hangar/co
 import { TaskLifecycle } from '@hangar/platform';
 import {
   CredentialPools,
-  DelayedError,
+  delayedJob,
   type Job,
   Queues,
   type QueueWorker,
@@ -111,7 +111,7 @@ export class TaskIntake implements OnApplicationShutdown {
     if (provider && until !== undefined) {
       await this.lifecycle.waitForQuota([job.data.taskId], provider, new Date(until));
       await job.moveToDelayed(until + 50, token);
-      throw new DelayedError();
+      throw delayedJob();
     }
     while (this.taking >= executor.concurrency)
       await new Promise<void>((resolve) => this.waiting.push(resolve));

@@ -15,7 +15,7 @@ import {
 import { TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
 import { ProfileRepository, TaskRepository, type AttemptGrant, type TaskJobState } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
-import { DelayedError, type Job } from '@hangar/redis';
+import { delayedJob, type Job } from '@hangar/redis';
 import type { TaskExecutor } from '../intake/task-executor';
 import { TaskIntake } from '../intake/task-intake.service';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
@@ -290,7 +290,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
 
   private async later(job: Job<TaskJob>, token: string | undefined, delayMs: number): Promise<never> {
     await job.moveToDelayed(Date.now() + delayMs, token);
-    throw new DelayedError();
+    throw delayedJob();
   }
 
   // Resolves true when a Job finished or went away, false when this replica stopped leading.

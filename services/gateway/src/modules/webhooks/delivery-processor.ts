@@ -8,7 +8,7 @@ import {
 } from '@hangar/contracts';
 import { ApprovalRepository, WebhookDeliveryRepository, type DeliveryRecord } from '@hangar/db';
 import { ApprovalDesk, approvalAuditDetails } from '@hangar/platform';
-import { DelayedError, type Job, WEBHOOK_DELIVERY_QUEUE_SPEC } from '@hangar/redis';
+import { delayedJob, isDelayedJob, type Job, WEBHOOK_DELIVERY_QUEUE_SPEC } from '@hangar/redis';
 import { AuditTrail } from '../../common/audit-trail';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 import { ConversationsService } from '../conversations/conversations.service';
@@ -57,7 +57,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
     try {
       return await this.handle(delivery, job, token);
     } catch (error) {
-      if (error instanceof DelayedError) throw error;
+      if (isDelayedJob(error)) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       // Our own refusals (a template, a profile, a repository) will not change on a retry.
       const final = error instanceof HangarError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -375,7 +375,7 @@ export class DeliveryProcessor implements OnApplicationBootstrap {
       reason: "the thread's previous turn is still running",
     });
     await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
-    throw new DelayedError();
+    throw delayedJob();
   }
 }
 
