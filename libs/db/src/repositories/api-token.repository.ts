@@ -1,5 +1,6 @@
 import { HangarError, type ApiToken, type Role, type RoutingStrategy } from '@hangar/contracts';
-import type { PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { sqlOf } from '../client';
 
 // A token as authentication sees it: whether it may be used, and for what.
 export interface TokenGrant {
@@ -99,9 +100,9 @@ export class ApiTokenRepository {
   }
 
   // One statement (the token, its project, its creator and their role there): every API request
-  // authenticated with a token asks it.
+  // authenticated with a token asks it, so it is a prepared node-postgres statement (../sql.ts).
   async grant(hash: string): Promise<TokenGrant | null> {
-    const [row] = await this.prisma.$queryRaw<GrantRow[]>`
+    const [row] = await sqlOf(this.prisma).query<GrantRow>(Prisma.sql`
       SELECT t.id, t.name, t.prefix, t.role::text AS role, t.project_id AS "projectId",
              t.expires_at AS "expiresAt", t.revoked_at AS "revokedAt",
              p.slug, p.name AS "projectName", p.created_at AS "projectCreatedAt",
@@ -112,7 +113,7 @@ export class ApiTokenRepository {
       JOIN projects p ON p.id = t.project_id
       LEFT JOIN users u ON u.id = t.created_by_id
       LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = t.project_id
-      WHERE t.hash = ${hash}`;
+      WHERE t.hash = ${hash}`);
     if (!row) return null;
     return {
       id: row.id,

@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import type { ActorType, AuditEntry, AuditPage } from '@hangar/contracts';
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { sqlOf } from '../client';
+import { json } from '../sql';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { projectSlugs } from './project.repository';
 
@@ -17,22 +20,17 @@ export interface NewAuditEntry {
 export class AuditRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  // Every audited request writes one entry (a task's creation among them): a node-postgres
+  // statement (../sql.ts), not Prisma's create, which cost the gateway a tenth of its CPU per
+  // accepted task.
   async record(entry: NewAuditEntry): Promise<void> {
-    await this.prisma.auditEntry.create({
-      data: {
-        projectId: entry.projectId ?? null,
-        actorType: entry.actor.type,
-        actorId: entry.actor.id,
-        actorLabel: entry.actor.label,
-        action: entry.action,
-        targetType: entry.target?.type ?? null,
-        targetId: entry.target?.id ?? null,
-        ip: entry.ip ?? null,
-        userAgent: entry.userAgent?.slice(0, 500) ?? null,
-        traceId: entry.traceId ?? null,
-        details: (entry.details ?? {}) as Prisma.InputJsonObject,
-      },
-    });
+    await sqlOf(this.prisma).query(Prisma.sql`
+      INSERT INTO audit_log (id, project_id, actor_type, actor_id, actor_label, action, target_type,
+                             target_id, ip, user_agent, trace_id, details)
+      VALUES (${auditEntryId()}, ${entry.projectId ?? null}, ${entry.actor.type}, ${entry.actor.id},
+              ${entry.actor.label}, ${entry.action}, ${entry.target?.type ?? null},
+              ${entry.target?.id ?? null}, ${entry.ip ?? null}, ${entry.userAgent?.slice(0, 500) ?? null},
+              ${entry.traceId ?? null}, ${json(entry.details ?? {})}::jsonb)`);
   }
 
   // Newest first. `projectIds` null: every entry (instance administrators), including those
@@ -75,4 +73,10 @@ export class AuditRepository {
       nextCursor,
     };
   }
+}
+
+// Ordered by time like the cuids Prisma made before (the list's order ties on the id): the time in
+// base 36, then randomness.
+function auditEntryId(): string {
+  return `a${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
 }
