@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { io, type Socket } from 'socket.io-client';
@@ -155,6 +155,13 @@ async function main() {
     console.log(
       `\nCPU per task in the burst (ms): ${burstCpu.map(({ name, ms: spent }) => `${name} ${Math.round(spent / burst)}`).join(', ')}`,
     );
+    for (const [label, rate] of [
+      ['no runner', paused],
+      ['a runner busy', busy],
+    ] as const)
+      console.log(
+        `\nCPU per accepted task, ${label} (ms): ${rate.cpu.map(({ name, ms: spent }) => `${name} ${spent.toFixed(2)}`).join(', ')}`,
+      );
     console.log(`\nwarm pool takes: ${takes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`);
     console.log('\nphases on the runner (mean; hangar_task_phase_seconds):');
     const sums = phases.filter(({ name }) => name.endsWith('_sum'));
@@ -237,8 +244,9 @@ async function acceptRate(
   stack: ServiceStack,
   concurrency: number,
   seconds: number,
-): Promise<{ perSecond: number; p50: number; p99: number }> {
+): Promise<{ perSecond: number; p50: number; p99: number; cpu: { name: string; ms: number }[] }> {
   const latencies: number[] = [];
+  const cpuBefore = cpuTimes(stack);
   const until = Date.now() + seconds * 1000;
   const client = async () => {
     while (Date.now() < until) {
@@ -255,10 +263,15 @@ async function acceptRate(
   };
   const started = Date.now();
   await Promise.all(Array.from({ length: concurrency }, client));
+  const cpu = cpuSpent(cpuBefore, cpuTimes(stack)).map(({ name, ms: spent }) => ({
+    name,
+    ms: spent / latencies.length,
+  }));
   return {
     perSecond: latencies.length / ((Date.now() - started) / 1000),
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
+    cpu,
   };
 }
 
@@ -309,32 +322,52 @@ async function quiet(): Promise<void> {
   }
 }
 
-// CPU time so far (ms) of each service, and of the whole machine.
+// CPU time so far (ms) of each service, of PostgreSQL (all its processes) and Redis, of this
+// benchmark (its clients), and of the whole machine.
 function cpuTimes(stack: ServiceStack): Map<string, number> {
   const tick = 1000 / 100; // USER_HZ
   const times = new Map<string, number>();
+  const add = (name: string, pid: number | string) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return; // gone meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    times.set(name, (times.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * tick);
+  };
   for (const name of SERVICES) {
     const pid = stack.processes.get(name)?.child.pid;
-    if (!pid) continue;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    times.set(name, (Number(fields[11]) + Number(fields[12])) * tick);
+    if (pid) add(name, pid);
   }
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    let command: string;
+    try {
+      command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (command === 'postgres') add('postgres', pid);
+    else if (command === 'redis-server') add('redis', pid);
+  }
+  const own = process.cpuUsage();
+  times.set('benchmark', (own.user + own.system) / 1000);
   const all = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
   // Busy time of every CPU: all but idle and iowait.
   times.set('machine', (all.reduce((sum, value) => sum + value, 0) - (all[3] ?? 0) - (all[4] ?? 0)) * tick);
   return times;
 }
 
-// What each service spent between two cpuTimes, and the rest of the machine (the agent CLIs,
-// their sandboxes, git, PostgreSQL, Redis, this benchmark).
+// What each process spent between two cpuTimes, and the rest of the machine (the agent CLIs,
+// their sandboxes, git).
 function cpuSpent(before: Map<string, number>, after: Map<string, number>): { name: string; ms: number }[] {
   const spent = [...after].map(([name, value]) => ({ name, ms: value - (before.get(name) ?? 0) }));
-  const services = spent.filter(({ name }) => name !== 'machine');
+  const processes = spent.filter(({ name }) => name !== 'machine');
   const machine = spent.find(({ name }) => name === 'machine')?.ms ?? 0;
   return [
-    ...services,
-    { name: 'everything else', ms: machine - services.reduce((sum, { ms }) => sum + ms, 0) },
+    ...processes,
+    { name: 'everything else', ms: machine - processes.reduce((sum, { ms }) => sum + ms, 0) },
   ];
 }
 

@@ -50,5 +50,6 @@ export {
   type FileChange,
   type FileChangeStatus,
 } from './workspace-diff.collector';
+export { workspaceFingerprint } from './workspace-fingerprint';
 export { pushBranch, type PushBranchOptions, type PushResult } from './branch.pusher';
 export { runInProcessGroup, type GroupExit } from './process-group';

@@ -1,5 +1,6 @@
 import { GitCommandFailed, runGit, type GitOptions } from './git.runner';
 import { openWorkspace } from './workspace-directory.guard';
+import { workspaceFingerprint } from './workspace-fingerprint';
 import { WorkspaceError } from './workspace.errors';
 
 export type FileChangeStatus = 'added' | 'modified' | 'deleted' | 'renamed';
@@ -33,9 +34,22 @@ export interface CollectDiffOptions {
   message?: string;
   maxDiffBytes?: number;
   git?: GitOptions;
+  // workspaceFingerprint of the folder taken when its tree was exactly baseCommit's, nothing
+  // uncommitted (a workspace just prepared). When the folder's fingerprint is still that, nothing
+  // changed: the diff is empty, with no git process (no sandbox) at all.
+  cleanFingerprint?: string | null;
 }
 
 export const DEFAULT_MAX_DIFF_BYTES = 1024 * 1024;
+
+const NOTHING_CHANGED: Omit<WorkspaceDiff, 'committed'> = {
+  unifiedDiff: '',
+  truncated: false,
+  filesChanged: [],
+  linesAdded: 0,
+  linesRemoved: 0,
+  commit: null,
+};
 
 // Commits everything in the working tree (new files too; .gitignore'd ones not) on the checked-out
 // branch, then describes base..branch tip. Plumbing (write-tree, commit-tree, update-ref) rather than
@@ -49,6 +63,8 @@ export async function collectDiff(
     throw new WorkspaceError('GIT_FAILED', 'base commit must be a commit id (hexadecimal)');
   }
   const workspace = await openWorkspace(dir, options.git);
+  if (options.cleanFingerprint && (await workspaceFingerprint(dir)) === options.cleanFingerprint)
+    return { ...NOTHING_CHANGED, committed: false };
   const git = async (args: string[]) =>
     (await runGit(workspace.context, { args, env: workspace.env })).stdout.trim();
 
@@ -69,17 +85,7 @@ export async function collectDiff(
       `could not commit the workspace's changes: ${committing.stdout.trim()}`,
     );
   const committed = committedFlag === '1';
-  if (tip === base) {
-    return {
-      unifiedDiff: '',
-      truncated: false,
-      filesChanged: [],
-      linesAdded: 0,
-      linesRemoved: 0,
-      commit: null,
-      committed,
-    };
-  }
+  if (tip === base) return { ...NOTHING_CHANGED, committed };
 
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '--find-renames'];
   const range = [base, tip, '--'];

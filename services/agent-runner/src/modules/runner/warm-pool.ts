@@ -11,14 +11,13 @@ import {
 import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
 import type { AgentProfile } from '@hangar/contracts';
 import { ProfileRepository } from '@hangar/db';
-import type { Workspace } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_ACCESS, type AgentAccessProvider, type ReservedAccess } from '../endpoints/agent-access';
 import { offeredProviders } from '../intake/runner-offer';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { buildLaunch, makeHome, prepareHome, type LaunchPlace } from './agent-launch';
 import { RunnerMetrics } from './runner.metrics';
-import { WorkspaceService } from './workspace.service';
+import { WorkspaceService, type FreshWorkspace } from './workspace.service';
 
 // Folders of warm CLIs (under WORKSPACE_ROOT and RUNNER_HOME_ROOT): never a task's.
 export const WARM_FOLDER = '.warm';
@@ -28,7 +27,7 @@ export const WARM_FOLDER = '.warm';
 export interface WarmAgent {
   readonly id: string;
   readonly profile: AgentProfile;
-  readonly workspace: Workspace;
+  readonly workspace: FreshWorkspace;
   readonly homeDir: string;
   readonly access: ReservedAccess;
   readonly process: WaitingAgent;

@@ -9,6 +9,7 @@ import {
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
+  workspaceFingerprint,
   type GitCredentials,
   type GitOptions,
   type GitHostPolicy,
@@ -31,7 +32,14 @@ export interface PreparedWorkspace {
   // Set when the workspace is a git clone: the task's branch and the commit it started from.
   branch: string | null;
   baseCommit: string | null;
+  // Its workspaceFingerprint while its tree was exactly baseCommit's (a workspace made for this
+  // attempt, before the agent started): unchanged after the run, the diff is empty without git.
+  // Null for a workspace an earlier run left (it may hold what that run did not commit).
+  cleanFingerprint: string | null;
 }
+
+// A workspace made before any agent worked in it, with its fingerprint (PreparedWorkspace).
+export type FreshWorkspace = Workspace & { cleanFingerprint: string | null };
 
 // Where a run works: its own folder, its conversation's (kept between turns), or an earlier
 // task's (`workspaceOf`, a workflow step going on where another left off); a clone of the task's
@@ -72,20 +80,36 @@ export class WorkspaceService {
       ...access,
       ...this.git,
     });
-    return { dir: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit };
+    return {
+      dir: workspace.dir,
+      branch: workspace.branch,
+      baseCommit: workspace.baseCommit,
+      // A retry's workspace may hold what its earlier attempt did not commit.
+      cleanFingerprint: workspace.reused ? null : await workspaceFingerprint(workspace.dir),
+    };
   }
 
   // A workspace for a CLI started before its task (the warm pool): what a task without a
   // repository gets, under another root and id until a task takes it (adopt).
-  async prepareFresh(root: string, id: string): Promise<Workspace> {
-    return prepareWorkspace({ root, taskId: id, ...this.git });
+  async prepareFresh(root: string, id: string): Promise<FreshWorkspace> {
+    const workspace = await prepareWorkspace({ root, taskId: id, ...this.git });
+    return { ...workspace, cleanFingerprint: await workspaceFingerprint(workspace.dir) };
   }
 
   // A warm CLI's workspace becomes the task's: its folder and branch as prepare would have made
   // them (the CLI, in its sandbox, sees it at the same path throughout).
-  async adopt(workspace: Workspace, task: Task): Promise<PreparedWorkspace> {
+  async adopt(workspace: FreshWorkspace, task: Task): Promise<PreparedWorkspace> {
+    // Still as prepared, or its CLI wrote something while it waited (then no shortcut).
+    const untouched =
+      workspace.cleanFingerprint !== null &&
+      (await workspaceFingerprint(workspace.dir)) === workspace.cleanFingerprint;
     const moved = await moveWorkspace(workspace, { root: this.config.WORKSPACE_ROOT, taskId: task.id });
-    return { dir: moved.dir, branch: moved.branch, baseCommit: moved.baseCommit };
+    return {
+      dir: moved.dir,
+      branch: moved.branch,
+      baseCommit: moved.baseCommit,
+      cleanFingerprint: untouched ? await workspaceFingerprint(moved.dir) : null,
+    };
   }
 
   // The earlier task's folder and branch, as a later conversation turn has them: only on the
@@ -108,6 +132,7 @@ export class WorkspaceService {
       dir,
       branch: isGit ? `hangar/${id}` : null,
       baseCommit: isGit ? await currentCommit(dir, this.git.git) : null,
+      cleanFingerprint: null,
     };
   }
 
@@ -137,6 +162,7 @@ export class WorkspaceService {
     try {
       const diff = await collectDiff(workspace.dir, workspace.baseCommit, {
         message: `hangar: task ${task.id}`,
+        cleanFingerprint: workspace.cleanFingerprint,
         ...this.git,
       });
       await attempt.saveDiff({
