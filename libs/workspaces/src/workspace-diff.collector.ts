@@ -63,7 +63,7 @@ export async function collectDiff(
     throw new WorkspaceError('GIT_FAILED', 'base commit must be a commit id (hexadecimal)');
   }
   const workspace = await openWorkspace(dir, options.git);
-  if (options.cleanFingerprint && (await workspaceFingerprint(dir)) === options.cleanFingerprint)
+  if (options.cleanFingerprint && workspaceFingerprint(dir) === options.cleanFingerprint)
     return { ...NOTHING_CHANGED, committed: false };
   const git = async (args: string[]) =>
     (await runGit(workspace.context, { args, env: workspace.env })).stdout.trim();

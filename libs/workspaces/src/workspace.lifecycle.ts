@@ -42,8 +42,9 @@ export interface Workspace {
 
 export const BASE_REF = 'refs/hangar/base';
 // $1: the branch; $2, $3: the committer's name and email; $4: the base ref. Prints the commit.
+// No template: git's sample hooks and description are a dozen files nobody runs.
 const EMPTY_WORKSPACE_SCRIPT = `set -e
-"$GIT" init --quiet "--initial-branch=$1"
+"$GIT" init --quiet --template= "--initial-branch=$1"
 tree=$("$GIT" write-tree)
 commit=$("$GIT" commit-tree "$tree" -m 'hangar: empty workspace')
 "$GIT" update-ref "refs/heads/$1" "$commit"

@@ -85,7 +85,7 @@ export class WorkspaceService {
       branch: workspace.branch,
       baseCommit: workspace.baseCommit,
       // A retry's workspace may hold what its earlier attempt did not commit.
-      cleanFingerprint: workspace.reused ? null : await workspaceFingerprint(workspace.dir),
+      cleanFingerprint: workspace.reused ? null : workspaceFingerprint(workspace.dir),
     };
   }
 
@@ -93,7 +93,7 @@ export class WorkspaceService {
   // repository gets, under another root and id until a task takes it (adopt).
   async prepareFresh(root: string, id: string): Promise<FreshWorkspace> {
     const workspace = await prepareWorkspace({ root, taskId: id, ...this.git });
-    return { ...workspace, cleanFingerprint: await workspaceFingerprint(workspace.dir) };
+    return { ...workspace, cleanFingerprint: workspaceFingerprint(workspace.dir) };
   }
 
   // A warm CLI's workspace becomes the task's: its folder and branch as prepare would have made
@@ -102,13 +102,13 @@ export class WorkspaceService {
     // Still as prepared, or its CLI wrote something while it waited (then no shortcut).
     const untouched =
       workspace.cleanFingerprint !== null &&
-      (await workspaceFingerprint(workspace.dir)) === workspace.cleanFingerprint;
+      workspaceFingerprint(workspace.dir) === workspace.cleanFingerprint;
     const moved = await moveWorkspace(workspace, { root: this.config.WORKSPACE_ROOT, taskId: task.id });
     return {
       dir: moved.dir,
       branch: moved.branch,
       baseCommit: moved.baseCommit,
-      cleanFingerprint: untouched ? await workspaceFingerprint(moved.dir) : null,
+      cleanFingerprint: untouched ? workspaceFingerprint(moved.dir) : null,
     };
   }
 
