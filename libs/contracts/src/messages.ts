@@ -16,6 +16,9 @@ export const Patterns = {
 
 export const TaskCreatedMessageSchema = z.object({
   taskId: z.string().min(1),
+  // The task's project, which is all the orchestrator needs to admit it (it then reads nothing
+  // first); absent, it reads the task.
+  projectId: z.string().min(1).optional(),
   traceId: z.string().optional(),
 });
 export type TaskCreatedMessage = z.infer<typeof TaskCreatedMessageSchema>;

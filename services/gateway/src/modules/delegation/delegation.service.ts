@@ -105,7 +105,7 @@ export class DelegationService {
     if (outcome.kind === 'limit') throw fanOutReached(parent, outcome.count);
     if (outcome.kind === 'created') {
       this.logger.log(`task ${parent.id} started child ${message.childId} (depth ${placement.depth})`);
-      this.creation.created(outcome.task);
+      this.creation.created(outcome.task, parent.projectId);
     }
     return outcome.task;
   }

@@ -81,7 +81,7 @@ export class TasksService {
         await options.onRecorded?.(recorded);
       },
     );
-    this.created(task);
+    this.created(task, options.projectId);
     return task;
   }
 
@@ -101,11 +101,12 @@ export class TasksService {
     ]);
   }
 
-  // Tells the orchestrator of a task just recorded.
-  created(task: Task): void {
+  // Tells the orchestrator of a task just recorded in `projectId` (the task's view names its
+  // project by slug).
+  created(task: Task, projectId: string): void {
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
-    const message: TaskCreatedMessage = { taskId: task.id };
+    const message: TaskCreatedMessage = { taskId: task.id, projectId };
     lastValueFrom(
       this.orchestrator.emit(Patterns.taskCreated, message).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
     ).catch((error: unknown) =>

@@ -30,7 +30,9 @@ export class SchedulerService {
 
   // A task was created: its project admits what its cap allows (idempotent: only waiting tasks
   // are admitted, and a job id dedupes the queue).
-  async schedule(taskId: string): Promise<void> {
+  async schedule(taskId: string, projectId?: string): Promise<void> {
+    // Its project told: admitting is all there is to do (a task no longer QUEUED is not admitted).
+    if (projectId) return this.admit(projectId);
     const [task] = await this.tasks.jobStates([taskId]);
     if (!task) {
       this.logger.warn(`tasks.created for unknown task ${taskId}; ignored`);

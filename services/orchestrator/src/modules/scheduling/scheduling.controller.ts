@@ -15,8 +15,8 @@ export class SchedulingController {
 
   @EventPattern(Patterns.taskCreated)
   async taskCreated(@Payload() payload: unknown): Promise<void> {
-    const { taskId } = TaskCreatedMessageSchema.parse(payload);
-    await this.scheduler.schedule(taskId);
+    const { taskId, projectId } = TaskCreatedMessageSchema.parse(payload);
+    await this.scheduler.schedule(taskId, projectId);
   }
 
   @EventPattern(Patterns.runnerRegistered)
