@@ -22,6 +22,7 @@ import { TaskEventRepository } from './repositories/task-event.repository';
 import { TaskAdmission } from './repositories/task-admission.store';
 import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
+import { ProjectTaskCounts } from './repositories/project-task-counts';
 import { WorkflowRunStore } from './repositories/workflow-run.store';
 import { WorkflowRepository, WorkflowRunRepository } from './repositories/workflow.repository';
 
@@ -67,6 +68,7 @@ const REPOSITORIES = [
   WorkflowRunRepository,
   WorkflowRunStore,
   TaskAdmission,
+  ProjectTaskCounts,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

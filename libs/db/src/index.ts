@@ -17,6 +17,7 @@ export {
 export * from './task-state-machine';
 export * from './task-id';
 export * from './repositories/task.repository';
+export * from './repositories/project-task-counts';
 export * from './repositories/task-event.repository';
 export * from './database.module';
 export * from './repositories/profile.repository';

@@ -165,9 +165,8 @@ export class TaskStateStore {
         ON CONFLICT (id) DO NOTHING
         RETURNING *
       ), counts AS (
-        SELECT project_id, count(*) FILTER (WHERE status = 'QUEUED')::int AS queued,
-          count(*) FILTER (WHERE status = 'RUNNING')::int AS running
-        FROM tasks WHERE project_id IN (SELECT project_id FROM input) AND status IN ('QUEUED', 'RUNNING')
+        SELECT project_id, sum(queued)::int AS queued, sum(running)::int AS running
+        FROM project_task_counts WHERE project_id IN (SELECT project_id FROM input)
         GROUP BY project_id
       )`;
     const select = Prisma.sql`
@@ -178,7 +177,8 @@ export class TaskStateStore {
         COALESCE(n.running, 0) AS "projectRunning"
       FROM input i LEFT JOIN t ON t.id = i.id LEFT JOIN counts n ON n.project_id = i.project_id
       ORDER BY i.ord`;
-    // (The statement's own inserts are not in its snapshot: the project's QUEUED count adds them.)
+    // (The statement's own inserts are not in its snapshot, nor in the counts, which their trigger
+    // changes when the statement ends: the project's QUEUED count adds them.)
     const read = (answered: ChosenRow[]): ChosenCreation => {
       const outcome: ChosenCreation = { created: [], unknownProfile: [], admitted: [], counts: new Map() };
       const unknown = new Set<string>();

@@ -116,16 +116,18 @@ export class TaskRepository {
   // Told with every status change (TaskActivity): a node-postgres statement (../sql.ts).
   async activeCounts(projectSlug: string): Promise<{ queued: number; running: number }> {
     const [counts] = await sqlOf(this.prisma).query<{ queued: number; running: number }>(Prisma.sql`
-      SELECT count(*) FILTER (WHERE t.status = 'QUEUED')::int AS queued,
-        count(*) FILTER (WHERE t.status = 'RUNNING')::int AS running
-      FROM tasks t JOIN projects p ON p.id = t.project_id
-      WHERE p.slug = ${projectSlug} AND t.status IN ('QUEUED', 'RUNNING')`);
+      SELECT COALESCE(sum(c.queued), 0)::int AS queued, COALESCE(sum(c.running), 0)::int AS running
+      FROM project_task_counts c JOIN projects p ON p.id = c.project_id
+      WHERE p.slug = ${projectSlug}`);
     return counts!;
   }
 
   // The same over every project of `projectIds` (GET /api/v1/runners).
   async activeCountsIn(projectIds: readonly string[]): Promise<{ queued: number; running: number }> {
-    return this.countActive({ projectId: { in: [...projectIds] } });
+    const [counts] = await sqlOf(this.prisma).query<{ queued: number; running: number }>(Prisma.sql`
+      SELECT COALESCE(sum(queued), 0)::int AS queued, COALESCE(sum(running), 0)::int AS running
+      FROM project_task_counts WHERE project_id = ANY(${[...projectIds]})`);
+    return counts!;
   }
 
   // The runners holding RUNNING tasks of `projectIds`, as their heartbeats on those tasks tell:
@@ -170,16 +172,6 @@ export class TaskRepository {
       select: { id: true },
     });
     return rows.map((row) => row.id);
-  }
-
-  private async countActive(where: Prisma.TaskWhereInput): Promise<{ queued: number; running: number }> {
-    const groups = await this.prisma.task.groupBy({
-      by: ['status'],
-      where: { ...where, status: { in: ['QUEUED', 'RUNNING'] } },
-      _count: { _all: true },
-    });
-    const count = (status: TaskStatus) => groups.find((group) => group.status === status)?._count._all ?? 0;
-    return { queued: count('QUEUED'), running: count('RUNNING') };
   }
 
   // Services acting on their own work (scheduler, runner) see every task.
