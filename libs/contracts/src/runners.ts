@@ -28,6 +28,9 @@ export const RunnerRecordSchema = z.object({
   // Attempts it runs at once, and runs now.
   slots: z.number().int().nonnegative(),
   running: z.number().int().nonnegative(),
+  // Agent CLIs it keeps started ahead of their tasks and waiting now, by profile id (the warm
+  // pool; docs/performance.md). Absent: none.
+  warm: z.record(z.string(), z.number().int().nonnegative()).optional(),
   // When it last said so (ms since the epoch), and how often it does.
   seenAt: z.number().int(),
   intervalMs: z.number().int().positive(),

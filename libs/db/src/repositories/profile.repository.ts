@@ -95,7 +95,10 @@ export class ProfileRepository {
   // The Claude Code profiles runners keep warm CLIs for (docs/performance.md), each with how many:
   // its own `warm`, or `fallback` (RUNNER_WARM_DEFAULT) where it sets none. Those that set their
   // own come first, then the most recently changed; `limit` rows at most.
-  async wantingWarm(fallback: number, limit: number): Promise<{ profile: AgentProfile; warm: number }[]> {
+  async wantingWarm(
+    fallback: number,
+    limit: number,
+  ): Promise<{ id: string; profile: AgentProfile; warm: number }[]> {
     if (limit <= 0) return [];
     const rows = await this.prisma.agentProfile.findMany({
       where: {
@@ -106,7 +109,7 @@ export class ProfileRepository {
       take: limit,
       include: withProject,
     });
-    return rows.map((row) => ({ profile: toProfile(row), warm: row.warm ?? fallback }));
+    return rows.map((row) => ({ id: row.id, profile: toProfile(row), warm: row.warm ?? fallback }));
   }
 
   async create(projectId: string, input: CreateProfileRequest): Promise<AgentProfileView> {

@@ -8,8 +8,9 @@ export interface TaskExecutor {
   readonly kind: RunnerExecutor;
   // Queue jobs taken at once.
   readonly concurrency: number;
-  // Attempts it runs at once at most, and runs now (what routing weighs).
-  capacity(): { slots: number; running: number };
+  // Attempts it runs at once at most, and runs now (what routing weighs); its waiting warm CLIs
+  // by profile id.
+  capacity(): { slots: number; running: number; warm?: Record<string, number> };
   // Takes one job; answers what became of it (BullMQ keeps it as the job's return value).
   take(job: Job<TaskJob>, token: string | undefined): Promise<string>;
 }

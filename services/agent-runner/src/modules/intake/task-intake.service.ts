@@ -31,6 +31,9 @@ export class TaskIntake implements OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private taking = 0;
   private readonly waiting: (() => void)[] = [];
+  // A registration made by `changed`, and whether another was asked for meanwhile.
+  private registering: Promise<void> | undefined;
+  private registerAgain = false;
   // What this runner offers does not change while it runs: found once (finding the CLIs reads
   // the disk), not at every registration.
   private readonly labels: string[];
@@ -92,6 +95,8 @@ export class TaskIntake implements OnApplicationShutdown {
     if (!this.executor) return;
     clearInterval(this.timer);
     this.executor = undefined;
+    // (A registration under way would otherwise write the record again after its removal.)
+    await this.registering;
     await this.registry.remove(this.config.RUNNER_ID).catch(() => undefined);
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((worker) => this.queues.release(worker)));
@@ -124,10 +129,30 @@ export class TaskIntake implements OnApplicationShutdown {
     }
   }
 
+  // What the executor runs or keeps warm changed: registered again at once (one registration at
+  // a time; changes meanwhile make one more), not only at the next interval, since routing
+  // reads it (a warm CLI's profile goes to this runner while it has a free slot).
+  changed(): void {
+    if (!this.executor) return;
+    if (this.registering) {
+      this.registerAgain = true;
+      return;
+    }
+    this.registering = this.register()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'registering the runner failed'))
+      .finally(() => {
+        this.registering = undefined;
+        if (this.registerAgain) {
+          this.registerAgain = false;
+          this.changed();
+        }
+      });
+  }
+
   private async register(): Promise<void> {
     const executor = this.executor;
     if (!executor) return;
-    const { slots, running } = executor.capacity();
+    const { slots, running, warm } = executor.capacity();
     await this.registry.record({
       id: this.config.RUNNER_ID,
       pool: this.config.RUNNER_POOL,
@@ -136,6 +161,7 @@ export class TaskIntake implements OnApplicationShutdown {
       providers: this.providers,
       slots,
       running,
+      ...(warm && Object.keys(warm).length > 0 ? { warm } : {}),
       seenAt: Date.now(),
       intervalMs: this.config.HEARTBEAT_INTERVAL_MS,
     });

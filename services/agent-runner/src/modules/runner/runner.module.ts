@@ -18,10 +18,13 @@ import { WorkspaceService } from './workspace.service';
 // What running a task attempt needs, in the long-lived runner and in run-task.js alike: the run,
 // its heartbeats (the orchestrator's lost-runner detection), sessions and workspaces. Where the
 // attempt's state is kept (ATTEMPT_BACKEND) and how its agent reaches the platform
-// (AGENT_ACCESS) are the process's: `imports` and `providers` give them.
+// (AGENT_ACCESS) are the process's: `imports` and `providers` give them (`exports`: those of
+// them the process's own module uses too).
 @Module({})
 export class TaskRunModule {
-  static with(backend: Pick<ModuleMetadata, 'imports'> & { providers: Provider[] }): DynamicModule {
+  static with(
+    backend: Pick<ModuleMetadata, 'imports' | 'exports'> & { providers: Provider[] },
+  ): DynamicModule {
     return {
       module: TaskRunModule,
       imports: backend.imports ?? [],
@@ -33,7 +36,7 @@ export class TaskRunModule {
         WorkspaceService,
         ...backend.providers,
       ],
-      exports: [TaskRunService, ATTEMPT_BACKEND],
+      exports: [TaskRunService, ATTEMPT_BACKEND, ...(backend.exports ?? [])],
     };
   }
 }
@@ -49,6 +52,8 @@ export class TaskRunModule {
         { provide: AGENT_ACCESS, useClass: LocalAgentAccess },
         WarmPool,
       ],
+      // The process executor registers what the pool holds (routing reads it).
+      exports: [WarmPool],
     }),
   ],
   controllers: [RunnerController],

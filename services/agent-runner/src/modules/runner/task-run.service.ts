@@ -92,10 +92,11 @@ export class TaskRunService {
     try {
       finished = await this.run(claimed);
     } finally {
-      this.warm?.attemptEnded();
       this.active.delete(taskId);
       this.stopReasons.delete(taskId);
       this.workspaceDirs.delete(taskId);
+      // (After: the pool tells the runner's registration, which counts `active`.)
+      this.warm?.attemptEnded();
     }
     this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
     return { claimed: true, finished };

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
@@ -11,6 +12,7 @@ import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import type { TaskExecutor } from '../intake/task-executor';
 import { TaskIntake } from '../intake/task-intake.service';
 import { TaskRunService } from './task-run.service';
+import { WarmPool } from './warm-pool';
 
 // The process executor: runs each attempt's agent CLI as a child process of this runner, as
 // many at once as the runner has slots.
@@ -23,14 +25,22 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
     private readonly runs: TaskRunService,
     private readonly intake: TaskIntake,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
-  ) {}
+    @Optional() private readonly warm?: WarmPool,
+  ) {
+    // Routing reads what this runner runs and keeps warm: told as it changes.
+    warm?.onChange(() => this.intake.changed());
+  }
 
   get concurrency(): number {
     return this.config.RUNNER_SLOTS;
   }
 
-  capacity(): { slots: number; running: number } {
-    return { slots: this.config.RUNNER_SLOTS, running: this.runs.runningTaskIds().length };
+  capacity(): { slots: number; running: number; warm?: Record<string, number> } {
+    return {
+      slots: this.config.RUNNER_SLOTS,
+      running: this.runs.runningTaskIds().length,
+      ...(this.warm ? { warm: this.warm.readyByProfile() } : {}),
+    };
   }
 
   async onApplicationBootstrap() {

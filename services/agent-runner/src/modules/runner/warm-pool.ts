@@ -61,8 +61,9 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WarmPool.name);
   private readonly ready = new Map<string, WarmAgent[]>();
-  // Profiles (project/name) this runner keeps warm, as last read, with how many each.
-  private wanted = new Map<string, { profile: AgentProfile; warm: number }>();
+  // Profiles (project/name) this runner keeps warm, as last read, with their ids and how many each.
+  private wanted = new Map<string, { id: string; profile: AgentProfile; warm: number }>();
+  private readonly listeners: (() => void)[] = [];
   private readonly backoff = new Map<string, { until: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
@@ -125,6 +126,28 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     return [...this.ready.values()].reduce((sum, agents) => sum + agents.length, 0);
   }
 
+  // Waiting CLIs by profile id, as the runner registers them: the orchestrator sends a task of
+  // such a profile to this runner's own queue (docs/performance.md).
+  readyByProfile(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [key, agents] of this.ready) {
+      const id = this.wanted.get(key)?.id;
+      if (id && agents.length > 0) counts[id] = agents.length;
+    }
+    return counts;
+  }
+
+  // Called whenever what readyByProfile answers, or the runner's running attempts, may have
+  // changed.
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(): void {
+    this.metrics.warmAgents.set(this.size());
+    for (const listener of this.listeners) listener();
+  }
+
   // Resolves once the pool has done what it is asked now (filled, or replaced what changed).
   async settled(): Promise<void> {
     while (this.refreshing) await this.refreshing;
@@ -138,19 +161,22 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     const outcome = this.choose(profile, unfit);
     if ('miss' in outcome) this.metrics.warmTakes.inc({ outcome: 'miss', reason: outcome.miss });
     else this.metrics.warmTakes.inc({ outcome: 'hit', reason: '' });
-    this.metrics.warmAgents.set(this.size());
+    this.changed();
     return outcome;
   }
 
   // Starting a CLI takes a core for most of a second: done while this runner runs a task, it
   // would slow that task more than a warm start saves the next one. The pool fills when the
   // runner is idle (after each attempt, and at every refresh).
+  // (Both change what the runner registers: its running attempts.)
   attemptStarted(): void {
     this.busy += 1;
+    if (this.enabled) this.changed();
   }
 
   attemptEnded(): void {
     this.busy = Math.max(0, this.busy - 1);
+    if (this.enabled) this.changed();
     if (this.busy === 0) this.refresh();
   }
 
@@ -180,7 +206,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
       .catch((error: unknown) => this.logger.error({ err: error }, 'warm pool refresh failed'))
       .finally(() => {
         this.refreshing = undefined;
-        this.metrics.warmAgents.set(this.size());
+        this.changed();
         if (this.again) {
           this.again = false;
           this.refresh();
@@ -192,11 +218,11 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     const cap = this.config.RUNNER_WARM_MAX;
     const rows = await this.profiles.wantingWarm(this.config.RUNNER_WARM_DEFAULT, cap);
     let left = cap;
-    const wanted = new Map<string, { profile: AgentProfile; warm: number }>();
-    for (const { profile, warm } of rows) {
+    const wanted = new Map<string, { id: string; profile: AgentProfile; warm: number }>();
+    for (const { id, profile, warm } of rows) {
       const count = Math.min(warm, left);
       if (count <= 0) continue;
-      wanted.set(keyOf(profile), { profile, warm: count });
+      wanted.set(keyOf(profile), { id, profile, warm: count });
       left -= count;
     }
     this.wanted = wanted;
@@ -225,7 +251,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
       if (keep.length > 0) this.ready.set(key, keep);
       else this.ready.delete(key);
     }
-    this.metrics.warmAgents.set(this.size());
+    this.changed();
     await Promise.all(retiring);
 
     // Fill, one CLI at a time, while no attempt runs here.
@@ -245,7 +271,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
           break;
         }
         this.ready.set(key, [...(this.ready.get(key) ?? []), agent]);
-        this.metrics.warmAgents.set(this.size());
+        this.changed();
       }
     }
   }
@@ -304,7 +330,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     const index = agents?.indexOf(agent) ?? -1;
     if (!agents || index < 0) return;
     agents.splice(index, 1);
-    this.metrics.warmAgents.set(this.size());
+    this.changed();
     this.logger.warn(`warm CLI ${agent.id} of profile ${key} exited (${exitCode}) while waiting`);
     this.metrics.warmRetired.inc({ reason: 'exited' });
     void this.removeFolders(agent.workspace.dir, agent.homeDir);

@@ -39,6 +39,9 @@ export interface RoutingPass {
   live: PoolOffer[];
   loads: Map<string, number>;
   added: Map<string, number>;
+  // Sent this pass to a runner's own queue for one of its warm CLIs: by runner, and by
+  // runner and profile.
+  warmSent?: Map<string, number>;
 }
 
 // Where each admitted task runs (docs/routing.md): the queue of a runner pool that offers what
@@ -136,6 +139,8 @@ export class TaskRouter {
         await this.unroutable(task, unsatisfiedReason(pass.known, needs));
       return null;
     }
+    const warm = this.warmRunner(task, candidates, pass);
+    if (warm) return warm;
     // Routed before (a retry, a reconciler's pass) to a pool that still fits: it stays there.
     const kept = candidates.find((pool) => pool.name === task.pool);
     if (kept) return this.onto(kept.name, pass);
@@ -158,6 +163,26 @@ export class TaskRouter {
           )
         : undefined;
     return this.onto(this.chooser.choose(strategy, task.scope, loads, task.requires, weights).name, pass);
+  }
+
+  // A first attempt of a profile that a live runner of these pools keeps warm CLIs of
+  // (docs/performance.md) goes to that runner's own queue while it has a free slot: it starts
+  // there warm rather than cold on whichever runner of the pool takes it first. Counted down
+  // within the pass; the runner registers again as soon as it takes one.
+  private warmRunner(task: AdmittedTask, candidates: PoolOffer[], pass: RoutingPass): TaskQueueTarget | null {
+    if (task.attempts > 0) return null;
+    const pools = new Set(candidates.map((pool) => pool.name));
+    const sent = (pass.warmSent ??= new Map<string, number>());
+    for (const record of pass.records) {
+      if (record.executor !== 'process' || !pools.has(record.pool) || !isLive(record, pass.now)) continue;
+      const warm = (record.warm?.[task.profileId] ?? 0) - (sent.get(`${record.id} ${task.profileId}`) ?? 0);
+      const busy = record.running + (sent.get(record.id) ?? 0);
+      if (warm <= 0 || busy >= record.slots) continue;
+      sent.set(`${record.id} ${task.profileId}`, (sent.get(`${record.id} ${task.profileId}`) ?? 0) + 1);
+      sent.set(record.id, (sent.get(record.id) ?? 0) + 1);
+      return { runner: record.id };
+    }
+    return null;
   }
 
   private onto(pool: string, pass: RoutingPass): TaskQueueTarget {
