@@ -105,8 +105,18 @@ export class RemoteAttempt implements ClaimedAttempt {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  async recordWorkspace(workspace: { dir: string; branch: string | null; baseCommit: string | null }) {
-    await this.client.call('workspace', workspace);
+  async recordWorkspace({
+    dir,
+    branch,
+    baseCommit,
+  }: {
+    dir: string;
+    branch: string | null;
+    baseCommit: string | null;
+  }) {
+    // These fields only: the caller's workspace may say more (its fingerprint), which the task
+    // API's schema refuses.
+    await this.client.call('workspace', { dir, branch, baseCommit });
   }
 
   async loadSession(): Promise<StoredSession | null> {
