@@ -256,4 +256,26 @@ describe('routing tasks to runner pools', () => {
     await scheduler.cancel(task.id);
     expect(await jobsOn({ pool: 'eu' })).toEqual([]);
   });
+
+  it("sends first attempts of a profile a runner keeps warm to that runner's own queue, as many as it has CLIs and free slots", async () => {
+    // One pool of two runners: one keeps two warm CLIs of the default profile, but has one free
+    // slot; the other keeps none.
+    await register('warm-1', 'plain', [], { warm: { default: 2 }, slots: 2, running: 1 });
+    await register('cold-1', 'plain', []);
+    const created = [];
+    for (let index = 0; index < 3; index += 1)
+      created.push(await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'route me' }));
+    // One routing pass for all three.
+    await scheduler.admit(DEFAULT_PROJECT_ID);
+
+    const onRunner = await jobsOn({ runner: 'warm-1' });
+    expect(onRunner).toHaveLength(1);
+    expect(await jobsOn({ pool: 'plain' })).toEqual(
+      created
+        .map((task) => task.id)
+        .filter((id) => !onRunner.includes(id))
+        .sort(),
+    );
+    expect((await tasks.get(onRunner[0]!)).pool).toBe('runner:warm-1');
+  });
 });
