@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { ActorType, AuditEntry, AuditPage } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { sqlOf } from '../client';
 import { json } from '../sql';
+import { timeOrderedId } from '../task-id';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { projectSlugs } from './project.repository';
 
@@ -27,7 +27,7 @@ export class AuditRepository {
     await sqlOf(this.prisma).query(Prisma.sql`
       INSERT INTO audit_log (id, project_id, actor_type, actor_id, actor_label, action, target_type,
                              target_id, ip, user_agent, trace_id, details)
-      VALUES (${auditEntryId()}, ${entry.projectId ?? null}, ${entry.actor.type}, ${entry.actor.id},
+      VALUES (${timeOrderedId('a')}, ${entry.projectId ?? null}, ${entry.actor.type}, ${entry.actor.id},
               ${entry.actor.label}, ${entry.action}, ${entry.target?.type ?? null},
               ${entry.target?.id ?? null}, ${entry.ip ?? null}, ${entry.userAgent?.slice(0, 500) ?? null},
               ${entry.traceId ?? null}, ${json(entry.details ?? {})}::jsonb)`);
@@ -73,10 +73,4 @@ export class AuditRepository {
       nextCursor,
     };
   }
-}
-
-// Ordered by time like the cuids Prisma made before (the list's order ties on the id): the time in
-// base 36, then randomness.
-function auditEntryId(): string {
-  return `a${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   TERMINAL_STATUSES,
   TERMINAL_STEP_STATUSES,
@@ -13,6 +12,7 @@ import {
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { assignments, json, type Sql } from '../sql';
+import { timeOrderedId } from '../task-id';
 import type { ChosenCreation, ChosenGate, ChosenRow, ChosenStatement } from './task-state.store';
 import { stepTypes, toStepRun, toWorkflowRun } from './workflow.repository';
 
@@ -35,11 +35,6 @@ function stepFromJson(step: JsonStep): StepRow {
     finishedAt: at(step.finishedAt),
     updatedAt: new Date(step.updatedAt),
   };
-}
-
-// A step row's id (the engine's writes are node-postgres statements; Prisma made cuids).
-function stepRowId(): string {
-  return `s${Date.now().toString(36)}${randomBytes(8).toString('hex')}`;
 }
 
 // A run as toWorkflowRun takes it, with its count of decisions.
@@ -212,7 +207,7 @@ export class WorkflowRunStore {
       const kept = <V>(value: V | undefined, old: V | null | undefined): V | null =>
         value !== undefined ? value : (old ?? null);
       return {
-        id: before?.id ?? stepRowId(),
+        id: before?.id ?? timeOrderedId('s'),
         key: step.key,
         step_id: before?.stepId ?? step.stepId,
         iteration: step.iteration,
