@@ -37,3 +37,40 @@ export class Periodic {
     await this.running;
   }
 }
+
+// Work done when asked, one run at a time: asked while a run is under way, it runs once more after
+// that run (however often it was asked meanwhile), so the last ask is always served by a run that
+// began after it. A failed run is logged, not fatal.
+export class OnDemand {
+  private readonly logger: Logger;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly work: () => Promise<void>,
+  ) {
+    this.logger = new Logger(name);
+  }
+
+  run(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.work()
+      .catch((error: unknown) => this.logger.error({ err: error }, `${this.name} failed`))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.run();
+        }
+      });
+  }
+
+  // Resolves once no run is under way (nor asked for).
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}

@@ -3,7 +3,7 @@ import { ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom, timeout } from 'rxjs';
 import type { AgentProvider } from '@hangar/agents';
 import { Patterns, type RunnerRegisteredMessage, type TaskJob } from '@hangar/contracts';
-import { TaskLifecycle } from '@hangar/platform';
+import { OnDemand, TaskLifecycle } from '@hangar/platform';
 import {
   CredentialPools,
   delayedJob,
@@ -31,9 +31,9 @@ export class TaskIntake implements OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private taking = 0;
   private readonly waiting: (() => void)[] = [];
-  // A registration made by `changed`, and whether another was asked for meanwhile.
-  private registering: Promise<void> | undefined;
-  private registerAgain = false;
+  // Every registration (at each interval, and at once when what the runner offers changed): one
+  // at a time, so that an older one can never land after a newer one.
+  private readonly registration = new OnDemand('registering the runner', () => this.register());
   // What this runner offers does not change while it runs: found once (finding the CLIs reads
   // the disk), not at every registration.
   private readonly labels: string[];
@@ -77,13 +77,7 @@ export class TaskIntake implements OnApplicationShutdown {
       worker.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
       this.workers.push(worker);
     }
-    this.timer = setInterval(
-      () =>
-        void this.register().catch((error: unknown) =>
-          this.logger.error({ err: error }, 'registering the runner failed'),
-        ),
-      this.config.HEARTBEAT_INTERVAL_MS,
-    );
+    this.timer = setInterval(() => this.registration.run(), this.config.HEARTBEAT_INTERVAL_MS);
     this.logger.log(
       `taking tasks of pool ${this.config.RUNNER_POOL} (${this.labels.join(', ')}; ${this.providers.join(', ') || 'no agent CLI'})`,
     );
@@ -96,7 +90,7 @@ export class TaskIntake implements OnApplicationShutdown {
     clearInterval(this.timer);
     this.executor = undefined;
     // (A registration under way would otherwise write the record again after its removal.)
-    await this.registering;
+    await this.registration.idle();
     await this.registry.remove(this.config.RUNNER_ID).catch(() => undefined);
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((worker) => this.queues.release(worker)));
@@ -129,24 +123,11 @@ export class TaskIntake implements OnApplicationShutdown {
     }
   }
 
-  // What the executor runs or keeps warm changed: registered again at once (one registration at
-  // a time; changes meanwhile make one more), not only at the next interval, since routing
-  // reads it (a warm CLI's profile goes to this runner while it has a free slot).
+  // What the executor runs or keeps warm changed: registered again at once, not only at the next
+  // interval, since routing reads it (a warm CLI's profile goes to this runner while it has a free
+  // slot).
   changed(): void {
-    if (!this.executor) return;
-    if (this.registering) {
-      this.registerAgain = true;
-      return;
-    }
-    this.registering = this.register()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'registering the runner failed'))
-      .finally(() => {
-        this.registering = undefined;
-        if (this.registerAgain) {
-          this.registerAgain = false;
-          this.changed();
-        }
-      });
+    if (this.executor) this.registration.run();
   }
 
   private async register(): Promise<void> {

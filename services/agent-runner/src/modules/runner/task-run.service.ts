@@ -37,6 +37,7 @@ export class TaskRunService {
   // Attempts this process has claimed and not finished (preparing their workspace or running),
   // and the agent of each once it is spawned.
   private readonly active = new Map<string, ClaimedAttempt>();
+  private readonly attemptListeners: (() => void)[] = [];
   private readonly running = new Map<string, AgentHandle>();
   // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown. A stop
   // asked for before the agent is spawned applies as soon as it is.
@@ -59,6 +60,15 @@ export class TaskRunService {
 
   runningTaskIds(): string[] {
     return [...this.active.keys()];
+  }
+
+  // Called when an attempt is claimed here and when it ends (runningTaskIds changed).
+  onAttemptsChanged(listener: () => void): void {
+    this.attemptListeners.push(listener);
+  }
+
+  private attemptsChanged(): void {
+    for (const listener of this.attemptListeners) listener();
   }
 
   runningAttempts(): ClaimedAttempt[] {
@@ -87,6 +97,7 @@ export class TaskRunService {
     if (!claimed) return { claimed: false };
     this.logger.log(`task ${taskId} attempt ${attempt} started`);
     this.active.set(taskId, claimed);
+    this.attemptsChanged();
     this.warm?.attemptStarted();
     let finished: Task | null;
     try {
@@ -95,7 +106,7 @@ export class TaskRunService {
       this.active.delete(taskId);
       this.stopReasons.delete(taskId);
       this.workspaceDirs.delete(taskId);
-      // (After: the pool tells the runner's registration, which counts `active`.)
+      this.attemptsChanged();
       this.warm?.attemptEnded();
     }
     this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);

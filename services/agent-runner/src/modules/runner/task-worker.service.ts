@@ -28,6 +28,7 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
     @Optional() private readonly warm?: WarmPool,
   ) {
     // Routing reads what this runner runs and keeps warm: told as it changes.
+    runs.onAttemptsChanged(() => this.intake.changed());
     warm?.onChange(() => this.intake.changed());
   }
 

@@ -11,6 +11,7 @@ import {
 import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
 import type { AgentProfile } from '@hangar/contracts';
 import { ProfileRepository } from '@hangar/db';
+import { OnDemand } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_ACCESS, type AgentAccessProvider, type ReservedAccess } from '../endpoints/agent-access';
 import { offeredProviders } from '../intake/runner-offer';
@@ -66,8 +67,14 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
   private readonly listeners: (() => void)[] = [];
   private readonly backoff = new Map<string, { until: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
-  private again = false;
+  // One pass at a time; a pass asked for during one runs after it.
+  private readonly refresher = new OnDemand('warm pool refresh', async () => {
+    try {
+      await this.pass();
+    } finally {
+      this.changed();
+    }
+  });
   // Attempts running on this runner: the pool fills only while there are none.
   private busy = 0;
   private closed = false;
@@ -114,7 +121,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    await this.refreshing?.catch(() => undefined);
+    await this.refresher.idle();
     const all = [...this.ready.values()].flat();
     this.ready.clear();
     this.metrics.warmAgents.set(0);
@@ -137,8 +144,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     return counts;
   }
 
-  // Called whenever what readyByProfile answers, or the runner's running attempts, may have
-  // changed.
+  // Called whenever what readyByProfile answers may have changed.
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
@@ -150,7 +156,7 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   // Resolves once the pool has done what it is asked now (filled, or replaced what changed).
   async settled(): Promise<void> {
-    while (this.refreshing) await this.refreshing;
+    await this.refresher.idle();
   }
 
   // A warm CLI for this task, or why it starts cold; null when its profile is not kept warm (not
@@ -168,15 +174,12 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
   // Starting a CLI takes a core for most of a second: done while this runner runs a task, it
   // would slow that task more than a warm start saves the next one. The pool fills when the
   // runner is idle (after each attempt, and at every refresh).
-  // (Both change what the runner registers: its running attempts.)
   attemptStarted(): void {
     this.busy += 1;
-    if (this.enabled) this.changed();
   }
 
   attemptEnded(): void {
     this.busy = Math.max(0, this.busy - 1);
-    if (this.enabled) this.changed();
     if (this.busy === 0) this.refresh();
   }
 
@@ -195,23 +198,9 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
     }
   }
 
-  // One pass at a time; a pass asked for during one runs after it.
   refresh(): void {
     if (this.closed || !this.enabled) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
-    this.refreshing = this.pass()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'warm pool refresh failed'))
-      .finally(() => {
-        this.refreshing = undefined;
-        this.changed();
-        if (this.again) {
-          this.again = false;
-          this.refresh();
-        }
-      });
+    this.refresher.run();
   }
 
   private async pass(): Promise<void> {
