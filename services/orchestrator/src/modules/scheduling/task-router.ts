@@ -39,9 +39,10 @@ export interface RoutingPass {
   live: PoolOffer[];
   loads: Map<string, number>;
   added: Map<string, number>;
-  // Sent this pass to a runner's own queue for one of its warm CLIs: by runner, and by
-  // runner and profile.
-  warmSent?: Map<string, number>;
+  // Sent this pass to a runner's own queue for its warm CLIs: by runner, and by
+  // `<runner> <profile id>`.
+  toRunner: Map<string, number>;
+  warmTaken: Map<string, number>;
 }
 
 // Where each admitted task runs (docs/routing.md): the queue of a runner pool that offers what
@@ -124,6 +125,8 @@ export class TaskRouter {
       live: poolsOf(records.filter((record) => isLive(record, now))),
       loads: new Map(),
       added: new Map(),
+      toRunner: new Map(),
+      warmTaken: new Map(),
     };
   }
 
@@ -172,14 +175,14 @@ export class TaskRouter {
   private warmRunner(task: AdmittedTask, candidates: PoolOffer[], pass: RoutingPass): TaskQueueTarget | null {
     if (task.attempts > 0) return null;
     const pools = new Set(candidates.map((pool) => pool.name));
-    const sent = (pass.warmSent ??= new Map<string, number>());
     for (const record of pass.records) {
       if (record.executor !== 'process' || !pools.has(record.pool) || !isLive(record, pass.now)) continue;
-      const warm = (record.warm?.[task.profileId] ?? 0) - (sent.get(`${record.id} ${task.profileId}`) ?? 0);
-      const busy = record.running + (sent.get(record.id) ?? 0);
-      if (warm <= 0 || busy >= record.slots) continue;
-      sent.set(`${record.id} ${task.profileId}`, (sent.get(`${record.id} ${task.profileId}`) ?? 0) + 1);
-      sent.set(record.id, (sent.get(record.id) ?? 0) + 1);
+      const key = `${record.id} ${task.profileId}`;
+      const taken = pass.warmTaken.get(key) ?? 0;
+      const sent = pass.toRunner.get(record.id) ?? 0;
+      if ((record.warm?.[task.profileId] ?? 0) <= taken || record.running + sent >= record.slots) continue;
+      pass.warmTaken.set(key, taken + 1);
+      pass.toRunner.set(record.id, sent + 1);
       return { runner: record.id };
     }
     return null;
