@@ -1,4 +1,7 @@
-// Imported first by a service's main.ts: V8 set for a small footprint (./runtime-flags.ts).
+// Imported first by a service's main.ts: V8 set for a small footprint (./runtime-flags.ts), and the
+// garbage of its last work given back once it is idle (./idle-collector.ts).
+import { collectWhenIdle } from './idle-collector';
 import { applyRuntimeFlags } from './runtime-flags';
 
 applyRuntimeFlags('lean');
+collectWhenIdle();
