@@ -1,5 +1,5 @@
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import type { WorkflowCondition } from '@hangar/contracts';
 
 // What templates and conditions read at one place of a run: `inputs`, `steps.<id>.status|output`,
@@ -8,8 +8,22 @@ export type RunContext = Record<string, unknown>;
 
 // Templates are Handlebars, strict (a name that is not there is an error, not an empty string),
 // unescaped (prompts are not HTML). `{{json value}}` writes a value as JSON.
-const handlebars = Handlebars.create();
-handlebars.registerHelper('json', (value: unknown) => JSON.stringify(value ?? null, null, 2));
+let environment: typeof Handlebars | undefined;
+
+// Handlebars (~2.5 MB of heap) loads with the first template read or rendered, not with this
+// library: the gateway and the orchestrator import it at start, most of them never run a workflow.
+export function handlebars(): typeof Handlebars {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('handlebars') as typeof Handlebars;
+}
+
+function templates(): typeof Handlebars {
+  if (!environment) {
+    environment = handlebars().create();
+    environment.registerHelper('json', (value: unknown) => JSON.stringify(value ?? null, null, 2));
+  }
+  return environment;
+}
 
 export const TEMPLATE_HELPERS = ['json'] as const;
 
@@ -18,7 +32,7 @@ const compiled = new Map<string, HandlebarsTemplateDelegate>();
 export function renderTemplate(template: string, context: RunContext): string {
   let render = compiled.get(template);
   if (!render) {
-    render = handlebars.compile(template, { strict: true, noEscape: true });
+    render = templates().compile(template, { strict: true, noEscape: true });
     if (compiled.size > 1000) compiled.clear();
     compiled.set(template, render);
   }

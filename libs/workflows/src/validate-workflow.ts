@@ -1,6 +1,5 @@
-import Handlebars from 'handlebars';
 import type { WorkflowCondition, WorkflowDefinition, WorkflowStep } from '@hangar/contracts';
-import { schemaProblem, TEMPLATE_HELPERS } from './run-context';
+import { handlebars, schemaProblem, TEMPLATE_HELPERS } from './run-context';
 
 // One problem of a definition, at the path of what causes it (problem+json's `errors[]`).
 export interface WorkflowProblem {
@@ -424,7 +423,7 @@ function propertyOf(schema: JsonSchema | undefined, segment: string): JsonSchema
 // not parse. The webhook prompt templates use it too.
 export function templateRootPaths(template: string): string[] {
   const paths: string[] = [];
-  const visitor = new Handlebars.Visitor();
+  const visitor = new (handlebars().Visitor)();
   let depth = 0;
   visitor.PathExpression = (expression: hbs.AST.PathExpression) => {
     if (depth === 0 && expression.depth === 0 && !expression.data && expression.parts.length > 0)
@@ -443,7 +442,7 @@ export function templateRootPaths(template: string): string[] {
     }
     visitBlock(block);
   };
-  visitor.accept(Handlebars.parse(template));
+  visitor.accept(handlebars().parse(template));
   // Helper names (if, unless, each, with, lookup, log) are not values.
   return paths.filter((found) => !['if', 'unless', 'each', 'with', 'lookup', 'log'].includes(found));
 }

@@ -3,7 +3,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 
 // The OpenAPI 3.1 document comes from the routes and the shared zod schemas (nestjs-zod DTOs),
-// so it cannot drift from what the gateway validates.
+// so it cannot drift from what the gateway validates. It is built when first asked for, not at
+// start: the document and the garbage of building it are ~10 MB a gateway that nobody asks for
+// its API description would otherwise keep (docs/performance.md, "Small services").
 export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Hangar API')
@@ -13,7 +15,7 @@ export function setupOpenApi(app: INestApplication): void {
     .setVersion('1')
     .setOpenAPIVersion('3.1.0')
     .build();
-  const document = cleanupOpenApiDoc(SwaggerModule.createDocument(app, config), { version: '3.1' });
+  const document = () => cleanupOpenApiDoc(SwaggerModule.createDocument(app, config), { version: '3.1' });
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/openapi.json',
     yamlDocumentUrl: 'api/openapi.yaml',

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { lastValueFrom, timeout } from 'rxjs';
 import { z } from 'zod';
@@ -93,7 +93,7 @@ export class DelegationMcp {
     }
     const profile = await this.profiles.ofTask(access.grant.taskId);
     const server = this.serverFor(access.grant, profile);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const transport = new (mcpSdk().StreamableHTTPServerTransport)({ sessionIdGenerator: undefined });
     res.on('close', () => {
       void transport.close();
       void server.close();
@@ -103,7 +103,7 @@ export class DelegationMcp {
   }
 
   private serverFor(grant: AttemptGrant, profile: AgentProfile): McpServer {
-    const server = new McpServer({ name: 'hangar', version: '1.0.0' });
+    const server = new (mcpSdk().McpServer)({ name: 'hangar', version: '1.0.0' });
     // The permission prompt tool of a profile with approvals (Claude Code's
     // --permission-prompt-tool; its agent cannot call it itself: it is a disallowed tool).
     if (profile.approvals.tools.length > 0)
@@ -375,4 +375,22 @@ function answer(value: unknown): CallToolResult {
 
 function refusal(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
+}
+
+// The MCP SDK (with ajv and zod-to-json-schema, ~9 MB of heap) loads with the first request to
+// the runner's MCP endpoint, not with the runner: most tasks never call it.
+function mcpSdk(): {
+  McpServer: typeof McpServer;
+  StreamableHTTPServerTransport: typeof StreamableHTTPServerTransport;
+} {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    McpServer: (
+      require('@modelcontextprotocol/sdk/server/mcp.js') as typeof import('@modelcontextprotocol/sdk/server/mcp.js')
+    ).McpServer,
+    StreamableHTTPServerTransport: (
+      require('@modelcontextprotocol/sdk/server/streamableHttp.js') as typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js')
+    ).StreamableHTTPServerTransport,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
 }

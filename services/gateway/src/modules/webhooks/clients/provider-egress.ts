@@ -17,11 +17,18 @@ export interface ProviderEgress {
   fetch: typeof globalThis.fetch;
 }
 
+// The dispatcher (and undici with it) is made with the first request to a provider: a gateway
+// that never replies to one does not carry it.
 @Injectable()
 export class WebhookEgress implements ProviderEgress, OnApplicationShutdown {
   readonly allowHosts: readonly AllowedHost[];
-  private readonly dispatcher: ReturnType<typeof guardedDispatcher>;
-  readonly fetch: typeof globalThis.fetch;
+  private dispatcher: ReturnType<typeof guardedDispatcher> | undefined;
+  private guardedFetch: typeof globalThis.fetch | undefined;
+  readonly fetch: typeof globalThis.fetch = (input, init) => {
+    this.dispatcher ??= guardedDispatcher({ allowHosts: this.allowHosts });
+    this.guardedFetch ??= fetchThrough(this.dispatcher);
+    return this.guardedFetch(input, init);
+  };
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
     // The static receivers' URLs are the installation's own settings, as trusted as the list.
@@ -29,12 +36,10 @@ export class WebhookEgress implements ProviderEgress, OnApplicationShutdown {
       (url): url is string => url !== undefined,
     );
     this.allowHosts = [...config.WEBHOOK_API_ALLOWED_HOSTS, ...ownUrls.map(hostOf)];
-    this.dispatcher = guardedDispatcher({ allowHosts: this.allowHosts });
-    this.fetch = fetchThrough(this.dispatcher);
   }
 
   async onApplicationShutdown() {
-    await this.dispatcher.close();
+    await this.dispatcher?.close();
   }
 }
 
