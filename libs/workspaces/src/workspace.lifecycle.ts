@@ -1,4 +1,15 @@
-import { chmod, lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildGitEnvironment,
@@ -55,6 +66,78 @@ printf '%s\\n' "$commit"
 `;
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
+// An empty workspace's repository, as git made it once per git binary in a folder of its own:
+// its files but the refs (the same empty tree, the same empty commit, the same configuration for
+// every empty workspace). Writing them is ~2 ms; running the seven git commands that make them is
+// ~60–80 ms of a cold task's start (docs/performance.md, "The per-task path").
+interface EmptyRepository {
+  commit: string;
+  // Relative to .git: the configuration, the index, the two objects.
+  files: { path: string; content: Buffer }[];
+}
+const EMPTY_BRANCH = 'hangar/empty';
+const emptyRepositories = new Map<string, Promise<EmptyRepository>>();
+
+function emptyRepository(context: GitContext): Promise<EmptyRepository> {
+  let made = emptyRepositories.get(context.binary);
+  if (!made) {
+    made = makeEmptyRepository(context);
+    // A failure (git missing) is not kept: the next workspace asks git again.
+    made.catch(() => emptyRepositories.delete(context.binary));
+    emptyRepositories.set(context.binary, made);
+  }
+  return made;
+}
+
+async function makeEmptyRepository(context: GitContext): Promise<EmptyRepository> {
+  const dir = await mkdtemp(path.join(context.tempDir, 'hangar-empty-'));
+  try {
+    const env = buildGitEnvironment(context, { protocols: [], workspace: dir });
+    const made = await runGit(context, {
+      script: EMPTY_WORKSPACE_SCRIPT,
+      args: [EMPTY_BRANCH, HANGAR_IDENTITY.name, HANGAR_IDENTITY.email, BASE_REF],
+      cwd: dir,
+      env,
+    });
+    const gitDir = path.join(dir, '.git');
+    const files: EmptyRepository['files'] = [];
+    for (const entry of await readdir(gitDir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const relative = path.relative(gitDir, path.join(entry.parentPath, entry.name));
+      // HEAD and the refs name the template's branch; the reflog is the template's own.
+      if (
+        relative === 'HEAD' ||
+        relative.startsWith(`refs${path.sep}`) ||
+        relative.startsWith(`logs${path.sep}`)
+      )
+        continue;
+      files.push({ path: relative, content: await readFile(path.join(gitDir, relative)) });
+    }
+    return { commit: made.stdout.trim(), files };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// An empty repository on `branch` with one empty commit, also at BASE_REF; returns the commit.
+async function writeEmptyRepository(context: GitContext, dir: string, branch: string): Promise<string> {
+  const { commit, files } = await emptyRepository(context);
+  const gitDir = path.join(dir, '.git');
+  const written = [
+    ...files,
+    { path: 'HEAD', content: Buffer.from(`ref: refs/heads/${branch}\n`) },
+    { path: path.join('refs', 'heads', branch), content: Buffer.from(`${commit}\n`) },
+    { path: BASE_REF, content: Buffer.from(`${commit}\n`) },
+  ];
+  for (const folder of ['objects/info', 'objects/pack', 'refs/tags'])
+    await mkdir(path.join(gitDir, folder), { recursive: true });
+  for (const file of written) {
+    await mkdir(path.dirname(path.join(gitDir, file.path)), { recursive: true });
+    await writeFile(path.join(gitDir, file.path), file.content);
+  }
+  return commit;
+}
+
 export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Workspace> {
   if (!TASK_ID.test(input.taskId)) {
     throw new WorkspaceError(
@@ -82,15 +165,8 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
   if (state === 'missing') await mkdir(dir);
   try {
     if (input.repository === undefined) {
-      // A new empty repository with one empty commit: every step in one process.
-      const env = buildGitEnvironment(context, { protocols: [], workspace: dir });
-      const made = await runGit(context, {
-        script: EMPTY_WORKSPACE_SCRIPT,
-        args: [branch, HANGAR_IDENTITY.name, HANGAR_IDENTITY.email, BASE_REF],
-        cwd: dir,
-        env,
-      });
-      return { dir, branch, baseCommit: made.stdout.trim(), reused: false };
+      const baseCommit = await writeEmptyRepository(context, dir, branch);
+      return { dir, branch, baseCommit, reused: false };
     } else {
       const access = { hosts: input.hosts, credentials: input.credentials };
       await cloneRepository(context, dir, input.repository, branch, access);

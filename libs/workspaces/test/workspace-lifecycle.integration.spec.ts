@@ -250,6 +250,32 @@ describe('workspace lifecycle (real git)', () => {
     ]);
   });
 
+  // Empty workspaces are written from one repository git made once (not seven git commands each):
+  // each must still be a whole repository of its own, as git itself would have made it.
+  it('should give every empty workspace a repository of its own that git finds sound', async () => {
+    const [first, second] = await Promise.all([
+      prepareWorkspace({ root, taskId: 'task-empty-a' }),
+      prepareWorkspace({ root, taskId: 'task-empty-b' }),
+    ]);
+
+    for (const workspace of [first, second]) {
+      expect(git(workspace.dir, 'fsck', '--strict', '--no-dangling')).toBe('');
+      expect(git(workspace.dir, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${workspace.branch}`);
+      expect(git(workspace.dir, 'rev-parse', 'HEAD', 'refs/hangar/base')).toBe(
+        `${workspace.baseCommit}\n${workspace.baseCommit}`,
+      );
+      expect(git(workspace.dir, 'status', '--porcelain')).toBe('');
+      expect(git(workspace.dir, 'config', 'user.name')).toBe('Hangar');
+    }
+    writeFiles(first.dir, { 'only-here.txt': 'a\n' });
+    const diff = await collectDiff(first.dir, first.baseCommit);
+
+    // The first one's commit is its own: the second neither has it nor moved.
+    expect(git(first.dir, 'cat-file', '-t', diff.commit!)).toBe('commit');
+    expect(() => git(second.dir, 'cat-file', '-e', diff.commit!)).toThrow();
+    expect(git(second.dir, 'rev-parse', 'HEAD')).toBe(second.baseCommit);
+  });
+
   it('should reuse its own workspace on a retry and refuse a folder it did not prepare', async () => {
     const first = await prepareWorkspace({ root, taskId: 'task-8', repository: spec() });
     const again = await prepareWorkspace({ root, taskId: 'task-8', repository: spec() });
