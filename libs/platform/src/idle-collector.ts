@@ -8,7 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 // to between bursts. This collects once, within about two checks of the service going idle (its
 // event loop busy less than `idleBelow` of a check's time) when the heap has grown by
 // `growthBytes` since the last collection; a busy service is never collected here, and an idle one
-// only once. The collection is the one V8 makes on a low-memory notification (compacting, and
+// again only once its heap has grown as much again. The collection is the one V8 makes on a low-memory notification (compacting, and
 // returning the pages it frees to the system), asked for through the inspector protocol's
 // `HeapProfiler.collectGarbage` in a session of the process's own (no port is opened): the `gc` of
 // --expose-gc keeps the freed pages committed, and node offers no other way to ask.

@@ -66,7 +66,9 @@ printf '%s\\n' "$commit"
 `;
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-// An empty workspace's repository, as git made it once per git binary in a folder of its own:
+// An empty workspace's repository, as git made it once per git binary and workspace root, in a
+// folder of its own beside the workspaces (git records what the filesystem supports — file modes,
+// symlinks, case — and that is the workspaces' filesystem):
 // its files but the refs (the same empty tree, the same empty commit, the same configuration for
 // every empty workspace). Writing them is ~2 ms; running the seven git commands that make them is
 // ~60–80 ms of a cold task's start (docs/performance.md, "The per-task path").
@@ -78,19 +80,21 @@ interface EmptyRepository {
 const EMPTY_BRANCH = 'hangar/empty';
 const emptyRepositories = new Map<string, Promise<EmptyRepository>>();
 
-function emptyRepository(context: GitContext): Promise<EmptyRepository> {
-  let made = emptyRepositories.get(context.binary);
+function emptyRepository(context: GitContext, root: string): Promise<EmptyRepository> {
+  const key = `${context.binary}\0${root}`;
+  let made = emptyRepositories.get(key);
   if (!made) {
-    made = makeEmptyRepository(context);
+    made = makeEmptyRepository(context, root);
     // A failure (git missing) is not kept: the next workspace asks git again.
-    made.catch(() => emptyRepositories.delete(context.binary));
-    emptyRepositories.set(context.binary, made);
+    made.catch(() => emptyRepositories.delete(key));
+    emptyRepositories.set(key, made);
   }
   return made;
 }
 
-async function makeEmptyRepository(context: GitContext): Promise<EmptyRepository> {
-  const dir = await mkdtemp(path.join(context.tempDir, 'hangar-empty-'));
+// (Under a name no task id can take: ids start with a letter or a digit.)
+async function makeEmptyRepository(context: GitContext, root: string): Promise<EmptyRepository> {
+  const dir = await mkdtemp(path.join(root, '.empty-'));
   try {
     const env = buildGitEnvironment(context, { protocols: [], workspace: dir });
     const made = await runGit(context, {
@@ -120,8 +124,13 @@ async function makeEmptyRepository(context: GitContext): Promise<EmptyRepository
 }
 
 // An empty repository on `branch` with one empty commit, also at BASE_REF; returns the commit.
-async function writeEmptyRepository(context: GitContext, dir: string, branch: string): Promise<string> {
-  const { commit, files } = await emptyRepository(context);
+async function writeEmptyRepository(
+  context: GitContext,
+  root: string,
+  dir: string,
+  branch: string,
+): Promise<string> {
+  const { commit, files } = await emptyRepository(context, root);
   const gitDir = path.join(dir, '.git');
   const written = [
     ...files,
@@ -165,7 +174,7 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
   if (state === 'missing') await mkdir(dir);
   try {
     if (input.repository === undefined) {
-      const baseCommit = await writeEmptyRepository(context, dir, branch);
+      const baseCommit = await writeEmptyRepository(context, root, dir, branch);
       return { dir, branch, baseCommit, reused: false };
     } else {
       const access = { hosts: input.hosts, credentials: input.credentials };

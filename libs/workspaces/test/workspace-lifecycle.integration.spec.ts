@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   collectDiff,
@@ -274,6 +274,8 @@ describe('workspace lifecycle (real git)', () => {
     expect(git(first.dir, 'cat-file', '-t', diff.commit!)).toBe('commit');
     expect(() => git(second.dir, 'cat-file', '-e', diff.commit!)).toThrow();
     expect(git(second.dir, 'rev-parse', 'HEAD')).toBe(second.baseCommit);
+    // The repository git made for them (beside them, on their filesystem) is gone.
+    expect(readdirSync(root).filter((name) => name.startsWith('.empty-'))).toEqual([]);
   });
 
   it('should reuse its own workspace on a retry and refuse a folder it did not prepare', async () => {

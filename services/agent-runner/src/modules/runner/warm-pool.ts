@@ -65,6 +65,8 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
   // Profiles (project/name) this runner keeps warm, as last read, with their ids and how many each.
   private wanted = new Map<string, { id: string; profile: AgentProfile; warm: number }>();
   private readonly listeners: (() => void)[] = [];
+  // What the listeners were last told readyByProfile answers.
+  private told = '{}';
   private readonly backoff = new Map<string, { until: number; ms: number }>();
   private timer: NodeJS.Timeout | undefined;
   // One pass at a time; a pass asked for during one runs after it.
@@ -151,6 +153,10 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private changed(): void {
     this.metrics.warmAgents.set(this.size());
+    // (A refresh pass that changed nothing costs the runner no registration.)
+    const told = JSON.stringify(this.readyByProfile());
+    if (told === this.told) return;
+    this.told = told;
     for (const listener of this.listeners) listener();
   }
 
