@@ -8,6 +8,7 @@ import path from 'node:path';
 import { processesWorkingIn } from '@hangar/agents';
 import { API_TOKEN_PREFIX } from '@hangar/contracts';
 import { randomSecret } from '@hangar/auth';
+import { SERVICE_PROCESS_ENV } from '@hangar/config';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { redisUrl, uniqueRedisPrefix } from './test-env';
 
@@ -112,6 +113,7 @@ export class ServiceStack {
       [...this.ports].map(([name, port]) => [PORT_VARIABLE[name], String(port)]),
     );
     return {
+      ...SERVICE_PROCESS_ENV,
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       DATABASE_URL: this.database.url,
       REDIS_URL: redisUrl(),

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { SERVICE_PROCESS_ENV } from '@hangar/config';
 import {
   copiesOf,
   envOf,
@@ -182,6 +183,12 @@ describe.each(IMAGES)('$dir/Dockerfile', (image: ImageSpec) => {
     });
     return;
   }
+
+  it('should start the service with the environment every way of starting it sets (SERVICE_PROCESS_ENV)', () => {
+    const env = envOf(runtime);
+    for (const [name, value] of Object.entries(SERVICE_PROCESS_ENV))
+      expect([name, env.get(name)]).toEqual([name, value]);
+  });
 
   it('should carry libs/db and prisma/migrations, so it can run the migrations', () => {
     expect(runtimeWorkspaceDependencies(image.dir).has('@hangar/db')).toBe(true);

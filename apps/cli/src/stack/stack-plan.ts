@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { SERVICE_PROCESS_ENV } from '@hangar/config';
 import { type CliEnv, type Env, PORT_VARIABLES, type PortName, type StackPorts } from '../config/cli-env';
 import type { ProcessSpec } from './managed-process';
 import type { HttpReadiness } from './readiness';
@@ -107,7 +108,8 @@ export function planStack(env: CliEnv, options: UpOptions): StackPlan {
       command: process.execPath,
       args: [entry],
       cwd: repoRoot,
-      env: shared,
+      // (What the operator's own environment sets wins.)
+      env: { ...SERVICE_PROCESS_ENV, ...shared },
       entry,
       port: ports[portName],
       portName,
