@@ -1,4 +1,4 @@
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import type { default as Ajv2020, ValidateFunction } from 'ajv/dist/2020';
 import type Handlebars from 'handlebars';
 import type { WorkflowCondition } from '@hangar/contracts';
 
@@ -58,14 +58,20 @@ export function holds(condition: WorkflowCondition, context: RunContext): boolea
   return (value !== undefined && value !== null) === condition.exists;
 }
 
-// JSON Schemas of structured outputs (draft 2020-12), compiled once each.
-const ajv = new Ajv2020({ allErrors: false, strict: false });
+// JSON Schemas of structured outputs (draft 2020-12), compiled once each. Ajv loads with the first
+// schema, as Handlebars with the first template.
+let ajv: Ajv2020 | undefined;
 const validators = new Map<string, ValidateFunction>();
 
 function validatorOf(schema: Record<string, unknown>): ValidateFunction {
   const key = JSON.stringify(schema);
   let validate = validators.get(key);
   if (!validate) {
+    if (!ajv) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { default: Ajv } = require('ajv/dist/2020') as typeof import('ajv/dist/2020');
+      ajv = new Ajv({ allErrors: false, strict: false });
+    }
     validate = ajv.compile(schema);
     if (validators.size > 1000) validators.clear();
     validators.set(key, validate);

@@ -1,4 +1,4 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 
 // `matches` conditions run on text anyone can put in a payload: RE2 semantics match in time
 // linear in the text (no catastrophic backtracking), and only this much of the text is read —
@@ -6,8 +6,10 @@ import { RE2JS } from 're2js';
 export const MATCHED_TEXT_LIMIT = 65_536;
 
 // Throws RE2's own message for a pattern it cannot compile (backreferences, lookarounds …).
+// re2js loads with the first pattern compiled (a receiver's condition), not with the gateway.
 export function compilePattern(source: string): RE2JS {
-  return RE2JS.compile(source);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('re2js') as typeof import('re2js')).RE2JS.compile(source);
 }
 
 // Why a pattern cannot be used, or undefined.

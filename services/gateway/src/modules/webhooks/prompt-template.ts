@@ -1,6 +1,5 @@
-import Handlebars from 'handlebars';
 import { HangarError } from '@hangar/contracts';
-import { templateRootPaths } from '@hangar/workflows';
+import { handlebars, templateRootPaths } from '@hangar/workflows';
 
 // Handlebars in strict mode: `{{issue.title}}` of a payload without it is an error naming the
 // variable, never a silent blank. No HTML escaping (prompts and comments are plain text), only
@@ -12,7 +11,7 @@ const compiled = new Map<string, HandlebarsTemplateDelegate>();
 function compile(template: string): HandlebarsTemplateDelegate {
   let delegate = compiled.get(template);
   if (!delegate) {
-    delegate = Handlebars.compile(template, OPTIONS);
+    delegate = handlebars().compile(template, OPTIONS);
     if (compiled.size > 500) compiled.clear();
     compiled.set(template, delegate);
   }
@@ -22,7 +21,7 @@ function compile(template: string): HandlebarsTemplateDelegate {
 // Throws INVALID_TEMPLATE with Handlebars' reason; `field` names where the template came from.
 export function checkTemplate(template: string, field: string): void {
   try {
-    Handlebars.precompile(template, OPTIONS);
+    handlebars().precompile(template, OPTIONS);
   } catch (error) {
     throw new HangarError('INVALID_TEMPLATE', `${field}: ${reasonOf(error)}`, { field });
   }

@@ -1,19 +1,19 @@
 import type { ProviderRef } from '@hangar/contracts';
-import {
-  LogLevel,
-  WebAPIHTTPError,
-  WebAPIPlatformError,
-  WebAPIRateLimitedError,
-  WebAPIRequestError,
-  WebClient,
-} from '@slack/web-api';
-import {
-  IncomingWebhook,
-  IncomingWebhookHTTPError,
-  IncomingWebhookRequestError,
-  type IncomingWebhookSendArguments,
-} from '@slack/webhook';
+import type { WebClient } from '@slack/web-api';
+import type { IncomingWebhookSendArguments } from '@slack/webhook';
 import type { ProviderFailure } from './provider-client';
+
+// Slack's clients (with their HTTP stack, ~1.2 MB of heap) load with the first Slack reply or
+// reaction, not with the gateway: most installations never talk to Slack.
+function webApi(): typeof import('@slack/web-api') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@slack/web-api') as typeof import('@slack/web-api');
+}
+
+function webhooks(): typeof import('@slack/webhook') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@slack/webhook') as typeof import('@slack/webhook');
+}
 
 export const SLACK_REF_KINDS = ['slack-message', 'slack-command'] as const;
 export type SlackRef = Extract<ProviderRef, { kind: (typeof SLACK_REF_KINDS)[number] }>;
@@ -43,7 +43,7 @@ export class SlackClient {
 
   async reply(ref: SlackRef, text: string): Promise<void> {
     if (ref.kind === 'slack-command') {
-      const webhook = new IncomingWebhook(this.responseUrl(ref.responseUrl), {
+      const webhook = new (webhooks().IncomingWebhook)(this.responseUrl(ref.responseUrl), {
         retryConfig: { retries: 0 },
         fetch: this.settings.fetch,
       });
@@ -63,13 +63,14 @@ export class SlackClient {
       await this.client().reactions.add({ channel: ref.channel, timestamp: ref.ts, name });
     } catch (error) {
       // A redelivered event reacts again; the reaction being there already is what was asked.
-      if (error instanceof WebAPIPlatformError && error.data.error === 'already_reacted') return;
+      if (error instanceof webApi().WebAPIPlatformError && error.data.error === 'already_reacted') return;
       throw error;
     }
   }
 
   private client(): WebClient {
-    this.web ??= new WebClient(this.settings.botToken, {
+    const { LogLevel, WebClient: Client } = webApi();
+    this.web ??= new Client(this.settings.botToken, {
       slackApiUrl: this.settings.apiUrl ?? SLACK_API_URL,
       fetch: this.settings.fetch,
       // The delivery worker owns retries: the default policy waits up to half an hour, and a 429 would
@@ -101,6 +102,8 @@ export class SlackClient {
 
 // The Web API answers 200 with ok:false and an error code; HTTP errors and transport failures have their own classes.
 export function describeSlackFailure(error: unknown): ProviderFailure {
+  const { WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } = webApi();
+  const { IncomingWebhookHTTPError, IncomingWebhookRequestError } = webhooks();
   if (error instanceof WebAPIPlatformError) return { detail: error.data.error };
   if (error instanceof WebAPIHTTPError || error instanceof IncomingWebhookHTTPError) {
     const body: unknown = error.body;
