@@ -48,8 +48,12 @@ export class LocalAttempts {
     runnerId: string,
     claim: { workspace: string; sandbox: TaskSandbox },
   ): Promise<LocalAttempt | null> {
+    // The profile is read beside the claim, not after it: a claimed run needs it next (a claim
+    // refused wastes one read).
+    const profile = this.profiles.ofTask(taskId);
+    profile.catch(() => undefined);
     const claimed = await this.lifecycle.claim(taskId, attempt, runnerId, claim);
-    return claimed ? new LocalAttempt(claimed.task, runnerId, claimed.log, this) : null;
+    return claimed ? new LocalAttempt(claimed.task, runnerId, claimed.log, this, profile) : null;
   }
 
   // An attempt already claimed by `runnerId`, as its task is now.
@@ -73,10 +77,12 @@ export class LocalAttempt implements ClaimedAttempt {
     private readonly runnerId: string,
     private readonly log: TaskEventLog,
     private readonly store: LocalAttempts,
+    // As read when the attempt was claimed.
+    private readonly claimedProfile?: Promise<AgentProfile>,
   ) {}
 
   profile(): Promise<AgentProfile> {
-    return this.store.profiles.ofTask(this.task.id);
+    return this.claimedProfile ?? this.store.profiles.ofTask(this.task.id);
   }
 
   // The project's git hosts as they are now (or the installation's), and the runner's own git
