@@ -205,12 +205,13 @@ export class WarmJobs {
       const labels = job.metadata?.labels ?? {};
       const profileId = labels[WARM_PROFILE_LABEL] ?? '';
       const want = wanted.get(profileId);
-      const reason: RetireReason | null = this.failed(job)
-        ? 'failed'
-        : !want
-          ? 'not-wanted'
-          : labels[WARM_VERSION_LABEL] !== String(Date.parse(want.profile.updatedAt))
-            ? 'profile-changed'
+      // (A pod of a changed profile ends by itself: that is no failure of its profile's pods.)
+      const reason: RetireReason | null = !want
+        ? 'not-wanted'
+        : labels[WARM_VERSION_LABEL] !== String(Date.parse(want.profile.updatedAt))
+          ? 'profile-changed'
+          : this.failed(job)
+            ? 'failed'
             : now - createdAt(job) > config.RUNNER_WARM_IDLE_SECONDS * 1000
               ? 'idle'
               : null;
