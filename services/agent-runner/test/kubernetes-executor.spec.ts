@@ -1038,6 +1038,43 @@ describe('kubernetes executor', () => {
       expect((await tasks.get(other.id)).status).toBe('QUEUED');
     });
 
+    it("should label a warm Job given an attempt though its patch failed, and let a new leader run it as the attempt's", async () => {
+      const profile = await warmProfile();
+      const first = await startController(warmOverrides());
+      await leading(first.executor);
+      const job = await warmJob(profile.id);
+      const name = job.metadata!.name!;
+      fake.runPod(NAMESPACE, name);
+      const pod = await podWaits(first.app, job);
+      // The API server is away when the controller labels the Job with its attempt.
+      fake.failNext('PATCH', new RegExp(`/jobs/${name}$`), 503);
+      const task = await submitWith(profile.name);
+      expect((await pod.assignment).body).toEqual({ assignment: { taskId: task.id, attempt: 1 } });
+      // Its next reconcile labels it from what the database says was given.
+      await until(
+        () => fake.job(NAMESPACE, name)?.metadata?.labels?.['hangar.dev/task'] === task.id,
+        'the warm Job labelled at its next reconcile',
+      );
+      const patches = fake.requests.filter(
+        (request) => request.method === 'PATCH' && request.path.endsWith(`/jobs/${name}`),
+      );
+      expect(patches.length).toBeGreaterThanOrEqual(2);
+      expect(fake.job(NAMESPACE, taskJobName(task.id, 1))).toBeUndefined();
+      await podClaimsGiven(first.app, pod.attemptToken, task.id);
+
+      // Another replica takes over: it adopts the Job as the attempt's (no second Job, its token
+      // Secret found as it is), and what the cluster says of it ends the attempt.
+      await stopController(first.app);
+      const second = await startController({ ...warmOverrides(), RUNNER_ID: 'controller-b' });
+      await leading(second.executor);
+      await until(() => second.executor.activeJobs().length === 1, 'the warm Job adopted');
+      fake.terminatePod(NAMESPACE, name, { exitCode: 137, reason: 'OOMKilled' });
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toMatch(/^oom-killed: /);
+      expect(fake.job(NAMESPACE, taskJobName(task.id, 1))).toBeUndefined();
+      expect(fake.secret(NAMESPACE, name)?.metadata?.ownerReferences?.[0]?.uid).toBe(job.metadata!.uid);
+    });
+
     it('should retry a task whose warm pod was lost after it claimed the attempt, as any lost attempt', async () => {
       const { app, name, pod, task } = await givenToWarmPod();
       await podClaimsGiven(app, pod.attemptToken, task.id);
