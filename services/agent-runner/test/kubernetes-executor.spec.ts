@@ -1068,11 +1068,31 @@ describe('kubernetes executor', () => {
       const second = await startController({ ...warmOverrides(), RUNNER_ID: 'controller-b' });
       await leading(second.executor);
       await until(() => second.executor.activeJobs().length === 1, 'the warm Job adopted');
+      await second.executor.resync();
+      expect(fake.secret(NAMESPACE, name)?.metadata?.ownerReferences?.[0]?.uid).toBe(job.metadata!.uid);
       fake.terminatePod(NAMESPACE, name, { exitCode: 137, reason: 'OOMKilled' });
       const failed = await statusOf(task.id, 'FAILED');
       expect(failed.error).toMatch(/^oom-killed: /);
       expect(fake.job(NAMESPACE, taskJobName(task.id, 1))).toBeUndefined();
-      expect(fake.secret(NAMESPACE, name)?.metadata?.ownerReferences?.[0]?.uid).toBe(job.metadata!.uid);
+    });
+
+    it("should answer a warm pod's wait held by another replica as soon as its Job is given an attempt", async () => {
+      const profile = await warmProfile();
+      const leader = await startController(warmOverrides());
+      await leading(leader.executor);
+      // The pod's calls reach the follower (a Service spreads them over the replicas).
+      const follower = await startController({ ...warmOverrides(), RUNNER_ID: 'controller-b' });
+      expect(follower.executor.isLeader).toBe(false);
+      const job = await warmJob(profile.id);
+      const name = job.metadata!.name!;
+      const pod = await podWaits(follower.app, job);
+
+      const task = await submitWith(profile.name);
+      await until(async () => (await warmPods.get(name))?.assignment !== null, 'the attempt given');
+      const givenAt = Date.now();
+      expect((await pod.assignment).body).toEqual({ assignment: { taskId: task.id, attempt: 1 } });
+      // Woken by the leader's word, well before its own look in the database (every second).
+      expect(Date.now() - givenAt).toBeLessThan(500);
     });
 
     it('should retry a task whose warm pod was lost after it claimed the attempt, as any lost attempt', async () => {

@@ -34,9 +34,9 @@ import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service'
 import { sendJson } from './model-gateway';
 import { WarmAssignments } from './warm-assignments';
 
-// A warm pod's wait for an assignment (answered after TASK_API_TASK_API_WARM_WAIT_MS at most: it asks
-// again) looks for one in the database this often; one made by this process wakes it at once.
-const WARM_POLL_MS = 250;
+// A warm pod's wait for an assignment (answered after TASK_API_WARM_WAIT_MS at most: it asks
+// again) is woken when one is made (WarmAssignments), and looks in the database this often anyway.
+const WARM_POLL_MS = 1000;
 
 // What each route reads from its body (routes without a body read none).
 const BODIES: Partial<Record<TaskApiRoute | WarmPodRoute, z.ZodType>> = {
