@@ -762,10 +762,11 @@ describe('kubernetes executor', () => {
         );
     }
 
-    async function warmJob(profileId: string, other: string[] = []): Promise<V1Job> {
+    async function warmJob(profileId: string, other: string[] = [], timeoutMs?: number): Promise<V1Job> {
       await until(
         () => warmJobsOf(profileId).some((job) => !other.includes(job.metadata!.name!)),
         `a warm Job of profile ${profileId}`,
+        timeoutMs,
       );
       return warmJobsOf(profileId).find((job) => !other.includes(job.metadata!.name!))!;
     }
@@ -956,6 +957,42 @@ describe('kubernetes executor', () => {
       // No longer asked for: none is kept.
       await profiles.update(DEFAULT_PROJECT_ID, profile.name, { warm: 0 });
       await until(() => warmJobsOf(profile.id).length === 0, 'no warm Job left');
+    });
+
+    it('should replace a warm pod that failed only after a wait, never in a loop', async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const failing = await warmJob(profile.id);
+      const name = failing.metadata!.name!;
+      fake.runPod(NAMESPACE, name);
+      fake.terminatePod(NAMESPACE, name, { exitCode: 1, reason: 'Error' });
+      await until(() => fake.job(NAMESPACE, name) === undefined, 'the failed warm Job deleted');
+      const failedAt = Date.now();
+      // Passes come and go (every resync, every change): none makes another yet.
+      for (let pass = 0; pass < 5; pass += 1) {
+        await executor.resync();
+        executor.warm.refresh();
+        await executor.warm.settled();
+        expect(warmJobsOf(profile.id)).toEqual([]);
+      }
+      const replacement = await warmJob(profile.id, [name], 15_000);
+      expect(Date.now() - failedAt).toBeGreaterThanOrEqual(4000);
+      expect(replacement.metadata!.name).not.toBe(name);
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_retired_total\{reason="failed"[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_created_total(\{[^}]*\})? 2$/m);
+    });
+
+    it('should retire a warm pod that waited longer than the idle time, and make a fresh one', async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController({ ...warmOverrides(), RUNNER_WARM_IDLE_SECONDS: '1' });
+      await leading(executor);
+      const old = await warmJob(profile.id);
+      await warmJob(profile.id, [old.metadata!.name!]);
+      await until(() => fake.job(NAMESPACE, old.metadata!.name!) === undefined, 'the idle warm Job deleted');
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_retired_total\{reason="idle"[^}]*\} [1-9]/m);
     });
 
     it('should make a Job of its own for a task a warm pod cannot serve, counting why', async () => {
