@@ -1075,6 +1075,40 @@ describe('kubernetes executor', () => {
       expect((await tasks.get(other.id)).status).toBe('QUEUED');
     });
 
+    it("should give no attempt to a warm pod that reported another attempt's credential as its CLI's", async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const job = await warmJob(profile.id);
+      const other = await submit('not yours');
+      const othersToken = await tokenOf(await jobOf(other.id));
+      const warmToken = await tokenOf(job);
+      const going = new AbortController();
+      pods.push(going);
+      void callApi(
+        app,
+        WARM_POD_ROUTES.warmAssignment,
+        warmToken,
+        { attemptTokenHash: hashAttemptToken(othersToken) },
+        going.signal,
+      ).catch(() => undefined);
+      await until(async () => (await warmPods.get(job.metadata!.name!))?.ready === true, 'the pod ready');
+
+      const task = await submitWith(profile.name);
+      await jobOf(task.id);
+      // The pod is done for; the other attempt's credential is as it was.
+      expect(await callApi(app, WARM_POD_ROUTES.warmProfile, warmToken)).toMatchObject({
+        status: 401,
+        body: { code: 'revoked' },
+      });
+      const claim = await callApi(app, TASK_API_ROUTES.claim, othersToken, {
+        taskId: other.id,
+        attempt: 1,
+        workspace: '/workspace/other',
+      });
+      expect(claim.status).toBe(200);
+    });
+
     it("should label a warm Job given an attempt though its patch failed, and let a new leader run it as the attempt's", async () => {
       const profile = await warmProfile();
       const first = await startController(warmOverrides());

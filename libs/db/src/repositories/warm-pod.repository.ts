@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { hashAttemptToken } from './attempt-token.repository';
 
 // A warm task pod's own credential (kubernetes executor, docs/performance.md): it lets the pod
@@ -72,6 +72,20 @@ export class WarmPodRepository {
   // Gives a ready, unassigned warm pod the attempt, and issues the attempt's credential — the one
   // its CLI was started with — as that Job's run, at once. False when the pod is no longer free.
   async assign(
+    jobName: string,
+    grant: { taskId: string; attempt: number; provider: string; expiresAt: Date },
+  ): Promise<boolean> {
+    try {
+      return await this.assignOnce(jobName, grant);
+    } catch (error) {
+      // The credential it reported is someone's already: a pod not to be trusted with any attempt.
+      if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002')) throw error;
+      await this.revoke(jobName);
+      return false;
+    }
+  }
+
+  private assignOnce(
     jobName: string,
     grant: { taskId: string; attempt: number; provider: string; expiresAt: Date },
   ): Promise<boolean> {
