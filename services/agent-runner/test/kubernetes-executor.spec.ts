@@ -867,6 +867,11 @@ describe('kubernetes executor', () => {
       expect(labels['hangar.dev/warm-profile-version']).toBe(String(Date.parse(profile.updatedAt)));
       expect(labels['hangar.dev/task']).toBeUndefined();
       expect(job.spec?.template.metadata?.labels).toMatchObject(labels);
+      // What the chart's NetworkPolicy selects task pods by (a warm pod has no task label).
+      expect(labels).toMatchObject({
+        'app.kubernetes.io/component': 'task',
+        'app.kubernetes.io/managed-by': 'hangar-agent-runner',
+      });
       const container = job.spec!.template.spec!.containers[0]!;
       expect(container.command).toEqual(['node', 'services/agent-runner/dist/run-task.js', '--warm']);
       expect(container.env?.map((env) => env.name)).not.toContain('HANGAR_TASK_ATTEMPT');

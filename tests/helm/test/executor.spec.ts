@@ -237,7 +237,13 @@ describe('the kubernetes executor', () => {
     const policy = find(objects, 'NetworkPolicy', `${fullname}-tasks`);
     expect(policy.metadata.namespace).toBe('hangar-tasks');
     expect(policy.spec).toEqual({
-      podSelector: { matchExpressions: [{ key: 'hangar.dev/task', operator: 'Exists' }] },
+      // Every pod the controller makes, a warm one (no task label yet) as much as a task's.
+      podSelector: {
+        matchLabels: {
+          'app.kubernetes.io/component': 'task',
+          'app.kubernetes.io/managed-by': 'hangar-agent-runner',
+        },
+      },
       policyTypes: ['Ingress', 'Egress'],
       ingress: [],
       egress: [
