@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   const attempt = Number(process.env.HANGAR_TASK_ATTEMPT ?? '1');
   if (!taskId || !/^[A-Za-z0-9_-]{1,100}$/.test(taskId) || !Number.isInteger(attempt) || attempt < 1) {
     console.error(
-      'usage: node services/agent-runner/dist/run-task.js <task id>   (HANGAR_TASK_ATTEMPT: a whole number ≥ 1, default 1)',
+      'usage: node services/agent-runner/dist/run-task.js <task id>   (HANGAR_TASK_ATTEMPT: a whole number ≥ 1, default 1)\n       node services/agent-runner/dist/run-task.js --warm        (a warm task pod: waits to be given an attempt)',
     );
     return RUN_TASK_EXIT.usage;
   }
