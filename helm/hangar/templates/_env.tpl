@@ -64,6 +64,7 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_JOB_NAMESPACE" (include "hangar.jobsNamespace" $root) -}}
 {{- $_ := set $env "RUNNER_JOB_IMAGE" (default (include "hangar.image" (list $root "agent-runner")) $jobs.image) -}}
 {{- $_ := set $env "RUNNER_MAX_JOBS" (toString $jobs.maxJobs) -}}
+{{- $_ := set $env "RUNNER_JOB_WARM_MAX" (toString $jobs.warmMax) -}}
 {{- with $jobs.runtimeClassName -}}
 {{- $_ := set $env "RUNNER_JOB_RUNTIME_CLASS" . -}}
 {{- end -}}

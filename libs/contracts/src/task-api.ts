@@ -26,6 +26,32 @@ export const TASK_API_ROUTES = {
 } as const;
 export type TaskApiRoute = keyof typeof TASK_API_ROUTES;
 
+// A warm task pod's routes (docs/performance.md), with its own credential (`hgw_…`), which
+// nothing else takes: the profile it was started for, then its CLI ready and a wait for an attempt.
+export const WARM_POD_ROUTES = {
+  warmProfile: 'GET /warm/profile',
+  warmAssignment: 'POST /warm/assignment',
+} as const;
+export type WarmPodRoute = keyof typeof WARM_POD_ROUTES;
+
+export const TaskApiWarmProfileSchema = z.object({ profile: AgentProfileSchema });
+export type TaskApiWarmProfile = z.infer<typeof TaskApiWarmProfileSchema>;
+
+// `attemptTokenHash`: the sha256 (hex) of the credential the pod's CLI was started with; the
+// attempt given to the pod is issued that credential. The answer comes when an attempt is given,
+// or after a while with none (the pod asks again).
+export const TaskApiWarmAssignmentRequestSchema = z
+  .object({ attemptTokenHash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex') })
+  .strict();
+export type TaskApiWarmAssignmentRequest = z.infer<typeof TaskApiWarmAssignmentRequestSchema>;
+export const TASK_API_WARM_WAIT_MS = 20_000;
+export const TaskApiWarmAssignmentSchema = z.object({
+  assignment: z
+    .object({ taskId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/), attempt: z.number().int().positive() })
+    .nullable(),
+});
+export type TaskApiWarmAssignment = z.infer<typeof TaskApiWarmAssignmentSchema>;
+
 // A request body larger than this is refused (413): a conversation's session transcript is the
 // largest thing sent.
 export const TASK_API_MAX_BODY_BYTES = 64 * 1024 * 1024;

@@ -4,6 +4,7 @@ import type { PrismaClient } from './generated/prisma/client';
 import { AnalyticsRepository } from './repositories/analytics.repository';
 import { ApiTokenRepository } from './repositories/api-token.repository';
 import { AttemptTokenRepository } from './repositories/attempt-token.repository';
+import { WarmPodRepository } from './repositories/warm-pod.repository';
 import { ModelCallRepository } from './repositories/model-call.repository';
 import { BudgetRepository } from './repositories/budget.repository';
 import { ApprovalRepository } from './repositories/approval.repository';
@@ -61,6 +62,7 @@ const REPOSITORIES = [
   WebhookDeliveryRepository,
   AnalyticsRepository,
   AttemptTokenRepository,
+  WarmPodRepository,
   ModelCallRepository,
   BudgetRepository,
   ApprovalRepository,

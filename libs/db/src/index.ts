@@ -34,6 +34,7 @@ export * from './repositories/webhook-config.repository';
 export * from './repositories/webhook-delivery.repository';
 export * from './repositories/analytics.repository';
 export * from './repositories/attempt-token.repository';
+export * from './repositories/warm-pod.repository';
 export * from './repositories/model-call.repository';
 export * from './repositories/budget.repository';
 export * from './repositories/approval.repository';

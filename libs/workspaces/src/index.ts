@@ -33,6 +33,7 @@ export {
 export {
   prepareWorkspace,
   moveWorkspace,
+  renameWorkspaceBranch,
   currentCommit,
   removeWorkspace,
   sweepWorkspaces,

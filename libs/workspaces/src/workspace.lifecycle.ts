@@ -220,12 +220,20 @@ export async function moveWorkspace(
   if ((await lstatOrNull(dir)) !== null)
     throw new WorkspaceError('WORKSPACE_EXISTS', `${dir} exists already`);
   await rename(workspace.dir, dir);
-  const branch = `hangar/${input.taskId}`;
+  return renameWorkspaceBranch({ ...workspace, dir }, input.taskId);
+}
+
+// A fresh workspace's branch becomes the task's (hangar/<task id>), the folder staying where it is:
+// a warm task pod's CLI sees its workspace at its real path, which must not change under it.
+export async function renameWorkspaceBranch(workspace: Workspace, taskId: string): Promise<Workspace> {
+  if (!TASK_ID.test(taskId))
+    throw new WorkspaceError('WORKSPACE_UNSAFE', `"${taskId}" cannot name a workspace`);
+  const branch = `hangar/${taskId}`;
   // Outside any sandbox: no agent has worked in it yet (a warm CLI only waited there), so nothing
   // in its .git is anyone's but Hangar's.
-  const moved = await openWorkspace(dir);
-  await runGit(moved.context, { args: ['branch', '-m', workspace.branch, branch], env: moved.env });
-  return { dir, branch, baseCommit: workspace.baseCommit, reused: false };
+  const opened = await openWorkspace(workspace.dir);
+  await runGit(opened.context, { args: ['branch', '-m', workspace.branch, branch], env: opened.env });
+  return { dir: workspace.dir, branch, baseCommit: workspace.baseCommit, reused: false };
 }
 
 export async function currentCommit(dir: string, git?: GitOptions): Promise<string> {

@@ -191,6 +191,15 @@ const kubernetesEnv = {
     'how long a task of a project at its Job cap waits before a retry',
   ),
   RUNNER_JOB_RESYNC_MS: positiveInt(10_000, 'how often every task Job is checked against its task'),
+  RUNNER_JOB_WARM_MAX: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(0)
+    .describe(
+      "warm task pods the controller keeps at most, over every Claude Code profile that asks for them (profile's warm, or RUNNER_WARM_DEFAULT); 0: none",
+    ),
   // Refused rather than ignored: task pods no longer get the database, Redis or model keys at
   // all, and an operator who still sets these believes they do.
   RUNNER_JOB_DATABASE_URL_SECRET: removedJobSecret(),
@@ -393,6 +402,14 @@ export const AgentRunnerConfigSchema = z
         code: 'custom',
         path: ['RUNNER_TASK_API_URL'],
         message: "the kubernetes executor needs the URL task pods reach this runner's task API at",
+      });
+    }
+    if (config.RUNNER_EXECUTOR !== 'kubernetes' && config.RUNNER_JOB_WARM_MAX > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['RUNNER_JOB_WARM_MAX'],
+        message:
+          "warm task pods are the kubernetes executor's: the process executor keeps warm CLIs (RUNNER_WARM_MAX)",
       });
     }
     if (!PROVIDERS.some((provider) => hasModel(config, provider))) {

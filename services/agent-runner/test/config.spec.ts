@@ -40,6 +40,25 @@ describe('agent-runner configuration', () => {
     ]);
   });
 
+  it('should keep no warm task pods unless asked, and refuse them where there are no task pods or beyond 100', () => {
+    const kubernetes = {
+      ...base,
+      RUNNER_EXECUTOR: 'kubernetes',
+      RUNNER_JOB_IMAGE: 'registry.example.com/hangar/agent-runner:1',
+      RUNNER_TASK_API_URL: 'http://hangar-agent-runner.hangar.svc:4011',
+    };
+    expect(AgentRunnerConfigSchema.parse(kubernetes).RUNNER_JOB_WARM_MAX).toBe(0);
+    expect(
+      AgentRunnerConfigSchema.parse({ ...kubernetes, RUNNER_JOB_WARM_MAX: '8' }).RUNNER_JOB_WARM_MAX,
+    ).toBe(8);
+    expect(problemsOf({ ...kubernetes, RUNNER_JOB_WARM_MAX: '101' })).toEqual([
+      expect.stringMatching(/^RUNNER_JOB_WARM_MAX .*<=100/),
+    ]);
+    expect(problemsOf({ ...base, RUNNER_JOB_WARM_MAX: '2' })).toEqual([
+      expect.stringMatching(/^RUNNER_JOB_WARM_MAX.*kubernetes executor's.*RUNNER_WARM_MAX/),
+    ]);
+  });
+
   it('should start with credential pools alone, and offer only the providers that have a model', () => {
     const pools = { claude: [{ name: 'team-a', key: 'sk-ant-a', maxConcurrent: 2 }] };
     const config = AgentRunnerConfigSchema.parse({ MODEL_CREDENTIALS: JSON.stringify(pools) });

@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
@@ -6,16 +7,26 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { Registry } from 'prom-client';
-import { jobIdOf, taskQueueName, type TaskJob } from '@hangar/contracts';
+import {
+  jobIdOf,
+  TASK_API_PREFIX,
+  TASK_API_ROUTES,
+  taskQueueName,
+  WARM_POD_ROUTES,
+  type TaskJob,
+} from '@hangar/contracts';
 import {
   ApprovalRepository,
   AttemptTokenRepository,
   ConversationRepository,
   createPrismaClient,
   DEFAULT_PROJECT_ID,
+  hashAttemptToken,
+  newAttemptToken,
   ProfileRepository,
   ProjectRepository,
   TaskRepository,
+  WarmPodRepository,
   type PrismaClient,
 } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
@@ -24,6 +35,7 @@ import { createRedis, TaskEventStream } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { AgentSandbox } from '../src/modules/sandbox/agent-sandbox';
 import { ApprovalGate } from '../src/modules/endpoints/approval-gate';
+import { RunnerEndpoints } from '../src/modules/endpoints/runner-endpoints.server';
 import { AppModule } from '../src/app.module';
 import { AgentRunnerConfigSchema, type AgentRunnerConfig } from '../src/config';
 import { KubernetesExecutor, taskJobSettings } from '../src/modules/kubernetes/kubernetes-executor.service';
@@ -711,6 +723,490 @@ describe('kubernetes executor', () => {
     expect(metrics).toMatch(/^hangar_runner_jobs_max(\{[^}]*\})? 20$/m);
   });
 
+  describe('warm Jobs', () => {
+    const warmProfiles: string[] = [];
+    let warmPods: WarmPodRepository;
+    let profiles: ProfileRepository;
+
+    beforeAll(() => {
+      warmPods = new WarmPodRepository(prisma);
+      profiles = new ProfileRepository(prisma);
+    });
+
+    const pods: AbortController[] = [];
+
+    // Profiles outlive each test: none asks for warm pods after its test.
+    afterEach(async () => {
+      for (const pod of pods.splice(0)) pod.abort();
+      for (const name of warmProfiles.splice(0)) await profiles.update(DEFAULT_PROJECT_ID, name, { warm: 0 });
+    });
+
+    async function warmProfile(warm = 1) {
+      const profile = await profiles.create(DEFAULT_PROJECT_ID, {
+        name: `warm-${Date.now()}-${warmProfiles.length}`,
+        provider: 'claude',
+        warm,
+      });
+      warmProfiles.push(profile.name);
+      return { ...profile, id: await profiles.idOf(DEFAULT_PROJECT_ID, profile.name) };
+    }
+
+    function warmJobsOf(profileId: string): V1Job[] {
+      return fake
+        .jobs(NAMESPACE)
+        .filter(
+          (job) =>
+            job.metadata?.labels?.['hangar.dev/warm-profile'] === profileId &&
+            !job.metadata.labels['hangar.dev/task'] &&
+            !job.metadata.deletionTimestamp,
+        );
+    }
+
+    async function warmJob(profileId: string, other: string[] = [], timeoutMs?: number): Promise<V1Job> {
+      await until(
+        () => warmJobsOf(profileId).some((job) => !other.includes(job.metadata!.name!)),
+        `a warm Job of profile ${profileId}`,
+        timeoutMs,
+      );
+      return warmJobsOf(profileId).find((job) => !other.includes(job.metadata!.name!))!;
+    }
+
+    // The task API of the controller's replica, as a pod calls it.
+    async function callApi(
+      app: INestApplicationContext,
+      route: string,
+      token: string,
+      body?: unknown,
+      signal?: AbortSignal,
+    ) {
+      const [method, routePath] = route.split(' ') as [string, string];
+      const response = await fetch(`${app.get(RunnerEndpoints).url}${TASK_API_PREFIX}${routePath}`, {
+        method,
+        ...(signal ? { signal } : {}),
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    }
+
+    // What run-task.js --warm does: read its profile, start the CLI with a credential of its own
+    // making, report ready and wait. Resolves once the controller counts the pod ready.
+    async function podWaits(app: INestApplicationContext, job: V1Job) {
+      const warmToken = await tokenOf(job);
+      const profile = await callApi(app, WARM_POD_ROUTES.warmProfile, warmToken);
+      expect(profile.status).toBe(200);
+      const attemptToken = newAttemptToken();
+      // The pod goes (its wait with it) when a test ends without an assignment.
+      const going = new AbortController();
+      pods.push(going);
+      const assignment = callApi(
+        app,
+        WARM_POD_ROUTES.warmAssignment,
+        warmToken,
+        { attemptTokenHash: hashAttemptToken(attemptToken) },
+        going.signal,
+      );
+      assignment.catch(() => undefined);
+      await until(async () => (await warmPods.get(job.metadata!.name!))?.ready === true, 'the pod ready');
+      return { warmToken, attemptToken, assignment, profile: profile.body['profile'] as { name: string } };
+    }
+
+    async function submitWith(profile: string, extra: { repository?: string } = {}) {
+      const task = await state.create({
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: 'warm or cold',
+        profile,
+        ...extra,
+      });
+      await queue.add('run', { taskId: task.id, attempt: 1 }, { jobId: jobIdOf(task.id, 1) });
+      return task;
+    }
+
+    function warmOverrides() {
+      return { RUNNER_JOB_WARM_MAX: '2' };
+    }
+
+    // A task of a warm profile, given to its ready warm pod (the Job labelled as the attempt's).
+    async function givenToWarmPod() {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const job = await warmJob(profile.id);
+      const name = job.metadata!.name!;
+      fake.runPod(NAMESPACE, name);
+      const pod = await podWaits(app, job);
+      const task = await submitWith(profile.name);
+      const answer = await pod.assignment;
+      await until(
+        () => fake.job(NAMESPACE, name)?.metadata?.labels?.['hangar.dev/task'] === task.id,
+        "the warm Job labelled as the attempt's",
+      );
+      return { app, executor, profile, name, pod, task, answer };
+    }
+
+    async function podClaimsGiven(app: INestApplicationContext, token: string, taskId: string) {
+      const claim = await callApi(app, TASK_API_ROUTES.claim, token, {
+        taskId,
+        attempt: 1,
+        workspace: '/workspace/warm-1',
+      });
+      expect(claim.status).toBe(200);
+    }
+
+    it('should keep a warm Job for a profile that asks for one, locked down like a task Job and outside the Job cap', async () => {
+      const profile = await warmProfile();
+      const { app, executor, config } = await startController(warmOverrides());
+      await leading(executor);
+      const job = await warmJob(profile.id);
+
+      const labels = job.metadata!.labels!;
+      expect(labels['hangar.dev/warm-profile-version']).toBe(String(Date.parse(profile.updatedAt)));
+      expect(labels['hangar.dev/task']).toBeUndefined();
+      expect(job.spec?.template.metadata?.labels).toMatchObject(labels);
+      // What the chart's NetworkPolicy selects task pods by (a warm pod has no task label).
+      expect(labels).toMatchObject({
+        'app.kubernetes.io/component': 'task',
+        'app.kubernetes.io/managed-by': 'hangar-agent-runner',
+      });
+      const container = job.spec!.template.spec!.containers[0]!;
+      expect(container.command).toEqual(['node', 'services/agent-runner/dist/run-task.js', '--warm']);
+      expect(container.env?.map((env) => env.name)).not.toContain('HANGAR_TASK_ATTEMPT');
+      // The same pod as a task's: only its command, labels and deadline differ.
+      const cold = buildTaskJob(
+        { id: 'x', projectId: DEFAULT_PROJECT_ID, attempt: 1, timeoutSeconds: 1, conversationId: null },
+        taskJobSettings(config),
+      );
+      expect(job.spec!.template.spec!.securityContext).toEqual(cold.spec!.template.spec!.securityContext);
+      expect(container.securityContext).toEqual(cold.spec!.template.spec!.containers[0]!.securityContext);
+      expect(job.spec!.template.spec!.volumes).toEqual(
+        cold.spec!.template.spec!.volumes!.map((volume) =>
+          volume.secret
+            ? { ...volume, secret: { ...volume.secret, secretName: job.metadata!.name } }
+            : volume,
+        ),
+      );
+      // Its Secret holds the pod's own credential, not an attempt's.
+      expect(await tokenOf(job)).toMatch(/^hgw_/);
+
+      // Waiting, it is not a running task Job.
+      expect(executor.activeJobs()).toHaveLength(0);
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs\{state="starting"[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^hangar_runner_jobs_running(\{[^}]*\})? 0$/m);
+      // One is asked for: one is kept, however many resyncs pass.
+      await executor.resync();
+      await executor.warm.settled();
+      expect(warmJobsOf(profile.id)).toHaveLength(1);
+    });
+
+    it('should give a queued task to a ready warm pod instead of making it a Job, and run it as that Job', async () => {
+      const { app, executor, profile, name, pod, task, answer } = await givenToWarmPod();
+      expect(pod.profile.name).toBe(profile.name);
+      expect(answer).toEqual({ status: 200, body: { assignment: { taskId: task.id, attempt: 1 } } });
+      // No Job of its own: the warm Job is the attempt's, with its labels and the task's deadline.
+      const assigned = fake.job(NAMESPACE, name)!;
+      expect(assigned.metadata!.labels).toMatchObject({
+        'hangar.dev/project': DEFAULT_PROJECT_ID,
+        'hangar.dev/attempt': '1',
+      });
+      expect(assigned.spec?.activeDeadlineSeconds).toBeGreaterThanOrEqual(task.timeoutSeconds);
+      expect(fake.job(NAMESPACE, taskJobName(task.id, 1))).toBeUndefined();
+      await until(() => executor.activeJobs().length === 1, 'one active Job');
+      expect(executor.activeJobs().map((active) => active.metadata?.name)).toEqual([name]);
+
+      // The pod claims with the credential its CLI started with, now the attempt's, as its Job.
+      await podClaimsGiven(app, pod.attemptToken, task.id);
+      expect((await tasks.jobStates([task.id]))[0]).toMatchObject({ status: 'RUNNING', runnerId: name });
+      const finish = await callApi(app, TASK_API_ROUTES.finish, pod.attemptToken, {
+        status: 'COMPLETED',
+        result: 'served warm',
+      });
+      expect(finish.status).toBe(200);
+      expect((await tasks.get(task.id)).result).toBe('served warm');
+      // Its credential ended with it; its own was good for waiting only and is gone too.
+      expect((await callApi(app, TASK_API_ROUTES.heartbeat, pod.attemptToken, {})).status).toBe(401);
+      fake.terminatePod(NAMESPACE, name, { exitCode: 0, reason: 'Completed' });
+      await statusOf(task.id, 'COMPLETED');
+
+      // Another takes its place; the hit is counted.
+      await warmJob(profile.id, [name]);
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_job_takes_total\{outcome="hit",reason=""[^}]*\} 1$/m);
+    });
+
+    it('should retire the warm Jobs of a profile that changed, and make new ones', async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const old = await warmJob(profile.id);
+      const oldToken = await tokenOf(old);
+      const changed = await profiles.update(DEFAULT_PROJECT_ID, profile.name, {
+        appendSystemPrompt: 'be brief',
+      });
+
+      const fresh = await warmJob(profile.id, [old.metadata!.name!]);
+      expect(fresh.metadata!.labels!['hangar.dev/warm-profile-version']).toBe(
+        String(Date.parse(changed.updatedAt)),
+      );
+      await until(() => fake.job(NAMESPACE, old.metadata!.name!) === undefined, 'the old warm Job deleted');
+      // The old pod's credential is revoked with it.
+      const refused = await callApi(app, WARM_POD_ROUTES.warmProfile, oldToken);
+      expect(refused).toMatchObject({ status: 401, body: { code: 'revoked' } });
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_retired_total\{reason="profile-changed"[^}]*\} 1$/m);
+
+      // No longer asked for: none is kept.
+      await profiles.update(DEFAULT_PROJECT_ID, profile.name, { warm: 0 });
+      await until(() => warmJobsOf(profile.id).length === 0, 'no warm Job left');
+    });
+
+    it('should replace a warm pod that failed only after a wait, never in a loop', async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const failing = await warmJob(profile.id);
+      const name = failing.metadata!.name!;
+      fake.runPod(NAMESPACE, name);
+      fake.terminatePod(NAMESPACE, name, { exitCode: 1, reason: 'Error' });
+      await until(() => fake.job(NAMESPACE, name) === undefined, 'the failed warm Job deleted');
+      const failedAt = Date.now();
+      // Passes come and go (every resync, every change): none makes another yet.
+      for (let pass = 0; pass < 5; pass += 1) {
+        await executor.resync();
+        executor.warm.refresh();
+        await executor.warm.settled();
+        expect(warmJobsOf(profile.id)).toEqual([]);
+      }
+      const replacement = await warmJob(profile.id, [name], 15_000);
+      expect(Date.now() - failedAt).toBeGreaterThanOrEqual(4000);
+      expect(replacement.metadata!.name).not.toBe(name);
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_retired_total\{reason="failed"[^}]*\} 1$/m);
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_created_total(\{[^}]*\})? 2$/m);
+    });
+
+    it('should retire a warm pod that waited longer than the idle time, and make a fresh one', async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController({ ...warmOverrides(), RUNNER_WARM_IDLE_SECONDS: '1' });
+      await leading(executor);
+      const old = await warmJob(profile.id);
+      await warmJob(profile.id, [old.metadata!.name!]);
+      await until(() => fake.job(NAMESPACE, old.metadata!.name!) === undefined, 'the idle warm Job deleted');
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_warm_jobs_retired_total\{reason="idle"[^}]*\} [1-9]/m);
+    });
+
+    it('should make a Job of its own for a task a warm pod cannot serve, counting why', async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const job = await warmJob(profile.id);
+      fake.runPod(NAMESPACE, job.metadata!.name!);
+      await podWaits(app, job);
+
+      const task = await submitWith(profile.name, { repository: 'https://github.com/example/repo.git' });
+      await jobOf(task.id);
+      // The warm pod still waits, unassigned.
+      expect(fake.job(NAMESPACE, job.metadata!.name!)?.metadata?.labels?.['hangar.dev/task']).toBeUndefined();
+      expect((await warmPods.get(job.metadata!.name!))?.assignment).toBeNull();
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(
+        /^hangar_runner_warm_job_takes_total\{outcome="miss",reason="repository"[^}]*\} 1$/m,
+      );
+    });
+
+    it("should take a warm pod's own credential for nothing but waiting for an attempt", async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const job = await warmJob(profile.id);
+      const pod = await podWaits(app, job);
+      await until(() => executor.warmJobs().ready === 1, 'the warm pod counted ready');
+      expect(await app.get<Registry>(METRICS_REGISTRY).metrics()).toMatch(
+        /^hangar_runner_warm_jobs\{state="ready"[^}]*\} 1$/m,
+      );
+      // A task of another profile is waiting: the pod's credentials must reach nothing of it.
+      const other = await submit('not yours');
+      await jobOf(other.id);
+      const base = app.get(RunnerEndpoints).url;
+
+      for (const token of [pod.warmToken, pod.attemptToken]) {
+        // Every route of an attempt: refused as no attempt's credential, before any body is read.
+        for (const route of Object.values(TASK_API_ROUTES)) {
+          const answer = await callApi(app, route, token, route.startsWith('GET') ? undefined : {});
+          expect({ route, ...answer }).toMatchObject({ route, status: 401, body: { code: 'unknown' } });
+        }
+        const claimOther = await callApi(app, TASK_API_ROUTES.claim, token, {
+          taskId: other.id,
+          attempt: 1,
+          workspace: '/workspace/x',
+        });
+        expect(claimOther.status).toBe(401);
+        // The model gateway: no model call on its credential.
+        const model = await fetch(`${base}/model/claude/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': token, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1, messages: [] }),
+        });
+        expect(model.status).toBe(401);
+        // Hangar's MCP server: no child task, no approval.
+        const mcp = await fetch(`${base}/mcp`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        });
+        expect(mcp.status).toBe(401);
+        // The egress proxy: no way out.
+        expect(await throughProxy(base, token)).toBe(407);
+      }
+      // The attempt's credential to be is not the pod's on the warm routes either.
+      expect(await callApi(app, WARM_POD_ROUTES.warmProfile, pod.attemptToken)).toMatchObject({
+        status: 401,
+        body: { code: 'unknown' },
+      });
+      // Nor can the pod swap the credential its attempt will get once it reported one.
+      const swap = await callApi(app, WARM_POD_ROUTES.warmAssignment, pod.warmToken, {
+        attemptTokenHash: hashAttemptToken(newAttemptToken()),
+      });
+      expect(swap).toMatchObject({ status: 409, body: { code: 'other-credential' } });
+      // Stored hashed, like attempts' credentials.
+      const rows = await prisma.warmPod.findMany({});
+      expect(JSON.stringify(rows)).not.toContain(pod.warmToken);
+      expect(JSON.stringify(rows)).not.toContain(pod.attemptToken);
+      expect((await tasks.get(other.id)).status).toBe('QUEUED');
+    });
+
+    it("should give no attempt to a warm pod that reported another attempt's credential as its CLI's", async () => {
+      const profile = await warmProfile();
+      const { app, executor } = await startController(warmOverrides());
+      await leading(executor);
+      const job = await warmJob(profile.id);
+      const other = await submit('not yours');
+      const othersToken = await tokenOf(await jobOf(other.id));
+      const warmToken = await tokenOf(job);
+      const going = new AbortController();
+      pods.push(going);
+      void callApi(
+        app,
+        WARM_POD_ROUTES.warmAssignment,
+        warmToken,
+        { attemptTokenHash: hashAttemptToken(othersToken) },
+        going.signal,
+      ).catch(() => undefined);
+      await until(async () => (await warmPods.get(job.metadata!.name!))?.ready === true, 'the pod ready');
+
+      const task = await submitWith(profile.name);
+      await jobOf(task.id);
+      // The pod is done for; the other attempt's credential is as it was.
+      expect(await callApi(app, WARM_POD_ROUTES.warmProfile, warmToken)).toMatchObject({
+        status: 401,
+        body: { code: 'revoked' },
+      });
+      const claim = await callApi(app, TASK_API_ROUTES.claim, othersToken, {
+        taskId: other.id,
+        attempt: 1,
+        workspace: '/workspace/other',
+      });
+      expect(claim.status).toBe(200);
+    });
+
+    it("should label a warm Job given an attempt though its patch failed, and let a new leader run it as the attempt's", async () => {
+      const profile = await warmProfile();
+      const first = await startController(warmOverrides());
+      await leading(first.executor);
+      const job = await warmJob(profile.id);
+      const name = job.metadata!.name!;
+      fake.runPod(NAMESPACE, name);
+      const pod = await podWaits(first.app, job);
+      // The API server is away when the controller labels the Job with its attempt.
+      fake.failNext('PATCH', new RegExp(`/jobs/${name}$`), 503);
+      const task = await submitWith(profile.name);
+      expect((await pod.assignment).body).toEqual({ assignment: { taskId: task.id, attempt: 1 } });
+      // Its next reconcile labels it from what the database says was given.
+      await until(
+        () => fake.job(NAMESPACE, name)?.metadata?.labels?.['hangar.dev/task'] === task.id,
+        'the warm Job labelled at its next reconcile',
+      );
+      const patches = fake.requests.filter(
+        (request) => request.method === 'PATCH' && request.path.endsWith(`/jobs/${name}`),
+      );
+      expect(patches.length).toBeGreaterThanOrEqual(2);
+      expect(fake.job(NAMESPACE, taskJobName(task.id, 1))).toBeUndefined();
+      await podClaimsGiven(first.app, pod.attemptToken, task.id);
+
+      // Another replica takes over: it adopts the Job as the attempt's (no second Job, its token
+      // Secret found as it is), and what the cluster says of it ends the attempt.
+      await stopController(first.app);
+      const second = await startController({ ...warmOverrides(), RUNNER_ID: 'controller-b' });
+      await leading(second.executor);
+      await until(() => second.executor.activeJobs().length === 1, 'the warm Job adopted');
+      await second.executor.resync();
+      expect(fake.secret(NAMESPACE, name)?.metadata?.ownerReferences?.[0]?.uid).toBe(job.metadata!.uid);
+      fake.terminatePod(NAMESPACE, name, { exitCode: 137, reason: 'OOMKilled' });
+      const failed = await statusOf(task.id, 'FAILED');
+      expect(failed.error).toMatch(/^oom-killed: /);
+      expect(fake.job(NAMESPACE, taskJobName(task.id, 1))).toBeUndefined();
+    });
+
+    it("should answer a warm pod's wait held by another replica as soon as its Job is given an attempt", async () => {
+      const profile = await warmProfile();
+      const leader = await startController(warmOverrides());
+      await leading(leader.executor);
+      // The pod's calls reach the follower (a Service spreads them over the replicas).
+      const follower = await startController({ ...warmOverrides(), RUNNER_ID: 'controller-b' });
+      expect(follower.executor.isLeader).toBe(false);
+      const job = await warmJob(profile.id);
+      const name = job.metadata!.name!;
+      const pod = await podWaits(follower.app, job);
+
+      const task = await submitWith(profile.name);
+      await until(async () => (await warmPods.get(name))?.assignment !== null, 'the attempt given');
+      const givenAt = Date.now();
+      expect((await pod.assignment).body).toEqual({ assignment: { taskId: task.id, attempt: 1 } });
+      // Woken by the leader's word, well before its own look in the database (every second).
+      expect(Date.now() - givenAt).toBeLessThan(500);
+    });
+
+    it('should retry a task whose warm pod was lost after it claimed the attempt, as any lost attempt', async () => {
+      const { app, name, pod, task } = await givenToWarmPod();
+      await podClaimsGiven(app, pod.attemptToken, task.id);
+
+      fake.evictPod(NAMESPACE, name);
+      const requeued = await statusOf(task.id, 'QUEUED');
+      expect(requeued.attempts).toBe(1);
+      expect(requeued.error).toMatch(/^evicted: .*\(attempt 1 of 2\)$/);
+      // Its credential is revoked with the attempt.
+      expect((await callApi(app, TASK_API_ROUTES.heartbeat, pod.attemptToken, {})).status).toBe(401);
+      const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
+      expect(metrics).toMatch(/^hangar_runner_job_failures_total\{reason="evicted"[^}]*\} 1$/m);
+    });
+
+    it('should start the attempt cold when its warm pod is lost before it claimed it', async () => {
+      const { app, name, pod, task } = await givenToWarmPod();
+
+      fake.terminatePod(NAMESPACE, name, { exitCode: 1, reason: 'Error' });
+      const cold = await jobOf(task.id);
+      expect((await tasks.get(task.id)).status).toBe('QUEUED');
+      // The cold pod's credential is its own; the lost pod's is revoked.
+      const token = await tokenOf(cold);
+      expect((await callApi(app, TASK_API_ROUTES.heartbeat, pod.attemptToken, {})).status).toBe(401);
+      const claim = await callApi(app, TASK_API_ROUTES.claim, token, {
+        taskId: task.id,
+        attempt: 1,
+        workspace: '/workspace/cold',
+      });
+      expect(claim.status).toBe(200);
+      expect((await tasks.jobStates([task.id]))[0]).toMatchObject({
+        status: 'RUNNING',
+        runnerId: taskJobName(task.id, 1),
+      });
+    });
+  });
+
   function leaseRenewals(identity: string): number {
     return fake.requests.filter(
       (request) =>
@@ -737,4 +1233,29 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+// A plain HTTP request through the runner's egress proxy with `token` as its credential: its status.
+function throughProxy(base: string, token: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest(
+      {
+        host: hostname,
+        port,
+        method: 'GET',
+        path: 'http://example.com/',
+        headers: {
+          host: 'example.com',
+          'proxy-authorization': `Basic ${Buffer.from(`hangar:${token}`).toString('base64')}`,
+        },
+      },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    sent.on('error', reject);
+    sent.end();
+  });
 }

@@ -17,9 +17,11 @@ import {
   ConversationRepository,
   createPrismaClient,
   DEFAULT_PROJECT_ID,
+  ProfileRepository,
   ProjectGitHostRepository,
   TaskDiffRepository,
   TaskRepository,
+  WarmPodRepository,
   type PrismaClient,
 } from '@hangar/db';
 import { TaskStateStore } from '@hangar/db/task-state';
@@ -409,6 +411,48 @@ describe('task API', () => {
       await state.failLost(lost.task.id, taskJobName(lost.task.id, 1), 'runner-lost: no heartbeat');
       expect(await everyRoute(lost.token)).toEqual(everyRouteAnswers(409, 'attempt-ended'));
       expect((await tasks.get(lost.task.id)).status).toBe('FAILED');
+    });
+  });
+
+  describe("a warm pod's routes", () => {
+    async function warmPod() {
+      const profiles = new ProfileRepository(prisma);
+      const profile = await profiles.get(DEFAULT_PROJECT_ID, 'default');
+      const jobName = `hangar-warm-${Date.now()}`;
+      const token = await new WarmPodRepository(prisma).issue({
+        jobName,
+        profileId: await profiles.idOf(DEFAULT_PROJECT_ID, 'default'),
+        profileVersion: new Date(profile.updatedAt),
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      return { token, profile };
+    }
+
+    it("should answer a warm pod its profile, and refuse it a body that is no credential's sha256", async () => {
+      const { token, profile } = await warmPod();
+      const answer = await request('GET', '/warm/profile', { authorization: `Bearer ${token}` });
+      expect(answer).toMatchObject({ status: 200, body: { profile: { name: profile.name } } });
+      for (const body of ['not json', JSON.stringify({ attemptTokenHash: 'hga_x' }), JSON.stringify({})]) {
+        const refused = await request('POST', '/warm/assignment', { authorization: `Bearer ${token}`, body });
+        expect({ body, status: refused.status, fields: fieldsOf(refused.body) }).toEqual({
+          body,
+          status: 400,
+          fields: [body === 'not json' ? '(body)' : 'attemptTokenHash'],
+        });
+      }
+      expect(await request('GET', '/warm/assignment', { authorization: `Bearer ${token}` })).toMatchObject({
+        status: 405,
+      });
+    });
+
+    it("should take no attempt's token, and no token at all, on the warm routes", async () => {
+      const { token } = await claimed();
+      for (const authorization of [`Bearer ${token}`, undefined]) {
+        const answer = await request('GET', '/warm/profile', authorization ? { authorization } : {});
+        expect(answer).toMatchObject({ status: 401, type: PROBLEM_CONTENT_TYPE, body: { code: 'unknown' } });
+      }
+      // And a warm pod's is no attempt's.
+      expect(await everyRoute((await warmPod()).token)).toEqual(everyRouteAnswers(401, 'unknown'));
     });
   });
 

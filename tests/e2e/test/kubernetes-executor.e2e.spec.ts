@@ -2,9 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
+import type { Task, TaskEvent } from '@hangar/contracts';
 import { freePort, REPO_ROOT, ServiceStack } from '@hangar/testing';
 import { startFakeKubeApi, type FakeKubeApi, type TerminationOptions } from '@hangar/testing/kubernetes';
-import { createTask, follow, getTask, request } from './support';
+import {
+  comparableDiff,
+  createTask,
+  eventShape,
+  follow,
+  getTask,
+  request,
+  taskWithDiff,
+  waitUntil,
+} from './support';
 
 // The whole platform with the kubernetes executor: a task submitted to the gateway becomes a Job
 // (in the fake Kubernetes API), whose pod is played by this test as a kubelet would run it: the
@@ -49,6 +59,9 @@ describe('kubernetes executor, end to end', () => {
       RUNNER_LEASE_RETRY_MS: '200',
       // Pods hear of a cancellation only through their Job's deletion (SIGTERM), not a heartbeat.
       HEARTBEAT_INTERVAL_MS: '60000',
+      // Warm pods for the profiles that ask for them (none until a test makes one).
+      RUNNER_JOB_WARM_MAX: '1',
+      RUNNER_JOB_RESYNC_MS: '300',
     });
   });
 
@@ -131,18 +144,19 @@ describe('kubernetes executor, end to end', () => {
     return variable.value ?? '';
   }
 
-  // What a pod's process held: the task API URL and the token file, and nothing of the platform's.
-  function expectNoPlatformSecrets(jobName: string) {
+  // What a pod's process held: the task API URL and the token file, and nothing of the platform's
+  // (a warm pod is not told an attempt: it is given one).
+  function expectNoPlatformSecrets(jobName: string, warm = false) {
     const { env } = containers.get(jobName)!;
     expect(Object.keys(env).sort()).toEqual(
       [
+        ...(warm ? [] : ['HANGAR_TASK_ATTEMPT']),
         'PATH',
         'HOME',
         'LOG_LEVEL',
         'HEARTBEAT_INTERVAL_MS',
         'RUNNER_MAX_OUTPUT_BYTES',
         'RUNNER_MAX_EVENT_BYTES',
-        'HANGAR_TASK_ATTEMPT',
         'RUNNER_TASK_API_URL',
         'HANGAR_TASK_TOKEN_FILE',
         'WORKSPACE_ROOT',
@@ -154,6 +168,7 @@ describe('kubernetes executor, end to end', () => {
     for (const secret of [platform.DATABASE_URL!, platform.REDIS_URL!, platform.SCRIPTED_MODEL_URL!])
       expect(values).not.toContain(secret);
     expect(values).not.toContain('hga_');
+    expect(values).not.toContain('hgw_');
   }
 
   it('should run a task as a Job whose pod runs the real agent CLI, and stream it live', async () => {
@@ -210,5 +225,106 @@ describe('kubernetes executor, end to end', () => {
     );
     expect(deletion?.query['propagationPolicy']).toBe('Foreground');
     expectNoPlatformSecrets(jobName);
+  });
+
+  describe('warm pods', () => {
+    const runnerMetrics = async () =>
+      (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
+    // A sample of the runner's /metrics carrying every label given (0 when absent).
+    const metric = async (name: string, labels: Record<string, string> = {}) => {
+      const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
+      const line = (await runnerMetrics())
+        .split('\n')
+        .find(
+          (candidate) => candidate.startsWith(`${name}{`) && wanted.every((pair) => candidate.includes(pair)),
+        );
+      return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
+    };
+    const warmJobNames = () =>
+      fake
+        .jobs(NAMESPACE)
+        .filter(
+          (job) =>
+            job.metadata?.labels?.['hangar.dev/warm-profile'] &&
+            !job.metadata.labels['hangar.dev/task'] &&
+            !job.metadata.deletionTimestamp,
+        )
+        .map((job) => job.metadata!.name!);
+    // Resolves once the runner counts a warm pod whose CLI waits.
+    const warmPodReady = async () => {
+      const deadline = Date.now() + 60_000;
+      while ((await metric('hangar_runner_warm_jobs', { state: 'ready' })) !== 1) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `no warm pod got ready; its pods said:\n${warmJobNames()
+              .map((name) => containers.get(name)?.output.join(''))
+              .join('\n')}`,
+          );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const run = async (body: Record<string, unknown>) => {
+      const created = await createTask(stack, body);
+      const follower = follow(stack, created.id, 0);
+      await follower.ack;
+      const events = await follower.finished;
+      follower.close();
+      return { ...(await taskWithDiff(stack, created.id)), events };
+    };
+    // Where the workspace was differs (/workspace/<task id> in a cold pod, the folder the CLI
+    // started in in a warm one): compared as <workspace>.
+    const shape = (run: { events: TaskEvent[]; task: Task }) => eventShape(run.events, run.task.workspace!);
+    const comparable = comparableDiff;
+
+    it("should serve a task from a warm pod's waiting CLI as a cold pod would: same events, result and diff", async () => {
+      for (const [name, warm] of [
+        ['warm', 1],
+        ['cold-twin', 0],
+      ] as const)
+        expect((await request(stack, 'POST', '/api/v1/profiles', { name, warm })).status).toBe(201);
+      await warmPodReady();
+      const [warmJob] = warmJobNames();
+      expect(warmJob).toMatch(/^hangar-warm-/);
+      expectNoPlatformSecrets(warmJob!, true);
+
+      const warm = await run({ prompt: 'write it', scenario: 'write-file', profile: 'warm' });
+      const cold = await run({ prompt: 'write it', scenario: 'write-file', profile: 'cold-twin' });
+      expect(warm.task.status).toBe('COMPLETED');
+      expect(cold.task.status).toBe('COMPLETED');
+      expect(await metric('hangar_runner_warm_job_takes_total', { outcome: 'hit' })).toBe(1);
+      // The warm one ran in the warm Job's pod, no Job of its own; the cold one in its own.
+      expect(fake.job(NAMESPACE, `hangar-task-${warm.task.id}-1`)).toBeUndefined();
+      expect(fake.job(NAMESPACE, warmJob!)?.metadata?.labels?.['hangar.dev/task']).toBe(warm.task.id);
+      expect(fake.job(NAMESPACE, `hangar-task-${cold.task.id}-1`)).toBeDefined();
+
+      expect(shape(warm)).toEqual(shape(cold));
+      expect(shape(warm)).toContain(
+        'tool.use Write {"file_path":"<workspace>/hello.txt","content":"hello from hangar\\n"}',
+      );
+      expect(warm.task.result).toBe(cold.task.result);
+      expect(warm.task.result).toBe('Wrote hello.txt');
+      expect(comparable(warm.diff)).toEqual(comparable(cold.diff));
+      expect(comparable(warm.diff).files).toEqual([
+        expect.objectContaining({ path: 'hello.txt', status: 'added' }),
+      ]);
+      // Its workspace is where the pod's CLI started, on the task's branch.
+      expect(warm.task.branch).toBe(`hangar/${warm.task.id}`);
+      expect(path.dirname(warm.task.workspace!)).toBe(
+        path.join(stack.dataDir, 'pods', warmJob!, 'workspace'),
+      );
+      expect(await readFile(path.join(warm.task.workspace!, 'hello.txt'), 'utf8')).toBe(
+        'hello from hangar\n',
+      );
+      expect(await containers.get(warmJob!)!.exited).toEqual({ exitCode: 0, reason: 'Completed' });
+
+      // Another warm pod takes its place; a profile that no longer asks for one keeps none.
+      await waitUntil(
+        () => warmJobNames().length === 1 && warmJobNames()[0] !== warmJob,
+        30_000,
+        'a new warm Job',
+      );
+      expect((await request(stack, 'PATCH', '/api/v1/profiles/warm', { warm: 0 })).status).toBe(200);
+      await waitUntil(() => warmJobNames().length === 0, 30_000, 'no warm Job left');
+    });
   });
 });

@@ -303,3 +303,40 @@ export async function waitUntil(holds: () => boolean, timeoutMs: number, what: s
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+// A finished task as the API shows it, and its diff.
+export async function taskWithDiff(
+  stack: ServiceStack,
+  taskId: string,
+): Promise<{ task: Task; diff: Record<string, unknown> }> {
+  const task = (await request(stack, 'GET', `/api/v1/tasks/${taskId}`)).body as Task;
+  const diff = (await request(stack, 'GET', `/api/v1/tasks/${taskId}/diff`)).body as Record<string, unknown>;
+  return { task, diff };
+}
+
+// What a run showed its watchers, without what differs between any two runs (ids, times, costs;
+// `workspace`, where the run's workspace was, as <workspace>): a warm and a cold run compare equal.
+export function eventShape(events: TaskEvent[], workspace?: string): string[] {
+  const text = (value: unknown) =>
+    workspace ? String(value).replaceAll(workspace, '<workspace>') : String(value);
+  return events.map((event) => {
+    if (event.type === 'task.status') return `status ${event.data.status}`;
+    if (event.type === 'tool.use')
+      return `tool.use ${event.data.name} ${text(JSON.stringify(event.data.input))}`;
+    if (event.type === 'tool.result') return `tool.result ${event.data.isError} ${text(event.data.content)}`;
+    if (event.type === 'assistant.text') return `text ${event.data.text}`;
+    if (event.type === 'result')
+      return `result ${event.data.subtype} ${event.data.isError} ${event.data.result}`;
+    return event.type;
+  });
+}
+
+// A diff without its commit (which differs between any two runs).
+export function comparableDiff(diff: Record<string, unknown>) {
+  return {
+    files: diff['files'],
+    linesAdded: diff['linesAdded'],
+    linesRemoved: diff['linesRemoved'],
+    unifiedDiff: String(diff['unifiedDiff']),
+  };
+}

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Task, TaskEvent } from '@hangar/contracts';
+import type { Task } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { createTask, follow, request, waitUntil } from './support';
+import { comparableDiff, createTask, eventShape, follow, request, taskWithDiff, waitUntil } from './support';
 
 // The warm pool (docs/performance.md): Claude Code CLIs the runner starts ahead of their tasks, in
 // their sandboxes, against the scripted model. A warm CLI's workspace lives in
@@ -80,24 +80,8 @@ describe('warm pool: agent CLIs started before their tasks', () => {
       }),
     ]).finally(() => clearTimeout(timer));
     follower.close();
-    const task = (await request(stack, 'GET', `/api/v1/tasks/${created.id}`)).body as Task;
-    const diff = (await request(stack, 'GET', `/api/v1/tasks/${created.id}/diff`)).body as Record<
-      string,
-      unknown
-    >;
-    return { task, events, diff };
+    return { ...(await taskWithDiff(stack, created.id)), events };
   };
-  // What a run showed its watchers, without what differs between any two runs (ids, times, costs).
-  const shape = (events: TaskEvent[]) =>
-    events.map((event) => {
-      if (event.type === 'task.status') return `status ${event.data.status}`;
-      if (event.type === 'tool.use') return `tool.use ${event.data.name} ${JSON.stringify(event.data.input)}`;
-      if (event.type === 'tool.result') return `tool.result ${event.data.isError} ${event.data.content}`;
-      if (event.type === 'assistant.text') return `text ${event.data.text}`;
-      if (event.type === 'result')
-        return `result ${event.data.subtype} ${event.data.isError} ${event.data.result}`;
-      return event.type;
-    });
   // Alive: not gone and not a zombie (a sandbox's inner process, reparented to this machine's
   // init, may wait a while to be reaped).
   const alive = (pid: number) => {
@@ -123,15 +107,10 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     expect(cold.task.status).toBe('COMPLETED');
     expect(await hits()).toBe(1);
 
-    expect(shape(warm.events)).toEqual(shape(cold.events));
+    expect(eventShape(warm.events)).toEqual(eventShape(cold.events));
     expect(warm.task.result).toBe(cold.task.result);
     expect(warm.task.result).toBe('Wrote hello.txt');
-    const comparable = (diff: Record<string, unknown>) => ({
-      files: diff['files'],
-      linesAdded: diff['linesAdded'],
-      linesRemoved: diff['linesRemoved'],
-      unifiedDiff: String(diff['unifiedDiff']),
-    });
+    const comparable = comparableDiff;
     expect(comparable(warm.diff)).toEqual(comparable(cold.diff));
     expect(comparable(warm.diff).files).toEqual([
       expect.objectContaining({ path: 'hello.txt', status: 'added' }),

@@ -60,11 +60,33 @@ describe('the kubernetes executor', () => {
     expect(refused.stderr).toContain('perProfile');
   });
 
+  it("should give the kubernetes executor's controller its warm task pods, within bounds", async () => {
+    const objects = await render({
+      valuesFiles: [valuesFile('kubernetes-gvisor-values.yaml')],
+      set: ['agentRunner.jobs.warmMax=3', 'agentRunner.warm.perProfile=1'],
+    });
+    const env = plainEnv(objects, containerOf(find(objects, 'Deployment', `${fullname}-agent-runner`)));
+    expect(env).toMatchObject({ RUNNER_JOB_WARM_MAX: '3', RUNNER_WARM_DEFAULT: '1', RUNNER_MAX_JOBS: '50' });
+    const refused = await helm(
+      templateArgs({
+        valuesFiles: [valuesFile('kubernetes-gvisor-values.yaml')],
+        set: ['agentRunner.jobs.warmMax=101'],
+      }),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('warmMax');
+  });
+
   it('should let the controller do exactly what it needs in the jobs namespace', () => {
     const role = find(gvisor, 'Role', `${fullname}-agent-runner`);
     expect(role.metadata.namespace).toBe('hangar-tasks');
     expect(role.rules as PolicyRule[]).toEqual([
-      { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+      // patch: a deadline pushed back (approvals), a warm Job labelled with the attempt given to it.
+      {
+        apiGroups: ['batch'],
+        resources: ['jobs'],
+        verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
+      },
       { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
       // Each Job's token Secret: made, read back, replaced; never listed or watched.
@@ -93,6 +115,8 @@ describe('the kubernetes executor', () => {
       RUNNER_JOB_NAMESPACE: 'hangar-tasks',
       RUNNER_JOB_IMAGE: 'ghcr.io/hangar-dev/hangar-agent-runner:0.1.0',
       RUNNER_MAX_JOBS: '50',
+      // No warm task pods unless asked for.
+      RUNNER_JOB_WARM_MAX: '0',
       RUNNER_JOB_RUNTIME_CLASS: 'gvisor',
       RUNNER_JOB_TTL_SECONDS: '1800',
       // Task pods reach the controller's endpoints through its Service.
@@ -213,7 +237,13 @@ describe('the kubernetes executor', () => {
     const policy = find(objects, 'NetworkPolicy', `${fullname}-tasks`);
     expect(policy.metadata.namespace).toBe('hangar-tasks');
     expect(policy.spec).toEqual({
-      podSelector: { matchExpressions: [{ key: 'hangar.dev/task', operator: 'Exists' }] },
+      // Every pod the controller makes, a warm one (no task label yet) as much as a task's.
+      podSelector: {
+        matchLabels: {
+          'app.kubernetes.io/component': 'task',
+          'app.kubernetes.io/managed-by': 'hangar-agent-runner',
+        },
+      },
       policyTypes: ['Ingress', 'Egress'],
       ingress: [],
       egress: [

@@ -15,6 +15,8 @@ export interface AttemptGrant {
   attempt: number;
   provider: string;
   expiresAt: Date;
+  // The warm Job the attempt was given to (kubernetes executor); null: its own Job, or a runner.
+  runnerId: string | null;
   // The task as it is now.
   task: Task & { projectId: string; profileId: string; userId: string | null; tokenId: string | null };
 }
@@ -74,6 +76,7 @@ export class AttemptTokenRepository {
         attempt: row.attempt,
         provider: row.provider,
         expiresAt: row.expiresAt,
+        runnerId: row.runnerId,
         task: {
           ...toTask(task),
           projectId: task.projectId,

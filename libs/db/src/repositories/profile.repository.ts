@@ -84,12 +84,23 @@ export class ProfileRepository {
   // The profile a task was created with (in the task's own project), secrets included: what the
   // runner applies.
   async ofTask(taskId: string): Promise<AgentProfile> {
+    return (await this.ofTaskWithId(taskId)).profile;
+  }
+
+  // The same with its id (the kubernetes executor's warm Jobs are labelled with it).
+  async ofTaskWithId(taskId: string): Promise<{ id: string; profile: AgentProfile }> {
     const row = await this.prisma.task.findUnique({
       where: { id: taskId },
       select: { profile: { include: withProject } },
     });
     if (!row) throw notFound(`of task ${taskId}`);
-    return toProfile(row.profile);
+    return { id: row.profile.id, profile: toProfile(row.profile) };
+  }
+
+  // A profile by its id, secrets included (a warm task pod starts its CLI with it); null if gone.
+  async byId(id: string): Promise<AgentProfile | null> {
+    const row = await this.prisma.agentProfile.findUnique({ where: { id }, include: withProject });
+    return row ? toProfile(row) : null;
   }
 
   // The Claude Code profiles runners keep warm CLIs for (docs/performance.md), each with how many:

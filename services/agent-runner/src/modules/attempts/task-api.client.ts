@@ -5,14 +5,20 @@ import {
   ProblemSchema,
   TASK_API_PREFIX,
   TASK_API_ROUTES,
+  WARM_POD_ROUTES,
   type Problem,
   type TaskApiRoute,
+  type WarmPodRoute,
 } from '@hangar/contracts';
+
+// The attempt's routes, and a warm pod's (with its own credential) before it has an attempt.
+const ROUTES = { ...TASK_API_ROUTES, ...WARM_POD_ROUTES };
+type Route = TaskApiRoute | WarmPodRoute;
 
 export interface TaskApiClientOptions {
   // The runner's endpoints as the pod reaches them (RUNNER_TASK_API_URL).
   url: string;
-  // The attempt's token.
+  // The attempt's token (a warm pod's own, on the warm routes).
   token: string;
   // How long a call keeps being retried while the runner cannot be reached (a rolling update).
   retryForMs?: number;
@@ -23,11 +29,11 @@ export interface TaskApiClientOptions {
 // A call the task API refused: its status and the problem it answered.
 export class TaskApiError extends Error {
   constructor(
-    readonly route: TaskApiRoute,
+    readonly route: Route,
     readonly status: number,
     readonly problem: Problem | undefined,
   ) {
-    super(`task API ${TASK_API_ROUTES[route]}: ${status} ${problem?.detail ?? problem?.title ?? ''}`.trim());
+    super(`task API ${ROUTES[route]}: ${status} ${problem?.detail ?? problem?.title ?? ''}`.trim());
   }
 
   // The token's attempt is over (or the token was revoked with it): nothing more to do.
@@ -46,10 +52,10 @@ const UNAVAILABLE = new Set([502, 503, 504]);
 export class TaskApiClient {
   constructor(private readonly options: TaskApiClientOptions) {}
 
-  async call<T>(route: TaskApiRoute, body: unknown, answer: z.ZodType<T>): Promise<T>;
-  async call(route: TaskApiRoute, body?: unknown): Promise<undefined>;
-  async call<T>(route: TaskApiRoute, body?: unknown, answer?: z.ZodType<T>): Promise<T | undefined> {
-    const [method, path] = TASK_API_ROUTES[route].split(' ') as [string, string];
+  async call<T>(route: Route, body: unknown, answer: z.ZodType<T>): Promise<T>;
+  async call(route: Route, body?: unknown): Promise<undefined>;
+  async call<T>(route: Route, body?: unknown, answer?: z.ZodType<T>): Promise<T | undefined> {
+    const [method, path] = ROUTES[route].split(' ') as [string, string];
     const url = `${this.options.url.replace(/\/+$/, '')}${TASK_API_PREFIX}${path}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const deadline = Date.now() + (this.options.retryForMs ?? 60_000);

@@ -51,14 +51,20 @@ export class AttemptCredentials {
     provider: string,
     token?: string,
   ): Promise<string> {
-    const seconds = task.timeoutSeconds + this.config.RUNNER_ATTEMPT_TOKEN_GRACE_SECONDS;
     return this.tokens.issue({
       taskId: task.id,
       attempt,
       provider,
-      expiresAt: new Date(Date.now() + seconds * 1000),
+      expiresAt: this.expiry(task),
       ...(token ? { token } : {}),
     });
+  }
+
+  // When a credential issued now for an attempt of `task` expires (a warm Job's is issued with
+  // its assignment, by the warm pods' repository).
+  expiry(task: Pick<Task, 'timeoutSeconds'>): Date {
+    const seconds = task.timeoutSeconds + this.config.RUNNER_ATTEMPT_TOKEN_GRACE_SECONDS;
+    return new Date(Date.now() + seconds * 1000);
   }
 
   async revoke(taskId: string, attempt: number): Promise<void> {

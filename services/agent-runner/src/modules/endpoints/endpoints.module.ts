@@ -14,6 +14,7 @@ import { ModelGateway } from './model-gateway';
 import { ProviderCredentials } from './provider-credentials';
 import { RunnerEndpoints } from './runner-endpoints.server';
 import { TaskApi } from './task-api';
+import { WarmAssignments } from './warm-assignments';
 
 // The runner's endpoints for agents and task pods, and the credentials they check.
 @Module({
@@ -49,10 +50,11 @@ import { TaskApi } from './task-api';
     },
     EgressProxy,
     TaskApi,
+    WarmAssignments,
     ApprovalGate,
     DelegationMcp,
     RunnerEndpoints,
   ],
-  exports: [ApprovalGate, AttemptCredentials, RunnerEndpoints],
+  exports: [ApprovalGate, AttemptCredentials, RunnerEndpoints, WarmAssignments],
 })
 export class EndpointsModule {}

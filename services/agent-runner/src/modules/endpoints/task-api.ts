@@ -6,6 +6,7 @@ import {
   TASK_API_MAX_BODY_BYTES,
   TASK_API_PREFIX,
   TASK_API_ROUTES,
+  TASK_API_WARM_WAIT_MS,
   TaskApiAnswerRequestSchema,
   TaskApiClaimRequestSchema,
   TaskApiDiffRequestSchema,
@@ -13,22 +14,33 @@ import {
   TaskApiEventsRequestSchema,
   TaskApiFinishRequestSchema,
   TaskApiSessionSchema,
+  TaskApiWarmAssignmentRequestSchema,
   TaskApiWorkspaceRequestSchema,
+  WARM_POD_ROUTES,
   type Problem,
   type TaskApiClaim,
   type TaskApiRefusal,
   type TaskApiRoute,
+  type TaskApiWarmAssignment,
+  type TaskApiWarmProfile,
+  type WarmPodRoute,
   withoutNul,
 } from '@hangar/contracts';
-import type { AttemptGrant } from '@hangar/db';
+import { ProfileRepository, WarmPodRepository, type AttemptGrant, type WarmPodGrant } from '@hangar/db';
 import { parseRepositorySpec, repositoryEndpoint } from '@hangar/workspaces';
 import { LocalAttempts, NotAConversationTurn, type LocalAttempt } from '../attempts/local-attempts';
 import { taskJobName } from '../kubernetes/task-job';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { sendJson } from './model-gateway';
+import { WarmAssignments } from './warm-assignments';
+
+// A warm pod's wait for an assignment (answered after TASK_API_WARM_WAIT_MS at most: it asks
+// again) is woken when one is made (WarmAssignments), and looks in the database this often anyway.
+const WARM_POLL_MS = 1000;
 
 // What each route reads from its body (routes without a body read none).
-const BODIES: Partial<Record<TaskApiRoute, z.ZodType>> = {
+const BODIES: Partial<Record<TaskApiRoute | WarmPodRoute, z.ZodType>> = {
+  warmAssignment: TaskApiWarmAssignmentRequestSchema,
   claim: TaskApiClaimRequestSchema,
   events: TaskApiEventsRequestSchema,
   heartbeat: TaskApiEmptyRequestSchema,
@@ -63,11 +75,20 @@ export class TaskApi {
   constructor(
     private readonly credentials: AttemptCredentials,
     private readonly attempts: LocalAttempts,
+    private readonly warmPods: WarmPodRepository,
+    private readonly profiles: ProfileRepository,
+    private readonly assignments: WarmAssignments,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     try {
       const route = routeOf(req.method ?? 'GET', url.pathname.slice(TASK_API_PREFIX.length));
+      if (isWarmRoute(route)) {
+        const pod = await this.authorizeWarm(req);
+        const body = await readBody(req, BODIES[route]);
+        sendJson(res, 200, await this.answerWarm(route, pod, body, req));
+        return;
+      }
       const grant = await this.authorize(req, route);
       const body = await readBody(req, BODIES[route]);
       const answer = await this.answer(route, grant, body);
@@ -81,13 +102,7 @@ export class TaskApi {
   }
 
   private async authorize(req: IncomingMessage, route: TaskApiRoute): Promise<AttemptGrant> {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token)
-      throw new Refused(
-        401,
-        { detail: "send the attempt's token: Authorization: Bearer hga_…", code: 'unknown' },
-        { 'www-authenticate': 'Bearer realm="hangar-task-api"' },
-      );
+    const token = bearerOf(req, "send the attempt's token: Authorization: Bearer hga_…");
     const access = await this.credentials.check(token, { claimable: route === 'claim' });
     if (!access.ok) throw refusal(access.refusal);
     const { grant } = access;
@@ -101,6 +116,61 @@ export class TaskApi {
         code: 'attempt-ended',
       });
     return grant;
+  }
+
+  // A warm pod's own credential: good on the warm routes alone (an attempt's is refused there,
+  // and this one everywhere else, as `unknown`).
+  private async authorizeWarm(req: IncomingMessage): Promise<WarmPodGrant> {
+    const token = bearerOf(req, "send the warm pod's token: Authorization: Bearer hgw_…");
+    const access = await this.warmPods.check(token);
+    if (!access.ok) throw refusal(access.refusal);
+    return access.pod;
+  }
+
+  private async answerWarm(
+    route: WarmPodRoute,
+    pod: WarmPodGrant,
+    body: unknown,
+    req: IncomingMessage,
+  ): Promise<TaskApiWarmProfile | TaskApiWarmAssignment> {
+    switch (route) {
+      case 'warmProfile': {
+        // The profile as the pod's Job was made for it: a changed one is not the pod's to start.
+        const profile = await this.profiles.byId(pod.profileId);
+        if (!profile || Date.parse(profile.updatedAt) !== pod.profileVersion.getTime())
+          throw new Refused(409, {
+            detail: 'the profile this warm pod was made for has changed since: the controller replaces it',
+            code: 'profile-changed',
+          });
+        return { profile };
+      }
+      case 'warmAssignment': {
+        const { attemptTokenHash } = body as z.infer<typeof TaskApiWarmAssignmentRequestSchema>;
+        if (!(await this.warmPods.ready(pod.jobName, attemptTokenHash)))
+          throw new Refused(409, {
+            detail: 'this warm pod reported another credential for its CLI before',
+            code: 'other-credential',
+          });
+        return { assignment: await this.assignmentOf(pod, req) };
+      }
+    }
+  }
+
+  // Waits up to TASK_API_WARM_WAIT_MS for the pod's Job to be given an attempt (or for the pod to go away).
+  private async assignmentOf(
+    pod: WarmPodGrant,
+    req: IncomingMessage,
+  ): Promise<TaskApiWarmAssignment['assignment']> {
+    const gone = new AbortController();
+    req.socket.once('close', () => gone.abort());
+    const deadline = Date.now() + TASK_API_WARM_WAIT_MS;
+    let current: WarmPodGrant | null = pod;
+    while (current && !current.assignment && !gone.signal.aborted && Date.now() < deadline) {
+      await this.assignments.wait(pod.jobName, Math.min(WARM_POLL_MS, deadline - Date.now()), gone.signal);
+      current = await this.warmPods.get(pod.jobName);
+    }
+    if (!current) throw refusal('revoked');
+    return current.assignment;
   }
 
   private async answer(route: TaskApiRoute, grant: AttemptGrant, body: unknown): Promise<unknown> {
@@ -182,9 +252,25 @@ export class TaskApi {
   }
 }
 
-// The run of a task pod is its Job: the kubernetes executor finds the Job by it.
-function runnerIdOf(grant: AttemptGrant): string {
-  return taskJobName(grant.taskId, grant.attempt);
+// The run of a task pod is its Job: the kubernetes executor finds the Job by it (the attempt's
+// own, or the warm Job it was given to).
+export function runnerIdOf(grant: Pick<AttemptGrant, 'taskId' | 'attempt' | 'runnerId'>): string {
+  return grant.runnerId ?? taskJobName(grant.taskId, grant.attempt);
+}
+
+function bearerOf(req: IncomingMessage, hint: string): string {
+  const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (!token)
+    throw new Refused(
+      401,
+      { detail: hint, code: 'unknown' },
+      { 'www-authenticate': 'Bearer realm="hangar-task-api"' },
+    );
+  return token;
+}
+
+function isWarmRoute(route: TaskApiRoute | WarmPodRoute): route is WarmPodRoute {
+  return route in WARM_POD_ROUTES;
 }
 
 // The pod clones and pushes the task's repository itself: it gets that host's credential alone
@@ -216,8 +302,11 @@ async function gitOf(attempt: LocalAttempt): Promise<TaskApiClaim['git']> {
   };
 }
 
-function routeOf(method: string, path: string): TaskApiRoute {
-  const routes = Object.entries(TASK_API_ROUTES) as [TaskApiRoute, string][];
+function routeOf(method: string, path: string): TaskApiRoute | WarmPodRoute {
+  const routes = Object.entries({ ...TASK_API_ROUTES, ...WARM_POD_ROUTES }) as [
+    TaskApiRoute | WarmPodRoute,
+    string,
+  ][];
   const found = routes.find(([, line]) => line === `${method} ${path}`);
   if (found) return found[0];
   const allowed = routes
@@ -235,7 +324,7 @@ function notWaiting(grant: AttemptGrant): Refused {
   });
 }
 
-function refusal(reason: TaskApiRefusal): Refused {
+function refusal(reason: TaskApiRefusal | 'revoked'): Refused {
   const status = reason === 'attempt-ended' ? 409 : 401;
   return new Refused(status, { detail: REFUSAL_TEXT[reason], code: reason });
 }

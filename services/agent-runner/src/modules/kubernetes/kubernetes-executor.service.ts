@@ -13,7 +13,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { TERMINAL_STATUSES, type TaskJob } from '@hangar/contracts';
-import { ProfileRepository, TaskRepository, type AttemptGrant, type TaskJobState } from '@hangar/db';
+import {
+  ProfileRepository,
+  TaskRepository,
+  WarmPodRepository,
+  type AttemptGrant,
+  type TaskJobState,
+} from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
 import { delayedJob, type Job } from '@hangar/redis';
 import type { TaskExecutor } from '../intake/task-executor';
@@ -21,6 +27,8 @@ import { TaskIntake } from '../intake/task-intake.service';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { ApprovalGate } from '../endpoints/approval-gate';
 import { AttemptCredentials } from '../endpoints/attempt-credentials.service';
+import { runnerIdOf } from '../endpoints/task-api';
+import { WarmAssignments } from '../endpoints/warm-assignments';
 import { isJobFinished, jobFailure, type JobFailure } from './job-failure';
 import { KubeClients } from './kube-clients';
 import { KubernetesMetrics } from './kubernetes.metrics';
@@ -37,8 +45,11 @@ import {
   sharedWorkspaceInPod,
   TASK_LABEL,
   taskJobName,
+  WARM_PROFILE_LABEL,
+  WARM_SECONDS_ANNOTATION,
   type TaskJobSettings,
 } from './task-job';
+import { isIdleWarmJob, WarmJobs } from './warm-jobs';
 
 const MANAGED_SELECTOR = `app.kubernetes.io/managed-by=${COMPONENT_LABELS['app.kubernetes.io/managed-by']}`;
 // The label the Job controller puts on a Job's pods.
@@ -84,6 +95,8 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
   // Jobs whose token Secret is known to exist, while leading.
   private readonly secured = new Set<string>();
   private capacityWaiters: (() => void)[] = [];
+  // Warm task pods (docs/performance.md), kept while leading.
+  readonly warm: WarmJobs;
 
   constructor(
     private readonly tasks: TaskRepository,
@@ -95,6 +108,8 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     private readonly intake: TaskIntake,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
     approvals: ApprovalGate,
+    private readonly warmPods: WarmPodRepository,
+    private readonly assignments: WarmAssignments,
   ) {
     approvals.onWaited((grant, waitedMs) => this.extendDeadline(grant, waitedMs));
     const namespace = config.RUNNER_JOB_NAMESPACE;
@@ -126,6 +141,17 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
       onStartedLeading: () => this.lead(),
       onStoppedLeading: () => this.follow(),
     });
+    this.warm = new WarmJobs(
+      {
+        leading: () => this.isLeader && this.listed,
+        knownJobs: () => this.knownJobs(),
+        podsOf: (name) => this.podsOf(name),
+        created: (job) => {
+          if (!this.jobs.get(job.metadata?.name ?? '')) this.created.set(job.metadata?.name ?? '', job);
+        },
+      },
+      { kube, settings: this.settings, config, pods: warmPods, profiles, metrics },
+    );
     metrics.observe(this);
   }
 
@@ -143,15 +169,41 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     await this.election.stop();
   }
 
-  // Active task Jobs (not finished), in the whole namespace or of one project.
+  // Active task Jobs (not finished), in the whole namespace or of one project. A warm Job counts
+  // from when an attempt is given to it; until then it is bounded by RUNNER_JOB_WARM_MAX alone.
   activeJobs(projectId?: string): V1Job[] {
+    return this.knownJobs().filter(
+      (job) =>
+        !isJobFinished(job) &&
+        !this.warm.isIdle(job) &&
+        (projectId === undefined || job.metadata?.labels?.[PROJECT_LABEL] === projectId),
+    );
+  }
+
+  // Warm Jobs waiting for an attempt (hangar_runner_warm_jobs).
+  warmJobs(): { ready: number; starting: number } {
+    return this.warm.counts();
+  }
+
+  // Every managed Job: as watched, and those created here the watch has not shown yet.
+  private knownJobs(): V1Job[] {
     const jobs = new Map<string, V1Job>();
     for (const job of this.created.values()) jobs.set(job.metadata?.name ?? '', job);
     for (const job of this.jobs.list()) jobs.set(job.metadata?.name ?? '', job);
-    return [...jobs.values()].filter(
-      (job) =>
-        !isJobFinished(job) &&
-        (projectId === undefined || job.metadata?.labels?.[PROJECT_LABEL] === projectId),
+    return [...jobs.values()];
+  }
+
+  // The Job of a task attempt: its own (named after it), or a warm Job it was given to.
+  private jobOfAttempt(taskId: string, attempt: number): V1Job | undefined {
+    const name = taskJobName(taskId, attempt);
+    return (
+      this.jobs.get(name) ??
+      this.created.get(name) ??
+      this.knownJobs().find(
+        (job) =>
+          job.metadata?.labels?.[TASK_LABEL] === taskId &&
+          job.metadata.labels[ATTEMPT_LABEL] === String(attempt),
+      )
     );
   }
 
@@ -181,11 +233,14 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     // Adoption: the Jobs listed are reconciled like any other; a task whose Job exists is not
     // given a second one (its name derives from the task id and attempt).
     await this.resync();
+    this.warm.start();
+    await this.warmPods.removeRevokedBefore(new Date(Date.now() - 24 * 3600 * 1000));
     await this.intake.open(this);
     this.acting = true;
     const tick = () => {
       if (!this.acting) return; // a pass that was in flight when leadership ended schedules no more
       this.resyncTimer = setTimeout(() => {
+        this.warm.refresh();
         this.resyncing = this.resync().finally(tick);
       }, this.config.RUNNER_JOB_RESYNC_MS);
     };
@@ -198,6 +253,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     this.listed = false;
     clearTimeout(this.resyncTimer);
     await this.resyncing;
+    await this.warm.stop();
     this.wakeCapacityWaiters();
     await this.intake.close();
     await Promise.all([this.jobs.stop(), this.pods.stop()]);
@@ -215,13 +271,13 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
 
   async take(job: Job<TaskJob>, token: string | undefined): Promise<string> {
     const { taskId, attempt } = job.data;
-    const name = taskJobName(taskId, attempt);
     const [task] = await this.tasks.jobStates([taskId]);
     if (!task || task.status !== 'QUEUED' || task.attempts !== attempt - 1)
       return 'skipped: the task is no longer waiting for this attempt';
-    if (this.jobs.get(name) || this.created.has(name)) return 'adopted: its Job exists';
+    if (this.jobOfAttempt(taskId, attempt)) return 'adopted: its Job exists';
     // A task pod's workspace is its own: one that must work in an earlier task's cannot start.
-    const { workspaceOf } = await this.tasks.get(taskId);
+    const full = await this.tasks.get(taskId);
+    const { workspaceOf } = full;
     if (workspaceOf) {
       const reason = `workspace: ${sharedWorkspaceInPod(taskId, workspaceOf)}`;
       if (await this.lifecycle.failUnstarted(taskId, attempt, reason))
@@ -233,7 +289,25 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
       if (!(await this.capacityFreed())) return this.later(job, token, 0);
     }
 
-    const profile = await this.profiles.ofTask(task.id);
+    const withId = await this.profiles.ofTaskWithId(task.id);
+    const warm = await this.warm.take(full, attempt, withId, this.credentials.expiry(task));
+    if (warm && 'job' in warm) {
+      const name = warm.job.metadata?.name ?? '';
+      await this.serialized(name, () => this.labelAssigned(warm.job, task, attempt));
+      return 'warm-job-assigned';
+    }
+    return this.createJob(job, token, task, attempt, withId.profile);
+  }
+
+  // The attempt's own Job, then its token in the Job's Secret.
+  private async createJob(
+    job: Job<TaskJob> | null,
+    token: string | undefined,
+    task: TaskJobState,
+    attempt: number,
+    profile: Awaited<ReturnType<ProfileRepository['ofTask']>>,
+  ): Promise<string> {
+    const name = taskJobName(task.id, attempt);
     const body = buildTaskJob(
       {
         id: task.id,
@@ -251,7 +325,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
       const created = await this.kube.batch.createNamespacedJob({ namespace: this.settings.namespace, body });
       if (!this.jobs.get(name)) this.created.set(name, created);
       this.metrics.created.inc();
-      this.logger.log(`task ${taskId} attempt ${attempt}: Job ${name} created`);
+      this.logger.log(`task ${task.id} attempt ${attempt}: Job ${name} created`);
       // Its pod waits for the token; a failure here is retried by the Job's reconcile.
       await this.serialized(name, () => this.provideToken(created, task, attempt, profile.provider));
       return 'job-created';
@@ -268,9 +342,41 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
         return 'job-refused';
       }
       // Quota, throttling, an API server away: try again shortly, nothing lost.
-      this.logger.warn(`task ${taskId}: Job ${name} not created (${status ?? String(error)}); retrying`);
+      this.logger.warn(`task ${task.id}: Job ${name} not created (${status ?? String(error)}); retrying`);
+      if (!job) throw error;
       return this.later(job, token, this.config.RUNNER_JOB_REQUEUE_DELAY_MS);
     }
+  }
+
+  // An attempt given to a warm Job: its pod is told at once (it waits on the task API), and the
+  // Job becomes the attempt's like any task Job — its labels (reconcile, cancel, adoption find it
+  // by them), and its deadline the task's timeout from now.
+  private async labelAssigned(job: V1Job, task: TaskJobState, attempt: number): Promise<void> {
+    const name = job.metadata?.name ?? '';
+    this.assignments.assigned(name);
+    this.secured.add(name);
+    const started = job.status?.startTime ?? job.metadata?.creationTimestamp;
+    const warmSeconds = started
+      ? Math.max(0, Math.ceil((Date.now() - new Date(started).getTime()) / 1000))
+      : 0;
+    const labels = {
+      [TASK_LABEL]: task.id,
+      [PROJECT_LABEL]: task.projectId,
+      [ATTEMPT_LABEL]: String(attempt),
+    };
+    const patched = await this.kube.batch.patchNamespacedJob(
+      {
+        name,
+        namespace: this.settings.namespace,
+        body: {
+          metadata: { labels, annotations: { [WARM_SECONDS_ANNOTATION]: String(warmSeconds) } },
+          spec: { activeDeadlineSeconds: warmSeconds + task.timeoutSeconds },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    if (this.created.has(name)) this.created.set(name, patched);
+    this.logger.log(`task ${task.id} attempt ${attempt}: given to warm Job ${name}`);
   }
 
   // The first turn of a conversation makes its claim; later turns find it (409).
@@ -309,10 +415,18 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
   // by all the attempt has waited, as the timeout inside the pod does (docs/governance.md).
   private async extendDeadline(grant: AttemptGrant, waitedMs: number): Promise<void> {
     if (grant.task.sandbox !== 'pod') return;
-    const activeDeadlineSeconds = grant.task.timeoutSeconds + Math.ceil(waitedMs / 1000);
+    const name = runnerIdOf(grant);
+    // A warm Job's deadline counts from its own start, before the attempt was given to it.
+    const warmSeconds = grant.runnerId
+      ? Number(
+          (await this.kube.batch.readNamespacedJob({ name, namespace: this.config.RUNNER_JOB_NAMESPACE }))
+            .metadata?.annotations?.[WARM_SECONDS_ANNOTATION] ?? '0',
+        )
+      : 0;
+    const activeDeadlineSeconds = warmSeconds + grant.task.timeoutSeconds + Math.ceil(waitedMs / 1000);
     await this.kube.batch.patchNamespacedJob(
       {
-        name: taskJobName(grant.taskId, grant.attempt),
+        name,
         namespace: this.config.RUNNER_JOB_NAMESPACE,
         body: { spec: { activeDeadlineSeconds } },
       },
@@ -362,6 +476,16 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
   private async reconcile(name: string): Promise<void> {
     const job = this.jobs.get(name);
     if (!job || !this.isLeader || !this.listed) return;
+    if (isIdleWarmJob(job)) {
+      // Given an attempt by a leader that stopped before it labelled the Job: labelled now (its
+      // change brings it back here as the attempt's).
+      const assignment = (await this.warmPods.get(name))?.assignment;
+      const [task] = assignment ? await this.tasks.jobStates([assignment.taskId]) : [];
+      if (assignment && task) return this.labelAssigned(job, task, assignment.attempt);
+      // Otherwise it is the warm Jobs' to judge (failed, retired, replaced).
+      this.warm.refresh();
+      return;
+    }
     const { taskId, attempt } = identify(job);
     const [task] = await this.tasks.jobStates([taskId]);
     const finished = isJobFinished(job);
@@ -380,7 +504,7 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
       if (!deleting) await this.deleteJob(name, 'task cancelled');
       return;
     }
-    if (!ownsAttempt(task, name, attempt)) return;
+    if (!this.waitsOn(task, name, attempt)) return;
     // A Job adopted from an earlier leader, or whose Secret could not be made: its pod waits.
     if (task.status === 'QUEUED' && !finished && !deleting) await this.ensureToken(job, task, attempt);
     const failure =
@@ -396,6 +520,16 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
           }
         : null);
     if (!failure) return;
+    if (task.status === 'QUEUED' && name !== taskJobName(task.id, attempt) && failure.retry) {
+      // A warm pod lost before it could claim the attempt given to it: the attempt starts cold.
+      await this.credentials.revoke(task.id, attempt);
+      if (!finished && !deleting) await this.deleteJob(name, failure.reason);
+      this.logger.warn(
+        `task ${task.id}: warm Job ${name} was lost before its claim (${failure.reason}); starting it cold`,
+      );
+      await this.createJob(null, undefined, task, attempt, await this.profiles.ofTask(task.id));
+      return;
+    }
     await this.concludeAttempt(task, name, attempt, failure);
     // An unschedulable or unpullable pod would wait forever: free what it holds.
     if (!finished && !deleting) await this.deleteJob(name, failure.reason);
@@ -406,9 +540,29 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
   private async reconcileGone(job: V1Job): Promise<void> {
     if (!this.isLeader) return;
     const name = job.metadata?.name ?? '';
+    if (job.metadata?.labels?.[WARM_PROFILE_LABEL] !== undefined) {
+      const assignment = (await this.warmPods.get(name))?.assignment;
+      await this.warmPods.revoke(name);
+      this.warm.forget(name);
+      // Gone unused, or given an attempt it had not been labelled with yet.
+      if (!job.metadata.labels[TASK_LABEL]) {
+        if (!assignment) return;
+        job = {
+          ...job,
+          metadata: {
+            ...job.metadata,
+            labels: {
+              ...job.metadata.labels,
+              [TASK_LABEL]: assignment.taskId,
+              [ATTEMPT_LABEL]: String(assignment.attempt),
+            },
+          },
+        };
+      }
+    }
     const { taskId, attempt } = identify(job);
     const [task] = await this.tasks.jobStates([taskId]);
-    if (!task || !ownsAttempt(task, name, attempt)) return;
+    if (!task || !this.waitsOn(task, name, attempt)) return;
     if (task.status === 'RUNNING' && task.cancelRequestedAt) {
       await this.lifecycle.finish(task.id, name, {
         status: 'CANCELLED',
@@ -504,13 +658,21 @@ export class KubernetesExecutor implements TaskExecutor, OnApplicationBootstrap,
     }
   }
 
+  // Whether the task still waits on this Job's attempt (ownsAttempt); not on a warm Job lost
+  // before its claim once the attempt has a Job of its own instead.
+  private waitsOn(task: TaskJobState, name: string, attempt: number): boolean {
+    if (!ownsAttempt(task, name, attempt)) return false;
+    const own = taskJobName(task.id, attempt);
+    return task.status !== 'QUEUED' || name === own || !(this.jobs.get(own) ?? this.created.get(own));
+  }
+
   private podsOf(jobName: string): V1Pod[] {
     return this.pods.list().filter((pod) => jobNameOf(pod) === jobName);
   }
 }
 
 // Whether the task still waits on this Job's attempt: the pod claimed it (the Job's name is
-// its runner id), or it has not claimed it yet.
+// its runner id, a warm Job's too), or it has not claimed it yet.
 function ownsAttempt(task: TaskJobState, name: string, attempt: number): boolean {
   if (task.status === 'RUNNING') return task.runnerId === name;
   return task.status === 'QUEUED' && task.attempts === attempt - 1;

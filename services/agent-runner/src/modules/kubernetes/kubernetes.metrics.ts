@@ -11,6 +11,9 @@ export class KubernetesMetrics {
   readonly leader: Gauge;
   readonly created: Counter;
   readonly failures: Counter<'reason'>;
+  readonly warmTakes: Counter<'outcome' | 'reason'>;
+  readonly warmRetired: Counter<'reason'>;
+  readonly warmCreated: Counter;
 
   constructor(
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
@@ -37,10 +40,38 @@ export class KubernetesMetrics {
       labelNames: ['reason'],
       registers: [registry],
     });
+    this.warmCreated = new Counter({
+      name: 'hangar_runner_warm_jobs_created_total',
+      help: 'Warm task Jobs created',
+      registers: [registry],
+    });
+    this.warmTakes = new Counter({
+      name: 'hangar_runner_warm_job_takes_total',
+      help: 'Attempts of profiles kept warm: given to a warm pod (hit) or to a Job of their own (miss, by reason)',
+      labelNames: ['outcome', 'reason'],
+      registers: [registry],
+    });
+    this.warmRetired = new Counter({
+      name: 'hangar_runner_warm_jobs_retired_total',
+      help: 'Warm task Jobs deleted unused, by reason (idle, profile-changed, not-wanted, failed)',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
   }
 
-  // Running Jobs, read when Prometheus scrapes.
-  observe(executor: { activeJobs(): unknown[] }) {
+  // Running Jobs and warm pods, read when Prometheus scrapes.
+  observe(executor: { activeJobs(): unknown[]; warmJobs(): { ready: number; starting: number } }) {
+    new Gauge({
+      name: 'hangar_runner_warm_jobs',
+      help: 'Warm task Jobs waiting for an attempt, by state (starting: their pod has not reported its CLI ready)',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const { ready, starting } = executor.warmJobs();
+        this.set({ state: 'ready' }, ready);
+        this.set({ state: 'starting' }, starting);
+      },
+    });
     new Gauge({
       name: 'hangar_runner_jobs_running',
       help: 'Task Jobs not finished yet (pending or running)',

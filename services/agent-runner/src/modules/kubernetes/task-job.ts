@@ -13,6 +13,12 @@ export const TASK_LABEL = 'hangar.dev/task';
 export const PROJECT_LABEL = 'hangar.dev/project';
 export const ATTEMPT_LABEL = 'hangar.dev/attempt';
 export const CONVERSATION_LABEL = 'hangar.dev/conversation';
+// A warm Job (docs/performance.md): the profile its pod's CLI was started for, and that profile's
+// version (its updatedAt, in milliseconds). It gets the task labels when an attempt is given to it.
+export const WARM_PROFILE_LABEL = 'hangar.dev/warm-profile';
+export const WARM_VERSION_LABEL = 'hangar.dev/warm-profile-version';
+// On a warm Job given an attempt: how long it had run before (its deadline counts from its start).
+export const WARM_SECONDS_ANNOTATION = 'hangar.dev/warm-seconds';
 export const COMPONENT_LABELS = {
   'app.kubernetes.io/name': 'hangar',
   'app.kubernetes.io/component': 'task',
@@ -81,12 +87,6 @@ export function conversationClaimName(conversationId: string): string {
 // The Job that runs one task attempt: the runner image's single-task entrypoint, bounded by the
 // task's timeout, never retried by Kubernetes (retries are the orchestrator's), locked down.
 export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1Job {
-  const labels = {
-    ...COMPONENT_LABELS,
-    [TASK_LABEL]: task.id,
-    [PROJECT_LABEL]: task.projectId,
-    [ATTEMPT_LABEL]: String(task.attempt),
-  };
   // A conversation's turns share a claim that outlives each Job, when the operator turned them on;
   // otherwise every turn starts from an empty workspace (the agent's session itself is restored
   // from Postgres either way).
@@ -97,7 +97,76 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
           persistentVolumeClaim: { claimName: conversationClaimName(task.conversationId) },
         }
       : { name: 'workspace', emptyDir: {} };
-  const name = taskJobName(task.id, task.attempt);
+  return buildPodJob(
+    {
+      name: taskJobName(task.id, task.attempt),
+      labels: {
+        ...COMPONENT_LABELS,
+        [TASK_LABEL]: task.id,
+        [PROJECT_LABEL]: task.projectId,
+        [ATTEMPT_LABEL]: String(task.attempt),
+      },
+      args: [task.id],
+      env: [{ name: 'HANGAR_TASK_ATTEMPT', value: String(task.attempt) }],
+      activeDeadlineSeconds: task.timeoutSeconds,
+      workspace,
+      resources: task.resources,
+    },
+    settings,
+  );
+}
+
+export interface WarmJobInput {
+  name: string;
+  profileId: string;
+  // The profile's updatedAt (ISO): a pod of an older version never serves a task.
+  profileVersion: string;
+  resources?: V1ResourceRequirements | undefined;
+  // How long the pod may live unused at most (the controller retires it sooner): its deadline
+  // until an attempt is given to it.
+  deadlineSeconds: number;
+}
+
+// A warm Job's name: any, as its attempt is not known yet (warmJobName).
+export function warmJobName(suffix: string): string {
+  return `hangar-warm-${suffix.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 63);
+}
+
+// A warm Job: the same pod as a task's (one spec, so the same lockdown, NetworkPolicy and
+// resources), whose run-task.js starts the profile's CLI and waits for the controller to give it
+// an attempt (`--warm`). Labelled with its profile and version; the task labels come with the attempt.
+export function buildWarmJob(warm: WarmJobInput, settings: TaskJobSettings): V1Job {
+  return buildPodJob(
+    {
+      name: warm.name,
+      labels: {
+        ...COMPONENT_LABELS,
+        [WARM_PROFILE_LABEL]: warm.profileId,
+        [WARM_VERSION_LABEL]: String(Date.parse(warm.profileVersion)),
+      },
+      args: ['--warm'],
+      env: [],
+      activeDeadlineSeconds: warm.deadlineSeconds,
+      workspace: { name: 'workspace', emptyDir: {} },
+      resources: warm.resources,
+    },
+    settings,
+  );
+}
+
+interface PodJobInput {
+  name: string;
+  labels: Record<string, string>;
+  // After the single-task entrypoint (settings.command).
+  args: string[];
+  env: V1EnvVar[];
+  activeDeadlineSeconds: number;
+  workspace: V1Volume;
+  resources?: V1ResourceRequirements | undefined;
+}
+
+function buildPodJob(input: PodJobInput, settings: TaskJobSettings): V1Job {
+  const { name, labels } = input;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -113,7 +182,7 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
     },
     spec: {
       backoffLimit: 0,
-      activeDeadlineSeconds: task.timeoutSeconds,
+      activeDeadlineSeconds: input.activeDeadlineSeconds,
       ttlSecondsAfterFinished: settings.ttlSecondsAfterFinished,
       template: {
         metadata: { labels },
@@ -135,17 +204,17 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
             {
               name: 'agent',
               image: settings.image,
-              command: [...settings.command, task.id],
+              command: [...settings.command, ...input.args],
               env: [
                 ...settings.env,
-                { name: 'HANGAR_TASK_ATTEMPT', value: String(task.attempt) },
+                ...input.env,
                 { name: 'RUNNER_TASK_API_URL', value: settings.taskApiUrl },
                 // Where run-task.js reads the token (never the token itself in the spec).
                 { name: 'HANGAR_TASK_TOKEN_FILE', value: `${TASK_TOKEN_DIR}/${TASK_TOKEN_KEY}` },
                 { name: 'WORKSPACE_ROOT', value: WORKSPACE_DIR },
                 { name: 'RUNNER_HOME_ROOT', value: HOME_DIR },
               ],
-              resources: mergeResources(settings.resources, task.resources),
+              resources: mergeResources(settings.resources, input.resources),
               securityContext: {
                 allowPrivilegeEscalation: false,
                 privileged: false,
@@ -163,7 +232,7 @@ export function buildTaskJob(task: TaskJobInput, settings: TaskJobSettings): V1J
             },
           ],
           volumes: [
-            workspace,
+            input.workspace,
             { name: 'home', emptyDir: {} },
             { name: 'tmp', emptyDir: {} },
             // The Job's own Secret (same name), made right after the Job: the kubelet waits for

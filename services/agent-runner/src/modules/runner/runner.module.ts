@@ -11,6 +11,7 @@ import { RunnerController } from './runner.controller';
 import { RunnerMetrics } from './runner.metrics';
 import { TaskRunService } from './task-run.service';
 import { TaskWorkerService } from './task-worker.service';
+import { WARM_AGENTS } from './warm-agent';
 import { WarmPool } from './warm-pool';
 import { WorkspaceSweeperService } from './workspace-sweeper.service';
 import { WorkspaceService } from './workspace.service';
@@ -51,6 +52,7 @@ export class TaskRunModule {
         { provide: ATTEMPT_BACKEND, useClass: LocalAttemptBackend },
         { provide: AGENT_ACCESS, useClass: LocalAgentAccess },
         WarmPool,
+        { provide: WARM_AGENTS, useExisting: WarmPool },
       ],
       // The process executor registers what the pool holds (routing reads it).
       exports: [WarmPool],

@@ -25,7 +25,7 @@ import { AgentSessionStore } from './agent-session-store';
 import { asksApproval, buildLaunch, makeHome, prepareHome } from './agent-launch';
 import { RunnerMetrics } from './runner.metrics';
 import { runCheck } from './task-check';
-import { WarmPool, type WarmAgent, type WarmMiss } from './warm-pool';
+import { WARM_AGENTS, warmUnfit, type WarmAgent, type WarmAgents, type WarmMiss } from './warm-agent';
 import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
 
 // Runs one claimed attempt: the agent CLI as a child process group on this host (in its sandbox,
@@ -54,8 +54,8 @@ export class TaskRunService {
     @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
     @Inject(AGENT_ACCESS) private readonly access: AgentAccessProvider,
     @Inject(RUN_SETTINGS) private readonly config: RunSettings,
-    // The long-lived runner's (none in a task pod).
-    @Optional() private readonly warm?: WarmPool,
+    // The long-lived runner's warm pool, or a warm task pod's one CLI (none in a cold pod).
+    @Optional() @Inject(WARM_AGENTS) private readonly warm?: WarmAgents,
   ) {}
 
   runningTaskIds(): string[] {
@@ -294,13 +294,11 @@ export class TaskRunService {
   // Why a task cannot take a warm CLI, whose workspace is new and empty and whose CLI started
   // with no session and no output schema; null when it can.
   private warmUnfit(task: Task): WarmMiss | null {
-    if (task.repository) return 'repository';
-    if (task.workspaceOf) return 'shared-workspace';
-    if (task.conversationId) return 'conversation';
-    if (task.outputSchema) return 'output-schema';
     // A retry finds its earlier attempt's workspace and goes on in it.
-    if (existsSync(path.join(this.config.WORKSPACE_ROOT, task.id))) return 'workspace-exists';
-    return null;
+    return (
+      warmUnfit(task) ??
+      (existsSync(path.join(this.config.WORKSPACE_ROOT, task.id)) ? 'workspace-exists' : null)
+    );
   }
 
   // Two agents in one folder would mix their changes (and diffs), and the second would stop the

@@ -8,43 +8,27 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
 import type { AgentProfile } from '@hangar/contracts';
 import { ProfileRepository } from '@hangar/db';
 import { OnDemand } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
-import { AGENT_ACCESS, type AgentAccessProvider, type ReservedAccess } from '../endpoints/agent-access';
+import { AGENT_ACCESS, type AgentAccessProvider } from '../endpoints/agent-access';
 import { offeredProviders } from '../intake/runner-offer';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
-import { buildLaunch, makeHome, prepareHome, type LaunchPlace } from './agent-launch';
 import { RunnerMetrics } from './runner.metrics';
-import { WorkspaceService, type FreshWorkspace } from './workspace.service';
+import {
+  removeWarmFolders,
+  startWarmAgent,
+  type WarmAgent,
+  type WarmAgents,
+  type WarmMiss,
+} from './warm-agent';
+import { WorkspaceService } from './workspace.service';
+
+export type { WarmAgent, WarmMiss } from './warm-agent';
 
 // Folders of warm CLIs (under WORKSPACE_ROOT and RUNNER_HOME_ROOT): never a task's.
 export const WARM_FOLDER = '.warm';
-
-// One CLI started ahead of its task: in its sandbox, its workspace (an empty git repository, as a
-// task without a repository gets) and home prepared, its credential reserved, waiting on stdin.
-export interface WarmAgent {
-  readonly id: string;
-  readonly profile: AgentProfile;
-  readonly workspace: FreshWorkspace;
-  readonly homeDir: string;
-  readonly access: ReservedAccess;
-  readonly process: WaitingAgent;
-  readonly promptInput: (prompt: string) => string;
-  readonly startedAt: number;
-}
-
-// Why a task of a profile kept warm started cold (hangar_runner_warm_takes_total{reason}).
-export type WarmMiss =
-  | 'none-ready'
-  | 'profile-changed'
-  | 'repository'
-  | 'shared-workspace'
-  | 'conversation'
-  | 'output-schema'
-  | 'workspace-exists';
 
 // Why a warm CLI was stopped unused.
 type RetireReason = 'idle' | 'profile-changed' | 'not-wanted' | 'exited' | 'shutdown';
@@ -59,7 +43,7 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 // pool refills in the background, replaces CLIs of a changed profile and those idle too long, and
 // stops them all (their process groups, their folders) when the runner stops.
 @Injectable()
-export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WarmPool implements WarmAgents, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WarmPool.name);
   private readonly ready = new Map<string, WarmAgent[]>();
   // Profiles (project/name) this runner keeps warm, as last read, with their ids and how many each.
@@ -273,48 +257,20 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private async start(profile: AgentProfile): Promise<WarmAgent> {
     const id = `warm-${randomBytes(8).toString('hex')}`;
-    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER, id);
     if (!this.access.reserve) throw new Error('this runner cannot reserve credentials ahead of an attempt');
-    const access = this.access.reserve(profile.provider, true);
-    const [workspace] = await Promise.all([
-      this.workspaces.prepareFresh(path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER), id),
-      makeHome(homeDir),
-    ]);
-    const place: LaunchPlace = { homeDir, workspaceDir: workspace.dir };
-    try {
-      await prepareHome(profile, place, this.sandbox);
-      const { adapter, invocation } = await buildLaunch({
-        profile,
-        access,
-        place,
-        sandbox: this.sandbox,
-        claudeBin: this.config.CLAUDE_BIN,
-      });
-      const promptInput = adapter.waitsForPrompt?.promptInput;
-      if (!promptInput) throw new Error(`${profile.provider} cannot be started before its prompt`);
-      const process = await startWaitingAgent(invocation, {
-        cwd: workspace.dir,
-        parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
-        maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
-        nice: this.config.RUNNER_AGENT_NICE,
-      });
-      const agent: WarmAgent = {
-        id,
-        profile,
-        workspace,
-        homeDir,
-        access,
-        process,
-        promptInput,
-        startedAt: Date.now(),
-      };
-      this.metrics.warmStarts.inc();
-      void process.gone.then((exit) => this.onGone(agent, exit.exitCode));
-      return agent;
-    } catch (error) {
-      await this.removeFolders(workspace.dir, homeDir);
-      throw error;
-    }
+    const agent = await startWarmAgent({
+      id,
+      profile,
+      access: this.access.reserve(profile.provider, true),
+      workspaceRoot: path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER),
+      homeDir: path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER, id),
+      workspaces: this.workspaces,
+      sandbox: this.sandbox,
+      settings: this.config,
+    });
+    this.metrics.warmStarts.inc();
+    void agent.process.gone.then((exit) => this.onGone(agent, exit.exitCode));
+    return agent;
   }
 
   // A CLI that exits while it waits (not taken, not retired) leaves the pool; one that did so
@@ -345,10 +301,9 @@ export class WarmPool implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   private async removeFolders(workspaceDir: string, homeDir: string): Promise<void> {
-    await Promise.all([
-      rm(workspaceDir, { recursive: true, force: true }),
-      rm(homeDir, { recursive: true, force: true }),
-    ]).catch((error: unknown) => this.logger.warn(`could not remove a warm CLI's folders: ${String(error)}`));
+    await removeWarmFolders(workspaceDir, homeDir).catch((error: unknown) =>
+      this.logger.warn(`could not remove a warm CLI's folders: ${String(error)}`),
+    );
   }
 }
 

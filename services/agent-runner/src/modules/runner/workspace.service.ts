@@ -9,6 +9,7 @@ import {
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
+  renameWorkspaceBranch,
   workspaceFingerprint,
   type GitCredentials,
   type GitOptions,
@@ -97,13 +98,19 @@ export class WorkspaceService {
   }
 
   // A warm CLI's workspace becomes the task's: its folder and branch as prepare would have made
-  // them (the CLI, in its sandbox, sees it at the same path throughout).
+  // them (the CLI, in its sandbox, sees it at the same path throughout; in a warm task pod, where
+  // it has none, the folder stays where the CLI started).
   async adopt(workspace: FreshWorkspace, task: Task): Promise<PreparedWorkspace> {
     // Still as prepared, or its CLI wrote something while it waited (then no shortcut).
     const untouched =
       workspace.cleanFingerprint !== null &&
       workspaceFingerprint(workspace.dir) === workspace.cleanFingerprint;
-    const moved = await moveWorkspace(workspace, { root: this.config.WORKSPACE_ROOT, taskId: task.id });
+    // In a task pod the CLI sees its workspace at its real path, and the pod is the task's alone:
+    // the folder stays, only its branch becomes the task's.
+    const moved =
+      this.sandbox.mode === 'pod'
+        ? await renameWorkspaceBranch(workspace, task.id)
+        : await moveWorkspace(workspace, { root: this.config.WORKSPACE_ROOT, taskId: task.id });
     return {
       dir: moved.dir,
       branch: moved.branch,

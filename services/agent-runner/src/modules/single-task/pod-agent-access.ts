@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AgentProvider } from '@hangar/agents';
-import type { AgentAccess, AgentAccessProvider } from '../endpoints/agent-access';
+import type { AgentAccess, AgentAccessProvider, ReservedAccess } from '../endpoints/agent-access';
 import { mcpUrl, modelBaseUrl, proxyUrl } from '../endpoints/endpoint-urls';
 import { TASK_POD_CONFIG, type TaskPodConfig } from '../../task-pod.config';
 
@@ -18,13 +18,22 @@ export class PodAgentAccess implements AgentAccessProvider {
   ) {}
 
   open(_task: unknown, _attempt: number, provider: AgentProvider): Promise<AgentAccess> {
+    return Promise.resolve({ ...this.endpoints(provider), release: () => Promise.resolve() });
+  }
+
+  // A warm pod's CLI starts with the pod's credential before its attempt exists: the controller
+  // issues it to the attempt it gives the pod (docs/performance.md), nothing is left to grant here.
+  reserve(provider: AgentProvider): ReservedAccess {
+    return { ...this.endpoints(provider), grant: () => this.open(null, 0, provider) };
+  }
+
+  private endpoints(provider: AgentProvider) {
     const runnerUrl = this.config.RUNNER_TASK_API_URL;
-    return Promise.resolve({
+    return {
       token: this.token,
       modelBaseUrl: modelBaseUrl(runnerUrl, provider),
       mcpUrl: mcpUrl(runnerUrl),
       proxyUrl: proxyUrl(runnerUrl, this.token),
-      release: () => Promise.resolve(),
-    });
+    };
   }
 }

@@ -9,7 +9,9 @@ import { TaskApiClient } from '../attempts/task-api.client';
 import { AGENT_ACCESS } from '../endpoints/agent-access';
 import { TaskRunModule } from '../runner/runner.module';
 import { AGENT_SANDBOX, AgentSandbox } from '../sandbox/agent-sandbox';
+import { WARM_AGENTS } from '../runner/warm-agent';
 import { PodAgentAccess, TASK_TOKEN } from './pod-agent-access';
+import { PodWarmAgent } from './pod-warm-agent';
 import { SingleTaskService } from './single-task.service';
 
 // What one task attempt needs in a task pod (run-task.js): the run, its heartbeats and
@@ -30,7 +32,11 @@ export class SingleTaskModule {
             },
             { provide: ATTEMPT_BACKEND, useClass: RemoteAttemptBackend },
             { provide: AGENT_ACCESS, useClass: PodAgentAccess },
+            // A warm pod's CLI (run-task.js --warm); a cold pod's holds none.
+            PodWarmAgent,
+            { provide: WARM_AGENTS, useExisting: PodWarmAgent },
           ],
+          exports: [PodWarmAgent],
         }),
       ],
       providers: [

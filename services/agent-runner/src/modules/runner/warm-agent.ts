@@ -1,0 +1,108 @@
+import { rm } from 'node:fs/promises';
+import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
+import type { AgentProfile, Task } from '@hangar/contracts';
+import type { RunSettings } from '../../config';
+import type { ReservedAccess } from '../endpoints/agent-access';
+import type { AgentSandbox } from '../sandbox/agent-sandbox';
+import { buildLaunch, makeHome, prepareHome, type LaunchPlace } from './agent-launch';
+import type { FreshWorkspace, WorkspaceService } from './workspace.service';
+
+// One CLI started ahead of its task: in its sandbox (or warm task pod), its workspace (an empty
+// git repository, as a task without a repository gets) and home prepared, its credential
+// reserved, waiting on stdin.
+export interface WarmAgent {
+  readonly id: string;
+  readonly profile: AgentProfile;
+  readonly workspace: FreshWorkspace;
+  readonly homeDir: string;
+  readonly access: ReservedAccess;
+  readonly process: WaitingAgent;
+  readonly promptInput: (prompt: string) => string;
+  readonly startedAt: number;
+}
+
+// Why a task of a profile kept warm started cold (hangar_runner_warm_takes_total{reason}).
+export type WarmMiss =
+  | 'none-ready'
+  | 'profile-changed'
+  | 'repository'
+  | 'shared-workspace'
+  | 'conversation'
+  | 'output-schema'
+  | 'workspace-exists';
+
+// Why a task cannot take a CLI started with an empty new workspace, no session and no output
+// schema; null when it can.
+export function warmUnfit(
+  task: Pick<Task, 'repository' | 'workspaceOf' | 'conversationId' | 'outputSchema'>,
+): WarmMiss | null {
+  if (task.repository) return 'repository';
+  if (task.workspaceOf) return 'shared-workspace';
+  if (task.conversationId) return 'conversation';
+  if (task.outputSchema) return 'output-schema';
+  return null;
+}
+
+export const WARM_AGENTS = Symbol('WARM_AGENTS');
+
+// Where TaskRunService finds a warm CLI for an attempt: the runner's warm pool, or the one CLI of
+// a warm task pod.
+export interface WarmAgents {
+  // A warm CLI for this task, or why it starts cold; null when its profile is not kept warm (not
+  // counted). `unfit`: why the task itself cannot take one. The CLI is the caller's from now on.
+  take(profile: AgentProfile, unfit: WarmMiss | null): { agent: WarmAgent } | { miss: WarmMiss } | null;
+  attemptStarted(): void;
+  attemptEnded(): void;
+}
+
+export interface WarmStart {
+  id: string;
+  profile: AgentProfile;
+  access: ReservedAccess;
+  // The workspace is made as `<workspaceRoot>/<id>`; the home is `homeDir`.
+  workspaceRoot: string;
+  homeDir: string;
+  workspaces: WorkspaceService;
+  sandbox: AgentSandbox;
+  settings: Pick<RunSettings, 'CLAUDE_BIN' | 'RUNNER_MAX_EVENT_BYTES' | 'RUNNER_AGENT_NICE'>;
+}
+
+// Starts the profile's CLI as a cold start would (one launch recipe, agent-launch.ts), without
+// its prompt. Its folders are removed again when it cannot start.
+export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
+  const { id, profile, access, homeDir, sandbox, settings } = start;
+  const [workspace] = await Promise.all([
+    start.workspaces.prepareFresh(start.workspaceRoot, id),
+    makeHome(homeDir),
+  ]);
+  const place: LaunchPlace = { homeDir, workspaceDir: workspace.dir };
+  try {
+    await prepareHome(profile, place, sandbox);
+    const { adapter, invocation } = await buildLaunch({
+      profile,
+      access,
+      place,
+      sandbox,
+      claudeBin: settings.CLAUDE_BIN,
+    });
+    const promptInput = adapter.waitsForPrompt?.promptInput;
+    if (!promptInput) throw new Error(`${profile.provider} cannot be started before its prompt`);
+    const process = await startWaitingAgent(invocation, {
+      cwd: workspace.dir,
+      parser: adapter.createParser({ maxEventBytes: settings.RUNNER_MAX_EVENT_BYTES }),
+      maxEventBytes: settings.RUNNER_MAX_EVENT_BYTES,
+      nice: settings.RUNNER_AGENT_NICE,
+    });
+    return { id, profile, workspace, homeDir, access, process, promptInput, startedAt: Date.now() };
+  } catch (error) {
+    await removeWarmFolders(workspace.dir, homeDir);
+    throw error;
+  }
+}
+
+export async function removeWarmFolders(workspaceDir: string, homeDir: string): Promise<void> {
+  await Promise.all([
+    rm(workspaceDir, { recursive: true, force: true }),
+    rm(homeDir, { recursive: true, force: true }),
+  ]);
+}
