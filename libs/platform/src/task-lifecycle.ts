@@ -156,12 +156,15 @@ export class TaskLifecycle {
     attempt: number,
     runnerId: string,
     claim: { workspace: string; sandbox: TaskSandbox },
-  ): Promise<{ task: Task; log: TaskEventLog } | null> {
+  ): Promise<{ task: Task; log: TaskEventLog; announced: Promise<void> } | null> {
     const task = await this.state.claim(taskId, runnerId, claim.workspace, attempt, claim.sandbox);
     if (!task) return null;
     const log = await this.freshLog(task);
-    await this.announce(task, undefined, log);
-    return { task, log };
+    // The claim is committed: the runner prepares its run while RUNNING is announced. It records
+    // nothing before `announced` settles (RUNNING is numbered first) and starts no agent if it failed.
+    const announced = this.announce(task, undefined, log);
+    announced.catch(() => undefined);
+    return { task, log, announced };
   }
 
   // A runner's liveness on its tasks; answers which of them it must stop.

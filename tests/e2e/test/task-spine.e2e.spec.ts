@@ -27,7 +27,8 @@ describe('a task end to end (REST → orchestrator → agent-runner → Claude C
     // Every event once, numbered 1..n without gaps.
     expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
     const types = events.map((event) => event.type);
-    expect(types[0]).toBe('task.status');
+    // RUNNING (its claim) before anything of its agent's.
+    expect(events[0]).toMatchObject({ type: 'task.status', data: { status: 'RUNNING' } });
     expect(types).toEqual(
       expect.arrayContaining(['system.init', 'tool.use', 'tool.result', 'assistant.text', 'result']),
     );

@@ -48,6 +48,9 @@ export type AttemptOutcome = TaskApiFinishRequest;
 // One claimed attempt. Calls after `finish` or `requeue` are refused: the attempt is over.
 export interface ClaimedAttempt {
   readonly task: Task;
+  // Settles once the claim's RUNNING status is announced (its event, the activity): events
+  // recorded meanwhile wait for it; a run starts no agent before it, nor if it failed.
+  readonly announced: Promise<void>;
   profile(): Promise<AgentProfile>;
   gitAccess(): Promise<GitAccess>;
   // Appends an event; events keep the order they were recorded in. `flushEvents` waits until

@@ -53,7 +53,9 @@ export class LocalAttempts {
     const profile = this.profiles.ofTask(taskId);
     profile.catch(() => undefined);
     const claimed = await this.lifecycle.claim(taskId, attempt, runnerId, claim);
-    return claimed ? new LocalAttempt(claimed.task, runnerId, claimed.log, this, profile) : null;
+    return claimed
+      ? new LocalAttempt(claimed.task, runnerId, claimed.log, this, { profile, announced: claimed.announced })
+      : null;
   }
 
   // An attempt already claimed by `runnerId`, as its task is now.
@@ -69,17 +71,23 @@ export class LocalAttempts {
 const logger = new Logger('LocalAttempt');
 
 export class LocalAttempt implements ClaimedAttempt {
-  // Appends are chained so events keep the order they were recorded in.
-  private appended: Promise<unknown> = Promise.resolve();
+  // Appends are chained so events keep the order they were recorded in, after the claim's own.
+  private appended: Promise<unknown>;
+  readonly announced: Promise<void>;
+  // As read when the attempt was claimed.
+  private readonly claimedProfile: Promise<AgentProfile> | undefined;
 
   constructor(
     readonly task: Task,
     private readonly runnerId: string,
     private readonly log: TaskEventLog,
     private readonly store: LocalAttempts,
-    // As read when the attempt was claimed.
-    private readonly claimedProfile?: Promise<AgentProfile>,
-  ) {}
+    claimed: { profile?: Promise<AgentProfile>; announced?: Promise<void> } = {},
+  ) {
+    this.claimedProfile = claimed.profile;
+    this.announced = claimed.announced ?? Promise.resolve();
+    this.appended = this.announced.catch(() => undefined);
+  }
 
   profile(): Promise<AgentProfile> {
     return this.claimedProfile ?? this.store.profiles.ofTask(this.task.id);

@@ -68,6 +68,8 @@ export class RemoteAttemptBackend implements AttemptBackend {
 
 export class RemoteAttempt implements ClaimedAttempt {
   readonly task: Task;
+  // The runner announced RUNNING before it answered the claim.
+  readonly announced = Promise.resolve();
   // Recorded events not sent yet; one batch in flight at a time, so they arrive in order.
   private queue: AgentEvent[] = [];
   private sending: Promise<void> | undefined;

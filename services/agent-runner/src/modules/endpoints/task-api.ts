@@ -248,6 +248,8 @@ export class TaskApi {
       sandbox: 'pod',
     });
     if (!attempt) throw notWaiting(grant);
+    // The pod records its events through requests of their own: RUNNING first.
+    await attempt.announced;
     return { task: attempt.task, profile: await attempt.profile(), git: await gitOf(attempt) };
   }
 }

@@ -153,6 +153,21 @@ export class TaskRunService {
       if (warm) void warm.process.discard('its task could not have its workspace');
       return attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` });
     }
+    // RUNNING was announced while all this was made; without it no agent starts: the task goes
+    // back to the queue, as from a runner that stops.
+    const unannounced = await attempt.announced.then(
+      () => null,
+      (error: unknown) => error,
+    );
+    if (unannounced) {
+      this.logger.warn(
+        `task ${task.id}: its start could not be announced (${describe(unannounced)}); requeued`,
+      );
+      const opened = await accessOpened;
+      await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
+      if (warm) void warm.process.discard('its task could not be announced');
+      return attempt.requeue();
+    }
 
     const kept: AgentEvent[] = [];
     const stderrTail: string[] = [];
