@@ -45,7 +45,10 @@ export class SchedulerService {
   // far as MAX_ACTIVE_TASKS_PER_PROJECT allows. Admitted before queued: a crash between the two
   // leaves an admitted QUEUED task, which the reconciler queues.
   async admit(projectId: string): Promise<void> {
-    await this.router.route(await this.admitWaiting(projectId));
+    // The runners are read while the tasks are admitted, not after.
+    const looked = this.router.look();
+    looked.catch(() => undefined);
+    await this.router.route(await this.admitWaiting(projectId), looked);
   }
 
   // Without a cap nothing holds a new task back: a caller creating tasks (the workflow engine)
