@@ -151,6 +151,7 @@ export class TaskRunService {
       const opened = await accessOpened;
       await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
       if (warm) void warm.process.discard('its task could not have its workspace');
+      this.workspaceDirs.delete(task.id);
       return attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` });
     }
     // RUNNING was announced while all this was made; without it no agent starts: the task goes
@@ -166,6 +167,7 @@ export class TaskRunService {
       const opened = await accessOpened;
       await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
       if (warm) void warm.process.discard('its task could not be announced');
+      this.workspaceDirs.delete(task.id);
       return attempt.requeue();
     }
 
@@ -262,7 +264,10 @@ export class TaskRunService {
     await Promise.all([access?.release(), attempt.flushEvents()]);
 
     // Not the task's fault: give it back to the queue for another runner.
-    if (exit.reason === 'shutdown') return attempt.requeue();
+    if (exit.reason === 'shutdown') {
+      this.workspaceDirs.delete(task.id);
+      return attempt.requeue();
+    }
     const summary = summarizeResult(kept);
     let outcome = toOutcome(task, exit, summary, stderrTail, maxOutputBytes);
     // A workflow step's check, once its agent completed: how it ended goes with the task (the
@@ -282,7 +287,10 @@ export class TaskRunService {
       if (summary.agentSessionId) await this.sessions.save(attempt, configDir, summary.agentSessionId);
       await attempt.addAnswer(outcome.result ?? outcome.error ?? '');
     }
-    // Everything worth keeping from the run's home (the session transcript) is stored now.
+    // Everything worth keeping from the run's home (the session transcript) is stored now. The
+    // workspace is free before the task is told finished: a workflow's next step that works in it
+    // may be claimed here as soon as it is (the runner's finally would release it too late).
+    this.workspaceDirs.delete(task.id);
     const [finished] = await Promise.all([
       attempt.finish(outcome),
       rm(homeDir, { recursive: true, force: true }),
