@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DEFAULT_DATABASE_URL } from '@hangar/config';
+import { createPrismaClient, migrate, type PrismaClient } from '../src';
 
 // @hangar/testing depends on this package, so these specs carry their own tiny helper
 // instead of importing it (a workspace cycle would break the build graph).
@@ -35,4 +36,19 @@ export async function withClient<T>(url: string, run: (client: Client) => Promis
   } finally {
     await client.end();
   }
+}
+
+// A database of the spec file's own: migrated before its tests, with a client, dropped after them.
+export function migratedDatabase(label: string): { readonly prisma: PrismaClient } {
+  const { url, name } = freshDatabaseUrl(label);
+  const database = {} as { prisma: PrismaClient };
+  beforeAll(async () => {
+    await migrate(url, { log: () => undefined });
+    database.prisma = createPrismaClient(url);
+  });
+  afterAll(async () => {
+    await database.prisma?.$disconnect();
+    await dropDatabases([name]);
+  });
+  return database;
 }

@@ -1,18 +1,16 @@
 import {
   AttemptTokenRepository,
-  createPrismaClient,
   DEFAULT_PROJECT_ID,
   hashAttemptToken,
-  migrate,
   newAttemptToken,
   WarmPodRepository,
   type PrismaClient,
 } from '../src';
 import { TaskStateStore } from '../src/task-state';
-import { dropDatabases, freshDatabaseUrl } from './fresh-database';
+import { migratedDatabase } from './fresh-database';
 
 describe(WarmPodRepository.name, () => {
-  const { url, name } = freshDatabaseUrl('warm_pods');
+  const database = migratedDatabase('warm_pods');
   let prisma: PrismaClient;
   let tasks: TaskStateStore;
   let pods: WarmPodRepository;
@@ -20,17 +18,11 @@ describe(WarmPodRepository.name, () => {
   const inAnHour = () => new Date(Date.now() + 3_600_000);
   let jobs = 0;
 
-  beforeAll(async () => {
-    await migrate(url, { log: () => undefined });
-    prisma = createPrismaClient(url);
+  beforeAll(() => {
+    prisma = database.prisma;
     tasks = new TaskStateStore(prisma, { timeoutSeconds: 60 });
     pods = new WarmPodRepository(prisma);
     tokens = new AttemptTokenRepository(prisma);
-  });
-
-  afterAll(async () => {
-    await prisma.$disconnect();
-    await dropDatabases([name]);
   });
 
   async function warmPod(expiresAt = inAnHour()) {

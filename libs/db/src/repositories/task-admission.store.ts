@@ -50,7 +50,8 @@ const ROUTING_COLUMNS = Prisma.sql`id, attempts, priority, project_id, profile_i
 
 // The project's `count` first waiting tasks, high priority first then oldest, marked admitted;
 // those of the `held` providers (their quota spent) wait on.
-function admitWaiting(projectId: string, count: number, held: readonly string[]): Prisma.Sql {
+// (Exported for the test of its plan: it must read only the tasks waiting for admission.)
+export function admitWaiting(projectId: string, count: number, held: readonly string[]): Prisma.Sql {
   return withRoutingFacts(Prisma.sql`
     UPDATE tasks SET admitted_at = now(), waiting_reason = NULL, waiting_until = NULL
     WHERE id IN (
