@@ -17,6 +17,8 @@ import {
   ConversationRepository,
   createPrismaClient,
   DEFAULT_PROJECT_ID,
+  hashAttemptToken,
+  newAttemptToken,
   ProfileRepository,
   ProjectGitHostRepository,
   TaskDiffRepository,
@@ -425,7 +427,7 @@ describe('task API', () => {
         profileVersion: new Date(profile.updatedAt),
         expiresAt: new Date(Date.now() + 60_000),
       });
-      return { token, profile };
+      return { token, profile, jobName };
     }
 
     it("should answer a warm pod its profile, and refuse it a body that is no credential's sha256", async () => {
@@ -443,6 +445,28 @@ describe('task API', () => {
       expect(await request('GET', '/warm/assignment', { authorization: `Bearer ${token}` })).toMatchObject({
         status: 405,
       });
+    });
+
+    it('should not answer the profile to a warm credential once its pod was given an attempt (its agent may hold it)', async () => {
+      const { token, jobName } = await warmPod();
+      const pods = new WarmPodRepository(prisma);
+      const attemptToken = newAttemptToken();
+      const ready = await request('POST', '/warm/assignment', {
+        authorization: `Bearer ${token}`,
+        body: JSON.stringify({ attemptTokenHash: hashAttemptToken(attemptToken) }),
+      });
+      expect(ready.status).toBe(200);
+      const task = await state.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'given to a warm pod' });
+      expect(
+        await pods.assign(jobName, {
+          taskId: task.id,
+          attempt: 1,
+          provider: 'claude',
+          expiresAt: new Date(Date.now() + 60_000),
+        }),
+      ).toBe(true);
+      const refused = await request('GET', '/warm/profile', { authorization: `Bearer ${token}` });
+      expect(refused).toMatchObject({ status: 409, type: PROBLEM_CONTENT_TYPE, body: { code: 'assigned' } });
     });
 
     it("should take no attempt's token, and no token at all, on the warm routes", async () => {

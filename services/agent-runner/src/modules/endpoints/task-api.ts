@@ -135,6 +135,14 @@ export class TaskApi {
   ): Promise<TaskApiWarmProfile | TaskApiWarmAssignment> {
     switch (route) {
       case 'warmProfile': {
+        // Read once, to start the CLI: once an attempt is given to the pod, its agent runs there and
+        // may have read the pod's credential, so the profile (MCP servers' settings with it) is
+        // not answered any more.
+        if (pod.assignment)
+          throw new Refused(409, {
+            detail: 'this warm pod was given an attempt: its profile is no longer answered',
+            code: 'assigned',
+          });
         // The profile as the pod's Job was made for it: a changed one is not the pod's to start.
         const profile = await this.profiles.byId(pod.profileId);
         if (!profile || Date.parse(profile.updatedAt) !== pod.profileVersion.getTime())
