@@ -144,15 +144,20 @@ export class TaskRunService {
       : makeHome(homeDir).then(() => this.sessions.restore(attempt, configDir));
     // (Awaited below, or settled when the workspace fails: never an unhandled rejection meanwhile.)
     homeMade.catch(() => undefined);
+    // The run ends before its agent starts: what was made for it is let go.
+    const abandon = async (why: string) => {
+      const opened = await accessOpened;
+      await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
+      if (warm) void warm.process.discard(why);
+    };
     let prepared: PreparedWorkspace;
     try {
       prepared = await this.prepareWorkspace(attempt, warm);
     } catch (error) {
-      const opened = await accessOpened;
-      await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
-      if (warm) void warm.process.discard('its task could not have its workspace');
-      this.workspaceDirs.delete(task.id);
-      return attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` });
+      await abandon('its task could not have its workspace');
+      return this.conclude(attempt, () =>
+        attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` }),
+      );
     }
     // RUNNING was announced while all this was made; without it no agent starts: the task goes
     // back to the queue, as from a runner that stops.
@@ -164,11 +169,8 @@ export class TaskRunService {
       this.logger.warn(
         `task ${task.id}: its start could not be announced (${describe(unannounced)}); requeued`,
       );
-      const opened = await accessOpened;
-      await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
-      if (warm) void warm.process.discard('its task could not be announced');
-      this.workspaceDirs.delete(task.id);
-      return attempt.requeue();
+      await abandon('its task could not be announced');
+      return this.conclude(attempt, () => attempt.requeue());
     }
 
     const kept: AgentEvent[] = [];
@@ -264,10 +266,7 @@ export class TaskRunService {
     await Promise.all([access?.release(), attempt.flushEvents()]);
 
     // Not the task's fault: give it back to the queue for another runner.
-    if (exit.reason === 'shutdown') {
-      this.workspaceDirs.delete(task.id);
-      return attempt.requeue();
-    }
+    if (exit.reason === 'shutdown') return this.conclude(attempt, () => attempt.requeue());
     const summary = summarizeResult(kept);
     let outcome = toOutcome(task, exit, summary, stderrTail, maxOutputBytes);
     // A workflow step's check, once its agent completed: how it ended goes with the task (the
@@ -287,16 +286,21 @@ export class TaskRunService {
       if (summary.agentSessionId) await this.sessions.save(attempt, configDir, summary.agentSessionId);
       await attempt.addAnswer(outcome.result ?? outcome.error ?? '');
     }
-    // Everything worth keeping from the run's home (the session transcript) is stored now. The
-    // workspace is free before the task is told finished: a workflow's next step that works in it
-    // may be claimed here as soon as it is (the runner's finally would release it too late).
-    this.workspaceDirs.delete(task.id);
+    // Everything worth keeping from the run's home (the session transcript) is stored now.
     const [finished] = await Promise.all([
-      attempt.finish(outcome),
+      this.conclude(attempt, () => attempt.finish(outcome)),
       rm(homeDir, { recursive: true, force: true }),
     ]);
     clock.finished();
     return finished;
+  }
+
+  // How a run ends (finished, or back to the queue). Its workspace is free before the task is told
+  // so: a workflow's next step (or a conversation's next turn) that works in it may be claimed
+  // here the moment it is (runAttempt's finally would free it too late).
+  private conclude(attempt: ClaimedAttempt, end: () => Promise<Task | null>): Promise<Task | null> {
+    this.workspaceDirs.delete(attempt.task.id);
+    return end();
   }
 
   // The task's workspace: the warm CLI's, moved to where the task's belongs, or prepared now.

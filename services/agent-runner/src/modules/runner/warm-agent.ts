@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
 import type { AgentProfile, Task } from '@hangar/contracts';
 import type { RunSettings } from '../../config';
-import type { ReservedAccess } from '../endpoints/agent-access';
+import type { AgentAccessProvider, ReservedAccess } from '../endpoints/agent-access';
 import type { AgentSandbox } from '../sandbox/agent-sandbox';
 import { buildLaunch, makeHome, prepareHome, type LaunchPlace } from './agent-launch';
 import type { FreshWorkspace, WorkspaceService } from './workspace.service';
@@ -56,12 +58,13 @@ export interface WarmAgents {
 }
 
 export interface WarmStart {
-  id: string;
   profile: AgentProfile;
-  access: ReservedAccess;
-  // The workspace is made as `<workspaceRoot>/<id>`; the home is `homeDir`.
+  // Reserves the credential the CLI starts with (`sandboxed`: it reaches the runner from a sandbox).
+  access: AgentAccessProvider;
+  sandboxed: boolean;
+  // The CLI's workspace and home are `<root>/<its id>`.
   workspaceRoot: string;
-  homeDir: string;
+  homeRoot: string;
   workspaces: WorkspaceService;
   sandbox: AgentSandbox;
   settings: Pick<RunSettings, 'CLAUDE_BIN' | 'RUNNER_MAX_EVENT_BYTES' | 'RUNNER_AGENT_NICE'>;
@@ -70,7 +73,11 @@ export interface WarmStart {
 // Starts the profile's CLI as a cold start would (one launch recipe, agent-launch.ts), without
 // its prompt. Its folders are removed again when it cannot start.
 export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
-  const { id, profile, access, homeDir, sandbox, settings } = start;
+  const { profile, sandbox, settings } = start;
+  if (!start.access.reserve) throw new Error('no credential can be reserved here ahead of an attempt');
+  const access = start.access.reserve(profile.provider, start.sandboxed);
+  const id = `warm-${randomBytes(8).toString('hex')}`;
+  const homeDir = path.join(start.homeRoot, id);
   const [workspace] = await Promise.all([
     start.workspaces.prepareFresh(start.workspaceRoot, id),
     makeHome(homeDir),

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -256,14 +255,12 @@ export class WarmPool implements WarmAgents, OnApplicationBootstrap, BeforeAppli
   }
 
   private async start(profile: AgentProfile): Promise<WarmAgent> {
-    const id = `warm-${randomBytes(8).toString('hex')}`;
-    if (!this.access.reserve) throw new Error('this runner cannot reserve credentials ahead of an attempt');
     const agent = await startWarmAgent({
-      id,
       profile,
-      access: this.access.reserve(profile.provider, true),
+      access: this.access,
+      sandboxed: true,
       workspaceRoot: path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER),
-      homeDir: path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER, id),
+      homeRoot: path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER),
       workspaces: this.workspaces,
       sandbox: this.sandbox,
       settings: this.config,

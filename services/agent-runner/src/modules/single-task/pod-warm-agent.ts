@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AgentProfile } from '@hangar/contracts';
 import { TASK_POD_CONFIG, type TaskPodConfig } from '../../task-pod.config';
@@ -25,14 +23,12 @@ export class PodWarmAgent implements WarmAgents {
 
   // Resolves once the CLI waits for its prompt; `gone` settles if it exits before it is taken.
   async start(profile: AgentProfile): Promise<{ gone: Promise<number | null> }> {
-    const id = `warm-${randomBytes(8).toString('hex')}`;
-    if (!this.access.reserve) throw new Error('this pod cannot reserve its credential ahead of an attempt');
     const agent = await startWarmAgent({
-      id,
       profile,
-      access: this.access.reserve(profile.provider, false),
+      access: this.access,
+      sandboxed: false,
       workspaceRoot: this.config.WORKSPACE_ROOT,
-      homeDir: path.join(this.config.RUNNER_HOME_ROOT, id),
+      homeRoot: this.config.RUNNER_HOME_ROOT,
       workspaces: this.workspaces,
       sandbox: this.sandbox,
       settings: this.config,
