@@ -54,6 +54,32 @@ describe(TaskStateStore.name, () => {
     expect(await prisma.task.count()).toBe(before);
   });
 
+  it('should create tasks asked for at once each with its own answer, an unknown profile refusing only its own', async () => {
+    const before = await prisma.task.count();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, index) =>
+        tasks.createCounted({
+          projectId: DEFAULT_PROJECT_ID,
+          prompt: `at once ${index}`,
+          ...(index === 5 ? { profile: 'ghost' } : {}),
+        }),
+      ),
+    );
+    expect(outcomes[5]).toMatchObject({ status: 'rejected', reason: { code: 'UNKNOWN_PROFILE' } });
+    const created = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    expect(created.map(({ task }) => task.prompt)).toEqual(
+      Array.from({ length: 12 }, (_, index) => `at once ${index}`).filter((_, index) => index !== 5),
+    );
+    expect(new Set(created.map(({ task }) => task.id)).size).toBe(11);
+    expect(await prisma.task.count()).toBe(before + 11);
+    // Each answer's counts include its own task and every task created before it.
+    const queued = await prisma.task.count({ where: { status: 'QUEUED' } });
+    for (const [index, { counts }] of created.entries()) {
+      expect(counts.queued).toBeGreaterThanOrEqual(queued - 11 + index + 1);
+      expect(counts.queued).toBeLessThanOrEqual(queued);
+    }
+  });
+
   it('should let exactly one of two runners claim a task', async () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'race' });
     const claims = await Promise.all([

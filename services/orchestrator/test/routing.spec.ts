@@ -121,6 +121,23 @@ describe('routing tasks to runner pools', () => {
     });
   });
 
+  it('queues each of many tasks created while admission passes run, once, by the time its scheduling is done', async () => {
+    await register('plain-1', 'plain', []);
+    // As the gateway tells of them: each created, then its project's admission asked for,
+    // while earlier passes still run (a pass reads the waiting tasks once, at its start).
+    const created = await Promise.all(
+      Array.from({ length: 30 }, async (_, index) => {
+        const task = await lifecycle.create({ projectId: DEFAULT_PROJECT_ID, prompt: `many ${index}` });
+        await scheduler.schedule(task.id, DEFAULT_PROJECT_ID);
+        return task;
+      }),
+    );
+    const jobs = await queue({ pool: 'plain' }).getJobs(['waiting', 'prioritized']);
+    expect(jobs.map((job) => job.data.taskId).sort()).toEqual(created.map((task) => task.id).sort());
+    const stored = await prisma.task.findMany({ select: { pool: true, admittedAt: true } });
+    expect(stored.every((task) => task.pool === 'plain' && task.admittedAt !== null)).toBe(true);
+  });
+
   it('fails a task no known runner offers what it requires, saying what is missing and what is offered', async () => {
     await register('gpu-1', 'gpu', ['gpu']);
     const tpu = await submit({ requires: ['tpu'] });

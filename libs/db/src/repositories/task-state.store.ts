@@ -12,6 +12,7 @@ import { lockAndCountChildren, parentSubmitter } from './children-lock';
 import { sqlOf } from '../client';
 import { assignments, json, type Sql } from '../sql';
 import { newTaskId } from '../task-id';
+import { WriteBatcher } from '../write-batcher';
 import { routingExtras, type AdmittedTask } from './task-admission.store';
 import { TASK_COLUMNS, taskFromSql, taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
@@ -23,6 +24,12 @@ export interface ChosenCreation {
   admitted: AdmittedTask[];
   // By project (its slug): its active tasks, the created ones with them.
   counts: Map<string, { queued: number; running: number }>;
+}
+
+export interface CountedTask {
+  task: Task;
+  // Its project's active tasks, this one among them.
+  counts: { queued: number; running: number };
 }
 
 // A row of createChosen's statement (one per input).
@@ -58,6 +65,9 @@ export class TaskStateStore {
   // State changes are on every task's path (a step's end to its next task): node-postgres
   // statements (../sql.ts), each change one UPDATE … RETURNING.
   private readonly sql: Sql;
+  private readonly creations = new WriteBatcher<NewTask & { id: string }, CountedTask>((inputs) =>
+    this.createBatch(inputs),
+  );
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -72,11 +82,11 @@ export class TaskStateStore {
 
   // A new task and its project's counts of active tasks with it, in one statement (createChosen's:
   // a task accepted from the API is one round trip, not a profile lookup and a transaction).
-  async createCounted(input: NewTask): Promise<{ task: Task; counts: { queued: number; running: number } }> {
-    const profileName = input.profile ?? DEFAULT_PROFILE;
-    let outcome: ChosenCreation;
+  // Tasks created at once (concurrent requests) share that statement (../write-batcher.ts): the
+  // counts each answers are its project's with every task of the statement.
+  async createCounted(input: NewTask): Promise<CountedTask> {
     try {
-      outcome = await this.createChosen([{ ...input, id: input.id ?? newTaskId() }]);
+      return await this.creations.submit({ ...input, id: input.id ?? newTaskId() });
     } catch (error) {
       // tasks_conversation_id_active_key: the conversation's previous turn has not finished.
       if (input.conversationId && isUniqueViolation(error))
@@ -87,13 +97,21 @@ export class TaskStateStore {
         );
       throw error;
     }
-    if (outcome.unknownProfile.length > 0)
-      throw new HangarError('UNKNOWN_PROFILE', `profile "${profileName}" does not exist`, {
-        profile: profileName,
-      });
-    const task = outcome.created[0];
-    if (!task) throw new Error(`task ${input.id ?? ''} exists already`);
-    return { task, counts: outcome.counts.get(task.project) ?? { queued: 1, running: 0 } };
+  }
+
+  private async createBatch(inputs: (NewTask & { id: string })[]): Promise<(CountedTask | Error)[]> {
+    const outcome = await this.createChosen(inputs);
+    const created = new Map(outcome.created.map((task) => [task.id, task]));
+    const unknown = new Set(outcome.unknownProfile.map((input) => input.id));
+    return inputs.map((input) => {
+      if (unknown.has(input.id)) {
+        const profile = input.profile ?? DEFAULT_PROFILE;
+        return new HangarError('UNKNOWN_PROFILE', `profile "${profile}" does not exist`, { profile });
+      }
+      const task = created.get(input.id);
+      if (!task) return new Error(`task ${input.id} exists already`);
+      return { task, counts: outcome.counts.get(task.project) ?? { queued: 1, running: 0 } };
+    });
   }
 
   // Tasks whose ids were chosen before (a workflow decision's steps), in one statement (a
