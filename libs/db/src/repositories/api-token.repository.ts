@@ -1,6 +1,7 @@
 import { HangarError, type ApiToken, type Role, type RoutingStrategy } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { sqlOf } from '../client';
+import { StatementBatcher } from '../statement-batcher';
 
 // A token as authentication sees it: whether it may be used, and for what.
 export interface TokenGrant {
@@ -63,9 +64,39 @@ export function tokenNotFound(id: string): HangarError {
 // How often a token's last-used time is written: not on every request.
 const TOUCH_INTERVAL_MS = 60_000;
 
+function toGrant(row: GrantRow): TokenGrant {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    role: row.role,
+    projectId: row.projectId,
+    project: {
+      slug: row.slug,
+      name: row.projectName,
+      createdAt: row.projectCreatedAt.toISOString(),
+      routingStrategy: row.routingStrategy as RoutingStrategy | null,
+    },
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    creator: row.creatorId
+      ? {
+          id: row.creatorId,
+          email: row.creatorEmail!,
+          disabled: row.creatorDisabledAt !== null,
+          isAdmin: row.creatorIsAdmin!,
+          role: row.creatorRole,
+        }
+      : null,
+  };
+}
+
 export class ApiTokenRepository {
   // Tokens whose last use this process wrote, and when (ms).
   private readonly touched = new Map<string, number>();
+  private readonly grants = new StatementBatcher<string, TokenGrant | null>((hashes) =>
+    this.grantsOf(hashes),
+  );
 
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -100,10 +131,15 @@ export class ApiTokenRepository {
   }
 
   // One statement (the token, its project, its creator and their role there): every API request
-  // authenticated with a token asks it, so it is a prepared node-postgres statement (../sql.ts).
-  async grant(hash: string): Promise<TokenGrant | null> {
-    const [row] = await sqlOf(this.prisma).query<GrantRow>(Prisma.sql`
-      SELECT t.id, t.name, t.prefix, t.role::text AS role, t.project_id AS "projectId",
+  // authenticated with a token asks it, so it is a prepared node-postgres statement (../sql.ts),
+  // and the requests that ask at once share it (../statement-batcher.ts).
+  grant(hash: string): Promise<TokenGrant | null> {
+    return this.grants.submit(hash);
+  }
+
+  private async grantsOf(hashes: string[]): Promise<(TokenGrant | null)[]> {
+    const rows = await sqlOf(this.prisma).query<GrantRow & { hash: string }>(Prisma.sql`
+      SELECT t.hash, t.id, t.name, t.prefix, t.role::text AS role, t.project_id AS "projectId",
              t.expires_at AS "expiresAt", t.revoked_at AS "revokedAt",
              p.slug, p.name AS "projectName", p.created_at AS "projectCreatedAt",
              p.routing_strategy AS "routingStrategy",
@@ -113,32 +149,12 @@ export class ApiTokenRepository {
       JOIN projects p ON p.id = t.project_id
       LEFT JOIN users u ON u.id = t.created_by_id
       LEFT JOIN project_members m ON m.user_id = u.id AND m.project_id = t.project_id
-      WHERE t.hash = ${hash}`);
-    if (!row) return null;
-    return {
-      id: row.id,
-      name: row.name,
-      prefix: row.prefix,
-      role: row.role,
-      projectId: row.projectId,
-      project: {
-        slug: row.slug,
-        name: row.projectName,
-        createdAt: row.projectCreatedAt.toISOString(),
-        routingStrategy: row.routingStrategy as RoutingStrategy | null,
-      },
-      expiresAt: row.expiresAt,
-      revokedAt: row.revokedAt,
-      creator: row.creatorId
-        ? {
-            id: row.creatorId,
-            email: row.creatorEmail!,
-            disabled: row.creatorDisabledAt !== null,
-            isAdmin: row.creatorIsAdmin!,
-            role: row.creatorRole,
-          }
-        : null,
-    };
+      WHERE t.hash = ANY(${[...new Set(hashes)]}::text[])`);
+    const byHash = new Map(rows.map((row) => [row.hash, row]));
+    return hashes.map((hash) => {
+      const row = byHash.get(hash);
+      return row ? toGrant(row) : null;
+    });
   }
 
   // When the token was last used, to the minute: written at most once a TOUCH_INTERVAL_MS per

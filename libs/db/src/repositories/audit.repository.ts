@@ -3,7 +3,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { sqlOf } from '../client';
 import { json } from '../sql';
 import { timeOrderedId } from '../task-id';
-import { WriteBatcher } from '../write-batcher';
+import { StatementBatcher } from '../statement-batcher';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { projectSlugs } from './project.repository';
 
@@ -19,8 +19,8 @@ export interface NewAuditEntry {
 }
 
 export class AuditRepository {
-  // Entries recorded together (concurrent requests) are written together (../write-batcher.ts).
-  private readonly batcher = new WriteBatcher<NewAuditEntry, void>((entries) => this.write(entries));
+  // Entries recorded together (concurrent requests) are written together (../statement-batcher.ts).
+  private readonly batcher = new StatementBatcher<NewAuditEntry, void>((entries) => this.write(entries));
 
   constructor(private readonly prisma: PrismaClient) {}
 

@@ -12,7 +12,7 @@ import { lockAndCountChildren, parentSubmitter } from './children-lock';
 import { sqlOf } from '../client';
 import { assignments, json, type Sql } from '../sql';
 import { newTaskId } from '../task-id';
-import { WriteBatcher } from '../write-batcher';
+import { StatementBatcher } from '../statement-batcher';
 import { routingExtras, type AdmittedTask } from './task-admission.store';
 import { TASK_COLUMNS, taskFromSql, taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
@@ -65,7 +65,7 @@ export class TaskStateStore {
   // State changes are on every task's path (a step's end to its next task): node-postgres
   // statements (../sql.ts), each change one UPDATE … RETURNING.
   private readonly sql: Sql;
-  private readonly creations = new WriteBatcher<NewTask & { id: string }, CountedTask>((inputs) =>
+  private readonly creations = new StatementBatcher<NewTask & { id: string }, CountedTask>((inputs) =>
     this.createBatch(inputs),
   );
 
@@ -82,7 +82,7 @@ export class TaskStateStore {
 
   // A new task and its project's counts of active tasks with it, in one statement (createChosen's:
   // a task accepted from the API is one round trip, not a profile lookup and a transaction).
-  // Tasks created at once (concurrent requests) share that statement (../write-batcher.ts): the
+  // Tasks created at once (concurrent requests) share that statement (../statement-batcher.ts): the
   // counts each answers are its project's with every task of the statement.
   async createCounted(input: NewTask): Promise<CountedTask> {
     try {

@@ -1,10 +1,10 @@
-import { WriteBatcher } from '../src/write-batcher';
+import { StatementBatcher } from '../src/statement-batcher';
 
 // Group commit: what is submitted while a write runs is written together next, each request
 // answered with its own result. The writes here are plain functions that record their batches
 // (the batcher's input, not Hangar's code); the repositories that use it are tested on
 // PostgreSQL (audit.repository.spec.ts, task.repository.spec.ts).
-describe(WriteBatcher.name, () => {
+describe(StatementBatcher.name, () => {
   // A write whose batches are recorded and that ends only when the test lets it.
   function gatedWrite(answer: (item: string) => string | Error = (item) => item.toUpperCase()) {
     const batches: string[][] = [];
@@ -30,7 +30,7 @@ describe(WriteBatcher.name, () => {
 
   it('writes a lone item at once, alone', async () => {
     const { write, batches, openNext } = gatedWrite();
-    const batcher = new WriteBatcher(write);
+    const batcher = new StatementBatcher(write);
     const written = batcher.submit('a');
     expect(batches).toEqual([['a']]);
     await openNext();
@@ -39,7 +39,7 @@ describe(WriteBatcher.name, () => {
 
   it('writes what arrives during a write together next, in order, each answered with its own result', async () => {
     const { write, batches, openNext } = gatedWrite();
-    const batcher = new WriteBatcher(write);
+    const batcher = new StatementBatcher(write);
     const first = batcher.submit('a');
     const rest = ['b', 'c', 'd'].map((item) => batcher.submit(item));
     expect(batches).toEqual([['a']]);
@@ -52,7 +52,7 @@ describe(WriteBatcher.name, () => {
 
   it('rejects only the request whose item was answered with an error', async () => {
     const { write, openNext } = gatedWrite((item) => (item === 'bad' ? new Error('bad item') : item));
-    const batcher = new WriteBatcher(write);
+    const batcher = new StatementBatcher(write);
     const first = batcher.submit('a');
     const [good, bad, other] = ['b', 'bad', 'c'].map((item) => batcher.submit(item));
     await openNext();
@@ -65,7 +65,7 @@ describe(WriteBatcher.name, () => {
 
   it('writes each item of a batch alone when the batch fails, so that one bad item fails alone', async () => {
     const { write, batches, openNext, failNextBatch } = gatedWrite();
-    const batcher = new WriteBatcher(write);
+    const batcher = new StatementBatcher(write);
     const first = batcher.submit('a');
     failNextBatch();
     const [b, throws, c] = ['b', 'throws', 'c'].map((item) => batcher.submit(item));
@@ -81,7 +81,7 @@ describe(WriteBatcher.name, () => {
 
   it('writes at most maxBatch items at once and takes the rest next', async () => {
     const { write, batches, openNext } = gatedWrite();
-    const batcher = new WriteBatcher(write, 2);
+    const batcher = new StatementBatcher(write, 2);
     const all = ['a', 'b', 'c', 'd', 'e'].map((item) => batcher.submit(item));
     for (let write = 0; write < 3; write += 1) await openNext();
     await expect(Promise.all(all)).resolves.toEqual(['A', 'B', 'C', 'D', 'E']);
@@ -90,7 +90,7 @@ describe(WriteBatcher.name, () => {
 
   it('goes on writing after a failed write: a later request is written', async () => {
     const { write, openNext } = gatedWrite();
-    const batcher = new WriteBatcher(write);
+    const batcher = new StatementBatcher(write);
     const failed = batcher.submit('throws');
     await openNext();
     await expect(failed).rejects.toThrow('throws alone');
