@@ -22,7 +22,7 @@ import { BareClaude, SERVICES, ServiceStack } from '@hangar/testing';
 //   burst    --burst tasks submitted at once, --slots at a time, against as many bare runs
 //            --slots at a time
 //   accept   POST /api/v1/tasks at --concurrency for --accept-seconds with no runner taking
-//            tasks, then while the runner works through them
+//            tasks (after as long unmeasured), then while the runner works through them
 //   idle RSS each service's resident memory, started and idle
 // Ratios are Hangar ÷ bare, measured in the same run.
 
@@ -109,6 +109,11 @@ async function main() {
 
     // The gateway's own rate: no runner takes the tasks, then one that works through them.
     await stack.stop('agent-runner');
+    // Unmeasured first, as long again: the gateway has served a few dozen requests so far, and
+    // V8 takes some thousands of them to compile its hot paths (the first seconds of a 16-client
+    // load cost it twice the CPU per request of the next ones). A gateway taking hundreds of
+    // tasks a second is past that.
+    await acceptRate(stack, concurrency, acceptSeconds);
     const paused = await acceptRate(stack, concurrency, acceptSeconds);
     await stack.start(['agent-runner']);
     const busy = await acceptRate(stack, concurrency, acceptSeconds);
