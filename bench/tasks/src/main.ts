@@ -22,7 +22,8 @@ import { BareClaude, SERVICES, ServiceStack } from '@hangar/testing';
 //   burst    --burst tasks submitted at once, --slots at a time, against as many bare runs
 //            --slots at a time
 //   accept   POST /api/v1/tasks at --concurrency for --accept-seconds with no runner taking
-//            tasks (after as long unmeasured), then while the runner works through them
+//            tasks (after twice as long unmeasured), then while the runner works through them
+//            (once it runs --slots CLIs)
 //   idle RSS each service's resident memory, started and idle
 // Ratios are Hangar ÷ bare, measured in the same run.
 
@@ -109,13 +110,15 @@ async function main() {
 
     // The gateway's own rate: no runner takes the tasks, then one that works through them.
     await stack.stop('agent-runner');
-    // Unmeasured first, as long again: the gateway has served a few dozen requests so far, and
-    // V8 takes some thousands of them to compile its hot paths (the first seconds of a 16-client
-    // load cost it twice the CPU per request of the next ones). A gateway taking hundreds of
-    // tasks a second is past that.
-    await acceptRate(stack, concurrency, acceptSeconds);
+    // Unmeasured first, twice as long: the gateway has served a few dozen requests so far, and
+    // the first seconds of a 16-client load cost it about twice the CPU per request of the next
+    // ones (V8 compiling its hot paths, its heap growing). A gateway taking hundreds of tasks a
+    // second is past that.
+    await acceptRate(stack, concurrency, 2 * acceptSeconds);
     const paused = await acceptRate(stack, concurrency, acceptSeconds);
     await stack.start(['agent-runner']);
+    // Measured once the runner runs its CLIs (not while it starts itself).
+    await agentsRunning(stack, slots);
     const busy = await acceptRate(stack, concurrency, acceptSeconds);
 
     const median = (timings: Timing[], key: keyof Timing) =>
@@ -333,6 +336,15 @@ async function poolHolds(stack: ServiceStack, count: number): Promise<void> {
     const [gauge] = await runnerSamples(stack, 'hangar_runner_warm_agents');
     if (gauge?.value === count) return;
     if (Date.now() > deadline) throw new Error(`the warm pool did not hold ${count} CLI(s) within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// Until `count` agent CLIs run on the runner (at most 60 s).
+async function agentsRunning(stack: ServiceStack, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (stack.agentsIn(stack.workspaceRoot).length < count) {
+    if (Date.now() > deadline) throw new Error(`the runner did not run ${count} CLI(s) within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -143,10 +143,50 @@ describe('limits', () => {
     const [high, normal, low] = await Promise.all(
       [waiting.high!, waiting.normal!, waiting.low!].map((task) => getTask(stack, task.id)),
     );
+    // Low took the slot of the first of the others whose agent ended (its result is the agent's
+    // last event).
+    const resultAt = (follower: (typeof followers)[number]) =>
+      Date.parse(follower.events.find((event) => event.type === 'result')!.at);
     expect(Date.parse(low!.startedAt!)).toBeGreaterThanOrEqual(
-      Math.min(Date.parse(high!.finishedAt!), Date.parse(normal!.finishedAt!)),
+      Math.min(resultAt(followers[2]!), resultAt(followers[1]!)),
     );
     expect([high!.status, normal!.status, low!.status]).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+  });
+
+  it("should give a task's slot to the next one once its agent has exited, while the task is still finishing", async () => {
+    // Two tasks whose checks (run once their agents completed) hold them RUNNING for 2 s, then one
+    // that waits for a slot.
+    const checked = await Promise.all(
+      Array.from({ length: SLOTS }, () =>
+        createTask(stack, {
+          prompt: 'checked',
+          scenario: 'reply',
+          check: { command: 'sleep 2', timeoutSeconds: 30 },
+        }),
+      ),
+    );
+    const next = await createTask(stack, { prompt: 'next', scenario: 'reply' });
+    const followers = [...checked, next].map((task) => follow(stack, task.id));
+    let most = 0;
+    const watching = setInterval(() => {
+      most = Math.max(most, stack.agentsIn(stack.workspaceRoot).length);
+    }, 20);
+    try {
+      await Promise.all(followers.map((follower) => follower.finished));
+    } finally {
+      clearInterval(watching);
+      followers.forEach((follower) => follower.close());
+    }
+    const [first, second, third] = await Promise.all(
+      [...checked, next].map((task) => getTask(stack, task.id)),
+    );
+    expect([first!.status, second!.status, third!.status]).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    expect(first!.checkResult).toMatchObject({ passed: true });
+    // The third started (and ended) while the first two were still running their checks.
+    expect(Date.parse(third!.startedAt!)).toBeLessThan(
+      Math.min(Date.parse(first!.finishedAt!), Date.parse(second!.finishedAt!)),
+    );
+    expect(most).toBeLessThanOrEqual(SLOTS);
   });
 
   it('should let a task finish within the grace period on SIGTERM', async () => {

@@ -85,9 +85,12 @@ export class TaskRunService {
   // Claims one attempt of a task for this runner (QUEUED, with attempt - 1 attempts so far) and
   // runs it: what the queue worker and run-task.js both do. `claimed: false` when the task is
   // not waiting for that attempt; `finished` null when another runner took it over meanwhile.
+  // `agentEnded` is called once no agent of this attempt runs any more (it exited, or never
+  // started), before what follows it (its check, its diff and push, its end recorded).
   async runAttempt(
     taskId: string,
     attempt: number,
+    agentEnded?: () => void,
   ): Promise<{ claimed: false } | { claimed: true; finished: Task | null }> {
     const workspace = path.join(this.config.WORKSPACE_ROOT, taskId);
     const claimed = await this.backend.claim(taskId, attempt, {
@@ -101,8 +104,9 @@ export class TaskRunService {
     this.warm?.attemptStarted();
     let finished: Task | null;
     try {
-      finished = await this.run(claimed);
+      finished = await this.run(claimed, agentEnded);
     } finally {
+      agentEnded?.();
       this.active.delete(taskId);
       this.stopReasons.delete(taskId);
       this.workspaceDirs.delete(taskId);
@@ -113,7 +117,7 @@ export class TaskRunService {
     return { claimed: true, finished };
   }
 
-  private async run(attempt: ClaimedAttempt): Promise<Task | null> {
+  private async run(attempt: ClaimedAttempt, agentEnded?: () => void): Promise<Task | null> {
     const { task } = attempt;
     const clock = new PhaseClock(task, this.metrics);
     let profile: AgentProfile;
@@ -260,6 +264,7 @@ export class TaskRunService {
     } finally {
       this.running.delete(task.id);
       this.metrics.running.dec();
+      agentEnded?.();
     }
     // Nothing of this attempt's may reach the runner any more (its agent is gone): revoked while
     // its events are flushed.

@@ -20,6 +20,8 @@ import { WarmPool } from './warm-pool';
 export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly kind = 'process' as const;
   private readonly logger = new Logger(TaskWorkerService.name);
+  // Attempts taken here that have not ended yet (their agents may have: \`take\`).
+  private readonly finishing = new Set<Promise<void>>();
 
   constructor(
     private readonly runs: TaskRunService,
@@ -48,18 +50,45 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
     await this.intake.open(this);
   }
 
+  // A slot is an agent CLI (RUNNER_SLOTS): it is free for the next job as soon as the attempt's
+  // agent has exited, while the attempt's check, diff, push and end are still being recorded
+  // (its task RUNNING until then) — the next task's claim and CLI start overlap them instead of
+  // waiting. The job's value is then `agent-ended`; how the task ended is the task's.
   async take(job: Job<TaskJob>): Promise<string> {
     const { taskId, attempt } = job.data;
-    const outcome = await this.runs.runAttempt(taskId, attempt);
-    if (!outcome.claimed) return 'skipped: task is no longer waiting for this attempt';
-    return outcome.finished?.status ?? 'taken-over';
+    let freed = false;
+    let agentEnded!: () => void;
+    const slotFree = new Promise<'agent-ended'>(
+      (resolve) =>
+        (agentEnded = () => {
+          freed = true;
+          resolve('agent-ended');
+        }),
+    );
+    const run = this.runs.runAttempt(taskId, attempt, agentEnded);
+    // An error before the slot was freed fails the job (BullMQ's `failed`, logged by the intake);
+    // one after it is logged here.
+    const settled = run.then(
+      () => undefined,
+      (error: unknown) => {
+        if (freed)
+          this.logger.error({ err: error, taskId }, `task ${taskId} attempt ${attempt} failed to end`);
+      },
+    );
+    this.finishing.add(settled);
+    void settled.finally(() => this.finishing.delete(settled));
+    const first = await Promise.race([run, slotFree]);
+    if (first === 'agent-ended') return first;
+    if (!first.claimed) return 'skipped: task is no longer waiting for this attempt';
+    return first.finished?.status ?? 'taken-over';
   }
 
   // SIGTERM: take no new work; running tasks get a grace period, then go back to the queue.
   // Before shutdown (not on it): the database, Redis and heartbeats must still serve the
   // runs that finish or are requeued meanwhile; Nest closes them in onApplicationShutdown.
   async beforeApplicationShutdown() {
-    const closing = this.intake.close();
+    // The jobs in flight, then the attempts whose agents ended and that are still finishing.
+    const closing = this.intake.close().then(() => Promise.all(this.finishing));
     const grace = new Promise<'grace-over'>((resolve) =>
       setTimeout(() => resolve('grace-over'), this.config.RUNNER_SHUTDOWN_GRACE_MS).unref(),
     );
