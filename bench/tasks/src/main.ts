@@ -23,7 +23,7 @@ import { BareClaude, SERVICES, ServiceStack } from '@hangar/testing';
 //            --slots at a time
 //   accept   POST /api/v1/tasks at --concurrency for --accept-seconds with no runner taking
 //            tasks (after twice as long unmeasured), then while the runner works through them
-//            (once it runs --slots CLIs)
+//            (once it runs --slots CLIs, after as long unmeasured)
 //   idle RSS each service's resident memory, started and idle
 // Ratios are Hangar ÷ bare, measured in the same run.
 
@@ -117,8 +117,10 @@ async function main() {
     await acceptRate(stack, concurrency, 2 * acceptSeconds);
     const paused = await acceptRate(stack, concurrency, acceptSeconds);
     await stack.start(['agent-runner']);
-    // Measured once the runner runs its CLIs (not while it starts itself).
+    // Measured once the runner runs its CLIs, after as long unmeasured (the runner's own start
+    // and first tasks take the cores the while).
     await agentsRunning(stack, slots);
+    await acceptRate(stack, concurrency, acceptSeconds);
     const busy = await acceptRate(stack, concurrency, acceptSeconds);
 
     const median = (timings: Timing[], key: keyof Timing) =>
