@@ -80,6 +80,50 @@ describe(TaskStateStore.name, () => {
     }
   });
 
+  it("should write the creating request's audit entry with the task, and none for a task not created", async () => {
+    const audit = (id: string) => ({
+      projectId: DEFAULT_PROJECT_ID,
+      actor: { type: 'token' as const, id: 'token-1', label: 'token "ci"' },
+      action: 'task.create',
+      target: { type: 'task', id },
+      ip: '10.1.2.3',
+      userAgent: 'hangar-cli',
+      traceId: null,
+      details: {},
+    });
+    const outcomes = await Promise.allSettled([
+      tasks.createCounted({
+        id: 'caudited1',
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: 'a',
+        audit: audit('caudited1'),
+      }),
+      tasks.createCounted({
+        id: 'caudited2',
+        projectId: DEFAULT_PROJECT_ID,
+        prompt: 'b',
+        profile: 'ghost',
+        audit: audit('caudited2'),
+      }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected']);
+    const entries = await prisma.auditEntry.findMany({
+      where: { targetId: { in: ['caudited1', 'caudited2'] } },
+    });
+    expect(entries).toEqual([
+      expect.objectContaining({
+        action: 'task.create',
+        projectId: DEFAULT_PROJECT_ID,
+        actorType: 'token',
+        actorLabel: 'token "ci"',
+        targetType: 'task',
+        targetId: 'caudited1',
+        ip: '10.1.2.3',
+        userAgent: 'hangar-cli',
+      }),
+    ]);
+  });
+
   it('should let exactly one of two runners claim a task', async () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'race' });
     const claims = await Promise.all([

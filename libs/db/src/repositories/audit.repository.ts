@@ -18,6 +18,50 @@ export interface NewAuditEntry {
   details?: Record<string, unknown>;
 }
 
+// An entry as the JSON record audit_log's columns are read from (AUDIT_RECORD), for a statement
+// that writes entries: this repository's, or a change's own (a task's creation writes its
+// request's entry in its statement: one commit for both).
+export function auditRow(entry: NewAuditEntry) {
+  return {
+    id: timeOrderedId('a'),
+    project_id: entry.projectId ?? null,
+    actor_type: entry.actor.type,
+    actor_id: entry.actor.id,
+    actor_label: entry.actor.label,
+    action: entry.action,
+    target_type: entry.target?.type ?? null,
+    target_id: entry.target?.id ?? null,
+    ip: entry.ip ?? null,
+    user_agent: entry.userAgent?.slice(0, 500) ?? null,
+    trace_id: entry.traceId ?? null,
+    details: entry.details ?? {},
+  };
+}
+
+const AUDIT_COLUMN_NAMES = [
+  'id',
+  'project_id',
+  'actor_type',
+  'actor_id',
+  'actor_label',
+  'action',
+  'target_type',
+  'target_id',
+  'ip',
+  'user_agent',
+  'trace_id',
+  'details',
+];
+
+// audit_log's columns that auditRow gives, as `alias.column`s when a statement names its record.
+export function auditColumns(alias?: string): Prisma.Sql {
+  return Prisma.raw(AUDIT_COLUMN_NAMES.map((name) => (alias ? `${alias}.${name}` : name)).join(', '));
+}
+// auditRow's fields, for jsonb_to_record(set)'s column list.
+export const AUDIT_RECORD = Prisma.raw(
+  'id text, project_id text, actor_type text, actor_id text, actor_label text, action text, target_type text, target_id text, ip text, user_agent text, trace_id text, details jsonb',
+);
+
 export class AuditRepository {
   // Entries recorded together (concurrent requests) are written together (../statement-batcher.ts).
   private readonly batcher = new StatementBatcher<NewAuditEntry, void>((entries) => this.write(entries));
@@ -32,30 +76,12 @@ export class AuditRepository {
   }
 
   private async write(entries: NewAuditEntry[]): Promise<void[]> {
-    const rows = entries.map((entry, ord) => ({
-      id: timeOrderedId('a'),
-      project_id: entry.projectId ?? null,
-      actor_type: entry.actor.type,
-      actor_id: entry.actor.id,
-      actor_label: entry.actor.label,
-      action: entry.action,
-      target_type: entry.target?.type ?? null,
-      target_id: entry.target?.id ?? null,
-      ip: entry.ip ?? null,
-      user_agent: entry.userAgent?.slice(0, 500) ?? null,
-      trace_id: entry.traceId ?? null,
-      details: entry.details ?? {},
-      ord,
-    }));
+    const rows = entries.map((entry, ord) => ({ ...auditRow(entry), ord }));
     // One text for any number of entries (one prepared statement), in the order recorded.
     await sqlOf(this.prisma).query(Prisma.sql`
-      INSERT INTO audit_log (id, project_id, actor_type, actor_id, actor_label, action, target_type,
-                             target_id, ip, user_agent, trace_id, details)
-      SELECT id, project_id, actor_type, actor_id, actor_label, action, target_type, target_id, ip,
-             user_agent, trace_id, details
-      FROM jsonb_to_recordset(${json(rows)}::jsonb) AS e(id text, project_id text, actor_type text,
-        actor_id text, actor_label text, action text, target_type text, target_id text, ip text,
-        user_agent text, trace_id text, details jsonb, ord int)
+      INSERT INTO audit_log (${auditColumns()})
+      SELECT ${auditColumns()}
+      FROM jsonb_to_recordset(${json(rows)}::jsonb) AS e(${AUDIT_RECORD}, ord int)
       ORDER BY ord`);
     return entries.map(() => undefined);
   }

@@ -13,6 +13,7 @@ import { sqlOf } from '../client';
 import { assignments, json, type Sql } from '../sql';
 import { newTaskId } from '../task-id';
 import { StatementBatcher } from '../statement-batcher';
+import { AUDIT_RECORD, auditColumns, auditRow } from './audit.repository';
 import { routingExtras, type AdmittedTask } from './task-admission.store';
 import { TASK_COLUMNS, taskFromSql, taskRelations, toTask } from './task.mapper';
 import { DEFAULT_PROFILE, type NewTask, type RunOutcome } from './task.repository';
@@ -130,7 +131,7 @@ export class TaskStateStore {
 
   // createChosen's statement in parts, for a caller that creates the tasks in a statement of its
   // own with its own write (the workflow engine: a decision and its steps' tasks, one commit):
-  // `with` goes into its WITH list (it names input, known, t and counts), `select` answers one
+  // `with` goes into its WITH list (it names input, known, t, chosen_audit and counts), `select` answers one
   // row per input (`inputOrd` orders them), and `read` makes the outcome of those rows. With
   // `gate` (a relation of the caller's statement, such as a guarded UPDATE's RETURNING),
   // nothing is created when the gate holds no row.
@@ -145,6 +146,7 @@ export class TaskStateStore {
       project_id: input.projectId,
       profile: input.profile ?? DEFAULT_PROFILE,
       timeout_seconds: input.timeoutSeconds ?? null,
+      audit: input.audit ? auditRow(input.audit) : null,
       ...Object.fromEntries(
         Object.entries(inputValues(input)).map(([field, value]) => [
           field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`),
@@ -160,7 +162,7 @@ export class TaskStateStore {
           repository text, repository_ref text, push boolean, priority text, retry_of_id text,
           conversation_id text, output_schema jsonb, "check" jsonb, workspace_of text, workflow_run_id text,
           workflow_step text, parent_task_id text, root_task_id text, depth int, requires jsonb,
-          routing text, user_id text, token_id text, ord int)
+          routing text, user_id text, token_id text, audit jsonb, ord int)
       ), known AS (
         -- A step's task was started by whoever started its run.
         SELECT i.*, p.id AS profile_id, p.timeout_seconds AS profile_timeout, r.user_id AS run_user_id,
@@ -182,6 +184,12 @@ export class TaskStateStore {
         FROM known ${gated} ORDER BY ord
         ON CONFLICT (id) DO NOTHING
         RETURNING *
+      ), chosen_audit AS (
+        -- The creating request's entry, with the task it created (none for an input not created).
+        INSERT INTO audit_log (${auditColumns()})
+        SELECT ${auditColumns('a')}
+        FROM t JOIN input ai ON ai.id = t.id, jsonb_to_record(ai.audit) AS a(${AUDIT_RECORD})
+        WHERE ai.audit IS NOT NULL
       ), counts AS (
         SELECT project_id, sum(queued)::int AS queued, sum(running)::int AS running
         FROM project_task_counts WHERE project_id IN (SELECT project_id FROM input)

@@ -14,6 +14,7 @@ import {
 } from '@hangar/contracts';
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { NewAuditEntry } from './audit.repository';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { taskRelations, toTask } from './task.mapper';
 
@@ -56,6 +57,9 @@ export interface NewTask {
   routing?: RoutingStrategy;
   // None for a webhook's task; a workflow step's task is its run's, a delegated child its parent's.
   submitter?: Submitter;
+  // The audit entry of the request that creates it, written by the creation's own statement (one
+  // commit for both), and only when the task is created.
+  audit?: NewAuditEntry;
 }
 
 export interface RunOutcome {

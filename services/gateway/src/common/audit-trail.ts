@@ -19,6 +19,27 @@ export class AuditTrail {
     };
   }
 
+  // The request's entry for a change whose own statement writes it (one commit for both, the
+  // entry only if the change is made): the request's actor and action, `note` as touched. The
+  // interceptor then writes none. Undefined outside an authenticated request (the caller's change
+  // is then written alone, as a webhook's is).
+  withChange(note: AuditNote): NewAuditEntry | undefined {
+    const context = currentRequestContext();
+    if (!context?.principal || context.auditAction === undefined) return undefined;
+    this.touched(note);
+    context.auditWritten = true;
+    return {
+      projectId: context.audit.projectId ?? null,
+      actor: context.principal.actor,
+      action: context.auditAction,
+      target: context.audit.target ?? null,
+      details: context.audit.details ?? {},
+      ip: context.ip,
+      userAgent: context.userAgent ?? null,
+      traceId: currentTraceId() ?? null,
+    };
+  }
+
   // For changes made outside a request (webhooks, sign-in failures) or written at once.
   async record(entry: NewAuditEntry): Promise<void> {
     const context = currentRequestContext();

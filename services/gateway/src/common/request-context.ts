@@ -15,6 +15,10 @@ export interface RequestContext {
   userAgent: string | undefined;
   principal?: Principal;
   audit: AuditNote;
+  // The request's audit action (the AuditInterceptor's), and whether its entry was written by the
+  // statement that made its change (AuditTrail.withChange): then the interceptor writes none.
+  auditAction?: string;
+  auditWritten?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -23,6 +23,7 @@ import {
 import {
   DEFAULT_PROFILE,
   ModelCallRepository,
+  newTaskId,
   TaskDiffRepository,
   TaskEventRepository,
   TaskRepository,
@@ -65,12 +66,21 @@ export class TasksService {
       // Who starts it (none: a webhook).
       submitter?: Submitter;
       onRecorded?: (task: Task) => Promise<void>;
+      // The request's audit entry is its creation (POST /api/v1/tasks): written by the same
+      // statement, one commit for both.
+      auditedByCreation?: boolean;
     },
   ): Promise<Task> {
     await this.checkCreation(input, options.projectId);
+    const id = newTaskId();
+    const audit = options.auditedByCreation
+      ? this.audit.withChange({ projectId: options.projectId, target: { type: 'task', id } })
+      : undefined;
     const task = await this.lifecycle.create(
       {
         ...input,
+        id,
+        ...(audit ? { audit } : {}),
         projectId: options.projectId,
         ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
         ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
@@ -119,7 +129,11 @@ export class TasksService {
   // POST /api/v1/tasks: operators and admins of the project.
   async start(principal: Principal, project: string | undefined, input: CreateTaskRequest): Promise<Task> {
     const access = principal.require(principal.project(project).id, 'operator');
-    return this.create(input, { projectId: access.id, submitter: principal.submitter });
+    return this.create(input, {
+      projectId: access.id,
+      submitter: principal.submitter,
+      auditedByCreation: true,
+    });
   }
 
   list(principal: Principal, query: ListTasksQuery): Promise<TaskPage> {
