@@ -22,8 +22,8 @@ import { BareClaude, SERVICES, ServiceStack } from '@hangar/testing';
 //   burst    --burst tasks submitted at once, --slots at a time, against as many bare runs
 //            --slots at a time
 //   accept   POST /api/v1/tasks at --concurrency for --accept-seconds with no runner taking
-//            tasks (after twice as long unmeasured), then while the runner works through them
-//            (once it runs --slots CLIs, after as long unmeasured)
+//            tasks (after four times as long unmeasured), then while the runner works through
+//            them (once it runs --slots CLIs, after twice as long unmeasured)
 //   idle RSS each service's resident memory, started and idle
 // Ratios are Hangar ÷ bare, measured in the same run.
 
@@ -110,17 +110,17 @@ async function main() {
 
     // The gateway's own rate: no runner takes the tasks, then one that works through them.
     await stack.stop('agent-runner');
-    // Unmeasured first, twice as long: the gateway has served a few dozen requests so far, and
-    // the first seconds of a 16-client load cost it about twice the CPU per request of the next
+    // Unmeasured first, four times as long: the gateway has served a few dozen requests so far,
+    // and the first ~15 s of a 16-client load cost it up to twice the CPU per request of the next
     // ones (V8 compiling its hot paths, its heap growing). A gateway taking hundreds of tasks a
     // second is past that.
-    await acceptRate(stack, concurrency, 2 * acceptSeconds);
+    await acceptRate(stack, concurrency, 4 * acceptSeconds);
     const paused = await acceptRate(stack, concurrency, acceptSeconds);
     await stack.start(['agent-runner']);
-    // Measured once the runner runs its CLIs, after as long unmeasured (the runner's own start
-    // and first tasks take the cores the while).
+    // Measured once the runner runs its CLIs, after twice as long unmeasured (the runner's own
+    // start and first tasks take the cores the while).
     await agentsRunning(stack, slots);
-    await acceptRate(stack, concurrency, acceptSeconds);
+    await acceptRate(stack, concurrency, 2 * acceptSeconds);
     const busy = await acceptRate(stack, concurrency, acceptSeconds);
 
     const median = (timings: Timing[], key: keyof Timing) =>
