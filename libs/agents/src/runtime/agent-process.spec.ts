@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AgentEvent } from '@hangar/contracts';
@@ -54,6 +54,24 @@ describe(spawnAgent.name, () => {
       { type: 'stderr', data: { line: '7' } },
       { type: 'stderr', data: { line: '7' } },
     ]);
+  });
+
+  it('should nice the autogroup of each session the agent makes, where the kernel shares the CPU by session first', async () => {
+    const events: AgentEvent[] = [];
+    const autogroups = readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+    // Each session waits (up to 2 s) until its autogroup is niced, then says which it is: the
+    // agent's own, then one it makes with setsid (as bwrap --new-session does).
+    const report = `for i in $(seq 100); do grep -q 'nice 7$' /proc/self/autogroup && break; sleep 0.02; done; cat /proc/self/autogroup >&2`;
+    const handle = await spawnAgent(
+      sh(`${report}; setsid /bin/sh -c "${report.replace(/"/g, '\\"').replace(/\$/g, '\\$')}"`),
+      options(events, { nice: 7 }),
+    );
+    await handle.done;
+    const lines = events.flatMap((event) => (event.type === 'stderr' ? [event.data.line] : []));
+    expect(lines).toHaveLength(2);
+    const groups = lines.map((line) => /^(\/autogroup-\d+) nice (\d+)$/.exec(line));
+    expect(groups.map((match) => match?.[2])).toEqual(autogroups ? ['7', '7'] : ['0', '0']);
+    expect(groups[0]?.[1]).not.toBe(groups[1]?.[1]);
   });
 
   it('should parse stdout, turn stderr into events and report the exit code when the agent exits', async () => {

@@ -15,6 +15,7 @@ import {
   signalProcesses,
   trySignal,
 } from './process-tree';
+import { niceAutogroups } from './autogroup';
 
 export type AgentExitReason = 'exited' | 'timeout' | 'cancelled' | 'output-limit';
 
@@ -153,7 +154,14 @@ function startProcess(
     // The CLI may exit before reading all of its input; a broken pipe is not our failure.
     child.stdin?.on('error', () => undefined);
     const supervisor = new AgentSupervisor(child, options);
-    child.once('spawn', () => resolve(supervisor));
+    child.once('spawn', () => {
+      // Its session (and its sandbox's) niced as it is, where sessions share the CPU first.
+      if (options.nice && child.pid !== undefined) {
+        const stopNicing = niceAutogroups(child.pid, options.nice);
+        child.once('exit', stopNicing);
+      }
+      resolve(supervisor);
+    });
     child.once('error', (error) => {
       if (child.pid === undefined) {
         supervisor.abandon();
