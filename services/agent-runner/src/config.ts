@@ -89,6 +89,17 @@ export const attemptRunEnv = {
     .max(19)
     .default(10)
     .describe('the scheduling niceness of agent CLIs, 0 (as the runner) to 19 (only idle CPU)'),
+  // Where the kernel shares the CPU between sessions first (Linux autogroups), an agent's niceness
+  // orders it only against its own processes: this nices its sessions too (libs/agents
+  // autogroup.ts). Off by default: a niced session yields to every busy session of the host, not
+  // only to the platform's (docs/benchmarks.md measured agents starving beside CPU-bound jobs).
+  RUNNER_AGENT_NICE_SESSIONS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true')
+    .describe(
+      "also nice the agents' sessions (Linux autogroups) as RUNNER_AGENT_NICE: the platform's services keep their CPU beside busy agents, and the agents yield to every other busy session of the host",
+    ),
   CLAUDE_BIN: z
     .string()
     .optional()

@@ -64,7 +64,7 @@ describe(spawnAgent.name, () => {
     const report = `for i in $(seq 100); do grep -q 'nice 7$' /proc/self/autogroup && break; sleep 0.02; done; cat /proc/self/autogroup >&2`;
     const handle = await spawnAgent(
       sh(`${report}; setsid /bin/sh -c "${report.replace(/"/g, '\\"').replace(/\$/g, '\\$')}"`),
-      options(events, { nice: 7 }),
+      options(events, { nice: 7, niceSessions: true }),
     );
     await handle.done;
     const lines = events.flatMap((event) => (event.type === 'stderr' ? [event.data.line] : []));

@@ -44,6 +44,8 @@ export interface AgentProcessOptions {
   maxEventBytes?: number;
   // Niceness of the agent's process (and so of everything it starts): 0 (the default) to 19.
   nice?: number;
+  // Its sessions' too, where the kernel shares the CPU by session first (./autogroup.ts).
+  niceSessions?: boolean;
 }
 
 // What one run of it is held to, and where its output goes.
@@ -155,8 +157,8 @@ function startProcess(
     child.stdin?.on('error', () => undefined);
     const supervisor = new AgentSupervisor(child, options);
     child.once('spawn', () => {
-      // Its session (and its sandbox's) niced as it is, where sessions share the CPU first.
-      if (options.nice && child.pid !== undefined) {
+      // Its session (and its sandbox's) niced as it is, when asked.
+      if (options.nice && options.niceSessions && child.pid !== undefined) {
         const stopNicing = niceAutogroups(child.pid, options.nice);
         child.once('exit', stopNicing);
       }

@@ -10,7 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 // two agents, 320–371/s once their autogroups were niced as the agents are. The autogroup's own
 // niceness (`/proc/<pid>/autogroup`) is what counts between sessions: set here for every session
 // of the agent's process tree, as its sessions appear. Processes in a cgroup of their own (a
-// Kubernetes container, a systemd slice) are not autogrouped; this then does nothing.
+// Kubernetes container, a systemd slice) are not autogrouped; this then does nothing. Asked for
+// (RUNNER_AGENT_NICE_SESSIONS), not by default: a niced session yields to every busy session of
+// the host, and beside CPU-bound jobs (a test suite's) agents starved.
 
 const ENABLED = '/proc/sys/kernel/sched_autogroup_enabled';
 let enabled: boolean | undefined;

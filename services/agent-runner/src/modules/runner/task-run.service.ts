@@ -243,6 +243,7 @@ export class TaskRunService {
           cwd: prepared.dir,
           maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
           nice: this.config.RUNNER_AGENT_NICE,
+          niceSessions: this.config.RUNNER_AGENT_NICE_SESSIONS,
           ...run,
         });
       }

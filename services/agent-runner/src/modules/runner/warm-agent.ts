@@ -67,7 +67,10 @@ export interface WarmStart {
   homeRoot: string;
   workspaces: WorkspaceService;
   sandbox: AgentSandbox;
-  settings: Pick<RunSettings, 'CLAUDE_BIN' | 'RUNNER_MAX_EVENT_BYTES' | 'RUNNER_AGENT_NICE'>;
+  settings: Pick<
+    RunSettings,
+    'CLAUDE_BIN' | 'RUNNER_MAX_EVENT_BYTES' | 'RUNNER_AGENT_NICE' | 'RUNNER_AGENT_NICE_SESSIONS'
+  >;
 }
 
 // Starts the profile's CLI as a cold start would (one launch recipe, agent-launch.ts), without
@@ -99,6 +102,7 @@ export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
       parser: adapter.createParser({ maxEventBytes: settings.RUNNER_MAX_EVENT_BYTES }),
       maxEventBytes: settings.RUNNER_MAX_EVENT_BYTES,
       nice: settings.RUNNER_AGENT_NICE,
+      niceSessions: settings.RUNNER_AGENT_NICE_SESSIONS,
     });
     return { id, profile, workspace, homeDir, access, process, promptInput, startedAt: Date.now() };
   } catch (error) {
