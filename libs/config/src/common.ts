@@ -35,6 +35,14 @@ export const positiveInt = (fallback: number, what: string) =>
 export const nonNegativeInt = (fallback: number, what: string) =>
   z.coerce.number().int().min(0).default(fallback).describe(what);
 
+// `true` or `false` (nothing else: a typo is refused, not read as false).
+export const booleanFlag = (fallback: boolean, what: string) =>
+  z
+    .enum(['true', 'false'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true')
+    .describe(what);
+
 export const optionalUrl = (what: string) =>
   z
     .string()

@@ -18,6 +18,7 @@ import {
   nonNegativeInt,
   optionalUrl,
   port,
+  booleanFlag,
   positiveInt,
   secret,
   streamRetentionSeconds,
@@ -93,13 +94,10 @@ export const attemptRunEnv = {
   // orders it only against its own processes: this nices its sessions too (libs/agents
   // autogroup.ts). Off by default: a niced session yields to every busy session of the host, not
   // only to the platform's (docs/benchmarks.md measured agents starving beside CPU-bound jobs).
-  RUNNER_AGENT_NICE_SESSIONS: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true')
-    .describe(
-      "also nice the agents' sessions (Linux autogroups) as RUNNER_AGENT_NICE: the platform's services keep their CPU beside busy agents, and the agents yield to every other busy session of the host",
-    ),
+  RUNNER_AGENT_NICE_SESSIONS: booleanFlag(
+    false,
+    "also nice the agents' sessions (Linux autogroups) as RUNNER_AGENT_NICE: the platform's services keep their CPU beside busy agents, and the agents yield to every other busy session of the host",
+  ),
   CLAUDE_BIN: z
     .string()
     .optional()
@@ -178,11 +176,10 @@ const kubernetesEnv = {
     .describe(
       "how task pods reach this runner's endpoints (task API, model gateway, egress proxy), e.g. http://hangar-agent-runner.hangar.svc:4011",
     ),
-  RUNNER_JOB_CONVERSATION_CLAIMS: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true')
-    .describe("keep each conversation's workspace on its own PersistentVolumeClaim across turns"),
+  RUNNER_JOB_CONVERSATION_CLAIMS: booleanFlag(
+    false,
+    "keep each conversation's workspace on its own PersistentVolumeClaim across turns",
+  ),
   RUNNER_JOB_CONVERSATION_STORAGE_CLASS: z
     .string()
     .optional()

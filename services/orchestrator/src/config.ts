@@ -4,6 +4,7 @@ import {
   baseServiceEnv,
   nonNegativeInt,
   port,
+  booleanFlag,
   positiveInt,
   streamRetentionSeconds,
   taskMaxAttempts,
@@ -32,13 +33,10 @@ export const OrchestratorConfigSchema = z.object({
     8,
     "workflow messages the engine handles at once, from its queue and, as many again, steps' ends heard from PostgreSQL",
   ),
-  WORKFLOW_LISTEN: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((value) => value === 'true')
-    .describe(
-      "hear workflow steps' task ends from PostgreSQL as they commit (LISTEN; needs a session connection, not a transaction pooler), one orchestrator at a time; their jobs decide them otherwise",
-    ),
+  WORKFLOW_LISTEN: booleanFlag(
+    true,
+    "hear workflow steps' task ends from PostgreSQL as they commit (LISTEN; needs a session connection, not a transaction pooler), one orchestrator at a time; their jobs decide them otherwise",
+  ),
   WORKFLOW_LISTEN_RETRY_MS: positiveInt(
     5000,
     'how often an orchestrator that does not listen (another does, or PostgreSQL refused) tries again',
