@@ -40,11 +40,12 @@ export class Periodic {
 
 // Work done when asked, one run at a time: asked while a run is under way, it runs once more after
 // that run (however often it was asked meanwhile), so the last ask is always served by a run that
-// began after it. A failed run is logged, not fatal.
+// began after it. A failed run is logged (run) or answered (ask), not fatal.
 export class OnDemand {
   private readonly logger: Logger;
   private running: Promise<void> | undefined;
-  private again = false;
+  // The run asked for while one is under way, and its askers' wait.
+  private again: { done: Promise<void>; start: () => void } | undefined;
 
   constructor(
     private readonly name: string,
@@ -54,19 +55,36 @@ export class OnDemand {
   }
 
   run(): void {
-    if (this.running) {
-      this.again = true;
-      return;
+    if (this.again) return; // asked for already, by run (its failure logged) or by ask (answered)
+    this.ask().catch((error: unknown) => this.logger.error({ err: error }, `${this.name} failed`));
+  }
+
+  // As run, and settles as a run that began after this ask ends: rejected with its error, which
+  // is the asker's to handle.
+  ask(): Promise<void> {
+    if (!this.running) return this.begin();
+    if (!this.again) {
+      let start!: () => void;
+      const done = new Promise<void>((resolve) => (start = () => resolve(this.begin())));
+      this.again = { done, start };
     }
-    this.running = this.work()
-      .catch((error: unknown) => this.logger.error({ err: error }, `${this.name} failed`))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.run();
-        }
-      });
+    return this.again.done;
+  }
+
+  private begin(): Promise<void> {
+    const run = this.work();
+    this.running = run.then(
+      () => this.ended(),
+      () => this.ended(),
+    );
+    return run;
+  }
+
+  private ended(): void {
+    this.running = undefined;
+    const again = this.again;
+    this.again = undefined;
+    again?.start();
   }
 
   // Resolves once no run is under way (nor asked for).

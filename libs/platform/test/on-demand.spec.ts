@@ -28,6 +28,29 @@ describe('OnDemand', () => {
     expect(most).toBe(1);
   });
 
+  it('answers each ask once a run that began after it has ended', async () => {
+    const seen: number[] = [];
+    const releases: (() => void)[] = [];
+    let value = 0;
+    const work = new OnDemand('asked work', async () => {
+      const read = value;
+      await new Promise<void>((resolve) => releases.push(resolve));
+      seen.push(read);
+    });
+    const first = work.ask();
+    value = 1; // after the first run read it
+    const second = work.ask();
+    const third = work.ask();
+    releases[0]!();
+    await first;
+    expect(seen).toEqual([0]);
+    while (releases.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    releases[1]!();
+    await Promise.all([second, third]);
+    // One more run served both later asks, and it read what was there when they asked.
+    expect(seen).toEqual([0, 1]);
+  });
+
   it('goes on after a run that failed', async () => {
     let calls = 0;
     const work = new OnDemand('failing work', async () => {

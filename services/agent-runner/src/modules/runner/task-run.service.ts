@@ -37,7 +37,6 @@ export class TaskRunService {
   // Attempts this process has claimed and not finished (preparing their workspace or running),
   // and the agent of each once it is spawned.
   private readonly active = new Map<string, ClaimedAttempt>();
-  private readonly attemptListeners: (() => void)[] = [];
   private readonly running = new Map<string, AgentHandle>();
   // Why this runner stopped a task's agent itself: a cancel request, or its own shutdown. A stop
   // asked for before the agent is spawned applies as soon as it is.
@@ -62,15 +61,6 @@ export class TaskRunService {
     return [...this.active.keys()];
   }
 
-  // Called when an attempt is claimed here and when it ends (runningTaskIds changed).
-  onAttemptsChanged(listener: () => void): void {
-    this.attemptListeners.push(listener);
-  }
-
-  private attemptsChanged(): void {
-    for (const listener of this.attemptListeners) listener();
-  }
-
   runningAttempts(): ClaimedAttempt[] {
     return [...this.active.values()];
   }
@@ -85,13 +75,18 @@ export class TaskRunService {
   // Claims one attempt of a task for this runner (QUEUED, with attempt - 1 attempts so far) and
   // runs it: what the queue worker and run-task.js both do. `claimed: false` when the task is
   // not waiting for that attempt; `finished` null when another runner took it over meanwhile.
-  // `agentEnded` is called once no agent of this attempt runs any more (it exited, or never
-  // started), before what follows it (its check, its diff and push, its end recorded).
+  // `agentEnded` is called once, when no agent of this attempt runs any more (it exited, or
+  // never started), before what follows it (its check, its diff and push, its end recorded).
   async runAttempt(
     taskId: string,
     attempt: number,
     agentEnded?: () => void,
   ): Promise<{ claimed: false } | { claimed: true; finished: Task | null }> {
+    let told = false;
+    const agentGone = () => {
+      if (!told) agentEnded?.();
+      told = true;
+    };
     const workspace = path.join(this.config.WORKSPACE_ROOT, taskId);
     const claimed = await this.backend.claim(taskId, attempt, {
       workspace,
@@ -100,17 +95,15 @@ export class TaskRunService {
     if (!claimed) return { claimed: false };
     this.logger.log(`task ${taskId} attempt ${attempt} started`);
     this.active.set(taskId, claimed);
-    this.attemptsChanged();
     this.warm?.attemptStarted();
     let finished: Task | null;
     try {
-      finished = await this.run(claimed, agentEnded);
+      finished = await this.run(claimed, agentGone);
     } finally {
-      agentEnded?.();
+      agentGone();
       this.active.delete(taskId);
       this.stopReasons.delete(taskId);
       this.workspaceDirs.delete(taskId);
-      this.attemptsChanged();
       this.warm?.attemptEnded();
     }
     this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);

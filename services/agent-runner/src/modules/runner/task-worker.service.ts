@@ -22,6 +22,8 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
   private readonly logger = new Logger(TaskWorkerService.name);
   // Attempts taken here that have not ended yet (their agents may have: \`take\`).
   private readonly finishing = new Set<Promise<void>>();
+  // Jobs holding a slot: taken, and their agent not ended yet (what routing weighs as running).
+  private inSlots = 0;
 
   constructor(
     private readonly runs: TaskRunService,
@@ -29,8 +31,7 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
     @Optional() private readonly warm?: WarmPool,
   ) {
-    // Routing reads what this runner runs and keeps warm: told as it changes.
-    runs.onAttemptsChanged(() => this.intake.changed());
+    // Routing reads what this runner keeps warm: told as it changes (and its slots: occupySlot).
     warm?.onChange(() => this.intake.changed());
   }
 
@@ -41,7 +42,7 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
   capacity(): { slots: number; running: number; warm?: Record<string, number> } {
     return {
       slots: this.config.RUNNER_SLOTS,
-      running: this.runs.runningTaskIds().length,
+      running: this.inSlots,
       ...(this.warm ? { warm: this.warm.readyByProfile() } : {}),
     };
   }
@@ -77,10 +78,21 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
     );
     this.finishing.add(settled);
     void settled.finally(() => this.finishing.delete(settled));
-    const first = await Promise.race([run, slotFree]);
-    if (first === 'agent-ended') return first;
-    if (!first.claimed) return 'skipped: task is no longer waiting for this attempt';
-    return first.finished?.status ?? 'taken-over';
+    this.occupySlot(+1);
+    try {
+      const first = await Promise.race([run, slotFree]);
+      if (first === 'agent-ended') return first;
+      if (!first.claimed) return 'skipped: task is no longer waiting for this attempt';
+      return first.finished?.status ?? 'taken-over';
+    } finally {
+      this.occupySlot(-1);
+    }
+  }
+
+  // Routing reads how many slots are taken (capacity's `running`): told as it changes.
+  private occupySlot(change: 1 | -1): void {
+    this.inSlots += change;
+    this.intake.changed();
   }
 
   // SIGTERM: take no new work; running tasks get a grace period, then go back to the queue.

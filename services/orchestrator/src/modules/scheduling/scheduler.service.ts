@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PROVIDERS, type TaskCancelReply, type TaskEndedJob } from '@hangar/contracts';
 import { type AdmittedTask, TaskAdmission, TaskRepository } from '@hangar/db';
-import { cancelRefusal, TaskLifecycle } from '@hangar/platform';
+import { cancelRefusal, OnDemand, TaskLifecycle } from '@hangar/platform';
 import { ClientProxy } from '@nestjs/microservices';
 import { Patterns } from '@hangar/contracts';
 import { lastValueFrom, timeout } from 'rxjs';
@@ -14,8 +14,8 @@ import { TaskRouter, type RoutingPass } from './task-router';
 export class SchedulerService {
   private readonly logger = new Logger(SchedulerService.name);
   private readonly scheduling: QueueProducer<TaskEndedJob>;
-  // The admission pass running for each project, and the one that follows it (`admit`).
-  private readonly passes = new Map<string, { done: Promise<void>; next?: Promise<void> }>();
+  // Each project's admission passes (`admit`).
+  private readonly passes = new Map<string, OnDemand>();
 
   constructor(
     private readonly tasks: TaskRepository,
@@ -46,25 +46,18 @@ export class SchedulerService {
   // The project's waiting tasks go onto the runners' queues, high priority first then oldest, as
   // far as MAX_ACTIVE_TASKS_PER_PROJECT allows. Admitted before queued: a crash between the two
   // leaves an admitted QUEUED task, which the reconciler queues.
-  // One pass per project at a time: a call while one runs waits for the next pass, which starts
-  // when the running one ends and sees every task created meanwhile (the running pass may have
-  // read the waiting tasks before the caller's task was there). Calls that arrive together share
-  // that pass: under a stream of new tasks each pass admits and queues many of them in one
-  // statement and one bulk add, not one each.
+  // One pass per project at a time (OnDemand): a call while one runs waits for the next pass,
+  // which starts when the running one ends and sees every task created meanwhile (the running pass
+  // may have read the waiting tasks before the caller's task was there). Calls that arrive
+  // together share that pass: under a stream of new tasks each pass admits and queues many of them
+  // in one statement and one bulk add, not one each. A failed pass fails every call it served.
   admit(projectId: string): Promise<void> {
-    const running = this.passes.get(projectId);
-    if (!running) return this.pass(projectId);
-    const next = () => this.pass(projectId);
-    return (running.next ??= running.done.then(next, next));
-  }
-
-  private pass(projectId: string): Promise<void> {
-    const entry: { done: Promise<void>; next?: Promise<void> } = { done: Promise.resolve() };
-    entry.done = this.admitPass(projectId).finally(() => {
-      if (this.passes.get(projectId) === entry) this.passes.delete(projectId);
-    });
-    this.passes.set(projectId, entry);
-    return entry.done;
+    let passes = this.passes.get(projectId);
+    if (!passes) {
+      passes = new OnDemand(`admitting project ${projectId}`, () => this.admitPass(projectId));
+      this.passes.set(projectId, passes);
+    }
+    return passes.ask();
   }
 
   private async admitPass(projectId: string): Promise<void> {
