@@ -14,11 +14,11 @@ import {
 import {
   absolutePathList,
   baseServiceEnv,
+  booleanFlag,
   jsonSetting,
   nonNegativeInt,
   optionalUrl,
   port,
-  booleanFlag,
   positiveInt,
   secret,
   streamRetentionSeconds,

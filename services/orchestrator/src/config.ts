@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { RoutingStrategySchema } from '@hangar/contracts';
 import {
   baseServiceEnv,
+  booleanFlag,
   nonNegativeInt,
   port,
-  booleanFlag,
   positiveInt,
   streamRetentionSeconds,
   taskMaxAttempts,

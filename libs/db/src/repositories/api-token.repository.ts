@@ -57,13 +57,6 @@ function toApiToken(row: TokenRow): ApiToken {
   };
 }
 
-export function tokenNotFound(id: string): HangarError {
-  return new HangarError('TOKEN_NOT_FOUND', `API token ${id} does not exist`, { tokenId: id });
-}
-
-// How often a token's last-used time is written: not on every request.
-const TOUCH_INTERVAL_MS = 60_000;
-
 function toGrant(row: GrantRow): TokenGrant {
   return {
     id: row.id,
@@ -90,6 +83,13 @@ function toGrant(row: GrantRow): TokenGrant {
       : null,
   };
 }
+
+export function tokenNotFound(id: string): HangarError {
+  return new HangarError('TOKEN_NOT_FOUND', `API token ${id} does not exist`, { tokenId: id });
+}
+
+// How often a token's last-used time is written: not on every request.
+const TOUCH_INTERVAL_MS = 60_000;
 
 export class ApiTokenRepository {
   // Tokens whose last use this process wrote, and when (ms).

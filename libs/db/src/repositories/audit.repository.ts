@@ -38,29 +38,29 @@ export function auditRow(entry: NewAuditEntry) {
   };
 }
 
-const AUDIT_COLUMN_NAMES = [
-  'id',
-  'project_id',
-  'actor_type',
-  'actor_id',
-  'actor_label',
-  'action',
-  'target_type',
-  'target_id',
-  'ip',
-  'user_agent',
-  'trace_id',
-  'details',
+// auditRow's fields: audit_log's columns, with their types for jsonb_to_record(set).
+const AUDIT_COLUMNS: [name: string, type: string][] = [
+  ['id', 'text'],
+  ['project_id', 'text'],
+  ['actor_type', 'text'],
+  ['actor_id', 'text'],
+  ['actor_label', 'text'],
+  ['action', 'text'],
+  ['target_type', 'text'],
+  ['target_id', 'text'],
+  ['ip', 'text'],
+  ['user_agent', 'text'],
+  ['trace_id', 'text'],
+  ['details', 'jsonb'],
 ];
 
-// audit_log's columns that auditRow gives, as `alias.column`s when a statement names its record.
+// The columns, as `alias.column`s when a statement names its record.
 export function auditColumns(alias?: string): Prisma.Sql {
-  return Prisma.raw(AUDIT_COLUMN_NAMES.map((name) => (alias ? `${alias}.${name}` : name)).join(', '));
+  return Prisma.raw(AUDIT_COLUMNS.map(([name]) => (alias ? `${alias}.${name}` : name)).join(', '));
 }
-// auditRow's fields, for jsonb_to_record(set)'s column list.
-export const AUDIT_RECORD = Prisma.raw(
-  'id text, project_id text, actor_type text, actor_id text, actor_label text, action text, target_type text, target_id text, ip text, user_agent text, trace_id text, details jsonb',
-);
+
+// jsonb_to_record(set)'s column list for auditRow's record.
+export const AUDIT_RECORD = Prisma.raw(AUDIT_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', '));
 
 export class AuditRepository {
   // Entries recorded together (concurrent requests) are written together (../statement-batcher.ts).

@@ -131,8 +131,8 @@ export class TaskStateStore {
 
   // createChosen's statement in parts, for a caller that creates the tasks in a statement of its
   // own with its own write (the workflow engine: a decision and its steps' tasks, one commit):
-  // `with` goes into its WITH list (it names input, known, t, chosen_audit and counts), `select` answers one
-  // row per input (`inputOrd` orders them), and `read` makes the outcome of those rows. With
+  // `with` goes into its WITH list (it names input, known, t, chosen_audit and counts), `select`
+  // answers one row per input (`inputOrd` orders them), and `read` makes the outcome of those rows. With
   // `gate` (a relation of the caller's statement, such as a guarded UPDATE's RETURNING),
   // nothing is created when the gate holds no row.
   chosenStatement(

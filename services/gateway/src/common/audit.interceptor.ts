@@ -31,28 +31,16 @@ export class AuditInterceptor implements NestInterceptor {
     const action =
       this.reflector.get<string | undefined>(AUDIT_ACTION, context.getHandler()) ??
       `${request.method} ${(request.route as { path?: string } | undefined)?.path ?? request.path}`;
-    const started = currentRequestContext();
-    if (started) started.auditAction = action;
+    const requestContext = currentRequestContext();
+    if (requestContext) requestContext.auditAction = action;
     return next.handle().pipe(
       mergeMap((body: unknown) =>
         from(
           (async () => {
-            const requestContext = currentRequestContext();
-            const principal = requestContext?.principal;
             // Unauthenticated doors (webhooks, sign-in) record their own entries; a change's own
             // statement may have written it (AuditTrail.withChange).
-            if (principal && !requestContext.auditWritten) {
-              const note = requestContext.audit;
-              await this.trail.record({
-                projectId: note.projectId ?? null,
-                actor: principal.actor,
-                action,
-                target: note.target ?? null,
-                details: note.details ?? {},
-              });
-            } else if (requestContext === undefined) {
-              this.logger.warn(`${action}: no request context; not audited`);
-            }
+            if (requestContext) await this.trail.recordRequest();
+            else this.logger.warn(`${action}: no request context; not audited`);
             return body;
           })(),
         ),
