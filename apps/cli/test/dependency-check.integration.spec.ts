@@ -8,7 +8,7 @@ import { ensureDependencies } from '../src/deps/dependency-check';
 import { probePostgres, probeRedis } from '../src/deps/dependency-probe';
 import { parseClusterList } from '../src/deps/postgres-launcher';
 import { parseServiceAddress } from '../src/deps/service-address';
-import { freePort } from './support/free-port';
+import { freePort } from '@hangar/testing';
 
 // This machine runs PostgreSQL and Redis on their standard local ports (docs: "This machine").
 const LOCAL_POSTGRES = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StackPorts } from '../src/config/cli-env';
 import { READY_LINE, StackRunner } from '../src/stack/stack-runner';
-import { freePort } from './support/free-port';
+import { freePort } from '@hangar/testing';
 import { testContext } from './support/test-context';
 
 // Stand-ins for the built services: real processes that serve the health routes `up` waits on.
