@@ -984,6 +984,8 @@ describe('kubernetes executor', () => {
       const replacement = await warmJob(profile.id, [name], 15_000);
       expect(Date.now() - failedAt).toBeGreaterThanOrEqual(4000);
       expect(replacement.metadata!.name).not.toBe(name);
+      // The fake stores a Job before its creator hears back; its Secret comes after the count.
+      await tokenOf(replacement);
       const metrics = await app.get<Registry>(METRICS_REGISTRY).metrics();
       expect(metrics).toMatch(/^hangar_runner_warm_jobs_retired_total\{reason="failed"[^}]*\} 1$/m);
       expect(metrics).toMatch(/^hangar_runner_warm_jobs_created_total(\{[^}]*\})? 2$/m);
