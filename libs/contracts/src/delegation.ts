@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CreateTaskSchema, ProfileNameSchema, TaskSchema, type Task } from './task';
+import { byCodeUnit } from './text';
 import { WorkflowRunSchema } from './workflows';
 
 // Agents that delegate (docs/delegation.md): a profile may give its agent Hangar's own MCP
@@ -118,6 +119,6 @@ export function nestTaskTree(rootId: string, tasks: readonly Task[]): TaskTreeNo
   for (const node of nodes.values()) {
     if (node.parentTaskId && node.id !== rootId) nodes.get(node.parentTaskId)?.children.push(node);
   }
-  for (const node of nodes.values()) node.children.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  for (const node of nodes.values()) node.children.sort((a, b) => byCodeUnit(a.createdAt, b.createdAt));
   return nodes.get(rootId);
 }

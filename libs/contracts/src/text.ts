@@ -11,3 +11,11 @@ export function withoutNul<T>(value: T): T {
     Object.entries(value).map(([key, item]) => [withoutNul(key), withoutNul(item)]),
   ) as T;
 }
+
+// Orders strings by their UTF-16 code units, as `Array.prototype.sort` does by default. Hangar
+// sorts ids, names and timestamps with it rather than `localeCompare`: the first collation a
+// process makes loads ICU's collation data, ~3 MB more resident memory in every service
+// (docs/performance.md, "Small services"), for an order no reader of these lists needs.
+export function byCodeUnit(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}

@@ -1,9 +1,10 @@
-import type {
-  Provider as AgentProvider,
-  RoutingStrategy,
-  RunnerExecutor,
-  RunnerPool,
-  RunnerRecord,
+import {
+  byCodeUnit,
+  type Provider as AgentProvider,
+  type RoutingStrategy,
+  type RunnerExecutor,
+  type RunnerPool,
+  type RunnerRecord,
 } from '@hangar/contracts';
 
 // Routing's pure part (docs/routing.md): pools from the runners' records, which pools satisfy
@@ -44,7 +45,7 @@ export function poolsOf(records: readonly RunnerRecord[]): PoolOffer[] {
   const byPool = new Map<string, RunnerRecord[]>();
   for (const record of records) byPool.set(record.pool, [...(byPool.get(record.pool) ?? []), record]);
   return [...byPool.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([name, runners]) => ({
       name,
       labels: intersect(runners.map((runner) => runner.labels)),

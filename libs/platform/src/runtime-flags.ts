@@ -10,11 +10,15 @@ import { setFlagsFromString } from 'node:v8';
 //   the hot WebAssembly functions again with TurboFan on background threads, whose allocations
 //   stay in glibc's per-thread arenas: ~60 MB of resident memory per service, for no measurable
 //   gain per query (0.53 ms a query either way; Prisma caches its query plans).
-// - `--semi-space-growth-factor=1`: the young generation starts at 2 × 1 MB and by default grows
-//   to 2 × 16 MB (plus a 16 MB copy while it is scavenged), all of it resident once a service has
-//   served a little. V8 reads `--max-semi-space-size` only when it sets the heap up, which is before
-//   any code of ours runs; the growth factor it reads at every scavenge, so a factor of 1 keeps the
-//   young generation at its start size (docs/performance.md, "Small services").
+// - `--semi-space-growth-factor=1` ('lean' only): the young generation starts at 2 × 1 MB and by
+//   default grows to 2 × 16 MB (plus a 16 MB copy while it is scavenged) under load. V8 reads
+//   `--max-semi-space-size` only when it sets the heap up, which is before any code of ours runs;
+//   the growth factor it reads at every scavenge, so a factor of 1 keeps the young generation at
+//   its start size. The gateway and the agent-runner let it grow: kept at 1 MB, every object a
+//   request still held at a scavenge was copied into the old generation, and a quarter of the
+//   gateway's CPU under load went to collecting (its accept rate a fifth lower). Once a service is
+//   idle, ./idle-collector.ts gives a grown young generation back (docs/performance.md, "Small
+//   services").
 // - `--optimize-for-size` ('lean' only): V8 grows the old generation in small steps, compacts
 //   sooner and inlines less: ~30 MB less resident per idle service, ~1.5 ms more CPU per request
 //   at the gateway (its accept rate fell by a fifth). The services whose CPU per task is small
@@ -26,7 +30,7 @@ import { setFlagsFromString } from 'node:v8';
 export type RuntimeProfile = 'lean' | 'throughput';
 
 const FLAGS: Record<RuntimeProfile, string> = {
-  throughput: '--liftoff-only --semi-space-growth-factor=1',
+  throughput: '--liftoff-only',
   lean: '--liftoff-only --semi-space-growth-factor=1 --optimize-for-size',
 };
 

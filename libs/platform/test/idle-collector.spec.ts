@@ -1,4 +1,4 @@
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { collectWhenIdle } from '../src/idle-collector';
 
 const MB = 1024 * 1024;
@@ -32,6 +32,27 @@ describe('collectWhenIdle', () => {
       // for something not to happen is the point here).
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(collector.collections()).toBe(1);
+    } finally {
+      collector.stop();
+    }
+  });
+
+  // A service run for throughput lets its young generation grow under load (runtime-flags.ts).
+  it('gives back a young generation grown under load once the service is idle', async () => {
+    const young = () =>
+      getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')!.space_size;
+    // Objects that live across a few scavenges, as a request's do: V8 grows the young generation.
+    let kept: { index: number; text: string }[] = [];
+    for (let index = 0; index < 2_000_000; index += 1) {
+      kept.push({ index, text: `entry ${index}` });
+      if (kept.length > 50_000) kept = [];
+    }
+    kept = [];
+    expect(young()).toBeGreaterThan(4 * MB);
+    const collector = collectWhenIdle({ everyMs: 50 });
+    try {
+      await until(() => collector.collections() >= 1);
+      expect(young()).toBeLessThanOrEqual(2 * MB);
     } finally {
       collector.stop();
     }

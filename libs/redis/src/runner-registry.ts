@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RunnerRecordSchema, type RunnerRecord } from '@hangar/contracts';
+import { byCodeUnit, RunnerRecordSchema, type RunnerRecord } from '@hangar/contracts';
 
 // How long a runner that stopped registering is remembered: a pool scaled to zero for the night
 // still counts as one that can take its tasks (they wait), one gone for a day no longer does.
@@ -39,7 +39,7 @@ export class RunnerRegistry {
       else forgotten.push(id);
     }
     if (forgotten.length > 0) await this.redis.hdel(this.key, ...forgotten);
-    return records.sort((a, b) => a.id.localeCompare(b.id));
+    return records.sort((a, b) => byCodeUnit(a.id, b.id));
   }
 }
 

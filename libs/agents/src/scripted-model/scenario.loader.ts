@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HangarError, ScenarioNameSchema } from '@hangar/contracts';
+import { byCodeUnit, HangarError, ScenarioNameSchema } from '@hangar/contracts';
 import { z } from 'zod';
 import { type Scenario, ScenarioSchema } from './scenario.schema';
 
@@ -97,7 +97,7 @@ export async function listScenarios(extraDir?: string): Promise<ScenarioListing[
       }
     }
   }
-  return [...byName.values()].sort((left, right) => left.name.localeCompare(right.name));
+  return [...byName.values()].sort((left, right) => byCodeUnit(left.name, right.name));
 }
 
 async function jsonFiles(dir: string): Promise<string[]> {

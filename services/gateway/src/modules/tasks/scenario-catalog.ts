@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { HangarError, type ScenarioList } from '@hangar/contracts';
+import { byCodeUnit, HangarError, type ScenarioList } from '@hangar/contracts';
 import { listScenarios, scenarioFromPrompt } from '@hangar/agents';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config';
 
@@ -32,7 +32,7 @@ export class ScenarioCatalog {
     const items = listings
       .filter((listing) => !listing.error)
       .map(({ name, description }) => ({ name, description }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort((a, b) => byCodeUnit(a.name, b.name));
     return { scriptedModel: true, items };
   }
 
