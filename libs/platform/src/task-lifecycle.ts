@@ -89,13 +89,25 @@ export class TaskLifecycle {
     return this.settings.TASK_MAX_ATTEMPTS;
   }
 
-  // A new QUEUED task; `onRecorded` runs before anyone is told (a conversation's user message
-  // must precede the turn's status).
+  // A new QUEUED task, its status told; `onRecorded` runs before anyone is told (a conversation's
+  // user message must precede the turn's status).
   async create(input: NewTask, onRecorded?: (task: Task) => Promise<void>): Promise<Task> {
+    const { task, told } = await this.record(input, onRecorded);
+    await told;
+    return task;
+  }
+
+  // As create, answered once the task is committed: `told` settles (never rejects: the topics are
+  // best effort) once its status is on its project's and conversation's topics. The gateway
+  // answers the request meanwhile, and tells the orchestrator of the task only after `told`, so
+  // that no later status of the task (its runner's RUNNING) can reach a topic before its QUEUED.
+  async record(
+    input: NewTask,
+    onRecorded?: (task: Task) => Promise<void>,
+  ): Promise<{ task: Task; told: Promise<void> }> {
     const { task, counts } = await this.state.createCounted(input);
     await onRecorded?.(task);
-    await this.activity.statusChanged(task, undefined, counts);
-    return task;
+    return { task, told: this.activity.statusChanged(task, undefined, counts) };
   }
 
   // Tasks whose ids were chosen (and stored with their workflow steps) before they exist,

@@ -76,7 +76,7 @@ export class TasksService {
     const audit = options.auditedByCreation
       ? this.audit.withChange({ projectId: options.projectId, target: { type: 'task', id } })
       : undefined;
-    const task = await this.lifecycle.create(
+    const { task, told } = await this.lifecycle.record(
       {
         ...input,
         id,
@@ -91,7 +91,8 @@ export class TasksService {
         await options.onRecorded?.(recorded);
       },
     );
-    this.created(task, options.projectId);
+    // Answered once the task is committed; the orchestrator hears of it once its QUEUED is told.
+    void told.then(() => this.created(task, options.projectId));
     return task;
   }
 
