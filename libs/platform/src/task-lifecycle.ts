@@ -99,8 +99,8 @@ export class TaskLifecycle {
 
   // As create, answered once the task is committed: `told` settles (never rejects: the topics are
   // best effort) once its status is on its project's and conversation's topics. The gateway
-  // answers the request meanwhile, and tells the orchestrator of the task only after `told`, so
-  // that no later status of the task (its runner's RUNNING) can reach a topic before its QUEUED.
+  // answers the request meanwhile, and tells the orchestrator of the task only after `told`, as
+  // it did when the request waited for it: its runner's RUNNING follows its QUEUED.
   async record(
     input: NewTask,
     onRecorded?: (task: Task) => Promise<void>,
