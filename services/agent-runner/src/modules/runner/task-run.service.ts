@@ -136,9 +136,12 @@ export class TaskRunService {
       (access) => ({ access }),
       (error: unknown) => ({ error }),
     );
+    // The profile's files and a conversation's session go into the home once it is new: never
+    // before makeHome has cleared what an earlier attempt left there.
+    const homeCreated = warm ? Promise.resolve() : makeHome(homeDir);
     const homeMade = warm
       ? Promise.resolve(null)
-      : makeHome(homeDir).then(() => this.sessions.restore(attempt, configDir));
+      : homeCreated.then(() => this.sessions.restore(attempt, configDir));
     // (Awaited below, or settled when the workspace fails: never an unhandled rejection meanwhile.)
     homeMade.catch(() => undefined);
     // The run ends before its agent starts: what was made for it is let go.
@@ -214,7 +217,10 @@ export class TaskRunService {
         handle = warm.process.begin(warm.promptInput(task.prompt), run);
       } else {
         const place = { homeDir, workspaceDir: prepared.dir };
-        const [resumeSessionId] = await Promise.all([homeMade, prepareHome(profile, place, this.sandbox)]);
+        const [resumeSessionId] = await Promise.all([
+          homeMade,
+          homeCreated.then(() => prepareHome(profile, place, this.sandbox)),
+        ]);
         const { adapter, spec, invocation } = await buildLaunch({
           profile,
           access,
