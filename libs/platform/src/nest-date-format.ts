@@ -26,7 +26,7 @@ export function loadNestWithDeferredDateFormats(): void {
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 // An Intl.DateTimeFormat made on first use: each property is the real one's, its methods bound.
-export function deferredFormat(make: () => Intl.DateTimeFormat): Intl.DateTimeFormat {
+function deferredFormat(make: () => Intl.DateTimeFormat): Intl.DateTimeFormat {
   let made: Intl.DateTimeFormat | undefined;
   return new Proxy({} as Intl.DateTimeFormat, {
     get(_target, key) {

@@ -87,6 +87,11 @@ export class OnDemand {
     again?.start();
   }
 
+  // Whether a run is under way (a run asked for meanwhile starts as it ends: busy throughout).
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
   // Resolves once no run is under way (nor asked for).
   async idle(): Promise<void> {
     while (this.running) await this.running;

@@ -31,8 +31,10 @@ async function serviceStart(runtime: 'runtime-lean' | 'runtime-throughput') {
       real: made instanceof Intl.DateTimeFormat,
       printed,
     }));`;
+  // The locale and time zone pinned: Nest's printer formats its date as ICU's default locale does.
   const { stderr } = await promisify(execFile)(process.execPath, ['-e', child], {
     cwd: path.resolve(__dirname, '..'),
+    env: { ...process.env, LC_ALL: 'en_US.UTF-8', LANG: 'en_US.UTF-8', TZ: 'UTC' },
   });
   return JSON.parse(stderr) as { grewKb: number; year: string; real: boolean; printed: string };
 }

@@ -46,9 +46,12 @@ describe('OnDemand', () => {
     expect(seen).toEqual([0]);
     while (releases.length < 2) await new Promise((resolve) => setImmediate(resolve));
     releases[1]!();
+    expect(work.busy).toBe(true);
     await Promise.all([second, third]);
     // One more run served both later asks, and it read what was there when they asked.
     expect(seen).toEqual([0, 1]);
+    // Answered, nothing more under way.
+    expect(work.busy).toBe(false);
   });
 
   it('goes on after a run that failed', async () => {

@@ -14,7 +14,7 @@ import { TaskRouter, type RoutingPass } from './task-router';
 export class SchedulerService {
   private readonly logger = new Logger(SchedulerService.name);
   private readonly scheduling: QueueProducer<TaskEndedJob>;
-  // Each project's admission passes (`admit`).
+  // The admission passes of each project that has one under way (`admit`).
   private readonly passes = new Map<string, OnDemand>();
 
   constructor(
@@ -52,12 +52,18 @@ export class SchedulerService {
   // together share that pass: under a stream of new tasks each pass admits and queues many of them
   // in one statement and one bulk add, not one each. A failed pass fails every call it served.
   admit(projectId: string): Promise<void> {
-    let passes = this.passes.get(projectId);
-    if (!passes) {
-      passes = new OnDemand(`admitting project ${projectId}`, () => this.admitPass(projectId));
-      this.passes.set(projectId, passes);
-    }
-    return passes.ask();
+    const passes =
+      this.passes.get(projectId) ??
+      new OnDemand(`admitting project ${projectId}`, () => this.admitPass(projectId));
+    this.passes.set(projectId, passes);
+    const asked = passes.ask();
+    // A project with no pass under way keeps none (projects come and go).
+    void asked
+      .catch(() => undefined)
+      .then(() => {
+        if (!passes.busy && this.passes.get(projectId) === passes) this.passes.delete(projectId);
+      });
+    return asked;
   }
 
   private async admitPass(projectId: string): Promise<void> {
