@@ -18,3 +18,4 @@ export * from './delegation';
 export * from './routing';
 export * from './governance';
 export * from './approvals';
+export * from './metric-records';

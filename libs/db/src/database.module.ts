@@ -21,6 +21,7 @@ import { ProfileRepository } from './repositories/profile.repository';
 import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
 import { TaskAdmission } from './repositories/task-admission.store';
+import { TaskSamples } from './repositories/task-samples.store';
 import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
 import { ProjectTaskCounts } from './repositories/project-task-counts';
@@ -71,6 +72,7 @@ const REPOSITORIES = [
   WorkflowRunStore,
   TaskAdmission,
   ProjectTaskCounts,
+  TaskSamples,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

@@ -40,3 +40,4 @@ export * from './repositories/budget.repository';
 export * from './repositories/approval.repository';
 export * from './repositories/workflow.repository';
 export * from './repositories/task-admission.store';
+export * from './repositories/task-samples.store';

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { STREAM_RETENTION_SECONDS_DEFAULT, TASK_MAX_ATTEMPTS_DEFAULT } from '@hangar/config';
 import {
   HangarError,
@@ -7,6 +7,7 @@ import {
   type TaskSandbox,
   TERMINAL_STATUSES,
   type TaskEndedJob,
+  taskEndedRecord,
   type WorkflowJob,
 } from '@hangar/contracts';
 import {
@@ -24,6 +25,7 @@ import {
   type ChosenStatement,
 } from '@hangar/db/task-state';
 import {
+  MetricRecordStream,
   Queues,
   SCHEDULING_QUEUE_SPEC,
   TaskEventLog,
@@ -68,6 +70,7 @@ export type CancelOutcome =
 // writes themselves, is imported by this file alone (eslint no-restricted-imports).
 @Injectable()
 export class TaskLifecycle {
+  private readonly logger = new Logger(TaskLifecycle.name);
   private readonly workflows: QueueProducer<WorkflowJob>;
   private readonly scheduling: QueueProducer<TaskEndedJob>;
 
@@ -80,6 +83,7 @@ export class TaskLifecycle {
     private readonly activity: TaskActivity,
     @Inject(LIFECYCLE_SETTINGS) private readonly settings: LifecycleSettings,
     queues: Queues,
+    private readonly records: MetricRecordStream,
   ) {
     this.workflows = queues.producer(WORKFLOW_QUEUE_SPEC);
     this.scheduling = queues.producer(SCHEDULING_QUEUE_SPEC);
@@ -374,6 +378,16 @@ export class TaskLifecycle {
     await log.flush();
     await this.activity.statusChanged(task, reason);
     if (terminal) await this.stream.expire(task.id, this.settings.STREAM_RETENTION_SECONDS);
+    // Its sample for the metrics service. Best effort: one lost here (Redis away) is rebuilt
+    // from the task by the metrics service's reconciler.
+    if (terminal)
+      await this.records
+        .append([taskEndedRecord(task)])
+        .catch((error: unknown) =>
+          this.logger.warn(
+            `task ${task.id}: its metrics record was not sent (${error instanceof Error ? error.message : String(error)}); the metrics service's reconciler will take it from the task`,
+          ),
+        );
   }
 
   // However the parent ended, its unfinished children are cancelled: a queued one at once (and

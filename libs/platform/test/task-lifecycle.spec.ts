@@ -10,7 +10,14 @@ import {
   WorkflowRunRepository,
   type PrismaClient,
 } from '@hangar/db';
-import { createRedis, Queues, TaskEventStream, TopicStreams, WORKFLOW_QUEUE_SPEC } from '@hangar/redis';
+import {
+  createRedis,
+  MetricRecordStream,
+  Queues,
+  TaskEventStream,
+  TopicStreams,
+  WORKFLOW_QUEUE_SPEC,
+} from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { TaskStateStore } from '@hangar/db/task-state';
 import { TaskActivity, TaskLifecycle } from '../src';
@@ -24,6 +31,7 @@ describe(TaskLifecycle.name, () => {
   const stream = new TaskEventStream(redis, { prefix });
   const topics = new TopicStreams(redis, stream, { prefix });
   const queues = new Queues({ url: redisUrl(), prefix });
+  const records = new MetricRecordStream(redis, { prefix });
   let database: TestDatabase;
   let prisma: PrismaClient;
   let tasks: TaskRepository;
@@ -44,6 +52,7 @@ describe(TaskLifecycle.name, () => {
       new TaskActivity(topics, tasks),
       { TASK_MAX_ATTEMPTS: 2, STREAM_RETENTION_SECONDS: 90 },
       queues,
+      records,
     );
   });
 
@@ -230,6 +239,46 @@ describe(TaskLifecycle.name, () => {
       task: { status: 'CANCELLED' },
     });
     expect(await lifecycle.cancel('t_doesnotexist')).toEqual({ kind: 'not-found' });
+  });
+
+  it('should send the metrics service one record per ending, as the task ended, and none for a retry', async () => {
+    const sent = async (taskId: string) =>
+      (await redis.xrange(records.key, '-', '+'))
+        .map(([, fields]) => JSON.parse(fields[1] ?? '{}') as { taskId: string })
+        .filter((record) => record.taskId === taskId);
+    const task = await running('measured');
+    await lifecycle.attemptLost(task, 'runner-a', { reason: 'runner-lost', message: 'gone', retry: true });
+    expect(await sent(task.id)).toEqual([]);
+    await lifecycle.claim(task.id, 2, 'runner-b', { workspace: '/w', sandbox: 'bwrap' });
+    const finished = await lifecycle.finish(task.id, 'runner-b', {
+      status: 'FAILED',
+      error: 'timeout: no result within 60s; the agent was stopped',
+      costUsd: 0.25,
+      usage: { inputTokens: 10, outputTokens: 20, cacheReadTokens: 30, cacheCreationTokens: 40 },
+      numTurns: 3,
+    });
+    // A second report of the same ending changes nothing, and sends nothing.
+    expect(await lifecycle.finish(task.id, 'runner-b', { status: 'COMPLETED' })).toBeNull();
+    expect(await sent(task.id)).toEqual([
+      {
+        kind: 'task.ended',
+        taskId: task.id,
+        project: 'default',
+        profile: 'default',
+        status: 'FAILED',
+        reason: 'timeout',
+        attempts: 2,
+        createdAt: task.createdAt,
+        startedAt: finished!.startedAt,
+        finishedAt: finished!.finishedAt,
+        costUsd: 0.25,
+        inputTokens: 10,
+        outputTokens: 20,
+        cacheReadTokens: 30,
+        cacheCreationTokens: 40,
+        numTurns: 3,
+      },
+    ]);
   });
 
   // Delegation trees: a child is created once for its chosen id and within its parent's

@@ -8,3 +8,4 @@ export * from './queues';
 export * from './runner-registry';
 export * from './budget-counters';
 export * from './credential-pools';
+export * from './metric-records';

@@ -2,6 +2,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import type { Redis } from 'ioredis';
 import { BudgetCounters } from './budget-counters';
 import { CredentialPools } from './credential-pools';
+import { MetricRecordStream } from './metric-records';
 import { Queues } from './queues';
 import { createRedis } from './redis-client';
 import { RunnerRegistry } from './runner-registry';
@@ -63,6 +64,11 @@ export class RedisModule {
           useFactory: (redis: Redis) => new CredentialPools(redis, { prefix: settings.prefix }),
         },
         {
+          provide: MetricRecordStream,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new MetricRecordStream(redis, { prefix: settings.prefix }),
+        },
+        {
           provide: TopicStreams,
           inject: [REDIS, TaskEventStream],
           useFactory: (redis: Redis, tasks: TaskEventStream) =>
@@ -78,6 +84,7 @@ export class RedisModule {
         RunnerRegistry,
         BudgetCounters,
         CredentialPools,
+        MetricRecordStream,
       ],
     };
   }

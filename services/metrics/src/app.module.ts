@@ -1,12 +1,19 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
-import type { MetricsConfig } from './config';
+import { METRICS_CONFIG, type MetricsConfig } from './config';
+import { SamplesModule } from './modules/samples/samples.module';
 
-// A shell for now: health and its own /metrics. Ingest, rollups and analytics come with
-// the analytics work (see docs/architecture.md).
+// The metrics service: the time series of ended tasks (docs/observability.md), its health and
+// its own /metrics.
 @Module({})
 export class AppModule {
   static forRoot(config: MetricsConfig): DynamicModule {
-    return { module: AppModule, imports: [PlatformModule.forRoot('metrics', config)] };
+    return {
+      module: AppModule,
+      global: true,
+      imports: [PlatformModule.forRoot('metrics', config), SamplesModule],
+      providers: [{ provide: METRICS_CONFIG, useValue: config }],
+      exports: [METRICS_CONFIG],
+    };
   }
 }

@@ -1,0 +1,312 @@
+import {
+  DURATION_BOUNDS_MS,
+  failureReason,
+  TERMINAL_STATUSES,
+  type TaskEndedRecord,
+  type TaskStatus,
+} from '@hangar/contracts';
+import { sqlOf } from '../client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import { json, type Sql } from '../sql';
+
+// A task's sample: its record and its tool calls by tool name.
+export type TaskSample = TaskEndedRecord & { toolCalls: Record<string, number> };
+
+// A record the metrics service could not store, and why.
+export interface ParkedRecord {
+  id: string;
+  body: string;
+  reason: string;
+}
+
+export type SampleStorage = 'timescale' | 'partitions';
+
+export const ROLLUP_WIDTHS = ['minute', 'hour', 'day'] as const;
+export type RollupWidth = (typeof ROLLUP_WIDTHS)[number];
+
+// Partitions are named after their UTC day: task_samples_20261206.
+const PARTITION = /^task_samples_(\d{4})(\d{2})(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+// The time series of ended tasks (docs/observability.md): samples and their rollups, written by
+// the metrics service alone, with node-postgres (a partitioned table is not a Prisma model; and
+// a batch is one statement).
+export class TaskSamples {
+  private readonly sql: Sql;
+
+  constructor(prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
+
+  // The tasks' tool calls by tool name, counted from their stored events.
+  async toolCalls(taskIds: readonly string[]): Promise<Map<string, Record<string, number>>> {
+    const calls = new Map<string, Record<string, number>>(taskIds.map((id) => [id, {}]));
+    if (taskIds.length === 0) return calls;
+    const rows = await this.sql.query<{ taskId: string; tool: string; calls: number }>(Prisma.sql`
+      SELECT task_id AS "taskId", data->>'name' AS tool, count(*)::int AS calls
+      FROM task_events
+      WHERE task_id = ANY(${[...taskIds]}::text[]) AND type = 'tool.use' AND data->>'name' IS NOT NULL
+      GROUP BY 1, 2`);
+    for (const row of rows) {
+      const counts = calls.get(row.taskId);
+      if (counts) counts[row.tool] = row.calls;
+    }
+    return calls;
+  }
+
+  // Stores the samples not stored yet (a task's sample is its id and end time) and adds those,
+  // and only those, to the rollups — in one statement, so a sample and its sums are stored
+  // together or not at all, and a sample stored twice is counted once. Returns how many were new.
+  // A rollup's bucket older than its width's retention (`rollupsSince`, as the upkeep prunes
+  // them) is not made: it would be pruned before the rest of its samples arrived.
+  async store(
+    samples: readonly TaskSample[],
+    rollupsSince: Partial<Record<RollupWidth, Date>> = {},
+  ): Promise<number> {
+    if (samples.length === 0) return 0;
+    const rows = samples.map((sample) => ({
+      finished_at: sample.finishedAt,
+      task_id: sample.taskId,
+      project: sample.project,
+      profile: sample.profile,
+      status: sample.status,
+      reason: sample.reason,
+      attempts: sample.attempts,
+      created_at: sample.createdAt,
+      started_at: sample.startedAt,
+      cost_usd: sample.costUsd,
+      input_tokens: sample.inputTokens,
+      output_tokens: sample.outputTokens,
+      cache_read_tokens: sample.cacheReadTokens,
+      cache_creation_tokens: sample.cacheCreationTokens,
+      num_turns: sample.numTurns,
+      tool_calls: sample.toolCalls,
+    }));
+    const bounds = [...DURATION_BOUNDS_MS];
+    const [result] = await this.sql.query<{ inserted: number }>(Prisma.sql`
+      WITH incoming AS (
+        SELECT DISTINCT ON (task_id, finished_at) *
+        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS r(
+          finished_at timestamptz, task_id text, project text, profile text, status text, reason text,
+          attempts int, created_at timestamptz, started_at timestamptz, cost_usd float8,
+          input_tokens bigint, output_tokens bigint, cache_read_tokens bigint,
+          cache_creation_tokens bigint, num_turns int, tool_calls jsonb)
+      ),
+      inserted AS (
+        INSERT INTO task_samples (
+          finished_at, task_id, project, profile, status, reason, attempts, created_at, started_at,
+          queue_ms, run_ms, cost_usd, input_tokens, output_tokens, cache_read_tokens,
+          cache_creation_tokens, num_turns, tool_calls)
+        SELECT finished_at, task_id, project, profile, status, reason, attempts, created_at, started_at,
+          CASE WHEN started_at IS NOT NULL
+            THEN greatest(0, round(extract(epoch FROM started_at - created_at) * 1000))::int END,
+          CASE WHEN started_at IS NOT NULL
+            THEN greatest(0, round(extract(epoch FROM finished_at - started_at) * 1000))::int END,
+          cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, num_turns,
+          coalesce(tool_calls, '{}'::jsonb)
+        FROM incoming
+        ON CONFLICT DO NOTHING
+        RETURNING *
+      ),
+      widths(width, since) AS (
+        VALUES ('minute', ${rollupsSince.minute ?? null}::timestamptz),
+          ('hour', ${rollupsSince.hour ?? null}::timestamptz),
+          ('day', ${rollupsSince.day ?? null}::timestamptz)
+      ),
+      rolled AS (
+        INSERT INTO task_rollups (
+          width, bucket, project, profile, status, reason, tasks, cost_usd, input_tokens,
+          output_tokens, cache_read_tokens, cache_creation_tokens, num_turns, tool_calls,
+          queue_count, queue_ms_sum, queue_hist, run_count, run_ms_sum, run_hist)
+        SELECT w.width, date_trunc(w.width, i.finished_at, 'UTC'), i.project, i.profile, i.status,
+          coalesce(i.reason, ''), count(*), coalesce(sum(i.cost_usd), 0),
+          coalesce(sum(i.input_tokens), 0), coalesce(sum(i.output_tokens), 0),
+          coalesce(sum(i.cache_read_tokens), 0), coalesce(sum(i.cache_creation_tokens), 0),
+          coalesce(sum(i.num_turns), 0),
+          coalesce(sum((SELECT sum(value::bigint) FROM jsonb_each_text(i.tool_calls))), 0),
+          count(i.queue_ms), coalesce(sum(i.queue_ms), 0),
+          hangar_sum_counts(hangar_count_in(width_bucket(i.queue_ms, ${bounds}::int[]))),
+          count(i.run_ms), coalesce(sum(i.run_ms), 0),
+          hangar_sum_counts(hangar_count_in(width_bucket(i.run_ms, ${bounds}::int[])))
+        FROM inserted i JOIN widths w ON w.since IS NULL OR i.finished_at >= w.since
+        GROUP BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (width, bucket, project, profile, status, reason) DO UPDATE SET
+          tasks = task_rollups.tasks + excluded.tasks,
+          cost_usd = task_rollups.cost_usd + excluded.cost_usd,
+          input_tokens = task_rollups.input_tokens + excluded.input_tokens,
+          output_tokens = task_rollups.output_tokens + excluded.output_tokens,
+          cache_read_tokens = task_rollups.cache_read_tokens + excluded.cache_read_tokens,
+          cache_creation_tokens = task_rollups.cache_creation_tokens + excluded.cache_creation_tokens,
+          num_turns = task_rollups.num_turns + excluded.num_turns,
+          tool_calls = task_rollups.tool_calls + excluded.tool_calls,
+          queue_count = task_rollups.queue_count + excluded.queue_count,
+          queue_ms_sum = task_rollups.queue_ms_sum + excluded.queue_ms_sum,
+          queue_hist = hangar_add_counts(task_rollups.queue_hist, excluded.queue_hist),
+          run_count = task_rollups.run_count + excluded.run_count,
+          run_ms_sum = task_rollups.run_ms_sum + excluded.run_ms_sum,
+          run_hist = hangar_add_counts(task_rollups.run_hist, excluded.run_hist)
+        RETURNING 1
+      ),
+      tools AS (
+        INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
+        SELECT w.width, date_trunc(w.width, i.finished_at, 'UTC'), i.project, i.profile, t.key,
+          sum(t.value::bigint)
+        FROM inserted i JOIN widths w ON w.since IS NULL OR i.finished_at >= w.since
+          CROSS JOIN LATERAL jsonb_each_text(i.tool_calls) t
+        GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (width, bucket, project, profile, tool) DO UPDATE SET
+          calls = task_tool_rollups.calls + excluded.calls
+        RETURNING 1
+      )
+      SELECT count(*)::int AS inserted FROM inserted`);
+    return result?.inserted ?? 0;
+  }
+
+  async park(records: readonly ParkedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.sql.query(Prisma.sql`
+      INSERT INTO metric_records_parked (id, body, reason)
+      SELECT id, body, reason FROM jsonb_to_recordset(${json(records)}::jsonb) AS r(id text, body text, reason text)
+      ON CONFLICT (id) DO NOTHING`);
+  }
+
+  async parked(limit = 100): Promise<(ParkedRecord & { parkedAt: Date })[]> {
+    return this.sql.query(Prisma.sql`
+      SELECT id, body, reason, parked_at AS "parkedAt" FROM metric_records_parked
+      ORDER BY parked_at DESC, id DESC LIMIT ${limit}`);
+  }
+
+  // Ended tasks created since `since` and ended before `endedBefore` that have no sample (their
+  // record was lost on the way), as their records, oldest ending first.
+  async unsampled(since: Date, endedBefore: Date, limit: number): Promise<TaskEndedRecord[]> {
+    const rows = await this.sql.query<{
+      id: string;
+      project: string;
+      profile: string;
+      status: TaskStatus;
+      error: string | null;
+      attempts: number;
+      createdAt: Date;
+      startedAt: Date | null;
+      finishedAt: Date;
+      costUsd: number | null;
+      inputTokens: number | null;
+      outputTokens: number | null;
+      cacheReadTokens: number | null;
+      cacheCreationTokens: number | null;
+      numTurns: number | null;
+    }>(Prisma.sql`
+      SELECT t.id, p.slug AS project, ap.name AS profile, t.status::text AS status, t.error,
+        t.attempts, t.created_at AS "createdAt", t.started_at AS "startedAt",
+        t.finished_at AS "finishedAt", t.cost_usd AS "costUsd", t.input_tokens AS "inputTokens",
+        t.output_tokens AS "outputTokens", t.cache_read_tokens AS "cacheReadTokens",
+        t.cache_creation_tokens AS "cacheCreationTokens", t.num_turns AS "numTurns"
+      FROM tasks t
+      JOIN projects p ON p.id = t.project_id
+      JOIN agent_profiles ap ON ap.id = t.profile_id
+      WHERE t.status::text = ANY(${[...TERMINAL_STATUSES]}::text[])
+        AND t.created_at >= ${since} AND t.finished_at < ${endedBefore}
+        AND NOT EXISTS (
+          SELECT 1 FROM task_samples s WHERE s.task_id = t.id AND s.finished_at = t.finished_at)
+      ORDER BY t.finished_at
+      LIMIT ${limit}`);
+    return rows.map((row) => ({
+      kind: 'task.ended',
+      taskId: row.id,
+      project: row.project,
+      profile: row.profile,
+      status: row.status,
+      reason: failureReason(row.status, row.error),
+      attempts: row.attempts,
+      createdAt: row.createdAt.toISOString(),
+      startedAt: row.startedAt?.toISOString() ?? null,
+      finishedAt: row.finishedAt.toISOString(),
+      costUsd: row.costUsd,
+      inputTokens: row.inputTokens,
+      outputTokens: row.outputTokens,
+      cacheReadTokens: row.cacheReadTokens,
+      cacheCreationTokens: row.cacheCreationTokens,
+      numTurns: row.numTurns,
+    }));
+  }
+
+  // Which storage the migration made: a TimescaleDB hypertable, or native partitions.
+  async storage(): Promise<SampleStorage> {
+    const [row] = await this.sql.query<{ partitioned: boolean }>(Prisma.sql`
+      SELECT EXISTS (
+        SELECT 1 FROM pg_partitioned_table pt JOIN pg_class c ON c.oid = pt.partrelid
+        WHERE c.relname = 'task_samples' AND c.relnamespace = current_schema()::regnamespace
+      ) AS partitioned`);
+    return row?.partitioned ? 'partitions' : 'timescale';
+  }
+
+  // The daily partitions of the days from `from` through `through` (UTC), those missing made.
+  // A day whose samples are in the default partition already (stored while the service was
+  // away) keeps them there: that day gets no partition. Returns the days it could not make.
+  async ensurePartitions(from: Date, through: Date): Promise<string[]> {
+    const skipped: string[] = [];
+    for (let day = startOfDay(from); day <= through.getTime(); day += DAY_MS) {
+      const name = partitionName(day);
+      const start = new Date(day).toISOString();
+      const end = new Date(day + DAY_MS).toISOString();
+      try {
+        await this.sql.query(
+          Prisma.sql`${Prisma.raw(
+            `CREATE TABLE IF NOT EXISTS "${name}" PARTITION OF "task_samples" FOR VALUES FROM ('${start}') TO ('${end}')`,
+          )}`,
+        );
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        // Made at the same moment by another replica (42P07, or 23505 on the catalog's names).
+        if (code === '42P07' || code === '23505') continue;
+        // 23514: the default partition holds rows of that day.
+        if (code !== '23514') throw error;
+        skipped.push(name);
+      }
+    }
+    return skipped;
+  }
+
+  // Samples that ended before `cutoff` go: whole partitions (a day wholly before it), the
+  // default partition's rows one by one; on TimescaleDB, its chunks. Returns the partitions dropped.
+  async dropBefore(cutoff: Date, storage: SampleStorage): Promise<string[]> {
+    if (storage === 'timescale') {
+      await this.sql.query(
+        Prisma.sql`SELECT drop_chunks('task_samples', older_than => ${cutoff}::timestamptz)`,
+      );
+      return [];
+    }
+    const partitions = await this.sql.query<{ name: string }>(Prisma.sql`
+      SELECT c.relname AS name FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_class parent ON parent.oid = i.inhparent
+      WHERE parent.relname = 'task_samples' AND parent.relnamespace = current_schema()::regnamespace`);
+    const dropped: string[] = [];
+    for (const { name } of partitions) {
+      const day = PARTITION.exec(name);
+      if (!day) continue;
+      const end = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) + DAY_MS;
+      if (end > cutoff.getTime()) continue;
+      await this.sql.query(Prisma.sql`${Prisma.raw(`DROP TABLE IF EXISTS "${name}"`)}`);
+      dropped.push(name);
+    }
+    await this.sql.query(Prisma.sql`DELETE FROM task_samples_default WHERE finished_at < ${cutoff}`);
+    return dropped;
+  }
+
+  // Rollups of `width` for buckets that started before `cutoff` go.
+  async pruneRollups(width: RollupWidth, cutoff: Date): Promise<void> {
+    await this.sql.query(Prisma.sql`DELETE FROM task_rollups WHERE width = ${width} AND bucket < ${cutoff}`);
+    await this.sql.query(
+      Prisma.sql`DELETE FROM task_tool_rollups WHERE width = ${width} AND bucket < ${cutoff}`,
+    );
+  }
+}
+
+function startOfDay(at: Date): number {
+  return Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
+}
+
+function partitionName(day: number): string {
+  return `task_samples_${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
+}

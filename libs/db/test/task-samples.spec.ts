@@ -1,0 +1,243 @@
+import { DURATION_BOUNDS_MS, histogramQuantile } from '@hangar/contracts';
+import {
+  createPrismaClient,
+  DEFAULT_PROJECT_ID,
+  migrate,
+  TaskSamples,
+  type PrismaClient,
+  type TaskSample,
+} from '../src';
+import { dropDatabases, freshDatabaseUrl, withClient } from './fresh-database';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+// The metrics service's storage (docs/observability.md) on native partitions: a day's partition
+// made ahead, none over samples the default partition holds, whole days dropped past retention,
+// histograms in the buckets their bounds say, rollups only within their width's retention, and
+// ended tasks whose record never came found again.
+describe(TaskSamples.name, () => {
+  const { url, name } = freshDatabaseUrl('samples');
+  let prisma: PrismaClient;
+  let samples: TaskSamples;
+  let next = 0;
+
+  beforeAll(async () => {
+    await migrate(url, { log: () => undefined });
+    prisma = createPrismaClient(url);
+    samples = new TaskSamples(prisma);
+  });
+
+  afterAll(async () => {
+    await prisma.$disconnect();
+    await dropDatabases([name]);
+  });
+
+  function sample(finishedAt: number, overrides: Partial<TaskSample> = {}): TaskSample {
+    next += 1;
+    return {
+      kind: 'task.ended',
+      taskId: `t-${next}`,
+      project: 'p',
+      profile: 'q',
+      status: 'COMPLETED',
+      reason: null,
+      attempts: 1,
+      createdAt: new Date(finishedAt - 2_000).toISOString(),
+      startedAt: new Date(finishedAt - 1_000).toISOString(),
+      finishedAt: new Date(finishedAt).toISOString(),
+      costUsd: 0.5,
+      inputTokens: 1,
+      outputTokens: 2,
+      cacheReadTokens: 3,
+      cacheCreationTokens: 4,
+      numTurns: 1,
+      toolCalls: {},
+      ...overrides,
+    };
+  }
+
+  const query = <T>(text: string, values: unknown[] = []) =>
+    withClient(url, async (client) => (await client.query(text, values)).rows as T[]);
+
+  const partitionOf = async (taskId: string) =>
+    (
+      await query<{ partition: string }>(
+        'SELECT tableoid::regclass::text AS partition FROM task_samples WHERE task_id = $1',
+        [taskId],
+      )
+    )[0]?.partition;
+
+  it('should say the storage is native partitions', async () => {
+    expect(await samples.storage()).toBe('partitions');
+  });
+
+  it("should make each day's partition once, and none for a day whose samples the default partition holds", async () => {
+    const today = Date.UTC(2031, 0, 10);
+    const early = sample(Date.UTC(2031, 0, 12, 5));
+    await samples.store([early]);
+    expect(await partitionOf(early.taskId)).toBe('task_samples_default');
+
+    expect(await samples.ensurePartitions(new Date(today), new Date(today + 2 * DAY))).toEqual([
+      'task_samples_20310112',
+    ]);
+    // Again: nothing new, no error.
+    expect(await samples.ensurePartitions(new Date(today), new Date(today + DAY))).toEqual([]);
+    const later = sample(today + 5 * HOUR);
+    await samples.store([later]);
+    expect(await partitionOf(later.taskId)).toBe('task_samples_20310110');
+    expect(await partitionOf(early.taskId)).toBe('task_samples_default');
+  });
+
+  it('should drop whole days past retention, and the default partition’s older rows', async () => {
+    const day = Date.UTC(2030, 5, 1);
+    await samples.ensurePartitions(new Date(day), new Date(day + 2 * DAY));
+    const [old, kept, edge] = [sample(day + HOUR), sample(day + 2 * DAY + HOUR), sample(day + DAY + HOUR)];
+    const stray = sample(Date.UTC(2030, 4, 1));
+    await samples.store([old, kept, edge, stray]);
+    expect(await partitionOf(stray.taskId)).toBe('task_samples_default');
+
+    // The cutoff falls in the second day: only the first is wholly before it.
+    const dropped = await samples.dropBefore(new Date(day + DAY + 2 * HOUR), 'partitions');
+    expect(dropped).toEqual(['task_samples_20300601']);
+    const left = await query<{ task_id: string }>(
+      'SELECT task_id FROM task_samples WHERE task_id = ANY($1)',
+      [[old.taskId, kept.taskId, edge.taskId, stray.taskId]],
+    );
+    expect(left.map((row) => row.task_id).sort()).toEqual([edge.taskId, kept.taskId].sort());
+  });
+
+  it('should count each duration in the bucket its bounds say, so a percentile reads back within it', async () => {
+    const at = Date.UTC(2029, 2, 3, 4, 5);
+    const runs = [0, 15, 16, 31, 32, 1_000, 5_000, 5_000, 1_000_000_000];
+    await samples.store(
+      runs.map((ms) =>
+        sample(at, {
+          profile: 'histogram',
+          startedAt: new Date(at - ms).toISOString(),
+          createdAt: new Date(at - ms).toISOString(),
+        }),
+      ),
+    );
+    const [row] = await query<{
+      run_hist: string[];
+      run_count: string;
+      run_ms_sum: number;
+      queue_hist: string[];
+    }>(
+      "SELECT run_hist, run_count, run_ms_sum, queue_hist FROM task_rollups WHERE width = 'minute' AND profile = 'histogram'",
+    );
+    const hist = row!.run_hist.map(Number);
+    const bucketOf = (ms: number) => DURATION_BOUNDS_MS.filter((bound) => ms >= bound).length;
+    const expected: number[] = [];
+    for (const ms of runs) {
+      while (expected.length <= bucketOf(ms)) expected.push(0);
+      expected[bucketOf(ms)]! += 1;
+    }
+    expect(hist).toEqual(expected);
+    // 0 and 15 ms below the first bound, 16 ms on it.
+    expect(hist.slice(0, 2)).toEqual([2, 1]);
+    expect(Number(row!.run_count)).toBe(runs.length);
+    expect(row!.run_ms_sum).toBe(runs.reduce((a, b) => a + b, 0));
+    // Queued for no time at all: every one in the first bucket.
+    expect(row!.queue_hist.map(Number)).toEqual([runs.length]);
+    // The true median is 32 ms: read back within its bucket, [32, 38).
+    const median = histogramQuantile(hist, 0.5)!;
+    expect(median).toBeGreaterThanOrEqual(32);
+    expect(median).toBeLessThan(38);
+    expect(histogramQuantile([], 0.5)).toBeNull();
+  });
+
+  it("should add nothing to a width's rollups older than its retention", async () => {
+    const now = Date.now();
+    const old = sample(now - 3 * HOUR, { profile: 'retention' });
+    await samples.store([old], { minute: new Date(now - HOUR), hour: new Date(now - 10 * HOUR) });
+    const rows = await query<{ width: string; tasks: string }>(
+      "SELECT width, tasks FROM task_rollups WHERE profile = 'retention' ORDER BY width",
+    );
+    expect(rows.map((row) => [row.width, Number(row.tasks)])).toEqual([
+      ['day', 1],
+      ['hour', 1],
+    ]);
+    // Pruned as the upkeep does: buckets older than the cutoff go.
+    await samples.pruneRollups('hour', new Date(now));
+    expect(
+      (await query<{ width: string }>("SELECT width FROM task_rollups WHERE profile = 'retention'")).map(
+        (row) => row.width,
+      ),
+    ).toEqual(['day']);
+  });
+
+  it('should find an ended task that has no sample, as its record would have said, and not once sampled', async () => {
+    const finishedAt = new Date(Date.now() - HOUR);
+    const task = await prisma.task.create({
+      data: {
+        projectId: DEFAULT_PROJECT_ID,
+        profileId: 'default',
+        prompt: 'ended without a record',
+        timeoutSeconds: 60,
+        status: 'FAILED',
+        error: 'runner-lost: gone (attempt 2 of 2)',
+        attempts: 2,
+        createdAt: new Date(finishedAt.getTime() - 60_000),
+        startedAt: new Date(finishedAt.getTime() - 30_000),
+        finishedAt,
+        costUsd: 0.125,
+        inputTokens: 5,
+        numTurns: 2,
+      },
+    });
+    await prisma.taskEvent.createMany({
+      data: [
+        { taskId: task.id, seq: 1, type: 'tool.use', data: { toolUseId: 'a', name: 'Bash', input: {} } },
+        { taskId: task.id, seq: 2, type: 'tool.use', data: { toolUseId: 'b', name: 'Bash', input: {} } },
+        { taskId: task.id, seq: 3, type: 'tool.use', data: { toolUseId: 'c', name: 'Read', input: {} } },
+        { taskId: task.id, seq: 4, type: 'assistant.text', data: { text: 'hello' } },
+      ],
+    });
+    const since = new Date(Date.now() - 2 * DAY);
+    const [found, ...more] = await samples.unsampled(since, new Date(), 10);
+    expect(more).toEqual([]);
+    expect(found).toEqual({
+      kind: 'task.ended',
+      taskId: task.id,
+      project: 'default',
+      profile: 'default',
+      status: 'FAILED',
+      reason: 'runner-lost',
+      attempts: 2,
+      createdAt: task.createdAt.toISOString(),
+      startedAt: task.startedAt!.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      costUsd: 0.125,
+      inputTokens: 5,
+      outputTokens: null,
+      cacheReadTokens: null,
+      cacheCreationTokens: null,
+      numTurns: 2,
+    });
+    // Ended after `endedBefore`: still on its way, not looked for yet.
+    expect(await samples.unsampled(since, new Date(finishedAt.getTime() - 1), 10)).toEqual([]);
+
+    const calls = await samples.toolCalls([task.id]);
+    expect(calls.get(task.id)).toEqual({ Bash: 2, Read: 1 });
+    expect(await samples.store([{ ...found!, toolCalls: calls.get(task.id)! }])).toBe(1);
+    expect(await samples.store([{ ...found!, toolCalls: calls.get(task.id)! }])).toBe(0);
+    expect(await samples.unsampled(since, new Date(), 10)).toEqual([]);
+    const tools = await query<{ tool: string; calls: string }>(
+      "SELECT tool, calls FROM task_tool_rollups WHERE width = 'day' AND profile = 'default' ORDER BY tool",
+    );
+    expect(tools.map((row) => [row.tool, Number(row.calls)])).toEqual([
+      ['Bash', 2],
+      ['Read', 1],
+    ]);
+  });
+
+  it('should park a record once, with its reason', async () => {
+    await samples.park([{ id: '1-0', body: '{not json', reason: 'not JSON' }]);
+    await samples.park([{ id: '1-0', body: '{not json', reason: 'not JSON' }]);
+    expect((await samples.parked()).map(({ id, body, reason }) => ({ id, body, reason }))).toEqual([
+      { id: '1-0', body: '{not json', reason: 'not JSON' },
+    ]);
+  });
+});

@@ -1,0 +1,185 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { MetricRecordSchema, type TaskEndedRecord } from '@hangar/contracts';
+import { TaskSamples, type ParkedRecord } from '@hangar/db';
+import { MetricRecordStream, REDIS, type StreamedRecord } from '@hangar/redis';
+import { METRICS_CONFIG, type MetricsConfig } from '../../config';
+import { SampleUpkeep } from './sample-upkeep.service';
+import { SamplesMetrics } from './samples.metrics';
+
+// A blocking read returns at least this often, so a stop is never kept waiting long.
+const BLOCK_MS = 2_000;
+// After Redis or PostgreSQL failed a pass: the wait before the next.
+const RETRY_MS = 1_000;
+
+// Reads the records stream with the consumer group and stores each record once: a batch's samples
+// and their rollups in one statement (a sample stored before is not counted again), then
+// acknowledged. What this replica read and did not store before it stopped is read again first
+// when it starts; what a replica that is gone left is taken over once idle long enough. A body
+// that is not a record — or a record PostgreSQL refuses — is parked with the reason, not retried.
+@Injectable()
+export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RecordIngest.name);
+  private reader: Redis | undefined;
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private claimedAt = 0;
+
+  constructor(
+    private readonly records: MetricRecordStream,
+    private readonly samples: TaskSamples,
+    private readonly upkeep: SampleUpkeep,
+    private readonly metrics: SamplesMetrics,
+    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(METRICS_CONFIG) private readonly config: MetricsConfig,
+  ) {}
+
+  async onApplicationBootstrap() {
+    // The day's partition before its first sample: one stored first would sit in the default
+    // partition and keep the day from having one.
+    await this.upkeep.prepareStorage();
+    await this.records.ensureGroup();
+    this.reader = this.redis.duplicate();
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown() {
+    this.stopping = true;
+    // Ends a blocking read at once; a batch being stored is finished first (the loop ends after it).
+    this.reader?.disconnect();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const consumer = this.config.METRICS_CONSUMER;
+    const count = this.config.METRICS_BATCH_SIZE;
+    let ownPending = true;
+    while (!this.stopping) {
+      try {
+        let batch: StreamedRecord[] = [];
+        if (ownPending) {
+          batch = await this.records.readOwnPending(consumer, count);
+          ownPending = batch.length > 0;
+        }
+        if (batch.length === 0) batch = await this.claimStale(consumer, count);
+        if (batch.length === 0 && this.reader)
+          batch = await this.records.readNew(this.reader, consumer, count, BLOCK_MS);
+        if (batch.length > 0) await this.ingest(batch);
+      } catch (error) {
+        if (this.stopping) break;
+        // What was read stays pending: read again, first, on the next pass.
+        ownPending = true;
+        this.logger.warn(
+          `records not stored, retrying: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        if (this.reader?.status === 'end') this.reader = this.redis.duplicate();
+      }
+    }
+  }
+
+  // Now and then (not every pass): what another replica read and left unstored too long.
+  private async claimStale(consumer: string, count: number): Promise<StreamedRecord[]> {
+    const idleMs = this.config.METRICS_CLAIM_IDLE_SECONDS * 1000;
+    if (Date.now() - this.claimedAt < idleMs / 4) return [];
+    const claimed = await this.records.claimStale(consumer, idleMs, count);
+    if (claimed.length < count) this.claimedAt = Date.now();
+    if (claimed.length > 0)
+      this.logger.log(`took over ${claimed.length} records another replica left unstored`);
+    return claimed;
+  }
+
+  private async ingest(batch: readonly StreamedRecord[]): Promise<void> {
+    const valid: { id: string; body: string; record: TaskEndedRecord }[] = [];
+    const parked: ParkedRecord[] = [];
+    for (const entry of batch) {
+      const parsed = parse(entry.body);
+      if ('record' in parsed) valid.push({ ...entry, record: parsed.record });
+      else parked.push({ id: entry.id, body: entry.body, reason: parsed.reason });
+    }
+    const refused = await this.storeRecords(valid);
+    parked.push(...refused);
+    await this.samples.park(parked);
+    await this.records.ack(batch.map((entry) => entry.id));
+    if (parked.length > 0) {
+      this.metrics.records.inc({ outcome: 'parked' }, parked.length);
+      this.logger.warn(
+        `parked ${parked.length} records that could not be stored (metric_records_parked): ${parked[0]?.reason ?? ''}`,
+      );
+    }
+  }
+
+  // Stores the records' samples; those PostgreSQL refuses as data (one at a time, once the batch
+  // was refused) come back to be parked, with its reason.
+  async storeRecords(
+    entries: readonly { id: string; body: string; record: TaskEndedRecord }[],
+  ): Promise<ParkedRecord[]> {
+    if (entries.length === 0) return [];
+    const records = entries.map((entry) => entry.record);
+    const calls = await this.samples.toolCalls([...new Set(records.map((record) => record.taskId))]);
+    const sample = (record: TaskEndedRecord) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} });
+    try {
+      this.counted(records.length, await this.samples.store(records.map(sample), this.upkeep.rollupsSince()));
+      return [];
+    } catch (error) {
+      if (!refusedAsData(error) || entries.length === 1) {
+        if (refusedAsData(error))
+          return entries.map(({ id, body }) => ({ id, body, reason: `refused: ${describe(error)}` }));
+        throw error;
+      }
+    }
+    const refused: ParkedRecord[] = [];
+    for (const entry of entries) refused.push(...(await this.storeRecords([entry])));
+    return refused;
+  }
+
+  // Records rebuilt from PostgreSQL (the reconciler's): stored as if they had arrived.
+  async storeRebuilt(records: readonly TaskEndedRecord[]): Promise<number> {
+    if (records.length === 0) return 0;
+    const calls = await this.samples.toolCalls(records.map((record) => record.taskId));
+    const stored = await this.samples.store(
+      records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} })),
+      this.upkeep.rollupsSince(),
+    );
+    this.metrics.reconciled.inc(stored);
+    return stored;
+  }
+
+  private counted(read: number, stored: number) {
+    this.metrics.records.inc({ outcome: 'stored' }, stored);
+    if (read > stored) this.metrics.records.inc({ outcome: 'duplicate' }, read - stored);
+  }
+}
+
+function parse(body: string): { record: TaskEndedRecord } | { reason: string } {
+  if (body === '') return { reason: 'the entry was trimmed from the stream before it was stored' };
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  const parsed = MetricRecordSchema.safeParse(value);
+  if (parsed.success) return { record: parsed.data };
+  const issue = parsed.error.issues[0];
+  return {
+    reason: `not a record: ${issue ? `${issue.path.join('.') || '(record)'}: ${issue.message}` : 'invalid'}`,
+  };
+}
+
+// PostgreSQL refused the data itself (SQLSTATE class 22, data exception; 23, integrity), as
+// opposed to being unreachable: retrying the same record cannot help.
+function refusedAsData(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,335 @@
+import { Client } from 'pg';
+import { DURATION_BOUNDS_MS, type TaskEndedRecord } from '@hangar/contracts';
+import { createRedis, METRICS_GROUP, MetricRecordStream } from '@hangar/redis';
+import { redisUrl, ServiceStack } from '@hangar/testing';
+import { runTask } from './support';
+
+interface SampleRow {
+  finished_at: Date;
+  task_id: string;
+  project: string;
+  profile: string;
+  status: string;
+  reason: string | null;
+  queue_ms: number | null;
+  run_ms: number | null;
+  cost_usd: number | null;
+  input_tokens: string | null;
+  output_tokens: string | null;
+  cache_read_tokens: string | null;
+  cache_creation_tokens: string | null;
+  num_turns: number | null;
+  tool_calls: Record<string, number>;
+}
+
+const WIDTHS = ['minute', 'hour', 'day'] as const;
+const MINUTE = 60_000;
+
+// The metrics service with real processes (docs/observability.md): tasks run with the real CLI
+// and the scripted model end in records their lifecycle sends; the service stores each once —
+// across a kill -9 of itself in the middle of a backlog — and its rollups are the sums of its
+// samples; what is not a record is parked; a record lost on the way is rebuilt from PostgreSQL.
+describe('metrics service: the time series of ended tasks', () => {
+  let stack: ServiceStack;
+  let db: Client;
+  let redis: ReturnType<typeof createRedis>;
+  let records: MetricRecordStream;
+
+  beforeAll(async () => {
+    stack = await ServiceStack.create('e2e-metrics', {
+      // Small batches: a backlog takes long enough to be interrupted in its middle.
+      METRICS_BATCH_SIZE: '5',
+      METRICS_RECONCILE_SECONDS: '1',
+      METRICS_RECONCILE_GRACE_SECONDS: '1',
+    });
+    await stack.start();
+    db = new Client({ connectionString: stack.database.url });
+    await db.connect();
+    redis = createRedis(redisUrl());
+    records = new MetricRecordStream(redis, { prefix: stack.redisPrefix });
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await redis?.quit();
+    await stack?.dispose();
+  });
+
+  async function sampleCount(): Promise<number> {
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM task_samples');
+    return rows[0]?.n ?? 0;
+  }
+
+  // For what no event announces (rows in a table), polled.
+  async function until(holds: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await holds())) {
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async function sampleOf(taskId: string): Promise<SampleRow | undefined> {
+    const { rows } = await db.query<SampleRow>('SELECT * FROM task_samples WHERE task_id = $1', [taskId]);
+    return rows[0];
+  }
+
+  // Records of tasks that ran elsewhere (no rows of their own here), spread over the last day and
+  // a few projects, profiles and outcomes; one in ten weeks old, older than any partition (the
+  // default partition's).
+  function synthetic(count: number): TaskEndedRecord[] {
+    const now = Date.now();
+    return Array.from({ length: count }, (_, i) => {
+      const finishedAt =
+        i % 10 === 0 ? now - (40 + (i % 7)) * 86_400_000 : now - ((i * 7919) % 1440) * MINUTE;
+      const started = i % 13 !== 0;
+      const status = i % 5 === 0 ? 'FAILED' : i % 17 === 0 ? 'CANCELLED' : 'COMPLETED';
+      const createdAt = finishedAt - 1000 - ((i * 37) % 200_000);
+      return {
+        kind: 'task.ended',
+        taskId: `synthetic-${i}`,
+        project: `project-${i % 3}`,
+        profile: `profile-${i % 4}`,
+        status,
+        reason:
+          status === 'FAILED'
+            ? i % 2
+              ? 'timeout'
+              : 'exit-code'
+            : status === 'CANCELLED'
+              ? 'cancelled'
+              : null,
+        attempts: 1 + (i % 2),
+        createdAt: new Date(createdAt).toISOString(),
+        startedAt: started ? new Date(createdAt + ((i * 13) % 900)).toISOString() : null,
+        finishedAt: new Date(finishedAt).toISOString(),
+        costUsd: i % 11 === 0 ? null : ((i * 7) % 1000) / 1000,
+        inputTokens: 100 + i,
+        outputTokens: 20 + (i % 50),
+        cacheReadTokens: i % 3 === 0 ? null : 1000 + i,
+        cacheCreationTokens: i % 7,
+        numTurns: 1 + (i % 4),
+      };
+    });
+  }
+
+  // The rollups as they must be: summed here, from the raw samples, without the service's SQL.
+  async function expectRollupsToBeTheSamplesSums(): Promise<void> {
+    const { rows: samples } = await db.query<SampleRow>('SELECT * FROM task_samples');
+    const expected = new Map<string, Record<string, number | number[]>>();
+    const expectedTools = new Map<string, number>();
+    const bucketOf = (ms: number) => DURATION_BOUNDS_MS.filter((bound) => ms >= bound).length;
+    const add = (hist: number[], ms: number | null) => {
+      if (ms === null) return;
+      const at = bucketOf(ms);
+      while (hist.length <= at) hist.push(0);
+      hist[at] = (hist[at] ?? 0) + 1;
+    };
+    // Per-minute rollups are kept METRICS_MINUTE_ROLLUP_DAYS (14 by default): none older.
+    const minutesSince = Date.now() - 14 * 86_400_000;
+    for (const sample of samples) {
+      for (const width of WIDTHS) {
+        if (width === 'minute' && sample.finished_at.getTime() < minutesSince) continue;
+        const bucket = truncate(sample.finished_at, width).toISOString();
+        const key = [width, bucket, sample.project, sample.profile, sample.status, sample.reason ?? ''].join(
+          '|',
+        );
+        const sums = expected.get(key) ?? {
+          tasks: 0,
+          cost_usd: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cache_read_tokens: 0,
+          cache_creation_tokens: 0,
+          num_turns: 0,
+          tool_calls: 0,
+          queue_count: 0,
+          queue_ms_sum: 0,
+          run_count: 0,
+          run_ms_sum: 0,
+          queue_hist: [],
+          run_hist: [],
+        };
+        const bump = (name: string, by: number | string | null) =>
+          (sums[name] = (sums[name] as number) + Number(by ?? 0));
+        bump('tasks', 1);
+        bump('cost_usd', sample.cost_usd);
+        bump('input_tokens', sample.input_tokens);
+        bump('output_tokens', sample.output_tokens);
+        bump('cache_read_tokens', sample.cache_read_tokens);
+        bump('cache_creation_tokens', sample.cache_creation_tokens);
+        bump('num_turns', sample.num_turns);
+        bump(
+          'tool_calls',
+          Object.values(sample.tool_calls).reduce((a, b) => a + b, 0),
+        );
+        if (sample.queue_ms !== null) bump('queue_count', 1);
+        bump('queue_ms_sum', sample.queue_ms);
+        if (sample.run_ms !== null) bump('run_count', 1);
+        bump('run_ms_sum', sample.run_ms);
+        add(sums.queue_hist as number[], sample.queue_ms);
+        add(sums.run_hist as number[], sample.run_ms);
+        expected.set(key, sums);
+        for (const [tool, calls] of Object.entries(sample.tool_calls)) {
+          const toolKey = [width, bucket, sample.project, sample.profile, tool].join('|');
+          expectedTools.set(toolKey, (expectedTools.get(toolKey) ?? 0) + calls);
+        }
+      }
+    }
+    const { rows: rollups } = await db.query<Record<string, unknown>>('SELECT * FROM task_rollups');
+    const actual = new Map(
+      rollups.map((row) => [
+        [
+          row.width,
+          (row.bucket as Date).toISOString(),
+          row.project,
+          row.profile,
+          row.status,
+          row.reason,
+        ].join('|'),
+        row,
+      ]),
+    );
+    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [key, sums] of expected) {
+      const row = actual.get(key) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(sums)) {
+        if (Array.isArray(value))
+          expect({ key, name, hist: (row[name] as string[]).map(Number) }).toEqual({
+            key,
+            name,
+            hist: value,
+          });
+        else if (name === 'cost_usd') expect(Number(row[name])).toBeCloseTo(value, 9);
+        else expect({ key, name, value: Number(row[name]) }).toEqual({ key, name, value });
+      }
+    }
+    const { rows: tools } = await db.query<{
+      width: string;
+      bucket: Date;
+      project: string;
+      profile: string;
+      tool: string;
+      calls: string;
+    }>('SELECT * FROM task_tool_rollups');
+    expect(
+      new Map(
+        tools.map((row) => [
+          [row.width, row.bucket.toISOString(), row.project, row.profile, row.tool].join('|'),
+          Number(row.calls),
+        ]),
+      ),
+    ).toEqual(expectedTools);
+  }
+
+  it('should store every ended task once across a kill -9 of itself mid-stream, its rollups the sums of its samples', async () => {
+    // Tasks run with the real CLI: their records come from their lifecycle as they end.
+    const ran = await Promise.all([
+      runTask(stack, { prompt: 'Write hello.txt please', scenario: 'write-file' }),
+      runTask(stack, { prompt: 'Say hello', scenario: 'reply' }),
+      runTask(stack, { prompt: 'Fail please', scenario: 'fail' }),
+    ]);
+    await until(async () => (await sampleCount()) === ran.length, 'the three tasks sampled');
+    const wrote = await sampleOf(ran[0].id);
+    expect(wrote).toMatchObject({
+      project: 'default',
+      profile: 'default',
+      status: 'COMPLETED',
+      reason: null,
+      tool_calls: { Write: 1 },
+      cost_usd: ran[0].costUsd,
+      num_turns: ran[0].numTurns,
+    });
+    expect(wrote!.finished_at.toISOString()).toBe(ran[0].finishedAt);
+    expect(wrote!.run_ms).toBe(Date.parse(ran[0].finishedAt!) - Date.parse(ran[0].startedAt!));
+    expect(await sampleOf(ran[2].id)).toMatchObject({
+      status: 'FAILED',
+      reason: 'exit-code',
+      tool_calls: {},
+    });
+
+    // A backlog while the service is away, then a kill -9 in its middle.
+    await stack.stop('metrics', 'SIGKILL');
+    const backlog = synthetic(2000);
+    await records.append(backlog);
+    const total = ran.length + backlog.length;
+    await stack.start(['metrics']);
+    await until(async () => (await sampleCount()) >= 100, 'the backlog being stored');
+    await stack.stop('metrics', 'SIGKILL');
+    const stored = await sampleCount();
+    expect(stored).toBeLessThan(total);
+    // Each record once more, as another lifecycle might send it again: still one sample each.
+    await records.append(backlog.slice(0, 50));
+    await stack.start(['metrics']);
+    await until(async () => {
+      const { lag, pending } = await records.backlog();
+      return lag === 0 && pending === 0;
+    }, 'the backlog read and acknowledged');
+    expect(await sampleCount()).toBe(total);
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(DISTINCT task_id)::int AS n FROM task_samples',
+    );
+    expect(rows[0]?.n).toBe(total);
+    // Some samples sit in day partitions, the oldest in the default one.
+    const { rows: where } = await db.query<{ partition: string; n: number }>(
+      `SELECT tableoid::regclass::text AS partition, count(*)::int AS n FROM task_samples GROUP BY 1`,
+    );
+    expect(where.find((row) => row.partition === 'task_samples_default')?.n).toBe(200);
+    const inDays = where.filter((row) => /^task_samples_\d{8}$/.test(row.partition));
+    expect(inDays.reduce((sum, row) => sum + row.n, 0)).toBe(total - 200);
+    await expectRollupsToBeTheSamplesSums();
+
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.ports.get('metrics')}/metrics`)).text();
+    expect(metrics).toMatch(/hangar_metrics_records_total\{[^}]*outcome="duplicate"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/hangar_metrics_records_backlog\{[^}]*state="pending"[^}]*\} 0/);
+  });
+
+  it('should park what is not a record, saying why, and store what follows', async () => {
+    const [good] = synthetic(1).map((record) => ({ ...record, taskId: 'after-poison' }));
+    await records.appendRaw([
+      '{not json',
+      JSON.stringify({ kind: 'task.ended', taskId: 'x' }),
+      JSON.stringify({ kind: 'nonsense' }),
+    ]);
+    await records.append([good!]);
+    await until(
+      async () => (await sampleOf('after-poison')) !== undefined,
+      'the record after the poison stored',
+    );
+    const { rows } = await db.query<{ body: string; reason: string }>(
+      'SELECT body, reason FROM metric_records_parked ORDER BY id',
+    );
+    expect(rows.map((row) => row.reason)).toEqual([
+      'not JSON',
+      expect.stringMatching(/^not a record: /),
+      expect.stringMatching(/^not a record: kind: /),
+    ]);
+    expect(rows[0]?.body).toBe('{not json');
+    expect(await records.backlog()).toEqual({ lag: 0, pending: 0 });
+    const pending = await redis.xpending(records.key, METRICS_GROUP);
+    expect(pending[0]).toBe(0);
+  });
+
+  it('should sample from PostgreSQL an ended task whose record was lost on the way', async () => {
+    await stack.stop('metrics', 'SIGKILL');
+    const task = await runTask(stack, { prompt: 'Write hello.txt please', scenario: 'write-file' });
+    // Its record, gone before anyone read it (as when Redis lost it).
+    const entries = await redis.xrange(records.key, '-', '+');
+    const lost = entries.filter(([, fields]) => (fields[1] ?? '').includes(task.id)).map(([id]) => id);
+    expect(lost).toHaveLength(1);
+    await redis.xdel(records.key, ...lost);
+    await stack.start(['metrics']);
+    await until(async () => (await sampleOf(task.id)) !== undefined, 'the lost task sampled');
+    expect(await sampleOf(task.id)).toMatchObject({ status: 'COMPLETED', tool_calls: { Write: 1 } });
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.ports.get('metrics')}/metrics`)).text();
+    expect(metrics).toMatch(/hangar_metrics_samples_reconciled_total(\{[^}]*\})? 1\b/);
+  });
+});
+
+function truncate(at: Date, width: (typeof WIDTHS)[number]): Date {
+  const d = new Date(at);
+  if (width === 'day') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  if (width === 'hour')
+    return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours()));
+  return new Date(Math.floor(d.getTime() / MINUTE) * MINUTE);
+}
