@@ -10,8 +10,9 @@ export const ANALYTICS_DEFAULT_DAYS = 7;
 export const ANALYTICS_MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 
-// GET /api/v1/analytics: tasks created in [from, to). Without `to`: now; without `from`: seven
-// days before `to`. Defaults are resolved when the query is parsed, so the range checks see them.
+// GET /api/v1/analytics: tasks that ended in [from, to), read from the metrics service's rollups
+// (docs/api.md#analytics). Without `to`: now; without `from`: seven days before `to`. Defaults are
+// resolved when the query is parsed, so the range checks see them.
 export const AnalyticsQuerySchema = z
   .object({
     // Without it: every project the caller can see.
@@ -64,9 +65,11 @@ export const AnalyticsSchema = z.object({
   totals: AnalyticsUsageSchema,
   // Every bucket (UTC day or hour) that overlaps the range, oldest first, empty ones as zeros.
   perBucket: z.array(AnalyticsUsageSchema.extend({ bucket: z.string() })),
-  // Every status, zeros included.
+  // Every status, zeros included: the ended ones by when they ended, QUEUED and RUNNING the tasks
+  // created in the range that are still waiting or running.
   byStatus: z.array(z.object({ status: TaskStatusSchema, count: z.number().int().nonnegative() })),
-  // Wall-clock time from start to finish of the finished tasks; null when none finished.
+  // Wall-clock time from start to end of the ended tasks that started, read from histograms
+  // (within a fifth of the exact percentile); null when none did.
   duration: z.object({ p50Ms: z.number().int().nullable(), p95Ms: z.number().int().nullable() }),
   // The ten tools the agents called most (tool.use events), most used first.
   topTools: z.array(z.object({ name: z.string(), count: z.number().int().positive() })),

@@ -1,18 +1,31 @@
 import { Client } from 'pg';
-import type {
-  Analytics,
-  CreatedApiToken,
-  Problem,
-  Project,
-  RunnersOverview,
-  Task,
-  TaskStatus,
+import {
+  DURATION_BOUNDS_MS,
+  failureReason,
+  histogramQuantile,
+  type Analytics,
+  type CreatedApiToken,
+  type Problem,
+  type Project,
+  type RunnersOverview,
+  type Task,
+  type TaskEndedRecord,
+  type TaskStatus,
 } from '@hangar/contracts';
-import { ServiceStack } from '@hangar/testing';
+import { createRedis, MetricRecordStream } from '@hangar/redis';
+import { redisUrl, ServiceStack } from '@hangar/testing';
 import { createTask, request, signIn, type ApiResponse } from './support';
 
 const RUNNER_ID = 'runner-analytics';
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
+// Day 1 of the seeded tasks: eleven days ago (UTC), so that the default range (the last seven
+// days) holds only the tasks this file runs, and within the per-minute rollups' 14 days.
+const DAY1 = Math.floor(Date.now() / DAY) * DAY - 11 * DAY;
+// An instant of a seeded day (day 0 is the day before day 1), as an ISO string.
+const on = (day: number, time: string) =>
+  new Date(DAY1 + (day - 1) * DAY + Date.parse(`1970-01-01T${time}Z`)).toISOString();
+const RANGE = `from=${on(1, '00:00:00.000')}&to=${on(4, '00:00:00.000')}`;
 
 interface SeededTask {
   project: 'default' | 'beta';
@@ -26,13 +39,13 @@ interface SeededTask {
   tools?: string[];
 }
 
-// Stored tasks with known numbers, in March 2024 so that the tasks this file runs (now) stay out.
+// Stored tasks with known numbers, ended (their record sent, as their lifecycle does) days ago.
 const SEEDED: Record<string, SeededTask> = {
   a1: {
     project: 'default',
     profile: 'default',
     status: 'COMPLETED',
-    createdAt: '2024-03-01T10:00:00.000Z',
+    createdAt: on(1, '10:00:00.000'),
     durationMs: 60_000,
     costUsd: 0.25,
     tokens: [100, 50, 1000, 10],
@@ -42,7 +55,7 @@ const SEEDED: Record<string, SeededTask> = {
     project: 'default',
     profile: 'reviewer',
     status: 'FAILED',
-    createdAt: '2024-03-01T15:30:00.000Z',
+    createdAt: on(1, '15:30:00.000'),
     durationMs: 120_000,
     costUsd: 0.5,
     tokens: [200, 25, 0, 0],
@@ -52,19 +65,19 @@ const SEEDED: Record<string, SeededTask> = {
     project: 'default',
     profile: 'default',
     status: 'COMPLETED',
-    createdAt: '2024-03-03T08:00:00.000Z',
+    createdAt: on(3, '08:00:00.000'),
     durationMs: 30_000,
     costUsd: 1.25,
     tokens: [300, 75, 500, 20],
     tools: ['Write'],
   },
-  a4: { project: 'default', profile: 'default', status: 'CANCELLED', createdAt: '2024-03-03T09:00:00.000Z' },
-  // Just outside [2024-03-01, 2024-03-04): never counted there.
+  a4: { project: 'default', profile: 'default', status: 'CANCELLED', createdAt: on(3, '09:00:00.000') },
+  // Ended just outside [day 1, day 4): never counted there.
   before: {
     project: 'default',
     profile: 'default',
     status: 'COMPLETED',
-    createdAt: '2024-02-29T23:59:59.999Z',
+    createdAt: on(0, '23:59:57.000'),
     durationMs: 1000,
     costUsd: 100,
     tokens: [1, 1, 1, 1],
@@ -74,7 +87,7 @@ const SEEDED: Record<string, SeededTask> = {
     project: 'default',
     profile: 'default',
     status: 'COMPLETED',
-    createdAt: '2024-03-04T00:00:00.000Z',
+    createdAt: on(4, '00:00:00.000'),
     durationMs: 1000,
     costUsd: 100,
     tokens: [1, 1, 1, 1],
@@ -83,7 +96,7 @@ const SEEDED: Record<string, SeededTask> = {
     project: 'beta',
     profile: 'default',
     status: 'COMPLETED',
-    createdAt: '2024-03-02T12:00:00.000Z',
+    createdAt: on(2, '12:00:00.000'),
     durationMs: 10_000,
     costUsd: 2,
     tokens: [1000, 500, 0, 0],
@@ -104,6 +117,29 @@ const statuses = (counts: Partial<Record<TaskStatus, number>>) =>
     status,
     count: counts[status] ?? 0,
   }));
+
+// The percentiles analytics read from a histogram of these durations (DURATION_BOUNDS_MS): each
+// within a fifth of the exact one.
+function durationOf(durations: number[]): { p50Ms: number; p95Ms: number } {
+  const hist: number[] = [];
+  for (const ms of durations) {
+    const bucket = DURATION_BOUNDS_MS.filter((bound) => ms >= bound).length;
+    while (hist.length <= bucket) hist.push(0);
+    hist[bucket]! += 1;
+  }
+  const sorted = [...durations].sort((a, b) => a - b);
+  const exact = (q: number) => {
+    const rank = q * (sorted.length - 1);
+    const low = Math.floor(rank);
+    return sorted[low]! + (rank - low) * ((sorted[low + 1] ?? sorted[low]!) - sorted[low]!);
+  };
+  const read = (q: number) => {
+    const value = Math.round(histogramQuantile(hist, q)!);
+    expect(Math.abs(value - exact(q)) / exact(q)).toBeLessThan(0.2);
+    return value;
+  };
+  return { p50Ms: read(0.5), p95Ms: read(0.95) };
+}
 
 // GET /api/v1/analytics and /api/v1/runners through the gateway, with a real orchestrator and
 // runner for the queue and the heartbeats. Two projects: default (A) and beta (B).
@@ -159,6 +195,7 @@ describe('analytics and runners', () => {
       default: 'default',
       beta: await ids('SELECT id FROM projects WHERE slug = $1', 'beta'),
     };
+    const ended: TaskEndedRecord[] = [];
     for (const [id, task] of Object.entries(SEEDED)) {
       const profile = await ids(
         'SELECT id FROM agent_profiles WHERE project_id = $1 AND name = $2',
@@ -184,6 +221,24 @@ describe('analytics and runners', () => {
           finished,
         ],
       );
+      ended.push({
+        kind: 'task.ended',
+        taskId: id,
+        project: task.project,
+        profile: task.profile,
+        status: task.status,
+        reason: failureReason(task.status, null),
+        attempts: 1,
+        createdAt: new Date(created).toISOString(),
+        startedAt: started?.toISOString() ?? null,
+        finishedAt: finished.toISOString(),
+        costUsd: task.costUsd ?? null,
+        inputTokens: task.tokens?.[0] ?? null,
+        outputTokens: task.tokens?.[1] ?? null,
+        cacheReadTokens: task.tokens?.[2] ?? null,
+        cacheCreationTokens: task.tokens?.[3] ?? null,
+        numTurns: 1,
+      });
       // Tool calls among other events: only tool.use counts.
       const events: { type: string; data: Record<string, unknown> }[] = (task.tools ?? []).flatMap(
         (name, index) => [
@@ -202,6 +257,23 @@ describe('analytics and runners', () => {
         ]);
       }
     }
+    // Their records, as their lifecycle sent them when they ended: the metrics service stores them.
+    const redis = createRedis(redisUrl());
+    try {
+      await new MetricRecordStream(redis, { prefix: stack.redisPrefix }).append(ended);
+    } finally {
+      await redis.quit();
+    }
+    await eventually(
+      async () =>
+        (
+          await db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM task_samples WHERE task_id = ANY($1)',
+            [ended.map((record) => record.taskId)],
+          )
+        ).rows[0]?.n,
+      (stored) => stored === ended.length,
+    );
   }
 
   beforeAll(async () => {
@@ -224,13 +296,11 @@ describe('analytics and runners', () => {
   });
 
   describe('GET /api/v1/analytics', () => {
-    const MARCH = 'from=2024-03-01T00:00:00Z&to=2024-03-04T00:00:00Z';
-
     it("should sum a project's tasks exactly, per day with empty days as zeros, for a viewer", async () => {
-      const summary = await analytics(alphaViewer, MARCH);
+      const summary = await analytics(alphaViewer, RANGE);
       expect(summary).toEqual({
-        from: '2024-03-01T00:00:00.000Z',
-        to: '2024-03-04T00:00:00.000Z',
+        from: on(1, '00:00:00.000'),
+        to: on(4, '00:00:00.000'),
         bucket: 'day',
         totals: {
           tasks: 4,
@@ -242,7 +312,7 @@ describe('analytics and runners', () => {
         },
         perBucket: [
           {
-            bucket: '2024-03-01T00:00:00.000Z',
+            bucket: on(1, '00:00:00.000'),
             tasks: 2,
             costUsd: 0.75,
             inputTokens: 300,
@@ -250,9 +320,9 @@ describe('analytics and runners', () => {
             cacheReadTokens: 1000,
             cacheCreationTokens: 10,
           },
-          { bucket: '2024-03-02T00:00:00.000Z', ...zeros },
+          { bucket: on(2, '00:00:00.000'), ...zeros },
           {
-            bucket: '2024-03-03T00:00:00.000Z',
+            bucket: on(3, '00:00:00.000'),
             tasks: 2,
             costUsd: 1.25,
             inputTokens: 300,
@@ -262,8 +332,8 @@ describe('analytics and runners', () => {
           },
         ],
         byStatus: statuses({ COMPLETED: 2, FAILED: 1, CANCELLED: 1 }),
-        // 30 s, 60 s, 120 s (the cancelled task never started); p95 interpolates: 60 + 0.9 × 60 s.
-        duration: { p50Ms: 60_000, p95Ms: 114_000 },
+        // 30 s, 60 s, 120 s (the cancelled task never started), read from the rollups' histogram.
+        duration: durationOf([30_000, 60_000, 120_000]),
         topTools: [
           { name: 'Bash', count: 3 },
           { name: 'Edit', count: 1 },
@@ -281,7 +351,7 @@ describe('analytics and runners', () => {
     it('should fill every hour of the range when bucketed by hour', async () => {
       const summary = await analytics(
         alphaViewer,
-        'from=2024-03-01T09:30:00Z&to=2024-03-01T16:00:00Z&bucket=hour',
+        `from=${on(1, '09:30:00.000')}&to=${on(1, '16:00:00.000')}&bucket=hour`,
       );
       expect(
         summary.perBucket.map((bucket) => [bucket.bucket.slice(11, 13), bucket.tasks, bucket.costUsd]),
@@ -298,7 +368,7 @@ describe('analytics and runners', () => {
     });
 
     it("should never show another project's numbers", async () => {
-      const beta = await analytics(betaViewer, MARCH);
+      const beta = await analytics(betaViewer, RANGE);
       expect(beta.totals).toEqual({
         tasks: 1,
         costUsd: 2,
@@ -311,12 +381,12 @@ describe('analytics and runners', () => {
       expect(beta.topTools).toEqual([{ name: 'BetaOnlyTool', count: 2 }]);
       expect(beta.byProfile).toEqual([{ profile: 'default', tasks: 1, costUsd: 2 }]);
       expect(beta.byProject).toEqual([{ project: 'beta', tasks: 1, costUsd: 2 }]);
-      expect(beta.duration).toEqual({ p50Ms: 10_000, p95Ms: 10_000 });
+      expect(beta.duration).toEqual(durationOf([10_000]));
       // Naming the other project does not get in: it does not exist for this caller.
       const refused = await request(
         stack,
         'GET',
-        `/api/v1/analytics?project=default&${MARCH}`,
+        `/api/v1/analytics?project=default&${RANGE}`,
         undefined,
         as(betaViewer),
       );
@@ -325,7 +395,7 @@ describe('analytics and runners', () => {
     });
 
     it('should cover every project the caller sees without ?project=, and one with it', async () => {
-      const both = await analytics(admin, MARCH);
+      const both = await analytics(admin, RANGE);
       expect(both.totals).toMatchObject({ tasks: 5, costUsd: 4, inputTokens: 1600 });
       expect(both.byProject).toEqual([
         { project: 'default', tasks: 4, costUsd: 2 },
@@ -333,7 +403,7 @@ describe('analytics and runners', () => {
       ]);
       expect(both.topTools[0]).toEqual({ name: 'Bash', count: 3 });
       expect(both.topTools).toContainEqual({ name: 'BetaOnlyTool', count: 2 });
-      const narrowed = await analytics(admin, `project=beta&${MARCH}`);
+      const narrowed = await analytics(admin, `project=beta&${RANGE}`);
       expect(narrowed.byProject).toEqual([{ project: 'beta', tasks: 1, costUsd: 2 }]);
     });
 
@@ -360,9 +430,10 @@ describe('analytics and runners', () => {
     });
 
     it('should allow exactly 366 days', async () => {
-      const summary = await analytics(alphaViewer, 'from=2023-03-04T00:00:00Z&to=2024-03-04T00:00:00Z');
+      const yearBefore = new Date(Date.parse(on(4, '00:00:00.000')) - 366 * DAY).toISOString();
+      const summary = await analytics(alphaViewer, `from=${yearBefore}&to=${on(4, '00:00:00.000')}`);
       expect(summary.perBucket).toHaveLength(366);
-      expect(summary.totals.tasks).toBe(5); // a1–a4 and the one just before March
+      expect(summary.totals.tasks).toBe(5); // a1–a4 and the one that ended just before day 1
     });
   });
 
@@ -472,7 +543,12 @@ describe('analytics and runners', () => {
   describe('defaults and the OpenAPI document', () => {
     it('should default to the last seven days, by day, counting the tasks just run', async () => {
       const before = Date.now();
-      const summary = await analytics(alphaViewer, '');
+      // The runners test's tasks ended as it finished: their samples are stored as the metrics
+      // service reads their records.
+      const summary = await eventually(
+        () => analytics(alphaViewer, ''),
+        (read) => read.totals.tasks >= 2,
+      );
       expect(Date.parse(summary.to)).toBeGreaterThanOrEqual(before - 1000);
       expect(Date.parse(summary.to) - Date.parse(summary.from)).toBe(7 * 24 * HOUR);
       expect(summary.bucket).toBe('day');

@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Budget, ModelUsage } from '@hangar/contracts';
+import type { Budget, ModelUsage, Task } from '@hangar/contracts';
 import {
   freePort,
+  SERVICES,
   ServiceStack,
   startPrometheus,
   type Prometheus,
@@ -11,9 +12,10 @@ import {
 } from '@hangar/testing';
 import { request, runTask } from './support';
 
-// A real Prometheus scraping the runner and the orchestrator (docs/governance.md): what an
-// operator's dashboards and alerts read is what the API says a task cost and a budget spent.
-describe('prometheus: model calls and budgets as scraped', () => {
+// A real Prometheus scraping every service (docs/governance.md, docs/observability.md): what an
+// operator's dashboards and alerts read is what the API says a task cost, a budget spent, and how
+// the tasks ended.
+describe('prometheus: model calls, budgets and ended tasks as scraped', () => {
   let stack: ServiceStack;
   let prometheus: Prometheus | undefined;
   let dir: string;
@@ -25,10 +27,9 @@ describe('prometheus: model calls and budgets as scraped', () => {
     prometheus = await startPrometheus({
       dir,
       port: await freePort(),
-      targets: {
-        'agent-runner': [`127.0.0.1:${stack.ports.get('agent-runner')}`],
-        orchestrator: [`127.0.0.1:${stack.ports.get('orchestrator')}`],
-      },
+      targets: Object.fromEntries(
+        SERVICES.map((service) => [service, [`127.0.0.1:${stack.ports.get(service)}`]]),
+      ),
     });
   });
 
@@ -56,12 +57,14 @@ describe('prometheus: model calls and budgets as scraped', () => {
   const valueNear = (expected: number) => (samples: PrometheusSample[]) =>
     samples.length === 1 && Math.abs(samples[0]!.value - expected) < 1e-12;
 
-  it('scrapes both services: their /metrics parse', async () => {
-    const up = await settled('up', (samples) => samples.length === 2 && samples.every((s) => s.value === 1));
-    expect(up.map((sample) => [sample.metric.job, sample.value]).sort()).toEqual([
-      ['agent-runner', 1],
-      ['orchestrator', 1],
-    ]);
+  it('scrapes every service: their /metrics parse', async () => {
+    const up = await settled(
+      'up',
+      (samples) => samples.length === SERVICES.length && samples.every((s) => s.value === 1),
+    );
+    expect(up.map((sample) => [sample.metric.job, sample.value]).sort()).toEqual(
+      [...SERVICES].sort().map((service) => [service, 1]),
+    );
   });
 
   it("shows a project budget's limit and spend, and the runner's cost and tokens, as the API does", async () => {
@@ -116,5 +119,47 @@ describe('prometheus: model calls and budgets as scraped', () => {
         profile: task.profile,
         provider: 'claude',
       });
+  });
+
+  it('shows how the tasks ended, what they cost and which tools they called, as the API does', async () => {
+    const wrote = await runTask(stack, { prompt: 'Write hello.txt please', scenario: 'write-file' });
+    const failed = await runTask(stack, { prompt: 'Fail please', scenario: 'fail' });
+    expect([wrote.status, failed.status]).toEqual(['COMPLETED', 'FAILED']);
+    const listed = (await request(stack, 'GET', '/api/v1/tasks?limit=100')).body as { items: Task[] };
+    const ended = listed.items.filter((task) => task.finishedAt !== null);
+    const completed = ended.filter((task) => task.status === 'COMPLETED');
+    expect(completed.length).toBeGreaterThanOrEqual(2);
+
+    const endings = await settled(
+      'hangar_tasks_ended_total{job="metrics"}',
+      (samples) => samples.reduce((sum, sample) => sum + sample.value, 0) === ended.length,
+    );
+    expect(
+      endings.map((sample) => [sample.metric.status, sample.metric.reason ?? '', sample.value]).sort(),
+    ).toEqual([
+      ['COMPLETED', '', completed.length],
+      ['FAILED', 'exit-code', 1],
+    ]);
+    for (const sample of endings)
+      expect(sample.metric).toMatchObject({ project: 'default', profile: 'default' });
+
+    const cost = ended.reduce((sum, task) => sum + (task.costUsd ?? 0), 0);
+    const costs = await settled('sum(hangar_task_cost_usd_total)', valueNear(cost));
+    expect(costs[0]?.value).toBeCloseTo(cost, 9);
+    const output = ended.reduce((sum, task) => sum + (task.usage?.outputTokens ?? 0), 0);
+    expect((await settled('sum(hangar_task_tokens_total{kind="output"})', valueNear(output)))[0]?.value).toBe(
+      output,
+    );
+    const writes = await settled(
+      'hangar_task_tool_calls_total{tool="Write"}',
+      (samples) => samples.length === 1,
+    );
+    expect(writes.map((sample) => sample.value)).toEqual([1]);
+    // Every ended task here started: each has its run time observed once.
+    const runs = await settled(
+      'sum(hangar_task_run_seconds_count)',
+      (samples) => samples[0]?.value === ended.length,
+    );
+    expect(runs[0]?.value).toBe(ended.length);
   });
 });

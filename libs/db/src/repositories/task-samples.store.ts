@@ -56,14 +56,15 @@ export class TaskSamples {
 
   // Stores the samples not stored yet (a task's sample is its id and end time) and adds those,
   // and only those, to the rollups — in one statement, so a sample and its sums are stored
-  // together or not at all, and a sample stored twice is counted once. Returns how many were new.
+  // together or not at all, and a sample stored twice is counted once. Returns the samples that
+  // were new (by task id).
   // A rollup's bucket older than its width's retention (`rollupsSince`, as the upkeep prunes
   // them) is not made: it would be pruned before the rest of its samples arrived.
   async store(
     samples: readonly TaskSample[],
     rollupsSince: Partial<Record<RollupWidth, Date>> = {},
-  ): Promise<number> {
-    if (samples.length === 0) return 0;
+  ): Promise<TaskSample[]> {
+    if (samples.length === 0) return [];
     const rows = samples.map((sample) => ({
       finished_at: sample.finishedAt,
       task_id: sample.taskId,
@@ -83,7 +84,7 @@ export class TaskSamples {
       tool_calls: sample.toolCalls,
     }));
     const bounds = [...DURATION_BOUNDS_MS];
-    const [result] = await this.sql.query<{ inserted: number }>(Prisma.sql`
+    const inserted = await this.sql.query<{ taskId: string; finishedAt: Date }>(Prisma.sql`
       WITH incoming AS (
         SELECT DISTINCT ON (task_id, finished_at) *
         FROM jsonb_to_recordset(${json(rows)}::jsonb) AS r(
@@ -158,8 +159,11 @@ export class TaskSamples {
           calls = task_tool_rollups.calls + excluded.calls
         RETURNING 1
       )
-      SELECT count(*)::int AS inserted FROM inserted`);
-    return result?.inserted ?? 0;
+      SELECT task_id AS "taskId", finished_at AS "finishedAt" FROM inserted`);
+    const stored = new Set(inserted.map((row) => `${row.taskId} ${row.finishedAt.toISOString()}`));
+    return samples.filter((sample) =>
+      stored.delete(`${sample.taskId} ${new Date(sample.finishedAt).toISOString()}`),
+    );
   }
 
   async park(records: readonly ParkedRecord[]): Promise<void> {

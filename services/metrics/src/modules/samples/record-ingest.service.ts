@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MetricRecordSchema, type TaskEndedRecord } from '@hangar/contracts';
-import { TaskSamples, type ParkedRecord } from '@hangar/db';
+import { TaskSamples, type ParkedRecord, type TaskSample } from '@hangar/db';
 import { MetricRecordStream, REDIS, type StreamedRecord } from '@hangar/redis';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { SampleUpkeep } from './sample-upkeep.service';
@@ -147,13 +147,15 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
       records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} })),
       this.upkeep.rollupsSince(),
     );
-    this.metrics.reconciled.inc(stored);
-    return stored;
+    for (const sample of stored) this.metrics.stored(sample);
+    this.metrics.reconciled.inc(stored.length);
+    return stored.length;
   }
 
-  private counted(read: number, stored: number) {
-    this.metrics.records.inc({ outcome: 'stored' }, stored);
-    if (read > stored) this.metrics.records.inc({ outcome: 'duplicate' }, read - stored);
+  private counted(read: number, stored: readonly TaskSample[]) {
+    for (const sample of stored) this.metrics.stored(sample);
+    this.metrics.records.inc({ outcome: 'stored' }, stored.length);
+    if (read > stored.length) this.metrics.records.inc({ outcome: 'duplicate' }, read - stored.length);
   }
 }
 

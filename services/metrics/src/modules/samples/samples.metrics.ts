@@ -1,12 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { TaskSample } from '@hangar/db';
 import { METRICS_REGISTRY } from '@hangar/observability';
 import { MetricRecordStream } from '@hangar/redis';
 
+// Seconds: a task's queue wait and run time, from a second to a day.
+const SECONDS_BUCKETS = [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
+
+// What operators graph about tasks (docs/observability.md#prometheus), counted as each ended
+// task's sample is stored — once per sample, by the replica that stored it. Labels are bounded
+// sets: projects and profiles are made by admins, statuses and reasons are Hangar's, tools are
+// the agents' tool names with MCP tools named by their server (`mcp__<server>`). Never a task id.
 @Injectable()
 export class SamplesMetrics {
   readonly records: Counter<'outcome'>;
   readonly reconciled: Counter;
+  private readonly ended: Counter<'project' | 'profile' | 'status' | 'reason'>;
+  private readonly runSeconds: Histogram<'project' | 'profile' | 'status'>;
+  private readonly queueSeconds: Histogram<'project' | 'profile'>;
+  private readonly cost: Counter<'project' | 'profile'>;
+  private readonly tokens: Counter<'project' | 'profile' | 'kind'>;
+  private readonly toolCalls: Counter<'project' | 'profile' | 'tool'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry, stream: MetricRecordStream) {
     this.records = new Counter({
@@ -31,5 +45,76 @@ export class SamplesMetrics {
         this.set({ state: 'pending' }, pending);
       },
     });
+    this.ended = new Counter({
+      name: 'hangar_tasks_ended_total',
+      help: 'Tasks ended, by project, profile, status and failure reason ("" when completed)',
+      labelNames: ['project', 'profile', 'status', 'reason'],
+      registers: [registry],
+    });
+    this.runSeconds = new Histogram({
+      name: 'hangar_task_run_seconds',
+      help: 'Ended tasks that started: from their start to their end',
+      labelNames: ['project', 'profile', 'status'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    });
+    this.queueSeconds = new Histogram({
+      name: 'hangar_task_queue_wait_seconds',
+      help: 'Ended tasks that started: from their creation to their start',
+      labelNames: ['project', 'profile'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    });
+    this.cost = new Counter({
+      name: 'hangar_task_cost_usd_total',
+      help: 'What ended tasks cost, as their agents reported it',
+      labelNames: ['project', 'profile'],
+      registers: [registry],
+    });
+    this.tokens = new Counter({
+      name: 'hangar_task_tokens_total',
+      help: 'Tokens of ended tasks by kind: input, output, cache_read, cache_creation',
+      labelNames: ['project', 'profile', 'kind'],
+      registers: [registry],
+    });
+    this.toolCalls = new Counter({
+      name: 'hangar_task_tool_calls_total',
+      help: 'Tool calls of ended tasks, by tool (MCP tools by their server: mcp__<server>)',
+      labelNames: ['project', 'profile', 'tool'],
+      registers: [registry],
+    });
   }
+
+  // A sample just stored.
+  stored(sample: TaskSample): void {
+    const { project, profile, status } = sample;
+    this.ended.inc({ project, profile, status, reason: sample.reason ?? '' });
+    if (sample.startedAt) {
+      const started = Date.parse(sample.startedAt);
+      this.runSeconds.observe(
+        { project, profile, status },
+        Math.max(0, Date.parse(sample.finishedAt) - started) / 1000,
+      );
+      this.queueSeconds.observe(
+        { project, profile },
+        Math.max(0, started - Date.parse(sample.createdAt)) / 1000,
+      );
+    }
+    if (sample.costUsd) this.cost.inc({ project, profile }, sample.costUsd);
+    const kinds = [
+      ['input', sample.inputTokens],
+      ['output', sample.outputTokens],
+      ['cache_read', sample.cacheReadTokens],
+      ['cache_creation', sample.cacheCreationTokens],
+    ] as const;
+    for (const [kind, count] of kinds) if (count) this.tokens.inc({ project, profile, kind }, count);
+    for (const [tool, calls] of Object.entries(sample.toolCalls))
+      this.toolCalls.inc({ project, profile, tool: toolLabel(tool) }, calls);
+  }
+}
+
+// Claude Code names an MCP tool mcp__<server>__<tool>: its server is label enough.
+function toolLabel(tool: string): string {
+  const mcp = /^(mcp__[^_]+(?:_[^_]+)*?)__/.exec(tool);
+  return mcp?.[1] ?? tool;
 }
