@@ -46,6 +46,8 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_LABELS" (join "," $values.labels) -}}
 {{- $_ := set $env "WORKSPACE_ROOT" "/var/lib/hangar/workspaces" -}}
 {{- $_ := set $env "RUNNER_HOME_ROOT" "/var/lib/hangar/agent-homes" -}}
+{{- /* The agents' own OpenTelemetry is relayed to the metrics service (docs/observability.md). */ -}}
+{{- $_ := set $env "RUNNER_METRICS_URL" (printf "http://%s-metrics:4009" (include "hangar.fullname" $root)) -}}
 {{- range $var, $value := dict "ANTHROPIC_BASE_URL" $model.anthropicBaseUrl "OPENAI_BASE_URL" $model.openaiBaseUrl "GEMINI_BASE_URL" $model.geminiBaseUrl "SCRIPTED_MODEL_URL" $model.scriptedModelUrl -}}
 {{- if $value -}}
 {{- $_ := set $env $var $value -}}

@@ -22,6 +22,7 @@ import { TaskDiffRepository } from './repositories/task-diff.repository';
 import { TaskEventRepository } from './repositories/task-event.repository';
 import { TaskAdmission } from './repositories/task-admission.store';
 import { TaskSamples } from './repositories/task-samples.store';
+import { TaskTelemetry } from './repositories/task-telemetry.store';
 import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
 import { ProjectTaskCounts } from './repositories/project-task-counts';
@@ -73,6 +74,7 @@ const REPOSITORIES = [
   TaskAdmission,
   ProjectTaskCounts,
   TaskSamples,
+  TaskTelemetry,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

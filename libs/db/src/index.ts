@@ -41,3 +41,4 @@ export * from './repositories/approval.repository';
 export * from './repositories/workflow.repository';
 export * from './repositories/task-admission.store';
 export * from './repositories/task-samples.store';
+export * from './repositories/task-telemetry.store';

@@ -40,7 +40,13 @@ export class BareClaude {
   }
 
   async run(
-    options: { prompt?: string; scenario?: string; permissionMode?: AgentPermissionMode } = {},
+    options: {
+      prompt?: string;
+      scenario?: string;
+      permissionMode?: AgentPermissionMode;
+      // Added to the CLI's environment (its OpenTelemetry settings, say).
+      env?: Record<string, string>;
+    } = {},
   ): Promise<BareTiming> {
     const run = (this.count += 1);
     const workspace = path.join(this.root, `run-${run}`, 'work');
@@ -66,7 +72,7 @@ export class BareClaude {
     });
     return new Promise<BareTiming>((resolve, reject) => {
       const child = spawn(invocation.command, invocation.args, {
-        env: invocation.env,
+        env: { ...invocation.env, ...options.env },
         cwd: workspace,
         stdio: ['pipe', 'pipe', 'ignore'],
       });

@@ -328,6 +328,9 @@ export const AgentRunnerConfigSchema = z
       .optional()
       .describe('private key for cloning and pushing over SSH, to allowed hosts already in known_hosts'),
     SCRIPTED_MODEL_URL: optionalUrl('run agents against the scripted model at this URL'),
+    RUNNER_METRICS_URL: optionalUrl(
+      "the metrics service, where the agents' own OpenTelemetry is relayed (docs/observability.md#the-agents-telemetry); unset: the agents' telemetry is off",
+    ),
     MODEL_PRICES: jsonSetting(
       z.record(
         z.string().min(1),

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { METRICS_CONFIG, type MetricsConfig } from './config';
 import { SamplesModule } from './modules/samples/samples.module';
+import { TelemetryModule } from './modules/telemetry/telemetry.module';
 
 // The metrics service: the time series of ended tasks (docs/observability.md), its health and
 // its own /metrics.
@@ -11,7 +12,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [PlatformModule.forRoot('metrics', config), SamplesModule],
+      imports: [PlatformModule.forRoot('metrics', config), SamplesModule, TelemetryModule],
       providers: [{ provide: METRICS_CONFIG, useValue: config }],
       exports: [METRICS_CONFIG],
     };

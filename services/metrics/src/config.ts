@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseServiceEnv, port, positiveInt } from '@hangar/config';
+import { baseServiceEnv, optionalUrl, port, positiveInt } from '@hangar/config';
 
 export const MetricsConfigSchema = z.object({
   ...baseServiceEnv,
@@ -29,6 +29,14 @@ export const MetricsConfigSchema = z.object({
   METRICS_RECONCILE_LOOKBACK_HOURS: positiveInt(
     48,
     'how far back (by creation) the reconciler looks for ended tasks without a sample',
+  ),
+  METRICS_OTLP_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must be a size such as 512kb or 4mb')
+    .default('4mb')
+    .describe('largest OTLP request body accepted'),
+  METRICS_OTLP_FORWARD_URL: optionalUrl(
+    'an OTLP/HTTP endpoint (Jaeger: http://jaeger:4318) the traces received are forwarded to; none when unset',
   ),
   METRICS_RETENTION_DAYS: positiveInt(90, 'days task samples are kept'),
   METRICS_MINUTE_ROLLUP_DAYS: positiveInt(14, 'days per-minute rollups are kept'),

@@ -86,6 +86,8 @@ export function planStack(env: CliEnv, options: UpOptions): StackPlan {
     ),
   };
   if (model.kind === 'scripted') shared.SCRIPTED_MODEL_URL = model.url;
+  // The agents' own OpenTelemetry goes to this stack's metrics service (docs/observability.md).
+  shared.RUNNER_METRICS_URL ??= urlOf('metrics');
   if (options.dashboard) {
     // The dashboard is its own origin here (no NGINX in front): the gateway and the pool let its
     // pages make changes with the session cookie. Behind NGINX all three share one origin.

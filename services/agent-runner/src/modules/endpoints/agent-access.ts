@@ -8,6 +8,9 @@ export interface AgentAccess {
   modelBaseUrl: string;
   // Hangar's MCP server (/mcp), for a profile that delegates.
   mcpUrl: string;
+  // Where its OpenTelemetry exporters send OTLP (the relay to the metrics service); none where
+  // the runner relays no telemetry.
+  otlpUrl?: string;
   // The egress proxy, with the credential in it (HTTPS_PROXY); none where egress is not filtered.
   proxyUrl?: string;
   release(): Promise<void>;

@@ -29,3 +29,10 @@ export function proxyUrl(runnerUrl: string, token: string): string {
 export function mcpUrl(runnerUrl: string): string {
   return `${runnerUrl.replace(/\/+$/, '')}${HANGAR_MCP_PATH}`;
 }
+
+// Where an agent's OpenTelemetry exporters send OTLP (the relay to the metrics service).
+export const OTLP_PATH = '/otlp';
+
+export function otlpUrl(runnerUrl: string): string {
+  return `${runnerUrl.replace(/\/+$/, '')}${OTLP_PATH}`;
+}

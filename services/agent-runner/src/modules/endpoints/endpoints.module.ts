@@ -11,6 +11,7 @@ import { EgressProxy } from './egress-proxy';
 import { BudgetGuard } from './budget-guard';
 import { ModelCallMetrics } from './model-call.metrics';
 import { ModelGateway } from './model-gateway';
+import { TelemetryRelay } from './telemetry-relay';
 import { ProviderCredentials } from './provider-credentials';
 import { RunnerEndpoints } from './runner-endpoints.server';
 import { TaskApi } from './task-api';
@@ -53,6 +54,7 @@ import { WarmAssignments } from './warm-assignments';
     WarmAssignments,
     ApprovalGate,
     DelegationMcp,
+    TelemetryRelay,
     RunnerEndpoints,
   ],
   exports: [ApprovalGate, AttemptCredentials, RunnerEndpoints, WarmAssignments],

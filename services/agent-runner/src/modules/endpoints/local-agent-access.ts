@@ -5,7 +5,7 @@ import { SANDBOX_RUNNER_URL } from '@hangar/sandbox';
 import { newAttemptToken } from '@hangar/db';
 import type { AgentAccess, AgentAccessProvider, ReservedAccess } from './agent-access';
 import { AttemptCredentials } from './attempt-credentials.service';
-import { mcpUrl, modelBaseUrl, proxyUrl } from './endpoint-urls';
+import { mcpUrl, otlpUrl, modelBaseUrl, proxyUrl } from './endpoint-urls';
 import { RunnerEndpoints } from './runner-endpoints.server';
 
 // A runner's own attempts: a credential issued here, the endpoints of this process (through the
@@ -28,6 +28,7 @@ export class LocalAgentAccess implements AgentAccessProvider {
       token,
       modelBaseUrl: modelBaseUrl(runnerUrl, provider),
       mcpUrl: mcpUrl(runnerUrl),
+      ...(this.endpoints.relaysTelemetry ? { otlpUrl: otlpUrl(runnerUrl) } : {}),
       // Outside a sandbox nothing stops a CLI going around a proxy: none is offered.
       ...(sandboxed ? { proxyUrl: proxyUrl(runnerUrl, token) } : {}),
     };

@@ -510,7 +510,7 @@ export class ModelGateway implements OnApplicationBootstrap {
 
 // A billed call's request, whole; undefined when it is larger than `limit` bytes (the rest is
 // read and dropped, so the refusal can be answered on the connection).
-function readRequest(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export function readRequest(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -8,12 +8,14 @@ import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { DelegationMcp } from './delegation-mcp';
 import { EgressProxy } from './egress-proxy';
-import { MODEL_PATH } from './endpoint-urls';
+import { MODEL_PATH, OTLP_PATH } from './endpoint-urls';
 import { ModelGateway, sendJson } from './model-gateway';
 import { TaskApi } from './task-api';
+import { TelemetryRelay } from './telemetry-relay';
 
 // What agents reach of the runner, and nothing else of it (its health and metrics are on
-// AGENT_RUNNER_PORT): the model gateway, the egress proxy, Hangar's MCP server, the task API (kubernetes executor:
+// AGENT_RUNNER_PORT): the model gateway, the egress proxy, Hangar's MCP server, the telemetry
+// relay, the task API (kubernetes executor:
 // task pods reach it at RUNNER_TASK_API_URL). On TCP
 // (RUNNER_TASK_API_HOST:RUNNER_TASK_API_PORT: CLIs outside a sandbox, task pods) and on the Unix
 // socket every sandbox has bound in. Every call carries an attempt's credential.
@@ -28,9 +30,15 @@ export class RunnerEndpoints implements OnModuleInit, OnApplicationShutdown {
     private readonly egress: EgressProxy,
     private readonly taskApi: TaskApi,
     private readonly delegation: DelegationMcp,
+    private readonly telemetry: TelemetryRelay,
     @Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
+
+  // Whether agents' OpenTelemetry has somewhere to go (RUNNER_METRICS_URL).
+  get relaysTelemetry(): boolean {
+    return this.telemetry.enabled;
+  }
 
   // The endpoints as a CLI on this host outside a sandbox reaches them.
   get url(): string {
@@ -87,6 +95,8 @@ export class RunnerEndpoints implements OnModuleInit, OnApplicationShutdown {
     if (/^[a-z]+:\/\//i.test(target)) return this.egress.forward(req, res);
     const url = new URL(target, 'http://runner');
     if (url.pathname.startsWith(`${MODEL_PATH}/`)) return this.gateway.handle(req, res, url);
+    // The agents' own OpenTelemetry, to the metrics service (docs/observability.md).
+    if (url.pathname.startsWith(`${OTLP_PATH}/`)) return this.telemetry.handle(req, res, url);
     // Hangar's MCP server, for agents whose profile delegates (docs/delegation.md).
     if (url.pathname === HANGAR_MCP_PATH) return this.delegation.handle(req, res);
     // Task pods only: a runner's own attempts keep their state themselves.

@@ -9,7 +9,7 @@ import {
   type AgentPermissionMode,
   type AgentRunSpec,
 } from '@hangar/agents';
-import { APPROVAL_TOOL, HANGAR_MCP_SERVER, type AgentProfile } from '@hangar/contracts';
+import { APPROVAL_TOOL, HANGAR_MCP_SERVER, type AgentProfile, type Task } from '@hangar/contracts';
 import { SANDBOX_HOME, SANDBOX_WORKSPACE } from '@hangar/sandbox';
 import type { AgentAccess } from '../endpoints/agent-access';
 import type { AgentSandbox } from '../sandbox/agent-sandbox';
@@ -66,6 +66,9 @@ export interface LaunchRequest {
   prompt?: string;
   resumeSessionId?: string | null;
   outputSchema?: AgentRunSpec['outputSchema'] | null;
+  // Who the CLI's own OpenTelemetry says it is (resource attributes); absent for a warm CLI,
+  // started before its task is known (the relay still files what it sends under its task).
+  telemetry?: { task: Pick<Task, 'id' | 'project' | 'profile'> };
 }
 
 export interface Launch {
@@ -92,7 +95,12 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
     homeDir: seen.home,
     baseUrl: access.modelBaseUrl,
     apiKey: access.token,
-    ...(access.proxyUrl ? { env: proxyEnvironment(access.proxyUrl, access.modelBaseUrl) } : {}),
+    ...withEnv(
+      access.proxyUrl ? proxyEnvironment(access.proxyUrl, access.modelBaseUrl) : {},
+      access.otlpUrl && profile.provider === 'claude'
+        ? telemetryEnvironment(access.otlpUrl, access.token, request.telemetry)
+        : {},
+    ),
     ...(binaryPath ? { binaryPath } : {}),
     ...profileOptions(profile),
     ...(mcpConfig ? { mcpConfigPath: path.join(seen.home, MCP_CONFIG_FILE) } : {}),
@@ -167,6 +175,46 @@ function profileOptions(profile: AgentProfile) {
     ...(disallowedTools.length > 0 ? { disallowedTools } : {}),
     ...(asksApproval(profile)
       ? { approvals: { patterns: profile.approvals.tools, promptTool: PERMISSION_PROMPT_TOOL } }
+      : {}),
+  };
+}
+
+function withEnv(...parts: Record<string, string>[]): { env?: Record<string, string> } {
+  const env = Object.assign({}, ...parts) as Record<string, string>;
+  return Object.keys(env).length > 0 ? { env } : {};
+}
+
+// Claude Code's own OpenTelemetry (docs/observability.md#the-agents-telemetry): its spans, events
+// and metrics over OTLP/HTTP to the runner's relay, with the attempt's credential. Prompts and
+// tool inputs stay out of it (OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS are not set).
+function telemetryEnvironment(
+  otlpUrl: string,
+  token: string,
+  telemetry: LaunchRequest['telemetry'],
+): Record<string, string> {
+  const attributes: [string, string][] = telemetry
+    ? [
+        ['hangar.task_id', telemetry.task.id],
+        ['hangar.project', telemetry.task.project],
+        ['hangar.profile', telemetry.task.profile],
+      ]
+    : [];
+  return {
+    CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+    CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_LOGS_EXPORTER: 'otlp',
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}`,
+    ...(telemetry
+      ? {
+          // W3C baggage-style list: values percent-encoded (a profile name is safe; a slug too).
+          OTEL_RESOURCE_ATTRIBUTES: attributes
+            .map(([key, value]) => `${key}=${encodeURIComponent(value)}`)
+            .join(','),
+        }
       : {}),
   };
 }

@@ -230,6 +230,7 @@ export class TaskRunService {
           prompt: task.prompt,
           resumeSessionId,
           outputSchema: task.outputSchema,
+          telemetry: { task },
         });
         for (const { option, reason } of ignoredRunOptions(adapter, { ...spec, prompt: task.prompt })) {
           record({
