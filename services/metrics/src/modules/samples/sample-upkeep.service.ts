@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { TaskSamples, type RollupWidth, type SampleStorage } from '@hangar/db';
+import { TaskSamples, TaskTelemetry, type RollupWidth, type SampleStorage } from '@hangar/db';
 import { Periodic } from '@hangar/platform';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 
@@ -15,8 +15,8 @@ const DAY_MS = 86_400_000;
 const DAYS_AHEAD = 2;
 
 // The samples' storage: on native partitions, a partition per day made ahead, and dropped once
-// past METRICS_RETENTION_DAYS (on TimescaleDB, its chunks); the per-minute and per-hour rollups
-// pruned after their own retention. Hourly, and once before the first sample is stored.
+// past METRICS_RETENTION_DAYS (on TimescaleDB, its chunks), the agents' telemetry with them; the
+// per-minute and per-hour rollups pruned after their own retention. Hourly, and once before the first sample is stored.
 @Injectable()
 export class SampleUpkeep implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SampleUpkeep.name);
@@ -26,6 +26,7 @@ export class SampleUpkeep implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly samples: TaskSamples,
+    private readonly telemetry: TaskTelemetry,
     @Inject(METRICS_CONFIG) private readonly config: MetricsConfig,
   ) {
     this.periodic = new Periodic('sample upkeep', HOUR_MS, () => this.tidy());
@@ -73,10 +74,10 @@ export class SampleUpkeep implements OnApplicationBootstrap, OnApplicationShutdo
   private async tidy(): Promise<void> {
     const storage = await this.prepareStorage();
     const now = Date.now();
-    const dropped = await this.samples.dropBefore(
-      new Date(now - this.config.METRICS_RETENTION_DAYS * DAY_MS),
-      storage,
-    );
+    const cutoff = new Date(now - this.config.METRICS_RETENTION_DAYS * DAY_MS);
+    const dropped = await this.samples.dropBefore(cutoff, storage);
+    // The agents' own telemetry is kept as long as the samples.
+    await this.telemetry.dropBefore(cutoff);
     if (dropped.length > 0) this.logger.log(`dropped samples past retention: ${dropped.join(', ')}`);
     await this.samples.pruneRollups(
       'minute',
