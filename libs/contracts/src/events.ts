@@ -36,20 +36,49 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
       tools: z.array(z.string()),
       permissionMode: z.string().optional(),
       cliVersion: z.string().optional(),
+      // The MCP servers the CLI started with, and how each came up (`connected`, `failed` …).
+      mcpServers: z.array(z.object({ name: z.string(), status: z.string() })).optional(),
+    }),
+  }),
+  // `parentToolUseId`: the subagent's tool call (Task) this came from; absent at the top level.
+  // `usage`: the model call's tokens, on the first event of each model message.
+  z.object({
+    type: z.literal('assistant.text'),
+    data: z.object({
+      text: z.string(),
+      messageId: z.string().optional(),
+      parentToolUseId: z.string().optional(),
+      usage: TaskUsageSchema.optional(),
     }),
   }),
   z.object({
-    type: z.literal('assistant.text'),
-    data: z.object({ text: z.string(), messageId: z.string().optional() }),
+    type: z.literal('assistant.thinking'),
+    data: z.object({
+      text: z.string(),
+      messageId: z.string().optional(),
+      parentToolUseId: z.string().optional(),
+      usage: TaskUsageSchema.optional(),
+    }),
   }),
-  z.object({ type: z.literal('assistant.thinking'), data: z.object({ text: z.string() }) }),
   z.object({
     type: z.literal('tool.use'),
-    data: z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown() }),
+    data: z.object({
+      toolUseId: z.string(),
+      name: z.string(),
+      input: z.unknown(),
+      messageId: z.string().optional(),
+      parentToolUseId: z.string().optional(),
+      usage: TaskUsageSchema.optional(),
+    }),
   }),
   z.object({
     type: z.literal('tool.result'),
-    data: z.object({ toolUseId: z.string(), content: z.string(), isError: z.boolean() }),
+    data: z.object({
+      toolUseId: z.string(),
+      content: z.string(),
+      isError: z.boolean(),
+      parentToolUseId: z.string().optional(),
+    }),
   }),
   z.object({
     type: z.literal('api.retry'),
@@ -72,6 +101,8 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
       numTurns: z.number().int().nullable(),
       durationMs: z.number().int().nullable(),
       sessionId: z.string().nullable(),
+      // Tool calls the CLI's permission rules refused during the run.
+      permissionDenials: z.array(z.object({ tool: z.string(), toolUseId: z.string().optional() })).optional(),
     }),
   }),
   z.object({ type: z.literal('stderr'), data: z.object({ line: z.string() }) }),

@@ -66,7 +66,11 @@ describe(ClaudeStreamParser.name, () => {
       toolUseId: 'toolu_scripted_0_0',
       name: 'Write',
       input: { file_path: '/tmp/hangar-fixture-write-file/work/hello.txt', content: 'hello from hangar\n' },
+      messageId: 'msg_scripted_811ae543a03f3d07',
+      // The model call's tokens as its message reported them (the first event of the message).
+      usage: { inputTokens: 100, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 },
     });
+    expect(init?.data.mcpServers).toEqual([]);
     const [toolResult] = only(events, 'tool.result');
     expect(toolResult?.data.toolUseId).toBe('toolu_scripted_0_0');
     expect(toolResult?.data.isError).toBe(false);
@@ -81,6 +85,7 @@ describe(ClaudeStreamParser.name, () => {
       numTurns: 2,
       durationMs: expect.any(Number),
       sessionId: init?.data.sessionId,
+      permissionDenials: [],
     });
   });
 
@@ -212,14 +217,115 @@ describe(parseClaudeLine.name, () => {
       },
     });
     expect(parseClaudeLine(line)).toEqual([
-      { type: 'assistant.thinking', data: { text: 'plan' } },
+      { type: 'assistant.thinking', data: { text: 'plan', messageId: 'msg_1' } },
       { type: 'assistant.text', data: { text: 'Writing two files.', messageId: 'msg_1' } },
       {
         type: 'tool.use',
-        data: { toolUseId: 'toolu_a', name: 'Write', input: { file_path: '/w/a', content: 'a' } },
+        data: {
+          toolUseId: 'toolu_a',
+          name: 'Write',
+          input: { file_path: '/w/a', content: 'a' },
+          messageId: 'msg_1',
+        },
       },
-      { type: 'tool.use', data: { toolUseId: 'toolu_b', name: 'Bash', input: { command: 'ls' } } },
+      {
+        type: 'tool.use',
+        data: { toolUseId: 'toolu_b', name: 'Bash', input: { command: 'ls' }, messageId: 'msg_1' },
+      },
     ]);
+  });
+
+  it("should say which subagent's tool call a message came from, its usage once, and what was denied", () => {
+    const subagent = JSON.stringify({
+      type: 'assistant',
+      parent_tool_use_id: 'toolu_task',
+      message: {
+        id: 'msg_sub',
+        usage: {
+          input_tokens: 12,
+          output_tokens: 3,
+          cache_read_input_tokens: 4,
+          cache_creation_input_tokens: 5,
+        },
+        content: [
+          { type: 'text', text: 'Looking.' },
+          { type: 'tool_use', id: 'toolu_read', name: 'Read', input: { file_path: '/w/a' } },
+        ],
+      },
+    });
+    expect(parseClaudeLine(subagent)).toEqual([
+      {
+        type: 'assistant.text',
+        data: {
+          text: 'Looking.',
+          messageId: 'msg_sub',
+          parentToolUseId: 'toolu_task',
+          usage: { inputTokens: 12, outputTokens: 3, cacheReadTokens: 4, cacheCreationTokens: 5 },
+        },
+      },
+      {
+        type: 'tool.use',
+        data: {
+          toolUseId: 'toolu_read',
+          name: 'Read',
+          input: { file_path: '/w/a' },
+          messageId: 'msg_sub',
+          parentToolUseId: 'toolu_task',
+        },
+      },
+    ]);
+    const result = parseClaudeLine(
+      JSON.stringify({
+        type: 'user',
+        parent_tool_use_id: 'toolu_task',
+        message: {
+          role: 'user',
+          content: [{ type: 'tool_result', tool_use_id: 'toolu_read', content: 'a' }],
+        },
+      }),
+    );
+    expect(result).toEqual([
+      {
+        type: 'tool.result',
+        data: { toolUseId: 'toolu_read', content: 'a', isError: false, parentToolUseId: 'toolu_task' },
+      },
+    ]);
+    const [ended] = parseClaudeLine(
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        result: 'done',
+        permission_denials: [
+          { tool_name: 'Bash', tool_use_id: 'toolu_b', tool_input: { command: 'rm -rf /' } },
+        ],
+      }),
+    );
+    expect(ended).toMatchObject({
+      type: 'result',
+      data: { permissionDenials: [{ tool: 'Bash', toolUseId: 'toolu_b' }] },
+    });
+    const [init] = parseClaudeLine(
+      JSON.stringify({
+        type: 'system',
+        subtype: 'init',
+        session_id: 's',
+        tools: [],
+        mcp_servers: [
+          { name: 'hangar', status: 'connected' },
+          { name: 'broken', status: 'failed' },
+        ],
+      }),
+    );
+    expect(init).toMatchObject({
+      type: 'system.init',
+      data: {
+        mcpServers: [
+          { name: 'hangar', status: 'connected' },
+          { name: 'broken', status: 'failed' },
+        ],
+      },
+    });
   });
 
   it('should stringify block content and carry is_error when a tool result is a block list', () => {

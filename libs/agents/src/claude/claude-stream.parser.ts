@@ -51,6 +51,17 @@ function mapSystem(message: JsonObject): AgentEvent[] {
             : [],
           permissionMode: optionalString(message['permissionMode']),
           cliVersion: optionalString(message['claude_code_version']),
+          ...(Array.isArray(message['mcp_servers'])
+            ? {
+                mcpServers: message['mcp_servers']
+                  .filter(isObject)
+                  .flatMap((server) =>
+                    typeof server['name'] === 'string'
+                      ? [{ name: server['name'], status: optionalString(server['status']) ?? 'unknown' }]
+                      : [],
+                  ),
+              }
+            : {}),
         },
       },
     ];
@@ -77,15 +88,16 @@ function mapAssistant(message: JsonObject): AgentEvent[] {
   const body = message['message'];
   if (!isObject(body) || !Array.isArray(body['content'])) return [unknownEvent(message)];
   const messageId = optionalString(body['id']);
+  const context = { messageId, ...parentOf(message) };
   const events: AgentEvent[] = [];
   let unrecognised = false;
   for (const block of body['content']) {
     if (!isObject(block)) {
       unrecognised = true;
     } else if (block['type'] === 'text' && typeof block['text'] === 'string') {
-      events.push({ type: 'assistant.text', data: { text: block['text'], messageId } });
+      events.push({ type: 'assistant.text', data: { text: block['text'], ...context } });
     } else if (block['type'] === 'thinking' && typeof block['thinking'] === 'string') {
-      events.push({ type: 'assistant.thinking', data: { text: block['thinking'] } });
+      events.push({ type: 'assistant.thinking', data: { text: block['thinking'], ...context } });
     } else if (
       block['type'] === 'tool_use' &&
       typeof block['id'] === 'string' &&
@@ -93,12 +105,16 @@ function mapAssistant(message: JsonObject): AgentEvent[] {
     ) {
       events.push({
         type: 'tool.use',
-        data: { toolUseId: block['id'], name: block['name'], input: block['input'] ?? {} },
+        data: { toolUseId: block['id'], name: block['name'], input: block['input'] ?? {}, ...context },
       });
     } else {
       unrecognised = true;
     }
   }
+  // The model call's tokens, once per message: on its first event.
+  const first = events[0];
+  if (first && isObject(body['usage']))
+    first.data = { ...first.data, usage: usageOf(body['usage']) };
   if (unrecognised || events.length === 0) events.push(unknownEvent(message));
   return events;
 }
@@ -116,6 +132,7 @@ function mapUser(message: JsonObject): AgentEvent[] {
           toolUseId: block['tool_use_id'],
           content: stringifyToolContent(block['content']),
           isError: block['is_error'] === true,
+          ...parentOf(message),
         },
       });
     } else {
@@ -126,14 +143,37 @@ function mapUser(message: JsonObject): AgentEvent[] {
   return events;
 }
 
-function mapResult(message: JsonObject): AgentEvent {
-  const usage = isObject(message['usage']) ? message['usage'] : {};
-  const taskUsage: TaskUsage = {
+// A message of a subagent (the Task tool's) names the tool call it runs under.
+function parentOf(message: JsonObject): { parentToolUseId?: string } {
+  const parent = message['parent_tool_use_id'];
+  return typeof parent === 'string' && parent !== '' ? { parentToolUseId: parent } : {};
+}
+
+function usageOf(usage: JsonObject): TaskUsage {
+  return {
     inputTokens: tokenCount(usage['input_tokens']),
     outputTokens: tokenCount(usage['output_tokens']),
     cacheReadTokens: tokenCount(usage['cache_read_input_tokens']),
     cacheCreationTokens: tokenCount(usage['cache_creation_input_tokens']),
   };
+}
+
+function mapResult(message: JsonObject): AgentEvent {
+  const taskUsage = usageOf(isObject(message['usage']) ? message['usage'] : {});
+  const denials = Array.isArray(message['permission_denials'])
+    ? message['permission_denials']
+        .filter(isObject)
+        .flatMap((denial) =>
+          typeof denial['tool_name'] === 'string'
+            ? [
+                {
+                  tool: denial['tool_name'],
+                  ...(typeof denial['tool_use_id'] === 'string' ? { toolUseId: denial['tool_use_id'] } : {}),
+                },
+              ]
+            : [],
+        )
+    : undefined;
   return {
     type: 'result',
     data: {
@@ -145,6 +185,7 @@ function mapResult(message: JsonObject): AgentEvent {
       numTurns: integerOrNull(message['num_turns']),
       durationMs: integerOrNull(message['duration_ms']),
       sessionId: typeof message['session_id'] === 'string' ? message['session_id'] : null,
+      ...(denials ? { permissionDenials: denials } : {}),
     },
   };
 }
