@@ -113,8 +113,7 @@ function mapAssistant(message: JsonObject): AgentEvent[] {
   }
   // The model call's tokens, once per message: on its first event.
   const first = events[0];
-  if (first && isObject(body['usage']))
-    first.data = { ...first.data, usage: usageOf(body['usage']) };
+  if (first && isObject(body['usage'])) first.data = { ...first.data, usage: usageOf(body['usage']) };
   if (unrecognised || events.length === 0) events.push(unknownEvent(message));
   return events;
 }
@@ -161,18 +160,16 @@ function usageOf(usage: JsonObject): TaskUsage {
 function mapResult(message: JsonObject): AgentEvent {
   const taskUsage = usageOf(isObject(message['usage']) ? message['usage'] : {});
   const denials = Array.isArray(message['permission_denials'])
-    ? message['permission_denials']
-        .filter(isObject)
-        .flatMap((denial) =>
-          typeof denial['tool_name'] === 'string'
-            ? [
-                {
-                  tool: denial['tool_name'],
-                  ...(typeof denial['tool_use_id'] === 'string' ? { toolUseId: denial['tool_use_id'] } : {}),
-                },
-              ]
-            : [],
-        )
+    ? message['permission_denials'].filter(isObject).flatMap((denial) =>
+        typeof denial['tool_name'] === 'string'
+          ? [
+              {
+                tool: denial['tool_name'],
+                ...(typeof denial['tool_use_id'] === 'string' ? { toolUseId: denial['tool_use_id'] } : {}),
+              },
+            ]
+          : [],
+      )
     : undefined;
   return {
     type: 'result',
