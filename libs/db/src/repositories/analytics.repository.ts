@@ -169,8 +169,10 @@ export class AnalyticsRepository {
           byProject,
         };
       },
-      // One snapshot: totals, buckets and breakdowns agree even while samples are stored.
-      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+      // One snapshot: totals, buckets and breakdowns agree even while samples are stored. Prisma
+      // ends an interactive transaction after 5 s by default: a year over a large history may take
+      // longer on a busy database, and must answer, not fail.
+      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: 60_000 },
     );
   }
 
