@@ -233,6 +233,59 @@ describe(TaskSamples.name, () => {
     ]);
   });
 
+  it('should add only the samples it stored to the rollups: a batch repeating itself or one stored before counts once', async () => {
+    const at = Date.UTC(2029, 4, 6, 7, 8);
+    const make = (i: number) =>
+      sample(at + i * 1000, {
+        profile: 'sums',
+        status: i % 3 === 0 ? 'FAILED' : 'COMPLETED',
+        reason: i % 3 === 0 ? 'timeout' : null,
+        // Run times far apart: histograms of different lengths, added element by element.
+        startedAt: i % 4 === 0 ? null : new Date(at + i * 1000 - 20 * 4 ** i).toISOString(),
+        costUsd: i % 5 === 0 ? null : i / 8,
+        toolCalls: i % 2 === 0 ? { Read: i, Bash: 1 } : {},
+      });
+    const all = Array.from({ length: 12 }, (_, i) => make(i));
+    const first = all.slice(0, 5);
+    expect((await samples.store([...first, first[0]!, first[1]!])).map((s) => s.taskId)).toEqual(
+      first.map((s) => s.taskId),
+    );
+    expect((await samples.store([...all, ...all.slice(6)])).map((s) => s.taskId)).toEqual(
+      all.slice(5).map((s) => s.taskId),
+    );
+    const sums = await query<Record<string, string | number | string[]>>(
+      `SELECT r.status, r.tasks, r.cost_usd, r.tool_calls, r.run_count, r.run_ms_sum, r.run_hist,
+         s.tasks AS s_tasks, s.cost_usd AS s_cost, s.tool_calls AS s_tool_calls, s.run_count AS s_run_count,
+         s.run_ms_sum AS s_run_ms_sum, s.run_hist AS s_run_hist
+       FROM task_rollups r JOIN (
+         SELECT status, count(*) AS tasks, coalesce(sum(cost_usd), 0) AS cost_usd,
+           coalesce(sum((SELECT sum(value::bigint) FROM jsonb_each_text(tool_calls))), 0) AS tool_calls,
+           count(run_ms) AS run_count, coalesce(sum(run_ms), 0) AS run_ms_sum,
+           hangar_sum_counts(hangar_count_in(width_bucket(run_ms, $1::int[]))) AS run_hist
+         FROM task_samples WHERE profile = 'sums' GROUP BY status) s USING (status)
+       WHERE r.profile = 'sums' AND r.width = 'hour' ORDER BY r.status`,
+      [[...DURATION_BOUNDS_MS]],
+    );
+    expect(sums.map((row) => row.status)).toEqual(['COMPLETED', 'FAILED']);
+    for (const row of sums) {
+      expect(Number(row.tasks)).toBe(Number(row.s_tasks));
+      expect(Number(row.cost_usd)).toBeCloseTo(Number(row.s_cost), 9);
+      expect(Number(row.tool_calls)).toBe(Number(row.s_tool_calls));
+      expect(Number(row.run_count)).toBe(Number(row.s_run_count));
+      expect(Number(row.run_ms_sum)).toBe(Number(row.s_run_ms_sum));
+      expect(row.run_hist).toEqual(row.s_run_hist);
+    }
+    expect(sums.reduce((total, row) => total + Number(row.tasks), 0)).toBe(all.length);
+    const tools = await query<{ tool: string; calls: string }>(
+      "SELECT tool, calls FROM task_tool_rollups WHERE width = 'day' AND profile = 'sums' ORDER BY tool",
+    );
+    const even = all.filter((_, i) => i % 2 === 0);
+    expect(tools.map((row) => [row.tool, Number(row.calls)])).toEqual([
+      ['Bash', even.length],
+      ['Read', even.reduce((total, s) => total + (s.toolCalls.Read ?? 0), 0)],
+    ]);
+  });
+
   it('should park a record once, with its reason', async () => {
     await samples.park([{ id: '1-0', body: '{not json', reason: 'not JSON' }]);
     await samples.park([{ id: '1-0', body: '{not json', reason: 'not JSON' }]);

@@ -1,13 +1,8 @@
-import {
-  DURATION_BOUNDS_MS,
-  failureReason,
-  TERMINAL_STATUSES,
-  type TaskEndedRecord,
-  type TaskStatus,
-} from '@hangar/contracts';
+import { failureReason, TERMINAL_STATUSES, type TaskEndedRecord, type TaskStatus } from '@hangar/contracts';
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import { json, type Sql } from '../sql';
+import { json, type Sql, type SqlTransaction } from '../sql';
+import { rollupsOf, type RolledSample, type RollupWidth } from './sample-rollups';
 
 // A task's sample: its record and its tool calls by tool name.
 export type TaskSample = TaskEndedRecord & { toolCalls: Record<string, number> };
@@ -21,8 +16,7 @@ export interface ParkedRecord {
 
 export type SampleStorage = 'timescale' | 'partitions';
 
-export const ROLLUP_WIDTHS = ['minute', 'hour', 'day'] as const;
-export type RollupWidth = (typeof ROLLUP_WIDTHS)[number];
+export { ROLLUP_WIDTHS, type RollupWidth } from './sample-rollups';
 
 // Partitions are named after their UTC day: task_samples_20261206.
 const PARTITION = /^task_samples_(\d{4})(\d{2})(\d{2})$/;
@@ -55,45 +49,34 @@ export class TaskSamples {
   }
 
   // Stores the samples not stored yet (a task's sample is its id and end time) and adds those,
-  // and only those, to the rollups — in one statement, so a sample and its sums are stored
+  // and only those, to the rollups — in one transaction, so a sample and its sums are stored
   // together or not at all, and a sample stored twice is counted once. Returns the samples that
   // were new (by task id).
   // A rollup's bucket older than its width's retention (`rollupsSince`, as the upkeep prunes
   // them) is not made: it would be pruned before the rest of its samples arrived.
+  // Two statements: the samples' INSERT says which were new, and their rollups are summed here
+  // and upserted once per key. Summing the histograms in SQL (an aggregate of array additions,
+  // per sample and width) was most of PostgreSQL's time (docs/benchmarks.md, issue 17).
   async store(
     samples: readonly TaskSample[],
     rollupsSince: Partial<Record<RollupWidth, Date>> = {},
   ): Promise<TaskSample[]> {
     if (samples.length === 0) return [];
-    const rows = samples.map((sample) => ({
-      finished_at: sample.finishedAt,
-      task_id: sample.taskId,
-      project: sample.project,
-      profile: sample.profile,
-      status: sample.status,
-      reason: sample.reason,
-      attempts: sample.attempts,
-      created_at: sample.createdAt,
-      started_at: sample.startedAt,
-      cost_usd: sample.costUsd,
-      input_tokens: sample.inputTokens,
-      output_tokens: sample.outputTokens,
-      cache_read_tokens: sample.cacheReadTokens,
-      cache_creation_tokens: sample.cacheCreationTokens,
-      num_turns: sample.numTurns,
-      tool_calls: sample.toolCalls,
-    }));
-    const bounds = [...DURATION_BOUNDS_MS];
-    const inserted = await this.sql.query<{ taskId: string; finishedAt: Date }>(Prisma.sql`
-      WITH incoming AS (
-        SELECT DISTINCT ON (task_id, finished_at) *
-        FROM jsonb_to_recordset(${json(rows)}::jsonb) AS r(
-          finished_at timestamptz, task_id text, project text, profile text, status text, reason text,
-          attempts int, created_at timestamptz, started_at timestamptz, cost_usd float8,
-          input_tokens bigint, output_tokens bigint, cache_read_tokens bigint,
-          cache_creation_tokens bigint, num_turns int, tool_calls jsonb)
-      ),
-      inserted AS (
+    // One of each (task, end): the first.
+    const unique = new Map<string, TaskSample>();
+    for (const sample of samples) {
+      const key = sampleKey(sample.taskId, sample.finishedAt);
+      if (!unique.has(key)) unique.set(key, sample);
+    }
+    const incoming = [...unique.values()];
+    const column = <T>(value: (sample: TaskSample) => T) => incoming.map(value);
+    return this.sql.transaction(async (tx) => {
+      const inserted = await tx.query<{
+        taskId: string;
+        finishedAt: Date;
+        queueMs: number | null;
+        runMs: number | null;
+      }>(Prisma.sql`
         INSERT INTO task_samples (
           finished_at, task_id, project, profile, status, reason, attempts, created_at, started_at,
           queue_ms, run_ms, cost_usd, input_tokens, output_tokens, cache_read_tokens,
@@ -105,32 +88,65 @@ export class TaskSamples {
             THEN greatest(0, round(extract(epoch FROM finished_at - started_at) * 1000))::int END,
           cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, num_turns,
           coalesce(tool_calls, '{}'::jsonb)
-        FROM incoming
+        FROM unnest(
+          ${column((s) => s.finishedAt)}::timestamptz[], ${column((s) => s.taskId)}::text[],
+          ${column((s) => s.project)}::text[], ${column((s) => s.profile)}::text[],
+          ${column((s) => s.status)}::text[], ${column((s) => s.reason)}::text[],
+          ${column((s) => s.attempts)}::int[], ${column((s) => s.createdAt)}::timestamptz[],
+          ${column((s) => s.startedAt)}::timestamptz[], ${column((s) => s.costUsd)}::float8[],
+          ${column((s) => s.inputTokens)}::bigint[], ${column((s) => s.outputTokens)}::bigint[],
+          ${column((s) => s.cacheReadTokens)}::bigint[], ${column((s) => s.cacheCreationTokens)}::bigint[],
+          ${column((s) => s.numTurns)}::int[], ${column((s) => JSON.stringify(s.toolCalls))}::jsonb[]
+        ) AS r(finished_at, task_id, project, profile, status, reason, attempts, created_at,
+          started_at, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
+          num_turns, tool_calls)
         ON CONFLICT DO NOTHING
-        RETURNING *
-      ),
-      widths(width, since) AS (
-        VALUES ('minute', ${rollupsSince.minute ?? null}::timestamptz),
-          ('hour', ${rollupsSince.hour ?? null}::timestamptz),
-          ('day', ${rollupsSince.day ?? null}::timestamptz)
-      ),
-      rolled AS (
+        RETURNING task_id AS "taskId", finished_at AS "finishedAt", queue_ms AS "queueMs", run_ms AS "runMs"`);
+      if (inserted.length === 0) return [];
+      const stored: TaskSample[] = [];
+      const rolled: RolledSample[] = [];
+      for (const row of inserted) {
+        const sample = unique.get(sampleKey(row.taskId, row.finishedAt));
+        if (!sample) continue;
+        stored.push(sample);
+        rolled.push({ sample, finishedAt: row.finishedAt, queueMs: row.queueMs, runMs: row.runMs });
+      }
+      await this.addRollups(tx, rollupsOf(rolled, rollupsSince));
+      return stored;
+    });
+  }
+
+  private async addRollups(
+    tx: SqlTransaction,
+    { rollups, tools }: ReturnType<typeof rollupsOf>,
+  ): Promise<void> {
+    const of = <T, V>(rows: readonly T[], value: (row: T) => V) => rows.map(value);
+    // Histograms travel as array literals ('{0,2,1}'): they differ in length.
+    const literal = (hist: readonly number[]) => `{${hist.join(',')}}`;
+    await tx.query(Prisma.sql`
+      WITH rolled AS (
         INSERT INTO task_rollups (
           width, bucket, project, profile, status, reason, tasks, cost_usd, input_tokens,
           output_tokens, cache_read_tokens, cache_creation_tokens, num_turns, tool_calls,
           queue_count, queue_ms_sum, queue_hist, run_count, run_ms_sum, run_hist)
-        SELECT w.width, date_trunc(w.width, i.finished_at, 'UTC'), i.project, i.profile, i.status,
-          coalesce(i.reason, ''), count(*), coalesce(sum(i.cost_usd), 0),
-          coalesce(sum(i.input_tokens), 0), coalesce(sum(i.output_tokens), 0),
-          coalesce(sum(i.cache_read_tokens), 0), coalesce(sum(i.cache_creation_tokens), 0),
-          coalesce(sum(i.num_turns), 0),
-          coalesce(sum((SELECT sum(value::bigint) FROM jsonb_each_text(i.tool_calls))), 0),
-          count(i.queue_ms), coalesce(sum(i.queue_ms), 0),
-          hangar_sum_counts(hangar_count_in(width_bucket(i.queue_ms, ${bounds}::int[]))),
-          count(i.run_ms), coalesce(sum(i.run_ms), 0),
-          hangar_sum_counts(hangar_count_in(width_bucket(i.run_ms, ${bounds}::int[])))
-        FROM inserted i JOIN widths w ON w.since IS NULL OR i.finished_at >= w.since
-        GROUP BY 1, 2, 3, 4, 5, 6
+        SELECT width, bucket, project, profile, status, reason, tasks, cost_usd, input_tokens,
+          output_tokens, cache_read_tokens, cache_creation_tokens, num_turns, tool_calls,
+          queue_count, queue_ms_sum, queue_hist::bigint[], run_count, run_ms_sum, run_hist::bigint[]
+        FROM unnest(
+          ${of(rollups, (r) => r.width)}::text[], ${of(rollups, (r) => r.bucket)}::timestamptz[],
+          ${of(rollups, (r) => r.project)}::text[], ${of(rollups, (r) => r.profile)}::text[],
+          ${of(rollups, (r) => r.status)}::text[], ${of(rollups, (r) => r.reason)}::text[],
+          ${of(rollups, (r) => r.tasks)}::bigint[], ${of(rollups, (r) => r.costUsd)}::float8[],
+          ${of(rollups, (r) => r.inputTokens)}::bigint[], ${of(rollups, (r) => r.outputTokens)}::bigint[],
+          ${of(rollups, (r) => r.cacheReadTokens)}::bigint[],
+          ${of(rollups, (r) => r.cacheCreationTokens)}::bigint[],
+          ${of(rollups, (r) => r.numTurns)}::bigint[], ${of(rollups, (r) => r.toolCalls)}::bigint[],
+          ${of(rollups, (r) => r.queueCount)}::bigint[], ${of(rollups, (r) => r.queueMsSum)}::float8[],
+          ${of(rollups, (r) => literal(r.queueHist))}::text[], ${of(rollups, (r) => r.runCount)}::bigint[],
+          ${of(rollups, (r) => r.runMsSum)}::float8[], ${of(rollups, (r) => literal(r.runHist))}::text[]
+        ) AS r(width, bucket, project, profile, status, reason, tasks, cost_usd, input_tokens,
+          output_tokens, cache_read_tokens, cache_creation_tokens, num_turns, tool_calls,
+          queue_count, queue_ms_sum, queue_hist, run_count, run_ms_sum, run_hist)
         ON CONFLICT (width, bucket, project, profile, status, reason) DO UPDATE SET
           tasks = task_rollups.tasks + excluded.tasks,
           cost_usd = task_rollups.cost_usd + excluded.cost_usd,
@@ -142,28 +158,19 @@ export class TaskSamples {
           tool_calls = task_rollups.tool_calls + excluded.tool_calls,
           queue_count = task_rollups.queue_count + excluded.queue_count,
           queue_ms_sum = task_rollups.queue_ms_sum + excluded.queue_ms_sum,
-          queue_hist = hangar_add_counts(task_rollups.queue_hist, excluded.queue_hist),
+          queue_hist = ${addCounts('queue_hist')},
           run_count = task_rollups.run_count + excluded.run_count,
           run_ms_sum = task_rollups.run_ms_sum + excluded.run_ms_sum,
-          run_hist = hangar_add_counts(task_rollups.run_hist, excluded.run_hist)
-        RETURNING 1
-      ),
-      tools AS (
-        INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
-        SELECT w.width, date_trunc(w.width, i.finished_at, 'UTC'), i.project, i.profile, t.key,
-          sum(t.value::bigint)
-        FROM inserted i JOIN widths w ON w.since IS NULL OR i.finished_at >= w.since
-          CROSS JOIN LATERAL jsonb_each_text(i.tool_calls) t
-        GROUP BY 1, 2, 3, 4, 5
-        ON CONFLICT (width, bucket, project, profile, tool) DO UPDATE SET
-          calls = task_tool_rollups.calls + excluded.calls
+          run_hist = ${addCounts('run_hist')}
         RETURNING 1
       )
-      SELECT task_id AS "taskId", finished_at AS "finishedAt" FROM inserted`);
-    const stored = new Set(inserted.map((row) => `${row.taskId} ${row.finishedAt.toISOString()}`));
-    return samples.filter((sample) =>
-      stored.delete(`${sample.taskId} ${new Date(sample.finishedAt).toISOString()}`),
-    );
+      INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
+      SELECT * FROM unnest(
+        ${of(tools, (t) => t.width)}::text[], ${of(tools, (t) => t.bucket)}::timestamptz[],
+        ${of(tools, (t) => t.project)}::text[], ${of(tools, (t) => t.profile)}::text[],
+        ${of(tools, (t) => t.tool)}::text[], ${of(tools, (t) => t.calls)}::bigint[])
+      ON CONFLICT (width, bucket, project, profile, tool) DO UPDATE SET
+        calls = task_tool_rollups.calls + excluded.calls`);
   }
 
   async park(records: readonly ParkedRecord[]): Promise<void> {
@@ -313,4 +320,21 @@ function startOfDay(at: Date): number {
 
 function partitionName(day: number): string {
   return `task_samples_${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+// A sample's identity as PostgreSQL compares it; a time JS cannot read keeps its text (PostgreSQL
+// refuses it, and the record is parked).
+// A stored histogram plus the incoming one, element by element (the shorter padded with zeros):
+// hangar_add_counts written inline, which PostgreSQL runs in a third of the function's time
+// (a SQL function with a subquery is not inlined, and each call sets one up).
+function addCounts(column: 'queue_hist' | 'run_hist'): Prisma.Sql {
+  return Prisma.raw(`ARRAY(
+            SELECT coalesce(stored, 0) + coalesce(added, 0)
+            FROM unnest(task_rollups.${column}, excluded.${column}) WITH ORDINALITY AS u(stored, added, i)
+            ORDER BY i)`);
+}
+
+function sampleKey(taskId: string, finishedAt: string | Date): string {
+  const at = typeof finishedAt === 'string' ? Date.parse(finishedAt) : finishedAt.getTime();
+  return `${taskId} ${Number.isNaN(at) ? String(finishedAt) : at}`;
 }
