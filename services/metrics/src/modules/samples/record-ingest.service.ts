@@ -56,22 +56,41 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     await this.loop;
   }
 
+  // One batch is stored at a time; while it is, the next batch of new records is read and parsed
+  // (and its tool calls looked up), so that this process and PostgreSQL work at the same time
+  // rather than in turn. Nothing is acknowledged before it is stored, whatever was read ahead.
   private async run(): Promise<void> {
     const consumer = this.config.METRICS_CONSUMER;
     const count = this.config.METRICS_BATCH_SIZE;
     let ownPending = true;
+    let ahead: Promise<Prepared | Error> | undefined;
     while (!this.stopping) {
       try {
-        let batch: StreamedRecord[] = [];
+        let prepared: Prepared | undefined;
         if (ownPending) {
-          batch = await this.records.readOwnPending(consumer, count);
+          const batch = await this.records.readOwnPending(consumer, count);
           ownPending = batch.length > 0;
+          if (batch.length > 0) prepared = await this.prepare(batch);
         }
-        if (batch.length === 0) batch = await this.claimStale(consumer, count);
-        if (batch.length === 0 && this.reader)
-          batch = await this.records.readNew(this.reader, consumer, count, BLOCK_MS);
-        if (batch.length > 0) await this.ingest(batch);
+        if (!prepared) {
+          const claimed = await this.claimStale(consumer, count);
+          if (claimed.length > 0) prepared = await this.prepare(claimed);
+        }
+        if (!prepared && this.reader) {
+          const next = await (ahead ?? this.readAhead(this.reader, consumer, count));
+          ahead = undefined;
+          if (next instanceof Error) throw next;
+          prepared = next;
+        }
+        if (!prepared || prepared.batch.length === 0) continue;
+        // A full batch says more are waiting: read them while this one is stored.
+        if (!ownPending && !ahead && prepared.batch.length === count && this.reader)
+          ahead = this.readAhead(this.reader, consumer, count);
+        await this.commit(prepared);
       } catch (error) {
+        // What was read ahead is pending too: read again below with the rest, not twice.
+        if (ahead) await ahead;
+        ahead = undefined;
         if (this.stopping) break;
         // What was read stays pending: read again, first, on the next pass.
         ownPending = true;
@@ -82,6 +101,16 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
         if (this.reader?.status === 'end') this.reader = this.redis.duplicate();
       }
     }
+    if (ahead) await ahead;
+  }
+
+  // New records, parsed and looked up; a failure is returned, not thrown, so that a read ahead
+  // that fails while nobody awaits it yet is never an unhandled rejection.
+  private readAhead(reader: Redis, consumer: string, count: number): Promise<Prepared | Error> {
+    return this.records
+      .readNew(reader, consumer, count, BLOCK_MS)
+      .then((batch) => this.prepare(batch))
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   }
 
   // Now and then (not every pass): what another replica read and left unstored too long.
@@ -95,15 +124,21 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     return claimed;
   }
 
-  private async ingest(batch: readonly StreamedRecord[]): Promise<void> {
-    const valid: { id: string; body: string; record: TaskEndedRecord }[] = [];
+  // A batch parsed — records to store with their tool calls, bodies to park — before it is stored.
+  private async prepare(batch: readonly StreamedRecord[]): Promise<Prepared> {
+    const valid: Entry[] = [];
     const parked: ParkedRecord[] = [];
     for (const entry of batch) {
       const parsed = parse(entry.body);
-      if ('record' in parsed) valid.push({ ...entry, record: parsed.record });
+      if ('record' in parsed) valid.push({ id: entry.id, body: entry.body, record: parsed.record });
       else parked.push({ id: entry.id, body: entry.body, reason: parsed.reason });
     }
-    const refused = await this.storeRecords(valid);
+    const calls = await this.toolCalls(valid.map((entry) => entry.record));
+    return { batch, valid, parked, calls };
+  }
+
+  private async commit({ batch, valid, parked, calls }: Prepared): Promise<void> {
+    const refused = await this.storeRecords(valid, calls);
     parked.push(...refused);
     await this.samples.park(parked);
     await this.records.ack(batch.map((entry) => entry.id));
@@ -115,17 +150,19 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
+  private toolCalls(records: readonly TaskEndedRecord[]): Promise<ToolCalls> {
+    return this.samples.toolCalls([...new Set(records.map((record) => record.taskId))]);
+  }
+
   // Stores the records' samples; those PostgreSQL refuses as data (one at a time, once the batch
   // was refused) come back to be parked, with its reason.
-  async storeRecords(
-    entries: readonly { id: string; body: string; record: TaskEndedRecord }[],
-  ): Promise<ParkedRecord[]> {
+  async storeRecords(entries: readonly Entry[], calls?: ToolCalls): Promise<ParkedRecord[]> {
     if (entries.length === 0) return [];
     const records = entries.map((entry) => entry.record);
-    const calls = await this.samples.toolCalls([...new Set(records.map((record) => record.taskId))]);
-    const sample = (record: TaskEndedRecord) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} });
+    const known = calls ?? (await this.toolCalls(records));
     try {
-      this.counted(records.length, await this.samples.store(records.map(sample), this.upkeep.rollupsSince()));
+      const stored = await this.samples.store(withToolCalls(records, known), this.upkeep.rollupsSince());
+      this.counted(records.length, stored);
       return [];
     } catch (error) {
       if (!refusedAsData(error) || entries.length === 1) {
@@ -135,28 +172,46 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
       }
     }
     const refused: ParkedRecord[] = [];
-    for (const entry of entries) refused.push(...(await this.storeRecords([entry])));
+    for (const entry of entries) refused.push(...(await this.storeRecords([entry], known)));
     return refused;
   }
 
   // Records rebuilt from PostgreSQL (the reconciler's): stored as if they had arrived.
   async storeRebuilt(records: readonly TaskEndedRecord[]): Promise<number> {
     if (records.length === 0) return 0;
-    const calls = await this.samples.toolCalls(records.map((record) => record.taskId));
     const stored = await this.samples.store(
-      records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} })),
+      withToolCalls(records, await this.toolCalls(records)),
       this.upkeep.rollupsSince(),
     );
-    for (const sample of stored) this.metrics.stored(sample);
+    this.metrics.stored(stored);
     this.metrics.reconciled.inc(stored.length);
     return stored.length;
   }
 
   private counted(read: number, stored: readonly TaskSample[]) {
-    for (const sample of stored) this.metrics.stored(sample);
+    this.metrics.stored(stored);
     this.metrics.records.inc({ outcome: 'stored' }, stored.length);
     if (read > stored.length) this.metrics.records.inc({ outcome: 'duplicate' }, read - stored.length);
   }
+}
+
+type ToolCalls = Map<string, Record<string, number>>;
+
+interface Entry {
+  id: string;
+  body: string;
+  record: TaskEndedRecord;
+}
+
+interface Prepared {
+  batch: readonly StreamedRecord[];
+  valid: Entry[];
+  parked: ParkedRecord[];
+  calls: ToolCalls;
+}
+
+function withToolCalls(records: readonly TaskEndedRecord[], calls: ToolCalls): TaskSample[] {
+  return records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} }));
 }
 
 function parse(body: string): { record: TaskEndedRecord } | { reason: string } {

@@ -85,32 +85,68 @@ export class SamplesMetrics {
     });
   }
 
-  // A sample just stored.
-  stored(sample: TaskSample): void {
-    const { project, profile, status } = sample;
-    this.ended.inc({ project, profile, status, reason: sample.reason ?? '' });
-    if (sample.startedAt) {
-      const started = Date.parse(sample.startedAt);
-      this.runSeconds.observe(
-        { project, profile, status },
-        Math.max(0, Date.parse(sample.finishedAt) - started) / 1000,
-      );
-      this.queueSeconds.observe(
-        { project, profile },
-        Math.max(0, started - Date.parse(sample.createdAt)) / 1000,
-      );
+  // Samples just stored. Counters are added to once per label set of the batch: prom-client
+  // hashes the labels at every call, which cost more than storing the sample (docs/benchmarks.md).
+  stored(samples: readonly TaskSample[]): void {
+    const sums = new Map<string, Sums>();
+    for (const sample of samples) {
+      const { project, profile, status } = sample;
+      const reason = sample.reason ?? '';
+      const key = `${project}\u0000${profile}\u0000${status}\u0000${reason}`;
+      let sum = sums.get(key);
+      if (!sum) {
+        sum = {
+          labels: { project, profile, status, reason },
+          tasks: 0,
+          cost: 0,
+          tokens: { input: 0, output: 0, cache_read: 0, cache_creation: 0 },
+          tools: new Map(),
+          runs: [],
+          queues: [],
+        };
+        sums.set(key, sum);
+      }
+      sum.tasks += 1;
+      sum.cost += sample.costUsd ?? 0;
+      sum.tokens.input += sample.inputTokens ?? 0;
+      sum.tokens.output += sample.outputTokens ?? 0;
+      sum.tokens.cache_read += sample.cacheReadTokens ?? 0;
+      sum.tokens.cache_creation += sample.cacheCreationTokens ?? 0;
+      if (sample.startedAt) {
+        const started = Date.parse(sample.startedAt);
+        sum.runs.push(Math.max(0, Date.parse(sample.finishedAt) - started) / 1000);
+        sum.queues.push(Math.max(0, started - Date.parse(sample.createdAt)) / 1000);
+      }
+      for (const [tool, calls] of Object.entries(sample.toolCalls)) {
+        const label = toolLabel(tool);
+        sum.tools.set(label, (sum.tools.get(label) ?? 0) + calls);
+      }
     }
-    if (sample.costUsd) this.cost.inc({ project, profile }, sample.costUsd);
-    const kinds = [
-      ['input', sample.inputTokens],
-      ['output', sample.outputTokens],
-      ['cache_read', sample.cacheReadTokens],
-      ['cache_creation', sample.cacheCreationTokens],
-    ] as const;
-    for (const [kind, count] of kinds) if (count) this.tokens.inc({ project, profile, kind }, count);
-    for (const [tool, calls] of Object.entries(sample.toolCalls))
-      this.toolCalls.inc({ project, profile, tool: toolLabel(tool) }, calls);
+    for (const { labels, tasks, cost, tokens, tools, runs, queues } of sums.values()) {
+      const { project, profile, status } = labels;
+      this.ended.inc(labels, tasks);
+      if (runs.length > 0) {
+        const run = this.runSeconds.labels({ project, profile, status });
+        for (const seconds of runs) run.observe(seconds);
+        const queue = this.queueSeconds.labels({ project, profile });
+        for (const seconds of queues) queue.observe(seconds);
+      }
+      if (cost) this.cost.inc({ project, profile }, cost);
+      for (const [kind, count] of Object.entries(tokens))
+        if (count) this.tokens.inc({ project, profile, kind }, count);
+      for (const [tool, calls] of tools) this.toolCalls.inc({ project, profile, tool }, calls);
+    }
   }
+}
+
+interface Sums {
+  labels: { project: string; profile: string; status: string; reason: string };
+  tasks: number;
+  cost: number;
+  tokens: Record<'input' | 'output' | 'cache_read' | 'cache_creation', number>;
+  tools: Map<string, number>;
+  runs: number[];
+  queues: number[];
 }
 
 // Claude Code names an MCP tool mcp__<server>__<tool>: its server is label enough.
