@@ -89,13 +89,15 @@ hangar_runtime_packages() {
 
 # What some end-to-end tests run besides Node: Debian's NGINX (in front of the websocket-pool
 # replicas), python3-socketio (a Socket.IO client written by someone else), Prometheus (scraping
-# the services' /metrics) and Chromium (the dashboard's browser tests, driven by playwright-core).
+# the services' /metrics), Alertmanager (receiving Hangar's alerts) and Chromium (the dashboard's
+# browser tests, driven by playwright-core).
 hangar_test_packages() {
   hangar_runtime_packages
   local missing=()
   [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   /usr/bin/python3 -c 'import socketio, websocket' >/dev/null 2>&1 || missing+=(python3-socketio python3-websocket)
   [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
+  [[ -x /usr/bin/prometheus-alertmanager ]] || missing+=(prometheus-alertmanager)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   hangar_debian_packages "the end-to-end and browser tests" "${missing[@]}"
 }

@@ -40,6 +40,9 @@ export const ERROR_CODES = [
   'WORKFLOW_EXISTS',
   'WORKFLOW_RUN_NOT_FOUND',
   'BUDGET_NOT_FOUND',
+  'ALERT_RULE_NOT_FOUND',
+  'ALERT_TARGET_NOT_FOUND',
+  'ALERT_SILENCE_NOT_FOUND',
   'APPROVAL_NOT_FOUND',
   // An approval already answered, or past its deadline: details.status says which.
   'APPROVAL_CLOSED',

@@ -19,3 +19,4 @@ export * from './routing';
 export * from './governance';
 export * from './approvals';
 export * from './metric-records';
+export * from './alerts';

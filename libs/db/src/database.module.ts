@@ -23,6 +23,7 @@ import { TaskEventRepository } from './repositories/task-event.repository';
 import { TaskAdmission } from './repositories/task-admission.store';
 import { TaskSamples } from './repositories/task-samples.store';
 import { TaskTelemetry } from './repositories/task-telemetry.store';
+import { AlertStore } from './repositories/alert.store';
 import { TaskStateStore } from './repositories/task-state.store';
 import { TaskRepository } from './repositories/task.repository';
 import { ProjectTaskCounts } from './repositories/project-task-counts';
@@ -75,6 +76,7 @@ const REPOSITORIES = [
   ProjectTaskCounts,
   TaskSamples,
   TaskTelemetry,
+  AlertStore,
 ] as const;
 
 // Services get repositories, never the client: only libs/db speaks Prisma.

@@ -42,3 +42,5 @@ export * from './repositories/workflow.repository';
 export * from './repositories/task-admission.store';
 export * from './repositories/task-samples.store';
 export * from './repositories/task-telemetry.store';
+export * from './repositories/alert.store';
+export type { SqlTransaction } from './sql';

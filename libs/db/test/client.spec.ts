@@ -94,7 +94,8 @@ describe(createPrismaClient.name, () => {
     expect(found).toEqual({ one: 1, base64InHeap: false, moduleLoaded: false });
     // 12.3 MB before: 4.5 of base64 text, 7 of the graph's elements.
     expect(heapMb).toBeLessThan(5);
-  });
+    // A heap snapshot written and read: seconds on a busy machine.
+  }, 30_000);
 
   it('should reject a second event with the same seq as a unique violation (P2002)', async () => {
     const task = await prisma.task.create({
@@ -196,6 +197,107 @@ describe(createPrismaClient.name, () => {
     await prisma.task.delete({ where: { id: task.id } });
     const orphans = await prisma.message.findMany({ where: { conversationId: conversation.id } });
     expect(orphans.map((message) => message.taskId)).toEqual([null, null]);
+  });
+
+  // The alert models (migration 20261222000000_alerts), every column written and read back.
+  it('should round-trip the alert models', async () => {
+    const project = await prisma.project.create({ data: { slug: 'alerting', name: 'Alerting' } });
+    const at = new Date('2026-12-06T12:00:00.000Z');
+    const target = await prisma.alertTarget.create({
+      data: {
+        projectId: project.id,
+        kind: 'webhook',
+        name: 'pager',
+        config: { url: 'http://pager/hook', secret: 's'.repeat(16) },
+        createdBy: 'admin',
+        createdAt: at,
+      },
+    });
+    const rule = await prisma.alertRule.create({
+      data: {
+        projectId: project.id,
+        name: 'Failures',
+        series: 'task.failure_rate',
+        comparator: '>',
+        threshold: 0.5,
+        windowMinutes: 10,
+        forSeconds: 60,
+        severity: 'critical',
+        profile: 'default',
+        enabled: false,
+        state: 'pending',
+        stateSince: at,
+        value: 0.75,
+        evaluatedAt: at,
+        createdBy: 'admin',
+        createdAt: at,
+        targets: { create: [{ targetId: target.id }] },
+      },
+      include: { targets: true },
+    });
+    const silence = await prisma.alertSilence.create({
+      data: {
+        projectId: project.id,
+        ruleId: rule.id,
+        startsAt: at,
+        endsAt: at,
+        comment: 'c',
+        createdBy: 'admin',
+      },
+    });
+    const firing = await prisma.alertFiring.create({
+      data: { ruleId: rule.id, value: 0.75, firedAt: at, resolvedAt: at, silenced: true, resentAt: at },
+    });
+    const notification = await prisma.alertNotification.create({
+      data: {
+        targetId: target.id,
+        event: 'resolved',
+        firingIds: [firing.id],
+        status: 'failed',
+        attempts: 3,
+        nextAt: at,
+        lastError: 'HTTP 500',
+        sentAt: at,
+        createdAt: at,
+      },
+    });
+    const anomaly = await prisma.anomaly.create({
+      data: {
+        taskId: 't1',
+        project: 'alerting',
+        profile: 'default',
+        metric: 'cost_usd',
+        value: 20,
+        median: 1,
+        mad: 0.1,
+        score: 128,
+        baselineTasks: 21,
+        at,
+        createdAt: at,
+      },
+    });
+
+    expect(
+      await prisma.alertRule.findUniqueOrThrow({
+        where: { id: rule.id },
+        include: { targets: true },
+      }),
+    ).toEqual(rule);
+    expect(await prisma.alertTarget.findUniqueOrThrow({ where: { id: target.id } })).toEqual(target);
+    expect(await prisma.alertSilence.findUniqueOrThrow({ where: { id: silence.id } })).toEqual(silence);
+    expect(await prisma.alertFiring.findUniqueOrThrow({ where: { id: firing.id } })).toEqual(firing);
+    expect(await prisma.alertNotification.findUniqueOrThrow({ where: { id: notification.id } })).toEqual(
+      notification,
+    );
+    expect(await prisma.anomaly.findUniqueOrThrow({ where: { id: anomaly.id } })).toEqual(anomaly);
+
+    // A project's removal takes its rules and targets, and with them their firings and
+    // notifications; anomalies are the samples' and stay.
+    await prisma.project.delete({ where: { id: project.id } });
+    expect(await prisma.alertFiring.count()).toBe(0);
+    expect(await prisma.alertNotification.count()).toBe(0);
+    expect(await prisma.alertSilence.count()).toBe(0);
+    expect(await prisma.anomaly.count()).toBe(1);
   });
 
   it('should store usage and cost as numbers', async () => {

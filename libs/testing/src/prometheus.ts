@@ -42,36 +42,11 @@ export async function startPrometheus(options: {
   const file = path.join(options.dir, 'prometheus.yml');
   writeFileSync(file, JSON.stringify(config, null, 2));
   const url = `http://127.0.0.1:${options.port}`;
-  const child: ChildProcess = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${file}`,
-      `--storage.tsdb.path=${path.join(options.dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${options.port}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
-    const ready = await fetch(`${url}/-/ready`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus was not ready on ${options.port}: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const stop = await startDaemon('prometheus', PROMETHEUS, url, [
+    `--config.file=${file}`,
+    `--storage.tsdb.path=${path.join(options.dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${options.port}`,
+  ]);
   return {
     url,
     query: async (promql) => {
@@ -87,4 +62,36 @@ export async function startPrometheus(options: {
     },
     stop,
   };
+}
+
+// Starts `binary` with `args` and waits (20 s at most) until `${url}/-/ready` answers 200 (the
+// Prometheus projects' daemons all have it); answers how to stop it.
+export async function startDaemon(
+  name: string,
+  binary: string,
+  url: string,
+  args: string[],
+): Promise<() => Promise<void>> {
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return stop;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} was not ready at ${url}: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -23,6 +23,7 @@ import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { ProfilesModule } from './modules/profiles/profiles.module';
 import { ApprovalsModule } from './modules/approvals/approvals.module';
 import { BudgetsModule } from './modules/budgets/budgets.module';
+import { AlertsModule } from './modules/alerts/alerts.module';
 import { RunnersModule } from './modules/runners/runners.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 import { WorkflowsModule } from './modules/workflows/workflows.module';
@@ -43,6 +44,7 @@ export class AppModule implements NestModule {
         TasksModule,
         ProfilesModule,
         BudgetsModule,
+        AlertsModule,
         ApprovalsModule,
         ConversationsModule,
         ProjectsModule,

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { METRICS_CONFIG, type MetricsConfig } from './config';
+import { AlertsModule } from './modules/alerts/alerts.module';
 import { SamplesModule } from './modules/samples/samples.module';
 import { TelemetryModule } from './modules/telemetry/telemetry.module';
 
@@ -12,7 +13,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [PlatformModule.forRoot('metrics', config), SamplesModule, TelemetryModule],
+      imports: [PlatformModule.forRoot('metrics', config), SamplesModule, TelemetryModule, AlertsModule],
       providers: [{ provide: METRICS_CONFIG, useValue: config }],
       exports: [METRICS_CONFIG],
     };

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseServiceEnv, optionalUrl, port, positiveInt } from '@hangar/config';
+import { baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/config';
 
 export const MetricsConfigSchema = z.object({
   ...baseServiceEnv,
@@ -41,6 +41,41 @@ export const MetricsConfigSchema = z.object({
   METRICS_RETENTION_DAYS: positiveInt(90, 'days task samples are kept'),
   METRICS_MINUTE_ROLLUP_DAYS: positiveInt(14, 'days per-minute rollups are kept'),
   METRICS_HOUR_ROLLUP_DAYS: positiveInt(400, 'days per-hour rollups are kept (per-day ones are kept)'),
+  ALERTS_EVALUATE_SECONDS: positiveInt(30, 'seconds between evaluations of the alert rules'),
+  ALERTS_NOTIFY_ATTEMPTS: positiveInt(6, 'tries of a notification to a target before it is marked failed'),
+  ALERTS_RETRY_SECONDS: positiveInt(
+    5,
+    'seconds before the first retry of a notification a target refused (then doubling)',
+  ),
+  ALERTS_NOTIFY_TIMEOUT_SECONDS: positiveInt(10, 'seconds a target has to answer a notification'),
+  ALERTS_ALERTMANAGER_RESEND_SECONDS: positiveInt(
+    60,
+    "seconds between sends of a firing alert to Alertmanager targets (keep it below Alertmanager's resolve_timeout)",
+  ),
+  ALERTS_SMTP_URL: secret(
+    z
+      .string()
+      .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL')
+      .optional()
+      .or(z.literal('').transform(() => undefined))
+      .describe(
+        'the SMTP server e-mail targets are sent through (smtp://user:pass@host:587); e-mail targets fail without it',
+      ),
+  ),
+  ALERTS_SMTP_FROM: z
+    .string()
+    .min(3)
+    .max(320)
+    .default('hangar@localhost')
+    .describe('the From of alert e-mails'),
+  ANOMALY_MIN_TASKS: positiveInt(20, "tasks of a profile's baseline before it can call one an anomaly"),
+  ANOMALY_BASELINE_TASKS: positiveInt(200, "a profile's latest tasks its baseline is made of"),
+  ANOMALY_WINDOW_DAYS: positiveInt(30, "days back a profile's baseline looks"),
+  ANOMALY_SCORE: positiveInt(
+    6,
+    'how many robust standard deviations (1.4826 × MAD) above the median a task must be',
+  ),
+  ANOMALY_MIN_RATIO: positiveInt(3, 'and how many times the median, at least'),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
 

@@ -28,6 +28,9 @@ export function statusOf(code: ErrorCode): number {
     case 'WORKFLOW_NOT_FOUND':
     case 'WORKFLOW_RUN_NOT_FOUND':
     case 'BUDGET_NOT_FOUND':
+    case 'ALERT_RULE_NOT_FOUND':
+    case 'ALERT_TARGET_NOT_FOUND':
+    case 'ALERT_SILENCE_NOT_FOUND':
     case 'APPROVAL_NOT_FOUND':
       return 404;
     case 'UNAUTHENTICATED':

@@ -30,6 +30,14 @@ import {
   ApprovalListSchema,
   BudgetSchema,
   BudgetListSchema,
+  AlertRuleSchema,
+  AlertRuleListSchema,
+  AlertTargetSchema,
+  AlertTargetListSchema,
+  AlertSilenceSchema,
+  AlertSilenceListSchema,
+  AlertFiringListSchema,
+  AnomalyListSchema,
   WorkflowRunPageSchema,
   WorkflowRunSchema,
   WorkflowSchema,
@@ -47,6 +55,14 @@ export class ApprovalDto extends createZodDto(ApprovalSchema) {}
 export class ApprovalListDto extends createZodDto(ApprovalListSchema) {}
 export class BudgetDto extends createZodDto(BudgetSchema) {}
 export class BudgetListDto extends createZodDto(BudgetListSchema) {}
+export class AlertRuleDto extends createZodDto(AlertRuleSchema) {}
+export class AlertRuleListDto extends createZodDto(AlertRuleListSchema) {}
+export class AlertTargetDto extends createZodDto(AlertTargetSchema) {}
+export class AlertTargetListDto extends createZodDto(AlertTargetListSchema) {}
+export class AlertSilenceDto extends createZodDto(AlertSilenceSchema) {}
+export class AlertSilenceListDto extends createZodDto(AlertSilenceListSchema) {}
+export class AlertFiringListDto extends createZodDto(AlertFiringListSchema) {}
+export class AnomalyListDto extends createZodDto(AnomalyListSchema) {}
 export class ScenarioListDto extends createZodDto(ScenarioListSchema) {}
 export class ProfileDto extends createZodDto(AgentProfileViewSchema) {}
 export class ProfileListDto extends createZodDto(z.object({ items: z.array(AgentProfileViewSchema) })) {}

@@ -13,6 +13,9 @@
 //   Slack    POST /api/chat.postMessage, /api/reactions.add              200 { ok, … }; errors are ok:false
 //            form-encoded (what @slack/web-api sends) or JSON; a bot token as Bearer (or a form `token`)
 //            POST /slack/response/<id> (a slash command's response_url)  200 ok
+//            POST /services/<team>/<bot>/<secret> (an incoming webhook)   200 ok; 400 invalid_payload / no_text
+//   Hooks    POST /hooks/<name>: any other receiver of Hangar's webhooks (its own signed notifications):
+//            recorded and answered 200, or the status `answerHooks(name, status)` set
 //   Jira     POST /rest/api/3/issue/:key/comment                         201 comment (body in ADF)
 //            PUT  /rest/api/3/issue/:key                                 204
 //            authorization: Basic base64(email:apiToken), else 401
@@ -41,6 +44,8 @@ export interface RecordedCall {
   // Parsed JSON, or the fields of a form body; the raw text otherwise; undefined when empty.
   body: unknown;
   rawBody: string;
+  // When it arrived (ms since the epoch).
+  at: number;
 }
 
 export type CallPredicate = (call: RecordedCall, index: number) => boolean;
@@ -82,6 +87,7 @@ export class ProviderApisFake {
   private readonly githubReactions = new Map<string, Json>();
   private readonly slackReactions = new Set<string>();
   private readonly jiraLabels = new Map<string, Set<string>>();
+  private readonly hookStatus = new Map<string, number>();
 
   private readonly moreGithubTokens: string[];
 
@@ -133,6 +139,20 @@ export class ProviderApisFake {
   // Stands in for a slash command's response_url; same origin as slackApiUrl.
   slackResponseUrl(id: string): string {
     return `${this.url}/slack/response/${id.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  // A Slack incoming webhook's URL (what a Slack app's "Incoming Webhooks" page gives).
+  slackIncomingWebhookUrl(id: string): string {
+    return `${this.url}/services/T0FAKE/B0FAKE/${encodeURIComponent(id)}`;
+  }
+
+  // A receiver of Hangar's own webhooks; `answerHooks` sets what it answers (200 by default).
+  hookUrl(name: string): string {
+    return `${this.url}/hooks/${encodeURIComponent(name)}`;
+  }
+
+  answerHooks(name: string, status: number): void {
+    this.hookStatus.set(name, status);
   }
 
   // The first call, already recorded or still to come, that matches. To wait only for later calls, note
@@ -187,6 +207,7 @@ export class ProviderApisFake {
         headers,
         body: parseBody(headers['content-type'], rawBody),
         rawBody,
+        at: Date.now(),
       };
       const index = this.calls.push(call) - 1;
       let answer: FakeResponse;
@@ -235,7 +256,12 @@ export class ProviderApisFake {
       };
     }
     if (pathname.startsWith('/api/')) return this.slackWebApi(call, pathname.slice('/api/'.length));
-    if (pathname.startsWith('/slack/response/')) return this.slackResponseUrlAnswer(call);
+    if (pathname.startsWith('/slack/response/') || pathname.startsWith('/services/'))
+      return this.slackResponseUrlAnswer(call);
+    if (pathname.startsWith('/hooks/')) {
+      const status = this.hookStatus.get(decodeURIComponent(pathname.slice('/hooks/'.length))) ?? 200;
+      return { status, text: status < 300 ? 'ok' : 'refused' };
+    }
     if (pathname.startsWith('/rest/api/')) return this.jira(call, pathname);
     return { status: 404, text: 'Not Found' };
   }

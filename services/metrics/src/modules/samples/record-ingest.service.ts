@@ -10,6 +10,7 @@ import { MetricRecordSchema, type TaskEndedRecord } from '@hangar/contracts';
 import { TaskSamples, type ParkedRecord, type TaskSample } from '@hangar/db';
 import { MetricRecordStream, REDIS, type StreamedRecord } from '@hangar/redis';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
+import { AnomalyDetector } from '../alerts/anomaly-detector.service';
 import { SampleUpkeep } from './sample-upkeep.service';
 import { SamplesMetrics } from './samples.metrics';
 
@@ -36,6 +37,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly samples: TaskSamples,
     private readonly upkeep: SampleUpkeep,
     private readonly metrics: SamplesMetrics,
+    private readonly anomalies: AnomalyDetector,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(METRICS_CONFIG) private readonly config: MetricsConfig,
   ) {}
@@ -163,6 +165,8 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     try {
       const stored = await this.samples.store(withToolCalls(records, known), this.upkeep.rollupsSince());
       this.counted(records.length, stored);
+      // Judged before the batch is acknowledged (docs/alerts.md#anomalies).
+      await this.anomalies.inspect(stored);
       return [];
     } catch (error) {
       if (!refusedAsData(error) || entries.length === 1) {
@@ -185,6 +189,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     );
     this.metrics.stored(stored);
     this.metrics.reconciled.inc(stored.length);
+    await this.anomalies.inspect(stored);
     return stored.length;
   }
 

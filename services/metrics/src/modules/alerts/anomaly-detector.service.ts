@@ -1,0 +1,116 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ANOMALY_METRICS } from '@hangar/contracts';
+import { AlertStore, type TaskSample } from '@hangar/db';
+import { METRICS_CONFIG, type MetricsConfig } from '../../config';
+import { AlertsMetrics } from './alerts.metrics';
+
+type Metric = (typeof ANOMALY_METRICS)[number];
+
+// MAD × 1.4826 estimates the standard deviation of normally distributed values.
+const MAD_TO_SIGMA = 1.4826;
+
+// Anomalies (docs/alerts.md#anomalies): each task whose sample is stored is compared, on cost,
+// run time and tool calls, with its profile's baseline in its project — the median and the
+// median absolute deviation (MAD) of that profile's latest ANOMALY_BASELINE_TASKS tasks that
+// ended within ANOMALY_WINDOW_DAYS before it (a robust baseline: a few outliers do not move
+// it). A task ANOMALY_SCORE robust deviations above the median, and at least ANOMALY_MIN_RATIO
+// times it, is an anomaly: stored once per task and metric, counted, and seen by alert rules
+// on `anomaly.count`. No baseline yet (fewer than ANOMALY_MIN_TASKS tasks, or a median of 0):
+// nothing is called an anomaly.
+@Injectable()
+export class AnomalyDetector {
+  private readonly logger = new Logger(AnomalyDetector.name);
+
+  constructor(
+    private readonly alerts: AlertStore,
+    private readonly metrics: AlertsMetrics,
+    @Inject(METRICS_CONFIG) private readonly config: MetricsConfig,
+  ) {}
+
+  // Samples just stored. One baseline per project, profile and metric for the whole batch, of
+  // the tasks that ended before the batch's first of them. Never throws: a sample is stored
+  // whether or not it could be judged.
+  async inspect(samples: readonly TaskSample[]): Promise<number> {
+    const groups = new Map<string, TaskSample[]>();
+    for (const sample of samples) {
+      if (sample.status !== 'COMPLETED' && sample.status !== 'FAILED') continue;
+      const key = JSON.stringify([sample.project, sample.profile]);
+      groups.set(key, [...(groups.get(key) ?? []), sample]);
+    }
+    let found = 0;
+    for (const group of groups.values()) {
+      try {
+        found += await this.inspectGroup(group);
+      } catch (error) {
+        this.logger.error({ err: error }, `anomaly detection failed for ${group.length} samples`);
+      }
+    }
+    return found;
+  }
+
+  private async inspectGroup(group: TaskSample[]): Promise<number> {
+    const first = group.reduce((a, b) => (Date.parse(a.finishedAt) <= Date.parse(b.finishedAt) ? a : b));
+    const before = new Date(first.finishedAt);
+    let found = 0;
+    for (const metric of ANOMALY_METRICS) {
+      const measured = group
+        .map((sample) => ({ sample, value: valueOf(sample, metric) }))
+        .filter((entry): entry is { sample: TaskSample; value: number } => entry.value !== null);
+      if (measured.length === 0) continue;
+      const baseline = await this.alerts.baseline({
+        project: first.project,
+        profile: first.profile,
+        metric,
+        since: new Date(before.getTime() - this.config.ANOMALY_WINDOW_DAYS * 86_400_000),
+        before,
+        limit: this.config.ANOMALY_BASELINE_TASKS,
+      });
+      if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
+      for (const { sample, value } of measured) {
+        const score = judge(value, baseline, this.config);
+        if (score === null) continue;
+        const added = await this.alerts.addAnomaly({
+          taskId: sample.taskId,
+          project: sample.project,
+          profile: sample.profile,
+          metric,
+          value,
+          median: baseline.median,
+          mad: baseline.mad,
+          score,
+          baselineTasks: baseline.tasks,
+          at: new Date(sample.finishedAt),
+        });
+        if (!added) continue;
+        found += 1;
+        this.metrics.anomaly(metric);
+        this.logger.log(
+          `task ${sample.taskId} (${sample.project}/${sample.profile}): ${metric} ${value} against a median of ${baseline.median} (score ${score.toFixed(1)})`,
+        );
+      }
+    }
+    return found;
+  }
+}
+
+function valueOf(sample: TaskSample, metric: Metric): number | null {
+  if (metric === 'cost_usd') return sample.costUsd;
+  if (metric === 'run_seconds')
+    return sample.startedAt === null
+      ? null
+      : (Date.parse(sample.finishedAt) - Date.parse(sample.startedAt)) / 1000;
+  return Object.values(sample.toolCalls).reduce((sum, calls) => sum + calls, 0);
+}
+
+// How far out a value is (null: not an anomaly): (value − median) ÷ (1.4826 × MAD), or, when
+// the baseline does not vary (MAD 0), value ÷ median.
+export function judge(
+  value: number,
+  baseline: { median: number; mad: number },
+  settings: { ANOMALY_SCORE: number; ANOMALY_MIN_RATIO: number },
+): number | null {
+  if (value < settings.ANOMALY_MIN_RATIO * baseline.median) return null;
+  if (baseline.mad === 0) return value / baseline.median;
+  const score = (value - baseline.median) / (MAD_TO_SIGMA * baseline.mad);
+  return score >= settings.ANOMALY_SCORE ? score : null;
+}

@@ -1,0 +1,454 @@
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import {
+  AlertNotificationSchema,
+  NOTIFICATION_SIGNATURE_HEADER,
+  type AlertFiring,
+  type AlertRule,
+  type AlertTarget,
+  type Anomaly,
+  type Problem,
+  type TaskEndedRecord,
+} from '@hangar/contracts';
+import { createRedis, MetricRecordStream } from '@hangar/redis';
+import { freePort, redisUrl, ServiceStack, startAlertmanager, type Alertmanager } from '@hangar/testing';
+import { ProviderApisFake, type RecordedCall } from './fakes/provider-apis.fake';
+import { asInstanceAdmin, request, runTask } from './support';
+
+const SECRET = 'alerts-webhook-secret-0123456789';
+
+// Alerts and anomalies end to end (docs/alerts.md): rules made through the gateway, evaluated by
+// the metrics service over the rollups of what tasks' records say, notifications received by a
+// fake Slack incoming webhook, a local webhook receiver and a real Alertmanager (Debian's), with a
+// resolve notice after recovery; a silenced rule sends nothing; a target that answers 500 is
+// retried with backoff, then marked failed, without holding the others. Then a task that costs
+// 20× its profile's baseline raises one anomaly, which an alert rule sees.
+describe('alerts: rules, notifications, silences and anomalies', () => {
+  let stack: ServiceStack;
+  let fake: ProviderApisFake;
+  let alertmanager: Alertmanager | undefined;
+  let dir: string;
+  let admin: Record<string, string>;
+  let redis: ReturnType<typeof createRedis>;
+  let records: MetricRecordStream;
+  let db: Client;
+  let sequence = 0;
+
+  beforeAll(async () => {
+    fake = await new ProviderApisFake().start();
+    dir = await mkdtemp(path.join(tmpdir(), 'hangar-alertmanager-'));
+    alertmanager = await startAlertmanager({ dir, port: await freePort() });
+    stack = await ServiceStack.create('alerts', {
+      ALERTS_EVALUATE_SECONDS: '1',
+      ALERTS_RETRY_SECONDS: '1',
+      ALERTS_NOTIFY_ATTEMPTS: '3',
+      ANOMALY_MIN_TASKS: '10',
+    });
+    await stack.start();
+    admin = await asInstanceAdmin(stack);
+    expect(
+      (await request(stack, 'POST', '/api/v1/projects', { slug: 'ops', name: 'Ops' }, admin)).status,
+    ).toBe(201);
+    redis = createRedis(redisUrl());
+    records = new MetricRecordStream(redis, { prefix: stack.redisPrefix });
+    db = new Client({ connectionString: stack.database.url });
+    await db.connect();
+  });
+
+  afterAll(async () => {
+    await redis?.quit();
+    await db?.end();
+    await stack?.dispose();
+    await alertmanager?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await fake?.close();
+  });
+
+  const post = async <T>(url: string, body: unknown, status = 201): Promise<T> => {
+    const response = await request(stack, 'POST', url, body, admin);
+    expect({ status: response.status, body: response.body }).toMatchObject({ status });
+    return response.body as T;
+  };
+  const get = async <T>(url: string): Promise<T> => {
+    const response = await request(stack, 'GET', url, undefined, admin);
+    expect(response.status).toBe(200);
+    return response.body as T;
+  };
+
+  // For what no event announces (a row the metrics service writes, Alertmanager's state), asked
+  // again until it holds.
+  async function until<T>(read: () => Promise<T>, holds: (value: T) => boolean, what: string): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const value = await read();
+      if (holds(value)) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: not within 30 s (${JSON.stringify(value)})`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  // Records of tasks of project `project` that ended just now (as their lifecycle sends them).
+  function ended(
+    project: string,
+    statuses: ('COMPLETED' | 'FAILED')[],
+    extra: Partial<TaskEndedRecord> = {},
+  ): TaskEndedRecord[] {
+    const now = Date.now();
+    return statuses.map((status) => ({
+      kind: 'task.ended',
+      taskId: `${project}-${(sequence += 1)}`,
+      project,
+      profile: 'default',
+      status,
+      reason: status === 'FAILED' ? 'exit-code' : null,
+      attempts: 1,
+      createdAt: new Date(now - 5000).toISOString(),
+      startedAt: new Date(now - 4000).toISOString(),
+      finishedAt: new Date(now).toISOString(),
+      costUsd: 0.01,
+      inputTokens: 10,
+      outputTokens: 10,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      numTurns: 1,
+      ...extra,
+    }));
+  }
+
+  const text = (call: RecordedCall) => (call.body as { text?: string }).text ?? '';
+
+  describe('rules and notifications', () => {
+    let slack: AlertTarget;
+    let webhook: AlertTarget;
+    let failing: AlertTarget;
+    let manager: AlertTarget;
+    let failures: AlertRule;
+    let quiet: AlertRule;
+
+    beforeAll(async () => {
+      slack = await post('/api/v1/alerts/targets?project=ops', {
+        kind: 'slack',
+        name: 'ops-channel',
+        url: fake.slackIncomingWebhookUrl('ops'),
+      });
+      webhook = await post('/api/v1/alerts/targets?project=ops', {
+        kind: 'webhook',
+        name: 'pager',
+        url: fake.hookUrl('pager'),
+        secret: SECRET,
+      });
+      fake.answerHooks('broken', 500);
+      failing = await post('/api/v1/alerts/targets?project=ops', {
+        kind: 'webhook',
+        name: 'broken',
+        url: fake.hookUrl('broken'),
+      });
+      manager = await post('/api/v1/alerts/targets?installation=true', {
+        kind: 'alertmanager',
+        name: 'alertmanager',
+        url: alertmanager!.url,
+      });
+      failures = await post('/api/v1/alerts/rules?project=ops', {
+        name: 'Failures',
+        series: 'task.failure_rate',
+        comparator: '>',
+        threshold: 0.5,
+        windowMinutes: 10,
+        severity: 'critical',
+        targets: [slack.id, webhook.id, failing.id, manager.id],
+      });
+      quiet = await post('/api/v1/alerts/rules?project=ops', {
+        name: 'Quiet failures',
+        series: 'task.failed',
+        threshold: 0,
+        windowMinutes: 10,
+        targets: [slack.id, webhook.id],
+      });
+      await post('/api/v1/alerts/silences', { rule: quiet.id, minutes: 60, comment: 'known, being fixed' });
+    });
+
+    it('sends a firing rule to Slack, a signed webhook and Alertmanager; a silenced one to nobody; a refusing target is retried, then failed', async () => {
+      const seen = fake.calls.length;
+      // 3 of 4 failed: 0.75 > 0.5 (and 3 > 0, for the silenced rule).
+      await records.append(ended('ops', ['FAILED', 'FAILED', 'FAILED', 'COMPLETED']));
+
+      const slackCall = await fake.waitFor(
+        (call, index) => index >= seen && call.path.startsWith('/services/'),
+        30_000,
+      );
+      expect(text(slackCall)).toBe('FIRING [critical] Failures (project ops): task.failure_rate 0.75 > 0.5');
+
+      const hookCall = await fake.waitFor((call, index) => index >= seen && call.path === '/hooks/pager');
+      expect(hookCall.headers[NOTIFICATION_SIGNATURE_HEADER]).toBe(
+        `sha256=${createHmac('sha256', SECRET).update(hookCall.rawBody).digest('hex')}`,
+      );
+      const notification = AlertNotificationSchema.parse(JSON.parse(hookCall.rawBody));
+      expect(notification).toMatchObject({
+        kind: 'alerts',
+        status: 'firing',
+        alerts: [
+          {
+            rule: failures.id,
+            name: 'Failures',
+            project: 'ops',
+            series: 'task.failure_rate',
+            severity: 'critical',
+            value: 0.75,
+            threshold: 0.5,
+            resolvedAt: null,
+          },
+        ],
+      });
+
+      const active = await until(
+        () => alertmanager!.alerts(),
+        (alerts) => alerts.length > 0,
+        'the alert in Alertmanager',
+      );
+      expect(active.map((alert) => alert.labels)).toEqual([
+        {
+          alertname: 'Failures',
+          severity: 'critical',
+          series: 'task.failure_rate',
+          project: 'ops',
+          hangar_rule: failures.id,
+        },
+      ]);
+
+      // Three tries at the refusing target, the second a second after the first, the third two
+      // after it (ALERTS_RETRY_SECONDS 1, doubling); the other targets had theirs before its
+      // first retry.
+      const broken = () => fake.calls.slice(seen).filter((call) => call.path === '/hooks/broken');
+      await fake.waitFor(
+        (call, index) => index >= seen && call.path === '/hooks/broken' && broken().length === 3,
+        20_000,
+      );
+      const tries = broken().map((call) => call.at);
+      expect(tries[1]! - tries[0]!).toBeGreaterThanOrEqual(1000);
+      expect(tries[2]! - tries[1]!).toBeGreaterThanOrEqual(2000);
+      const firings = await until(
+        () => get<{ items: AlertFiring[] }>('/api/v1/alerts/firings?project=ops'),
+        ({ items }) =>
+          items.some((firing) =>
+            firing.notifications.some((sent) => sent.target === 'broken' && sent.status === 'failed'),
+          ),
+        'the refusing target marked failed',
+      );
+      const fired = firings.items.find((firing) => firing.rule === failures.id)!;
+      expect(fired).toMatchObject({ name: 'Failures', value: 0.75, resolvedAt: null, silenced: false });
+      const byTarget = Object.fromEntries(fired.notifications.map((sent) => [sent.target, sent]));
+      expect(byTarget.broken).toMatchObject({
+        event: 'firing',
+        status: 'failed',
+        attempts: 3,
+        lastError: 'HTTP 500: refused',
+      });
+      for (const target of ['ops-channel', 'pager', 'alertmanager'])
+        expect(byTarget[target]).toMatchObject({
+          event: 'firing',
+          status: 'sent',
+          attempts: 1,
+          lastError: null,
+        });
+      const sentAt = Math.max(
+        ...['ops-channel', 'pager', 'alertmanager'].map((target) => Date.parse(byTarget[target]!.sentAt!)),
+      );
+      expect(sentAt).toBeLessThan(tries[1]!);
+      expect(broken()).toHaveLength(3);
+
+      // The silenced rule fired too — stored, marked silenced, and nobody told.
+      const silenced = firings.items.find((firing) => firing.rule === quiet.id)!;
+      expect(silenced).toMatchObject({ silenced: true, notifications: [] });
+      expect(fake.calls.filter((call) => call.rawBody.includes('Quiet failures'))).toEqual([]);
+
+      const rules = await get<{ items: AlertRule[] }>('/api/v1/alerts/rules?project=ops');
+      expect(rules.items.find((rule) => rule.id === failures.id)).toMatchObject({
+        state: 'firing',
+        value: 0.75,
+      });
+    });
+
+    it('sends a resolve notice once the rule no longer holds, and Alertmanager ends the alert', async () => {
+      const seen = fake.calls.length;
+      // 3 of 24 failed: 0.125.
+      await records.append(ended('ops', Array<'COMPLETED'>(20).fill('COMPLETED')));
+      const slackCall = await fake.waitFor(
+        (call, index) => index >= seen && call.path.startsWith('/services/'),
+        30_000,
+      );
+      expect(text(slackCall)).toBe(
+        'RESOLVED [critical] Failures (project ops): task.failure_rate 0.75 > 0.5',
+      );
+      const hookCall = await fake.waitFor((call, index) => index >= seen && call.path === '/hooks/pager');
+      const notification = AlertNotificationSchema.parse(JSON.parse(hookCall.rawBody));
+      expect(notification.status).toBe('resolved');
+      expect(notification.alerts.map((alert) => [alert.name, alert.resolvedAt !== null])).toEqual([
+        ['Failures', true],
+      ]);
+      // Ended by the resolve notice (Alertmanager would keep it 5 minutes, its resolve_timeout).
+      await until(
+        () => alertmanager!.alerts(),
+        (alerts) => alerts.length === 0,
+        'the alert ended in Alertmanager',
+      );
+
+      const rules = await get<{ items: AlertRule[] }>('/api/v1/alerts/rules?project=ops');
+      expect(rules.items.find((rule) => rule.id === failures.id)).toMatchObject({ state: 'inactive' });
+      // Still failing 3 > 0, still silenced: nothing about it, ever.
+      expect(rules.items.find((rule) => rule.id === quiet.id)).toMatchObject({ state: 'firing', value: 3 });
+      expect(fake.calls.filter((call) => call.rawBody.includes('Quiet failures'))).toEqual([]);
+    });
+  });
+
+  describe('bad input', () => {
+    async function refused(url: string, body: unknown, field: string, message: RegExp): Promise<void> {
+      const ids = async () =>
+        (await get<{ items: { id: string }[] }>(url.replace(/\?.*$/, '') + '?project=ops')).items.map(
+          (item) => item.id,
+        );
+      const before = await ids();
+      const response = await request(stack, 'POST', url, body, admin);
+      expect(response.status).toBe(400);
+      expect(response.contentType).toContain('application/problem+json');
+      const problem = response.body as Problem;
+      expect(problem.errors?.map((error) => error.field)).toContain(field);
+      expect(problem.errors?.find((error) => error.field === field)?.message).toMatch(message);
+      expect(await ids()).toEqual(before);
+    }
+    const rule = { name: 'r', series: 'task.failed', threshold: 1 };
+
+    it('refuses a rule on an unknown series, or with a bad threshold, window or target, naming the field', async () => {
+      await refused(
+        '/api/v1/alerts/rules?project=ops',
+        { ...rule, series: 'task.nope' },
+        'series',
+        /unknown series "task.nope"; one of task.failure_rate/,
+      );
+      await refused(
+        '/api/v1/alerts/rules?project=ops',
+        { ...rule, threshold: 'high' },
+        'threshold',
+        /number/,
+      );
+      await refused('/api/v1/alerts/rules?project=ops', { ...rule, threshold: -1 }, 'threshold', />=0|0/);
+      await refused(
+        '/api/v1/alerts/rules?project=ops',
+        { ...rule, series: 'task.failure_rate', threshold: 2 },
+        'threshold',
+        /at most 1/,
+      );
+      await refused('/api/v1/alerts/rules?project=ops', { ...rule, windowMinutes: 0 }, 'windowMinutes', /1/);
+      await refused(
+        '/api/v1/alerts/rules?project=ops',
+        { ...rule, targets: ['nope'] },
+        'targets.0',
+        /no alert target nope/,
+      );
+      await refused(
+        '/api/v1/alerts/rules?project=ops',
+        { ...rule, profile: 'nope' },
+        'profile',
+        /no profile "nope"/,
+      );
+      await refused(
+        '/api/v1/alerts/rules?project=ops',
+        { ...rule, series: 'runner.live' },
+        'series',
+        /installation/,
+      );
+    });
+
+    it('refuses a target without its address or with a bad one', async () => {
+      await refused(
+        '/api/v1/alerts/targets?project=ops',
+        { kind: 'slack', name: 's' },
+        'url',
+        /needs its url/,
+      );
+      await refused(
+        '/api/v1/alerts/targets?project=ops',
+        { kind: 'webhook', name: 'w', url: 'ftp://x' },
+        'url',
+        /http/,
+      );
+      await refused(
+        '/api/v1/alerts/targets?project=ops',
+        { kind: 'email', name: 'e', to: ['not-an-address'] },
+        'to.0',
+        /mail/i,
+      );
+      await refused('/api/v1/alerts/targets?project=ops', { kind: 'pager', name: 'p' }, 'kind', /slack/);
+    });
+  });
+
+  describe('anomalies', () => {
+    it("raises one anomaly for a task that costs 20× its profile's baseline, which an alert rule sees", async () => {
+      const rule = await post<AlertRule>('/api/v1/alerts/rules?project=default', {
+        name: 'Anomalies',
+        series: 'anomaly.count',
+        threshold: 0,
+        windowMinutes: 60,
+      });
+      const first = await runTask(stack, { prompt: 'hello', scenario: 'reply' });
+      expect(first.status).toBe('COMPLETED');
+      expect(first.costUsd).toBeGreaterThan(0);
+      const cost = first.costUsd!;
+      const runMs = Date.parse(first.finishedAt!) - Date.parse(first.startedAt!);
+      // The profile's history: 20 tasks like it that cost a twentieth of it (varying a little).
+      const now = Date.now();
+      const history = Array.from({ length: 20 }, (_, index) => {
+        const finished = now - (index + 1) * 60_000;
+        return {
+          ...ended('default', ['COMPLETED'])[0]!,
+          taskId: `history-${index}`,
+          startedAt: new Date(finished - runMs * (0.7 + index * 0.03)).toISOString(),
+          finishedAt: new Date(finished).toISOString(),
+          createdAt: new Date(finished - runMs * 2).toISOString(),
+          costUsd: (cost / 20) * (0.9 + index * 0.01),
+        };
+      });
+      await records.append(history);
+      // Stored before the task that stands out ends.
+      await until(
+        async () =>
+          (
+            await db.query<{ n: number }>(
+              "SELECT count(*)::int AS n FROM task_samples WHERE task_id LIKE 'history-%'",
+            )
+          ).rows[0]!.n,
+        (n) => n === 20,
+        'the history stored',
+      );
+      const second = await runTask(stack, { prompt: 'hello again', scenario: 'reply' });
+      expect(second.status).toBe('COMPLETED');
+      const anomalies = await until(
+        () => get<{ items: Anomaly[] }>('/api/v1/anomalies?project=default'),
+        ({ items }) => items.length > 0,
+        'the anomaly',
+      );
+      expect(anomalies.items).toEqual([
+        expect.objectContaining({
+          taskId: second.id,
+          project: 'default',
+          profile: 'default',
+          metric: 'cost_usd',
+          value: second.costUsd,
+          baselineTasks: 21,
+        }),
+      ]);
+      const [anomaly] = anomalies.items;
+      expect(anomaly!.median).toBeCloseTo((cost / 20) * 1.0, 6);
+      expect(anomaly!.value / anomaly!.median).toBeGreaterThan(15);
+      expect((await get<{ items: Anomaly[] }>(`/api/v1/anomalies?task=${first.id}`)).items).toEqual([]);
+      const fired = await until(
+        () => get<{ items: AlertRule[] }>('/api/v1/alerts/rules?project=default'),
+        ({ items }) => items.find((item) => item.id === rule.id)?.state === 'firing',
+        'the anomaly rule firing',
+      );
+      expect(fired.items.find((item) => item.id === rule.id)).toMatchObject({ value: 1 });
+    });
+  });
+});
