@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CreateTaskSchema, ProfileNameSchema, TaskSchema, type Task } from './task';
 import { byCodeUnit } from './text';
+import { withTrace } from './trace';
 import { WorkflowRunSchema } from './workflows';
 
 // Agents that delegate (docs/delegation.md): a profile may give its agent Hangar's own MCP
@@ -56,15 +57,16 @@ export const DelegationPatterns = {
   startChildWorkflow: 'delegation.start-workflow',
 } as const;
 
-export const StartChildTaskMessageSchema = z.object({
-  parentTaskId: z.string().min(1),
-  // The parent's attempt whose agent asks: a child of an ended attempt is refused.
-  attempt: z.number().int().positive(),
-  // Chosen by the runner: a request handled twice (two gateways, a retry) creates one child.
-  childId: z.string().min(1).max(64),
-  request: ChildTaskRequestSchema,
-  traceId: z.string().optional(),
-});
+export const StartChildTaskMessageSchema = withTrace(
+  z.object({
+    parentTaskId: z.string().min(1),
+    // The parent's attempt whose agent asks: a child of an ended attempt is refused.
+    attempt: z.number().int().positive(),
+    // Chosen by the runner: a request handled twice (two gateways, a retry) creates one child.
+    childId: z.string().min(1).max(64),
+    request: ChildTaskRequestSchema,
+  }),
+);
 export type StartChildTaskMessage = z.infer<typeof StartChildTaskMessageSchema>;
 
 export const StartChildTaskReplySchema = z.discriminatedUnion('ok', [
@@ -83,13 +85,14 @@ export const ChildWorkflowRequestSchema = z
   .strict();
 export type ChildWorkflowRequest = z.infer<typeof ChildWorkflowRequestSchema>;
 
-export const StartChildWorkflowMessageSchema = z.object({
-  parentTaskId: z.string().min(1),
-  attempt: z.number().int().positive(),
-  runId: z.string().min(1).max(64),
-  request: ChildWorkflowRequestSchema,
-  traceId: z.string().optional(),
-});
+export const StartChildWorkflowMessageSchema = withTrace(
+  z.object({
+    parentTaskId: z.string().min(1),
+    attempt: z.number().int().positive(),
+    runId: z.string().min(1).max(64),
+    request: ChildWorkflowRequestSchema,
+  }),
+);
 export type StartChildWorkflowMessage = z.infer<typeof StartChildWorkflowMessageSchema>;
 
 export const StartChildWorkflowReplySchema = z.discriminatedUnion('ok', [

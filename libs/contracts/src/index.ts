@@ -1,6 +1,7 @@
 export * from './task';
 export * from './events';
 export * from './messages';
+export * from './trace';
 export * from './socket';
 export * from './problem';
 export * from './errors';

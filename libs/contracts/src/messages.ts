@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withTrace } from './trace';
 
 // Nest microservice message patterns over the Redis transport. Every request carries a
 // timeout at the sender; every handler is idempotent (pub/sub may drop or repeat).
@@ -14,19 +15,18 @@ export const Patterns = {
   runnerRegistered: 'runner.registered',
 } as const;
 
-export const TaskCreatedMessageSchema = z.object({
-  taskId: z.string().min(1),
-  // The task's project, which is all the orchestrator needs to admit it (it then reads nothing
-  // first); absent, it reads the task.
-  projectId: z.string().min(1).optional(),
-  traceId: z.string().optional(),
-});
+// Every message and job below carries the trace it was sent in (`trace`, withTrace).
+export const TaskCreatedMessageSchema = withTrace(
+  z.object({
+    taskId: z.string().min(1),
+    // The task's project, which is all the orchestrator needs to admit it (it then reads nothing
+    // first); absent, it reads the task.
+    projectId: z.string().min(1).optional(),
+  }),
+);
 export type TaskCreatedMessage = z.infer<typeof TaskCreatedMessageSchema>;
 
-export const TaskCancelMessageSchema = z.object({
-  taskId: z.string().min(1),
-  traceId: z.string().optional(),
-});
+export const TaskCancelMessageSchema = withTrace(z.object({ taskId: z.string().min(1) }));
 export type TaskCancelMessage = z.infer<typeof TaskCancelMessageSchema>;
 
 export const TaskCancelReplySchema = z.discriminatedUnion('ok', [
@@ -35,10 +35,10 @@ export const TaskCancelReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type TaskCancelReply = z.infer<typeof TaskCancelReplySchema>;
 
-export const RunnerRegisteredMessageSchema = z.object({ runnerId: z.string().min(1) });
+export const RunnerRegisteredMessageSchema = withTrace(z.object({ runnerId: z.string().min(1) }));
 export type RunnerRegisteredMessage = z.infer<typeof RunnerRegisteredMessageSchema>;
 
-export const RunnerCancelMessageSchema = z.object({ taskId: z.string().min(1) });
+export const RunnerCancelMessageSchema = withTrace(z.object({ taskId: z.string().min(1) }));
 export type RunnerCancelMessage = z.infer<typeof RunnerCancelMessageSchema>;
 
 // The durable queues (BullMQ) between orchestrator and agent-runners: one per runner pool
@@ -60,21 +60,22 @@ export function targetOfStored(stored: string): TaskQueueTarget {
   return stored.startsWith('runner:') ? { runner: stored.slice('runner:'.length) } : { pool: stored };
 }
 // `attempt` is the run this job is for (1 = first); a job for an older attempt is stale.
-export const TaskJobSchema = z.object({
-  taskId: z.string().min(1),
-  attempt: z.number().int().positive(),
-  traceId: z.string().optional(),
-  // The provider of its profile: a runner holds the job while that provider's quota is spent.
-  provider: z.string().optional(),
-});
+export const TaskJobSchema = withTrace(
+  z.object({
+    taskId: z.string().min(1),
+    attempt: z.number().int().positive(),
+    // The provider of its profile: a runner holds the job while that provider's quota is spent.
+    provider: z.string().optional(),
+  }),
+);
 export type TaskJob = z.infer<typeof TaskJobSchema>;
 
 // The orchestrator's scheduling inbox: a task ended, so its project may admit a waiting one; or
 // (delayed until then) a provider's quota is back, so the tasks held for it may start.
 export const SCHEDULING_QUEUE = 'hangar-scheduling';
 export const TaskEndedJobSchema = z.union([
-  z.object({ taskId: z.string().min(1) }),
-  z.object({ quotaBack: z.string().min(1) }),
+  withTrace(z.object({ taskId: z.string().min(1) })),
+  withTrace(z.object({ quotaBack: z.string().min(1) })),
 ]);
 export type TaskEndedJob = z.infer<typeof TaskEndedJobSchema>;
 
