@@ -154,6 +154,9 @@ export const TaskSchema = z.object({
     .object({ reason: z.enum(['provider-quota', 'approval']), until: z.string().nullable() })
     .nullable(),
   lastSeq: z.number().int(),
+  // The trace of the request that created it (docs/observability.md#one-trace-per-request): its
+  // services' spans and its agent's; null when it was created outside a traced request.
+  traceId: z.string().nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),

@@ -28,3 +28,40 @@ describe(TaskAdmission.name, () => {
     expect(admitted.map((task) => task.id)).toEqual([waiting.id]);
   });
 });
+
+describe('a task’s trace (tasks.trace)', () => {
+  const database = migratedDatabase('task_trace');
+  const trace = {
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    tracestate: 'vendor=abc',
+  };
+
+  it('should keep the creating request’s trace, name its trace id in the view, and hand it to routing', async () => {
+    const store = new TaskStateStore(database.prisma);
+    const traced = await store.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'traced', trace });
+    const untraced = await store.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'untraced' });
+    expect(traced.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(untraced.traceId).toBeNull();
+
+    const admission = new TaskAdmission(database.prisma);
+    const admitted = await admission.admit(DEFAULT_PROJECT_ID, 0);
+    expect(new Map(admitted.map((task) => [task.id, task.trace]))).toEqual(
+      new Map([
+        [traced.id, trace],
+        [untraced.id, null],
+      ]),
+    );
+    // The reconciler's read of admitted tasks carries it too.
+    expect((await admission.queuedIn([traced.id]))[0]?.trace).toEqual(trace);
+  });
+
+  it('should keep a delegated child’s trace (created through Prisma)', async () => {
+    const store = new TaskStateStore(database.prisma);
+    const parent = await store.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'parent' });
+    const child = await store.createChild(
+      { id: 'ctracedchild', projectId: DEFAULT_PROJECT_ID, prompt: 'child', parentTaskId: parent.id, trace },
+      5,
+    );
+    expect(child).toMatchObject({ kind: 'created', task: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736' } });
+  });
+});

@@ -717,6 +717,7 @@ describe("Hangar's own answers", () => {
     error: null,
     waiting: null,
     lastSeq: 12,
+    traceId: null,
     createdAt: '2026-12-01T10:00:00.000Z',
     startedAt: '2026-12-01T10:00:01.000Z',
     finishedAt: '2026-12-01T10:00:05.000Z',

@@ -63,6 +63,7 @@ export function taskJson(overrides: Record<string, unknown> = {}): Record<string
     error: null,
     waiting: null,
     lastSeq: 0,
+    traceId: null,
     createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: null,
     finishedAt: null,

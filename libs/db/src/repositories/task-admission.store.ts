@@ -1,4 +1,4 @@
-import type { Provider, RoutingStrategy, TaskPriority } from '@hangar/contracts';
+import type { Provider, RoutingStrategy, TaskPriority, TraceContext } from '@hangar/contracts';
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import type { Sql } from '../sql';
@@ -22,6 +22,9 @@ export interface AdmittedTask {
   // The runner holding the workspace it works in (tasks.workspace_of), if it shares one.
   workspaceOf: string | null;
   workspaceRunner: string | null;
+  // The trace of the request that created it (tasks.trace): its job carries it on when no
+  // message's does.
+  trace: TraceContext | null;
 }
 
 // What routing needs beyond a task's own columns, for the task rows named `alias` (tasks'
@@ -37,16 +40,16 @@ export function routingExtras(alias: string): Prisma.Sql {
 }
 
 // `rows` (a statement answering tasks' id, attempts, priority, project_id, profile_id, requires,
-// routing, pool, workspace_of, workflow_run_id) with the rest of what routing needs.
+// routing, pool, workspace_of, workflow_run_id, trace) with the rest of what routing needs.
 function withRoutingFacts(rows: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     WITH chosen AS (${rows})
     SELECT c.id, c.attempts, c.priority, c.project_id AS "projectId", c.profile_id AS "profileId",
-      c.requires, c.pool, c.workspace_of AS "workspaceOf", ${routingExtras('c')}
+      c.requires, c.pool, c.workspace_of AS "workspaceOf", c.trace, ${routingExtras('c')}
     FROM chosen c`;
 }
 
-const ROUTING_COLUMNS = Prisma.sql`id, attempts, priority, project_id, profile_id, requires, routing, pool, workspace_of, workflow_run_id`;
+const ROUTING_COLUMNS = Prisma.sql`id, attempts, priority, project_id, profile_id, requires, routing, pool, workspace_of, workflow_run_id, trace`;
 
 // The project's `count` first waiting tasks, high priority first then oldest, marked admitted;
 // those of the `held` providers (their quota spent) wait on.

@@ -5,6 +5,7 @@ import {
   type Task,
   type TaskSandbox,
   type TaskStatus,
+  type TraceContext,
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient, type Task as TaskRow } from '../generated/prisma/client';
 import { TaskStateMachine } from '../task-state-machine';
@@ -162,7 +163,7 @@ export class TaskStateStore {
           repository text, repository_ref text, push boolean, priority text, retry_of_id text,
           conversation_id text, output_schema jsonb, "check" jsonb, workspace_of text, workflow_run_id text,
           workflow_step text, parent_task_id text, root_task_id text, depth int, requires jsonb,
-          routing text, user_id text, token_id text, audit jsonb, ord int)
+          routing text, user_id text, token_id text, trace jsonb, audit jsonb, ord int)
       ), known AS (
         -- A step's task was started by whoever started its run.
         SELECT i.*, p.id AS profile_id, p.timeout_seconds AS profile_timeout, r.user_id AS run_user_id,
@@ -173,13 +174,13 @@ export class TaskStateStore {
         INSERT INTO tasks (id, project_id, profile_id, prompt, scenario, timeout_seconds, repository,
           repository_ref, push, priority, retry_of_id, conversation_id, output_schema, "check",
           workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth, requires,
-          routing, user_id, token_id, admitted_at, updated_at)
+          routing, user_id, token_id, trace, admitted_at, updated_at)
         SELECT id, project_id, profile_id, prompt, scenario,
           COALESCE(timeout_seconds, profile_timeout, ${this.defaults.timeoutSeconds}), repository,
           repository_ref, push, priority, retry_of_id, conversation_id, NULLIF(output_schema, 'null'),
           NULLIF("check", 'null'), workspace_of, workflow_run_id, workflow_step, parent_task_id, root_task_id, depth,
           ARRAY(SELECT jsonb_array_elements_text(requires)), routing, COALESCE(user_id, run_user_id),
-          COALESCE(token_id, run_token_id),
+          COALESCE(token_id, run_token_id), NULLIF(trace, 'null'),
           ${options.admitted ? Prisma.sql`now()` : null}, now()
         FROM known ${gated} ORDER BY ord
         ON CONFLICT (id) DO NOTHING
@@ -228,6 +229,7 @@ export class TaskStateStore {
             pool: task.pool,
             workspaceOf: task.workspaceOf,
             workspaceRunner: row.workspaceRunner,
+            trace: row.trace as TraceContext | null,
           });
       }
       outcome.unknownProfile = inputs.filter((input) => unknown.has(input.id));
@@ -269,7 +271,7 @@ export class TaskStateStore {
   }
 
   private row(input: NewTask, profile: { id: string; timeoutSeconds: number | null }) {
-    const { outputSchema, check, ...values } = inputValues(input);
+    const { outputSchema, check, trace, ...values } = inputValues(input);
     return {
       ...values,
       projectId: input.projectId,
@@ -278,6 +280,7 @@ export class TaskStateStore {
       ...(input.id ? { id: input.id } : {}),
       ...(outputSchema ? { outputSchema: outputSchema as Prisma.InputJsonObject } : {}),
       ...(check ? { check } : {}),
+      ...(trace ? { trace } : {}),
     };
   }
 
@@ -515,5 +518,6 @@ function inputValues(input: NewTask) {
     routing: input.routing ?? null,
     userId: input.submitter?.userId ?? null,
     tokenId: input.submitter?.tokenId ?? null,
+    trace: input.trace ?? null,
   };
 }

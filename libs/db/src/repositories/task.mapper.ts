@@ -2,6 +2,8 @@ import {
   TaskCheckResultSchema,
   TaskCheckSchema,
   TaskSandboxSchema,
+  traceIdOf,
+  TraceContextSchema,
   type Task,
   type TaskPriority,
 } from '@hangar/contracts';
@@ -69,10 +71,16 @@ export function toTask(row: TaskRowWithProfile): Task {
         ? { reason: row.waitingReason, until: row.waitingUntil?.toISOString() ?? null }
         : null,
     lastSeq: row.lastSeq,
+    traceId: traceIdOfRow(row.trace),
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
+}
+
+function traceIdOfRow(stored: unknown): string | null {
+  const trace = TraceContextSchema.nullable().catch(null).parse(stored);
+  return trace ? traceIdOf(trace) : null;
 }
 
 // The same row from a node-postgres statement (../sql.ts): `SELECT ${TASK_COLUMNS} FROM <t>`
@@ -131,6 +139,7 @@ const FIELDS: (keyof TaskRow)[] = [
   'checkResult',
   'waitingReason',
   'waitingUntil',
+  'trace',
 ];
 const column = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 

@@ -11,6 +11,7 @@ import {
   type TaskPage,
   type TaskStatus,
   type TaskUsage,
+  type TraceContext,
 } from '@hangar/contracts';
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
@@ -60,6 +61,8 @@ export interface NewTask {
   // The audit entry of the request that creates it, written by the creation's own statement (one
   // commit for both), and only when the task is created.
   audit?: NewAuditEntry;
+  // The trace of the request that creates it (tasks.trace).
+  trace?: TraceContext;
 }
 
 export interface RunOutcome {
