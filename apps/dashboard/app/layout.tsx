@@ -19,7 +19,10 @@ export const dynamic = 'force-dynamic';
 const THEME_SCRIPT = `try{var t=localStorage.getItem('hangar.theme');if(t!=='light'&&t!=='dark')t=matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light';document.documentElement.dataset.theme=t}catch(e){}`;
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  const config = { socketUrl: (process.env.HANGAR_PUBLIC_WS_URL ?? '').replace(/\/+$/, '') };
+  const config = {
+    socketUrl: (process.env.HANGAR_PUBLIC_WS_URL ?? '').replace(/\/+$/, ''),
+    traceUrl: process.env.HANGAR_TRACE_URL ?? '',
+  };
   // The Content-Security-Policy lets only scripts with this response's nonce run (middleware.ts).
   const nonce = (await headers()).get('x-nonce') ?? undefined;
   return (

@@ -7,9 +7,11 @@ import { createContext, useContext, type ReactNode } from 'react';
 export interface RuntimeConfig {
   // Where browsers reach Socket.IO; empty: this origin (/socket.io/, as behind NGINX).
   socketUrl: string;
+  // Where a trace is shown, `{traceId}` in it (HANGAR_TRACE_URL); empty: a task's trace id only.
+  traceUrl: string;
 }
 
-const ConfigContext = createContext<RuntimeConfig>({ socketUrl: '' });
+const ConfigContext = createContext<RuntimeConfig>({ socketUrl: '', traceUrl: '' });
 
 export function RuntimeConfigProvider({ config, children }: { config: RuntimeConfig; children: ReactNode }) {
   return <ConfigContext.Provider value={config}>{children}</ConfigContext.Provider>;

@@ -13,6 +13,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApprovalsPanel } from '../../components/approvals';
 import { DiffView } from '../../components/diff-view';
 import { StatusBadge } from '../../components/status-badge';
+import { TraceLink } from '../../components/trace-link';
 import { Transcript } from '../../components/transcript';
 import { appendEvents, type Entry } from '../../lib/transcript-entries';
 import { api, ApiError, describeError } from '../../lib/api';
@@ -157,6 +158,12 @@ export default function TaskPage() {
           <div>
             <dt className="muted">Repository</dt>
             <dd>{task.repository ? `${task.repository}${task.ref ? ` @ ${task.ref}` : ''}` : '—'}</dd>
+          </div>
+          <div>
+            <dt className="muted">Trace</dt>
+            <dd>
+              <TraceLink traceId={task.traceId} />
+            </dd>
           </div>
         </dl>
         <ErrorNote message={task.error} />
