@@ -33,6 +33,7 @@ import {
   WORKFLOW_QUEUE_SPEC,
   type QueueProducer,
 } from '@hangar/redis';
+import { activeTraceField } from '@hangar/observability';
 import { TaskActivity } from './task-activity';
 
 export const LIFECYCLE_SETTINGS = Symbol('LIFECYCLE_SETTINGS');
@@ -370,7 +371,11 @@ export class TaskLifecycle {
       );
     // Its project may have room for a waiting task now.
     if (terminal)
-      await this.scheduling.add('ended', { taskId: task.id }, { jobId: `ended-${task.id}-${task.status}` });
+      await this.scheduling.add(
+        'ended',
+        { taskId: task.id, ...activeTraceField() },
+        { jobId: `ended-${task.id}-${task.status}` },
+      );
     // Its children's work has no one to report to any more.
     if (terminal) await this.cancelChildren(task.id);
     const log = attemptLog ?? (await this.freshLog(task));

@@ -304,6 +304,34 @@ export async function waitUntil(holds: () => boolean, timeoutMs: number, what: s
   }
 }
 
+// Reads until `done` holds of what `read` answers, and answers that: for what is stored with no
+// event to await (spans the services and the CLIs export in their own time).
+export async function readUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+  what: (last: T) => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what(value)}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+// A span as the metrics service stored it (telemetry_spans).
+export interface SpanRow {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  name: string;
+  service: string;
+  status_code: number;
+  attributes: Record<string, unknown>;
+}
+
 // A finished task as the API shows it, and its diff.
 export async function taskWithDiff(
   stack: ServiceStack,

@@ -1,16 +1,7 @@
 import { Client } from 'pg';
 import type { Problem } from '@hangar/contracts';
 import { BareClaude, ServiceStack } from '@hangar/testing';
-import { runTask } from './support';
-
-interface SpanRow {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  name: string;
-  service: string;
-  attributes: Record<string, unknown>;
-}
+import { runTask, type SpanRow } from './support';
 
 // The real Claude Code CLI's own OpenTelemetry (docs/observability.md#the-agents-telemetry),
 // sent over OTLP/HTTP to the metrics service — as protobuf and as JSON — and stored against the

@@ -36,6 +36,7 @@ import {
   WorkflowRunRepository,
   type AttemptGrant,
 } from '@hangar/db';
+import { activeTraceField } from '@hangar/observability';
 import { Queues, WORKFLOW_QUEUE_SPEC, type QueueProducer } from '@hangar/redis';
 import { ApprovalGate } from './approval-gate';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
@@ -221,6 +222,8 @@ export class DelegationMcp {
       attempt: grant.attempt,
       childId: randomUUID(),
       request,
+      // The trace the agent's call is handled in (its MCP request's span): the child joins it.
+      ...activeTraceField(),
     };
     const reply = await this.ask(DelegationPatterns.startChildTask, message, StartChildTaskReplySchema);
     return outcomeOf(reply.task);
@@ -232,6 +235,7 @@ export class DelegationMcp {
       attempt: grant.attempt,
       runId: randomUUID(),
       request,
+      ...activeTraceField(),
     };
     const reply = await this.ask(
       DelegationPatterns.startChildWorkflow,
@@ -303,7 +307,7 @@ export class DelegationMcp {
       return { ...outcomeOf(child), note: 'cancel requested: the run ends CANCELLED shortly' };
     }
     const reply = TaskCancelReplySchema.parse(
-      await this.rpc(Patterns.taskCancel, { taskId: child.id }, 'the orchestrator'),
+      await this.rpc(Patterns.taskCancel, { taskId: child.id, ...activeTraceField() }, 'the orchestrator'),
     );
     if (!reply.ok) throw new ToolRefusal(reply.message);
     return outcomeOf(await this.child(grant, id));

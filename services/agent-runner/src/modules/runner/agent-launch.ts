@@ -9,7 +9,13 @@ import {
   type AgentPermissionMode,
   type AgentRunSpec,
 } from '@hangar/agents';
-import { APPROVAL_TOOL, HANGAR_MCP_SERVER, type AgentProfile, type Task } from '@hangar/contracts';
+import {
+  APPROVAL_TOOL,
+  HANGAR_MCP_SERVER,
+  type AgentProfile,
+  type Task,
+  type TraceContext,
+} from '@hangar/contracts';
 import { SANDBOX_HOME, SANDBOX_WORKSPACE } from '@hangar/sandbox';
 import type { AgentAccess } from '../endpoints/agent-access';
 import type { AgentSandbox } from '../sandbox/agent-sandbox';
@@ -66,9 +72,10 @@ export interface LaunchRequest {
   prompt?: string;
   resumeSessionId?: string | null;
   outputSchema?: AgentRunSpec['outputSchema'] | null;
-  // Who the CLI's own OpenTelemetry says it is (resource attributes); absent for a warm CLI,
-  // started before its task is known (the relay still files what it sends under its task).
-  telemetry?: { task: Pick<Task, 'id' | 'project' | 'profile'> };
+  // Who the CLI's own OpenTelemetry says it is (resource attributes), and the trace its spans
+  // join (the attempt's span: TRACEPARENT); absent for a warm CLI, started before its task is
+  // known (the relay still files what it sends under its task; its spans are a trace of their own).
+  telemetry?: { task: Pick<Task, 'id' | 'project' | 'profile'>; trace?: TraceContext };
 }
 
 export interface Launch {
@@ -216,5 +223,8 @@ function telemetryEnvironment(
             .join(','),
         }
       : {}),
+    // The CLI starts its spans in the trace it is given, under the attempt's span.
+    ...(telemetry?.trace ? { TRACEPARENT: telemetry.trace.traceparent } : {}),
+    ...(telemetry?.trace?.tracestate ? { TRACESTATE: telemetry.trace.tracestate } : {}),
   };
 }

@@ -11,7 +11,8 @@ import {
   type AgentHandle,
   type AgentExit,
 } from '@hangar/agents';
-import type { AgentEvent, AgentProfile, Task } from '@hangar/contracts';
+import type { AgentEvent, AgentProfile, Task, TraceContext } from '@hangar/contracts';
+import { inSpan, SpanKind } from '@hangar/observability';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
 import {
   ATTEMPT_BACKEND,
@@ -77,10 +78,25 @@ export class TaskRunService {
   // not waiting for that attempt; `finished` null when another runner took it over meanwhile.
   // `agentEnded` is called once, when no agent of this attempt runs any more (it exited, or
   // never started), before what follows it (its check, its diff and push, its end recorded).
-  async runAttempt(
+  // All of it in a span of `trace` (the job's: docs/observability.md#one-trace-per-request),
+  // whose context a cold-started agent CLI is given (TRACEPARENT).
+  runAttempt(
     taskId: string,
     attempt: number,
     agentEnded?: () => void,
+    trace?: TraceContext,
+  ): Promise<{ claimed: false } | { claimed: true; finished: Task | null }> {
+    return inSpan('task.run', trace, (own) => this.claimAndRun(taskId, attempt, agentEnded, own), {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'hangar.task_id': taskId, 'hangar.attempt': attempt },
+    });
+  }
+
+  private async claimAndRun(
+    taskId: string,
+    attempt: number,
+    agentEnded: (() => void) | undefined,
+    trace: TraceContext | undefined,
   ): Promise<{ claimed: false } | { claimed: true; finished: Task | null }> {
     let told = false;
     const agentGone = () => {
@@ -98,7 +114,7 @@ export class TaskRunService {
     this.warm?.attemptStarted();
     let finished: Task | null;
     try {
-      finished = await this.run(claimed, agentGone);
+      finished = await this.run(claimed, agentGone, trace);
     } finally {
       agentGone();
       this.active.delete(taskId);
@@ -110,7 +126,11 @@ export class TaskRunService {
     return { claimed: true, finished };
   }
 
-  private async run(attempt: ClaimedAttempt, agentEnded?: () => void): Promise<Task | null> {
+  private async run(
+    attempt: ClaimedAttempt,
+    agentEnded: (() => void) | undefined,
+    trace: TraceContext | undefined,
+  ): Promise<Task | null> {
     const { task } = attempt;
     const clock = new PhaseClock(task, this.metrics);
     let profile: AgentProfile;
@@ -230,7 +250,7 @@ export class TaskRunService {
           prompt: task.prompt,
           resumeSessionId,
           outputSchema: task.outputSchema,
-          telemetry: { task },
+          telemetry: { task, ...(trace ? { trace } : {}) },
         });
         for (const { option, reason } of ignoredRunOptions(adapter, { ...spec, prompt: task.prompt })) {
           record({

@@ -56,7 +56,7 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
   // (its task RUNNING until then) — the next task's claim and CLI start overlap them instead of
   // waiting. The job's value is then `agent-ended`; how the task ended is the task's.
   async take(job: Job<TaskJob>): Promise<string> {
-    const { taskId, attempt } = job.data;
+    const { taskId, attempt, trace } = job.data;
     let freed = false;
     let agentEnded!: () => void;
     const slotFree = new Promise<'agent-ended'>(
@@ -66,7 +66,7 @@ export class TaskWorkerService implements TaskExecutor, OnApplicationBootstrap, 
           resolve('agent-ended');
         }),
     );
-    const run = this.runs.runAttempt(taskId, attempt, agentEnded);
+    const run = this.runs.runAttempt(taskId, attempt, agentEnded, trace);
     // An error before the slot was freed fails the job (BullMQ's `failed`, logged by the intake);
     // one after it is logged here.
     const settled = run.then(

@@ -12,6 +12,7 @@ import {
   type Task,
 } from '@hangar/contracts';
 import { ProfileRepository, TaskRepository, WorkflowRunRepository } from '@hangar/db';
+import { activeTraceField, inSpan, SpanKind } from '@hangar/observability';
 import { TaskLifecycle } from '@hangar/platform';
 import { TasksService } from '../tasks/tasks.service';
 import { WorkflowRunsService } from '../workflows/workflow-runs.service';
@@ -99,6 +100,7 @@ export class DelegationService {
         parentTaskId: parent.id,
         rootTaskId: placement.rootTaskId,
         depth: placement.depth,
+        ...activeTraceField(),
       },
       settings.maxChildren,
     );
@@ -120,11 +122,25 @@ export class DelegationService {
     const parsed = schema.safeParse(payload);
     if (!parsed.success) return refused('VALIDATION_FAILED', z.prettifyError(parsed.error));
     const { parentTaskId } = parsed.data;
+    // In the trace of the agent's call: its child joins it.
+    return inSpan(
+      'delegation.start',
+      parsed.data.trace,
+      () => this.started(parsed.data, parentTaskId, start),
+      { kind: SpanKind.CONSUMER, attributes: { 'hangar.task_id': parentTaskId } },
+    );
+  }
+
+  private async started<Message extends StartChildTaskMessage | StartChildWorkflowMessage, Reply>(
+    message: Message,
+    parentTaskId: string,
+    start: (message: Message, parent: Parent, settings: DelegationSettings) => Promise<Reply>,
+  ): Promise<Reply | Refusal> {
     try {
       const parent = await this.tasks.findWithProject(parentTaskId);
       if (!parent) return refused('TASK_NOT_FOUND', `task ${parentTaskId} does not exist`);
       const settings = (await this.profiles.ofTask(parentTaskId)).delegation;
-      return await start(parsed.data, parent, settings);
+      return await start(message, parent, settings);
     } catch (error) {
       if (error instanceof DelegationRefused) return refused('DELEGATION_REFUSED', error.message);
       if (error instanceof HangarError) return refused(error.code, describe(error));

@@ -19,6 +19,8 @@ import {
   type TaskEventPage,
   type TaskTreeNode,
   type ModelUsage,
+  type TaskCancelMessage,
+  type TraceContext,
 } from '@hangar/contracts';
 import {
   DEFAULT_PROFILE,
@@ -29,6 +31,7 @@ import {
   TaskRepository,
   type Submitter,
 } from '@hangar/db';
+import { activeTraceContext, activeTraceField } from '@hangar/observability';
 import { TaskLifecycle } from '@hangar/platform';
 import { AuditTrail } from '../../common/audit-trail';
 import { RoutingPolicy } from '../runners/routing-policy';
@@ -73,6 +76,9 @@ export class TasksService {
   ): Promise<Task> {
     await this.checkCreation(input, options.projectId);
     const id = newTaskId();
+    // The request's trace (its HTTP span's): kept with the task and sent on to the orchestrator,
+    // so everything that works on the task joins it (docs/observability.md#one-trace-per-request).
+    const trace = activeTraceContext();
     const audit = options.auditedByCreation
       ? this.audit.withChange({ projectId: options.projectId, target: { type: 'task', id } })
       : undefined;
@@ -85,6 +91,7 @@ export class TasksService {
         ...(options.conversationId !== undefined ? { conversationId: options.conversationId } : {}),
         ...(options.retryOf !== undefined ? { retryOf: options.retryOf } : {}),
         ...(options.submitter !== undefined ? { submitter: options.submitter } : {}),
+        ...(trace ? { trace } : {}),
       },
       async (recorded) => {
         this.audit.touched({ projectId: options.projectId, target: { type: 'task', id: recorded.id } });
@@ -92,7 +99,7 @@ export class TasksService {
       },
     );
     // Answered once the task is committed; the orchestrator hears of it once its QUEUED is told.
-    void told.then(() => this.created(task, options.projectId));
+    void told.then(() => this.created(task, options.projectId, trace));
     return task;
   }
 
@@ -113,11 +120,11 @@ export class TasksService {
   }
 
   // Tells the orchestrator of a task just recorded in `projectId` (the task's view names its
-  // project by slug).
-  created(task: Task, projectId: string): void {
+  // project by slug), in the trace it was created in.
+  created(task: Task, projectId: string, trace: TraceContext | undefined = activeTraceContext()): void {
     // Best effort: a lost message only delays the task until the orchestrator's reconciler
     // finds it QUEUED, so the request does not wait for (or fail on) the transport.
-    const message: TaskCreatedMessage = { taskId: task.id, projectId };
+    const message: TaskCreatedMessage = { taskId: task.id, projectId, ...(trace ? { trace } : {}) };
     lastValueFrom(
       this.orchestrator.emit(Patterns.taskCreated, message).pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
     ).catch((error: unknown) =>
@@ -213,10 +220,11 @@ export class TasksService {
     principal.require(task.projectId, 'operator');
     this.audit.touched({ projectId: task.projectId, target: { type: 'task', id } });
     let reply: unknown;
+    const message: TaskCancelMessage = { taskId: id, ...activeTraceField() };
     try {
       reply = await lastValueFrom(
         this.orchestrator
-          .send(Patterns.taskCancel, { taskId: id })
+          .send(Patterns.taskCancel, message)
           .pipe(timeout(this.config.GATEWAY_RPC_TIMEOUT_MS)),
       );
     } catch (error) {

@@ -1,5 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { PROVIDERS, type TaskCancelReply, type TaskEndedJob } from '@hangar/contracts';
+import {
+  PROVIDERS,
+  type RunnerCancelMessage,
+  type TaskCancelReply,
+  type TaskEndedJob,
+  type TraceContext,
+} from '@hangar/contracts';
+import { activeTraceField, inSpan, SpanKind } from '@hangar/observability';
 import { type AdmittedTask, TaskAdmission, TaskRepository } from '@hangar/db';
 import { cancelRefusal, OnDemand, TaskLifecycle } from '@hangar/platform';
 import { ClientProxy } from '@nestjs/microservices';
@@ -31,8 +38,18 @@ export class SchedulerService {
   }
 
   // A task was created: its project admits what its cap allows (idempotent: only waiting tasks
-  // are admitted, and a job id dedupes the queue).
-  async schedule(taskId: string, projectId?: string): Promise<void> {
+  // are admitted, and a job id dedupes the queue). In a span of the message's trace, which the
+  // task's job carries on if this pass queues it (TaskRouter.tracing).
+  schedule(taskId: string, projectId?: string, trace?: TraceContext): Promise<void> {
+    return inSpan(
+      'tasks.created',
+      trace,
+      (own) => this.router.tracing(taskId, own, () => this.scheduleNow(taskId, projectId)),
+      { kind: SpanKind.CONSUMER, attributes: { 'hangar.task_id': taskId } },
+    );
+  }
+
+  private async scheduleNow(taskId: string, projectId?: string): Promise<void> {
     // Its project told: admitting is all there is to do (a task no longer QUEUED is not admitted).
     if (projectId) return this.admit(projectId);
     const [task] = await this.tasks.jobStates([taskId]);
@@ -135,7 +152,14 @@ export class SchedulerService {
     if (task) await this.admit(task.projectId);
   }
 
-  async cancel(taskId: string): Promise<TaskCancelReply> {
+  cancel(taskId: string, trace?: TraceContext): Promise<TaskCancelReply> {
+    return inSpan('tasks.cancel', trace, () => this.cancelNow(taskId), {
+      kind: SpanKind.SERVER,
+      attributes: { 'hangar.task_id': taskId },
+    });
+  }
+
+  private async cancelNow(taskId: string): Promise<TaskCancelReply> {
     const outcome = await this.lifecycle.cancel(taskId);
     const refused = cancelRefusal(taskId, outcome);
     if (refused) return { ok: false, code: refused.code, message: refused.message };
@@ -144,7 +168,8 @@ export class SchedulerService {
       return { ok: true, status: outcome.task.status };
     }
     // Runners also see the request on their next heartbeat; the message makes it immediate.
-    lastValueFrom(this.runners.emit(Patterns.runnerCancel, { taskId }).pipe(timeout(5000))).catch(
+    const message: RunnerCancelMessage = { taskId, ...activeTraceField() };
+    lastValueFrom(this.runners.emit(Patterns.runnerCancel, message).pipe(timeout(5000))).catch(
       (error: unknown) =>
         this.logger.warn(
           `runner.cancel for ${taskId} not sent (${String(error)}); the runner's heartbeat will see it`,

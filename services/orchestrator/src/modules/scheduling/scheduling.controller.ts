@@ -15,8 +15,8 @@ export class SchedulingController {
 
   @EventPattern(Patterns.taskCreated)
   async taskCreated(@Payload() payload: unknown): Promise<void> {
-    const { taskId, projectId } = TaskCreatedMessageSchema.parse(payload);
-    await this.scheduler.schedule(taskId, projectId);
+    const { taskId, projectId, trace } = TaskCreatedMessageSchema.parse(payload);
+    await this.scheduler.schedule(taskId, projectId, trace);
   }
 
   @EventPattern(Patterns.runnerRegistered)
@@ -27,7 +27,7 @@ export class SchedulingController {
 
   @MessagePattern(Patterns.taskCancel)
   cancel(@Payload() payload: unknown): Promise<TaskCancelReply> {
-    const { taskId } = TaskCancelMessageSchema.parse(payload);
-    return this.scheduler.cancel(taskId);
+    const { taskId, trace } = TaskCancelMessageSchema.parse(payload);
+    return this.scheduler.cancel(taskId, trace);
   }
 }

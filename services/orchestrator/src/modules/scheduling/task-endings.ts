@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { TaskEndedJob } from '@hangar/contracts';
+import { inSpan, SpanKind } from '@hangar/observability';
 import { Queues, SCHEDULING_QUEUE_SPEC, type QueueWorker } from '@hangar/redis';
 import { SchedulerService } from './scheduler.service';
 
@@ -18,8 +19,14 @@ export class TaskEndings implements OnApplicationBootstrap, OnApplicationShutdow
   onApplicationBootstrap() {
     this.worker = this.queues.consumer(
       SCHEDULING_QUEUE_SPEC,
+      // In the trace of what ended the task (its runner's span).
       (job) =>
-        'taskId' in job ? this.scheduler.taskEnded(job.taskId) : this.scheduler.quotaBack(job.quotaBack),
+        'taskId' in job
+          ? inSpan('task.ended', job.trace, () => this.scheduler.taskEnded(job.taskId), {
+              kind: SpanKind.CONSUMER,
+              attributes: { 'hangar.task_id': job.taskId },
+            })
+          : this.scheduler.quotaBack(job.quotaBack),
       { concurrency: 4 },
     );
     this.worker.on('failed', (job, error) =>

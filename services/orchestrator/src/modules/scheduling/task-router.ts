@@ -8,6 +8,7 @@ import {
   type RunnerRecord,
   type TaskJob,
   type TaskQueueTarget,
+  type TraceContext,
 } from '@hangar/contracts';
 import { type AdmittedTask, TaskAdmission } from '@hangar/db';
 import {
@@ -56,6 +57,9 @@ export class TaskRouter {
   private readonly logger = new Logger(TaskRouter.name);
   private readonly chooser = new PoolChooser();
   private readonly history = new Map<string, { at: number; records: PoolRecord[] }>();
+  // The trace each task's job is sent in while a handler of that task waits on its routing
+  // (`tracing`); any other task's job carries the trace it was created in (tasks.trace).
+  private readonly traces = new Map<string, TraceContext>();
 
   constructor(
     private readonly queues: Queues,
@@ -64,6 +68,19 @@ export class TaskRouter {
     private readonly lifecycle: TaskLifecycle,
     @Inject(ORCHESTRATOR_CONFIG) private readonly config: OrchestratorConfig,
   ) {}
+
+  // While `work` runs, a job this router adds for `taskId` is sent in `trace` (a handler's span:
+  // the passes that queue a task are shared by every task of its project, so the trace is the
+  // task's own, not the pass's).
+  async tracing<T>(taskId: string, trace: TraceContext | undefined, work: () => Promise<T>): Promise<T> {
+    if (!trace) return work();
+    this.traces.set(taskId, trace);
+    try {
+      return await work();
+    } finally {
+      if (this.traces.get(taskId) === trace) this.traces.delete(taskId);
+    }
+  }
 
   // `looked`: the runners as a caller read them while it did something else (`look`).
   async route(tasks: readonly AdmittedTask[], looked?: Promise<RoutingPass>): Promise<void> {
@@ -83,7 +100,12 @@ export class TaskRouter {
       await this.producer(target).addBulk(
         queued.map((task) => ({
           name: 'run',
-          data: { taskId: task.id, attempt: task.attempts + 1, provider: task.provider },
+          data: {
+            taskId: task.id,
+            attempt: task.attempts + 1,
+            provider: task.provider,
+            ...this.traceOf(task),
+          },
           opts: { jobId: jobIdOf(task.id, task.attempts + 1), priority: QUEUE_PRIORITY[task.priority] },
         })),
       );
@@ -233,6 +255,11 @@ export class TaskRouter {
     const records = await this.admission.poolRecords(profileId, new Date(Date.now() - HISTORY_WINDOW_MS));
     this.history.set(profileId, { at: Date.now(), records });
     return records;
+  }
+
+  private traceOf(task: AdmittedTask): { trace?: TraceContext } {
+    const trace = this.traces.get(task.id) ?? task.trace;
+    return trace ? { trace } : {};
   }
 
   // Queues keeps one BullMQ queue per name: a handle per call costs nothing.
