@@ -1,9 +1,21 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse } from 'yaml';
 import { bindMounts, builtFrom, loadCompose } from './support/compose';
-import { COMPOSE_DIR, IMAGES, SERVICES, repoPath } from './support/repo';
+import {
+  CHART_DASHBOARDS,
+  COMPOSE_DASHBOARDS,
+  TARGET_LABELS,
+  composeDatasources,
+  dashboardFiles,
+  defaultMetrics,
+  exportedMetrics,
+  metricUses,
+  queryPanels,
+  readDashboard,
+  resolveDatasource,
+} from './support/grafana';
+import { COMPOSE_DIR, IMAGES, repoPath } from './support/repo';
 
 const compose = loadCompose();
 
@@ -14,53 +26,8 @@ interface ScrapeConfig {
   static_configs?: { targets: string[] }[];
 }
 
-interface Panel {
-  title: string;
-  datasource: { uid: string };
-  targets: { expr: string; datasource: { uid: string } }[];
-}
-
 function readYaml<T>(...parts: string[]): T {
   return parse(readFileSync(path.join(COMPOSE_DIR, ...parts), 'utf8')) as T;
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts'))
-    .map((entry) => path.join(entry.parentPath, entry.name));
-}
-
-// Every `hangar_*` metric the services and libs register, with its type and labels.
-function exportedMetrics(): Map<string, { type: string; labels: string[] }> {
-  const metrics = new Map<string, { type: string; labels: string[] }>();
-  const files = [
-    ...SERVICES.map((service) => repoPath('services', service, 'src')),
-    repoPath('libs'),
-  ].flatMap((dir) => sourceFiles(dir));
-  for (const file of files) {
-    const source = readFileSync(file, 'utf8');
-    for (const match of source.matchAll(/new (Gauge|Counter|Histogram|Summary)\(\{([^}]*)\}/g)) {
-      const body = match[2] ?? '';
-      const name = /name: '([a-z_:]+)'/.exec(body)?.[1];
-      if (!name) continue;
-      const labels = [...(/labelNames: \[([^\]]*)\]/.exec(body)?.[1] ?? '').matchAll(/'([a-z_]+)'/g)].map(
-        (label) => label[1] ?? '',
-      );
-      metrics.set(name, { type: (match[1] ?? '').toLowerCase(), labels });
-    }
-  }
-  return metrics;
-}
-
-async function defaultMetrics(): Promise<Map<string, { type: string; labels: string[] }>> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const metrics = new Map<string, { type: string; labels: string[] }>();
-  for (const metric of await registry.getMetricsAsJSON()) {
-    const labels = new Set(metric.values.flatMap((value) => Object.keys(value.labels)));
-    metrics.set(metric.name, { type: String(metric.type), labels: [...labels] });
-  }
-  return metrics;
 }
 
 describe('deploy/compose/prometheus/prometheus.yml', () => {
@@ -105,18 +72,36 @@ describe('deploy/compose/prometheus/prometheus.yml', () => {
 
 describe('deploy/compose/grafana', () => {
   const grafana = compose.services['grafana']!;
-  const datasources = readYaml<{ datasources: { uid: string; type: string; url: string }[] }>(
-    'grafana',
-    'provisioning',
-    'datasources',
-    'datasources.yml',
-  ).datasources;
+  const datasources = composeDatasources();
 
   it('should provision Prometheus and Jaeger at their compose addresses', () => {
     const byType = new Map(datasources.map((datasource) => [datasource.type, new URL(datasource.url)]));
     expect(byType.get('prometheus')?.host).toBe('prometheus:9090');
     expect(byType.get('jaeger')?.host).toBe('jaeger:16686');
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['prometheus', 'jaeger']));
+  });
+
+  it('should provision PostgreSQL as the read-only role the compose trial makes after migrating', () => {
+    const postgres = datasources.find((datasource) => datasource.uid === 'hangar-postgres');
+    expect(postgres).toMatchObject({
+      type: 'grafana-postgresql-datasource',
+      url: 'postgres:5432',
+      user: 'hangar_grafana',
+      jsonData: { database: compose.services['postgres']?.environment?.['POSTGRES_DB'] },
+      secureJsonData: { password: '$GRAFANA_DB_PASSWORD' },
+    });
+    // Grafana expands $GRAFANA_DB_PASSWORD from its environment; the role gets the same one.
+    expect(grafana.environment?.['GRAFANA_DB_PASSWORD']).toMatch(/^\$\{GRAFANA_DB_PASSWORD:\?/);
+    const reader = compose.services['grafana-reader']!;
+    expect(reader.command).toContain(`password=${grafana.environment?.['GRAFANA_DB_PASSWORD']}`);
+    const script = bindMounts(reader).find((mount) => mount.source.endsWith('reader-role.sql'));
+    expect(reader.command).toContain(script?.target);
+    expect(reader.depends_on?.['migrate']?.condition).toBe('service_completed_successfully');
+    expect(grafana.depends_on?.['grafana-reader']?.condition).toBe('service_completed_successfully');
+    expect(reader.environment?.['PGHOST']).toBe('postgres');
+    expect(reader.environment?.['PGDATABASE']).toBe(
+      compose.services['postgres']?.environment?.['POSTGRES_DB'],
+    );
   });
 
   it('should mount the provisioning folder and load dashboards from where they are mounted', () => {
@@ -131,61 +116,168 @@ describe('deploy/compose/grafana', () => {
       'dashboards',
       'dashboards.yml',
     ).providers;
-    const dashboards = mounts.find(
-      (mount) => mount.source === path.join(COMPOSE_DIR, 'grafana', 'dashboards'),
-    );
+    const dashboards = mounts.find((mount) => mount.source === COMPOSE_DASHBOARDS);
     expect(providers.map((provider) => provider.options.path)).toEqual([dashboards?.target]);
   });
 
-  it('should chart only metrics the services export, by labels they have', async () => {
-    const dashboard = JSON.parse(
-      readFileSync(path.join(COMPOSE_DIR, 'grafana', 'dashboards', 'hangar.json'), 'utf8'),
-    ) as {
-      panels: Panel[];
-    };
-    const known = new Map([...(await defaultMetrics()), ...exportedMetrics()]);
-    expect([...known.keys()].filter((name) => name.startsWith('hangar_')).length).toBeGreaterThan(10);
-    const uids = new Set(datasources.map((datasource) => datasource.uid));
-    const charted = new Set<string>();
+  it("should ship the chart's team leads' dashboard unchanged", () => {
+    expect(readFileSync(path.join(COMPOSE_DASHBOARDS, 'hangar-usage.json'), 'utf8')).toBe(
+      readFileSync(path.join(CHART_DASHBOARDS, 'hangar-usage.json'), 'utf8'),
+    );
+  });
+});
+
+describe.each(
+  dashboardFiles().map((file) => ({ file: path.relative(repoPath(), file), dashboard: readDashboard(file) })),
+)('$file', ({ dashboard }) => {
+  const datasources = composeDatasources();
+  const panels = queryPanels(dashboard);
+
+  it('should have what Grafana needs: a title, a uid, a schema version, panels on the grid', () => {
+    expect(dashboard.title).toEqual(expect.any(String));
+    expect(dashboard.uid).toMatch(/^[a-z0-9-]{1,40}$/);
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(panels.length).toBeGreaterThan(5);
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Map<string, string>();
     for (const panel of dashboard.panels) {
-      expect({ panel: panel.title, uid: uids.has(panel.datasource.uid) }).toEqual({
+      const { x, y, w, h } = panel.gridPos;
+      expect({
         panel: panel.title,
-        uid: true,
-      });
-      for (const target of panel.targets) {
-        expect(uids.has(target.datasource.uid)).toBe(true);
-        const names = [...target.expr.matchAll(/\b((?:hangar|process|nodejs)_[a-z0-9_]+)/g)].map(
-          (match) => match[1] ?? '',
-        );
-        const labels = [...target.expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((match) =>
-          (match[1] ?? '').split(',').map((label) => label.trim()),
-        );
-        for (const name of names) {
-          const base = known.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
-          const metric = known.get(base);
-          expect({ panel: panel.title, name, exported: metric !== undefined }).toEqual({
+        fits: [x, y, w, h].every(Number.isInteger) && x >= 0 && w > 0 && h > 0 && x + w <= 24,
+      }).toEqual({ panel: panel.title, fits: true });
+      for (let row = y; row < y + h; row += 1)
+        for (let column = x; column < x + w; column += 1) {
+          expect({ panel: panel.title, overlaps: cells.get(`${column},${row}`) }).toEqual({
             panel: panel.title,
-            name,
-            exported: true,
+            overlaps: undefined,
           });
-          if (base !== name) expect({ name, type: metric?.type }).toEqual({ name, type: 'histogram' });
-          charted.add(base);
-          // `service` is every registry's default label; `le` a histogram's.
-          for (const label of labels.filter(
-            (candidate) => !['service', 'le', 'job', 'instance'].includes(candidate),
-          )) {
-            expect({ name, label, known: metric?.labels.includes(label) }).toEqual({
-              name,
-              label,
-              known: true,
-            });
-          }
+          cells.set(`${column},${row}`, panel.title);
         }
+    }
+  });
+
+  it('should name only datasources the provisioning defines, of the type each query is for', () => {
+    for (const panel of panels) {
+      const own = panel.datasource && resolveDatasource(dashboard, panel.datasource, datasources);
+      expect({ panel: panel.title, datasource: own?.uid }).toEqual({
+        panel: panel.title,
+        datasource: expect.any(String) as string,
+      });
+      expect(panel.targets?.length ?? 0).toBeGreaterThan(0);
+      for (const target of panel.targets ?? []) {
+        const datasource = resolveDatasource(dashboard, target.datasource ?? panel.datasource!, datasources);
+        const type = target.expr !== undefined ? 'prometheus' : 'grafana-postgresql-datasource';
+        expect({ panel: panel.title, target: target.refId, type: datasource?.type }).toEqual({
+          panel: panel.title,
+          target: target.refId,
+          type,
+        });
+        if (type === 'grafana-postgresql-datasource') expect(target.rawSql).toEqual(expect.any(String));
       }
     }
-    // The dashboard covers the runner, the queue and the realtime pool.
-    for (const name of ['hangar_queue_depth', 'hangar_runner_tasks_running', 'hangar_ws_connections']) {
-      expect(charted).toContain(name);
+    for (const variable of dashboard.templating.list.filter((candidate) => candidate.datasource))
+      expect({
+        variable: variable.name,
+        datasource: resolveDatasource(dashboard, variable.datasource!, datasources)?.uid,
+      }).toEqual({ variable: variable.name, datasource: expect.any(String) as string });
+  });
+
+  it('should chart only metrics the services export, by labels they have', async () => {
+    const known = new Map([...(await defaultMetrics()), ...exportedMetrics()]);
+    expect([...known.keys()].filter((name) => name.startsWith('hangar_')).length).toBeGreaterThan(10);
+    const expressions = [
+      ...panels.flatMap((panel) =>
+        (panel.targets ?? []).flatMap((target) =>
+          target.expr === undefined ? [] : [{ panel: panel.title, expr: target.expr }],
+        ),
+      ),
+      ...dashboard.templating.list.flatMap((variable) =>
+        variable.datasource?.type === 'prometheus' && typeof variable.query === 'object'
+          ? [{ panel: `$${variable.name}`, expr: variable.query.query }]
+          : [],
+      ),
+    ];
+    expect(expressions.length).toBeGreaterThan(0);
+    for (const { panel, expr } of expressions) {
+      for (const use of metricUses(expr)) {
+        const base = known.has(use.name) ? use.name : use.name.replace(/_(bucket|sum|count)$/, '');
+        const metric = known.get(base);
+        expect({ panel, name: use.name, exported: metric !== undefined }).toEqual({
+          panel,
+          name: use.name,
+          exported: true,
+        });
+        if (base !== use.name)
+          expect({ name: use.name, type: metric?.type }).toEqual({ name: use.name, type: 'histogram' });
+        for (const label of use.labels.filter((candidate) => !TARGET_LABELS.includes(candidate)))
+          expect({ panel, name: base, label, known: metric?.labels.includes(label) }).toEqual({
+            panel,
+            name: base,
+            label,
+            known: true,
+          });
+      }
+    }
+  });
+});
+
+describe('what the dashboards cover', () => {
+  const charted = (file: string) =>
+    new Set(
+      queryPanels(readDashboard(file))
+        .flatMap((panel) => panel.targets ?? [])
+        .flatMap((target) => metricUses(target.expr ?? ''))
+        .map((use) => use.name.replace(/_(bucket|sum|count)$/, '')),
+    );
+
+  it.each([
+    path.join(COMPOSE_DASHBOARDS, 'hangar.json'),
+    path.join(CHART_DASHBOARDS, 'hangar-overview.json'),
+  ])(
+    'should show operators the runners, queue, realtime pool, metrics ingest, alerts and model calls in %s',
+    (file) => {
+      expect([...charted(file)]).toEqual(
+        expect.arrayContaining([
+          'hangar_queue_depth',
+          'hangar_runner_tasks_running',
+          'hangar_ws_connections',
+          'hangar_metrics_records_total',
+          'hangar_metrics_records_backlog',
+          'hangar_alert_rules_firing',
+          'hangar_alert_notifications_total',
+          'hangar_model_calls_total',
+          'hangar_model_call_duration_seconds',
+          'hangar_model_credential_rests_total',
+        ]),
+      );
+    },
+  );
+
+  it('should show team leads cost, tokens, outcomes, waits, tools, anomalies and alerts, filtered by project', () => {
+    const usage = readDashboard(path.join(CHART_DASHBOARDS, 'hangar-usage.json'));
+    expect([...charted(path.join(CHART_DASHBOARDS, 'hangar-usage.json'))].sort()).toEqual([
+      'hangar_alert_firings_total',
+      'hangar_alert_rules_firing',
+      'hangar_anomalies_total',
+      'hangar_task_cost_usd_total',
+      'hangar_task_queue_wait_seconds',
+      'hangar_task_run_seconds',
+      'hangar_task_tokens_total',
+      'hangar_task_tool_calls_total',
+      'hangar_tasks_ended_total',
+    ]);
+    const project = usage.templating.list.find((variable) => variable.name === 'project');
+    expect(project).toMatchObject({
+      type: 'query',
+      includeAll: true,
+      datasource: { type: 'grafana-postgresql-datasource' },
+    });
+    for (const target of queryPanels(usage).flatMap((panel) => panel.targets ?? [])) {
+      const projectLabelled = metricUses(target.expr ?? '').some((use) => use.name.startsWith('hangar_task'));
+      if (target.rawSql !== undefined || projectLabelled)
+        expect(target.rawSql ?? target.expr).toContain('$project');
     }
   });
 });
