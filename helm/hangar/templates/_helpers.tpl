@@ -256,3 +256,13 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The in-chart PostgreSQL's password, the same wherever it is used in one render: generated
+once (the root context remembers it), as a second randAlphaNum would differ on install. */}}
+{{- define "hangar.postgresqlPassword" -}}
+{{- if not (hasKey . "hangarPostgresqlPassword") -}}
+{{- $secretName := printf "%s-postgresql" (include "hangar.fullname" .) -}}
+{{- $_ := set . "hangarPostgresqlPassword" (include "hangar.keptSecretValue" (list . $secretName "POSTGRES_PASSWORD" .Values.postgresql.password (randAlphaNum 32))) -}}
+{{- end -}}
+{{- index . "hangarPostgresqlPassword" -}}
+{{- end -}}
