@@ -134,8 +134,7 @@ export async function analytics(options: AnalyticsOptions): Promise<void> {
           } catch (error) {
             // What the gateway would answer 500 for.
             if (run >= WARM_UPS) failed += 1;
-            const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-            failures.set(message, (failures.get(message) ?? 0) + 1);
+            failures.set(failure(error), (failures.get(failure(error)) ?? 0) + 1);
           }
           if (run >= WARM_UPS) ms.push(performance.now() - started);
         }
@@ -154,6 +153,15 @@ export async function analytics(options: AnalyticsOptions): Promise<void> {
     await prisma.$disconnect();
     if (!keep) await database.drop();
   }
+}
+
+// An error as one line (Prisma's messages end with the cause, after where it was called), its
+// numbers (times, ids) as # so that alike errors are counted together.
+function failure(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.split('\n').findLast((part) => part.trim() !== '') ?? '(no message)';
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${line.trim().replace(/\d+/g, '#')}`;
 }
 
 // The year's partitions, the projects, the samples and their rollups; then what autovacuum would

@@ -264,3 +264,4 @@ export const AnomalySchema = z.object({
 });
 export type Anomaly = z.infer<typeof AnomalySchema>;
 export const AnomalyListSchema = z.object({ items: z.array(AnomalySchema) });
+export type AnomalyList = z.infer<typeof AnomalyListSchema>;

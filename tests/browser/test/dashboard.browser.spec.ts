@@ -1,4 +1,4 @@
-import type { GitHostList, Task, TaskEvent } from '@hangar/contracts';
+import type { AlertRule, AlertSilence, GitHostList, Task, TaskEvent } from '@hangar/contracts';
 import { browserSuite, signIn, startTask } from './support';
 
 // The dashboard as a person uses it: real Chromium, the stack `hangar up` starts (real services,
@@ -400,6 +400,51 @@ describe('the dashboard in a browser', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot('tasks-phone');
+  });
+
+  it('should show an alert rule firing and what it fired, and silence it for an hour', async () => {
+    const { page, screenshot } = await asAdmin();
+    const rule = (
+      await suite.hangar.api<AlertRule>('POST', '/api/v1/alerts/rules?project=default', {
+        name: 'Any task ended',
+        series: 'task.ended',
+        threshold: 0,
+        windowMinutes: 60,
+        severity: 'info',
+      })
+    ).body;
+    const task = (
+      await suite.hangar.api<Task>('POST', '/api/v1/tasks', { prompt: 'alert task', scenario: 'reply' })
+    ).body;
+    // The metrics service evaluates every second here (ALERTS_EVALUATE_SECONDS): the rule fires
+    // once the task's sample is stored.
+    for (const deadline = Date.now() + 60_000; ;) {
+      const rules = (
+        await suite.hangar.api<{ items: AlertRule[] }>('GET', '/api/v1/alerts/rules?project=default')
+      ).body.items;
+      if (rules.find((item) => item.id === rule.id)?.state === 'firing') break;
+      if (Date.now() > deadline)
+        throw new Error(`the rule did not fire for task ${task.id}: ${JSON.stringify(rules)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    const row = page.getByRole('table', { name: 'Alert rules' }).locator('tr[data-rule="Any task ended"]');
+    await row.getByTestId('rule-state').getByText('firing').waitFor();
+    await page
+      .getByRole('table', { name: 'Alert firings' })
+      .getByRole('cell', { name: 'Any task ended', exact: true })
+      .first()
+      .waitFor();
+    await screenshot('alerts');
+    await row.getByRole('button', { name: 'Silence 1 h' }).click();
+    await row.getByText(/^until /).waitFor();
+    const silences = (
+      await suite.hangar.api<{ items: AlertSilence[] }>('GET', '/api/v1/alerts/silences?project=default')
+    ).body.items;
+    expect(silences.map((silence) => [silence.rule, silence.comment])).toEqual([
+      [rule.id, 'from the dashboard'],
+    ]);
+    expect(await row.getByRole('button', { name: 'Silence 1 h' }).count()).toBe(0);
   });
 
   it('should keep to its own origin: a strict CSP, no remote image loaded, sign-in never leaves', async () => {

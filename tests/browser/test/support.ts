@@ -40,6 +40,8 @@ export class Hangar {
       DASHBOARD_PORT: String(dashboardPort),
       WORKSPACE_ALLOWED_LOCAL_ROOTS: repos,
       HANGAR_HOME: path.join(stack.dataDir, '.hangar'),
+      // Alert rules evaluated every second, not every 30: a rule's state shows soon.
+      ALERTS_EVALUATE_SECONDS: '1',
     });
     delete env.SCRIPTED_MODEL_URL; // `up` starts its own scripted model when no key is set
     // Empty: the browser reaches Socket.IO on the page's own origin (NGINX routes /socket.io/).

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import type { Problem } from '@hangar/contracts';
 import { BareClaude, ServiceStack } from '@hangar/testing';
-import { runTask, type SpanRow } from './support';
+import { request, runTask, type SpanRow } from './support';
 
 // The real Claude Code CLI's own OpenTelemetry (docs/observability.md#the-agents-telemetry),
 // sent over OTLP/HTTP to the metrics service — as protobuf and as JSON — and stored against the
@@ -220,6 +220,46 @@ describe("agent-runner: the agents' telemetry relayed from the sandbox", () => {
     // Prompts stay out of it unless a profile asks (OTEL_LOG_USER_PROMPTS is not set).
     const prompt = events.find((event) => event.name === 'user_prompt');
     expect(JSON.stringify(prompt?.attributes ?? {})).not.toContain('Write hello.txt please');
+  });
+
+  it("should store a Gemini task's CLI telemetry under the task too, without its prompt", async () => {
+    expect(
+      (
+        await request(stack, 'POST', '/api/v1/profiles', {
+          name: 'gemini',
+          provider: 'gemini',
+          permissionMode: 'bypassPermissions',
+        })
+      ).status,
+    ).toBe(201);
+    const prompt = 'run a command for the telemetry test';
+    const task = await runTask(stack, { prompt, profile: 'gemini', scenario: 'gemini-shell' });
+    expect(task.status).toBe('COMPLETED');
+    const stored = async () => {
+      const { rows } = await db.query<{ kind: string; service: string; name: string; attributes: unknown }>(
+        `SELECT 'event' AS kind, service, name, attributes FROM telemetry_events WHERE task_id = $1
+         UNION ALL SELECT 'point', service, name, attributes FROM telemetry_points WHERE task_id = $1
+         UNION ALL SELECT 'span', service, name, attributes FROM telemetry_spans WHERE task_id = $1`,
+        [task.id],
+      );
+      return rows;
+    };
+    const deadline = Date.now() + 30_000;
+    let rows = await stored();
+    // Gemini CLI exports its logs and metrics as it shuts down.
+    while (!rows.some((row) => row.kind === 'event') || !rows.some((row) => row.kind === 'point')) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `no Gemini telemetry for ${task.id} within 30 s: ${JSON.stringify(rows.slice(0, 5))}`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      rows = await stored();
+    }
+    expect(new Set(rows.map((row) => row.service))).toEqual(new Set(['gemini-cli']));
+    expect(rows.map((row) => row.name)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^gemini_cli\./)]),
+    );
+    expect(JSON.stringify(rows)).not.toContain(prompt);
   });
 
   it('should refuse telemetry without an attempt credential, or with one that is not an attempt’s', async () => {

@@ -13,6 +13,7 @@ export const NAV = [
   { href: '/chat', label: 'Chat' },
   { href: '/runners', label: 'Runners' },
   { href: '/analytics', label: 'Analytics' },
+  { href: '/alerts', label: 'Alerts' },
   { href: '/profiles', label: 'Profiles' },
   { href: '/integrations', label: 'Webhooks' },
   { href: '/settings', label: 'Settings' },

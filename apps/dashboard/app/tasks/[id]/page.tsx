@@ -2,6 +2,7 @@
 
 import {
   isTerminalStatus,
+  type AnomalyList,
   type ApprovalList,
   type Task,
   type TaskDiff,
@@ -34,6 +35,12 @@ export default function TaskPage() {
   const [error, setError] = useState<string | null>(null);
   const [acting, setActing] = useState(false);
   const approvals = useApi<ApprovalList>('/approvals', { task: id, status: 'all' });
+  const finishedProject = task && isTerminalStatus(task.status) ? task.project : null;
+  // Found by the metrics service once the ended task's sample is stored (docs/alerts.md).
+  const anomalies = useApi<AnomalyList>(finishedProject ? '/anomalies' : null, {
+    task: id,
+    project: finishedProject,
+  });
   const approvalsTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const mayOperate = task ? can('operator', task.project) : false;
   const finished = task ? isTerminalStatus(task.status) : false;
@@ -167,6 +174,13 @@ export default function TaskPage() {
           </div>
         </dl>
         <ErrorNote message={task.error} />
+        {(anomalies.data?.items ?? []).map((anomaly) => (
+          <p key={anomaly.id} className="note" role="status" data-testid="task-anomaly">
+            Far outside its profile&apos;s usual: {anomaly.metric.replace('_', ' ')}{' '}
+            {anomaly.value.toPrecision(3)}, {(anomaly.value / anomaly.median).toFixed(1)}× the median of its
+            last {anomaly.baselineTasks} tasks.
+          </p>
+        ))}
         <details>
           <summary>Prompt</summary>
           <pre>{task.prompt}</pre>

@@ -104,8 +104,8 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
     apiKey: access.token,
     ...withEnv(
       access.proxyUrl ? proxyEnvironment(access.proxyUrl, access.modelBaseUrl) : {},
-      access.otlpUrl && profile.provider === 'claude'
-        ? telemetryEnvironment(access.otlpUrl, access.token, request.telemetry)
+      access.otlpUrl && profile.provider !== 'codex'
+        ? telemetryEnvironment(profile.provider, access.otlpUrl, access.token, request.telemetry)
         : {},
     ),
     ...(binaryPath ? { binaryPath } : {}),
@@ -191,10 +191,14 @@ function withEnv(...parts: Record<string, string>[]): { env?: Record<string, str
   return Object.keys(env).length > 0 ? { env } : {};
 }
 
-// Claude Code's own OpenTelemetry (docs/observability.md#the-agents-telemetry): its spans, events
-// and metrics over OTLP/HTTP to the runner's relay, with the attempt's credential. Prompts and
-// tool inputs stay out of it (OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS are not set).
+// The agent CLI's own OpenTelemetry (docs/observability.md#the-agents-telemetry): its spans,
+// events and metrics over OTLP/HTTP to the runner's relay, with the attempt's credential (the
+// OpenTelemetry SDK's OTEL_EXPORTER_OTLP_HEADERS) and the task named in its resource. Prompts and
+// tool inputs stay out of it: Claude Code's OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS are
+// not set, Gemini's GEMINI_TELEMETRY_LOG_PROMPTS is false. (Codex reads its telemetry settings
+// from its config.toml only: not yet.)
 function telemetryEnvironment(
+  provider: 'claude' | 'gemini',
   otlpUrl: string,
   token: string,
   telemetry: LaunchRequest['telemetry'],
@@ -206,15 +210,11 @@ function telemetryEnvironment(
         ['hangar.profile', telemetry.task.profile],
       ]
     : [];
-  return {
-    CLAUDE_CODE_ENABLE_TELEMETRY: '1',
-    CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
-    OTEL_TRACES_EXPORTER: 'otlp',
-    OTEL_LOGS_EXPORTER: 'otlp',
-    OTEL_METRICS_EXPORTER: 'otlp',
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+  const common = {
     OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}`,
+    // The resource from OTEL_RESOURCE_ATTRIBUTES only: the SDK's process detector would add the
+    // CLI's command line (process.command_args), which holds the prompt when it is an argument.
+    OTEL_NODE_RESOURCE_DETECTORS: 'env',
     ...(telemetry
       ? {
           // W3C baggage-style list: values percent-encoded (a profile name is safe; a slug too).
@@ -226,5 +226,25 @@ function telemetryEnvironment(
     // The CLI starts its spans in the trace it is given, under the attempt's span.
     ...(telemetry?.trace ? { TRACEPARENT: telemetry.trace.traceparent } : {}),
     ...(telemetry?.trace?.tracestate ? { TRACESTATE: telemetry.trace.tracestate } : {}),
+  };
+  if (provider === 'gemini')
+    return {
+      // Gemini CLI's own switches (its docs/cli/telemetry.md); it appends /v1/<signal> itself.
+      GEMINI_TELEMETRY_ENABLED: 'true',
+      GEMINI_TELEMETRY_TARGET: 'local',
+      GEMINI_TELEMETRY_OTLP_ENDPOINT: otlpUrl,
+      GEMINI_TELEMETRY_OTLP_PROTOCOL: 'http',
+      GEMINI_TELEMETRY_LOG_PROMPTS: 'false',
+      ...common,
+    };
+  return {
+    CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+    CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1',
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_LOGS_EXPORTER: 'otlp',
+    OTEL_METRICS_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    ...common,
   };
 }
