@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ANOMALY_METRICS } from '@hangar/contracts';
-import { AlertStore, type TaskSample } from '@hangar/db';
+import { AlertStore, type Baseline, type TaskSample } from '@hangar/db';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { AlertsMetrics } from './alerts.metrics';
 
-type Metric = (typeof ANOMALY_METRICS)[number];
+type Metric = Baseline['metric'];
 
 // MAD × 1.4826 estimates the standard deviation of normally distributed values.
 const MAD_TO_SIGMA = 1.4826;
@@ -28,68 +27,69 @@ export class AnomalyDetector {
   ) {}
 
   // Samples just stored. One baseline per project, profile and metric for the whole batch, of
-  // the tasks that ended before the batch's first of them. Never throws: a sample is stored
-  // whether or not it could be judged.
+  // the tasks that ended before that group's first sample of the batch, all read in one
+  // statement. Never throws: a sample is stored whether or not it could be judged.
   async inspect(samples: readonly TaskSample[]): Promise<number> {
-    const groups = new Map<string, TaskSample[]>();
+    const groups = new Map<
+      string,
+      { project: string; profile: string; before: Date; samples: TaskSample[] }
+    >();
     for (const sample of samples) {
       if (sample.status !== 'COMPLETED' && sample.status !== 'FAILED') continue;
       const key = JSON.stringify([sample.project, sample.profile]);
-      groups.set(key, [...(groups.get(key) ?? []), sample]);
+      const finished = new Date(sample.finishedAt);
+      const group = groups.get(key) ?? {
+        project: sample.project,
+        profile: sample.profile,
+        before: finished,
+        samples: [],
+      };
+      if (finished < group.before) group.before = finished;
+      group.samples.push(sample);
+      groups.set(key, group);
     }
-    let found = 0;
-    for (const group of groups.values()) {
-      try {
-        found += await this.inspectGroup(group);
-      } catch (error) {
-        this.logger.error({ err: error }, `anomaly detection failed for ${group.length} samples`);
-      }
-    }
-    return found;
-  }
-
-  private async inspectGroup(group: TaskSample[]): Promise<number> {
-    const first = group.reduce((a, b) => (Date.parse(a.finishedAt) <= Date.parse(b.finishedAt) ? a : b));
-    const before = new Date(first.finishedAt);
-    let found = 0;
-    for (const metric of ANOMALY_METRICS) {
-      const measured = group
-        .map((sample) => ({ sample, value: valueOf(sample, metric) }))
-        .filter((entry): entry is { sample: TaskSample; value: number } => entry.value !== null);
-      if (measured.length === 0) continue;
-      const baseline = await this.alerts.baseline({
-        project: first.project,
-        profile: first.profile,
-        metric,
-        since: new Date(before.getTime() - this.config.ANOMALY_WINDOW_DAYS * 86_400_000),
-        before,
+    if (groups.size === 0) return 0;
+    try {
+      const baselines = await this.alerts.baselines([...groups.values()], {
+        windowDays: this.config.ANOMALY_WINDOW_DAYS,
         limit: this.config.ANOMALY_BASELINE_TASKS,
       });
-      if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
-      for (const { sample, value } of measured) {
-        const score = judge(value, baseline, this.config);
-        if (score === null) continue;
-        const added = await this.alerts.addAnomaly({
-          taskId: sample.taskId,
-          project: sample.project,
-          profile: sample.profile,
-          metric,
-          value,
-          median: baseline.median,
-          mad: baseline.mad,
-          score,
-          baselineTasks: baseline.tasks,
-          at: new Date(sample.finishedAt),
-        });
-        if (!added) continue;
-        found += 1;
-        this.metrics.anomaly(metric);
-        this.logger.log(
-          `task ${sample.taskId} (${sample.project}/${sample.profile}): ${metric} ${value} against a median of ${baseline.median} (score ${score.toFixed(1)})`,
-        );
+      let found = 0;
+      for (const baseline of baselines) {
+        if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
+        const group = groups.get(JSON.stringify([baseline.project, baseline.profile]));
+        for (const sample of group?.samples ?? []) found += await this.judgeSample(sample, baseline);
       }
+      return found;
+    } catch (error) {
+      this.logger.error({ err: error }, `anomaly detection failed for ${samples.length} samples`);
+      return 0;
     }
-    return found;
+  }
+
+  private async judgeSample(sample: TaskSample, baseline: Baseline): Promise<number> {
+    const value = valueOf(sample, baseline.metric);
+    if (value === null) return 0;
+    const score = judge(value, baseline, this.config);
+    if (score === null) return 0;
+    const added = await this.alerts.addAnomaly({
+      taskId: sample.taskId,
+      project: sample.project,
+      profile: sample.profile,
+      metric: baseline.metric,
+      value,
+      median: baseline.median,
+      mad: baseline.mad,
+      score,
+      baselineTasks: baseline.tasks,
+      at: new Date(sample.finishedAt),
+    });
+    if (!added) return 0;
+    this.metrics.anomaly(baseline.metric);
+    this.logger.log(
+      `task ${sample.taskId} (${sample.project}/${sample.profile}): ${baseline.metric} ${value} against a median of ${baseline.median} (score ${score.toFixed(1)})`,
+    );
+    return 1;
   }
 }
 
