@@ -16,13 +16,15 @@ import { setFlagsFromString } from 'node:v8';
 //   the growth factor it reads at every scavenge, so a factor of 1 keeps the young generation at
 //   its start size. The gateway and the agent-runner let it grow: kept at 1 MB, every object a
 //   request still held at a scavenge was copied into the old generation, and a quarter of the
-//   gateway's CPU under load went to collecting (its accept rate a fifth lower). Once a service is
+//   gateway's CPU under load went to collecting (its accept rate a fifth lower); the metrics
+//   service's ingest spent half its CPU so (docs/benchmarks.md, issue 17). Once a service is
 //   idle, ./idle-collector.ts gives a grown young generation back (docs/performance.md, "Small
 //   services").
 // - `--optimize-for-size` ('lean' only): V8 grows the old generation in small steps, compacts
 //   sooner and inlines less: ~30 MB less resident per idle service, ~1.5 ms more CPU per request
 //   at the gateway (its accept rate fell by a fifth). The services whose CPU per task is small
-//   (websocket-pool, orchestrator, metrics) take it; the gateway and the agent-runner do not.
+//   (websocket-pool, orchestrator) take it; the gateway, the agent-runner and the metrics service
+//   (thousands of samples a second at peak) do not.
 //
 // V8 allows these after start: the WebAssembly tier is read when a module is compiled (Prisma
 // compiles its module at the first query), the heap's sizes at the next collection.

@@ -1,5 +1,5 @@
 // First, before anything else loads: V8's settings (libs/platform/src/runtime-flags.ts).
-import '@hangar/platform/runtime-lean';
+import '@hangar/platform/runtime-throughput';
 import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@hangar/config';

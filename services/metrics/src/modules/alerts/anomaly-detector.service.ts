@@ -5,6 +5,13 @@ import { AlertsMetrics } from './alerts.metrics';
 
 type Metric = Baseline['metric'];
 
+// How long a profile's baseline is used before it is read again.
+const BASELINE_TTL_MS = 60_000;
+
+function groupKey(of: { project: string; profile: string }): string {
+  return JSON.stringify([of.project, of.profile]);
+}
+
 // MAD × 1.4826 estimates the standard deviation of normally distributed values.
 const MAD_TO_SIGMA = 1.4826;
 
@@ -26,9 +33,14 @@ export class AnomalyDetector {
     @Inject(METRICS_CONFIG) private readonly config: MetricsConfig,
   ) {}
 
+  // Baselines read lately, by project and profile: a busy profile's is read once a minute, not
+  // at every batch (each read sorts its last ANOMALY_BASELINE_TASKS tasks).
+  private readonly known = new Map<string, { until: number; baselines: Baseline[] }>();
+
   // Samples just stored. One baseline per project, profile and metric for the whole batch, of
-  // the tasks that ended before that group's first sample of the batch, all read in one
-  // statement. Never throws: a sample is stored whether or not it could be judged.
+  // the tasks that ended before that group's first sample of the batch; those not known from
+  // the last BASELINE_TTL_MS read in one statement. Never throws: a sample is stored whether or
+  // not it could be judged.
   async inspect(samples: readonly TaskSample[]): Promise<number> {
     const groups = new Map<
       string,
@@ -36,7 +48,7 @@ export class AnomalyDetector {
     >();
     for (const sample of samples) {
       if (sample.status !== 'COMPLETED' && sample.status !== 'FAILED') continue;
-      const key = JSON.stringify([sample.project, sample.profile]);
+      const key = groupKey(sample);
       const finished = new Date(sample.finishedAt);
       const group = groups.get(key) ?? {
         project: sample.project,
@@ -50,15 +62,34 @@ export class AnomalyDetector {
     }
     if (groups.size === 0) return 0;
     try {
-      const baselines = await this.alerts.baselines([...groups.values()], {
-        windowDays: this.config.ANOMALY_WINDOW_DAYS,
-        limit: this.config.ANOMALY_BASELINE_TASKS,
-      });
+      const now = Date.now();
+      const baselinesOf = new Map<string, Baseline[]>();
+      const unknown: string[] = [];
+      for (const key of groups.keys()) {
+        const known = this.known.get(key);
+        if (known && known.until > now) baselinesOf.set(key, known.baselines);
+        else unknown.push(key);
+      }
+      if (unknown.length > 0) {
+        const read = await this.alerts.baselines(
+          unknown.map((key) => groups.get(key)!),
+          { windowDays: this.config.ANOMALY_WINDOW_DAYS, limit: this.config.ANOMALY_BASELINE_TASKS },
+        );
+        for (const key of unknown) {
+          const baselines = read.filter((baseline) => groupKey(baseline) === key);
+          baselinesOf.set(key, baselines);
+          // A profile without enough history yet is read again at its next batch.
+          if (baselines.some((baseline) => baseline.tasks >= this.config.ANOMALY_MIN_TASKS))
+            this.known.set(key, { until: now + BASELINE_TTL_MS, baselines });
+          else this.known.delete(key);
+        }
+      }
       let found = 0;
-      for (const baseline of baselines) {
-        if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
-        const group = groups.get(JSON.stringify([baseline.project, baseline.profile]));
-        for (const sample of group?.samples ?? []) found += await this.judgeSample(sample, baseline);
+      for (const [key, group] of groups) {
+        for (const baseline of baselinesOf.get(key) ?? []) {
+          if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
+          for (const sample of group.samples) found += await this.judgeSample(sample, baseline);
+        }
       }
       return found;
     } catch (error) {
