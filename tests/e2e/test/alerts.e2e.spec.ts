@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { SMTPServer } from 'smtp-server';
 import {
   AlertNotificationSchema,
   NOTIFICATION_SIGNATURE_HEADER,
@@ -36,9 +37,33 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
   let records: MetricRecordStream;
   let db: Client;
   let sequence = 0;
+  // A real SMTP server (smtp-server, nodemailer's), on loopback: the mails it was handed.
+  let smtp: SMTPServer;
+  const mails: { from: string; to: string[]; data: string }[] = [];
+  const mailWaiters: (() => void)[] = [];
 
   beforeAll(async () => {
     fake = await new ProviderApisFake().start();
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('end', () => {
+          mails.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((to) => to.address),
+            data: Buffer.concat(chunks).toString('utf8'),
+          });
+          for (const wake of mailWaiters.splice(0)) wake();
+          callback();
+        });
+      },
+    });
+    const smtpPort = await freePort();
+    await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
     dir = await mkdtemp(path.join(tmpdir(), 'hangar-alertmanager-'));
     alertmanager = await startAlertmanager({ dir, port: await freePort() });
     stack = await ServiceStack.create('alerts', {
@@ -46,6 +71,8 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
       ALERTS_RETRY_SECONDS: '1',
       ALERTS_NOTIFY_ATTEMPTS: '3',
       ANOMALY_MIN_TASKS: '10',
+      ALERTS_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      ALERTS_SMTP_FROM: 'alerts@hangar.test',
     });
     await stack.start();
     admin = await asInstanceAdmin(stack);
@@ -65,7 +92,22 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
     await alertmanager?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
     await fake?.close();
+    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
   });
+
+  // The first mail, already received or still to come, that `holds`.
+  async function mailThat(holds: (mail: (typeof mails)[number]) => boolean) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const found = mails.find(holds);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no such mail within 30 s (${mails.length} received)`);
+      await new Promise<void>((resolve) => {
+        mailWaiters.push(resolve);
+        setTimeout(resolve, 1000);
+      });
+    }
+  }
 
   const post = async <T>(url: string, body: unknown, status = 201): Promise<T> => {
     const response = await request(stack, 'POST', url, body, admin);
@@ -125,6 +167,7 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
     let webhook: AlertTarget;
     let failing: AlertTarget;
     let manager: AlertTarget;
+    let mail: AlertTarget;
     let failures: AlertRule;
     let quiet: AlertRule;
 
@@ -151,6 +194,11 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         name: 'alertmanager',
         url: alertmanager!.url,
       });
+      mail = await post('/api/v1/alerts/targets?project=ops', {
+        kind: 'email',
+        name: 'on-call',
+        to: ['oncall@example.com', 'lead@example.com'],
+      });
       failures = await post('/api/v1/alerts/rules?project=ops', {
         name: 'Failures',
         series: 'task.failure_rate',
@@ -158,7 +206,7 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         threshold: 0.5,
         windowMinutes: 10,
         severity: 'critical',
-        targets: [slack.id, webhook.id, failing.id, manager.id],
+        targets: [slack.id, webhook.id, failing.id, manager.id, mail.id],
       });
       quiet = await post('/api/v1/alerts/rules?project=ops', {
         name: 'Quiet failures',
@@ -246,7 +294,7 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         attempts: 3,
         lastError: 'HTTP 500: refused',
       });
-      for (const target of ['ops-channel', 'pager', 'alertmanager'])
+      for (const target of ['ops-channel', 'pager', 'alertmanager', 'on-call'])
         expect(byTarget[target]).toMatchObject({
           event: 'firing',
           status: 'sent',
@@ -288,6 +336,7 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
       expect(notification.alerts.map((alert) => [alert.name, alert.resolvedAt !== null])).toEqual([
         ['Failures', true],
       ]);
+      await mailThat((sent) => sent.data.includes('Subject: [Hangar] RESOLVED: Failures'));
       // Ended by the resolve notice (Alertmanager would keep it 5 minutes, its resolve_timeout).
       await until(
         () => alertmanager!.alerts(),
