@@ -134,6 +134,8 @@ describe(TaskLifecycle.name, () => {
         pool: null,
         workspaceOf: null,
         workspaceRunner: null,
+        // Made without a request's trace.
+        trace: null,
       })),
     );
     const stored = await prisma.task.findMany({ where: { id: { in: ids } }, select: { admittedAt: true } });

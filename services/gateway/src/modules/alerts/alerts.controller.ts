@@ -49,7 +49,7 @@ export class AlertsController {
   }
 
   @Post('alerts/rules')
-  @Audited('alert-rule.create')
+  @Audited('alert.create_rule')
   @ApiCreatedResponse({ type: AlertRuleDto })
   createRule(
     @CurrentPrincipal() principal: Principal,
@@ -60,7 +60,7 @@ export class AlertsController {
   }
 
   @Delete('alerts/rules/:id')
-  @Audited('alert-rule.delete')
+  @Audited('alert.delete_rule')
   @ApiNoContentResponse()
   @HttpCode(204)
   deleteRule(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
@@ -78,7 +78,7 @@ export class AlertsController {
 
   // `?installation=true`: the installation's target (instance administrators).
   @Post('alerts/targets')
-  @Audited('alert-target.create')
+  @Audited('alert.create_target')
   @ApiCreatedResponse({ type: AlertTargetDto })
   createTarget(
     @CurrentPrincipal() principal: Principal,
@@ -89,7 +89,7 @@ export class AlertsController {
   }
 
   @Delete('alerts/targets/:id')
-  @Audited('alert-target.delete')
+  @Audited('alert.delete_target')
   @ApiNoContentResponse()
   @HttpCode(204)
   deleteTarget(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
@@ -106,7 +106,7 @@ export class AlertsController {
   }
 
   @Post('alerts/silences')
-  @Audited('alert-silence.create')
+  @Audited('alert.create_silence')
   @ApiCreatedResponse({ type: AlertSilenceDto })
   createSilence(
     @CurrentPrincipal() principal: Principal,
@@ -118,7 +118,7 @@ export class AlertsController {
 
   // Ends the silence now.
   @Delete('alerts/silences/:id')
-  @Audited('alert-silence.end')
+  @Audited('alert.end_silence')
   @ApiNoContentResponse()
   @HttpCode(204)
   endSilence(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {

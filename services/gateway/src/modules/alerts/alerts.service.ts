@@ -73,7 +73,7 @@ export class AlertsService {
     });
     this.audit.touched({
       projectId,
-      target: { type: 'alert-rule', id: created.id },
+      target: { type: 'alert_rule', id: created.id },
       details: { name: created.name },
     });
     return created;
@@ -84,7 +84,7 @@ export class AlertsService {
     if (!rule || !this.sees(principal, rule.projectId)) throw alertRuleNotFound(id);
     this.requireRole(principal, rule.projectId, 'admin');
     await this.alerts.deleteRule(id);
-    this.audit.touched({ projectId: rule.projectId, target: { type: 'alert-rule', id } });
+    this.audit.touched({ projectId: rule.projectId, target: { type: 'alert_rule', id } });
   }
 
   listTargets(principal: Principal, project?: string): Promise<AlertTarget[]> {
@@ -105,7 +105,7 @@ export class AlertsService {
     });
     this.audit.touched({
       projectId,
-      target: { type: 'alert-target', id: created.id },
+      target: { type: 'alert_target', id: created.id },
       details: { name: created.name },
     });
     return created;
@@ -118,7 +118,7 @@ export class AlertsService {
       throw new HangarError('ALERT_TARGET_NOT_FOUND', `alert target ${id} does not exist or is not yours`);
     this.requireRole(principal, projectId, 'admin');
     await this.alerts.deleteTarget(id);
-    this.audit.touched({ projectId, target: { type: 'alert-target', id } });
+    this.audit.touched({ projectId, target: { type: 'alert_target', id } });
   }
 
   listSilences(principal: Principal, project?: string): Promise<AlertSilence[]> {
@@ -151,7 +151,7 @@ export class AlertsService {
       comment: input.comment,
       createdBy: principal.actor.label,
     });
-    this.audit.touched({ projectId, target: { type: 'alert-silence', id: created.id } });
+    this.audit.touched({ projectId, target: { type: 'alert_silence', id: created.id } });
     return created;
   }
 
@@ -161,7 +161,7 @@ export class AlertsService {
       throw new HangarError('ALERT_SILENCE_NOT_FOUND', `silence ${id} does not exist or is not yours`);
     this.requireRole(principal, silence.projectId, 'operator');
     await this.alerts.endSilence(id);
-    this.audit.touched({ projectId: silence.projectId, target: { type: 'alert-silence', id } });
+    this.audit.touched({ projectId: silence.projectId, target: { type: 'alert_silence', id } });
   }
 
   listFirings(principal: Principal, project?: string): Promise<AlertFiring[]> {
