@@ -8,5 +8,6 @@ import { SamplesMetrics } from './samples.metrics';
 // Time series of ended tasks (docs/observability.md): records in, samples and rollups out.
 @Module({
   imports: [AlertsModule],
-  providers: [RecordIngest, SampleUpkeep, SampleReconciler, SamplesMetrics] })
+  providers: [RecordIngest, SampleUpkeep, SampleReconciler, SamplesMetrics],
+})
 export class SamplesModule {}
