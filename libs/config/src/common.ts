@@ -120,3 +120,24 @@ export const absolutePathList = (what: string) =>
       message: 'must be absolute paths, separated by commas',
     })
     .describe(what);
+
+// A comma- or space-separated list, each entry checked; the message names the bad one.
+export const listOf = <T>(parse: (entry: string) => T, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, context) => {
+      const parsed: T[] = [];
+      for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
+        try {
+          parsed.push(parse(entry));
+        } catch (error) {
+          context.addIssue({
+            code: 'custom',
+            message: error instanceof Error ? error.message : String(error),
+          });
+          return z.NEVER;
+        }
+      }
+      return parsed;
+    });

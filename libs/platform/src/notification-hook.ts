@@ -23,8 +23,7 @@ export class NotificationHook {
   private async deliver(url: string, body: string): Promise<void> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.settings.secret)
-      headers[NOTIFICATION_SIGNATURE_HEADER] =
-        `sha256=${createHmac('sha256', this.settings.secret).update(body).digest('hex')}`;
+      headers[NOTIFICATION_SIGNATURE_HEADER] = signatureOf(this.settings.secret, body);
     let failure = '';
     for (const delay of [0, ...RETRY_DELAYS_MS]) {
       if (delay > 0) await sleep(delay);
@@ -44,4 +43,10 @@ export class NotificationHook {
     }
     this.logger.warn(`a notification was not delivered to the notification hook (${failure})`);
   }
+}
+
+// The value of NOTIFICATION_SIGNATURE_HEADER for `body`: what every signed notification Hangar
+// sends carries (this hook's, alert webhooks').
+export function signatureOf(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }

@@ -8,7 +8,7 @@ import {
   GithubAuthorAssociationSchema,
   PasswordSchema,
 } from '@hangar/contracts';
-import { absolutePathList, baseServiceEnv, optionalUrl, port, secret } from '@hangar/config';
+import { absolutePathList, baseServiceEnv, listOf, optionalUrl, port, secret } from '@hangar/config';
 import { parseAllowedHost, type AllowedHost } from '@hangar/egress';
 
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -52,27 +52,6 @@ export const GatewayAuthConfigSchema = z.object({
 });
 
 const optionalSecret = (what: string) => secret(optional(z.string().min(1)).describe(what));
-
-// A comma- or space-separated list, each entry checked; the message names the bad one.
-const listOf = <T>(parse: (entry: string) => T, fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, context) => {
-      const parsed: T[] = [];
-      for (const entry of value.split(/[\s,]+/).filter(Boolean)) {
-        try {
-          parsed.push(parse(entry));
-        } catch (error) {
-          context.addIssue({
-            code: 'custom',
-            message: error instanceof Error ? error.message : String(error),
-          });
-          return z.NEVER;
-        }
-      }
-      return parsed;
-    });
 
 const AUTHOR_ASSOCIATIONS = GITHUB_AUTHOR_ASSOCIATIONS.join(', ');
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseServiceEnv, optionalUrl, port, positiveInt, secret } from '@hangar/config';
+import { baseServiceEnv, listOf, optionalUrl, port, positiveInt, secret } from '@hangar/config';
+import { parseAllowedHost, type AllowedHost } from '@hangar/egress';
 
 export const MetricsConfigSchema = z.object({
   ...baseServiceEnv,
@@ -46,6 +47,9 @@ export const MetricsConfigSchema = z.object({
   ALERTS_RETRY_SECONDS: positiveInt(
     5,
     'seconds before the first retry of a notification a target refused (then doubling)',
+  ),
+  ALERTS_ALLOWED_HOSTS: listOf<AllowedHost>(parseAllowedHost, '').describe(
+    'hosts (host or host:port) alert targets may name although they resolve to a private, loopback or other internal address: your Alertmanager, an in-house webhook',
   ),
   ALERTS_NOTIFY_TIMEOUT_SECONDS: positiveInt(10, 'seconds a target has to answer a notification'),
   ALERTS_ALERTMANAGER_RESEND_SECONDS: positiveInt(

@@ -17,7 +17,7 @@ import {
 import { createRedis, MetricRecordStream } from '@hangar/redis';
 import { freePort, redisUrl, ServiceStack, startAlertmanager, type Alertmanager } from '@hangar/testing';
 import { ProviderApisFake, type RecordedCall } from './fakes/provider-apis.fake';
-import { asInstanceAdmin, request, runTask } from './support';
+import { asInstanceAdmin, request, runTask, signedInMember } from './support';
 
 const SECRET = 'alerts-webhook-secret-0123456789';
 
@@ -73,6 +73,8 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
       ANOMALY_MIN_TASKS: '10',
       ALERTS_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       ALERTS_SMTP_FROM: 'alerts@hangar.test',
+      // The receivers here are on loopback, which the egress guard refuses unless named.
+      ALERTS_ALLOWED_HOSTS: [fake.url, alertmanager.url].map((url) => new URL(url).host).join(','),
     });
     await stack.start();
     admin = await asInstanceAdmin(stack);
@@ -168,6 +170,7 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
     let failing: AlertTarget;
     let manager: AlertTarget;
     let mail: AlertTarget;
+    let inside: AlertTarget;
     let failures: AlertRule;
     let quiet: AlertRule;
 
@@ -189,6 +192,12 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         name: 'broken',
         url: fake.hookUrl('broken'),
       });
+      // An attack: a project admin's target inside the installation (the gateway's own API).
+      inside = await post('/api/v1/alerts/targets?project=ops', {
+        kind: 'webhook',
+        name: 'inside',
+        url: `${stack.gatewayUrl}/api/v1/tasks`,
+      });
       manager = await post('/api/v1/alerts/targets?installation=true', {
         kind: 'alertmanager',
         name: 'alertmanager',
@@ -206,7 +215,7 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         threshold: 0.5,
         windowMinutes: 10,
         severity: 'critical',
-        targets: [slack.id, webhook.id, failing.id, manager.id, mail.id],
+        targets: [slack.id, webhook.id, failing.id, manager.id, mail.id, inside.id],
       });
       quiet = await post('/api/v1/alerts/rules?project=ops', {
         name: 'Quiet failures',
@@ -280,10 +289,13 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
       const firings = await until(
         () => get<{ items: AlertFiring[] }>('/api/v1/alerts/firings?project=ops'),
         ({ items }) =>
-          items.some((firing) =>
-            firing.notifications.some((sent) => sent.target === 'broken' && sent.status === 'failed'),
+          items.some(
+            (firing) =>
+              firing.notifications.filter(
+                (sent) => (sent.target === 'broken' || sent.target === 'inside') && sent.status === 'failed',
+              ).length === 2,
           ),
-        'the refusing target marked failed',
+        'the refusing target and the one inside marked failed',
       );
       const fired = firings.items.find((firing) => firing.rule === failures.id)!;
       expect(fired).toMatchObject({ name: 'Failures', value: 0.75, resolvedAt: null, silenced: false });
@@ -294,6 +306,9 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         attempts: 3,
         lastError: 'HTTP 500: refused',
       });
+      // Never connected to: the egress guard refused the address each time.
+      expect(byTarget.inside).toMatchObject({ event: 'firing', status: 'failed', attempts: 3 });
+      expect(byTarget.inside!.lastError).toMatch(/refused: 127\.0\.0\.1 is a loopback address/);
       for (const target of ['ops-channel', 'pager', 'alertmanager', 'on-call'])
         expect(byTarget[target]).toMatchObject({
           event: 'firing',
@@ -430,6 +445,77 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         /mail/i,
       );
       await refused('/api/v1/alerts/targets?project=ops', { kind: 'pager', name: 'p' }, 'kind', /slack/);
+    });
+  });
+
+  describe('who may', () => {
+    it("keeps a project's alerts to its members, and their making to its admins", async () => {
+      const rule = await post<AlertRule>('/api/v1/alerts/rules?project=ops', {
+        name: 'Ops only',
+        series: 'task.failed',
+        threshold: 5,
+      });
+      const viewer = await signedInMember(stack, { name: 'ops-viewer', project: 'ops', role: 'viewer' });
+      const stranger = await signedInMember(stack, { name: 'stranger', project: 'default', role: 'admin' });
+      // A viewer sees them and may change nothing.
+      const seen = await request(stack, 'GET', '/api/v1/alerts/rules?project=ops', undefined, viewer);
+      expect((seen.body as { items: AlertRule[] }).items.map((item) => item.id)).toContain(rule.id);
+      for (const [method, path, body] of [
+        ['POST', '/api/v1/alerts/rules?project=ops', { name: 'x', series: 'task.failed', threshold: 1 }],
+        [
+          'POST',
+          '/api/v1/alerts/targets?project=ops',
+          { kind: 'slack', name: 'x', url: 'https://hooks.slack.com/x' },
+        ],
+        [
+          'POST',
+          '/api/v1/alerts/targets?installation=true',
+          { kind: 'slack', name: 'x', url: 'https://hooks.slack.com/x' },
+        ],
+        ['POST', '/api/v1/alerts/silences', { rule: rule.id, minutes: 5 }],
+        ['DELETE', `/api/v1/alerts/rules/${rule.id}`, undefined],
+      ] as const)
+        expect([method, path, (await request(stack, method, path, body, viewer)).status]).toEqual([
+          method,
+          path,
+          403,
+        ]);
+      // Another project's admin is told nothing of them.
+      expect(
+        (await request(stack, 'GET', '/api/v1/alerts/rules?project=ops', undefined, stranger)).status,
+      ).toBe(404);
+      const theirs = await request(stack, 'GET', '/api/v1/alerts/rules', undefined, stranger);
+      expect((theirs.body as { items: AlertRule[] }).items.map((item) => item.id)).not.toContain(rule.id);
+      expect(
+        (await request(stack, 'DELETE', `/api/v1/alerts/rules/${rule.id}`, undefined, stranger)).status,
+      ).toBe(404);
+      const silence = await request(
+        stack,
+        'POST',
+        '/api/v1/alerts/silences',
+        { rule: rule.id, minutes: 5 },
+        stranger,
+      );
+      expect(silence.status).toBe(400);
+      expect((silence.body as Problem).errors?.map((error) => error.field)).toEqual(['rule']);
+      // A rule of theirs cannot notify a target of another project.
+      const opsTargets = await get<{ items: AlertTarget[] }>('/api/v1/alerts/targets?project=ops');
+      const borrowed = await request(
+        stack,
+        'POST',
+        '/api/v1/alerts/rules?project=default',
+        { name: 'y', series: 'task.failed', threshold: 1, targets: [opsTargets.items[0]!.id] },
+        stranger,
+      );
+      expect(borrowed.status).toBe(400);
+      // Still there, untouched.
+      const rules = await get<{ items: AlertRule[] }>('/api/v1/alerts/rules?project=ops');
+      expect(rules.items.find((item) => item.id === rule.id)).toMatchObject({ name: 'Ops only' });
+      expect(
+        (await get<{ items: { rule: string | null }[] }>('/api/v1/alerts/silences?project=ops')).items.filter(
+          (item) => item.rule === rule.id,
+        ),
+      ).toEqual([]);
     });
   });
 

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -10,6 +9,8 @@ import { IncomingWebhook } from '@slack/webhook';
 import { createTransport, type Transporter } from 'nodemailer';
 import { NOTIFICATION_SIGNATURE_HEADER, type AlertNotification } from '@hangar/contracts';
 import { AlertStore, type DueNotification } from '@hangar/db';
+import { fetchThrough, guardedDispatcher } from '@hangar/egress';
+import { signatureOf } from '@hangar/platform';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { AlertsMetrics } from './alerts.metrics';
 
@@ -112,12 +113,33 @@ export class AlertNotifier implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
+  // Every target is reached through the egress guard (@hangar/egress): a rule's target, which a
+  // project admin names, cannot make the metrics service post to itself, the database's host,
+  // the cloud metadata endpoint or anything else inside — unless ALERTS_ALLOWED_HOSTS names it
+  // (an in-cluster Alertmanager). Checked as each connection is made, redirects included.
+  private guardedFetch: typeof globalThis.fetch | undefined;
+  private readonly fetch: typeof globalThis.fetch = (input, init) => {
+    this.guardedFetch ??= fetchThrough(guardedDispatcher({ allowHosts: this.config.ALERTS_ALLOWED_HOSTS }));
+    return this.guardedFetch(input, init);
+  };
+
+  private async post(url: string, body: string, headers: Record<string, string>, timeoutMs: number) {
+    const response = await this.fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text().catch(() => '');
+    if (!response.ok) throw new Error(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  }
+
   private async send(notification: DueNotification): Promise<void> {
     const { target } = notification;
     const timeoutMs = this.config.ALERTS_NOTIFY_TIMEOUT_SECONDS * 1000;
     switch (target.kind) {
       case 'slack':
-        await new IncomingWebhook(target.config.url!, { timeout: timeoutMs }).send({
+        await new IncomingWebhook(target.config.url!, { timeout: timeoutMs, fetch: this.fetch }).send({
           text: summary(notification),
         });
         return;
@@ -125,13 +147,12 @@ export class AlertNotifier implements OnApplicationBootstrap, OnApplicationShutd
         const body = JSON.stringify(payload(notification));
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (target.config.secret)
-          headers[NOTIFICATION_SIGNATURE_HEADER] =
-            `sha256=${createHmac('sha256', target.config.secret).update(body).digest('hex')}`;
-        await post(target.config.url!, body, headers, timeoutMs);
+          headers[NOTIFICATION_SIGNATURE_HEADER] = signatureOf(target.config.secret, body);
+        await this.post(target.config.url!, body, headers, timeoutMs);
         return;
       }
       case 'alertmanager':
-        await post(
+        await this.post(
           new URL('api/v2/alerts', withSlash(target.config.url!)).toString(),
           JSON.stringify(alertmanagerAlerts(notification)),
           { 'content-type': 'application/json' },
@@ -158,24 +179,15 @@ export class AlertNotifier implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
-async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers,
-    body,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const text = await response.text().catch(() => '');
-  if (!response.ok) throw new Error(`HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
-}
-
 function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
+// One line: the error and, for fetch's "fetch failed", its cause (a refused address, a reset).
 function describe(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0]!.slice(0, 500);
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${text}${cause}`.split('\n')[0]!.slice(0, 500);
 }
 
 // What a webhook target receives (AlertNotificationSchema).
