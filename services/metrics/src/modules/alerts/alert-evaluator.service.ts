@@ -41,9 +41,17 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
     const started = performance.now();
     const outcome = await this.alerts.exclusively(async (tx) => {
       const rules = await this.alerts.enabledRules(tx, now);
+      // Read once for all the rules of this evaluation that need them.
+      const shared = {
+        liveRunners: once(
+          async () =>
+            (await this.runners.all(now.getTime())).filter((runner) => isLive(runner, now.getTime())).length,
+        ),
+        budgetUse: once(() => this.budgetUse()),
+      };
       const outcomes = [];
       for (const rule of rules) {
-        const value = await this.value(tx, rule, now);
+        const value = await this.value(tx, rule, now, shared);
         outcomes.push({
           rule,
           value,
@@ -62,16 +70,28 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
   }
 
   // The rule's series now (ALERT_SERIES in libs/contracts says what each is).
-  private async value(tx: SqlTransaction, rule: EvaluatedRule, now: Date): Promise<number> {
+  private async value(
+    tx: SqlTransaction,
+    rule: EvaluatedRule,
+    now: Date,
+    shared: { liveRunners: () => Promise<number>; budgetUse: () => Promise<BudgetUse[]> },
+  ): Promise<number> {
     const scope = {
       project: rule.project,
       profile: rule.profile,
       from: new Date(now.getTime() - rule.windowMinutes * 60_000),
     };
     if (rule.series === 'anomaly.count') return this.alerts.anomalyCount(tx, scope);
-    if (rule.series === 'runner.live')
-      return (await this.runners.all(now.getTime())).filter((runner) => isLive(runner, now.getTime())).length;
-    if (rule.series === 'budget.used_percent') return this.budgetUsedPercent(rule);
+    if (rule.series === 'runner.live') return shared.liveRunners();
+    if (rule.series === 'budget.used_percent')
+      // The highest share of its limit any budget of the rule's project (every budget, for the
+      // installation's rule) has spent in its period now.
+      return Math.max(
+        0,
+        ...(await shared.budgetUse())
+          .filter((use) => rule.projectId === null || use.projectId === rule.projectId)
+          .map((use) => use.percent),
+      );
     const sums = await this.alerts.windowSums(tx, scope);
     switch (rule.series) {
       case 'task.failure_rate':
@@ -91,20 +111,33 @@ export class AlertEvaluator implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  // The highest share of its limit any budget of the rule's project (every budget, for the
-  // installation's rule) has spent in its period now, in percent.
-  private async budgetUsedPercent(rule: EvaluatedRule): Promise<number> {
-    const budgets = (await this.budgets.all()).filter(
-      (budget) => rule.projectId === null || budget.projectId === rule.projectId,
-    );
-    let highest = 0;
-    for (const budget of budgets) {
+  // Each budget's spend in its period now, as a share of its limit in percent (the larger of
+  // dollars and tokens).
+  private async budgetUse(): Promise<BudgetUse[]> {
+    const uses: BudgetUse[] = [];
+    for (const budget of await this.budgets.all()) {
       const spent = await this.spend.now(budget);
-      if (budget.limitUsd) highest = Math.max(highest, (100 * spent.usd) / budget.limitUsd);
-      if (budget.limitTokens) highest = Math.max(highest, (100 * spent.tokens) / budget.limitTokens);
+      uses.push({
+        projectId: budget.projectId,
+        percent: Math.max(
+          budget.limitUsd ? (100 * spent.usd) / budget.limitUsd : 0,
+          budget.limitTokens ? (100 * spent.tokens) / budget.limitTokens : 0,
+        ),
+      });
     }
-    return highest;
+    return uses;
   }
+}
+
+interface BudgetUse {
+  projectId: string | null;
+  percent: number;
+}
+
+// `read` at its first call only; later calls get its first answer.
+function once<T>(read: () => Promise<T>): () => Promise<T> {
+  let answer: Promise<T> | undefined;
+  return () => (answer ??= read());
 }
 
 // A rule's next state: it fires once its condition has held for its forSeconds (at once when
