@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Client } from 'pg';
 import { DURATION_BOUNDS_MS, type AnalyticsBucket } from '@hangar/contracts';
-import { AnalyticsRepository, createPrismaClient, TaskSamples } from '@hangar/db';
+import { AnalyticsRepository, createPrismaClient, ROLLUP_WIDTHS, TaskSamples } from '@hangar/db';
 import { createTestDatabase } from '@hangar/testing';
 import {
   COMPLETED_SHARE,
@@ -67,17 +67,24 @@ export async function analytics(options: AnalyticsOptions): Promise<void> {
   try {
     const filled = options.database ? undefined : await prepare(database.url, prisma, db, options);
     const sizes = (
-      await db.query<Record<'samples' | 'partitions' | 'rollups' | 'toolRollups', string>>(`
+      await db.query<
+        Record<'samples' | 'partitions' | 'rollups' | 'toolRollups' | 'projectRollups', string>
+      >(`
         SELECT (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('task_samples')) AS samples,
                (SELECT count(*) FROM pg_partition_tree('task_samples') WHERE isleaf) AS partitions,
                pg_total_relation_size('task_rollups') AS rollups,
-               pg_total_relation_size('task_tool_rollups') AS "toolRollups"`)
+               pg_total_relation_size('task_tool_rollups') AS "toolRollups",
+               pg_total_relation_size('task_project_rollups') AS "projectRollups"`)
     ).rows[0]!;
-    const widths = await db.query<{ width: string; rollups: number; tools: number }>(`
+    const widths = await db.query<{ width: string; rollups: number; tools: number; projects: number }>(
+      `
       SELECT w.width,
         (SELECT count(*)::int FROM task_rollups r WHERE r.width = w.width) AS rollups,
-        (SELECT count(*)::int FROM task_tool_rollups t WHERE t.width = w.width) AS tools
-      FROM (VALUES ('minute'), ('hour'), ('day')) AS w(width)`);
+        (SELECT count(*)::int FROM task_tool_rollups t WHERE t.width = w.width) AS tools,
+        (SELECT count(*)::int FROM task_project_rollups p WHERE p.width = w.width) AS projects
+      FROM unnest($1::text[]) AS w(width)`,
+      [[...ROLLUP_WIDTHS]],
+    );
     const stored = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM task_samples')).rows[0]?.n;
     const { rows: versions } = await db.query<{ version: string }>(
       "SELECT current_setting('server_version') AS version",
@@ -86,7 +93,7 @@ export async function analytics(options: AnalyticsOptions): Promise<void> {
       `\nbench/metrics analytics on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}; PostgreSQL ${versions[0]?.version ?? '?'} (native partitions)`,
     );
     console.log(
-      `  ${thousands(stored ?? 0)} samples ending over the last ${HISTORY_DAYS} days (${PROJECTS.length} projects × ${PROFILES.length} profiles; ${Math.round(COMPLETED_SHARE * 100)}% COMPLETED, ${Math.round(FAILED_SHARE * 100)}% FAILED by ${FAILURE_REASONS.length} reasons, the rest CANCELLED; ${TOOLS.length} tools), with their rollups: minute for the last ${MINUTE_ROLLUP_DAYS} days, hour and day for all`,
+      `  ${thousands(stored ?? 0)} samples ending over the last ${HISTORY_DAYS} days (${PROJECTS.length} projects × ${PROFILES.length} profiles; ${Math.round(COMPLETED_SHARE * 100)}% COMPLETED, ${Math.round(FAILED_SHARE * 100)}% FAILED by ${FAILURE_REASONS.length} reasons, the rest CANCELLED; ${TOOLS.length} tools), with their rollups: minute for the last ${MINUTE_ROLLUP_DAYS} days, hour, day and month for all, each also per project`,
     );
     console.log(
       filled
@@ -94,10 +101,10 @@ export async function analytics(options: AnalyticsOptions): Promise<void> {
         : `  the database given (--database), as it is: ${sizes.partitions} partitions`,
     );
     console.log(
-      `  sizes (pg_total_relation_size, with indexes): task_samples ${megabytes(Number(sizes.samples))}, task_rollups ${megabytes(Number(sizes.rollups))}, task_tool_rollups ${megabytes(Number(sizes.toolRollups))}`,
+      `  sizes (pg_total_relation_size, with indexes): task_samples ${megabytes(Number(sizes.samples))}, task_rollups ${megabytes(Number(sizes.rollups))}, task_tool_rollups ${megabytes(Number(sizes.toolRollups))}, task_project_rollups ${megabytes(Number(sizes.projectRollups))}`,
     );
     console.log(
-      `  rollup rows by width: ${widths.rows.map((row) => `${row.width} ${thousands(row.rollups)} (tools ${thousands(row.tools)})`).join(', ')}`,
+      `  rollup rows by width: ${widths.rows.map((row) => `${row.width} ${thousands(row.rollups)} (tools ${thousands(row.tools)}, per project ${thousands(row.projects)})`).join(', ')}`,
     );
     if (keep) console.log(`  kept (--keep): ${database.url}`);
 
@@ -186,9 +193,11 @@ async function prepare(
     ]);
   const fillStarted = performance.now();
   await fill(url, { samples, from, now, connections });
+  console.error('  rolling the days up by month and every width by project …');
+  await db.query(DERIVE_ROLLUPS);
   const fillMs = performance.now() - fillStarted;
   const vacuumStarted = performance.now();
-  await db.query('VACUUM (ANALYZE) task_samples, task_rollups, task_tool_rollups');
+  await db.query('VACUUM (ANALYZE) task_samples, task_rollups, task_tool_rollups, task_project_rollups');
   return { partitionsMs, fillMs, vacuumMs: performance.now() - vacuumStarted };
 }
 
@@ -379,3 +388,56 @@ const INSERT_ROLLUPS = `
   INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
   SELECT 'day', date_trunc('day', bucket, 'UTC'), project, profile, tool, sum(calls)
   FROM tool_hours GROUP BY 2, 3, 4, 5`;
+
+// The month rows from the days, and every width's rows per project (their run-time histograms
+// summed by position, their tools by name): what the store adds sample by sample, as the
+// migration that brought these rollups made them from an installation's rollups.
+const DERIVE_ROLLUPS = `
+  WITH months AS (
+    INSERT INTO task_rollups ${ROLLUP_COLUMNS}
+    SELECT 'month', date_trunc('month', bucket, 'UTC'), project, profile, status, reason,
+      sum(tasks), sum(cost_usd), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+      sum(cache_creation_tokens), sum(num_turns), sum(tool_calls), sum(queue_count),
+      sum(queue_ms_sum), hangar_sum_counts(queue_hist), sum(run_count), sum(run_ms_sum),
+      hangar_sum_counts(run_hist)
+    FROM task_rollups WHERE width = 'day' GROUP BY 2, 3, 4, 5, 6
+    RETURNING width, bucket, project, tasks, cost_usd, input_tokens, output_tokens,
+      cache_read_tokens, cache_creation_tokens, run_count, run_ms_sum, run_hist
+  ),
+  tool_months AS (
+    INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
+    SELECT 'month', date_trunc('month', bucket, 'UTC'), project, profile, tool, sum(calls)
+    FROM task_tool_rollups WHERE width = 'day' GROUP BY 2, 3, 4, 5
+    RETURNING width, bucket, project, tool, calls
+  ),
+  rows AS (
+    SELECT width, bucket, project, tasks, cost_usd, input_tokens, output_tokens, cache_read_tokens,
+      cache_creation_tokens, run_count, run_ms_sum, run_hist
+    FROM task_rollups
+    UNION ALL SELECT * FROM months
+  ),
+  tools AS (
+    SELECT width, bucket, project, tool, calls FROM task_tool_rollups UNION ALL SELECT * FROM tool_months
+  )
+  INSERT INTO task_project_rollups (
+    width, bucket, project, tasks, cost_usd, input_tokens, output_tokens, cache_read_tokens,
+    cache_creation_tokens, run_count, run_ms_sum, run_hist, tools)
+  SELECT s.*, coalesce(h.run_hist, '{}'), coalesce(t.tools, '{}')
+  FROM (
+    SELECT width, bucket, project, sum(tasks), sum(cost_usd), sum(input_tokens), sum(output_tokens),
+      sum(cache_read_tokens), sum(cache_creation_tokens), sum(run_count), sum(run_ms_sum)
+    FROM rows GROUP BY 1, 2, 3
+  ) s
+  LEFT JOIN (
+    SELECT width, bucket, project, array_agg(count ORDER BY i) AS run_hist
+    FROM (
+      SELECT r.width, r.bucket, r.project, u.i, sum(u.count)::bigint AS count
+      FROM rows r, unnest(r.run_hist) WITH ORDINALITY AS u(count, i) GROUP BY 1, 2, 3, 4
+    ) positions
+    GROUP BY 1, 2, 3
+  ) h USING (width, bucket, project)
+  LEFT JOIN (
+    SELECT width, bucket, project, jsonb_object_agg(tool, calls) AS tools
+    FROM (SELECT width, bucket, project, tool, sum(calls) AS calls FROM tools GROUP BY 1, 2, 3, 4) by_tool
+    GROUP BY 1, 2, 3
+  ) t USING (width, bucket, project)`;

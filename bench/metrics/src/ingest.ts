@@ -101,7 +101,7 @@ async function drain(
   { run, batch, records }: { run: number; batch: number; records: number },
 ): Promise<Drained> {
   await stack.stop('metrics');
-  await db.query('TRUNCATE task_samples, task_rollups, task_tool_rollups, metric_records_parked');
+  await db.query('TRUNCATE task_samples, task_rollups, task_tool_rollups, task_project_rollups, metric_records_parked');
   await redis.del(stream.key);
   await stream.ensureGroup();
   // Started (its day's partitions made, its group read, its connections open), then stopped.

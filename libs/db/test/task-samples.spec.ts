@@ -158,14 +158,17 @@ describe(TaskSamples.name, () => {
     expect(rows.map((row) => [row.width, Number(row.tasks)])).toEqual([
       ['day', 1],
       ['hour', 1],
+      ['month', 1],
     ]);
     // Pruned as the upkeep does: buckets older than the cutoff go.
     await samples.pruneRollups('hour', new Date(now));
     expect(
-      (await query<{ width: string }>("SELECT width FROM task_rollups WHERE profile = 'retention'")).map(
-        (row) => row.width,
-      ),
-    ).toEqual(['day']);
+      (
+        await query<{ width: string }>(
+          "SELECT width FROM task_rollups WHERE profile = 'retention' ORDER BY width",
+        )
+      ).map((row) => row.width),
+    ).toEqual(['day', 'month']);
   });
 
   it('should find an ended task that has no sample, as its record would have said, and not once sampled', async () => {
@@ -283,6 +286,73 @@ describe(TaskSamples.name, () => {
     expect(tools.map((row) => [row.tool, Number(row.calls)])).toEqual([
       ['Bash', even.length],
       ['Read', even.reduce((total, s) => total + (s.toolCalls.Read ?? 0), 0)],
+    ]);
+  });
+
+  it("should keep every width's sums per project, months by the calendar, equal to the samples' own", async () => {
+    // Across a month's end, two projects, profiles and outcomes mixed, in two batches that add to
+    // the same rows (histograms of different lengths, tools by name).
+    const start = Date.UTC(2029, 0, 31, 23, 58);
+    const all = Array.from({ length: 24 }, (_, i) =>
+      sample(start + i * 17_000, {
+        project: i % 3 === 0 ? 'per-project-b' : 'per-project-a',
+        profile: i % 2 === 0 ? 'x' : 'y',
+        status: i % 5 === 0 ? 'FAILED' : 'COMPLETED',
+        reason: i % 5 === 0 ? 'timeout' : null,
+        startedAt: i % 7 === 0 ? null : new Date(start + i * 17_000 - 30 * 3 ** (i % 9)).toISOString(),
+        costUsd: i % 4 === 0 ? null : i / 16,
+        toolCalls: i % 2 === 0 ? { Read: i, Bash: 1 } : { Edit: 2 },
+      }),
+    );
+    await samples.store(all.slice(0, 10));
+    await samples.store(all.slice(6));
+    const widths = ['minute', 'hour', 'day', 'month'];
+    const rows = await query<Record<string, unknown>>(
+      `SELECT width, bucket, project, tasks, cost_usd, input_tokens, cache_creation_tokens, run_count,
+         run_ms_sum, run_hist, tools
+       FROM task_project_rollups WHERE project LIKE 'per-project-%' ORDER BY width, bucket, project`,
+    );
+    const expected = await query<Record<string, unknown>>(
+      `WITH s AS (
+         SELECT w.width, date_trunc(w.width, s.finished_at, 'UTC') AS bucket, s.*
+         FROM task_samples s CROSS JOIN unnest($2::text[]) AS w(width)
+         WHERE s.project LIKE 'per-project-%'),
+       tools AS (
+         SELECT width, bucket, project, jsonb_object_agg(key, calls) AS tools FROM (
+           SELECT s.width, s.bucket, s.project, e.key, sum(e.value::bigint) AS calls
+           FROM s, jsonb_each_text(s.tool_calls) e GROUP BY 1, 2, 3, 4) t
+         GROUP BY 1, 2, 3)
+       SELECT s.width, s.bucket, s.project, count(*) AS tasks, coalesce(sum(s.cost_usd), 0) AS cost_usd,
+         sum(s.input_tokens) AS input_tokens, sum(s.cache_creation_tokens) AS cache_creation_tokens,
+         count(s.run_ms) AS run_count, coalesce(sum(s.run_ms), 0) AS run_ms_sum,
+         hangar_sum_counts(hangar_count_in(width_bucket(s.run_ms, $1::int[]))) AS run_hist, t.tools
+       FROM s JOIN tools t USING (width, bucket, project)
+       GROUP BY s.width, s.bucket, s.project, t.tools ORDER BY 1, 2, 3`,
+      [[...DURATION_BOUNDS_MS], widths],
+    );
+    // Both months and both projects in each width; the hour and the day cross midnight too.
+    expect(rows.filter((row) => row.width === 'month')).toHaveLength(4);
+    expect(rows.length).toBe(expected.length);
+    const shown = (row: Record<string, unknown>) => ({
+      ...row,
+      bucket: (row.bucket as Date).toISOString(),
+      tasks: Number(row.tasks),
+      cost_usd: Math.round(Number(row.cost_usd) * 1e9),
+      input_tokens: Number(row.input_tokens),
+      cache_creation_tokens: Number(row.cache_creation_tokens),
+      run_count: Number(row.run_count),
+      run_ms_sum: Number(row.run_ms_sum),
+      run_hist: (row.run_hist as string[]).map(Number),
+    });
+    expect(rows.map(shown)).toEqual(expected.map(shown));
+    // The same samples' months in the full rollups too.
+    const months = await query<{ bucket: Date; tasks: string }>(
+      `SELECT bucket, sum(tasks) AS tasks FROM task_rollups
+       WHERE width = 'month' AND project LIKE 'per-project-%' GROUP BY 1 ORDER BY 1`,
+    );
+    expect(months.map((row) => [row.bucket.toISOString(), Number(row.tasks)])).toEqual([
+      ['2029-01-01T00:00:00.000Z', all.filter((s) => s.finishedAt < '2029-02').length],
+      ['2029-02-01T00:00:00.000Z', all.filter((s) => s.finishedAt >= '2029-02').length],
     ]);
   });
 

@@ -22,7 +22,7 @@ interface SampleRow {
   tool_calls: Record<string, number>;
 }
 
-const WIDTHS = ['minute', 'hour', 'day'] as const;
+const WIDTHS = ['minute', 'hour', 'day', 'month'] as const;
 const MINUTE = 60_000;
 
 // The metrics service with real processes (docs/observability.md): tasks run with the real CLI
@@ -118,6 +118,8 @@ describe('metrics service: the time series of ended tasks', () => {
     const { rows: samples } = await db.query<SampleRow>('SELECT * FROM task_samples');
     const expected = new Map<string, Record<string, number | number[]>>();
     const expectedTools = new Map<string, number>();
+    // And per project, whatever the profile or outcome.
+    const expectedProjects = new Map<string, Record<string, number | number[] | Record<string, number>>>();
     const bucketOf = (ms: number) => DURATION_BOUNDS_MS.filter((bound) => ms >= bound).length;
     const add = (hist: number[], ms: number | null) => {
       if (ms === null) return;
@@ -170,6 +172,35 @@ describe('metrics service: the time series of ended tasks', () => {
         add(sums.queue_hist as number[], sample.queue_ms);
         add(sums.run_hist as number[], sample.run_ms);
         expected.set(key, sums);
+        const projectKey = [width, bucket, sample.project].join('|');
+        const project = expectedProjects.get(projectKey) ?? {
+          tasks: 0,
+          cost_usd: 0,
+          input_tokens: 0,
+          output_tokens: 0,
+          cache_read_tokens: 0,
+          cache_creation_tokens: 0,
+          run_count: 0,
+          run_ms_sum: 0,
+          run_hist: [],
+          tools: {},
+        };
+        for (const name of [
+          'input_tokens',
+          'output_tokens',
+          'cache_read_tokens',
+          'cache_creation_tokens',
+        ] as const)
+          project[name] = (project[name] as number) + Number(sample[name] ?? 0);
+        project.tasks = (project.tasks as number) + 1;
+        project.cost_usd = (project.cost_usd as number) + Number(sample.cost_usd ?? 0);
+        if (sample.run_ms !== null) project.run_count = (project.run_count as number) + 1;
+        project.run_ms_sum = (project.run_ms_sum as number) + Number(sample.run_ms ?? 0);
+        add(project.run_hist as number[], sample.run_ms);
+        const projectTools = project.tools as Record<string, number>;
+        for (const [tool, calls] of Object.entries(sample.tool_calls))
+          projectTools[tool] = (projectTools[tool] ?? 0) + calls;
+        expectedProjects.set(projectKey, project);
         for (const [tool, calls] of Object.entries(sample.tool_calls)) {
           const toolKey = [width, bucket, sample.project, sample.profile, tool].join('|');
           expectedTools.set(toolKey, (expectedTools.get(toolKey) ?? 0) + calls);
@@ -220,6 +251,28 @@ describe('metrics service: the time series of ended tasks', () => {
         ]),
       ),
     ).toEqual(expectedTools);
+    const { rows: projects } = await db.query<Record<string, unknown>>('SELECT * FROM task_project_rollups');
+    expect(
+      projects.map((row) => [row.width, (row.bucket as Date).toISOString(), row.project].join('|')).sort(),
+    ).toEqual([...expectedProjects.keys()].sort());
+    for (const row of projects) {
+      const key = [row.width, (row.bucket as Date).toISOString(), row.project].join('|');
+      const { cost_usd: cost, ...sums } = expectedProjects.get(key)!;
+      expect(Number(row.cost_usd)).toBeCloseTo(cost as number, 9);
+      expect({
+        key,
+        ...Object.fromEntries(
+          Object.keys(sums).map((name) => [
+            name,
+            name === 'tools'
+              ? row.tools
+              : Array.isArray(row[name])
+                ? (row[name] as string[]).map(Number)
+                : Number(row[name]),
+          ]),
+        ),
+      }).toEqual({ key, ...sums });
+    }
   }
 
   it('should store every ended task once across a kill -9 of itself mid-stream, its rollups the sums of its samples', async () => {
@@ -328,6 +381,7 @@ describe('metrics service: the time series of ended tasks', () => {
 
 function truncate(at: Date, width: (typeof WIDTHS)[number]): Date {
   const d = new Date(at);
+  if (width === 'month') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
   if (width === 'day') return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
   if (width === 'hour')
     return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours()));

@@ -7,7 +7,7 @@ import {
   type TaskStatus,
 } from '@hangar/contracts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
-import type { RollupWidth } from './task-samples.store';
+import { bucketStart, nextBucket, ROLLUP_WIDTHS, type RollupWidth } from './sample-rollups';
 
 export interface AnalyticsScope {
   projectIds: readonly string[];
@@ -24,15 +24,14 @@ export interface RollupSegment {
 }
 
 const TOP_TOOLS = 10;
-const WIDTH_MS: Record<RollupWidth, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-const COARSEST_FIRST: readonly RollupWidth[] = ['day', 'hour', 'minute'];
+const COARSEST_FIRST: readonly RollupWidth[] = [...ROLLUP_WIDTHS].reverse();
 
-// [from, to) as rollup buckets (UTC): whole days from the per-day rollups, the hours at its ends
-// that are not whole days from the per-hour ones, the minutes at its very ends from the
-// per-minute ones — a year is ~365 days of rows, not half a million minutes. Only widths no finer
-// than `finest` (what the rollups still hold that far back) and no coarser than `coarsest` (the
-// buckets asked for: hours cannot come from a day's sums) are used; the range's ends are taken
-// to the finest of them (the buckets that overlap the range).
+// [from, to) as rollup buckets (UTC): whole months from the per-month rollups, the days at its
+// ends that are not whole months from the per-day ones, then hours, then minutes at its very ends
+// — a year is ~12 months and a few dozen days of rows, not half a million minutes. Only widths
+// no finer than `finest` (what the rollups still hold that far back) and no coarser than
+// `coarsest` (hours cannot come from a day's sums) are used; the range's ends are taken to the
+// finest of them (the buckets that overlap the range).
 export function rollupSegments(
   from: Date,
   to: Date,
@@ -41,15 +40,16 @@ export function rollupSegments(
 ): RollupSegment[] {
   let widths = COARSEST_FIRST.slice(COARSEST_FIRST.indexOf(coarsest), COARSEST_FIRST.indexOf(finest) + 1);
   if (widths.length === 0) widths = [coarsest];
-  const unit = WIDTH_MS[widths[widths.length - 1]!];
-  const start = Math.floor(from.getTime() / unit) * unit;
-  const end = Math.ceil(to.getTime() / unit) * unit;
+  const finestWidth = widths[widths.length - 1]!;
+  const ceil = (width: RollupWidth, at: number) => {
+    const start = bucketStart(width, at);
+    return start === at ? at : nextBucket(width, start);
+  };
   const split = (lo: number, hi: number, level: number): RollupSegment[] => {
     if (lo >= hi) return [];
     const width = widths[level]!;
-    const size = WIDTH_MS[width];
-    const first = Math.ceil(lo / size) * size;
-    const last = Math.floor(hi / size) * size;
+    const first = ceil(width, lo);
+    const last = bucketStart(width, hi);
     if (first >= last) return split(lo, hi, level + 1);
     return [
       ...split(lo, first, level + 1),
@@ -57,14 +57,14 @@ export function rollupSegments(
       ...split(last, hi, level + 1),
     ];
   };
-  return split(start, end, 0);
+  return split(bucketStart(finestWidth, from.getTime()), ceil(finestWidth, to.getTime()), 0);
 }
 
 // The starts of the range's buckets (UTC): from the one `from` falls in to the last before `to`.
 function bucketsOf({ from, to, bucket }: AnalyticsScope): number[] {
-  const size = WIDTH_MS[bucket];
   const starts: number[] = [];
-  for (let at = Math.floor(from.getTime() / size) * size; at < to.getTime(); at += size) starts.push(at);
+  for (let at = bucketStart(bucket, from.getTime()); at < to.getTime(); at = nextBucket(bucket, at))
+    starts.push(at);
   return starts;
 }
 
@@ -88,51 +88,57 @@ export class AnalyticsRepository {
   async summarize(scope: AnalyticsScope): Promise<Omit<Analytics, 'from' | 'to' | 'bucket'>> {
     return this.prisma.$transaction(
       async (tx) => {
-        // A year's rows cost PostgreSQL's JIT more to compile (~130 ms) than to sum.
+        // A year's rows cost PostgreSQL's JIT more to compile (~130 ms) than to sum, and
+        // parallel workers more to start (~50 ms on a 2-core machine) than they save on the few
+        // thousand rows a range reads.
         await tx.$executeRaw`SET LOCAL jit = off`;
+        await tx.$executeRaw`SET LOCAL max_parallel_workers_per_gather = 0`;
         const slugs = (
           await tx.$queryRaw<{ slug: string }[]>`
             SELECT slug FROM projects WHERE id = ANY(${[...scope.projectIds]}::text[])`
         ).map((row) => row.slug);
-        const segments = rollupSegments(
-          scope.from,
-          scope.to,
-          scope.bucket,
-          await this.finest(tx, scope.from),
-        );
+        const finest = await this.finest(tx, scope.from);
         // The segments as one range condition each, ORed: PostgreSQL scans the primary key once
         // per range. (Joined to the segments as a table, it cannot see the ranges and read every
         // row of every project: 0.9 s for a day of five projects over a year's history.)
-        const within = (alias: 'r' | 't') =>
+        const within = (segments: readonly RollupSegment[]) =>
           Prisma.join(
             segments.map(
               (segment) =>
-                Prisma.sql`(${Prisma.raw(alias)}.width = ${segment.width} AND ${Prisma.raw(alias)}.bucket >= ${segment.from} AND ${Prisma.raw(alias)}.bucket < ${segment.to})`,
+                Prisma.sql`(r.width = ${segment.width} AND r.bucket >= ${segment.from} AND r.bucket < ${segment.to})`,
             ),
             ' OR ',
           );
-        const rows = Prisma.sql`
-          WITH r AS (
-            SELECT r.* FROM task_rollups r
-            WHERE r.project = ANY(${slugs}::text[]) AND (${within('r')})
-          )`;
-        // Every sum in one pass over the rows (grouping sets): by bucket, status, profile and
-        // project, and in all.
+        // The buckets' series needs rows no coarser than a bucket; every other number is a sum
+        // over the whole range, read from the coarsest rows that fit it (months, then days …).
+        const bucketed = within(rollupSegments(scope.from, scope.to, scope.bucket, finest));
+        const whole = within(rollupSegments(scope.from, scope.to, 'month', finest));
+        // Series, totals, projects, run times and tools from the per-project rollups (a bucket's
+        // one row per project); statuses and profiles from the full ones.
+        const perProject = (segments: Prisma.Sql) => Prisma.sql`
+          SELECT r.* FROM task_project_rollups r
+          WHERE r.project = ANY(${slugs}::text[]) AND (${segments})`;
+        const series = await tx.$queryRaw<(AnalyticsUsage & { bucket: Date })[]>`
+          SELECT date_trunc(${scope.bucket}, r.bucket, 'UTC') AS bucket, ${USAGE_COLUMNS}
+          FROM (${perProject(bucketed)}) r
+          GROUP BY 1`;
         const sums = await tx.$queryRaw<
           (AnalyticsUsage & {
-            kind: 'bucket' | 'status' | 'profile' | 'project' | 'total';
-            bucket: Date | null;
+            kind: 'status' | 'profile' | 'project' | 'total';
             status: TaskStatus | null;
             name: string | null;
           })[]
         >`
-          ${rows}
-          SELECT CASE WHEN GROUPING(r.b) = 0 THEN 'bucket' WHEN GROUPING(r.status) = 0 THEN 'status'
-              WHEN GROUPING(r.profile) = 0 THEN 'profile' WHEN GROUPING(r.project) = 0 THEN 'project'
-              ELSE 'total' END AS kind,
-            r.b AS bucket, r.status, coalesce(r.profile, r.project) AS name, ${USAGE_COLUMNS}
-          FROM (SELECT date_trunc(${scope.bucket}, r.bucket, 'UTC') AS b, r.* FROM r) r
-          GROUP BY GROUPING SETS ((r.b), (r.status), (r.profile), (r.project), ())
+          SELECT 'project' AS kind, NULL AS status, r.project AS name, ${USAGE_COLUMNS}
+          FROM (${perProject(whole)}) r GROUP BY r.project
+          UNION ALL
+          SELECT 'total', NULL, NULL, ${USAGE_COLUMNS} FROM (${perProject(whole)}) r
+          UNION ALL
+          SELECT CASE WHEN GROUPING(r.status) = 0 THEN 'status' ELSE 'profile' END,
+            r.status, r.profile, ${USAGE_COLUMNS}
+          FROM task_rollups r
+          WHERE r.project = ANY(${slugs}::text[]) AND (${whole})
+          GROUP BY GROUPING SETS ((r.status), (r.profile))
           ORDER BY kind, tasks DESC, name`;
         const active = await tx.$queryRaw<{ status: TaskStatus; count: number }[]>`
           SELECT status::text AS status, count(*)::int AS count FROM tasks
@@ -143,14 +149,12 @@ export class AnalyticsRepository {
         // The run times' histograms summed element by element: by position over the unnested
         // counts, a few times faster than hangar_sum_counts (a SQL function per row).
         const [runs] = await tx.$queryRaw<{ hist: bigint[] | null }[]>`
-          ${rows}
           SELECT array_agg(total ORDER BY i) AS hist FROM (
             SELECT u.i, sum(u.count)::bigint AS total
-            FROM r, unnest(r.run_hist) WITH ORDINALITY AS u(count, i) GROUP BY u.i) h`;
+            FROM (${perProject(whole)}) r, unnest(r.run_hist) WITH ORDINALITY AS u(count, i) GROUP BY u.i) h`;
         const topTools = await tx.$queryRaw<{ name: string; count: number }[]>`
-          SELECT t.tool AS name, sum(t.calls)::float8 AS count
-          FROM task_tool_rollups t
-          WHERE t.project = ANY(${slugs}::text[]) AND (${within('t')})
+          SELECT t.key AS name, sum(t.value::bigint)::float8 AS count
+          FROM (${perProject(whole)}) r, jsonb_each_text(r.tools) AS t
           GROUP BY 1
           ORDER BY count DESC, name
           LIMIT ${TOP_TOOLS}`;
@@ -170,7 +174,7 @@ export class AnalyticsRepository {
           cacheReadTokens,
           cacheCreationTokens,
         });
-        const counted = new Map(of('bucket').map((row) => [row.bucket!.getTime(), usage(row)]));
+        const counted = new Map(series.map((row) => [row.bucket.getTime(), usage(row)]));
         const zero = usage({
           tasks: 0,
           costUsd: 0,
@@ -231,7 +235,7 @@ export class AnalyticsRepository {
       finer
         ? finer.getTime() <= from.getTime() ||
           !coarser ||
-          finer.getTime() - coarser.getTime() < WIDTH_MS[width]
+          finer.getTime() < nextBucket(width, coarser.getTime())
         : !coarser;
     if (holdsAll(oldest?.minute, oldest?.hour, 'hour')) return 'minute';
     if (holdsAll(oldest?.hour, oldest?.day, 'day')) return 'hour';

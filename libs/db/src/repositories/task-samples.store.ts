@@ -2,7 +2,7 @@ import { failureReason, TERMINAL_STATUSES, type TaskEndedRecord, type TaskStatus
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { json, type Sql, type SqlTransaction } from '../sql';
-import { rollupsOf, type RolledSample, type RollupWidth } from './sample-rollups';
+import { rollupsOf, type RolledSample, type Rollups, type RollupWidth } from './sample-rollups';
 
 // A task's sample: its record and its tool calls by tool name.
 export type TaskSample = TaskEndedRecord & { toolCalls: Record<string, number> };
@@ -116,10 +116,7 @@ export class TaskSamples {
     });
   }
 
-  private async addRollups(
-    tx: SqlTransaction,
-    { rollups, tools }: ReturnType<typeof rollupsOf>,
-  ): Promise<void> {
+  private async addRollups(tx: SqlTransaction, { rollups, tools, projects }: Rollups): Promise<void> {
     const of = <T, V>(rows: readonly T[], value: (row: T) => V) => rows.map(value);
     // Histograms travel as array literals ('{0,2,1}'): they differ in length.
     const literal = (hist: readonly number[]) => `{${hist.join(',')}}`;
@@ -148,20 +145,40 @@ export class TaskSamples {
           output_tokens, cache_read_tokens, cache_creation_tokens, num_turns, tool_calls,
           queue_count, queue_ms_sum, queue_hist, run_count, run_ms_sum, run_hist)
         ON CONFLICT (width, bucket, project, profile, status, reason) DO UPDATE SET
-          tasks = task_rollups.tasks + excluded.tasks,
-          cost_usd = task_rollups.cost_usd + excluded.cost_usd,
-          input_tokens = task_rollups.input_tokens + excluded.input_tokens,
-          output_tokens = task_rollups.output_tokens + excluded.output_tokens,
-          cache_read_tokens = task_rollups.cache_read_tokens + excluded.cache_read_tokens,
-          cache_creation_tokens = task_rollups.cache_creation_tokens + excluded.cache_creation_tokens,
-          num_turns = task_rollups.num_turns + excluded.num_turns,
-          tool_calls = task_rollups.tool_calls + excluded.tool_calls,
-          queue_count = task_rollups.queue_count + excluded.queue_count,
-          queue_ms_sum = task_rollups.queue_ms_sum + excluded.queue_ms_sum,
-          queue_hist = ${addCounts('queue_hist')},
-          run_count = task_rollups.run_count + excluded.run_count,
-          run_ms_sum = task_rollups.run_ms_sum + excluded.run_ms_sum,
-          run_hist = ${addCounts('run_hist')}
+          ${added('task_rollups', [...SUMMED, 'num_turns', 'tool_calls', 'queue_count', 'queue_ms_sum'])},
+          queue_hist = ${addCounts('task_rollups', 'queue_hist')},
+          run_hist = ${addCounts('task_rollups', 'run_hist')}
+        RETURNING 1
+      ),
+      per_project AS (
+        INSERT INTO task_project_rollups (
+          width, bucket, project, tasks, cost_usd, input_tokens, output_tokens, cache_read_tokens,
+          cache_creation_tokens, run_count, run_ms_sum, run_hist, tools)
+        SELECT width, bucket, project, tasks, cost_usd, input_tokens, output_tokens,
+          cache_read_tokens, cache_creation_tokens, run_count, run_ms_sum, run_hist::bigint[], tools
+        FROM unnest(
+          ${of(projects, (r) => r.width)}::text[], ${of(projects, (r) => r.bucket)}::timestamptz[],
+          ${of(projects, (r) => r.project)}::text[], ${of(projects, (r) => r.tasks)}::bigint[],
+          ${of(projects, (r) => r.costUsd)}::float8[], ${of(projects, (r) => r.inputTokens)}::bigint[],
+          ${of(projects, (r) => r.outputTokens)}::bigint[],
+          ${of(projects, (r) => r.cacheReadTokens)}::bigint[],
+          ${of(projects, (r) => r.cacheCreationTokens)}::bigint[],
+          ${of(projects, (r) => r.runCount)}::bigint[], ${of(projects, (r) => r.runMsSum)}::float8[],
+          ${of(projects, (r) => literal(r.runHist))}::text[],
+          ${of(projects, (r) => JSON.stringify(r.tools))}::jsonb[]
+        ) AS r(width, bucket, project, tasks, cost_usd, input_tokens, output_tokens,
+          cache_read_tokens, cache_creation_tokens, run_count, run_ms_sum, run_hist, tools)
+        ON CONFLICT (width, bucket, project) DO UPDATE SET
+          ${added('task_project_rollups', SUMMED)},
+          run_hist = ${addCounts('task_project_rollups', 'run_hist')},
+          tools = (
+            SELECT coalesce(jsonb_object_agg(t.key, t.calls), '{}')
+            FROM (
+              SELECT key, sum(value::bigint) AS calls
+              FROM (SELECT * FROM jsonb_each_text(task_project_rollups.tools)
+                    UNION ALL SELECT * FROM jsonb_each_text(excluded.tools)) added
+              GROUP BY key
+            ) t)
         RETURNING 1
       )
       INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
@@ -311,6 +328,9 @@ export class TaskSamples {
     await this.sql.query(
       Prisma.sql`DELETE FROM task_tool_rollups WHERE width = ${width} AND bucket < ${cutoff}`,
     );
+    await this.sql.query(
+      Prisma.sql`DELETE FROM task_project_rollups WHERE width = ${width} AND bucket < ${cutoff}`,
+    );
   }
 }
 
@@ -322,18 +342,40 @@ function partitionName(day: number): string {
   return `task_samples_${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
 }
 
-// A sample's identity as PostgreSQL compares it; a time JS cannot read keeps its text (PostgreSQL
-// refuses it, and the record is parked).
+// The columns both rollups add to as plain sums.
+const SUMMED = [
+  'tasks',
+  'cost_usd',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'run_count',
+  'run_ms_sum',
+] as const;
+
+// `column = stored + incoming, …` for an upsert's SET (names from this file, never input).
+function added(table: 'task_rollups' | 'task_project_rollups', columns: readonly string[]): Prisma.Sql {
+  return Prisma.raw(
+    columns.map((column) => `${column} = ${table}.${column} + excluded.${column}`).join(', '),
+  );
+}
+
 // A stored histogram plus the incoming one, element by element (the shorter padded with zeros):
 // hangar_add_counts written inline, which PostgreSQL runs in a third of the function's time
 // (a SQL function with a subquery is not inlined, and each call sets one up).
-function addCounts(column: 'queue_hist' | 'run_hist'): Prisma.Sql {
+function addCounts(
+  table: 'task_rollups' | 'task_project_rollups',
+  column: 'queue_hist' | 'run_hist',
+): Prisma.Sql {
   return Prisma.raw(`ARRAY(
             SELECT coalesce(stored, 0) + coalesce(added, 0)
-            FROM unnest(task_rollups.${column}, excluded.${column}) WITH ORDINALITY AS u(stored, added, i)
+            FROM unnest(${table}.${column}, excluded.${column}) WITH ORDINALITY AS u(stored, added, i)
             ORDER BY i)`);
 }
 
+// A sample's identity as PostgreSQL compares it; a time JS cannot read keeps its text (PostgreSQL
+// refuses it, and the record is parked).
 function sampleKey(taskId: string, finishedAt: string | Date): string {
   const at = typeof finishedAt === 'string' ? Date.parse(finishedAt) : finishedAt.getTime();
   return `${taskId} ${Number.isNaN(at) ? String(finishedAt) : at}`;
