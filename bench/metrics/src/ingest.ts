@@ -29,6 +29,10 @@ const TARGET_PER_SECOND = 20_000;
 export interface IngestOptions {
   records: number;
   batches: number[];
+  // The time the records end over, up to now (ms).
+  overMs: number;
+  // Where the metrics service writes a V8 CPU profile of each run (node --cpu-prof), if asked.
+  cpuProfileDir?: string;
 }
 
 interface Drained {
@@ -46,7 +50,7 @@ interface Drained {
 // The metrics service alone on a stack of its own (it needs PostgreSQL and Redis, nothing else),
 // once per batch size: started, then stopped (SIGSTOP) while --records records are appended to
 // its stream, then let run (SIGCONT) and timed until every record is stored and acknowledged.
-export async function ingest({ records, batches }: IngestOptions): Promise<void> {
+export async function ingest({ records, batches, overMs, cpuProfileDir }: IngestOptions): Promise<void> {
   const stack = await ServiceStack.create('bench-metrics', { LOG_LEVEL: 'warn' });
   const redis = createRedis(redisUrl());
   // Capped at the records appended, so none is trimmed away (the lifecycle's cap is 100,000).
@@ -56,7 +60,7 @@ export async function ingest({ records, batches }: IngestOptions): Promise<void>
   try {
     const runs: Drained[] = [];
     for (const [run, batch] of batches.entries())
-      runs.push(await drain(stack, redis, stream, db, { run, batch, records }));
+      runs.push(await drain(stack, redis, stream, db, { run, batch, records, overMs, cpuProfileDir }));
     const { rows } = await db.query<{ version: string }>(
       "SELECT current_setting('server_version') AS version",
     );
@@ -65,7 +69,7 @@ export async function ingest({ records, batches }: IngestOptions): Promise<void>
       `\nbench/metrics ingest on ${cores} cores, ${os.cpus()[0]?.model ?? ''}; PostgreSQL ${rows[0]?.version ?? '?'} (native partitions), Redis ${await redisVersion(redis)}`,
     );
     console.log(
-      `  ${thousands(records)} task.ended records ending over the last day, in the order they ended (${PROJECTS.length} projects × ${PROFILES.length} profiles; ${Math.round(COMPLETED_SHARE * 100)}% COMPLETED, ${Math.round(FAILED_SHARE * 100)}% FAILED by ${FAILURE_REASONS.length} reasons, the rest CANCELLED), appended to the stream of the started metrics service while it was stopped (SIGSTOP); timed from SIGCONT until the group's backlog is empty (lag and pending 0), every sample in task_samples`,
+      `  ${thousands(records)} task.ended records ending over the last ${span(overMs)}, in the order they ended (${PROJECTS.length} projects × ${PROFILES.length} profiles; ${Math.round(COMPLETED_SHARE * 100)}% COMPLETED, ${Math.round(FAILED_SHARE * 100)}% FAILED by ${FAILURE_REASONS.length} reasons, the rest CANCELLED), appended to the stream of the started metrics service while it was stopped (SIGSTOP); timed from SIGCONT until the group's backlog is empty (lag and pending 0), every sample in task_samples`,
     );
     console.log(`  target (issue 17): ≥ ${thousands(TARGET_PER_SECOND)} samples/s\n`);
     console.log(
@@ -98,14 +102,26 @@ async function drain(
   redis: Redis,
   stream: MetricRecordStream,
   db: Client,
-  { run, batch, records }: { run: number; batch: number; records: number },
+  {
+    run,
+    batch,
+    records,
+    overMs,
+    cpuProfileDir,
+  }: { run: number; batch: number; records: number; overMs: number; cpuProfileDir?: string },
 ): Promise<Drained> {
   await stack.stop('metrics');
-  await db.query('TRUNCATE task_samples, task_rollups, task_tool_rollups, task_project_rollups, metric_records_parked');
+  await db.query(
+    'TRUNCATE task_samples, task_rollups, task_tool_rollups, task_project_rollups, metric_records_parked',
+  );
   await redis.del(stream.key);
   await stream.ensureGroup();
   // Started (its day's partitions made, its group read, its connections open), then stopped.
-  await stack.start(['metrics'], { METRICS_BATCH_SIZE: String(batch) });
+  await stack.start(
+    ['metrics'],
+    { METRICS_BATCH_SIZE: String(batch) },
+    cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
+  );
   const service = stack.processes.get('metrics')!;
   const pid = service.child.pid!;
   const gcBefore = await gcSeconds(stack);
@@ -119,7 +135,7 @@ async function drain(
       const chunk: TaskEndedRecord[] = [];
       for (let i = from; i < Math.min(records, from + APPEND_CHUNK); i += 1)
         chunk.push(
-          syntheticRecord(`bench-${run}-${i}`, now - DAY_MS + ((i + 0.5) / records) * DAY_MS, random),
+          syntheticRecord(`bench-${run}-${i}`, now - overMs + ((i + 0.5) / records) * overMs, random),
         );
       await stream.append(chunk);
     }
@@ -263,4 +279,10 @@ function mulberry32(seed: number): () => number {
 async function redisVersion(redis: Redis): Promise<string> {
   const info = await redis.info('server');
   return /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+}
+
+function span(ms: number): string {
+  if (ms % DAY_MS === 0) return ms === DAY_MS ? 'day' : `${ms / DAY_MS} days`;
+  if (ms % 60_000 === 0) return ms === 60_000 ? 'minute' : `${ms / 60_000} minutes`;
+  return `${ms / 1000} s`;
 }

@@ -8,7 +8,9 @@ import { ingest } from './ingest';
 //   ingest     samples/s the real metrics service stores. It runs alone on a stack of its own
 //              (ServiceStack: its own database and Redis prefix; it needs PostgreSQL and Redis
 //              only). For each --batch size (METRICS_BATCH_SIZE) it is started, then stopped
-//              (SIGSTOP) while --records task.ended records ending over the last day are
+//              (SIGSTOP) while --records task.ended records ending over the last --over seconds
+//              (86400 by default: a day's backlog, every batch spread over many minutes' rollup
+//              rows; 60: a live stream at these rates, whose records end within the minute) are
 //              appended to its stream (MetricRecordStream.append, 10,000 per pipeline), then let
 //              run (SIGCONT) and timed until the group's backlog is empty (lag and pending 0):
 //              every record stored, with its rollups, and acknowledged; task_samples must then
@@ -30,10 +32,12 @@ import { ingest } from './ingest';
 // Run it with ./scripts/bench metrics [ingest|analytics] [options] (it builds first).
 const USAGE = `usage: ./scripts/bench metrics [ingest|analytics] [options]
   ingest     --records 200000 --batch 500,2000   (METRICS_BATCH_SIZE values, one run each)
+             [--over 86400]   (the seconds the records end over: a day's backlog; 60: a live stream)
+             [--cpu-prof <dir>]   (the metrics service writes a V8 CPU profile of each run there)
   analytics  --samples 10000000 --repeat 30 --connections 2 (filling) [--keep]   (--keep: the database is not dropped; its URL is printed)
   analytics  --database <url> --repeat 30   (a database kept by --keep, measured again without filling)`;
 
-const INGEST_OPTIONS = ['records', 'batch'];
+const INGEST_OPTIONS = ['records', 'batch', 'over', 'cpu-prof'];
 const ANALYTICS_OPTIONS = ['samples', 'repeat', 'connections', 'keep', 'database'];
 
 function parse() {
@@ -43,6 +47,8 @@ function parse() {
       options: {
         records: { type: 'string' },
         batch: { type: 'string' },
+        over: { type: 'string' },
+        'cpu-prof': { type: 'string' },
         samples: { type: 'string' },
         repeat: { type: 'string' },
         connections: { type: 'string' },
@@ -95,7 +101,8 @@ async function main() {
     const batches = (values.batch ?? '500,2000')
       .split(',')
       .map((batch) => positiveInteger(batch.trim(), 0, 'batch'));
-    await ingest({ records, batches });
+    const overMs = positiveInteger(values.over, 86_400, 'over') * 1000;
+    await ingest({ records, batches, overMs, cpuProfileDir: values['cpu-prof'] });
   } else {
     if (values.database !== undefined) {
       if (!/^postgres(ql)?:\/\/./.test(values.database))

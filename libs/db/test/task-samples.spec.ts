@@ -356,6 +356,33 @@ describe(TaskSamples.name, () => {
     ]);
   });
 
+  it('should store batches at the same time, each sample counted once in every width', async () => {
+    // Eight batches at once over the same few minutes, hours, day and month, each repeating
+    // samples of another: what two stores in flight (the metrics service's) do to the rows they share.
+    const start = Date.UTC(2029, 6, 1, 10, 58, 30);
+    const all = Array.from({ length: 400 }, (_, i) =>
+      sample(start + ((i * 7919) % 400) * 900, {
+        project: 'concurrent',
+        profile: ['a', 'b', 'c'][i % 3]!,
+        toolCalls: { Read: 1 + (i % 2) },
+      }),
+    );
+    const batches = Array.from({ length: 8 }, (_, b) => [
+      ...all.filter((_, i) => i % 8 === b),
+      ...all.filter((_, i) => i % 8 === (b + 1) % 8).slice(0, 10),
+    ]);
+    const stored = await Promise.all(batches.map((batch) => samples.store(batch)));
+    expect(stored.reduce((total, batch) => total + batch.length, 0)).toBe(all.length);
+    const sums = await query<{ width: string; tasks: string; calls: string }>(
+      `SELECT width, sum(tasks) AS tasks, sum((SELECT sum(value::bigint) FROM jsonb_each_text(tools))) AS calls
+       FROM task_project_rollups WHERE project = 'concurrent' GROUP BY width ORDER BY width`,
+    );
+    const calls = all.reduce((total, s) => total + s.toolCalls.Read!, 0);
+    expect(sums.map((row) => [row.width, Number(row.tasks), Number(row.calls)])).toEqual(
+      ['day', 'hour', 'minute', 'month'].map((width) => [width, all.length, calls]),
+    );
+  });
+
   it('should park a record once, with its reason', async () => {
     await samples.park([{ id: '1-0', body: '{not json', reason: 'not JSON' }]);
     await samples.park([{ id: '1-0', body: '{not json', reason: 'not JSON' }]);

@@ -21,7 +21,8 @@ export function nextBucket(width: RollupWidth, start: number): number {
   return Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
 }
 
-// A stored sample as the rollups see it: its values, its end as PostgreSQL stored it, and its
+// A stored sample as the rollups see it: its values, its end as PostgreSQL stored it (ms since
+// the epoch), and its
 // durations as the store computed them (null when it never started).
 export interface RolledSample {
   sample: {
@@ -37,7 +38,7 @@ export interface RolledSample {
     numTurns: number | null;
     toolCalls: Record<string, number>;
   };
-  finishedAt: Date;
+  finishedMs: number;
   queueMs: number | null;
   runMs: number | null;
 }
@@ -123,37 +124,44 @@ export interface Rollups {
 }
 
 // The sums the samples add to each width's buckets (a width only from its `since` on), as the
-// store upserts them: one row per key, in key order (finest width first), so that two
-// transactions adding to the same rows lock them in the same order — and one that waits for
-// another, waits at the coarse rows they share, after its own minutes. Histograms end at their
-// last non-empty bucket.
+// store upserts them: one row per key, in key order, so that two transactions adding to the same
+// rows lock them in the same order (no deadlock). The order is the finest width first, in a
+// width the latest bucket first, then the names: of two batches stored at once, the later one —
+// which shares with the earlier at most the minute, hour, day and month where one ended and the
+// next began — adds its own minutes before it waits at the first row they share. Histograms end
+// at their last non-empty bucket.
 export function rollupsOf(
   stored: readonly RolledSample[],
   since: Partial<Record<RollupWidth, Date>>,
 ): Rollups {
-  const rollups = new Map<string, RollupRow>();
-  const tools = new Map<string, ToolRollupRow>();
-  const projects = new Map<string, ProjectRollupRow>();
+  // Per width, per bucket start, per names: numbers and short keys, not one long string a row.
+  const levels = ROLLUP_WIDTHS.map(() => ({
+    rollups: new Map<number, Map<string, RollupRow>>(),
+    tools: new Map<number, Map<string, ToolRollupRow>>(),
+    projects: new Map<number, Map<string, ProjectRollupRow>>(),
+  }));
   const from = ROLLUP_WIDTHS.map((width) => since[width]?.getTime() ?? -Infinity);
-  for (const { sample, finishedAt, queueMs, runMs } of stored) {
-    const at = finishedAt.getTime();
+  for (const { sample, finishedMs: at, queueMs, runMs } of stored) {
     const queueBucket = queueMs === null ? -1 : durationBucket(queueMs);
     const runBucket = runMs === null ? -1 : durationBucket(runMs);
     const reason = sample.reason ?? '';
+    // PostgreSQL text cannot hold \u0000 (a sample whose names do is refused before this).
+    const names = `${sample.project}\u0000${sample.profile}`;
+    const key = `${names}\u0000${sample.status}\u0000${reason}`;
+    let tools: [string, string, number][] | undefined;
+    for (const tool in sample.toolCalls)
+      (tools ??= []).push([tool, `${names}\u0000${tool}`, sample.toolCalls[tool]!]);
     for (let level = 0; level < ROLLUP_WIDTHS.length; level += 1) {
       if (at < from[level]!) continue;
       const width = ROLLUP_WIDTHS[level]!;
-      const bucket = bucketStart(width, at);
-      // The level leads the key, so that the rows sort finest width first. PostgreSQL text
-      // cannot hold \u0000 (a sample whose names do is refused before this).
-      const projectKey = `${level}\u0000${bucket}\u0000${sample.project}`;
-      const prefix = `${projectKey}\u0000${sample.profile}`;
-      const key = `${prefix}\u0000${sample.status}\u0000${reason}`;
-      let row = rollups.get(key);
+      const start = bucketStart(width, at);
+      const maps = levels[level]!;
+      const rows = inBucket(maps.rollups, start);
+      let row = rows.get(key);
       if (!row) {
         row = {
           width,
-          bucket: new Date(bucket),
+          bucket: new Date(start),
           project: sample.project,
           profile: sample.profile,
           status: sample.status,
@@ -165,47 +173,31 @@ export function rollupsOf(
           queueMsSum: 0,
           queueHist: [],
         };
-        rollups.set(key, row);
+        rows.set(key, row);
       }
-      let total = projects.get(projectKey);
+      const totals = inBucket(maps.projects, start);
+      let total = totals.get(sample.project);
       if (!total) {
-        total = {
-          width,
-          bucket: row.bucket,
-          project: sample.project,
-          ...noSums(),
-          tools: {},
-        };
-        projects.set(projectKey, total);
+        total = { width, bucket: row.bucket, project: sample.project, ...noSums(), tools: {} };
+        totals.set(sample.project, total);
       }
-      for (const sums of [row, total]) {
-        sums.tasks += 1;
-        sums.costUsd += sample.costUsd ?? 0;
-        sums.inputTokens += sample.inputTokens ?? 0;
-        sums.outputTokens += sample.outputTokens ?? 0;
-        sums.cacheReadTokens += sample.cacheReadTokens ?? 0;
-        sums.cacheCreationTokens += sample.cacheCreationTokens ?? 0;
-        if (runMs !== null) {
-          sums.runCount += 1;
-          sums.runMsSum += runMs;
-          count(sums.runHist, runBucket);
-        }
-      }
+      add(row, sample, runMs, runBucket);
+      add(total, sample, runMs, runBucket);
       row.numTurns += sample.numTurns ?? 0;
       if (queueMs !== null) {
         row.queueCount += 1;
         row.queueMsSum += queueMs;
         count(row.queueHist, queueBucket);
       }
-      for (const tool in sample.toolCalls) {
-        const calls = sample.toolCalls[tool]!;
+      if (!tools) continue;
+      const toolRows = inBucket(maps.tools, start);
+      for (const [tool, toolKey, calls] of tools) {
         row.toolCalls += calls;
         total.tools[tool] = (total.tools[tool] ?? 0) + calls;
-        const toolKey = `${prefix}\u0000${tool}`;
-        const toolRow = tools.get(toolKey);
+        const toolRow = toolRows.get(toolKey);
         if (toolRow) toolRow.calls += calls;
         else
-          tools.set(toolKey, {
+          toolRows.set(toolKey, {
             width,
             bucket: row.bucket,
             project: sample.project,
@@ -216,16 +208,45 @@ export function rollupsOf(
       }
     }
   }
-  return { rollups: sortedByKey(rollups), tools: sortedByKey(tools), projects: sortedByKey(projects) };
+  return {
+    rollups: levels.flatMap((maps) => inOrder(maps.rollups)),
+    tools: levels.flatMap((maps) => inOrder(maps.tools)),
+    projects: levels.flatMap((maps) => inOrder(maps.projects)),
+  };
+}
+
+function add(sums: TaskSums, sample: RolledSample['sample'], runMs: number | null, runBucket: number) {
+  sums.tasks += 1;
+  sums.costUsd += sample.costUsd ?? 0;
+  sums.inputTokens += sample.inputTokens ?? 0;
+  sums.outputTokens += sample.outputTokens ?? 0;
+  sums.cacheReadTokens += sample.cacheReadTokens ?? 0;
+  sums.cacheCreationTokens += sample.cacheCreationTokens ?? 0;
+  if (runMs !== null) {
+    sums.runCount += 1;
+    sums.runMsSum += runMs;
+    count(sums.runHist, runBucket);
+  }
+}
+
+function inBucket<T>(buckets: Map<number, Map<string, T>>, start: number): Map<string, T> {
+  let rows = buckets.get(start);
+  if (!rows) buckets.set(start, (rows = new Map<string, T>()));
+  return rows;
+}
+
+// A width's rows: the latest bucket first, then by their names (as strings compare: one order
+// in every transaction, which is what the locks need).
+function inOrder<T>(buckets: Map<number, Map<string, T>>): T[] {
+  const rows: T[] = [];
+  for (const start of [...buckets.keys()].sort((a, b) => b - a)) {
+    const named = buckets.get(start)!;
+    for (const key of [...named.keys()].sort()) rows.push(named.get(key)!);
+  }
+  return rows;
 }
 
 function count(hist: number[], bucket: number) {
   while (hist.length <= bucket) hist.push(0);
   hist[bucket]! += 1;
-}
-
-// Keys compare as strings: not always chronological, but the same order in every transaction,
-// which is what the locks need.
-function sortedByKey<T>(rows: Map<string, T>): T[] {
-  return [...rows.keys()].sort().map((key) => rows.get(key)!);
 }

@@ -73,7 +73,7 @@ export class TaskSamples {
     return this.sql.transaction(async (tx) => {
       const inserted = await tx.query<{
         taskId: string;
-        finishedAt: Date;
+        finishedMs: number;
         queueMs: number | null;
         runMs: number | null;
       }>(Prisma.sql`
@@ -101,15 +101,16 @@ export class TaskSamples {
           started_at, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
           num_turns, tool_calls)
         ON CONFLICT DO NOTHING
-        RETURNING task_id AS "taskId", finished_at AS "finishedAt", queue_ms AS "queueMs", run_ms AS "runMs"`);
+        RETURNING task_id AS "taskId", (extract(epoch FROM finished_at) * 1000)::float8 AS "finishedMs",
+          queue_ms AS "queueMs", run_ms AS "runMs"`);
       if (inserted.length === 0) return [];
       const stored: TaskSample[] = [];
       const rolled: RolledSample[] = [];
       for (const row of inserted) {
-        const sample = unique.get(sampleKey(row.taskId, row.finishedAt));
+        const sample = unique.get(`${row.taskId} ${row.finishedMs}`);
         if (!sample) continue;
         stored.push(sample);
-        rolled.push({ sample, finishedAt: row.finishedAt, queueMs: row.queueMs, runMs: row.runMs });
+        rolled.push({ sample, finishedMs: row.finishedMs, queueMs: row.queueMs, runMs: row.runMs });
       }
       await this.addRollups(tx, rollupsOf(rolled, rollupsSince));
       return stored;
@@ -118,7 +119,8 @@ export class TaskSamples {
 
   private async addRollups(tx: SqlTransaction, { rollups, tools, projects }: Rollups): Promise<void> {
     const of = <T, V>(rows: readonly T[], value: (row: T) => V) => rows.map(value);
-    // Histograms travel as array literals ('{0,2,1}'): they differ in length.
+    // Histograms travel as array literals ('{0,2,1}'): they differ in length. Times as ISO text:
+    // node-postgres formats a Date in the local zone, several times slower.
     const literal = (hist: readonly number[]) => `{${hist.join(',')}}`;
     await tx.query(Prisma.sql`
       WITH rolled AS (
@@ -130,7 +132,7 @@ export class TaskSamples {
           output_tokens, cache_read_tokens, cache_creation_tokens, num_turns, tool_calls,
           queue_count, queue_ms_sum, queue_hist::bigint[], run_count, run_ms_sum, run_hist::bigint[]
         FROM unnest(
-          ${of(rollups, (r) => r.width)}::text[], ${of(rollups, (r) => r.bucket)}::timestamptz[],
+          ${of(rollups, (r) => r.width)}::text[], ${of(rollups, (r) => r.bucket.toISOString())}::timestamptz[],
           ${of(rollups, (r) => r.project)}::text[], ${of(rollups, (r) => r.profile)}::text[],
           ${of(rollups, (r) => r.status)}::text[], ${of(rollups, (r) => r.reason)}::text[],
           ${of(rollups, (r) => r.tasks)}::bigint[], ${of(rollups, (r) => r.costUsd)}::float8[],
@@ -157,7 +159,7 @@ export class TaskSamples {
         SELECT width, bucket, project, tasks, cost_usd, input_tokens, output_tokens,
           cache_read_tokens, cache_creation_tokens, run_count, run_ms_sum, run_hist::bigint[], tools
         FROM unnest(
-          ${of(projects, (r) => r.width)}::text[], ${of(projects, (r) => r.bucket)}::timestamptz[],
+          ${of(projects, (r) => r.width)}::text[], ${of(projects, (r) => r.bucket.toISOString())}::timestamptz[],
           ${of(projects, (r) => r.project)}::text[], ${of(projects, (r) => r.tasks)}::bigint[],
           ${of(projects, (r) => r.costUsd)}::float8[], ${of(projects, (r) => r.inputTokens)}::bigint[],
           ${of(projects, (r) => r.outputTokens)}::bigint[],
@@ -183,7 +185,7 @@ export class TaskSamples {
       )
       INSERT INTO task_tool_rollups (width, bucket, project, profile, tool, calls)
       SELECT * FROM unnest(
-        ${of(tools, (t) => t.width)}::text[], ${of(tools, (t) => t.bucket)}::timestamptz[],
+        ${of(tools, (t) => t.width)}::text[], ${of(tools, (t) => t.bucket.toISOString())}::timestamptz[],
         ${of(tools, (t) => t.project)}::text[], ${of(tools, (t) => t.profile)}::text[],
         ${of(tools, (t) => t.tool)}::text[], ${of(tools, (t) => t.calls)}::bigint[])
       ON CONFLICT (width, bucket, project, profile, tool) DO UPDATE SET
@@ -376,7 +378,7 @@ function addCounts(
 
 // A sample's identity as PostgreSQL compares it; a time JS cannot read keeps its text (PostgreSQL
 // refuses it, and the record is parked).
-function sampleKey(taskId: string, finishedAt: string | Date): string {
-  const at = typeof finishedAt === 'string' ? Date.parse(finishedAt) : finishedAt.getTime();
-  return `${taskId} ${Number.isNaN(at) ? String(finishedAt) : at}`;
+function sampleKey(taskId: string, finishedAt: string): string {
+  const at = Date.parse(finishedAt);
+  return `${taskId} ${Number.isNaN(at) ? finishedAt : at}`;
 }

@@ -18,6 +18,8 @@ import { SamplesMetrics } from './samples.metrics';
 const BLOCK_MS = 2_000;
 // After Redis or PostgreSQL failed a pass: the wait before the next.
 const RETRY_MS = 1_000;
+// Batches stored at the same time, each in its own transaction.
+const STORES_IN_FLIGHT = 2;
 
 // Reads the records stream with the consumer group and stores each record once: a batch's samples
 // and their rollups in one statement (a sample stored before is not counted again), then
@@ -58,18 +60,36 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     await this.loop;
   }
 
-  // One batch is stored at a time; while it is, the next batch of new records is read and parsed
-  // (and its tool calls looked up), so that this process and PostgreSQL work at the same time
-  // rather than in turn. Nothing is acknowledged before it is stored, whatever was read ahead.
+  // Up to STORES_IN_FLIGHT batches are stored at a time, each in its own transaction, and while
+  // they are the next batch of new records is read and parsed (and its tool calls looked up):
+  // this process and PostgreSQL work at the same time rather than in turn. Two transactions wait
+  // for each other only at the rollup rows they share (docs/observability.md). Nothing is
+  // acknowledged before its own transaction has committed, whatever was read ahead; after a
+  // failure, what is in flight is finished before what stayed pending is read again.
   private async run(): Promise<void> {
     const consumer = this.config.METRICS_CONSUMER;
     const count = this.config.METRICS_BATCH_SIZE;
     let ownPending = true;
     let ahead: Promise<Prepared | Error> | undefined;
+    const inFlight = new Set<Promise<void>>();
+    let failure: Error | undefined;
+    const settle = async () => {
+      await Promise.all(inFlight);
+      if (ahead) await ahead;
+      ahead = undefined;
+    };
     while (!this.stopping) {
       try {
+        if (failure !== undefined) {
+          const error = failure;
+          failure = undefined;
+          throw error;
+        }
         let prepared: Prepared | undefined;
         if (ownPending) {
+          // What this consumer holds pending includes what is in flight: let it land first.
+          await Promise.all(inFlight);
+          if (failure !== undefined) continue;
           const batch = await this.records.readOwnPending(consumer, count);
           ownPending = batch.length > 0;
           if (batch.length > 0) prepared = await this.prepare(batch);
@@ -85,14 +105,19 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
           prepared = next;
         }
         if (!prepared || prepared.batch.length === 0) continue;
+        const stored = this.commit(prepared).catch((error: unknown) => {
+          failure ??= error instanceof Error ? error : new Error(String(error));
+        });
+        inFlight.add(stored);
+        void stored.finally(() => inFlight.delete(stored));
         // A full batch says more are waiting: read them while this one is stored.
         if (!ownPending && !ahead && prepared.batch.length === count && this.reader)
           ahead = this.readAhead(this.reader, consumer, count);
-        await this.commit(prepared);
+        if (inFlight.size >= STORES_IN_FLIGHT) await Promise.race(inFlight);
       } catch (error) {
         // What was read ahead is pending too: read again below with the rest, not twice.
-        if (ahead) await ahead;
-        ahead = undefined;
+        await settle();
+        failure = undefined;
         if (this.stopping) break;
         // What was read stays pending: read again, first, on the next pass.
         ownPending = true;
@@ -103,7 +128,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
         if (this.reader?.status === 'end') this.reader = this.redis.duplicate();
       }
     }
-    if (ahead) await ahead;
+    await settle();
   }
 
   // New records, parsed and looked up; a failure is returned, not thrown, so that a read ahead
