@@ -127,6 +127,12 @@ const ProfileFieldsSchema = z.object({
   internetAccess: z
     .boolean()
     .describe("the profile's tasks may reach the internet through the runner's egress proxy"),
+  telemetryContent: z
+    .boolean()
+    .describe(
+      "the agent CLI's own telemetry includes the prompts and the tools' inputs (off: only their " +
+        'sizes, names and timings); stored with the task, readable by whoever may read the task',
+    ),
   delegation: DelegationSettingsSchema.describe(
     "the agent gets Hangar's MCP server to start child tasks on the listed profiles (docs/delegation.md)",
   ),
@@ -143,7 +149,8 @@ const ProfileFieldsSchema = z.object({
     ),
 });
 
-// Defaults apply when a profile is made (trustRepositorySettings and internetAccess: false), never
+// Defaults apply when a profile is made (trustRepositorySettings, internetAccess and
+// telemetryContent: false), never
 // to a change: a change leaves out what it keeps.
 export const CreateProfileSchema = ProfileFieldsSchema.partial()
   .extend({
@@ -177,6 +184,7 @@ function agentProfileSchema<Server extends z.ZodType>(server: Server) {
     skills: z.record(z.string(), z.string()),
     trustRepositorySettings: z.boolean(),
     internetAccess: z.boolean(),
+    telemetryContent: z.boolean(),
     delegation: DelegationSettingsSchema,
     approvals: ApprovalPolicySchema,
     warm: z.number().int().nullable(),

@@ -198,7 +198,11 @@ describe('agent profiles', () => {
 
   it('should let only an instance administrator trust repository settings, and audit every switch', async () => {
     const created = await request(stack, 'POST', '/api/v1/profiles', { name: 'trusting' }, projectAdmin);
-    expect(created.body).toMatchObject({ trustRepositorySettings: false, internetAccess: false });
+    expect(created.body).toMatchObject({
+      trustRepositorySettings: false,
+      internetAccess: false,
+      telemetryContent: false,
+    });
 
     const patch = (body: unknown, caller: Record<string, string>) =>
       request(stack, 'PATCH', '/api/v1/profiles/trusting', body, caller);

@@ -222,6 +222,31 @@ describe("agent-runner: the agents' telemetry relayed from the sandbox", () => {
     expect(JSON.stringify(prompt?.attributes ?? {})).not.toContain('Write hello.txt please');
   });
 
+  it('should include the prompt in the CLI telemetry only for a profile that opts in (telemetryContent)', async () => {
+    const created = await request(stack, 'POST', '/api/v1/profiles', {
+      name: 'content-logged',
+      telemetryContent: true,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ telemetryContent: true });
+    const prompt = 'Write hello.txt please, with the prompt logged';
+    const task = await runTask(stack, { prompt, profile: 'content-logged', scenario: 'write-file' });
+    expect(task.status).toBe('COMPLETED');
+    const deadline = Date.now() + 30_000;
+    let logged: { attributes: Record<string, unknown> } | undefined;
+    while (!logged) {
+      if (Date.now() > deadline) throw new Error(`no user_prompt event for ${task.id} within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      logged = (
+        await db.query<{ attributes: Record<string, unknown> }>(
+          "SELECT attributes FROM telemetry_events WHERE task_id = $1 AND name = 'user_prompt'",
+          [task.id],
+        )
+      ).rows[0];
+    }
+    expect(JSON.stringify(logged.attributes)).toContain(prompt);
+  });
+
   it("should store a Gemini task's CLI telemetry under the task too, without its prompt", async () => {
     expect(
       (

@@ -36,6 +36,7 @@ export function toProfile(row: ProfileRow & { project: { slug: string } }): Agen
     skills: row.skillFiles as AgentProfile['skills'],
     trustRepositorySettings: row.trustRepositorySettings,
     internetAccess: row.internetAccess,
+    telemetryContent: row.telemetryContent,
     // Null (never set) is off; a stored setting is read with today's defaults.
     delegation: row.delegation === null ? DELEGATION_OFF : DelegationSettingsSchema.parse(row.delegation),
     approvals: row.approvals === null ? APPROVALS_OFF : ApprovalPolicySchema.parse(row.approvals),

@@ -105,7 +105,12 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
     ...withEnv(
       access.proxyUrl ? proxyEnvironment(access.proxyUrl, access.modelBaseUrl) : {},
       access.otlpUrl && profile.provider !== 'codex'
-        ? telemetryEnvironment(profile.provider, access.otlpUrl, access.token, request.telemetry)
+        ? telemetryEnvironment(
+            { provider: profile.provider, telemetryContent: profile.telemetryContent },
+            access.otlpUrl,
+            access.token,
+            request.telemetry,
+          )
         : {},
     ),
     ...(binaryPath ? { binaryPath } : {}),
@@ -194,11 +199,11 @@ function withEnv(...parts: Record<string, string>[]): { env?: Record<string, str
 // The agent CLI's own OpenTelemetry (docs/observability.md#the-agents-telemetry): its spans,
 // events and metrics over OTLP/HTTP to the runner's relay, with the attempt's credential (the
 // OpenTelemetry SDK's OTEL_EXPORTER_OTLP_HEADERS) and the task named in its resource. Prompts and
-// tool inputs stay out of it: Claude Code's OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS are
-// not set, Gemini's GEMINI_TELEMETRY_LOG_PROMPTS is false. (Codex reads its telemetry settings
-// from its config.toml only: not yet.)
+// tool inputs stay out of it unless the profile opts in (`telemetryContent`): Claude Code's
+// OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS, Gemini's GEMINI_TELEMETRY_LOG_PROMPTS. (Codex
+// reads its telemetry settings from its config.toml only: not yet.)
 function telemetryEnvironment(
-  provider: 'claude' | 'gemini',
+  { provider, telemetryContent }: { provider: 'claude' | 'gemini'; telemetryContent: boolean },
   otlpUrl: string,
   token: string,
   telemetry: LaunchRequest['telemetry'],
@@ -234,7 +239,7 @@ function telemetryEnvironment(
       GEMINI_TELEMETRY_TARGET: 'local',
       GEMINI_TELEMETRY_OTLP_ENDPOINT: otlpUrl,
       GEMINI_TELEMETRY_OTLP_PROTOCOL: 'http',
-      GEMINI_TELEMETRY_LOG_PROMPTS: 'false',
+      GEMINI_TELEMETRY_LOG_PROMPTS: telemetryContent ? 'true' : 'false',
       ...common,
     };
   return {
@@ -245,6 +250,7 @@ function telemetryEnvironment(
     OTEL_METRICS_EXPORTER: 'otlp',
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    ...(telemetryContent ? { OTEL_LOG_USER_PROMPTS: '1', OTEL_LOG_TOOL_DETAILS: '1' } : {}),
     ...common,
   };
 }

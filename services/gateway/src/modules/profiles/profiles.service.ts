@@ -10,7 +10,7 @@ import { ProfileRepository } from '@hangar/db';
 import { AuditTrail } from '../../common/audit-trail';
 
 // The switches the audit log shows from and to, beside which fields a change named.
-const AUDITED_SWITCHES = ['trustRepositorySettings', 'internetAccess'] as const;
+const AUDITED_SWITCHES = ['trustRepositorySettings', 'internetAccess', 'telemetryContent'] as const;
 
 // Profiles are read by every member and changed by the project's admins. Loading a repository's
 // own settings (its hooks run on the runner) is for instance administrators to turn on.
