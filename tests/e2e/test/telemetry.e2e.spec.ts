@@ -287,6 +287,48 @@ describe("agent-runner: the agents' telemetry relayed from the sandbox", () => {
     expect(JSON.stringify(rows)).not.toContain(prompt);
   });
 
+  it("should store a Codex task's CLI telemetry under the task too, without its prompt", async () => {
+    expect(
+      (await request(stack, 'POST', '/api/v1/profiles', { name: 'codex', provider: 'codex' })).status,
+    ).toBe(201);
+    const prompt = 'run a command for the codex telemetry test';
+    const task = await runTask(stack, { prompt, profile: 'codex', scenario: 'codex-shell' });
+    expect(task.status).toBe('COMPLETED');
+    const stored = async () =>
+      (
+        await db.query<{
+          kind: string;
+          service: string;
+          name: string;
+          trace_id: string | null;
+          attributes: unknown;
+        }>(
+          `SELECT 'event' AS kind, service, name, NULL AS trace_id, attributes FROM telemetry_events WHERE task_id = $1
+           UNION ALL SELECT 'span', service, name, trace_id, attributes FROM telemetry_spans WHERE task_id = $1`,
+          [task.id],
+        )
+      ).rows;
+    const deadline = Date.now() + 30_000;
+    let rows = await stored();
+    // Codex exports its events and spans as it shuts down.
+    while (!rows.some((row) => row.kind === 'event') || !rows.some((row) => row.kind === 'span')) {
+      if (Date.now() > deadline)
+        throw new Error(`no Codex telemetry for ${task.id} within 30 s: ${JSON.stringify(rows.slice(0, 5))}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      rows = await stored();
+    }
+    expect(rows.map((row) => row.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^codex\./)]));
+    // Named by its resource as Hangar's task (Codex 0.169's `exec` starts a trace of its own:
+    // TRACEPARENT is set, not continued), and its prompt stays out.
+    const exec = rows.find((row) => row.kind === 'span' && row.name === 'codex.exec');
+    expect(exec?.attributes).toMatchObject({
+      'hangar.task_id': task.id,
+      'hangar.project': 'default',
+      'hangar.profile': 'codex',
+    });
+    expect(JSON.stringify(rows)).not.toContain(prompt);
+  });
+
   it('should refuse telemetry without an attempt credential, or with one that is not an attempt’s', async () => {
     const relay = `http://127.0.0.1:${await runnerTaskApiPort(stack)}/otlp/v1/traces`;
     const body = JSON.stringify({ resourceSpans: [] });

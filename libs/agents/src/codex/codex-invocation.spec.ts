@@ -101,6 +101,30 @@ describe(buildCodexInvocation.name, () => {
     expect(plain.files).toBeUndefined();
   });
 
+  it("should export Codex's telemetry to the endpoint with the credential, prompts only when asked", () => {
+    const args = (logContent: boolean) =>
+      buildCodexInvocation({
+        ...base,
+        telemetryExport: { endpoint: 'http://10.0.2.2:7001/otlp', token: 'hgr_att_x', logContent },
+      }).args;
+    const exporter = (signal: string) =>
+      `{ otlp-http = { endpoint = "http://10.0.2.2:7001/otlp/v1/${signal}", protocol = "binary", headers = { Authorization = "Bearer hgr_att_x" } } }`;
+    expect(args(false)).toEqual(
+      expect.arrayContaining([
+        `otel.exporter=${exporter('logs')}`,
+        `otel.trace_exporter=${exporter('traces')}`,
+        `otel.metrics_exporter=${exporter('metrics')}`,
+        'otel.log_user_prompt=false',
+      ]),
+    );
+    expect(args(true)).toContain('otel.log_user_prompt=true');
+    // Before the prompt, each after its -c.
+    const flags = args(false);
+    expect(flags[flags.indexOf('otel.log_user_prompt=false') - 1]).toBe('-c');
+    expect(flags.indexOf('otel.log_user_prompt=false')).toBeLessThan(flags.indexOf('--'));
+    expect(buildCodexInvocation(base).args.join(' ')).not.toContain('otel.');
+  });
+
   it('should read a prompt too long for one argument from stdin', () => {
     const prompt = 'é'.repeat(60_000);
     const invocation = buildCodexInvocation({ prompt, homeDir: '/h' });

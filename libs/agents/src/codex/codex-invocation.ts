@@ -41,6 +41,22 @@ function config(key: string, value: string | boolean): string[] {
   return ['-c', `${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`];
 }
 
+// Codex's OpenTelemetry (its config's [otel]): events (logs), spans and metrics over OTLP/HTTP in
+// protobuf, each exporter an inline table. It continues the trace in TRACEPARENT itself.
+function telemetryArgs({ endpoint, token, logContent }: NonNullable<AgentRunSpec['telemetryExport']>) {
+  const exporter = (signal: 'logs' | 'traces' | 'metrics') =>
+    `{ otlp-http = { endpoint = ${JSON.stringify(`${endpoint}/v1/${signal}`)}, protocol = "binary", headers = { Authorization = ${JSON.stringify(`Bearer ${token}`)} } } }`;
+  return [
+    '-c',
+    `otel.exporter=${exporter('logs')}`,
+    '-c',
+    `otel.trace_exporter=${exporter('traces')}`,
+    '-c',
+    `otel.metrics_exporter=${exporter('metrics')}`,
+    ...config('otel.log_user_prompt', logContent),
+  ];
+}
+
 export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
   const provider = `model_providers.${CODEX_PROVIDER_ID}`;
   const args = [
@@ -60,6 +76,7 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
     ...config('check_for_update_on_startup', false),
     ...config('analytics.enabled', false),
   ];
+  if (spec.telemetryExport) args.push(...telemetryArgs(spec.telemetryExport));
   if (spec.model) args.push('--model', spec.model);
   if (spec.appendSystemPrompt) args.push(...config('developer_instructions', spec.appendSystemPrompt));
   // An untrusted project's .codex/ (config, hooks, MCP servers, rules) is not loaded; AGENTS.md is.

@@ -13,6 +13,7 @@ import {
   APPROVAL_TOOL,
   HANGAR_MCP_SERVER,
   type AgentProfile,
+  type Provider,
   type Task,
   type TraceContext,
 } from '@hangar/contracts';
@@ -104,7 +105,7 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
     apiKey: access.token,
     ...withEnv(
       access.proxyUrl ? proxyEnvironment(access.proxyUrl, access.modelBaseUrl) : {},
-      access.otlpUrl && profile.provider !== 'codex'
+      access.otlpUrl
         ? telemetryEnvironment(
             { provider: profile.provider, telemetryContent: profile.telemetryContent },
             access.otlpUrl,
@@ -113,6 +114,16 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
           )
         : {},
     ),
+    // Codex reads its exporters from its config only: the same relay, as `-c otel.*`.
+    ...(access.otlpUrl && profile.provider === 'codex'
+      ? {
+          telemetryExport: {
+            endpoint: access.otlpUrl,
+            token: access.token,
+            logContent: profile.telemetryContent,
+          },
+        }
+      : {}),
     ...(binaryPath ? { binaryPath } : {}),
     ...profileOptions(profile),
     ...(mcpConfig ? { mcpConfigPath: path.join(seen.home, MCP_CONFIG_FILE) } : {}),
@@ -200,10 +211,10 @@ function withEnv(...parts: Record<string, string>[]): { env?: Record<string, str
 // events and metrics over OTLP/HTTP to the runner's relay, with the attempt's credential (the
 // OpenTelemetry SDK's OTEL_EXPORTER_OTLP_HEADERS) and the task named in its resource. Prompts and
 // tool inputs stay out of it unless the profile opts in (`telemetryContent`): Claude Code's
-// OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS, Gemini's GEMINI_TELEMETRY_LOG_PROMPTS. (Codex
-// reads its telemetry settings from its config.toml only: not yet.)
+// OTEL_LOG_USER_PROMPTS and OTEL_LOG_TOOL_DETAILS, Gemini's GEMINI_TELEMETRY_LOG_PROMPTS. Codex
+// takes only the resource and the trace from here (its exporters: `telemetryExport`).
 function telemetryEnvironment(
-  { provider, telemetryContent }: { provider: 'claude' | 'gemini'; telemetryContent: boolean },
+  { provider, telemetryContent }: { provider: Provider; telemetryContent: boolean },
   otlpUrl: string,
   token: string,
   telemetry: LaunchRequest['telemetry'],
@@ -232,6 +243,7 @@ function telemetryEnvironment(
     ...(telemetry?.trace ? { TRACEPARENT: telemetry.trace.traceparent } : {}),
     ...(telemetry?.trace?.tracestate ? { TRACESTATE: telemetry.trace.tracestate } : {}),
   };
+  if (provider === 'codex') return common;
   if (provider === 'gemini')
     return {
       // Gemini CLI's own switches (its docs/cli/telemetry.md); it appends /v1/<signal> itself.
