@@ -362,7 +362,12 @@ describe('the dashboard in a browser', () => {
       const response = await fetch('/api/v1/profiles', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'trusting', trustRepositorySettings: true, internetAccess: true }),
+        body: JSON.stringify({
+          name: 'trusting',
+          trustRepositorySettings: true,
+          internetAccess: true,
+          telemetryContent: true,
+        }),
       });
       return response.status;
     });
@@ -373,6 +378,9 @@ describe('the dashboard in a browser', () => {
     await expect(trustingRow.getByRole('cell', { name: 'allowed', exact: true }).count()).resolves.toBe(1);
     const reviewerRow = page.getByRole('table', { name: 'Profiles' }).getByRole('row', { name: /reviewer/ });
     await expect(reviewerRow.getByText('trusts repository settings').count()).resolves.toBe(0);
+    // So does one whose agents' telemetry logs their prompts.
+    await trustingRow.getByText('logs prompts').waitFor();
+    await expect(reviewerRow.getByText('logs prompts').count()).resolves.toBe(0);
     await screenshot('profiles');
 
     await page.goto('/integrations');

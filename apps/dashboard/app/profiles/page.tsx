@@ -71,6 +71,17 @@ export default function ProfilesPage() {
                       <TrustBadge />
                     </>
                   )}
+                  {profile.telemetryContent && (
+                    <>
+                      {' '}
+                      <span
+                        className="badge"
+                        title="The agent CLI's telemetry of this profile's tasks includes their prompts and tool inputs"
+                      >
+                        logs prompts
+                      </span>
+                    </>
+                  )}
                 </td>
                 <td>{profile.provider}</td>
                 <td>{profile.model ?? 'default'}</td>
