@@ -45,7 +45,7 @@ export interface AgentRunSpec {
   outputSchema?: OutputSchema;
   // Extra variables (trace context, proxies); everything else from the parent is withheld.
   env?: Readonly<Record<string, string>>;
-  // The CLI's own OpenTelemetry for a CLI that reads it only from its config (Codex: `otel.*`):
+  // The CLI's own OpenTelemetry for a CLI that reads it only from its config (Codex: [otel]):
   // OTLP/HTTP to `endpoint` (/v1/{traces,logs,metrics} appended) with the credential, prompts
   // logged only when `logContent`. Claude Code and the Gemini CLI get OTEL_* variables in `env`.
   telemetryExport?: { endpoint: string; token: string; logContent: boolean };

@@ -101,28 +101,24 @@ describe(buildCodexInvocation.name, () => {
     expect(plain.files).toBeUndefined();
   });
 
-  it("should export Codex's telemetry to the endpoint with the credential, prompts only when asked", () => {
-    const args = (logContent: boolean) =>
+  it("should export Codex's telemetry to the endpoint with the credential, prompts only when asked, the credential never on the command line", () => {
+    const invocation = (logContent: boolean) =>
       buildCodexInvocation({
         ...base,
         telemetryExport: { endpoint: 'http://10.0.2.2:7001/otlp', token: 'hgr_att_x', logContent },
-      }).args;
-    const exporter = (signal: string) =>
-      `{ otlp-http = { endpoint = "http://10.0.2.2:7001/otlp/v1/${signal}", protocol = "binary", headers = { Authorization = "Bearer hgr_att_x" } } }`;
-    expect(args(false)).toEqual(
-      expect.arrayContaining([
-        `otel.exporter=${exporter('logs')}`,
-        `otel.trace_exporter=${exporter('traces')}`,
-        `otel.metrics_exporter=${exporter('metrics')}`,
-        'otel.log_user_prompt=false',
-      ]),
-    );
-    expect(args(true)).toContain('otel.log_user_prompt=true');
-    // Before the prompt, each after its -c.
-    const flags = args(false);
-    expect(flags[flags.indexOf('otel.log_user_prompt=false') - 1]).toBe('-c');
-    expect(flags.indexOf('otel.log_user_prompt=false')).toBeLessThan(flags.indexOf('--'));
-    expect(buildCodexInvocation(base).args.join(' ')).not.toContain('otel.');
+      });
+    const exporter = (name: string, signal: string) =>
+      `[otel.${name}.otlp-http]\nendpoint = "http://10.0.2.2:7001/otlp/v1/${signal}"\nprotocol = "binary"\nheaders = { Authorization = "Bearer hgr_att_x" }`;
+    const quiet = invocation(false);
+    expect(quiet.files).toEqual([
+      {
+        path: '/runs/r1/config.toml',
+        content: `[otel]\nlog_user_prompt = false\n\n${exporter('exporter', 'logs')}\n\n${exporter('trace_exporter', 'traces')}\n\n${exporter('metrics_exporter', 'metrics')}\n`,
+      },
+    ]);
+    expect(quiet.args.join(' ')).not.toContain('hgr_att_x');
+    expect(invocation(true).files?.[0]?.content).toMatch(/^\[otel\]\nlog_user_prompt = true\n/);
+    expect(buildCodexInvocation(base).files).toBeUndefined();
   });
 
   it('should read a prompt too long for one argument from stdin', () => {

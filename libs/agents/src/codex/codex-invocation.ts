@@ -7,6 +7,8 @@ import { resolveCodexBinary } from './codex-binary';
 export const CODEX_PROVIDER_ID = 'hangar';
 // In the run's home: `--output-schema` takes a file.
 export const CODEX_OUTPUT_SCHEMA_FILE = 'output-schema.json';
+// In the run's home (CODEX_HOME): the settings `-c` would show on the command line.
+export const CODEX_CONFIG_FILE = 'config.toml';
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 export const CODEX_IGNORED_OPTIONS: Readonly<Partial<Record<AgentRunOption, string>>> = {
@@ -42,19 +44,23 @@ function config(key: string, value: string | boolean): string[] {
 }
 
 // Codex's OpenTelemetry (its config's [otel]): events (logs), spans and metrics over OTLP/HTTP in
-// protobuf, each exporter an inline table. It continues the trace in TRACEPARENT itself.
-function telemetryArgs({ endpoint, token, logContent }: NonNullable<AgentRunSpec['telemetryExport']>) {
-  const exporter = (signal: 'logs' | 'traces' | 'metrics') =>
-    `{ otlp-http = { endpoint = ${JSON.stringify(`${endpoint}/v1/${signal}`)}, protocol = "binary", headers = { Authorization = ${JSON.stringify(`Bearer ${token}`)} } } }`;
-  return [
-    '-c',
-    `otel.exporter=${exporter('logs')}`,
-    '-c',
-    `otel.trace_exporter=${exporter('traces')}`,
-    '-c',
-    `otel.metrics_exporter=${exporter('metrics')}`,
-    ...config('otel.log_user_prompt', logContent),
-  ];
+// protobuf. In the run's config.toml, not `-c`: the exporters' header holds the attempt's
+// credential, and a command line is anyone's to read on the host (`ps`). (A JSON string is a
+// valid TOML basic string.)
+function telemetryToml({ endpoint, token, logContent }: NonNullable<AgentRunSpec['telemetryExport']>) {
+  const exporter = (name: string, signal: 'logs' | 'traces' | 'metrics') =>
+    [
+      `[otel.${name}.otlp-http]`,
+      `endpoint = ${JSON.stringify(`${endpoint}/v1/${signal}`)}`,
+      'protocol = "binary"',
+      `headers = { Authorization = ${JSON.stringify(`Bearer ${token}`)} }`,
+    ].join('\n');
+  return `${[
+    `[otel]\nlog_user_prompt = ${String(logContent)}`,
+    exporter('exporter', 'logs'),
+    exporter('trace_exporter', 'traces'),
+    exporter('metrics_exporter', 'metrics'),
+  ].join('\n\n')}\n`;
 }
 
 export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
@@ -76,7 +82,6 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
     ...config('check_for_update_on_startup', false),
     ...config('analytics.enabled', false),
   ];
-  if (spec.telemetryExport) args.push(...telemetryArgs(spec.telemetryExport));
   if (spec.model) args.push('--model', spec.model);
   if (spec.appendSystemPrompt) args.push(...config('developer_instructions', spec.appendSystemPrompt));
   // An untrusted project's .codex/ (config, hooks, MCP servers, rules) is not loaded; AGENTS.md is.
@@ -104,7 +109,14 @@ export function buildCodexInvocation(spec: AgentRunSpec): AgentInvocation {
 
   const invocation: AgentInvocation = { command: resolveCodexBinary(spec.binaryPath), args, env };
   if (promptViaStdin) invocation.stdin = spec.prompt;
-  if (spec.outputSchema)
-    invocation.files = [{ path: outputSchemaPath, content: `${JSON.stringify(spec.outputSchema)}\n` }];
+  const files = [
+    ...(spec.outputSchema
+      ? [{ path: outputSchemaPath, content: `${JSON.stringify(spec.outputSchema)}\n` }]
+      : []),
+    ...(spec.telemetryExport
+      ? [{ path: path.join(spec.homeDir, CODEX_CONFIG_FILE), content: telemetryToml(spec.telemetryExport) }]
+      : []),
+  ];
+  if (files.length > 0) invocation.files = files;
   return invocation;
 }

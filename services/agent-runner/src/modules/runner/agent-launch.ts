@@ -114,7 +114,7 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
           )
         : {},
     ),
-    // Codex reads its exporters from its config only: the same relay, as `-c otel.*`.
+    // Codex reads its exporters from its config only: the same relay, in its config.toml.
     ...(access.otlpUrl && profile.provider === 'codex'
       ? {
           telemetryExport: {
@@ -226,11 +226,8 @@ function telemetryEnvironment(
         ['hangar.profile', telemetry.task.profile],
       ]
     : [];
-  const common = {
-    OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}`,
-    // The resource from OTEL_RESOURCE_ATTRIBUTES only: the SDK's process detector would add the
-    // CLI's command line (process.command_args), which holds the prompt when it is an argument.
-    OTEL_NODE_RESOURCE_DETECTORS: 'env',
+  // What every CLI's SDK reads from the environment: the task as its resource, and its trace.
+  const resource = {
     ...(telemetry
       ? {
           // W3C baggage-style list: values percent-encoded (a profile name is safe; a slug too).
@@ -243,7 +240,15 @@ function telemetryEnvironment(
     ...(telemetry?.trace ? { TRACEPARENT: telemetry.trace.traceparent } : {}),
     ...(telemetry?.trace?.tracestate ? { TRACESTATE: telemetry.trace.tracestate } : {}),
   };
-  if (provider === 'codex') return common;
+  // Codex's exporters and their credential are in its config (`telemetryExport`).
+  if (provider === 'codex') return resource;
+  const common = {
+    ...resource,
+    OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}`,
+    // The resource from OTEL_RESOURCE_ATTRIBUTES only: the SDK's process detector would add the
+    // CLI's command line (process.command_args), which holds the prompt when it is an argument.
+    OTEL_NODE_RESOURCE_DETECTORS: 'env',
+  };
   if (provider === 'gemini')
     return {
       // Gemini CLI's own switches (its docs/cli/telemetry.md); it appends /v1/<signal> itself.
