@@ -23,6 +23,20 @@ interface SampleRow {
 }
 
 const WIDTHS = ['minute', 'hour', 'day', 'month'] as const;
+// What task_project_rollups sums, beside its tools.
+const PROJECT_COLUMNS = [
+  'tasks',
+  'cost_usd',
+  'input_tokens',
+  'output_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'run_count',
+  'run_ms_sum',
+  'run_hist',
+];
+
+type Sums = Record<string, number | number[]>;
 const MINUTE = 60_000;
 
 // The metrics service with real processes (docs/observability.md): tasks run with the real CLI
@@ -116,16 +130,40 @@ describe('metrics service: the time series of ended tasks', () => {
   // The rollups as they must be: summed here, from the raw samples, without the service's SQL.
   async function expectRollupsToBeTheSamplesSums(): Promise<void> {
     const { rows: samples } = await db.query<SampleRow>('SELECT * FROM task_samples');
-    const expected = new Map<string, Record<string, number | number[]>>();
+    const expected = new Map<string, Sums>();
     const expectedTools = new Map<string, number>();
-    // And per project, whatever the profile or outcome.
-    const expectedProjects = new Map<string, Record<string, number | number[] | Record<string, number>>>();
+    // And per project, whatever the profile or outcome, with its tool calls by name.
+    const expectedProjects = new Map<string, { sums: Sums; tools: Record<string, number> }>();
     const bucketOf = (ms: number) => DURATION_BOUNDS_MS.filter((bound) => ms >= bound).length;
-    const add = (hist: number[], ms: number | null) => {
+    const count = (hist: number[], ms: number | null) => {
       if (ms === null) return;
       const at = bucketOf(ms);
       while (hist.length <= at) hist.push(0);
       hist[at] = (hist[at] ?? 0) + 1;
+    };
+    // Each column a sample adds to, as the rollups name them.
+    const added: Record<string, (sample: SampleRow) => number | string | null> = {
+      tasks: () => 1,
+      cost_usd: (sample) => sample.cost_usd,
+      input_tokens: (sample) => sample.input_tokens,
+      output_tokens: (sample) => sample.output_tokens,
+      cache_read_tokens: (sample) => sample.cache_read_tokens,
+      cache_creation_tokens: (sample) => sample.cache_creation_tokens,
+      num_turns: (sample) => sample.num_turns,
+      tool_calls: (sample) => Object.values(sample.tool_calls).reduce((a, b) => a + b, 0),
+      queue_count: (sample) => (sample.queue_ms === null ? 0 : 1),
+      queue_ms_sum: (sample) => sample.queue_ms,
+      run_count: (sample) => (sample.run_ms === null ? 0 : 1),
+      run_ms_sum: (sample) => sample.run_ms,
+    };
+    const noSums = (columns: readonly string[]): Sums =>
+      Object.fromEntries(columns.map((name) => [name, name.endsWith('_hist') ? [] : 0]));
+    const addTo = (sums: Sums, sample: SampleRow) => {
+      for (const name of Object.keys(sums)) {
+        if (name === 'queue_hist') count(sums[name] as number[], sample.queue_ms);
+        else if (name === 'run_hist') count(sums[name] as number[], sample.run_ms);
+        else sums[name] = (sums[name] as number) + Number(added[name]!(sample) ?? 0);
+      }
     };
     // Per-minute rollups are kept METRICS_MINUTE_ROLLUP_DAYS (14 by default): none older.
     const minutesSince = Date.now() - 14 * 86_400_000;
@@ -136,70 +174,14 @@ describe('metrics service: the time series of ended tasks', () => {
         const key = [width, bucket, sample.project, sample.profile, sample.status, sample.reason ?? ''].join(
           '|',
         );
-        const sums = expected.get(key) ?? {
-          tasks: 0,
-          cost_usd: 0,
-          input_tokens: 0,
-          output_tokens: 0,
-          cache_read_tokens: 0,
-          cache_creation_tokens: 0,
-          num_turns: 0,
-          tool_calls: 0,
-          queue_count: 0,
-          queue_ms_sum: 0,
-          run_count: 0,
-          run_ms_sum: 0,
-          queue_hist: [],
-          run_hist: [],
-        };
-        const bump = (name: string, by: number | string | null) =>
-          (sums[name] = (sums[name] as number) + Number(by ?? 0));
-        bump('tasks', 1);
-        bump('cost_usd', sample.cost_usd);
-        bump('input_tokens', sample.input_tokens);
-        bump('output_tokens', sample.output_tokens);
-        bump('cache_read_tokens', sample.cache_read_tokens);
-        bump('cache_creation_tokens', sample.cache_creation_tokens);
-        bump('num_turns', sample.num_turns);
-        bump(
-          'tool_calls',
-          Object.values(sample.tool_calls).reduce((a, b) => a + b, 0),
-        );
-        if (sample.queue_ms !== null) bump('queue_count', 1);
-        bump('queue_ms_sum', sample.queue_ms);
-        if (sample.run_ms !== null) bump('run_count', 1);
-        bump('run_ms_sum', sample.run_ms);
-        add(sums.queue_hist as number[], sample.queue_ms);
-        add(sums.run_hist as number[], sample.run_ms);
+        const sums = expected.get(key) ?? noSums([...Object.keys(added), 'queue_hist', 'run_hist']);
+        addTo(sums, sample);
         expected.set(key, sums);
         const projectKey = [width, bucket, sample.project].join('|');
-        const project = expectedProjects.get(projectKey) ?? {
-          tasks: 0,
-          cost_usd: 0,
-          input_tokens: 0,
-          output_tokens: 0,
-          cache_read_tokens: 0,
-          cache_creation_tokens: 0,
-          run_count: 0,
-          run_ms_sum: 0,
-          run_hist: [],
-          tools: {},
-        };
-        for (const name of [
-          'input_tokens',
-          'output_tokens',
-          'cache_read_tokens',
-          'cache_creation_tokens',
-        ] as const)
-          project[name] = (project[name] as number) + Number(sample[name] ?? 0);
-        project.tasks = (project.tasks as number) + 1;
-        project.cost_usd = (project.cost_usd as number) + Number(sample.cost_usd ?? 0);
-        if (sample.run_ms !== null) project.run_count = (project.run_count as number) + 1;
-        project.run_ms_sum = (project.run_ms_sum as number) + Number(sample.run_ms ?? 0);
-        add(project.run_hist as number[], sample.run_ms);
-        const projectTools = project.tools as Record<string, number>;
+        const project = expectedProjects.get(projectKey) ?? { sums: noSums(PROJECT_COLUMNS), tools: {} };
+        addTo(project.sums, sample);
         for (const [tool, calls] of Object.entries(sample.tool_calls))
-          projectTools[tool] = (projectTools[tool] ?? 0) + calls;
+          project.tools[tool] = (project.tools[tool] ?? 0) + calls;
         expectedProjects.set(projectKey, project);
         for (const [tool, calls] of Object.entries(sample.tool_calls)) {
           const toolKey = [width, bucket, sample.project, sample.profile, tool].join('|');
@@ -257,21 +239,21 @@ describe('metrics service: the time series of ended tasks', () => {
     ).toEqual([...expectedProjects.keys()].sort());
     for (const row of projects) {
       const key = [row.width, (row.bucket as Date).toISOString(), row.project].join('|');
-      const { cost_usd: cost, ...sums } = expectedProjects.get(key)!;
+      const {
+        sums: { cost_usd: cost, ...sums },
+        tools,
+      } = expectedProjects.get(key)!;
       expect(Number(row.cost_usd)).toBeCloseTo(cost as number, 9);
       expect({
         key,
         ...Object.fromEntries(
           Object.keys(sums).map((name) => [
             name,
-            name === 'tools'
-              ? row.tools
-              : Array.isArray(row[name])
-                ? (row[name] as string[]).map(Number)
-                : Number(row[name]),
+            Array.isArray(row[name]) ? (row[name] as string[]).map(Number) : Number(row[name]),
           ]),
         ),
-      }).toEqual({ key, ...sums });
+        tools: row.tools,
+      }).toEqual({ key, ...sums, tools });
     }
   }
 

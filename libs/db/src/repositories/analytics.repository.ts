@@ -129,10 +129,10 @@ export class AnalyticsRepository {
             name: string | null;
           })[]
         >`
-          SELECT 'project' AS kind, NULL AS status, r.project AS name, ${USAGE_COLUMNS}
-          FROM (${perProject(whole)}) r GROUP BY r.project
-          UNION ALL
-          SELECT 'total', NULL, NULL, ${USAGE_COLUMNS} FROM (${perProject(whole)}) r
+          SELECT CASE WHEN GROUPING(r.project) = 0 THEN 'project' ELSE 'total' END AS kind,
+            NULL AS status, r.project AS name, ${USAGE_COLUMNS}
+          FROM (${perProject(whole)}) r
+          GROUP BY GROUPING SETS ((r.project), ())
           UNION ALL
           SELECT CASE WHEN GROUPING(r.status) = 0 THEN 'status' ELSE 'profile' END,
             r.status, r.profile, ${USAGE_COLUMNS}

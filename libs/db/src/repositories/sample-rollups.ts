@@ -22,8 +22,7 @@ export function nextBucket(width: RollupWidth, start: number): number {
 }
 
 // A stored sample as the rollups see it: its values, its end as PostgreSQL stored it (ms since
-// the epoch), and its
-// durations as the store computed them (null when it never started).
+// the epoch), and its durations as the store computed them (null when it never started).
 export interface RolledSample {
   sample: {
     project: string;

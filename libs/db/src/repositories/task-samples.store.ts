@@ -107,7 +107,7 @@ export class TaskSamples {
       const stored: TaskSample[] = [];
       const rolled: RolledSample[] = [];
       for (const row of inserted) {
-        const sample = unique.get(`${row.taskId} ${row.finishedMs}`);
+        const sample = unique.get(sampleKey(row.taskId, row.finishedMs));
         if (!sample) continue;
         stored.push(sample);
         rolled.push({ sample, finishedMs: row.finishedMs, queueMs: row.queueMs, runMs: row.runMs });
@@ -376,9 +376,10 @@ function addCounts(
             ORDER BY i)`);
 }
 
-// A sample's identity as PostgreSQL compares it; a time JS cannot read keeps its text (PostgreSQL
-// refuses it, and the record is parked).
-function sampleKey(taskId: string, finishedAt: string): string {
-  const at = Date.parse(finishedAt);
+// A sample's identity as PostgreSQL compares it: its task and its end in ms (as a record says it,
+// or as PostgreSQL returns it); a time JS cannot read keeps its text (PostgreSQL refuses it, and
+// the record is parked).
+function sampleKey(taskId: string, finishedAt: string | number): string {
+  const at = typeof finishedAt === 'number' ? finishedAt : Date.parse(finishedAt);
   return `${taskId} ${Number.isNaN(at) ? finishedAt : at}`;
 }

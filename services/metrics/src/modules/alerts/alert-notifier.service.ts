@@ -34,11 +34,19 @@ export class AlertNotifier implements OnApplicationBootstrap, OnApplicationShutd
   private stopped = false;
   private mail: Transporter | undefined;
 
+  // Every target is reached through the egress guard (@hangar/egress): a rule's target, which a
+  // project admin names, cannot make the metrics service post to itself, the database's host,
+  // the cloud metadata endpoint or anything else inside — unless ALERTS_ALLOWED_HOSTS names it
+  // (an in-cluster Alertmanager). Checked as each connection is made, redirects included.
+  private readonly fetch: typeof globalThis.fetch;
+
   constructor(
     private readonly alerts: AlertStore,
     private readonly metrics: AlertsMetrics,
     @Inject(METRICS_CONFIG) private readonly config: MetricsConfig,
-  ) {}
+  ) {
+    this.fetch = fetchThrough(guardedDispatcher({ allowHosts: config.ALERTS_ALLOWED_HOSTS }));
+  }
 
   onApplicationBootstrap() {
     this.wake();
@@ -112,16 +120,6 @@ export class AlertNotifier implements OnApplicationBootstrap, OnApplicationShutd
       );
     }
   }
-
-  // Every target is reached through the egress guard (@hangar/egress): a rule's target, which a
-  // project admin names, cannot make the metrics service post to itself, the database's host,
-  // the cloud metadata endpoint or anything else inside — unless ALERTS_ALLOWED_HOSTS names it
-  // (an in-cluster Alertmanager). Checked as each connection is made, redirects included.
-  private guardedFetch: typeof globalThis.fetch | undefined;
-  private readonly fetch: typeof globalThis.fetch = (input, init) => {
-    this.guardedFetch ??= fetchThrough(guardedDispatcher({ allowHosts: this.config.ALERTS_ALLOWED_HOSTS }));
-    return this.guardedFetch(input, init);
-  };
 
   private async post(url: string, body: string, headers: Record<string, string>, timeoutMs: number) {
     const response = await this.fetch(url, {

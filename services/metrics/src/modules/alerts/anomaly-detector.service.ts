@@ -92,8 +92,9 @@ export class AnomalyDetector {
             // Judged here, in the same turn: most samples are not anomalies, and an await per
             // sample and metric was a tenth of the service's time at a busy stream's rates.
             const value = valueOf(sample, baseline.metric);
-            const score = value === null ? null : judge(value, baseline, this.config);
-            if (value !== null && score !== null) found += await this.raise(sample, baseline, value, score);
+            if (value === null) continue;
+            const score = judge(value, baseline, this.config);
+            if (score !== null) found += await this.raise(sample, baseline, value, score);
           }
         }
       }

@@ -72,7 +72,13 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     let ownPending = true;
     let ahead: Promise<Prepared | Error> | undefined;
     const inFlight = new Set<Promise<void>>();
+    // The first failure of a store in flight, thrown on the loop's next pass.
     let failure: Error | undefined;
+    const throwFailure = () => {
+      const error = failure;
+      failure = undefined;
+      if (error) throw error;
+    };
     const settle = async () => {
       await Promise.all(inFlight);
       if (ahead) await ahead;
@@ -80,16 +86,12 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     };
     while (!this.stopping) {
       try {
-        if (failure !== undefined) {
-          const error = failure;
-          failure = undefined;
-          throw error;
-        }
+        throwFailure();
         let prepared: Prepared | undefined;
         if (ownPending) {
           // What this consumer holds pending includes what is in flight: let it land first.
           await Promise.all(inFlight);
-          if (failure !== undefined) continue;
+          throwFailure();
           const batch = await this.records.readOwnPending(consumer, count);
           ownPending = batch.length > 0;
           if (batch.length > 0) prepared = await this.prepare(batch);
