@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AlertStore, type Baseline, type TaskSample } from '@hangar/db';
+import { AlertStore, type Baseline, type NewAnomaly, type TaskSample } from '@hangar/db';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { AlertsMetrics } from './alerts.metrics';
 
@@ -84,47 +84,55 @@ export class AnomalyDetector {
           else this.known.delete(key);
         }
       }
-      let found = 0;
+      const found: (NewAnomaly & { sample: TaskSample })[] = [];
       for (const [key, group] of groups) {
         for (const baseline of baselinesOf.get(key) ?? []) {
           if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
           for (const sample of group.samples) {
-            // Judged here, in the same turn: most samples are not anomalies, and an await per
-            // sample and metric was a tenth of the service's time at a busy stream's rates.
             const value = valueOf(sample, baseline.metric);
             if (value === null) continue;
             const score = judge(value, baseline, this.config);
-            if (score !== null) found += await this.raise(sample, baseline, value, score);
+            if (score === null) continue;
+            found.push({
+              sample,
+              taskId: sample.taskId,
+              project: sample.project,
+              profile: sample.profile,
+              metric: baseline.metric,
+              value,
+              median: baseline.median,
+              mad: baseline.mad,
+              score,
+              baselineTasks: baseline.tasks,
+              at: new Date(sample.finishedAt),
+            });
           }
         }
       }
-      return found;
+      // All of the batch's in one statement; each counted, and a few named in the log.
+      const added = await this.alerts.addAnomalies(found);
+      for (const anomaly of added) this.metrics.anomaly(anomaly.metric);
+      if (added.length > 0) this.logger.log(described(added));
+      return added.length;
     } catch (error) {
       this.logger.error({ err: error }, `anomaly detection failed for ${samples.length} samples`);
       return 0;
     }
   }
+}
 
-  private async raise(sample: TaskSample, baseline: Baseline, value: number, score: number): Promise<number> {
-    const added = await this.alerts.addAnomaly({
-      taskId: sample.taskId,
-      project: sample.project,
-      profile: sample.profile,
-      metric: baseline.metric,
-      value,
-      median: baseline.median,
-      mad: baseline.mad,
-      score,
-      baselineTasks: baseline.tasks,
-      at: new Date(sample.finishedAt),
-    });
-    if (!added) return 0;
-    this.metrics.anomaly(baseline.metric);
-    this.logger.log(
-      `task ${sample.taskId} (${sample.project}/${sample.profile}): ${baseline.metric} ${value} against a median of ${baseline.median} (score ${score.toFixed(1)})`,
+// Anomalies named in the log: the first few; the rest counted (all are stored).
+const LOGGED_ANOMALIES = 5;
+
+function described(anomalies: readonly NewAnomaly[]): string {
+  const named = anomalies
+    .slice(0, LOGGED_ANOMALIES)
+    .map(
+      (a) =>
+        `task ${a.taskId} (${a.project}/${a.profile}): ${a.metric} ${a.value} against a median of ${a.median} (score ${a.score.toFixed(1)})`,
     );
-    return 1;
-  }
+  const more = anomalies.length - named.length;
+  return `${anomalies.length === 1 ? 'an anomaly' : `${anomalies.length} anomalies`}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
 function valueOf(sample: TaskSample, metric: Metric): number | null {
