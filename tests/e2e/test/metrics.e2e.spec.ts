@@ -326,19 +326,28 @@ describe('metrics service: the time series of ended tasks', () => {
       JSON.stringify({ kind: 'task.ended', taskId: 'x' }),
       JSON.stringify({ kind: 'nonsense' }),
     ]);
-    await records.append([good!]);
+    // A record PostgreSQL refuses (text cannot hold NUL), in the same batch as a good one.
+    const [refused] = synthetic(1).map((record) => ({ ...record, taskId: 'refused', profile: 'a\u0000b' }));
+    await records.append([refused!, good!]);
+    const parked = async () =>
+      (
+        await db.query<{ body: string; reason: string }>(
+          'SELECT body, reason FROM metric_records_parked ORDER BY id',
+        )
+      ).rows;
+    // The good record's sample commits before the refused one is parked: both awaited.
     await until(
-      async () => (await sampleOf('after-poison')) !== undefined,
-      'the record after the poison stored',
+      async () => (await sampleOf('after-poison')) !== undefined && (await parked()).length === 4,
+      'the record after the poison stored, the refused one parked',
     );
-    const { rows } = await db.query<{ body: string; reason: string }>(
-      'SELECT body, reason FROM metric_records_parked ORDER BY id',
-    );
+    const rows = await parked();
     expect(rows.map((row) => row.reason)).toEqual([
       'not JSON',
       expect.stringMatching(/^not a record: /),
       expect.stringMatching(/^not a record: kind: /),
+      expect.stringMatching(/^refused: /),
     ]);
+    expect(await sampleOf('refused')).toBeUndefined();
     expect(rows[0]?.body).toBe('{not json');
     expect(await records.backlog()).toEqual({ lag: 0, pending: 0 });
     const pending = await redis.xpending(records.key, METRICS_GROUP);

@@ -69,8 +69,10 @@ export class TaskSamples {
       if (!unique.has(key)) unique.set(key, sample);
     }
     const incoming = [...unique.values()];
-    const column = <T>(value: (sample: TaskSample) => T) => incoming.map(value);
     return this.sql.transaction(async (tx) => {
+      // The batch as one JSON parameter, read by json_to_recordset: JSON.stringify is native
+      // code, where node-postgres escaped 16 arrays' elements one by one in JavaScript — the
+      // largest part of the service's time to store a batch (docs/benchmarks.md).
       const inserted = await tx.query<{
         taskId: string;
         finishedMs: number;
@@ -81,25 +83,18 @@ export class TaskSamples {
           finished_at, task_id, project, profile, status, reason, attempts, created_at, started_at,
           queue_ms, run_ms, cost_usd, input_tokens, output_tokens, cache_read_tokens,
           cache_creation_tokens, num_turns, tool_calls)
-        SELECT finished_at, task_id, project, profile, status, reason, attempts, created_at, started_at,
-          CASE WHEN started_at IS NOT NULL
-            THEN greatest(0, round(extract(epoch FROM started_at - created_at) * 1000))::int END,
-          CASE WHEN started_at IS NOT NULL
-            THEN greatest(0, round(extract(epoch FROM finished_at - started_at) * 1000))::int END,
-          cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, num_turns,
-          coalesce(tool_calls, '{}'::jsonb)
-        FROM unnest(
-          ${column((s) => s.finishedAt)}::timestamptz[], ${column((s) => s.taskId)}::text[],
-          ${column((s) => s.project)}::text[], ${column((s) => s.profile)}::text[],
-          ${column((s) => s.status)}::text[], ${column((s) => s.reason)}::text[],
-          ${column((s) => s.attempts)}::int[], ${column((s) => s.createdAt)}::timestamptz[],
-          ${column((s) => s.startedAt)}::timestamptz[], ${column((s) => s.costUsd)}::float8[],
-          ${column((s) => s.inputTokens)}::bigint[], ${column((s) => s.outputTokens)}::bigint[],
-          ${column((s) => s.cacheReadTokens)}::bigint[], ${column((s) => s.cacheCreationTokens)}::bigint[],
-          ${column((s) => s.numTurns)}::int[], ${column((s) => JSON.stringify(s.toolCalls))}::jsonb[]
-        ) AS r(finished_at, task_id, project, profile, status, reason, attempts, created_at,
-          started_at, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens,
-          num_turns, tool_calls)
+        SELECT "finishedAt", "taskId", project, profile, status, reason, attempts, "createdAt", "startedAt",
+          CASE WHEN "startedAt" IS NOT NULL
+            THEN greatest(0, round(extract(epoch FROM "startedAt" - "createdAt") * 1000))::int END,
+          CASE WHEN "startedAt" IS NOT NULL
+            THEN greatest(0, round(extract(epoch FROM "finishedAt" - "startedAt") * 1000))::int END,
+          "costUsd", "inputTokens", "outputTokens", "cacheReadTokens", "cacheCreationTokens", "numTurns",
+          coalesce("toolCalls", '{}'::jsonb)
+        FROM json_to_recordset(${JSON.stringify(incoming)}::json) AS r(
+          "finishedAt" timestamptz, "taskId" text, project text, profile text, status text, reason text,
+          attempts int, "createdAt" timestamptz, "startedAt" timestamptz, "costUsd" float8,
+          "inputTokens" bigint, "outputTokens" bigint, "cacheReadTokens" bigint,
+          "cacheCreationTokens" bigint, "numTurns" int, "toolCalls" jsonb)
         ON CONFLICT DO NOTHING
         RETURNING task_id AS "taskId", (extract(epoch FROM finished_at) * 1000)::float8 AS "finishedMs",
           queue_ms AS "queueMs", run_ms AS "runMs"`);
