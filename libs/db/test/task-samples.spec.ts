@@ -250,10 +250,17 @@ describe(TaskSamples.name, () => {
       });
     const all = Array.from({ length: 12 }, (_, i) => make(i));
     const first = all.slice(0, 5);
-    expect((await samples.store([...first, first[0]!, first[1]!])).map((s) => s.taskId)).toEqual(
-      first.map((s) => s.taskId),
+    const stored = await samples.store([...first, first[0]!, first[1]!]);
+    expect(stored.map((s) => s.sample.taskId)).toEqual(first.map((s) => s.taskId));
+    // Each with its end and durations as stored: sample(t) was created 2 s before it ended.
+    expect(stored.map(({ finishedMs, queueMs, runMs }) => [finishedMs, queueMs, runMs])).toEqual(
+      first.map((s, i) => [
+        at + i * 1000,
+        i % 4 === 0 ? null : 2000 - 20 * 4 ** i,
+        i % 4 === 0 ? null : 20 * 4 ** i,
+      ]),
     );
-    expect((await samples.store([...all, ...all.slice(6)])).map((s) => s.taskId)).toEqual(
+    expect((await samples.store([...all, ...all.slice(6)])).map((s) => s.sample.taskId)).toEqual(
       all.slice(5).map((s) => s.taskId),
     );
     const sums = await query<Record<string, string | number | string[]>>(

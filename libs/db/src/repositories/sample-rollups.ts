@@ -1,4 +1,4 @@
-import { DURATION_BOUNDS_MS } from '@hangar/contracts';
+import { DURATION_BOUNDS_MS, type TaskEndedRecord } from '@hangar/contracts';
 
 // Finest first. A month is a calendar month (UTC): the coarsest sums, for a long range's totals
 // and breakdowns (a year is ~12 rows per key, not 365).
@@ -23,24 +23,26 @@ export function nextBucket(width: RollupWidth, start: number): number {
 
 // A stored sample as the rollups see it: its values, its end as PostgreSQL stored it (ms since
 // the epoch), and its durations as the store computed them (null when it never started).
-export interface RolledSample {
-  sample: {
-    project: string;
-    profile: string;
-    status: string;
-    reason: string | null;
-    costUsd: number | null;
-    inputTokens: number | null;
-    outputTokens: number | null;
-    cacheReadTokens: number | null;
-    cacheCreationTokens: number | null;
-    numTurns: number | null;
-    toolCalls: Record<string, number>;
-  };
+export interface RolledSample<S extends RolledValues = RolledValues> {
+  sample: S;
   finishedMs: number;
   queueMs: number | null;
   runMs: number | null;
 }
+
+type RolledValues = Pick<
+  TaskEndedRecord,
+  | 'project'
+  | 'profile'
+  | 'status'
+  | 'reason'
+  | 'costUsd'
+  | 'inputTokens'
+  | 'outputTokens'
+  | 'cacheReadTokens'
+  | 'cacheCreationTokens'
+  | 'numTurns'
+> & { toolCalls: Record<string, number> };
 
 // What every rollup row sums: tasks, usage, and run times.
 interface TaskSums {
@@ -214,7 +216,7 @@ export function rollupsOf(
   };
 }
 
-function add(sums: TaskSums, sample: RolledSample['sample'], runMs: number | null, runBucket: number) {
+function add(sums: TaskSums, sample: RolledValues, runMs: number | null, runBucket: number) {
   sums.tasks += 1;
   sums.costUsd += sample.costUsd ?? 0;
   sums.inputTokens += sample.inputTokens ?? 0;

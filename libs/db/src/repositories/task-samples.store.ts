@@ -7,6 +7,10 @@ import { rollupsOf, type RolledSample, type Rollups, type RollupWidth } from './
 // A task's sample: its record and its tool calls by tool name.
 export type TaskSample = TaskEndedRecord & { toolCalls: Record<string, number> };
 
+// A sample just stored, with its end and durations as PostgreSQL stored them (ms; null when it
+// never started): what the rollups, the Prometheus series and the anomaly check use.
+export type StoredSample = RolledSample<TaskSample>;
+
 // A record the metrics service could not store, and why.
 export interface ParkedRecord {
   id: string;
@@ -60,7 +64,7 @@ export class TaskSamples {
   async store(
     samples: readonly TaskSample[],
     rollupsSince: Partial<Record<RollupWidth, Date>> = {},
-  ): Promise<TaskSample[]> {
+  ): Promise<StoredSample[]> {
     if (samples.length === 0) return [];
     // One of each (task, end): the first.
     const unique = new Map<string, TaskSample>();
@@ -99,15 +103,13 @@ export class TaskSamples {
         RETURNING task_id AS "taskId", (extract(epoch FROM finished_at) * 1000)::float8 AS "finishedMs",
           queue_ms AS "queueMs", run_ms AS "runMs"`);
       if (inserted.length === 0) return [];
-      const stored: TaskSample[] = [];
-      const rolled: RolledSample[] = [];
+      const stored: StoredSample[] = [];
       for (const row of inserted) {
         const sample = unique.get(sampleKey(row.taskId, row.finishedMs));
-        if (!sample) continue;
-        stored.push(sample);
-        rolled.push({ sample, finishedMs: row.finishedMs, queueMs: row.queueMs, runMs: row.runMs });
+        if (sample)
+          stored.push({ sample, finishedMs: row.finishedMs, queueMs: row.queueMs, runMs: row.runMs });
       }
-      await this.addRollups(tx, rollupsOf(rolled, rollupsSince));
+      await this.addRollups(tx, rollupsOf(stored, rollupsSince));
       return stored;
     });
   }

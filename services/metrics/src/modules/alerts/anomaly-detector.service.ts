@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AlertStore, type Baseline, type NewAnomaly, type TaskSample } from '@hangar/db';
+import { AlertStore, type Baseline, type NewAnomaly, type StoredSample } from '@hangar/db';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { AlertsMetrics } from './alerts.metrics';
 
@@ -8,8 +8,9 @@ type Metric = Baseline['metric'];
 // How long a profile's baseline is used before it is read again.
 const BASELINE_TTL_MS = 60_000;
 
+// PostgreSQL text cannot hold \u0000: a stored sample's names do not.
 function groupKey(of: { project: string; profile: string }): string {
-  return JSON.stringify([of.project, of.profile]);
+  return `${of.project}\u0000${of.profile}`;
 }
 
 // MAD × 1.4826 estimates the standard deviation of normally distributed values.
@@ -41,24 +42,22 @@ export class AnomalyDetector {
   // the tasks that ended before that group's first sample of the batch; those not known from
   // the last BASELINE_TTL_MS read in one statement. Never throws: a sample is stored whether or
   // not it could be judged.
-  async inspect(samples: readonly TaskSample[]): Promise<number> {
+  async inspect(samples: readonly StoredSample[]): Promise<number> {
     const groups = new Map<
       string,
-      { project: string; profile: string; before: Date; samples: TaskSample[] }
+      { project: string; profile: string; before: number; samples: StoredSample[] }
     >();
-    for (const sample of samples) {
+    for (const stored of samples) {
+      const { sample, finishedMs } = stored;
       if (sample.status !== 'COMPLETED' && sample.status !== 'FAILED') continue;
       const key = groupKey(sample);
-      const finished = new Date(sample.finishedAt);
-      const group = groups.get(key) ?? {
-        project: sample.project,
-        profile: sample.profile,
-        before: finished,
-        samples: [],
-      };
-      if (finished < group.before) group.before = finished;
-      group.samples.push(sample);
-      groups.set(key, group);
+      let group = groups.get(key);
+      if (!group) {
+        group = { project: sample.project, profile: sample.profile, before: finishedMs, samples: [] };
+        groups.set(key, group);
+      }
+      if (finishedMs < group.before) group.before = finishedMs;
+      group.samples.push(stored);
     }
     if (groups.size === 0) return 0;
     try {
@@ -72,7 +71,10 @@ export class AnomalyDetector {
       }
       if (unknown.length > 0) {
         const read = await this.alerts.baselines(
-          unknown.map((key) => groups.get(key)!),
+          unknown.map((key) => {
+            const { project, profile, before } = groups.get(key)!;
+            return { project, profile, before: new Date(before) };
+          }),
           { windowDays: this.config.ANOMALY_WINDOW_DAYS, limit: this.config.ANOMALY_BASELINE_TASKS },
         );
         for (const key of unknown) {
@@ -84,17 +86,17 @@ export class AnomalyDetector {
           else this.known.delete(key);
         }
       }
-      const found: (NewAnomaly & { sample: TaskSample })[] = [];
+      const found: NewAnomaly[] = [];
       for (const [key, group] of groups) {
         for (const baseline of baselinesOf.get(key) ?? []) {
           if (baseline.tasks < this.config.ANOMALY_MIN_TASKS || baseline.median <= 0) continue;
-          for (const sample of group.samples) {
-            const value = valueOf(sample, baseline.metric);
+          for (const stored of group.samples) {
+            const value = valueOf(stored, baseline.metric);
             if (value === null) continue;
             const score = judge(value, baseline, this.config);
             if (score === null) continue;
+            const { sample } = stored;
             found.push({
-              sample,
               taskId: sample.taskId,
               project: sample.project,
               profile: sample.profile,
@@ -104,7 +106,7 @@ export class AnomalyDetector {
               mad: baseline.mad,
               score,
               baselineTasks: baseline.tasks,
-              at: new Date(sample.finishedAt),
+              at: new Date(stored.finishedMs),
             });
           }
         }
@@ -135,13 +137,13 @@ function described(anomalies: readonly NewAnomaly[]): string {
   return `${anomalies.length === 1 ? 'an anomaly' : `${anomalies.length} anomalies`}: ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
 }
 
-function valueOf(sample: TaskSample, metric: Metric): number | null {
+// A sample's value on a metric, as its baseline measures it (run time from the stored run_ms).
+function valueOf({ sample, runMs }: StoredSample, metric: Metric): number | null {
   if (metric === 'cost_usd') return sample.costUsd;
-  if (metric === 'run_seconds')
-    return sample.startedAt === null
-      ? null
-      : (Date.parse(sample.finishedAt) - Date.parse(sample.startedAt)) / 1000;
-  return Object.values(sample.toolCalls).reduce((sum, calls) => sum + calls, 0);
+  if (metric === 'run_seconds') return runMs === null ? null : runMs / 1000;
+  let calls = 0;
+  for (const tool in sample.toolCalls) calls += sample.toolCalls[tool]!;
+  return calls;
 }
 
 // How far out a value is (null: not an anomaly): (value − median) ÷ (1.4826 × MAD), or, when

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MetricRecordSchema, type TaskEndedRecord } from '@hangar/contracts';
-import { TaskSamples, type ParkedRecord, type TaskSample } from '@hangar/db';
+import { TaskSamples, type ParkedRecord, type StoredSample, type TaskSample } from '@hangar/db';
 import { MetricRecordStream, REDIS, type StreamedRecord } from '@hangar/redis';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { AnomalyDetector } from '../alerts/anomaly-detector.service';
@@ -159,15 +159,17 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     const parked: ParkedRecord[] = [];
     for (const entry of batch) {
       const parsed = parse(entry.body);
-      if ('record' in parsed) valid.push({ id: entry.id, body: entry.body, record: parsed.record });
+      if ('record' in parsed) valid.push({ id: entry.id, body: entry.body, sample: parsed.record });
       else parked.push({ id: entry.id, body: entry.body, reason: parsed.reason });
     }
-    const calls = await this.toolCalls(valid.map((entry) => entry.record));
-    return { batch, valid, parked, calls };
+    const calls = await this.toolCalls(valid.map((entry) => entry.sample));
+    // The parsed record is this batch's own object: its tool calls are added to it, not copied.
+    for (const { sample } of valid) sample.toolCalls = calls.get(sample.taskId) ?? {};
+    return { batch, valid, parked };
   }
 
-  private async commit({ batch, valid, parked, calls }: Prepared): Promise<void> {
-    const refused = await this.storeRecords(valid, calls);
+  private async commit({ batch, valid, parked }: Prepared): Promise<void> {
+    const refused = await this.storeRecords(valid);
     parked.push(...refused);
     await this.samples.park(parked);
     await this.records.ack(batch.map((entry) => entry.id));
@@ -179,19 +181,20 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private toolCalls(records: readonly TaskEndedRecord[]): Promise<ToolCalls> {
+  private toolCalls(records: readonly TaskEndedRecord[]): Promise<Map<string, Record<string, number>>> {
     return this.samples.toolCalls([...new Set(records.map((record) => record.taskId))]);
   }
 
-  // Stores the records' samples; those PostgreSQL refuses as data (one at a time, once the batch
-  // was refused) come back to be parked, with its reason.
-  async storeRecords(entries: readonly Entry[], calls?: ToolCalls): Promise<ParkedRecord[]> {
+  // Stores the records' samples (their tool calls added); those PostgreSQL refuses as data (one
+  // at a time, once the batch was refused) come back to be parked, with its reason.
+  async storeRecords(entries: readonly Entry[]): Promise<ParkedRecord[]> {
     if (entries.length === 0) return [];
-    const records = entries.map((entry) => entry.record);
-    const known = calls ?? (await this.toolCalls(records));
     try {
-      const stored = await this.samples.store(withToolCalls(records, known), this.upkeep.rollupsSince());
-      this.counted(records.length, stored);
+      const stored = await this.samples.store(
+        entries.map((entry) => entry.sample),
+        this.upkeep.rollupsSince(),
+      );
+      this.counted(entries.length, stored);
       // Judged before the batch is acknowledged (docs/alerts.md#anomalies).
       await this.anomalies.inspect(stored);
       return [];
@@ -203,15 +206,16 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
       }
     }
     const refused: ParkedRecord[] = [];
-    for (const entry of entries) refused.push(...(await this.storeRecords([entry], known)));
+    for (const entry of entries) refused.push(...(await this.storeRecords([entry])));
     return refused;
   }
 
   // Records rebuilt from PostgreSQL (the reconciler's): stored as if they had arrived.
   async storeRebuilt(records: readonly TaskEndedRecord[]): Promise<number> {
     if (records.length === 0) return 0;
+    const calls = await this.toolCalls(records);
     const stored = await this.samples.store(
-      withToolCalls(records, await this.toolCalls(records)),
+      records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} })),
       this.upkeep.rollupsSince(),
     );
     this.metrics.stored(stored);
@@ -220,33 +224,27 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     return stored.length;
   }
 
-  private counted(read: number, stored: readonly TaskSample[]) {
+  private counted(read: number, stored: readonly StoredSample[]) {
     this.metrics.stored(stored);
     this.metrics.records.inc({ outcome: 'stored' }, stored.length);
     if (read > stored.length) this.metrics.records.inc({ outcome: 'duplicate' }, read - stored.length);
   }
 }
 
-type ToolCalls = Map<string, Record<string, number>>;
-
 interface Entry {
   id: string;
   body: string;
-  record: TaskEndedRecord;
+  sample: TaskSample;
 }
 
 interface Prepared {
   batch: readonly StreamedRecord[];
   valid: Entry[];
   parked: ParkedRecord[];
-  calls: ToolCalls;
 }
 
-function withToolCalls(records: readonly TaskEndedRecord[], calls: ToolCalls): TaskSample[] {
-  return records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} }));
-}
-
-function parse(body: string): { record: TaskEndedRecord } | { reason: string } {
+// A record's sample, its tool calls to be added.
+function parse(body: string): { record: TaskSample } | { reason: string } {
   if (body === '') return { reason: 'the entry was trimmed from the stream before it was stored' };
   let value: unknown;
   try {
@@ -255,7 +253,8 @@ function parse(body: string): { record: TaskEndedRecord } | { reason: string } {
     return { reason: 'not JSON' };
   }
   const parsed = MetricRecordSchema.safeParse(value);
-  if (parsed.success) return { record: parsed.data };
+  // zod's output is a new object: the tool calls are added to it (one copy fewer a record).
+  if (parsed.success) return { record: Object.assign(parsed.data, { toolCalls: {} }) };
   const issue = parsed.error.issues[0];
   return {
     reason: `not a record: ${issue ? `${issue.path.join('.') || '(record)'}: ${issue.message}` : 'invalid'}`,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { TaskSample } from '@hangar/db';
+import type { StoredSample } from '@hangar/db';
 import { METRICS_REGISTRY } from '@hangar/observability';
 import { MetricRecordStream } from '@hangar/redis';
 
@@ -87,9 +87,9 @@ export class SamplesMetrics {
 
   // Samples just stored. Counters are added to once per label set of the batch: prom-client
   // hashes the labels at every call, which cost more than storing the sample (docs/benchmarks.md).
-  stored(samples: readonly TaskSample[]): void {
+  stored(samples: readonly StoredSample[]): void {
     const sums = new Map<string, Sums>();
-    for (const sample of samples) {
+    for (const { sample, queueMs, runMs } of samples) {
       const { project, profile, status } = sample;
       const reason = sample.reason ?? '';
       const key = `${project}\u0000${profile}\u0000${status}\u0000${reason}`;
@@ -112,14 +112,11 @@ export class SamplesMetrics {
       sum.tokens.output += sample.outputTokens ?? 0;
       sum.tokens.cache_read += sample.cacheReadTokens ?? 0;
       sum.tokens.cache_creation += sample.cacheCreationTokens ?? 0;
-      if (sample.startedAt) {
-        const started = Date.parse(sample.startedAt);
-        sum.runs.push(Math.max(0, Date.parse(sample.finishedAt) - started) / 1000);
-        sum.queues.push(Math.max(0, started - Date.parse(sample.createdAt)) / 1000);
-      }
-      for (const [tool, calls] of Object.entries(sample.toolCalls)) {
+      if (runMs !== null) sum.runs.push(runMs / 1000);
+      if (queueMs !== null) sum.queues.push(queueMs / 1000);
+      for (const tool in sample.toolCalls) {
         const label = toolLabel(tool);
-        sum.tools.set(label, (sum.tools.get(label) ?? 0) + calls);
+        sum.tools.set(label, (sum.tools.get(label) ?? 0) + sample.toolCalls[tool]!);
       }
     }
     for (const { labels, tasks, cost, tokens, tools, runs, queues } of sums.values()) {
@@ -128,6 +125,8 @@ export class SamplesMetrics {
       if (runs.length > 0) {
         const run = this.runSeconds.labels({ project, profile, status });
         for (const seconds of runs) run.observe(seconds);
+      }
+      if (queues.length > 0) {
         const queue = this.queueSeconds.labels({ project, profile });
         for (const seconds of queues) queue.observe(seconds);
       }
