@@ -14,7 +14,7 @@ export const MetricsConfigSchema = z.object({
     .describe(
       "this replica's name in the records' consumer group; keep it across restarts (a pod's name), so a restarted replica stores first what it had read and not stored",
     ),
-  METRICS_BATCH_SIZE: positiveInt(500, 'records stored per transaction'),
+  METRICS_BATCH_SIZE: positiveInt(2000, 'records stored per transaction'),
   METRICS_CLAIM_IDLE_SECONDS: positiveInt(
     60,
     'seconds a record read by another replica may stay unstored before this one takes it over',

@@ -185,8 +185,9 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     return this.samples.toolCalls([...new Set(records.map((record) => record.taskId))]);
   }
 
-  // Stores the records' samples (their tool calls added); those PostgreSQL refuses as data (one
-  // at a time, once the batch was refused) come back to be parked, with its reason.
+  // Stores the records' samples (their tool calls added); those PostgreSQL refuses as data come
+  // back to be parked, with its reason. A refused batch is stored again in halves, and so on
+  // down to the records refused: a bad record in a batch of 2000 costs ~20 stores, not 2000.
   async storeRecords(entries: readonly Entry[]): Promise<ParkedRecord[]> {
     if (entries.length === 0) return [];
     try {
@@ -199,15 +200,15 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
       await this.anomalies.inspect(stored);
       return [];
     } catch (error) {
-      if (!refusedAsData(error) || entries.length === 1) {
-        if (refusedAsData(error))
-          return entries.map(({ id, body }) => ({ id, body, reason: `refused: ${describe(error)}` }));
-        throw error;
-      }
+      if (!refusedAsData(error)) throw error;
+      if (entries.length === 1)
+        return entries.map(({ id, body }) => ({ id, body, reason: `refused: ${describe(error)}` }));
     }
-    const refused: ParkedRecord[] = [];
-    for (const entry of entries) refused.push(...(await this.storeRecords([entry])));
-    return refused;
+    const half = Math.ceil(entries.length / 2);
+    return [
+      ...(await this.storeRecords(entries.slice(0, half))),
+      ...(await this.storeRecords(entries.slice(half))),
+    ];
   }
 
   // Records rebuilt from PostgreSQL (the reconciler's): stored as if they had arrived.
