@@ -245,21 +245,29 @@ export const AlertNotificationSchema = z.object({
 });
 export type AlertNotification = z.infer<typeof AlertNotificationSchema>;
 
-// Anomalies (docs/alerts.md#anomalies): a task far outside its profile's baseline.
-export const ANOMALY_METRICS = ['cost_usd', 'run_seconds', 'tool_calls'] as const;
+// Anomalies (docs/alerts.md#anomalies): a task far outside its profile's baseline on one of
+// its measures, or an hour of a profile's tasks far outside its usual hours (`hour_*`).
+export const TASK_ANOMALY_METRICS = ['cost_usd', 'run_seconds', 'tool_calls'] as const;
+export const HOUR_ANOMALY_METRICS = ['hour_failure_rate', 'hour_cost_usd'] as const;
+export const ANOMALY_METRICS = [...TASK_ANOMALY_METRICS, ...HOUR_ANOMALY_METRICS] as const;
 export const AnomalySchema = z.object({
   id: z.string(),
-  taskId: z.string(),
+  // The task, for a task's anomaly; null for an hour's.
+  taskId: z.string().nullable(),
+  // The hour's start, for an hour's anomaly; null for a task's.
+  hour: z.string().nullable(),
   project: z.string(),
   profile: z.string(),
   metric: z.enum(ANOMALY_METRICS),
   value: z.number(),
-  // The baseline: the median of the profile's recent tasks and their median absolute deviation.
+  // The baseline: the median of the profile's recent tasks (hours) and their median absolute deviation.
   median: z.number(),
   mad: z.number(),
   // How far out: (value − median) ÷ (1.4826 × MAD), or value ÷ median when MAD is 0.
   score: z.number(),
+  // The tasks (for an hour's anomaly: the hours) the baseline was made of.
   baselineTasks: z.number().int(),
+  // When the task ended; the end of the hour.
   at: z.string(),
 });
 export type Anomaly = z.infer<typeof AnomalySchema>;

@@ -1,4 +1,12 @@
-import { AlertStore, createPrismaClient, migrate, type NewAnomaly, type PrismaClient } from '../src';
+import {
+  AlertStore,
+  createPrismaClient,
+  migrate,
+  TaskSamples,
+  type NewAnomaly,
+  type PrismaClient,
+  type TaskSample,
+} from '../src';
 import { dropDatabases, freshDatabaseUrl } from './fresh-database';
 
 // Anomalies as the metrics service stores them (docs/alerts.md#anomalies): a batch's in one
@@ -19,7 +27,11 @@ describe('AlertStore anomalies', () => {
     await dropDatabases([name]);
   });
 
-  const anomaly = (taskId: string, metric: NewAnomaly['metric'], value: number): NewAnomaly => ({
+  const anomaly = (
+    taskId: string,
+    metric: 'cost_usd' | 'run_seconds' | 'tool_calls',
+    value: number,
+  ): NewAnomaly => ({
     taskId,
     project: 'default',
     profile: 'default',
@@ -65,5 +77,70 @@ describe('AlertStore anomalies', () => {
       baselineTasks: 40,
       at: '2031-01-10T12:00:00.000Z',
     });
+  });
+  it("should store an hour's anomaly once per project, profile, measure and hour, beside a task's", async () => {
+    const hour = (metric: 'hour_failure_rate' | 'hour_cost_usd', at: number): NewAnomaly => ({
+      taskId: null,
+      hour: new Date(at),
+      project: 'default',
+      profile: 'default',
+      metric,
+      value: 0.9,
+      median: 0.1,
+      mad: 0,
+      score: 9,
+      baselineTasks: 30,
+      at: new Date(at + 3_600_000),
+    });
+    const h = Date.UTC(2031, 0, 11, 9);
+    const first = [hour('hour_failure_rate', h), hour('hour_cost_usd', h), anomaly('t-9', 'cost_usd', 4)];
+    expect(await alerts.addAnomalies(first)).toEqual(first);
+    const again = [hour('hour_failure_rate', h), hour('hour_failure_rate', h + 3_600_000)];
+    expect(await alerts.addAnomalies(again)).toEqual([again[1]]);
+    const stored = await alerts.listAnomalies(['default']);
+    const hours = stored.filter((a) => a.taskId === null).map((a) => `${a.hour} ${a.metric}`);
+    expect(hours.sort()).toEqual([
+      '2031-01-11T09:00:00.000Z hour_cost_usd',
+      '2031-01-11T09:00:00.000Z hour_failure_rate',
+      '2031-01-11T10:00:00.000Z hour_failure_rate',
+    ]);
+  });
+
+  it("should sum each profile's hours from the hour rollups: tasks judged, failed, cost", async () => {
+    const samples = new TaskSamples(prisma);
+    const h = Date.UTC(2031, 2, 3, 4);
+    const sample = (i: number, at: number, status: 'COMPLETED' | 'FAILED' | 'CANCELLED'): TaskSample => ({
+      kind: 'task.ended',
+      taskId: `hs-${i}`,
+      project: 'sums',
+      profile: 'p',
+      status,
+      reason: status === 'COMPLETED' ? null : status === 'FAILED' ? 'timeout' : 'cancelled',
+      attempts: 1,
+      createdAt: new Date(at - 2000).toISOString(),
+      startedAt: new Date(at - 1000).toISOString(),
+      finishedAt: new Date(at).toISOString(),
+      costUsd: 0.25,
+      inputTokens: 1,
+      outputTokens: 1,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      numTurns: 1,
+      toolCalls: {},
+    });
+    await samples.store([
+      sample(1, h + 60_000, 'COMPLETED'),
+      sample(2, h + 120_000, 'FAILED'),
+      sample(3, h + 180_000, 'CANCELLED'),
+      sample(4, h + 3_600_000 + 5, 'FAILED'),
+    ]);
+    const sums = (await alerts.hourSums(new Date(h - 3_600_000), new Date(h + 3_600_000))).filter(
+      (row) => row.project === 'sums',
+    );
+    expect(sums).toEqual([
+      { project: 'sums', profile: 'p', hourMs: h, judged: 2, failed: 1, costUsd: 0.75 },
+      { project: 'sums', profile: 'p', hourMs: h + 3_600_000, judged: 1, failed: 1, costUsd: 0.25 },
+    ]);
+    expect(await alerts.hourSums(new Date(h + 7_200_000), new Date(h + 7_200_000))).toEqual([]);
   });
 });

@@ -80,6 +80,15 @@ export const MetricsConfigSchema = z.object({
     'how many robust standard deviations (1.4826 × MAD) above the median a task must be',
   ),
   ANOMALY_MIN_RATIO: positiveInt(3, 'and how many times the median, at least'),
+  ANOMALY_MIN_HOURS: positiveInt(
+    24,
+    "hours with tasks in a profile's history before an hour of it can be an anomaly",
+  ),
+  ANOMALY_HOUR_MIN_TASKS: positiveInt(
+    10,
+    'tasks that completed or failed an hour must have to be judged on its failure rate',
+  ),
+  ANOMALY_HOUR_CHECK_SECONDS: positiveInt(300, 'seconds between looks at the last whole hours for anomalies'),
 });
 export type MetricsConfig = z.infer<typeof MetricsConfigSchema>;
 

@@ -1,5 +1,5 @@
 import { next } from '../src/modules/alerts/alert-evaluator.service';
-import { judge } from '../src/modules/alerts/anomaly-detector.service';
+import { judge, medianAndMad } from '../src/modules/alerts/anomaly-detector.service';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 11, 6, 12, 0, seconds));
 
@@ -53,5 +53,17 @@ describe('an anomaly against a baseline', () => {
   it('is judged by the ratio alone when the baseline does not vary', () => {
     expect(judge(5, { median: 1, mad: 0 }, settings)).toBe(5);
     expect(judge(2, { median: 1, mad: 0 }, settings)).toBeNull();
+  });
+});
+
+describe("an hour's baseline", () => {
+  it('is the median and median absolute deviation of the hours before it, of any count', () => {
+    // One far hour (10) moves neither.
+    const wide = medianAndMad([0.4, 0.1, 0.3, 10]);
+    expect(wide.median).toBeCloseTo(0.35, 12);
+    expect(wide.mad).toBeCloseTo(0.15, 12);
+    expect(wide.count).toBe(4);
+    expect(medianAndMad([3, 1, 2])).toEqual({ median: 2, mad: 1, count: 3 });
+    expect(medianAndMad([])).toEqual({ median: 0, mad: 0, count: 0 });
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { AlertRule, AlertSilence, GitHostList, Task, TaskEvent } from '@hangar/contracts';
 import { browserSuite, signIn, startTask } from './support';
 
@@ -435,7 +436,21 @@ describe('the dashboard in a browser', () => {
         throw new Error(`the rule did not fire for task ${task.id}: ${JSON.stringify(rules)}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // An hour of the default profile far outside its usual hours, as the metrics service stores one.
+    execFileSync('psql', [
+      suite.hangar.stack.database.url,
+      '-qc',
+      `INSERT INTO anomalies (id, hour, project, profile, metric, value, median, mad, score, baseline_tasks, at)
+       VALUES ('hour-anomaly', date_trunc('hour', now()) - interval '1 hour', 'default', 'default',
+               'hour_failure_rate', 0.8, 0.1, 0, 8, 30, date_trunc('hour', now()))`,
+    ]);
     await page.getByRole('link', { name: 'Alerts' }).click();
+    const hour = page
+      .getByRole('table', { name: 'Anomalies' })
+      .getByRole('row')
+      .filter({ hasText: 'the hour from' });
+    await hour.getByText('80% failed').waitFor();
+    await hour.getByText('of 30 hours').waitFor();
     const row = page.getByRole('table', { name: 'Alert rules' }).locator('tr[data-rule="Any task ended"]');
     await row.getByTestId('rule-state').getByText('firing').waitFor();
     await page

@@ -71,6 +71,9 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
       ALERTS_RETRY_SECONDS: '1',
       ALERTS_NOTIFY_ATTEMPTS: '3',
       ANOMALY_MIN_TASKS: '10',
+      ANOMALY_HOUR_CHECK_SECONDS: '1',
+      ANOMALY_MIN_HOURS: '4',
+      ANOMALY_HOUR_MIN_TASKS: '3',
       ALERTS_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
       ALERTS_SMTP_FROM: 'alerts@hangar.test',
       // The receivers here are on loopback, which the egress guard refuses unless named.
@@ -584,6 +587,59 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
         'the anomaly rule firing',
       );
       expect(fired.items.find((item) => item.id === rule.id)).toMatchObject({ value: 1 });
+    });
+
+    it("raises an hour's anomalies when a profile's last hour fails and costs far more than its usual hours", async () => {
+      const HOUR = 3_600_000;
+      // The last whole hour (the service judges the last two: this one still, if the clock
+      // turns an hour while the test runs).
+      const last = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
+      const at = (hour: number, i: number, status: 'COMPLETED' | 'FAILED', costUsd: number) =>
+        ended('ops', [status], {
+          profile: 'hourly',
+          createdAt: new Date(hour + i * 60_000).toISOString(),
+          startedAt: new Date(hour + i * 60_000 + 1000).toISOString(),
+          finishedAt: new Date(hour + i * 60_000 + 30_000).toISOString(),
+          costUsd,
+        })[0]!;
+      // Five usual hours (4 tasks each, all completed, ~$0.10 each), then an hour of 4 failures at $2.
+      const usual = [6, 5, 4, 3, 2].flatMap((back) =>
+        [0, 1, 2, 3].map((i) =>
+          at(last - back * HOUR + HOUR, i, 'COMPLETED', 0.1 + i * 0.005 + back * 0.001),
+        ),
+      );
+      const bad = [0, 1, 2, 3].map((i) => at(last, i, 'FAILED', 2));
+      await records.append([...usual, ...bad]);
+      const hourly = async () =>
+        (await get<{ items: Anomaly[] }>('/api/v1/anomalies?project=ops')).items.filter(
+          (anomaly) => anomaly.taskId === null,
+        );
+      const found = await until(hourly, (items) => items.length === 2, "the hour's anomalies");
+      const byMetric = Object.fromEntries(found.map((anomaly) => [anomaly.metric, anomaly]));
+      expect(byMetric.hour_failure_rate).toMatchObject({
+        taskId: null,
+        hour: new Date(last).toISOString(),
+        project: 'ops',
+        profile: 'hourly',
+        value: 1,
+        // No failure in the usual hours: the median is taken as 10%.
+        median: 0.1,
+        baselineTasks: 5,
+        at: new Date(last + HOUR).toISOString(),
+      });
+      expect(byMetric.hour_cost_usd).toMatchObject({ hour: new Date(last).toISOString(), baselineTasks: 5 });
+      expect(byMetric.hour_cost_usd!.value).toBeCloseTo(8, 6);
+      expect(byMetric.hour_cost_usd!.value / byMetric.hour_cost_usd!.median).toBeGreaterThan(15);
+      // Once: two more looks at the same hour (the service looks every second) add nothing.
+      const metrics = async () =>
+        (await fetch(`http://127.0.0.1:${stack.ports.get('metrics')}/metrics`)).text();
+      const checks = (text: string) =>
+        Number(/^hangar_anomaly_hour_checks_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+      const seen = checks(await metrics());
+      const later = await until(metrics, (text) => checks(text) >= seen + 2, 'two more looks');
+      expect(later).toMatch(/hangar_anomalies_total\{[^}]*metric="hour_cost_usd"[^}]*\} 1\b/);
+      expect(later).toMatch(/hangar_anomalies_total\{[^}]*metric="hour_failure_rate"[^}]*\} 1\b/);
+      expect(await hourly()).toHaveLength(2);
     });
   });
 });

@@ -50,7 +50,17 @@ const TABLE_COLUMNS: Record<string, string[]> = {
     'tool_calls',
   ],
   'Most used tools': ['tool', 'calls'],
-  'Anomalies, newest first': ['time', 'project', 'profile', 'metric', 'value', 'median', 'score', 'task_id'],
+  'Anomalies, newest first': [
+    'time',
+    'project',
+    'profile',
+    'metric',
+    'value',
+    'median',
+    'score',
+    'task_id',
+    'hour',
+  ],
   'Alert firings, newest first': [
     'time',
     'project',

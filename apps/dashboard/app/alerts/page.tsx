@@ -13,6 +13,8 @@ const ANOMALY_UNITS: Record<Anomaly['metric'], (value: number) => string> = {
   cost_usd: (value) => `$${value.toFixed(4)}`,
   run_seconds: (value) => `${value.toFixed(1)} s`,
   tool_calls: (value) => `${Math.round(value)} calls`,
+  hour_failure_rate: (value) => `${(value * 100).toFixed(0)}% failed`,
+  hour_cost_usd: (value) => `$${value.toFixed(2)} in the hour`,
 };
 
 // The task badges' colours: firing red, pending amber, inactive green.
@@ -154,26 +156,32 @@ export default function AlertsPage() {
       )}
       <h2>Anomalies</h2>
       {anomalies.data && anomalies.data.items.length === 0 && (
-        <p className="panel muted">No task has stood out from its profile&apos;s baseline.</p>
+        <p className="panel muted">No task or hour has stood out from its profile&apos;s baseline.</p>
       )}
       {anomalies.data && anomalies.data.items.length > 0 && (
         <div className="table-wrap">
           <table aria-label="Anomalies">
             <TableHead
-              columns={['Task', 'Profile', 'Measure', 'Value', 'Baseline median', 'Score', 'Ended']}
+              columns={['Task or hour', 'Profile', 'Measure', 'Value', 'Baseline median', 'Score', 'Ended']}
             />
             <tbody>
               {anomalies.data.items.map((anomaly) => (
                 <tr key={anomaly.id}>
                   <td>
-                    <Link href={`/tasks/${anomaly.taskId}`}>{anomaly.taskId}</Link>
+                    {anomaly.taskId !== null ? (
+                      <Link href={`/tasks/${anomaly.taskId}`}>{anomaly.taskId}</Link>
+                    ) : (
+                      `the hour from ${formatTime(anomaly.hour ?? anomaly.at)}`
+                    )}
                   </td>
                   <td>{anomaly.profile}</td>
                   <td>{anomaly.metric}</td>
                   <td>{ANOMALY_UNITS[anomaly.metric](anomaly.value)}</td>
                   <td>
                     {ANOMALY_UNITS[anomaly.metric](anomaly.median)}{' '}
-                    <span className="muted">of {anomaly.baselineTasks} tasks</span>
+                    <span className="muted">
+                      of {anomaly.baselineTasks} {anomaly.taskId !== null ? 'tasks' : 'hours'}
+                    </span>
                   </td>
                   <td>{anomaly.score.toFixed(1)}</td>
                   <td>{formatTime(anomaly.at)}</td>

@@ -22,8 +22,32 @@ export type AlertTargetConfig = { url?: string; secret?: string; to?: string[] }
 
 export type AnomalyMetric = Anomaly['metric'];
 
-// An anomaly as the detector finds it.
-export type NewAnomaly = Omit<Anomaly, 'id' | 'at'> & { at: Date };
+// An anomaly as the detectors find it: a task's (no hour) or an hour's (no task).
+export type NewAnomaly = Omit<Anomaly, 'id' | 'at' | 'hour' | 'taskId'> &
+  ({ taskId: string; hour?: undefined } | { taskId: null; hour: Date }) & { at: Date };
+
+// A project's profile's hour: its tasks that completed or failed, the failed, what all cost.
+export interface HourSums {
+  project: string;
+  profile: string;
+  hourMs: number;
+  judged: number;
+  failed: number;
+  costUsd: number;
+}
+
+// What makes an anomaly once: its task and metric, or its names, metric and hour.
+function anomalyKey(a: {
+  taskId: string | null;
+  hour?: Date;
+  project: string;
+  profile: string;
+  metric: string;
+}): string {
+  return a.taskId !== null
+    ? `task\u0000${a.taskId}\u0000${a.metric}`
+    : `hour\u0000${a.project}\u0000${a.profile}\u0000${a.metric}\u0000${a.hour?.getTime() ?? ''}`;
+}
 
 // A project's profile's baseline on one metric (docs/alerts.md#anomalies).
 export interface Baseline {
@@ -590,22 +614,44 @@ export class AlertStore {
     return rows.map((row) => ({ ...row, tasks: Number(row.tasks) }));
   }
 
-  // Stores anomalies, once per task and metric, in one statement (a batch of samples can have
-  // thousands: a statement each was a tenth of ingest's time, docs/benchmarks.md). Returns
-  // those that were new.
+  // Stores anomalies — a task's once per task and metric, an hour's once per project, profile,
+  // metric and hour — in one statement (a batch of samples can have thousands: a statement each
+  // was a tenth of ingest's time, docs/benchmarks.md). Returns those that were new.
   async addAnomalies<T extends NewAnomaly>(anomalies: readonly T[]): Promise<T[]> {
     if (anomalies.length === 0) return [];
     const of = <V>(value: (anomaly: T) => V) => anomalies.map(value);
-    const rows = await this.sql.query<{ taskId: string; metric: string }>(Prisma.sql`
-      INSERT INTO anomalies (id, task_id, project, profile, metric, value, median, mad, score, baseline_tasks, at)
+    const rows = await this.sql.query<{
+      taskId: string | null;
+      hour: Date | null;
+      project: string;
+      profile: string;
+      metric: string;
+    }>(Prisma.sql`
+      INSERT INTO anomalies (id, task_id, hour, project, profile, metric, value, median, mad, score, baseline_tasks, at)
       SELECT gen_random_uuid()::text, * FROM unnest(
-        ${of((a) => a.taskId)}::text[], ${of((a) => a.project)}::text[], ${of((a) => a.profile)}::text[],
+        ${of((a) => a.taskId)}::text[], ${of((a) => a.hour?.toISOString() ?? null)}::timestamptz[],
+        ${of((a) => a.project)}::text[], ${of((a) => a.profile)}::text[],
         ${of((a) => a.metric)}::text[], ${of((a) => a.value)}::float8[], ${of((a) => a.median)}::float8[],
         ${of((a) => a.mad)}::float8[], ${of((a) => a.score)}::float8[], ${of((a) => a.baselineTasks)}::int[],
         ${of((a) => a.at.toISOString())}::timestamptz[])
-      ON CONFLICT (task_id, metric) DO NOTHING RETURNING task_id AS "taskId", metric`);
-    const added = new Set(rows.map((row) => `${row.taskId} ${row.metric}`));
-    return anomalies.filter((anomaly) => added.delete(`${anomaly.taskId} ${anomaly.metric}`));
+      ON CONFLICT DO NOTHING
+      RETURNING task_id AS "taskId", hour, project, profile, metric`);
+    const added = new Set(rows.map((row) => anomalyKey({ ...row, hour: row.hour ?? undefined })));
+    return anomalies.filter((anomaly) => added.delete(anomalyKey(anomaly)));
+  }
+
+  // Each project's profiles' hours from `from` through `through` (hour starts), from the hour
+  // rollups: the tasks that completed or failed, how many failed, and what all its tasks cost.
+  async hourSums(from: Date, through: Date): Promise<HourSums[]> {
+    return this.sql.query<HourSums>(Prisma.sql`
+      SELECT project, profile, (extract(epoch FROM bucket) * 1000)::float8 AS "hourMs",
+        coalesce(sum(tasks) FILTER (WHERE status IN ('COMPLETED', 'FAILED')), 0)::float8 AS judged,
+        coalesce(sum(tasks) FILTER (WHERE status = 'FAILED'), 0)::float8 AS failed,
+        sum(cost_usd)::float8 AS "costUsd"
+      FROM task_rollups
+      WHERE width = 'hour' AND bucket >= ${from} AND bucket <= ${through}
+      GROUP BY project, profile, bucket
+      ORDER BY project, profile, bucket`);
   }
 
   // Anomalies of `projects` (slugs), newest first; of one task when given.
@@ -621,6 +667,7 @@ export class AlertStore {
     return rows.map((row) => ({
       id: row.id,
       taskId: row.taskId,
+      hour: row.hour?.toISOString() ?? null,
       project: row.project,
       profile: row.profile,
       metric: row.metric as Anomaly['metric'],

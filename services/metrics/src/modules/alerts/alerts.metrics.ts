@@ -10,6 +10,7 @@ export class AlertsMetrics {
   private readonly evaluation: Histogram;
   private readonly sent: Counter<'kind' | 'outcome'>;
   private readonly anomalies: Counter<'metric'>;
+  private readonly hourChecks: Counter;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.firingRules = new Gauge({
@@ -37,8 +38,13 @@ export class AlertsMetrics {
     });
     this.anomalies = new Counter({
       name: 'hangar_anomalies_total',
-      help: "Tasks found far outside their profile's baseline, by metric",
+      help: "Tasks (hour_*: hours) found far outside their profile's baseline, by metric",
       labelNames: ['metric'],
+      registers: [registry],
+    });
+    this.hourChecks = new Counter({
+      name: 'hangar_anomaly_hour_checks_total',
+      help: 'Looks at the last whole hours of every profile for anomalies',
       registers: [registry],
     });
   }
@@ -62,5 +68,9 @@ export class AlertsMetrics {
 
   anomaly(metric: string): void {
     this.anomalies.inc({ metric });
+  }
+
+  hourChecked(): void {
+    this.hourChecks.inc();
   }
 }

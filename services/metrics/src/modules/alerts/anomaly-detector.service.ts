@@ -158,3 +158,16 @@ export function judge(
   const score = (value - baseline.median) / (MAD_TO_SIGMA * baseline.mad);
   return score >= settings.ANOMALY_SCORE ? score : null;
 }
+
+// The median and the median absolute deviation of `values` (0 and 0 when there are none).
+export function medianAndMad(values: readonly number[]): { median: number; mad: number; count: number } {
+  const median = medianOf([...values]);
+  return { median, mad: medianOf(values.map((value) => Math.abs(value - median))), count: values.length };
+}
+
+function medianOf(values: number[]): number {
+  if (values.length === 0) return 0;
+  values.sort((a, b) => a - b);
+  const middle = values.length >> 1;
+  return values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
+}
