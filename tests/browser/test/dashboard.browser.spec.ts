@@ -74,6 +74,30 @@ describe('the dashboard in a browser', () => {
     expect(prompts.every((prompt) => prompt === 'write a file')).toBe(true);
   });
 
+  it("should show a subagent's work inside the card of the Task call that started it", async () => {
+    const { page, screenshot } = await asAdmin();
+    const id = await startTask(page, 'use a helper', 'subagent');
+    await page.getByTestId('task-status').getByText('COMPLETED').waitFor();
+    const transcript = page.getByRole('log', { name: 'Agent transcript' });
+    const taskCard = transcript.locator('[data-tool="Task"]');
+    await taskCard.getByText(/its subagent: 1 tool call$/).waitFor();
+    // The subagent's Bash call is not at the top level: only inside the Task card.
+    expect(await transcript.locator(':scope > [data-tool="Bash"]').count()).toBe(0);
+    await taskCard.locator('summary').first().click();
+    const subagent = taskCard.getByRole('group', { name: 'What the subagent of Task did' });
+    const bash = subagent.locator('[data-tool="Bash"]');
+    await bash.locator('summary').click();
+    expect(await bash.textContent()).toContain('ls | wc -l');
+    await screenshot('task-subagent');
+    // The events say so too: the Bash call names the Task call as its parent.
+    const events = (await suite.hangar.api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${id}/events`)).body
+      .items;
+    const calls = events.flatMap((event) => (event.type === 'tool.use' ? [event.data] : []));
+    const task = calls.find((call) => call.name === 'Task');
+    expect(task).toBeDefined();
+    expect(calls.find((call) => call.name === 'Bash')?.parentToolUseId).toBe(task?.toolUseId);
+  });
+
   it('should cancel a slow task from its page', async () => {
     const { page, screenshot } = await asAdmin();
     const id = await startTask(page, 'take your time', 'slow');

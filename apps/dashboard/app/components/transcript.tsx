@@ -2,7 +2,7 @@
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { formatBytes } from '../lib/format';
-import type { Entry } from '../lib/transcript-entries';
+import { nestedEntries, type Entry } from '../lib/transcript-entries';
 import { AgentMarkdown } from './agent-markdown';
 
 export function Transcript({ entries, live }: { entries: Entry[]; live: boolean }) {
@@ -26,6 +26,7 @@ export function Transcript({ entries, live }: { entries: Entry[]; live: boolean 
     return () => element.removeEventListener('scroll', onScroll);
   }, []);
 
+  const nested = nestedEntries(entries);
   return (
     <section className="panel" aria-labelledby="transcript-title">
       <div className="row">
@@ -44,15 +45,15 @@ export function Transcript({ entries, live }: { entries: Entry[]; live: boolean 
       </div>
       <div className="transcript" ref={box} role="log" aria-live="polite" aria-label="Agent transcript">
         {entries.length === 0 && <p className="muted">Nothing yet.</p>}
-        {entries.map((entry) => (
-          <TranscriptEntry key={entry.seq} entry={entry} />
+        {(nested.get('') ?? []).map((entry) => (
+          <TranscriptEntry key={entry.seq} entry={entry} nested={nested} />
         ))}
       </div>
     </section>
   );
 }
 
-function TranscriptEntry({ entry }: { entry: Entry }) {
+function TranscriptEntry({ entry, nested }: { entry: Entry; nested: Map<string, Entry[]> }) {
   switch (entry.kind) {
     case 'text':
       return (
@@ -67,7 +68,9 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
           <p className="muted">{entry.text}</p>
         </details>
       );
-    case 'tool':
+    case 'tool': {
+      // What the subagent this call started did (Claude Code's Task), inside its card.
+      const subagent = nested.get(entry.id) ?? [];
       return (
         <details
           className={`entry tool${entry.isError ? ' error' : ''}`}
@@ -84,11 +87,25 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
             ) : (
               <span className="muted">done</span>
             )}
+            {subagent.length > 0 && (
+              <span className="muted">
+                {' '}
+                · its subagent:{' '}
+                {plural(subagent.filter((child) => child.kind === 'tool').length, 'tool call')}
+              </span>
+            )}
           </summary>
           <h3 className="muted" style={{ fontSize: '0.85rem' }}>
             Input
           </h3>
           <pre>{JSON.stringify(entry.input, null, 2)}</pre>
+          {subagent.length > 0 && (
+            <div className="subagent" role="group" aria-label={`What the subagent of ${entry.name} did`}>
+              {subagent.map((child) => (
+                <TranscriptEntry key={child.seq} entry={child} nested={nested} />
+              ))}
+            </div>
+          )}
           {entry.result !== undefined && (
             <>
               <h3 className="muted" style={{ fontSize: '0.85rem' }}>
@@ -99,6 +116,7 @@ function TranscriptEntry({ entry }: { entry: Entry }) {
           )}
         </details>
       );
+    }
     case 'retry':
       return (
         <div className="entry stderr" data-seq={entry.seq}>
@@ -158,4 +176,8 @@ function toolSummary(input: unknown): string {
     if (typeof fields[key] === 'string') return fields[key].slice(0, 120);
   }
   return '';
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

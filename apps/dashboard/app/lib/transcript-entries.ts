@@ -1,10 +1,12 @@
 import type { AgentEvent, TopicEvent } from '@hangar/contracts';
 
 // A task's events for a person: text as Markdown, each tool call a card with its result, retries
-// and stderr marked, thinking folded away. Events arrive in sequence order, each once.
+// and stderr marked, thinking folded away. Events arrive in sequence order, each once. What a
+// subagent did names the tool call that started it (`parent`: Claude Code's Task), and is shown
+// inside that call's card.
 export type Entry =
-  | { kind: 'text'; seq: number; text: string }
-  | { kind: 'thinking'; seq: number; text: string }
+  | { kind: 'text'; seq: number; text: string; parent?: string }
+  | { kind: 'thinking'; seq: number; text: string; parent?: string }
   | {
       kind: 'tool';
       seq: number;
@@ -13,6 +15,7 @@ export type Entry =
       input: unknown;
       result?: string;
       isError?: boolean;
+      parent?: string;
     }
   | { kind: 'retry'; seq: number; text: string }
   // A budget this task's calls count against reached its soft limit.
@@ -31,10 +34,10 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
     const event = { type, data } as AgentEvent;
     switch (event.type) {
       case 'assistant.text':
-        next.push({ kind: 'text', seq, text: event.data.text });
+        next.push({ kind: 'text', seq, text: event.data.text, ...parentOf(event.data) });
         break;
       case 'assistant.thinking':
-        next.push({ kind: 'thinking', seq, text: event.data.text });
+        next.push({ kind: 'thinking', seq, text: event.data.text, ...parentOf(event.data) });
         break;
       case 'tool.use':
         next.push({
@@ -43,6 +46,7 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
           id: event.data.toolUseId,
           name: event.data.name,
           input: event.data.input,
+          ...parentOf(event.data),
         });
         break;
       case 'tool.result': {
@@ -59,6 +63,7 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
             input: undefined,
             result: content,
             isError,
+            ...parentOf(event.data),
           });
         break;
       }
@@ -134,4 +139,22 @@ export function appendEvents(entries: Entry[], events: TopicEvent[]): Entry[] {
     }
   }
   return next;
+}
+
+function parentOf(data: { parentToolUseId?: string }): { parent?: string } {
+  return data.parentToolUseId ? { parent: data.parentToolUseId } : {};
+}
+
+// Each tool call's subagent's entries, by the call's id; the rest (top level, or a subagent's
+// whose call is not in the transcript) under ''.
+export function nestedEntries(entries: readonly Entry[]): Map<string, Entry[]> {
+  const calls = new Set(entries.flatMap((entry) => (entry.kind === 'tool' ? [entry.id] : [])));
+  const nested = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    const parent = 'parent' in entry && entry.parent && calls.has(entry.parent) ? entry.parent : '';
+    let list = nested.get(parent);
+    if (!list) nested.set(parent, (list = []));
+    list.push(entry);
+  }
+  return nested;
 }

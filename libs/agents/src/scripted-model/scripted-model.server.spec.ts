@@ -361,11 +361,13 @@ describe('scripted model server', () => {
       // The case's own leading error, then its first step: a tool call in the request's cwd.
       expect((await reply('review-1', { prompt: 'Review the Plan, please' })).status).toBe(529);
       expect((await reply('review-1', { prompt: 'Review the Plan, please' })).body.content).toEqual([
-        expect.objectContaining({
+        {
           type: 'tool_use',
+          // A case's calls have ids of their own: a subagent's (a case) never reuses its caller's.
+          id: 'toolu_scripted_c0_0_0',
           name: 'Write',
           input: { file_path: '/work/task/review.md' },
-        }),
+        },
       ]);
       // Step 2 of the same case; a later user text naming another case changes nothing.
       const second = await reply('review-1', {

@@ -305,7 +305,7 @@ class ScriptedModelHandler {
     }
     let blocks: ReplyBlock[];
     try {
-      blocks = renderBlocks(scenarioStep, step, {
+      blocks = renderBlocks(scenarioStep, caseIndex === undefined ? `${step}` : `c${caseIndex}_${step}`, {
         cwd: view.cwd,
         runKey: route.runKey,
         scenario: scenario.name,
@@ -396,7 +396,9 @@ export function errorForAttempt(
   return undefined;
 }
 
-function renderBlocks(step: ScenarioStep, stepNumber: number, values: TemplateValues): ReplyBlock[] {
+// A tool call's id names its step (and its case: a subagent's calls, which take a case of their
+// own, must not reuse the ids of the calls that started them).
+function renderBlocks(step: ScenarioStep, stepId: string, values: TemplateValues): ReplyBlock[] {
   return stepBlocks(step).map((block, index): ReplyBlock => {
     switch (block.type) {
       case 'text':
@@ -410,7 +412,7 @@ function renderBlocks(step: ScenarioStep, stepNumber: number, values: TemplateVa
       case 'tool_use':
         return {
           type: 'tool_use',
-          id: `toolu_scripted_${stepNumber}_${index}`,
+          id: `toolu_scripted_${stepId}_${index}`,
           name: block.name,
           input: renderTemplate(block.input, values),
         };
