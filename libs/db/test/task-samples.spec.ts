@@ -196,6 +196,23 @@ describe(TaskSamples.name, () => {
         { taskId: task.id, seq: 2, type: 'tool.use', data: { toolUseId: 'b', name: 'Bash', input: {} } },
         { taskId: task.id, seq: 3, type: 'tool.use', data: { toolUseId: 'c', name: 'Read', input: {} } },
         { taskId: task.id, seq: 4, type: 'assistant.text', data: { text: 'hello' } },
+        // Each attempt's end, with the calls its permission rules refused.
+        {
+          taskId: task.id,
+          seq: 5,
+          type: 'result',
+          data: { subtype: 'success', permissionDenials: [{ tool: 'Bash', toolUseId: 'b' }] },
+        },
+        {
+          taskId: task.id,
+          seq: 6,
+          type: 'result',
+          data: {
+            subtype: 'success',
+            permissionDenials: [{ tool: 'Bash' }, { tool: 'WebFetch', toolUseId: 'd' }],
+          },
+        },
+        { taskId: task.id, seq: 7, type: 'result', data: { subtype: 'success' } },
       ],
     });
     const since = new Date(Date.now() - 2 * DAY);
@@ -222,10 +239,19 @@ describe(TaskSamples.name, () => {
     // Ended after `endedBefore`: still on its way, not looked for yet.
     expect(await samples.unsampled(since, new Date(finishedAt.getTime() - 1), 10)).toEqual([]);
 
-    const calls = await samples.toolCalls([task.id]);
-    expect(calls.get(task.id)).toEqual({ Bash: 2, Read: 1 });
-    expect(await samples.store([{ ...found!, toolCalls: calls.get(task.id)! }])).toHaveLength(1);
-    expect(await samples.store([{ ...found!, toolCalls: calls.get(task.id)! }])).toEqual([]);
+    const activity = (await samples.activity([task.id, 'no-such-task'])).get(task.id)!;
+    expect(activity).toEqual({
+      toolCalls: { Bash: 2, Read: 1 },
+      permissionDenials: { Bash: 2, WebFetch: 1 },
+    });
+    expect(await samples.store([{ ...found!, ...activity }])).toHaveLength(1);
+    expect(await samples.store([{ ...found!, ...activity }])).toEqual([]);
+    expect(
+      await query<{ tool_calls: unknown; permission_denials: unknown }>(
+        'SELECT tool_calls, permission_denials FROM task_samples WHERE task_id = $1',
+        [task.id],
+      ),
+    ).toEqual([{ tool_calls: { Bash: 2, Read: 1 }, permission_denials: { Bash: 2, WebFetch: 1 } }]);
     expect(await samples.unsampled(since, new Date(), 10)).toEqual([]);
     const tools = await query<{ tool: string; calls: string }>(
       "SELECT tool, calls FROM task_tool_rollups WHERE width = 'day' AND profile = 'default' ORDER BY tool",

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DURATION_BOUNDS_MS, type TaskEndedRecord } from '@hangar/contracts';
 import { createRedis, METRICS_GROUP, MetricRecordStream } from '@hangar/redis';
 import { redisUrl, ServiceStack } from '@hangar/testing';
-import { runTask } from './support';
+import { request, runTask } from './support';
 
 interface SampleRow {
   finished_at: Date;
@@ -352,6 +352,26 @@ describe('metrics service: the time series of ended tasks', () => {
     expect(await records.backlog()).toEqual({ lag: 0, pending: 0 });
     const pending = await redis.xpending(records.key, METRICS_GROUP);
     expect(pending[0]).toBe(0);
+  });
+
+  it("should say in a task's sample the tool calls its permission rules refused, by tool", async () => {
+    // dontAsk: Claude Code refuses every call not allowed beforehand (Bash, here) without asking.
+    expect(
+      (await request(stack, 'POST', '/api/v1/profiles', { name: 'strict', permissionMode: 'dontAsk' }))
+        .status,
+    ).toBe(201);
+    const task = await runTask(stack, { prompt: 'Run a command', profile: 'strict', scenario: 'bash' });
+    expect(task.status).toBe('COMPLETED');
+    await until(async () => (await sampleOf(task.id)) !== undefined, 'the task sampled');
+    expect(await sampleOf(task.id)).toMatchObject({
+      profile: 'strict',
+      tool_calls: { Bash: 1 },
+      permission_denials: { Bash: 1 },
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.ports.get('metrics')}/metrics`)).text();
+    expect(metrics).toMatch(
+      /hangar_task_permission_denials_total\{[^}]*profile="strict"[^}]*tool="Bash"[^}]*\} 1\b/,
+    );
   });
 
   it('should sample from PostgreSQL an ended task whose record was lost on the way', async () => {

@@ -4,8 +4,15 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client';
 import { json, type Sql, type SqlTransaction } from '../sql';
 import { rollupsOf, type RolledSample, type Rollups, type RollupWidth } from './sample-rollups';
 
-// A task's sample: its record and its tool calls by tool name.
-export type TaskSample = TaskEndedRecord & { toolCalls: Record<string, number> };
+// A task's sample: its record, its tool calls by tool name, and the calls its CLI's permission
+// rules refused, by tool name (none when not given).
+export type TaskSample = TaskEndedRecord & TaskActivity;
+
+// What a task's stored events say of it, by tool name.
+export interface TaskActivity {
+  toolCalls: Record<string, number>;
+  permissionDenials?: Record<string, number>;
+}
 
 // A sample just stored, with its end and durations as PostgreSQL stored them (ms; null when it
 // never started): what the rollups, the Prometheus series and the anomaly check use.
@@ -36,20 +43,36 @@ export class TaskSamples {
     this.sql = sqlOf(prisma);
   }
 
-  // The tasks' tool calls by tool name, counted from their stored events.
-  async toolCalls(taskIds: readonly string[]): Promise<Map<string, Record<string, number>>> {
-    const calls = new Map<string, Record<string, number>>(taskIds.map((id) => [id, {}]));
-    if (taskIds.length === 0) return calls;
-    const rows = await this.sql.query<{ taskId: string; tool: string; calls: number }>(Prisma.sql`
-      SELECT task_id AS "taskId", data->>'name' AS tool, count(*)::int AS calls
-      FROM task_events
-      WHERE task_id = ANY(${[...taskIds]}::text[]) AND type = 'tool.use' AND data->>'name' IS NOT NULL
-      GROUP BY 1, 2`);
+  // The tasks' tool calls and permission denials by tool name, counted from their stored events
+  // (`tool.use`; the `result` events' permissionDenials), in one statement.
+  async activity(taskIds: readonly string[]): Promise<Map<string, Required<TaskActivity>>> {
+    const activity = new Map<string, Required<TaskActivity>>(
+      taskIds.map((id) => [id, { toolCalls: {}, permissionDenials: {} }]),
+    );
+    if (taskIds.length === 0) return activity;
+    const rows = await this.sql.query<{
+      taskId: string;
+      denied: boolean;
+      tool: string;
+      count: number;
+    }>(Prisma.sql`
+      WITH e AS (
+        SELECT task_id, type, data FROM task_events
+        WHERE task_id = ANY(${[...taskIds]}::text[]) AND type IN ('tool.use', 'result'))
+      SELECT task_id AS "taskId", false AS denied, data->>'name' AS tool, count(*)::int AS count
+      FROM e WHERE type = 'tool.use' AND data->>'name' IS NOT NULL
+      GROUP BY 1, 3
+      UNION ALL
+      SELECT task_id, true, d->>'tool', count(*)::int
+      FROM e CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(data->'permissionDenials') = 'array' THEN data->'permissionDenials' ELSE '[]' END) d
+      WHERE type = 'result' AND d->>'tool' IS NOT NULL
+      GROUP BY 1, 3`);
     for (const row of rows) {
-      const counts = calls.get(row.taskId);
-      if (counts) counts[row.tool] = row.calls;
+      const task = activity.get(row.taskId);
+      if (task) (row.denied ? task.permissionDenials : task.toolCalls)[row.tool] = row.count;
     }
-    return calls;
+    return activity;
   }
 
   // Stores the samples not stored yet (a task's sample is its id and end time) and adds those,
@@ -86,19 +109,19 @@ export class TaskSamples {
         INSERT INTO task_samples (
           finished_at, task_id, project, profile, status, reason, attempts, created_at, started_at,
           queue_ms, run_ms, cost_usd, input_tokens, output_tokens, cache_read_tokens,
-          cache_creation_tokens, num_turns, tool_calls)
+          cache_creation_tokens, num_turns, tool_calls, permission_denials)
         SELECT "finishedAt", "taskId", project, profile, status, reason, attempts, "createdAt", "startedAt",
           CASE WHEN "startedAt" IS NOT NULL
             THEN greatest(0, round(extract(epoch FROM "startedAt" - "createdAt") * 1000))::int END,
           CASE WHEN "startedAt" IS NOT NULL
             THEN greatest(0, round(extract(epoch FROM "finishedAt" - "startedAt") * 1000))::int END,
           "costUsd", "inputTokens", "outputTokens", "cacheReadTokens", "cacheCreationTokens", "numTurns",
-          coalesce("toolCalls", '{}'::jsonb)
+          coalesce("toolCalls", '{}'::jsonb), coalesce("permissionDenials", '{}'::jsonb)
         FROM json_to_recordset(${JSON.stringify(incoming)}::json) AS r(
           "finishedAt" timestamptz, "taskId" text, project text, profile text, status text, reason text,
           attempts int, "createdAt" timestamptz, "startedAt" timestamptz, "costUsd" float8,
           "inputTokens" bigint, "outputTokens" bigint, "cacheReadTokens" bigint,
-          "cacheCreationTokens" bigint, "numTurns" int, "toolCalls" jsonb)
+          "cacheCreationTokens" bigint, "numTurns" int, "toolCalls" jsonb, "permissionDenials" jsonb)
         ON CONFLICT DO NOTHING
         RETURNING task_id AS "taskId", (extract(epoch FROM finished_at) * 1000)::float8 AS "finishedMs",
           queue_ms AS "queueMs", run_ms AS "runMs"`);

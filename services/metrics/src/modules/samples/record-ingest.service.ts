@@ -7,7 +7,13 @@ import {
 } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { MetricRecordSchema, type TaskEndedRecord } from '@hangar/contracts';
-import { TaskSamples, type ParkedRecord, type StoredSample, type TaskSample } from '@hangar/db';
+import {
+  TaskSamples,
+  type ParkedRecord,
+  type StoredSample,
+  type TaskActivity,
+  type TaskSample,
+} from '@hangar/db';
 import { MetricRecordStream, REDIS, type StreamedRecord } from '@hangar/redis';
 import { METRICS_CONFIG, type MetricsConfig } from '../../config';
 import { AnomalyDetector } from '../alerts/anomaly-detector.service';
@@ -162,9 +168,13 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
       if ('record' in parsed) valid.push({ id: entry.id, body: entry.body, sample: parsed.record });
       else parked.push({ id: entry.id, body: entry.body, reason: parsed.reason });
     }
-    const calls = await this.toolCalls(valid.map((entry) => entry.sample));
-    // The parsed record is this batch's own object: its tool calls are added to it, not copied.
-    for (const { sample } of valid) sample.toolCalls = calls.get(sample.taskId) ?? {};
+    const activity = await this.activity(valid.map((entry) => entry.sample));
+    // The parsed record is this batch's own object: what its events say is added to it, not copied.
+    for (const { sample } of valid) {
+      const known = activity.get(sample.taskId);
+      sample.toolCalls = known?.toolCalls ?? {};
+      sample.permissionDenials = known?.permissionDenials ?? {};
+    }
     return { batch, valid, parked };
   }
 
@@ -181,8 +191,8 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  private toolCalls(records: readonly TaskEndedRecord[]): Promise<Map<string, Record<string, number>>> {
-    return this.samples.toolCalls([...new Set(records.map((record) => record.taskId))]);
+  private activity(records: readonly TaskEndedRecord[]): Promise<Map<string, Required<TaskActivity>>> {
+    return this.samples.activity([...new Set(records.map((record) => record.taskId))]);
   }
 
   // Stores the records' samples (their tool calls added); those PostgreSQL refuses as data come
@@ -214,9 +224,9 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
   // Records rebuilt from PostgreSQL (the reconciler's): stored as if they had arrived.
   async storeRebuilt(records: readonly TaskEndedRecord[]): Promise<number> {
     if (records.length === 0) return 0;
-    const calls = await this.toolCalls(records);
+    const activity = await this.activity(records);
     const stored = await this.samples.store(
-      records.map((record) => ({ ...record, toolCalls: calls.get(record.taskId) ?? {} })),
+      records.map((record) => ({ ...record, toolCalls: {}, ...activity.get(record.taskId) })),
       this.upkeep.rollupsSince(),
     );
     this.metrics.stored(stored);

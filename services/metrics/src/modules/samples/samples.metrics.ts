@@ -21,6 +21,7 @@ export class SamplesMetrics {
   private readonly cost: Counter<'project' | 'profile'>;
   private readonly tokens: Counter<'project' | 'profile' | 'kind'>;
   private readonly toolCalls: Counter<'project' | 'profile' | 'tool'>;
+  private readonly denials: Counter<'project' | 'profile' | 'tool'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry, stream: MetricRecordStream) {
     this.records = new Counter({
@@ -83,6 +84,12 @@ export class SamplesMetrics {
       labelNames: ['project', 'profile', 'tool'],
       registers: [registry],
     });
+    this.denials = new Counter({
+      name: 'hangar_task_permission_denials_total',
+      help: "Tool calls of ended tasks their CLI's permission rules refused, by tool (MCP tools by their server)",
+      labelNames: ['project', 'profile', 'tool'],
+      registers: [registry],
+    });
   }
 
   // Samples just stored. Counters are added to once per label set of the batch: prom-client
@@ -101,6 +108,7 @@ export class SamplesMetrics {
           cost: 0,
           tokens: { input: 0, output: 0, cache_read: 0, cache_creation: 0 },
           tools: new Map(),
+          denials: new Map(),
           runs: [],
           queues: [],
         };
@@ -114,12 +122,10 @@ export class SamplesMetrics {
       sum.tokens.cache_creation += sample.cacheCreationTokens ?? 0;
       if (runMs !== null) sum.runs.push(runMs / 1000);
       if (queueMs !== null) sum.queues.push(queueMs / 1000);
-      for (const tool in sample.toolCalls) {
-        const label = toolLabel(tool);
-        sum.tools.set(label, (sum.tools.get(label) ?? 0) + sample.toolCalls[tool]!);
-      }
+      addByTool(sum.tools, sample.toolCalls);
+      if (sample.permissionDenials) addByTool(sum.denials, sample.permissionDenials);
     }
-    for (const { labels, tasks, cost, tokens, tools, runs, queues } of sums.values()) {
+    for (const { labels, tasks, cost, tokens, tools, denials, runs, queues } of sums.values()) {
       const { project, profile, status } = labels;
       this.ended.inc(labels, tasks);
       if (runs.length > 0) {
@@ -134,6 +140,7 @@ export class SamplesMetrics {
       for (const [kind, count] of Object.entries(tokens))
         if (count) this.tokens.inc({ project, profile, kind }, count);
       for (const [tool, calls] of tools) this.toolCalls.inc({ project, profile, tool }, calls);
+      for (const [tool, refused] of denials) this.denials.inc({ project, profile, tool }, refused);
     }
   }
 }
@@ -144,8 +151,17 @@ interface Sums {
   cost: number;
   tokens: Record<'input' | 'output' | 'cache_read' | 'cache_creation', number>;
   tools: Map<string, number>;
+  denials: Map<string, number>;
   runs: number[];
   queues: number[];
+}
+
+// Counts by tool name added to counts by tool label.
+function addByTool(into: Map<string, number>, counts: Record<string, number>) {
+  for (const tool in counts) {
+    const label = toolLabel(tool);
+    into.set(label, (into.get(label) ?? 0) + counts[tool]!);
+  }
 }
 
 // Claude Code names an MCP tool mcp__<server>__<tool>: its server is label enough.
