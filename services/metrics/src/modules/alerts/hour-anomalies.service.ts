@@ -61,11 +61,12 @@ export class HourAnomalies implements OnApplicationBootstrap, OnApplicationShutd
     }
     const added = await this.alerts.addAnomalies(found);
     this.metrics.hourChecked();
-    for (const anomaly of added) this.metrics.anomaly(anomaly.metric);
-    for (const a of added)
+    for (const a of added) {
+      this.metrics.anomaly(a.metric);
       this.logger.log(
         `${a.project}/${a.profile}, the hour from ${a.hour?.toISOString()}: ${a.metric} ${a.value} against a median of ${a.median} (score ${a.score.toFixed(1)})`,
       );
+    }
     return added;
   }
 

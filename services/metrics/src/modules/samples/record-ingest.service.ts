@@ -170,11 +170,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     }
     const activity = await this.activity(valid.map((entry) => entry.sample));
     // The parsed record is this batch's own object: what its events say is added to it, not copied.
-    for (const { sample } of valid) {
-      const known = activity.get(sample.taskId);
-      sample.toolCalls = known?.toolCalls ?? {};
-      sample.permissionDenials = known?.permissionDenials ?? {};
-    }
+    for (const { sample } of valid) Object.assign(sample, activity.get(sample.taskId));
     return { batch, valid, parked };
   }
 
@@ -191,6 +187,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
+  // Every record's task is in the answer (with nothing, when its events say nothing).
   private activity(records: readonly TaskEndedRecord[]): Promise<Map<string, Required<TaskActivity>>> {
     return this.samples.activity([...new Set(records.map((record) => record.taskId))]);
   }
@@ -226,7 +223,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnApplicationShutdo
     if (records.length === 0) return 0;
     const activity = await this.activity(records);
     const stored = await this.samples.store(
-      records.map((record) => ({ ...record, toolCalls: {}, ...activity.get(record.taskId) })),
+      records.map((record) => ({ ...record, ...activity.get(record.taskId)! })),
       this.upkeep.rollupsSince(),
     );
     this.metrics.stored(stored);
