@@ -41,8 +41,10 @@ const PASSED_THROUGH = [
 
 export interface GitEnvironmentInput {
   protocols: readonly GitTransport[];
-  // A prepared workspace: git must use its .git and never look further up.
+  // A prepared workspace: git must use its repository and never look further up.
   workspace?: string | undefined;
+  // Its repository when not <workspace>/.git (one kept beside the folder).
+  gitDir?: string | undefined;
   ssh?: SshSettings | undefined;
   askpass?: AskpassHelper | undefined;
 }
@@ -85,7 +87,7 @@ export function buildGitEnvironment(context: GitContext, input: GitEnvironmentIn
     GIT_SSH_VARIANT: 'ssh',
   });
   if (input.workspace !== undefined) {
-    env.GIT_DIR = path.join(input.workspace, '.git');
+    env.GIT_DIR = input.gitDir ?? path.join(input.workspace, '.git');
     env.GIT_WORK_TREE = input.workspace;
     env.GIT_CEILING_DIRECTORIES = path.dirname(input.workspace);
   }

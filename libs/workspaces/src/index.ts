@@ -35,6 +35,7 @@ export {
   moveWorkspace,
   renameWorkspaceBranch,
   currentCommit,
+  moveRepositoryInside,
   removeWorkspace,
   sweepWorkspaces,
   BASE_REF,
@@ -52,5 +53,6 @@ export {
   type FileChangeStatus,
 } from './workspace-diff.collector';
 export { workspaceFingerprint } from './workspace-fingerprint';
+export { besideGitDir, hasRepository } from './workspace-directory.guard';
 export { pushBranch, type PushBranchOptions, type PushResult } from './branch.pusher';
 export { runInProcessGroup, type GroupExit } from './process-group';

@@ -27,7 +27,7 @@ import {
   repositorySource,
   type RepositorySpec,
 } from './repository-spec.parser';
-import { lstatOrNull, openWorkspace } from './workspace-directory.guard';
+import { besideGitDir, besideRepository, lstatOrNull, openWorkspace } from './workspace-directory.guard';
 import { WorkspaceError } from './workspace.errors';
 
 export interface PrepareWorkspaceInput {
@@ -35,7 +35,7 @@ export interface PrepareWorkspaceInput {
   root: string;
   // Names the folder (<root>/<taskId>) and the branch (hangar/<taskId>).
   taskId: string;
-  // Without one the workspace is an empty git repository with one empty commit.
+  // Without one the workspace is an empty folder, its repository (one empty commit) beside it.
   repository?: RepositorySpec;
   // Required for a remote repository: its host must be allowed; HTTPS credentials come from it.
   hosts?: GitHostPolicy;
@@ -52,6 +52,7 @@ export interface Workspace {
 }
 
 export const BASE_REF = 'refs/hangar/base';
+const BESIDE_SUFFIX = besideGitDir('');
 // $1: the branch; $2, $3: the committer's name and email; $4: the base ref. Prints the commit.
 // No template: git's sample hooks and description are a dozen files nobody runs.
 const EMPTY_WORKSPACE_SCRIPT = `set -e
@@ -123,15 +124,15 @@ async function makeEmptyRepository(context: GitContext, root: string): Promise<E
   }
 }
 
-// An empty repository on `branch` with one empty commit, also at BASE_REF; returns the commit.
+// An empty repository on `branch` with one empty commit, also at BASE_REF, in `gitDir`; returns
+// the commit.
 async function writeEmptyRepository(
   context: GitContext,
   root: string,
-  dir: string,
+  gitDir: string,
   branch: string,
 ): Promise<string> {
   const { commit, files } = await emptyRepository(context, root);
-  const gitDir = path.join(dir, '.git');
   const written = [
     ...files,
     { path: 'HEAD', content: Buffer.from(`ref: refs/heads/${branch}\n`) },
@@ -163,7 +164,10 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
   const branch = `hangar/${input.taskId}`;
   const context = resolveGitContext(input.git);
 
+  const beside = besideGitDir(dir);
   const state = await directoryState(dir);
+  // A repository beside a folder that is gone was left by a removal cut short: not a workspace.
+  if (state === 'missing') await rm(beside, { recursive: true, force: true });
   if (state === 'workspace') {
     const baseCommit = await readBase(dir, input.git);
     if (baseCommit !== null) return { dir, branch, baseCommit, reused: true };
@@ -174,7 +178,7 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
   if (state === 'missing') await mkdir(dir);
   try {
     if (input.repository === undefined) {
-      const baseCommit = await writeEmptyRepository(context, root, dir, branch);
+      const baseCommit = await writeEmptyRepository(context, root, beside, branch);
       return { dir, branch, baseCommit, reused: false };
     } else {
       const access = { hosts: input.hosts, credentials: input.credentials };
@@ -198,6 +202,7 @@ export async function prepareWorkspace(input: PrepareWorkspaceInput): Promise<Wo
     return { dir, branch, baseCommit, reused: false };
   } catch (error) {
     // Leave nothing half-made: a retry must find the folder missing or empty.
+    await rm(beside, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });
     if (state === 'empty') await mkdir(dir);
     throw error;
@@ -217,8 +222,11 @@ export async function moveWorkspace(
     throw new WorkspaceError('WORKSPACE_UNSAFE', `"${input.taskId}" cannot name a workspace`);
   await mkdir(input.root, { recursive: true });
   const dir = path.join(await realpath(input.root), input.taskId);
-  if ((await lstatOrNull(dir)) !== null)
+  if ((await lstatOrNull(dir)) !== null || (await lstatOrNull(besideGitDir(dir))) !== null)
     throw new WorkspaceError('WORKSPACE_EXISTS', `${dir} exists already`);
+  // Its repository first: a folder found without it would be no workspace.
+  if ((await besideRepository(workspace.dir)) !== null)
+    await rename(besideGitDir(workspace.dir), besideGitDir(dir));
   await rename(workspace.dir, dir);
   return renameWorkspaceBranch({ ...workspace, dir }, input.taskId);
 }
@@ -234,6 +242,15 @@ export async function renameWorkspaceBranch(workspace: Workspace, taskId: string
   const opened = await openWorkspace(workspace.dir);
   await runGit(opened.context, { args: ['branch', '-m', workspace.branch, branch], env: opened.env });
   return { dir: workspace.dir, branch, baseCommit: workspace.baseCommit, reused: false };
+}
+
+// A workspace made without a repository that a later task shares (a workflow's next step): its
+// repository moves into the folder, so that this agent can read what the earlier ones did (git
+// log, git show). Left beside it when the folder holds a .git of the agent's own.
+export async function moveRepositoryInside(dir: string): Promise<void> {
+  const beside = await besideRepository(dir);
+  if (beside === null || (await lstatOrNull(path.join(dir, '.git'))) !== null) return;
+  await rename(beside, path.join(dir, '.git'));
 }
 
 export async function currentCommit(dir: string, git?: GitOptions): Promise<string> {
@@ -258,8 +275,12 @@ export async function removeWorkspace(dir: string, options: { root?: string } = 
       throw new WorkspaceError('WORKSPACE_UNSAFE', `${target} is not a workspace directly inside ${root}`);
     }
   }
+  // The repository beside the folder first: a folder left without it is still found by the
+  // next sweep, a repository left without its folder is removed by the next prepare or sweep.
+  const beside = await besideRepository(target);
+  if (beside !== null) await rm(beside, { recursive: true, force: true });
   const stats = await lstatOrNull(target);
-  if (stats === null) return false;
+  if (stats === null) return beside !== null;
   if (!stats.isDirectory()) {
     await rm(target, { force: true });
     return true;
@@ -298,6 +319,10 @@ export async function sweepWorkspaces(input: SweepWorkspacesInput): Promise<Swee
   for (const entry of await readdir(root, { withFileTypes: true })) {
     // Only real folders: a symbolic link in the root is never followed, nor a file touched.
     if (!entry.isDirectory()) continue;
+    // A workspace's repository beside it goes with its folder (removeWorkspace); one whose
+    // folder is gone, on its own.
+    const folder = entry.name.endsWith(BESIDE_SUFFIX) ? entry.name.slice(0, -BESIDE_SUFFIX.length) : null;
+    if (folder !== null && (await lstatOrNull(path.join(root, folder))) !== null) continue;
     const dir = path.join(root, entry.name);
     try {
       if (await input.keep(entry.name)) continue;
@@ -312,10 +337,17 @@ export async function sweepWorkspaces(input: SweepWorkspacesInput): Promise<Swee
 
 // Newest of the folder and the git files every run touches (a running task is for `keep` to protect).
 async function lastActivity(dir: string): Promise<number> {
-  const markers = [dir, '.git', '.git/index', '.git/HEAD', '.git/logs/HEAD', '.git/refs/heads/hangar'];
+  const beside = besideGitDir(dir);
+  const markers = [
+    dir,
+    ...['.git', '.git/index', '.git/HEAD', '.git/logs/HEAD', '.git/refs/heads/hangar'].map((marker) =>
+      path.join(dir, marker),
+    ),
+    ...['', 'index', 'HEAD', 'logs/HEAD', 'refs/heads/hangar'].map((marker) => path.join(beside, marker)),
+  ];
   let newest = 0;
   for (const marker of markers) {
-    const stats = await lstatOrNull(path.resolve(dir, marker));
+    const stats = await lstatOrNull(marker);
     if (stats !== null) newest = Math.max(newest, stats.mtimeMs);
   }
   return newest;
@@ -334,6 +366,8 @@ async function directoryState(dir: string): Promise<DirectoryState> {
   const stats = await lstatOrNull(dir);
   if (stats === null) return 'missing';
   if (stats.isSymbolicLink() || !stats.isDirectory()) return 'other';
+  // Made without a repository: whatever the folder holds (an earlier attempt's work), it is one.
+  if ((await besideRepository(dir)) !== null) return 'workspace';
   const entries = await readdir(dir);
   if (entries.length === 0) return 'empty';
   return entries.includes('.git') ? 'workspace' : 'other';

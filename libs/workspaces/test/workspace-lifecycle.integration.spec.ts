@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import {
   collectDiff,
+  moveRepositoryInside,
   moveWorkspace,
   parseRepositorySpec,
   prepareWorkspace,
@@ -9,7 +10,15 @@ import {
   WorkspaceError,
   type RepositorySpec,
 } from '../src';
-import { git, makeOrigin, makeSandbox, writeFiles, type Origin, type Sandbox } from './support/git-fixture';
+import {
+  git,
+  makeOrigin,
+  makeSandbox,
+  workspaceGit,
+  writeFiles,
+  type Origin,
+  type Sandbox,
+} from './support/git-fixture';
 
 describe('workspace lifecycle (real git)', () => {
   let sandbox: Sandbox;
@@ -49,12 +58,13 @@ describe('workspace lifecycle (real git)', () => {
       baseCommit: prepared.baseCommit,
       reused: false,
     });
-    expect(existsSync(prepared.dir)).toBe(false);
-    expect(git(moved.dir, 'symbolic-ref', 'HEAD')).toBe('refs/heads/hangar/task-moved');
+    // The folder and the repository beside it, both.
+    expect(existsSync(prepared.dir) || existsSync(`${prepared.dir}.git`)).toBe(false);
+    expect(workspaceGit(moved.dir, 'symbolic-ref', 'HEAD')).toBe('refs/heads/hangar/task-moved');
     writeFiles(moved.dir, { 'a.txt': 'a\n' });
     const diff = await collectDiff(moved.dir, moved.baseCommit);
     expect(diff.filesChanged.map((file) => file.path)).toEqual(['a.txt']);
-    expect(git(moved.dir, 'log', '-1', '--format=%s')).toBe('hangar: task task-moved');
+    expect(workspaceGit(moved.dir, 'log', '-1', '--format=%s')).toBe('hangar: task task-moved');
     // Never over another workspace.
     const other = await prepareWorkspace({ root: path.join(root, '.warm'), taskId: 'warm-2' });
     expect((await failure(moveWorkspace(other, { root, taskId: 'task-moved' }))).code).toBe(
@@ -238,16 +248,60 @@ describe('workspace lifecycle (real git)', () => {
     expect(error.message).toMatch(/^could not clone the repository: .*does not exist/);
   });
 
-  it('should start an empty repository with one empty commit when no repository is given', async () => {
+  it('should start an empty folder, its repository (one empty commit) beside it, when no repository is given', async () => {
     const workspace = await prepareWorkspace({ root, taskId: 'task-plain' });
+    // What the agent sees: an empty folder, no repository in it or above it.
+    expect(readdirSync(workspace.dir)).toEqual([]);
+    expect(() => git(workspace.dir, 'rev-parse', '--git-dir')).toThrow(/not a git repository/);
     writeFiles(workspace.dir, { 'hello.txt': 'hi\n' });
 
     const diff = await collectDiff(workspace.dir, workspace.baseCommit);
 
-    expect(git(workspace.dir, 'log', '--format=%s', workspace.baseCommit)).toBe('hangar: empty workspace');
+    expect(workspaceGit(workspace.dir, 'log', '--format=%s', workspace.baseCommit)).toBe(
+      'hangar: empty workspace',
+    );
     expect(diff.filesChanged).toEqual([
       { path: 'hello.txt', status: 'added', additions: 1, deletions: 0, binary: false },
     ]);
+    expect(readdirSync(workspace.dir)).toEqual(['hello.txt']);
+  });
+
+  it('should keep its diff its own when the agent makes a repository of its own in the folder', async () => {
+    const workspace = await prepareWorkspace({ root, taskId: 'task-agent-git' });
+    writeFiles(workspace.dir, { 'app/main.txt': 'main\n' });
+    git(workspace.dir, 'init', '--quiet', '--initial-branch=agent');
+    git(workspace.dir, 'add', '-A');
+    git(workspace.dir, 'commit', '--quiet', '-m', "the agent's own");
+    // What it may put in its .git to run things as whoever runs git, ignored: not Hangar's repository.
+    git(workspace.dir, 'config', 'core.fsmonitor', `touch ${path.join(sandbox.dir, 'fsmonitor-ran')}`);
+
+    const diff = await collectDiff(workspace.dir, workspace.baseCommit, { message: 'hangar: task x' });
+
+    expect(diff.filesChanged.map((file) => file.path)).toEqual(['app/main.txt']);
+    expect(existsSync(path.join(sandbox.dir, 'fsmonitor-ran'))).toBe(false);
+    expect(git(workspace.dir, 'log', '--format=%s')).toBe("the agent's own");
+    // A later step sharing the folder keeps reading the agent's repository, Hangar's stays beside it.
+    await moveRepositoryInside(workspace.dir);
+    expect(existsSync(`${workspace.dir}.git`)).toBe(true);
+    expect(workspaceGit(workspace.dir, 'log', '-1', '--format=%s')).toBe('hangar: task x');
+  });
+
+  it('should move the repository into the folder for a later task that shares it, the diffs going on from there', async () => {
+    const workspace = await prepareWorkspace({ root, taskId: 'task-shared' });
+    writeFiles(workspace.dir, { 'plan.md': 'plan\n' });
+    const first = await collectDiff(workspace.dir, workspace.baseCommit, { message: 'hangar: task plan' });
+
+    await moveRepositoryInside(workspace.dir);
+
+    expect(existsSync(`${workspace.dir}.git`)).toBe(false);
+    // The next agent reads what the first did, with plain git in its folder.
+    expect(git(workspace.dir, 'log', '-1', '--format=%s')).toBe('hangar: task plan');
+    writeFiles(workspace.dir, { 'work.txt': 'done\n' });
+    const second = await collectDiff(workspace.dir, first.commit!, { message: 'hangar: task work' });
+    expect(second.filesChanged.map((file) => file.path)).toEqual(['work.txt']);
+    expect(git(workspace.dir, 'log', '--format=%s')).toBe(
+      'hangar: task work\nhangar: task plan\nhangar: empty workspace',
+    );
   });
 
   // Empty workspaces are written from one repository git made once (not seven git commands each):
@@ -259,21 +313,21 @@ describe('workspace lifecycle (real git)', () => {
     ]);
 
     for (const workspace of [first, second]) {
-      expect(git(workspace.dir, 'fsck', '--strict', '--no-dangling')).toBe('');
-      expect(git(workspace.dir, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${workspace.branch}`);
-      expect(git(workspace.dir, 'rev-parse', 'HEAD', 'refs/hangar/base')).toBe(
+      expect(workspaceGit(workspace.dir, 'fsck', '--strict', '--no-dangling')).toBe('');
+      expect(workspaceGit(workspace.dir, 'symbolic-ref', 'HEAD')).toBe(`refs/heads/${workspace.branch}`);
+      expect(workspaceGit(workspace.dir, 'rev-parse', 'HEAD', 'refs/hangar/base')).toBe(
         `${workspace.baseCommit}\n${workspace.baseCommit}`,
       );
-      expect(git(workspace.dir, 'status', '--porcelain')).toBe('');
-      expect(git(workspace.dir, 'config', 'user.name')).toBe('Hangar');
+      expect(workspaceGit(workspace.dir, 'status', '--porcelain')).toBe('');
+      expect(workspaceGit(workspace.dir, 'config', 'user.name')).toBe('Hangar');
     }
     writeFiles(first.dir, { 'only-here.txt': 'a\n' });
     const diff = await collectDiff(first.dir, first.baseCommit);
 
     // The first one's commit is its own: the second neither has it nor moved.
-    expect(git(first.dir, 'cat-file', '-t', diff.commit!)).toBe('commit');
-    expect(() => git(second.dir, 'cat-file', '-e', diff.commit!)).toThrow();
-    expect(git(second.dir, 'rev-parse', 'HEAD')).toBe(second.baseCommit);
+    expect(workspaceGit(first.dir, 'cat-file', '-t', diff.commit!)).toBe('commit');
+    expect(() => workspaceGit(second.dir, 'cat-file', '-e', diff.commit!)).toThrow();
+    expect(workspaceGit(second.dir, 'rev-parse', 'HEAD')).toBe(second.baseCommit);
     // The repository git made for them (beside them, on their filesystem) is gone.
     expect(readdirSync(root).filter((name) => name.startsWith('.empty-'))).toEqual([]);
   });
@@ -284,6 +338,10 @@ describe('workspace lifecycle (real git)', () => {
     writeFiles(root, { 'foreign/file.txt': 'x' });
 
     expect(again).toEqual({ ...first, reused: true });
+    // One made without a repository, holding what its first attempt left.
+    const plain = await prepareWorkspace({ root, taskId: 'task-8-plain' });
+    writeFiles(plain.dir, { 'left.txt': 'x' });
+    expect(await prepareWorkspace({ root, taskId: 'task-8-plain' })).toEqual({ ...plain, reused: true });
     expect(await failure(prepareWorkspace({ root, taskId: 'foreign' }))).toMatchObject({
       code: 'WORKSPACE_EXISTS',
     });

@@ -28,19 +28,22 @@ describe(sweepWorkspaces.name, () => {
     const young = await prepareWorkspace({ root, taskId: 'young-task' });
     mkdirSync(path.join(root, 'plain-old'));
     symlinkSync(outside, path.join(root, 'link-out'));
+    // A repository beside a folder that is gone (a removal cut short) is swept on its own.
+    mkdirSync(path.join(root, 'orphan.git'));
     for (const dir of [old.dir, kept.dir]) {
       for (const marker of [
-        '.git/index',
-        '.git/HEAD',
-        '.git/logs/HEAD',
-        '.git/refs/heads/hangar',
-        '.git',
-        '.',
+        `${dir}.git/index`,
+        `${dir}.git/HEAD`,
+        `${dir}.git/logs/HEAD`,
+        `${dir}.git/refs/heads/hangar`,
+        `${dir}.git`,
+        dir,
       ]) {
-        if (existsSync(path.join(dir, marker))) age(path.join(dir, marker), 48);
+        if (existsSync(marker)) age(marker, 48);
       }
     }
     age(path.join(root, 'plain-old'), 48);
+    age(path.join(root, 'orphan.git'), 48);
 
     const result = await sweepWorkspaces({
       root,
@@ -48,10 +51,14 @@ describe(sweepWorkspaces.name, () => {
       keep: (name) => name.startsWith('conversation-'),
     });
 
-    expect(result.removed.sort()).toEqual([old.dir, path.join(root, 'plain-old')].sort());
+    expect(result.removed.sort()).toEqual(
+      [old.dir, path.join(root, 'plain-old'), path.join(root, 'orphan.git')].sort(),
+    );
     expect(result.failed).toEqual([]);
-    expect(existsSync(kept.dir)).toBe(true);
-    expect(existsSync(young.dir)).toBe(true);
+    // A workspace goes with its repository; the kept and young ones keep theirs.
+    expect(existsSync(`${old.dir}.git`)).toBe(false);
+    expect(existsSync(kept.dir) && existsSync(`${kept.dir}.git`)).toBe(true);
+    expect(existsSync(young.dir) && existsSync(`${young.dir}.git`)).toBe(true);
     expect(existsSync(path.join(outside, 'precious.txt'))).toBe(true);
     expect(existsSync(path.join(root, 'link-out'))).toBe(true);
   });

@@ -62,6 +62,13 @@ describe('the sandbox of an agent', () => {
       'echo original > victim.txt && while [ ! -e release ]; do sleep 0.1; done; rm release',
       'writes victim.txt, then waits to be released',
     );
+    // What the agent finds in a workspace made without a repository, then a repository of its own
+    // in it, configured to run a program whenever git looks at its files.
+    bash(
+      'look-around',
+      'ls -A > /tmp/listing && mv /tmp/listing listing.txt; git rev-parse --git-dir > git.txt 2>&1; git init -q && git config core.fsmonitor "touch fsmonitor-ran"',
+      'lists the workspace, asks git where its repository is, makes one',
+    );
     await stack.start(undefined, {
       SCRIPTED_MODEL_SCENARIOS_DIR: scenarios,
       WORKSPACE_ALLOWED_LOCAL_ROOTS: repos,
@@ -207,6 +214,25 @@ const tunnel = (authority, withCredential = true) => new Promise((resolve) => {
     );
     expect(found.ownEnv.ANTHROPIC_API_KEY).toMatch(/^hga_/);
     expectNoPlatformSecret([...found.environs, JSON.stringify(found.ownEnv)]);
+  });
+
+  it("should give a task without a repository an empty folder, Hangar's repository out of the agent's reach", async () => {
+    const task = await run({ prompt: 'look around', profile: 'anything-goes', scenario: 'look-around' });
+    expect(task.status).toBe('COMPLETED');
+    // As the CLI run by hand in an empty folder: nothing in it, no repository around it (nor
+    // does the CLI spend its start on git, or the model's context on Hangar's branch).
+    expect(readFileSync(path.join(task.workspace!, 'listing.txt'), 'utf8')).toBe('');
+    expect(readFileSync(path.join(task.workspace!, 'git.txt'), 'utf8')).toMatch(/not a git repository/);
+    // Its diff is still every file it made, taken from the repository beside the folder; the
+    // repository the agent made in the folder is not looked at, its program never run.
+    const diff = await request(stack, 'GET', `/api/v1/tasks/${task.id}/diff`);
+    expect(diff.status).toBe(200);
+    expect((diff.body as { files: { path: string }[] }).files.map((file) => file.path).sort()).toEqual([
+      'git.txt',
+      'listing.txt',
+    ]);
+    expect(existsSync(path.join(task.workspace!, 'fsmonitor-ran'))).toBe(false);
+    expect(task.branch).toBe(`hangar/${task.id}`);
   });
 
   it("should keep one task's Bash away from another running task, the runner, PostgreSQL and Redis", async () => {

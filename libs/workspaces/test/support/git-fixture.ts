@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -18,6 +18,14 @@ const TEST_GIT_ENV = {
 
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, env: TEST_GIT_ENV, encoding: 'utf8' }).trim();
+}
+
+// Git on a workspace as Hangar runs it: its repository beside the folder when it has one there
+// (a workspace made without a repository), else the folder's own .git.
+export function workspaceGit(dir: string, ...args: string[]): string {
+  const beside = `${dir}.git`;
+  if (!existsSync(beside)) return git(dir, ...args);
+  return git(dir, `--git-dir=${beside}`, `--work-tree=${dir}`, ...args);
 }
 
 export interface Sandbox {

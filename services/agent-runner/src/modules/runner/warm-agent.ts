@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
+import { removeWorkspace } from '@hangar/workspaces';
 import type { AgentProfile, Task } from '@hangar/contracts';
 import type { RunSettings } from '../../config';
 import type { AgentAccessProvider, ReservedAccess } from '../endpoints/agent-access';
@@ -112,8 +113,5 @@ export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
 }
 
 export async function removeWarmFolders(workspaceDir: string, homeDir: string): Promise<void> {
-  await Promise.all([
-    rm(workspaceDir, { recursive: true, force: true }),
-    rm(homeDir, { recursive: true, force: true }),
-  ]);
+  await Promise.all([removeWorkspace(workspaceDir), rm(homeDir, { recursive: true, force: true })]);
 }

@@ -5,6 +5,8 @@ import path from 'node:path';
 import {
   collectDiff,
   currentCommit,
+  hasRepository,
+  moveRepositoryInside,
   moveWorkspace,
   parseRepositorySpec,
   prepareWorkspace,
@@ -71,8 +73,8 @@ export class WorkspaceService {
     const dir = path.join(root, id);
     // A later turn: same folder, same branch; this turn's diff starts from where the last one ended.
     if (task.conversationId && existsSync(dir)) return this.continued(dir, id);
-    // Without a repository the workspace is a fresh git repository too, so every task's
-    // changes can be shown as a diff.
+    // Without a repository the workspace is an empty folder with a git repository beside it (out
+    // of the agent's sight), so every task's changes can be shown as a diff.
     const access = await this.remoteAccess(attempt);
     await mkdir(root, { recursive: true });
     const workspace = await prepareWorkspace({
@@ -129,12 +131,14 @@ export class WorkspaceService {
       throw new Error(
         `the workspace of task ${ownerId}, which this task must work in, is not on this runner: that task ran on another runner, or its workspace was swept (WORKSPACE_RETENTION_HOURS)`,
       );
+    // This agent reads what the earlier ones did in it (git log, git show HEAD).
+    await moveRepositoryInside(dir);
     return this.continued(dir, ownerId);
   }
 
   // A workspace an earlier run left: its diff starts from the folder's current commit.
   private async continued(dir: string, id: string): Promise<PreparedWorkspace> {
-    const isGit = existsSync(path.join(dir, '.git'));
+    const isGit = hasRepository(dir);
     return {
       dir,
       branch: isGit ? `hangar/${id}` : null,
