@@ -9,7 +9,8 @@ import { Histogram, now } from './histogram';
 
 // One process of benchmark clients (forked by main.ts; clients are spread over several so that
 // their decoding does not become the bottleneck being measured). Each client is a real
-// socket.io-client over WebSocket, as the CLI and the dashboard connect.
+// socket.io-client over WebSocket, as the CLI and the dashboard connect — but on the protocol
+// itself, not through @hangar/topics: it counts the gaps and duplicates that client would hide.
 
 export type WorkerCommand =
   | { type: 'connect'; url: string; token: string; clients: number; topic?: string }

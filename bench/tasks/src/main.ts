@@ -2,16 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { io, type Socket } from 'socket.io-client';
-import {
-  SOCKET_NAMESPACE,
-  SocketEvents,
-  TERMINAL_STATUSES,
-  type SubscribeAck,
-  type TaskStatus,
-  type TopicEventsMessage,
-} from '@hangar/contracts';
+import { TERMINAL_STATUSES, type TaskStatus } from '@hangar/contracts';
 import { BareClaude, SERVICES, ServiceStack } from '@hangar/testing';
+import { TopicConnection } from '@hangar/topics';
 
 // One task against the bare CLI (issue 16's measures; docs/benchmarks.md), on the whole stack as
 // `hangar up` runs it — gateway, websocket-pool, orchestrator, agent-runner with its sandbox,
@@ -58,11 +51,11 @@ async function main() {
     RUNNER_WARM_MAX: String(warmCount),
   });
   const bare = await BareClaude.start('tasks');
-  let socket: Socket | undefined;
+  let connection: TopicConnection | undefined;
   try {
     await stack.start();
-    socket = await connect(stack);
-    const client = new TaskClient(stack, socket);
+    connection = await connect(stack);
+    const client = new TaskClient(stack, connection);
     // Each path once before measuring: the first CLI start reads its files from disk.
     await bare.run();
     await client.run();
@@ -183,24 +176,19 @@ async function main() {
       if (count) console.log(`  ${labels}: ${ms((value / count) * 1000)}`);
     }
   } finally {
-    socket?.close();
+    connection?.close();
     await bare.close();
     await stack.dispose();
   }
 }
 
-// Tasks submitted through the REST API and followed over Socket.IO, as a client of Hangar would.
+// Tasks submitted through the REST API and followed over Socket.IO, as a client of Hangar would:
+// one connection, a topic per task (@hangar/topics).
 class TaskClient {
-  private readonly listeners = new Map<string, (message: TopicEventsMessage) => void>();
-
   constructor(
     private readonly stack: ServiceStack,
-    private readonly socket: Socket,
-  ) {
-    socket.on(SocketEvents.events, (message: TopicEventsMessage) =>
-      this.listeners.get(message.topic)?.(message),
-    );
-  }
+    private readonly connection: TopicConnection,
+  ) {}
 
   async run(profile?: string): Promise<Timing> {
     const started = performance.now();
@@ -213,41 +201,47 @@ class TaskClient {
     const { id } = (await response.json()) as { id: string };
     const topic = `task:${id}`;
     let firstMs: number | undefined;
-    const ended = new Promise<{ status: TaskStatus; doneMs: number }>((resolve) => {
-      this.listeners.set(topic, (message) => {
-        for (const event of message.events) {
-          const at = performance.now() - started;
-          if (event.type !== 'task.status') firstMs ??= at;
-          else {
-            const status = (event.data as { status: TaskStatus }).status;
-            if (TERMINAL_STATUSES.includes(status)) resolve({ status, doneMs: at });
-          }
-        }
-      });
-    });
-    const ack = (await this.socket.emitWithAck(SocketEvents.subscribe, {
-      topic,
-      afterSeq: 0,
-    })) as SubscribeAck;
-    if (!ack.ok) throw new Error(`subscribing to ${topic}: ${ack.error.message}`);
-    const { status, doneMs } = await ended;
-    this.listeners.delete(topic);
-    await this.socket.emitWithAck(SocketEvents.unsubscribe, { topic });
+    const { status, doneMs } = await new Promise<{ status: TaskStatus; doneMs: number }>(
+      (resolve, reject) => {
+        const subscription = this.connection.follow(topic, {
+          onEvents: (events) => {
+            for (const event of events) {
+              const at = performance.now() - started;
+              if (event.type !== 'task.status') firstMs ??= at;
+              else {
+                const status = (event.data as { status: TaskStatus }).status;
+                if (TERMINAL_STATUSES.includes(status)) {
+                  subscription.close();
+                  resolve({ status, doneMs: at });
+                }
+              }
+            }
+          },
+          onState: (state, _subscription, refusal) => {
+            if (state === 'refused') reject(new Error(`subscribing to ${topic}: ${refusal?.message}`));
+          },
+        });
+      },
+    );
     if (status !== 'COMPLETED') throw new Error(`task ${id} ended ${status}`);
     return { firstMs: Math.round(firstMs ?? doneMs), doneMs: Math.round(doneMs) };
   }
 }
 
-async function connect(stack: ServiceStack): Promise<Socket> {
-  const socket = io(`${stack.websocketUrl}${SOCKET_NAMESPACE}`, {
-    transports: ['websocket'],
-    auth: { token: stack.adminToken },
+async function connect(stack: ServiceStack): Promise<TopicConnection> {
+  let connected: () => void = () => undefined;
+  let failed: (error: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => ((connected = resolve), (failed = reject)));
+  const connection = new TopicConnection({
+    url: stack.websocketUrl,
+    token: stack.adminToken,
+    onNotice: (notice) => {
+      if (notice.kind === 'hello') connected();
+      else if (notice.kind === 'connect-failed') failed(new Error(notice.message));
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    socket.once(SocketEvents.hello, () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return socket;
+  await ready;
+  return connection;
 }
 
 // As many POSTs as `concurrency` clients make in `seconds`, each waiting for its answer. Sent with

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Approval } from './approvals';
+import type { Approval, ApprovalAnswerMessage } from './approvals';
 import { MessageSchema } from './conversation';
 import { TaskStatusSchema } from './task';
 import { WorkflowRunStatusSchema, WorkflowStepRunSchema } from './workflows';
@@ -148,4 +148,23 @@ export interface DrainMessage {
 export interface HelloMessage {
   replica: string;
   maxSubscriptions: number;
+}
+
+// The protocol's events as Socket.IO's typed maps: what the websocket-pool emits and handles, and
+// what its clients (@hangar/topics: the dashboard, the CLI, the tests, the benchmarks) listen for
+// and send, named by SocketEvents.
+export interface ServerToClientEvents {
+  [SocketEvents.hello]: (message: HelloMessage) => void;
+  [SocketEvents.events]: (message: TopicEventsMessage) => void;
+  [SocketEvents.resync]: (message: ResyncMessage) => void;
+  [SocketEvents.drain]: (message: DrainMessage) => void;
+}
+
+export interface ClientToServerEvents {
+  [SocketEvents.subscribe]: (request: SubscribeRequest, ack: (answer: SubscribeAck) => void) => void;
+  [SocketEvents.unsubscribe]: (request: UnsubscribeRequest, ack: (answer: UnsubscribeAck) => void) => void;
+  [SocketEvents.answerApproval]: (
+    request: ApprovalAnswerMessage,
+    ack: (answer: AnswerApprovalAck) => void,
+  ) => void;
 }

@@ -1,19 +1,16 @@
 import { Client } from 'pg';
-import { io, type Socket } from 'socket.io-client';
 import {
-  SOCKET_NAMESPACE,
-  SocketEvents,
-  type HelloMessage,
   TERMINAL_STATUSES,
+  type SocketErrorCode,
   type SubscribeAck,
   type Task,
   type TaskEvent,
   type Topic,
   type TopicEvent,
-  type TopicEventsMessage,
   type WorkflowRunActivity,
 } from '@hangar/contracts';
 import type { ServiceStack } from '@hangar/testing';
+import { TopicConnection, type ConnectionNotice } from '@hangar/topics';
 
 // As the stack's admin token unless `headers` say otherwise (an `authorization` of '' sends none).
 export interface ApiResponse {
@@ -154,14 +151,14 @@ export async function getTask(stack: ServiceStack, id: string): Promise<Task> {
   return (await request(stack, 'GET', `/api/v1/tasks/${id}`)).body as Task;
 }
 
-// Every follower's socket until it is closed: a test that failed while waiting leaves its
+// Every follower's connection until it is closed: a test that failed while waiting leaves its
 // followers open (reconnecting to a stack that is gone), and jest would then never exit. The
 // e2e setup closes what is left after each file (test/close-followers.ts).
-const openSockets = new Set<Socket>();
+const openConnections = new Set<TopicConnection>();
 
 export function closeFollowers(): void {
-  for (const socket of openSockets) socket.close();
-  openSockets.clear();
+  for (const connection of openConnections) connection.close();
+  openConnections.clear();
 }
 
 export interface TopicFollower<E> {
@@ -171,6 +168,7 @@ export interface TopicFollower<E> {
   // What happened to its connection (connects, disconnects and why, drains, resyncs), for
   // failure messages.
   history: string[];
+  // The pool's first answer to the subscription.
   ack: Promise<SubscribeAck>;
   // Resolves with every event once the topic's last event (a terminal status) has arrived.
   finished: Promise<E[]>;
@@ -180,8 +178,9 @@ export interface TopicFollower<E> {
 
 export type Follower = TopicFollower<TaskEvent>;
 
-// Watches a task over Socket.IO (/v1) as the stack's admin, as a client should: it keeps the
-// last sequence number and subscribes again from it after a reconnect, a resync or a drain.
+// Watches a task over Socket.IO (/v1) as the stack's admin, through the one topic client
+// (@hangar/topics): it subscribes again from its last sequence number after a reconnect, a resync
+// or a drain. Stricter than a client need be: an event it already had fails the test.
 export function follow(
   stack: ServiceStack,
   taskId: string,
@@ -220,63 +219,50 @@ function followTopic<E>(
   },
 ): TopicFollower<E> {
   const { afterSeq, url = stack.websocketUrl, toEvent, isLast } = options;
-  const socket: Socket = io(`${url}${SOCKET_NAMESPACE}`, {
-    transports: ['websocket'],
-    auth: { token: stack.adminToken },
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 500,
+  const history: string[] = [];
+  const replicas: string[] = [];
+  const connection = new TopicConnection({
+    url,
+    token: stack.adminToken,
+    reconnectionDelayMs: 100,
+    reconnectionDelayMaxMs: 500,
+    onNotice: (notice) => {
+      if (notice.kind === 'hello') replicas.push(notice.replica);
+      else history.push(describeNotice(notice));
+    },
   });
-  openSockets.add(socket);
+  openConnections.add(connection);
   const events: E[] = [];
-  let last = afterSeq ?? 0;
   const waiters: { predicate: (event: E) => boolean; resolve: (event: E) => void }[] = [];
   let finish: (events: E[]) => void = () => undefined;
   const finished = new Promise<E[]>((resolve) => (finish = resolve));
   let acked: (ack: SubscribeAck) => void = () => undefined;
   const ack = new Promise<SubscribeAck>((resolve) => (acked = resolve));
-  const history: string[] = [];
-  const subscribe = () =>
-    socket.emit(
-      SocketEvents.subscribe,
-      afterSeq === undefined && last === 0 ? { topic } : { topic, afterSeq: last },
-      (answer: SubscribeAck) => {
-        history.push(answer.ok ? `subscribed after ${last}` : `refused ${answer.error.code}`);
-        acked(answer);
-      },
-    );
-  const replicas: string[] = [];
-  socket.on(SocketEvents.hello, (hello: HelloMessage) => replicas.push(hello.replica));
-  socket.on('connect', subscribe);
-  socket.on('connect', () => history.push(`connect ${socket.id}`));
-  socket.on('disconnect', (reason) => history.push(`disconnect ${reason}`));
-  socket.on('connect_error', (error: Error) => history.push(`connect_error ${error.message}`));
-  socket.on(SocketEvents.drain, () => history.push('drain'));
-  socket.on(SocketEvents.resync, () => history.push('resync'));
-  // A replica that refuses (draining, full) at the handshake: try again, through the balancer.
-  socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
-    if (error.data?.code === 'DRAINING' || error.data?.code === 'OVERLOADED') {
-      socket.disconnect();
-      setTimeout(() => socket.connect(), 100);
-    }
-  });
-  socket.on(SocketEvents.resync, subscribe);
-  socket.on(SocketEvents.drain, () => {
-    socket.disconnect();
-    socket.connect();
-  });
-  socket.on(SocketEvents.events, (message: TopicEventsMessage) => {
-    if (message.topic !== topic) return;
-    for (const received of message.events) {
-      if (received.seq <= last) throw new Error(`${topic}: seq ${received.seq} again (had ${last})`);
-      last = received.seq;
-      const event = toEvent(received);
-      events.push(event);
-      for (const waiter of waiters.filter((w) => w.predicate(event))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(event);
+  connection.follow(topic, {
+    afterSeq,
+    onSubscribed: (answer) => {
+      history.push(`subscribed after ${answer.afterSeq}`);
+      acked({ ok: true, ...answer });
+    },
+    onState: (state, _subscription, refusal) => {
+      if (state !== 'refused' || !refusal) return;
+      history.push(`refused ${refusal.code}`);
+      acked({ ok: false, error: refusal as { code: SocketErrorCode; message: string } });
+    },
+    onRepeat: (event, last) => {
+      throw new Error(`${topic}: seq ${event.seq} again (had ${last})`);
+    },
+    onEvents: (received) => {
+      for (const entry of received) {
+        const event = toEvent(entry);
+        events.push(event);
+        for (const waiter of waiters.filter((w) => w.predicate(event))) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(event);
+        }
+        if (isLast(event)) finish(events);
       }
-      if (isLast(event)) finish(events);
-    }
+    },
   });
   return {
     events,
@@ -289,10 +275,27 @@ function followTopic<E>(
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ predicate, resolve }));
     },
     close: () => {
-      openSockets.delete(socket);
-      socket.close();
+      openConnections.delete(connection);
+      connection.close();
     },
   };
+}
+
+function describeNotice(notice: ConnectionNotice): string {
+  switch (notice.kind) {
+    case 'connected':
+      return `connect ${notice.id}`;
+    case 'disconnected':
+      return `disconnect ${notice.reason}`;
+    case 'connect-failed':
+      return `connect_error ${notice.message}`;
+    case 'hello':
+      return `hello ${notice.replica}`;
+    case 'drain':
+      return 'drain';
+    case 'resync':
+      return 'resync';
+  }
 }
 
 // Resolves when `holds` is true: for what no event announces (a process gone from the table).

@@ -1,14 +1,5 @@
-import {
-  SOCKET_NAMESPACE,
-  type ResyncMessage,
-  type SubscribeAck,
-  type SubscribeRequest,
-  SocketEvents,
-  type Topic,
-  type TopicEvent,
-  type TopicEventsMessage,
-} from '@hangar/contracts';
-import { io, type Socket } from 'socket.io-client';
+import type { Topic, TopicEvent } from '@hangar/contracts';
+import { TopicConnection, type TopicSubscription } from '@hangar/topics';
 
 export class SubscribeFailed extends Error {
   constructor(
@@ -53,33 +44,47 @@ export interface TopicFollowerOptions<Result> {
 }
 
 // Subscribes to one topic of websocket-pool and hands its events over in order until a callback
-// stops it, the signal aborts it, or the subscription is refused. After a reconnect, a resync or
-// a drain it subscribes again from the last sequence number seen and drops what it already has.
+// stops it, the signal aborts it, or the subscription is refused — on a connection of its own,
+// through the one topic client (@hangar/topics): after a reconnect, a resync or a drain it
+// subscribes again from the last sequence number seen and drops what it already has.
 export function followTopic<Result>(options: TopicFollowerOptions<Result>): Promise<Result> {
-  const { topic } = options;
-  let lastSeq = options.afterSeq ?? 0;
-  const socket: Socket = io(`${options.wsUrl.replace(/\/+$/, '')}${SOCKET_NAMESPACE}`, {
-    transports: ['websocket'],
-    ...(options.token !== undefined ? { auth: { token: options.token } } : {}),
-    reconnectionDelay: 500,
-    reconnectionDelayMax: 5_000,
-    timeout: 10_000,
+  let settled = false;
+  let warnedConnect = false;
+  let subscription: TopicSubscription | undefined;
+  const lastSeq = () => subscription?.lastSeq ?? options.afterSeq ?? 0;
+  const connection = new TopicConnection({
+    url: options.wsUrl,
+    token: options.token,
+    reconnectionDelayMs: 500,
+    reconnectionDelayMaxMs: 5_000,
+    timeoutMs: options.ackTimeoutMs ?? 10_000,
+    onNotice: (notice) => {
+      if (settled) return;
+      if (notice.kind === 'drain')
+        options.onNotice(`websocket-pool is draining; reconnecting after seq ${lastSeq()}`);
+      else if (notice.kind === 'disconnected') {
+        warnedConnect = false;
+        options.onNotice(`connection lost (${notice.reason}); resubscribing after seq ${lastSeq()}`);
+      } else if (notice.kind === 'connect-failed' && notice.code !== 'UNAUTHENTICATED' && !warnedConnect) {
+        warnedConnect = true;
+        options.onNotice(
+          `cannot connect to websocket-pool at ${options.wsUrl} (${notice.message}); retrying…`,
+        );
+      }
+    },
   });
 
   return new Promise((resolve, reject) => {
-    let settled = false;
-    let warnedConnect = false;
     const finish = (action: () => void): void => {
       if (settled) return;
       settled = true;
       options.signal?.removeEventListener('abort', onAbort);
-      socket.removeAllListeners();
-      socket.close();
+      connection.close();
       action();
     };
     const follow: TopicFollow<Result> = {
       get lastSeq() {
-        return lastSeq;
+        return lastSeq();
       },
       stop: (result) => finish(() => resolve(result)),
     };
@@ -87,67 +92,22 @@ export function followTopic<Result>(options: TopicFollowerOptions<Result>): Prom
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort);
 
-    const subscribe = () => {
-      const request: SubscribeRequest = { topic, afterSeq: lastSeq };
-      socket
-        .timeout(options.ackTimeoutMs ?? 10_000)
-        .emit(SocketEvents.subscribe, request, (error: Error | null, ack: SubscribeAck | undefined) => {
+    subscription = connection.follow(options.topic, {
+      afterSeq: options.afterSeq,
+      onEvents: (events) => {
+        for (const event of events) {
+          options.onEvent(event, follow);
           if (settled) return;
-          if (error || !ack) {
-            finish(() =>
-              reject(
-                new SubscribeFailed('TIMEOUT', 'websocket-pool did not answer the subscription in time'),
-              ),
-            );
-          } else if (!ack.ok) {
-            finish(() => reject(new SubscribeFailed(ack.error.code, ack.error.message)));
-          } else {
-            options.onSubscribed?.(follow);
-          }
-        });
-    };
-    socket.on('connect', subscribe);
-    // Fell behind: subscribe again from the last event seen (or, when the history is gone and the
-    // caller can read what it missed, from where the history begins).
-    socket.on(SocketEvents.resync, (message: ResyncMessage) => {
-      if (message.topic !== topic) return;
-      if (message.reload && options.skipMissedOnReload) lastSeq = message.afterSeq;
-      subscribe();
-    });
-    // The replica is going away: reconnect (through the load balancer, to another).
-    socket.on(SocketEvents.drain, () => {
-      options.onNotice(`websocket-pool is draining; reconnecting after seq ${lastSeq}`);
-      socket.disconnect();
-      socket.connect();
-    });
-
-    socket.on(SocketEvents.events, (message: Partial<TopicEventsMessage>) => {
-      if (message.topic !== topic || !Array.isArray(message.events)) return;
-      for (const entry of message.events as unknown[]) {
-        if (typeof entry !== 'object' || entry === null) continue;
-        const event = entry as TopicEvent;
-        if (typeof event.seq !== 'number' || event.seq <= lastSeq) continue;
-        lastSeq = event.seq;
-        options.onEvent(event, follow);
-        if (settled) return;
-      }
-    });
-
-    socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
-      // A refused token will not get better by retrying.
-      if (error.data?.code === 'UNAUTHENTICATED') {
-        finish(() => reject(new SubscribeFailed('UNAUTHENTICATED', `websocket-pool: ${error.message}`)));
-        return;
-      }
-      if (warnedConnect) return;
-      warnedConnect = true;
-      options.onNotice(`cannot connect to websocket-pool at ${options.wsUrl} (${error.message}); retrying…`);
-    });
-
-    socket.on('disconnect', (reason: string) => {
-      if (settled) return;
-      warnedConnect = false;
-      options.onNotice(`connection lost (${reason}); resubscribing after seq ${lastSeq}`);
+        }
+      },
+      onSubscribed: () => options.onSubscribed?.(follow),
+      onState: (state, _subscription, refusal) => {
+        if (state === 'refused' && refusal)
+          finish(() => reject(new SubscribeFailed(refusal.code, refusal.message)));
+      },
+      // Fell behind with the history gone: subscribe from where it begins when the caller reads
+      // what it missed (in onSubscribed), else ask again from the last event seen.
+      ...(options.skipMissedOnReload ? { onReload: () => undefined } : {}),
     });
   });
 }

@@ -1,37 +1,21 @@
 'use client';
 
-import {
-  SOCKET_NAMESPACE,
-  type ResyncMessage,
-  type SubscribeAck,
-  type TopicEvent,
-  type TopicEventsMessage,
-} from '@hangar/contracts';
+import type { TopicEvent } from '@hangar/contracts';
+import { TopicConnection, type TopicState } from '@hangar/topics';
 import { useEffect, useRef, useState } from 'react';
-import { io, type Socket } from 'socket.io-client';
 import { useRuntimeConfig } from './runtime-config';
 
-// One Socket.IO connection per tab (the session cookie authenticates it), shared by every
-// topic a page watches. docs/realtime.md is the protocol.
-let shared: Socket | undefined;
+export type { TopicState } from '@hangar/topics';
 
-function connection(socketUrl: string): Socket {
-  if (!shared) {
-    const socket = io(`${socketUrl}${SOCKET_NAMESPACE}`, {
-      transports: ['websocket'],
-      withCredentials: true,
-    });
-    // The replica is going away: reconnect (to another one); each topic resubscribes on connect.
-    socket.on('drain', () => {
-      socket.disconnect();
-      socket.connect();
-    });
-    shared = socket;
-  }
+// One Socket.IO connection per tab (the session cookie authenticates it), shared by every
+// topic a page watches, through the one topic client (@hangar/topics; docs/realtime.md is the
+// protocol). One follow per topic at a time on it.
+let shared: TopicConnection | undefined;
+
+function connection(socketUrl: string): TopicConnection {
+  shared ??= new TopicConnection({ url: socketUrl });
   return shared;
 }
-
-export type TopicState = 'connecting' | 'live' | 'offline' | 'refused';
 
 export interface TopicOptions {
   // Start after this sequence number (0: the whole history).
@@ -55,38 +39,13 @@ export function useTopic(
 
   useEffect(() => {
     if (!topic) return;
-    const socket = connection(socketUrl);
-    let last = startAfter;
-    const subscribe = () =>
-      socket.emit('subscribe', { topic, afterSeq: last }, (ack: SubscribeAck) =>
-        setState(ack.ok ? 'live' : 'refused'),
-      );
-    const onMessage = (message: TopicEventsMessage) => {
-      if (message.topic !== topic) return;
-      const fresh = message.events.filter((event) => event.seq > last);
-      if (fresh.length === 0) return;
-      last = fresh[fresh.length - 1]!.seq;
-      handlers.current.onEvents(fresh);
-    };
-    const onResync = (message: ResyncMessage) => {
-      if (message.topic !== topic) return;
-      last = message.afterSeq;
-      if (message.reload) handlers.current.onReload?.();
-      subscribe();
-    };
-    const onDisconnect = () => setState('offline');
-    socket.on('connect', subscribe);
-    socket.on('disconnect', onDisconnect);
-    socket.on('events', onMessage);
-    socket.on('resync', onResync);
-    if (socket.connected) subscribe();
-    return () => {
-      socket.off('connect', subscribe);
-      socket.off('disconnect', onDisconnect);
-      socket.off('events', onMessage);
-      socket.off('resync', onResync);
-      if (socket.connected) socket.emit('unsubscribe', { topic });
-    };
+    const subscription = connection(socketUrl).follow(topic, {
+      afterSeq: startAfter,
+      onEvents: (events) => handlers.current.onEvents(events),
+      onState: (next) => setState(next),
+      onReload: () => handlers.current.onReload?.(),
+    });
+    return () => subscription.close();
   }, [topic, socketUrl, startAfter]);
 
   return state;

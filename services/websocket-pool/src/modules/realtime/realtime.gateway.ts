@@ -10,7 +10,7 @@ import {
   type OnGatewayInit,
 } from '@nestjs/websockets';
 import { parse as parseCookies } from 'cookie';
-import type { Namespace, Socket } from 'socket.io';
+import type { Namespace as IoNamespace, Socket as IoSocket } from 'socket.io';
 import {
   Authenticator,
   SESSION_COOKIE,
@@ -27,9 +27,11 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
   type AnswerApprovalAck,
+  type ClientToServerEvents,
   type ConnectErrorCode,
   type DrainMessage,
   type HelloMessage,
+  type ServerToClientEvents,
   type SubscribeAck,
   type Topic,
   type UnsubscribeAck,
@@ -41,6 +43,10 @@ import { RealtimeMetrics, type ConnectionState } from './realtime.metrics';
 import { ConnectionAdmission } from './connection-admission';
 import { SubscribeRefused, TopicAccess } from './topic-access';
 import { TopicHub, type SubscriberSink, type Subscription } from './topic-hub';
+
+// The protocol's typed maps (@hangar/contracts): what this door handles and emits.
+type Socket = IoSocket<ClientToServerEvents, ServerToClientEvents>;
+type Namespace = IoNamespace<ClientToServerEvents, ServerToClientEvents>;
 
 // What a checked handshake leaves on the socket (socket.data) for handleConnection.
 interface Admitted {

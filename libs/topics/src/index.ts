@@ -1,0 +1,10 @@
+export {
+  TopicConnection,
+  type ConnectionNotice,
+  type FollowOptions,
+  type LiveSocket,
+  type Refusal,
+  type TopicConnectionOptions,
+  type TopicState,
+  type TopicSubscription,
+} from './topic-connection';
