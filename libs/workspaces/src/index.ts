@@ -53,6 +53,6 @@ export {
   type FileChangeStatus,
 } from './workspace-diff.collector';
 export { workspaceFingerprint } from './workspace-fingerprint';
-export { besideGitDir, hasRepository } from './workspace-directory.guard';
+export { hasRepository } from './workspace-directory.guard';
 export { pushBranch, type PushBranchOptions, type PushResult } from './branch.pusher';
 export { runInProcessGroup, type GroupExit } from './process-group';

@@ -286,6 +286,40 @@ describe('workspace lifecycle (real git)', () => {
     expect(workspaceGit(workspace.dir, 'log', '-1', '--format=%s')).toBe('hangar: task x');
   });
 
+  // Git on a repository beside the folder runs without a sandbox, over what the agent wrote: none
+  // of the ways a repository's configuration runs programs may come from the agent's files.
+  it("should run nothing the agent's files configure when it takes their diff", async () => {
+    const workspace = await prepareWorkspace({ root, taskId: 'task-agent-programs' });
+    const ran = (name: string) => path.join(sandbox.dir, `${name}-ran`);
+    writeFiles(workspace.dir, {
+      // A filter and a diff driver named by attributes, defined in the agent's top-level .git.
+      '.gitattributes': '* filter=evil diff=evil\n',
+      'notes.txt': 'notes\n',
+      'vendor/lib.txt': 'lib\n',
+    });
+    git(workspace.dir, 'init', '--quiet');
+    git(workspace.dir, 'config', 'filter.evil.clean', `touch ${ran('clean')}; cat`);
+    git(workspace.dir, 'config', 'diff.evil.textconv', `touch ${ran('textconv')}; cat`);
+    // A repository of its own in a subfolder, with a monitor and a hook of its own.
+    const vendor = path.join(workspace.dir, 'vendor');
+    git(vendor, 'init', '--quiet');
+    git(vendor, 'add', '-A');
+    git(vendor, 'commit', '--quiet', '-m', 'vendored');
+    git(vendor, 'config', 'core.fsmonitor', `touch ${ran('fsmonitor')}`);
+    writeFiles(path.join(vendor, '.git', 'hooks'), {
+      'pre-commit': `#!/bin/sh\ntouch ${ran('hook')}\n`,
+    });
+    chmodSync(path.join(vendor, '.git', 'hooks', 'pre-commit'), 0o755);
+
+    const diff = await collectDiff(workspace.dir, workspace.baseCommit);
+
+    expect(diff.filesChanged.map((file) => file.path)).toEqual(
+      expect.arrayContaining(['.gitattributes', 'notes.txt']),
+    );
+    expect(diff.unifiedDiff).toContain('+notes');
+    for (const name of ['clean', 'textconv', 'fsmonitor', 'hook']) expect(existsSync(ran(name))).toBe(false);
+  });
+
   it('should move the repository into the folder for a later task that shares it, the diffs going on from there', async () => {
     const workspace = await prepareWorkspace({ root, taskId: 'task-shared' });
     writeFiles(workspace.dir, { 'plan.md': 'plan\n' });
