@@ -155,7 +155,7 @@ export class TopicConnection {
     const refusal = this.unauthenticated;
     // (Told once the caller has its subscription.)
     if (refusal) queueMicrotask(() => follow.refuse(refusal));
-    else if (this.socket.connected) follow.subscribe();
+    else follow.subscribe();
     return follow;
   }
 
@@ -212,7 +212,10 @@ class Follow implements TopicSubscription {
   }
 
   subscribe(): void {
-    if (this.ended) return;
+    // Not while the connection is down: Socket.IO would hold the request and send it on the next
+    // connect, beside the one every topic sends then (two answers, the events after the older
+    // afterSeq twice).
+    if (this.ended || !this.connection.socket.connected) return;
     const asked = (this.asked += 1);
     this.setState('connecting');
     this.connection.socket

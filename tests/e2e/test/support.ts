@@ -281,7 +281,7 @@ function followTopic<E>(
   };
 }
 
-function describeNotice(notice: ConnectionNotice): string {
+function describeNotice(notice: Exclude<ConnectionNotice, { kind: 'hello' }>): string {
   switch (notice.kind) {
     case 'connected':
       return `connect ${notice.id}`;
@@ -289,8 +289,6 @@ function describeNotice(notice: ConnectionNotice): string {
       return `disconnect ${notice.reason}`;
     case 'connect-failed':
       return `connect_error ${notice.message}`;
-    case 'hello':
-      return `hello ${notice.replica}`;
     case 'drain':
       return 'drain';
     case 'resync':
