@@ -8,6 +8,7 @@ import {
   SANDBOX_RUNNER_PORT,
   SANDBOX_RUNNER_SOCKET,
   SANDBOX_UID,
+  SANDBOX_GIT_DIR,
   SANDBOX_WORKSPACE,
   SYSTEM_PATHS,
 } from './sandbox-layout';
@@ -24,6 +25,9 @@ export interface SandboxRun {
   // The run's workspace, mounted at SANDBOX_WORKSPACE; read-only for runs that may only read.
   workspace: string;
   workspaceReadOnly?: boolean;
+  // A git directory kept outside the workspace (Hangar's repository beside a folder), mounted
+  // writable at SANDBOX_GIT_DIR: for git run by the runner, never for an agent.
+  gitDir?: string;
   // The run's home, mounted at SANDBOX_HOME (writable). None: an empty tmpfs.
   home?: string;
   // A Unix socket on the host reached from inside at 127.0.0.1:SANDBOX_RUNNER_PORT. None: no
@@ -89,6 +93,7 @@ export function sandboxCommand(inner: Command, run: SandboxRun, host: SandboxHos
       if (!existsWithoutFollowing(path.join(run.workspace, relative))) return [];
       return ['--tmpfs', inside, '--remount-ro', inside];
     }),
+    ...(run.gitDir ? ['--bind', run.gitDir, SANDBOX_GIT_DIR] : []),
     ...(run.home ? ['--bind', run.home, SANDBOX_HOME] : ['--tmpfs', SANDBOX_HOME]),
     ...(run.runnerSocket ? ['--ro-bind', run.runnerSocket, SANDBOX_RUNNER_SOCKET] : []),
     // What is left of the root (/etc, /run, the mount points) is the sandbox's own tmpfs: read-only.

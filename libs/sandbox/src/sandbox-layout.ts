@@ -1,6 +1,8 @@
 // What an agent sees inside its sandbox: the same fixed paths on every runner and in task pods,
 // so a conversation's session (keyed by its working directory) resumes anywhere.
 export const SANDBOX_WORKSPACE = '/workspace';
+// Where git run by the runner in a sandbox finds a workspace's repository kept beside its folder.
+export const SANDBOX_GIT_DIR = '/workspace.git';
 export const SANDBOX_HOME = '/home/agent';
 export const SANDBOX_UID = 1000;
 export const SANDBOX_GID = 1000;

@@ -105,6 +105,7 @@ async function cleanCopy(
   const uploadPack = sandbox.wrap(
     { command: 'git-upload-pack', args: [], env: buildGitEnvironment(context, { protocols: [] }) },
     workspace.dir,
+    workspace.context.isolatedGitDir,
   );
   const folder = await mkdtemp(path.join(context.tempDir, 'hangar-push-'));
   const remove = () => rm(folder, { recursive: true, force: true });
@@ -124,7 +125,7 @@ async function cleanCopy(
         // git runs it through the shell, with the path to fetch from appended.
         '--upload-pack',
         [uploadPack.command, ...uploadPack.args].map(shellQuote).join(' '),
-        sandbox.workspaceSeenAs,
+        workspace.context.isolatedGitDir !== undefined ? sandbox.gitDirSeenAs : sandbox.workspaceSeenAs,
         `refs/heads/${branch}:refs/heads/${branch}`,
       ],
       env,

@@ -26,8 +26,11 @@ export interface GitCommandLine {
 export interface GitSandbox {
   // Where the workspace appears inside the sandbox.
   workspaceSeenAs: string;
-  // The command as it runs in a sandbox holding only this workspace, with no network.
-  wrap(command: GitCommandLine, workspace: string): GitCommandLine;
+  // Where a repository kept beside the workspace appears inside the sandbox.
+  gitDirSeenAs: string;
+  // The command as it runs in a sandbox holding only this workspace (and its repository beside
+  // it, when given), with no network.
+  wrap(command: GitCommandLine, workspace: string, gitDir?: string): GitCommandLine;
 }
 
 export interface GitContext {
@@ -36,8 +39,10 @@ export interface GitContext {
   home: string;
   tempDir: string;
   sandbox?: GitSandbox;
-  // The workspace the commands of this context run on, inside the sandbox.
+  // The workspace the commands of this context run on, inside the sandbox, and its repository
+  // when kept beside it.
   isolatedIn?: string;
+  isolatedGitDir?: string;
 }
 
 export const DEFAULT_GIT_TIMEOUT_MS = 5 * 60_000;
@@ -106,7 +111,9 @@ export async function runGit(context: GitContext, command: GitCommand): Promise<
           env: { ...command.env, GIT: context.binary },
         };
   const line =
-    context.sandbox && context.isolatedIn !== undefined ? context.sandbox.wrap(run, context.isolatedIn) : run;
+    context.sandbox && context.isolatedIn !== undefined
+      ? context.sandbox.wrap(run, context.isolatedIn, context.isolatedGitDir)
+      : run;
   const stdout: Buffer[] = [];
   let stdoutBytes = 0;
   let stderr = Buffer.alloc(0);

@@ -50,11 +50,21 @@ export async function openWorkspace(dir: string, git?: GitOptions): Promise<Open
     });
   }
   const beside = await besideRepository(resolved);
+  const context = resolveGitContext(git);
   if (beside !== null) {
-    // No agent ever saw it (its sandbox holds the folder only), so nothing in it is the agent's:
-    // git runs without a sandbox. What the agent wrote is only read (hashed as blobs; a link's
-    // target kept as text, never followed), and any .git it made in the folder is not git's.
-    const { sandbox: _sandbox, ...context } = resolveGitContext(git);
+    // No agent ever saw it (its sandbox holds the folder only), but git reads what the agent
+    // wrote in the folder — a subfolder's .git file may name any repository on the host, whose
+    // HEAD git would record — so with a sandbox, git runs in one holding the two alone.
+    if (context.sandbox)
+      return {
+        dir: resolved,
+        context: { ...context, isolatedIn: resolved, isolatedGitDir: beside },
+        env: buildGitEnvironment(context, {
+          protocols: [],
+          workspace: context.sandbox.workspaceSeenAs,
+          gitDir: context.sandbox.gitDirSeenAs,
+        }),
+      };
     return {
       dir: resolved,
       context,
@@ -66,7 +76,6 @@ export async function openWorkspace(dir: string, git?: GitOptions): Promise<Open
       dir: resolved,
     });
   }
-  const context = resolveGitContext(git);
   if (context.sandbox) {
     // Every command on it runs inside the sandbox, where the workspace has another path.
     return {

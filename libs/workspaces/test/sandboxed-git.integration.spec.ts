@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { prepareSandboxHost, SANDBOX_WORKSPACE, sandboxCommand } from '@hangar/sandbox';
+import { prepareSandboxHost, SANDBOX_GIT_DIR, SANDBOX_WORKSPACE, sandboxCommand } from '@hangar/sandbox';
 import {
   collectDiff,
   currentCommit,
@@ -29,7 +29,9 @@ describe('git on a workspace an agent worked in', () => {
     options = {
       sandbox: {
         workspaceSeenAs: SANDBOX_WORKSPACE,
-        wrap: (line, workspace) => sandboxCommand(line, { workspace }, host),
+        gitDirSeenAs: SANDBOX_GIT_DIR,
+        wrap: (line, workspace, gitDir) =>
+          sandboxCommand(line, { workspace, ...(gitDir !== undefined ? { gitDir } : {}) }, host),
       },
     };
   });
@@ -84,5 +86,35 @@ describe('git on a workspace an agent worked in', () => {
     expect(pushed.commit).toBe(diff.commit);
     expect(git(origin.bare, 'rev-parse', `refs/heads/${branch}`)).toBe(diff.commit);
     expect(existsSync('/tmp/ssh-ran')).toBe(false);
+  });
+
+  // A workspace made without a repository keeps Hangar's beside its folder, where the agent never
+  // sees it; git on it still reads the agent's files.
+  it("should not let a subfolder's .git file name another task's repository when it takes a diff of a folder without one", async () => {
+    const victim = await workspace();
+    const secret = git(victim.dir, 'rev-parse', 'HEAD');
+    const plain = await prepareWorkspace({ root, taskId: `task-plain-${count}` });
+    // The agent makes a subfolder whose .git names the victim's repository: git add would record
+    // it as a submodule at the victim's HEAD.
+    writeFiles(plain.dir, {
+      'vendor/.git': `gitdir: ${path.join(victim.dir, '.git')}\n`,
+      'own.txt': 'own\n',
+    });
+
+    const diff = await collectDiff(plain.dir, plain.baseCommit, { git: options });
+
+    expect(diff.filesChanged.map((file) => file.path)).toContain('own.txt');
+    expect(JSON.stringify(diff)).not.toContain(secret);
+    expect(git(victim.dir, 'status', '--porcelain')).toBe('');
+    // Its branch still pushes, from a clean copy fetched inside the sandbox.
+    const hosts = gitHostPolicy([], { allowedHosts: [] });
+    const repository = parseRepositorySpec({ repository: origin.bare }, { allowedLocalRoots: [dirs.dir] });
+    const pushed = await pushBranch(plain.dir, { branch: plain.branch, repository, hosts, git: options });
+    expect(pushed.commit).toBe(diff.commit);
+    expect(git(origin.bare, 'rev-parse', `refs/heads/${plain.branch}`)).toBe(diff.commit);
+    // Without the sandbox the same folder gives the victim's commit away: what the sandbox prevents.
+    const again = await prepareWorkspace({ root, taskId: `task-plain-${count}-bare` });
+    writeFiles(again.dir, { 'vendor/.git': `gitdir: ${path.join(victim.dir, '.git')}\n` });
+    expect(JSON.stringify(await collectDiff(again.dir, again.baseCommit))).toContain(secret);
   });
 });

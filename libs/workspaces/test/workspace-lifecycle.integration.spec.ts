@@ -286,8 +286,9 @@ describe('workspace lifecycle (real git)', () => {
     expect(workspaceGit(workspace.dir, 'log', '-1', '--format=%s')).toBe('hangar: task x');
   });
 
-  // Git on a repository beside the folder runs without a sandbox, over what the agent wrote: none
-  // of the ways a repository's configuration runs programs may come from the agent's files.
+  // Git on a repository beside the folder, without a sandbox (RUNNER_SANDBOX=off), over what the
+  // agent wrote: none of the ways a repository's configuration runs programs may come from the
+  // agent's files.
   it("should run nothing the agent's files configure when it takes their diff", async () => {
     const workspace = await prepareWorkspace({ root, taskId: 'task-agent-programs' });
     const ran = (name: string) => path.join(sandbox.dir, `${name}-ran`);

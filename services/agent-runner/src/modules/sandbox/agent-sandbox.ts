@@ -4,6 +4,7 @@ import type { TaskSandbox } from '@hangar/contracts';
 import {
   prepareSandboxHost,
   probeSandbox,
+  SANDBOX_GIT_DIR,
   SANDBOX_WORKSPACE,
   sandboxCommand,
   type SandboxHost,
@@ -76,7 +77,9 @@ export class AgentSandbox {
     if (this.mode !== 'bwrap' || !host) return undefined;
     return {
       workspaceSeenAs: SANDBOX_WORKSPACE,
-      wrap: (command, workspace) => sandboxCommand(command, { workspace }, host),
+      gitDirSeenAs: SANDBOX_GIT_DIR,
+      wrap: (command, workspace, gitDir) =>
+        sandboxCommand(command, { workspace, ...(gitDir !== undefined ? { gitDir } : {}) }, host),
     };
   }
 
