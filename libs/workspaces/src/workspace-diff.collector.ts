@@ -124,7 +124,9 @@ const NO_BASE_EXIT = 3;
 // Prints "<base> <tip> <1 if it committed, else 0>".
 const COMMIT_SCRIPT = `set -e
 base=$("$GIT" rev-parse --verify --quiet "$1^{commit}") || exit ${NO_BASE_EXIT}
-"$GIT" add --all
+# What git cannot add (a subfolder repository the agent made with no commit yet, an unreadable
+# file) is left out, the rest committed: exit 1 says that much; anything worse stops here.
+"$GIT" add --all --ignore-errors || [ $? -eq 1 ]
 head=$("$GIT" rev-parse --verify 'HEAD^{commit}')
 tree=$("$GIT" write-tree)
 tip=$head

@@ -321,6 +321,17 @@ describe('workspace lifecycle (real git)', () => {
     for (const name of ['clean', 'textconv', 'fsmonitor', 'hook']) expect(existsSync(ran(name))).toBe(false);
   });
 
+  it('should take the rest of the diff when the agent left a subfolder repository without a commit', async () => {
+    const workspace = await prepareWorkspace({ root, taskId: 'task-unborn-sub' });
+    writeFiles(workspace.dir, { 'app.txt': 'app\n', 'scaffold/readme.txt': 'scaffolded\n' });
+    git(path.join(workspace.dir, 'scaffold'), 'init', '--quiet');
+
+    const diff = await collectDiff(workspace.dir, workspace.baseCommit);
+
+    expect(diff.filesChanged.map((file) => file.path)).toEqual(['app.txt']);
+    expect(workspaceGit(workspace.dir, 'log', '-1', '--format=%s')).toBe('hangar: task task-unborn-sub');
+  });
+
   it('should move the repository into the folder for a later task that shares it, the diffs going on from there', async () => {
     const workspace = await prepareWorkspace({ root, taskId: 'task-shared' });
     writeFiles(workspace.dir, { 'plan.md': 'plan\n' });
