@@ -59,15 +59,20 @@ const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 // An empty workspace's repository, as git made it once per git binary and workspace root, in a
 // folder of its own beside the workspaces (git records what the filesystem supports — file modes,
-// symlinks, case — and that is the workspaces' filesystem):
-// its files but the refs (the same empty tree, the same empty commit, the same configuration for
-// every empty workspace). Writing them is ~2 ms; running the seven git commands that make them is
-// ~60–80 ms of a cold task's start (docs/performance.md, "The per-task path").
+// symlinks, case — and that is the workspaces' filesystem): its configuration and its one commit
+// and tree objects, the same for every empty workspace. Written per workspace as the least git
+// needs: five folders and five files (HEAD, the configuration, the two objects, both refs in
+// packed-refs; an absent index is an empty one). Running the seven git commands that make them
+// is ~60–80 ms of a cold task's start; writing git's whole layout (eleven folders, seven files)
+// took ~3–6 ms of system time on this VM's disk, where each mkdir costs ~0.3 ms
+// (docs/performance.md, "The per-task path").
 interface EmptyRepository {
   commit: string;
-  // Relative to .git: the configuration, the index, the two objects.
-  files: { path: string; content: Buffer }[];
+  config: Buffer;
+  // The commit's and the empty tree's loose objects: objects/<2>/<38>.
+  objects: { path: string; content: Buffer }[];
 }
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const EMPTY_BRANCH = 'hangar/empty';
 const emptyRepositories = new Map<string, Promise<EmptyRepository>>();
 
@@ -94,21 +99,15 @@ async function makeEmptyRepository(context: GitContext, root: string): Promise<E
       cwd: dir,
       env,
     });
+    const commit = made.stdout.trim();
     const gitDir = path.join(dir, '.git');
-    const files: EmptyRepository['files'] = [];
-    for (const entry of await readdir(gitDir, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const relative = path.relative(gitDir, path.join(entry.parentPath, entry.name));
-      // HEAD and the refs name the template's branch; the reflog is the template's own.
-      if (
-        relative === 'HEAD' ||
-        relative.startsWith(`refs${path.sep}`) ||
-        relative.startsWith(`logs${path.sep}`)
-      )
-        continue;
-      files.push({ path: relative, content: await readFile(path.join(gitDir, relative)) });
-    }
-    return { commit: made.stdout.trim(), files };
+    const objects = await Promise.all(
+      [commit, EMPTY_TREE].map(async (id) => {
+        const objectPath = path.join('objects', id.slice(0, 2), id.slice(2));
+        return { path: objectPath, content: await readFile(path.join(gitDir, objectPath)) };
+      }),
+    );
+    return { commit, config: await readFile(path.join(gitDir, 'config')), objects };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -122,22 +121,23 @@ async function writeEmptyRepository(
   gitDir: string,
   branch: string,
 ): Promise<string> {
-  const { commit, files } = await emptyRepository(context, root);
-  const written = [
-    ...files,
-    { path: 'HEAD', content: Buffer.from(`ref: refs/heads/${branch}\n`) },
-    { path: path.join('refs', 'heads', branch), content: Buffer.from(`${commit}\n`) },
-    { path: BASE_REF, content: Buffer.from(`${commit}\n`) },
-  ];
-  // A dozen small files of Hangar's own, on a cold task's way to its CLI: written synchronously,
-  // not as one awaited call after another on libuv's thread pool (the runner's workspace step,
-  // claimed → workspace made, went from ~13 to ~7–9 ms).
-  for (const folder of ['objects/info', 'objects/pack', 'refs/tags'])
-    mkdirSync(path.join(gitDir, folder), { recursive: true });
-  for (const file of written) {
-    mkdirSync(path.dirname(path.join(gitDir, file.path)), { recursive: true });
-    writeFileSync(path.join(gitDir, file.path), file.content);
+  const { commit, config, objects } = await emptyRepository(context, root);
+  // Small files of Hangar's own, on a cold task's way to its CLI: written synchronously, not as
+  // one awaited call after another on libuv's thread pool.
+  mkdirSync(path.join(gitDir, 'refs'), { recursive: true });
+  for (const object of objects) {
+    mkdirSync(path.dirname(path.join(gitDir, object.path)), { recursive: true });
+    writeFileSync(path.join(gitDir, object.path), object.content);
   }
+  writeFileSync(path.join(gitDir, 'config'), config);
+  writeFileSync(
+    path.join(gitDir, 'packed-refs'),
+    [BASE_REF, `refs/heads/${branch}`]
+      .sort()
+      .map((ref) => `${commit} ${ref}\n`)
+      .join(''),
+  );
+  writeFileSync(path.join(gitDir, 'HEAD'), `ref: refs/heads/${branch}\n`);
   return commit;
 }
 
