@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { Client } from 'pg';
+import { processesWorkingIn } from '@hangar/agents';
 import type { Problem } from '@hangar/contracts';
 import { BareClaude, ServiceStack } from '@hangar/testing';
-import { request, runTask, type SpanRow } from './support';
+import { getTask, request, runTask, type SpanRow } from './support';
 
 // The real Claude Code CLI's own OpenTelemetry (docs/observability.md#the-agents-telemetry),
 // sent over OTLP/HTTP to the metrics service — as protobuf and as JSON — and stored against the
@@ -220,6 +222,73 @@ describe("agent-runner: the agents' telemetry relayed from the sandbox", () => {
     // Prompts stay out of it unless a profile asks (OTEL_LOG_USER_PROMPTS is not set).
     const prompt = events.find((event) => event.name === 'user_prompt');
     expect(JSON.stringify(prompt?.attributes ?? {})).not.toContain('Write hello.txt please');
+  });
+
+  // The CLI exits 30–40 ms after its result; with its collector not answering (the metrics
+  // service stopped), ~2 s. A task whose outcome is whole at the result is told finished then.
+  describe('with the metrics service stopped, the CLI lingering as it exports', () => {
+    const metricsPid = () => stack.processes.get('metrics')?.child.pid ?? 0;
+    const stored = async (taskId: string) =>
+      (
+        await db.query<{ n: number }>(
+          `SELECT (SELECT count(*) FROM telemetry_spans WHERE task_id = $1)
+                + (SELECT count(*) FROM telemetry_events WHERE task_id = $1)
+                + (SELECT count(*) FROM telemetry_points WHERE task_id = $1) AS n`,
+          [taskId],
+        )
+      ).rows[0]?.n ?? 0;
+    const until = async (holds: () => Promise<boolean> | boolean, what: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!(await holds())) {
+        if (Date.now() > deadline) throw new Error(`${what}: not within 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+
+    afterEach(() => process.kill(metricsPid(), 'SIGCONT'));
+
+    it('should tell a task that changed nothing finished at its result, its CLI still exiting, and lose none of what the CLI sends then', async () => {
+      process.kill(metricsPid(), 'SIGSTOP');
+      const task = await runTask(stack, { prompt: 'Say hello', scenario: 'reply' });
+      const workspace = path.join(stack.workspaceRoot, task.id);
+
+      expect(task.status).toBe('COMPLETED');
+      expect(task.result).toBeTruthy();
+      // Its sandbox and CLI are still there, the task already told finished, its diff stored (empty).
+      expect(processesWorkingIn(workspace).length).toBeGreaterThan(0);
+      const diff = await request(stack, 'GET', `/api/v1/tasks/${task.id}/diff`);
+      expect(diff.status).toBe(200);
+      expect(diff.body).toMatchObject({ files: [], linesAdded: 0 });
+
+      process.kill(metricsPid(), 'SIGCONT');
+      await until(() => processesWorkingIn(workspace).length === 0, 'the CLI gone');
+      // What it sent as it exited, after its task had ended, reached the metrics service.
+      await until(async () => (await stored(task.id)) > 0, `telemetry of ${task.id}`);
+      // Its credential is revoked once its CLI is gone; the task's record is as it was told.
+      await until(
+        async () =>
+          (
+            await db.query<{ revoked: boolean }>(
+              'SELECT bool_and(revoked_at IS NOT NULL) AS revoked FROM attempt_tokens WHERE task_id = $1',
+              [task.id],
+            )
+          ).rows[0]?.revoked === true,
+        'its credential revoked',
+      );
+      expect(await getTask(stack, task.id)).toMatchObject({ status: 'COMPLETED', result: task.result });
+    });
+
+    it('should tell a task that changed files finished only once its CLI has exited and its diff is taken', async () => {
+      process.kill(metricsPid(), 'SIGSTOP');
+      const task = await runTask(stack, { prompt: 'Write hello.txt please', scenario: 'write-file' });
+
+      expect(task.status).toBe('COMPLETED');
+      expect(processesWorkingIn(path.join(stack.workspaceRoot, task.id))).toEqual([]);
+      const diff = await request(stack, 'GET', `/api/v1/tasks/${task.id}/diff`);
+      expect((diff.body as { files: { path: string }[] }).files.map((file) => file.path)).toEqual([
+        'hello.txt',
+      ]);
+    });
   });
 
   it('should include the prompt in the CLI telemetry only for a profile that opts in (telemetryContent)', async () => {

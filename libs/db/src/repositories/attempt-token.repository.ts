@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Task } from '@hangar/contracts';
+import { isTerminalStatus, type Task } from '@hangar/contracts';
 import type { PrismaClient } from '../generated/prisma/client';
 import { taskRelations, toTask } from './task.mapper';
 
@@ -55,7 +55,13 @@ export class AttemptTokenRepository {
   // an attempt that ended (finished, requeued, or taken over by a retry) is refused even if its
   // revocation was lost. `claimable`: a task still QUEUED for this attempt also counts (a task
   // pod's token before its claim).
-  async check(token: string, options: { claimable?: boolean } = {}): Promise<AttemptTokenCheck> {
+  // `claimable`: also an attempt still waiting to be claimed (a task pod's first call).
+  // `ended`: also an attempt already finished, until the credential is revoked as its agent
+  // exits (an agent told finished at its result still sends its last telemetry).
+  async check(
+    token: string,
+    options: { claimable?: boolean; ended?: boolean } = {},
+  ): Promise<AttemptTokenCheck> {
     if (!token.startsWith(ATTEMPT_TOKEN_PREFIX)) return { ok: false, refusal: 'unknown' };
     const row = await this.prisma.attemptToken.findUnique({
       where: { tokenHash: hashAttemptToken(token) },
@@ -65,7 +71,9 @@ export class AttemptTokenRepository {
     if (row.revokedAt) return { ok: false, refusal: 'revoked' };
     if (row.expiresAt.getTime() <= Date.now()) return { ok: false, refusal: 'expired' };
     const { task } = row;
-    const running = task.status === 'RUNNING' && task.attempts === row.attempt;
+    const running =
+      (task.status === 'RUNNING' || (options.ended === true && isTerminalStatus(task.status))) &&
+      task.attempts === row.attempt;
     const waiting =
       options.claimable === true && task.status === 'QUEUED' && task.attempts === row.attempt - 1;
     if (!running && !waiting) return { ok: false, refusal: 'attempt-ended' };

@@ -72,8 +72,9 @@ export interface ClaimedAttempt {
   // The conversation's answer to the turn's message.
   addAnswer(content: string): Promise<void>;
   // The final status, its event and activity, the stream's expiry; the attempt's credential is
-  // revoked. Null when the attempt was no longer the task's.
-  finish(outcome: AttemptOutcome): Promise<Task | null>;
+  // revoked, unless its agent is still exiting (`agentExiting`: the caller's access.release
+  // revokes it once the agent is gone). Null when the attempt was no longer the task's.
+  finish(outcome: AttemptOutcome, options?: { agentExiting?: boolean }): Promise<Task | null>;
   // Back to the queue (this process is shutting down); likewise final.
   requeue(): Promise<Task | null>;
 }

@@ -163,7 +163,7 @@ export class LocalAttempt implements ClaimedAttempt {
     await this.store.activity.messageAdded(answer);
   }
 
-  async finish(outcome: AttemptOutcome): Promise<Task | null> {
+  async finish(outcome: AttemptOutcome, options: { agentExiting?: boolean } = {}): Promise<Task | null> {
     await this.flushEvents();
     // Its model calls are all stored before it is told finished (its usage is then whole).
     await this.store.modelCalls.settled(this.task.id, this.task.attempts);
@@ -175,7 +175,7 @@ export class LocalAttempt implements ClaimedAttempt {
       logger.warn(
         `task ${this.task.id} was taken from ${this.runnerId} before it finished; its outcome is dropped`,
       );
-    await this.end();
+    if (!options.agentExiting) await this.end();
     return finished;
   }
 

@@ -71,7 +71,7 @@ export class AttemptCredentials {
     await this.tokens.revoke(taskId, attempt);
   }
 
-  check(token: string, options: { claimable?: boolean } = {}): Promise<AttemptAccess> {
+  check(token: string, options: { claimable?: boolean; ended?: boolean } = {}): Promise<AttemptAccess> {
     return this.tokens.check(token, options);
   }
 

@@ -35,7 +35,9 @@ export class TelemetryRelay {
         error: { message: `no OTLP endpoint at ${req.method ?? ''} ${url.pathname}` },
       });
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const access = token ? await this.credentials.check(token) : undefined;
+    // Also once its attempt has ended, until the credential is revoked as the agent exits: a task
+    // is told finished at its agent's result, and the CLI sends its last telemetry as it exits.
+    const access = token ? await this.credentials.check(token, { ended: true }) : undefined;
     if (!access?.ok) {
       req.resume();
       return sendJson(res, 401, {

@@ -195,16 +195,26 @@ export class TaskRunService {
 
     const kept: AgentEvent[] = [];
     const stderrTail: string[] = [];
+    // Told finished at its result (finishAtResult): what the exiting CLI prints after is not
+    // recorded (its events end with its status).
+    let told = false;
+    let resulted = () => {};
+    const result = this.finishesAtResult(task, profile)
+      ? new Promise<'result'>((resolve) => (resulted = () => resolve('result')))
+      : undefined;
     const record = (event: AgentEvent) => {
+      if (told) return;
       clock.saw(event);
       if (event.type === 'system.init' || event.type === 'result') kept.push(event);
       this.metrics.events.inc({ type: event.type });
       attempt.record(event);
+      if (event.type === 'result') resulted();
     };
 
     const maxOutputBytes = profile.maxOutputBytes ?? this.config.RUNNER_MAX_OUTPUT_BYTES;
     let exit: RunExit;
     let access: AgentAccess | undefined;
+    let early: { finished: Task | null } | { error: unknown } | undefined;
     const stopTimer = this.metrics.duration.startTimer();
     this.metrics.running.inc();
     try {
@@ -271,6 +281,22 @@ export class TaskRunService {
       this.running.set(task.id, handle);
       const stopAsked = this.stopReasons.get(task.id);
       if (stopAsked) handle.cancel(stopAsked);
+      if (result) {
+        const exited = handle.done.then(() => 'exited' as const);
+        if ((await Promise.race([exited, result])) === 'result') {
+          const outcome = this.outcomeAtResult(task, prepared, kept, maxOutputBytes);
+          if (outcome) {
+            told = true;
+            stopTimer({ status: outcome.status });
+            this.metrics.finished.inc({ status: outcome.status });
+            early = await this.finishAtResult(attempt, prepared, outcome).then(
+              (finished) => ({ finished }),
+              (error: unknown) => ({ error }),
+            );
+            clock.finished();
+          }
+        }
+      }
       const agentExit = await handle.done;
       exit = {
         ...agentExit,
@@ -290,6 +316,15 @@ export class TaskRunService {
     // Nothing of this attempt's may reach the runner any more (its agent is gone): revoked while
     // its events are flushed.
     await Promise.all([access?.release(), attempt.flushEvents()]);
+    if (early) {
+      await rm(homeDir, { recursive: true, force: true });
+      if (exit.exitCode !== 0)
+        this.logger.warn(
+          `task ${task.id}: its agent exited ${exit.exitCode ?? exit.signal} after its result; the task had been told ${'finished' in early ? early.finished?.status : 'nothing'}`,
+        );
+      if ('error' in early) throw early.error;
+      return early.finished;
+    }
 
     // Not the task's fault: give it back to the queue for another runner.
     if (exit.reason === 'shutdown') return this.conclude(attempt, () => attempt.requeue());
@@ -319,6 +354,51 @@ export class TaskRunService {
     ]);
     clock.finished();
     return finished;
+  }
+
+  // The Claude Code CLI exits 30–40 ms after printing its result (~2 s when its telemetry's
+  // collector does not answer). A task whose outcome nothing after its result can change is told
+  // finished at the result, its CLI left to exit meanwhile (its slot, workspace and credential
+  // held until it has): not a conversation's turn (its session is saved from the home after
+  // the exit), not a workflow's step or a task with a check or a push (what follows the agent
+  // decides their outcome; only workflow steps and conversation turns share a workspace, so
+  // none waits for one still exiting), not one whose repository's settings may run hooks at
+  // the CLI's exit, not in a task pod (its credential for the task API ends with the task).
+  private finishesAtResult(task: Task, profile: AgentProfile): boolean {
+    return (
+      this.sandbox.mode !== 'pod' &&
+      !task.conversationId &&
+      !task.workflowRunId &&
+      !task.check &&
+      !task.push &&
+      !profile.trustRepositorySettings
+    );
+  }
+
+  // The outcome at the result, when it is whole: the agent succeeded and left its workspace as
+  // it was given (the diff, empty, needs no git). Else null: the task ends when its CLI exits.
+  private outcomeAtResult(
+    task: Task,
+    prepared: PreparedWorkspace,
+    kept: AgentEvent[],
+    maxOutputBytes: number,
+  ): AttemptOutcome | null {
+    const summary = summarizeResult(kept);
+    if (summary.isError || !this.workspaces.untouched(prepared)) return null;
+    const exited = { exitCode: 0, signal: null, reason: 'exited' as const };
+    return toOutcome(task, exited, summary, [], maxOutputBytes);
+  }
+
+  private async finishAtResult(
+    attempt: ClaimedAttempt,
+    prepared: PreparedWorkspace,
+    outcome: AttemptOutcome,
+  ): Promise<Task | null> {
+    const delivered = await this.workspaces.deliver(attempt, prepared, true);
+    const ended = delivered.error
+      ? { ...outcome, status: 'FAILED' as const, error: delivered.error }
+      : outcome;
+    return attempt.finish(ended, { agentExiting: true });
   }
 
   // How a run ends (finished, or back to the queue). Its workspace is free before the task is told

@@ -92,6 +92,14 @@ export class WorkspaceService {
     };
   }
 
+  // Still exactly as prepared for the attempt (its diff is empty; no git needed to say so).
+  untouched(workspace: Pick<PreparedWorkspace, 'dir' | 'cleanFingerprint'>): boolean {
+    return (
+      workspace.cleanFingerprint !== null &&
+      workspaceFingerprint(workspace.dir) === workspace.cleanFingerprint
+    );
+  }
+
   // A workspace for a CLI started before its task (the warm pool): what a task without a
   // repository gets, under another root and id until a task takes it (adopt).
   async prepareFresh(root: string, id: string): Promise<FreshWorkspace> {
@@ -104,9 +112,7 @@ export class WorkspaceService {
   // it has none, the folder stays where the CLI started).
   async adopt(workspace: FreshWorkspace, task: Task): Promise<PreparedWorkspace> {
     // Still as prepared, or its CLI wrote something while it waited (then no shortcut).
-    const untouched =
-      workspace.cleanFingerprint !== null &&
-      workspaceFingerprint(workspace.dir) === workspace.cleanFingerprint;
+    const untouched = this.untouched(workspace);
     // In a task pod the CLI sees its workspace at its real path, and the pod is the task's alone:
     // the folder stays, only its branch becomes the task's.
     const moved =
