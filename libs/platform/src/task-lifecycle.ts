@@ -339,45 +339,26 @@ export class TaskLifecycle {
   // log when there is one, so it follows what the run recorded), then the activity topics.
   private async announce(task: Task, reason: string | undefined, attemptLog?: TaskEventLog): Promise<void> {
     const terminal = TERMINAL_STATUSES.includes(task.status);
-    // No agent of an ended attempt waits for an answer any more.
+    // What follows from the change, before its event and at once (none waits on another; each is
+    // a round trip, on the way of a task's end to its clients). With none (a first attempt's
+    // RUNNING), the event is appended before this returns to its caller: numbered before
+    // anything the caller records next.
     const endedAttempts = task.status === 'RUNNING' ? task.attempts - 1 : task.attempts;
-    if (endedAttempts > 0)
-      for (const expired of await this.approvals.expireAttempts(
-        task.id,
-        endedAttempts,
-        'the attempt ended before anyone answered',
-      ))
-        await this.approvalClosed(expired);
-    // A workflow step's task ended: the engine decides what comes next. First, as the change is
-    // committed: the next step waits on nothing else (durably: the job waits while no
-    // orchestrator runs; one job per task and ending, so a repeat adds nothing). How it ended
-    // goes with it: an engine that knows the rest of the run decides without reading it.
-    if (terminal && task.workflowRunId)
-      await this.workflows.add(
-        'advance',
-        {
-          kind: 'advance',
-          runId: task.workflowRunId,
-          task: {
-            id: task.id,
-            status: task.status,
-            result: task.result,
-            costUsd: task.costUsd,
-            error: task.error,
-            check: task.checkResult,
-          },
-        },
-        { jobId: `task-${task.id}-${task.status}` },
-      );
-    // Its project may have room for a waiting task now.
-    if (terminal)
-      await this.scheduling.add(
-        'ended',
-        { taskId: task.id, ...activeTraceField() },
-        { jobId: `ended-${task.id}-${task.status}` },
-      );
-    // Its children's work has no one to report to any more.
-    if (terminal) await this.cancelChildren(task.id);
+    const following = [
+      endedAttempts > 0 ? this.expireApprovals(task.id, endedAttempts) : undefined,
+      terminal && task.workflowRunId ? this.advanceWorkflow(task, task.workflowRunId) : undefined,
+      // Its project may have room for a waiting task now.
+      terminal
+        ? this.scheduling.add(
+            'ended',
+            { taskId: task.id, ...activeTraceField() },
+            { jobId: `ended-${task.id}-${task.status}` },
+          )
+        : undefined,
+      // Its children's work has no one to report to any more.
+      terminal ? this.cancelChildren(task.id) : undefined,
+    ].filter((step) => step !== undefined);
+    if (following.length > 0) await Promise.all(following);
     const log = attemptLog ?? (await this.freshLog(task));
     await log.append([{ type: 'task.status', data: { status: task.status, ...(reason ? { reason } : {}) } }]);
     await log.flush();
@@ -393,6 +374,39 @@ export class TaskLifecycle {
             `task ${task.id}: its metrics record was not sent (${error instanceof Error ? error.message : String(error)}); the metrics service's reconciler will take it from the task`,
           ),
         );
+  }
+
+  // No agent of an ended attempt waits for an answer any more.
+  private async expireApprovals(taskId: string, endedAttempts: number): Promise<void> {
+    for (const expired of await this.approvals.expireAttempts(
+      taskId,
+      endedAttempts,
+      'the attempt ended before anyone answered',
+    ))
+      await this.approvalClosed(expired);
+  }
+
+  // A workflow step's task ended: the engine decides what comes next. First, as the change is
+  // committed: the next step waits on nothing else (durably: the job waits while no
+  // orchestrator runs; one job per task and ending, so a repeat adds nothing). How it ended
+  // goes with it: an engine that knows the rest of the run decides without reading it.
+  private async advanceWorkflow(task: Task, runId: string): Promise<void> {
+    await this.workflows.add(
+      'advance',
+      {
+        kind: 'advance',
+        runId,
+        task: {
+          id: task.id,
+          status: task.status,
+          result: task.result,
+          costUsd: task.costUsd,
+          error: task.error,
+          check: task.checkResult,
+        },
+      },
+      { jobId: `task-${task.id}-${task.status}` },
+    );
   }
 
   // However the parent ended, its unfinished children are cancelled: a queued one at once (and
