@@ -142,11 +142,19 @@ export class ApprovalRepository {
   // Every pending approval of the task's attempts up to `attempt` (those of an ended attempt
   // have no agent waiting any more).
   async expireAttempts(taskId: string, attempt: number, message: string): Promise<StoredApproval[]> {
-    // One statement: every task's end asks it, and almost always finds nothing.
-    const rows = await this.prisma.approval.updateManyAndReturn({
+    // One statement when nothing is pending (every task's end asks it, and almost always finds
+    // nothing): the names are read only for what expired (Prisma reads each relation of an
+    // update's rows in statements of their own, in a transaction, even for none).
+    const expired = await this.prisma.approval.updateManyAndReturn({
       where: { taskId, attempt: { lte: attempt }, status: 'PENDING' },
       data: { status: 'EXPIRED', message, answeredAt: new Date() },
+      select: { id: true },
+    });
+    if (expired.length === 0) return [];
+    const rows = await this.prisma.approval.findMany({
+      where: { id: { in: expired.map((row) => row.id) } },
       include: withNames,
+      orderBy: { createdAt: 'asc' },
     });
     return rows.map(toApproval);
   }

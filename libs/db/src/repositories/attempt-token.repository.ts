@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isTerminalStatus, type Task } from '@hangar/contracts';
-import type { PrismaClient } from '../generated/prisma/client';
-import { taskRelations, toTask } from './task.mapper';
+import { sqlOf } from '../client';
+import { Prisma, type PrismaClient, type Task as TaskRow } from '../generated/prisma/client';
+import type { Sql } from '../sql';
+import { TASK_COLUMNS, taskFromSql } from './task.mapper';
 
 // A task attempt's own credential, for what its agent may reach through the runner (the model
 // gateway, the egress proxy) and, in a task pod, the task API. Random, shown once, stored as a
@@ -32,8 +34,24 @@ export function newAttemptToken(): string {
   return `${ATTEMPT_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
+type TokenRow = TaskRow & {
+  profileName: string;
+  projectSlug: string;
+  userId: string | null;
+  tokenId: string | null;
+  tokenAttempt: number;
+  tokenProvider: string;
+  tokenExpiresAt: Date;
+  tokenRevokedAt: Date | null;
+  tokenRunnerId: string | null;
+};
+
 export class AttemptTokenRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
 
   // `token`: one made ahead with newAttemptToken (a warm CLI has it before its task exists; until
   // it is issued here it is nobody's credential).
@@ -63,34 +81,37 @@ export class AttemptTokenRepository {
     options: { claimable?: boolean; ended?: boolean } = {},
   ): Promise<AttemptTokenCheck> {
     if (!token.startsWith(ATTEMPT_TOKEN_PREFIX)) return { ok: false, refusal: 'unknown' };
-    const row = await this.prisma.attemptToken.findUnique({
-      where: { tokenHash: hashAttemptToken(token) },
-      include: { task: { include: taskRelations } },
-    });
+    // One statement with its task (node-postgres, ../sql.ts): every call an agent makes to the
+    // runner (each model call, each proxied connection) asks it.
+    const [row] = await this.sql.query<TokenRow>(Prisma.sql`
+      SELECT a.attempt AS "tokenAttempt", a.provider AS "tokenProvider", a.expires_at AS "tokenExpiresAt",
+        a.revoked_at AS "tokenRevokedAt", a.runner_id AS "tokenRunnerId",
+        t.user_id AS "userId", t.token_id AS "tokenId", ${TASK_COLUMNS}
+      FROM attempt_tokens a JOIN tasks t ON t.id = a.task_id
+      WHERE a.token_hash = ${hashAttemptToken(token)}`);
     if (!row) return { ok: false, refusal: 'unknown' };
-    if (row.revokedAt) return { ok: false, refusal: 'revoked' };
-    if (row.expiresAt.getTime() <= Date.now()) return { ok: false, refusal: 'expired' };
-    const { task } = row;
+    if (row.tokenRevokedAt) return { ok: false, refusal: 'revoked' };
+    if (row.tokenExpiresAt.getTime() <= Date.now()) return { ok: false, refusal: 'expired' };
+    const attempt = row.tokenAttempt;
     const running =
-      (task.status === 'RUNNING' || (options.ended === true && isTerminalStatus(task.status))) &&
-      task.attempts === row.attempt;
-    const waiting =
-      options.claimable === true && task.status === 'QUEUED' && task.attempts === row.attempt - 1;
+      (row.status === 'RUNNING' || (options.ended === true && isTerminalStatus(row.status))) &&
+      row.attempts === attempt;
+    const waiting = options.claimable === true && row.status === 'QUEUED' && row.attempts === attempt - 1;
     if (!running && !waiting) return { ok: false, refusal: 'attempt-ended' };
     return {
       ok: true,
       grant: {
-        taskId: row.taskId,
-        attempt: row.attempt,
-        provider: row.provider,
-        expiresAt: row.expiresAt,
-        runnerId: row.runnerId,
+        taskId: row.id,
+        attempt,
+        provider: row.tokenProvider,
+        expiresAt: row.tokenExpiresAt,
+        runnerId: row.tokenRunnerId,
         task: {
-          ...toTask(task),
-          projectId: task.projectId,
-          profileId: task.profileId,
-          userId: task.userId,
-          tokenId: task.tokenId,
+          ...taskFromSql(row),
+          projectId: row.projectId,
+          profileId: row.profileId,
+          userId: row.userId,
+          tokenId: row.tokenId,
         },
       },
     };

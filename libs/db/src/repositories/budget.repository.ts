@@ -149,19 +149,25 @@ export class BudgetRepository {
   private async named(rows: Row[]): Promise<StoredBudget[]> {
     const targets = (scope: BudgetScope) =>
       rows.filter((row) => row.scope === scope && row.target).map((row) => row.target!);
+    // (A scope no budget has is not asked about: each model call reads its task's budgets.)
+    const none = Promise.resolve([]);
+    const [profileIds, userIds, tokenIds] = [targets('profile'), targets('user'), targets('token')];
     const [profileRows, userRows, tokenRows] = await Promise.all([
-      this.prisma.agentProfile.findMany({
-        where: { id: { in: targets('profile') } },
-        select: { id: true, name: true },
-      }),
-      this.prisma.user.findMany({
-        where: { id: { in: targets('user') } },
-        select: { id: true, email: true },
-      }),
-      this.prisma.apiToken.findMany({
-        where: { id: { in: targets('token') } },
-        select: { id: true, name: true, prefix: true },
-      }),
+      profileIds.length === 0
+        ? none
+        : this.prisma.agentProfile.findMany({
+            where: { id: { in: profileIds } },
+            select: { id: true, name: true },
+          }),
+      userIds.length === 0
+        ? none
+        : this.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true, email: true } }),
+      tokenIds.length === 0
+        ? none
+        : this.prisma.apiToken.findMany({
+            where: { id: { in: tokenIds } },
+            select: { id: true, name: true, prefix: true },
+          }),
     ]);
     const profiles = new Map(profileRows.map((profile) => [profile.id, profile.name]));
     const users = new Map(userRows.map((user) => [user.id, user.email]));
