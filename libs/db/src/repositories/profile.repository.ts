@@ -90,12 +90,14 @@ export class ProfileRepository {
 
   // The same with its id (the kubernetes executor's warm Jobs are labelled with it).
   async ofTaskWithId(taskId: string): Promise<{ id: string; profile: AgentProfile }> {
-    const row = await this.prisma.task.findUnique({
-      where: { id: taskId },
-      select: { profile: { include: withProject } },
+    // From the profile's side: two statements (the profile, its project), where selecting it
+    // through the task took three (every claim reads it).
+    const row = await this.prisma.agentProfile.findFirst({
+      where: { tasks: { some: { id: taskId } } },
+      include: withProject,
     });
     if (!row) throw notFound(`of task ${taskId}`);
-    return { id: row.profile.id, profile: toProfile(row.profile) };
+    return { id: row.id, profile: toProfile(row) };
   }
 
   // A profile by its id, secrets included (a warm task pod starts its CLI with it); null if gone.
