@@ -259,6 +259,17 @@ export class TaskRepository {
     return { ...toTask(row), projectId: row.projectId };
   }
 
+  // The project of a task the caller can see (to authorize following it): one statement, not
+  // the task with its names (three).
+  async visibleProjectId(id: string, projectIds: readonly string[]): Promise<string> {
+    const row = await this.prisma.task.findFirst({
+      where: { id, projectId: { in: [...projectIds] } },
+      select: { projectId: true },
+    });
+    if (!row) throw new TaskNotFound(id);
+    return row.projectId;
+  }
+
   async jobStates(ids: readonly string[]): Promise<TaskJobState[]> {
     if (ids.length === 0) return [];
     return this.prisma.task.findMany({

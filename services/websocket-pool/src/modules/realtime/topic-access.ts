@@ -48,7 +48,7 @@ export class TopicAccess {
   private async projectOf(principal: Principal, kind: TopicKind, id: string): Promise<string> {
     switch (kind) {
       case 'task':
-        return (await this.tasks.getVisible(id, principal.projectIds)).projectId;
+        return this.tasks.visibleProjectId(id, principal.projectIds);
       case 'conversation':
         return (await this.conversations.getVisible(id, principal.projectIds)).projectId;
       case 'project':
