@@ -47,6 +47,7 @@ export {
 export {
   collectDiff,
   DEFAULT_MAX_DIFF_BYTES,
+  noChanges,
   type CollectDiffOptions,
   type WorkspaceDiff,
   type FileChange,

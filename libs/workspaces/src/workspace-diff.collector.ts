@@ -42,14 +42,18 @@ export interface CollectDiffOptions {
 
 export const DEFAULT_MAX_DIFF_BYTES = 1024 * 1024;
 
-const NOTHING_CHANGED: Omit<WorkspaceDiff, 'committed'> = {
-  unifiedDiff: '',
-  truncated: false,
-  filesChanged: [],
-  linesAdded: 0,
-  linesRemoved: 0,
-  commit: null,
-};
+// The diff of a workspace in which nothing changed (nothing committed either); a new one each time.
+export function noChanges(): WorkspaceDiff {
+  return {
+    unifiedDiff: '',
+    truncated: false,
+    filesChanged: [],
+    linesAdded: 0,
+    linesRemoved: 0,
+    commit: null,
+    committed: false,
+  };
+}
 
 // Commits everything in the working tree (new files too; .gitignore'd ones not) on the checked-out
 // branch, then describes base..branch tip. Plumbing (write-tree, commit-tree, update-ref) rather than
@@ -63,8 +67,7 @@ export async function collectDiff(
     throw new WorkspaceError('GIT_FAILED', 'base commit must be a commit id (hexadecimal)');
   }
   const workspace = await openWorkspace(dir, options.git);
-  if (options.cleanFingerprint && workspaceFingerprint(dir) === options.cleanFingerprint)
-    return { ...NOTHING_CHANGED, committed: false };
+  if (options.cleanFingerprint && workspaceFingerprint(dir) === options.cleanFingerprint) return noChanges();
   const git = async (args: string[]) =>
     (await runGit(workspace.context, { args, env: workspace.env })).stdout.trim();
 
@@ -85,7 +88,7 @@ export async function collectDiff(
       `could not commit the workspace's changes: ${committing.stdout.trim()}`,
     );
   const committed = committedFlag === '1';
-  if (tip === base) return { ...NOTHING_CHANGED, committed };
+  if (tip === base) return { ...noChanges(), committed };
 
   const diff = ['diff', '--no-ext-diff', '--no-textconv', '--no-color', '--find-renames'];
   const range = [base, tip, '--'];

@@ -72,10 +72,9 @@ export class AttemptTokenRepository {
   // Valid while not expired or revoked, and while the task is still on this attempt: a token of
   // an attempt that ended (finished, requeued, or taken over by a retry) is refused even if its
   // revocation was lost. `claimable`: a task still QUEUED for this attempt also counts (a task
-  // pod's token before its claim).
-  // `claimable`: also an attempt still waiting to be claimed (a task pod's first call).
-  // `ended`: also an attempt already finished, until the credential is revoked as its agent
-  // exits (an agent told finished at its result still sends its last telemetry).
+  // pod's token before its claim). `ended`: so does the task's last attempt once it finished,
+  // until the credential is revoked as its agent exits (for the telemetry relay only: an agent
+  // told finished at its result still sends its last telemetry).
   async check(
     token: string,
     options: { claimable?: boolean; ended?: boolean } = {},

@@ -195,7 +195,7 @@ export class TaskRunService {
 
     const kept: AgentEvent[] = [];
     const stderrTail: string[] = [];
-    // Told finished at its result (finishAtResult): what the exiting CLI prints after is not
+    // Told finished at its result (finishesAtResult): what the exiting CLI prints after is not
     // recorded (its events end with its status).
     let told = false;
     let resulted = () => {};
@@ -289,10 +289,13 @@ export class TaskRunService {
             told = true;
             stopTimer({ status: outcome.status });
             this.metrics.finished.inc({ status: outcome.status });
-            early = await this.finishAtResult(attempt, prepared, outcome).then(
-              (finished) => ({ finished }),
-              (error: unknown) => ({ error }),
-            );
+            early = await this.workspaces
+              .deliverUntouched(attempt, prepared)
+              .then(() => attempt.finish(outcome, { agentExiting: true }))
+              .then(
+                (finished) => ({ finished }),
+                (error: unknown) => ({ error }),
+              );
             clock.finished();
           }
         }
@@ -376,7 +379,8 @@ export class TaskRunService {
   }
 
   // The outcome at the result, when it is whole: the agent succeeded and left its workspace as
-  // it was given (the diff, empty, needs no git). Else null: the task ends when its CLI exits.
+  // it was given (the diff, empty, needs no git: deliverUntouched). Else null: the task ends when
+  // its CLI exits.
   private outcomeAtResult(
     task: Task,
     prepared: PreparedWorkspace,
@@ -387,18 +391,6 @@ export class TaskRunService {
     if (summary.isError || !this.workspaces.untouched(prepared)) return null;
     const exited = { exitCode: 0, signal: null, reason: 'exited' as const };
     return toOutcome(task, exited, summary, [], maxOutputBytes);
-  }
-
-  private async finishAtResult(
-    attempt: ClaimedAttempt,
-    prepared: PreparedWorkspace,
-    outcome: AttemptOutcome,
-  ): Promise<Task | null> {
-    const delivered = await this.workspaces.deliver(attempt, prepared, true);
-    const ended = delivered.error
-      ? { ...outcome, status: 'FAILED' as const, error: delivered.error }
-      : outcome;
-    return attempt.finish(ended, { agentExiting: true });
   }
 
   // How a run ends (finished, or back to the queue). Its workspace is free before the task is told

@@ -8,6 +8,7 @@ import {
   hasRepository,
   moveRepositoryInside,
   moveWorkspace,
+  noChanges,
   parseRepositorySpec,
   prepareWorkspace,
   pushBranch,
@@ -18,6 +19,7 @@ import {
   type GitHostPolicy,
   type RepositorySpec,
   type Workspace,
+  type WorkspaceDiff,
 } from '@hangar/workspaces';
 import type { Task } from '@hangar/contracts';
 import { RUN_SETTINGS, type RunSettings } from '../../config';
@@ -98,6 +100,11 @@ export class WorkspaceService {
       workspace.cleanFingerprint !== null &&
       workspaceFingerprint(workspace.dir) === workspace.cleanFingerprint
     );
+  }
+
+  // What deliver stores for a workspace found untouched just now (not walked again), with no push.
+  async deliverUntouched(attempt: ClaimedAttempt, workspace: PreparedWorkspace): Promise<void> {
+    if (workspace.baseCommit && workspace.branch) await saveDiff(attempt, noChanges());
   }
 
   // A workspace for a CLI started before its task (the warm pool): what a task without a
@@ -182,19 +189,7 @@ export class WorkspaceService {
         cleanFingerprint: workspace.cleanFingerprint,
         ...this.git,
       });
-      await attempt.saveDiff({
-        unifiedDiff: diff.unifiedDiff,
-        truncated: diff.truncated,
-        files: diff.filesChanged.map(({ path: file, status, additions, deletions }) => ({
-          path: file,
-          status,
-          additions,
-          deletions,
-        })),
-        linesAdded: diff.linesAdded,
-        linesRemoved: diff.linesRemoved,
-        commit: diff.commit,
-      });
+      await saveDiff(attempt, diff);
     } catch (error) {
       this.logger.error({ err: error, taskId: task.id }, 'could not take the diff');
       return {
@@ -214,4 +209,20 @@ export class WorkspaceService {
       };
     }
   }
+}
+
+function saveDiff(attempt: ClaimedAttempt, diff: WorkspaceDiff): Promise<void> {
+  return attempt.saveDiff({
+    unifiedDiff: diff.unifiedDiff,
+    truncated: diff.truncated,
+    files: diff.filesChanged.map(({ path: file, status, additions, deletions }) => ({
+      path: file,
+      status,
+      additions,
+      deletions,
+    })),
+    linesAdded: diff.linesAdded,
+    linesRemoved: diff.linesRemoved,
+    commit: diff.commit,
+  });
 }
