@@ -61,6 +61,10 @@ describe('workspace lifecycle (real git)', () => {
     // The folder and the repository beside it, both.
     expect(existsSync(prepared.dir) || existsSync(`${prepared.dir}.git`)).toBe(false);
     expect(workspaceGit(moved.dir, 'symbolic-ref', 'HEAD')).toBe('refs/heads/hangar/task-moved');
+    // Renamed, not copied: the waiting id's branch is gone.
+    expect(workspaceGit(moved.dir, 'branch', '--list', '--format=%(refname)')).toBe(
+      'refs/heads/hangar/task-moved',
+    );
     writeFiles(moved.dir, { 'a.txt': 'a\n' });
     const diff = await collectDiff(moved.dir, moved.baseCommit);
     expect(diff.filesChanged.map((file) => file.path)).toEqual(['a.txt']);
@@ -71,6 +75,18 @@ describe('workspace lifecycle (real git)', () => {
       'WORKSPACE_EXISTS',
     );
     expect(existsSync(other.dir)).toBe(true);
+  });
+
+  it('should rename the branch with git when the refs are no longer as Hangar wrote them', async () => {
+    const prepared = await prepareWorkspace({ root: path.join(root, '.warm'), taskId: 'warm-3' });
+    workspaceGit(prepared.dir, 'update-ref', 'refs/heads/other', 'HEAD');
+    const moved = await moveWorkspace(prepared, { root, taskId: 'task-moved-3' });
+    expect(workspaceGit(moved.dir, 'symbolic-ref', 'HEAD')).toBe('refs/heads/hangar/task-moved-3');
+    expect(workspaceGit(moved.dir, 'branch', '--list', '--format=%(refname)').split('\n').sort()).toEqual([
+      'refs/heads/hangar/task-moved-3',
+      'refs/heads/other',
+    ]);
+    expect(workspaceGit(moved.dir, 'rev-parse', 'HEAD')).toBe(prepared.baseCommit);
   });
 
   it('should clone shallow on hangar/<id>, collect exactly what changed and push it', async () => {
