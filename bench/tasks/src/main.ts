@@ -91,6 +91,8 @@ async function main() {
       warmHangar.push(await client.run('bench-warm'));
     }
     const takes = await runnerSamples(stack, 'hangar_runner_warm_takes_total');
+    // The cold runs' (and the warm pool's misses'): whether each found a spare sandbox.
+    const spareTakes = await runnerSamples(stack, 'hangar_runner_spare_sandbox_takes_total');
     const phases = await runnerSamples(stack, 'hangar_task_phase_seconds_');
 
     await quiet();
@@ -167,6 +169,9 @@ async function main() {
         `\nCPU per accepted task, ${label} (ms): ${rate.cpu.map(({ name, ms: spent }) => `${name} ${spent.toFixed(2)}`).join(', ')}`,
       );
     console.log(`\nwarm pool takes: ${takes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`);
+    console.log(
+      `spare sandbox takes (serial runs): ${spareTakes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`,
+    );
     console.log('\nphases on the runner (mean; hangar_task_phase_seconds):');
     const sums = phases.filter(({ name }) => name.endsWith('_sum'));
     for (const { labels, value } of sums) {

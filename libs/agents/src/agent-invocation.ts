@@ -1,4 +1,12 @@
-import { hostPathOf, sandboxCommand, type SandboxHost, type SandboxRun } from '@hangar/sandbox';
+import path from 'node:path';
+import {
+  hostPathOf,
+  launchScript,
+  SANDBOX_LAUNCH_FILE,
+  sandboxCommand,
+  type SandboxHost,
+  type SandboxRun,
+} from '@hangar/sandbox';
 
 // How to start one agent CLI run: no shell, and an environment built from scratch.
 export interface AgentInvocation {
@@ -28,5 +36,22 @@ export function inSandbox(invocation: AgentInvocation, run: SandboxRun, host: Sa
     ...invocation,
     ...sandboxCommand(invocation, run, host),
     files: (invocation.files ?? []).map((file) => ({ ...file, path: hostPathOf(file.path, run) })),
+  };
+}
+
+// The invocation for a spare sandbox of `run` (@hangar/sandbox spareSandboxCommand, started with
+// startWaitingAgent): the files to write in the run's home on the host, its launch script among
+// them, and what it is given on stdin (WaitingAgent.begin) — the line that runs the script, then
+// the invocation's own input.
+export function inSpareSandbox(
+  invocation: AgentInvocation,
+  run: SandboxRun & { home: string },
+): { files: AgentFile[]; input: string } {
+  return {
+    files: [
+      ...(invocation.files ?? []).map((file) => ({ ...file, path: hostPathOf(file.path, run) })),
+      { path: path.join(run.home, SANDBOX_LAUNCH_FILE), content: launchScript(invocation) },
+    ],
+    input: `run\n${invocation.stdin ?? ''}`,
   };
 }

@@ -44,22 +44,62 @@ export interface SandboxRun {
 }
 
 // Waits until the bridge listens before the command starts, so its first request cannot race
-// socat. /proc/net/tcp lists the sandbox's own sockets: 0100007F:0C38 is 127.0.0.1:3128, 0A LISTEN.
-const PORT_HEX = SANDBOX_RUNNER_PORT.toString(16).toUpperCase().padStart(4, '0');
-const BRIDGE_LAUNCHER = `socat TCP-LISTEN:${SANDBOX_RUNNER_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${SANDBOX_RUNNER_SOCKET} &
-n=0
-until grep -q ' 0100007F:${PORT_HEX} 00000000:0000 0A' /proc/net/tcp; do
-  n=$((n + 1))
-  if [ "$n" -gt 5000 ]; then echo 'hangar sandbox: the bridge to the runner did not start' >&2; exit 125; fi
-done
-exec "$@"`;
+// socat: socat's first notice (-d -d) says it listens, read from a pipe (no polling: a loop
+// forking grep over /proc/net/tcp cost a task ~20 ms of CPU while the cores were busy). Lines
+// before it (an error) go to stderr. socat goes on writing notices (a line per connection) to a
+// pipe nobody reads any more: it ignores SIGPIPE itself, and takes the EPIPE in its stride.
+const BRIDGE = `{ socat -d -d TCP-LISTEN:${SANDBOX_RUNNER_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${SANDBOX_RUNNER_SOCKET} 2>&1 >/dev/null & } | {
+  while read -r line; do
+    case $line in *" N listening on "*) exit 0 ;; esac
+    echo "$line" >&2
+  done
+  exit 1
+} || { echo 'hangar sandbox: the bridge to the runner did not start' >&2; exit 125; }`;
+
+// A spare sandbox's command, once it is told to run it: a script in the run's home
+// (launchScript), sourced after one line on stdin. Stdin closed without it: the spare was let go.
+export const SANDBOX_LAUNCH_FILE = '.hangar-launch';
+const SPARE = `IFS= read -r go || exit 125
+. ${SANDBOX_HOME}/${SANDBOX_LAUNCH_FILE}`;
 
 // The command wrapped in bubblewrap: its own user, PID, IPC, UTS, cgroup and network namespaces,
 // the system read-only, only its workspace and home writable, a private /tmp, no view of any
 // other process or file, and an environment built from nothing (bwrap itself gets none either:
 // its PID 1 inside would show it in /proc/1/environ).
 export function sandboxCommand(inner: Command, run: SandboxRun, host: SandboxHost): Command {
-  const args = [
+  const command = run.runnerSocket
+    ? ['/bin/sh', '-c', `${BRIDGE}\nexec "$@"`, 'hangar-sandbox', inner.command, ...inner.args]
+    : [inner.command, ...inner.args];
+  return { command: host.bwrapPath, args: [...bwrapArgs(run, host, inner.env), ...command], env: {} };
+}
+
+// A sandbox started before its command is known (the runner's spare sandboxes,
+// docs/performance.md): the same namespaces and mounts as sandboxCommand's, its bridge up, waiting
+// on stdin for the line that runs the script launchScript wrote in its home. Its environment comes
+// with that script.
+export function spareSandboxCommand(run: SandboxRun & { home: string }, host: SandboxHost): Command {
+  const launcher = run.runnerSocket ? `${BRIDGE}\n${SPARE}` : SPARE;
+  return {
+    command: host.bwrapPath,
+    args: [...bwrapArgs(run, host, {}), '/bin/sh', '-c', launcher, 'hangar-sandbox'],
+    env: {},
+  };
+}
+
+// The script a spare sandbox runs: the command's environment, then the command in its place
+// (exec: it keeps the sandbox's pid, stdin and output). Every value single-quoted, so nothing in
+// an argument (a prompt) is read by the shell.
+export function launchScript(inner: Command): string {
+  const quote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+  const exports = Object.entries(inner.env).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`${name} cannot be an environment variable`);
+    return `export ${name}=${quote(value)}\n`;
+  });
+  return `${exports.join('')}exec ${[inner.command, ...inner.args].map(quote).join(' ')}\n`;
+}
+
+function bwrapArgs(run: SandboxRun, host: SandboxHost, env: Record<string, string>): string[] {
+  return [
     '--unshare-all',
     '--unshare-user',
     '--uid',
@@ -102,13 +142,9 @@ export function sandboxCommand(inner: Command, run: SandboxRun, host: SandboxHos
     '--chdir',
     run.cwd ?? SANDBOX_WORKSPACE,
     '--clearenv',
-    ...Object.entries(inner.env).flatMap(([name, value]) => ['--setenv', name, value]),
+    ...Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]),
     '--',
   ];
-  const command = run.runnerSocket
-    ? ['/bin/sh', '-c', BRIDGE_LAUNCHER, 'hangar-sandbox', inner.command, ...inner.args]
-    : [inner.command, ...inner.args];
-  return { command: host.bwrapPath, args: [...args, ...command], env: {} };
 }
 
 // Where a path the command sees (in its home or workspace) is on the host: files a CLI reads

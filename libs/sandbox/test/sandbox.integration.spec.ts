@@ -1,16 +1,19 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   prepareSandboxHost,
   probeSandbox,
+  launchScript,
   sandboxCommand,
   SANDBOX_HOME,
+  SANDBOX_LAUNCH_FILE,
   SANDBOX_RUNNER_URL,
   SANDBOX_WORKSPACE,
   SandboxUnavailable,
+  spareSandboxCommand,
   type SandboxHost,
   type SandboxRun,
 } from '../src';
@@ -176,6 +179,99 @@ describe('sandboxCommand', () => {
       expect(ran.stdout.trim().split('\n')).toEqual(['from the runner', 'ECONNREFUSED']);
       expect(seen).toEqual(['GET /model/v1/messages']);
     });
+
+    // The bridge logs a line per connection to a pipe no one reads once it listens: it must go on
+    // serving, and the command must get SIGPIPE as any program does (SigIgn bit 13 clear).
+    it('should serve every connection of a run, and leave the command SIGPIPE as usual', async () => {
+      seen.length = 0;
+      const ran = await inSandbox(
+        `node -e "const http = require('http'); (async () => { for (let i = 0; i < 4; i++) { await new Promise((done) => setTimeout(done, 50)); ` +
+          `console.log(await new Promise((answer, fail) => http.get('${SANDBOX_RUNNER_URL}/model/' + i, { agent: false }, (r) => { let body = ''; r.on('data', (d) => (body += d)); r.on('end', () => answer(body)); }).on('error', fail))); } })()"; ` +
+          `sed -n 's/^SigIgn:[[:space:]]*//p' /proc/$$/status`,
+        { workspace, home, runnerSocket: socket },
+        host,
+      );
+      const lines = ran.stdout.trim().split('\n');
+      expect(lines.slice(0, 4)).toEqual(Array(4).fill('from the runner'));
+      expect(BigInt(`0x${lines[4]}`) & (1n << 12n)).toBe(0n);
+      expect(seen).toEqual(['GET /model/0', 'GET /model/1', 'GET /model/2', 'GET /model/3']);
+    });
+  });
+});
+
+// A spare sandbox: made before its command is known, it runs the script written in its home once
+// told to (one line on stdin), and nothing when it is let go (stdin closed).
+describe(spareSandboxCommand.name, () => {
+  let root: string;
+  let host: SandboxHost;
+  let run: SandboxRun & { home: string };
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'hangar-spare-spec-'));
+    host = prepareSandboxHost({ dir: path.join(root, 'host') });
+    run = { workspace: path.join(root, 'workspace'), home: path.join(root, 'home') };
+    for (const dir of [run.workspace, run.home]) mkdirSync(dir, { recursive: true });
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  function startSpare(): { input: (text: string | null) => void; ran: Promise<Ran> } {
+    const command = spareSandboxCommand(run, host);
+    const child = spawn(command.command, command.args, { env: command.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return {
+      input: (text) => (text === null ? child.stdin.end() : child.stdin.end(text)),
+      ran: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))),
+    };
+  }
+
+  it('should run the command it is told to exactly as given: arguments, environment and stdin, nothing read by the shell', async () => {
+    const spare = startSpare();
+    const tricky = [
+      "it's",
+      'two\nlines',
+      '$(touch /tmp/hangar-spare-pwned)',
+      '`id`',
+      '; exit 3',
+      '"quoted" \\ $HOME',
+      'ünï',
+    ];
+    writeFileSync(
+      path.join(run.home, SANDBOX_LAUNCH_FILE),
+      launchScript({
+        command: '/bin/sh',
+        args: ['-c', 'printf "%s\\0" "$@"; printf "%s" "$SECRET"; echo; cat; pwd', 'sh', ...tricky],
+        env: { PATH: '/usr/bin:/bin', SECRET: "a 'b' $c" },
+      }),
+    );
+    spare.input('run\nfrom stdin\n');
+    const ran = await spare.ran;
+    expect(ran.code).toBe(0);
+    const [args, rest] = [ran.stdout.split('\0').slice(0, tricky.length), ran.stdout.split('\0').at(-1)];
+    expect(args).toEqual(tricky);
+    expect(rest).toBe(`a 'b' $c\nfrom stdin\n${SANDBOX_WORKSPACE}\n`);
+    expect(existsSync('/tmp/hangar-spare-pwned')).toBe(false);
+  });
+
+  it('should run nothing when it is let go', async () => {
+    const spare = startSpare();
+    writeFileSync(
+      path.join(run.home, SANDBOX_LAUNCH_FILE),
+      launchScript({ command: '/bin/sh', args: ['-c', 'echo ran'], env: {} }),
+    );
+    spare.input(null);
+    const ran = await spare.ran;
+    expect(ran.code).toBe(125);
+    expect(ran.stdout).toBe('');
+  });
+
+  it('should refuse an environment variable no shell could set', () => {
+    expect(() => launchScript({ command: '/bin/true', args: [], env: { 'A=B; id': 'x' } })).toThrow(
+      /cannot be an environment variable/,
+    );
   });
 });
 

@@ -289,6 +289,10 @@ export const AgentRunnerConfigSchema = z
       4,
       'warm agent CLIs this runner keeps at most, over every profile (0: none)',
     ),
+    RUNNER_SPARE_SANDBOXES: nonNegativeInt(
+      2,
+      'sandboxes this runner starts ahead of its tasks, for a cold agent CLI to start in without waiting for one (0: none)',
+    ),
     RUNNER_WARM_IDLE_SECONDS: positiveInt(
       600,
       'how long a warm agent CLI waits for a task before it is replaced by a fresh one',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import {
   TERMINAL_STATUSES,
@@ -294,6 +295,22 @@ function describeNotice(notice: Exclude<ConnectionNotice, { kind: 'hello' }>): s
     case 'resync':
       return 'resync';
   }
+}
+
+// Alive: not gone and not a zombie (a sandbox's inner process, reparented to this machine's init,
+// may wait a while to be reaped).
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+// The live processes working inside `dir` (agents and their sandboxes run in their workspace).
+export function livePidsIn(stack: ServiceStack, dir: string): number[] {
+  return stack.processesIn(dir).filter(processAlive);
 }
 
 // Resolves when `holds` is true: for what no event announces (a process gone from the table).

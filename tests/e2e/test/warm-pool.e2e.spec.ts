@@ -2,7 +2,17 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Task } from '@hangar/contracts';
 import { ServiceStack } from '@hangar/testing';
-import { comparableDiff, createTask, eventShape, follow, request, taskWithDiff, waitUntil } from './support';
+import {
+  comparableDiff,
+  createTask,
+  eventShape,
+  follow,
+  livePidsIn,
+  processAlive,
+  request,
+  taskWithDiff,
+  waitUntil,
+} from './support';
 
 // The warm pool (docs/performance.md): Claude Code CLIs the runner starts ahead of their tasks, in
 // their sandboxes, against the scripted model. A warm CLI's workspace lives in
@@ -82,17 +92,8 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     follower.close();
     return { ...(await taskWithDiff(stack, created.id)), events };
   };
-  // Alive: not gone and not a zombie (a sandbox's inner process, reparented to this machine's
-  // init, may wait a while to be reaped).
-  const alive = (pid: number) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  };
-  const pidsOf = (dir: string) => stack.processesIn(dir).filter(alive);
+  const alive = processAlive;
+  const pidsOf = (dir: string) => livePidsIn(stack, dir);
 
   it('serves a task from a warm CLI as a cold start would — same events, result and diff — and uses each CLI once', async () => {
     await poolHolds(1);

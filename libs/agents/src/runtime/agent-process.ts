@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@hangar/contracts';
-import type { AgentInvocation } from '../agent-invocation';
+import type { AgentFile, AgentInvocation } from '../agent-invocation';
 import { type AgentOutputParser, truncatedEvent } from '../agent-output.parser';
 import { ClaudeStreamParser } from '../claude/claude-stream.parser';
 import { LineSplitter, type OutputLine } from '../line-splitter';
@@ -118,6 +118,15 @@ export async function startWaitingAgent(
   return supervisor.waiting();
 }
 
+// An invocation's files (mode 0600, their folders made): before its process starts, or before a
+// spare sandbox is told to run it (inSpareSandbox).
+export function writeAgentFiles(files: readonly AgentFile[]): void {
+  for (const file of files) {
+    mkdirSync(path.dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.content, { mode: 0o600 });
+  }
+}
+
 function startProcess(
   invocation: AgentInvocation,
   options: AgentProcessOptions,
@@ -125,10 +134,7 @@ function startProcess(
 ): Promise<AgentSupervisor> {
   return new Promise((resolve, reject) => {
     try {
-      for (const file of invocation.files ?? []) {
-        mkdirSync(path.dirname(file.path), { recursive: true });
-        writeFileSync(file.path, file.content, { mode: 0o600 });
-      }
+      writeAgentFiles(invocation.files ?? []);
     } catch (error) {
       reject(
         new AgentSpawnFailed(invocation.command, error instanceof Error ? error : new Error(String(error))),

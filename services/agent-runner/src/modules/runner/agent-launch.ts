@@ -77,6 +77,9 @@ export interface LaunchRequest {
   // join (the attempt's span: TRACEPARENT); absent for a warm CLI, started before its task is
   // known (the relay still files what it sends under its task; its spans are a trace of their own).
   telemetry?: { task: Pick<Task, 'id' | 'project' | 'profile'>; trace?: TraceContext };
+  // The command as it runs inside the sandbox, not wrapped in one: for a spare sandbox, already
+  // made for the run (spare-sandboxes.ts).
+  unwrapped?: boolean;
 }
 
 export interface Launch {
@@ -86,7 +89,7 @@ export interface Launch {
 }
 
 // Writes the run's --mcp-config (it holds the attempt's credential) and builds the invocation,
-// wrapped in the sandbox.
+// wrapped in the sandbox (unless `unwrapped`).
 export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
   const { profile, access, place, sandbox } = request;
   const sandboxed = sandbox.mode === 'bwrap';
@@ -137,7 +140,7 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
   if (request.prompt !== undefined) invocation = adapter.buildInvocation({ ...spec, prompt: request.prompt });
   else if (adapter.waitsForPrompt) invocation = adapter.waitsForPrompt.buildInvocation(spec);
   else throw new Error(`${profile.provider} cannot be started before its prompt`);
-  if (sandboxed) {
+  if (sandboxed && !request.unwrapped) {
     invocation = sandbox.wrap(invocation, {
       workspace: place.workspaceDir,
       // A profile that only plans gets a workspace it cannot change, whatever the CLI.

@@ -14,6 +14,8 @@ export class RunnerMetrics {
   readonly warmStarts: Counter;
   readonly warmTakes: Counter<'outcome' | 'reason'>;
   readonly warmRetired: Counter<'reason'>;
+  readonly spareSandboxes: Gauge;
+  readonly spareTakes: Counter<'outcome'>;
 
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -77,6 +79,17 @@ export class RunnerMetrics {
       name: 'hangar_runner_warm_retired_total',
       help: 'Warm CLIs stopped unused, by reason (idle, profile-changed, not-wanted, exited, shutdown)',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.spareSandboxes = new Gauge({
+      name: 'hangar_runner_spare_sandboxes',
+      help: 'Sandboxes started ahead of their tasks, waiting for a cold agent CLI (RUNNER_SPARE_SANDBOXES)',
+      registers: [registry],
+    });
+    this.spareTakes = new Counter({
+      name: 'hangar_runner_spare_sandbox_takes_total',
+      help: 'Cold starts that could use a spare sandbox: hit (started in one) or miss (none was ready: the sandbox started with the CLI)',
+      labelNames: ['outcome'],
       registers: [registry],
     });
   }

@@ -10,6 +10,7 @@ import { HeartbeatService } from './heartbeat.service';
 import { RunnerController } from './runner.controller';
 import { RunnerMetrics } from './runner.metrics';
 import { TaskRunService } from './task-run.service';
+import { SpareSandboxes } from './spare-sandboxes';
 import { TaskWorkerService } from './task-worker.service';
 import { WARM_AGENTS } from './warm-agent';
 import { WarmPool } from './warm-pool';
@@ -53,6 +54,7 @@ export class TaskRunModule {
         { provide: AGENT_ACCESS, useClass: LocalAgentAccess },
         WarmPool,
         { provide: WARM_AGENTS, useExisting: WarmPool },
+        SpareSandboxes,
       ],
       // The process executor registers what the pool holds (routing reads it).
       exports: [WarmPool],

@@ -1,15 +1,17 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   ignoredRunOptions,
+  inSpareSandbox,
   processesWorkingIn,
   signalProcesses,
   spawnAgent,
   summarizeResult,
   type AgentHandle,
   type AgentExit,
+  writeAgentFiles,
 } from '@hangar/agents';
 import type { AgentEvent, AgentProfile, Task, TraceContext } from '@hangar/contracts';
 import { inSpan, SpanKind } from '@hangar/observability';
@@ -25,9 +27,10 @@ import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { AgentSessionStore } from './agent-session-store';
 import { asksApproval, buildLaunch, makeHome, prepareHome } from './agent-launch';
 import { RunnerMetrics } from './runner.metrics';
+import { SpareSandboxes, type SpareSandbox } from './spare-sandboxes';
 import { runCheck } from './task-check';
 import { WARM_AGENTS, warmUnfit, type WarmAgent, type WarmAgents, type WarmMiss } from './warm-agent';
-import { WorkspaceService, type PreparedWorkspace } from './workspace.service';
+import { WorkspaceService, type FreshWorkspace, type PreparedWorkspace } from './workspace.service';
 
 // Runs one claimed attempt: the agent CLI as a child process group on this host (in its sandbox,
 // or in a task pod), its output recorded as the task's events, its result stored — all through
@@ -56,6 +59,8 @@ export class TaskRunService {
     @Inject(RUN_SETTINGS) private readonly config: RunSettings,
     // The long-lived runner's warm pool, or a warm task pod's one CLI (none in a cold pod).
     @Optional() @Inject(WARM_AGENTS) private readonly warm?: WarmAgents,
+    // The long-lived runner's spare sandboxes (none in a task pod).
+    @Optional() private readonly spares?: SpareSandboxes,
   ) {}
 
   runningTaskIds(): string[] {
@@ -121,6 +126,7 @@ export class TaskRunService {
       this.stopReasons.delete(taskId);
       this.workspaceDirs.delete(taskId);
       this.warm?.attemptEnded();
+      this.spares?.attemptEnded();
     }
     this.logger.log(`task ${taskId} attempt ${attempt} ended ${finished?.status ?? '(taken over)'}`);
     return { claimed: true, finished };
@@ -135,10 +141,17 @@ export class TaskRunService {
     const clock = new PhaseClock(task, this.metrics);
     let profile: AgentProfile;
     let warm: WarmAgent | undefined;
+    // A cold CLI's sandbox, when one was made ahead of the task.
+    let spare: SpareSandbox | undefined;
     try {
       profile = await attempt.profile();
-      const taken = this.warm?.take(profile, this.warmUnfit(task));
+      const unfit = this.warmUnfit(task);
+      const taken = this.warm?.take(profile, unfit);
       warm = taken && 'agent' in taken ? taken.agent : undefined;
+      if (!warm && this.spares?.fits(task, profile, unfit === 'workspace-exists')) {
+        spare = this.spares.take();
+        this.metrics.spareTakes.inc({ outcome: spare ? 'hit' : 'miss' });
+      }
     } catch (error) {
       return attempt.finish({ status: 'FAILED', error: `workspace: ${describe(error)}` });
     }
@@ -158,7 +171,12 @@ export class TaskRunService {
     );
     // The profile's files and a conversation's session go into the home once it is new: never
     // before makeHome has cleared what an earlier attempt left there.
-    const homeCreated = warm ? Promise.resolve() : makeHome(homeDir);
+    // (A spare sandbox's home moves to where the attempt's belongs: its mount follows it.)
+    const homeCreated = warm
+      ? Promise.resolve()
+      : spare
+        ? rm(homeDir, { recursive: true, force: true }).then(() => rename(spare.homeDir, homeDir))
+        : makeHome(homeDir);
     const homeMade = warm
       ? Promise.resolve(null)
       : homeCreated.then(() => this.sessions.restore(attempt, configDir));
@@ -169,10 +187,11 @@ export class TaskRunService {
       const opened = await accessOpened;
       await Promise.allSettled([homeMade, 'access' in opened ? opened.access.release() : undefined]);
       if (warm) void warm.process.discard(why);
+      if (spare) void spare.process.discard(why);
     };
     let prepared: PreparedWorkspace;
     try {
-      prepared = await this.prepareWorkspace(attempt, warm);
+      prepared = await this.prepareWorkspace(attempt, warm?.workspace ?? spare?.workspace);
     } catch (error) {
       await abandon('its task could not have its workspace');
       return this.conclude(attempt, () =>
@@ -256,6 +275,8 @@ export class TaskRunService {
           access,
           place,
           sandbox: this.sandbox,
+          // In a spare sandbox, the CLI is started by the script it is told to run.
+          ...(spare ? { unwrapped: true } : {}),
           claudeBin: this.config.CLAUDE_BIN,
           prompt: task.prompt,
           resumeSessionId,
@@ -268,14 +289,19 @@ export class TaskRunService {
             data: { line: `hangar: ${profile.provider} ignores the profile's ${option}: ${reason}` },
           });
         }
-        handle = await spawnAgent(invocation, {
-          parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
-          cwd: prepared.dir,
-          maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
-          nice: this.config.RUNNER_AGENT_NICE,
-          niceSessions: this.config.RUNNER_AGENT_NICE_SESSIONS,
-          ...run,
-        });
+        if (spare) {
+          const launch = inSpareSandbox(invocation, { ...spare.run, workspace: prepared.dir, home: homeDir });
+          writeAgentFiles(launch.files);
+          handle = spare.process.begin(launch.input, run);
+        } else
+          handle = await spawnAgent(invocation, {
+            parser: adapter.createParser({ maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES }),
+            cwd: prepared.dir,
+            maxEventBytes: this.config.RUNNER_MAX_EVENT_BYTES,
+            nice: this.config.RUNNER_AGENT_NICE,
+            niceSessions: this.config.RUNNER_AGENT_NICE_SESSIONS,
+            ...run,
+          });
       }
       clock.started();
       this.running.set(task.id, handle);
@@ -310,6 +336,7 @@ export class TaskRunService {
       };
     } catch (error) {
       if (warm) void warm.process.discard('its task failed to start it');
+      if (spare?.process.isWaiting()) void spare.process.discard('its task failed to start its CLI');
       exit = { exitCode: null, signal: null, reason: 'spawn-failed', message: describe(error) };
     } finally {
       this.running.delete(task.id);
@@ -401,17 +428,16 @@ export class TaskRunService {
     return end();
   }
 
-  // The task's workspace: the warm CLI's, moved to where the task's belongs, or prepared now.
-  private async prepareWorkspace(attempt: ClaimedAttempt, warm: WarmAgent | undefined) {
+  // The task's workspace: the warm CLI's or the spare sandbox's, moved to where the task's belongs,
+  // or prepared now.
+  private async prepareWorkspace(attempt: ClaimedAttempt, made: FreshWorkspace | undefined) {
     const { task } = attempt;
-    const prepared = warm
-      ? await this.workspaces.adopt(warm.workspace, task)
-      : await this.workspaces.prepare(attempt);
+    const prepared = made ? await this.workspaces.adopt(made, task) : await this.workspaces.prepare(attempt);
     this.takeWorkspace(task.id, prepared.dir);
     await attempt.recordWorkspace(prepared);
     // Strays live only where an earlier run worked: a retry's, a conversation's or a shared
     // workspace (scanning every process costs a fresh task more than it could find).
-    if (!warm && (task.attempts > 1 || task.conversationId || task.workspaceOf))
+    if (!made && (task.attempts > 1 || task.conversationId || task.workspaceOf))
       this.reapStrays(task, prepared.dir);
     return prepared;
   }

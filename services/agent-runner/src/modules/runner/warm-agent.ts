@@ -4,8 +4,9 @@ import path from 'node:path';
 import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
 import { removeWorkspace } from '@hangar/workspaces';
 import type { AgentProfile, Task } from '@hangar/contracts';
-import type { RunSettings } from '../../config';
+import type { AgentRunnerConfig, RunSettings } from '../../config';
 import type { AgentAccessProvider, ReservedAccess } from '../endpoints/agent-access';
+import { offeredProviders } from '../intake/runner-offer';
 import type { AgentSandbox } from '../sandbox/agent-sandbox';
 import { buildLaunch, makeHome, prepareHome, type LaunchPlace } from './agent-launch';
 import type { FreshWorkspace, WorkspaceService } from './workspace.service';
@@ -114,4 +115,28 @@ export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
 
 export async function removeWarmFolders(workspaceDir: string, homeDir: string): Promise<void> {
   await Promise.all([removeWorkspace(workspaceDir), rm(homeDir, { recursive: true, force: true })]);
+}
+
+// Whether this runner can start anything ahead of its tasks (warm CLIs, spare sandboxes): what it
+// starts keeps its folders under paths that move to the task's, which only a sandbox (where the
+// CLI sees them at fixed paths) allows; task pods have no local CLIs; only Claude Code waits for
+// its prompt.
+export function startsAhead(config: AgentRunnerConfig, sandbox: AgentSandbox): boolean {
+  return (
+    config.RUNNER_EXECUTOR === 'process' &&
+    sandbox.mode === 'bwrap' &&
+    offeredProviders(config).includes('claude')
+  );
+}
+
+// What a runner killed before it could clean up left of what it starts ahead (`folder` under both
+// roots).
+export async function removeLeftAhead(
+  config: Pick<RunSettings, 'WORKSPACE_ROOT' | 'RUNNER_HOME_ROOT'>,
+  folder: string,
+): Promise<void> {
+  await Promise.all([
+    rm(path.join(config.WORKSPACE_ROOT, folder), { recursive: true, force: true }),
+    rm(path.join(config.RUNNER_HOME_ROOT, folder), { recursive: true, force: true }),
+  ]);
 }

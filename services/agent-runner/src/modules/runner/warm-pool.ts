@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   Inject,
@@ -12,11 +11,12 @@ import { ProfileRepository } from '@hangar/db';
 import { OnDemand } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_ACCESS, type AgentAccessProvider } from '../endpoints/agent-access';
-import { offeredProviders } from '../intake/runner-offer';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { RunnerMetrics } from './runner.metrics';
 import {
+  removeLeftAhead,
   removeWarmFolders,
+  startsAhead,
   startWarmAgent,
   type WarmAgent,
   type WarmAgents,
@@ -73,21 +73,11 @@ export class WarmPool implements WarmAgents, OnApplicationBootstrap, BeforeAppli
     @Inject(AGENT_ACCESS) private readonly access: AgentAccessProvider,
     @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {
-    // A warm CLI's folders move to its task while it runs: only a sandbox, where the CLI sees
-    // them at fixed paths, allows that. Task pods (the kubernetes executor) have no local CLIs.
-    this.enabled =
-      config.RUNNER_WARM_MAX > 0 &&
-      config.RUNNER_EXECUTOR === 'process' &&
-      sandbox.mode === 'bwrap' &&
-      offeredProviders(config).includes('claude');
+    this.enabled = config.RUNNER_WARM_MAX > 0 && startsAhead(config, sandbox);
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // What a runner killed before it could clean up left behind.
-    await Promise.all([
-      rm(path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER), { recursive: true, force: true }),
-      rm(path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER), { recursive: true, force: true }),
-    ]);
+    await removeLeftAhead(this.config, WARM_FOLDER);
     if (!this.enabled) {
       if (this.config.RUNNER_WARM_MAX > 0 && this.config.RUNNER_EXECUTOR === 'process')
         this.logger.log(

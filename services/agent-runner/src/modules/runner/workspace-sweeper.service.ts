@@ -10,6 +10,7 @@ import { TaskRepository } from '@hangar/db';
 import { sweepWorkspaces } from '@hangar/workspaces';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { TaskRunService } from './task-run.service';
+import { SPARE_FOLDER } from './spare-sandboxes';
 import { WARM_FOLDER } from './warm-pool';
 import { CONVERSATIONS_FOLDER } from './workspace.service';
 
@@ -48,7 +49,8 @@ export class WorkspaceSweeperService implements OnApplicationBootstrap, OnApplic
       const result = await sweepWorkspaces({
         root: this.config.WORKSPACE_ROOT,
         olderThanMs: this.config.WORKSPACE_RETENTION_HOURS * 3600 * 1000,
-        keep: (name) => name === CONVERSATIONS_FOLDER || name === WARM_FOLDER || running.has(name),
+        keep: (name) =>
+          name === CONVERSATIONS_FOLDER || name === WARM_FOLDER || name === SPARE_FOLDER || running.has(name),
         now,
       });
       if (result.removed.length > 0) this.logger.log(`removed ${result.removed.length} expired workspace(s)`);

@@ -7,6 +7,7 @@ import {
   SANDBOX_GIT_DIR,
   SANDBOX_WORKSPACE,
   sandboxCommand,
+  spareSandboxCommand,
   type SandboxHost,
   type SandboxRun,
 } from '@hangar/sandbox';
@@ -81,6 +82,13 @@ export class AgentSandbox {
       wrap: (command, workspace, gitDir) =>
         sandboxCommand(command, { workspace, ...(gitDir !== undefined ? { gitDir } : {}) }, host),
     };
+  }
+
+  // A sandbox for `run` started before its command is known: its process waits for the line that
+  // runs the launch script in its home (@hangar/agents inSpareSandbox).
+  spare(run: SandboxRun & { home: string }): AgentInvocation {
+    if (!this.host) throw new Error('the sandbox was not checked before use');
+    return spareSandboxCommand(run, this.host);
   }
 
   // The invocation as it runs inside this runner's sandbox.
