@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceStack } from '@hangar/testing';
 import {
@@ -46,9 +46,13 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
     return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
   };
   const hits = () => metric('hangar_runner_spare_sandbox_takes_total', 'outcome="hit"');
-  // The spares waiting now (their folder names).
+  // The spares waiting now: their workspaces' paths (<root>/.spare/<runner id>/<spare id>).
   const spares = () =>
-    existsSync(spareRoot) ? readdirSync(spareRoot).filter((name) => !name.endsWith('.git')) : [];
+    (existsSync(spareRoot) ? readdirSync(spareRoot) : []).flatMap((runner) =>
+      readdirSync(path.join(spareRoot, runner))
+        .filter((name) => !name.endsWith('.git'))
+        .map((name) => path.join(spareRoot, runner, name)),
+    );
   const sparesReady = async (count: number) => {
     const deadline = Date.now() + 30_000;
     while ((await metric('hangar_runner_spare_sandboxes')) !== count || spares().length !== count) {
@@ -70,8 +74,8 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
   it('starts a cold task in a spare — the same events, result and diff as its own sandbox gives — and uses each spare once', async () => {
     await sparesReady(1);
     const [first] = spares();
-    expect(first).toMatch(/^spare-/);
-    const firstPids = pidsOf(path.join(spareRoot, first!));
+    expect(path.basename(first!)).toMatch(/^spare-/);
+    const firstPids = pidsOf(first!);
     expect(firstPids.length).toBeGreaterThan(0);
 
     const inSpare = await run({ prompt: "write it, 'quoted' and $(id)", scenario: 'write-file' });
@@ -111,15 +115,32 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
     expect(spares()).toEqual([waiting]);
   });
 
+  it("leaves another runner's spares alone when it starts beside it (the same folders), and removes a killed runner's", async () => {
+    await sparesReady(1);
+    const [mine] = spares();
+    const minePids = pidsOf(mine!);
+    // What a runner killed with a spare waiting leaves: its folder, no process in it.
+    const killed = path.join(spareRoot, 'killed-runner');
+    mkdirSync(path.join(killed, 'spare-0'), { recursive: true });
+    await stack.startRunner('second-runner', { RUNNER_ID: 'second-runner', RUNNER_SPARE_SANDBOXES: '0' });
+    await stack.stop('second-runner');
+    expect(existsSync(killed)).toBe(false);
+    expect(spares()).toEqual([mine]);
+    for (const pid of minePids) expect(alive(pid)).toBe(true);
+    const ran = await run({ prompt: 'hello', scenario: 'reply' });
+    expect(ran.task.status).toBe('COMPLETED');
+    expect(await hits()).toBe(1);
+  });
+
   it('stops every spare with the runner (SIGTERM): no process or folder is left behind', async () => {
     await sparesReady(1);
     const [held] = spares();
-    const pids = pidsOf(path.join(spareRoot, held!));
+    const pids = pidsOf(held!);
     expect(pids.length).toBeGreaterThan(0);
     await stack.stop('agent-runner', 'SIGTERM');
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(pidsOf(stack.workspaceRoot)).toEqual([]);
-    expect(spares()).toEqual([]);
+    expect(existsSync(spareRoot) ? readdirSync(spareRoot) : []).toEqual([]);
     const homes = path.join(stack.dataDir, 'homes', '.spare');
     expect(existsSync(homes) ? readdirSync(homes) : []).toEqual([]);
   });

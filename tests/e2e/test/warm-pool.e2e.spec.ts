@@ -59,7 +59,13 @@ describe('warm pool: agent CLIs started before their tasks', () => {
   const metric = async (name: string, labels: Record<string, string> = {}) =>
     sampleOf(await runnerMetrics(), name, labels);
   const hits = () => metric('hangar_runner_warm_takes_total', { outcome: 'hit', reason: '' });
-  const waiting = () => (existsSync(warmRoot) ? readdirSync(warmRoot) : []);
+  // The warm CLIs waiting now: their workspaces' paths (<root>/.warm/<runner id>/<warm id>).
+  const waiting = () =>
+    (existsSync(warmRoot) ? readdirSync(warmRoot) : []).flatMap((runner) =>
+      readdirSync(path.join(warmRoot, runner))
+        .filter((name) => !name.endsWith('.git'))
+        .map((name) => path.join(warmRoot, runner, name)),
+    );
   // Resolves once the pool has `count` CLIs waiting (its gauge is set when one is ready).
   const poolHolds = async (count: number) => {
     const deadline = Date.now() + 60_000;
@@ -98,8 +104,8 @@ describe('warm pool: agent CLIs started before their tasks', () => {
   it('serves a task from a warm CLI as a cold start would — same events, result and diff — and uses each CLI once', async () => {
     await poolHolds(1);
     const [first] = waiting();
-    expect(first).toMatch(/^warm-/);
-    const firstPids = pidsOf(path.join(warmRoot, first!));
+    expect(path.basename(first!)).toMatch(/^warm-/);
+    const firstPids = pidsOf(first!);
     expect(firstPids.length).toBeGreaterThan(0);
 
     const warm = await run({ prompt: 'write it', scenario: 'write-file', profile: 'warm' });
@@ -138,9 +144,7 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     await poolHolds(1);
     const [held] = waiting();
     // The credential the CLI was started with, as anything on the host could read it.
-    const args = pidsOf(path.join(warmRoot, held!)).flatMap((pid) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
-    );
+    const args = pidsOf(held!).flatMap((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
     const token = args[args.indexOf('ANTHROPIC_API_KEY') + 1];
     expect(token).toMatch(/^hga_/);
     const endpoints = /agents' endpoints on (http:\/\/[0-9.:]+)/.exec(runnerSaid(Infinity))?.[1];
@@ -199,7 +203,7 @@ describe('warm pool: agent CLIs started before their tasks', () => {
   it("retires a profile's warm CLIs when the profile changes: no task runs on the old settings", async () => {
     await poolHolds(1);
     const [before] = waiting();
-    const beforePids = pidsOf(path.join(warmRoot, before!));
+    const beforePids = pidsOf(before!);
     const changed = await request(stack, 'PATCH', '/api/v1/profiles/warm', {
       appendSystemPrompt: 'Be brief.',
     });
@@ -209,9 +213,7 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     await poolHolds(1);
     const [after] = waiting();
     // The new one runs with the profile as it is now.
-    const cmdlines = pidsOf(path.join(warmRoot, after!)).map((pid) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
-    );
+    const cmdlines = pidsOf(after!).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
     expect(
       cmdlines.some((args) => args.includes('--append-system-prompt') && args.includes('Be brief.')),
     ).toBe(true);
@@ -241,7 +243,7 @@ describe('warm pool: agent CLIs started before their tasks', () => {
   it('stops every warm CLI with the runner (SIGTERM): no process or folder is left behind', async () => {
     await poolHolds(1);
     const [held] = waiting();
-    const pids = pidsOf(path.join(warmRoot, held!));
+    const pids = pidsOf(held!);
     expect(pids.length).toBeGreaterThan(0);
     await stack.stop('agent-runner', 'SIGTERM');
     for (const pid of pids) expect(alive(pid)).toBe(false);
@@ -258,7 +260,7 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     await stack.start(['agent-runner'], { RUNNER_WARM_IDLE_SECONDS: '1' });
     await poolHolds(1);
     const [stale] = waiting();
-    const stalePids = pidsOf(path.join(warmRoot, stale!));
+    const stalePids = pidsOf(stale!);
     await waitUntil(() => !waiting().includes(stale!), 30_000, 'the idle warm CLI to be replaced');
     await poolHolds(1);
     expect(waiting()).not.toContain(stale);

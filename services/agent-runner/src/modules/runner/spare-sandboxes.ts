@@ -14,10 +14,18 @@ import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { makeHome } from './agent-launch';
 import { RunnerMetrics } from './runner.metrics';
-import { removeLeftAhead, removeWarmFolders, startsAhead, warmUnfit } from './warm-agent';
+import {
+  aheadRoot,
+  removeLeftAhead,
+  removeOwnAhead,
+  removeWarmFolders,
+  startsAhead,
+  warmUnfit,
+} from './warm-agent';
 import { WorkspaceService, type FreshWorkspace } from './workspace.service';
 
-// Folders of spare sandboxes (under WORKSPACE_ROOT and RUNNER_HOME_ROOT): never a task's.
+// Folders of spare sandboxes (under WORKSPACE_ROOT and RUNNER_HOME_ROOT): never a task's. One
+// folder per runner inside (runners may share the roots: several on one host).
 export const SPARE_FOLDER = '.spare';
 
 // One sandbox started ahead of its task: bubblewrap's namespaces and mounts made and its bridge to
@@ -74,6 +82,7 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
     const all = this.ready.splice(0);
     this.metrics.spareSandboxes.set(0);
     await Promise.all(all.map((spare) => this.discard(spare, 'the runner stops')));
+    await removeOwnAhead(this.config, SPARE_FOLDER);
   }
 
   // Whether a cold start of this task can take a spare: a Claude Code profile that may write its
@@ -145,9 +154,15 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
 
   private async start(): Promise<SpareSandbox> {
     const id = `spare-${randomBytes(8).toString('hex')}`;
-    const homeDir = path.join(this.config.RUNNER_HOME_ROOT, SPARE_FOLDER, id);
+    const homeDir = path.join(
+      aheadRoot(this.config.RUNNER_HOME_ROOT, SPARE_FOLDER, this.config.RUNNER_ID),
+      id,
+    );
     const [workspace] = await Promise.all([
-      this.workspaces.prepareFresh(path.join(this.config.WORKSPACE_ROOT, SPARE_FOLDER), id),
+      this.workspaces.prepareFresh(
+        aheadRoot(this.config.WORKSPACE_ROOT, SPARE_FOLDER, this.config.RUNNER_ID),
+        id,
+      ),
       makeHome(homeDir),
     ]);
     const run = {

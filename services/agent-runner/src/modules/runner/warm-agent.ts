@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { startWaitingAgent, type WaitingAgent } from '@hangar/agents';
+import { processesWorkingIn, startWaitingAgent, type WaitingAgent } from '@hangar/agents';
 import { removeWorkspace } from '@hangar/workspaces';
 import type { AgentProfile, Task } from '@hangar/contracts';
 import type { AgentRunnerConfig, RunSettings } from '../../config';
@@ -129,14 +129,39 @@ export function startsAhead(config: AgentRunnerConfig, sandbox: AgentSandbox): b
   );
 }
 
-// What a runner killed before it could clean up left of what it starts ahead (`folder` under both
-// roots).
-export async function removeLeftAhead(
-  config: Pick<RunSettings, 'WORKSPACE_ROOT' | 'RUNNER_HOME_ROOT'>,
-  folder: string,
-): Promise<void> {
-  await Promise.all([
-    rm(path.join(config.WORKSPACE_ROOT, folder), { recursive: true, force: true }),
-    rm(path.join(config.RUNNER_HOME_ROOT, folder), { recursive: true, force: true }),
-  ]);
+// Where this runner keeps what it starts ahead (`folder`: warm CLIs', spare sandboxes') under a
+// root (WORKSPACE_ROOT, RUNNER_HOME_ROOT): a folder of its own, as runners on one host may share
+// the roots.
+export function aheadRoot(root: string, folder: string, runnerId: string): string {
+  return path.join(root, folder, runnerId);
+}
+
+type AheadConfig = Pick<AgentRunnerConfig, 'WORKSPACE_ROOT' | 'RUNNER_HOME_ROOT' | 'RUNNER_ID'>;
+
+// At a runner's start: what runners killed before they could clean up left in `folder`. What they
+// started ahead died with them (--die-with-parent), so a runner's folder no process works in is
+// left over; this runner's own is. Another live runner's is not touched (what it holds would be
+// gone under the task that takes it).
+export async function removeLeftAhead(config: AheadConfig, folder: string): Promise<void> {
+  const roots = [config.WORKSPACE_ROOT, config.RUNNER_HOME_ROOT].map((root) => path.join(root, folder));
+  const runners = new Set((await Promise.all(roots.map((root) => readdir(root).catch(() => [])))).flat());
+  const left = [...runners].filter(
+    (runner) =>
+      runner === config.RUNNER_ID ||
+      processesWorkingIn(path.join(config.WORKSPACE_ROOT, folder, runner)).length === 0,
+  );
+  await Promise.all(
+    left.flatMap((runner) =>
+      roots.map((root) => rm(path.join(root, runner), { recursive: true, force: true })),
+    ),
+  );
+}
+
+// At a runner's stop, once what it started ahead is stopped: its own folders.
+export async function removeOwnAhead(config: AheadConfig, folder: string): Promise<void> {
+  await Promise.all(
+    [config.WORKSPACE_ROOT, config.RUNNER_HOME_ROOT].map((root) =>
+      rm(aheadRoot(root, folder, config.RUNNER_ID), { recursive: true, force: true }),
+    ),
+  );
 }

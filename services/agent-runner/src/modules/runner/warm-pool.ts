@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   Inject,
   Injectable,
@@ -14,7 +13,9 @@ import { AGENT_ACCESS, type AgentAccessProvider } from '../endpoints/agent-acces
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
 import { RunnerMetrics } from './runner.metrics';
 import {
+  aheadRoot,
   removeLeftAhead,
+  removeOwnAhead,
   removeWarmFolders,
   startsAhead,
   startWarmAgent,
@@ -101,6 +102,7 @@ export class WarmPool implements WarmAgents, OnApplicationBootstrap, BeforeAppli
     this.ready.clear();
     this.metrics.warmAgents.set(0);
     await Promise.all(all.map((agent) => this.retire(agent, 'shutdown')));
+    await removeOwnAhead(this.config, WARM_FOLDER);
   }
 
   // Waiting CLIs, by profile key.
@@ -249,8 +251,8 @@ export class WarmPool implements WarmAgents, OnApplicationBootstrap, BeforeAppli
       profile,
       access: this.access,
       sandboxed: true,
-      workspaceRoot: path.join(this.config.WORKSPACE_ROOT, WARM_FOLDER),
-      homeRoot: path.join(this.config.RUNNER_HOME_ROOT, WARM_FOLDER),
+      workspaceRoot: aheadRoot(this.config.WORKSPACE_ROOT, WARM_FOLDER, this.config.RUNNER_ID),
+      homeRoot: aheadRoot(this.config.RUNNER_HOME_ROOT, WARM_FOLDER, this.config.RUNNER_ID),
       workspaces: this.workspaces,
       sandbox: this.sandbox,
       settings: this.config,
