@@ -42,6 +42,7 @@ every service reads, the component's own, then its `env` values (which win).
 {{- $_ := set $env "RUNNER_SLOTS" (toString $values.slots) -}}
 {{- $_ := set $env "RUNNER_WARM_MAX" (toString $values.warm.max) -}}
 {{- $_ := set $env "RUNNER_WARM_DEFAULT" (toString $values.warm.perProfile) -}}
+{{- $_ := set $env "RUNNER_SPARE_SANDBOXES" (toString $values.spareSandboxes) -}}
 {{- $_ := set $env "RUNNER_POOL" $values.pool -}}
 {{- $_ := set $env "RUNNER_LABELS" (join "," $values.labels) -}}
 {{- $_ := set $env "WORKSPACE_ROOT" "/var/lib/hangar/workspaces" -}}

@@ -46,18 +46,25 @@ describe('the kubernetes executor', () => {
     },
   );
 
-  it("should give the process executor's runners their warm pool, and refuse more per profile than a profile may ask", async () => {
+  it("should give the process executor's runners their warm pool and spare sandboxes, and refuse more per profile than a profile may ask", async () => {
     const objects = await render({
       valuesFiles: [valuesFile(VALUES_FILES[0]!)],
-      set: ['agentRunner.warm.max=6', 'agentRunner.warm.perProfile=1'],
+      set: ['agentRunner.warm.max=6', 'agentRunner.warm.perProfile=1', 'agentRunner.spareSandboxes=3'],
     });
     const env = plainEnv(objects, containerOf(find(objects, 'Deployment', `${fullname}-agent-runner`)));
-    expect(env).toMatchObject({ RUNNER_WARM_MAX: '6', RUNNER_WARM_DEFAULT: '1' });
-    const refused = await helm(
-      templateArgs({ valuesFiles: [valuesFile(VALUES_FILES[0]!)], set: ['agentRunner.warm.perProfile=17'] }),
-    );
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('perProfile');
+    expect(env).toMatchObject({
+      RUNNER_WARM_MAX: '6',
+      RUNNER_WARM_DEFAULT: '1',
+      RUNNER_SPARE_SANDBOXES: '3',
+    });
+    for (const [set, field] of [
+      ['agentRunner.warm.perProfile=17', 'perProfile'],
+      ['agentRunner.spareSandboxes=-1', 'spareSandboxes'],
+    ] as const) {
+      const refused = await helm(templateArgs({ valuesFiles: [valuesFile(VALUES_FILES[0]!)], set: [set] }));
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(field);
+    }
   });
 
   it("should give the kubernetes executor's controller its warm task pods, within bounds", async () => {
