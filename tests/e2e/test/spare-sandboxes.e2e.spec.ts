@@ -9,6 +9,8 @@ import {
   livePidsIn,
   processAlive,
   request,
+  runnerMetrics,
+  sampleOf,
   taskWithDiff,
 } from './support';
 
@@ -34,18 +36,9 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
 
   const runnerSaid = (lines = 15) =>
     (stack.processes.get('agent-runner')?.output ?? []).slice(-lines).join('\n');
-  // A sample's value from the runner's /metrics: the line of `name` that carries `labels`.
-  const metric = async (name: string, labels = '') => {
-    const text = await (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find(
-        (candidate) =>
-          /^[a-z_]+[{ ]/.test(candidate) && candidate.split(/[{ ]/)[0] === name && candidate.includes(labels),
-      );
-    return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
-  };
-  const hits = () => metric('hangar_runner_spare_sandbox_takes_total', 'outcome="hit"');
+  const metric = async (name: string, labels: Record<string, string> = {}) =>
+    sampleOf(await runnerMetrics(stack), name, labels);
+  const hits = () => metric('hangar_runner_spare_sandbox_takes_total', { outcome: 'hit' });
   // The spares waiting now: their workspaces' paths (<root>/.spare/<runner id>/<spare id>).
   const spares = () =>
     (existsSync(spareRoot) ? readdirSync(spareRoot) : []).flatMap((runner) =>

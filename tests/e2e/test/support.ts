@@ -297,6 +297,25 @@ function describeNotice(notice: Exclude<ConnectionNotice, { kind: 'hello' }>): s
   }
 }
 
+// A sample's value in a Prometheus text exposition: the line of `name` carrying every label given
+// (0 when there is none).
+export function sampleOf(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
+  const line = text
+    .split('\n')
+    .find(
+      (candidate) =>
+        (candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `)) &&
+        wanted.every((pair) => candidate.includes(pair)),
+    );
+  return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
+}
+
+// The stack's agent-runner's /metrics.
+export async function runnerMetrics(stack: ServiceStack): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
+}
+
 // Alive: not gone and not a zombie (a sandbox's inner process, reparented to this machine's init,
 // may wait a while to be reaped).
 export function processAlive(pid: number): boolean {

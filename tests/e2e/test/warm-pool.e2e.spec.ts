@@ -10,6 +10,8 @@ import {
   livePidsIn,
   processAlive,
   request,
+  runnerMetrics,
+  sampleOf,
   taskWithDiff,
   waitUntil,
 } from './support';
@@ -42,22 +44,8 @@ describe('warm pool: agent CLIs started before their tasks', () => {
 
   const runnerSaid = (lines = 15) =>
     (stack.processes.get('agent-runner')?.output ?? []).slice(-lines).join('\n');
-  const runnerMetrics = async () =>
-    (await fetch(`http://127.0.0.1:${stack.ports.get('agent-runner')}/metrics`)).text();
-  // A sample's value from the runner's /metrics: the line of `name` carrying every label given.
-  const sampleOf = (text: string, name: string, labels: Record<string, string> = {}) => {
-    const wanted = Object.entries(labels).map(([label, value]) => `${label}="${value}"`);
-    const line = text
-      .split('\n')
-      .find(
-        (candidate) =>
-          (candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `)) &&
-          wanted.every((pair) => candidate.includes(pair)),
-      );
-    return Number(line?.slice(line.lastIndexOf(' ') + 1) ?? 0);
-  };
   const metric = async (name: string, labels: Record<string, string> = {}) =>
-    sampleOf(await runnerMetrics(), name, labels);
+    sampleOf(await runnerMetrics(stack), name, labels);
   const hits = () => metric('hangar_runner_warm_takes_total', { outcome: 'hit', reason: '' });
   // The warm CLIs waiting now: their workspaces' paths (<root>/.warm/<runner id>/<warm id>).
   const waiting = () =>
@@ -194,7 +182,7 @@ describe('warm pool: agent CLIs started before their tasks', () => {
     // The waiting CLI was not spent on it.
     expect(waiting()).toContain(held);
     // Every phase of the runs is measured, warm and cold.
-    const text = await runnerMetrics();
+    const text = await runnerMetrics(stack);
     for (const phase of ['queue', 'prepare', 'start', 'run', 'finish', 'first_event'])
       for (const start of ['warm', 'cold'])
         expect(sampleOf(text, 'hangar_task_phase_seconds_count', { phase, start })).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { agentAdapterFor, agentRuntimePaths, startWaitingAgent, type WaitingAgent } from '@hangar/agents';
-import type { AgentProfile, Task } from '@hangar/contracts';
+import type { AgentProfile } from '@hangar/contracts';
 import type { SandboxRun } from '@hangar/sandbox';
 import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { AGENT_SANDBOX, type AgentSandbox } from '../sandbox/agent-sandbox';
@@ -20,7 +20,7 @@ import {
   removeOwnAhead,
   removeWarmFolders,
   startsAhead,
-  warmUnfit,
+  type WarmMiss,
 } from './warm-agent';
 import { WorkspaceService, type FreshWorkspace } from './workspace.service';
 
@@ -58,7 +58,6 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
   private readonly enabled: boolean;
   // Where the CLI binary is: a spare is made with the same read-only paths a cold start's has.
   private readonly readOnlyPaths: readonly string[];
-  private readonly hiddenWorkspacePaths: readonly string[];
 
   constructor(
     private readonly workspaces: WorkspaceService,
@@ -68,7 +67,6 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
   ) {
     this.enabled = config.RUNNER_SPARE_SANDBOXES > 0 && startsAhead(config, sandbox);
     this.readOnlyPaths = this.enabled ? agentRuntimePaths('claude', config.CLAUDE_BIN) : [];
-    this.hiddenWorkspacePaths = agentAdapterFor('claude').repositoryConfigPaths;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -85,16 +83,16 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
     await removeOwnAhead(this.config, SPARE_FOLDER);
   }
 
-  // Whether a cold start of this task can take a spare: a Claude Code profile that may write its
-  // workspace (a planning profile's is read-only), and a task whose workspace is new and empty
-  // (as a warm CLI's task: warmUnfit) — a spare's mounts are made before anything is in it.
-  fits(task: Task, profile: AgentProfile, workspaceExists: boolean): boolean {
+  // Whether a cold start can take a spare: a Claude Code profile that may write its workspace (a
+  // planning profile's is read-only), and a task whose workspace is new and empty — what a warm
+  // CLI serves (`unfit`: why a task cannot take one), an output schema too (it is an argument of
+  // the launch script). A spare's mounts are made before anything is in its workspace.
+  fits(profile: AgentProfile, unfit: WarmMiss | null): boolean {
     return (
       this.enabled &&
       profile.provider === 'claude' &&
       profile.permissionMode !== 'plan' &&
-      !workspaceExists &&
-      (warmUnfit(task) === null || warmUnfit(task) === 'output-schema')
+      (unfit === null || unfit === 'output-schema')
     );
   }
 
@@ -103,7 +101,9 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
   // (and the runner's event loop, for its fork) from it — that CLI's first event came ~30 ms later.
   take(): SpareSandbox | undefined {
     let spare: SpareSandbox | undefined;
-    while ((spare = this.ready.shift()) && !spare.process.isWaiting()) spare = undefined;
+    while ((spare = this.ready.shift()) && !spare.process.isWaiting())
+      // Exited, its exit not handled yet (onGone no longer finds it here): its folders go now.
+      void this.discard(spare, 'it had exited');
     this.metrics.spareSandboxes.set(this.ready.length);
     return spare;
   }
@@ -170,7 +170,7 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
       home: homeDir,
       ...(this.sandbox.runnerSocket ? { runnerSocket: this.sandbox.runnerSocket } : {}),
       readOnlyPaths: this.readOnlyPaths,
-      hiddenWorkspacePaths: this.hiddenWorkspacePaths,
+      // (No folder of the workspace to hide, as for a cold start of an empty workspace: it is.)
     };
     try {
       const process = await startWaitingAgent(this.sandbox.spare(run), {

@@ -148,7 +148,7 @@ export class TaskRunService {
       const unfit = this.warmUnfit(task);
       const taken = this.warm?.take(profile, unfit);
       warm = taken && 'agent' in taken ? taken.agent : undefined;
-      if (!warm && this.spares?.fits(task, profile, unfit === 'workspace-exists')) {
+      if (!warm && this.spares?.fits(profile, unfit)) {
         spare = this.spares.take();
         this.metrics.spareTakes.inc({ outcome: spare ? 'hit' : 'miss' });
       }
