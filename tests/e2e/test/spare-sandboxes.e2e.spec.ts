@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { ServiceStack } from '@hangar/testing';
 import {
@@ -112,12 +112,19 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
     await sparesReady(1);
     const [mine] = spares();
     const minePids = pidsOf(mine!);
-    // What a runner killed with a spare waiting leaves: its folder, no process in it.
+    // What a runner killed with a spare waiting leaves: its folder, no process in it, for a while.
     const killed = path.join(spareRoot, 'killed-runner');
     mkdirSync(path.join(killed, 'spare-0'), { recursive: true });
+    const longAgo = new Date(Date.now() - 5 * 60_000);
+    utimesSync(killed, longAgo, longAgo);
+    // A runner starting at the same moment: its first spare's folder made, no process in it yet.
+    const starting = path.join(spareRoot, 'starting-runner');
+    mkdirSync(path.join(starting, 'spare-1'), { recursive: true });
     await stack.startRunner('second-runner', { RUNNER_ID: 'second-runner', RUNNER_SPARE_SANDBOXES: '0' });
     await stack.stop('second-runner');
     expect(existsSync(killed)).toBe(false);
+    expect(existsSync(path.join(starting, 'spare-1'))).toBe(true);
+    rmSync(starting, { recursive: true });
     expect(spares()).toEqual([mine]);
     for (const pid of minePids) expect(alive(pid)).toBe(true);
     const ran = await run({ prompt: 'hello', scenario: 'reply' });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { processesWorkingIn, startWaitingAgent, type WaitingAgent } from '@hangar/agents';
@@ -139,17 +140,25 @@ export function aheadRoot(root: string, folder: string, runnerId: string): strin
 type AheadConfig = Pick<AgentRunnerConfig, 'WORKSPACE_ROOT' | 'RUNNER_HOME_ROOT' | 'RUNNER_ID'>;
 
 // At a runner's start: what runners killed before they could clean up left in `folder`. What they
-// started ahead died with them (--die-with-parent), so a runner's folder no process works in is
-// left over; this runner's own is. Another live runner's is not touched (what it holds would be
-// gone under the task that takes it).
+// started ahead died with them (--die-with-parent), so a runner's folder no process works in, and
+// that nothing was made in for a while, is left over; this runner's own is. Another live
+// runner's is not touched (what it holds would be gone under the task that takes it) — nor one
+// that runner is making its first sandbox in, its folder made but no process in it yet (two
+// runners starting at once: routing.e2e.spec.ts).
+const LEFT_AFTER_MS = 60_000;
+
 export async function removeLeftAhead(config: AheadConfig, folder: string): Promise<void> {
   const roots = [config.WORKSPACE_ROOT, config.RUNNER_HOME_ROOT].map((root) => path.join(root, folder));
   const runners = new Set((await Promise.all(roots.map((root) => readdir(root).catch(() => [])))).flat());
-  const left = [...runners].filter(
-    (runner) =>
-      runner === config.RUNNER_ID ||
-      processesWorkingIn(path.join(config.WORKSPACE_ROOT, folder, runner)).length === 0,
-  );
+  const quietSince = Date.now() - LEFT_AFTER_MS;
+  const left = [...runners].filter((runner) => {
+    if (runner === config.RUNNER_ID) return true;
+    const dir = path.join(config.WORKSPACE_ROOT, folder, runner);
+    const changed = roots.map(
+      (root) => statSync(path.join(root, runner), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+    );
+    return Math.max(...changed) < quietSince && processesWorkingIn(dir).length === 0;
+  });
   await Promise.all(
     left.flatMap((runner) =>
       roots.map((root) => rm(path.join(root, runner), { recursive: true, force: true })),
