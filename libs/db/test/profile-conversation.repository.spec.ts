@@ -61,6 +61,46 @@ describe('ProfileRepository and ConversationRepository', () => {
     });
   });
 
+  it("should give the runner a task's profile, every field as stored, in its own project", async () => {
+    await prisma.project.create({ data: { id: 'proj-runner', slug: 'runner-view', name: 'Runner view' } });
+    await profiles.create('proj-runner', {
+      name: 'full',
+      provider: 'claude',
+      model: 'claude-sonnet-4-5',
+      appendSystemPrompt: 'Be brief.',
+      permissionMode: 'plan',
+      maxTurns: 3,
+      timeoutSeconds: 90,
+      allowedTools: ['Read', 'Bash(git *)'],
+      disallowedTools: ['WebFetch'],
+      maxOutputBytes: 4096,
+      resources: { requests: { cpu: '500m' } },
+      mcpServers: {
+        docs: { type: 'http', url: 'http://127.0.0.1:9/mcp', headers: { authorization: 'Bearer s3' } },
+      },
+      agents: { helper: 'content' },
+      skills: { notes: 'skill' },
+      internetAccess: true,
+      telemetryContent: true,
+      delegation: { enabled: true, profiles: ['full'], maxDepth: 2, maxChildren: 3 },
+      approvals: { tools: ['Bash'], timeoutSeconds: 600 },
+      warm: 2,
+    });
+    const task = await tasks.create({ projectId: 'proj-runner', prompt: 'x', profile: 'full' });
+    const { id, profile } = await profiles.ofTaskWithId(task.id);
+    // The same profile as read through Prisma, secrets included.
+    expect(profile).toEqual(await profiles.byId(id));
+    expect(profile).toMatchObject({
+      project: 'runner-view',
+      allowedTools: ['Read', 'Bash(git *)'],
+      mcpServers: { docs: { headers: { authorization: 'Bearer s3' } } },
+      resources: { requests: { cpu: '500m' } },
+      warm: 2,
+    });
+    expect(profile.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await expect(profiles.ofTask('no-such-task')).rejects.toMatchObject({ code: 'PROFILE_NOT_FOUND' });
+  });
+
   it('should show secrets as set, keep those sent as {"set": true}, and give the runner their values', async () => {
     const created = await profiles.create(DEFAULT_PROJECT_ID, {
       name: 'secretive',

@@ -170,6 +170,23 @@ describe(TaskStateStore.name, () => {
     expect(done?.finishedAt).not.toBeNull();
   });
 
+  it('should record the workspace only of the runner that runs the task, while it runs', async () => {
+    const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'workspace' });
+    const place = { dir: '/w/there', branch: 'hangar/x', baseCommit: 'abc123' };
+    await tasks.recordWorkspace(task.id, 'r1', place);
+    expect(await reads.get(task.id)).toMatchObject({ workspace: null, branch: null });
+    await tasks.claim(task.id, 'r1', '/w', 1);
+    await tasks.recordWorkspace(task.id, 'other', { ...place, dir: '/w/elsewhere' });
+    await tasks.recordWorkspace(task.id, 'r1', place);
+    expect(await reads.get(task.id)).toMatchObject({
+      workspace: '/w/there',
+      branch: 'hangar/x',
+      baseCommit: 'abc123',
+    });
+    await tasks.recordWorkspace(task.id, 'r1', { dir: '/w/made', branch: null, baseCommit: null });
+    expect(await reads.get(task.id)).toMatchObject({ workspace: '/w/made', branch: null, baseCommit: null });
+  });
+
   it('should cancel a queued task once and refuse to finish a terminal one', async () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'cancel me' });
     expect(await tasks.cancelQueued(task.id)).toMatchObject({ status: 'CANCELLED' });

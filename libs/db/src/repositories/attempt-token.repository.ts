@@ -62,10 +62,11 @@ export class AttemptTokenRepository {
     expiresAt: Date;
     token?: string;
   }): Promise<string> {
-    const { token = newAttemptToken(), ...grant } = input;
-    await this.prisma.attemptToken.create({
-      data: { tokenHash: hashAttemptToken(token), ...grant },
-    });
+    const { token = newAttemptToken(), taskId, attempt, provider, expiresAt } = input;
+    // node-postgres (../sql.ts): a cold start waits for it before its CLI starts.
+    await this.sql.query(Prisma.sql`
+      INSERT INTO attempt_tokens (token_hash, task_id, attempt, provider, expires_at)
+      VALUES (${hashAttemptToken(token)}, ${taskId}, ${attempt}, ${provider}, ${expiresAt})`);
     return token;
   }
 
@@ -127,10 +128,10 @@ export class AttemptTokenRepository {
   }
 
   async revoke(taskId: string, attempt: number): Promise<number> {
-    const { count } = await this.prisma.attemptToken.updateMany({
-      where: { taskId, attempt, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    return count;
+    const revoked = await this.sql.query(Prisma.sql`
+      UPDATE attempt_tokens SET revoked_at = now()
+      WHERE task_id = ${taskId} AND attempt = ${attempt} AND revoked_at IS NULL
+      RETURNING 1 AS revoked`);
+    return revoked.length;
   }
 }

@@ -1,5 +1,8 @@
 import type { ModelUsage } from '@hangar/contracts';
-import type { PrismaClient } from '../generated/prisma/client';
+import { sqlOf } from '../client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { Sql } from '../sql';
+import { timeOrderedId } from '../task-id';
 
 // A model call as the model gateway metered it (docs/governance.md).
 export interface NewModelCall {
@@ -24,17 +27,25 @@ export interface NewModelCall {
 }
 
 export class ModelCallRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: Sql;
 
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
+
+  // node-postgres (../sql.ts): the runner records every model call of every task.
   async record(call: NewModelCall): Promise<void> {
-    const { tokens, ...rest } = call;
-    await this.prisma.modelCall.create({
-      data: {
-        ...rest,
-        ...(tokens ?? {}),
-        latencyMs: Math.max(0, Math.round(call.finishedAt.getTime() - call.startedAt.getTime())),
-      },
-    });
+    const { tokens } = call;
+    await this.sql.query(Prisma.sql`
+      INSERT INTO model_calls (id, task_id, attempt, project_id, workflow_run_id, provider, model,
+        credential, status, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+        cost_usd, price_version, latency_ms, started_at, finished_at)
+      VALUES (${timeOrderedId('m')}, ${call.taskId}, ${call.attempt}, ${call.projectId},
+        ${call.workflowRunId}, ${call.provider}, ${call.model}, ${call.credential}, ${call.status},
+        ${tokens?.inputTokens ?? null}, ${tokens?.outputTokens ?? null}, ${tokens?.cacheReadTokens ?? null},
+        ${tokens?.cacheWriteTokens ?? null}, ${call.costUsd}, ${call.priceVersion},
+        ${Math.max(0, Math.round(call.finishedAt.getTime() - call.startedAt.getTime()))},
+        ${call.startedAt}, ${call.finishedAt})`);
   }
 
   async usageOfTask(taskId: string): Promise<ModelUsage> {

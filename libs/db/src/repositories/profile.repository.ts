@@ -11,6 +11,8 @@ import {
   type UpdateProfileRequest,
 } from '@hangar/contracts';
 import { Prisma, type AgentProfile as ProfileRow, type PrismaClient } from '../generated/prisma/client';
+import { sqlOf } from '../client';
+import type { Sql } from '../sql';
 import { resolveMcpSecrets, toProfileView } from './profile-secrets';
 import { DEFAULT_PROFILE } from './task.repository';
 
@@ -67,7 +69,11 @@ function notFound(name: string): HangarError {
 
 // Profiles as the API shows them (secrets as {"set": true}), and as the runner applies them.
 export class ProfileRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
 
   async list(projectId: string): Promise<AgentProfileView[]> {
     const rows = await this.prisma.agentProfile.findMany({
@@ -90,14 +96,26 @@ export class ProfileRepository {
 
   // The same with its id (the kubernetes executor's warm Jobs are labelled with it).
   async ofTaskWithId(taskId: string): Promise<{ id: string; profile: AgentProfile }> {
-    // From the profile's side: two statements (the profile, its project), where selecting it
-    // through the task took three (every claim reads it).
-    const row = await this.prisma.agentProfile.findFirst({
-      where: { tasks: { some: { id: taskId } } },
-      include: withProject,
-    });
+    // One node-postgres statement (sql.ts): every claim reads it, on the way to its CLI's start,
+    // where Prisma took two (the profile, its project) with ~5 ms between them on a busy runner.
+    const [row] = await this.sql.query<ProfileRow & { projectSlug: string }>(Prisma.sql`
+      SELECT p.id, p.project_id AS "projectId", p.name, p.provider, p.model,
+        p.append_system_prompt AS "appendSystemPrompt", p.permission_mode AS "permissionMode",
+        p.max_turns AS "maxTurns", p.timeout_seconds AS "timeoutSeconds",
+        p.allowed_tools AS "allowedTools", p.disallowed_tools AS "disallowedTools",
+        p.mcp_servers AS "mcpServers", p.agent_files AS "agentFiles", p.skill_files AS "skillFiles",
+        p.max_output_bytes AS "maxOutputBytes", p.resources,
+        p.trust_repository_settings AS "trustRepositorySettings",
+        p.internet_access AS "internetAccess", p.telemetry_content AS "telemetryContent",
+        p.delegation, p.approvals, p.warm, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
+        pr.slug AS "projectSlug"
+      FROM tasks t
+      JOIN agent_profiles p ON p.id = t.profile_id
+      JOIN projects pr ON pr.id = p.project_id
+      WHERE t.id = ${taskId}`);
     if (!row) throw notFound(`of task ${taskId}`);
-    return { id: row.id, profile: toProfile(row) };
+    const { projectSlug, ...profile } = row;
+    return { id: row.id, profile: toProfile({ ...profile, project: { slug: projectSlug } }) };
   }
 
   // A profile by its id, secrets included (a warm task pod starts its CLI with it); null if gone.

@@ -383,10 +383,11 @@ export class TaskStateStore {
     runnerId: string,
     workspace: { dir: string; branch: string | null; baseCommit: string | null },
   ) {
-    await this.prisma.task.updateMany({
-      where: { id, runnerId, status: 'RUNNING' },
-      data: { workspace: workspace.dir, branch: workspace.branch, baseCommit: workspace.baseCommit },
-    });
+    // node-postgres (../sql.ts): a run's CLI starts once it is recorded.
+    await this.sql.query(Prisma.sql`
+      UPDATE tasks SET workspace = ${workspace.dir}, branch = ${workspace.branch},
+        base_commit = ${workspace.baseCommit}, updated_at = now()
+      WHERE id = ${id} AND runner_id = ${runnerId} AND status = 'RUNNING'`);
   }
 
   async markPushed(id: string): Promise<void> {
