@@ -385,7 +385,8 @@ function cpuTimes(stack: ServiceStack): Map<string, number> {
       return; // gone meanwhile
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    times.set(name, (times.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * tick);
+    // By process: PostgreSQL's backends come and go (cpuSpent).
+    times.set(`${name} ${pid}`, (Number(fields[11]) + Number(fields[12])) * tick);
   };
   for (const name of SERVICES) {
     const pid = stack.processes.get(name)?.child.pid;
@@ -412,7 +413,14 @@ function cpuTimes(stack: ServiceStack): Map<string, number> {
 // What each process spent between two cpuTimes, and the rest of the machine (the agent CLIs,
 // their sandboxes, git).
 function cpuSpent(before: Map<string, number>, after: Map<string, number>): { name: string; ms: number }[] {
-  const spent = [...after].map(([name, value]) => ({ name, ms: value - (before.get(name) ?? 0) }));
+  // Each process's CPU between the two (one started meanwhile from nothing; one gone by `after`
+  // is not counted, where subtracting its whole life made PostgreSQL's share negative), by name.
+  const byName = new Map<string, number>();
+  for (const [key, value] of after) {
+    const name = key.split(' ')[0]!;
+    byName.set(name, (byName.get(name) ?? 0) + value - (before.get(key) ?? 0));
+  }
+  const spent = [...byName].map(([name, ms]) => ({ name, ms }));
   const processes = spent.filter(({ name }) => name !== 'machine');
   const machine = spent.find(({ name }) => name === 'machine')?.ms ?? 0;
   return [
