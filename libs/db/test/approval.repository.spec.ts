@@ -92,7 +92,14 @@ describe(ApprovalRepository.name, () => {
     const pending = (await ask(task.id, 'toolu_2')).approval;
     const expired = await approvals.expireAttempts(task.id, 1, 'the attempt ended');
     expect(expired.map((one) => one.id)).toEqual([pending.id]);
-    expect((await approvals.get(pending.id))?.status).toBe('EXPIRED');
+    expect(await approvals.get(pending.id)).toMatchObject({
+      status: 'EXPIRED',
+      message: 'the attempt ended',
+      answeredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    // An answered one stays as answered; a later attempt's is not this attempt's to expire.
+    expect((await approvals.get(approval.id))?.status).toBe('ALLOWED');
+    expect(await approvals.expireAttempts(task.id, 1, 'again')).toEqual([]);
   });
 
   it('should count overlapping waits once, and the wait under way until now', async () => {

@@ -262,6 +262,21 @@ describe(TaskStateStore.name, () => {
     expect(await stored('step-task')).toEqual({ userId: 'user-2', tokenId: null });
   });
 
+  it("should list a task's children still queued or running, and its workflow runs still running", async () => {
+    const parent = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'delegates' });
+    expect(await reads.liveChildren(parent.id)).toEqual({ taskIds: [], runIds: [] });
+    for (const id of ['live-queued', 'live-running', 'live-done'])
+      await tasks.createChild({ id, projectId: DEFAULT_PROJECT_ID, prompt: id, parentTaskId: parent.id }, 5);
+    await tasks.claim('live-running', 'r1', '/w', 1);
+    await tasks.claim('live-done', 'r1', '/w', 1);
+    await tasks.finish('live-done', 'r1', { status: 'COMPLETED' });
+    const live = await reads.liveChildren(parent.id);
+    expect(live.taskIds.sort()).toEqual(['live-queued', 'live-running']);
+    expect(live.runIds).toEqual([]);
+    // Another task's children are not its.
+    expect(await reads.liveChildren('live-queued')).toEqual({ taskIds: [], runIds: [] });
+  });
+
   it('should reject a transition the state machine does not allow', async () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'guard' });
     // requeue guards on RUNNING; a QUEUED task does not match and nothing changes.

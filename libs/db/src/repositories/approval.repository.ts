@@ -4,7 +4,9 @@ import {
   type ApprovalAnswerDecision,
   type ApprovalStatus,
 } from '@hangar/contracts';
+import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { Sql } from '../sql';
 
 const withNames = {
   project: { select: { slug: true } },
@@ -52,7 +54,11 @@ export interface NewApproval {
 // Tool calls waiting for a person (docs/governance.md). Every change is guarded on the approval
 // still pending: an answer and the deadline (or two answers) race, and one of them wins.
 export class ApprovalRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
 
   // The approval of this call: new, or the one an earlier ask of the same call made (the CLI
   // asks again when its request to the prompt tool was lost).
@@ -145,11 +151,11 @@ export class ApprovalRepository {
     // One statement when nothing is pending (every task's end asks it, and almost always finds
     // nothing): the names are read only for what expired (Prisma reads each relation of an
     // update's rows in statements of their own, in a transaction, even for none).
-    const expired = await this.prisma.approval.updateManyAndReturn({
-      where: { taskId, attempt: { lte: attempt }, status: 'PENDING' },
-      data: { status: 'EXPIRED', message, answeredAt: new Date() },
-      select: { id: true },
-    });
+    // (node-postgres, ../sql.ts.)
+    const expired = await this.sql.query<{ id: string }>(Prisma.sql`
+      UPDATE approvals SET status = 'EXPIRED', message = ${message}, answered_at = now()
+      WHERE task_id = ${taskId} AND attempt <= ${attempt} AND status = 'PENDING'
+      RETURNING id`);
     if (expired.length === 0) return [];
     const rows = await this.prisma.approval.findMany({
       where: { id: { in: expired.map((row) => row.id) } },

@@ -15,6 +15,7 @@ import {
 } from '@hangar/contracts';
 import { sqlOf } from '../client';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { Sql } from '../sql';
 import type { NewAuditEntry } from './audit.repository';
 import { keysetAfter, keysetPage } from './keyset-cursor';
 import { taskRelations, toTask } from './task.mapper';
@@ -92,7 +93,11 @@ export interface TaskJobState {
 
 // What a task is: reads only. Its state changes through @hangar/platform's TaskLifecycle.
 export class TaskRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly prisma: PrismaClient) {
+    this.sql = sqlOf(prisma);
+  }
 
   // Only tasks of `projectIds` (the projects the caller may see, narrowed by `query.project`
   // by the caller).
@@ -122,7 +127,7 @@ export class TaskRepository {
   // How many of a project's tasks wait and run now (the project topic carries these).
   // Told with every status change (TaskActivity): a node-postgres statement (../sql.ts).
   async activeCounts(projectSlug: string): Promise<{ queued: number; running: number }> {
-    const [counts] = await sqlOf(this.prisma).query<{ queued: number; running: number }>(Prisma.sql`
+    const [counts] = await this.sql.query<{ queued: number; running: number }>(Prisma.sql`
       SELECT COALESCE(sum(c.queued), 0)::int AS queued, COALESCE(sum(c.running), 0)::int AS running
       FROM project_task_counts c JOIN projects p ON p.id = c.project_id
       WHERE p.slug = ${projectSlug}`);
@@ -131,7 +136,7 @@ export class TaskRepository {
 
   // The same over every project of `projectIds` (GET /api/v1/runners).
   async activeCountsIn(projectIds: readonly string[]): Promise<{ queued: number; running: number }> {
-    const [counts] = await sqlOf(this.prisma).query<{ queued: number; running: number }>(Prisma.sql`
+    const [counts] = await this.sql.query<{ queued: number; running: number }>(Prisma.sql`
       SELECT COALESCE(sum(queued), 0)::int AS queued, COALESCE(sum(running), 0)::int AS running
       FROM project_task_counts WHERE project_id = ANY(${[...projectIds]})`);
     return counts!;
@@ -227,12 +232,13 @@ export class TaskRepository {
   // A task's child tasks and workflow runs that have not ended (its end cancels them), in one
   // statement: it runs at every task's end, and most tasks have none.
   async liveChildren(parentTaskId: string): Promise<{ taskIds: string[]; runIds: string[] }> {
-    const rows = await this.prisma.$queryRaw<{ id: string; kind: 'task' | 'run' }[]>`
+    // (node-postgres, ../sql.ts: every task's end asks it.)
+    const rows = await this.sql.query<{ id: string; kind: 'task' | 'run' }>(Prisma.sql`
       SELECT id, 'task' AS kind FROM tasks
         WHERE parent_task_id = ${parentTaskId} AND status IN ('QUEUED', 'RUNNING')
       UNION ALL
       SELECT id, 'run' AS kind FROM workflow_runs
-        WHERE parent_task_id = ${parentTaskId} AND status = 'RUNNING'`;
+        WHERE parent_task_id = ${parentTaskId} AND status = 'RUNNING'`);
     return {
       taskIds: rows.filter((row) => row.kind === 'task').map((row) => row.id),
       runIds: rows.filter((row) => row.kind === 'run').map((row) => row.id),
