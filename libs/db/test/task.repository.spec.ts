@@ -277,6 +277,19 @@ describe(TaskStateStore.name, () => {
     expect(await reads.liveChildren('live-queued')).toEqual({ taskIds: [], runIds: [] });
   });
 
+  it('should show a task only to whoever sees its project', async () => {
+    await prisma.project.create({ data: { id: 'proj-hidden', slug: 'hidden', name: 'Hidden' } });
+    await prisma.agentProfile.create({ data: { projectId: 'proj-hidden', name: 'default' } });
+    const task = await tasks.create({ projectId: 'proj-hidden', prompt: 'seen' });
+    expect(await reads.visibleProjectId(task.id, [DEFAULT_PROJECT_ID, 'proj-hidden'])).toBe('proj-hidden');
+    for (const [id, projects] of [
+      [task.id, [DEFAULT_PROJECT_ID]],
+      [task.id, []],
+      ['no-such-task', ['proj-hidden']],
+    ] as const)
+      await expect(reads.visibleProjectId(id, projects)).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+  });
+
   it('should reject a transition the state machine does not allow', async () => {
     const task = await tasks.create({ projectId: DEFAULT_PROJECT_ID, prompt: 'guard' });
     // requeue guards on RUNNING; a QUEUED task does not match and nothing changes.

@@ -268,10 +268,9 @@ export class TaskRepository {
   // The project of a task the caller can see (to authorize following it): one statement, not
   // the task with its names (three).
   async visibleProjectId(id: string, projectIds: readonly string[]): Promise<string> {
-    const row = await this.prisma.task.findFirst({
-      where: { id, projectId: { in: [...projectIds] } },
-      select: { projectId: true },
-    });
+    // (node-postgres, ../sql.ts: every subscription to a task's topic asks it.)
+    const [row] = await this.sql.query<{ projectId: string }>(Prisma.sql`
+      SELECT project_id AS "projectId" FROM tasks WHERE id = ${id} AND project_id = ANY(${[...projectIds]}::text[])`);
     if (!row) throw new TaskNotFound(id);
     return row.projectId;
   }
