@@ -535,6 +535,18 @@ describe('alerts: rules, notifications, silences and anomalies', () => {
       expect(first.costUsd).toBeGreaterThan(0);
       const cost = first.costUsd!;
       const runMs = Date.parse(first.finishedAt!) - Date.parse(first.startedAt!);
+      // Its sample stored first (a task is told finished at its agent's result, and its sample
+      // may land after): judged against the history below, it would stand out too.
+      await until(
+        async () =>
+          (
+            await db.query<{ n: number }>('SELECT count(*)::int AS n FROM task_samples WHERE task_id = $1', [
+              first.id,
+            ])
+          ).rows[0]!.n,
+        (n) => n === 1,
+        "the first task's sample stored",
+      );
       // The profile's history: 20 tasks like it that cost a twentieth of it (varying a little).
       const now = Date.now();
       const history = Array.from({ length: 20 }, (_, index) => {
