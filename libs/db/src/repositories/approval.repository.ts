@@ -150,8 +150,8 @@ export class ApprovalRepository {
   async expireAttempts(taskId: string, attempt: number, message: string): Promise<StoredApproval[]> {
     // One statement when nothing is pending (every task's end asks it, and almost always finds
     // nothing): the names are read only for what expired (Prisma reads each relation of an
-    // update's rows in statements of their own, in a transaction, even for none).
-    // (node-postgres, ../sql.ts.)
+    // update's rows in statements of their own, in a transaction, even for none); node-postgres
+    // (../sql.ts).
     const expired = await this.sql.query<{ id: string }>(Prisma.sql`
       UPDATE approvals SET status = 'EXPIRED', message = ${message}, answered_at = now()
       WHERE task_id = ${taskId} AND attempt <= ${attempt} AND status = 'PENDING'

@@ -18,6 +18,19 @@ import { DEFAULT_PROFILE } from './task.repository';
 
 const withProject = { project: { select: { slug: true } } } as const;
 
+// A profile row's columns (of `p`) as toProfile reads them, for a statement written by hand (ofTask):
+// a column added to the model is added here too (profile-conversation.repository.spec.ts compares
+// the runner's profile with Prisma's read of it, field for field).
+const PROFILE_COLUMNS = Prisma.raw(`p.id, p.project_id AS "projectId", p.name, p.provider, p.model,
+  p.append_system_prompt AS "appendSystemPrompt", p.permission_mode AS "permissionMode",
+  p.max_turns AS "maxTurns", p.timeout_seconds AS "timeoutSeconds",
+  p.allowed_tools AS "allowedTools", p.disallowed_tools AS "disallowedTools",
+  p.mcp_servers AS "mcpServers", p.agent_files AS "agentFiles", p.skill_files AS "skillFiles",
+  p.max_output_bytes AS "maxOutputBytes", p.resources,
+  p.trust_repository_settings AS "trustRepositorySettings",
+  p.internet_access AS "internetAccess", p.telemetry_content AS "telemetryContent",
+  p.delegation, p.approvals, p.warm, p.created_at AS "createdAt", p.updated_at AS "updatedAt"`);
+
 // With its secrets: only the runner gets a profile like this (ofTask); answers get toProfileView.
 export function toProfile(row: ProfileRow & { project: { slug: string } }): AgentProfile {
   return {
@@ -96,19 +109,10 @@ export class ProfileRepository {
 
   // The same with its id (the kubernetes executor's warm Jobs are labelled with it).
   async ofTaskWithId(taskId: string): Promise<{ id: string; profile: AgentProfile }> {
-    // One node-postgres statement (sql.ts): every claim reads it, on the way to its CLI's start,
+    // One node-postgres statement (../sql.ts): every claim reads it, on the way to its CLI's start,
     // where Prisma took two (the profile, its project) with ~5 ms between them on a busy runner.
     const [row] = await this.sql.query<ProfileRow & { projectSlug: string }>(Prisma.sql`
-      SELECT p.id, p.project_id AS "projectId", p.name, p.provider, p.model,
-        p.append_system_prompt AS "appendSystemPrompt", p.permission_mode AS "permissionMode",
-        p.max_turns AS "maxTurns", p.timeout_seconds AS "timeoutSeconds",
-        p.allowed_tools AS "allowedTools", p.disallowed_tools AS "disallowedTools",
-        p.mcp_servers AS "mcpServers", p.agent_files AS "agentFiles", p.skill_files AS "skillFiles",
-        p.max_output_bytes AS "maxOutputBytes", p.resources,
-        p.trust_repository_settings AS "trustRepositorySettings",
-        p.internet_access AS "internetAccess", p.telemetry_content AS "telemetryContent",
-        p.delegation, p.approvals, p.warm, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
-        pr.slug AS "projectSlug"
+      SELECT ${PROFILE_COLUMNS}, pr.slug AS "projectSlug"
       FROM tasks t
       JOIN agent_profiles p ON p.id = t.profile_id
       JOIN projects pr ON pr.id = p.project_id
