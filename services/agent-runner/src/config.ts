@@ -199,6 +199,10 @@ const kubernetesEnv = {
     'how long a task of a project at its Job cap waits before a retry',
   ),
   RUNNER_JOB_RESYNC_MS: positiveInt(10_000, 'how often every task Job is checked against its task'),
+  RUNNER_JOB_WARM_POLL_MS: positiveInt(
+    1000,
+    "how often a warm pod's wait for an attempt looks in the database besides being woken when one is given (a wake-up lost with Redis delays it at most this long)",
+  ),
   RUNNER_JOB_WARM_MAX: z.coerce
     .number()
     .int()

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import {
   PROBLEM_CONTENT_TYPE,
@@ -28,15 +28,12 @@ import {
 } from '@hangar/contracts';
 import { ProfileRepository, WarmPodRepository, type AttemptGrant, type WarmPodGrant } from '@hangar/db';
 import { parseRepositorySpec, repositoryEndpoint } from '@hangar/workspaces';
+import { AGENT_RUNNER_CONFIG, type AgentRunnerConfig } from '../../config';
 import { LocalAttempts, NotAConversationTurn, type LocalAttempt } from '../attempts/local-attempts';
 import { taskJobName } from '../kubernetes/task-job';
 import { AttemptCredentials, REFUSAL_TEXT } from './attempt-credentials.service';
 import { sendJson } from './model-gateway';
 import { WarmAssignments } from './warm-assignments';
-
-// A warm pod's wait for an assignment (answered after TASK_API_WARM_WAIT_MS at most: it asks
-// again) is woken when one is made (WarmAssignments), and looks in the database this often anyway.
-const WARM_POLL_MS = 1000;
 
 // What each route reads from its body (routes without a body read none).
 const BODIES: Partial<Record<TaskApiRoute | WarmPodRoute, z.ZodType>> = {
@@ -78,6 +75,7 @@ export class TaskApi {
     private readonly warmPods: WarmPodRepository,
     private readonly profiles: ProfileRepository,
     private readonly assignments: WarmAssignments,
+    @Inject(AGENT_RUNNER_CONFIG) private readonly config: AgentRunnerConfig,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -164,7 +162,9 @@ export class TaskApi {
     }
   }
 
-  // Waits up to TASK_API_WARM_WAIT_MS for the pod's Job to be given an attempt (or for the pod to go away).
+  // Waits up to TASK_API_WARM_WAIT_MS for the pod's Job to be given an attempt (or for the pod to
+  // go away; the pod asks again after an empty answer). Woken when one is given (WarmAssignments),
+  // it looks in the database every RUNNER_JOB_WARM_POLL_MS anyway.
   private async assignmentOf(
     pod: WarmPodGrant,
     req: IncomingMessage,
@@ -172,13 +172,25 @@ export class TaskApi {
     const gone = new AbortController();
     req.socket.once('close', () => gone.abort());
     const deadline = Date.now() + TASK_API_WARM_WAIT_MS;
-    let current: WarmPodGrant | null = pod;
-    while (current && !current.assignment && !gone.signal.aborted && Date.now() < deadline) {
-      await this.assignments.wait(pod.jobName, Math.min(WARM_POLL_MS, deadline - Date.now()), gone.signal);
-      current = await this.warmPods.get(pod.jobName);
+    // Each look in the database is made with the wait already listening (this replica hears the
+    // word, this wait is registered): an attempt given after the look wakes it, one given before
+    // is seen by it.
+    await this.assignments.listening();
+    for (;;) {
+      const looked = new AbortController();
+      const woken = this.assignments.wait(
+        pod.jobName,
+        Math.min(this.config.RUNNER_JOB_WARM_POLL_MS, deadline - Date.now()),
+        AbortSignal.any([gone.signal, looked.signal]),
+      );
+      const current = await this.warmPods.get(pod.jobName);
+      if (!current || current.assignment || gone.signal.aborted || Date.now() >= deadline) {
+        looked.abort();
+        if (!current) throw refusal('revoked');
+        return current.assignment;
+      }
+      await woken;
     }
-    if (!current) throw refusal('revoked');
-    return current.assignment;
   }
 
   private async answer(route: TaskApiRoute, grant: AttemptGrant, body: unknown): Promise<unknown> {

@@ -13,6 +13,9 @@ export class WarmAssignments implements OnApplicationShutdown {
   private readonly channel: string;
   // Made at the first wait: a replica no warm pod waits on (a process runner) holds no connection.
   private subscriber: Redis | undefined;
+  // Settled once this replica hears the channel (or could not subscribe: then only the database
+  // look answers its waits).
+  private subscribed: Promise<void> | undefined;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -34,9 +37,15 @@ export class WarmAssignments implements OnApplicationShutdown {
       );
   }
 
+  // Settles once every assignment made from now on wakes this replica's waits: a wait that looks
+  // in the database after this misses none.
+  listening(): Promise<void> {
+    return this.listen();
+  }
+
   // Resolves when `jobName` is given an attempt, after `ms`, or when `signal` aborts.
   wait(jobName: string, ms: number, signal: AbortSignal): Promise<void> {
-    this.listen();
+    void this.listen();
     return new Promise((resolve) => {
       const waiters = this.waiters.get(jobName) ?? new Set();
       this.waiters.set(jobName, waiters);
@@ -57,13 +66,15 @@ export class WarmAssignments implements OnApplicationShutdown {
     for (const wake of this.waiters.get(jobName) ?? []) wake();
   }
 
-  private listen(): void {
-    if (this.subscriber) return;
+  private listen(): Promise<void> {
+    if (this.subscribed) return this.subscribed;
     const subscriber = this.redis.duplicate();
     this.subscriber = subscriber;
     subscriber.on('message', (_channel: string, jobName: string) => this.wake(jobName));
-    subscriber
-      .subscribe(this.channel)
-      .catch((error: unknown) => this.logger.warn(`could not hear of assignments: ${String(error)}`));
+    this.subscribed = subscriber.subscribe(this.channel).then(
+      () => undefined,
+      (error: unknown) => this.logger.warn(`could not hear of assignments: ${String(error)}`),
+    );
+    return this.subscribed;
   }
 }
