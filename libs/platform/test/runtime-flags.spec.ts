@@ -15,7 +15,7 @@ describe('runtimeFlags', () => {
       const v8 = require('node:v8');
       for (const flag of JSON.parse(process.argv[1])) v8.setFlagsFromString(flag);
       let kept = [];
-      for (let i = 0; i < 2e6; i += 1) { kept.push({ i, text: 'x' + i }); if (kept.length > 50000) kept = []; }
+      for (let i = 0; i < 5e5; i += 1) { kept.push({ i, text: 'x' + i }); if (kept.length > 50000) kept = []; }
       const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
       process.stdout.write(String(young.space_size));`;
     return Number(
