@@ -125,6 +125,16 @@ async function main() {
   const width = Math.max(0, ...[...rows, ...failures.map((f) => [f.name])].map(([name]) => name.length));
   for (const [name, text] of rows) console.log(`  ${name.padEnd(width)}  ${text}`);
   for (const failure of failures) console.log(`  ${failure.name.padEnd(width)}  FAILED: ${failure.reason}`);
+  const failedTests = packages.flatMap((pkg) =>
+    (readSummary(pkg)?.failures ?? []).map((failure) => ({ pkg: pkg.name, ...failure })),
+  );
+  if (failedTests.length > 0) {
+    section('failed tests');
+    for (const { pkg, where, name, why } of failedTests) {
+      console.log(`  ${pkg} ${where} › ${name}`);
+      for (const line of why) console.log(`      ${line.trim()}`);
+    }
+  }
   console.log(`tests: ${passed} passed, ${failed} failed`);
   return failed > 0 || test.exitCode !== 0 ? 1 : 0;
 }
@@ -212,6 +222,7 @@ function readSummary(pkg) {
       passed: Number(summary.passed) || 0,
       failed: Number(summary.failed) || 0,
       skipped: Number(summary.skipped) || 0,
+      failures: Array.isArray(summary.failures) ? summary.failures : [],
     };
   } catch {
     return undefined;
