@@ -18,6 +18,9 @@ export interface AgentInvocation {
   // Written (mode 0600, parent directories created) just before the process starts: per-run
   // configuration that a CLI reads only from its home directory.
   files?: AgentFile[];
+  // A descriptor the process says it is up on (a sandbox started ahead: @hangar/sandbox
+  // SANDBOX_READY_FD); WaitingAgent.ready waits for it.
+  readyFd?: number;
 }
 
 export interface AgentFile {

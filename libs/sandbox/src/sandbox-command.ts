@@ -18,6 +18,9 @@ export interface Command {
   command: string;
   args: string[];
   env: Record<string, string>;
+  // The process says it is up with a line on this descriptor (a pipe its starter opens), then
+  // closes it: a sandbox started ahead of its task (SandboxRun.startedAhead).
+  readyFd?: number;
 }
 
 // One run inside a sandbox: host paths, and what the command inside may reach.
@@ -41,14 +44,24 @@ export interface SandboxRun {
   // Folders of the workspace (relative) the command must not see: covered with an empty,
   // read-only folder where they exist (one created during the run is seen by the next).
   hiddenWorkspacePaths?: readonly string[];
+  // Started before its task (a warm CLI): it says when it is up, on SANDBOX_READY_FD.
+  startedAhead?: boolean;
 }
+
+// Where a sandbox started ahead of its task says it is up: its mounts made (its workspace may be
+// moved from then on: a bind mount follows its folder, while bubblewrap, still starting, would no
+// longer find it) and its bridge listening. A line, then the descriptor closed: what runs next
+// (the CLI) does not hold it.
+export const SANDBOX_READY_FD = 3;
+const TELL_READY = `echo up >&${SANDBOX_READY_FD}; exec ${SANDBOX_READY_FD}>&-`;
 
 // Waits until the bridge listens before the command starts, so its first request cannot race
 // socat: socat's first notice (-d -d) says it listens, read from a pipe (no polling: a loop
 // forking grep over /proc/net/tcp cost a task ~20 ms of CPU while the cores were busy). Lines
 // before it (an error) go to stderr. socat goes on writing notices (a line per connection) to a
-// pipe nobody reads any more: it ignores SIGPIPE itself, and takes the EPIPE in its stride.
-const BRIDGE = `{ socat -d -d TCP-LISTEN:${SANDBOX_RUNNER_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${SANDBOX_RUNNER_SOCKET} 2>&1 >/dev/null & } | {
+// pipe nobody reads any more: it ignores SIGPIPE itself, and takes the EPIPE in its stride. It
+// does not hold SANDBOX_READY_FD (its reader would never see it close).
+const BRIDGE = `{ socat -d -d TCP-LISTEN:${SANDBOX_RUNNER_PORT},bind=127.0.0.1,reuseaddr,fork UNIX-CONNECT:${SANDBOX_RUNNER_SOCKET} ${SANDBOX_READY_FD}>&- 2>&1 >/dev/null & } | {
   while read -r line; do
     case $line in *" N listening on "*) exit 0 ;; esac
     echo "$line" >&2
@@ -67,22 +80,30 @@ const SPARE = `IFS= read -r go || exit 125
 // other process or file, and an environment built from nothing (bwrap itself gets none either:
 // its PID 1 inside would show it in /proc/1/environ).
 export function sandboxCommand(inner: Command, run: SandboxRun, host: SandboxHost): Command {
-  const command = run.runnerSocket
-    ? ['/bin/sh', '-c', `${BRIDGE}\nexec "$@"`, 'hangar-sandbox', inner.command, ...inner.args]
-    : [inner.command, ...inner.args];
-  return { command: host.bwrapPath, args: [...bwrapArgs(run, host, inner.env), ...command], env: {} };
+  const launcher = [...(run.runnerSocket ? [BRIDGE] : []), ...(run.startedAhead ? [TELL_READY] : [])];
+  const command =
+    launcher.length > 0
+      ? ['/bin/sh', '-c', `${launcher.join('\n')}\nexec "$@"`, 'hangar-sandbox', inner.command, ...inner.args]
+      : [inner.command, ...inner.args];
+  return {
+    command: host.bwrapPath,
+    args: [...bwrapArgs(run, host, inner.env), ...command],
+    env: {},
+    ...(run.startedAhead ? { readyFd: SANDBOX_READY_FD } : {}),
+  };
 }
 
 // A sandbox started before its command is known (the runner's spare sandboxes,
-// docs/performance.md): the same namespaces and mounts as sandboxCommand's, its bridge up, waiting
-// on stdin for the line that runs the script launchScript wrote in its home. Its environment comes
-// with that script.
+// docs/performance.md): the same namespaces and mounts as sandboxCommand's, its bridge up, saying
+// so on SANDBOX_READY_FD, waiting on stdin for the line that runs the script launchScript wrote
+// in its home. Its environment comes with that script.
 export function spareSandboxCommand(run: SandboxRun & { home: string }, host: SandboxHost): Command {
-  const launcher = run.runnerSocket ? `${BRIDGE}\n${SPARE}` : SPARE;
+  const launcher = [...(run.runnerSocket ? [BRIDGE] : []), TELL_READY, SPARE].join('\n');
   return {
     command: host.bwrapPath,
     args: [...bwrapArgs(run, host, {}), '/bin/sh', '-c', launcher, 'hangar-sandbox'],
     env: {},
+    readyFd: SANDBOX_READY_FD,
   };
 }
 

@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import {
   prepareSandboxHost,
   probeSandbox,
@@ -10,6 +11,7 @@ import {
   sandboxCommand,
   SANDBOX_HOME,
   SANDBOX_LAUNCH_FILE,
+  SANDBOX_READY_FD,
   SANDBOX_RUNNER_URL,
   SANDBOX_WORKSPACE,
   SandboxUnavailable,
@@ -254,6 +256,39 @@ describe(spareSandboxCommand.name, () => {
     expect(args).toEqual(tricky);
     expect(rest).toBe(`a 'b' $c\nfrom stdin\n${SANDBOX_WORKSPACE}\n`);
     expect(existsSync('/tmp/hangar-spare-pwned')).toBe(false);
+  });
+
+  it('should say it is up once its mounts are made, its workspace then movable, and its command not hold that descriptor', async () => {
+    const workspace = path.join(root, 'moving');
+    mkdirSync(workspace);
+    const moving = { ...run, workspace };
+    const command = spareSandboxCommand(moving, host);
+    expect(command.readyFd).toBe(SANDBOX_READY_FD);
+    const child = spawn(command.command, command.args, {
+      env: command.env,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const ready = child.stdio[3] as Readable;
+    await new Promise((resolve) => ready.once('data', resolve));
+    ready.destroy();
+    // Moved as a task takes it (WorkspaceService.adopt): the sandbox holds the folder itself.
+    const moved = path.join(root, 'moved');
+    renameSync(workspace, moved);
+    writeFileSync(path.join(moved, 'given'), 'after the move\n');
+    writeFileSync(
+      path.join(run.home, SANDBOX_LAUNCH_FILE),
+      launchScript({
+        command: '/bin/sh',
+        args: ['-c', `cat given; [ -e /proc/self/fd/${SANDBOX_READY_FD} ] && echo holds it; true`],
+        env: { PATH: '/usr/bin:/bin' },
+      }),
+    );
+    child.stdin.end('run\n');
+    expect(await closed).toBe(0);
+    expect(stdout).toBe('after the move\n');
   });
 
   it('should run nothing when it is let go', async () => {

@@ -299,6 +299,48 @@ describe(spawnAgent.name, () => {
       expect(waiting.isWaiting()).toBe(false);
     });
 
+    it('should be up only once its readyFd says so, not at its start', async () => {
+      // Says up after a marker file exists (as a sandbox says it once its mounts are made).
+      const marker = path.join(cwd, 'made');
+      const waiting = await startWaitingAgent(
+        {
+          ...sh(
+            `while [ ! -f ${marker} ]; do sleep 0.02; done; echo up >&3; exec 3>&-; read line; echo "$line" >&2`,
+          ),
+          readyFd: 3,
+        },
+        { cwd },
+      );
+      let up = false;
+      void waiting.ready.then(() => (up = true));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(up).toBe(false);
+      writeFileSync(marker, '');
+      await waiting.ready;
+      const stderr: string[] = [];
+      const handle = waiting.begin('go\n', options([], { onStderrLine: (line) => stderr.push(line) }));
+      expect((await handle.done).exitCode).toBe(0);
+      expect(stderr).toEqual(['go']);
+    });
+
+    it('should not be up when it exits before its readyFd says so, saying what it printed', async () => {
+      const waiting = await startWaitingAgent(
+        { ...sh('echo "bwrap: Can\'t find source path /gone" >&2; exit 1'), readyFd: 3 },
+        { cwd },
+      );
+      await expect(waiting.ready).rejects.toThrow(
+        "it exited (1) before it was up: bwrap: Can't find source path /gone",
+      );
+      expect(waiting.isWaiting()).toBe(false);
+    });
+
+    it('should be up at once without a readyFd', async () => {
+      const waiting = await startWaitingAgent(sh('read line'), { cwd, killGraceMs: 100 });
+      await waiting.ready;
+      expect(waiting.isWaiting()).toBe(true);
+      await waiting.discard('done');
+    });
+
     it('should say it no longer waits once the CLI has exited by itself', async () => {
       const waiting = await startWaitingAgent(sh('exit 3'), { cwd });
       expect((await waiting.gone).exitCode).toBe(3);

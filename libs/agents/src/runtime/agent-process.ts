@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvent } from '@hangar/contracts';
 import type { AgentFile, AgentInvocation } from '../agent-invocation';
@@ -66,6 +67,9 @@ export type SpawnAgentOptions = AgentProcessOptions & AgentRunOptions;
 // and it waits for its prompt. `begin` hands it its one run; until then its output is held.
 export interface WaitingAgent {
   readonly pid: number;
+  // Settles once it is up: at once, or when its invocation's readyFd says so (a sandbox started
+  // ahead: its workspace may be moved from then on). Rejects when it exits before.
+  readonly ready: Promise<void>;
   // Whether it is still waiting: not exited, not begun, not stopped.
   isWaiting(): boolean;
   // Settles when the process is gone, whenever that is.
@@ -152,16 +156,22 @@ function startProcess(
     const [command, args] = options.nice
       ? [NICE, ['-n', String(options.nice), '--', invocation.command, ...invocation.args]]
       : [invocation.command, invocation.args];
+    const readyFd = invocation.readyFd;
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: invocation.env,
       detached: true,
       shell: false,
-      stdio: [stdin, 'pipe', 'pipe'],
+      stdio: [
+        stdin,
+        'pipe',
+        'pipe',
+        ...(readyFd === undefined ? [] : [...Array<'ignore'>(readyFd - 3).fill('ignore'), 'pipe' as const]),
+      ],
     });
     // The CLI may exit before reading all of its input; a broken pipe is not our failure.
     child.stdin?.on('error', () => undefined);
-    const supervisor = new AgentSupervisor(child, options);
+    const supervisor = new AgentSupervisor(child, options, readyFd);
     child.once('spawn', () => {
       // Its session (and its sandbox's) niced as it is, when asked.
       if (options.nice && options.niceSessions && child.pid !== undefined) {
@@ -195,11 +205,18 @@ class AgentSupervisor {
   private readonly done = new Promise<AgentExit>((resolve) => {
     this.settle = resolve;
   });
+  private readonly up: Promise<void>;
+  private readonly readyStream: Readable | undefined;
 
   constructor(
     private readonly child: ChildProcess,
     private readonly options: AgentProcessOptions,
+    readyFd?: number,
   ) {
+    this.readyStream =
+      readyFd === undefined ? undefined : ((child.stdio[readyFd] as Readable | null) ?? undefined);
+    this.up = this.upWhenTold();
+    this.up.catch(() => undefined);
     this.parser = options.parser ?? new ClaudeStreamParser();
     this.stderrLines = new LineSplitter(options.maxEventBytes);
     child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
@@ -230,6 +247,7 @@ class AgentSupervisor {
     if (pid === undefined) throw new Error('agent process has no pid');
     return {
       pid,
+      ready: this.up,
       isWaiting: () => !this.run && !this.exit && !this.stop,
       gone: this.done,
       begin: (input, run) => {
@@ -344,9 +362,32 @@ class AgentSupervisor {
     this.exit = { code, signal };
     // Whatever the CLI left running in its group (or, when stopped, anywhere) goes with it.
     this.killEverything();
+    this.readyStream?.destroy();
     this.later(STDIO_CLOSE_GRACE_MS, () => {
       this.child.stdout?.destroy();
       this.child.stderr?.destroy();
+    });
+  }
+
+  // Up once its readyFd has a line (or at once without one); a process that exits first never
+  // was, and says why in what it printed (bubblewrap's error, the bridge's).
+  private upWhenTold(): Promise<void> {
+    const stream = this.readyStream;
+    if (!stream) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      stream.once('data', () => {
+        stream.destroy();
+        resolve();
+      });
+      stream.on('error', () => undefined);
+      void this.done.then((exit) => {
+        const printed = this.held.flatMap(({ stderrLine }) => (stderrLine ? [stderrLine] : []));
+        reject(
+          new Error(
+            `it exited (${exit.exitCode ?? exit.signal}) before it was up${printed.length > 0 ? `: ${printed.slice(-3).join(' / ')}` : ''}`,
+          ),
+        );
+      });
     });
   }
 

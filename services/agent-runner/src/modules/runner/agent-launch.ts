@@ -149,6 +149,8 @@ export async function buildLaunch(request: LaunchRequest): Promise<Launch> {
       ...(sandbox.runnerSocket ? { runnerSocket: sandbox.runnerSocket } : {}),
       readOnlyPaths: agentRuntimePaths(profile.provider, binaryPath),
       hiddenWorkspacePaths: profile.trustRepositorySettings ? [] : adapter.repositoryConfigPaths,
+      // A CLI started before its prompt (a warm one) says when its sandbox is up.
+      ...(request.prompt === undefined ? { startedAhead: true } : {}),
     });
   }
   return { adapter, spec, invocation };

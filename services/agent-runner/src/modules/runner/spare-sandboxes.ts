@@ -180,6 +180,12 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
         nice: this.config.RUNNER_AGENT_NICE,
         niceSessions: this.config.RUNNER_AGENT_NICE_SESSIONS,
       });
+      // Handed out only once up: a task moves its workspace (WorkspaceService.adopt), which
+      // bubblewrap, still making its mounts, would no longer find.
+      await process.ready.catch(async (error: unknown) => {
+        await process.discard('its sandbox did not start');
+        throw error;
+      });
       const spare = { id, workspace, homeDir, process, run };
       void process.gone.then(() => this.onGone(spare));
       return spare;

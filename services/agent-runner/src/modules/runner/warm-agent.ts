@@ -107,6 +107,11 @@ export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
       nice: settings.RUNNER_AGENT_NICE,
       niceSessions: settings.RUNNER_AGENT_NICE_SESSIONS,
     });
+    // Taken only once its sandbox is up: a task moves its workspace (WorkspaceService.adopt).
+    await process.ready.catch(async (error: unknown) => {
+      await process.discard('its sandbox did not start');
+      throw error;
+    });
     return { id, profile, workspace, homeDir, access, process, promptInput, startedAt: Date.now() };
   } catch (error) {
     await removeWarmFolders(workspace.dir, homeDir);
