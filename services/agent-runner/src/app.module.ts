@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { PlatformModule } from '@hangar/platform';
 import { AGENT_RUNNER_CONFIG, RUN_SETTINGS, type AgentRunnerConfig } from './config';
 import { IntakeModule } from './modules/intake/intake.module';
@@ -6,7 +6,15 @@ import { RunnerModule } from './modules/runner/runner.module';
 import { AGENT_SANDBOX, type AgentSandbox } from './modules/sandbox/agent-sandbox';
 
 @Module({})
-export class AppModule {
+export class AppModule implements OnApplicationShutdown {
+  constructor(@Inject(AGENT_SANDBOX) private readonly sandbox: AgentSandbox) {}
+
+  // After every module's beforeApplicationShutdown: the runner's attempts, warm CLIs and spare
+  // sandboxes have ended by then.
+  onApplicationShutdown(): void {
+    this.sandbox.dispose();
+  }
+
   static forRoot(config: AgentRunnerConfig, sandbox: AgentSandbox): DynamicModule {
     return {
       module: AppModule,

@@ -137,7 +137,15 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
     const [held] = spares();
     const pids = pidsOf(held!);
     expect(pids.length).toBeGreaterThan(0);
+    // The runner's sandbox support folder (its passwd, its socket), as bubblewrap is given it.
+    const passwd = pids
+      .flatMap((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
+      .find((arg) => /\/hangar-sbx-[^/]+\/passwd$/.test(arg));
+    expect(passwd).toBeDefined();
+    const support = path.dirname(passwd!);
+    expect(existsSync(support)).toBe(true);
     await stack.stop('agent-runner', 'SIGTERM');
+    expect(existsSync(support)).toBe(false);
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(pidsOf(stack.workspaceRoot)).toEqual([]);
     expect(existsSync(spareRoot) ? readdirSync(spareRoot) : []).toEqual([]);

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { type AgentInvocation, inSandbox } from '@hangar/agents';
 import type { TaskSandbox } from '@hangar/contracts';
@@ -69,6 +70,13 @@ export class AgentSandbox {
         `RUNNER_SANDBOX=bwrap: ${reason}. Run the agent-runner where unprivileged user namespaces are allowed, or set RUNNER_SANDBOX=off to run agents unsandboxed (not for untrusted repositories)`,
       );
     }
+  }
+
+  // Its support folder (in the system's temporary folder: the runner's socket path must stay
+  // short) goes with the runner, once nothing runs in a sandbox any more: each start of a runner
+  // left one behind.
+  dispose(): void {
+    if (this.host) rmSync(this.host.dir, { recursive: true, force: true });
   }
 
   // Where git on a workspace an agent worked in runs: a sandbox holding that workspace alone,
