@@ -16,6 +16,7 @@ import { TaskStateStore } from '@hangar/db/task-state';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { AppModule } from '../src/app.module';
 import { AgentRunnerConfigSchema, type AgentRunnerConfig } from '../src/config';
+import { SpareSandboxes } from '../src/modules/runner/spare-sandboxes';
 import { TaskRunService } from '../src/modules/runner/task-run.service';
 import { AgentSandbox } from '../src/modules/sandbox/agent-sandbox';
 
@@ -150,6 +151,30 @@ describe('task runs', () => {
         check: { command: 'true', timeoutSeconds: 30 },
       });
       expect(failed).toMatchObject({ status: 'FAILED', checkResult: null });
+    });
+  });
+
+  // Spare sandboxes (docs/performance.md#spare-sandboxes): made when an attempt ends, for the
+  // tasks that come next.
+  describe('spare sandboxes', () => {
+    it('should give a task a spare being made rather than let it make a sandbox of its own, and one that is up', async () => {
+      const spares = app.get(SpareSandboxes);
+      // Every spare taken, as a burst takes them.
+      const held = [await spares.take(), await spares.take()];
+      expect(held.every((spare) => spare?.process.isWaiting())).toBe(true);
+      try {
+        // An attempt's end starts the next ones: none is ready when the next task asks.
+        spares.attemptEnded();
+        const next = await spares.take();
+        held.push(next);
+        expect(next).toBeDefined();
+        expect(next!.process.isWaiting()).toBe(true);
+        await expect(next!.process.ready).resolves.toBeUndefined();
+      } finally {
+        await Promise.all(
+          held.flatMap((spare) => (spare ? [spares.discard(spare, 'the test is over')] : [])),
+        );
+      }
     });
   });
 

@@ -42,6 +42,8 @@ export interface SpareSandbox {
 
 // After a spare fails to start or exits by itself, the next start waits (doubling up to 5 min).
 const MAX_BACKOFF_MS = 5 * 60_000;
+// How long a task waits for a spare being made before it makes its own sandbox.
+const TAKE_WAIT_MS = 2000;
 
 // Spare sandboxes (docs/performance.md#spare-sandboxes): a cold Claude Code CLI starts in a
 // sandbox made before its task came, so bubblewrap's ~20 ms, the bridge's ~15 ms and the runner's
@@ -51,6 +53,8 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SpareSandboxes.name);
   private readonly ready: SpareSandbox[] = [];
+  // Tasks waiting for a spare being made, first come first served.
+  private readonly waiting: { give: (spare: SpareSandbox | undefined) => void }[] = [];
   private starting = 0;
   private closed = false;
   private backoff = { until: 0, ms: 0 };
@@ -77,6 +81,7 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retry);
+    for (const waiter of this.waiting.splice(0)) waiter.give(undefined);
     const all = this.ready.splice(0);
     this.metrics.spareSandboxes.set(0);
     await Promise.all(all.map((spare) => this.discard(spare, 'the runner stops')));
@@ -96,16 +101,33 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
     );
   }
 
-  // A waiting spare, the caller's from now on (told to run, or discarded); none when none is ready.
+  // A waiting spare, the caller's from now on (told to run, or discarded); none when none is ready
+  // or being made. One being made is waited for (TAKE_WAIT_MS at most): a task that made its own
+  // sandbox meanwhile would be no sooner (the same bubblewrap and bridge to start) and would cost
+  // the machine two — in a burst, where each attempt's end starts the spare the next task wants,
+  // a sandbox's CPU more for every task.
   // Not replaced now: started beside the CLI that has just begun, the next spare took the cores
   // (and the runner's event loop, for its fork) from it — that CLI's first event came ~30 ms later.
-  take(): SpareSandbox | undefined {
+  async take(): Promise<SpareSandbox | undefined> {
     let spare: SpareSandbox | undefined;
     while ((spare = this.ready.shift()) && !spare.process.isWaiting())
       // Exited, its exit not handled yet (onGone no longer finds it here): its folders go now.
       void this.discard(spare, 'it had exited');
     this.metrics.spareSandboxes.set(this.ready.length);
-    return spare;
+    if (spare || this.closed || this.waiting.length >= this.starting) return spare;
+    return new Promise((resolve) => {
+      const waiter = {
+        give: (given: SpareSandbox | undefined) => {
+          clearTimeout(timer);
+          resolve(given);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        resolve(undefined);
+      }, TAKE_WAIT_MS);
+      this.waiting.push(waiter);
+    });
   }
 
   // Replaces what was taken, once an attempt has ended on this runner.
@@ -137,13 +159,17 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
         .then(
           async (spare) => {
             if (this.closed) return this.discard(spare, 'the runner stops');
+            this.backoff = { until: 0, ms: 0 };
+            const waiter = this.waiting.shift();
+            if (waiter) return waiter.give(spare);
             this.ready.push(spare);
             this.metrics.spareSandboxes.set(this.ready.length);
-            this.backoff = { until: 0, ms: 0 };
           },
           (error: unknown) => {
             this.logger.warn(`could not start a spare sandbox: ${String(error)}`);
             this.delay();
+            // Its task makes a sandbox of its own.
+            this.waiting.shift()?.give(undefined);
           },
         )
         .finally(() => {

@@ -149,7 +149,7 @@ export class TaskRunService {
       const taken = this.warm?.take(profile, unfit);
       warm = taken && 'agent' in taken ? taken.agent : undefined;
       if (!warm && this.spares?.fits(profile, unfit)) {
-        spare = this.spares.take();
+        spare = await this.spares.take();
         this.metrics.spareTakes.inc({ outcome: spare ? 'hit' : 'miss' });
       }
     } catch (error) {
