@@ -117,6 +117,7 @@ async function main() {
       Math.floor((rounds.length - 1) / 2)
     ]!;
     const burstCpu = medianRound.cpu;
+    const burstSpareTakes = await runnerSamples(stack, 'hangar_runner_spare_sandbox_takes_total');
 
     // The gateway's own rate: no runner takes the tasks, then one that works through them.
     await stack.stop('agent-runner');
@@ -189,6 +190,14 @@ async function main() {
     console.log(`\nwarm pool takes: ${takes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`);
     console.log(
       `spare sandbox takes (serial runs): ${spareTakes.map(({ labels, value }) => `${labels} ${value}`).join('; ')}`,
+    );
+    console.log(
+      `spare sandbox takes (bursts): ${burstSpareTakes
+        .map(({ labels, value }) => {
+          const serial = spareTakes.find((take) => take.labels === labels)?.value ?? 0;
+          return `${labels} ${value - serial}`;
+        })
+        .join('; ')}`,
     );
     console.log('\nphases on the runner (mean; hangar_task_phase_seconds):');
     const sums = phases.filter(({ name }) => name.endsWith('_sum'));
