@@ -73,6 +73,8 @@ const logger = new Logger('LocalAttempt');
 export class LocalAttempt implements ClaimedAttempt {
   // Appends are chained so events keep the order they were recorded in, after the claim's own.
   private appended: Promise<unknown>;
+  // Recorded, waiting for the append under way (recordAll).
+  private queued: AgentEvent[] = [];
   readonly announced: Promise<void>;
   // As read when the attempt was claimed.
   private readonly claimedProfile: Promise<AgentProfile> | undefined;
@@ -112,9 +114,26 @@ export class LocalAttempt implements ClaimedAttempt {
     this.recordAll([event]);
   }
 
-  // A batch (a task pod's) in one append: one round trip to Redis, numbered together.
+  // A batch (a task pod's) in one append: one round trip to Redis, numbered together. So are the
+  // events recorded while an earlier append is under way (a CLI's lines that come together): they
+  // wait for it anyway, then go in one.
   recordAll(events: AgentEvent[]): void {
-    const appending = this.appended.then(() => this.log.append(events));
+    // An append is scheduled and has not begun: it takes these too.
+    const scheduled = this.queued.length > 0;
+    this.queued.push(...events);
+    if (scheduled) return;
+    const appending = this.appended.then(
+      () => {
+        const batch = this.queued;
+        this.queued = [];
+        return this.log.append(batch);
+      },
+      // After a failed append nothing more is appended (flushEvents reports it): none is kept.
+      (error: unknown) => {
+        this.queued = [];
+        throw error;
+      },
+    );
     // A failed append is reported by flushEvents, not as an unhandled rejection meanwhile.
     appending.catch(() => undefined);
     this.appended = appending;
