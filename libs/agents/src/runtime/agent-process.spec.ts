@@ -334,6 +334,16 @@ describe(spawnAgent.name, () => {
       expect(waiting.isWaiting()).toBe(false);
     });
 
+    it('should stop one whose readyFd does not say up in time, saying so', async () => {
+      const waiting = await startWaitingAgent(
+        { ...sh('sleep 30; echo up >&3; read line'), readyFd: 3 },
+        { cwd, killGraceMs: 100, readyWithinMs: 200 },
+      );
+      await expect(waiting.ready).rejects.toThrow('it was not up within 200 ms');
+      expect((await waiting.gone).reason).toBe('cancelled');
+      expect(isProcessAlive(waiting.pid)).toBe(false);
+    });
+
     it('should be up at once without a readyFd', async () => {
       const waiting = await startWaitingAgent(sh('read line'), { cwd, killGraceMs: 100 });
       await waiting.ready;

@@ -47,7 +47,12 @@ export interface AgentProcessOptions {
   nice?: number;
   // Its sessions' too, where the kernel shares the CPU by session first (./autogroup.ts).
   niceSessions?: boolean;
+  // A process with a readyFd not up within this long is stopped (default 30 s): a sandbox stuck
+  // on its way up would otherwise be waited for forever.
+  readyWithinMs?: number;
 }
+
+const DEFAULT_READY_WITHIN_MS = 30_000;
 
 // What one run of it is held to, and where its output goes.
 export interface AgentRunOptions {
@@ -375,12 +380,20 @@ class AgentSupervisor {
     const stream = this.readyStream;
     if (!stream) return Promise.resolve();
     return new Promise((resolve, reject) => {
+      const withinMs = this.options.readyWithinMs ?? DEFAULT_READY_WITHIN_MS;
+      const late = setTimeout(() => {
+        reject(new Error(`it was not up within ${withinMs} ms`));
+        this.requestStop('cancelled', `not up within ${withinMs} ms`);
+      }, withinMs);
+      late.unref();
       stream.once('data', () => {
+        clearTimeout(late);
         stream.destroy();
         resolve();
       });
       stream.on('error', () => undefined);
       void this.done.then((exit) => {
+        clearTimeout(late);
         const printed = this.held.flatMap(({ stderrLine }) => (stderrLine ? [stderrLine] : []));
         reject(
           new Error(
