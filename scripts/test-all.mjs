@@ -93,8 +93,10 @@ async function main() {
   let passed = 0;
   let failed = 0;
   const rows = [];
+  const failedTests = [];
   for (const pkg of packages) {
     const summary = readSummary(pkg);
+    for (const failure of summary?.failures ?? []) failedTests.push({ pkg: pkg.name, ...failure });
     const exitCode = exitCodes.get(pkg.name);
     if (summary) {
       passed += summary.passed;
@@ -125,9 +127,6 @@ async function main() {
   const width = Math.max(0, ...[...rows, ...failures.map((f) => [f.name])].map(([name]) => name.length));
   for (const [name, text] of rows) console.log(`  ${name.padEnd(width)}  ${text}`);
   for (const failure of failures) console.log(`  ${failure.name.padEnd(width)}  FAILED: ${failure.reason}`);
-  const failedTests = packages.flatMap((pkg) =>
-    (readSummary(pkg)?.failures ?? []).map((failure) => ({ pkg: pkg.name, ...failure })),
-  );
   if (failedTests.length > 0) {
     section('failed tests');
     for (const { pkg, where, name, why } of failedTests) {

@@ -73,7 +73,8 @@ export type SpawnAgentOptions = AgentProcessOptions & AgentRunOptions;
 export interface WaitingAgent {
   readonly pid: number;
   // Settles once it is up: at once, or when its invocation's readyFd says so (a sandbox started
-  // ahead: its workspace may be moved from then on). Rejects when it exits before.
+  // ahead: its workspace may be moved from then on). Rejects once it is gone, when it exited
+  // before or was stopped for not being up within readyWithinMs: nothing is left to discard.
   readonly ready: Promise<void>;
   // Whether it is still waiting: not exited, not begun, not stopped.
   isWaiting(): boolean;
@@ -381,19 +382,21 @@ class AgentSupervisor {
     if (!stream) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const withinMs = this.options.readyWithinMs ?? DEFAULT_READY_WITHIN_MS;
-      const late = setTimeout(() => {
-        reject(new Error(`it was not up within ${withinMs} ms`));
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
         this.requestStop('cancelled', `not up within ${withinMs} ms`);
       }, withinMs);
-      late.unref();
+      timer.unref();
       stream.once('data', () => {
-        clearTimeout(late);
+        clearTimeout(timer);
         stream.destroy();
         resolve();
       });
       stream.on('error', () => undefined);
       void this.done.then((exit) => {
-        clearTimeout(late);
+        clearTimeout(timer);
+        if (late) return reject(new Error(`it was not up within ${withinMs} ms`));
         const printed = this.held.flatMap(({ stderrLine }) => (stderrLine ? [stderrLine] : []));
         reject(
           new Error(

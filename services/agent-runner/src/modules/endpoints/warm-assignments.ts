@@ -37,15 +37,9 @@ export class WarmAssignments implements OnApplicationShutdown {
       );
   }
 
-  // Settles once every assignment made from now on wakes this replica's waits: a wait that looks
-  // in the database after this misses none.
-  listening(): Promise<void> {
-    return this.listen();
-  }
-
   // Resolves when `jobName` is given an attempt, after `ms`, or when `signal` aborts.
   wait(jobName: string, ms: number, signal: AbortSignal): Promise<void> {
-    void this.listen();
+    void this.listening();
     return new Promise((resolve) => {
       const waiters = this.waiters.get(jobName) ?? new Set();
       this.waiters.set(jobName, waiters);
@@ -66,7 +60,9 @@ export class WarmAssignments implements OnApplicationShutdown {
     for (const wake of this.waiters.get(jobName) ?? []) wake();
   }
 
-  private listen(): Promise<void> {
+  // Settles once every assignment made from now on wakes this replica's waits (or it could not
+  // subscribe): a wait that looks in the database after this misses none.
+  listening(): Promise<void> {
     if (this.subscribed) return this.subscribed;
     const subscriber = this.redis.duplicate();
     this.subscriber = subscriber;

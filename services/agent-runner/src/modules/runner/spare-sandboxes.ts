@@ -208,10 +208,7 @@ export class SpareSandboxes implements OnApplicationBootstrap, BeforeApplication
       });
       // Handed out only once up: a task moves its workspace (WorkspaceService.adopt), which
       // bubblewrap, still making its mounts, would no longer find.
-      await process.ready.catch(async (error: unknown) => {
-        await process.discard('its sandbox did not start');
-        throw error;
-      });
+      await process.ready;
       const spare = { id, workspace, homeDir, process, run };
       void process.gone.then(() => this.onGone(spare));
       return spare;

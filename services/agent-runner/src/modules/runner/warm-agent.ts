@@ -108,10 +108,7 @@ export async function startWarmAgent(start: WarmStart): Promise<WarmAgent> {
       niceSessions: settings.RUNNER_AGENT_NICE_SESSIONS,
     });
     // Taken only once its sandbox is up: a task moves its workspace (WorkspaceService.adopt).
-    await process.ready.catch(async (error: unknown) => {
-      await process.discard('its sandbox did not start');
-      throw error;
-    });
+    await process.ready;
     return { id, profile, workspace, homeDir, access, process, promptInput, startedAt: Date.now() };
   } catch (error) {
     await removeWarmFolders(workspace.dir, homeDir);
