@@ -1,5 +1,15 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -117,6 +127,24 @@ describe('sandboxCommand', () => {
     expect(lines.slice(0, 3)).toEqual(['neighbour-hidden', 'root-hidden', 'home-of-root-hidden']);
     // bwrap's init, sh, and the commands of the pipeline: no process of the host.
     expect(Number(lines[3])).toBeLessThanOrEqual(5);
+  });
+
+  // Bound, /etc/localtime (a link on most hosts) would be a plain copy of its zone file: a runtime
+  // asking which zone that is (ICU, in node and in the Claude Code CLI) then compares it with
+  // every file under /usr/share/zoneinfo at each start, and may name another alias of the zone.
+  it('should show the time zone as the host names it: /etc/localtime a link where the host has one', async () => {
+    const hostLink = lstatSync('/etc/localtime').isSymbolicLink()
+      ? readlinkSync('/etc/localtime')
+      : 'not-a-link';
+    const ran = await inSandbox(
+      'readlink /etc/localtime || echo not-a-link; node -e "console.log(Intl.DateTimeFormat().resolvedOptions().timeZone)"',
+      { workspace, home },
+      host,
+    );
+    expect(ran.stdout.trim().split('\n')).toEqual([
+      hostLink,
+      Intl.DateTimeFormat().resolvedOptions().timeZone,
+    ]);
   });
 
   it('should keep a read-only workspace read-only', async () => {
