@@ -12,12 +12,14 @@ import {
   DEFAULT_PROJECT_ID,
   type NewTask,
   type PrismaClient,
+  TaskAdmission,
   TaskRepository,
 } from '@hangar/db';
 import { TaskLifecycle } from '@hangar/platform';
 import { createRedis, RunnerRegistry } from '@hangar/redis';
 import { createTestDatabase, redisUrl, uniqueRedisPrefix, type TestDatabase } from '@hangar/testing';
 import { SchedulerService } from '../src/modules/scheduling/scheduler.service';
+import { TaskRouter } from '../src/modules/scheduling/task-router';
 import { startOrchestrator } from './support';
 
 // Routing (docs/routing.md): the real orchestrator routes admitted tasks to the queues of runner
@@ -184,6 +186,21 @@ describe('routing tasks to runner pools', () => {
     expect(await jobsOn({ pool: 'a' })).toEqual([ids[0], ids[3]].sort());
     expect(await jobsOn({ pool: 'b' })).toEqual([ids[1], ids[4]].sort());
     expect(await jobsOn({ pool: 'c' })).toEqual([ids[2], ids[5]].sort());
+  });
+
+  // The reconciler's pass reads the admitted tasks while a created message's pass may be routing
+  // one of them: it sees no pool yet. Routing that copy again must not take a second turn.
+  it('round-robin gives a task one turn, however many passes route it', async () => {
+    await setProjectStrategy('round-robin');
+    await register('a-1', 'a', []);
+    await register('b-1', 'b', []);
+    const first = await submit();
+    const [read] = await app.get(TaskAdmission).admittedQueued();
+    expect(read).toMatchObject({ id: first.id, pool: 'a' });
+    await app.get(TaskRouter).route([{ ...read!, pool: null }]);
+    const second = await submit();
+    expect(await jobsOn({ pool: 'a' })).toEqual([first.id]);
+    expect(await jobsOn({ pool: 'b' })).toEqual([second.id]);
   });
 
   it('least-loaded fills the pool with the most room, counting what waits on its queue', async () => {

@@ -26,6 +26,8 @@ import {
 import { type QueueProducer, Queues, RunnerRegistry, taskQueueSpec } from '@hangar/redis';
 import { ORCHESTRATOR_CONFIG, type OrchestratorConfig } from '../../config';
 
+// How many tasks' chosen pools a router remembers (routedLately): far more than a pass routes.
+const ROUTED_LATELY = 10_000;
 // How long a profile's history by pool (the performance strategy) is reused.
 const HISTORY_TTL_MS = 30_000;
 // How far back that history looks.
@@ -60,6 +62,11 @@ export class TaskRouter {
   // The trace each task's job is sent in while a handler of that task waits on its routing
   // (`tracing`); any other task's job carries the trace it was created in (tasks.trace).
   private readonly traces = new Map<string, TraceContext>();
+  // Where this router's strategy sent each task it routed lately (the last ROUTED_LATELY), from
+  // the moment it chose: a pass that read a task before its target was recorded (the
+  // reconciler's, running beside a created message's) keeps it there instead of taking another
+  // turn of the rotation for it (which sent the next task where this one went).
+  private readonly routedLately = new Map<string, string>();
 
   constructor(
     private readonly queues: Queues,
@@ -87,7 +94,8 @@ export class TaskRouter {
     if (tasks.length === 0) return;
     const pass = await (looked ?? this.look());
     const routed: { task: AdmittedTask; target: TaskQueueTarget }[] = [];
-    for (const task of tasks) {
+    for (const read of tasks) {
+      const task = read.pool ? read : { ...read, pool: this.routedLately.get(read.id) ?? null };
       const target = await this.targetOf(task, pass);
       if (target) routed.push({ task, target });
     }
@@ -187,7 +195,12 @@ export class TaskRouter {
             await this.poolRecords(task.profileId),
           )
         : undefined;
-    return this.onto(this.chooser.choose(strategy, task.scope, loads, task.requires, weights).name, pass);
+    const chosen = this.chooser.choose(strategy, task.scope, loads, task.requires, weights).name;
+    this.routedLately.delete(task.id);
+    this.routedLately.set(task.id, chosen);
+    const oldest = this.routedLately.keys().next();
+    if (this.routedLately.size > ROUTED_LATELY && !oldest.done) this.routedLately.delete(oldest.value);
+    return this.onto(chosen, pass);
   }
 
   // A first attempt of a profile that a live runner of these pools keeps warm CLIs of
