@@ -22,6 +22,14 @@ export interface CreatePrismaClientOptions {
 
 const pools = new WeakMap<PrismaClient, Sql>();
 
+// How long a connection may sit idle in the pool before it is closed (pg's default is 10 s). A
+// new connection costs PostgreSQL a backend process (its fork, its catalog caches filled again
+// by the first statements, every prepared statement parsed again: ./sql.ts), and with 10 s a
+// service's connections were closed between one burst of work and the next: the websocket-pool
+// opened ~10 for the access checks of each burst of 24 subscriptions, ~12 new backends for every
+// 24 tasks (docs/benchmarks.md).
+const POOL_IDLE_TIMEOUT_MS = 120_000;
+
 // Prisma 7 runs queries through the pg driver adapter and a WebAssembly query compiler,
 // so no Prisma engine binary is needed at run time. The adapter's pg pool is ours, so the hot
 // paths' statements can use it directly (`sqlOf`); $disconnect ends it.
@@ -34,6 +42,7 @@ export function createPrismaClient(
   const pool = new Pool({
     connectionString: databaseUrl,
     max: options.maxConnections,
+    idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS,
     allowExitOnIdle: true,
   });
   const client = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });

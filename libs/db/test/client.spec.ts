@@ -57,6 +57,18 @@ describe(createPrismaClient.name, () => {
     ]);
   });
 
+  // pg's own default closed a connection idle 10 s: a service's next burst of work paid for new
+  // PostgreSQL backends (a fork, catalog caches, prepared statements again).
+  it("should keep an idle connection well past pg's 10 s: the next statement is served by the same backend", async () => {
+    const backend = () =>
+      prisma
+        .$queryRaw<{ pid: number }[]>(Prisma.sql`SELECT pg_backend_pid() AS pid`)
+        .then(([row]) => row?.pid);
+    const before = await backend();
+    await new Promise((resolve) => setTimeout(resolve, 11_000));
+    expect(await backend()).toBe(before);
+  }, 20_000);
+
   it('should cost a service ~3 MB of heap, not 12: no base64 of its query compiler kept, its parameter graph sparse', async () => {
     // A service's process (the built client, as services load it): heap after one query, less
     // heap before the client, both after a full collection (scripts/generate.mjs says why).
