@@ -1,7 +1,6 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import {
-  ETC_ENTRIES,
   SANDBOX_GID,
   SANDBOX_HOME,
   SANDBOX_HOSTNAME,
@@ -188,14 +187,7 @@ function systemMounts(host: SandboxHost): string[] {
     if (link === undefined) mounts.push('--ro-bind-try', dir, dir);
     else mounts.push('--symlink', link, dir);
   }
-  mounts.push('--dir', '/etc');
-  for (const entry of ETC_ENTRIES) {
-    const file = `/etc/${entry}`;
-    const link = systemLink(file);
-    if (link === undefined) mounts.push('--ro-bind-try', file, file);
-    else mounts.push('--symlink', link, file);
-  }
-  for (const [name, file] of Object.entries(host.etcFiles)) mounts.push('--ro-bind', file, `/etc/${name}`);
+  mounts.push('--ro-bind', host.etcDir, '/etc');
   return mounts;
 }
 
@@ -214,19 +206,6 @@ function existsWithoutFollowing(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-// An entry of /etc that is a link into the system (/etc/localtime → /usr/share/zoneinfo/Etc/UTC)
-// stays a link: bound, it would be a plain copy of its target, and what reads the link to learn a
-// name reads nothing. The time zone is the case that costs: ICU (in the Claude Code CLI's runtime)
-// then looked for the zone by comparing /etc/localtime with every file under /usr/share/zoneinfo,
-// ~2,700 files opened and read at each start of the CLI (docs/benchmarks.md). A link leading
-// anywhere else (/run, another /etc entry) is bound as before: its target is not in the sandbox.
-function systemLink(file: string): string | undefined {
-  const link = linkTarget(file);
-  if (link === undefined) return undefined;
-  const target = path.posix.resolve(path.posix.dirname(file), link);
-  return SYSTEM_PATHS.some((dir) => target.startsWith(`${dir}/`)) ? link : undefined;
 }
 
 function linkTarget(file: string): string | undefined {

@@ -1,18 +1,38 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SANDBOX_GID, SANDBOX_HOME, SANDBOX_HOSTNAME, SANDBOX_UID } from './sandbox-layout';
+import {
+  ETC_ENTRIES,
+  SANDBOX_GID,
+  SANDBOX_HOME,
+  SANDBOX_HOSTNAME,
+  SANDBOX_UID,
+  SYSTEM_PATHS,
+} from './sandbox-layout';
 import { sandboxCommand } from './sandbox-command';
 
-// What every sandbox of one runner shares: the bwrap binary, the sandbox's own /etc/passwd,
-// group and hosts, and the host paths no sandbox may see even where a system path holds them.
+// What every sandbox of one runner shares: the bwrap binary, the sandbox's /etc, and the host
+// paths no sandbox may see even where a system path holds them.
 export interface SandboxHost {
   // The host's support files (and, for the runner, its socket).
   dir: string;
   bwrapPath: string;
-  // /etc/<name> inside → file on the host.
-  etcFiles: Record<string, string>;
+  // The sandbox's /etc (writeSandboxEtc), mounted read-only whole.
+  etcDir: string;
   hiddenPaths: string[];
 }
 
@@ -43,16 +63,73 @@ export function prepareSandboxHost(options: SandboxHostOptions = {}): SandboxHos
     throw new SandboxUnavailable('socat is not installed: apt-get install socat (Debian/Ubuntu)');
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'hangar-sbx-'));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const etcFiles = {
-    passwd: writeSupportFile(
-      dir,
-      'passwd',
-      `agent:x:${SANDBOX_UID}:${SANDBOX_GID}:Hangar agent:${SANDBOX_HOME}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
-    ),
-    group: writeSupportFile(dir, 'group', `agent:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`),
-    hosts: writeSupportFile(dir, 'hosts', `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost\n`),
-  };
-  return { dir, bwrapPath, etcFiles, hiddenPaths: [...(options.hiddenPaths ?? [])] };
+  const etcDir = writeSandboxEtc(path.join(dir, 'etc'));
+  return { dir, bwrapPath, etcDir, hiddenPaths: [...(options.hiddenPaths ?? [])] };
+}
+
+// The sandbox's /etc, made once for all of a runner's sandboxes (a change to the host's /etc, new
+// certificates say, reaches them when the runner starts again): of the host's /etc only
+// ETC_ENTRIES, and of those only what every user of the host may read (not /etc/ssl/private: a
+// runner running as root owns, inside, what root owns outside); its own passwd, group and hosts.
+// One mount instead of one for each entry: bubblewrap reads the mount table again after each
+// read-only bind, and the 20-odd binds of /etc were 40 % of a sandbox's start (~4 of ~10 ms of
+// CPU, docs/benchmarks.md).
+export function writeSandboxEtc(etcDir: string, hostEtc = '/etc'): string {
+  rmSync(etcDir, { recursive: true, force: true });
+  mkdirSync(etcDir, { recursive: true, mode: 0o755 });
+  for (const entry of ETC_ENTRIES) {
+    const source = path.join(hostEtc, entry);
+    const target = path.join(etcDir, entry);
+    const link = linkIntoSystem(source);
+    if (link !== undefined) symlinkSync(link, target);
+    // A link into the system stays one (/etc/localtime: what reads it learns the zone's name from
+    // it; a copy, ICU in the Claude Code CLI's runtime compared with every zone file at each
+    // start); an entry that links elsewhere is copied as what it leads to; links within a copied
+    // folder stay as they are.
+    else if (readableByAll(source))
+      cpSync(realpathSync(source), target, {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (file) => readableByAll(file, true),
+      });
+  }
+  writeFileSync(
+    path.join(etcDir, 'passwd'),
+    `agent:x:${SANDBOX_UID}:${SANDBOX_GID}:Hangar agent:${SANDBOX_HOME}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    { mode: 0o644 },
+  );
+  writeFileSync(path.join(etcDir, 'group'), `agent:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`, {
+    mode: 0o644,
+  });
+  writeFileSync(path.join(etcDir, 'hosts'), `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost\n`, {
+    mode: 0o644,
+  });
+  return etcDir;
+}
+
+// A link whose target lies in a system path the sandbox mounts: its text, to be made again.
+function linkIntoSystem(file: string): string | undefined {
+  let link: string;
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return undefined;
+    link = readlinkSync(file);
+  } catch {
+    return undefined;
+  }
+  const target = path.posix.resolve(path.posix.dirname(file), link);
+  return SYSTEM_PATHS.some((dir) => target.startsWith(`${dir}/`)) ? link : undefined;
+}
+
+// Missing: false. A folder must be readable and searchable by others, a file readable; links
+// (kept as they are, within a copied folder) always.
+function readableByAll(file: string, ownLink = false): boolean {
+  try {
+    const stats = ownLink ? lstatSync(file) : statSync(file);
+    if (stats.isSymbolicLink()) return true;
+    return stats.isDirectory() ? (stats.mode & 0o005) === 0o005 : (stats.mode & 0o004) === 0o004;
+  } catch {
+    return false;
+  }
 }
 
 // Starts one empty sandbox the way agents' sandboxes are made: some container runtimes forbid
@@ -86,10 +163,4 @@ export function findExecutable(name: string, searchPath: string): string | undef
     }
   }
   return undefined;
-}
-
-function writeSupportFile(dir: string, name: string, content: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, content, { mode: 0o644 });
-  return file;
 }

@@ -19,7 +19,8 @@ export const SANDBOX_RUNNER_URL = `http://127.0.0.1:${SANDBOX_RUNNER_PORT}`;
 export const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;
 
 // Of /etc, only what programs need to run: the loader, certificates, name service switch,
-// time zone, alternatives. passwd, group and hosts are the sandbox's own (written by the runner).
+// time zone, alternatives (copied into the sandbox's own /etc: writeSandboxEtc). passwd, group
+// and hosts are the sandbox's own (written by the runner).
 export const ETC_ENTRIES = [
   'alternatives',
   'ca-certificates',

@@ -5,9 +5,11 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   readlinkSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -28,6 +30,7 @@ import {
   spareSandboxCommand,
   type SandboxHost,
   type SandboxRun,
+  writeSandboxEtc,
 } from '../src';
 
 interface Ran {
@@ -48,6 +51,45 @@ function inSandbox(script: string, run: SandboxRun, host: SandboxHost, env: Reco
     );
   });
 }
+
+describe('writeSandboxEtc', () => {
+  let root: string;
+
+  beforeAll(() => (root = mkdtempSync(path.join(tmpdir(), 'hangar-sandbox-etc-'))));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('should copy the listed entries any user may read, keep links into the system as links, and leave the rest out', () => {
+    const hostEtc = path.join(root, 'host-etc');
+    mkdirSync(path.join(hostEtc, 'ssl', 'certs'), { recursive: true });
+    mkdirSync(path.join(hostEtc, 'ssl', 'private'), { mode: 0o710 });
+    writeFileSync(path.join(hostEtc, 'ssl', 'private', 'host.key'), 'secret', { mode: 0o600 });
+    writeFileSync(path.join(hostEtc, 'ssl', 'certs', 'bundle.crt'), 'certs', { mode: 0o644 });
+    symlinkSync('bundle.crt', path.join(hostEtc, 'ssl', 'certs', 'abcd.0'));
+    writeFileSync(path.join(hostEtc, 'ssl', 'openssl.cnf'), 'cnf', { mode: 0o640 });
+    symlinkSync('/usr/share/zoneinfo/Etc/UTC', path.join(hostEtc, 'localtime'));
+    writeFileSync(path.join(root, 'elsewhere'), 'from outside', { mode: 0o644 });
+    symlinkSync(path.join(root, 'elsewhere'), path.join(hostEtc, 'nsswitch.conf'));
+    writeFileSync(path.join(hostEtc, 'shadow'), 'not listed', { mode: 0o644 });
+
+    const etc = writeSandboxEtc(path.join(root, 'etc'), hostEtc);
+
+    expect(readdirSync(etc).sort()).toEqual([
+      'group',
+      'hosts',
+      'localtime',
+      'nsswitch.conf',
+      'passwd',
+      'ssl',
+    ]);
+    expect(readdirSync(path.join(etc, 'ssl'))).toEqual(['certs']);
+    expect(readlinkSync(path.join(etc, 'localtime'))).toBe('/usr/share/zoneinfo/Etc/UTC');
+    expect(readlinkSync(path.join(etc, 'ssl', 'certs', 'abcd.0'))).toBe('bundle.crt');
+    expect(readFileSync(path.join(etc, 'ssl', 'certs', 'bundle.crt'), 'utf8')).toBe('certs');
+    expect(lstatSync(path.join(etc, 'nsswitch.conf')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(path.join(etc, 'nsswitch.conf'), 'utf8')).toBe('from outside');
+    expect(readFileSync(path.join(etc, 'passwd'), 'utf8')).toContain('agent:x:1000:1000');
+  });
+});
 
 describe('sandboxCommand', () => {
   let root: string;
@@ -145,6 +187,15 @@ describe('sandboxCommand', () => {
       hostLink,
       Intl.DateTimeFormat().resolvedOptions().timeZone,
     ]);
+  });
+
+  it("should show of the host's /etc only what any user of the host may read: no /etc/ssl/private", async () => {
+    const ran = await inSandbox(
+      'ls -d /etc/ssl/private 2>/dev/null || echo private-absent; test -s /etc/ssl/certs/ca-certificates.crt && echo certificates',
+      { workspace, home },
+      host,
+    );
+    expect(ran.stdout.trim().split('\n')).toEqual(['private-absent', 'certificates']);
   });
 
   it('should keep a read-only workspace read-only', async () => {
