@@ -137,12 +137,13 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
     const [held] = spares();
     const pids = pidsOf(held!);
     expect(pids.length).toBeGreaterThan(0);
-    // The runner's sandbox support folder (its passwd, its socket), as bubblewrap is given it.
-    const passwd = pids
+    // The runner's sandbox support folder (the sandboxes' /etc, its socket), as bubblewrap is
+    // given it.
+    const etc = pids
       .flatMap((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
-      .find((arg) => /\/hangar-sbx-[^/]+\/passwd$/.test(arg));
-    expect(passwd).toBeDefined();
-    const support = path.dirname(passwd!);
+      .find((arg) => /\/hangar-sbx-[^/]+\/etc$/.test(arg));
+    expect(etc).toBeDefined();
+    const support = path.dirname(etc!);
     expect(existsSync(support)).toBe(true);
     await stack.stop('agent-runner', 'SIGTERM');
     expect(existsSync(support)).toBe(false);
