@@ -1,4 +1,4 @@
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import {
   SANDBOX_GID,
@@ -11,6 +11,7 @@ import {
   SANDBOX_WORKSPACE,
   SYSTEM_PATHS,
 } from './sandbox-layout';
+import { linkTarget } from './link-target';
 import type { SandboxHost } from './sandbox-host';
 
 export interface Command {
@@ -205,13 +206,5 @@ function existsWithoutFollowing(file: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function linkTarget(file: string): string | undefined {
-  try {
-    return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,14 +1,13 @@
 import { execFile } from 'node:child_process';
 import {
   accessSync,
+  chmodSync,
   constants,
   cpSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  readlinkSync,
   realpathSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -23,6 +22,7 @@ import {
   SANDBOX_UID,
   SYSTEM_PATHS,
 } from './sandbox-layout';
+import { linkTarget } from './link-target';
 import { sandboxCommand } from './sandbox-command';
 
 // What every sandbox of one runner shares: the bwrap binary, the sandbox's /etc, and the host
@@ -63,7 +63,7 @@ export function prepareSandboxHost(options: SandboxHostOptions = {}): SandboxHos
     throw new SandboxUnavailable('socat is not installed: apt-get install socat (Debian/Ubuntu)');
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'hangar-sbx-'));
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const etcDir = writeSandboxEtc(path.join(dir, 'etc'));
+  const etcDir = writeSandboxEtc(dir);
   return { dir, bwrapPath, etcDir, hiddenPaths: [...(options.hiddenPaths ?? [])] };
 }
 
@@ -74,9 +74,11 @@ export function prepareSandboxHost(options: SandboxHostOptions = {}): SandboxHos
 // One mount instead of one for each entry: bubblewrap reads the mount table again after each
 // read-only bind, and the 20-odd binds of /etc were 40 % of a sandbox's start (~4 of ~10 ms of
 // CPU, docs/benchmarks.md).
-export function writeSandboxEtc(etcDir: string, hostEtc = '/etc'): string {
-  rmSync(etcDir, { recursive: true, force: true });
-  mkdirSync(etcDir, { recursive: true, mode: 0o755 });
+// A new folder in `parent` each time (etc-XXXXXX): one made before may be bound as the /etc of
+// sandboxes still running.
+export function writeSandboxEtc(parent: string, hostEtc = '/etc'): string {
+  const etcDir = mkdtempSync(path.join(parent, 'etc-'));
+  chmodSync(etcDir, 0o755);
   for (const entry of ETC_ENTRIES) {
     const source = path.join(hostEtc, entry);
     const target = path.join(etcDir, entry);
@@ -93,29 +95,20 @@ export function writeSandboxEtc(etcDir: string, hostEtc = '/etc'): string {
         filter: (file) => readableByAll(file, true),
       });
   }
-  writeFileSync(
-    path.join(etcDir, 'passwd'),
-    `agent:x:${SANDBOX_UID}:${SANDBOX_GID}:Hangar agent:${SANDBOX_HOME}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
-    { mode: 0o644 },
-  );
-  writeFileSync(path.join(etcDir, 'group'), `agent:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`, {
-    mode: 0o644,
-  });
-  writeFileSync(path.join(etcDir, 'hosts'), `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost\n`, {
-    mode: 0o644,
-  });
+  const own = {
+    passwd: `agent:x:${SANDBOX_UID}:${SANDBOX_GID}:Hangar agent:${SANDBOX_HOME}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+    group: `agent:x:${SANDBOX_GID}:\nnogroup:x:65534:\n`,
+    hosts: `127.0.0.1 localhost ${SANDBOX_HOSTNAME}\n::1 localhost\n`,
+  };
+  for (const [name, content] of Object.entries(own))
+    writeFileSync(path.join(etcDir, name), content, { mode: 0o644 });
   return etcDir;
 }
 
 // A link whose target lies in a system path the sandbox mounts: its text, to be made again.
 function linkIntoSystem(file: string): string | undefined {
-  let link: string;
-  try {
-    if (!lstatSync(file).isSymbolicLink()) return undefined;
-    link = readlinkSync(file);
-  } catch {
-    return undefined;
-  }
+  const link = linkTarget(file);
+  if (link === undefined) return undefined;
   const target = path.posix.resolve(path.posix.dirname(file), link);
   return SYSTEM_PATHS.some((dir) => target.startsWith(`${dir}/`)) ? link : undefined;
 }

@@ -71,7 +71,7 @@ describe('writeSandboxEtc', () => {
     symlinkSync(path.join(root, 'elsewhere'), path.join(hostEtc, 'nsswitch.conf'));
     writeFileSync(path.join(hostEtc, 'shadow'), 'not listed', { mode: 0o644 });
 
-    const etc = writeSandboxEtc(path.join(root, 'etc'), hostEtc);
+    const etc = writeSandboxEtc(root, hostEtc);
 
     expect(readdirSync(etc).sort()).toEqual([
       'group',

@@ -141,7 +141,7 @@ describe('spare sandboxes: a cold CLI started in a sandbox made ahead of its tas
     // given it.
     const etc = pids
       .flatMap((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
-      .find((arg) => /\/hangar-sbx-[^/]+\/etc$/.test(arg));
+      .find((arg) => /\/hangar-sbx-[^/]+\/etc-[^/]+$/.test(arg));
     expect(etc).toBeDefined();
     const support = path.dirname(etc!);
     expect(existsSync(support)).toBe(true);
